@@ -1,0 +1,262 @@
+"""The survey pipeline: the only module that knows the order of the stages.
+
+``run(config)`` reads the inputs, runs the pure stages and returns the results;
+``write_outputs`` puts them on disk. Stages report progress through an optional
+callback ``progress(stage_name)`` called as each stage starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from . import layout, solar, weather
+from .config import Config
+from .findings import Finding, findings_frame
+from .inventory import assign_townships, join_survey, project
+from .io import readers, writers
+from .policy import in_cohort, township_summary
+from .roof import gauss_kruger_epsg, roof_planes
+from .schema import COLUMN_ALIASES
+from .suitability import assess
+
+STAGES = (
+    "read inputs", "weather and yield table", "buildings table", "roof planes and layout",
+    "yield", "suitability", "coverage and targets",
+)
+
+#: Column order of the ``buildings`` output.
+BUILDING_COLUMNS = [
+    "township", "township_source", "name", "category", "owner_type", "year_built", "floors",
+    "floor_area_m2", "roof_type", "roof_type_source", "roof_load_kn_m2", "shading",
+    "shading_source", "shading_loss", "grid_condition", "transformer_id", "existing_pv_kw",
+    "existing_pv_area_m2", "roof_area_m2", "roof_slope_deg", "roof_aspect_deg", "mounting",
+    "module_tilt_deg", "usable_area_m2", "modules", "capacity_kwp", "pv_area_m2", "annual_kwh",
+    "specific_yield_kwh_kwp", "suitability", "reasons", "has_survey", "note",
+]
+#: Name of the whole-jurisdiction row of the township table.
+CITY = "全市"
+
+
+@dataclass(frozen=True)
+class Results:
+    buildings: gpd.GeoDataFrame
+    townships: pd.DataFrame
+    township_polygons: gpd.GeoDataFrame | None
+    findings: list[Finding]
+    crs: str
+
+
+def analysis_crs(config: Config) -> str:
+    """The configured projected CRS, or the CGCS2000 3° Gauss-Krüger zone of the site."""
+    return config.crs or f"EPSG:{gauss_kruger_epsg(config.site.longitude)}"
+
+
+def yield_tables(config: Config) -> dict[str, solar.YieldTable]:
+    """Specific-yield tables over orientation bins, one per temperature model in use."""
+    site, c = config.site, config.weather.monthly
+    hourly, _ = weather.typical_year(
+        site.latitude, site.longitude, site.altitude_m, c.ghi_kwh_m2, c.temp_air_c, c.wind_m_s,
+        tz=site.timezone, seed=config.weather.seed,
+    )
+    bins = config.bins
+    tilts = np.arange(0.0, bins.max_tilt_deg + 1e-9, bins.tilt_step_deg)
+    azimuths = np.arange(0.0, 360.0, bins.azimuth_step_deg)
+    models = sorted({m.temperature_model for m in config.mountings.values()})
+    return {
+        model: solar.yield_table(
+            hourly, site.latitude, site.longitude, site.altitude_m, tilts, azimuths,
+            temperature_model=model, gamma_pdc=config.module.gamma_pdc_per_c,
+            losses_pct=config.system.total_losses_pct,
+            inverter_eff_nom=config.system.inverter_efficiency_nom,
+            dc_ac_ratio=config.system.dc_ac_ratio, albedo=config.system.albedo,
+        )
+        for model in models
+    }
+
+
+def resolve_roofs(b: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Fill roof type and shading defaults and attach each roof's rule parameters."""
+    out = b.copy()
+    out["roof_type_surveyed"] = out["roof_type"]
+    default_type = out["category"].fillna("other").map(config.rules.default_roof_type)
+    out["roof_type"] = out["roof_type"].fillna(default_type)
+    out["roof_type_source"] = np.where(out["roof_type_surveyed"].notna(), "survey", "default")
+    rule = {k: r for k, r in config.roofs.items()}
+    out["mounting"] = out["roof_type"].map(lambda t: rule[t].mounting)
+    out["roof_slope_deg"] = out["roof_type"].map(lambda t: rule[t].slope_deg).astype(float)
+    dead = {k: m.dead_load_kn_m2 for k, m in config.mountings.items()}
+    out["dead_load_kn_m2"] = out["mounting"].map(dead).astype(float)
+    shading = out["shading"].fillna(config.rules.default_shading)
+    out["shading_loss"] = shading.map(config.rules.shading_loss).astype(float)
+    out["shading_source"] = np.where(out["shading"].notna(), "survey", "default")
+    module = config.module
+    kw = out["existing_pv_kw"].fillna(0.0)
+    area = out["existing_pv_area_m2"].fillna(0.0)
+    out["existing_pv_area_m2"] = np.where(
+        (area == 0) & (kw > 0), kw * 1000.0 / module.power_w * module.area_m2, area
+    )
+    out["existing_pv_kw"] = np.where(
+        (kw == 0) & (area > 0), area / module.area_m2 * module.power_w / 1000.0, kw
+    )
+    out["roof_area_m2"] = shapely.area(out.geometry.to_numpy())
+    return out
+
+
+def lay_out(b: pd.DataFrame, config: Config, tables: dict[str, solar.YieldTable]) -> pd.DataFrame:
+    """Roof planes, modules and specific yield per plane (pure; one row per plane)."""
+    rules = {k: r for k, r in config.roofs.items()}
+    sel = b["geometry_valid"].to_numpy() & b["mounting"].notna().to_numpy()
+    rows = b.loc[sel]
+    roof_rule = rows["roof_type"].map(rules)
+    planes = roof_planes(
+        rows.geometry.to_numpy(),
+        roof_rule.map(lambda r: r.planes).to_numpy(int),
+        rows["roof_slope_deg"].to_numpy(float),
+        roof_rule.map(lambda r: r.setback_m).to_numpy(float),
+    )
+    planes.insert(0, "building_id", rows.index.to_numpy()[planes["building"].to_numpy()])
+    mounting = rows["mounting"].to_numpy()[planes["building"].to_numpy()]
+    planes["mounting"] = mounting
+    spec = {k: config.mountings[k] for k in np.unique(mounting)}
+    racked = np.array([spec[m].row_spacing == "gb50797" for m in mounting], dtype=bool)
+    rack_tilt = np.array([spec[m].module_tilt_deg or 0.0 for m in mounting])
+    tilt = np.where(racked, rack_tilt, planes["slope_deg"].to_numpy())
+    planes["module_tilt_deg"] = tilt
+
+    module, rule = config.module, config.rules
+    beta = np.radians(tilt)
+    depth = module.length_m * np.cos(beta)
+    pitch = np.where(
+        racked,
+        layout.row_pitch_tilted(module.length_m, tilt, config.site.latitude),
+        (module.length_m + module.gap_m) * np.cos(beta),
+    )
+    az = planes["azimuth_deg"].to_numpy()
+    off_north = np.abs((az + 180.0) % 360.0 - 180.0)
+    planes["north_unused"] = (off_north < rule.north_half_width_deg) & (tilt > rule.north_max_tilt_deg)
+    used = ~planes["north_unused"].to_numpy()
+    polygons = planes["local"].to_numpy()
+    planes["usable_area_m2"] = np.where(used, shapely.area(polygons), 0.0)
+    planes["modules"] = np.where(
+        used, layout.count_modules(polygons, module.width_m, module.gap_m, depth, pitch), 0
+    )
+    planes["layout_kwp"] = planes["modules"] * module.power_w / 1000.0
+
+    models = np.array([spec[m].temperature_model for m in mounting])
+    specific = np.zeros(len(planes))
+    for model in np.unique(models):
+        hit = models == model
+        specific[hit] = solar.interpolate(tables[model], tilt[hit], az[hit])
+    planes["specific_yield_kwh_kwp"] = specific
+    return planes.drop(columns=["local", "building"])
+
+
+def building_layout(b: pd.DataFrame, planes: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Aggregate plane layouts to buildings; existing PV takes its share of the modules."""
+    p = planes.assign(kwh_per_kwp_x_kwp=planes["layout_kwp"] * planes["specific_yield_kwh_kwp"])
+    front = p[p["plane"] == 0].set_index("building_id")
+    agg = p.groupby("building_id").agg(
+        usable_area_m2=("usable_area_m2", "sum"),
+        layout_modules=("modules", "sum"),
+        layout_kwp=("layout_kwp", "sum"),
+        kwh=("kwh_per_kwp_x_kwp", "sum"),
+        north_plane_unused=("north_unused", "any"),
+    ).reindex(b.index)
+    out = b.copy()
+    out["roof_aspect_deg"] = front["azimuth_deg"].reindex(b.index)
+    out["module_tilt_deg"] = front["module_tilt_deg"].reindex(b.index)
+    out["usable_area_m2"] = agg["usable_area_m2"].fillna(0.0)
+    out["layout_kwp"] = agg["layout_kwp"].fillna(0.0)
+    out["north_plane_unused"] = agg["north_plane_unused"].fillna(False).astype(bool)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["specific_yield_kwh_kwp"] = (agg["kwh"] / agg["layout_kwp"]).where(agg["layout_kwp"] > 0)
+    module = config.module
+    existing_modules = np.ceil(out["existing_pv_area_m2"] / module.area_m2 - 1e-9)
+    out["modules"] = (agg["layout_modules"].fillna(0) - existing_modules).clip(lower=0).astype(int)
+    return out
+
+
+def finish(b: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Suitability, then capacity and energy of what each suitable or conditional roof adds."""
+    out = b.join(assess(b, config.rules))
+    out.loc[out["suitability"] == "unsuitable", "modules"] = 0
+    module = config.module
+    out["capacity_kwp"] = out["modules"] * module.power_w / 1000.0
+    out["pv_area_m2"] = out["modules"] * module.area_m2
+    out["annual_kwh"] = (
+        out["capacity_kwp"] * out["specific_yield_kwh_kwp"].fillna(0.0) * (1.0 - out["shading_loss"])
+    )
+    for target in config.policy.targets:
+        out[f"cohort_{target.name}"] = in_cohort(out, target).to_numpy()
+    cohorts = [f"cohort_{t.name}" for t in config.policy.targets]
+    return out[BUILDING_COLUMNS + cohorts + ["geometry"]]
+
+
+def run(config: Config, progress: Callable[[str], None] = lambda stage: None) -> Results:
+    """Run the survey described by ``config`` and return its results (no files written)."""
+    progress(STAGES[0])
+    inputs = config.inputs
+    footprints = readers.read_footprints(
+        inputs.footprints, inputs.footprints_layer, inputs.footprints_id_column
+    )
+    findings: list[Finding] = []
+    if inputs.survey is not None:
+        survey, found = readers.read_survey(inputs.survey, inputs.survey_sheet)
+        findings += found
+    else:
+        survey = pd.DataFrame(columns=[c for c in COLUMN_ALIASES if c != "building_id"])
+        survey.index.name = "building_id"
+    township_polygons = (
+        readers.read_townships(inputs.townships, inputs.townships_layer, inputs.townships_name_column)
+        if inputs.townships is not None else None
+    )
+
+    progress(STAGES[1])
+    tables = yield_tables(config)
+
+    progress(STAGES[2])
+    crs = analysis_crs(config)
+    b, found = join_survey(footprints, survey, str(inputs.survey))
+    findings += found
+    b = assign_townships(project(b, crs), township_polygons)
+    b = resolve_roofs(b, config)
+
+    progress(STAGES[3])
+    planes = lay_out(b, config, tables)
+
+    progress(STAGES[4])
+    b = building_layout(b, planes, config)
+
+    progress(STAGES[5])
+    b = finish(b, config)
+
+    progress(STAGES[6])
+    townships = pd.concat([
+        township_summary(b, config.policy), township_summary(b.assign(township=CITY), config.policy)
+    ])
+    polygons = township_polygons.to_crs(crs) if township_polygons is not None else None
+    return Results(gpd.GeoDataFrame(b, geometry="geometry", crs=crs), townships, polygons, findings, crs)
+
+
+def write_outputs(results: Results, out_dir: Path) -> dict[str, Path]:
+    """Write ``roofpv.gpkg`` (buildings, townships), ``townships.csv`` and ``findings.csv``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    gpkg = out_dir / "roofpv.gpkg"
+    layers = {"buildings": results.buildings.reset_index()}
+    if results.township_polygons is not None:
+        poly = results.township_polygons[["geometry"]].join(results.townships, how="left")
+        poly = poly.fillna({c: 0 for c in ("buildings", "suitable", "conditional", "unsuitable")})
+        layers["townships"] = poly.rename_axis("township").reset_index()
+    writers.write_geopackage(gpkg, layers)
+    csv = out_dir / "townships.csv"
+    writers.write_table(csv, results.townships.reset_index())
+    findings = out_dir / "findings.csv"
+    writers.write_table(findings, findings_frame(results.findings))
+    return {"geopackage": gpkg, "townships": csv, "findings": findings}

@@ -1,0 +1,113 @@
+"""Roof geometry from footprints: projected CRS, main axis, roof planes and setbacks.
+
+Without a DSM a roof is modelled from its footprint and roof type: flat roofs are one
+plane; pitched and metal roofs are gables with the ridge along the footprint's long
+axis, so their two planes face the two normals of that axis. Each plane is returned
+in a *local frame*: centred on the footprint and rotated so that the plane faces
+local −y (south), which is the frame :mod:`roofpv.layout` packs modules in.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import shapely
+
+
+def gauss_kruger_epsg(longitude: float) -> int:
+    """EPSG code of the CGCS2000 3-degree Gauss-Krüger zone (CM form, no zone prefix).
+
+    EPSG:4534 is CM 75°E, EPSG:4554 CM 135°E, one code per 3°; China lies in between.
+    """
+    cm = 3 * round(longitude / 3)
+    if not 75 <= cm <= 135:
+        raise ValueError(f"longitude {longitude}° is outside the CGCS2000 3° zones (75–135°E)")
+    return 4534 + (cm - 75) // 3
+
+
+def ridge_facing_azimuth(geometry: np.ndarray) -> np.ndarray:
+    """Azimuth (deg from north, clockwise) of the footprint normal nearest to south.
+
+    The normals are those of the long side of the minimum rotated rectangle, i.e. the
+    directions the two planes of a gable along the long axis face; the one in
+    [90°, 270°) is returned.
+    """
+    env = shapely.oriented_envelope(geometry)
+    coords = shapely.get_coordinates(shapely.get_exterior_ring(env)).reshape(len(geometry), -1, 2)
+    e1 = coords[:, 1] - coords[:, 0]
+    e2 = coords[:, 2] - coords[:, 1]
+    longer = np.where(
+        (np.hypot(*e1.T) >= np.hypot(*e2.T))[:, None], e1, e2
+    )
+    axis_math = np.degrees(np.arctan2(longer[:, 1], longer[:, 0]))
+    # Compass azimuth of the normal (axis rotated by -90° in math sense).
+    normal = (90.0 - (axis_math - 90.0)) % 360.0
+    return np.where((normal >= 90) & (normal < 270), normal, (normal + 180.0) % 360.0)
+
+
+def to_local(geometry: np.ndarray, centre: np.ndarray, angle_deg: np.ndarray) -> np.ndarray:
+    """Translate each geometry so its centre is the origin, then rotate it
+    counter-clockwise by its own angle (deg)."""
+    _, index = shapely.get_coordinates(geometry, return_index=True)
+    theta = np.radians(angle_deg)[index]
+    cos, sin, origin = np.cos(theta), np.sin(theta), centre[index]
+
+    def turn(xy: np.ndarray) -> np.ndarray:
+        dx, dy = (xy - origin).T
+        return np.column_stack([dx * cos - dy * sin, dx * sin + dy * cos])
+
+    return shapely.transform(geometry, turn)
+
+
+def roof_planes(
+    geometry: np.ndarray, n_planes: np.ndarray, slope_deg: np.ndarray, setback_m: np.ndarray
+) -> pd.DataFrame:
+    """Split projected footprints into roof planes in their local frames.
+
+    Parameters
+    ----------
+    geometry : array of Polygon/MultiPolygon, projected CRS in metres
+    n_planes : array of int, 1 (flat or mono-pitch) or 2 (gable along the long axis)
+    slope_deg : array of float, roof pitch; 0 for flat roofs
+    setback_m : array of float, clear margin kept from the roof edges and ridge
+
+    Returns
+    -------
+    DataFrame, one row per plane: ``building`` (position in the input), ``plane``
+    (0 front, 1 back), ``azimuth_deg`` (direction the plane faces), ``slope_deg``,
+    ``local`` (plane polygon after setbacks, local frame, horizontal metres),
+    ``centre_x``/``centre_y`` and ``rotation_deg`` to map the local frame back
+    (rotate by −rotation_deg about the centre, then translate).
+    """
+    n = len(geometry)
+    centre = shapely.get_coordinates(shapely.centroid(geometry))
+    flat = (n_planes == 1) & (slope_deg == 0)
+    front_az = np.where(flat, 180.0, ridge_facing_azimuth(geometry))
+    # Rotating by (azimuth − 180)° counter-clockwise turns the facing direction to south.
+    rotation = front_az - 180.0
+    local = to_local(geometry, centre, rotation)
+    xmin, ymin, xmax, ymax = shapely.bounds(local).T
+    ridge = (ymin + ymax) / 2.0
+    gable = n_planes == 2
+
+    front = np.where(gable, shapely.intersection(local, shapely.box(xmin, ymin, xmax, ridge)), local)
+    back = shapely.intersection(local, shapely.box(xmin, ridge, xmax, ymax))
+    # The back plane faces the other way: turn its frame by 180° so it too faces local −y.
+    back = shapely.transform(back, lambda xy: -xy)
+
+    index = np.concatenate([np.arange(n), np.flatnonzero(gable)])
+    planes = pd.DataFrame(
+        {
+            "building": index,
+            "plane": np.r_[np.zeros(n, int), np.ones(gable.sum(), int)],
+            "azimuth_deg": np.r_[front_az, (front_az[gable] + 180.0) % 360.0],
+            "slope_deg": slope_deg[index],
+            "local": shapely.buffer(
+                np.r_[front, back[gable]], -setback_m[index], join_style="mitre"
+            ),
+            "centre_x": centre[index, 0],
+            "centre_y": centre[index, 1],
+            "rotation_deg": np.r_[rotation, rotation[gable] + 180.0],
+        }
+    )
+    return planes.sort_values(["building", "plane"], kind="stable").reset_index(drop=True)

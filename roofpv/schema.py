@@ -1,0 +1,131 @@
+"""Canonical buildings-table columns, vocabularies and their Chinese aliases.
+
+A bureau's survey workbook arrives with Chinese headers and values (建筑类别 = 学校,
+屋面类型 = 混凝土平屋面 …). Everything downstream works on the canonical English
+column names and codes defined here; :mod:`roofpv.survey` does the translation.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+#: Canonical survey columns and the headers that name them (compared after
+#: :func:`header_key`, so units in brackets, spaces and case do not matter).
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "building_id": ("building_id", "id", "bldg_id", "建筑编号", "建筑物编号", "编号", "建筑id"),
+    "township": ("township", "town", "镇街道", "镇（街道）", "镇(街道)", "乡镇街道", "所属镇街道"),
+    "name": ("name", "building_name", "建筑名称", "名称", "单位名称"),
+    "category": ("category", "建筑类别", "建筑类型", "建筑分类", "类别"),
+    "owner_type": ("owner_type", "owner", "权属", "产权性质", "业主类型"),
+    "roof_type": ("roof_type", "屋面类型", "屋顶类型", "屋面形式"),
+    "roof_load_kn_m2": ("roof_load_kn_m2", "roof_load", "屋面荷载", "屋顶荷载", "屋面富余荷载", "可用荷载"),
+    "shading": ("shading", "遮挡情况", "遮挡", "遮挡程度"),
+    "grid_condition": ("grid_condition", "grid", "并网条件", "接入条件"),
+    "transformer_id": ("transformer_id", "transformer", "台区变压器编号", "变压器编号", "台区编号"),
+    "year_built": ("year_built", "建成年份", "建成年代", "竣工年份"),
+    "floors": ("floors", "层数", "建筑层数"),
+    "floor_area_m2": ("floor_area_m2", "floor_area", "建筑面积"),
+    "existing_pv_kw": ("existing_pv_kw", "existing_pv", "已装光伏容量", "已建光伏容量", "光伏装机容量"),
+    "existing_pv_area_m2": ("existing_pv_area_m2", "已装光伏面积", "已建光伏面积", "光伏面积"),
+    "note": ("note", "remarks", "备注"),
+}
+
+NUMERIC_COLUMNS = (
+    "roof_load_kn_m2", "year_built", "floors", "floor_area_m2",
+    "existing_pv_kw", "existing_pv_area_m2",
+)
+
+#: Vocabularies: canonical code -> accepted spellings (Chinese and English).
+VOCABULARIES: dict[str, dict[str, tuple[str, ...]]] = {
+    "category": {
+        "party_gov": ("党政机关", "党政机关建筑", "机关", "政府机关", "政府"),
+        "public_institution": (
+            "公共机构", "公共建筑", "学校", "医院", "村委会", "村(社区)委会", "社区",
+            "其他公共机构", "卫生院", "幼儿园", "文体场馆", "事业单位",
+        ),
+        "factory": ("工业厂房", "厂房", "工业", "工商业厂房", "仓储", "仓库"),
+        "commercial": ("商业", "商业建筑", "商业办公", "办公"),
+        "urban_residential": ("城镇住宅", "城镇居民", "住宅", "小区"),
+        "rural_residential": ("农村住宅", "农村居民", "农房", "农居", "农户", "自建房"),
+        "other": ("其他", "其它"),
+    },
+    "owner_type": {
+        "natural_person": ("自然人", "个人", "居民", "农户"),
+        "non_natural_person": ("非自然人", "单位", "企业", "法人", "集体"),
+    },
+    "roof_type": {
+        "concrete_flat": ("混凝土平屋面", "混凝土屋面", "平屋面", "平屋顶", "混凝土"),
+        "metal_standing_seam": ("直立锁边", "直立锁边金属屋面", "角驰", "角驰型", "角驰彩钢瓦", "金属屋面"),
+        "metal_trapezoidal": ("梯形彩钢瓦", "彩钢瓦", "梯形", "彩钢板", "彩钢屋面"),
+        "tile_pitched": ("瓦屋面", "坡屋面", "坡屋顶", "瓦屋顶", "琉璃瓦", "小青瓦"),
+        "sunroom": ("阳光房",),
+        "other": ("其他", "其它"),
+    },
+    "shading": {
+        "none": ("无", "无遮挡", "没有"),
+        "light": ("轻微", "轻微遮挡", "少量"),
+        "moderate": ("部分", "部分遮挡", "中等", "一般"),
+        "severe": ("严重", "严重遮挡", "大面积遮挡"),
+    },
+    "grid_condition": {
+        "ready": ("具备", "良好", "可接入", "是"),
+        "limited": ("受限", "容量受限", "一般"),
+        "none": ("不具备", "无", "不可接入", "否"),
+    },
+}
+
+#: Chinese labels of canonical codes, for reports and QGIS field aliases.
+LABELS_ZH: dict[str, dict[str, str]] = {
+    field: {code: spellings[0] for code, spellings in vocab.items()}
+    for field, vocab in VOCABULARIES.items()
+}
+LABELS_ZH["suitability"] = {"suitable": "适宜", "conditional": "有条件适宜", "unsuitable": "不适宜"}
+
+
+def header_key(text: object) -> str:
+    """Normalise a column header for matching: NFKC, no units in brackets, no spaces, lower case."""
+    s = unicodedata.normalize("NFKC", str(text)).strip().lower()
+    s = re.sub(r"[(（\[【].*?[)）\]】]", "", s)
+    return re.sub(r"[\s_\-/]+", "", s)
+
+
+def value_key(text: object) -> str:
+    """Normalise a vocabulary value for matching: NFKC, no spaces, lower case."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text))).lower()
+
+
+def _build_lookup(aliases: dict[str, tuple[str, ...]], key) -> dict[str, str]:
+    lookup: dict[str, str] = {}
+    for code, spellings in aliases.items():
+        for s in (code, *spellings):
+            lookup.setdefault(key(s), code)
+    return lookup
+
+
+HEADER_LOOKUP = _build_lookup(COLUMN_ALIASES, header_key)
+VALUE_LOOKUP = {field: _build_lookup(vocab, value_key) for field, vocab in VOCABULARIES.items()}
+
+#: Reason codes a building can carry: code -> (Chinese, English) explanation for reports.
+REASONS: dict[str, tuple[str, str]] = {
+    "invalid_geometry": ("轮廓无效或为空", "footprint geometry is empty or invalid"),
+    "no_survey_record": ("无普查记录，按默认值评估", "no survey row; assessed with defaults"),
+    "roof_type_unknown": ("屋面类型未填，按建筑类别假定", "roof type blank; assumed from category"),
+    "roof_type_sunroom": ("阳光房，不宜安装", "sunroom roof cannot carry PV"),
+    "roof_type_other": ("屋面类型为其他，需现场核实", "other roof type; needs a site check"),
+    "roof_load_unknown": ("屋面荷载未知，需结构复核", "roof load unknown; needs a structural check"),
+    "roof_load": ("屋面富余荷载不足", "spare roof load below the mounting's dead load"),
+    "shading_unknown": ("遮挡情况未填，按默认等级", "shading blank; default class assumed"),
+    "shading_moderate": ("部分遮挡", "moderate shading"),
+    "shading_severe": ("严重遮挡", "severe shading"),
+    "grid_unknown": ("并网条件未填", "grid condition blank"),
+    "grid_limited": ("并网容量受限", "grid connection limited"),
+    "grid_none": ("不具备并网条件", "no grid connection available"),
+    "category_unknown": ("建筑类别未填或无法识别", "building category blank or unknown"),
+    "area_too_small": ("屋顶面积过小", "roof area below the minimum"),
+    "capacity_too_small": ("可装容量过小", "installable capacity below the minimum"),
+    "existing_pv": ("已装光伏", "PV already installed"),
+    "north_plane_unused": ("朝北坡面不安装", "north-facing plane left unused"),
+    "township_from_location": ("镇街道按位置判定", "township taken from the location"),
+    "outside_townships": ("不在任何镇街道范围内", "outside every township boundary"),
+}

@@ -1,0 +1,52 @@
+"""Config loading: the shipped config validates; mistakes name the field."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from roofpv.config import ConfigError, load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_pinghu_config_loads(config):
+    assert config.policy.targets[0].milestones == {2025: 0.30, 2030: 0.50}
+    assert config.system.total_losses_pct == pytest.approx(11.42, abs=0.01)
+    assert config.inputs.footprints.is_absolute()
+
+
+def broken(tmp_path, edit):
+    raw = yaml.safe_load((ROOT / "configs" / "pinghu.yaml").read_text(encoding="utf-8"))
+    edit(raw)
+    path = tmp_path / "broken.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda r: r["policy"]["targets"][0]["milestones"].update({2025: 30}), "policy.targets.0.milestones"),
+        (lambda r: r["roofs"]["tile_pitched"].update(mounting="glue"), "roofs.tile_pitched.mounting"),
+        (lambda r: r["rules"]["severity"].pop("roof_load"), "missing ['roof_load']"),
+        (lambda r: r["weather"]["monthly"]["ghi_kwh_m2"].pop(), "weather.monthly.ghi_kwh_m2"),
+        (lambda r: r["module"].update(power_w=-1), "module.power_w"),
+    ],
+)
+def test_invalid_values_name_the_field(tmp_path, edit, message):
+    with pytest.raises(ConfigError, match="invalid configuration") as err:
+        load_config(broken(tmp_path, edit))
+    assert message in str(err.value)
+
+
+def test_unsafe_yaml_is_refused(tmp_path):
+    path = tmp_path / "evil.yaml"
+    path.write_text("inputs: !!python/object/apply:os.system ['echo hi']\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.yaml")

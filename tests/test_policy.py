@@ -1,0 +1,60 @@
+"""Coverage, targets and gaps against hand-computed fixtures."""
+
+import pandas as pd
+import pytest
+
+from roofpv.config import Target
+from roofpv.policy import coverage, in_cohort
+
+TARGET = Target(
+    name="t", label="new public and factory", categories=["public_institution", "factory"],
+    built_since=2021, metric="area_total", milestones={2025: 0.30, 2030: 0.50}, source="test",
+)
+
+
+def buildings():
+    # Town A: two new cohort roofs of 1000 m², one with 200 m² of PV and room for 300 m²
+    # more, one bare with room for 400 m²; an old factory and a new house are outside
+    # the cohort. Town B: one new factory that cannot carry PV.
+    return pd.DataFrame({
+        "township": ["A", "A", "A", "A", "B"],
+        "category": ["factory", "public_institution", "factory", "rural_residential", "factory"],
+        "year_built": [2022, 2023, 2010, 2024, 2022],
+        "roof_area_m2": [1000.0, 1000.0, 5000.0, 100.0, 400.0],
+        "usable_area_m2": [800.0, 700.0, 4000.0, 80.0, 300.0],
+        "existing_pv_area_m2": [200.0, 0.0, 0.0, 0.0, 0.0],
+        "pv_area_m2": [300.0, 400.0, 2000.0, 30.0, 0.0],
+        "capacity_kwp": [60.0, 120.0, 400.0, 6.0, 0.0],
+        "suitability": ["suitable", "suitable", "suitable", "suitable", "unsuitable"],
+    })
+
+
+def test_cohort_is_categories_built_since():
+    assert in_cohort(buildings(), TARGET).tolist() == [True, True, False, False, True]
+
+
+def test_area_total_coverage_and_gap_by_hand():
+    cov = coverage(buildings(), TARGET)
+    a = cov.loc["A"]
+    assert a.buildings == 2
+    assert a.coverage_today == pytest.approx(200 / 2000)
+    assert a.coverage_potential == pytest.approx((200 + 300 + 400) / 2000)
+    assert a.gap_2025 == pytest.approx(0.30 * 2000 - 200)  # 400 m² of panels
+    assert a.gap_2030 == pytest.approx(0.50 * 2000 - 200)
+    assert bool(a.reachable_2025) and not bool(a.reachable_2030)
+    b = cov.loc["B"]
+    assert (b.coverage_today, b.coverage_potential, bool(b.reachable_2025)) == (0.0, 0.0, False)
+
+
+def test_switching_denominator_to_installable_area():
+    cov = coverage(buildings(), TARGET.model_copy(update={"metric": "area_installable"}))
+    assert cov.loc["A", "coverage_today"] == pytest.approx(200 / 1500)
+    assert cov.loc["A", "coverage_potential"] == pytest.approx(900 / 1500)
+    assert cov.loc["A", "gap_2030"] == pytest.approx(0.5 * 1500 - 200)
+
+
+def test_count_based_coverage():
+    cov = coverage(buildings(), TARGET.model_copy(update={"metric": "count"}))
+    assert cov.loc["A", "coverage_today"] == pytest.approx(0.5)
+    assert cov.loc["A", "coverage_potential"] == pytest.approx(1.0)
+    assert cov.loc["B", "gap_2025"] == pytest.approx(0.3)  # 0.3 of a building still missing
