@@ -1,0 +1,281 @@
+"""
+Specific PV yield per plane orientation.
+
+The yield of a site is computed once for a grid of (tilt, azimuth) bins and
+looked up per roof plane by bilinear interpolation. All energies are AC
+energy per kWp of DC nameplate over the weather year.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pvlib
+
+from roofpv.weather import interval_midpoints, solar_position
+
+
+@dataclass(frozen=True, eq=False)
+class YieldTable:
+    """
+    Yield of a site per orientation bin.
+
+    Attributes
+    ----------
+    tilts : numpy.ndarray
+        Plane tilts from horizontal, increasing [degrees].
+    azimuths : numpy.ndarray
+        Plane azimuths clockwise from north, increasing, spanning less than
+        360 [degrees].
+    annual_kwh_per_kwp : numpy.ndarray
+        Annual AC yield, shape (ntilt, nazimuth) [kWh/kWp].
+    monthly_kwh_per_kwp : numpy.ndarray
+        Monthly AC yield, shape (12, ntilt, nazimuth) [kWh/kWp].
+    poa_annual_kwh_m2 : numpy.ndarray
+        Annual plane-of-array irradiation before reflection losses, shape
+        (ntilt, nazimuth) [kWh/m²].
+    """
+
+    tilts: np.ndarray
+    azimuths: np.ndarray
+    annual_kwh_per_kwp: np.ndarray
+    monthly_kwh_per_kwp: np.ndarray
+    poa_annual_kwh_m2: np.ndarray
+
+
+def yield_table(weather, latitude, longitude, altitude, tilts, azimuths, *,
+                temperature_model, gamma_pdc, losses_pct,
+                inverter_eff_nom=0.96, dc_ac_ratio=1.2, albedo=0.2):
+    """
+    Specific yield for every combination of ``tilts`` and ``azimuths``.
+
+    Parameters
+    ----------
+    weather : pandas.DataFrame
+        Canonical hourly weather frame, see :mod:`roofpv.weather`.
+    latitude, longitude : float
+        Site coordinates [degrees north, degrees east].
+    altitude : float
+        Site elevation above sea level [m].
+    tilts : array_like
+        At least two increasing plane tilts from horizontal [degrees].
+    azimuths : array_like
+        Increasing plane azimuths clockwise from north spanning less than 360,
+        e.g. ``range(0, 360, 10)`` [degrees].
+    temperature_model : str
+        Name of a SAPM cell temperature parameter set in
+        ``pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"]``:
+        ``"open_rack_glass_polymer"`` for tilted racks on flat roofs,
+        ``"close_mount_glass_glass"`` for rail-mounted modules parallel to a
+        pitched roof. ``"insulated_back_glass_polymer"`` describes modules
+        without rear ventilation (building-integrated) and is too hot for
+        ordinary rail mounts, which keep a gap of several centimetres.
+    gamma_pdc : float
+        Temperature coefficient of DC power, e.g. -0.0034 [1/°C].
+    losses_pct : float
+        Total DC system losses, e.g. 14.08 as returned by
+        :py:func:`pvlib.pvsystem.pvwatts_losses` [%].
+    inverter_eff_nom : float, default 0.96
+        Nominal inverter efficiency. [unitless]
+    dc_ac_ratio : float, default 1.2
+        DC nameplate over inverter AC rating. [unitless]
+    albedo : float, default 0.2
+        Ground reflectance. [unitless]
+
+    Returns
+    -------
+    YieldTable
+
+    See Also
+    --------
+    plane_yield_exact, interpolate, interpolate_monthly
+
+    Notes
+    -----
+    Model chain for 1 kWp DC, with the sun at interval midpoints: Perez
+    transposition (relative airmass, extraterrestrial DNI) plus isotropic
+    ground reflection; the physical IAM on beam and circumsolar irradiance
+    and its Marion hemispherical averages on the isotropic, horizon-band and
+    ground-reflected parts; SAPM cell temperature driven by plane-of-array
+    irradiance before reflection losses; PVWatts DC with ``losses_pct``
+    applied to DC power; PVWatts inverter with an AC rating of
+    ``1 / dc_ac_ratio`` kW, i.e. a DC input limit of
+    ``1 / (dc_ac_ratio * inverter_eff_nom)`` kW. There is no spectral
+    correction. Intervals whose midpoint has the sun below the horizon, or
+    with zero DNI and DHI, contribute no energy.
+    """
+    tilts = np.asarray(tilts, dtype=float)
+    azimuths = np.asarray(azimuths, dtype=float)
+    if tilts.ndim != 1 or tilts.size < 2 or np.any(np.diff(tilts) <= 0):
+        raise ValueError("tilts must hold at least two increasing values")
+    if (azimuths.ndim != 1 or np.any(np.diff(azimuths) <= 0)
+            or azimuths[-1] - azimuths[0] >= 360):
+        raise ValueError("azimuths must increase and span less than 360")
+    tilt, azimuth = np.meshgrid(tilts, azimuths, indexing="ij")
+    monthly, poa = _orientation_energy(
+        weather, latitude, longitude, altitude, tilt.ravel(), azimuth.ravel(),
+        temperature_model=temperature_model, gamma_pdc=gamma_pdc,
+        losses_pct=losses_pct, inverter_eff_nom=inverter_eff_nom,
+        dc_ac_ratio=dc_ac_ratio, albedo=albedo)
+    monthly = monthly.reshape(12, *tilt.shape)
+    return YieldTable(tilts, azimuths, monthly.sum(axis=0), monthly,
+                      poa.reshape(tilt.shape))
+
+
+def plane_yield_exact(weather, latitude, longitude, altitude, tilt, azimuth,
+                      *, temperature_model, gamma_pdc, losses_pct,
+                      inverter_eff_nom=0.96, dc_ac_ratio=1.2, albedo=0.2):
+    """
+    Annual specific yield of planes computed without binning.
+
+    Uses the model of :py:func:`yield_table`; the other parameters are the
+    same.
+
+    Parameters
+    ----------
+    tilt : numeric
+        Plane tilt from horizontal [degrees].
+    azimuth : numeric
+        Plane azimuth clockwise from north [degrees]; broadcast with ``tilt``.
+
+    Returns
+    -------
+    numeric
+        Annual AC yield with the broadcast shape of ``tilt`` and ``azimuth``
+        [kWh/kWp].
+    """
+    tilt, azimuth = np.broadcast_arrays(np.asarray(tilt, dtype=float),
+                                        np.asarray(azimuth, dtype=float))
+    monthly, _ = _orientation_energy(
+        weather, latitude, longitude, altitude, tilt.ravel(), azimuth.ravel(),
+        temperature_model=temperature_model, gamma_pdc=gamma_pdc,
+        losses_pct=losses_pct, inverter_eff_nom=inverter_eff_nom,
+        dc_ac_ratio=dc_ac_ratio, albedo=albedo)
+    return monthly.sum(axis=0).reshape(tilt.shape)[()]
+
+
+def interpolate(table, tilt, azimuth):
+    """
+    Annual yield of planes by bilinear interpolation in a yield table.
+
+    Parameters
+    ----------
+    table : YieldTable
+    tilt : array_like
+        Plane tilts [degrees]; clipped to the range of ``table.tilts``.
+    azimuth : array_like
+        Plane azimuths clockwise from north [degrees]; wraps at 360.
+
+    Returns
+    -------
+    numpy.ndarray
+        Annual AC yield with the broadcast shape of ``tilt`` and ``azimuth``
+        [kWh/kWp].
+    """
+    return _bilinear(table.tilts, table.azimuths, table.annual_kwh_per_kwp,
+                     tilt, azimuth)
+
+
+def interpolate_monthly(table, tilt, azimuth):
+    """
+    Monthly yield of planes by bilinear interpolation in a yield table.
+
+    Parameters
+    ----------
+    table : YieldTable
+    tilt : array_like
+        Plane tilts [degrees]; clipped to the range of ``table.tilts``.
+    azimuth : array_like
+        Plane azimuths clockwise from north [degrees]; wraps at 360.
+
+    Returns
+    -------
+    numpy.ndarray
+        Monthly AC yield, shape (``*shape``, 12) where ``shape`` is the
+        broadcast shape of ``tilt`` and ``azimuth`` [kWh/kWp].
+    """
+    return np.moveaxis(
+        _bilinear(table.tilts, table.azimuths, table.monthly_kwh_per_kwp,
+                  tilt, azimuth), 0, -1)
+
+
+def _bilinear(tilts, azimuths, grid, tilt, azimuth):
+    """
+    Interpolate ``grid`` of shape (..., ntilt, nazimuth) bilinearly at
+    ``tilt`` (clipped) and ``azimuth`` (periodic).
+    """
+    tilt, azimuth = np.broadcast_arrays(np.asarray(tilt, dtype=float),
+                                        np.asarray(azimuth, dtype=float))
+    tilt = np.clip(tilt, tilts[0], tilts[-1])
+    i = np.clip(np.searchsorted(tilts, tilt, side="right") - 1,
+                0, tilts.size - 2)
+    wt = (tilt - tilts[i]) / (tilts[i + 1] - tilts[i])
+    edges = np.append(azimuths, azimuths[0] + 360)
+    azimuth = azimuths[0] + np.mod(azimuth - azimuths[0], 360)
+    j = np.clip(np.searchsorted(edges, azimuth, side="right") - 1,
+                0, azimuths.size - 1)
+    wa = (azimuth - edges[j]) / (edges[j + 1] - edges[j])
+    k = np.mod(j + 1, azimuths.size)
+    return ((1 - wt) * ((1 - wa) * grid[..., i, j] + wa * grid[..., i, k])
+            + wt * ((1 - wa) * grid[..., i + 1, j] + wa * grid[..., i + 1, k]))
+
+
+def _orientation_energy(weather, latitude, longitude, altitude, surface_tilt,
+                        surface_azimuth, *, temperature_model, gamma_pdc,
+                        losses_pct, inverter_eff_nom, dc_ac_ratio, albedo,
+                        chunk_size=96):
+    """
+    Monthly AC energy and annual POA irradiation of 1 kWp planes.
+
+    ``surface_tilt`` and ``surface_azimuth`` are 1-D arrays of length n.
+    Returns the monthly AC energy, shape (12, n) [kWh/kWp], and the annual
+    plane-of-array irradiation, shape (n,) [kWh/m²]. Hours are processed as
+    rows and orientations as columns, ``chunk_size`` orientations at a time.
+    The model is described in :py:func:`yield_table`.
+    """
+    sapm = pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"]
+    if temperature_model not in sapm:
+        raise ValueError(f"temperature_model must be one of {sorted(sapm)}")
+    solpos = solar_position(weather, latitude, longitude, altitude)
+    day = ((solpos["apparent_zenith"].to_numpy() < 90)
+           & (weather["dni"].to_numpy() + weather["dhi"].to_numpy() > 0))
+    zenith = solpos["apparent_zenith"].to_numpy()[day, None]
+    sun_azimuth = solpos["azimuth"].to_numpy()[day, None]
+    ghi, dni, dhi, temp_air, wind_speed = (
+        weather[c].to_numpy()[day, None]
+        for c in ("ghi", "dni", "dhi", "temp_air", "wind_speed"))
+    dni_extra = pvlib.irradiance.get_extra_radiation(
+        interval_midpoints(weather.index[day])).to_numpy()[:, None]
+    airmass = pvlib.atmosphere.get_relative_airmass(zenith)
+    month = weather.index.month.to_numpy()[day]
+    month_sum = (month == np.arange(1, 13)[:, None]).astype(float)
+
+    unique_tilt, tilt_inverse = np.unique(surface_tilt, return_inverse=True)
+    iam_diffuse = {region: values[tilt_inverse] for region, values in
+                   pvlib.iam.marion_diffuse("physical", unique_tilt).items()}
+    pdc0_inverter = 1 / (dc_ac_ratio * inverter_eff_nom)
+
+    monthly = np.empty((12, surface_tilt.size))
+    poa_annual = np.empty(surface_tilt.size)
+    for start in range(0, surface_tilt.size, chunk_size):
+        cols = slice(start, start + chunk_size)
+        tilt, azimuth = surface_tilt[cols], surface_azimuth[cols]
+        aoi = pvlib.irradiance.aoi(tilt, azimuth, zenith, sun_azimuth)
+        beam = dni * np.maximum(np.cos(np.radians(aoi)), 0)
+        sky = pvlib.irradiance.perez(
+            tilt, azimuth, dhi, dni, dni_extra, zenith, sun_azimuth,
+            airmass, return_components=True)
+        ground = pvlib.irradiance.get_ground_diffuse(tilt, ghi, albedo)
+        poa_global = beam + sky["poa_sky_diffuse"] + ground
+        effective = (
+            (beam + sky["poa_circumsolar"]) * pvlib.iam.physical(aoi)
+            + sky["poa_isotropic"] * iam_diffuse["sky"][cols]
+            + sky["poa_horizon"] * iam_diffuse["horizon"][cols]
+            + ground * iam_diffuse["ground"][cols])
+        temp_cell = pvlib.temperature.sapm_cell(
+            poa_global, temp_air, wind_speed, **sapm[temperature_model])
+        pdc = (pvlib.pvsystem.pvwatts_dc(effective, temp_cell, 1.0, gamma_pdc)
+               * (1 - losses_pct / 100))
+        pac = pvlib.inverter.pvwatts(pdc, pdc0_inverter, inverter_eff_nom)
+        monthly[:, cols] = month_sum @ pac
+        poa_annual[cols] = poa_global.sum(axis=0) / 1000
+    return monthly, poa_annual

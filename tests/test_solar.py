@@ -1,0 +1,131 @@
+import numpy as np
+import pytest
+
+from roofpv.solar import (
+    YieldTable,
+    interpolate,
+    interpolate_monthly,
+    plane_yield_exact,
+    yield_table,
+)
+from roofpv.weather import typical_year
+
+SITE = {"latitude": 30.68, "longitude": 121.01, "altitude": 5.0}
+GHI = [74.5, 80.2, 110.2, 131.2, 144.6, 134.4,
+       149.7, 148.8, 113.8, 96.3, 77.2, 75.5]
+TEMP = [5.0, 6.4, 10.3, 16.0, 21.0, 24.6, 28.1, 28.4, 24.4, 19.3, 13.1, 6.9]
+WIND = [2.8, 2.8, 3.3, 2.8, 3.0, 3.0, 2.4, 2.1, 3.3, 2.6, 2.3, 2.3]
+SYSTEM = {"temperature_model": "close_mount_glass_glass",
+          "gamma_pdc": -0.0034, "losses_pct": 14.08}
+TILTS = np.arange(0, 61, 5)
+AZIMUTHS = np.arange(0, 360, 10)
+
+
+@pytest.fixture(scope="module")
+def weather():
+    return typical_year(**SITE, monthly_ghi_kwh_m2=GHI,
+                        monthly_temp_air_c=TEMP, monthly_wind_m_s=WIND)[0]
+
+
+@pytest.fixture(scope="module")
+def table(weather):
+    return yield_table(weather, **SITE, tilts=TILTS, azimuths=AZIMUTHS,
+                       **SYSTEM)
+
+
+def exact(weather, tilt, azimuth, **system):
+    return plane_yield_exact(weather, **SITE, tilt=tilt, azimuth=azimuth,
+                             **{**SYSTEM, **system})
+
+
+def test_table_layout(table):
+    assert isinstance(table, YieldTable)
+    np.testing.assert_array_equal(table.tilts, TILTS)
+    np.testing.assert_array_equal(table.azimuths, AZIMUTHS)
+    assert table.annual_kwh_per_kwp.shape == (13, 36)
+    assert table.poa_annual_kwh_m2.shape == (13, 36)
+    assert table.monthly_kwh_per_kwp.shape == (12, 13, 36)
+    np.testing.assert_allclose(table.monthly_kwh_per_kwp.sum(axis=0),
+                               table.annual_kwh_per_kwp)
+    assert (table.monthly_kwh_per_kwp > 0).all()
+
+
+def test_horizontal_poa_equals_ghi(weather, table):
+    np.testing.assert_allclose(table.poa_annual_kwh_m2[0],
+                               weather["ghi"].sum() / 1000, rtol=0.005)
+    np.testing.assert_allclose(table.annual_kwh_per_kwp[0],
+                               table.annual_kwh_per_kwp[0, 0])
+
+
+def test_yield_falls_from_south_to_north_through_east(table):
+    south_to_north = table.annual_kwh_per_kwp[TILTS == 30][0, 18::-1]
+    assert (np.diff(south_to_north) < 0).all()
+
+
+def test_optimal_south_tilt(weather):
+    tilts = np.arange(10.0, 36.0)
+    optimum = tilts[np.argmax(exact(weather, tilts, 180))]
+    assert 15 <= optimum <= 28
+
+
+def test_specific_yield_25_south(weather):
+    assert 1000 < exact(weather, 25, 180) < 1250
+
+
+def test_exact_equals_table_at_nodes(weather, table):
+    np.testing.assert_allclose(exact(weather, [25, 60], [180, 90]),
+                               table.annual_kwh_per_kwp[[5, 12], [18, 9]])
+
+
+def test_interpolation_error(weather, table):
+    rng = np.random.default_rng(42)
+    tilt = rng.uniform(0, 60, 200)
+    azimuth = rng.uniform(0, 360, 200)
+    error = interpolate(table, tilt, azimuth) / exact(weather, tilt,
+                                                      azimuth) - 1
+    assert np.abs(error).max() <= 0.005
+
+
+def test_interpolation_wraps_and_clips(table):
+    at_nodes = interpolate(table, TILTS[:, None], AZIMUTHS)
+    np.testing.assert_allclose(at_nodes, table.annual_kwh_per_kwp)
+    tilt = np.array([12.3, 40.0, 7.0])
+    azimuth = np.array([355.0, 2.5, 181.0])
+    np.testing.assert_allclose(interpolate(table, tilt, azimuth - 720),
+                               interpolate(table, tilt, azimuth))
+    np.testing.assert_allclose(
+        interpolate(table, 30, 355),
+        table.annual_kwh_per_kwp[6, [35, 0]].mean())
+    np.testing.assert_allclose(interpolate(table, [75, -5], 180),
+                               table.annual_kwh_per_kwp[[12, 0], 18])
+
+
+def test_interpolate_monthly(table):
+    tilt = np.array([3.0, 22.0, 58.0])
+    azimuth = np.array([10.0, 185.0, 271.0])
+    monthly = interpolate_monthly(table, tilt, azimuth)
+    assert monthly.shape == (3, 12)
+    np.testing.assert_allclose(monthly.sum(axis=1),
+                               interpolate(table, tilt, azimuth))
+
+
+def test_system_parameters(weather):
+    base = exact(weather, 25, 180)
+    assert exact(weather, 25, 180,
+                 temperature_model="open_rack_glass_polymer") > base
+    assert exact(weather, 25, 180,
+                 temperature_model="insulated_back_glass_polymer") < base
+    np.testing.assert_allclose(exact(weather, 25, 180, losses_pct=0) * 0.8592,
+                               base, rtol=0.002)
+    assert exact(weather, 25, 180, dc_ac_ratio=2.0) < 0.95 * base
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"temperature_model": "open_rack"},
+    {"tilts": [30]},
+    {"azimuths": [0, 180, 360]},
+])
+def test_invalid_input(weather, kwargs):
+    arguments = {"tilts": TILTS, "azimuths": AZIMUTHS, **SYSTEM, **kwargs}
+    with pytest.raises(ValueError):
+        yield_table(weather, **SITE, **arguments)
