@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -129,6 +130,8 @@ def cmd_survey(args: argparse.Namespace, console: Console) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # pvlib 0.16 still calls DatetimeIndex.dayofyear, deprecated in pandas 3: not the user's concern.
+    warnings.filterwarnings("ignore", message="DatetimeIndex.dayofyear is deprecated")
     console = Console(stderr=False, quiet=False)
     try:
         return cmd_survey(args, console)

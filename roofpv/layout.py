@@ -13,6 +13,9 @@ import shapely
 
 #: Vectorised containment tests are run in chunks of this many candidate cells.
 CHUNK_CELLS = 2_000_000
+#: Module cells are tested inset by this much (m), so reprojection noise (~1e-9 m)
+#: on an edge a module touches exactly does not push the module out.
+TOLERANCE_M = 1e-6
 
 
 def gb50797_shadow_ratio(latitude_deg: float) -> float:
@@ -67,7 +70,8 @@ def count_modules(
         k = np.arange(len(owner)) - np.repeat(np.cumsum(cells[sel]) - cells[sel], cells[sel])
         x0 = xmin[owner] + (k % nx[owner]) * step
         y0 = ymin[owner] + (k // nx[owner]) * pitch[owner]
-        boxes = shapely.box(x0, y0, x0 + width_m, y0 + depth[owner])
+        t = TOLERANCE_M
+        boxes = shapely.box(x0 + t, y0 + t, x0 + width_m - t, y0 + depth[owner] - t)
         inside = shapely.contains(polygons[owner], boxes)
         counts += np.bincount(owner[inside], minlength=n)
     return counts

@@ -1,0 +1,92 @@
+"""The pipeline on a handful of buildings made in the test."""
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+
+from roofpv.pipeline import run
+
+ORIGIN_X, ORIGIN_Y = 500_000.0, 3_394_000.0  # EPSG:4549, near 30.68°N 121.0°E
+
+
+@pytest.fixture
+def small(tmp_path, config):
+    boxes = {
+        "F1": shapely.box(0, 0, 30, 20),        # flat concrete roof, the hand-computed case
+        "F2": shapely.box(100, 0, 120, 10),     # rural gable, ridge E–W
+        "F3": shapely.box(200, 0, 230, 20),     # load too low
+        "F4": shapely.box(300, 0, 303, 3),      # 9 m²: too small
+        "F5": shapely.box(400, 0, 420, 10),     # no survey row
+    }
+    fp = gpd.GeoDataFrame(
+        {"building_id": list(boxes)},
+        geometry=[shapely.affinity.translate(g, ORIGIN_X, ORIGIN_Y) for g in boxes.values()],
+        crs="EPSG:4549",
+    ).to_crs("EPSG:4490")
+    fp.to_file(tmp_path / "fp.gpkg")
+    town = gpd.GeoDataFrame(
+        {"name": ["甲镇"]}, geometry=[shapely.box(ORIGIN_X - 50, ORIGIN_Y - 50, ORIGIN_X + 500, ORIGIN_Y + 50)],
+        crs="EPSG:4549",
+    )
+    town.to_file(tmp_path / "towns.gpkg")
+    pd.DataFrame({
+        "建筑编号": ["F1", "F2", "F3", "F4", "X9"],
+        "镇街道": ["甲镇", None, "甲镇", "甲镇", "甲镇"],
+        "建筑类别": ["工业厂房", "农村住宅", "学校", "商业", "商业"],
+        "屋面类型": ["混凝土平屋面", "瓦屋面", "混凝土平屋面", "混凝土平屋面", "混凝土平屋面"],
+        "屋面荷载": [2.0, 0.5, 0.3, 2.0, 2.0],
+        "遮挡情况": ["无", "无", "无", "无", "无"],
+        "并网条件": ["具备"] * 5,
+        "建成年份": [2022, 2000, 2023, 2010, 2010],
+        "已装光伏容量": [None, None, None, None, None],
+    }).to_csv(tmp_path / "survey.csv", index=False)
+    inputs = config.inputs.model_copy(update={
+        "footprints": tmp_path / "fp.gpkg", "survey": tmp_path / "survey.csv", "survey_sheet": 0,
+        "townships": tmp_path / "towns.gpkg", "townships_name_column": "name",
+    })
+    return run(config.model_copy(update={"inputs": inputs}))
+
+
+def test_every_footprint_is_in_the_output(small):
+    b = small.buildings
+    assert sorted(b.index) == ["F1", "F2", "F3", "F4", "F5"]
+    assert b.crs.to_epsg() == 4549
+
+
+def test_hand_computed_flat_roof(small):
+    f1 = small.buildings.loc["F1"]
+    assert (f1.suitability, f1.modules, f1.capacity_kwp) == ("suitable", 120, pytest.approx(69.6))
+    assert f1.roof_area_m2 == pytest.approx(600.0, rel=1e-6)
+    assert f1.usable_area_m2 == pytest.approx(28 * 18, rel=1e-6)
+    assert f1.annual_kwh == pytest.approx(69.6 * f1.specific_yield_kwh_kwp)  # shading class 无 → 0 %
+
+
+def test_gable_uses_south_plane_only(small):
+    f2 = small.buildings.loc["F2"]
+    assert f2.roof_aspect_deg == pytest.approx(180.0)
+    assert f2.modules == 32 and "north_plane_unused" in f2.reasons
+    assert f2.township == "甲镇" and f2.township_source == "location"
+
+
+def test_statuses_and_reasons(small):
+    b = small.buildings
+    assert (b.loc["F3", "suitability"], b.loc["F3", "reasons"]) == ("unsuitable", "roof_load")
+    assert b.loc["F3", "capacity_kwp"] == 0
+    assert b.loc["F4", "suitability"] == "unsuitable" and "area_too_small" in b.loc["F4", "reasons"]
+    assert b.loc["F5", "suitability"] == "conditional" and "no_survey_record" in b.loc["F5", "reasons"]
+
+
+def test_orphan_survey_row_and_missing_survey_are_reported(small):
+    problems = {(f.building_id, f.problem) for f in small.findings}
+    assert ("X9", "survey row has no footprint and is not assessed") in problems
+    assert ("F5", "footprint has no survey row; assessed with default values") in problems
+
+
+def test_cohort_coverage(small):
+    town = small.townships.loc["甲镇"]
+    # Cohort: F1 (new factory, 600 m²) and F3 (new school, 600 m²); no PV today.
+    assert town.new_public_and_factory_buildings == 2
+    assert town.new_public_and_factory_coverage_today == 0
+    expected = 120 * 2.278 * 1.134 / 1200
+    assert town.new_public_and_factory_coverage_potential == pytest.approx(expected)
