@@ -13,9 +13,9 @@ import shapely
 
 #: Vectorised containment tests are run in chunks of this many candidate cells.
 CHUNK_CELLS = 2_000_000
-#: Module cells are tested inset by this much (m), so reprojection noise (~1e-9 m)
-#: on an edge a module touches exactly does not push the module out.
-TOLERANCE_M = 1e-6
+#: Module cells are tested inset by this much (m): a module that touches an edge
+#: exactly is not pushed out by digitising or reprojection noise.
+TOLERANCE_M = 1e-3
 
 
 def gb50797_shadow_ratio(latitude_deg: float) -> float:
@@ -41,8 +41,10 @@ def count_modules(
     """Number of modules that fit in each polygon (local frame).
 
     Modules of horizontal footprint ``width_m`` × ``depth_m`` stand in rows along x,
-    ``gap_m`` apart, consecutive rows ``pitch_m`` apart in y, starting from the
-    south-west corner of the polygon's bounds. Depth and pitch may differ per polygon.
+    ``gap_m`` apart, consecutive rows ``pitch_m`` apart in y. The grid is centred in
+    the polygon's bounds, so the slack is shared between opposite edges and a footprint
+    that is not quite rectangular does not lose its edge modules. Depth and pitch may
+    differ per polygon.
 
     Returns
     -------
@@ -59,6 +61,8 @@ def count_modules(
     ny = np.where(valid & (ymax - ymin >= depth - eps),
                   np.floor((ymax - ymin - depth) / pitch + eps) + 1, 0).astype(np.int64)
     cells = nx * ny
+    x_start = xmin + (xmax - xmin - (nx * step - gap_m)) / 2.0
+    y_start = ymin + (ymax - ymin - ((ny - 1) * pitch + depth)) / 2.0
     counts = np.zeros(n, dtype=np.int64)
     shapely.prepare(polygons[cells > 0])
 
@@ -68,8 +72,8 @@ def count_modules(
         sel = np.flatnonzero((group == g) & (cells > 0))
         owner = np.repeat(sel, cells[sel])
         k = np.arange(len(owner)) - np.repeat(np.cumsum(cells[sel]) - cells[sel], cells[sel])
-        x0 = xmin[owner] + (k % nx[owner]) * step
-        y0 = ymin[owner] + (k // nx[owner]) * pitch[owner]
+        x0 = x_start[owner] + (k % nx[owner]) * step
+        y0 = y_start[owner] + (k // nx[owner]) * pitch[owner]
         t = TOLERANCE_M
         boxes = shapely.box(x0 + t, y0 + t, x0 + width_m - t, y0 + depth[owner] - t)
         inside = shapely.contains(polygons[owner], boxes)

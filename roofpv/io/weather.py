@@ -1,0 +1,349 @@
+"""
+Read hourly weather files into the canonical weather frame.
+
+:py:func:`read_weather` reads an EPW, TMY3, PVGIS TMY (csv, json or epw) or
+plain hourly CSV file and returns ``(weather, meta)`` in the form described in
+:mod:`roofpv.weather`: one non-leap year of 8760 hourly rows, a tz-aware index
+labelled at the *start* of each interval, columns ``ghi``, ``dni``, ``dhi``,
+``temp_air``, ``wind_speed``, and a ``meta`` dict with ``latitude``,
+``longitude``, ``altitude``, ``tz`` and ``source``.
+
+Time-stamp conventions of the formats (all converted to interval start):
+
+====================  =========================  ==========================
+format                time zone of the stamps    stamp labels
+====================  =========================  ==========================
+EPW                   local standard time (file  interval start once read by
+                      header ``TZ``)             ``pvlib.iotools.read_epw``
+                                                 (it subtracts one hour from
+                                                 the file's hour 1..24)
+TMY3                  local standard time (file  interval end; shifted back
+                      header ``TZ``)             one hour here
+PVGIS TMY csv/json    UTC                        hh:00; irradiance belongs to
+                                                 hh:00 + ``irradiance time
+                                                 offset`` (see below)
+plain CSV             UTC offset in the stamps,  ``label``: start, middle or
+                      or ``tz``                  end of the interval
+====================  =========================  ==========================
+
+A typical meteorological year strings together months of different years.
+Every row is therefore placed by its local (month, day, hour) into one
+non-leap ``year``; a 29 February is dropped. This also rolls a UTC file into
+local time: the first local hours of 1 January come from the last UTC hours
+of 31 December.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pvlib import iotools
+
+COLUMNS = ("ghi", "dni", "dhi", "temp_air", "wind_speed")
+FORMATS = ("epw", "tmy3", "pvgis", "csv")
+LABELS = {"start": 0.0, "middle": 0.5, "end": 1.0}
+
+#: Plausible ranges; values outside them are missing-value codes (EPW 9999,
+#: 99.9, 999; TMY3 -9900) or wrong units.
+_RANGES = {"ghi": (-10.0, 1500.0), "dni": (-10.0, 1500.0),
+           "dhi": (-10.0, 1000.0), "temp_air": (-80.0, 65.0),
+           "wind_speed": (0.0, 75.0)}
+
+
+class WeatherFileError(ValueError):
+    """A weather file that cannot be used; the message names the file."""
+
+
+def read_weather(path, format=None, tz=None, *, label="start", year=2023,
+                 columns=None, latitude=None, longitude=None, altitude=None):
+    """
+    Read an hourly weather file into the canonical weather frame.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Weather file.
+    format : {"epw", "tmy3", "pvgis", "csv"}, optional
+        File format. By default it is taken from the extension: ``.epw`` is
+        EPW, ``.json`` is PVGIS; a ``.csv`` is PVGIS if it starts with
+        ``Latitude``, TMY3 if its second line starts with ``Date
+        (MM/DD/YYYY)``, and a plain CSV otherwise.
+    tz : str, optional
+        Time zone of the returned index, e.g. ``"Asia/Shanghai"``; it must
+        have one UTC offset all year within ``year`` (no daylight saving).
+        By default: the standard-time offset of an EPW or TMY3 file, the
+        offset nearest ``longitude / 15`` for PVGIS, the offset written in
+        the stamps of a plain CSV. A plain CSV whose stamps carry no offset
+        needs ``tz``, which then also says how to read the stamps.
+    label : {"start", "middle", "end"}, default "start"
+        Plain CSV only: which instant of its hourly interval a stamp names.
+    year : int, default 2023
+        Non-leap calendar year of the returned index.
+    columns : dict, optional
+        Plain CSV only: map of file column name to canonical name
+        (``timestamp``, ``ghi``, ``dni``, ``dhi``, ``temp_air``,
+        ``wind_speed``). Columns already named so (any case) need no entry.
+    latitude, longitude, altitude : float, optional
+        Plain CSV only (it has no header): site coordinates [degrees north,
+        degrees east] and elevation [m] for ``meta``; ``None`` if not given.
+
+    Returns
+    -------
+    weather : pandas.DataFrame
+        Canonical weather frame of 8760 rows, see :mod:`roofpv.weather`.
+    meta : dict
+        ``latitude``, ``longitude``, ``altitude``, ``tz`` (the index time
+        zone as a string), ``source`` (format and file name) and, for PVGIS,
+        ``irradiance_time_offset_h`` and ``solar_time_error_h`` (see Notes).
+
+    Raises
+    ------
+    WeatherFileError
+        If the file is missing or unreadable, lacks a column, holds missing
+        or implausible values, or does not make exactly one year of hours.
+
+    Notes
+    -----
+    PVGIS TMY stamps are whole UTC hours. Files written since late 2024
+    state an ``Irradiance Time Offset`` in hours: irradiance describes the
+    instant (or the centre of the hour) at stamp + offset, e.g. 0.5 for
+    ERA5 hourly means and about 0.1-0.2 for instantaneous SARAH satellite
+    values. The canonical frame evaluates the sun at interval start + 0.5 h,
+    so rows are shifted by ``round(offset - 0.5)`` whole hours and the
+    remainder, at most 0.5 h, is reported as ``solar_time_error_h``. Without
+    an offset in the file 0.5 (hourly means centred on the half hour) is
+    assumed.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise WeatherFileError(f"{path}: weather file not found")
+    if label not in LABELS:
+        raise WeatherFileError(f"{path}: label must be one of {list(LABELS)}, "
+                               f"not {label!r}")
+    if pd.Timestamp(year=year, month=1, day=1).is_leap_year:
+        raise WeatherFileError(f"{path}: year {year} is a leap year")
+    format = _detect_format(path) if format is None else format.lower()
+    if format not in FORMATS:
+        raise WeatherFileError(f"{path}: unknown weather format {format!r}; "
+                               f"use one of {list(FORMATS)}")
+    reader = {"epw": _read_epw, "tmy3": _read_tmy3, "pvgis": _read_pvgis,
+              "csv": _read_csv}[format]
+    try:
+        frame, meta = reader(path, tz=tz, label=label, columns=columns or {},
+                             latitude=latitude, longitude=longitude,
+                             altitude=altitude)
+    except WeatherFileError:
+        raise
+    except Exception as exc:  # the pvlib readers raise many kinds of error
+        raise WeatherFileError(
+            f"{path}: cannot read as {format} weather ({exc})") from None
+    frame = _check_values(path, frame)
+    target_tz = tz if tz is not None else meta.pop("file_tz")
+    meta.pop("file_tz", None)
+    weather = _one_year(path, frame, target_tz, year)
+    meta["tz"] = str(target_tz)
+    return weather, meta
+
+
+def _detect_format(path):
+    suffix = path.suffix.lower()
+    if suffix == ".epw":
+        return "epw"
+    if suffix == ".json":
+        return "pvgis"
+    if suffix == ".csv":
+        with open(path, encoding="utf-8", errors="replace") as f:
+            first, second = f.readline(), f.readline()
+        if first.lower().startswith("latitude"):
+            return "pvgis"
+        if second.startswith("Date (MM/DD/YYYY)"):
+            return "tmy3"
+        return "csv"
+    raise WeatherFileError(
+        f"{path}: cannot tell the weather format from the extension "
+        f"{path.suffix!r}; give format (one of {list(FORMATS)})")
+
+
+def _fixed_offset(hours):
+    """Time zone of a fixed UTC offset [h]: an ``Etc/GMT`` name if whole."""
+    if float(hours).is_integer():
+        h = int(hours)
+        return "UTC" if h == 0 else f"Etc/GMT{-h:+d}"
+    return _dt.timezone(_dt.timedelta(hours=hours))
+
+
+def _require(path, frame, names):
+    missing = [c for c in names if c not in frame.columns]
+    if missing:
+        raise WeatherFileError(
+            f"{path}: no column {missing[0]!r} (needed: {list(names)}; "
+            f"found: {list(frame.columns)})")
+
+
+def _read_epw(path, **_):
+    data, head = iotools.read_epw(path)
+    _require(path, data, COLUMNS)
+    meta = {"latitude": head["latitude"], "longitude": head["longitude"],
+            "altitude": head["altitude"], "source": f"EPW file {path.name}",
+            "file_tz": _fixed_offset(head["TZ"])}
+    # read_epw labels rows at interval start already.
+    return data[list(COLUMNS)], meta
+
+
+def _read_tmy3(path, **_):
+    data, head = iotools.read_tmy3(path, map_variables=True)
+    _require(path, data, COLUMNS)
+    data = data[list(COLUMNS)]
+    # TMY3 stamps name the interval end ("60 minutes prior to timestamp").
+    data.index = data.index - pd.Timedelta(hours=1)
+    meta = {"latitude": head["latitude"], "longitude": head["longitude"],
+            "altitude": head["altitude"], "source": f"TMY3 file {path.name}",
+            "file_tz": _fixed_offset(head["TZ"])}
+    return data, meta
+
+
+def _read_pvgis(path, **_):
+    data, head = iotools.read_pvgis_tmy(path, map_variables=True)
+    _require(path, data, COLUMNS)
+    if path.suffix.lower() == ".epw":
+        inputs = {"latitude": head["latitude"], "longitude": head["longitude"],
+                  "elevation": head["altitude"]}
+        offset = None
+    else:
+        inputs = head.get("inputs", {})
+        inputs = {**inputs.get("location", {}), **inputs}
+        offset = _find_offset(head)
+    data = data[list(COLUMNS)]
+    meta = {"latitude": float(inputs["latitude"]),
+            "longitude": float(inputs["longitude"]),
+            "altitude": float(inputs["elevation"]),
+            "source": f"PVGIS TMY file {path.name}"}
+    if data.index.tz is None:
+        data.index = data.index.tz_localize("UTC")
+    assumed = offset is None
+    offset = 0.5 if assumed else offset
+    shift = round(offset - 0.5)
+    data.index = data.index + pd.Timedelta(hours=shift)
+    meta["irradiance_time_offset_h"] = offset
+    meta["irradiance_time_offset_assumed"] = assumed
+    meta["solar_time_error_h"] = round(offset - 0.5 - shift, 4)
+    meta["file_tz"] = _fixed_offset(round(meta["longitude"] / 15))
+    return data, meta
+
+
+def _find_offset(tree):
+    """A number under a key naming a time offset anywhere in ``tree``."""
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            if ("offset" in str(key).lower()
+                    and isinstance(value, (int, float))):
+                return float(value)
+            found = _find_offset(value)
+            if found is not None:
+                return found
+    elif isinstance(tree, list):
+        for value in tree:
+            found = _find_offset(value)
+            if found is not None:
+                return found
+    return None
+
+
+def _read_csv(path, *, tz, label, columns, latitude, longitude, altitude):
+    data = pd.read_csv(path)
+    rename = {c: columns.get(c, str(c).strip().lower()) for c in data.columns}
+    data = data.rename(columns=rename)
+    _require(path, data, ("timestamp",) + COLUMNS)
+    try:
+        stamps = pd.to_datetime(data["timestamp"])
+    except (ValueError, TypeError):
+        try:  # stamps with different UTC offsets
+            stamps = pd.to_datetime(data["timestamp"], utc=True)
+        except (ValueError, TypeError) as exc:
+            raise WeatherFileError(
+                f"{path}: cannot parse column 'timestamp' ({exc})") from None
+    index = pd.DatetimeIndex(stamps)
+    if index.tz is None:
+        if tz is None:
+            raise WeatherFileError(
+                f"{path}: timestamps carry no UTC offset; give the time zone "
+                "(tz) they are in")
+        try:
+            index = index.tz_localize(tz, ambiguous="raise",
+                                      nonexistent="raise")
+        except Exception as exc:
+            raise WeatherFileError(
+                f"{path}: timestamps are not valid in {tz} ({exc})") from None
+    index = index - pd.Timedelta(hours=LABELS[label])
+    frame = data[list(COLUMNS)].set_axis(index)
+    meta = {"latitude": latitude, "longitude": longitude,
+            "altitude": altitude,
+            "source": f"hourly CSV file {path.name} (stamps at interval "
+                      f"{label})",
+            "file_tz": index.tz}
+    return frame, meta
+
+
+def _check_values(path, frame):
+    frame = frame.apply(pd.to_numeric, errors="coerce").astype(float)
+    for column in COLUMNS:
+        values = frame[column]
+        if values.isna().any():
+            bad = values.index[values.isna()]
+            raise WeatherFileError(
+                f"{path}: {bad.size} missing or non-numeric values in "
+                f"column {column!r}, the first at {bad[0]}")
+        low, high = _RANGES[column]
+        outside = (values < low) | (values > high)
+        if outside.any():
+            first = values.index[outside][0]
+            raise WeatherFileError(
+                f"{path}: {int(outside.sum())} values of {column!r} outside "
+                f"[{low:g}, {high:g}] (missing-value codes or wrong units), "
+                f"the first {values[first]:g} at {first}")
+    irradiance = ["ghi", "dni", "dhi"]
+    frame[irradiance] = frame[irradiance].clip(lower=0.0)
+    return frame
+
+
+def _one_year(path, frame, tz, year):
+    """Place rows by local (month, day, hour) into one year of ``tz``."""
+    expected = pd.date_range(f"{year}-01-01", periods=8760, freq="h", tz=tz)
+    offsets = np.unique(expected.map(lambda t: t.utcoffset()).to_numpy())
+    if offsets.size != 1:
+        raise WeatherFileError(
+            f"{path}: time zone {tz} has daylight saving in {year}; give a "
+            "zone with one UTC offset all year")
+    # The offset of ``tz`` in ``year``, not in the years the rows come from
+    # (Asia/Shanghai had daylight saving 1986-1991).
+    local = (frame.index.tz_convert("UTC").tz_localize(None)
+             + pd.Timedelta(offsets[0]))
+    if (local.minute != 0).any() or (local.second != 0).any():
+        first = local[(local.minute != 0) | (local.second != 0)][0]
+        raise WeatherFileError(
+            f"{path}: interval starts must fall on whole hours of {tz}; "
+            f"found {first} (check the label convention and time zone)")
+    keep = ~((local.month == 2) & (local.day == 29))
+    frame, local = frame[keep], local[keep]
+    naive = pd.to_datetime(pd.DataFrame(
+        {"year": year, "month": local.month, "day": local.day,
+         "hour": local.hour}))
+    index = pd.DatetimeIndex(naive).tz_localize(tz)
+    duplicated = index.duplicated()
+    if duplicated.any():
+        raise WeatherFileError(
+            f"{path}: more than one row for the hour starting "
+            f"{index[duplicated][0]:%m-%d %H:%M}; expected one year of "
+            "hourly data")
+    out = frame.set_axis(index).sort_index()
+    missing = expected.difference(out.index)
+    if missing.size:
+        raise WeatherFileError(
+            f"{path}: {missing.size} hours missing from a full year, the "
+            f"first starting {missing[0]:%m-%d %H:%M}")
+    out = out.reindex(expected)
+    out.index.name = None
+    return out
