@@ -71,14 +71,13 @@ def _pct(x: float) -> str:
 
 def summary_table(townships: pd.DataFrame, target_name: str, milestones: list[int]) -> Table:
     """Rich table: buildings, suitable, capacity, energy and coverage per township."""
-    table = Table(title="roofpv survey: per township / 分镇街道汇总", header_style="bold")
-    for col in ("镇街道 township", "buildings", "suitable", "conditional", "MWp", "GWh/yr",
-                "coverage today", "potential"):
-        table.add_column(col, justify="left" if col.startswith("镇") else "right")
+    table = Table(title="roofpv survey · 分镇街道汇总", header_style="bold", pad_edge=False)
+    for col in ("township", "bldgs", "suitable", "cond.", "MWp", "GWh/yr", "cov. now", "potential"):
+        table.add_column(col, justify="left" if col == "township" else "right", no_wrap=True)
     for year in milestones:
-        table.add_column(f"target {year}", justify="right")
+        table.add_column(f"{year}", justify="right", no_wrap=True)
+    p = f"{target_name}_"
     for name, row in townships.iterrows():
-        p = f"{target_name}_"
         cells = [
             str(name), f"{row['buildings']:,.0f}", f"{row['suitable']:,.0f}",
             f"{row['conditional']:,.0f}", f"{row['capacity_kwp'] / 1000:,.1f}",
@@ -87,8 +86,8 @@ def summary_table(townships: pd.DataFrame, target_name: str, milestones: list[in
         ]
         for year in milestones:
             ok = "✓" if row[f"{p}reachable_{year}"] else "✗"
-            cells.append(f"{_pct(row[f'{p}target_{year}'])} {ok}")
-        table.add_row(*cells, end_section=(name == CITY))
+            cells.append(f"{_pct(row[f'{p}target_{year}'])}{ok}")
+        table.add_row(*cells, end_section=(name == townships.index[-2]))
     return table
 
 
@@ -112,10 +111,15 @@ def cmd_survey(args: argparse.Namespace, console: Console) -> int:
         return 0
     b = results.buildings
     target = config.policy.targets[0]
-    table = results.townships
-    table = pd.concat([table.drop(index=CITY), table.loc[[CITY]]])
+    order = list(results.township_polygons.index) if results.township_polygons is not None else []
+    towns = results.townships.drop(index=CITY)
+    towns = towns.loc[[t for t in order if t in towns.index] + [t for t in towns.index if t not in order]]
+    table = pd.concat([towns, results.townships.loc[[CITY]]])
     console.print(summary_table(table, target.name, list(target.milestones)))
-    console.print(f"coverage: {target.label} ({target.metric}; {target.source})")
+    console.print(
+        f"coverage = {target.label} ({target.metric}, {target.source}); "
+        "✓/✗: target reachable with every suitable roof"
+    )
     counts = b["suitability"].value_counts()
     console.print(
         f"{len(b):,} buildings = " + " + ".join(f"{counts.get(s, 0):,} {s}"

@@ -167,7 +167,6 @@ class Target(_Model):
 
 
 class Policy(_Model):
-    current_year: int
     targets: list[Target] = Field(min_length=1)
     category_ratios: dict[Category, float] = Field(default_factory=dict)
 

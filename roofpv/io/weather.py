@@ -44,6 +44,7 @@ from pvlib import iotools
 
 COLUMNS = ("ghi", "dni", "dhi", "temp_air", "wind_speed")
 FORMATS = ("epw", "tmy3", "pvgis", "csv")
+_TMY3_DATE, _TMY3_TIME = "Date (MM/DD/YYYY)", "Time (HH:MM)"
 LABELS = {"start": 0.0, "middle": 0.5, "end": 1.0}
 
 #: Plausible ranges; values outside them are missing-value codes (EPW 9999,
@@ -195,10 +196,15 @@ def _read_epw(path, **_):
 
 def _read_tmy3(path, **_):
     data, head = iotools.read_tmy3(path, map_variables=True)
-    _require(path, data, COLUMNS)
-    data = data[list(COLUMNS)]
-    # TMY3 stamps name the interval end ("60 minutes prior to timestamp").
-    data.index = data.index - pd.Timedelta(hours=1)
+    _require(path, data, COLUMNS + (_TMY3_DATE, _TMY3_TIME))
+    # TMY3 stamps name the interval end ("60 minutes prior to timestamp"),
+    # hours 01:00..24:00. The start is built from the file's own date and
+    # hour, since pvlib's index turns 02/28 24:00 of a leap year into 03/01.
+    hour = data[_TMY3_TIME].str.split(":").str[0].astype(int)
+    start = (pd.to_datetime(data[_TMY3_DATE], format="%m/%d/%Y")
+             + pd.to_timedelta(hour - 1, unit="h"))
+    data = data[list(COLUMNS)].set_axis(
+        pd.DatetimeIndex(start).tz_localize(_fixed_offset(head["TZ"])))
     meta = {"latitude": head["latitude"], "longitude": head["longitude"],
             "altitude": head["altitude"], "source": f"TMY3 file {path.name}",
             "file_tz": _fixed_offset(head["TZ"])}
