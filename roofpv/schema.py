@@ -83,16 +83,27 @@ LABELS_ZH: dict[str, dict[str, str]] = {
 LABELS_ZH["suitability"] = {"suitable": "适宜", "conditional": "有条件适宜", "unsuitable": "不适宜"}
 
 
+#: Traditional → simplified forms of the characters used in survey headers and values,
+#: so workbooks typed with traditional characters match the vocabularies.
+TRADITIONAL = str.maketrans(
+    "築編號鎮類別權屬載擋況並網條裝積黨機關學醫會構業廠農鎖邊馳鋼陽無輕嚴備變壓臺區層數註稱單個倉儲庫辦衛園體場館戶麼實際設計與為產連護蓋幹筆",
+    "筑编号镇类别权属载挡况并网条装积党机关学医会构业厂农锁边驰钢阳无轻严备变压台区层数注称单个仓储库办卫园体场馆户么实际设计与为产连护盖干笔",
+)
+
+
 def header_key(text: object) -> str:
-    """Normalise a column header for matching: NFKC, no units in brackets, no spaces, lower case."""
-    s = unicodedata.normalize("NFKC", str(text)).strip().lower()
+    """Normalise a column header for matching: NFKC, simplified characters, no units in
+    brackets, no spaces, lower case."""
+    s = unicodedata.normalize("NFKC", str(text)).translate(TRADITIONAL).strip().lower()
     s = re.sub(r"[(（\[【].*?[)）\]】]", "", s)
     return re.sub(r"[\s_\-/]+", "", s)
 
 
 def value_key(text: object) -> str:
-    """Normalise a vocabulary value for matching: NFKC, no spaces, lower case."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text))).lower()
+    """Normalise a vocabulary value for matching: NFKC, simplified characters, no spaces,
+    lower case."""
+    text = unicodedata.normalize("NFKC", str(text)).translate(TRADITIONAL)
+    return re.sub(r"\s+", "", text).lower()
 
 
 def _build_lookup(aliases: dict[str, tuple[str, ...]], key) -> dict[str, str]:

@@ -20,10 +20,33 @@ from .schema import header_key, value_key
 KG_PER_KN = 1000.0 / 9.80665
 #: A spare roof load above this many kN/m² is taken to be written in kg/m².
 LOAD_KG_THRESHOLD = 20.0
+#: 1 亩 = 10000/15 m².
+M2_PER_MU = 10000.0 / 15.0
 
-_NUMBER = re.compile(
-    r"^[+]?(?P<num>\d+(?:\.\d*)?|\.\d+)\s*(?P<unit>kg/m2|kg/m²|kg/㎡|kg|kn/m2|kn/m²|kn/㎡|kn)?$"
-)
+_AREA = {"m2": 1.0, "m²": 1.0, "㎡": 1.0, "平方米": 1.0, "平米": 1.0, "亩": M2_PER_MU}
+#: Canonical unit of each numeric column, as shown in messages.
+UNIT_LABELS = {
+    "roof_load_kn_m2": "kN/m²", "floor_area_m2": "m²", "existing_pv_area_m2": "m²",
+    "existing_pv_kw": "kW", "year_built": "years", "floors": "storeys",
+}
+#: Units a number may carry, per column: spelling (after :func:`value_key`) → factor to
+#: the canonical unit.
+UNITS: dict[str, dict[str, float]] = {
+    "roof_load_kn_m2": {
+        **{u: 1.0 for u in ("kn/m2", "kn/m²", "kn/㎡", "kn")},
+        **{u: 1.0 / KG_PER_KN for u in ("kg/m2", "kg/m²", "kg/㎡", "kg")},
+    },
+    "floor_area_m2": _AREA,
+    "existing_pv_area_m2": _AREA,
+    "existing_pv_kw": {"kw": 1.0, "kwp": 1.0, "千瓦": 1.0, "mw": 1000.0, "mwp": 1000.0, "兆瓦": 1000.0},
+    "year_built": {"年": 1.0},
+    "floors": {"层": 1.0},
+}
+
+#: How a unit is named in messages (spellings are compared after NFKC, where ² is 2).
+_UNIT_NAMES = {"kg/m2": "kg/m²", "kg/㎡": "kg/m²", "kg": "kg/m²", "mw": "MW", "mwp": "MWp"}
+
+_NUMBER = re.compile(r"^[+]?(?P<num>\d+(?:\.\d*)?|\.\d+)(?P<unit>.*)$")
 
 
 class SurveyError(ValueError):
@@ -64,6 +87,47 @@ def map_headers(columns: list[object], source: str) -> dict[object, str]:
             f"Name the id column one of {list(COLUMN_ALIASES['building_id'])}"
         )
     return mapping
+
+
+def locate_header(cells: pd.DataFrame, max_rows: int = 10) -> tuple[list[str], int]:
+    """Find the header of a sheet read without one, allowing titles above it and
+    headers spread over up to three rows (a merged group cell such as 屋面 over 类型 and
+    荷载 gives 屋面类型 and 屋面荷载).
+
+    Returns the column names and the 0-based position of the first data row.
+    """
+    best: tuple[int, int, int] = (-1, 0, 1)  # (recognised columns, start, depth)
+    top = cells.iloc[:max_rows].astype(object).where(cells.iloc[:max_rows].notna(), None)
+    for start in range(len(top)):
+        for depth in (1, 2, 3):
+            if start + depth > len(top):
+                break
+            names = _header_names(top.iloc[start:start + depth])
+            found = {HEADER_LOOKUP.get(header_key(n)) for n in names} - {None}
+            if len(found) > best[0] and "building_id" in found:
+                best = (len(found), start, depth)
+    if best[0] < 0:
+        raise SurveyError(
+            f"no header row with a building id column (e.g. 建筑编号) in the first {max_rows} rows"
+        )
+    _, start, depth = best
+    return _header_names(top.iloc[start:start + depth]), start + depth
+
+
+def _header_names(rows: pd.DataFrame) -> list[str]:
+    """Join a block of header rows column by column; a blank upper cell over a filled
+    lower cell continues the group title on its left (a merged cell)."""
+    grid = [[None if _blank(v) else str(v).strip() for v in row] for row in rows.to_numpy()]
+    for upper, lower in zip(grid[:-1], grid[1:]):
+        for j in range(1, len(upper)):
+            if upper[j] is None and lower[j] is not None and lower[j - 1] is not None:
+                upper[j] = upper[j - 1]
+    names = []
+    for j in range(len(grid[0])):
+        parts = [row[j] for row in grid if row[j] is not None]
+        parts = [p for i, p in enumerate(parts) if i == 0 or p != parts[i - 1]]
+        names.append("".join(parts) if parts else f"column {j + 1}")
+    return names
 
 
 def normalise_survey(
@@ -141,43 +205,35 @@ def _parse_codes(values: pd.Series, ids: pd.Series, column: str, report) -> pd.S
 
 
 def _parse_numbers(values: pd.Series, ids: pd.Series, column: str, report) -> pd.Series:
+    units, canonical = UNITS[column], UNIT_LABELS[column]
     numbers = []
     for row, value in values.items():
         if _blank(value):
             numbers.append(np.nan)
             continue
         if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
-            number, unit = float(value), None
+            number, unit = float(value), ""
         else:
-            text = value_key(value).lstrip("'")
-            match = _NUMBER.match(text)
-            if match is None:
-                report("warning", row, ids[row], column, str(value), "not a number; left blank",
-                       "write a plain number in the column's unit")
+            match = _NUMBER.match(value_key(value).lstrip("'").replace(",", ""))
+            if match is None or match["unit"] not in ("", *units):
+                report("warning", row, ids[row], column, str(value),
+                       "not a number in a known unit; left blank",
+                       f"write a plain number in {canonical}")
                 numbers.append(np.nan)
                 continue
             number, unit = float(match["num"]), match["unit"]
-            if unit is None:
+            if unit == "":
                 report("info", row, ids[row], column, str(value), "number stored as text",
                        "format the cell as a number")
-        if column == "roof_load_kn_m2":
-            number = _load_in_kn(number, unit, row, ids[row], str(value), report)
-        elif unit is not None:
-            report("warning", row, ids[row], column, str(value), f"unexpected unit {unit!r}",
-                   "write a plain number in the column's unit")
-        numbers.append(number)
+        factor = units.get(unit, 1.0)
+        if column == "roof_load_kn_m2" and unit == "" and number > LOAD_KG_THRESHOLD:
+            factor = 1.0 / KG_PER_KN
+            problem = f"load of {number:g} is implausible in kN/m² (> {LOAD_KG_THRESHOLD:g}); read as kg/m²"
+        else:
+            problem = f"value written in {_UNIT_NAMES.get(unit, unit)}"
+        if factor != 1.0:
+            report("warning", row, ids[row], column, str(value),
+                   f"{problem}; converted to {number * factor:.4g} {canonical}",
+                   f"write the value in {canonical}")
+        numbers.append(number * factor)
     return pd.Series(numbers, index=values.index, dtype=float)
-
-
-def _load_in_kn(number: float, unit: str | None, row, bid, raw: str, report) -> float:
-    """Spare roof load in kN/m²; values written or evidently meant in kg/m² are converted."""
-    if unit is not None and unit.startswith("kg"):
-        reason = "load written in kg/m²"
-    elif unit is None and number > LOAD_KG_THRESHOLD:
-        reason = f"load of {number:g} is implausible in kN/m² (> {LOAD_KG_THRESHOLD:g}); read as kg/m²"
-    else:
-        return number
-    kn = number / KG_PER_KN
-    report("warning", row, bid, "roof_load_kn_m2", raw, f"{reason}; converted to {kn:.2f} kN/m²",
-           "write the spare load in kN/m² (1 kN/m² ≈ 102 kg/m²)")
-    return kn

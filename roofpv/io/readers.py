@@ -9,7 +9,7 @@ import pandas as pd
 import pyogrio
 
 from ..findings import Finding
-from ..survey import normalise_survey
+from ..survey import SurveyError, locate_header, normalise_survey
 
 
 class InputError(ValueError):
@@ -62,19 +62,49 @@ def read_townships(path: Path, layer: str | None, name_column: str) -> gpd.GeoDa
     return frame.set_index(frame["township"].astype(str).str.strip()).drop(columns="township")
 
 
+#: Encodings tried, in order, for survey CSV files (GB18030 covers GBK and GB2312).
+CSV_ENCODINGS = ("utf-8-sig", "gb18030")
+
+
 def read_survey(path: Path, sheet: str | int = 0) -> tuple[pd.DataFrame, list[Finding]]:
-    """Survey workbook (XLSX) or CSV → canonical survey table and findings."""
+    """Survey workbook (XLSX) or CSV → canonical survey table and findings.
+
+    The header row is found among the first rows (titles above it and two- or
+    three-row headers are fine); CSV files may be UTF-8 or GBK/GB18030.
+    """
     if not path.exists():
         raise InputError(f"{path}: survey file not found; check inputs.survey in the config")
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
+    findings: list[Finding] = []
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
         try:
-            raw = pd.read_excel(path, sheet_name=sheet, dtype=object, engine="openpyxl")
-        except ValueError as exc:
+            cells = pd.read_excel(path, sheet_name=sheet, header=None, dtype=object, engine="openpyxl")
+        except (ValueError, KeyError) as exc:
             raise InputError(f"{path}: cannot read sheet {sheet!r} ({exc})") from None
         sheet_name = sheet if isinstance(sheet, str) else None
-    elif path.suffix.lower() == ".csv":
-        raw = pd.read_csv(path, dtype=object, encoding="utf-8-sig")
+    elif suffix == ".csv":
+        cells, encoding = _read_csv(path)
         sheet_name = None
+        if encoding != CSV_ENCODINGS[0]:
+            findings.append(Finding(
+                "info", str(path), None, None, None, None, f"file is encoded in {encoding}, not UTF-8",
+                "nothing to do; save as UTF-8 CSV to share it with other tools",
+            ))
     else:
         raise InputError(f"{path}: survey must be .xlsx or .csv")
-    return normalise_survey(raw, str(path), sheet_name)
+    try:
+        columns, first = locate_header(cells)
+    except SurveyError as exc:
+        raise InputError(f"{path}: {exc}") from None
+    raw = cells.iloc[first:].set_axis(columns, axis=1)
+    table, found = normalise_survey(raw, str(path), sheet_name, first_row=first + 1)
+    return table, findings + found
+
+
+def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
+    for encoding in CSV_ENCODINGS:
+        try:
+            return pd.read_csv(path, header=None, dtype=object, encoding=encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    raise InputError(f"{path}: not readable as UTF-8 or GB18030 text; save it as UTF-8 CSV")
