@@ -19,6 +19,7 @@ from rich.table import Table
 from . import __version__
 from .config import ConfigError, load_config
 from .io.readers import InputError
+from .io.weather import WeatherFileError
 from .pipeline import CITY, STAGES, run, write_outputs
 from .survey import SurveyError
 
@@ -139,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(stderr=False, quiet=False)
     try:
         return cmd_survey(args, console)
-    except (ConfigError, InputError, SurveyError) as exc:
+    except (ConfigError, InputError, SurveyError, WeatherFileError) as exc:
         Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
         return 2
 

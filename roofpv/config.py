@@ -66,8 +66,18 @@ class MonthlyClimate(_Model):
 
 
 class Weather(_Model):
-    monthly: MonthlyClimate
+    file: Path | None = Field(None, description="hourly weather file; wins over `monthly`")
+    format: Literal["epw", "tmy3", "pvgis", "csv"] | None = Field(None, description="None = from extension")
+    label: Literal["start", "middle", "end"] = Field("start", description="plain CSV time stamps")
+    columns: dict[str, str] = Field(default_factory=dict, description="plain CSV column names")
+    monthly: MonthlyClimate | None = None
     seed: int = 0
+
+    @model_validator(mode="after")
+    def _source(self) -> "Weather":
+        if self.file is None and self.monthly is None:
+            raise ValueError("give weather.file or weather.monthly")
+        return self
 
 
 class Module(_Model):
@@ -149,12 +159,22 @@ class Rules(_Model):
         return v
 
 
+Metric = Literal["area_total", "area_installable", "count", "substitution"]
+OwnerType = Literal["natural_person", "non_natural_person"]
+#: Export modes (NEA 2025): 全额上网, 自发自用、余电上网, 全部自用.
+ExportMode = Literal["full_export", "self_use_surplus", "full_self_use"]
+#: Project categories of 国能发新能规〔2025〕7号.
+NeaCategory = Literal[
+    "natural_person_household", "non_natural_person_household", "general_ci", "large_ci"
+]
+
+
 class Target(_Model):
-    name: str
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     label: str
     categories: list[Category]
     built_since: int | None = Field(None, description="year; null = every building")
-    metric: Literal["area_total", "area_installable", "count"] = "area_total"
+    metric: Metric = "area_total"
     milestones: dict[int, float]
     source: str
 
@@ -168,7 +188,100 @@ class Target(_Model):
 
 class Policy(_Model):
     targets: list[Target] = Field(min_length=1)
-    category_ratios: dict[Category, float] = Field(default_factory=dict)
+
+    @field_validator("targets")
+    @classmethod
+    def _unique_names(cls, v: list[Target]) -> list[Target]:
+        names = [t.name for t in v]
+        if len(set(names)) < len(names):
+            raise ValueError(f"target names must be unique: {names}")
+        return v
+
+
+class EnergyUse(_Model):
+    """Building energy use for the substitution rate (替代率)."""
+
+    intensity_kwh_m2: dict[Category, float] = Field(description="kWh per m² floor area per year")
+
+
+class Grid(_Model):
+    transformers: Path | None = Field(None, description="table or layer: id, kva, existing_pv_kw, min_load_kw")
+    transformers_layer: str | None = None
+    reverse_load_rate: float = Field(gt=0, le=1, description="β: allowed reverse load ÷ rating")
+    credit_min_load: bool = Field(description="add the transformer's minimum load to its hosting capacity")
+    connection_classes_kw: dict[str, float] = Field(min_length=1, description="class → upper limit, kW")
+    household_categories: list[Category]
+    large_ci_kw: float = Field(gt=0, description="above: 大型工商业")
+    export_modes: dict[NeaCategory, list[ExportMode]]
+
+    @field_validator("connection_classes_kw")
+    @classmethod
+    def _ascending(cls, v: dict[str, float]) -> dict[str, float]:
+        limits = list(v.values())
+        if limits != sorted(limits):
+            raise ValueError("connection classes must be listed by ascending limit")
+        return v
+
+
+class SharedProsperity(_Model):
+    """阳光共富: an investor builds on village roofs and pays the household and the collective."""
+
+    categories: list[Category]
+    roof_rent_yuan_m2_year: float = Field(ge=0, description="to the household, per m² of panels")
+    collective_share: float = Field(ge=0, lt=1, description="share of revenue to the village collective")
+    mode: ExportMode
+
+
+class Economics(_Model):
+    capex_yuan_per_w: dict[Category, float]
+    om_yuan_per_w_year: float = Field(ge=0)
+    degradation_per_year: float = Field(ge=0, lt=0.1, description="fraction of year-1 output lost per year")
+    lifetime_years: int = Field(gt=0, le=50)
+    discount_rate: float = Field(gt=-1, lt=1)
+    mechanism_price_yuan_kwh: float = Field(ge=0)
+    market_price_yuan_kwh: float = Field(ge=0)
+    surplus_price: Literal["mechanism", "market"]
+    tariff_yuan_kwh: dict[Category, float]
+    self_consumption: dict[Category, float] = Field(description="self-consumed share of output")
+    mode: dict[NeaCategory, ExportMode]
+    shared_prosperity: SharedProsperity | None = None
+    assumptions: list[str] = Field(description="fields whose values no official source confirms")
+
+    @model_validator(mode="after")
+    def _complete(self) -> "Economics":
+        unknown = set(self.assumptions) - set(type(self).model_fields)
+        if unknown:
+            raise ValueError(f"assumptions names unknown fields {sorted(unknown)}")
+        categories = set(VOCABULARIES["category"])
+        for field in ("capex_yuan_per_w", "tariff_yuan_kwh", "self_consumption"):
+            missing = categories - set(getattr(self, field))
+            if missing:
+                raise ValueError(f"{field} needs every category; missing {sorted(missing)}")
+        return self
+
+
+class Carbon(_Model):
+    emission_factor_t_mwh: float = Field(gt=0, description="grid CO₂ emission factor, tCO₂/MWh")
+    source: str
+
+
+class Planning(_Model):
+    start_year: int = Field(description="first year in which planned roofs are built")
+    horizon_year: int = Field(description="last year of the trajectory")
+    rank_by: Literal["specific_yield", "lcoe", "payback"]
+    statuses: list[Literal["suitable", "conditional"]] = Field(min_length=1)
+    exclude_reasons: list[str] = Field(description="structure: reason codes that bar a roof from the plan")
+    min_roof_load_kn_m2: float | None = Field(None, ge=0, description="structure: spare load required")
+    owner_types: list[OwnerType] = Field(min_length=1)
+    grid_hosting: bool = Field(description="respect transformer hosting capacity")
+
+    @field_validator("exclude_reasons")
+    @classmethod
+    def _known_reasons(cls, v: list[str]) -> list[str]:
+        unknown = set(v) - set(REASONS)
+        if unknown:
+            raise ValueError(f"unknown reason codes {sorted(unknown)}")
+        return v
 
 
 class Config(_Model):
@@ -183,6 +296,11 @@ class Config(_Model):
     roofs: dict[RoofType, RoofRule]
     rules: Rules
     policy: Policy
+    energy: EnergyUse | None = None
+    grid: Grid | None = None
+    economics: Economics | None = None
+    carbon: Carbon | None = None
+    planning: Planning | None = None
     source_path: Path | None = None
 
     @model_validator(mode="after")
@@ -198,10 +316,39 @@ class Config(_Model):
             raise ValueError(f"roofs needs a rule for every roof type; missing {sorted(missing)}")
         return self
 
+    @model_validator(mode="after")
+    def _policy_sections(self) -> "Config":
+        if any(t.metric == "substitution" for t in self.policy.targets) and self.energy is None:
+            raise ValueError("a substitution target needs the energy section")
+        if self.planning is not None and self.planning.rank_by != "specific_yield" and self.economics is None:
+            raise ValueError(f"planning.rank_by = {self.planning.rank_by!r} needs the economics section")
+        if self.economics is not None and self.grid is not None:
+            for category, mode in self.economics.mode.items():
+                if mode not in self.grid.export_modes.get(category, []):
+                    raise ValueError(f"economics.mode.{category} = {mode!r} is not allowed by grid.export_modes")
+            shared = self.economics.shared_prosperity
+            if shared is not None and shared.mode not in self.grid.export_modes.get("non_natural_person_household", []):
+                raise ValueError("economics.shared_prosperity.mode is not allowed for non_natural_person_household")
+        return self
 
-def load_config(path: str | Path) -> Config:
-    """Read and validate a YAML config; relative input paths resolve against its folder."""
-    path = Path(path)
+
+#: File paths per section, resolved against the folder of the YAML file that sets them.
+_PATH_KEYS = {"inputs": ("footprints", "survey", "townships"), "grid": ("transformers",)}
+
+
+def _merge(base: dict, override: dict) -> dict:
+    """``override`` laid over ``base``: mappings merge key by key, anything else replaces."""
+    out = dict(base)
+    for key, value in override.items():
+        both = isinstance(value, dict) and isinstance(out.get(key), dict)
+        out[key] = _merge(out[key], value) if both else value
+    return out
+
+
+def _read_yaml(path: Path, chain: tuple[Path, ...] = ()) -> dict:
+    """One YAML file with its paths resolved, laid over the file it ``extends:``."""
+    if path.resolve() in chain:
+        raise ConfigError(f"{path}: extends itself (through {', '.join(p.name for p in chain)})")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -211,11 +358,29 @@ def load_config(path: str | Path) -> Config:
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections at the top level")
     base = path.resolve().parent
-    inputs = raw.get("inputs")
-    if isinstance(inputs, dict):
-        for key in ("footprints", "survey", "townships"):
-            if inputs.get(key):
-                inputs[key] = str((base / Path(inputs[key])).resolve())
+    for section, keys in _PATH_KEYS.items():
+        values = raw.get(section)
+        if isinstance(values, dict):
+            for key in keys:
+                if values.get(key):
+                    values[key] = str((base / Path(values[key])).resolve())
+    parent = raw.pop("extends", None)
+    if parent is None:
+        return raw
+    return _merge(_read_yaml(base / parent, (*chain, path.resolve())), raw)
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a YAML config; relative paths resolve against the folder of the file.
+
+    A config may start from another with ``extends: other.yaml``: its sections are laid
+    over that file's, mappings merging key by key and lists or values replacing.
+    """
+    path = Path(path)
+    raw = _read_yaml(path)
+    weather = raw.get("weather")
+    if isinstance(weather, dict) and weather.get("file"):
+        weather["file"] = str((base / Path(weather["file"])).resolve())
     try:
         return Config.model_validate({**raw, "source_path": path.resolve()})
     except ValidationError as exc:

@@ -21,6 +21,7 @@ from .config import Config
 from .findings import Finding, findings_frame
 from .inventory import assign_townships, join_survey, project
 from .io import readers, writers
+from .io.weather import read_weather
 from .policy import in_cohort, township_summary
 from .roof import gauss_kruger_epsg, roof_planes
 from .schema import COLUMN_ALIASES
@@ -58,13 +59,21 @@ def analysis_crs(config: Config) -> str:
     return config.crs or f"EPSG:{gauss_kruger_epsg(config.site.longitude)}"
 
 
-def yield_tables(config: Config) -> dict[str, solar.YieldTable]:
-    """Specific-yield tables over orientation bins, one per temperature model in use."""
-    site, c = config.site, config.weather.monthly
-    hourly, _ = weather.typical_year(
-        site.latitude, site.longitude, site.altitude_m, c.ghi_kwh_m2, c.temp_air_c, c.wind_m_s,
-        tz=site.timezone, seed=config.weather.seed,
+def load_weather(config: Config) -> tuple[pd.DataFrame, dict]:
+    """Hourly weather: the configured file, else a typical year from the monthly means."""
+    w, site = config.weather, config.site
+    if w.file is not None:
+        return read_weather(w.file, w.format, tz=site.timezone, label=w.label, columns=w.columns or None)
+    m = w.monthly
+    return weather.typical_year(
+        site.latitude, site.longitude, site.altitude_m, m.ghi_kwh_m2, m.temp_air_c, m.wind_m_s,
+        tz=site.timezone, seed=w.seed,
     )
+
+
+def yield_tables(config: Config, hourly: pd.DataFrame) -> dict[str, solar.YieldTable]:
+    """Specific-yield tables over orientation bins, one per temperature model in use."""
+    site = config.site
     bins = config.bins
     tilts = np.arange(0.0, bins.max_tilt_deg + 1e-9, bins.tilt_step_deg)
     azimuths = np.arange(0.0, 360.0, bins.azimuth_step_deg)
@@ -203,23 +212,25 @@ def run(config: Config, progress: Callable[[str], None] = lambda stage: None) ->
     """Run the survey described by ``config`` and return its results (no files written)."""
     progress(STAGES[0])
     inputs = config.inputs
-    footprints = readers.read_footprints(
+    footprints, findings = readers.read_footprints(
         inputs.footprints, inputs.footprints_layer, inputs.footprints_id_column
     )
-    findings: list[Finding] = []
     if inputs.survey is not None:
         survey, found = readers.read_survey(inputs.survey, inputs.survey_sheet)
         findings += found
     else:
         survey = pd.DataFrame(columns=[c for c in COLUMN_ALIASES if c != "building_id"])
         survey.index.name = "building_id"
-    township_polygons = (
-        readers.read_townships(inputs.townships, inputs.townships_layer, inputs.townships_name_column)
-        if inputs.townships is not None else None
-    )
+    township_polygons = None
+    if inputs.townships is not None:
+        township_polygons, found = readers.read_townships(
+            inputs.townships, inputs.townships_layer, inputs.townships_name_column
+        )
+        findings += found
 
     progress(STAGES[1])
-    tables = yield_tables(config)
+    hourly, _ = load_weather(config)
+    tables = yield_tables(config, hourly)
 
     progress(STAGES[2])
     crs = analysis_crs(config)

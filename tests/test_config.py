@@ -50,3 +50,14 @@ def test_unsafe_yaml_is_refused(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_weather_file_resolves_against_the_config_folder(tmp_path):
+    path = broken(tmp_path, lambda r: r["weather"].update(file="weather/site.epw", monthly=None))
+    config = load_config(path)
+    assert config.weather.file == (tmp_path / "weather" / "site.epw").resolve()
+
+
+def test_weather_needs_a_file_or_monthly_means(tmp_path):
+    with pytest.raises(ConfigError, match="give weather.file or weather.monthly"):
+        load_config(broken(tmp_path, lambda r: r["weather"].update(monthly=None)))

@@ -129,3 +129,20 @@ def test_invalid_input(weather, kwargs):
     arguments = {"tilts": TILTS, "azimuths": AZIMUTHS, **SYSTEM, **kwargs}
     with pytest.raises(ValueError):
         yield_table(weather, **SITE, **arguments)
+
+
+def test_lifetime_energy_by_hand():
+    from roofpv.solar import lifetime_energy
+
+    # 1000 + 990 + 980.1 = 2970.1
+    assert lifetime_energy(1000.0, 3, 0.01) == pytest.approx(2970.1)
+    assert lifetime_energy(1000.0, 25, 0.0) == pytest.approx(25000.0)
+    assert lifetime_energy(1000.0, 0, 0.005) == 0.0
+    np.testing.assert_allclose(lifetime_energy([1000.0, 2000.0], 2, 0.5),
+                               [1500.0, 3000.0])
+    # 25 years at 0.55 %/year: sum of 0.9945**k, k = 0..24
+    assert lifetime_energy(1.0, 25, 0.0055) == pytest.approx(
+        sum(0.9945 ** k for k in range(25)))
+    for years, rate in ((-1, 0.01), (2.5, 0.01), (10, 1.0), (10, -0.01)):
+        with pytest.raises(ValueError):
+            lifetime_energy(1000.0, years, rate)

@@ -9,6 +9,7 @@ import pandas as pd
 import pyogrio
 
 from ..findings import Finding
+from ..georef import resolve_crs
 from ..survey import SurveyError, locate_header, normalise_survey
 
 
@@ -16,50 +17,70 @@ class InputError(ValueError):
     """An input file that cannot be used; the message names the file and what to do."""
 
 
-def _read_layer(path: Path, layer: str | None, what: str) -> gpd.GeoDataFrame:
+def _read_layer(path: Path, layer: str | None, what: str) -> tuple[gpd.GeoDataFrame, list[Finding]]:
     if not path.exists():
         raise InputError(f"{path}: {what} file not found; check `inputs` in the config")
     try:
         frame = pyogrio.read_dataframe(path, layer=layer)
     except Exception as exc:  # pyogrio raises several DataSourceError subclasses
         raise InputError(f"{path}: cannot read {what} ({exc})") from None
-    if frame.crs is None:
-        raise InputError(f"{path}: {what} layer has no CRS; assign one (e.g. EPSG:4490) in QGIS")
-    return frame
+    if frame.geometry.isna().all() or frame.geometry.is_empty.all():
+        raise InputError(f"{path}: {what} layer has no geometries")
+    crs, findings = resolve_crs(frame.crs, frame.total_bounds, str(path))
+    if crs is None:
+        raise InputError(f"{path}: {findings[0].problem}; {findings[0].fix}")
+    return frame.set_crs(crs, allow_override=True), findings
 
 
-def read_footprints(path: Path, layer: str | None = None, id_column: str = "building_id"):
-    """Building footprints indexed by ``building_id`` (string), geometry as found."""
-    frame = _read_layer(path, layer, "footprints")
+def read_footprints(
+    path: Path, layer: str | None = None, id_column: str = "building_id"
+) -> tuple[gpd.GeoDataFrame, list[Finding]]:
+    """Building footprints indexed by ``building_id`` (string), geometry as found.
+
+    Every feature is kept: a blank id becomes ``<file>#<feature number>`` and a repeated
+    id gets ``#2``, ``#3`` …, each reported.
+    """
+    frame, findings = _read_layer(path, layer, "footprints")
     if id_column not in frame.columns:
         raise InputError(
             f"{path}: footprints have no id column {id_column!r}; columns are "
             f"{list(frame.columns.drop('geometry'))}. Set inputs.footprints_id_column"
         )
-    ids = frame[id_column].astype("string").str.strip()
-    missing = ids.isna() | (ids == "")
-    if missing.any():
-        rows = (missing[missing].index[:5] + 1).tolist()
-        raise InputError(f"{path}: {int(missing.sum())} footprints without {id_column} (features {rows} …)")
-    dup = ids[ids.duplicated()]
-    if len(dup):
-        raise InputError(
-            f"{path}: duplicate {id_column} values {sorted(set(dup))[:5]}; ids must be unique"
-        )
-    frame = frame[["geometry"]].set_index(pd.Index(ids.astype(str).to_numpy(), name="building_id"))
-    return frame
+    raw = frame[id_column].astype("string").str.strip()
+    feature = pd.RangeIndex(1, len(frame) + 1)
+    missing = (raw.isna() | (raw == "")).to_numpy()
+    ids = raw.fillna("").to_numpy(dtype=object)
+    ids[missing] = [f"{path.stem}#{n}" for n in feature[missing]]
+    findings += [
+        Finding("warning", str(path), n, bid, id_column, None, f"feature has no {id_column}; named {bid}",
+                "give every footprint an id that the survey uses")
+        for n, bid in zip(feature[missing], ids[missing])
+    ]
+    repeat = pd.Series(ids).groupby(ids).cumcount().to_numpy()
+    for i in map(int, (repeat > 0).nonzero()[0]):
+        new = f"{ids[i]}#{repeat[i] + 1}"
+        findings.append(Finding(
+            "warning", str(path), int(feature[i]), new, id_column, ids[i],
+            f"duplicate {id_column}; this footprint is kept as {new} and gets no survey row",
+            "give each footprint its own id, or delete the duplicate",
+        ))
+        ids[i] = new
+    frame = frame[["geometry"]].set_index(pd.Index(ids.astype(str), name="building_id"))
+    return frame, findings
 
 
-def read_townships(path: Path, layer: str | None, name_column: str) -> gpd.GeoDataFrame:
+def read_townships(
+    path: Path, layer: str | None, name_column: str
+) -> tuple[gpd.GeoDataFrame, list[Finding]]:
     """Township polygons indexed by name."""
-    frame = _read_layer(path, layer, "townships")
+    frame, findings = _read_layer(path, layer, "townships")
     if name_column not in frame.columns:
         raise InputError(
             f"{path}: townships have no name column {name_column!r}; columns are "
             f"{list(frame.columns.drop('geometry'))}. Set inputs.townships_name_column"
         )
     frame = frame.rename(columns={name_column: "township"})
-    return frame.set_index(frame["township"].astype(str).str.strip()).drop(columns="township")
+    return frame.set_index(frame["township"].astype(str).str.strip()).drop(columns="township"), findings
 
 
 #: Encodings tried, in order, for survey CSV files (GB18030 covers GBK and GB2312).

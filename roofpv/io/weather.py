@@ -138,7 +138,7 @@ def read_weather(path, format=None, tz=None, *, label="start", year=2023,
                              altitude=altitude)
     except WeatherFileError:
         raise
-    except Exception as exc:  # the pvlib readers raise many kinds of error
+    except Exception as exc:  # noqa: BLE001 - pvlib readers raise many kinds
         raise WeatherFileError(
             f"{path}: cannot read as {format} weather ({exc})") from None
     frame = _check_values(path, frame)
@@ -212,7 +212,13 @@ def _read_tmy3(path, **_):
 
 
 def _read_pvgis(path, **_):
-    data, head = iotools.read_pvgis_tmy(path, map_variables=True)
+    result = iotools.read_pvgis_tmy(path, map_variables=True)
+    if len(result) == 4:  # pvlib < 0.13: (data, months, inputs, meta)
+        data, _, inputs, head = result
+        head = {**(head if isinstance(head, dict) else {}),
+                "inputs": inputs}
+    else:
+        data, head = result
     _require(path, data, COLUMNS)
     if path.suffix.lower() == ".epw":
         inputs = {"latitude": head["latitude"], "longitude": head["longitude"],
@@ -280,7 +286,7 @@ def _read_csv(path, *, tz, label, columns, latitude, longitude, altitude):
         try:
             index = index.tz_localize(tz, ambiguous="raise",
                                       nonexistent="raise")
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - zoneinfo, pytz and pandas
             raise WeatherFileError(
                 f"{path}: timestamps are not valid in {tz} ({exc})") from None
     index = index - pd.Timedelta(hours=LABELS[label])
