@@ -1,4 +1,4 @@
-"""Command line: ``roofpv survey [CONFIG] [--out DIR]``.
+"""Command line: ``roofpv survey|plan|validate [CONFIG] [--out DIR] [--policy NAME]``.
 
 Thin by design: parse arguments, run the pipeline with a progress display, print
 the township summary, write the outputs.
@@ -13,14 +13,20 @@ import warnings
 from pathlib import Path
 
 import pandas as pd
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from . import __version__
-from .config import ConfigError, load_config
+from .config import ConfigError, Policy, load_config
 from .io.readers import InputError
 from .io.weather import WeatherFileError
-from .pipeline import CITY, STAGES, run, write_outputs
+from .findings import findings_frame
+from .io.writers import write_findings_workbook
+from .pipeline import (
+    CITY, PLAN_OUTPUTS, STAGES, SURVEY_OUTPUTS, build_inventory, existing_outputs, reconcile, run,
+    write_outputs,
+)
 from .survey import SurveyError
 
 DEFAULT_CONFIG = "pinghu.yaml"
@@ -54,15 +60,48 @@ def _parser() -> argparse.ArgumentParser:
             "roofpv.gpkg (layers buildings, townships), townships.csv and findings.csv."
         ),
     )
-    survey.add_argument(
-        "config", nargs="?", type=Path,
-        help=f"jurisdiction config (YAML); default: the Pinghu sample, configs/{DEFAULT_CONFIG}",
-    )
+    survey_config_help = f"jurisdiction config (YAML); default: the Pinghu sample, configs/{DEFAULT_CONFIG}"
+    survey.add_argument("config", nargs="?", type=Path, help=survey_config_help)
     survey.add_argument(
         "--out", type=Path, metavar="DIR",
         help="output folder; default: out/<config name>, e.g. out/pinghu",
     )
+    survey.add_argument("--overwrite", action="store_true", help="replace outputs of an earlier run")
     survey.add_argument("--quiet", action="store_true", help="print only errors")
+    policy_help = (
+        "evaluate the targets of configs/NAME.yaml (or of a YAML path) instead of the config's "
+        "own; repeat to combine, e.g. --policy pinghu --policy nea_whole_county"
+    )
+    survey.add_argument("--policy", action="append", metavar="NAME", help=policy_help)
+
+    plan = commands.add_parser(
+        "plan",
+        help="survey, then the rollout plan that closes each township's gap to each target",
+        description=(
+            "Run the survey, then rank the eligible roofs and pick, per township and target, "
+            "those that close the gap of each milestone, with build years to the horizon. "
+            "Writes the survey outputs plus layer rollout_plan in roofpv.gpkg, "
+            + ", ".join(PLAN_OUTPUTS) + "."
+        ),
+    )
+    plan.add_argument("config", nargs="?", type=Path, help=survey_config_help)
+    plan.add_argument("--out", type=Path, metavar="DIR", help="output folder; default: out/<config name>")
+    plan.add_argument("--overwrite", action="store_true", help="replace outputs of an earlier run")
+    plan.add_argument("--quiet", action="store_true", help="print only errors")
+    plan.add_argument("--policy", action="append", metavar="NAME", help=policy_help)
+
+    validate = commands.add_parser(
+        "validate",
+        help="check the inputs without modelling and write a validation report",
+        description=(
+            "Read footprints, survey and townships as `survey` would, and list every problem "
+            "with file, sheet, row, building id, column, value, what is wrong and how to fix "
+            "it. Writes validation.xlsx; exits with 1 when a problem is an error."
+        ),
+    )
+    validate.add_argument("config", nargs="?", type=Path, help=survey_config_help)
+    validate.add_argument("--out", type=Path, metavar="DIR", help="folder for validation.xlsx; default: out/<config name>")
+    validate.add_argument("--overwrite", action="store_true", help="replace an earlier validation.xlsx")
     return parser
 
 
@@ -92,10 +131,77 @@ def summary_table(townships: pd.DataFrame, target_name: str, milestones: list[in
     return table
 
 
-def cmd_survey(args: argparse.Namespace, console: Console) -> int:
+class OutputExistsError(RuntimeError):
+    """An output that a run would replace without ``--overwrite``."""
+
+
+def policy_of(names: list[str], config_path: Path) -> Policy:
+    """The targets of the named policies, in order: ``configs/NAME.yaml`` beside the
+    config, or a YAML path."""
+    paths = [Path(n) if n.endswith((".yaml", ".yml")) else config_path.parent / f"{n}.yaml" for n in names]
+    try:
+        return Policy(targets=[t for path in paths for t in load_config(path).policy.targets])
+    except ValidationError as exc:
+        raise ConfigError(f"--policy {' '.join(names)}: {exc.errors()[0]['msg']}") from None
+
+
+def _setup(args: argparse.Namespace, names) -> tuple:
+    """Config, output folder, and a refusal to overwrite earlier outputs unasked."""
     config_path = args.config or default_config()
     config = load_config(config_path)
-    out_dir = args.out or Path("out") / config_path.stem
+    policies = getattr(args, "policy", None) or []
+    if policies:
+        config = config.model_copy(update={"policy": policy_of(policies, config_path)})
+    out_dir = args.out or Path("out") / "+".join([config_path.stem, *(Path(n).stem for n in policies)])
+    clash = existing_outputs(out_dir, names)
+    if clash and not args.overwrite:
+        raise OutputExistsError(
+            f"{', '.join(map(str, clash))} already exist; pass --overwrite to replace them "
+            "or --out to write elsewhere"
+        )
+    return config, out_dir
+
+
+def _reconciliation(counts: dict[str, int]) -> str:
+    line = (
+        f"{counts['footprints']:,} footprints in → {counts['footprints']:,} buildings out"
+    )
+    if "suitable" in counts:
+        line += " = " + " + ".join(f"{counts[s]:,} {s}" for s in ("suitable", "conditional", "unsuitable"))
+    return line + (
+        f"; {counts['with survey row']:,} with a survey row, {counts['without survey row']:,} without; "
+        f"{counts['survey rows without footprint']:,} of {counts['survey rows']:,} survey rows have no footprint"
+    )
+
+
+def cmd_validate(args: argparse.Namespace, console: Console) -> int:
+    config, out_dir = _setup(args, ["validation.xlsx"])
+    with console.status("reading inputs…"):
+        inventory = build_inventory(config)
+    frame = findings_frame(inventory.findings)
+    levels = frame["level"].value_counts()
+    summary = frame.groupby(["level", "column", "problem"], dropna=False).size().rename("count").reset_index()
+    counts = reconcile(inventory.buildings, inventory.survey_rows)
+    overview = pd.DataFrame(list(counts.items()), columns=["item", "count"])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report = out_dir / "validation.xlsx"
+    write_findings_workbook(report, frame, pd.concat([overview.rename(columns={"item": "problem"}), summary]))
+    table = Table(title="roofpv validate · 输入检查", header_style="bold")
+    for col in ("level", "column", "problem", "count"):
+        table.add_column(col, justify="right" if col == "count" else "left")
+    for _, row in summary.sort_values("count", ascending=False).iterrows():
+        table.add_row(row["level"], str(row["column"]), row["problem"], f"{row['count']:,}")
+    console.print(table)
+    console.print(_reconciliation(counts))
+    console.print(
+        f"{levels.get('error', 0)} errors, {levels.get('warning', 0)} warnings, "
+        f"{levels.get('info', 0)} notes; report: {report}"
+    )
+    return 1 if levels.get("error", 0) else 0
+
+
+def cmd_survey(args: argparse.Namespace, console: Console) -> int:
+    config, out_dir = _setup(args, SURVEY_OUTPUTS)
     started = time.perf_counter()
     with console.status("starting…") as status:
         def progress(stage: str) -> None:
@@ -121,15 +227,82 @@ def cmd_survey(args: argparse.Namespace, console: Console) -> int:
         f"coverage = {target.label} ({target.metric}, {target.source}); "
         "✓/✗: target reachable with every suitable roof"
     )
-    counts = b["suitability"].value_counts()
-    console.print(
-        f"{len(b):,} buildings = " + " + ".join(f"{counts.get(s, 0):,} {s}"
-        for s in ("suitable", "conditional", "unsuitable"))
-        + f"; {len(results.findings)} input findings (see findings.csv)"
-    )
+    console.print(_reconciliation(reconcile(b, results.survey_rows)))
+    console.print(f"{len(results.findings)} input findings: see findings.csv or run `roofpv validate`")
     for name, path in paths.items():
         console.print(f"  {name}: {path}")
     console.print(f"done in {elapsed:.1f} s")
+    return 0
+
+
+#: Unit of a target's gap column and the divisor from the metric's units (area gaps in MWp).
+GAP_UNITS = {"area_total": ("MWp", 1000.0), "area_installable": ("MWp", 1000.0),
+             "count": ("bldgs", 1.0), "substitution": ("GWh/yr", 1e6)}
+#: Short names of binding constraints for the terminal.
+BINDING_SHORT = {"roof_potential": "roofs", "suitability": "status", "structure": "struct",
+                 "owner": "owner", "grid_hosting": "grid"}
+
+
+def plan_table(status: pd.DataFrame, target, order: list[str]) -> Table:
+    """Rich table of one target's plan: per township and milestone the gap, the MWp
+    planned, the planned coverage and ✓ or ✗ with the binding constraint."""
+    unit, scale = GAP_UNITS[target.metric]
+    table = Table(
+        title=f"roofpv plan · {target.label} (gap {unit}, plan MWp)", header_style="bold", pad_edge=False
+    )
+    table.add_column("township", no_wrap=True)
+    table.add_column("now", justify="right", no_wrap=True)
+    for year, ratio in target.milestones.items():
+        for col in (f"{year} gap", "plan", f"→{_pct(ratio)}"):
+            table.add_column(col, justify="right", no_wrap=True)
+    rows = status[status["target"] == target.name]
+    towns = [t for t in order if t in rows.index] + [t for t in rows.index.unique() if t not in order and t != CITY]
+    for name in [*towns, CITY]:
+        by_year = rows.loc[[name]].set_index("milestone")
+        first = by_year.iloc[0]
+        cells = [str(name), _pct(first["today"] / first["denominator"] if first["denominator"] else float("nan"))]
+        for year in target.milestones:
+            r = by_year.loc[year]
+            gap = r["gap_kwp"] if target.metric.startswith("area") else r["gap"]
+            reach = "✓" if r["reaches"] else f"✗{BINDING_SHORT.get(r['binding'], r['binding'])}"
+            cells += [f"{gap / scale:,.1f}", f"{r['plan_kwp'] / 1000:,.1f}", f"{_pct(r['planned_coverage'])}{reach}"]
+        table.add_row(*cells, end_section=(name == towns[-1]))
+    return table
+
+
+def cmd_plan(args: argparse.Namespace, console: Console) -> int:
+    config, out_dir = _setup(args, SURVEY_OUTPUTS + PLAN_OUTPUTS)
+    with console.status("starting…") as status:
+        def progress(stage: str) -> None:
+            status.update(f"[{STAGES.index(stage) + 1}/{len(STAGES)}] {stage}")
+
+        results = run(config, progress)
+        status.update("writing outputs")
+        paths = write_outputs(results, out_dir, plan=True)
+    if args.quiet:
+        return 0
+    order = list(results.township_polygons.index) if results.township_polygons is not None else []
+    for target in config.policy.targets:
+        console.print(plan_table(results.plan_status, target, order))
+        city = results.trajectory[(results.trajectory["target"] == target.name)].loc[[CITY]]
+        console.print(f"{CITY} planned coverage by year: " + " · ".join(
+            f"{int(r.year)} {_pct(r.planned_coverage)}" for r in city.itertuples()
+        ))
+    console.print(
+        "gap: still needed beyond today's PV; plan MWp: the roofs planned up to that milestone; "
+        "✗ names the binding constraint (roofs = roof potential, status, struct, owner, grid)"
+    )
+    c = results.townships.loc[CITY]
+    econ = config.economics
+    console.print(
+        f"{CITY}, every suitable roof: capex {c['capex_myuan']:,.0f} M yuan, NPV {c['npv_myuan']:,.0f} M yuan "
+        f"at {econ.discount_rate:.0%}, LCOE {c['lcoe_yuan_kwh']:.3f} yuan/kWh, median payback "
+        f"{c['payback_years']:.1f} years, {c['co2_avoided_t_yr'] / 1000:,.1f} kt CO₂/yr avoided "
+        f"({config.carbon.emission_factor_t_mwh} t/MWh, {config.carbon.source})"
+    )
+    console.print(f"[bold]assumption[/] (no official source): {', '.join(econ.assumptions)}")
+    for name, path in paths.items():
+        console.print(f"  {name}: {path}")
     return 0
 
 
@@ -138,9 +311,10 @@ def main(argv: list[str] | None = None) -> int:
     # pvlib 0.16 still calls DatetimeIndex.dayofyear, deprecated in pandas 3: not the user's concern.
     warnings.filterwarnings("ignore", message="DatetimeIndex.dayofyear is deprecated")
     console = Console(stderr=False, quiet=False)
+    command = {"survey": cmd_survey, "plan": cmd_plan, "validate": cmd_validate}[args.command]
     try:
-        return cmd_survey(args, console)
-    except (ConfigError, InputError, SurveyError, WeatherFileError) as exc:
+        return command(args, console)
+    except (ConfigError, InputError, SurveyError, WeatherFileError, OutputExistsError) as exc:
         Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
         return 2
 

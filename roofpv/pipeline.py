@@ -16,20 +16,20 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import layout, solar, weather
+from . import carbon, economics, grid, layout, planning, solar, weather
 from .config import Config
 from .findings import Finding, findings_frame
 from .inventory import assign_townships, join_survey, project
 from .io import readers, writers
 from .io.weather import read_weather
-from .policy import in_cohort, township_summary
+from .policy import energy, in_cohort, township_summary
 from .roof import gauss_kruger_epsg, roof_planes
 from .schema import COLUMN_ALIASES
 from .suitability import assess
 
 STAGES = (
-    "read inputs", "weather and yield table", "buildings table", "roof planes and layout",
-    "yield", "suitability", "coverage and targets",
+    "read inputs", "weather and yield table", "roof planes and layout",
+    "yield", "suitability", "grid, economics and carbon", "rollout plan", "coverage and targets",
 )
 
 #: Column order of the ``buildings`` output.
@@ -46,12 +46,28 @@ CITY = "全市"
 
 
 @dataclass(frozen=True)
+class Inventory:
+    """The buildings table before modelling, and what reading the inputs found."""
+
+    buildings: gpd.GeoDataFrame
+    township_polygons: gpd.GeoDataFrame | None
+    findings: list[Finding]
+    survey_rows: int
+    crs: str
+
+
+@dataclass(frozen=True)
 class Results:
     buildings: gpd.GeoDataFrame
     townships: pd.DataFrame
     township_polygons: gpd.GeoDataFrame | None
     findings: list[Finding]
     crs: str
+    survey_rows: int
+    plan: gpd.GeoDataFrame | None = None
+    plan_status: pd.DataFrame | None = None
+    trajectory: pd.DataFrame | None = None
+    parameters: pd.DataFrame | None = None
 
 
 def analysis_crs(config: Config) -> str:
@@ -208,9 +224,9 @@ def finish(b: pd.DataFrame, config: Config) -> pd.DataFrame:
     return out[BUILDING_COLUMNS + cohorts + ["geometry"]]
 
 
-def run(config: Config, progress: Callable[[str], None] = lambda stage: None) -> Results:
-    """Run the survey described by ``config`` and return its results (no files written)."""
-    progress(STAGES[0])
+def build_inventory(config: Config) -> Inventory:
+    """Read the inputs and build the buildings table: survey joined to footprints,
+    projected, placed in townships. Every problem found becomes a finding."""
     inputs = config.inputs
     footprints, findings = readers.read_footprints(
         inputs.footprints, inputs.footprints_layer, inputs.footprints_id_column
@@ -221,46 +237,105 @@ def run(config: Config, progress: Callable[[str], None] = lambda stage: None) ->
     else:
         survey = pd.DataFrame(columns=[c for c in COLUMN_ALIASES if c != "building_id"])
         survey.index.name = "building_id"
-    township_polygons = None
+    polygons = None
     if inputs.townships is not None:
-        township_polygons, found = readers.read_townships(
+        polygons, found = readers.read_townships(
             inputs.townships, inputs.townships_layer, inputs.townships_name_column
         )
         findings += found
+    crs = analysis_crs(config)
+    b, found = join_survey(footprints, survey, str(inputs.survey), str(inputs.footprints))
+    findings += found
+    b, found = project(b, crs, str(inputs.footprints))
+    findings += found
+    b, found = assign_townships(b, polygons, str(inputs.survey))
+    findings += found
+    polygons = polygons.to_crs(crs) if polygons is not None else None
+    return Inventory(b, polygons, findings, len(survey), crs)
+
+
+def run(config: Config, progress: Callable[[str], None] = lambda stage: None) -> Results:
+    """Run the survey described by ``config`` and return its results (no files written)."""
+    progress(STAGES[0])
+    inventory = build_inventory(config)
+    transformers = (
+        grid.read_transformers(config.grid.transformers, config.grid.transformers_layer)
+        if config.grid.transformers is not None else None
+    )
 
     progress(STAGES[1])
     hourly, _ = load_weather(config)
     tables = yield_tables(config, hourly)
 
     progress(STAGES[2])
-    crs = analysis_crs(config)
-    b, found = join_survey(footprints, survey, str(inputs.survey))
-    findings += found
-    b = assign_townships(project(b, crs), township_polygons)
-    b = resolve_roofs(b, config)
-
-    progress(STAGES[3])
+    b = resolve_roofs(inventory.buildings, config)
     planes = lay_out(b, config, tables)
 
-    progress(STAGES[4])
+    progress(STAGES[3])
     b = building_layout(b, planes, config)
 
-    progress(STAGES[5])
+    progress(STAGES[4])
     b = finish(b, config)
 
+    progress(STAGES[5])
+    b = carbon.assess(economics.assess(grid.classify(b, config.grid), config.economics), config.carbon)
+    b = energy(b, config.energy)
+    remaining = grid.hosting_capacity(transformers, config.grid) if transformers is not None else None
+    b = planning.admit(b, config.planning, remaining)
+
     progress(STAGES[6])
+    kw_per_m2 = config.module.power_w / config.module.area_m2 / 1000.0
+    plan, plan_status, trajectory = planning.rollout(
+        b, config.policy, config.planning, remaining, kw_per_m2, CITY
+    )
+
+    progress(STAGES[7])
     townships = pd.concat([
         township_summary(b, config.policy), township_summary(b.assign(township=CITY), config.policy)
-    ])
-    polygons = township_polygons.to_crs(crs) if township_polygons is not None else None
-    return Results(gpd.GeoDataFrame(b, geometry="geometry", crs=crs), townships, polygons, findings, crs)
+    ]).join(planning.wide(plan_status))
+    crs = inventory.crs
+    return Results(
+        gpd.GeoDataFrame(b, geometry="geometry", crs=crs), townships, inventory.township_polygons,
+        inventory.findings, crs, inventory.survey_rows,
+        gpd.GeoDataFrame(plan, geometry="geometry", crs=crs), plan_status, trajectory,
+        economics.parameters(config.economics),
+    )
 
 
-def write_outputs(results: Results, out_dir: Path) -> dict[str, Path]:
-    """Write ``roofpv.gpkg`` (buildings, townships), ``townships.csv`` and ``findings.csv``."""
+def reconcile(buildings: pd.DataFrame, survey_rows: int) -> dict[str, int]:
+    """Counts that show no building was lost: footprints in = buildings out, by status."""
+    counts = {
+        "footprints": len(buildings),
+        "with survey row": int(buildings["has_survey"].sum()),
+        "without survey row": int((~buildings["has_survey"]).sum()),
+        "survey rows": survey_rows,
+        "survey rows without footprint": survey_rows - int(buildings["has_survey"].sum()),
+    }
+    if "suitability" in buildings:
+        status = buildings["suitability"].value_counts()
+        counts.update({s: int(status.get(s, 0)) for s in ("suitable", "conditional", "unsuitable")})
+    return counts
+
+
+#: Files `roofpv survey` writes into its output folder.
+SURVEY_OUTPUTS = ("roofpv.gpkg", "townships.csv", "findings.csv")
+#: Files `roofpv plan` writes besides the survey's (and layer ``rollout_plan`` in roofpv.gpkg).
+PLAN_OUTPUTS = ("rollout_plan.csv", "plan_status.csv", "trajectory.csv", "parameters.csv")
+
+
+def existing_outputs(out_dir: Path, names=SURVEY_OUTPUTS) -> list[Path]:
+    """Outputs that a run into ``out_dir`` would replace."""
+    return [out_dir / n for n in names if (out_dir / n).exists()]
+
+
+def write_outputs(results: Results, out_dir: Path, plan: bool = False) -> dict[str, Path]:
+    """Write ``roofpv.gpkg`` (buildings, townships), ``townships.csv`` and ``findings.csv``;
+    with ``plan`` also layer ``rollout_plan`` and the :data:`PLAN_OUTPUTS` tables."""
     out_dir.mkdir(parents=True, exist_ok=True)
     gpkg = out_dir / "roofpv.gpkg"
     layers = {"buildings": results.buildings.reset_index()}
+    if plan:
+        layers["rollout_plan"] = results.plan.reset_index()
     if results.township_polygons is not None:
         poly = results.township_polygons[["geometry"]].join(results.townships, how="left")
         poly = poly.fillna({c: 0 for c in ("buildings", "suitable", "conditional", "unsuitable")})
@@ -270,4 +345,13 @@ def write_outputs(results: Results, out_dir: Path) -> dict[str, Path]:
     writers.write_table(csv, results.townships.reset_index())
     findings = out_dir / "findings.csv"
     writers.write_table(findings, findings_frame(results.findings))
-    return {"geopackage": gpkg, "townships": csv, "findings": findings}
+    paths = {"geopackage": gpkg, "townships": csv, "findings": findings}
+    if plan:
+        tables = (
+            results.plan.drop(columns="geometry"), results.plan_status, results.trajectory,
+            results.parameters.set_index("parameter"),
+        )
+        for name, frame in zip(PLAN_OUTPUTS, tables):
+            paths[name.removesuffix(".csv")] = out_dir / name
+            writers.write_table(out_dir / name, frame.reset_index())
+    return paths

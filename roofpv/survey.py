@@ -43,6 +43,17 @@ UNITS: dict[str, dict[str, float]] = {
     "floors": {"层": 1.0},
 }
 
+#: Consequence of a blank cell in the columns that decide suitability and cohorts.
+BLANK_MEANS = {
+    "township": "the township is taken from the footprint's location",
+    "category": "the building is in no policy cohort and gets the default roof type",
+    "roof_type": "the roof type is assumed from the building category",
+    "roof_load_kn_m2": "the roof stays conditional until a structural check gives its spare load",
+    "shading": "the configured default shading class is assumed",
+    "grid_condition": "grid connection is not checked",
+    "year_built": "the building cannot be placed in a 'new building' cohort",
+}
+
 #: How a unit is named in messages (spellings are compared after NFKC, where ² is 2).
 _UNIT_NAMES = {"kg/m2": "kg/m²", "kg/㎡": "kg/m²", "kg": "kg/m²", "mw": "MW", "mwp": "MWp"}
 
@@ -183,6 +194,10 @@ def normalise_survey(
         else:
             parsed = values.map(lambda v: None if _blank(v) else str(v).strip())
         out[column] = parsed.to_numpy()
+        if column in BLANK_MEANS and column in table:
+            for row in values.index[values.map(_blank).to_numpy()]:
+                report("info", row, ids[row], column, None, f"blank cell: {BLANK_MEANS[column]}",
+                       "fill in the cell")
     return out, findings
 
 
@@ -225,15 +240,19 @@ def _parse_numbers(values: pd.Series, ids: pd.Series, column: str, report) -> pd
             if unit == "":
                 report("info", row, ids[row], column, str(value), "number stored as text",
                        "format the cell as a number")
+        if not np.isfinite(number) or number < 0:
+            report("warning", row, ids[row], column, str(value), "negative or not finite; left blank",
+                   f"write a plain non-negative number in {canonical}")
+            numbers.append(np.nan)
+            continue
         factor = units.get(unit, 1.0)
         if column == "roof_load_kn_m2" and unit == "" and number > LOAD_KG_THRESHOLD:
             factor = 1.0 / KG_PER_KN
-            problem = f"load of {number:g} is implausible in kN/m² (> {LOAD_KG_THRESHOLD:g}); read as kg/m²"
+            problem = f"load implausible in kN/m² (> {LOAD_KG_THRESHOLD:g}), read as kg/m²"
         else:
             problem = f"value written in {_UNIT_NAMES.get(unit, unit)}"
         if factor != 1.0:
-            report("warning", row, ids[row], column, str(value),
-                   f"{problem}; converted to {number * factor:.4g} {canonical}",
-                   f"write the value in {canonical}")
+            report("warning", row, ids[row], column, str(value), f"{problem}; converted to {canonical}",
+                   f"roofpv used {number * factor:.4g} {canonical}; write the value in {canonical}")
         numbers.append(number * factor)
     return pd.Series(numbers, index=values.index, dtype=float)

@@ -20,7 +20,7 @@ def broken(tmp_path, edit):
     raw = yaml.safe_load((ROOT / "configs" / "pinghu.yaml").read_text(encoding="utf-8"))
     edit(raw)
     path = tmp_path / "broken.yaml"
-    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
 
 

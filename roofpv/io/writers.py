@@ -45,3 +45,27 @@ def write_table(path: Path, frame: pd.DataFrame) -> None:
     """CSV in UTF-8 with a byte-order mark, so Excel shows Chinese correctly."""
     with _atomic(path) as tmp:
         frame.to_csv(tmp, index=False, encoding="utf-8-sig")
+
+
+#: Chinese headers of the findings workbook, by findings column.
+FINDING_HEADERS = {
+    "level": "级别 level", "file": "文件 file", "sheet": "工作表 sheet", "row": "行 row",
+    "building_id": "建筑编号 building id", "column": "列 column", "value": "值 value",
+    "problem": "问题 problem", "fix": "处理建议 fix",
+}
+
+
+def write_findings_workbook(path: Path, findings: pd.DataFrame, summary: pd.DataFrame) -> None:
+    """Validation report: a summary sheet and one row per finding, header frozen."""
+    columns = list(FINDING_HEADERS)
+    with _atomic(path) as tmp:
+        with pd.ExcelWriter(tmp, engine="openpyxl") as book:
+            summary.to_excel(book, sheet_name="汇总 summary", index=False)
+            findings[columns].rename(columns=FINDING_HEADERS).to_excel(
+                book, sheet_name="问题清单 findings", index=False
+            )
+            for sheet in book.sheets.values():
+                sheet.freeze_panes = "A2"
+                for cells in sheet.columns:
+                    longest = max(len(str(c.value or "")) for c in cells[:200])
+                    sheet.column_dimensions[cells[0].column_letter].width = min(60, 4 + 1.6 * longest)

@@ -1,0 +1,171 @@
+"""Messy inputs: each problem is repaired or stopped with a clear message, and no
+footprint is lost. Files are made in the tests."""
+
+import geopandas as gpd
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+import shapely
+
+from roofpv.georef import resolve_crs
+from roofpv.inventory import assign_townships, project
+from roofpv.io import readers, writers
+from roofpv.io.readers import InputError
+
+LONLAT = (121.0, 30.7, 121.01, 30.71)
+METRES = (500_000.0, 3_394_000.0, 500_100.0, 3_394_100.0)
+
+
+# --- CRS -------------------------------------------------------------------------
+
+
+def test_missing_crs_with_lonlat_is_read_as_cgcs2000():
+    crs, found = resolve_crs(None, LONLAT, "f.shp")
+    assert crs.to_epsg() == 4490 and found[0].level == "warning"
+    assert "no CRS" in found[0].problem
+
+
+def test_projected_crs_declared_on_lonlat_coordinates():
+    crs, found = resolve_crs("EPSG:4549", LONLAT, "f.shp")
+    assert crs.to_epsg() == 4490 and "look like lon/lat" in found[0].problem
+
+
+@pytest.mark.parametrize("declared", [None, "EPSG:4490"])
+def test_unusable_crs_stops_with_a_fix(tmp_path, declared):
+    frame = gpd.GeoDataFrame({"building_id": ["a"]}, geometry=[shapely.box(*METRES)], crs=declared)
+    path = tmp_path / "fp.gpkg"
+    frame.to_file(path)
+    with pytest.raises(InputError, match=r"fp.gpkg: .*(no CRS|outside China).*EPSG:4549"):
+        readers.read_footprints(path)
+
+
+def test_wgs84_is_noted():
+    crs, found = resolve_crs("EPSG:4326", LONLAT, "f.shp")
+    assert crs.to_epsg() == 4326 and found[0].level == "info" and "GCJ-02" in found[0].fix
+
+
+# --- footprints ------------------------------------------------------------------
+
+
+def footprints(tmp_path, ids, geoms, crs="EPSG:4549"):
+    path = tmp_path / "fp.gpkg"
+    gpd.GeoDataFrame({"building_id": ids}, geometry=geoms, crs=crs).to_file(path)
+    return path
+
+
+def test_duplicate_and_blank_ids_are_kept_and_reported(tmp_path):
+    boxes = [shapely.box(500_000 + 20 * i, 3_394_000, 500_010 + 20 * i, 3_394_010) for i in range(4)]
+    frame, found = readers.read_footprints(footprints(tmp_path, ["A", "A", None, "B"], boxes))
+    assert frame.index.tolist() == ["A", "A#2", "fp#3", "B"]
+    assert [(f.row, f.building_id) for f in found] == [(3, "fp#3"), (2, "A#2")]
+
+
+def test_geometry_problems_are_repaired_or_flagged():
+    bowtie = shapely.Polygon([(0, 0), (10, 10), (10, 0), (0, 10)])
+    geoms = {
+        "ok": shapely.box(0, 0, 10, 10),
+        "bowtie": bowtie,
+        "empty": shapely.Polygon(),
+        "z": shapely.Polygon([(0, 0, 5), (10, 0, 5), (10, 10, 5), (0, 10, 5)]),
+        "multi": shapely.MultiPolygon([shapely.box(0, 0, 5, 5), shapely.box(10, 10, 15, 15)]),
+        "tiny": shapely.box(0, 0, 1, 2),
+        "line": shapely.LineString([(0, 0), (5, 5)]),
+    }
+    frame = gpd.GeoDataFrame(geometry=list(geoms.values()), index=list(geoms), crs="EPSG:4549")
+    out, found = project(frame, "EPSG:4549")
+    assert len(out) == len(geoms)
+    assert out["geometry_valid"].to_dict() == {
+        "ok": True, "bowtie": True, "empty": False, "z": True, "multi": True, "tiny": True, "line": False,
+    }
+    assert out.loc["bowtie"].geometry.area == pytest.approx(50.0)  # two triangles
+    assert not out.geometry.has_z.any()
+    problems = {(f.building_id, f.level) for f in found}
+    assert {("empty", "error"), ("line", "error"), ("bowtie", "warning"), ("z", "info"),
+            ("multi", "info"), ("tiny", "warning")} <= problems
+    assert not any(f.building_id == "ok" for f in found)
+
+
+def test_buildings_outside_townships_are_kept_and_reported():
+    towns = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 100, 100)], index=pd.Index(["甲镇"]), crs="EPSG:4549")
+    b = gpd.GeoDataFrame(
+        {"township": [None, None, "乙镇"]},
+        geometry=[shapely.box(10, 10, 20, 20), shapely.box(500, 500, 510, 510), shapely.box(600, 0, 610, 10)],
+        index=["in", "out", "named"], crs="EPSG:4549",
+    )
+    out, found = assign_townships(b, towns, "s.xlsx")
+    assert out["township"].tolist() == ["甲镇", "未知", "乙镇"]
+    assert out["township_source"].tolist() == ["location", "outside", "outside"]
+    assert sum("outside every township" in f.problem for f in found) == 2
+    assert any(f.building_id == "named" and "matches no township" in f.problem for f in found)
+
+
+# --- survey files ----------------------------------------------------------------
+
+
+def test_gbk_csv_with_traditional_characters_and_units(tmp_path):
+    path = tmp_path / "survey.csv"
+    pd.DataFrame({
+        "建築編號": ["A", "B"],
+        "屋面類型": ["混凝土平屋面", "梯形彩鋼瓦"],
+        "遮擋情況": ["嚴重", "無"],
+        "建筑面积": ["1.5亩", "800"],
+        "已装光伏容量": ["0.2MW", "50"],
+    }).to_csv(path, index=False, encoding="gbk")
+    survey, found = readers.read_survey(path)
+    assert survey["roof_type"].tolist() == ["concrete_flat", "metal_trapezoidal"]
+    assert survey["shading"].tolist() == ["severe", "none"]
+    assert survey["floor_area_m2"].tolist() == pytest.approx([1000.0, 800.0])
+    assert survey["existing_pv_kw"].tolist() == pytest.approx([200.0, 50.0])
+    assert found[0].problem == "file is encoded in gb18030, not UTF-8"
+    assert any("亩" in f.problem and f.building_id == "A" for f in found)
+
+
+def test_workbook_with_title_merged_two_row_header_blank_rows_and_text_numbers(tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "普查"
+    sheet.append(["平湖市屋顶光伏资源普查表（当湖街道）"])
+    sheet.merge_cells("A1:E1")
+    sheet.append(["建筑编号", "建筑类别", "屋面", None, "建成年份"])
+    sheet.append([None, None, "类型", "荷载(kN/m²)", None])
+    for col in "ABE":
+        sheet.merge_cells(f"{col}2:{col}3")
+    sheet.merge_cells("C2:D2")
+    sheet.append(["A1", "学校", "混凝土平屋面", "2.0", "'2022"])
+    sheet.append([None, None, None, None, None])
+    sheet.append(["A2", "工业厂房", "直立锁边", 0.3, 2015])
+    path = tmp_path / "survey.xlsx"
+    book.save(path)
+    survey, found = readers.read_survey(path, "普查")
+    assert survey.index.tolist() == ["A1", "A2"]
+    assert survey["roof_type"].tolist() == ["concrete_flat", "metal_standing_seam"]
+    assert survey["roof_load_kn_m2"].tolist() == [2.0, 0.3]
+    assert survey["year_built"].tolist() == [2022, 2015]
+    text = [f for f in found if f.problem == "number stored as text"]
+    assert {(f.row, f.column) for f in text} == {(4, "roof_load_kn_m2"), (4, "year_built")}
+
+
+def test_survey_without_id_column_names_the_file(tmp_path):
+    path = tmp_path / "s.csv"
+    pd.DataFrame({"名称": ["x"], "屋面类型": ["瓦屋面"]}).to_csv(path, index=False)
+    with pytest.raises(InputError, match=r"s.csv: no header row with a building id column"):
+        readers.read_survey(path)
+
+
+# --- safe outputs ----------------------------------------------------------------
+
+
+def test_failed_write_leaves_the_earlier_output_intact(tmp_path):
+    path = tmp_path / "t.csv"
+    writers.write_table(path, pd.DataFrame({"a": [1]}))
+
+    class Boom(pd.DataFrame):
+        def to_csv(self, *args, **kwargs):
+            super().to_csv(*args, **kwargs)
+            raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        writers.write_table(path, Boom({"a": [2]}))
+    assert pd.read_csv(path, encoding="utf-8-sig")["a"].tolist() == [1]
+    assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]  # no temporary left behind
