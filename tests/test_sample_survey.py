@@ -77,3 +77,35 @@ def test_specific_yield_plausible_for_pinghu(buildings):
     # Pinghu GHI 1336 kWh/m²: south-facing systems ~1000-1200 kWh/kWp, N-E/W planes lower.
     assert 900 < sy.median() < 1250
     assert sy.min() > 600
+
+
+def test_existing_outputs_are_not_replaced_without_overwrite(out, capsys):
+    before = (out / "roofpv.gpkg").stat().st_mtime_ns
+    code = main(["survey", str(ROOT / "configs" / "pinghu.yaml"), "--out", str(out), "--quiet"])
+    assert code == 2
+    assert "pass --overwrite" in capsys.readouterr().err.replace("\n", "")
+    assert (out / "roofpv.gpkg").stat().st_mtime_ns == before
+
+
+def test_validate_reports_the_sample_blemishes(tmp_path):
+    """The deliberate blemishes listed in data/sample/README.md, each found."""
+    code = main(["validate", str(ROOT / "configs" / "pinghu.yaml"), "--out", str(tmp_path)])
+    assert code == 0  # blemishes are repaired or assumed, none is an error
+    findings = pd.read_excel(tmp_path / "validation.xlsx", sheet_name="问题清单 findings")
+    problems = findings["问题 problem"]
+    counts = {
+        "blank load": (problems.str.startswith("blank cell") & (findings["列 column"] == "roof_load_kn_m2")).sum(),
+        "blank shading": (problems.str.startswith("blank cell") & (findings["列 column"] == "shading")).sum(),
+        "blank township": (problems.str.startswith("blank cell") & (findings["列 column"] == "township")).sum(),
+        "kg loads": problems.str.contains("kg/m²").sum(),
+        "stray spaces": (problems == "stray spaces around the value").sum(),
+        "text numbers": (problems == "number stored as text").sum(),
+        "no survey row": problems.str.startswith("footprint has no survey row").sum(),
+        "no footprint": problems.str.startswith("survey row has no footprint").sum(),
+    }
+    assert counts == {
+        "blank load": 15, "blank shading": 10, "blank township": 5, "kg loads": 5,
+        "stray spaces": 6, "text numbers": 3, "no survey row": 2, "no footprint": 1,
+    }
+    kg = findings[problems.str.contains("kg/m²")]
+    assert set(kg["建筑编号 building id"]) == {"XD00235", "XC00087", "CQ00318", "XD00358", "DH00199"}
