@@ -8,7 +8,7 @@ config are resolved against the folder of the YAML file.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -74,7 +74,7 @@ class Weather(_Model):
     seed: int = 0
 
     @model_validator(mode="after")
-    def _source(self) -> "Weather":
+    def _source(self) -> Weather:
         if self.file is None and self.monthly is None:
             raise ValueError("give weather.file or weather.monthly")
         return self
@@ -248,7 +248,7 @@ class Economics(_Model):
     assumptions: list[str] = Field(description="fields whose values no official source confirms")
 
     @model_validator(mode="after")
-    def _complete(self) -> "Economics":
+    def _complete(self) -> Economics:
         unknown = set(self.assumptions) - set(type(self).model_fields)
         if unknown:
             raise ValueError(f"assumptions names unknown fields {sorted(unknown)}")
@@ -257,6 +257,9 @@ class Economics(_Model):
             missing = categories - set(getattr(self, field))
             if missing:
                 raise ValueError(f"{field} needs every category; missing {sorted(missing)}")
+        missing = set(get_args(NeaCategory)) - set(self.mode)
+        if missing:
+            raise ValueError(f"mode needs every NEA category; missing {sorted(missing)}")
         return self
 
 
@@ -296,15 +299,15 @@ class Config(_Model):
     roofs: dict[RoofType, RoofRule]
     rules: Rules
     policy: Policy
-    energy: EnergyUse | None = None
-    grid: Grid | None = None
-    economics: Economics | None = None
-    carbon: Carbon | None = None
-    planning: Planning | None = None
+    energy: EnergyUse
+    grid: Grid
+    economics: Economics
+    carbon: Carbon
+    planning: Planning
     source_path: Path | None = None
 
     @model_validator(mode="after")
-    def _references(self) -> "Config":
+    def _references(self) -> Config:
         for roof_type, rule in self.roofs.items():
             if rule.mounting is not None and rule.mounting not in self.mountings:
                 raise ValueError(
@@ -317,23 +320,24 @@ class Config(_Model):
         return self
 
     @model_validator(mode="after")
-    def _policy_sections(self) -> "Config":
-        if any(t.metric == "substitution" for t in self.policy.targets) and self.energy is None:
-            raise ValueError("a substitution target needs the energy section")
-        if self.planning is not None and self.planning.rank_by != "specific_yield" and self.economics is None:
-            raise ValueError(f"planning.rank_by = {self.planning.rank_by!r} needs the economics section")
-        if self.economics is not None and self.grid is not None:
-            for category, mode in self.economics.mode.items():
-                if mode not in self.grid.export_modes.get(category, []):
-                    raise ValueError(f"economics.mode.{category} = {mode!r} is not allowed by grid.export_modes")
-            shared = self.economics.shared_prosperity
-            if shared is not None and shared.mode not in self.grid.export_modes.get("non_natural_person_household", []):
-                raise ValueError("economics.shared_prosperity.mode is not allowed for non_natural_person_household")
+    def _policy_sections(self) -> Config:
+        allowed = self.grid.export_modes
+        for category, mode in self.economics.mode.items():
+            if mode not in allowed.get(category, []):
+                raise ValueError(f"economics.mode.{category} = {mode!r} is not allowed by grid.export_modes")
+        shared = self.economics.shared_prosperity
+        if shared is not None and shared.mode not in allowed.get("non_natural_person_household", []):
+            raise ValueError("economics.shared_prosperity.mode is not allowed for non_natural_person_household")
+        missing = set(VOCABULARIES["category"]) - set(self.energy.intensity_kwh_m2)
+        if missing:
+            raise ValueError(f"energy.intensity_kwh_m2 needs every category; missing {sorted(missing)}")
         return self
 
 
 #: File paths per section, resolved against the folder of the YAML file that sets them.
-_PATH_KEYS = {"inputs": ("footprints", "survey", "townships"), "grid": ("transformers",)}
+_PATH_KEYS = {
+    "inputs": ("footprints", "survey", "townships"), "weather": ("file",), "grid": ("transformers",),
+}
 
 
 def _merge(base: dict, override: dict) -> dict:
@@ -378,9 +382,6 @@ def load_config(path: str | Path) -> Config:
     """
     path = Path(path)
     raw = _read_yaml(path)
-    weather = raw.get("weather")
-    if isinstance(weather, dict) and weather.get("file"):
-        weather["file"] = str((base / Path(weather["file"])).resolve())
     try:
         return Config.model_validate({**raw, "source_path": path.resolve()})
     except ValidationError as exc:

@@ -6,6 +6,8 @@ measured three ways, chosen per target (REFERENCE §1: no national definition):
 ``area_total``        PV panel area ÷ total roof area
 ``area_installable``  PV panel area ÷ installable roof area (after rules and setbacks)
 ``count``             buildings with PV ÷ buildings
+``substitution``      PV output ÷ building energy use, kWh/yr (替代率; floor area ×
+                      intensity of the category, REFERENCE §1 assumption)
 
 *Today* counts existing PV only; *potential* adds the PV that every suitable roof of
 the cohort could carry.
@@ -16,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .config import Policy, Target
+from .config import EnergyUse, Policy, Target
 
 
 def in_cohort(b: pd.DataFrame, target: Target) -> pd.Series:
@@ -27,22 +29,37 @@ def in_cohort(b: pd.DataFrame, target: Target) -> pd.Series:
     return mask
 
 
-def _numerators(b: pd.DataFrame, metric: str) -> pd.DataFrame:
-    suitable = b["suitability"] == "suitable"
+def energy(b: pd.DataFrame, use: EnergyUse) -> pd.DataFrame:
+    """Add ``energy_use_kwh`` (floor area × intensity of the category, kWh/yr) and
+    ``existing_pv_kwh`` (existing kW × the roof's specific yield, or the median yield
+    where the roof has no layout, × (1 − shading loss))."""
+    intensity = b["category"].fillna("other").map(use.intensity_kwh_m2)
+    specific = b["specific_yield_kwh_kwp"]
+    specific = specific.fillna(specific.median() if specific.notna().any() else 0.0)
+    return b.assign(
+        energy_use_kwh=b["floor_area_m2"].fillna(0.0) * intensity,
+        existing_pv_kwh=b["existing_pv_kw"].fillna(0.0) * specific * (1.0 - b["shading_loss"]),
+    )
+
+
+def contribution(b: pd.DataFrame, metric: str) -> pd.Series:
+    """What equipping each roof adds to the metric's numerator: m² of panels, a
+    building newly with PV, or kWh/yr."""
     if metric == "count":
-        has_pv = b["existing_pv_area_m2"] > 0
-        return pd.DataFrame({
-            "denominator": 1.0,
-            "today": has_pv.astype(float),
-            "potential": (has_pv | (suitable & (b["capacity_kwp"] > 0))).astype(float),
-        })
-    denominator = b["roof_area_m2"] if metric == "area_total" else b["usable_area_m2"]
-    new = b["pv_area_m2"].where(suitable, 0.0)
-    return pd.DataFrame({
-        "denominator": denominator,
-        "today": b["existing_pv_area_m2"],
-        "potential": b["existing_pv_area_m2"] + new,
-    })
+        return ((b["existing_pv_area_m2"] <= 0) & (b["capacity_kwp"] > 0)).astype(float)
+    return b["annual_kwh" if metric == "substitution" else "pv_area_m2"].astype(float)
+
+
+def _numerators(b: pd.DataFrame, metric: str) -> pd.DataFrame:
+    denominator = {
+        "count": pd.Series(1.0, index=b.index), "area_total": b["roof_area_m2"],
+        "area_installable": b["usable_area_m2"], "substitution": b.get("energy_use_kwh"),
+    }[metric]
+    today = {
+        "count": (b["existing_pv_area_m2"] > 0).astype(float), "substitution": b.get("existing_pv_kwh"),
+    }.get(metric, b["existing_pv_area_m2"])
+    added = contribution(b, metric).where(b["suitability"] == "suitable", 0.0)
+    return pd.DataFrame({"denominator": denominator, "today": today, "potential": today + added})
 
 
 def coverage(b: pd.DataFrame, target: Target, by: str = "township") -> pd.DataFrame:
@@ -51,8 +68,8 @@ def coverage(b: pd.DataFrame, target: Target, by: str = "township") -> pd.DataFr
     Returns one row per group (every group of ``b[by]``, cohort empty or not) with
     ``buildings``, ``denominator``, ``today``, ``potential`` (sums, in m² or counts),
     ``coverage_today``, ``coverage_potential``, and for each milestone year Y:
-    ``target_Y`` (ratio), ``gap_Y`` (m² of PV panels, or buildings, still needed
-    beyond today's) and ``reachable_Y`` (potential ≥ target).
+    ``target_Y`` (ratio), ``gap_Y`` (m² of PV panels, buildings or kWh/yr still
+    needed beyond today's) and ``reachable_Y`` (potential ≥ target).
     """
     cohort = b.loc[in_cohort(b, target)]
     parts = _numerators(cohort, target.metric).assign(group=cohort[by].to_numpy())
@@ -73,24 +90,36 @@ def coverage(b: pd.DataFrame, target: Target, by: str = "township") -> pd.DataFr
 def township_summary(b: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     """Per-township totals and, for each policy target, coverage and gaps.
 
-    Target columns are prefixed with the target's name. Capacity and energy count
-    suitable roofs; ``conditional_kwp`` is what conditional roofs would add.
+    Target columns are prefixed with the target's name. Capacity, energy, economics
+    and carbon count suitable roofs; ``conditional_kwp`` is what conditional roofs
+    would add. ``lcoe_yuan_kwh`` is weighted by energy, ``payback_years`` is the median.
     """
     status = b["suitability"]
+    suitable = status == "suitable"
     frame = pd.DataFrame({
         "township": b["township"],
         "buildings": 1,
-        "suitable": status == "suitable",
+        "suitable": suitable,
         "conditional": status == "conditional",
         "unsuitable": status == "unsuitable",
         "roof_area_m2": b["roof_area_m2"],
-        "usable_area_m2": b["usable_area_m2"].where(status == "suitable", 0.0),
-        "capacity_kwp": b["capacity_kwp"].where(status == "suitable", 0.0),
+        "usable_area_m2": b["usable_area_m2"].where(suitable, 0.0),
+        "capacity_kwp": b["capacity_kwp"].where(suitable, 0.0),
         "conditional_kwp": b["capacity_kwp"].where(status == "conditional", 0.0),
-        "annual_mwh": (b["annual_kwh"] / 1000.0).where(status == "suitable", 0.0),
+        "annual_mwh": (b["annual_kwh"] / 1000.0).where(suitable, 0.0),
         "existing_pv_kw": b["existing_pv_kw"],
+        "grid_limited": b["grid_limited"] & suitable,
+        "capex_myuan": (b["capex_yuan"] / 1e6).where(suitable, 0.0),
+        "revenue_myuan_yr": (b["revenue_yuan_yr"] / 1e6).where(suitable, 0.0),
+        "npv_myuan": (b["npv_yuan"] / 1e6).where(suitable, 0.0),
+        "lcoe_x_kwh": (b["lcoe_yuan_kwh"] * b["annual_kwh"]).where(suitable & (b["annual_kwh"] > 0), 0.0),
+        "co2_avoided_t_yr": b["co2_avoided_t_yr"].where(suitable, 0.0),
+        "energy_use_mwh": b["energy_use_kwh"] / 1000.0,
     })
     table = frame.groupby("township").sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        table["lcoe_yuan_kwh"] = table.pop("lcoe_x_kwh") / (table["annual_mwh"] * 1000.0)
+    table["payback_years"] = b["payback_years"].where(suitable).groupby(b["township"]).median()
     for target in policy.targets:
         cov = coverage(b, target).drop(columns=["today", "potential"])
         table = table.join(cov.add_prefix(f"{target.name}_"))

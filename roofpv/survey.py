@@ -195,7 +195,7 @@ def normalise_survey(
             parsed = values.map(lambda v: None if _blank(v) else str(v).strip())
         out[column] = parsed.to_numpy()
         if column in BLANK_MEANS and column in table:
-            for row in values.index[values.map(_blank).to_numpy()]:
+            for row in values.index[values.map(_blank).to_numpy(dtype=bool)]:
                 report("info", row, ids[row], column, None, f"blank cell: {BLANK_MEANS[column]}",
                        "fill in the cell")
     return out, findings

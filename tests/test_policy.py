@@ -58,3 +58,28 @@ def test_count_based_coverage():
     assert cov.loc["A", "coverage_today"] == pytest.approx(0.5)
     assert cov.loc["A", "coverage_potential"] == pytest.approx(1.0)
     assert cov.loc["B", "gap_2025"] == pytest.approx(0.3)  # 0.3 of a building still missing
+
+
+def test_substitution_rate_by_hand():
+    from roofpv.config import EnergyUse
+    from roofpv.policy import energy
+
+    b = buildings().assign(
+        floor_area_m2=[2000.0, 1000.0, 5000.0, 100.0, 400.0],
+        existing_pv_kw=[40.0, 0.0, 0.0, 0.0, 0.0],
+        specific_yield_kwh_kwp=[1000.0, 1100.0, 1000.0, 1000.0, None],
+        shading_loss=[0.0, 0.0, 0.0, 0.0, 0.0],
+        annual_kwh=[60_000.0, 132_000.0, 400_000.0, 6000.0, 0.0],
+    )
+    use = EnergyUse(intensity_kwh_m2={
+        "party_gov": 80, "public_institution": 70, "factory": 60, "commercial": 120,
+        "urban_residential": 30, "rural_residential": 20, "other": 50,
+    })
+    b = energy(b, use)
+    assert b["energy_use_kwh"].tolist() == [120_000.0, 70_000.0, 300_000.0, 2000.0, 24_000.0]
+    assert b.loc[0, "existing_pv_kwh"] == pytest.approx(40_000.0)
+    cov = coverage(b, TARGET.model_copy(update={"metric": "substitution", "milestones": {2025: 0.08, 2030: 0.12}}))
+    # Town A cohort: 120 000 + 70 000 kWh of use; 40 000 kWh of PV today; +60 000 +132 000 potential.
+    assert cov.loc["A", "coverage_today"] == pytest.approx(40_000 / 190_000)
+    assert cov.loc["A", "coverage_potential"] == pytest.approx(232_000 / 190_000)
+    assert cov.loc["B", "gap_2030"] == pytest.approx(0.12 * 24_000)

@@ -1,0 +1,146 @@
+"""Rollout plans against hand-computed fixtures."""
+
+import pandas as pd
+import pytest
+
+from roofpv.config import Grid, Planning, Policy, Target
+from roofpv.grid import hosting_capacity
+from roofpv.planning import admit, rank_order, rollout
+
+TARGET = Target(
+    name="t", label="new public and factory", categories=["public_institution", "factory"],
+    built_since=2021, metric="area_total", milestones={2025: 0.30, 2030: 0.50}, source="test",
+)
+PLANNING = Planning(
+    start_year=2026, horizon_year=2030, rank_by="specific_yield", statuses=["suitable"],
+    exclude_reasons=["roof_load_unknown"], owner_types=["natural_person", "non_natural_person"],
+    grid_hosting=True,
+)
+GRID = Grid(
+    reverse_load_rate=0.8, credit_min_load=False, connection_classes_kw={"220V": 8, "380V": 400, "10kV": 6000},
+    household_categories=["rural_residential"], large_ci_kw=6000,
+    export_modes={"general_ci": ["self_use_surplus"]},
+)
+KW_PER_M2 = 0.2
+
+
+def town():
+    """Town A: five new cohort roofs of 400 m² (2000 m² in all), no PV yet.
+
+    By specific yield (kWh/kWp): A1 1200, A2 1100, A3 1050, A4 1000 with 200, 300,
+    100 and 250 m² of panels; A5 is conditional with 200 m². Town B: one roof that
+    already meets its target.
+    """
+    kwp = [40.0, 60.0, 20.0, 50.0, 40.0, 10.0]
+    return pd.DataFrame({
+        "township": ["A"] * 5 + ["B"],
+        "category": ["factory"] * 6,
+        "year_built": [2022] * 6,
+        "owner_type": ["non_natural_person"] * 6,
+        "roof_area_m2": [400.0] * 5 + [100.0],
+        "usable_area_m2": [300.0] * 5 + [80.0],
+        "existing_pv_area_m2": [0.0] * 5 + [60.0],
+        "pv_area_m2": [200.0, 300.0, 100.0, 250.0, 200.0, 10.0],
+        "capacity_kwp": kwp,
+        "annual_kwh": [k * y for k, y in zip(kwp, [1200, 1100, 1050, 1000, 1300, 900])],
+        "suitability": ["suitable"] * 4 + ["conditional", "suitable"],
+        "reasons": ["", "", "", "", "roof_load_unknown", ""],
+        "roof_load_kn_m2": [2.0] * 4 + [None, 2.0],
+        "transformer_id": ["T1", "T2", "T2", "T3", "T1", "T9"],
+    }, index=pd.Index([f"A{i}" for i in range(1, 6)] + ["B1"], name="building_id"))
+
+
+def plan(b, transformers=None, cfg=PLANNING):
+    remaining = hosting_capacity(transformers, GRID) if transformers is not None else None
+    b = admit(b, cfg, remaining)
+    return rollout(b, Policy(targets=[TARGET]), cfg, remaining, KW_PER_M2, "all")
+
+
+def test_ranking_by_specific_yield():
+    order = rank_order(town(), "specific_yield")
+    assert list(order.sort_values().index) == ["A5", "A1", "A2", "A3", "A4", "B1"]
+
+
+def test_township_reaches_its_target_exactly_with_the_expected_roofs():
+    roofs, status, _ = plan(town())
+    a2025 = status[(status.index == "A") & (status["milestone"] == 2025)].iloc[0]
+    # gap = 0.30 × 2000 − 0 = 600 m²; A1 + A2 + A3 = 200 + 300 + 100 = 600 exactly.
+    assert a2025["gap"] == pytest.approx(600.0)
+    assert a2025["gap_kwp"] == pytest.approx(600.0 * KW_PER_M2)
+    chosen = roofs[roofs["milestone"] == 2025]
+    assert list(chosen.index) == ["A1", "A2", "A3"]
+    assert list(chosen["plan_rank"]) == [1, 2, 3]
+    assert a2025["plan_m2"] == pytest.approx(600.0) and a2025["plan_kwp"] == pytest.approx(120.0)
+    assert a2025["planned_coverage"] == pytest.approx(0.30)
+    assert bool(a2025["reaches"]) and a2025["binding"] == ""
+
+
+def test_unreachable_milestone_names_the_binding_constraint():
+    roofs, status, _ = plan(town())
+    a2030 = status[(status.index == "A") & (status["milestone"] == 2030)].iloc[0]
+    # gap 1000 m²; suitable roofs give 850; the conditional A5 would add 200 → 1050.
+    assert a2030["plan_m2"] == pytest.approx(850.0)
+    assert not a2030["reaches"] and a2030["binding"] == "suitability"
+    assert roofs.loc["A4", "milestone"] == 2030
+    b = status[(status.index == "B")].iloc[0]  # 60 of 100 m² already: no gap, nothing planned
+    assert (b["gap"], b["plan_roofs"], bool(b["reaches"])) == (0.0, 0, True)
+    total = status[(status.index == "all") & (status["milestone"] == 2030)].iloc[0]
+    assert total["binding"] == "1 short" and total["gap"] == pytest.approx(1000.0)
+
+
+def test_owner_constraint_binds_when_it_removes_the_roofs():
+    cfg = PLANNING.model_copy(update={"owner_types": ["natural_person"]})
+    _, status, _ = plan(town(), cfg=cfg)
+    a2025 = status[(status.index == "A") & (status["milestone"] == 2025)].iloc[0]
+    assert a2025["binding"] == "owner" and a2025["plan_roofs"] == 0
+
+
+def test_transformer_hosting_stops_selection_at_beta_kva_minus_existing_pv():
+    # T2: 0.8 × 100 kVA − 20 kW existing = 60 kW: A2 (60 kWp) fits exactly, A3 (20 kWp) does not.
+    transformers = pd.DataFrame(
+        {"kva": [1000.0, 100.0, 1000.0], "existing_pv_kw": [0.0, 20.0, 0.0], "min_load_kw": [50.0, 30.0, 0.0]},
+        index=pd.Index(["T1", "T2", "T3"], name="id"),
+    )
+    roofs, status, _ = plan(town(), transformers)
+    assert admit(town(), PLANNING, hosting_capacity(transformers, GRID))["grid_limited"].tolist() == [
+        False, False, True, False, False, False
+    ]
+    # A3 is skipped: the 2025 gap of 600 m² is closed by A1 + A2 + A4 = 750 m².
+    assert list(roofs[roofs["milestone"] == 2025].index) == ["A1", "A2", "A4"]
+    a2030 = status[(status.index == "A") & (status["milestone"] == 2030)].iloc[0]
+    assert a2030["binding"] == "suitability"  # first constraint short of 1000 m² in the chain
+    # Crediting T2's 30 kW minimum load makes room for A3 again.
+    credited = hosting_capacity(transformers, GRID.model_copy(update={"credit_min_load": True}))
+    assert credited["T2"] == pytest.approx(0.8 * 100 + 30 - 20)
+
+
+def test_grid_hosting_named_when_it_is_the_binding_constraint():
+    transformers = pd.DataFrame(
+        {"kva": [1000.0, 10.0, 10.0], "existing_pv_kw": [0.0, 8.0, 8.0], "min_load_kw": [0.0, 0.0, 0.0]},
+        index=pd.Index(["T1", "T2", "T3"], name="id"),
+    )
+    _, status, _ = plan(town(), transformers)
+    a2025 = status[(status.index == "A") & (status["milestone"] == 2025)].iloc[0]
+    assert not a2025["reaches"] and a2025["binding"] == "grid_hosting"  # only A1 (200 m²) fits
+
+
+def test_build_years_and_trajectory():
+    roofs, _, trajectory = plan(town())
+    # 2025 is overdue: its roofs are built in the start year 2026. A4 alone serves 2030 and is
+    # spread over 2026-2030 starting at its share 0 → 2026.
+    assert roofs["build_year"].tolist() == [2026, 2026, 2026, 2026]
+    a = trajectory[(trajectory.index == "A") & (trajectory["target"] == "t")].set_index("year")
+    assert list(a.index) == [2026, 2027, 2028, 2029, 2030]
+    assert a.loc[2026, "planned_coverage"] == pytest.approx(850.0 / 2000.0)
+    assert a.loc[2030, "planned_coverage"] == pytest.approx(850.0 / 2000.0)
+    assert a.loc[2026, "roofs"] == 4 and a.loc[2027, "roofs"] == 0
+
+
+def test_roofs_are_spread_over_the_years_before_their_milestone():
+    cfg = PLANNING.model_copy(update={"start_year": 2021})
+    roofs, _, trajectory = plan(town(), cfg=cfg)
+    # 2025 window 2021-2025 (5 years); shares of the 600 m² before each roof: 0, 1/3, 5/6.
+    assert roofs["build_year"].to_dict() == {"A1": 2021, "A2": 2022, "A3": 2025, "A4": 2026}
+    a = trajectory[trajectory.index == "A"].set_index("year")
+    assert a.loc[2022, "planned_coverage"] == pytest.approx(500.0 / 2000.0)
+    assert a.loc[2025, "planned_coverage"] == pytest.approx(600.0 / 2000.0)
