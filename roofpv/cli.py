@@ -19,12 +19,19 @@ from rich.table import Table
 
 from . import __version__
 from .config import ConfigError, Policy, load_config
+from .findings import findings_frame
 from .io.readers import InputError
 from .io.weather import WeatherFileError
-from .findings import findings_frame
 from .io.writers import write_findings_workbook
 from .pipeline import (
-    CITY, PLAN_OUTPUTS, STAGES, SURVEY_OUTPUTS, build_inventory, existing_outputs, reconcile, run,
+    CITY,
+    PLAN_OUTPUTS,
+    STAGES,
+    SURVEY_OUTPUTS,
+    build_inventory,
+    existing_outputs,
+    reconcile,
+    run,
     write_outputs,
 )
 from .survey import SurveyError
@@ -310,7 +317,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # pvlib 0.16 still calls DatetimeIndex.dayofyear, deprecated in pandas 3: not the user's concern.
     warnings.filterwarnings("ignore", message="DatetimeIndex.dayofyear is deprecated")
-    console = Console(stderr=False, quiet=False)
+    # Piped output (logs, CI) gets a fixed width so the township table is not cut.
+    console = Console() if sys.stdout.isatty() else Console(width=120)
     command = {"survey": cmd_survey, "plan": cmd_plan, "validate": cmd_validate}[args.command]
     try:
         return command(args, console)
