@@ -287,6 +287,30 @@ class Planning(_Model):
         return v
 
 
+class Dsm(_Model):
+    """DSM tiles and the parameters of roof measurement (see roofpv.dsm.DsmParams)."""
+
+    tiles: Path | None = Field(None, description="folder of DSM GeoTIFF tiles; null = no DSM")
+    tiles_pattern: str = "*.tif"
+    dem: Path | None = Field(None, description="folder of DEM tiles; null = ground from the DSM")
+    block_m: float = Field(500.0, gt=0)
+    workers: int = Field(1, ge=1)
+    storey_height_m: float = Field(3.0, gt=0)
+    inner_buffer_m: float = Field(0.75, ge=0)
+    ground_ring_m: tuple[float, float] = (1.0, 6.0)
+    ground_quantile: float = Field(0.1, ge=0, le=1)
+    flat_max_slope_deg: float = Field(3.0, ge=0, lt=90)
+    planar_rms_m: float = Field(0.05, gt=0)
+    plane_min_share: float = Field(0.07, gt=0, lt=1)
+    aspect_bins: int = Field(36, ge=8)
+    min_coverage: float = Field(0.9, gt=0, le=1)
+    points_per_plane: int = Field(5, ge=1, le=5)
+    point_height_m: float = Field(0.5, ge=0)
+    n_sectors: int = Field(36, ge=4)
+    radius_m: float = Field(300.0, gt=0)
+    steps_per_octave: int = Field(8, ge=1)
+
+
 class Config(_Model):
     inputs: Inputs
     site: Site
@@ -304,6 +328,7 @@ class Config(_Model):
     economics: Economics
     carbon: Carbon
     planning: Planning
+    dsm: Dsm = Dsm()
     source_path: Path | None = None
 
     @model_validator(mode="after")
@@ -337,6 +362,7 @@ class Config(_Model):
 #: File paths per section, resolved against the folder of the YAML file that sets them.
 _PATH_KEYS = {
     "inputs": ("footprints", "survey", "townships"), "weather": ("file",), "grid": ("transformers",),
+    "dsm": ("tiles", "dem"),
 }
 
 

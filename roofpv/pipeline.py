@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import carbon, economics, grid, layout, planning, solar, weather
+from . import carbon, dsm, economics, grid, layout, planning, shading, solar, weather
 from .config import Config
 from .findings import Finding, findings_frame
 from .inventory import assign_townships, join_survey, project
-from .io import readers, writers
+from .io import readers, tiles, writers
 from .io.weather import read_weather
 from .policy import energy, in_cohort, township_summary
 from .roof import gauss_kruger_epsg, roof_planes
@@ -36,7 +36,10 @@ STAGES = (
 BUILDING_COLUMNS = [
     "township", "township_source", "name", "category", "owner_type", "year_built", "floors",
     "floor_area_m2", "roof_type", "roof_type_source", "roof_load_kn_m2", "shading",
-    "shading_source", "shading_loss", "grid_condition", "transformer_id", "existing_pv_kw",
+    "shading_source", "shading_loss", "shading_loss_source", "shading_measured_class",
+    "field_check", "sky_view_factor", "roof_height_m", "roof_height_m_source", "roof_form",
+    "roof_form_source", "planar_share", "roof_slope_deg_source", "roof_aspect_deg_source",
+    "grid_condition", "transformer_id", "existing_pv_kw",
     "existing_pv_area_m2", "roof_area_m2", "roof_slope_deg", "roof_aspect_deg", "mounting",
     "module_tilt_deg", "usable_area_m2", "modules", "capacity_kwp", "pv_area_m2", "annual_kwh",
     "specific_yield_kwh_kwp", "suitability", "reasons", "has_survey", "note",
@@ -68,6 +71,7 @@ class Results:
     plan_status: pd.DataFrame | None = None
     trajectory: pd.DataFrame | None = None
     parameters: pd.DataFrame | None = None
+    roof_planes: gpd.GeoDataFrame | None = None
 
 
 def analysis_crs(config: Config) -> str:
@@ -106,8 +110,9 @@ def yield_tables(config: Config, hourly: pd.DataFrame) -> dict[str, solar.YieldT
     }
 
 
-def resolve_roofs(b: pd.DataFrame, config: Config) -> pd.DataFrame:
-    """Fill roof type and shading defaults and attach each roof's rule parameters."""
+def resolve_roofs(b: pd.DataFrame, config: Config, roofs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Fill roof type and shading defaults and attach each roof's rule parameters; take
+    measured roof values from ``roofs`` (:func:`measure_roofs`) where the DSM covers a roof."""
     out = b.copy()
     out["roof_type_surveyed"] = out["roof_type"]
     default_type = out["category"].fillna("other").map(config.rules.default_roof_type)
@@ -131,23 +136,82 @@ def resolve_roofs(b: pd.DataFrame, config: Config) -> pd.DataFrame:
         (kw == 0) & (area > 0), area / module.area_m2 * module.power_w / 1000.0, kw
     )
     out["roof_area_m2"] = shapely.area(out.geometry.to_numpy())
-    return out
+    measured = roofs if roofs is not None else pd.DataFrame(index=pd.Index([], name="building_id"))
+    return dsm.combine(out, measured, config.rules.shading_loss, survey_forms(config),
+                       config.dsm.storey_height_m)
 
 
-def lay_out(b: pd.DataFrame, config: Config, tables: dict[str, solar.YieldTable]) -> pd.DataFrame:
-    """Roof planes, modules and specific yield per plane (pure; one row per plane)."""
+def measure_roofs(b: gpd.GeoDataFrame, config: Config, hourly: pd.DataFrame, crs: str
+                  ) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    """Roof geometry and shading from the DSM tiles (empty without ``dsm.tiles``)."""
+    c = config.dsm
+    empty = (pd.DataFrame(index=pd.Index([], name="building_id")),
+             gpd.GeoDataFrame(geometry=[], crs=crs))
+    if c.tiles is None:
+        return empty
+    site = config.site
+    table = shading.sun_table(hourly, site.latitude, site.longitude, site.altitude_m,
+                              n_sectors=c.n_sectors, albedo=config.system.albedo)
+    racks = [m.module_tilt_deg for m in config.mountings.values() if m.row_spacing == "gb50797"]
+    params = dsm.DsmParams(**{f: getattr(c, f) for f in dsm.DsmParams.__dataclass_fields__
+                              if f != "flat_module_tilt_deg"},
+                           flat_module_tilt_deg=racks[0] if racks else 0.0)
+    mosaic = tiles.open_mosaic(c.tiles, crs, c.tiles_pattern)
+    dem = tiles.open_mosaic(c.dem, crs) if c.dem is not None else None
+    footprints = b.geometry[b["geometry_valid"]]
+    windows = tiles.windows(mosaic, footprints.to_numpy(), params.radius_m, c.block_m, dem)
+    return dsm.measure(windows, footprints, table, params, c.workers)
+
+
+def plane_yields(measured: gpd.GeoDataFrame, planes: pd.DataFrame) -> gpd.GeoDataFrame | None:
+    """The ``roof_planes`` layer: measured planes with their layout and yield
+    (``annual_kwh`` = layout kWp × specific yield × (1 − the plane's shading loss));
+    None when no roof was measured."""
+    if measured.empty:
+        return None
+    cols = ["building_id", "plane", "module_tilt_deg", "modules", "layout_kwp", "specific_yield_kwh_kwp"]
+    out = measured.merge(planes[cols], on=["building_id", "plane"], how="left")
+    out["annual_kwh"] = out["layout_kwp"] * out["specific_yield_kwh_kwp"] * (1 - out["shading_loss"])
+    out["horizon_deg"] = [";".join(f"{v:g}" for v in h) for h in out["horizon_deg"]]
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=measured.crs)
+
+
+def survey_forms(config: Config) -> dict[str, str]:
+    """Roof form assumed for each roof type where no DSM measures it."""
+    return {t: "gable" if r.planes == 2 else "flat" if r.slope_deg == 0 else "mono_pitch"
+            for t, r in config.roofs.items()}
+
+
+def lay_out(b: pd.DataFrame, config: Config, tables: dict[str, solar.YieldTable],
+            measured_planes: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
+    """Roof planes, modules and specific yield per plane (pure; one row per plane).
+
+    Roofs measured from the DSM use their measured planes; the others are modelled from
+    footprint and roof type (:func:`roofpv.roof.roof_planes`)."""
     rules = {k: r for k, r in config.roofs.items()}
     sel = b["geometry_valid"].to_numpy() & b["mounting"].notna().to_numpy()
     rows = b.loc[sel]
-    roof_rule = rows["roof_type"].map(rules)
+    measured = rows.get("roof_slope_deg_source", pd.Series("", rows.index)).eq("dsm").to_numpy()
+    setback = rows["roof_type"].map(lambda t: rules[t].setback_m)
+    modelled = rows.loc[~measured]
+    roof_rule = modelled["roof_type"].map(rules)
     planes = roof_planes(
-        rows.geometry.to_numpy(),
+        modelled.geometry.to_numpy(),
         roof_rule.map(lambda r: r.planes).to_numpy(int),
-        rows["roof_slope_deg"].to_numpy(float),
+        modelled["roof_slope_deg"].to_numpy(float),
         roof_rule.map(lambda r: r.setback_m).to_numpy(float),
     )
-    planes.insert(0, "building_id", rows.index.to_numpy()[planes["building"].to_numpy()])
-    mounting = rows["mounting"].to_numpy()[planes["building"].to_numpy()]
+    planes.insert(0, "building_id", modelled.index.to_numpy()[planes["building"].to_numpy()])
+    planes["shading_loss"] = modelled["shading_loss"].to_numpy()[planes["building"].to_numpy()]
+    planes = planes.drop(columns="building")
+    if measured.any() and measured_planes is not None:
+        mp = measured_planes[measured_planes["building_id"].isin(rows.index[measured])]
+        local = dsm.local_planes(mp, setback.reindex(mp["building_id"]).to_numpy(),
+                                 config.dsm.flat_max_slope_deg)
+        local["shading_loss"] = mp["shading_loss"].to_numpy()
+        planes = pd.concat([planes, local], ignore_index=True)
+    planes = planes.sort_values(["building_id", "plane"], kind="stable").reset_index(drop=True)
+    mounting = rows["mounting"].reindex(planes["building_id"]).to_numpy()
     planes["mounting"] = mounting
     spec = {k: config.mountings[k] for k in np.unique(mounting)}
     racked = np.array([spec[m].row_spacing == "gb50797" for m in mounting], dtype=bool)
@@ -180,22 +244,32 @@ def lay_out(b: pd.DataFrame, config: Config, tables: dict[str, solar.YieldTable]
         hit = models == model
         specific[hit] = solar.interpolate(tables[model], tilt[hit], az[hit])
     planes["specific_yield_kwh_kwp"] = specific
-    return planes.drop(columns=["local", "building"])
+    return planes.drop(columns=["local"])
 
 
 def building_layout(b: pd.DataFrame, planes: pd.DataFrame, config: Config) -> pd.DataFrame:
     """Aggregate plane layouts to buildings; existing PV takes its share of the modules."""
-    p = planes.assign(kwh_per_kwp_x_kwp=planes["layout_kwp"] * planes["specific_yield_kwh_kwp"])
+    p = planes.assign(
+        kwh_per_kwp_x_kwp=planes["layout_kwp"] * planes["specific_yield_kwh_kwp"],
+        shaded_kwh=planes["layout_kwp"] * planes["specific_yield_kwh_kwp"] * (1 - planes["shading_loss"]),
+    )
     front = p[p["plane"] == 0].set_index("building_id")
     agg = p.groupby("building_id").agg(
         usable_area_m2=("usable_area_m2", "sum"),
         layout_modules=("modules", "sum"),
         layout_kwp=("layout_kwp", "sum"),
         kwh=("kwh_per_kwp_x_kwp", "sum"),
+        shaded_kwh=("shaded_kwh", "sum"),
         north_plane_unused=("north_unused", "any"),
     ).reindex(b.index)
     out = b.copy()
-    out["roof_aspect_deg"] = front["azimuth_deg"].reindex(b.index)
+    measured = out.get("roof_aspect_deg_source", pd.Series("", b.index)).eq("dsm")
+    measured_aspect = out.get("roof_aspect_deg", pd.Series(np.nan, b.index))
+    out["roof_aspect_deg"] = measured_aspect.where(measured, front["azimuth_deg"].reindex(b.index))
+    # Measured roofs: the building's loss is the yield-weighted loss of its planes.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        plane_loss = 1 - agg["shaded_kwh"] / agg["kwh"]
+    out["shading_loss"] = out["shading_loss"].where(~measured | plane_loss.isna(), plane_loss)
     out["module_tilt_deg"] = front["module_tilt_deg"].reindex(b.index)
     out["usable_area_m2"] = agg["usable_area_m2"].fillna(0.0)
     out["layout_kwp"] = agg["layout_kwp"].fillna(0.0)
@@ -268,8 +342,10 @@ def run(config: Config, progress: Callable[[str], None] = lambda stage: None) ->
     tables = yield_tables(config, hourly)
 
     progress(STAGES[2])
-    b = resolve_roofs(inventory.buildings, config)
-    planes = lay_out(b, config, tables)
+    roofs, measured_planes = measure_roofs(inventory.buildings, config, hourly, inventory.crs)
+    b = resolve_roofs(inventory.buildings, config, roofs)
+    planes = lay_out(b, config, tables, measured_planes)
+    plane_layer = plane_yields(measured_planes, planes)
 
     progress(STAGES[3])
     b = building_layout(b, planes, config)
@@ -298,7 +374,7 @@ def run(config: Config, progress: Callable[[str], None] = lambda stage: None) ->
         gpd.GeoDataFrame(b, geometry="geometry", crs=crs), townships, inventory.township_polygons,
         inventory.findings, crs, inventory.survey_rows,
         gpd.GeoDataFrame(plan, geometry="geometry", crs=crs), plan_status, trajectory,
-        economics.parameters(config.economics),
+        economics.parameters(config.economics), plane_layer,
     )
 
 
@@ -334,6 +410,8 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False) -> dict[s
     out_dir.mkdir(parents=True, exist_ok=True)
     gpkg = out_dir / "roofpv.gpkg"
     layers = {"buildings": results.buildings.reset_index()}
+    if results.roof_planes is not None:
+        layers["roof_planes"] = results.roof_planes
     if plan:
         layers["rollout_plan"] = results.plan.reset_index()
     if results.township_polygons is not None:

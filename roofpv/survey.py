@@ -13,8 +13,15 @@ import numpy as np
 import pandas as pd
 
 from .findings import Finding
-from .schema import COLUMN_ALIASES, HEADER_LOOKUP, NUMERIC_COLUMNS, VALUE_LOOKUP, VOCABULARIES
-from .schema import header_key, value_key
+from .schema import (
+    COLUMN_ALIASES,
+    HEADER_LOOKUP,
+    NUMERIC_COLUMNS,
+    VALUE_LOOKUP,
+    VOCABULARIES,
+    header_key,
+    value_key,
+)
 
 #: 1 kN/m² = 1000 N/m² = 101.97 kg/m² under standard gravity.
 KG_PER_KN = 1000.0 / 9.80665

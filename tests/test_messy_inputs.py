@@ -2,7 +2,6 @@
 footprint is lost. Files are made in the tests."""
 
 import geopandas as gpd
-import numpy as np
 import openpyxl
 import pandas as pd
 import pytest

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
+import shapely
 
 from roofpv.cli import main
 from roofpv.pipeline import CITY
@@ -28,7 +29,7 @@ def buildings(out):
 
 def test_outputs_written(out):
     assert sorted(p.name for p in out.iterdir()) == ["findings.csv", "roofpv.gpkg", "townships.csv"]
-    assert sorted(pyogrio.list_layers(out / "roofpv.gpkg")[:, 0]) == ["buildings", "townships"]
+    assert sorted(pyogrio.list_layers(out / "roofpv.gpkg")[:, 0]) == ["buildings", "roof_planes", "townships"]
 
 
 def test_every_footprint_once_with_status_and_reasons(buildings):
@@ -109,3 +110,25 @@ def test_validate_reports_the_sample_blemishes(tmp_path):
     }
     kg = findings[problems.str.contains("kg/m²")]
     assert set(kg["建筑编号 building id"]) == {"XD00235", "XC00087", "CQ00318", "XD00358", "DH00199"}
+
+
+def test_roofs_under_the_dsm_tiles_are_measured(out, buildings):
+    """Every footprint inside the sample tiles carries measured values and its planes."""
+    tiles = shapely.box(596740, 3397650, 597740, 3398650)  # data/sample_tiles/README.md
+    inside = buildings[buildings.geometry.within(tiles.buffer(-1))]
+    assert len(inside) >= 200
+    measured = inside[inside.roof_form_source == "dsm"]
+    assert len(measured) == len(inside)
+    for col in ("roof_height_m", "roof_slope_deg", "roof_form", "shading_loss", "sky_view_factor"):
+        assert measured[col].notna().all(), col
+    assert (measured.shading_loss_source == "dsm").all()
+    pitched = measured[measured.roof_form != "flat"]
+    assert pitched.roof_aspect_deg.notna().all() and (pitched.roof_slope_deg > 3).all()
+    planes = pyogrio.read_dataframe(out / "roofpv.gpkg", layer="roof_planes")
+    all_measured = buildings.loc[buildings.roof_form_source == "dsm", "building_id"]
+    assert set(measured.building_id) <= set(planes.building_id) == set(all_measured)
+    used = planes[planes.modules > 0]
+    assert (used.annual_kwh > 0).all() and used.specific_yield_kwh_kwp.between(600, 1300).all()
+    # Far from the tiles the survey still speaks.
+    far = ~buildings.geometry.intersects(tiles.buffer(50))
+    assert buildings.loc[far, "roof_form_source"].isin(["survey", "default"]).all()

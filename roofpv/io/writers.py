@@ -16,6 +16,7 @@ import pyogrio
 LAYER_DESCRIPTIONS = {
     "buildings": "roofpv: one row per input footprint with suitability, reasons, capacity and yield",
     "townships": "roofpv: coverage today and potential against the targets, per township",
+    "roof_planes": "roofpv: roof planes measured from the DSM, with orientation, shading and yield",
 }
 
 

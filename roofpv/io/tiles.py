@@ -1,0 +1,152 @@
+"""DSM / DEM tile folders read as one virtual mosaic, window by window.
+
+A folder of GeoTIFF tiles (any CRS, any nodata value) is indexed once by its headers;
+windows are then read from every tile they touch and mosaicked on the fly, reprojected
+to the analysis CRS where a tile is in another CRS (bilinear). Nodata becomes NaN.
+Nothing is written to disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import rasterio
+import rasterio.merge
+import shapely
+from rasterio.crs import CRS
+from rasterio.enums import Resampling
+from rasterio.vrt import WarpedVRT
+from rasterio.warp import transform_bounds
+
+from ..dsm import Grid
+
+
+class TileError(ValueError):
+    """A tile folder that cannot be used; the message names the folder or file."""
+
+
+@dataclass(frozen=True)
+class Mosaic:
+    """Index of a tile folder in the analysis CRS.
+
+    Attributes
+    ----------
+    paths : tile files
+    crs : analysis CRS (WKT or EPSG string)
+    bounds : (n, 4) tile bounds in the analysis CRS [m]
+    res : pixel size of the mosaic [m]
+    origin : (x, y) of a pixel corner, so windows share one pixel grid [m]
+    """
+
+    paths: tuple[Path, ...]
+    crs: str
+    bounds: np.ndarray
+    res: float
+    origin: tuple[float, float]
+
+
+def open_mosaic(folder: str | Path, crs: str, pattern: str = "*.tif",
+                res: float | None = None) -> Mosaic:
+    """Index the tiles of ``folder`` (headers only).
+
+    Parameters
+    ----------
+    folder : folder holding the tiles
+    crs : analysis CRS, projected, in metres
+    pattern : glob of tile names
+    res : pixel size [m]; default the finest tile resolution
+    """
+    folder = Path(folder)
+    paths = tuple(sorted(folder.glob(pattern)))
+    if not paths:
+        raise TileError(f"{folder}: no tiles matching {pattern!r}; check `dsm.tiles` in the config")
+    target = CRS.from_user_input(crs)
+    bounds, sizes, origin = [], [], None
+    for path in paths:
+        try:
+            with rasterio.open(path) as src:
+                if src.crs is None:
+                    raise TileError(f"{path}: tile has no CRS; assign one (e.g. gdal_edit -a_srs)")
+                b = transform_bounds(src.crs, target, *src.bounds)
+                size = abs(src.res[0]) if src.crs == target else (b[2] - b[0]) / src.width
+                if origin is None and src.crs == target:
+                    origin = (src.bounds.left, src.bounds.top)
+        except rasterio.RasterioIOError as exc:
+            raise TileError(f"{path}: cannot read tile ({exc})") from None
+        bounds.append(b)
+        sizes.append(size)
+    bounds = np.asarray(bounds, float)
+    return Mosaic(paths, target.to_wkt(), bounds, float(res or min(sizes)),
+                  origin or (float(bounds[:, 0].min()), float(bounds[:, 3].max())))
+
+
+def read_window(mosaic: Mosaic, bounds, resampling: Resampling = Resampling.bilinear,
+                _open: dict | None = None) -> Grid:
+    """Mosaic of ``bounds`` (xmin, ymin, xmax, ymax) snapped outward to the mosaic grid.
+
+    Pixels no tile covers, and nodata pixels, are NaN. Tiles in another CRS are warped
+    with ``resampling``; tiles in the analysis CRS on the same grid are read as is.
+    """
+    r, (ox, oy) = mosaic.res, mosaic.origin
+    x0 = ox + np.floor((bounds[0] - ox) / r) * r
+    x1 = ox + np.ceil((bounds[2] - ox) / r) * r
+    y1 = oy - np.floor((oy - bounds[3]) / r) * r
+    y0 = oy - np.ceil((oy - bounds[1]) / r) * r
+    width, height = round((x1 - x0) / r), round((y1 - y0) / r)
+    z = np.full((height, width), np.nan, np.float32)
+    hit = np.flatnonzero(shapely.intersects(shapely.box(*mosaic.bounds.T), shapely.box(x0, y0, x1, y1)))
+    with ExitStack() as stack:
+        sources = []
+        for i in hit:
+            src = (_open or {}).get(i) or stack.enter_context(rasterio.open(mosaic.paths[i]))
+            if src.crs != CRS.from_wkt(mosaic.crs):
+                src = stack.enter_context(WarpedVRT(src, crs=mosaic.crs, resampling=resampling))
+            sources.append(src)
+        if sources:
+            data, _ = rasterio.merge.merge(
+                sources, bounds=(x0, y0, x1, y1), res=r, nodata=np.nan, dtype="float32",
+                resampling=resampling, masked=True,
+            )
+            z[:] = np.ma.filled(data[0, :height, :width].astype(np.float32), np.nan)
+    return Grid(z, float(x0), float(y1), r)
+
+
+def windows(mosaic: Mosaic, geometry: np.ndarray, halo_m: float, block_m: float = 500.0,
+            dem: Mosaic | None = None) -> Iterator[tuple[np.ndarray, Grid, Grid | None]]:
+    """Blocks of buildings with the DSM (and DEM) window around them.
+
+    Buildings that touch a tile are grouped by the ``block_m`` square their centroid
+    falls in; each block's window covers its footprints plus ``halo_m`` on every side
+    (the horizon search radius), so the mosaic is read once per block.
+
+    Yields
+    ------
+    positions : int array, rows of ``geometry`` in the block
+    dsm : Grid of the window (NaN = no data)
+    dem : Grid on the same pixel grid, or None
+    """
+    tiles = shapely.STRtree(shapely.box(*mosaic.bounds.T))
+    touching = np.unique(tiles.query(geometry, predicate="intersects")[0])
+    if touching.size == 0:
+        return
+    centre = shapely.get_coordinates(shapely.centroid(geometry[touching]))
+    key = np.floor(centre / block_m).astype(np.int64)
+    _, block = np.unique(key, axis=0, return_inverse=True)
+    with ExitStack() as stack:
+        opened = {i: stack.enter_context(rasterio.open(p)) for i, p in enumerate(mosaic.paths)}
+        dem_opened = ({i: stack.enter_context(rasterio.open(p)) for i, p in enumerate(dem.paths)}
+                      if dem is not None else None)
+        for b in range(block.max() + 1):
+            positions = touching[block.ravel() == b]
+            xmin, ymin, xmax, ymax = shapely.total_bounds(geometry[positions])
+            bounds = (xmin - halo_m, ymin - halo_m, xmax + halo_m, ymax + halo_m)
+            dsm = read_window(mosaic, bounds, _open=opened)
+            ground = None
+            if dem is not None:
+                aligned = Mosaic(dem.paths, dem.crs, dem.bounds, mosaic.res, mosaic.origin)
+                ground = read_window(aligned, bounds, _open=dem_opened)
+            yield positions, dsm, ground

@@ -1,0 +1,166 @@
+"""Roof geometry from synthetic DSMs with known answers, and the tile reader."""
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+import shapely
+from rasterio.transform import from_origin
+
+from roofpv import dsm, shading
+from roofpv.io import tiles
+
+RES = 0.5
+X0, Y0 = 500_000.0, 3_400_100.0  # north-west corner of the 100 m × 100 m test grid
+GROUND = 3.0
+CRS = "EPSG:4549"
+
+
+def _xy(n=200):
+    centres = (np.arange(n) + 0.5) * RES
+    return np.meshgrid(X0 + centres, Y0 - centres)
+
+
+def _rotated(x, y, cx, cy, angle_deg):
+    """Coordinates in a frame turned counter-clockwise by ``angle_deg`` about (cx, cy)."""
+    t = np.radians(angle_deg)
+    dx, dy = x - cx, y - cy
+    return dx * np.cos(t) + dy * np.sin(t), -dx * np.sin(t) + dy * np.cos(t)
+
+
+def _gable(pitch_deg, angle_deg, half=(12.0, 7.0), eave=9.0):
+    """DSM with one gable: ridge along local u, planes facing local ±v, turned by angle."""
+    x, y = _xy()
+    cx, cy = X0 + 50, Y0 - 50
+    u, v = _rotated(x, y, cx, cy, angle_deg)
+    inside = (np.abs(u) < half[0]) & (np.abs(v) < half[1])
+    z = np.full(x.shape, GROUND, np.float32)
+    z[inside] = (GROUND + eave + (half[1] - np.abs(v)) * np.tan(np.radians(pitch_deg)))[inside]
+    box = shapely.box(-half[0], -half[1], half[0], half[1])
+    t = np.radians(angle_deg)
+    poly = shapely.transform(box, lambda c: np.c_[c[:, 0] * np.cos(t) - c[:, 1] * np.sin(t) + cx,
+                                                   c[:, 0] * np.sin(t) + c[:, 1] * np.cos(t) + cy])
+    return dsm.Grid(z, X0, Y0, RES), gpd.GeoSeries([poly], index=["g"], crs=CRS)
+
+
+def test_flat_roof_has_slope_zero_and_height_above_ring_ground():
+    x, y = _xy()
+    z = np.full(x.shape, GROUND, np.float32)
+    roof = (x > X0 + 30) & (x < X0 + 60) & (y > Y0 - 70) & (y < Y0 - 40)
+    z[roof] = GROUND + 12.0
+    fp = gpd.GeoSeries([shapely.box(X0 + 30, Y0 - 70, X0 + 60, Y0 - 40)], index=["f"], crs=CRS)
+    roofs, planes = dsm.roof_geometry(dsm.Grid(z, X0, Y0, RES), fp)
+    r = roofs.loc["f"]
+    assert r["measured"] and r["roof_form"] == "flat"
+    assert r["roof_slope_deg"] == pytest.approx(0.0, abs=1e-6)
+    assert r["roof_height_m"] == pytest.approx(12.0, abs=1e-6)
+    assert r["ground_m"] == pytest.approx(GROUND, abs=1e-6)
+    assert len(planes) == 1 and planes["area_m2"].iloc[0] == pytest.approx(900.0)
+
+
+@pytest.mark.parametrize("pitch, angle", [(25.0, 0.0), (32.0, 30.0), (18.0, 95.0)])
+def test_gable_gives_its_pitch_and_opposite_aspects(pitch, angle):
+    grid, fp = _gable(pitch, angle)
+    roofs, planes = dsm.roof_geometry(grid, fp)
+    assert roofs.loc["g", "roof_form"] == "gable"
+    assert len(planes) == 2
+    assert planes["tilt_deg"].to_numpy() == pytest.approx([pitch, pitch], abs=1.0)
+    a, b = planes["azimuth_deg"].to_numpy()
+    assert abs((a - b) % 360 - 180) < 1.0
+    # Local +v faces compass azimuth 0° turned clockwise by −angle.
+    expected = {(-angle) % 360, (180 - angle) % 360}
+    assert all(min(abs((p - e + 180) % 360 - 180) for e in expected) < 1.0 for p in (a, b))
+    # Plane 0 is the one facing nearest south; the planes split the footprint.
+    off = np.abs((planes["azimuth_deg"] - 180 + 180) % 360 - 180)
+    assert off.iloc[0] <= off.iloc[1]
+    assert planes["area_m2"].sum() == pytest.approx(fp.area.iloc[0], rel=0.03)
+
+
+def test_hip_roof_has_four_planes():
+    x, y = _xy()
+    inside = (x > X0 + 30) & (x < X0 + 54) & (y > Y0 - 62) & (y < Y0 - 50)
+    d = np.minimum.reduce([x - (X0 + 30), X0 + 54 - x, y - (Y0 - 62), Y0 - 50 - y])
+    z = np.full(x.shape, GROUND, np.float32)
+    z[inside] = (GROUND + 9 + d * np.tan(np.radians(30)))[inside]
+    fp = gpd.GeoSeries([shapely.box(X0 + 30, Y0 - 62, X0 + 54, Y0 - 50)], index=["h"], crs=CRS)
+    roofs, planes = dsm.roof_geometry(dsm.Grid(z, X0, Y0, RES), fp)
+    assert roofs.loc["h", "roof_form"] == "hip"
+    assert sorted(np.round(planes["azimuth_deg"]) % 360) == [0, 90, 180, 270]
+    assert planes["tilt_deg"].to_numpy() == pytest.approx(np.full(4, 30.0), abs=1.0)
+
+
+def _write_tile(path, z, x0, y0, res, crs=CRS, nodata=-9999.0):
+    profile = dict(driver="GTiff", width=z.shape[1], height=z.shape[0], count=1, dtype="float32",
+                   crs=crs, transform=from_origin(x0, y0, res, res), nodata=nodata)
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(np.where(np.isnan(z), nodata, z).astype(np.float32), 1)
+
+
+def test_tiles_mosaic_nodata_and_windows(tmp_path):
+    grid, _ = _gable(25.0, 0.0)
+    z = grid.z.copy()
+    z[:10, :10] = np.nan
+    # Two tiles side by side, the west one with a nodata corner.
+    _write_tile(tmp_path / "a.tif", z[:, :100], X0, Y0, RES)
+    _write_tile(tmp_path / "b.tif", z[:, 100:], X0 + 50, Y0, RES)
+    mosaic = tiles.open_mosaic(tmp_path, CRS)
+    assert mosaic.res == RES and len(mosaic.paths) == 2
+    window = tiles.read_window(mosaic, (X0, Y0 - 100, X0 + 100, Y0))
+    np.testing.assert_array_equal(np.isnan(window.z), np.isnan(z))
+    np.testing.assert_allclose(window.z[~np.isnan(z)], z[~np.isnan(z)])
+    # Outside the tiles a window is all NaN.
+    assert np.isnan(tiles.read_window(mosaic, (X0 + 200, Y0, X0 + 210, Y0 + 10)).z).all()
+    fp = np.array([shapely.box(X0 + 40, Y0 - 60, X0 + 60, Y0 - 40), shapely.box(X0 + 500, Y0, X0 + 510, Y0 + 10)])
+    blocks = list(tiles.windows(mosaic, fp, halo_m=20.0))
+    assert len(blocks) == 1 and blocks[0][0].tolist() == [0]
+
+
+def test_tile_in_another_crs_is_warped(tmp_path):
+    # A plateau 7 m high in geographic coordinates (EPSG:4490), read in EPSG:4549.
+    z = np.full((40, 40), 7.0, np.float32)
+    lon0, lat0 = 120.997, 30.706
+    _write_tile(tmp_path / "geo.tif", z, lon0, lat0, 1e-5, crs="EPSG:4490")
+    mosaic = tiles.open_mosaic(tmp_path, CRS)
+    b = mosaic.bounds[0]
+    window = tiles.read_window(mosaic, (b[0] + 5, b[1] + 5, b[2] - 5, b[3] - 5))
+    assert np.nanmin(window.z) == pytest.approx(7.0) and np.isfinite(window.z).mean() > 0.9
+
+
+def test_roof_outside_every_tile_falls_back_to_survey(tmp_path):
+    grid, fp_in = _gable(25.0, 0.0)
+    _write_tile(tmp_path / "t.tif", grid.z, X0, Y0, RES)
+    mosaic = tiles.open_mosaic(tmp_path, CRS)
+    fp = gpd.GeoSeries([fp_in.iloc[0], shapely.box(X0 + 300, Y0, X0 + 320, Y0 + 15)],
+                       index=pd.Index(["in", "out"], name="building_id"), crs=CRS)
+    weather = _clear_weather()
+    table = shading.sun_table(weather, 30.7, 121.0, 5.0, tilts=[0.0, 30.0], n_sectors=36)
+    params = dsm.DsmParams(radius_m=30.0)
+    roofs, planes = dsm.measure(tiles.windows(mosaic, fp.to_numpy(), params.radius_m), fp, table, params)
+    assert roofs.loc["in", "measured"] and "out" not in roofs.index
+    assert set(planes["building_id"]) == {"in"}
+    b = pd.DataFrame({
+        "roof_type": ["tile_pitched", "tile_pitched"], "roof_type_source": ["survey", "survey"],
+        "roof_slope_deg": [25.0, 25.0], "shading": ["severe", "light"],
+        "shading_loss": [0.35, 0.05], "shading_source": ["survey", "survey"], "floors": [3, 2],
+    }, index=pd.Index(["in", "out"], name="building_id"))
+    class_loss = {"none": 0.0, "light": 0.05, "moderate": 0.15, "severe": 0.35}
+    out = dsm.combine(b, roofs, class_loss, {"tile_pitched": "gable"})
+    assert out.loc["in", "roof_slope_deg_source"] == "dsm"
+    assert out.loc["in", "roof_slope_deg"] == pytest.approx(25.0, abs=1.0)
+    assert out.loc["in", "shading_loss"] < 0.025
+    assert out.loc["in", "field_check"]  # surveyed severe, measured none
+    r = out.loc["out"]
+    assert (r["shading_loss_source"], r["roof_slope_deg_source"], r["roof_form_source"]) == (
+        "survey", "survey", "survey")
+    assert r["shading_loss"] == 0.05 and r["roof_height_m"] == 6.0 and not r["field_check"]
+
+
+def _clear_weather():
+    """A small clear-sky year (pvlib Ineichen), enough for a sun table."""
+    import pvlib
+
+    index = pd.date_range("2023-01-01", periods=8760, freq="h", tz="Asia/Shanghai")
+    loc = pvlib.location.Location(30.7, 121.0, "Asia/Shanghai", 5.0)
+    cs = loc.get_clearsky(index + pd.Timedelta(minutes=30)).set_axis(index)
+    return cs.assign(temp_air=20.0, wind_speed=2.0)
