@@ -51,6 +51,25 @@ def default_config() -> Path:
     )
 
 
+CONFIG_HELP = f"jurisdiction config (YAML); default: the Pinghu sample, configs/{DEFAULT_CONFIG}"
+
+
+def _run_options(command: argparse.ArgumentParser) -> None:
+    """Options shared by the commands that run the survey."""
+    command.add_argument("config", nargs="?", type=Path, help=CONFIG_HELP)
+    command.add_argument(
+        "--out", type=Path, metavar="DIR",
+        help="output folder; default: out/<config name>, e.g. out/pinghu",
+    )
+    command.add_argument("--overwrite", action="store_true", help="replace outputs of an earlier run")
+    command.add_argument("--quiet", action="store_true", help="print only errors")
+    command.add_argument(
+        "--policy", action="append", metavar="NAME",
+        help="evaluate the targets of configs/NAME.yaml (or of a YAML path) instead of the "
+        "config's own; repeat to combine, e.g. --policy pinghu --policy nea_whole_county",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="roofpv",
@@ -67,19 +86,7 @@ def _parser() -> argparse.ArgumentParser:
             "roofpv.gpkg (layers buildings, townships), townships.csv and findings.csv."
         ),
     )
-    survey_config_help = f"jurisdiction config (YAML); default: the Pinghu sample, configs/{DEFAULT_CONFIG}"
-    survey.add_argument("config", nargs="?", type=Path, help=survey_config_help)
-    survey.add_argument(
-        "--out", type=Path, metavar="DIR",
-        help="output folder; default: out/<config name>, e.g. out/pinghu",
-    )
-    survey.add_argument("--overwrite", action="store_true", help="replace outputs of an earlier run")
-    survey.add_argument("--quiet", action="store_true", help="print only errors")
-    policy_help = (
-        "evaluate the targets of configs/NAME.yaml (or of a YAML path) instead of the config's "
-        "own; repeat to combine, e.g. --policy pinghu --policy nea_whole_county"
-    )
-    survey.add_argument("--policy", action="append", metavar="NAME", help=policy_help)
+    _run_options(survey)
 
     plan = commands.add_parser(
         "plan",
@@ -91,11 +98,7 @@ def _parser() -> argparse.ArgumentParser:
             + ", ".join(PLAN_OUTPUTS) + "."
         ),
     )
-    plan.add_argument("config", nargs="?", type=Path, help=survey_config_help)
-    plan.add_argument("--out", type=Path, metavar="DIR", help="output folder; default: out/<config name>")
-    plan.add_argument("--overwrite", action="store_true", help="replace outputs of an earlier run")
-    plan.add_argument("--quiet", action="store_true", help="print only errors")
-    plan.add_argument("--policy", action="append", metavar="NAME", help=policy_help)
+    _run_options(plan)
 
     validate = commands.add_parser(
         "validate",
@@ -106,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
             "it. Writes validation.xlsx; exits with 1 when a problem is an error."
         ),
     )
-    validate.add_argument("config", nargs="?", type=Path, help=survey_config_help)
+    validate.add_argument("config", nargs="?", type=Path, help=CONFIG_HELP)
     validate.add_argument("--out", type=Path, metavar="DIR", help="folder for validation.xlsx; default: out/<config name>")
     validate.add_argument("--overwrite", action="store_true", help="replace an earlier validation.xlsx")
     return parser

@@ -9,41 +9,10 @@ capacity is used up; every later roof on it is ``grid_limited``.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
-import pyogrio
 
 from .config import Grid
-from .io.readers import InputError
-
-#: Columns of the transformers table.
-TRANSFORMER_COLUMNS = ("id", "kva", "existing_pv_kw", "min_load_kw")
-
-
-def read_transformers(path: Path, layer: str | None = None) -> pd.DataFrame:
-    """Transformers table (CSV, XLSX or any vector layer GDAL reads), indexed by ``id``.
-
-    Columns: ``kva`` (rating, kVA), ``existing_pv_kw`` (PV already connected, kW) and
-    ``min_load_kw`` (minimum load, kW).
-    """
-    if not path.exists():
-        raise InputError(f"{path}: transformers file not found; check `grid.transformers` in the config")
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        frame = pd.read_csv(path, dtype={"id": str}, encoding="utf-8-sig")
-    elif suffix in (".xlsx", ".xls"):
-        frame = pd.read_excel(path, sheet_name=layer or 0, dtype={"id": str})
-    else:
-        frame = pyogrio.read_dataframe(path, layer=layer, read_geometry=False)
-    missing = set(TRANSFORMER_COLUMNS) - set(frame.columns)
-    if missing:
-        raise InputError(f"{path}: the transformers table needs columns {sorted(missing)}")
-    frame = frame.loc[:, list(TRANSFORMER_COLUMNS)].astype({"id": str}).set_index("id")
-    if frame.index.duplicated().any():
-        raise InputError(f"{path}: transformer ids repeat: {sorted(set(frame.index[frame.index.duplicated()]))}")
-    return frame.apply(pd.to_numeric, errors="coerce")
 
 
 def connection_class(kw: np.ndarray, classes_kw: dict[str, float]) -> np.ndarray:

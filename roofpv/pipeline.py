@@ -118,9 +118,8 @@ def resolve_roofs(b: pd.DataFrame, config: Config, roofs: pd.DataFrame | None = 
     default_type = out["category"].fillna("other").map(config.rules.default_roof_type)
     out["roof_type"] = out["roof_type"].fillna(default_type)
     out["roof_type_source"] = np.where(out["roof_type_surveyed"].notna(), "survey", "default")
-    rule = {k: r for k, r in config.roofs.items()}
-    out["mounting"] = out["roof_type"].map(lambda t: rule[t].mounting)
-    out["roof_slope_deg"] = out["roof_type"].map(lambda t: rule[t].slope_deg).astype(float)
+    out["mounting"] = out["roof_type"].map(lambda t: config.roofs[t].mounting)
+    out["roof_slope_deg"] = out["roof_type"].map(lambda t: config.roofs[t].slope_deg).astype(float)
     dead = {k: m.dead_load_kn_m2 for k, m in config.mountings.items()}
     out["dead_load_kn_m2"] = out["mounting"].map(dead).astype(float)
     shading = out["shading"].fillna(config.rules.default_shading)
@@ -188,7 +187,7 @@ def lay_out(b: pd.DataFrame, config: Config, tables: dict[str, solar.YieldTable]
 
     Roofs measured from the DSM use their measured planes; the others are modelled from
     footprint and roof type (:func:`roofpv.roof.roof_planes`)."""
-    rules = {k: r for k, r in config.roofs.items()}
+    rules = config.roofs
     sel = b["geometry_valid"].to_numpy() & b["mounting"].notna().to_numpy()
     rows = b.loc[sel]
     measured = rows.get("roof_slope_deg_source", pd.Series("", rows.index)).eq("dsm").to_numpy()
@@ -214,8 +213,9 @@ def lay_out(b: pd.DataFrame, config: Config, tables: dict[str, solar.YieldTable]
     mounting = rows["mounting"].reindex(planes["building_id"]).to_numpy()
     planes["mounting"] = mounting
     spec = {k: config.mountings[k] for k in np.unique(mounting)}
-    racked = np.array([spec[m].row_spacing == "gb50797" for m in mounting], dtype=bool)
-    rack_tilt = np.array([spec[m].module_tilt_deg or 0.0 for m in mounting])
+    per_plane = pd.Series(mounting)
+    racked = per_plane.map({k: m.row_spacing == "gb50797" for k, m in spec.items()}).to_numpy(bool)
+    rack_tilt = per_plane.map({k: m.module_tilt_deg or 0.0 for k, m in spec.items()}).to_numpy(float)
     tilt = np.where(racked, rack_tilt, planes["slope_deg"].to_numpy())
     planes["module_tilt_deg"] = tilt
 
@@ -238,7 +238,7 @@ def lay_out(b: pd.DataFrame, config: Config, tables: dict[str, solar.YieldTable]
     )
     planes["layout_kwp"] = planes["modules"] * module.power_w / 1000.0
 
-    models = np.array([spec[m].temperature_model for m in mounting])
+    models = per_plane.map({k: m.temperature_model for k, m in spec.items()}).to_numpy()
     specific = np.zeros(len(planes))
     for model in np.unique(models):
         hit = models == model
@@ -333,7 +333,7 @@ def run(config: Config, progress: Callable[[str], None] = lambda stage: None) ->
     progress(STAGES[0])
     inventory = build_inventory(config)
     transformers = (
-        grid.read_transformers(config.grid.transformers, config.grid.transformers_layer)
+        readers.read_transformers(config.grid.transformers, config.grid.transformers_layer)
         if config.grid.transformers is not None else None
     )
 

@@ -8,9 +8,8 @@ from roofpv.grid import (
     connection_class,
     hosting_capacity,
     over_hosting,
-    read_transformers,
 )
-from roofpv.io.readers import InputError
+from roofpv.io.readers import InputError, read_transformers
 
 
 def test_connection_class_limits(config):

@@ -10,11 +10,8 @@ from roofpv.solar import (
 )
 from roofpv.weather import typical_year
 
-SITE = {"latitude": 30.68, "longitude": 121.01, "altitude": 5.0}
-GHI = [74.5, 80.2, 110.2, 131.2, 144.6, 134.4,
-       149.7, 148.8, 113.8, 96.3, 77.2, 75.5]
-TEMP = [5.0, 6.4, 10.3, 16.0, 21.0, 24.6, 28.1, 28.4, 24.4, 19.3, 13.1, 6.9]
-WIND = [2.8, 2.8, 3.3, 2.8, 3.0, 3.0, 2.4, 2.1, 3.3, 2.6, 2.3, 2.3]
+from .conftest import GHI, SITE, TEMP, WIND
+
 SYSTEM = {"temperature_model": "close_mount_glass_glass",
           "gamma_pdc": -0.0034, "losses_pct": 14.08}
 TILTS = np.arange(0, 61, 5)

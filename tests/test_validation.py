@@ -18,15 +18,13 @@ from roofpv.io.weather import read_weather
 from roofpv.solar import interpolate, plane_yield_exact, yield_table
 from roofpv.weather import typical_year
 
+from .conftest import GHI, TEMP, WIND
+from .conftest import SITE as PINGHU
+
 SHANGHAI_EPW = (Path(__file__).resolve().parents[2] / "shared" / "data"
                 / "Shanghai-Hongqiao_1956_2023_TMYx.epw")
 GREENSBORO_TMY3 = Path(os.path.dirname(pvlib.__file__)) / "data" / \
     "723170TYA.CSV"
-PINGHU = {"latitude": 30.68, "longitude": 121.01, "altitude": 5.0}
-GHI = [74.5, 80.2, 110.2, 131.2, 144.6, 134.4,
-       149.7, 148.8, 113.8, 96.3, 77.2, 75.5]
-TEMP = [5.0, 6.4, 10.3, 16.0, 21.0, 24.6, 28.1, 28.4, 24.4, 19.3, 13.1, 6.9]
-WIND = [2.8, 2.8, 3.3, 2.8, 3.0, 3.0, 2.4, 2.1, 3.3, 2.6, 2.3, 2.3]
 FLUSH = {"temperature_model": "close_mount_glass_glass",
          "gamma_pdc": -0.0034, "losses_pct": 14.08}
 # PVWatts v5 defaults: standard module (-0.47 %/°C), open rack, 14.08 %

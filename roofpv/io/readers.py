@@ -129,3 +129,31 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
         except UnicodeDecodeError:
             continue
     raise InputError(f"{path}: not readable as UTF-8 or GB18030 text; save it as UTF-8 CSV")
+
+
+#: Columns of the transformers table.
+TRANSFORMER_COLUMNS = ("id", "kva", "existing_pv_kw", "min_load_kw")
+
+
+def read_transformers(path: Path, layer: str | None = None) -> pd.DataFrame:
+    """Transformers table (CSV, XLSX or any vector layer GDAL reads), indexed by ``id``.
+
+    Columns: ``kva`` (rating, kVA), ``existing_pv_kw`` (PV already connected, kW) and
+    ``min_load_kw`` (minimum load, kW).
+    """
+    if not path.exists():
+        raise InputError(f"{path}: transformers file not found; check `grid.transformers` in the config")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        frame = pd.read_csv(path, dtype={"id": str}, encoding="utf-8-sig")
+    elif suffix in (".xlsx", ".xls"):
+        frame = pd.read_excel(path, sheet_name=layer or 0, dtype={"id": str})
+    else:
+        frame = pyogrio.read_dataframe(path, layer=layer, read_geometry=False)
+    missing = set(TRANSFORMER_COLUMNS) - set(frame.columns)
+    if missing:
+        raise InputError(f"{path}: the transformers table needs columns {sorted(missing)}")
+    frame = frame.loc[:, list(TRANSFORMER_COLUMNS)].astype({"id": str}).set_index("id")
+    if frame.index.duplicated().any():
+        raise InputError(f"{path}: transformer ids repeat: {sorted(set(frame.index[frame.index.duplicated()]))}")
+    return frame.apply(pd.to_numeric, errors="coerce")
