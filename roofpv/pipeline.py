@@ -7,9 +7,9 @@ callback ``progress(stage_name)`` called as each stage starts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import geopandas as gpd
 import numpy as np

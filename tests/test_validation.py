@@ -107,6 +107,63 @@ def test_cross_check_against_pvlib_modelchain():
     assert -0.03 < full / expected - 1 < -0.01
 
 
+# NREL PVWatts v8 as run by NREL's SAM Simulation Core (PySAM), the engine of
+# pvwatts.nrel.gov: standard module (γ −0.37 %/°C, anti-reflective glass),
+# fixed open rack, 14.08 % losses, DC/AC 1.2, inverter 96 %, albedo 0.2.
+PVWATTS_V8 = {**PVWATTS, "gamma_pdc": -0.0037}
+ORIENTATIONS = [(20, 180), (30, 180), (10, 135), (20, 90), (40, 270)]
+
+
+def pvwatts_v8_kwh_per_kwp(weather_file, tilt, azimuth, gcr):
+    """Annual AC energy of NREL's PVWatts v8 for a fixed open rack [kWh/kWp]."""
+    pvwatts = pytest.importorskip(
+        "PySAM.Pvwattsv8", reason="NREL PySAM (extra [test]) not installed")
+    model = pvwatts.default("PVWattsNone")
+    model.SolarResource.solar_resource_file = str(weather_file)
+    model.SolarResource.use_wf_albedo = 0
+    model.SolarResource.albedo_default = PVWATTS["albedo"]
+    model.SystemDesign.assign({
+        "array_type": 0, "module_type": 0, "system_capacity": 4.0,
+        "tilt": tilt, "azimuth": azimuth, "gcr": gcr,
+        "losses": PVWATTS["losses_pct"], "dc_ac_ratio": PVWATTS["dc_ac_ratio"],
+        "inv_eff": 100 * PVWATTS["inverter_eff_nom"]})
+    model.execute()
+    return model.Outputs.ac_annual / 4.0
+
+
+@pytest.mark.parametrize("tilt, azimuth", ORIENTATIONS)
+def test_reproduces_nrel_pvwatts_on_greensboro(tilt, azimuth):
+    """A single open-rack row (no row-to-row self-shading, GCR 0.01) on the
+    TMY3 file pvlib ships, within 3 % of PVWatts v8."""
+    weather, meta = read_weather(GREENSBORO_TMY3)
+    expected = pvwatts_v8_kwh_per_kwp(GREENSBORO_TMY3, tilt, azimuth, 0.01)
+    ours = plane_yield_exact(weather, **site(meta), tilt=tilt, azimuth=azimuth,
+                             **PVWATTS_V8)
+    assert abs(ours / expected - 1) <= 0.03
+
+
+def test_reproduces_pvwatts_default_system():
+    """PVWatts' default system (20°, south, GCR 0.4 with its self-shading)."""
+    weather, meta = read_weather(GREENSBORO_TMY3)
+    expected = pvwatts_v8_kwh_per_kwp(GREENSBORO_TMY3, 20, 180, 0.4)
+    assert 1300 < expected < 1400
+    ours = plane_yield_exact(weather, **site(meta), tilt=20, azimuth=180,
+                             **PVWATTS_V8)
+    assert abs(ours / expected - 1) <= 0.03
+
+
+@pytest.mark.skipif(not SHANGHAI_EPW.is_file(),
+                    reason=f"real weather file absent: {SHANGHAI_EPW} "
+                           "(clone the shared data beside the repository)")
+@pytest.mark.parametrize("tilt, azimuth", ORIENTATIONS)
+def test_reproduces_nrel_pvwatts_on_shanghai(tilt, azimuth):
+    weather, meta = read_weather(SHANGHAI_EPW, tz="Asia/Shanghai")
+    expected = pvwatts_v8_kwh_per_kwp(SHANGHAI_EPW, tilt, azimuth, 0.01)
+    ours = plane_yield_exact(weather, **site(meta), tilt=tilt, azimuth=azimuth,
+                             **PVWATTS_V8)
+    assert abs(ours / expected - 1) <= 0.03
+
+
 def test_horizontal_poa_equals_ghi(pinghu):
     table = yield_table(pinghu, **PINGHU, tilts=[0, 5], azimuths=[0, 180],
                         **FLUSH)
