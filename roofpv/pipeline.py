@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import carbon, dsm, economics, grid, layout, planning, shading, solar, weather
+from . import __version__, carbon, dsm, economics, grid, layout, planning, shading, solar, weather
 from .config import Config
 from .findings import Finding, findings_frame
 from .inventory import assign_townships, join_survey, project
@@ -72,6 +72,7 @@ class Results:
     trajectory: pd.DataFrame | None = None
     parameters: pd.DataFrame | None = None
     roof_planes: gpd.GeoDataFrame | None = None
+    run_info: pd.DataFrame | None = None
 
 
 def analysis_crs(config: Config) -> str:
@@ -338,7 +339,7 @@ def run(config: Config, progress: Callable[[str], None] = lambda stage: None) ->
     )
 
     progress(STAGES[1])
-    hourly, _ = load_weather(config)
+    hourly, weather_meta = load_weather(config)
     tables = yield_tables(config, hourly)
 
     progress(STAGES[2])
@@ -375,7 +376,24 @@ def run(config: Config, progress: Callable[[str], None] = lambda stage: None) ->
         inventory.findings, crs, inventory.survey_rows,
         gpd.GeoDataFrame(plan, geometry="geometry", crs=crs), plan_status, trajectory,
         economics.parameters(config.economics), plane_layer,
+        run_info(config, weather_meta, hourly, crs),
     )
+
+
+def run_info(config: Config, weather_meta: dict, hourly: pd.DataFrame, crs: str) -> pd.DataFrame:
+    """What produced the results: roofpv version, config, weather source and CRS."""
+    source = weather_meta["source"]
+    if config.weather.file is None:
+        source += f" (config weather.monthly, seed {config.weather.seed})"
+    items = {
+        "roofpv version": __version__,
+        "config": str(config.source_path or ""),
+        "weather source": source,
+        "weather annual GHI (kWh/m²)": f"{hourly['ghi'].sum() / 1000:.1f}",
+        "site (lat, lon)": f"{config.site.latitude:.4f}, {config.site.longitude:.4f}",
+        "analysis CRS": crs,
+    }
+    return pd.DataFrame({"item": list(items), "value": list(items.values())})
 
 
 def reconcile(buildings: pd.DataFrame, survey_rows: int) -> dict[str, int]:
@@ -414,6 +432,8 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False) -> dict[s
         layers["roof_planes"] = results.roof_planes
     if plan:
         layers["rollout_plan"] = results.plan.reset_index()
+    if results.run_info is not None:
+        layers["run_info"] = results.run_info
     if results.township_polygons is not None:
         poly = results.township_polygons[["geometry"]].join(results.townships, how="left")
         poly = poly.fillna({c: 0 for c in ("buildings", "suitable", "conditional", "unsuitable")})

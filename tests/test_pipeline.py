@@ -6,12 +6,15 @@ import pytest
 import shapely
 
 from roofpv.pipeline import run
+from roofpv.weather import typical_year
+
+from .conftest import GHI, SITE, TEMP, WIND
 
 ORIGIN_X, ORIGIN_Y = 500_000.0, 3_394_000.0  # EPSG:4549, near 30.68°N 121.0°E
 
 
 @pytest.fixture
-def small(tmp_path, config):
+def small_config(tmp_path, config):
     boxes = {
         "F1": shapely.box(0, 0, 30, 20),        # flat concrete roof, the hand-computed case
         "F2": shapely.box(100, 0, 120, 10),     # rural gable, ridge E–W
@@ -45,7 +48,12 @@ def small(tmp_path, config):
         "footprints": tmp_path / "fp.gpkg", "survey": tmp_path / "survey.csv", "survey_sheet": 0,
         "townships": tmp_path / "towns.gpkg", "townships_name_column": "name",
     })
-    return run(config.model_copy(update={"inputs": inputs}))
+    return config.model_copy(update={"inputs": inputs})
+
+
+@pytest.fixture
+def small(small_config):
+    return run(small_config)
 
 
 def test_every_footprint_is_in_the_output(small):
@@ -90,3 +98,18 @@ def test_cohort_coverage(small):
     assert town.new_public_and_factory_coverage_today == 0
     expected = 120 * 2.278 * 1.134 / 1200
     assert town.new_public_and_factory_coverage_potential == pytest.approx(expected)
+
+
+def test_weather_file_named_in_run_info(small, small_config, tmp_path):
+    """A config that names a weather file models with it and says so."""
+    hourly, _ = typical_year(**SITE, monthly_ghi_kwh_m2=[1.2 * g for g in GHI],
+                             monthly_temp_air_c=TEMP, monthly_wind_m_s=WIND)
+    path = tmp_path / "brighter.csv"
+    hourly.rename_axis("timestamp").reset_index().to_csv(path, index=False)
+    weather = small_config.weather.model_copy(update={"file": path, "format": "csv"})
+    results = run(small_config.model_copy(update={"weather": weather}))
+    info = results.run_info.set_index("item")["value"]
+    assert info["weather source"] == "hourly CSV file brighter.csv (stamps at interval start)"
+    assert info["weather annual GHI (kWh/m²)"] == f"{1.2 * sum(GHI):.1f}"
+    yields = results.buildings["specific_yield_kwh_kwp"] / small.buildings["specific_yield_kwh_kwp"]
+    assert yields.dropna().between(1.1, 1.3).all()

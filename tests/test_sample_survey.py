@@ -29,7 +29,15 @@ def buildings(out):
 
 def test_outputs_written(out):
     assert sorted(p.name for p in out.iterdir()) == ["findings.csv", "roofpv.gpkg", "townships.csv"]
-    assert sorted(pyogrio.list_layers(out / "roofpv.gpkg")[:, 0]) == ["buildings", "roof_planes", "townships"]
+    assert sorted(pyogrio.list_layers(out / "roofpv.gpkg")[:, 0]) == [
+        "buildings", "roof_planes", "run_info", "townships"]
+
+
+def test_geopackage_names_the_weather_source(out):
+    info = pyogrio.read_dataframe(out / "roofpv.gpkg", layer="run_info").set_index("item")["value"]
+    assert info["weather source"].startswith("synthetic typical year from monthly means")
+    # Pinghu's monthly GHI table sums to 1336.4 kWh/m² (configs/pinghu.yaml).
+    assert info["weather annual GHI (kWh/m²)"] == "1336.4"
 
 
 def test_every_footprint_once_with_status_and_reasons(buildings):
