@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__
-from .config import ConfigError, Policy, load_config
+from .config import ConfigError, Policy, Target, load_config
 from .findings import findings_frame
 from .io.readers import InputError
 from .io.weather import WeatherFileError
@@ -119,14 +119,16 @@ def _pct(x: float) -> str:
     return "–" if pd.isna(x) else f"{100 * x:.1f}%"
 
 
-def summary_table(townships: pd.DataFrame, target_name: str, milestones: list[int]) -> Table:
-    """Rich table: buildings, suitable, capacity, energy and coverage per township."""
-    table = Table(title="roofpv survey · 分镇街道汇总", header_style="bold", pad_edge=False)
+def summary_table(townships: pd.DataFrame, target: Target) -> Table:
+    """Rich table: buildings, suitable, capacity, energy and coverage of ``target`` per township."""
+    milestones = list(target.milestones)
+    table = Table(title=f"roofpv survey · 分镇街道汇总 · {target.label}", header_style="bold",
+                  pad_edge=False)
     for col in ("township", "bldgs", "suitable", "cond.", "MWp", "GWh/yr", "cov. now", "potential"):
         table.add_column(col, justify="left" if col == "township" else "right", no_wrap=True)
     for year in milestones:
         table.add_column(f"{year}", justify="right", no_wrap=True)
-    p = f"{target_name}_"
+    p = f"{target.name}_"
     for name, row in townships.iterrows():
         cells = [
             str(name), f"{row['buildings']:,.0f}", f"{row['suitable']:,.0f}",
@@ -227,16 +229,16 @@ def cmd_survey(args: argparse.Namespace, console: Console) -> int:
     if args.quiet:
         return 0
     b = results.buildings
-    target = config.policy.targets[0]
     order = list(results.township_polygons.index) if results.township_polygons is not None else []
     towns = results.townships.drop(index=CITY)
     towns = towns.loc[[t for t in order if t in towns.index] + [t for t in towns.index if t not in order]]
     table = pd.concat([towns, results.townships.loc[[CITY]]])
-    console.print(summary_table(table, target.name, list(target.milestones)))
-    console.print(
-        f"coverage = {target.label} ({target.metric}, {target.source}); "
-        "✓/✗: target reachable with every suitable roof"
-    )
+    for target in config.policy.targets:
+        console.print(summary_table(table, target))
+        console.print(
+            f"coverage: {target.metric}, {target.source}; "
+            "✓/✗: target reachable with every suitable roof"
+        )
     console.print(_reconciliation(reconcile(b, results.survey_rows)))
     console.print(f"{len(results.findings)} input findings: see findings.csv or run `roofpv validate`")
     for name, path in paths.items():
