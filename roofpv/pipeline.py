@@ -14,6 +14,7 @@ from typing import Callable
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 
 from . import arrays, carbon, dsm, economics, grid, layout, planning, shading, solar, weather
@@ -450,7 +451,8 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False) -> dict[s
     qgz = out_dir / "roofpv.qgz"
     extent = (layers["townships"] if "townships" in layers else layers["buildings"]).total_bounds
     writers.write_qgis_project(qgz, project_xml(
-        f"roofpv {out_dir.resolve().name}", gpkg.name, list(layers), results.crs, tuple(extent),
+        f"roofpv {out_dir.resolve().name}", gpkg.name, list(layers), results.crs,
+        pyproj.CRS(results.crs).to_wkt(), tuple(extent),
         {s.layer: s.qml for s in styles if s.default},
     ))
     csv = out_dir / "townships.csv"

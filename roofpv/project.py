@@ -28,12 +28,13 @@ def _text(parent: ET.Element, tag: str, text: str, **attrs: str) -> ET.Element:
     return el
 
 
-def _srs(parent: ET.Element, crs: str) -> None:
+def _srs(parent: ET.Element, crs: str, wkt: str) -> None:
     srs = ET.SubElement(parent, "spatialrefsys", nativeFormat="Wkt")
+    _text(srs, "wkt", wkt)
     _text(srs, "authid", crs)
 
 
-def project_xml(title: str, gpkg_name: str, layers: list[str], crs: str,
+def project_xml(title: str, gpkg_name: str, layers: list[str], crs: str, crs_wkt: str,
                 extent: tuple[float, float, float, float], styles: dict[str, str]) -> str:
     """The ``.qgs`` document.
 
@@ -42,7 +43,7 @@ def project_xml(title: str, gpkg_name: str, layers: list[str], crs: str,
     title : project title
     gpkg_name : file name of the GeoPackage, in the project's folder
     layers : layer names present in the GeoPackage (drawn in :data:`LAYER_ORDER`)
-    crs : project CRS, e.g. ``EPSG:4549``
+    crs, crs_wkt : project CRS, e.g. ``EPSG:4549``, and its WKT (QGIS reads the WKT)
     extent : (xmin, ymin, xmax, ymax) the map opens on, in ``crs``
     styles : default QML document per layer (its renderer, labels and aliases are
         copied into the layer)
@@ -52,7 +53,7 @@ def project_xml(title: str, gpkg_name: str, layers: list[str], crs: str,
     root = ET.Element("qgis", projectname=title, version=QGIS_VERSION)
     _text(root, "title", title)
     ET.SubElement(root, "homePath", path="")
-    _srs(ET.SubElement(root, "projectCrs"), crs)
+    _srs(ET.SubElement(root, "projectCrs"), crs, crs_wkt)
 
     tree = ET.SubElement(root, "layer-tree-group")
     ET.SubElement(tree, "customproperties")
@@ -70,7 +71,7 @@ def project_xml(title: str, gpkg_name: str, layers: list[str], crs: str,
     for tag, value in zip(("xmin", "ymin", "xmax", "ymax"), extent):
         _text(box, tag, repr(float(value)))
     _text(canvas, "rotation", "0")
-    _srs(ET.SubElement(canvas, "destinationsrs"), crs)
+    _srs(ET.SubElement(canvas, "destinationsrs"), crs, crs_wkt)
 
     project_layers = ET.SubElement(root, "projectlayers")
     for n in ordered:
@@ -79,7 +80,7 @@ def project_xml(title: str, gpkg_name: str, layers: list[str], crs: str,
         _text(layer, "id", ids[n])
         _text(layer, "datasource", f"./{gpkg_name}|layername={n}")
         _text(layer, "layername", LAYER_TITLES.get(n, n))
-        _srs(ET.SubElement(layer, "srs"), crs)
+        _srs(ET.SubElement(layer, "srs"), crs, crs_wkt)
         _text(layer, "provider", "ogr", encoding="UTF-8")
         if n in styles:
             style = ET.fromstring(styles[n])
@@ -89,6 +90,9 @@ def project_xml(title: str, gpkg_name: str, layers: list[str], crs: str,
     props = ET.SubElement(root, "properties")
     paths = ET.SubElement(props, "Paths")
     _text(paths, "Absolute", "false", type="bool")
+    srs = ET.SubElement(props, "SpatialRefSys")
+    _text(srs, "ProjectionsEnabled", "1", type="int")
+    _text(srs, "ProjectCrs", crs, type="QString")
     return "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + ET.tostring(
         root, encoding="unicode"
     )
