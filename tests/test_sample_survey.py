@@ -28,8 +28,10 @@ def buildings(out):
 
 
 def test_outputs_written(out):
-    assert sorted(p.name for p in out.iterdir()) == ["findings.csv", "roofpv.gpkg", "townships.csv"]
-    assert sorted(pyogrio.list_layers(out / "roofpv.gpkg")[:, 0]) == ["buildings", "roof_planes", "townships"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "findings.csv", "roofpv.gpkg", "roofpv.qgz", "townships.csv"]
+    assert sorted(pyogrio.list_layers(out / "roofpv.gpkg")[:, 0]) == [
+        "buildings", "layer_styles", "pv_arrays", "roof_planes", "townships"]
 
 
 def test_every_footprint_once_with_status_and_reasons(buildings):
