@@ -21,7 +21,7 @@ from collections import Counter
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from qgis.core import (  # noqa: E402
+from qgis.core import (
     Qgis,
     QgsApplication,
     QgsMapRendererParallelJob,
@@ -29,8 +29,8 @@ from qgis.core import (  # noqa: E402
     QgsProject,
     QgsVectorLayer,
 )
-from qgis.PyQt.QtCore import QSize  # noqa: E402
-from qgis.PyQt.QtGui import QColor  # noqa: E402
+from qgis.PyQt.QtCore import QSize
+from qgis.PyQt.QtGui import QColor
 
 SIZE = 600
 BACKGROUND = (255, 255, 255)
