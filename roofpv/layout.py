@@ -35,10 +35,10 @@ def row_pitch_tilted(length_m: float, tilt_deg, latitude_deg: float):
     return length_m * np.cos(beta) + length_m * np.sin(beta) * gb50797_shadow_ratio(latitude_deg)
 
 
-def count_modules(
+def module_cells(
     polygons: np.ndarray, width_m: float, gap_m: float, depth_m, pitch_m
-) -> np.ndarray:
-    """Number of modules that fit in each polygon (local frame).
+) -> dict[str, np.ndarray]:
+    """The modules that fit in each polygon (local frame), cell by cell.
 
     Modules of horizontal footprint ``width_m`` × ``depth_m`` stand in rows along x,
     ``gap_m`` apart, consecutive rows ``pitch_m`` apart in y. The grid is centred in
@@ -48,7 +48,9 @@ def count_modules(
 
     Returns
     -------
-    ndarray of int, modules per polygon (0 for empty or missing polygons).
+    dict of equal-length arrays, one entry per placed module, ordered by polygon, row
+    and column: ``polygon`` (position in ``polygons``), ``row`` and ``column`` (grid
+    indices from the lower-left cell), ``x`` and ``y`` (lower-left corner, m).
     """
     n = len(polygons)
     depth = np.broadcast_to(np.asarray(depth_m, float), (n,))
@@ -63,19 +65,37 @@ def count_modules(
     cells = nx * ny
     x_start = xmin + (xmax - xmin - (nx * step - gap_m)) / 2.0
     y_start = ymin + (ymax - ymin - ((ny - 1) * pitch + depth)) / 2.0
-    counts = np.zeros(n, dtype=np.int64)
     shapely.prepare(polygons[cells > 0])
 
     # Candidate cells are generated and tested in chunks to bound memory.
+    found = []
     group = np.cumsum(cells) // CHUNK_CELLS
     for g in np.unique(group[cells > 0]):
         sel = np.flatnonzero((group == g) & (cells > 0))
         owner = np.repeat(sel, cells[sel])
         k = np.arange(len(owner)) - np.repeat(np.cumsum(cells[sel]) - cells[sel], cells[sel])
-        x0 = x_start[owner] + (k % nx[owner]) * step
-        y0 = y_start[owner] + (k // nx[owner]) * pitch[owner]
+        row, column = k // nx[owner], k % nx[owner]
+        x0 = x_start[owner] + column * step
+        y0 = y_start[owner] + row * pitch[owner]
         t = TOLERANCE_M
         boxes = shapely.box(x0 + t, y0 + t, x0 + width_m - t, y0 + depth[owner] - t)
         inside = shapely.contains(polygons[owner], boxes)
-        counts += np.bincount(owner[inside], minlength=n)
-    return counts
+        found.append((owner[inside], row[inside], column[inside], x0[inside], y0[inside]))
+    names = ("polygon", "row", "column", "x", "y")
+    if not found:
+        return {k: np.zeros(0, np.int64 if k in names[:3] else float) for k in names}
+    return {k: np.concatenate(v) for k, v in zip(names, zip(*found))}
+
+
+def count_modules(
+    polygons: np.ndarray, width_m: float, gap_m: float, depth_m, pitch_m
+) -> np.ndarray:
+    """Number of modules that fit in each polygon (local frame), placed as in
+    :func:`module_cells`.
+
+    Returns
+    -------
+    ndarray of int, modules per polygon (0 for empty or missing polygons).
+    """
+    cells = module_cells(polygons, width_m, gap_m, depth_m, pitch_m)
+    return np.bincount(cells["polygon"], minlength=len(polygons)).astype(np.int64)

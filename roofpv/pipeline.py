@@ -8,23 +8,38 @@ callback ``progress(stage_name)`` called as each stage starts.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 
-from . import __version__, carbon, dsm, economics, grid, layout, planning, shading, solar, weather
+from . import (
+    __version__,
+    arrays,
+    carbon,
+    dsm,
+    economics,
+    grid,
+    layout,
+    planning,
+    shading,
+    solar,
+    weather,
+)
 from .config import Config
 from .findings import Finding, findings_frame
 from .inventory import assign_townships, join_survey, project
 from .io import readers, tiles, writers
 from .io.weather import read_weather
 from .policy import energy, in_cohort, township_summary
+from .project import project_xml
 from .roof import gauss_kruger_epsg, roof_planes
 from .schema import COLUMN_ALIASES
+from .styles import aliases, layer_styles
 from .suitability import assess
 
 STAGES = (
@@ -73,6 +88,9 @@ class Results:
     parameters: pd.DataFrame | None = None
     roof_planes: gpd.GeoDataFrame | None = None
     run_info: pd.DataFrame | None = None
+    pv_arrays: gpd.GeoDataFrame | None = None
+    #: Policy target labels by target name (for field aliases and map styles).
+    target_labels: dict[str, str] = field(default_factory=dict)
 
 
 def analysis_crs(config: Config) -> str:
@@ -187,7 +205,8 @@ def lay_out(b: pd.DataFrame, config: Config, tables: dict[str, solar.YieldTable]
     """Roof planes, modules and specific yield per plane (pure; one row per plane).
 
     Roofs measured from the DSM use their measured planes; the others are modelled from
-    footprint and roof type (:func:`roofpv.roof.roof_planes`)."""
+    footprint and roof type (:func:`roofpv.roof.roof_planes`). Each plane keeps its local
+    polygon and frame, module depth and row pitch for :func:`array_layer`."""
     rules = config.roofs
     sel = b["geometry_valid"].to_numpy() & b["mounting"].notna().to_numpy()
     rows = b.loc[sel]
@@ -238,6 +257,8 @@ def lay_out(b: pd.DataFrame, config: Config, tables: dict[str, solar.YieldTable]
         used, layout.count_modules(polygons, module.width_m, module.gap_m, depth, pitch), 0
     )
     planes["layout_kwp"] = planes["modules"] * module.power_w / 1000.0
+    planes["module_depth_m"] = depth
+    planes["row_pitch_m"] = pitch
 
     models = per_plane.map({k: m.temperature_model for k, m in spec.items()}).to_numpy()
     specific = np.zeros(len(planes))
@@ -245,7 +266,7 @@ def lay_out(b: pd.DataFrame, config: Config, tables: dict[str, solar.YieldTable]
         hit = models == model
         specific[hit] = solar.interpolate(tables[model], tilt[hit], az[hit])
     planes["specific_yield_kwh_kwp"] = specific
-    return planes.drop(columns=["local"])
+    return planes
 
 
 def building_layout(b: pd.DataFrame, planes: pd.DataFrame, config: Config) -> pd.DataFrame:
@@ -281,6 +302,17 @@ def building_layout(b: pd.DataFrame, planes: pd.DataFrame, config: Config) -> pd
     existing_modules = np.ceil(out["existing_pv_area_m2"] / module.area_m2 - 1e-9)
     out["modules"] = (agg["layout_modules"].fillna(0) - existing_modules).clip(lower=0).astype(int)
     return out
+
+
+def array_layer(planes: pd.DataFrame, b: pd.DataFrame, config: Config, crs: str
+                ) -> gpd.GeoDataFrame:
+    """The ``pv_arrays`` layer: module rows of the layout on every plane that holds
+    modules, on roofs that are not unsuitable (a preview: existing PV is not cut out)."""
+    status = b["suitability"].reindex(planes["building_id"]).to_numpy()
+    keep = (status != "unsuitable") & (planes["modules"].to_numpy() > 0)
+    m = config.module
+    rows = arrays.module_rows(planes[keep], m.width_m, m.gap_m, m.power_w)
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
 
 
 def finish(b: pd.DataFrame, config: Config) -> pd.DataFrame:
@@ -354,6 +386,8 @@ def run(config: Config, progress: Callable[[str], None] = lambda stage: None) ->
     progress(STAGES[4])
     b = finish(b, config)
 
+    pv_arrays = array_layer(planes, b, config, inventory.crs)
+
     progress(STAGES[5])
     b = carbon.assess(economics.assess(grid.classify(b, config.grid), config.economics), config.carbon)
     b = energy(b, config.energy)
@@ -376,7 +410,8 @@ def run(config: Config, progress: Callable[[str], None] = lambda stage: None) ->
         inventory.findings, crs, inventory.survey_rows,
         gpd.GeoDataFrame(plan, geometry="geometry", crs=crs), plan_status, trajectory,
         economics.parameters(config.economics), plane_layer,
-        run_info(config, weather_meta, hourly, crs),
+        run_info(config, weather_meta, hourly, crs), pv_arrays,
+        {t.name: t.label for t in config.policy.targets},
     )
 
 
@@ -412,7 +447,7 @@ def reconcile(buildings: pd.DataFrame, survey_rows: int) -> dict[str, int]:
 
 
 #: Files `roofpv survey` writes into its output folder.
-SURVEY_OUTPUTS = ("roofpv.gpkg", "townships.csv", "findings.csv")
+SURVEY_OUTPUTS = ("roofpv.gpkg", "roofpv.qgz", "townships.csv", "findings.csv")
 #: Files `roofpv plan` writes besides the survey's (and layer ``rollout_plan`` in roofpv.gpkg).
 PLAN_OUTPUTS = ("rollout_plan.csv", "plan_status.csv", "trajectory.csv", "parameters.csv")
 
@@ -423,13 +458,16 @@ def existing_outputs(out_dir: Path, names=SURVEY_OUTPUTS) -> list[Path]:
 
 
 def write_outputs(results: Results, out_dir: Path, plan: bool = False) -> dict[str, Path]:
-    """Write ``roofpv.gpkg`` (buildings, townships), ``townships.csv`` and ``findings.csv``;
+    """Write ``roofpv.gpkg`` (buildings, roof planes, PV arrays, townships, with QGIS
+    styles), the QGIS project ``roofpv.qgz``, ``townships.csv`` and ``findings.csv``;
     with ``plan`` also layer ``rollout_plan`` and the :data:`PLAN_OUTPUTS` tables."""
     out_dir.mkdir(parents=True, exist_ok=True)
     gpkg = out_dir / "roofpv.gpkg"
     layers = {"buildings": results.buildings.reset_index()}
     if results.roof_planes is not None:
         layers["roof_planes"] = results.roof_planes
+    if results.pv_arrays is not None:
+        layers["pv_arrays"] = results.pv_arrays
     if plan:
         layers["rollout_plan"] = results.plan.reset_index()
     if results.run_info is not None:
@@ -438,12 +476,23 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False) -> dict[s
         poly = results.township_polygons[["geometry"]].join(results.townships, how="left")
         poly = poly.fillna({c: 0 for c in ("buildings", "suitable", "conditional", "unsuitable")})
         layers["townships"] = poly.rename_axis("township").reset_index()
-    writers.write_geopackage(gpkg, layers)
+    labels = results.target_labels
+    styles = layer_styles(layers, labels)
+    writers.write_geopackage(gpkg, layers, styles,
+                             {n: aliases(f.columns, labels) for n, f in layers.items()})
+    qgz = out_dir / "roofpv.qgz"
+    extent = (layers["townships"] if "townships" in layers else layers["buildings"]).total_bounds
+    writers.write_qgis_project(qgz, project_xml(
+        f"roofpv {out_dir.resolve().name}", gpkg.name,
+        [n for n, f in layers.items() if isinstance(f, gpd.GeoDataFrame)], results.crs,
+        pyproj.CRS(results.crs).to_wkt(), tuple(extent),
+        {s.layer: s.qml for s in styles if s.default},
+    ))
     csv = out_dir / "townships.csv"
     writers.write_table(csv, results.townships.reset_index())
     findings = out_dir / "findings.csv"
     writers.write_table(findings, findings_frame(results.findings))
-    paths = {"geopackage": gpkg, "townships": csv, "findings": findings}
+    paths = {"geopackage": gpkg, "qgis project": qgz, "townships": csv, "findings": findings}
     if plan:
         tables = (
             results.plan.drop(columns="geometry"), results.plan_status, results.trajectory,

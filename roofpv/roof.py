@@ -59,6 +59,20 @@ def to_local(geometry: np.ndarray, centre: np.ndarray, angle_deg: np.ndarray) ->
     return shapely.transform(geometry, turn)
 
 
+def from_local(geometry: np.ndarray, centre: np.ndarray, angle_deg: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`to_local`: rotate each geometry clockwise by its own angle (deg)
+    about the origin, then move the origin to its centre."""
+    _, index = shapely.get_coordinates(geometry, return_index=True)
+    theta = np.radians(angle_deg)[index]
+    cos, sin, origin = np.cos(theta), np.sin(theta), centre[index]
+
+    def turn(xy: np.ndarray) -> np.ndarray:
+        x, y = xy.T
+        return np.column_stack([x * cos + y * sin, -x * sin + y * cos]) + origin
+
+    return shapely.transform(geometry, turn)
+
+
 def roof_planes(
     geometry: np.ndarray, n_planes: np.ndarray, slope_deg: np.ndarray, setback_m: np.ndarray
 ) -> pd.DataFrame:

@@ -28,9 +28,10 @@ def buildings(out):
 
 
 def test_outputs_written(out):
-    assert sorted(p.name for p in out.iterdir()) == ["findings.csv", "roofpv.gpkg", "townships.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "findings.csv", "roofpv.gpkg", "roofpv.qgz", "townships.csv"]
     assert sorted(pyogrio.list_layers(out / "roofpv.gpkg")[:, 0]) == [
-        "buildings", "roof_planes", "run_info", "townships"]
+        "buildings", "layer_styles", "pv_arrays", "roof_planes", "run_info", "townships"]
 
 
 def test_geopackage_names_the_weather_source(out):

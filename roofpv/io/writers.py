@@ -4,7 +4,9 @@ moved into place, so a failed run never leaves a half-written file over a good o
 from __future__ import annotations
 
 import os
+import sqlite3
 import tempfile
+import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,7 +19,26 @@ LAYER_DESCRIPTIONS = {
     "buildings": "roofpv: one row per input footprint with suitability, reasons, capacity and yield",
     "townships": "roofpv: coverage today and potential against the targets, per township",
     "roof_planes": "roofpv: roof planes measured from the DSM, with orientation, shading and yield",
+    "pv_arrays": "roofpv: module rows of the layout on every roof that can carry PV (preview)",
+    "rollout_plan": "roofpv: ranked roofs that close each township's gap, with build year",
+    "layer_styles": "QGIS layer styles",
 }
+#: GeoPackage version written: 1.3 is read by every GDAL ≥ 2.2 and QGIS 3, and passes the
+#: validator of older GDAL releases (1.4 changed the R-tree triggers).
+GPKG_VERSION = "1.3"
+#: Name of the geometry column of every layer (QGIS finds a layer's styles by it).
+GEOMETRY_COLUMN = "geom"
+#: The GeoPackage schema extension (gpkg_data_columns), as the GeoPackage standard defines it.
+DATA_COLUMNS_DDL = (
+    ("CREATE TABLE IF NOT EXISTS gpkg_data_columns (table_name TEXT NOT NULL, "
+     "column_name TEXT NOT NULL, name TEXT, title TEXT, description TEXT, mime_type TEXT, "
+     "constraint_name TEXT, CONSTRAINT pk_gdc PRIMARY KEY (table_name, column_name), "
+     "CONSTRAINT gdc_tn UNIQUE (table_name, name))"),
+    ("CREATE TABLE IF NOT EXISTS gpkg_data_column_constraints (constraint_name TEXT NOT NULL, "
+     "constraint_type TEXT NOT NULL, value TEXT, min NUMERIC, min_is_inclusive BOOLEAN, "
+     "max NUMERIC, max_is_inclusive BOOLEAN, description TEXT, "
+     "CONSTRAINT gdcc_ntv UNIQUE (constraint_name, constraint_type, value))"),
+)
 
 
 @contextmanager
@@ -34,12 +55,63 @@ def _atomic(path: Path):
             os.unlink(tmp)
 
 
-def write_geopackage(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> None:
-    """Write each GeoDataFrame as a layer of a new GeoPackage at ``path``."""
+def write_geopackage(path: Path, layers: dict[str, gpd.GeoDataFrame], styles=(),
+                     aliases: dict[str, dict[str, str]] | None = None) -> None:
+    """Write each GeoDataFrame as a layer of a new GeoPackage at ``path`` (with a spatial
+    index), then the QGIS ``styles`` (:class:`roofpv.styles.Style`) as table
+    ``layer_styles`` and the field ``aliases`` (layer → column → alias) into
+    ``gpkg_data_columns``."""
     with _atomic(path) as tmp:
         for name, frame in layers.items():
-            options = {"DESCRIPTION": LAYER_DESCRIPTIONS.get(name, name)}
-            pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", layer_options=options)
+            options = {"DESCRIPTION": LAYER_DESCRIPTIONS.get(name, name),
+                       "GEOMETRY_NAME": GEOMETRY_COLUMN}
+            pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", layer_options=options,
+                                    dataset_options={"VERSION": GPKG_VERSION})
+        if styles:
+            _write_styles(tmp, styles)
+        if aliases:
+            _write_aliases(tmp, aliases)
+
+
+def _write_styles(path: Path, styles) -> None:
+    """Table ``layer_styles`` in QGIS's layout; QGIS applies the ``useAsDefault`` row of
+    a layer when it opens the layer."""
+    now = pd.Timestamp.now(tz="UTC").floor("s").tz_localize(None)
+    table = pd.DataFrame({
+        "f_table_catalog": "", "f_table_schema": "",
+        "f_table_name": [s.layer for s in styles],
+        "f_geometry_column": GEOMETRY_COLUMN,
+        "styleName": [s.name for s in styles], "styleQML": [s.qml for s in styles],
+        "styleSLD": "", "useAsDefault": [s.default for s in styles],
+        "description": [s.description for s in styles], "owner": "", "ui": "",
+        "update_time": now,
+    })
+    pyogrio.write_dataframe(table, path, layer="layer_styles", driver="GPKG",
+                            layer_options={"FID": "id", "DESCRIPTION": LAYER_DESCRIPTIONS["layer_styles"]})
+
+
+def _write_aliases(path: Path, aliases: dict[str, dict[str, str]]) -> None:
+    """Field aliases as ``gpkg_data_columns.name`` (read by GDAL ≥ 3.7 as the fields'
+    alternative names), registering the GeoPackage schema extension."""
+    rows = [(layer, column, alias) for layer, cols in aliases.items() for column, alias in cols.items()]
+    extension = "http://www.geopackage.org/spec/#extension_schema"
+    with sqlite3.connect(path) as db:
+        for ddl in DATA_COLUMNS_DDL:
+            db.execute(ddl)
+        for table in ("gpkg_data_columns", "gpkg_data_column_constraints"):
+            db.execute("DELETE FROM gpkg_extensions WHERE table_name = ? AND extension_name = "
+                       "'gpkg_schema'", (table,))
+            db.execute("INSERT INTO gpkg_extensions VALUES (?, NULL, 'gpkg_schema', ?, 'read-write')",
+                       (table, extension))
+        db.executemany("INSERT OR REPLACE INTO gpkg_data_columns (table_name, column_name, name) "
+                       "VALUES (?, ?, ?)", rows)
+    db.close()
+
+
+def write_qgis_project(path: Path, qgs: str) -> None:
+    """A ``.qgz`` project: the ``.qgs`` document ``qgs`` zipped under the same stem."""
+    with _atomic(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(f"{path.stem}.qgs", qgs)
 
 
 def write_table(path: Path, frame: pd.DataFrame) -> None:

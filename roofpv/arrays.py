@@ -1,0 +1,74 @@
+"""PV arrays as map features: the module rows of the layout drawn on their roofs.
+
+The layout (:mod:`roofpv.layout`) places modules cell by cell in each plane's local
+frame (:mod:`roofpv.roof`). Here consecutive modules of a row are joined into runs —
+one rectangle from the first module's edge to the last's, gaps between modules
+included — and each row becomes one feature, a MultiPolygon of its runs (a row splits
+into several runs where the roof outline interrupts it), mapped back to the projected
+CRS. Geometries are horizontal footprints (plan view), like every area in roofpv.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from .layout import module_cells
+from .roof import from_local
+
+#: Columns of the frame :func:`module_rows` returns.
+ROW_COLUMNS = ["building_id", "plane", "row", "modules", "kwp", "module_tilt_deg",
+               "azimuth_deg", "geometry"]
+
+
+def module_rows(planes: pd.DataFrame, width_m: float, gap_m: float, power_w: float) -> pd.DataFrame:
+    """Module rows of ``planes`` as polygons in the projected CRS.
+
+    Parameters
+    ----------
+    planes : DataFrame, one row per plane: ``building_id``, ``plane``, ``azimuth_deg``,
+        ``module_tilt_deg``, ``local`` (plane polygon after setbacks, local frame),
+        ``centre_x``/``centre_y``/``rotation_deg`` (the frame, as from
+        :func:`roofpv.roof.roof_planes`), ``module_depth_m`` (horizontal depth of a
+        module, m) and ``row_pitch_m`` (front edge to front edge, m)
+    width_m, gap_m : module width along the row and gap between modules (m)
+    power_w : module rating (W)
+
+    Returns
+    -------
+    DataFrame with :data:`ROW_COLUMNS`: ``row`` counts grid rows from the front (the
+    lowest edge of the plane, 0), ``modules`` and ``kwp`` are the row's, ``geometry``
+    is a MultiPolygon of the row's runs. Ordered by plane, then row.
+    """
+    local = planes["local"].to_numpy()
+    depth = planes["module_depth_m"].to_numpy(float)
+    cells = module_cells(local, width_m, gap_m, depth, planes["row_pitch_m"].to_numpy(float))
+    owner, row, column = cells["polygon"], cells["row"], cells["column"]
+    if len(owner) == 0:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in ROW_COLUMNS})
+    first = np.r_[True, (owner[1:] != owner[:-1]) | (row[1:] != row[:-1])]
+    run_start = first | np.r_[True, column[1:] != column[:-1] + 1]
+    starts = np.flatnonzero(run_start)
+    ends = np.r_[starts[1:], len(owner)] - 1
+    run_owner = owner[starts]
+    x0, y0 = cells["x"][starts], cells["y"][starts]
+    runs = shapely.box(x0, y0, cells["x"][ends] + width_m, y0 + depth[run_owner])
+    centre = planes[["centre_x", "centre_y"]].to_numpy(float)[run_owner]
+    runs = from_local(runs, centre, planes["rotation_deg"].to_numpy(float)[run_owner])
+
+    row_id = np.cumsum(first) - 1
+    run_row = row_id[starts]
+    modules = np.bincount(row_id)
+    row_owner = owner[first]
+    take = planes.iloc[row_owner]
+    return pd.DataFrame({
+        "building_id": take["building_id"].to_numpy(),
+        "plane": take["plane"].to_numpy(int),
+        "row": row[first],
+        "modules": modules,
+        "kwp": modules * power_w / 1000.0,
+        "module_tilt_deg": take["module_tilt_deg"].to_numpy(float),
+        "azimuth_deg": take["azimuth_deg"].to_numpy(float),
+        "geometry": shapely.multipolygons(runs, indices=run_row),
+    })
