@@ -224,12 +224,10 @@ def datum_findings(fits: dict, configured: Datum | None, footprints: int, hints:
     # DSM: the candidate on which the largest share of footprints sit on raised cells.
     rate = {d: f.raised / f.tested if f.tested >= MIN_TESTED else None for d, f in fits.items()}
     known = {d: r for d, r in rate.items() if r is not None}
-    dsm_best = max(known, key=known.get) if known else None
-    dsm_says = None
-    if (dsm_best is not None and dsm_best != configured and known[dsm_best] >= FITS
-            and (rate[configured] is None or known[dsm_best] >= rate[configured] + 0.3)):
-        dsm_says = dsm_best
-    confirmed = dsm_says is None and rate[configured] is not None and rate[configured] >= FITS
+    dsm_best = max(known, key=known.get, default=configured)
+    contradicted = (bool(known) and dsm_best != configured and known[dsm_best] >= FITS
+                    and (rate[configured] is None or known[dsm_best] >= rate[configured] + 0.3))
+    confirmed = not contradicted and rate[configured] is not None and rate[configured] >= FITS
     evidence = "; ".join(
         f"{LABELS[d]}: {_share(f.raised, f.tested)}" if rate[d] is not None
         else f"{LABELS[d]}: untested (the tiles reach {f.tested} footprints there)"
@@ -240,10 +238,10 @@ def datum_findings(fits: dict, configured: Datum | None, footprints: int, hints:
         out.append(finding(
             "info", f"footprints converted from {LABELS[configured]} to WGS84/CGCS2000 ({key}), "
             f"moved ~{shift[configured]:.0f} m", "nothing to do"))
-    if dsm_says is not None:
+    if contradicted:
         out.append(finding(
-            "error", f"footprints fit the DSM's buildings only if read as {LABELS[dsm_says]}; "
-            f"{standing}: {evidence}", fix_for(dsm_says)))
+            "error", f"footprints fit the DSM's buildings only if read as {LABELS[dsm_best]}; "
+            f"{standing}: {evidence}", fix_for(dsm_best)))
     elif confirmed:
         out.append(finding(
             "info", f"footprint positions checked against the DSM: {LABELS[configured]} fits; "
@@ -251,7 +249,7 @@ def datum_findings(fits: dict, configured: Datum | None, footprints: int, hints:
 
     # Townships: the candidate that places the most footprints inside a township.
     located = {d: f.located for d, f in fits.items() if f.located is not None}
-    if located and dsm_says is None and not confirmed:
+    if located and not contradicted and not confirmed:
         outside = {d: footprints - k for d, k in located.items()}
         town_best = min(outside, key=outside.get)
         if (town_best != configured and outside[configured] >= 3
@@ -271,7 +269,7 @@ def datum_findings(fits: dict, configured: Datum | None, footprints: int, hints:
                 out.append(finding(
                     "info", f"the footprint file mentions {words} ({LABELS[datum]}), but the "
                     f"footprints fit the DSM as {LABELS[configured]}", "nothing to do"))
-            elif dsm_says is None:
+            elif not contradicted:
                 out.append(finding(
                     "warning", f"the footprint file mentions {words}: the footprints may be in "
                     f"{LABELS[datum]} coordinates, ~{shift[datum]:.0f} m from their buildings",

@@ -55,10 +55,10 @@ class Mosaic:
 def _check_tile(src) -> None:
     """Raise TileError when a tile has no CRS or its last block cannot be read (a
     truncated file usually opens but loses its last blocks)."""
-    if src.crs is None:
-        raise TileError("tile has no CRS")
     *_, (_, last) = src.block_windows(1)
     src.read(1, window=last)
+    if src.crs is None:
+        raise TileError("tile has no CRS")
 
 
 def open_mosaic(folder: str | Path, crs: str, pattern: str = "*.tif",
