@@ -72,8 +72,8 @@ def project(
     out = out.set_geometry(gpd.GeoSeries(repaired, index=out.index, crs=out.crs))
     out["geometry_valid"] = usable
     checks = [
-        (~usable, "error", "footprint has no usable polygon (empty, missing or not a polygon); "
-         "kept as unsuitable", "redraw the footprint"),
+        (~usable, "error", ("footprint has no usable polygon (empty, missing or not a polygon); "
+                            "kept as unsuitable"), "redraw the footprint"),
         (invalid & usable, "warning", "invalid polygon (self-intersection or bad ring) repaired",
          "check the outline in QGIS (Vector → Geometry Tools → Check Validity)"),
         (has_z, "info", "Z coordinates dropped", "nothing to do"),
