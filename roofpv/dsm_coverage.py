@@ -59,7 +59,8 @@ def coverage_findings(coverage: pd.Series, extent: pd.Series, min_coverage: floa
         summary = Finding(
             "warning", tiles, None, None, "DSM", None,
             f"the DSM tiles cover none of the {n:,} footprints; every roof keeps the survey's geometry",
-            "check the tiles' CRS and extent against the footprints (e.g. load both in QGIS)")
+            "check the tiles' CRS and extent against the footprints (e.g. load both in QGIS), and "
+            "whether the footprints were digitised on a web map (inputs.footprints_datum)")
     else:
         summary = Finding(
             "info", tiles, None, None, "DSM", None,
