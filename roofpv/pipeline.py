@@ -114,7 +114,8 @@ def yield_tables(config: Config, hourly: pd.DataFrame) -> dict[str, solar.YieldT
 
 def resolve_roofs(b: pd.DataFrame, config: Config, roofs: pd.DataFrame | None = None) -> pd.DataFrame:
     """Fill roof type and shading defaults and attach each roof's rule parameters; take
-    measured roof values from ``roofs`` (:func:`measure_roofs`) where the DSM covers a roof."""
+    measured roof values from ``roofs`` (:func:`measure_roofs`) where the DSM covers a roof
+    (``dsm_coverage``: share of the roof with DSM data; NaN where not measured)."""
     out = b.copy()
     out["roof_type_surveyed"] = out["roof_type"]
     default_type = out["category"].fillna("other").map(config.rules.default_roof_type)
@@ -138,8 +139,10 @@ def resolve_roofs(b: pd.DataFrame, config: Config, roofs: pd.DataFrame | None = 
     )
     out["roof_area_m2"] = shapely.area(out.geometry.to_numpy())
     measured = roofs if roofs is not None else pd.DataFrame(index=pd.Index([], name="building_id"))
-    return dsm.combine(out, measured, config.rules.shading_loss, survey_forms(config),
-                       config.dsm.storey_height_m)
+    out = dsm.combine(out, measured, config.rules.shading_loss, survey_forms(config),
+                      config.dsm.storey_height_m)
+    out["dsm_coverage"] = measured.get("dsm_coverage", pd.Series(dtype=float)).reindex(out.index)
+    return out
 
 
 def measure_roofs(b: gpd.GeoDataFrame, config: Config, hourly: pd.DataFrame, crs: str,
@@ -360,7 +363,6 @@ def run(config: Config, progress: Callable[[str], None] = lambda stage: None) ->
                                            inventory.dsm, inventory.dem)
     b = resolve_roofs(inventory.buildings, config, roofs)
     findings = inventory.findings
-    b["dsm_coverage"] = np.nan
     if inventory.dsm is not None:
         b["dsm_coverage"], found = input_checks.dsm_coverage(
             inventory.buildings, inventory.dsm, config, roofs.get("dsm_coverage", pd.Series(dtype=float)))
