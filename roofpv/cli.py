@@ -28,7 +28,7 @@ from .pipeline import (
     PLAN_OUTPUTS,
     STAGES,
     SURVEY_OUTPUTS,
-    build_inventory,
+    check_inputs,
     existing_outputs,
     reconcile,
     run,
@@ -189,7 +189,7 @@ def _reconciliation(counts: dict[str, int]) -> str:
 def cmd_validate(args: argparse.Namespace, console: Console) -> int:
     config, out_dir = _setup(args, ["validation.xlsx"])
     with console.status("reading inputs…"):
-        inventory = build_inventory(config)
+        inventory = check_inputs(config)
     frame = findings_frame(inventory.findings)
     levels = frame["level"].value_counts()
     summary = frame.groupby(["level", "column", "problem"], dropna=False).size().rename("count").reset_index()
@@ -240,7 +240,9 @@ def cmd_survey(args: argparse.Namespace, console: Console) -> int:
             "✓/✗: target reachable with every suitable roof"
         )
     console.print(_reconciliation(reconcile(b, results.survey_rows)))
-    console.print(f"{len(results.findings)} input findings: see findings.csv or run `roofpv validate`")
+    errors = sum(f.level == "error" for f in results.findings)
+    console.print(f"{len(results.findings)} input findings ({errors} errors): see findings.csv "
+                  "or run `roofpv validate`")
     for name, path in paths.items():
         console.print(f"  {name}: {path}")
     console.print(f"done in {elapsed:.1f} s")

@@ -37,6 +37,9 @@ class Inputs(_Model):
     footprints: Path
     footprints_layer: str | None = None
     footprints_id_column: str = "building_id"
+    footprints_datum: Literal["gcj02", "bd09"] | None = Field(
+        None, description="web-map datum the footprints were digitised in (GCJ-02: Amap/Tencent, "
+        "BD-09: Baidu); converted to WGS84/CGCS2000 on reading; null = as declared")
     survey: Path | None = None
     survey_sheet: str | int = 0
     townships: Path | None = None

@@ -13,6 +13,7 @@ import shapely
 
 from .findings import Finding
 from .schema import value_key
+from .webmap import Datum, unshift
 
 
 def join_survey(
@@ -46,17 +47,20 @@ TINY_M2 = 5.0
 
 
 def project(
-    frame: gpd.GeoDataFrame, crs, source: str = "footprints"
+    frame: gpd.GeoDataFrame, crs, source: str = "footprints", datum: Datum | None = None
 ) -> tuple[gpd.GeoDataFrame, list[Finding]]:
     """Reproject to the analysis CRS, repair what is safe and mark unusable geometries.
+
+    Footprints digitised on a web map (``datum``, :mod:`roofpv.webmap`) are first moved
+    back to WGS84/CGCS2000.
 
     Adds ``geometry_valid``: a non-empty polygonal geometry. Z values are dropped,
     invalid rings repaired with :func:`shapely.make_valid` (keeping the polygonal part);
     each change, multipart and tiny footprints are reported.
     """
-    out = frame.to_crs(crs)
+    has_z = shapely.has_z(frame.geometry.to_numpy())
+    out = frame.set_geometry(unshift(frame.geometry, datum)).to_crs(crs)
     geom = out.geometry.to_numpy()
-    has_z = shapely.has_z(geom)
     geom = shapely.force_2d(geom)
     invalid = ~shapely.is_valid(geom) & ~shapely.is_missing(geom)
     repaired = np.where(
@@ -68,8 +72,8 @@ def project(
     out = out.set_geometry(gpd.GeoSeries(repaired, index=out.index, crs=out.crs))
     out["geometry_valid"] = usable
     checks = [
-        (~usable, "error", "footprint has no usable polygon (empty, missing or not a polygon); "
-         "kept as unsuitable", "redraw the footprint"),
+        (~usable, "error", ("footprint has no usable polygon (empty, missing or not a polygon); "
+                            "kept as unsuitable"), "redraw the footprint"),
         (invalid & usable, "warning", "invalid polygon (self-intersection or bad ring) repaired",
          "check the outline in QGIS (Vector → Geometry Tools → Check Validity)"),
         (has_z, "info", "Z coordinates dropped", "nothing to do"),

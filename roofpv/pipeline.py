@@ -8,7 +8,7 @@ callback ``progress(stage_name)`` called as each stage starts.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -24,6 +24,7 @@ from . import (
     dsm,
     economics,
     grid,
+    input_checks,
     layout,
     planning,
     shading,
@@ -53,7 +54,7 @@ BUILDING_COLUMNS = [
     "floor_area_m2", "roof_type", "roof_type_source", "roof_load_kn_m2", "shading",
     "shading_source", "shading_loss", "shading_loss_source", "shading_measured_class",
     "field_check", "sky_view_factor", "roof_height_m", "roof_height_m_source", "roof_form",
-    "roof_form_source", "planar_share", "roof_slope_deg_source", "roof_aspect_deg_source",
+    "roof_form_source", "planar_share", "dsm_coverage", "roof_slope_deg_source", "roof_aspect_deg_source",
     "grid_condition", "transformer_id", "existing_pv_kw",
     "existing_pv_area_m2", "roof_area_m2", "roof_slope_deg", "roof_aspect_deg", "mounting",
     "module_tilt_deg", "usable_area_m2", "modules", "capacity_kwp", "pv_area_m2", "annual_kwh",
@@ -72,6 +73,8 @@ class Inventory:
     findings: list[Finding]
     survey_rows: int
     crs: str
+    dsm: tiles.Mosaic | None = None
+    dem: tiles.Mosaic | None = None
 
 
 @dataclass(frozen=True)
@@ -131,7 +134,8 @@ def yield_tables(config: Config, hourly: pd.DataFrame) -> dict[str, solar.YieldT
 
 def resolve_roofs(b: pd.DataFrame, config: Config, roofs: pd.DataFrame | None = None) -> pd.DataFrame:
     """Fill roof type and shading defaults and attach each roof's rule parameters; take
-    measured roof values from ``roofs`` (:func:`measure_roofs`) where the DSM covers a roof."""
+    measured roof values from ``roofs`` (:func:`measure_roofs`) where the DSM covers a roof
+    (``dsm_coverage``: share of the roof with DSM data; NaN where not measured)."""
     out = b.copy()
     out["roof_type_surveyed"] = out["roof_type"]
     default_type = out["category"].fillna("other").map(config.rules.default_roof_type)
@@ -155,17 +159,20 @@ def resolve_roofs(b: pd.DataFrame, config: Config, roofs: pd.DataFrame | None = 
     )
     out["roof_area_m2"] = shapely.area(out.geometry.to_numpy())
     measured = roofs if roofs is not None else pd.DataFrame(index=pd.Index([], name="building_id"))
-    return dsm.combine(out, measured, config.rules.shading_loss, survey_forms(config),
-                       config.dsm.storey_height_m)
+    out = dsm.combine(out, measured, config.rules.shading_loss, survey_forms(config),
+                      config.dsm.storey_height_m)
+    out["dsm_coverage"] = measured.get("dsm_coverage", pd.Series(dtype=float)).reindex(out.index)
+    return out
 
 
-def measure_roofs(b: gpd.GeoDataFrame, config: Config, hourly: pd.DataFrame, crs: str
+def measure_roofs(b: gpd.GeoDataFrame, config: Config, hourly: pd.DataFrame, crs: str,
+                  mosaic: tiles.Mosaic | None, dem: tiles.Mosaic | None = None
                   ) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
-    """Roof geometry and shading from the DSM tiles (empty without ``dsm.tiles``)."""
+    """Roof geometry and shading from the DSM tiles (empty without a ``mosaic``)."""
     c = config.dsm
     empty = (pd.DataFrame(index=pd.Index([], name="building_id")),
              gpd.GeoDataFrame(geometry=[], crs=crs))
-    if c.tiles is None:
+    if mosaic is None:
         return empty
     site = config.site
     table = shading.sun_table(hourly, site.latitude, site.longitude, site.altitude_m,
@@ -174,8 +181,6 @@ def measure_roofs(b: gpd.GeoDataFrame, config: Config, hourly: pd.DataFrame, crs
     params = dsm.DsmParams(**{f: getattr(c, f) for f in dsm.DsmParams.__dataclass_fields__
                               if f != "flat_module_tilt_deg"},
                            flat_module_tilt_deg=racks[0] if racks else 0.0)
-    mosaic = tiles.open_mosaic(c.tiles, crs, c.tiles_pattern)
-    dem = tiles.open_mosaic(c.dem, crs) if c.dem is not None else None
     footprints = b.geometry[b["geometry_valid"]]
     windows = tiles.windows(mosaic, footprints.to_numpy(), params.radius_m, c.block_m, dem)
     return dsm.measure(windows, footprints, table, params, c.workers)
@@ -353,12 +358,25 @@ def build_inventory(config: Config) -> Inventory:
     crs = analysis_crs(config)
     b, found = join_survey(footprints, survey, str(inputs.survey), str(inputs.footprints))
     findings += found
-    b, found = project(b, crs, str(inputs.footprints))
+    b, found = project(b, crs, str(inputs.footprints), inputs.footprints_datum)
     findings += found
     b, found = assign_townships(b, polygons, str(inputs.survey))
     findings += found
+    mosaic, dem, found = input_checks.open_tiles(config, crs)
+    findings += found
+    findings += input_checks.datum_check(config, footprints.geometry, polygons, mosaic, crs)
     polygons = polygons.to_crs(crs) if polygons is not None else None
-    return Inventory(b, polygons, findings, len(survey), crs)
+    return Inventory(b, polygons, findings, len(survey), crs, mosaic, dem)
+
+
+def check_inputs(config: Config) -> Inventory:
+    """:func:`build_inventory` plus the DSM's coverage of the footprints: every check
+    `roofpv validate` makes, without modelling."""
+    inventory = build_inventory(config)
+    if inventory.dsm is None:
+        return inventory
+    _, found = input_checks.dsm_coverage(inventory.buildings, inventory.dsm, config)
+    return replace(inventory, findings=inventory.findings + found)
 
 
 def run(config: Config, progress: Callable[[str], None] = lambda stage: None) -> Results:
@@ -375,8 +393,14 @@ def run(config: Config, progress: Callable[[str], None] = lambda stage: None) ->
     tables = yield_tables(config, hourly)
 
     progress(STAGES[2])
-    roofs, measured_planes = measure_roofs(inventory.buildings, config, hourly, inventory.crs)
+    roofs, measured_planes = measure_roofs(inventory.buildings, config, hourly, inventory.crs,
+                                           inventory.dsm, inventory.dem)
     b = resolve_roofs(inventory.buildings, config, roofs)
+    findings = inventory.findings
+    if inventory.dsm is not None:
+        b["dsm_coverage"], found = input_checks.dsm_coverage(
+            inventory.buildings, inventory.dsm, config, roofs.get("dsm_coverage", pd.Series(dtype=float)))
+        findings = findings + found
     planes = lay_out(b, config, tables, measured_planes)
     plane_layer = plane_yields(measured_planes, planes)
 
@@ -407,7 +431,7 @@ def run(config: Config, progress: Callable[[str], None] = lambda stage: None) ->
     crs = inventory.crs
     return Results(
         gpd.GeoDataFrame(b, geometry="geometry", crs=crs), townships, inventory.township_polygons,
-        inventory.findings, crs, inventory.survey_rows,
+        findings, crs, inventory.survey_rows,
         gpd.GeoDataFrame(plan, geometry="geometry", crs=crs), plan_status, trajectory,
         economics.parameters(config.economics), plane_layer,
         run_info(config, weather_meta, hourly, crs), pv_arrays,

@@ -119,6 +119,15 @@ def test_validate_reports_the_sample_blemishes(tmp_path):
     }
     kg = findings[problems.str.contains("kg/m²")]
     assert set(kg["建筑编号 building id"]) == {"XD00235", "XC00087", "CQ00318", "XD00358", "DH00199"}
+    # The DSM tiles cover only the 当湖 centre (231 footprints inside, 9 cut by their edge):
+    # reported as notes, and the footprints sit on the DSM's buildings without any shift.
+    dsm = findings[findings["列 column"].isin(["DSM", "dsm_coverage"])]
+    assert (dsm["级别 level"] == "info").all()
+    covered = dsm["问题 problem"].str.extract(r"the DSM covers (\d+) of 3,449 footprints")[0].dropna()
+    assert len(covered) == 1 and 231 <= int(covered.iloc[0]) <= 240
+    assert 1 <= dsm["问题 problem"].str.startswith("footprint at the edge of the DSM tiles").sum() <= 9
+    datum = problems[problems.str.startswith("footprint positions checked against the DSM")]
+    assert len(datum) == 1 and "WGS84/CGCS2000 (no shift) fits" in datum.iloc[0]
 
 
 def test_roofs_under_the_dsm_tiles_are_measured(out, buildings):

@@ -157,3 +157,17 @@ def read_transformers(path: Path, layer: str | None = None) -> pd.DataFrame:
     if frame.index.duplicated().any():
         raise InputError(f"{path}: transformer ids repeat: {sorted(set(frame.index[frame.index.duplicated()]))}")
     return frame.apply(pd.to_numeric, errors="coerce")
+
+
+def layer_text(path: Path, layer: str | None = None, limit: int = 1000) -> list[str]:
+    """The words of a vector layer that may say where it came from: file and layer
+    name, field names, metadata and up to ``limit`` distinct values of each text field."""
+    info = pyogrio.read_info(path, layer=layer)
+    texts = [path.name, str(info["layer_name"]), *map(str, info["fields"]),
+             str(info["layer_metadata"]), str(info["dataset_metadata"])]
+    text_fields = [f for f, t in zip(info["fields"], info["dtypes"]) if t == "object"]
+    if text_fields:
+        frame = pyogrio.read_dataframe(path, layer=layer, columns=text_fields, read_geometry=False)
+        for column in text_fields:
+            texts += frame[column].dropna().astype(str).unique()[:limit].tolist()
+    return texts

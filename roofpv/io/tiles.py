@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
+import rasterio.errors
 import rasterio.merge
 import shapely
 from rasterio.crs import CRS
@@ -35,11 +36,12 @@ class Mosaic:
 
     Attributes
     ----------
-    paths : tile files
+    paths : usable tile files
     crs : analysis CRS (WKT or EPSG string)
     bounds : (n, 4) tile bounds in the analysis CRS [m]
     res : pixel size of the mosaic [m]
     origin : (x, y) of a pixel corner, so windows share one pixel grid [m]
+    skipped : (file, what is wrong) of each tile left out because it cannot be read
     """
 
     paths: tuple[Path, ...]
@@ -47,11 +49,24 @@ class Mosaic:
     bounds: np.ndarray
     res: float
     origin: tuple[float, float]
+    skipped: tuple[tuple[str, str], ...] = ()
+
+
+def _check_tile(src) -> None:
+    """Raise TileError when a tile has no CRS or its last block cannot be read (a
+    truncated file usually opens but loses its last blocks)."""
+    *_, (_, last) = src.block_windows(1)
+    src.read(1, window=last)
+    if src.crs is None:
+        raise TileError("tile has no CRS")
 
 
 def open_mosaic(folder: str | Path, crs: str, pattern: str = "*.tif",
                 res: float | None = None) -> Mosaic:
-    """Index the tiles of ``folder`` (headers only).
+    """Index the tiles of ``folder`` (headers and each tile's last block only).
+
+    Tiles that cannot be opened, have no CRS or are truncated are left out and listed
+    in :attr:`Mosaic.skipped`; the mosaic may then hold no tile at all.
 
     Parameters
     ----------
@@ -59,29 +74,36 @@ def open_mosaic(folder: str | Path, crs: str, pattern: str = "*.tif",
     crs : analysis CRS, projected, in metres
     pattern : glob of tile names
     res : pixel size [m]; default the finest tile resolution
+
+    Raises
+    ------
+    TileError : when ``folder`` holds no file matching ``pattern``
     """
     folder = Path(folder)
-    paths = tuple(sorted(folder.glob(pattern)))
-    if not paths:
+    found = tuple(sorted(folder.glob(pattern)))
+    if not found:
         raise TileError(f"{folder}: no tiles matching {pattern!r}; check `dsm.tiles` in the config")
     target = CRS.from_user_input(crs)
-    bounds, sizes, origin = [], [], None
-    for path in paths:
+    paths, bounds, sizes, skipped, origin = [], [], [], [], None
+    for path in found:
         try:
             with rasterio.open(path) as src:
-                if src.crs is None:
-                    raise TileError(f"{path}: tile has no CRS; assign one (e.g. gdal_edit -a_srs)")
+                _check_tile(src)
                 b = transform_bounds(src.crs, target, *src.bounds)
                 size = abs(src.res[0]) if src.crs == target else (b[2] - b[0]) / src.width
                 if origin is None and src.crs == target:
                     origin = (src.bounds.left, src.bounds.top)
-        except rasterio.RasterioIOError as exc:
-            raise TileError(f"{path}: cannot read tile ({exc})") from None
+        except (rasterio.errors.RasterioError, TileError) as exc:
+            skipped.append((str(path), str(exc).split("\n")[0]))
+            continue
+        paths.append(path)
         bounds.append(b)
         sizes.append(size)
-    bounds = np.asarray(bounds, float)
-    return Mosaic(paths, target.to_wkt(), bounds, float(res or min(sizes)),
-                  origin or (float(bounds[:, 0].min()), float(bounds[:, 3].max())))
+    bounds = np.asarray(bounds, float).reshape(-1, 4)
+    if not paths:
+        return Mosaic((), target.to_wkt(), bounds, float(res or 1.0), (0.0, 0.0), tuple(skipped))
+    return Mosaic(tuple(paths), target.to_wkt(), bounds, float(res or min(sizes)),
+                  origin or (float(bounds[:, 0].min()), float(bounds[:, 3].max())), tuple(skipped))
 
 
 def read_window(mosaic: Mosaic, bounds, resampling: Resampling = Resampling.bilinear,

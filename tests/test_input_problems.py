@@ -1,0 +1,206 @@
+"""One case per input problem the tool handles, end to end through the checks that
+`roofpv validate` makes: small files made in the test, the message an analyst reads,
+and every footprint still in the buildings table."""
+
+import geopandas as gpd
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+import rasterio
+import shapely
+from rasterio.transform import from_origin
+
+from roofpv.pipeline import check_inputs, reconcile
+
+X0, Y0 = 597_000.0, 3_398_000.0  # EPSG:4549, 当湖 (Pinghu)
+IDS = ["A", "B", "C"]
+
+
+def box(i, w=20.0, h=12.0):
+    return shapely.box(X0 + 40 * i, Y0, X0 + 40 * i + w, Y0 + h)
+
+
+SURVEY = {"建筑编号": IDS, "建筑类别": ["工业厂房"] * 3, "屋面类型": ["混凝土平屋面"] * 3,
+          "屋面荷载": [2.0] * 3, "遮挡情况": ["无"] * 3, "建成年份": [2020] * 3}
+
+
+class Case:
+    """Inputs written into ``tmp_path``: footprints, survey, townships and DSM tiles."""
+
+    def __init__(self, tmp_path):
+        self.dir = tmp_path
+        self.geoms = [box(i) for i in range(3)]
+        self.ids = list(IDS)
+        self.crs = "EPSG:4549"
+        self.survey = pd.DataFrame(SURVEY)
+        self.survey_file = None
+        self.town = shapely.box(X0 - 100, Y0 - 100, X0 + 300, Y0 + 100)
+        self.dsm = None
+
+    def lonlat(self):
+        """The footprints' lon/lat coordinates (CGCS2000)."""
+        return list(gpd.GeoSeries(self.geoms, crs="EPSG:4549").to_crs("EPSG:4490"))
+
+    def config(self, config):
+        fp = self.dir / "fp.gpkg"
+        frame = gpd.GeoDataFrame({"building_id": self.ids}, geometry=self.geoms, crs=self.crs)
+        frame.to_file(fp, layer="footprints")
+        if self.survey_file is None:
+            self.survey_file = self.dir / "survey.csv"
+            self.survey.to_csv(self.survey_file, index=False)
+        towns = self.dir / "towns.gpkg"
+        gpd.GeoDataFrame({"name": ["甲镇"]}, geometry=[self.town], crs="EPSG:4549").to_file(towns)
+        inputs = config.inputs.model_copy(update={
+            "footprints": fp, "footprints_layer": "footprints", "survey": self.survey_file,
+            "survey_sheet": 0, "townships": towns, "townships_name_column": "name"})
+        dsm = config.dsm.model_copy(update={"tiles": self.dsm, "workers": 1})
+        return config.model_copy(update={"inputs": inputs, "dsm": dsm})
+
+
+def three_d(c):
+    g = c.geoms[1]
+    c.geoms[1] = shapely.Polygon([(x, y, 9.0) for x, y in g.exterior.coords])
+    return "info", "B", "geometry", "Z coordinates dropped"
+
+
+def multipart(c):
+    c.geoms[1] = shapely.MultiPolygon([box(1, 8, 12), shapely.affinity.translate(box(1, 8, 12), 10)])
+    return "info", "B", "geometry", "multipart footprint assessed as one building"
+
+
+def tiny(c):
+    c.geoms[1] = box(1, 1.0, 2.0)
+    return "warning", "B", "geometry", "footprint smaller than 5 m²"
+
+
+def empty(c):
+    c.geoms[1] = shapely.Polygon()
+    return "error", "B", "geometry", "footprint has no usable polygon"
+
+
+def self_intersecting(c):
+    x, y = X0 + 40, Y0
+    c.geoms[1] = shapely.Polygon([(x, y), (x + 10, y + 10), (x + 10, y), (x, y + 10)])
+    return "warning", "B", "geometry", "invalid polygon (self-intersection or bad ring) repaired"
+
+
+def duplicate_id(c):
+    c.ids = ["A", "A", "C"]
+    return "warning", "A#2", "building_id", "duplicate building_id; this footprint is kept as A#2"
+
+
+def missing_crs(c):
+    c.geoms, c.crs = c.lonlat(), None
+    return "warning", None, "CRS", "layer has no CRS; coordinates look like lon/lat"
+
+
+def projected_crs_on_lonlat(c):
+    c.geoms = c.lonlat()
+    return "warning", None, "CRS", "CRS says projected"
+
+
+def wgs84(c):
+    c.geoms, c.crs = c.lonlat(), "EPSG:4326"
+    return "info", None, "CRS", "coordinates are WGS84; CGCS2000 differs from it by less than 0.1 m"
+
+
+def no_survey_row(c):
+    c.survey = c.survey.iloc[:2]
+    return "warning", "C", "building_id", "footprint has no survey row"
+
+
+def no_footprint(c):
+    c.survey = pd.concat([c.survey, c.survey.iloc[[0]].assign(建筑编号="D")])
+    return "warning", "D", "building_id", "survey row has no footprint"
+
+
+def unknown_value(c):
+    c.survey.loc[1, "屋面类型"] = "混泥土平屋面"
+    return "warning", "B", "roof_type", "unknown roof_type value"
+
+
+def load_in_kg(c):
+    c.survey["屋面荷载"] = c.survey["屋面荷载"].astype(object)
+    c.survey.loc[1, "屋面荷载"] = "250kg/㎡"
+    return "warning", "B", "roof_load_kn_m2", "value written in kg/m²; converted to kN/m²"
+
+
+def area_in_mu(c):
+    c.survey["建筑面积"] = ["1.5亩", "800", "900"]
+    return "warning", "A", "floor_area_m2", "亩"
+
+
+def gbk_csv(c):
+    c.survey_file = c.dir / "survey_gbk.csv"
+    c.survey.assign(屋面类型=["混凝土平屋面", "梯形彩鋼瓦", "瓦屋面"]).to_csv(c.survey_file, index=False, encoding="gbk")
+    return "info", None, None, "file is encoded in gb18030, not UTF-8"
+
+
+def workbook(c):
+    """Title row, merged two-row header, a blank row, numbers stored as text."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["平湖市屋顶光伏资源普查表"])
+    sheet.merge_cells("A1:D1")
+    sheet.append(["建筑编号", "屋面", None, "建成年份"])
+    sheet.append([None, "类型", "荷载(kN/m²)", None])
+    sheet.merge_cells("B2:C2")
+    sheet.append(["A", "混凝土平屋面", "2.0", 2020])
+    sheet.append([None, None, None, None])
+    sheet.append(["B", "瓦屋面", 1.0, "2011"])
+    sheet.append(["C", "梯形彩钢瓦", 0.5, 2012])
+    c.survey_file = c.dir / "survey.xlsx"
+    book.save(c.survey_file)
+    return "info", "A", "roof_load_kn_m2", "number stored as text"
+
+
+def outside_townships(c):
+    c.geoms[2] = shapely.affinity.translate(c.geoms[2], 5000)
+    return "warning", "C", "geometry", "building lies outside every township polygon"
+
+
+def corrupt_raster(c):
+    c.dsm = c.dir / "dsm"
+    c.dsm.mkdir()
+    (c.dsm / "t1.tif").write_bytes(b"II*\x00" + bytes(100))
+    return "error", None, "DSM", "DSM tile left out"
+
+
+def no_dsm_coverage(c):
+    c.dsm = c.dir / "dsm"
+    c.dsm.mkdir()
+    with rasterio.open(c.dsm / "t.tif", "w", driver="GTiff", width=40, height=40, count=1, dtype="float32",
+                       crs="EPSG:4549", transform=from_origin(X0 - 10, Y0 + 30, 1.0, 1.0)) as dst:
+        dst.write(np.full((1, 40, 40), 3.0, np.float32))
+    return "info", None, "DSM", "the DSM covers 1 of 3 footprints"
+
+
+CASES = [three_d, multipart, tiny, empty, self_intersecting, duplicate_id, missing_crs,
+         projected_crs_on_lonlat, wgs84, no_survey_row, no_footprint, unknown_value, load_in_kg,
+         area_in_mu, gbk_csv, workbook, outside_townships, corrupt_raster, no_dsm_coverage]
+
+
+@pytest.mark.parametrize("make", CASES, ids=[c.__name__ for c in CASES])
+def test_problem_is_reported_and_no_footprint_is_lost(config, tmp_path, make):
+    case = Case(tmp_path)
+    level, building, column, message = make(case)
+    inventory = check_inputs(case.config(config))
+    hits = [f for f in inventory.findings if message in f.problem]
+    assert hits, [f.problem for f in inventory.findings]
+    assert (hits[0].level, hits[0].building_id, hits[0].column) == (level, building, column)
+    b = inventory.buildings
+    assert len(b) == 3 and len(set(b.index)) == 3
+    counts = reconcile(b, inventory.survey_rows)
+    assert counts["with survey row"] + counts["without survey row"] == 3
+
+
+def test_wgs84_and_cgcs2000_footprints_land_within_a_decimetre(config, tmp_path):
+    places = {}
+    for crs in ("EPSG:4490", "EPSG:4326"):
+        case = Case(tmp_path / crs.replace(":", ""))
+        case.dir.mkdir()
+        case.geoms, case.crs = case.lonlat(), crs
+        places[crs] = check_inputs(case.config(config)).buildings.geometry
+    assert (places["EPSG:4490"].distance(places["EPSG:4326"]) < 0.1).all()
+    np.testing.assert_allclose(places["EPSG:4490"].area, 240.0, rtol=1e-6)
