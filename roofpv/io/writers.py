@@ -4,6 +4,7 @@ moved into place, so a failed run never leaves a half-written file over a good o
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,6 +41,27 @@ def write_geopackage(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> None:
         for name, frame in layers.items():
             options = {"DESCRIPTION": LAYER_DESCRIPTIONS.get(name, name)}
             pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", layer_options=options)
+
+
+def write_folder(path: Path, files: dict[str, bytes]) -> None:
+    """A folder holding exactly ``files`` (plain file name → content): written beside
+    ``path`` and swapped in whole, replacing an earlier folder of that name."""
+    for name in files:
+        if name in ("", ".", "..") or "/" in name or "\\" in name or Path(name).name != name:
+            raise ValueError(f"{name!r} is not a plain file name")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private
+    old = path.with_name(f".{path.name}.old.{os.getpid()}")
+    try:
+        for name, content in files.items():
+            (tmp / name).write_bytes(content)
+        if path.exists():
+            path.rename(old)
+        tmp.rename(path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def write_table(path: Path, frame: pd.DataFrame) -> None:
