@@ -59,7 +59,7 @@ class DevTools:
             os.dup2(replies, 4)
 
         self.proc = subprocess.Popen([exe, *FLAGS, f"--user-data-dir={profile}", url], env=env,
-                                     preexec_fn=fds, close_fds=False,
+                                     preexec_fn=fds, close_fds=False,  # noqa: PLW1509 (no threads here)
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         os.close(to_chrome)
         os.close(from_chrome)

@@ -20,8 +20,8 @@ from fontTools import subset
 from fontTools.ttLib import TTFont
 
 OUT = Path(__file__).resolve().parents[1] / "roofpv" / "report" / "fonts" / "NotoSansCJKsc-GB2312.otf"
-#: Characters beyond GB 2312 that reports print: CO₂, m², ✓/✗, ≥, ‰ …
-EXTRA = "←→↑↓≤≥±×÷°·✓✗−–—…‰€¥℃㎡"
+#: Characters beyond GB 2312 that reports print (✓, ≥, ‰ …) where the source font has them.
+EXTRA = "←→↑↓≤≥±×÷°·✓−–—…‰€¥℃㎡"
 
 
 def gb2312() -> str:

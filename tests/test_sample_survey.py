@@ -28,7 +28,7 @@ def buildings(out):
 
 
 def test_outputs_written(out):
-    assert sorted(p.name for p in out.iterdir()) == ["findings.csv", "roofpv.gpkg", "townships.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["findings.csv", "report", "roofpv.gpkg", "townships.csv"]
     assert sorted(pyogrio.list_layers(out / "roofpv.gpkg")[:, 0]) == ["buildings", "roof_planes", "townships"]
 
 

@@ -71,7 +71,7 @@ def coverage_chart(rows: list[dict], lang: str, salt: str) -> str:
             top = max([*values, *(r for _, r, _ in row["milestones"])]) * 1.25 or 1.0
             for k, (year, ratio, ok) in enumerate(row["milestones"]):
                 ax.axvline(ratio, color=TARGET, linestyle="-" if ok else "--", linewidth=1.2)
-                mark = "✓" if ok else "✗"
+                mark = "✓" if ok else "×"
                 ax.text(ratio, 1.4 + 0.35 * (k % 2), f" {year} {t['target']} {ratio:.0%} {mark}",
                         color=TARGET, fontsize=7.5, ha="left", va="bottom")
             ax.set_xlim(0, top)
