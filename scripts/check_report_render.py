@@ -6,8 +6,8 @@ folder (e.g. ``out/pinghu/report``). Chromium runs with a fontconfig that knows 
 matplotlib's fonts (DejaVu, STIX), as on a machine without Chinese fonts, so any
 Chinese it draws comes from the page. For ``index.html`` and the first township page the script takes a screenshot
 of the page as written and of a copy without the embedded ``@font-face``: the copy can
-only show boxes, so the two must differ; it exits with 1 if they do not, or if Chromium
-fails. Look at the screenshots to see the result. Needs ``chromium`` (Debian:
+only show boxes, so the two must differ; and it prints the page to PDF, which must be A4
+and carry the embedded font. It exits with 1 if a check fails or Chromium does. Look at the screenshots to see the result. Needs ``chromium`` (Debian:
 ``apt-get install chromium``).
 """
 
@@ -102,8 +102,9 @@ class DevTools:
 
 
 def screenshot(page: Path, png: Path, exe: str) -> str:
-    """Screenshot (900 × 1600 px) of ``page`` into ``png``, taken by a Chromium that sees
-    no Chinese font installed, once the page's web fonts are loaded; returns their status."""
+    """Screenshot (900 × 1600 px) of ``page`` into ``png`` and its print into a PDF beside
+    it, by a Chromium that sees no Chinese font installed, once the page's web fonts are
+    loaded; returns their status."""
     fonts_dir = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
     with tempfile.TemporaryDirectory() as profile, tempfile.TemporaryDirectory() as tmp:
         conf = Path(tmp) / "fonts.conf"
@@ -125,9 +126,11 @@ def screenshot(page: Path, png: Path, exe: str) -> str:
                 time.sleep(0.05)
             fonts = fonts["result"]["value"]
             shot = chrome.call("Page.captureScreenshot", format="png")["data"]
+            pdf = chrome.call("Page.printToPDF", preferCSSPageSize=True)["data"]
         finally:
             chrome.close()
     png.write_bytes(base64.b64decode(shot))
+    png.with_suffix(".pdf").write_bytes(base64.b64decode(pdf))
     return fonts
 
 
@@ -157,9 +160,14 @@ def check(report: Path, shots: Path, exe: str) -> bool:
             copy.unlink()
         differs = embedded.read_bytes() != bare.read_bytes()
         loaded = fonts == f"{FAMILY}:loaded"
-        ok &= differs and loaded
+        pdf = embedded.with_suffix(".pdf").read_bytes()
+        a4 = re.search(rb"/MediaBox \[0 0 59[45]\.\d* 84[12]\.\d*\]", pdf) is not None
+        noto = b"NotoSansCJK" in pdf
+        ok &= differs and loaded and a4 and noto
         print(f"{page.name}: web fonts {fonts or 'none'}; {embedded} "
-              f"({'differs from' if differs else 'SAME AS'} {bare.name})")
+              f"({'differs from' if differs else 'SAME AS'} {bare.name}); print: "
+              f"{pdf.count(b'/Type /Page') - pdf.count(b'/Type /Pages')} pages, "
+              f"{'A4' if a4 else 'NOT A4'}, {'Noto Sans CJK embedded' if noto else 'NO Noto Sans CJK'}")
     return ok
 
 
