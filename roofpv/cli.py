@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from . import __version__
+from . import __version__, report
 from .config import ConfigError, Policy, Target, load_config
 from .findings import findings_frame
 from .io.readers import InputError
@@ -64,6 +64,10 @@ def _run_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--overwrite", action="store_true", help="replace outputs of an earlier run")
     command.add_argument("--quiet", action="store_true", help="print only errors")
     command.add_argument(
+        "--lang", choices=report.LANGS, default="zh",
+        help="language of the HTML/XLSX report: zh (default) writes report/, en writes report_en/",
+    )
+    command.add_argument(
         "--policy", action="append", metavar="NAME",
         help="evaluate the targets of configs/NAME.yaml (or of a YAML path) instead of the "
         "config's own; repeat to combine, e.g. --policy pinghu --policy nea_whole_county",
@@ -99,6 +103,18 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     _run_options(plan)
+
+    report_command = commands.add_parser(
+        "report",
+        help="write the HTML and XLSX report from an existing output folder",
+        description=(
+            "Read roofpv.gpkg and townships.csv of an earlier `survey` or `plan` run (no "
+            "modelling) and write the report folder: index.html (city overview), one page per "
+            "township and roofpv.xlsx. `survey` and `plan` write the same report at their end. "
+            "Pass the config, --out and --policy of that run."
+        ),
+    )
+    _run_options(report_command)
 
     validate = commands.add_parser(
         "validate",
@@ -212,8 +228,22 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
     return 1 if levels.get("error", 0) else 0
 
 
+def _write_report(results, config, out_dir: Path, lang: str) -> Path:
+    """The HTML/XLSX report of a run, at the end of `survey` and `plan`."""
+    return report.write(report.from_results(results, config), config, out_dir, lang)
+
+
+def cmd_report(args: argparse.Namespace, console: Console) -> int:
+    config, out_dir = _setup(args, [report.folder(Path(), args.lang).name])
+    with console.status("writing the report…"):
+        path = report.write(report.from_folder(out_dir, config), config, out_dir, args.lang)
+    if not args.quiet:
+        console.print(f"  report: {path / 'index.html'}, {path / 'roofpv.xlsx'}")
+    return 0
+
+
 def cmd_survey(args: argparse.Namespace, console: Console) -> int:
-    config, out_dir = _setup(args, SURVEY_OUTPUTS)
+    config, out_dir = _setup(args, (*SURVEY_OUTPUTS, report.folder(Path(), args.lang).name))
     started = time.perf_counter()
     with console.status("starting…") as status:
         def progress(stage: str) -> None:
@@ -225,6 +255,8 @@ def cmd_survey(args: argparse.Namespace, console: Console) -> int:
         results = run(config, progress)
         status.update("writing outputs")
         paths = write_outputs(results, out_dir)
+        status.update("writing the report")
+        paths["report"] = _write_report(results, config, out_dir, args.lang) / "index.html"
     elapsed = time.perf_counter() - started
     if args.quiet:
         return 0
@@ -285,7 +317,7 @@ def plan_table(status: pd.DataFrame, target, order: list[str]) -> Table:
 
 
 def cmd_plan(args: argparse.Namespace, console: Console) -> int:
-    config, out_dir = _setup(args, SURVEY_OUTPUTS + PLAN_OUTPUTS)
+    config, out_dir = _setup(args, (*SURVEY_OUTPUTS, *PLAN_OUTPUTS, report.folder(Path(), args.lang).name))
     with console.status("starting…") as status:
         def progress(stage: str) -> None:
             status.update(f"[{STAGES.index(stage) + 1}/{len(STAGES)}] {stage}")
@@ -293,6 +325,8 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
         results = run(config, progress)
         status.update("writing outputs")
         paths = write_outputs(results, out_dir, plan=True)
+        status.update("writing the report")
+        paths["report"] = _write_report(results, config, out_dir, args.lang) / "index.html"
     if args.quiet:
         return 0
     order = list(results.township_polygons.index) if results.township_polygons is not None else []
@@ -326,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message="DatetimeIndex.dayofyear is deprecated")
     # Piped output (logs, CI) gets a fixed width so the township table is not cut.
     console = Console() if sys.stdout.isatty() else Console(width=120)
-    command = {"survey": cmd_survey, "plan": cmd_plan, "validate": cmd_validate}[args.command]
+    command = {"survey": cmd_survey, "plan": cmd_plan, "report": cmd_report, "validate": cmd_validate}[args.command]
     try:
         return command(args, console)
     except (ConfigError, InputError, SurveyError, WeatherFileError, OutputExistsError) as exc:

@@ -4,6 +4,7 @@ moved into place, so a failed run never leaves a half-written file over a good o
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import tempfile
 import zipfile
@@ -112,6 +113,27 @@ def write_qgis_project(path: Path, qgs: str) -> None:
     """A ``.qgz`` project: the ``.qgs`` document ``qgs`` zipped under the same stem."""
     with _atomic(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr(f"{path.stem}.qgs", qgs)
+
+
+def write_folder(path: Path, files: dict[str, bytes]) -> None:
+    """A folder holding exactly ``files`` (plain file name → content): written beside
+    ``path`` and swapped in whole, replacing an earlier folder of that name."""
+    for name in files:
+        if name in ("", ".", "..") or "/" in name or "\\" in name or Path(name).name != name:
+            raise ValueError(f"{name!r} is not a plain file name")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private
+    old = path.with_name(f".{path.name}.old.{os.getpid()}")
+    try:
+        for name, content in files.items():
+            (tmp / name).write_bytes(content)
+        if path.exists():
+            path.rename(old)
+        tmp.rename(path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def write_table(path: Path, frame: pd.DataFrame) -> None:

@@ -1,0 +1,89 @@
+"""HTML and XLSX reports of a survey run.
+
+``write(report, config, out_dir, lang)`` writes the folder ``report`` (``report_en`` for
+English) into the output folder: ``index.html`` (city overview), one page per
+township and ``roofpv.xlsx``. Data come from a run's results (:func:`from_results`,
+used at the end of ``roofpv survey`` and ``plan``) or from an output folder
+(:func:`from_folder`, used by ``roofpv report``); both give the same report. The
+monthly energy profile is looked up in yield tables computed from the config's weather.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import solar
+from ..config import Config
+from ..io.outputs import read_outputs
+from ..io.writers import write_folder
+from ..pipeline import CITY, Results, load_weather
+from . import pages, workbook
+from .data import ReportData, monthly_share
+from .labels import LANGS, text
+from .parameters import config_comments, parameter_table
+
+__all__ = ["LANGS", "ReportData", "folder", "from_folder", "from_results", "write"]
+
+#: Orientation grid of the monthly profile, degrees (coarse: only the shape matters).
+PROFILE_TILT_STEP, PROFILE_AZIMUTH_STEP = 10.0, 30.0
+
+
+def folder(out_dir: Path, lang: str) -> Path:
+    """The report folder of a language inside the output folder."""
+    text(lang)
+    return out_dir / ("report" if lang == "zh" else f"report_{lang}")
+
+
+def _profile(b: pd.DataFrame, config: Config) -> np.ndarray:
+    hourly, _ = load_weather(config)
+    site, system = config.site, config.system
+    tilts = np.arange(0.0, config.bins.max_tilt_deg + 1e-9, PROFILE_TILT_STEP)
+    azimuths = np.arange(0.0, 360.0, PROFILE_AZIMUTH_STEP)
+    models = {k: m.temperature_model for k, m in config.mountings.items()}
+    tables = {
+        model: solar.yield_table(
+            hourly, site.latitude, site.longitude, site.altitude_m, tilts, azimuths,
+            temperature_model=model, gamma_pdc=config.module.gamma_pdc_per_c,
+            losses_pct=system.total_losses_pct, inverter_eff_nom=system.inverter_efficiency_nom,
+            dc_ac_ratio=system.dc_ac_ratio, albedo=system.albedo,
+        )
+        for model in sorted(set(models.values()))
+    }
+    return monthly_share(b, tables, models)
+
+
+def from_results(results: Results, config: Config) -> ReportData:
+    """Report data of a run held in memory."""
+    b = results.buildings
+    return ReportData(b, results.townships, results.township_polygons, results.plan,
+                      _profile(b, config), CITY)
+
+
+def from_folder(out_dir: Path, config: Config) -> ReportData:
+    """Report data read back from the output folder of ``roofpv survey`` or ``plan``."""
+    found = read_outputs(out_dir)
+    b = found["buildings"]
+    return ReportData(b, found["townships"], found["polygons"], found["plan"], _profile(b, config), CITY)
+
+
+def make(report: ReportData, config: Config, lang: str = "zh") -> dict[str, bytes]:
+    """Every file of the report folder by name: pages and the workbook."""
+    comments = config_comments(config.source_path) if config.source_path else {}
+    params = parameter_table(config.model_dump(mode="json"), comments, config.economics.assumptions, lang)
+    name = config.source_path.name if config.source_path else ""
+    files = {k: v.encode("utf-8") for k, v in pages.render(report, config, params, lang, name).items()}
+    buffer = io.BytesIO()
+    workbook.build(report, config, lang).save(buffer)
+    files["roofpv.xlsx"] = buffer.getvalue()
+    return files
+
+
+def write(report: ReportData, config: Config, out_dir: Path, lang: str = "zh") -> Path:
+    """Write the report folder (replacing an earlier one whole); returns its path."""
+    path = folder(out_dir, lang)
+    write_folder(path, make(report, config, lang))
+    return path

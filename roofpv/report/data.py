@@ -1,0 +1,121 @@
+"""What the report shows, computed from the survey results (pure functions)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from .. import solar
+
+STATUSES = ("suitable", "conditional", "unsuitable")
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """The tables a report is made from.
+
+    ``buildings`` is indexed by building id, ``townships`` by township name with the
+    whole-city row ``city`` last; ``polygons`` (township boundaries, index = name) and
+    ``plan`` (one row per planned roof and target) may be missing. ``monthly_share``
+    holds each building's share of its annual energy per month, shape (n, 12).
+    """
+
+    buildings: gpd.GeoDataFrame
+    townships: pd.DataFrame
+    polygons: gpd.GeoDataFrame | None
+    plan: pd.DataFrame | None
+    monthly_share: np.ndarray
+    city: str
+
+    @property
+    def order(self) -> list[str]:
+        """Township names: in the order of the boundaries, then any others."""
+        names = [t for t in self.townships.index if t != self.city]
+        first = [t for t in self.polygons.index if t in names] if self.polygons is not None else []
+        return first + [t for t in names if t not in first]
+
+
+def monthly_share(b: pd.DataFrame, tables: dict[str, solar.YieldTable], temperature_model: dict[str, str]) -> np.ndarray:
+    """Share of each building's annual energy produced in each month, shape (n, 12).
+
+    Looked up in the yield tables at the building's module tilt and roof aspect (the
+    first roof plane) for the temperature model of its mounting; buildings without a
+    layout get the share of a south-facing plane at 20° on the first table.
+    """
+    tilt = b["module_tilt_deg"].fillna(20.0).to_numpy(float)
+    azimuth = b["roof_aspect_deg"].fillna(180.0).to_numpy(float)
+    models = b["mounting"].map(temperature_model).fillna(next(iter(tables))).to_numpy()
+    monthly = np.zeros((len(b), 12))
+    for model, table in tables.items():
+        hit = models == model
+        monthly[hit] = solar.interpolate_monthly(table, tilt[hit], azimuth[hit])
+    return monthly / monthly.sum(axis=1, keepdims=True)
+
+
+def monthly_mwh(b: pd.DataFrame, share: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Monthly energy of the suitable roofs among ``mask`` (MWh, 12 values)."""
+    take = mask & (b["suitability"] == "suitable").to_numpy()
+    return (b["annual_kwh"].to_numpy(float)[take, None] * share[take]).sum(axis=0) / 1000.0
+
+
+def by_category(b: pd.DataFrame) -> pd.DataFrame:
+    """Capacity (MWp) and first-year energy (GWh) of suitable roofs per category,
+    largest capacity first; categories without any are left out."""
+    s = b[b["suitability"] == "suitable"]
+    table = s.groupby(s["category"].fillna("other")).agg(
+        capacity_mwp=("capacity_kwp", "sum"), generation_gwh=("annual_kwh", "sum"),
+    )
+    table["capacity_mwp"] /= 1000.0
+    table["generation_gwh"] /= 1e6
+    table = table[table["capacity_mwp"] > 0]
+    return table.sort_values("capacity_mwp", ascending=False)
+
+
+def exclusions(b: pd.DataFrame, severity: dict[str, str]) -> pd.DataFrame:
+    """Buildings per reason that makes a roof unsuitable or conditional: ``reason``,
+    ``severity`` (``unsuitable`` or ``conditional``), ``buildings``; most frequent first
+    within unsuitable, then conditional."""
+    codes = b["reasons"].fillna("").str.split(";").explode()
+    codes = codes[codes.map(severity).isin(["unsuitable", "conditional"])]
+    counts = codes.value_counts().rename("buildings").rename_axis("reason").reset_index()
+    counts["severity"] = counts["reason"].map(severity)
+    counts["_order"] = counts["severity"].map({"unsuitable": 0, "conditional": 1})
+    counts = counts.sort_values(["_order", "buildings", "reason"], ascending=[True, False, True])
+    return counts[["reason", "severity", "buildings"]].reset_index(drop=True)
+
+
+def plan_roofs(plan: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The first ``n`` roofs of a plan by rank, one row per building: ``township``, ``name``,
+    ``category``, ``capacity_kwp``, ``annual_kwh``, ``build_year`` (earliest),
+    ``targets`` (the targets it serves, in plan order)."""
+    if plan.empty:
+        return plan.assign(targets=[])
+    rows = plan.reset_index().sort_values(["plan_order", "build_year"], kind="stable")
+    grouped = rows.groupby("building_id", sort=False)
+    out = grouped.agg(
+        plan_order=("plan_order", "first"), township=("township", "first"), name=("name", "first"),
+        category=("category", "first"),
+        capacity_kwp=("capacity_kwp", "first"), annual_kwh=("annual_kwh", "first"),
+        build_year=("build_year", "min"), targets=("target", lambda t: list(dict.fromkeys(t))),
+    )
+    return out.sort_values("plan_order", kind="stable").head(n).drop(columns="plan_order")
+
+
+def coverage_rows(row: pd.Series, targets) -> list[dict]:
+    """Per target: coverage today and potential and, per milestone, the target ratio and
+    whether it is reachable with every suitable roof."""
+    out = []
+    for t in targets:
+        p = f"{t.name}_"
+        out.append({
+            "target": t, "today": float(row[p + "coverage_today"]),
+            "potential": float(row[p + "coverage_potential"]),
+            "milestones": [
+                (year, float(row[f"{p}target_{year}"]), bool(row[f"{p}reachable_{year}"]))
+                for year in t.milestones
+            ],
+        })
+    return out

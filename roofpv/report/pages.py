@@ -1,0 +1,158 @@
+"""HTML pages: a city overview (``index.html``) and one page per township, rendered by
+an autoescaping Jinja2 template; every string from the inputs is escaped, charts and
+the map are inline SVG and the font is embedded, so each page is one file."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib.resources import files
+
+import numpy as np
+import pandas as pd
+from jinja2 import Environment, PackageLoader
+from markupsafe import Markup
+
+from ..config import Config
+from . import charts, data, maps
+from .fonts import font_face_css, printable
+from .labels import code_label, reason_label, text
+
+#: Roofs listed from the plan: per township, and on the city overview.
+PLAN_ROWS_TOWNSHIP, PLAN_ROWS_CITY = 15, 20
+_FONT_PLACEHOLDER = "/*roofpv-font*/"
+
+
+@cache
+def environment() -> Environment:
+    return Environment(loader=PackageLoader("roofpv.report", "templates"), autoescape=True,
+                       trim_blocks=True, lstrip_blocks=True)
+
+
+def page_file(number: int, name: str) -> str:
+    """File name of a township page: its number and the name's letters, digits, CJK
+    characters, ``-`` and ``_`` only (no separators or dots from the input)."""
+    slug = re.sub(r"[^\w-]+", "", str(name), flags=re.UNICODE)[:40]
+    return f"{number:02d}-{slug}.html" if slug else f"{number:02d}.html"
+
+
+def _num(x: float, digits: int = 1) -> str:
+    return "–" if x is None or pd.isna(x) else f"{x:,.{digits}f}"
+
+
+def _pct(x: float) -> str:
+    return "–" if x is None or pd.isna(x) else f"{x:.1%}"
+
+
+def _figures(row: pd.Series, t: dict) -> list[tuple[str, str]]:
+    return [
+        (t["buildings"], _num(row["buildings"], 0)), (t["suitable"], _num(row["suitable"], 0)),
+        (t["conditional"], _num(row["conditional"], 0)), (t["unsuitable"], _num(row["unsuitable"], 0)),
+        (t["capacity_mwp"], _num(row["capacity_kwp"] / 1000.0)),
+        (t["generation_gwh"], _num(row["annual_mwh"] / 1000.0, 2)),
+        (t["co2_kt"], _num(row["co2_avoided_t_yr"] / 1000.0, 2)),
+    ]
+
+
+def _target_names(config: Config, lang: str) -> dict[str, str]:
+    return {t.name: (t.label if lang == "zh" else t.name.replace("_", " ")) for t in config.policy.targets}
+
+
+def _plan_rows(plan: pd.DataFrame | None, n: int, config: Config, lang: str) -> list[dict] | None:
+    if plan is None:
+        return None
+    names = _target_names(config, lang)
+    return [
+        {"id": bid, "name": "" if pd.isna(r["name"]) else r["name"], "township": r["township"],
+         "category": code_label("category", r["category"], lang), "kwp": _num(r["capacity_kwp"]),
+         "mwh": _num(r["annual_kwh"] / 1000.0), "year": int(r["build_year"]),
+         "targets": "；".join(names.get(x, x) for x in r["targets"]) if lang == "zh"
+         else "; ".join(names.get(x, x) for x in r["targets"])}
+        for bid, r in data.plan_roofs(plan, n).iterrows()
+    ]
+
+
+def _exclusion_rows(b: pd.DataFrame, config: Config, lang: str) -> list[dict]:
+    t = text(lang)
+    return [
+        {"label": reason_label(r.reason, lang), "code": r.reason, "severity": t[r.severity],
+         "count": f"{r.buildings:,}"}
+        for r in data.exclusions(b, config.rules.severity).itertuples()
+    ]
+
+
+def _page(context: dict, lang: str) -> str:
+    css = (files("roofpv.report") / "templates" / "report.css").read_text(encoding="utf-8")
+    t = text(lang)
+    return environment().get_template("page.html.j2").render(
+        t=t, lang=lang, css=Markup(css), font_css=Markup(_FONT_PLACEHOLDER), **context
+    )
+
+
+def render(report: data.ReportData, config: Config, parameters: pd.DataFrame, lang: str,
+           config_name: str) -> dict[str, str]:
+    """Every page of the report by file name: ``index.html`` first, then the townships."""
+    t = text(lang)
+    b, towns = report.buildings, report.townships
+    targets = config.policy.targets
+    site = config.site.name
+    township_of = b["township"].to_numpy()
+    pages: dict[str, str] = {}
+    files_of = {name: page_file(i + 1, name) for i, name in enumerate(report.order)}
+
+    def common(name: str, mask: np.ndarray, salt: str) -> dict:
+        row = towns.loc[name]
+        sub = b[mask]
+        return {
+            "figures": _figures(row, t),
+            "coverage_svg": Markup(charts.coverage_chart(data.coverage_rows(row, targets), lang, f"{salt}c")),
+            "category_svg": Markup(charts.category_chart(data.by_category(sub), lang, f"{salt}k")),
+            "monthly_svg": Markup(charts.monthly_chart(
+                data.monthly_mwh(b, report.monthly_share, mask), lang, f"{salt}m")),
+            "exclusion_rows": _exclusion_rows(sub, config, lang),
+            "site": site, "config_name": config_name,
+        }
+
+    polygons = report.polygons.geometry if report.polygons is not None else None
+    everything = np.ones(len(b), dtype=bool)
+    city_plan = report.plan
+    township_rows = []
+    for name in [*report.order, report.city]:
+        row = towns.loc[name]
+        township_rows.append({
+            "name": name, "file": files_of.get(name), "total": name == report.city,
+            "buildings": _num(row["buildings"], 0), "suitable": _num(row["suitable"], 0),
+            "mwp": _num(row["capacity_kwp"] / 1000.0), "gwh": _num(row["annual_mwh"] / 1000.0, 2),
+            "coverage": [
+                {"today": _pct(c["today"]), "potential": _pct(c["potential"]),
+                 "reach": [(year, ok) for year, _, ok in c["milestones"]]}
+                for c in data.coverage_rows(row, targets)
+            ],
+        })
+    labels = polygons.representative_point() if polygons is not None else None
+    pages["index.html"] = _page({
+        **common(report.city, everything, "city"),
+        "heading": f"{site} {t['overview']}" if lang == "zh" else f"{site} · {t['overview']}",
+        "is_index": True,
+        "targets": [{"short": name} for name in _target_names(config, lang).values()],
+        "township_rows": township_rows,
+        "map_svg": Markup(maps.suitability_map(b, polygons, lang, "citymap", labels=labels, height_in=6.2)),
+        "plan_title": t["plan"].format(n=PLAN_ROWS_CITY),
+        "plan_rows": _plan_rows(city_plan, PLAN_ROWS_CITY, config, lang),
+        "parameter_rows": parameters.to_dict("records"),
+    }, lang)
+    for i, name in enumerate(report.order):
+        mask = township_of == name
+        boundary = polygons.loc[[name]] if polygons is not None and name in polygons.index else None
+        plan = city_plan[city_plan["township"] == name] if city_plan is not None else None
+        pages[files_of[name]] = _page({
+            **common(name, mask, f"t{i}"),
+            "heading": f"{site} {name}" if lang == "zh" else f"{name}, {site}",
+            "is_index": False,
+            "map_svg": Markup(maps.suitability_map(b[mask], boundary, lang, f"t{i}map")),
+            "plan_title": t["plan"].format(n=PLAN_ROWS_TOWNSHIP),
+            "plan_rows": _plan_rows(plan, PLAN_ROWS_TOWNSHIP, config, lang),
+        }, lang)
+    pages = {name: printable(html) for name, html in pages.items()}
+    font = font_face_css("".join(set("".join(pages.values()))))
+    return {name: html.replace(_FONT_PLACEHOLDER, font, 1) for name, html in pages.items()}

@@ -1,0 +1,309 @@
+"""HTML and XLSX reports: `roofpv plan` on the Pinghu sample, escaping of input strings,
+safe file names, the embedded font and the parameter sources."""
+
+import base64
+import dataclasses
+import io
+import re
+import shutil
+import sys
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+from fontTools.ttLib import TTFont
+
+from roofpv import report
+from roofpv.cli import main
+from roofpv.io.writers import write_folder
+from roofpv.pipeline import CITY, run
+from roofpv.report import data, fonts, pages, parameters, workbook
+
+from .conftest import ROOT
+
+CONFIG = ROOT / "configs" / "pinghu.yaml"
+TOWNSHIPS = ["当湖街道", "钟埭街道", "曹桥街道", "乍浦镇", "新埭镇", "新仓镇", "广陈镇", "林埭镇", "独山港镇"]
+EVIL = "<script>alert(1)</script>"
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("pinghu")
+    assert main(["plan", str(CONFIG), "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def html(out):
+    return {p.name: p.read_text(encoding="utf-8") for p in (out / "report").glob("*.html")}
+
+
+def test_report_folder_has_index_and_nine_township_pages(out, html):
+    names = sorted(p.name for p in (out / "report").iterdir())
+    assert names == sorted(["index.html", "roofpv.xlsx", *(pages.page_file(i + 1, t) for i, t in enumerate(TOWNSHIPS))])
+    assert "<title>平湖市 全市概况 · 屋顶光伏普查报告</title>" in html["index.html"]
+    page = html[pages.page_file(1, "当湖街道")]
+    assert "<h1>平湖市 当湖街道 · 屋顶光伏普查报告</h1>" in page
+    for heading in ("屋顶适宜性分布", "覆盖率：现状与潜力对照 2025、2030 年目标", "逐月发电量", "规划屋顶",
+                    "不适宜与有条件适宜的原因"):
+        assert heading in page
+
+
+def test_pages_are_self_contained(html):
+    for name, page in html.items():
+        assert page.count("<svg") >= 4, name  # map, coverage, categories, months
+        assert "data:image/png;base64," in page, name  # the rasterised roofs of the map
+        assert re.search(r"""(src|href)=["']?(https?:|//)""", page) is None, name
+        assert "@font-face" in page and "data:font/woff2;base64," in page, name
+        assert "@page { size: A4" in page, name
+        assert len(page.encode()) < 1_000_000, name
+
+
+def test_every_character_on_a_page_is_in_its_embedded_font(html):
+    for name, page in html.items():
+        woff2 = base64.b64decode(re.search(r"data:font/woff2;base64,([A-Za-z0-9+/=]+)", page).group(1))
+        cmap = TTFont(io.BytesIO(woff2)).getBestCmap()
+        visible = re.sub(r"base64,[A-Za-z0-9+/=]+", "", page)
+        missing = {c for c in visible if c.isprintable() and not c.isspace() and ord(c) not in cmap}
+        assert not missing, (name, missing)
+    assert "平湖市" in html["index.html"] and "当湖街道" in html["index.html"]
+
+
+def test_city_overview_lists_townships_and_parameters(html):
+    index = html["index.html"]
+    for i, name in enumerate(TOWNSHIPS):
+        assert f'<a href="{pages.page_file(i + 1, name)}">{name}</a>' in index
+    assert "参数、来源与假设" in index
+    # discount rate: an assumption per the config; module power: sourced (REFERENCE §2)
+    rows = re.findall(r"<tr( class=\"assumed\")?><td>([^<]+)<br><code>([^<]+)</code>", index)
+    assumed = {key: bool(flag) for flag, _, key in rows}
+    assert assumed["economics.discount_rate"] and not assumed["module.power_w"]
+
+
+def test_report_command_rebuilds_the_same_report_from_the_output_folder(out, tmp_path, html):
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy, ignore=shutil.ignore_patterns("report"))
+    assert main(["report", str(CONFIG), "--out", str(copy), "--quiet"]) == 0
+    assert (copy / "report" / "index.html").read_text(encoding="utf-8") == html["index.html"]
+
+
+def test_report_is_not_replaced_without_overwrite(out, capsys):
+    before = (out / "report" / "index.html").stat().st_mtime_ns
+    assert main(["report", str(CONFIG), "--out", str(out), "--quiet"]) == 2
+    assert "pass --overwrite" in capsys.readouterr().err.replace("\n", "")
+    assert (out / "report" / "index.html").stat().st_mtime_ns == before
+
+
+def test_report_without_outputs_says_what_to_run(tmp_path, capsys):
+    assert main(["report", str(CONFIG), "--out", str(tmp_path / "nothing"), "--quiet"]) == 2
+    assert "run `roofpv survey`" in capsys.readouterr().err.replace("\n", "")
+
+
+def test_workbook_summary_and_township_sheets(out):
+    book = openpyxl.load_workbook(out / "report" / "roofpv.xlsx")
+    assert book.sheetnames == ["汇总", *TOWNSHIPS]
+    summary = book["汇总"]
+    header = [c.value for c in summary[1]]
+    assert header[:4] == ["镇街道", "建筑数", "适宜", "有条件适宜"]
+    assert summary.freeze_panes == "B2"
+    city = next(row for row in summary.iter_rows(values_only=True) if row[0] == CITY)
+    assert city[1] == 3449  # footprints of the sample (data/sample/README.md)
+    coverage = header.index("新建公共机构建筑、新建厂房屋顶光伏覆盖率 现状覆盖率") + 1
+    assert summary.cell(row=2, column=coverage).number_format == "0.0%"
+    sheet = book["当湖街道"]
+    assert [c.value for c in sheet[1]][:3] == ["建筑编号", "建筑名称", "建筑类别"]
+    assert sheet.freeze_panes == "B2"
+    ids = [r[0] for r in sheet.iter_rows(min_row=2, values_only=True)]
+    assert len(ids) == 401 and all(i.startswith("DH") for i in ids)  # DH = 当湖 (sample README)
+    kwp = [c.value for c in sheet[1]].index("容量 (kWp)") + 1
+    assert sheet.cell(row=2, column=kwp).number_format == "#,##0.0"
+
+
+@pytest.fixture(scope="module")
+def evil(config):
+    """Two townships of the sample with a building named like a script and a township
+    named like a path out of the folder."""
+    bad = f"../../x{EVIL}"
+    results = run(config)
+    keep = ["当湖街道", "乍浦镇"]
+
+    def rename(frame):
+        return frame.rename(index={"乍浦镇": bad}) if frame is not None else None
+
+    b = results.buildings[results.buildings["township"].isin(keep)].copy()
+    b["township"] = b["township"].replace("乍浦镇", bad)
+    b.loc[b.index[0], "name"] = EVIL
+    plan = results.plan[results.plan["township"].isin(keep)].copy()
+    plan["township"] = plan["township"].replace("乍浦镇", bad)
+    plan.loc[plan.index[0], "name"] = EVIL
+    towns = rename(results.townships.loc[[*keep, CITY]])
+    polygons = rename(results.township_polygons.loc[keep])
+    return dataclasses.replace(results, buildings=b, townships=towns, township_polygons=polygons, plan=plan), bad
+
+
+def test_strings_from_inputs_are_escaped_and_file_names_stay_inside(evil, config, tmp_path):
+    results, _ = evil
+    files = report.make(report.from_results(results, config), config)
+    names = sorted(files)
+    assert names == ["01-当湖街道.html", "02-xscriptalert1script.html", "index.html", "roofpv.xlsx"]
+    page = files["02-xscriptalert1script.html"].decode()
+    index = files["index.html"].decode()
+    for text in (page, index, files["01-当湖街道.html"].decode()):
+        assert "<script" not in text
+    assert "../../x&lt;script&gt;alert(1)&lt;/script&gt;" in page  # title, heading, chart labels
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in index  # plan table and map label
+    write_folder(tmp_path / "out" / "report", files)
+    written = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()}
+    assert written == {f"out/report/{n}" for n in names}
+    sheets = openpyxl.load_workbook(io.BytesIO(files["roofpv.xlsx"])).sheetnames
+    assert sheets == ["汇总", "当湖街道", ".._.._x<script>alert(1)<_script"]  # "/" → "_", 31 characters
+
+
+def test_english_report(evil, config):
+    results, _ = evil
+    files = report.make(report.from_results(results, config), config, "en")
+    index = files["index.html"].decode()
+    assert "Rooftop PV survey report" in index and "Parameters, sources and assumptions" in index
+    assert openpyxl.load_workbook(io.BytesIO(files["roofpv.xlsx"])).sheetnames[0] == "Summary"
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed (apt-get install chromium)")
+def test_headless_chromium_draws_chinese_with_the_embedded_font(out, tmp_path):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import check_report_render
+    finally:
+        sys.path.pop(0)
+    assert check_report_render.check(out / "report", tmp_path, check_report_render.browser())
+    assert len(list(tmp_path.glob("*-embedded.png"))) == 2
+
+
+# --- the pure parts ---------------------------------------------------------------
+
+YAML = """\
+# file header
+
+module:
+  # Module of REFERENCE §2.
+  length_m: 2.278
+  width_m: 1.134
+
+  # Clamp gap (assumption).
+  gap_m: 0.02
+  power_w: 580   # datasheet
+  other: 1
+economics:
+  discount_rate: 0.06
+"""
+
+
+def test_key_comments_above_trailing_grouped_and_inherited():
+    c = parameters.key_comments(YAML)
+    assert c["module.length_m"] == "Module of REFERENCE §2."
+    assert c["module.width_m"] == "Module of REFERENCE §2."  # same group: no blank line
+    assert c["module.gap_m"] == "Clamp gap (assumption)."  # blank line ends the group
+    assert c["module.power_w"] == "datasheet"  # a trailing comment is the key's own
+    assert c["module.other"] == "Clamp gap (assumption)."
+    assert c["module"] == "" and c["economics.discount_rate"] == ""
+
+
+def test_parameter_table_marks_assumptions():
+    values = {"module": {"power_w": 580, "gamma_pdc_per_c": -0.003}, "economics": {"discount_rate": 0.06}}
+    comments = {"module.power_w": "typical module (REFERENCE §2)", "module.gamma_pdc_per_c": "typical (assumption)"}
+    table = parameters.parameter_table(values, comments, ["discount_rate"], "zh").set_index("key")
+    assert table.loc["module.power_w", "parameter"] == "组件功率 (W)"
+    assert table["assumption"].to_dict() == {
+        "module.power_w": False, "module.gamma_pdc_per_c": True, "economics.discount_rate": True,
+    }
+    assert table.loc["module.gamma_pdc_per_c", "value"] == "-0.003"
+
+
+def test_config_comments_follow_extends():
+    c = parameters.config_comments(ROOT / "configs" / "jinan.yaml")
+    assert "Jinan" in c["site.latitude"]
+    assert "REFERENCE §2" in c["module.power_w"]  # from pinghu.yaml, which jinan extends
+
+
+def test_page_and_sheet_names_are_safe():
+    assert pages.page_file(3, "../../x") == "03-x.html"
+    assert pages.page_file(4, "a/b\\c:d") == "04-abcd.html"
+    assert pages.page_file(5, "...") == "05.html"
+    taken: set[str] = set()
+    assert workbook.sheet_title("a[1]:b*?/\\", taken) == "a_1__b____"
+    assert workbook.sheet_title("x" * 40, taken) == "x" * 31
+    assert workbook.sheet_title("X" * 40, taken) == "X" * 29 + "~2"  # sheet names ignore case
+
+
+def test_write_folder_refuses_paths(tmp_path):
+    for name in ("../x.html", "a/b.html", "..", ""):
+        with pytest.raises(ValueError, match="plain file name"):
+            write_folder(tmp_path / "report", {name: b""})
+    assert not (tmp_path / "report").exists()
+
+
+def test_write_folder_replaces_the_whole_folder(tmp_path):
+    write_folder(tmp_path / "r", {"a.html": b"1", "b.html": b"2"})
+    write_folder(tmp_path / "r", {"a.html": b"3"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
+    assert {p.name: p.read_bytes() for p in (tmp_path / "r").iterdir()} == {"a.html": b"3"}
+
+
+def test_exclusions_and_category_totals():
+    b = pd.DataFrame({
+        "suitability": ["suitable", "unsuitable", "unsuitable", "conditional", "suitable"],
+        "reasons": ["north_plane_unused", "roof_load;shading_severe", "roof_load", "grid_limited", ""],
+        "category": ["factory", "factory", None, "commercial", None],
+        "capacity_kwp": [100.0, 0.0, 0.0, 50.0, 20.0],
+        "annual_kwh": [110_000.0, 0.0, 0.0, 55_000.0, 21_000.0],
+    })
+    severity = {"north_plane_unused": "info", "roof_load": "unsuitable", "shading_severe": "unsuitable",
+                "grid_limited": "conditional"}
+    table = data.exclusions(b, severity)
+    assert table.values.tolist() == [
+        ["roof_load", "unsuitable", 2], ["shading_severe", "unsuitable", 1], ["grid_limited", "conditional", 1],
+    ]
+    cat = data.by_category(b)
+    assert cat.index.tolist() == ["factory", "other"]  # suitable only; blank → other
+    assert cat["capacity_mwp"].tolist() == [0.1, 0.02]
+    assert cat["generation_gwh"].tolist() == pytest.approx([0.11, 0.021])
+
+
+def test_plan_roofs_one_row_per_building_in_rank_order():
+    plan = pd.DataFrame({
+        "building_id": ["B", "A", "B", "C"], "plan_order": [2, 1, 2, 3], "township": "t",
+        "name": ["b", "a", "b", "c"], "category": "factory", "capacity_kwp": [2.0, 1.0, 2.0, 3.0],
+        "annual_kwh": [20.0, 10.0, 20.0, 30.0], "build_year": [2028, 2026, 2026, 2027],
+        "target": ["t2", "t1", "t1", "t1"],
+    }).set_index("building_id")
+    roofs = data.plan_roofs(plan, 2)
+    assert roofs.index.tolist() == ["A", "B"]
+    assert roofs.loc["B", "build_year"] == 2026 and roofs.loc["B", "targets"] == ["t1", "t2"]
+
+
+def test_monthly_share_and_energy(config):
+    from roofpv import solar
+    from roofpv.pipeline import load_weather
+
+    hourly, _ = load_weather(config)
+    site = config.site
+    table = solar.yield_table(hourly, site.latitude, site.longitude, site.altitude_m, [0.0, 30.0],
+                              [0.0, 180.0], temperature_model="open_rack_glass_polymer",
+                              gamma_pdc=-0.003, losses_pct=14.0)
+    b = pd.DataFrame({"module_tilt_deg": [30.0, 0.0, np.nan], "roof_aspect_deg": [180.0, 180.0, np.nan],
+                      "mounting": ["m", "m", None], "suitability": ["suitable", "suitable", "unsuitable"],
+                      "annual_kwh": [1200.0, 600.0, 0.0]})
+    share = data.monthly_share(b, {"open_rack_glass_polymer": table}, {"m": "open_rack_glass_polymer"})
+    assert share.sum(axis=1) == pytest.approx([1.0, 1.0, 1.0])
+    expected = table.monthly_kwh_per_kwp[:, 1, 1] / table.annual_kwh_per_kwp[1, 1]  # 30°, south
+    assert share[0] == pytest.approx(expected)
+    assert share[1, 6] > share[0, 6]  # a flat plane gets more of its year in July
+    mwh = data.monthly_mwh(b, share, np.array([True, True, True]))
+    assert mwh.sum() == pytest.approx(1.8)
+    assert mwh[0] == pytest.approx((1200 * share[0, 0] + 600 * share[1, 0]) / 1000)
+
+
+def test_printable_swaps_characters_the_font_lacks():
+    assert "₂" not in fonts.coverage()
+    assert fonts.printable("CO₂ 平湖") == "CO2 平湖"
+    assert fonts.missing("平湖市 m² ✓") == set()
