@@ -328,22 +328,24 @@ def build_inventory(config: Config) -> Inventory:
     return Inventory(b, polygons, findings, len(survey), crs)
 
 
-def run(config: Config, progress: Callable[[str], None] = lambda stage: None) -> Results:
-    """Run the survey described by ``config`` and return its results (no files written)."""
-    progress(STAGES[0])
-    inventory = build_inventory(config)
-    transformers = (
-        readers.read_transformers(config.grid.transformers, config.grid.transformers_layer)
-        if config.grid.transformers is not None else None
-    )
-
-    progress(STAGES[1])
-    hourly, _ = load_weather(config)
-    tables = yield_tables(config, hourly)
-
+def assess_buildings(
+    buildings: gpd.GeoDataFrame, config: Config, hourly: pd.DataFrame,
+    tables: dict[str, solar.YieldTable], crs: str,
+    progress: Callable[[str], None] = lambda stage: None, neighbours: gpd.GeoDataFrame | None = None,
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame | None]:
+    """The per-building stages: DSM roofs, layout, yield, suitability, grid, economics,
+    carbon and energy use. Each building's result depends only on its own row (and, for
+    the DSM, on the footprints around it), so any split of ``buildings`` gives the same
+    rows. ``neighbours``: footprints outside ``buildings`` that the DSM stage sees
+    (ground rings, shading) but whose results are dropped. Returns the buildings and the
+    ``roof_planes`` layer (None without measured roofs)."""
     progress(STAGES[2])
-    roofs, measured_planes = measure_roofs(inventory.buildings, config, hourly, inventory.crs)
-    b = resolve_roofs(inventory.buildings, config, roofs)
+    around = buildings if neighbours is None else pd.concat([buildings, neighbours])
+    roofs, measured_planes = measure_roofs(around, config, hourly, crs)
+    if neighbours is not None and not roofs.empty:
+        roofs = roofs[roofs.index.isin(buildings.index)]
+        measured_planes = measured_planes[measured_planes["building_id"].isin(buildings.index)]
+    b = resolve_roofs(buildings, config, roofs)
     planes = lay_out(b, config, tables, measured_planes)
     plane_layer = plane_yields(measured_planes, planes)
 
@@ -355,7 +357,23 @@ def run(config: Config, progress: Callable[[str], None] = lambda stage: None) ->
 
     progress(STAGES[5])
     b = carbon.assess(economics.assess(grid.classify(b, config.grid), config.economics), config.carbon)
-    b = energy(b, config.energy)
+    return energy(b, config.energy), plane_layer
+
+
+def read_transformers(config: Config) -> pd.DataFrame | None:
+    """The configured 台区 transformers table, or None."""
+    grid_cfg = config.grid
+    if grid_cfg.transformers is None:
+        return None
+    return readers.read_transformers(grid_cfg.transformers, grid_cfg.transformers_layer)
+
+
+def conclude(
+    b: pd.DataFrame, config: Config, inventory: Inventory, transformers: pd.DataFrame | None,
+    plane_layer: gpd.GeoDataFrame | None, progress: Callable[[str], None] = lambda stage: None,
+) -> Results:
+    """The jurisdiction-wide steps on the assessed buildings: grid admission in rank
+    order, the rollout plan and the township table."""
     remaining = grid.hosting_capacity(transformers, config.grid) if transformers is not None else None
     b = planning.admit(b, config.planning, remaining)
 
@@ -376,6 +394,20 @@ def run(config: Config, progress: Callable[[str], None] = lambda stage: None) ->
         gpd.GeoDataFrame(plan, geometry="geometry", crs=crs), plan_status, trajectory,
         economics.parameters(config.economics), plane_layer,
     )
+
+
+def run(config: Config, progress: Callable[[str], None] = lambda stage: None) -> Results:
+    """Run the survey described by ``config`` and return its results (no files written)."""
+    progress(STAGES[0])
+    inventory = build_inventory(config)
+    transformers = read_transformers(config)
+
+    progress(STAGES[1])
+    hourly, _ = load_weather(config)
+    tables = yield_tables(config, hourly)
+
+    b, plane_layer = assess_buildings(inventory.buildings, config, hourly, tables, inventory.crs, progress)
+    return conclude(b, config, inventory, transformers, plane_layer, progress)
 
 
 def reconcile(buildings: pd.DataFrame, survey_rows: int) -> dict[str, int]:

@@ -1,0 +1,297 @@
+"""Partitioned survey: the per-building stages on partitions of the buildings, in this
+process or on a Dask cluster, with resumable per-partition results.
+
+The work splits in three:
+
+1. once, jurisdiction-wide: read the inputs, the weather and the yield tables
+   (independent of the number of buildings);
+2. per partition (townships grouped to balance sizes, or runs along a Hilbert curve):
+   :func:`roofpv.pipeline.assess_buildings`, whose rows depend on nothing outside the
+   partition but the footprints the DSM stage sees around it;
+3. once, on the gathered building columns: grid admission in rank order, the rollout
+   plan and the township table (:func:`roofpv.pipeline.conclude`).
+
+Each finished partition is written to ``<out>/.partitions/<n>.parquet`` beside a
+``manifest.json`` holding a fingerprint of the config, the inputs' sizes and times and
+the partitioning; ``resume`` reuses the partitions of a matching manifest. Results do
+not depend on the engine or on the partitioning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from collections.abc import Callable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from . import __version__
+from .config import Config
+from .pipeline import (
+    STAGES,
+    Results,
+    assess_buildings,
+    build_inventory,
+    conclude,
+    load_weather,
+    read_transformers,
+    yield_tables,
+)
+
+#: Default number of buildings per partition: small enough to bound the memory of the
+#: per-plane tables, large enough that per-partition overhead is negligible.
+PARTITION_SIZE = 50_000
+PARTITION_BY = ("township", "spatial")
+ENGINES = ("local", "dask")
+CACHE_DIR = ".partitions"
+
+
+@dataclass(frozen=True)
+class Shared:
+    """What every partition needs besides its buildings (sent to each worker once)."""
+
+    config: Config
+    hourly: pd.DataFrame
+    tables: dict
+    crs: str
+
+
+@dataclass(frozen=True)
+class PartitionDone:
+    """Progress report of one finished partition."""
+
+    index: int
+    done: int
+    total: int
+    buildings: int
+    seconds: float
+    cached: bool
+
+
+def partition_labels(b: gpd.GeoDataFrame, n: int, by: str = "township") -> np.ndarray:
+    """Partition number (0 … n−1) of each building.
+
+    ``township``: whole townships, largest first, each into the partition with the
+    fewest buildings so far (a township is never split). ``spatial``: equal runs of
+    buildings ordered along a Hilbert curve over the footprints' bounds."""
+    if by not in PARTITION_BY:
+        raise ValueError(f"partition by {by!r}: use one of {', '.join(PARTITION_BY)}")
+    n = max(1, min(n, len(b)))
+    if by == "spatial":
+        valid = ~(b.geometry.is_empty | b.geometry.isna())
+        key = np.zeros(len(b), dtype=np.int64)
+        if valid.any():
+            key[valid.to_numpy()] = b.geometry[valid].hilbert_distance().to_numpy()
+        order = np.lexsort((np.arange(len(b)), key))
+        labels = np.empty(len(b), dtype=np.int64)
+        labels[order] = np.arange(len(b)) * n // len(b)
+        return labels
+    sizes = b["township"].astype(str).value_counts()
+    sizes = sizes.iloc[np.lexsort((sizes.index.to_numpy(), -sizes.to_numpy()))]
+    load = np.zeros(n, dtype=np.int64)
+    assigned = {}
+    for township, size in sizes.items():
+        k = int(np.argmin(load))
+        assigned[township] = k
+        load[k] += size
+    return b["township"].astype(str).map(assigned).to_numpy(np.int64)
+
+
+def dsm_neighbours(b: gpd.GeoDataFrame, inside: np.ndarray, config: Config) -> gpd.GeoDataFrame | None:
+    """Footprints outside the partition that its DSM windows can see: those within one
+    DSM block plus the horizon radius of the partition's bounds (None without DSM)."""
+    if config.dsm.tiles is None:
+        return None
+    reach = config.dsm.block_m + config.dsm.radius_m
+    xmin, ymin, xmax, ymax = shapely.total_bounds(b.geometry.to_numpy()[inside])
+    area = shapely.box(xmin - reach, ymin - reach, xmax + reach, ymax + reach)
+    near = ~inside & b.geometry.intersects(area).to_numpy()
+    return b[near]
+
+
+def assess_partition(part: gpd.GeoDataFrame, neighbours: gpd.GeoDataFrame | None,
+                     shared: Shared) -> tuple[pd.DataFrame, gpd.GeoDataFrame | None]:
+    """The per-building stages on one partition (runs in a worker)."""
+    return assess_buildings(part, shared.config, shared.hourly, shared.tables, shared.crs,
+                            neighbours=neighbours)
+
+
+def fingerprint(config: Config, n_partitions: int, by: str) -> str:
+    """Hash of everything a partition's result depends on: the config, the sizes and
+    modification times of its input files and tiles, the partitioning and the version."""
+    files = [config.inputs.footprints, config.inputs.survey, config.inputs.townships,
+             config.weather.file, config.dsm.tiles, config.dsm.dem]
+    stats = []
+    for path in files:
+        if path is None:
+            continue
+        path = Path(path)
+        members = sorted(path.rglob("*")) if path.is_dir() else [path]
+        stats += [(str(m), m.stat().st_size, m.stat().st_mtime_ns) for m in members if m.is_file()]
+    text = json.dumps([config.model_dump_json(), stats, n_partitions, by, __version__], default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class PartitionCache:
+    """Finished partitions of one run in ``<out>/.partitions``, valid for one fingerprint."""
+
+    def __init__(self, out_dir: Path, key: str, resume: bool):
+        self.dir, self.key = out_dir / CACHE_DIR, key
+        manifest = self.dir / "manifest.json"
+        valid = resume and manifest.exists() and json.loads(manifest.read_text())["fingerprint"] == key
+        if not valid and self.dir.exists():
+            shutil.rmtree(self.dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        if not valid:
+            manifest.write_text(json.dumps({"fingerprint": key}))
+
+    def _paths(self, index: int) -> tuple[Path, Path]:
+        return self.dir / f"{index}.parquet", self.dir / f"{index}.planes.parquet"
+
+    def done(self, index: int) -> bool:
+        return self._paths(index)[0].exists()
+
+    def load(self, index: int) -> tuple[pd.DataFrame, gpd.GeoDataFrame | None]:
+        b_path, p_path = self._paths(index)
+        planes = gpd.read_parquet(p_path) if p_path.exists() else None
+        return gpd.read_parquet(b_path), planes
+
+    def store(self, index: int, b: pd.DataFrame, planes: gpd.GeoDataFrame | None) -> None:
+        """Write the planes first and the buildings last, each atomically: a partition
+        counts as done only once its buildings file is in place."""
+        b_path, p_path = self._paths(index)
+        if planes is not None:
+            _atomic_parquet(planes, p_path)
+        _atomic_parquet(gpd.GeoDataFrame(b, geometry="geometry"), b_path)
+
+
+def _atomic_parquet(frame: gpd.GeoDataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    frame.to_parquet(tmp)
+    os.replace(tmp, path)
+
+
+def _dask_client(scheduler: str | None, workers: int):
+    """A client of the cluster at ``scheduler``, or of a new local cluster."""
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        return Client(scheduler)
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                           dashboard_address=None)
+    return Client(cluster)
+
+
+def _run_local(tasks, shared, cache, on_done):
+    for index, part, neighbours in tasks:
+        started = time.perf_counter()
+        b, planes = assess_partition(part, neighbours, shared)
+        cache.store(index, b, planes)
+        on_done(index, len(part), time.perf_counter() - started)
+
+
+def _run_dask(tasks, shared, cache, on_done, scheduler: str | None, workers: int):
+    from distributed import as_completed
+
+    client = _dask_client(scheduler, workers)
+    try:
+        remote = client.scatter(shared, broadcast=True)
+        started = time.perf_counter()
+        futures = {}
+        for index, part, neighbours in tasks:
+            future = client.submit(assess_partition, part, neighbours, remote,
+                                   key=f"roofpv-{cache.key[:16]}-{index}")
+            futures[future] = (index, len(part))
+        for future in as_completed(futures):
+            index, size = futures[future]
+            b, planes = future.result()
+            cache.store(index, b, planes)
+            on_done(index, size, time.perf_counter() - started)
+    finally:
+        cluster = client.cluster
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def survey(
+    config: Config, out_dir: Path, *, engine: str = "local", partitions: int | None = None,
+    by: str = "township", scheduler: str | None = None, workers: int = 2, resume: bool = False,
+    progress: Callable[[str], None] = lambda stage: None,
+    on_partition: Callable[[PartitionDone], None] = lambda done: None,
+) -> Results:
+    """Run the survey of ``config`` partition by partition; same results as
+    :func:`roofpv.pipeline.run`.
+
+    Parameters
+    ----------
+    engine : ``local`` (partitions one after the other in this process) or ``dask``.
+    partitions : number of partitions; default one per :data:`PARTITION_SIZE` buildings.
+    by : ``township`` or ``spatial`` (:func:`partition_labels`).
+    scheduler : address of a running Dask scheduler (``tcp://host:8786``); default a
+        local cluster of ``workers`` processes. Input files must be readable by the
+        workers only through what is sent to them: partitions and the shared tables
+        travel over the network, DSM tiles are read by the workers at their config path.
+    resume : reuse the finished partitions of an interrupted run into ``out_dir``.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine {engine!r}: use one of {', '.join(ENGINES)}")
+    progress(STAGES[0])
+    inventory = build_inventory(config)
+    transformers = read_transformers(config)
+    b = inventory.buildings
+    n = partitions or max(1, math.ceil(len(b) / PARTITION_SIZE))
+
+    progress(STAGES[1])
+    hourly, _ = load_weather(config)
+    shared = Shared(config, hourly, yield_tables(config, hourly), inventory.crs)
+
+    progress(STAGES[2])
+    labels = partition_labels(b, n, by)
+    cache = PartitionCache(out_dir, fingerprint(config, n, by), resume)
+    todo = [k for k in range(n) if (labels == k).any() and not cache.done(k)]
+    total = int(np.unique(labels).size)
+    finished = total - len(todo)
+    for k in sorted(set(np.unique(labels)) - set(todo)):
+        on_partition(PartitionDone(int(k), finished, total, int((labels == k).sum()), 0.0, True))
+
+    def tasks():
+        for k in todo:
+            inside = labels == k
+            yield k, b[inside], dsm_neighbours(b, inside, config)
+
+    count = [finished]
+
+    def on_done(index: int, size: int, seconds: float) -> None:
+        count[0] += 1
+        on_partition(PartitionDone(index, count[0], total, size, seconds, False))
+
+    if engine == "dask":
+        _run_dask(tasks(), shared, cache, on_done, scheduler, workers)
+    else:
+        _run_local(tasks(), shared, cache, on_done)
+
+    parts = [cache.load(int(k)) for k in np.unique(labels)]
+    # infer_objects: a partition without a value in a text column gives it object dtype
+    assessed = pd.concat([p[0] for p in parts]).reindex(b.index).infer_objects()
+    planes = [p[1] for p in parts if p[1] is not None and not p[1].empty]
+    plane_layer = None
+    if planes:
+        plane_layer = pd.concat(planes).sort_values(["building_id", "plane"], kind="stable")
+        plane_layer = gpd.GeoDataFrame(plane_layer.reset_index(drop=True), geometry="geometry",
+                                       crs=inventory.crs)
+    return conclude(assessed, config, inventory, transformers, plane_layer, progress)
+
+
+def clear_partitions(out_dir: Path) -> None:
+    """Remove the finished partitions of a run once its outputs are written."""
+    shutil.rmtree(out_dir / CACHE_DIR, ignore_errors=True)
