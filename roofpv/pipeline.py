@@ -436,9 +436,12 @@ def existing_outputs(out_dir: Path, names=SURVEY_OUTPUTS) -> list[Path]:
     return [out_dir / n for n in names if (out_dir / n).exists()]
 
 
-def write_outputs(results: Results, out_dir: Path, plan: bool = False) -> dict[str, Path]:
+def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_format: str = "gpkg"
+                  ) -> dict[str, Path]:
     """Write ``roofpv.gpkg`` (buildings, townships), ``townships.csv`` and ``findings.csv``;
-    with ``plan`` also layer ``rollout_plan`` and the :data:`PLAN_OUTPUTS` tables."""
+    with ``plan`` also layer ``rollout_plan`` and the :data:`PLAN_OUTPUTS` tables.
+    ``geo_format="parquet"`` writes each layer as ``<layer>.parquet`` (GeoParquet) instead
+    of the GeoPackage."""
     out_dir.mkdir(parents=True, exist_ok=True)
     gpkg = out_dir / "roofpv.gpkg"
     layers = {"buildings": results.buildings.reset_index()}
@@ -450,12 +453,18 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False) -> dict[s
         poly = results.township_polygons[["geometry"]].join(results.townships, how="left")
         poly = poly.fillna({c: 0 for c in ("buildings", "suitable", "conditional", "unsuitable")})
         layers["townships"] = poly.rename_axis("township").reset_index()
-    writers.write_geopackage(gpkg, layers)
+    if geo_format == "parquet":
+        paths = {f"{name}.parquet": out_dir / f"{name}.parquet" for name in layers}
+        for name, frame in layers.items():
+            writers.write_geoparquet(out_dir / f"{name}.parquet", frame)
+    else:
+        writers.write_geopackage(gpkg, layers)
+        paths = {"geopackage": gpkg}
     csv = out_dir / "townships.csv"
     writers.write_table(csv, results.townships.reset_index())
     findings = out_dir / "findings.csv"
     writers.write_table(findings, findings_frame(results.findings))
-    paths = {"geopackage": gpkg, "townships": csv, "findings": findings}
+    paths.update({"townships": csv, "findings": findings})
     if plan:
         tables = (
             results.plan.drop(columns="geometry"), results.plan_status, results.trajectory,

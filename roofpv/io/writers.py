@@ -42,6 +42,12 @@ def write_geopackage(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> None:
             pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", layer_options=options)
 
 
+def write_geoparquet(path: Path, frame: gpd.GeoDataFrame) -> None:
+    """One layer as GeoParquet (for large runs: fast to write and to read)."""
+    with _atomic(path) as tmp:
+        frame.to_parquet(tmp)
+
+
 def write_table(path: Path, frame: pd.DataFrame) -> None:
     """CSV in UTF-8 with a byte-order mark, so Excel shows Chinese correctly."""
     with _atomic(path) as tmp:
