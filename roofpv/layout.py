@@ -63,19 +63,54 @@ def count_modules(
     cells = nx * ny
     x_start = xmin + (xmax - xmin - (nx * step - gap_m)) / 2.0
     y_start = ymin + (ymax - ymin - ((ny - 1) * pitch + depth)) / 2.0
-    counts = np.zeros(n, dtype=np.int64)
-    shapely.prepare(polygons[cells > 0])
+    # An axis-parallel rectangle holds its whole grid (centred in its bounds): no test.
+    box_area = (xmax - xmin) * (ymax - ymin)
+    rectangle = valid & (np.abs(shapely.area(polygons) - box_area) <= 1e-9 * np.maximum(box_area, 1.0))
+    counts = np.where(rectangle, cells, 0)
+    rest = np.where(rectangle, 0, ny)
+    return counts + _count_in_rows(polygons, nx, rest, x_start, y_start, width_m, step, depth, pitch)
 
-    # Candidate cells are generated and tested in chunks to bound memory.
-    group = np.cumsum(cells) // CHUNK_CELLS
-    for g in np.unique(group[cells > 0]):
-        sel = np.flatnonzero((group == g) & (cells > 0))
-        owner = np.repeat(sel, cells[sel])
-        k = np.arange(len(owner)) - np.repeat(np.cumsum(cells[sel]) - cells[sel], cells[sel])
-        x0 = x_start[owner] + (k % nx[owner]) * step
-        y0 = y_start[owner] + (k // nx[owner]) * pitch[owner]
-        t = TOLERANCE_M
-        boxes = shapely.box(x0 + t, y0 + t, x0 + width_m - t, y0 + depth[owner] - t)
-        inside = shapely.contains(polygons[owner], boxes)
-        counts += np.bincount(owner[inside], minlength=n)
+
+def _count_in_rows(polygons, nx, ny, x_start, y_start, width_m, step, depth, pitch) -> np.ndarray:
+    """Cells of each polygon's grid whose (inset) box lies inside it, row by row.
+
+    A row of cells spans the strip y0 … y0 + depth. A cell is inside the polygon when no
+    point of the strip outside the polygon lies strictly within the cell's x-range, so
+    one difference per row (strip minus polygon) replaces a containment test per cell:
+    each connected piece of the difference blocks the open x-interval of its bounds.
+    Rows are processed in chunks of about :data:`CHUNK_CELLS` cells."""
+    n = len(polygons)
+    counts = np.zeros(n, dtype=np.int64)
+    invalid = np.flatnonzero(ny > 0)[~shapely.is_valid(polygons[ny > 0])]
+    if invalid.size:  # the difference needs valid input; containment never did
+        polygons = polygons.copy()
+        polygons[invalid] = shapely.make_valid(polygons[invalid])
+    t = TOLERANCE_M
+    rows = np.repeat(np.arange(n), ny)
+    row_in_polygon = np.arange(len(rows)) - np.repeat(np.cumsum(ny) - ny, ny)
+    # Row-local x (from the grid start) offset by ``span`` per row keeps every row's
+    # keys above the previous row's, so one sort and one running maximum serve all rows.
+    span = float(np.max(nx * step, initial=0.0)) + 4.0
+    group = np.cumsum(nx[rows]) // CHUNK_CELLS
+    for g in np.unique(group):
+        sel = np.flatnonzero(group == g)
+        owner = rows[sel]
+        y0 = y_start[owner] + row_in_polygon[sel] * pitch[owner]
+        strips = shapely.box(x_start[owner] - 1.0, y0 + t,
+                             x_start[owner] + nx[owner] * step + 1.0, y0 + depth[owner] - t)
+        parts, part_row = shapely.get_parts(shapely.difference(strips, polygons[owner]),
+                                            return_index=True)
+        xb = shapely.bounds(parts)
+        base = part_row * span + 2.0 - x_start[owner[part_row]]
+        lo, hi = xb[:, 0] + base, xb[:, 2] + base
+        order = np.argsort(lo, kind="stable")
+        lo, reach = lo[order], np.maximum.accumulate(hi[order])
+        cells = nx[owner]
+        cell_row = np.repeat(np.arange(len(sel)), cells)
+        j = np.arange(cell_row.size) - np.repeat(np.cumsum(cells) - cells, cells)
+        c0 = cell_row * span + 2.0 + j * step + t
+        c1 = c0 + width_m - 2 * t
+        k = np.searchsorted(lo, c1, side="left") - 1
+        blocked = (k >= 0) & (reach[np.maximum(k, 0)] > c0)
+        counts += np.bincount(owner[cell_row[~blocked]], minlength=n)
     return counts
