@@ -77,10 +77,13 @@ def _blank(value: object) -> bool:
     )
 
 
+_BLANK_TEXT = np.frompyfunc(lambda v: isinstance(v, str) and not v.strip(), 1, 1)
+
+
 def _blanks(values: pd.Series) -> np.ndarray:
-    """:func:`_blank` of every cell of ``values``, vectorised."""
-    text = values.astype("string").str.strip()
-    return (values.isna() | text.eq("").fillna(True)).to_numpy(dtype=bool)
+    """:func:`_blank` of every cell of ``values`` (one array pass, no Series per cell)."""
+    cells = values.to_numpy(dtype=object)
+    return pd.isna(cells) | _BLANK_TEXT(cells).astype(bool)
 
 
 def _suggest(text: str, field: str) -> str:

@@ -39,7 +39,8 @@ def write_geopackage(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> None:
     with _atomic(path) as tmp:
         for name, frame in layers.items():
             options = {"DESCRIPTION": LAYER_DESCRIPTIONS.get(name, name)}
-            pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", layer_options=options)
+            pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", layer_options=options,
+                                    use_arrow=True)  # through Arrow: about twice as fast
 
 
 def write_geoparquet(path: Path, frame: gpd.GeoDataFrame) -> None:
