@@ -25,7 +25,7 @@ import math
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -191,31 +191,55 @@ def _dask_client(scheduler: str | None, workers: int):
     return Client(cluster)
 
 
+def _timed(part: gpd.GeoDataFrame, neighbours: gpd.GeoDataFrame | None, shared: Shared):
+    """:func:`assess_partition` and the seconds it took (measured where it ran)."""
+    started = time.perf_counter()
+    result = assess_partition(part, neighbours, shared)
+    return result, time.perf_counter() - started
+
+
 def _run_local(tasks, shared, cache, on_done):
     for index, part, neighbours in tasks:
-        started = time.perf_counter()
-        b, planes = assess_partition(part, neighbours, shared)
+        (b, planes), seconds = _timed(part, neighbours, shared)
         cache.store(index, b, planes)
-        on_done(index, len(part), time.perf_counter() - started)
+        on_done(index, len(part), seconds)
 
 
-def _run_dask(tasks, shared, cache, on_done, scheduler: str | None, workers: int):
+def _run_dask(tasks: Iterator, shared, cache, on_done, scheduler: str | None, workers: int):
     from distributed import as_completed
 
     client = _dask_client(scheduler, workers)
     try:
         remote = client.scatter(shared, broadcast=True)
-        started = time.perf_counter()
         futures = {}
-        for index, part, neighbours in tasks:
-            future = client.submit(assess_partition, part, neighbours, remote,
-                                   key=f"roofpv-{cache.key[:16]}-{index}")
+
+        def submit() -> bool:
+            """Send the next partition; False when none is left."""
+            item = next(tasks, None)
+            if item is None:
+                return False
+            index, part, neighbours = item
+            # Scattered first, so the data go to a worker and not into the task graph.
+            data = client.scatter([part, neighbours])
+            future = client.submit(_timed, *data, remote, key=f"roofpv-{cache.key[:16]}-{index}")
             futures[future] = (index, len(part))
-        for future in as_completed(futures):
-            index, size = futures[future]
-            b, planes = future.result()
+            pending.add(future)
+            return True
+
+        # Two partitions in flight per worker thread: workers stay busy, and memory
+        # holds a few partitions, not all of them.
+        pending = as_completed()
+        in_flight = 2 * max(1, sum(client.nthreads().values()))
+        for _ in range(in_flight):
+            if not submit():
+                break
+        for future in pending:
+            index, size = futures.pop(future)
+            (b, planes), seconds = future.result()
+            future.release()
             cache.store(index, b, planes)
-            on_done(index, size, time.perf_counter() - started)
+            on_done(index, size, seconds)
+            submit()
     finally:
         cluster = client.cluster
         client.close()

@@ -151,11 +151,14 @@ def io_floor(config, results, out: Path, meter: Meter) -> None:
         pd.read_csv(config.grid.transformers)
     with meter("floor: write outputs"):
         gpkg = out / "floor.gpkg"
-        pyogrio.write_dataframe(results.buildings.reset_index(), gpkg, layer="buildings", driver="GPKG")
+        pyogrio.write_dataframe(results.buildings.reset_index(), gpkg, layer="buildings", driver="GPKG",
+                                use_arrow=True)
         if results.roof_planes is not None:
-            pyogrio.write_dataframe(results.roof_planes, gpkg, layer="roof_planes", driver="GPKG")
+            pyogrio.write_dataframe(results.roof_planes, gpkg, layer="roof_planes", driver="GPKG",
+                                    use_arrow=True)
         towns = results.township_polygons[["geometry"]].join(results.townships, how="left")
-        pyogrio.write_dataframe(towns.reset_index(), gpkg, layer="townships", driver="GPKG")
+        pyogrio.write_dataframe(towns.reset_index(), gpkg, layer="townships", driver="GPKG",
+                                use_arrow=True)
         results.townships.to_csv(out / "floor_townships.csv")
         findings_frame(results.findings).to_csv(out / "floor_findings.csv", index=False)
 
