@@ -19,6 +19,15 @@ from rich.table import Table
 
 from . import __version__, report
 from .config import ConfigError, Policy, Target, load_config
+from .engine import (
+    ARRAYS_MAX_BUILDINGS,
+    ENGINES,
+    PARTITION_BY,
+    PARTITION_SIZE,
+    PartitionDone,
+    clear_partitions,
+    survey,
+)
 from .findings import findings_frame
 from .io.readers import InputError
 from .io.weather import WeatherFileError
@@ -31,7 +40,6 @@ from .pipeline import (
     check_inputs,
     existing_outputs,
     reconcile,
-    run,
     write_outputs,
 )
 from .survey import SurveyError
@@ -72,6 +80,26 @@ def _run_options(command: argparse.ArgumentParser) -> None:
         help="evaluate the targets of configs/NAME.yaml (or of a YAML path) instead of the "
         "config's own; repeat to combine, e.g. --policy pinghu --policy nea_whole_county",
     )
+    scale = command.add_argument_group("large runs")
+    scale.add_argument("--engine", choices=ENGINES, default="local",
+                       help="local: partitions one after the other in this process; dask: on a "
+                       "Dask cluster (--scheduler) or a local one (default: local)")
+    scale.add_argument("--scheduler", metavar="ADDRESS",
+                       help="Dask scheduler address, e.g. tcp://10.0.0.5:8786; default: a local "
+                       "cluster of --workers processes")
+    scale.add_argument("--workers", type=int, default=2, metavar="N",
+                       help="worker processes of the local Dask cluster (default: 2)")
+    scale.add_argument("--partitions", type=int, metavar="N",
+                       help=f"number of partitions (default: one per {PARTITION_SIZE:,} buildings)")
+    scale.add_argument("--partition-by", choices=PARTITION_BY, default="township",
+                       help="whole townships, balanced by size, or runs along a Hilbert curve")
+    scale.add_argument("--resume", action="store_true",
+                       help="reuse the finished partitions of an interrupted run into --out")
+    scale.add_argument("--format", choices=("gpkg", "parquet"), default="gpkg", dest="geo_format",
+                       help="layers as one GeoPackage (default) or one GeoParquet file each")
+    scale.add_argument("--arrays", action=argparse.BooleanOptionalAction, default=None,
+                       help="draw the pv_arrays layout preview (default: for up to "
+                       f"{ARRAYS_MAX_BUILDINGS:,} buildings)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -202,6 +230,28 @@ def _reconciliation(counts: dict[str, int]) -> str:
     )
 
 
+def _execute(config, out_dir: Path, args: argparse.Namespace, progress, on_partition):
+    """Run the survey with the engine and partitioning the options ask for."""
+    if args.partitions is not None and args.partitions < 1:
+        raise ConfigError("--partitions must be at least 1")
+    return survey(
+        config, out_dir, engine=args.engine, partitions=args.partitions, by=args.partition_by,
+        scheduler=args.scheduler, workers=args.workers, resume=args.resume, arrays=args.arrays,
+        progress=progress, on_partition=on_partition,
+    )
+
+
+def _partition_log(console: Console, status, quiet: bool):
+    """Progress callback of the partitions: status line, and a log line unless quiet."""
+    def report(p: PartitionDone) -> None:
+        status.update(f"[3/{len(STAGES)}] partitions {p.done}/{p.total}")
+        if not quiet:
+            how = "already done (resumed)" if p.cached else f"{p.seconds:.1f} s"
+            console.log(f"  partition {p.index + 1}: {p.buildings:,} buildings, {how} "
+                        f"[{p.done}/{p.total}]")
+    return report
+
+
 def cmd_validate(args: argparse.Namespace, console: Console) -> int:
     config, out_dir = _setup(args, ["validation.xlsx"])
     with console.status("reading inputs…"):
@@ -252,9 +302,10 @@ def cmd_survey(args: argparse.Namespace, console: Console) -> int:
             if not args.quiet:
                 console.log(f"[{number}/{len(STAGES)}] {stage}")
 
-        results = run(config, progress)
+        results = _execute(config, out_dir, args, progress, _partition_log(console, status, args.quiet))
         status.update("writing outputs")
-        paths = write_outputs(results, out_dir)
+        paths = write_outputs(results, out_dir, geo_format=args.geo_format)
+        clear_partitions(out_dir)
         status.update("writing the report")
         paths["report"] = _write_report(results, config, out_dir, args.lang) / "index.html"
     elapsed = time.perf_counter() - started
@@ -322,9 +373,10 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
         def progress(stage: str) -> None:
             status.update(f"[{STAGES.index(stage) + 1}/{len(STAGES)}] {stage}")
 
-        results = run(config, progress)
+        results = _execute(config, out_dir, args, progress, _partition_log(console, status, True))
         status.update("writing outputs")
-        paths = write_outputs(results, out_dir, plan=True)
+        paths = write_outputs(results, out_dir, plan=True, geo_format=args.geo_format)
+        clear_partitions(out_dir)
         status.update("writing the report")
         paths["report"] = _write_report(results, config, out_dir, args.lang) / "index.html"
     if args.quiet:

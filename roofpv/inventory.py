@@ -25,7 +25,7 @@ def join_survey(
     Adds ``has_survey`` (bool). Survey ids with no footprint become findings.
     """
     buildings = footprints.join(survey, how="left")
-    buildings["has_survey"] = buildings.index.isin(survey.index)
+    buildings["has_survey"] = survey.index.get_indexer(buildings.index) >= 0  # ids are unique
     orphans = survey.index.difference(footprints.index)
     findings = [
         Finding("warning", survey_source, None, bid, "building_id", bid,
@@ -63,9 +63,8 @@ def project(
     geom = out.geometry.to_numpy()
     geom = shapely.force_2d(geom)
     invalid = ~shapely.is_valid(geom) & ~shapely.is_missing(geom)
-    repaired = np.where(
-        invalid, shapely.make_valid(geom, method="structure", keep_collapsed=False), geom
-    )
+    repaired = geom.copy()
+    repaired[invalid] = shapely.make_valid(geom[invalid], method="structure", keep_collapsed=False)
     polygonal = np.isin(shapely.get_type_id(repaired), (3, 6))  # Polygon, MultiPolygon
     area = shapely.area(repaired)
     usable = polygonal & ~shapely.is_empty(repaired) & (area > 0)
@@ -120,7 +119,7 @@ def assign_townships(
         starts = [n for k, n in keys.items() if k.startswith(key)]
         return starts[0] if len(starts) == 1 else None
 
-    matched = surveyed.map(match)
+    matched = surveyed.map({name: match(name) for name in surveyed.dropna().unique()})
     points = gpd.GeoSeries(out.geometry.representative_point(), index=out.index, crs=out.crs)
     polygons = gpd.GeoDataFrame(
         {"located": names}, geometry=townships.to_crs(out.crs).geometry.to_numpy(), crs=out.crs

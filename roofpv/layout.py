@@ -8,6 +8,8 @@ horizontal footprint fits inside the plane polygon after setbacks.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import shapely
 
@@ -35,22 +37,27 @@ def row_pitch_tilted(length_m: float, tilt_deg, latitude_deg: float):
     return length_m * np.cos(beta) + length_m * np.sin(beta) * gb50797_shadow_ratio(latitude_deg)
 
 
-def module_cells(
-    polygons: np.ndarray, width_m: float, gap_m: float, depth_m, pitch_m
-) -> dict[str, np.ndarray]:
-    """The modules that fit in each polygon (local frame), cell by cell.
+class Grid(NamedTuple):
+    """Each polygon's candidate module grid, centred in the polygon's bounds (m)."""
+
+    nx: np.ndarray       # columns
+    ny: np.ndarray       # rows
+    x_start: np.ndarray  # lower-left corner of the first cell
+    y_start: np.ndarray
+    step: float          # column spacing: module width + gap
+    depth: np.ndarray    # row depth (horizontal footprint of a module)
+    pitch: np.ndarray    # row spacing
+    rectangle: np.ndarray  # axis-parallel rectangles hold their whole grid
+
+
+def grid(polygons: np.ndarray, width_m: float, gap_m: float, depth_m, pitch_m) -> Grid:
+    """The grid of candidate cells of each polygon (local frame).
 
     Modules of horizontal footprint ``width_m`` × ``depth_m`` stand in rows along x,
     ``gap_m`` apart, consecutive rows ``pitch_m`` apart in y. The grid is centred in
     the polygon's bounds, so the slack is shared between opposite edges and a footprint
     that is not quite rectangular does not lose its edge modules. Depth and pitch may
     differ per polygon.
-
-    Returns
-    -------
-    dict of equal-length arrays, one entry per placed module, ordered by polygon, row
-    and column: ``polygon`` (position in ``polygons``), ``row`` and ``column`` (grid
-    indices from the lower-left cell), ``x`` and ``y`` (lower-left corner, m).
     """
     n = len(polygons)
     depth = np.broadcast_to(np.asarray(depth_m, float), (n,))
@@ -62,23 +69,42 @@ def module_cells(
     nx = np.where(valid, np.floor((xmax - xmin + gap_m) / step + eps), 0).astype(np.int64)
     ny = np.where(valid & (ymax - ymin >= depth - eps),
                   np.floor((ymax - ymin - depth) / pitch + eps) + 1, 0).astype(np.int64)
-    cells = nx * ny
     x_start = xmin + (xmax - xmin - (nx * step - gap_m)) / 2.0
     y_start = ymin + (ymax - ymin - ((ny - 1) * pitch + depth)) / 2.0
+    box_area = (xmax - xmin) * (ymax - ymin)
+    rectangle = valid & (np.abs(shapely.area(polygons) - box_area)
+                         <= 1e-9 * np.maximum(box_area, 1.0))
+    return Grid(nx, ny, x_start, y_start, step, depth, pitch, rectangle)
+
+
+def module_cells(
+    polygons: np.ndarray, width_m: float, gap_m: float, depth_m, pitch_m
+) -> dict[str, np.ndarray]:
+    """The modules that fit in each polygon (local frame), cell by cell, on the
+    :func:`grid`; :func:`count_modules` counts the same cells faster.
+
+    Returns
+    -------
+    dict of equal-length arrays, one entry per placed module, ordered by polygon, row
+    and column: ``polygon`` (position in ``polygons``), ``row`` and ``column`` (grid
+    indices from the lower-left cell), ``x`` and ``y`` (lower-left corner, m).
+    """
+    g = grid(polygons, width_m, gap_m, depth_m, pitch_m)
+    cells = g.nx * g.ny
     shapely.prepare(polygons[cells > 0])
 
     # Candidate cells are generated and tested in chunks to bound memory.
     found = []
     group = np.cumsum(cells) // CHUNK_CELLS
-    for g in np.unique(group[cells > 0]):
-        sel = np.flatnonzero((group == g) & (cells > 0))
+    for chunk in np.unique(group[cells > 0]):
+        sel = np.flatnonzero((group == chunk) & (cells > 0))
         owner = np.repeat(sel, cells[sel])
         k = np.arange(len(owner)) - np.repeat(np.cumsum(cells[sel]) - cells[sel], cells[sel])
-        row, column = k // nx[owner], k % nx[owner]
-        x0 = x_start[owner] + column * step
-        y0 = y_start[owner] + row * pitch[owner]
+        row, column = k // g.nx[owner], k % g.nx[owner]
+        x0 = g.x_start[owner] + column * g.step
+        y0 = g.y_start[owner] + row * g.pitch[owner]
         t = TOLERANCE_M
-        boxes = shapely.box(x0 + t, y0 + t, x0 + width_m - t, y0 + depth[owner] - t)
+        boxes = shapely.box(x0 + t, y0 + t, x0 + width_m - t, y0 + g.depth[owner] - t)
         inside = shapely.contains(polygons[owner], boxes)
         found.append((owner[inside], row[inside], column[inside], x0[inside], y0[inside]))
     names = ("polygon", "row", "column", "x", "y")
@@ -90,12 +116,60 @@ def module_cells(
 def count_modules(
     polygons: np.ndarray, width_m: float, gap_m: float, depth_m, pitch_m
 ) -> np.ndarray:
-    """Number of modules that fit in each polygon (local frame), placed as in
-    :func:`module_cells`.
+    """Number of modules that fit in each polygon (local frame): the cells of
+    :func:`module_cells`, counted row by row.
 
     Returns
     -------
     ndarray of int, modules per polygon (0 for empty or missing polygons).
     """
-    cells = module_cells(polygons, width_m, gap_m, depth_m, pitch_m)
-    return np.bincount(cells["polygon"], minlength=len(polygons)).astype(np.int64)
+    g = grid(polygons, width_m, gap_m, depth_m, pitch_m)
+    # An axis-parallel rectangle holds its whole grid (centred in its bounds): no test.
+    counts = np.where(g.rectangle, g.nx * g.ny, 0)
+    rest = np.where(g.rectangle, 0, g.ny)
+    return counts + _count_in_rows(polygons, g.nx, rest, g.x_start, g.y_start, width_m, g.step,
+                                   g.depth, g.pitch)
+
+def _count_in_rows(polygons, nx, ny, x_start, y_start, width_m, step, depth, pitch) -> np.ndarray:
+    """Cells of each polygon's grid whose (inset) box lies inside it, row by row.
+
+    A row of cells spans the strip y0 … y0 + depth. A cell is inside the polygon when no
+    point of the strip outside the polygon lies strictly within the cell's x-range, so
+    one difference per row (strip minus polygon) replaces a containment test per cell:
+    each connected piece of the difference blocks the open x-interval of its bounds.
+    Rows are processed in chunks of about :data:`CHUNK_CELLS` cells."""
+    n = len(polygons)
+    counts = np.zeros(n, dtype=np.int64)
+    invalid = np.flatnonzero(ny > 0)[~shapely.is_valid(polygons[ny > 0])]
+    if invalid.size:  # the difference needs valid input; containment never did
+        polygons = polygons.copy()
+        polygons[invalid] = shapely.make_valid(polygons[invalid])
+    t = TOLERANCE_M
+    rows = np.repeat(np.arange(n), ny)
+    row_in_polygon = np.arange(len(rows)) - np.repeat(np.cumsum(ny) - ny, ny)
+    # Row-local x (from the grid start) offset by ``span`` per row keeps every row's
+    # keys above the previous row's, so one sort and one running maximum serve all rows.
+    span = float(np.max(nx * step, initial=0.0)) + 4.0
+    group = np.cumsum(nx[rows]) // CHUNK_CELLS
+    for g in np.unique(group):
+        sel = np.flatnonzero(group == g)
+        owner = rows[sel]
+        y0 = y_start[owner] + row_in_polygon[sel] * pitch[owner]
+        strips = shapely.box(x_start[owner] - 1.0, y0 + t,
+                             x_start[owner] + nx[owner] * step + 1.0, y0 + depth[owner] - t)
+        parts, part_row = shapely.get_parts(shapely.difference(strips, polygons[owner]),
+                                            return_index=True)
+        xb = shapely.bounds(parts)
+        base = part_row * span + 2.0 - x_start[owner[part_row]]
+        lo, hi = xb[:, 0] + base, xb[:, 2] + base
+        order = np.argsort(lo, kind="stable")
+        lo, reach = lo[order], np.maximum.accumulate(hi[order])
+        cells = nx[owner]
+        cell_row = np.repeat(np.arange(len(sel)), cells)
+        j = np.arange(cell_row.size) - np.repeat(np.cumsum(cells) - cells, cells)
+        c0 = cell_row * span + 2.0 + j * step + t
+        c1 = c0 + width_m - 2 * t
+        k = np.searchsorted(lo, c1, side="left") - 1
+        blocked = (k >= 0) & (reach[np.maximum(k, 0)] > c0)
+        counts += np.bincount(owner[cell_row[~blocked]], minlength=n)
+    return counts

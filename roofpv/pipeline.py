@@ -379,28 +379,26 @@ def check_inputs(config: Config) -> Inventory:
     return replace(inventory, findings=inventory.findings + found)
 
 
-def run(config: Config, progress: Callable[[str], None] = lambda stage: None) -> Results:
-    """Run the survey described by ``config`` and return its results (no files written)."""
-    progress(STAGES[0])
-    inventory = build_inventory(config)
-    transformers = (
-        readers.read_transformers(config.grid.transformers, config.grid.transformers_layer)
-        if config.grid.transformers is not None else None
-    )
-
-    progress(STAGES[1])
-    hourly, weather_meta = load_weather(config)
-    tables = yield_tables(config, hourly)
-
+def assess_buildings(
+    buildings: gpd.GeoDataFrame, config: Config, hourly: pd.DataFrame,
+    tables: dict[str, solar.YieldTable], crs: str,
+    progress: Callable[[str], None] = lambda stage: None, neighbours: gpd.GeoDataFrame | None = None,
+    mosaic: tiles.Mosaic | None = None, dem: tiles.Mosaic | None = None, draw_arrays: bool = True,
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame | None, gpd.GeoDataFrame | None]:
+    """The per-building stages: DSM roofs, layout, yield, suitability, grid, economics,
+    carbon and energy use. Each building's result depends only on its own row (and, for
+    the DSM, on the footprints around it), so any split of ``buildings`` gives the same
+    rows. ``neighbours``: footprints outside ``buildings`` that the DSM stage sees
+    (ground rings, shading) but whose results are dropped. Returns the buildings, the
+    ``roof_planes`` layer (None without measured roofs) and, with ``draw_arrays``, the
+    ``pv_arrays`` layer."""
     progress(STAGES[2])
-    roofs, measured_planes = measure_roofs(inventory.buildings, config, hourly, inventory.crs,
-                                           inventory.dsm, inventory.dem)
-    b = resolve_roofs(inventory.buildings, config, roofs)
-    findings = inventory.findings
-    if inventory.dsm is not None:
-        b["dsm_coverage"], found = input_checks.dsm_coverage(
-            inventory.buildings, inventory.dsm, config, roofs.get("dsm_coverage", pd.Series(dtype=float)))
-        findings = findings + found
+    around = buildings if neighbours is None else pd.concat([buildings, neighbours])
+    roofs, measured_planes = measure_roofs(around, config, hourly, crs, mosaic, dem)
+    if neighbours is not None and not roofs.empty:
+        roofs = roofs[roofs.index.isin(buildings.index)]
+        measured_planes = measured_planes[measured_planes["building_id"].isin(buildings.index)]
+    b = resolve_roofs(buildings, config, roofs)
     planes = lay_out(b, config, tables, measured_planes)
     plane_layer = plane_yields(measured_planes, planes)
 
@@ -409,12 +407,33 @@ def run(config: Config, progress: Callable[[str], None] = lambda stage: None) ->
 
     progress(STAGES[4])
     b = finish(b, config)
-
-    pv_arrays = array_layer(planes, b, config, inventory.crs)
+    pv_arrays = array_layer(planes, b, config, crs) if draw_arrays else None
 
     progress(STAGES[5])
     b = carbon.assess(economics.assess(grid.classify(b, config.grid), config.economics), config.carbon)
-    b = energy(b, config.energy)
+    return energy(b, config.energy), plane_layer, pv_arrays
+
+
+def read_transformers(config: Config) -> pd.DataFrame | None:
+    """The configured 台区 transformers table, or None."""
+    grid_cfg = config.grid
+    if grid_cfg.transformers is None:
+        return None
+    return readers.read_transformers(grid_cfg.transformers, grid_cfg.transformers_layer)
+
+
+def conclude(
+    b: pd.DataFrame, config: Config, inventory: Inventory, transformers: pd.DataFrame | None,
+    plane_layer: gpd.GeoDataFrame | None, pv_arrays: gpd.GeoDataFrame | None,
+    info: pd.DataFrame, progress: Callable[[str], None] = lambda stage: None,
+) -> Results:
+    """The jurisdiction-wide steps on the assessed buildings: the DSM's coverage
+    findings, grid admission in rank order, the rollout plan and the township table."""
+    findings = inventory.findings
+    if inventory.dsm is not None:
+        b["dsm_coverage"], found = input_checks.dsm_coverage(
+            inventory.buildings, inventory.dsm, config, b["dsm_coverage"].dropna())
+        findings = findings + found
     remaining = grid.hosting_capacity(transformers, config.grid) if transformers is not None else None
     b = planning.admit(b, config.planning, remaining)
 
@@ -433,8 +452,7 @@ def run(config: Config, progress: Callable[[str], None] = lambda stage: None) ->
         gpd.GeoDataFrame(b, geometry="geometry", crs=crs), townships, inventory.township_polygons,
         findings, crs, inventory.survey_rows,
         gpd.GeoDataFrame(plan, geometry="geometry", crs=crs), plan_status, trajectory,
-        economics.parameters(config.economics), plane_layer,
-        run_info(config, weather_meta, hourly, crs), pv_arrays,
+        economics.parameters(config.economics), plane_layer, info, pv_arrays,
         {t.name: t.label for t in config.policy.targets},
     )
 
@@ -453,6 +471,23 @@ def run_info(config: Config, weather_meta: dict, hourly: pd.DataFrame, crs: str)
         "analysis CRS": crs,
     }
     return pd.DataFrame({"item": list(items), "value": list(items.values())})
+
+
+def run(config: Config, progress: Callable[[str], None] = lambda stage: None) -> Results:
+    """Run the survey described by ``config`` and return its results (no files written)."""
+    progress(STAGES[0])
+    inventory = build_inventory(config)
+    transformers = read_transformers(config)
+
+    progress(STAGES[1])
+    hourly, weather_meta = load_weather(config)
+    tables = yield_tables(config, hourly)
+
+    b, plane_layer, pv_arrays = assess_buildings(
+        inventory.buildings, config, hourly, tables, inventory.crs, progress,
+        mosaic=inventory.dsm, dem=inventory.dem)
+    return conclude(b, config, inventory, transformers, plane_layer, pv_arrays,
+                    run_info(config, weather_meta, hourly, inventory.crs), progress)
 
 
 def reconcile(buildings: pd.DataFrame, survey_rows: int) -> dict[str, int]:
@@ -481,10 +516,13 @@ def existing_outputs(out_dir: Path, names=SURVEY_OUTPUTS) -> list[Path]:
     return [out_dir / n for n in names if (out_dir / n).exists()]
 
 
-def write_outputs(results: Results, out_dir: Path, plan: bool = False) -> dict[str, Path]:
-    """Write ``roofpv.gpkg`` (buildings, roof planes, PV arrays, townships, with QGIS
-    styles), the QGIS project ``roofpv.qgz``, ``townships.csv`` and ``findings.csv``;
-    with ``plan`` also layer ``rollout_plan`` and the :data:`PLAN_OUTPUTS` tables."""
+def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_format: str = "gpkg"
+                  ) -> dict[str, Path]:
+    """Write ``roofpv.gpkg`` (buildings, roof planes, PV arrays, townships, run_info, with
+    QGIS styles), the QGIS project ``roofpv.qgz``, ``townships.csv`` and ``findings.csv``;
+    with ``plan`` also layer ``rollout_plan`` and the :data:`PLAN_OUTPUTS` tables.
+    ``geo_format="parquet"`` writes each layer as ``<layer>.parquet`` (GeoParquet) instead
+    of the GeoPackage and the project."""
     out_dir.mkdir(parents=True, exist_ok=True)
     gpkg = out_dir / "roofpv.gpkg"
     layers = {"buildings": results.buildings.reset_index()}
@@ -500,23 +538,29 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False) -> dict[s
         poly = results.township_polygons[["geometry"]].join(results.townships, how="left")
         poly = poly.fillna({c: 0 for c in ("buildings", "suitable", "conditional", "unsuitable")})
         layers["townships"] = poly.rename_axis("township").reset_index()
-    labels = results.target_labels
-    styles = layer_styles(layers, labels)
-    writers.write_geopackage(gpkg, layers, styles,
-                             {n: aliases(f.columns, labels) for n, f in layers.items()})
-    qgz = out_dir / "roofpv.qgz"
-    extent = (layers["townships"] if "townships" in layers else layers["buildings"]).total_bounds
-    writers.write_qgis_project(qgz, project_xml(
-        f"roofpv {out_dir.resolve().name}", gpkg.name,
-        [n for n, f in layers.items() if isinstance(f, gpd.GeoDataFrame)], results.crs,
-        pyproj.CRS(results.crs).to_wkt(), tuple(extent),
-        {s.layer: s.qml for s in styles if s.default},
-    ))
+    if geo_format == "parquet":
+        paths = {f"{name}.parquet": out_dir / f"{name}.parquet" for name in layers}
+        for name, frame in layers.items():
+            writers.write_geoparquet(out_dir / f"{name}.parquet", frame)
+    else:
+        labels = results.target_labels
+        styles = layer_styles(layers, labels)
+        writers.write_geopackage(gpkg, layers, styles,
+                                 {n: aliases(f.columns, labels) for n, f in layers.items()})
+        qgz = out_dir / "roofpv.qgz"
+        extent = (layers["townships"] if "townships" in layers else layers["buildings"]).total_bounds
+        writers.write_qgis_project(qgz, project_xml(
+            f"roofpv {out_dir.resolve().name}", gpkg.name,
+            [n for n, f in layers.items() if isinstance(f, gpd.GeoDataFrame)], results.crs,
+            pyproj.CRS(results.crs).to_wkt(), tuple(extent),
+            {s.layer: s.qml for s in styles if s.default},
+        ))
+        paths = {"geopackage": gpkg, "qgis project": qgz}
     csv = out_dir / "townships.csv"
     writers.write_table(csv, results.townships.reset_index())
     findings = out_dir / "findings.csv"
     writers.write_table(findings, findings_frame(results.findings))
-    paths = {"geopackage": gpkg, "qgis project": qgz, "townships": csv, "findings": findings}
+    paths.update({"townships": csv, "findings": findings})
     if plan:
         tables = (
             results.plan.drop(columns="geometry"), results.plan_status, results.trajectory,

@@ -109,7 +109,7 @@ def _plan_target(
     before = pick.groupby("township")["contribution"].cumsum() - pick["contribution"]
     milestone = pd.Series(np.nan, index=pick.index)
     for year in sorted(target.milestones, reverse=True):
-        gap = pick["township"].map(cov[f"gap_{year}"])
+        gap = pick["township"].map(cov[f"gap_{year}"]).astype(float)  # float also when empty
         milestone = milestone.mask(before < gap - _tolerance(gap), year)
     pick = pick.assign(milestone=milestone).dropna(subset=["milestone"])
     pick["milestone"] = pick["milestone"].astype(int)

@@ -77,6 +77,15 @@ def _blank(value: object) -> bool:
     )
 
 
+_BLANK_TEXT = np.frompyfunc(lambda v: isinstance(v, str) and not v.strip(), 1, 1)
+
+
+def _blanks(values: pd.Series) -> np.ndarray:
+    """:func:`_blank` of every cell of ``values`` (one array pass, no Series per cell)."""
+    cells = values.to_numpy(dtype=object)
+    return pd.isna(cells) | _BLANK_TEXT(cells).astype(bool)
+
+
 def _suggest(text: str, field: str) -> str:
     spellings = list(VALUE_LOOKUP[field])
     close = difflib.get_close_matches(value_key(text), spellings, n=1, cutoff=0.3)
@@ -149,7 +158,7 @@ def _header_names(rows: pd.DataFrame) -> list[str]:
 
 
 def normalise_survey(
-    raw: pd.DataFrame, source: str, sheet: str | None = None, first_row: int = 2
+    raw: pd.DataFrame, source: str, sheet: str | None = None, first_row: int = 2, typed: bool = True,
 ) -> tuple[pd.DataFrame, list[Finding]]:
     """Translate a raw survey table into canonical columns, codes and units.
 
@@ -161,6 +170,9 @@ def normalise_survey(
         File name and sheet, quoted in findings.
     first_row : int
         Spreadsheet row number of ``raw``'s first row (2 below a one-line header).
+    typed : bool
+        Cells carry types (XLSX); False for CSV, whose cells are all text, so numbers
+        written as text are not reported.
 
     Returns
     -------
@@ -176,8 +188,10 @@ def normalise_survey(
     def report(level, row, bid, column, value, problem, fix):
         findings.append(Finding(level, source, int(row), bid, column, value, problem, fix, sheet))
 
-    table = table.loc[~table.map(_blank).all(axis=1)]
-    ids = table["building_id"].map(lambda v: None if _blank(v) else str(v).strip())
+    blank = np.column_stack([_blanks(table[c]) for c in table.columns]) if len(table.columns) else None
+    table = table.loc[~blank.all(axis=1)] if blank is not None else table
+    ids = table["building_id"].astype("string").str.strip().astype(object)
+    ids = ids.where(~_blanks(table["building_id"]), None)
     for row in ids.index[ids.isna()]:
         report("error", row, None, "building_id", None, "row has no building id and is skipped",
                "fill in 建筑编号 so the row can be joined to its footprint")
@@ -197,61 +211,72 @@ def normalise_survey(
         if column in VOCABULARIES:
             parsed = _parse_codes(values, ids, column, report)
         elif column in NUMERIC_COLUMNS:
-            parsed = _parse_numbers(values, ids, column, report)
+            parsed = _parse_numbers(values, ids, column, report, typed)
         else:
-            parsed = values.map(lambda v: None if _blank(v) else str(v).strip())
+            parsed = values.astype("string").str.strip().astype(object).where(~_blanks(values), None)
         out[column] = parsed.to_numpy()
         if column in BLANK_MEANS and column in table:
-            for row in values.index[values.map(_blank).to_numpy(dtype=bool)]:
+            for row in values.index[_blanks(values)]:
                 report("info", row, ids[row], column, None, f"blank cell: {BLANK_MEANS[column]}",
                        "fill in the cell")
     return out, findings
 
 
+def _per_value(values: pd.Series, ids: pd.Series, column: str, report, parse, blank_value):
+    """Apply ``parse(value) -> (result, issues)`` once per distinct value and report each
+    issue (level, problem, fix) on every row holding that value, in row order."""
+    codes, distinct = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    parsed = [parse(v) for v in distinct]
+    results = np.array([blank_value] + [r for r, _ in parsed], dtype=object)[codes + 1]
+    issues = [issue for _, issue in parsed]
+    flagged = np.array([False] + [bool(i) for i in issues])[codes + 1]
+    rows, keys = values.index.to_numpy(), ids.reindex(values.index).to_numpy()
+    for pos in np.flatnonzero(flagged):
+        value = distinct[codes[pos]]
+        for level, problem, fix in issues[codes[pos]]:
+            report(level, rows[pos], keys[pos], column, str(value), problem, fix)
+    return results
+
+
 def _parse_codes(values: pd.Series, ids: pd.Series, column: str, report) -> pd.Series:
     lookup = VALUE_LOOKUP[column]
-    codes = []
-    for row, value in values.items():
+
+    def parse(value):
         if _blank(value):
-            codes.append(None)
-            continue
+            return None, []
         code = lookup.get(value_key(value))
         if code is None:
-            report("warning", row, ids[row], column, str(value), f"unknown {column} value",
-                   _suggest(str(value), column))
-        elif str(value) != str(value).strip():
-            report("info", row, ids[row], column, str(value), "stray spaces around the value",
-                   "trim the cell; roofpv read it as " + repr(str(value).strip()))
-        codes.append(code)
-    return pd.Series(codes, index=values.index, dtype=object)
+            return None, [("warning", f"unknown {column} value", _suggest(str(value), column))]
+        if str(value) != str(value).strip():
+            return code, [("info", "stray spaces around the value",
+                           "trim the cell; roofpv read it as " + repr(str(value).strip()))]
+        return code, []
+
+    return pd.Series(_per_value(values, ids, column, report, parse, None), index=values.index, dtype=object)
 
 
-def _parse_numbers(values: pd.Series, ids: pd.Series, column: str, report) -> pd.Series:
+def _parse_numbers(values: pd.Series, ids: pd.Series, column: str, report, typed: bool = True) -> pd.Series:
+    """Numbers in the column's canonical unit. ``typed``: cells carry types (XLSX), so a
+    number written as text is reported; in a CSV every cell is text."""
     units, canonical = UNITS[column], UNIT_LABELS[column]
-    numbers = []
-    for row, value in values.items():
+
+    def parse(value):
         if _blank(value):
-            numbers.append(np.nan)
-            continue
+            return np.nan, []
+        issues = []
         if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
             number, unit = float(value), ""
         else:
             match = _NUMBER.match(value_key(value).lstrip("'").replace(",", ""))
             if match is None or match["unit"] not in ("", *units):
-                report("warning", row, ids[row], column, str(value),
-                       "not a number in a known unit; left blank",
-                       f"write a plain number in {canonical}")
-                numbers.append(np.nan)
-                continue
+                return np.nan, [("warning", "not a number in a known unit; left blank",
+                                 f"write a plain number in {canonical}")]
             number, unit = float(match["num"]), match["unit"]
-            if unit == "":
-                report("info", row, ids[row], column, str(value), "number stored as text",
-                       "format the cell as a number")
+            if unit == "" and typed:
+                issues.append(("info", "number stored as text", "format the cell as a number"))
         if not np.isfinite(number) or number < 0:
-            report("warning", row, ids[row], column, str(value), "negative or not finite; left blank",
-                   f"write a plain non-negative number in {canonical}")
-            numbers.append(np.nan)
-            continue
+            return np.nan, [*issues, ("warning", "negative or not finite; left blank",
+                                      f"write a plain non-negative number in {canonical}")]
         factor = units.get(unit, 1.0)
         if column == "roof_load_kn_m2" and unit == "" and number > LOAD_KG_THRESHOLD:
             factor = 1.0 / KG_PER_KN
@@ -259,7 +284,8 @@ def _parse_numbers(values: pd.Series, ids: pd.Series, column: str, report) -> pd
         else:
             problem = f"value written in {_UNIT_NAMES.get(unit, unit)}"
         if factor != 1.0:
-            report("warning", row, ids[row], column, str(value), f"{problem}; converted to {canonical}",
-                   f"roofpv used {number * factor:.4g} {canonical}; write the value in {canonical}")
-        numbers.append(number * factor)
-    return pd.Series(numbers, index=values.index, dtype=float)
+            issues.append(("warning", f"{problem}; converted to {canonical}",
+                           f"roofpv used {number * factor:.4g} {canonical}; write the value in {canonical}"))
+        return number * factor, issues
+
+    return pd.Series(_per_value(values, ids, column, report, parse, np.nan), index=values.index, dtype=float)

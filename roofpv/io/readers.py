@@ -118,7 +118,8 @@ def read_survey(path: Path, sheet: str | int = 0) -> tuple[pd.DataFrame, list[Fi
     except SurveyError as exc:
         raise InputError(f"{path}: {exc}") from None
     raw = cells.iloc[first:].set_axis(columns, axis=1)
-    table, found = normalise_survey(raw, str(path), sheet_name, first_row=first + 1)
+    table, found = normalise_survey(raw, str(path), sheet_name, first_row=first + 1,
+                                    typed=suffix != ".csv")
     return table, findings + found
 
 

@@ -67,7 +67,8 @@ def write_geopackage(path: Path, layers: dict[str, gpd.GeoDataFrame], styles=(),
             options = {"DESCRIPTION": LAYER_DESCRIPTIONS.get(name, name),
                        "GEOMETRY_NAME": GEOMETRY_COLUMN}
             pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", layer_options=options,
-                                    dataset_options={"VERSION": GPKG_VERSION})
+                                    dataset_options={"VERSION": GPKG_VERSION},
+                                    use_arrow=True)  # through Arrow: about twice as fast
         if styles:
             _write_styles(tmp, styles)
         if aliases:
@@ -134,6 +135,12 @@ def write_folder(path: Path, files: dict[str, bytes]) -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(old, ignore_errors=True)
+
+
+def write_geoparquet(path: Path, frame: gpd.GeoDataFrame) -> None:
+    """One layer as GeoParquet (for large runs: fast to write and to read)."""
+    with _atomic(path) as tmp:
+        frame.to_parquet(tmp)
 
 
 def write_table(path: Path, frame: pd.DataFrame) -> None:

@@ -1,0 +1,165 @@
+"""The partitioned engine: partitioning, identity with the one-piece pipeline (locally
+and on a Dask cluster) and resuming an interrupted run."""
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+
+from roofpv import engine
+from roofpv.cli import main
+from roofpv.config import load_config
+from roofpv.pipeline import run, write_outputs
+
+from .conftest import ROOT
+
+CONFIG = ROOT / "configs" / "pinghu.yaml"
+
+
+def _frame(townships, xs):
+    return gpd.GeoDataFrame({"township": townships}, geometry=shapely.points(xs, np.zeros(len(xs))),
+                            crs="EPSG:4549")
+
+
+def test_townships_are_kept_whole_and_balanced():
+    # Sizes A 5, B 3, C 2, D 2 into 2 partitions, largest first to the lighter one:
+    # A→0 (5), B→1 (3), C→1 (5), D→0 (tie, first) → 7 and 5 buildings.
+    towns = ["A"] * 5 + ["B"] * 3 + ["C"] * 2 + ["D"] * 2
+    labels = engine.partition_labels(_frame(towns, np.arange(12.0)), 2, "township")
+    assert labels.tolist() == [0] * 5 + [1] * 3 + [1] * 2 + [0] * 2
+
+
+def test_spatial_partitions_are_equal_runs_along_the_hilbert_curve():
+    rng = np.random.default_rng(1)
+    frame = gpd.GeoDataFrame(geometry=shapely.points(rng.uniform(0, 1000, (9, 2))), crs="EPSG:4549")
+    labels = engine.partition_labels(frame, 3, "spatial")
+    assert np.bincount(labels).tolist() == [3, 3, 3]
+    distance = frame.geometry.hilbert_distance().to_numpy()
+    assert (np.diff(labels[np.argsort(distance, kind="stable")]) >= 0).all()
+
+
+def test_more_partitions_than_buildings_and_bad_choice():
+    frame = _frame(["A", "B"], [0.0, 1.0])
+    assert sorted(engine.partition_labels(frame, 5, "spatial").tolist()) == [0, 1]
+    with pytest.raises(ValueError, match="township, spatial"):
+        engine.partition_labels(frame, 2, "county")
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, config):
+    """The one-piece pipeline's outputs on the sample (DSM included)."""
+    out = tmp_path_factory.mktemp("reference")
+    write_outputs(run(config), out, plan=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def flat_config(tmp_path_factory):
+    """The sample without DSM tiles (faster), as a config file for the CLI."""
+    path = tmp_path_factory.mktemp("flat") / "flat.yaml"
+    path.write_text(f"extends: {CONFIG}\ndsm:\n  tiles: null\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def flat_reference(tmp_path_factory, flat_config):
+    out = tmp_path_factory.mktemp("flat_reference")
+    write_outputs(run(load_config(flat_config)), out, plan=True)
+    return out
+
+
+def _layers(folder):
+    """Every layer of roofpv.gpkg in a canonical row order."""
+    layers = {}
+    for name in pyogrio.list_layers(folder / "roofpv.gpkg")[:, 0]:
+        frame = pyogrio.read_dataframe(folder / "roofpv.gpkg", layer=name)
+        frame = frame.drop(columns=["update_time"], errors="ignore")  # layer_styles: write time
+        keys = [c for c in ("target", "building_id", "plane", "row", "township", "styleName")
+                if c in frame]
+        layers[name] = frame.sort_values(keys, kind="stable").reset_index(drop=True)
+    return layers
+
+
+def assert_same_outputs(folder, reference):
+    ours, theirs = _layers(folder), _layers(reference)
+    assert sorted(ours) == sorted(theirs)
+    for name in theirs:
+        a, b = ours[name], theirs[name]
+        if isinstance(b, gpd.GeoDataFrame):
+            assert a.geometry.geom_equals_exact(b.geometry, 0).all(), name
+            a, b = a.drop(columns="geometry"), b.drop(columns="geometry")
+        pd.testing.assert_frame_equal(a, b, obj=name)
+    for table in ("townships.csv", "rollout_plan.csv", "plan_status.csv", "trajectory.csv"):
+        assert (folder / table).read_bytes() == (reference / table).read_bytes(), table
+
+
+def test_dask_engine_gives_the_same_layers(tmp_path, reference):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        code = main(["plan", str(CONFIG), "--out", str(tmp_path), "--quiet", "--engine", "dask",
+                     "--scheduler", cluster.scheduler_address, "--partitions", "3",
+                     "--partition-by", "spatial"])
+    assert code == 0
+    assert "roof_planes" in pyogrio.list_layers(tmp_path / "roofpv.gpkg")[:, 0]
+    assert_same_outputs(tmp_path, reference)
+    assert not (tmp_path / engine.CACHE_DIR).exists()
+
+
+def test_interrupted_run_resumes_without_redoing_finished_partitions(
+    tmp_path, flat_config, flat_reference, monkeypatch,
+):
+    real = engine.assess_partition
+    calls = []
+
+    def failing_third(part, neighbours, shared):
+        calls.append(part.index[0])
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(part, neighbours, shared)
+
+    monkeypatch.setattr(engine, "assess_partition", failing_third)
+    args = ["plan", str(flat_config), "--out", str(tmp_path), "--quiet", "--partitions", "4"]
+    with pytest.raises(KeyboardInterrupt):
+        main(args)
+    cached = sorted(p.name for p in (tmp_path / engine.CACHE_DIR).glob("[0-9].parquet"))
+    assert len(cached) == 2
+    assert not (tmp_path / "roofpv.gpkg").exists()
+
+    first_two = list(calls[:2])
+    calls.clear()
+    monkeypatch.setattr(engine, "assess_partition", lambda *a: (calls.append(a[0].index[0]), real(*a))[1])
+    assert main([*args, "--resume"]) == 0
+    assert len(calls) == 2 and not set(calls) & set(first_two)
+    assert_same_outputs(tmp_path, flat_reference)
+
+
+def test_resume_recomputes_when_the_inputs_changed(tmp_path, config):
+    cache = engine.PartitionCache(tmp_path, "fingerprint-1", resume=False)
+    frame = gpd.GeoDataFrame({"x": [1.0]}, geometry=[shapely.Point(0, 0)], crs="EPSG:4549")
+    cache.store(0, frame, None, None)
+    assert engine.PartitionCache(tmp_path, "fingerprint-1", resume=True).done(0)
+    assert not engine.PartitionCache(tmp_path, "fingerprint-2", resume=True).done(0)
+    key = engine.fingerprint(config, 4, "township", True)
+    assert key == engine.fingerprint(config, 4, "township", True)
+    assert key != engine.fingerprint(config, 5, "township", True)
+    assert key != engine.fingerprint(config, 4, "township", False)
+    assert key != engine.fingerprint(config.model_copy(update={"crs": "EPSG:4550"}), 4, "township",
+                                     True)
+
+
+def test_geoparquet_output(tmp_path, flat_config, flat_reference):
+    assert main(["survey", str(flat_config), "--out", str(tmp_path), "--quiet", "--format", "parquet",
+                 "--partitions", "2"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "buildings.parquet", "findings.csv", "pv_arrays.parquet", "report", "run_info.parquet",
+        "townships.csv", "townships.parquet",
+    ]
+    ours = gpd.read_parquet(tmp_path / "buildings.parquet").set_index("building_id")
+    theirs = pyogrio.read_dataframe(flat_reference / "roofpv.gpkg", layer="buildings").set_index("building_id")
+    assert ours.crs == theirs.crs
+    assert ours.index.equals(theirs.index)
+    np.testing.assert_array_equal(ours["annual_kwh"], theirs["annual_kwh"])
+    assert (ours["suitability"] == theirs["suitability"]).all()
