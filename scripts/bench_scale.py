@@ -55,6 +55,7 @@ from roofpv.pipeline import (
     load_weather,
     measure_roofs,
     read_transformers,
+    run_info,
     write_outputs,
     yield_tables,
 )
@@ -115,26 +116,30 @@ def survey_stages(config, out: Path, meter: Meter) -> tuple[int, object]:
         transformers = read_transformers(config)
     b = inventory.buildings
     with meter(STAGES[1]):
-        hourly, _ = load_weather(config)
+        hourly, weather_meta = load_weather(config)
         tables = yield_tables(config, hourly)
+    draw_arrays = len(b) <= engine.ARRAYS_MAX_BUILDINGS
     n = max(1, math.ceil(len(b) / engine.PARTITION_SIZE))
     labels = engine.partition_labels(b, n, "township")
-    parts, planes = [], []
+    parts, planes, arrays = [], [], []
     for k in np.unique(labels):
         inside = labels == k
         neighbours = engine.dsm_neighbours(b, inside, config)
-        part, plane_layer = assess_buildings(b[inside], config, hourly, tables, inventory.crs,
-                                             meter.mark, neighbours)
+        part, plane_layer, array_layer = assess_buildings(
+            b[inside], config, hourly, tables, inventory.crs, meter.mark, neighbours,
+            mosaic=inventory.dsm, dem=inventory.dem, draw_arrays=draw_arrays)
         meter.mark(None)
         parts.append(part)
-        if plane_layer is not None:
-            planes.append(plane_layer)
+        planes += [plane_layer] if plane_layer is not None else []
+        arrays += [array_layer] if array_layer is not None else []
     with meter("gather partitions"):
         assessed = pd.concat(parts).reindex(b.index).infer_objects()
         plane_layer = pd.concat(planes) if planes else None
-        del parts, planes
+        array_layer = pd.concat(arrays) if arrays else None
+        del parts, planes, arrays
     meter.mark("grid admission")
-    results = conclude(assessed, config, inventory, transformers, plane_layer, meter.mark)
+    results = conclude(assessed, config, inventory, transformers, plane_layer, array_layer,
+                       run_info(config, weather_meta, hourly, inventory.crs), meter.mark)
     meter.mark(None)
     with meter("write GeoPackage + CSV"):
         write_outputs(results, out)
@@ -194,7 +199,7 @@ def dsm_baseline(config, meter: Meter) -> dict:
     hourly, _ = load_weather(config)
     b = inventory.buildings
     with meter("DSM stage alone"):
-        roofs, _ = measure_roofs(b, config, hourly, inventory.crs)
+        roofs, _ = measure_roofs(b, config, hourly, inventory.crs, inventory.dsm, inventory.dem)
     mosaic = tiles.open_mosaic(config.dsm.tiles, inventory.crs, config.dsm.tiles_pattern)
     geometry = b.geometry[b.index.isin(roofs.index)].to_numpy()
     with meter("naive: rasterstats"):
