@@ -62,8 +62,8 @@ def default_config() -> Path:
 CONFIG_HELP = f"jurisdiction config (YAML); default: the Pinghu sample, configs/{DEFAULT_CONFIG}"
 
 
-def _run_options(command: argparse.ArgumentParser) -> None:
-    """Options shared by the commands that run the survey."""
+def _output_options(command: argparse.ArgumentParser) -> None:
+    """Options of every command that writes a run's outputs (survey, plan, report)."""
     command.add_argument("config", nargs="?", type=Path, help=CONFIG_HELP)
     command.add_argument(
         "--out", type=Path, metavar="DIR",
@@ -79,6 +79,16 @@ def _run_options(command: argparse.ArgumentParser) -> None:
         "--policy", action="append", metavar="NAME",
         help="evaluate the targets of configs/NAME.yaml (or of a YAML path) instead of the "
         "config's own; repeat to combine, e.g. --policy pinghu --policy nea_whole_county",
+    )
+
+
+def _run_options(command: argparse.ArgumentParser) -> None:
+    """Options of the commands that run the survey (survey, plan)."""
+    _output_options(command)
+    command.add_argument(
+        "--report", action=argparse.BooleanOptionalAction, default=None,
+        help=f"write the HTML/XLSX report at the end (default: for up to {REPORT_MAX_TOWNSHIPS} "
+        "townships; `roofpv report` writes it later from the output folder)",
     )
     scale = command.add_argument_group("large runs")
     scale.add_argument("--engine", choices=ENGINES, default="local",
@@ -142,7 +152,7 @@ def _parser() -> argparse.ArgumentParser:
             "Pass the config, --out and --policy of that run."
         ),
     )
-    _run_options(report_command)
+    _output_options(report_command)
 
     validate = commands.add_parser(
         "validate",
@@ -278,9 +288,25 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
     return 1 if levels.get("error", 0) else 0
 
 
-def _write_report(results, config, out_dir: Path, lang: str) -> Path:
-    """The HTML/XLSX report of a run, at the end of `survey` and `plan`."""
-    return report.write(report.from_results(results, config), config, out_dir, lang)
+#: Above this many townships `survey` and `plan` leave the report to `roofpv report`
+#: unless --report asks for it: each township page takes about a second.
+REPORT_MAX_TOWNSHIPS = 100
+
+
+def _write_report(results, config, out_dir: Path, args: argparse.Namespace,
+                  paths: dict[str, Path], console: Console) -> None:
+    """The HTML/XLSX report of a run, at the end of `survey` and `plan`, unless --no-report
+    or too many townships (then a note says how to write it)."""
+    townships = len(results.townships) - 1  # without the city row
+    if args.report is False:
+        return
+    if args.report is None and townships > REPORT_MAX_TOWNSHIPS:
+        if not args.quiet:
+            console.print(f"report left out ({townships:,} townships): write it with `roofpv report "
+                          f"--out {out_dir}` or pass --report")
+        return
+    folder = report.write(report.from_results(results, config), config, out_dir, args.lang)
+    paths["report"] = folder / "index.html"
 
 
 def cmd_report(args: argparse.Namespace, console: Console) -> int:
@@ -307,7 +333,7 @@ def cmd_survey(args: argparse.Namespace, console: Console) -> int:
         paths = write_outputs(results, out_dir, geo_format=args.geo_format)
         clear_partitions(out_dir)
         status.update("writing the report")
-        paths["report"] = _write_report(results, config, out_dir, args.lang) / "index.html"
+        _write_report(results, config, out_dir, args, paths, console)
     elapsed = time.perf_counter() - started
     if args.quiet:
         return 0
@@ -378,7 +404,7 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
         paths = write_outputs(results, out_dir, plan=True, geo_format=args.geo_format)
         clear_partitions(out_dir)
         status.update("writing the report")
-        paths["report"] = _write_report(results, config, out_dir, args.lang) / "index.html"
+        _write_report(results, config, out_dir, args, paths, console)
     if args.quiet:
         return 0
     order = list(results.township_polygons.index) if results.township_polygons is not None else []

@@ -81,7 +81,8 @@ def module_cells(
     polygons: np.ndarray, width_m: float, gap_m: float, depth_m, pitch_m
 ) -> dict[str, np.ndarray]:
     """The modules that fit in each polygon (local frame), cell by cell, on the
-    :func:`grid`; :func:`count_modules` counts the same cells faster.
+    :func:`grid`: a cell holds a module where its box, inset by :data:`TOLERANCE_M`,
+    lies inside the polygon.
 
     Returns
     -------
@@ -90,34 +91,22 @@ def module_cells(
     indices from the lower-left cell), ``x`` and ``y`` (lower-left corner, m).
     """
     g = grid(polygons, width_m, gap_m, depth_m, pitch_m)
-    cells = g.nx * g.ny
-    shapely.prepare(polygons[cells > 0])
-
-    # Candidate cells are generated and tested in chunks to bound memory.
-    found = []
-    group = np.cumsum(cells) // CHUNK_CELLS
-    for chunk in np.unique(group[cells > 0]):
-        sel = np.flatnonzero((group == chunk) & (cells > 0))
-        owner = np.repeat(sel, cells[sel])
-        k = np.arange(len(owner)) - np.repeat(np.cumsum(cells[sel]) - cells[sel], cells[sel])
-        row, column = k // g.nx[owner], k % g.nx[owner]
-        x0 = g.x_start[owner] + column * g.step
-        y0 = g.y_start[owner] + row * g.pitch[owner]
-        t = TOLERANCE_M
-        boxes = shapely.box(x0 + t, y0 + t, x0 + width_m - t, y0 + g.depth[owner] - t)
-        inside = shapely.contains(polygons[owner], boxes)
-        found.append((owner[inside], row[inside], column[inside], x0[inside], y0[inside]))
-    names = ("polygon", "row", "column", "x", "y")
+    found = list(_cells_in_rows(polygons, g, width_m))
     if not found:
-        return {k: np.zeros(0, np.int64 if k in names[:3] else float) for k in names}
-    return {k: np.concatenate(v) for k, v in zip(names, zip(*found))}
+        polygon = row = column = np.zeros(0, np.int64)
+    else:
+        polygon, row, column = (np.concatenate(v) for v in zip(*found))
+        order = np.lexsort((column, row, polygon))
+        polygon, row, column = polygon[order], row[order], column[order]
+    return {"polygon": polygon, "row": row, "column": column,
+            "x": g.x_start[polygon] + column * g.step, "y": g.y_start[polygon] + row * g.pitch[polygon]}
 
 
 def count_modules(
     polygons: np.ndarray, width_m: float, gap_m: float, depth_m, pitch_m
 ) -> np.ndarray:
     """Number of modules that fit in each polygon (local frame): the cells of
-    :func:`module_cells`, counted row by row.
+    :func:`module_cells`, counted without listing the cells of rectangles.
 
     Returns
     -------
@@ -126,20 +115,24 @@ def count_modules(
     g = grid(polygons, width_m, gap_m, depth_m, pitch_m)
     # An axis-parallel rectangle holds its whole grid (centred in its bounds): no test.
     counts = np.where(g.rectangle, g.nx * g.ny, 0)
-    rest = np.where(g.rectangle, 0, g.ny)
-    return counts + _count_in_rows(polygons, g.nx, rest, g.x_start, g.y_start, width_m, g.step,
-                                   g.depth, g.pitch)
+    rest = g._replace(ny=np.where(g.rectangle, 0, g.ny))
+    for polygon, _, _ in _cells_in_rows(polygons, rest, width_m):
+        counts += np.bincount(polygon, minlength=len(polygons))
+    return counts
 
-def _count_in_rows(polygons, nx, ny, x_start, y_start, width_m, step, depth, pitch) -> np.ndarray:
+
+def _cells_in_rows(polygons: np.ndarray, g: Grid, width_m: float):
     """Cells of each polygon's grid whose (inset) box lies inside it, row by row.
 
     A row of cells spans the strip y0 … y0 + depth. A cell is inside the polygon when no
     point of the strip outside the polygon lies strictly within the cell's x-range, so
     one difference per row (strip minus polygon) replaces a containment test per cell:
     each connected piece of the difference blocks the open x-interval of its bounds.
-    Rows are processed in chunks of about :data:`CHUNK_CELLS` cells."""
+    Rows are processed in chunks of about :data:`CHUNK_CELLS` cells; yields
+    ``(polygon, row, column)`` arrays of the cells inside, per chunk."""
     n = len(polygons)
-    counts = np.zeros(n, dtype=np.int64)
+    nx, ny, x_start, y_start, step, depth, pitch = (
+        g.nx, g.ny, g.x_start, g.y_start, g.step, g.depth, g.pitch)
     invalid = np.flatnonzero(ny > 0)[~shapely.is_valid(polygons[ny > 0])]
     if invalid.size:  # the difference needs valid input; containment never did
         polygons = polygons.copy()
@@ -151,8 +144,8 @@ def _count_in_rows(polygons, nx, ny, x_start, y_start, width_m, step, depth, pit
     # keys above the previous row's, so one sort and one running maximum serve all rows.
     span = float(np.max(nx * step, initial=0.0)) + 4.0
     group = np.cumsum(nx[rows]) // CHUNK_CELLS
-    for g in np.unique(group):
-        sel = np.flatnonzero(group == g)
+    for chunk in np.unique(group):
+        sel = np.flatnonzero(group == chunk)
         owner = rows[sel]
         y0 = y_start[owner] + row_in_polygon[sel] * pitch[owner]
         strips = shapely.box(x_start[owner] - 1.0, y0 + t,
@@ -170,6 +163,5 @@ def _count_in_rows(polygons, nx, ny, x_start, y_start, width_m, step, depth, pit
         c0 = cell_row * span + 2.0 + j * step + t
         c1 = c0 + width_m - 2 * t
         k = np.searchsorted(lo, c1, side="left") - 1
-        blocked = (k >= 0) & (reach[np.maximum(k, 0)] > c0)
-        counts += np.bincount(owner[cell_row[~blocked]], minlength=n)
-    return counts
+        inside = ~((k >= 0) & (reach[np.maximum(k, 0)] > c0))
+        yield owner[cell_row[inside]], row_in_polygon[sel][cell_row[inside]], j[inside]

@@ -40,5 +40,7 @@ def test_rows_match_per_cell_containment_on_irregular_planes():
     counts = layout.count_modules(polygons, 1.134, 0.02, depth, pitch)
     expected = [per_cell(p, 1.134, 0.02, d, q) for p, d, q in zip(polygons, depth, pitch)]
     assert counts.tolist() == expected
+    cells = layout.module_cells(polygons, 1.134, 0.02, depth, pitch)
+    assert np.bincount(cells["polygon"], minlength=len(polygons)).tolist() == expected
     assert counts[-1] == 8 * int(np.floor((4 - depth[-1]) / pitch[-1] + 1e-9) + 1)
     assert counts.sum() > 1000
