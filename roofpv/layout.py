@@ -91,13 +91,15 @@ def module_cells(
     indices from the lower-left cell), ``x`` and ``y`` (lower-left corner, m).
     """
     g = grid(polygons, width_m, gap_m, depth_m, pitch_m)
-    found = list(_cells_in_rows(polygons, g, width_m))
-    if not found:
-        polygon = row = column = np.zeros(0, np.int64)
-    else:
-        polygon, row, column = (np.concatenate(v) for v in zip(*found))
-        order = np.lexsort((column, row, polygon))
-        polygon, row, column = polygon[order], row[order], column[order]
+    # Axis-parallel rectangles hold their whole grid: their cells are listed, not tested.
+    full = np.where(g.rectangle, g.nx * g.ny, 0)
+    polygon = np.repeat(np.arange(len(polygons)), full)
+    k = np.arange(polygon.size) - np.repeat(np.cumsum(full) - full, full)
+    found = [(polygon, k // g.nx[polygon], k % g.nx[polygon]),
+             *_cells_in_rows(polygons, g._replace(ny=np.where(g.rectangle, 0, g.ny)), width_m)]
+    polygon, row, column = (np.concatenate(v) for v in zip(*found))
+    order = np.lexsort((column, row, polygon))
+    polygon, row, column = polygon[order], row[order], column[order]
     return {"polygon": polygon, "row": row, "column": column,
             "x": g.x_start[polygon] + column * g.step, "y": g.y_start[polygon] + row * g.pitch[polygon]}
 
