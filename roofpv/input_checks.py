@@ -68,29 +68,34 @@ def datum_check(config: Config, raw: gpd.GeoSeries, polygons: gpd.GeoDataFrame |
     """
     inputs = config.inputs
     footprints = _polygonal(raw)
-    moved = {d: webmap.unshift(footprints, d).to_crs(crs).to_numpy() for d in webmap.CANDIDATES}
+    # Each footprint is located by a point on its surface (the offsets vary by well under
+    # a millimetre across a building); whole outlines are moved only for the DSM sample.
+    anchors = gpd.GeoSeries(shapely.point_on_surface(footprints.to_numpy()),
+                            index=footprints.index, crs=footprints.crs)
+    moved = {d: webmap.unshift(anchors, d).to_crs(crs).to_numpy() for d in webmap.CANDIDATES}
     located = dict.fromkeys(moved)
     if polygons is not None:
         tree = shapely.STRtree(polygons.to_crs(crs).geometry.to_numpy())
-        for d, g in moved.items():
-            hit = tree.query(shapely.point_on_surface(g), predicate="intersects")[0]
+        for d, points in moved.items():
+            hit = tree.query(points, predicate="intersects")[0]
             located[d] = int(np.unique(hit).size)
     tested = dict.fromkeys(moved, 0)
     raised = dict.fromkeys(moved, 0)
     if mosaic is not None:
         boxes = shapely.STRtree(shapely.box(*mosaic.bounds.T))
-        for d, g in moved.items():
-            reach = np.unique(boxes.query(g, predicate="intersects")[0])
+        for d, points in moved.items():
+            reach = np.unique(boxes.query(points, predicate="intersects")[0])
             if reach.size == 0:
                 continue
-            centre = shapely.get_coordinates(shapely.centroid(g[reach]))
+            centre = shapely.get_coordinates(points[reach])
             _, block = np.unique(np.floor(centre / SAMPLE_BLOCK_M), axis=0, return_inverse=True)
             densest = reach[block.ravel() == np.bincount(block.ravel()).argmax()]
             pick = np.sort(np.random.default_rng(0).choice(densest, min(SAMPLE, densest.size), replace=False))
-            xmin, ymin, xmax, ymax = shapely.total_bounds(g[pick])
+            sample = webmap.unshift(footprints.iloc[pick], d).to_crs(crs).to_numpy()
+            xmin, ymin, xmax, ymax = shapely.total_bounds(sample)
             pad = webmap.RING_M[1] + 2 * mosaic.res
             grid = tiles.read_window(mosaic, (xmin - pad, ymin - pad, xmax + pad, ymax + pad))
-            contrast, data = webmap.height_contrast(grid, g[pick], mosaic.crs)
+            contrast, data = webmap.height_contrast(grid, sample, mosaic.crs)
             ok = data >= webmap.MIN_DATA
             tested[d], raised[d] = int(ok.sum()), int((ok & (contrast >= webmap.RAISED_M)).sum())
     fits = {d: webmap.Fit(tested[d], raised[d], located[d]) for d in moved}
