@@ -45,7 +45,8 @@ from .suitability import assess
 
 STAGES = (
     "read inputs", "weather and yield table", "roof planes and layout",
-    "yield", "suitability", "grid, economics and carbon", "rollout plan", "coverage and targets",
+    "yield", "suitability", "PV array outlines", "grid, economics and carbon", "rollout plan",
+    "coverage and targets",
 )
 
 #: Column order of the ``buildings`` output.
@@ -407,9 +408,12 @@ def assess_buildings(
 
     progress(STAGES[4])
     b = finish(b, config)
-    pv_arrays = array_layer(planes, b, config, crs) if draw_arrays else None
+    pv_arrays = None
+    if draw_arrays:
+        progress(STAGES[5])
+        pv_arrays = array_layer(planes, b, config, crs)
 
-    progress(STAGES[5])
+    progress(STAGES[6])
     b = carbon.assess(economics.assess(grid.classify(b, config.grid), config.economics), config.carbon)
     return energy(b, config.energy), plane_layer, pv_arrays
 
@@ -437,13 +441,13 @@ def conclude(
     remaining = grid.hosting_capacity(transformers, config.grid) if transformers is not None else None
     b = planning.admit(b, config.planning, remaining)
 
-    progress(STAGES[6])
+    progress(STAGES[7])
     kw_per_m2 = config.module.power_w / config.module.area_m2 / 1000.0
     plan, plan_status, trajectory = planning.rollout(
         b, config.policy, config.planning, remaining, kw_per_m2, CITY
     )
 
-    progress(STAGES[7])
+    progress(STAGES[8])
     townships = pd.concat([
         township_summary(b, config.policy), township_summary(b.assign(township=CITY), config.policy)
     ]).join(planning.wide(plan_status))
