@@ -80,6 +80,8 @@ class Inventory:
 
 @dataclass(frozen=True)
 class Results:
+    """What a survey run produced, before anything is written (:func:`write_outputs`)."""
+
     buildings: gpd.GeoDataFrame
     townships: pd.DataFrame
     township_polygons: gpd.GeoDataFrame | None
@@ -114,12 +116,14 @@ def load_weather(config: Config) -> tuple[pd.DataFrame, dict]:
     )
 
 
-def yield_tables(config: Config, hourly: pd.DataFrame) -> dict[str, solar.YieldTable]:
-    """Specific-yield tables over orientation bins, one per temperature model in use."""
+def yield_tables(config: Config, hourly: pd.DataFrame, tilt_step_deg: float | None = None,
+                 azimuth_step_deg: float | None = None) -> dict[str, solar.YieldTable]:
+    """Specific-yield tables over orientation bins, one per temperature model in use;
+    bin widths from ``config.bins`` unless given [degrees]."""
     site = config.site
     bins = config.bins
-    tilts = np.arange(0.0, bins.max_tilt_deg + 1e-9, bins.tilt_step_deg)
-    azimuths = np.arange(0.0, 360.0, bins.azimuth_step_deg)
+    tilts = np.arange(0.0, bins.max_tilt_deg + 1e-9, tilt_step_deg or bins.tilt_step_deg)
+    azimuths = np.arange(0.0, 360.0, azimuth_step_deg or bins.azimuth_step_deg)
     models = sorted({m.temperature_model for m in config.mountings.values()})
     return {
         model: solar.yield_table(

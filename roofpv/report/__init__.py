@@ -16,11 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import solar
 from ..config import Config
 from ..io.outputs import read_outputs
 from ..io.writers import write_folder
-from ..pipeline import CITY, Results, load_weather
+from ..pipeline import CITY, Results, load_weather, yield_tables
 from . import pages, workbook
 from .data import ReportData, monthly_share
 from .labels import LANGS, text
@@ -40,19 +39,8 @@ def folder(out_dir: Path, lang: str) -> Path:
 
 def _profile(b: pd.DataFrame, config: Config) -> np.ndarray:
     hourly, _ = load_weather(config)
-    site, system = config.site, config.system
-    tilts = np.arange(0.0, config.bins.max_tilt_deg + 1e-9, PROFILE_TILT_STEP)
-    azimuths = np.arange(0.0, 360.0, PROFILE_AZIMUTH_STEP)
+    tables = yield_tables(config, hourly, PROFILE_TILT_STEP, PROFILE_AZIMUTH_STEP)
     models = {k: m.temperature_model for k, m in config.mountings.items()}
-    tables = {
-        model: solar.yield_table(
-            hourly, site.latitude, site.longitude, site.altitude_m, tilts, azimuths,
-            temperature_model=model, gamma_pdc=config.module.gamma_pdc_per_c,
-            losses_pct=system.total_losses_pct, inverter_eff_nom=system.inverter_efficiency_nom,
-            dc_ac_ratio=system.dc_ac_ratio, albedo=system.albedo,
-        )
-        for model in sorted(set(models.values()))
-    }
     return monthly_share(b, tables, models)
 
 
