@@ -42,6 +42,7 @@ from .pipeline import (
     reconcile,
     write_outputs,
 )
+from .suitability import STATUSES
 from .survey import SurveyError
 
 DEFAULT_CONFIG = "pinghu.yaml"
@@ -233,7 +234,7 @@ def _reconciliation(counts: dict[str, int]) -> str:
         f"{counts['footprints']:,} footprints in → {counts['footprints']:,} buildings out"
     )
     if "suitable" in counts:
-        line += " = " + " + ".join(f"{counts[s]:,} {s}" for s in ("suitable", "conditional", "unsuitable"))
+        line += " = " + " + ".join(f"{counts[s]:,} {s}" for s in STATUSES)
     return line + (
         f"; {counts['with survey row']:,} with a survey row, {counts['without survey row']:,} without; "
         f"{counts['survey rows without footprint']:,} of {counts['survey rows']:,} survey rows have no footprint"

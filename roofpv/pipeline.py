@@ -41,7 +41,7 @@ from .project import project_xml
 from .roof import gauss_kruger_epsg, roof_planes
 from .schema import COLUMN_ALIASES
 from .styles import aliases, layer_styles
-from .suitability import assess
+from .suitability import STATUSES, assess
 
 STAGES = (
     "read inputs", "weather and yield table", "roof planes and layout",
@@ -509,7 +509,7 @@ def reconcile(buildings: pd.DataFrame, survey_rows: int) -> dict[str, int]:
     }
     if "suitability" in buildings:
         status = buildings["suitability"].value_counts()
-        counts.update({s: int(status.get(s, 0)) for s in ("suitable", "conditional", "unsuitable")})
+        counts.update({s: int(status.get(s, 0)) for s in STATUSES})
     return counts
 
 
@@ -544,7 +544,7 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_forma
         layers["run_info"] = results.run_info
     if results.township_polygons is not None:
         poly = results.township_polygons[["geometry"]].join(results.townships, how="left")
-        poly = poly.fillna({c: 0 for c in ("buildings", "suitable", "conditional", "unsuitable")})
+        poly = poly.fillna({c: 0 for c in ("buildings", *STATUSES)})
         layers["townships"] = poly.rename_axis("township").reset_index()
     if geo_format == "parquet":
         paths = {f"{name}.parquet": out_dir / f"{name}.parquet" for name in layers}

@@ -17,6 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .schema import LABELS_ZH
+from .suitability import STATUS_COLOURS, STATUSES
+
 #: QGIS version the documents are written for (read by QGIS ≥ 3.16).
 QGIS_VERSION = "3.22.16-Białowieża"
 #: QGIS geometry type code of polygon layers (``<layerGeometryType>``).
@@ -64,12 +67,6 @@ TARGET_SUFFIXES = {
     r"planned_coverage_(?P<y>\d{4})": "{y}年规划覆盖率", r"binding_(?P<y>\d{4})": "{y}年制约因素",
 }
 
-#: Status colours (R, G, B) of the suitability classes, with their Chinese labels.
-SUITABILITY = {
-    "suitable": ((26, 150, 65), "适宜 suitable"),
-    "conditional": ((253, 174, 97), "有条件适宜 conditional"),
-    "unsuitable": ((186, 186, 186), "不适宜 unsuitable"),
-}
 #: Sequential ramp (light → dark yellow-orange-red), for yields and losses.
 SEQUENTIAL = [(255, 255, 178), (254, 204, 92), (253, 141, 60), (240, 59, 32), (189, 0, 38)]
 #: Diverging ramp, red below the target through white to blue above it.
@@ -254,8 +251,9 @@ class LayerStyle:
 def building_styles(frame: pd.DataFrame, al: dict[str, str]) -> list[LayerStyle]:
     """Buildings by suitability (default) and by specific yield (quantile classes)."""
     status = categorized("suitability", [
-        (value, label, fill_symbol("", rgb, outline=(90, 90, 90), outline_mm=0.05))
-        for value, (rgb, label) in SUITABILITY.items()
+        (status, f"{LABELS_ZH['suitability'][status]} {status}",
+         fill_symbol("", STATUS_COLOURS[status], outline=(90, 90, 90), outline_mm=0.05))
+        for status in STATUSES
     ])
     out = [LayerStyle("适宜性 suitability", style_elements(status, al), False,
                       "buildings by suitability status")]

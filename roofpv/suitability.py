@@ -10,6 +10,11 @@ import pandas as pd
 from .config import Rules
 
 STATUS_RANK = {"suitable": 0, "conditional": 1, "unsuitable": 2}
+#: The statuses, best first.
+STATUSES = tuple(STATUS_RANK)
+#: Map colour of each status, shared by the QGIS styles and the report maps (RGB).
+STATUS_COLOURS = {"suitable": (26, 150, 65), "conditional": (253, 174, 97),
+                  "unsuitable": (186, 186, 186)}
 _SEVERITY_RANK = {"info": 0, "conditional": 1, "unsuitable": 2}
 
 

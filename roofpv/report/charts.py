@@ -19,7 +19,6 @@ from .labels import code_label, text
 
 #: Colours: today, potential, target markers; and roofs by suitability.
 TODAY, POTENTIAL, TARGET = "#7f8c8d", "#2e8b57", "#c0392b"
-STATUS_COLOURS = {"suitable": "#2e8b57", "conditional": "#e6a23c", "unsuitable": "#c0392b"}
 #: Width of a chart on an A4 page with 15 mm margins, inches.
 WIDTH_IN = 7.0
 

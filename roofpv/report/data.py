@@ -10,8 +10,6 @@ import pandas as pd
 
 from .. import solar
 
-STATUSES = ("suitable", "conditional", "unsuitable")
-
 
 @dataclass(frozen=True)
 class ReportData:

@@ -7,8 +7,8 @@ import geopandas as gpd
 import matplotlib.pyplot as plt
 from matplotlib.patches import Patch
 
-from .charts import STATUS_COLOURS, WIDTH_IN, style, to_svg
-from .data import STATUSES
+from ..suitability import STATUS_COLOURS, STATUSES
+from .charts import WIDTH_IN, style, to_svg
 from .labels import text
 
 #: Resolution of the rasterised roofs, dots per inch.
@@ -28,14 +28,18 @@ def suitability_map(buildings: gpd.GeoDataFrame, boundary: gpd.GeoSeries | None,
             roofs = buildings[buildings["suitability"] == status]
             if not roofs.empty:
                 # an outline of the roof's colour keeps small roofs visible on a township map
-                roofs.plot(ax=ax, color=STATUS_COLOURS[status], edgecolor=STATUS_COLOURS[status],
-                           linewidth=0.5, rasterized=True)
+                colour = _hex(STATUS_COLOURS[status])
+                roofs.plot(ax=ax, color=colour, edgecolor=colour, linewidth=0.5, rasterized=True)
         if labels is not None:
             for name, point in labels.items():
                 ax.annotate(str(name), (point.x, point.y), ha="center", fontsize=8, color="#1b2631")
         ax.set_aspect("equal")
         ax.set_axis_off()
-        handles = [Patch(color=STATUS_COLOURS[s], label=t[s]) for s in STATUSES]
+        handles = [Patch(color=_hex(STATUS_COLOURS[s]), label=t[s]) for s in STATUSES]
         handles.append(Patch(facecolor="none", edgecolor="#34495e", label=t["legend_boundary"]))
         ax.legend(handles=handles, loc="lower left", fontsize=8, frameon=True)
         return to_svg(fig, dpi=DPI, tight=True)
+
+
+def _hex(rgb: tuple[int, int, int]) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*rgb)
