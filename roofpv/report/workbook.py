@@ -112,21 +112,34 @@ def build(report: ReportData, config: Config, lang: str) -> Workbook:
     plan_year = (report.plan.groupby(level=0)["build_year"].min() if report.plan is not None
                  else pd.Series(dtype=float))
     severity = config.rules.severity
+    sep = "；" if lang == "zh" else "; "
+
+    def reasons(value) -> str:
+        codes = [c for c in str(value or "").split(";") if c and severity.get(c) != "info"]
+        return sep.join(reason_label(c, lang) for c in codes)
+
+    shown = pd.DataFrame({
+        "category": _labelled(b["category"], lambda v: code_label("category", v, lang)),
+        "roof_type": _labelled(b["roof_type"], lambda v: code_label("roof_type", v, lang)),
+        "suitability": (_labelled(b["suitability"], lambda v: code_label("suitability", v, lang))
+                        if lang == "zh" else b["suitability"]),
+        "reasons": _labelled(b["reasons"], reasons),
+        "plan_year": plan_year.reindex(b.index),
+    }, index=b.index)
+    table = b.drop(columns=shown.columns, errors="ignore").join(shown)
+    columns = [c for c, *_ in BUILDINGS]
+    table = table.reindex(columns=columns)
+    headers = [t["building_id"]] + [_header(label, lang) for _, label, _ in BUILDINGS]
+    formats = [None] + [fmt for *_, fmt in BUILDINGS]
     for name in report.order:
-        sub = b[b["township"] == name]
+        sub = table[b["township"] == name]
         ws = book.create_sheet(sheet_title(name, taken))
-        headers = [t["building_id"]] + [_header(label, lang) for _, label, _ in BUILDINGS]
-        formats = [None] + [fmt for *_, fmt in BUILDINGS]
-        rows = []
-        for bid, r in sub.iterrows():
-            codes = [c for c in str(r["reasons"] or "").split(";") if c and severity.get(c) != "info"]
-            values = {
-                "category": code_label("category", r["category"], lang),
-                "roof_type": code_label("roof_type", r["roof_type"], lang),
-                "suitability": code_label("suitability", r["suitability"], lang) if lang == "zh" else r["suitability"],
-                "reasons": ("；" if lang == "zh" else "; ").join(reason_label(c, lang) for c in codes),
-                "plan_year": plan_year.get(bid),
-            }
-            rows.append([bid] + [values.get(c, r.get(c)) for c, *_ in BUILDINGS])
+        rows = [[bid, *values] for bid, values in zip(sub.index, sub.itertuples(index=False))]
         _write(ws, headers, rows, formats)
     return book
+
+
+def _labelled(values: pd.Series, label) -> pd.Series:
+    """``label`` applied once per distinct value of ``values``."""
+    distinct = values.drop_duplicates()
+    return values.map(dict(zip(distinct, map(label, distinct))))
