@@ -183,7 +183,19 @@ class _Features(FeatureSource):
         return self._crs
 
 
-def _zonal(grid: Grid, bands: dict[str, np.ndarray], ops: list[tuple[str, str, dict]],
+def shrink(geometry: np.ndarray, inner_buffer_m: float) -> np.ndarray:
+    """Footprints shrunk by ``inner_buffer_m`` (m) to keep eaves and walls out of the
+    roof's pixels; a footprint too small to shrink is kept whole."""
+    inner = shapely.buffer(geometry, -inner_buffer_m)
+    return np.where(shapely.is_empty(inner), geometry, inner)
+
+
+def data_share(count: np.ndarray, res: float, inner: np.ndarray) -> np.ndarray:
+    """Share of each shrunk roof covered by ``count`` valid pixels of size ``res`` (m)."""
+    return count * res * res / shapely.area(inner)
+
+
+def zonal(grid: Grid, bands: dict[str, np.ndarray], ops: list[tuple[str, str, dict]],
            ids: np.ndarray, geometry: np.ndarray, crs_wkt: str | None) -> pd.DataFrame:
     """One exactextract call; ``ops`` are (band, stat, options); result indexed by id."""
     xmin, ymin, xmax, ymax = grid.bounds
@@ -211,7 +223,7 @@ def ground_from_rings(grid: Grid, ids: np.ndarray, geometry: np.ndarray, neighbo
     ground = np.where(mask == 1, np.nan, grid.z).astype(np.float32)
     rings = shapely.difference(shapely.buffer(geometry, outer), shapely.buffer(geometry, inner))
     q = params.ground_quantile
-    stats = _zonal(grid, {"ground": ground}, [("ground", "quantile", {"q": q})], ids, rings, crs_wkt)
+    stats = zonal(grid, {"ground": ground}, [("ground", "quantile", {"q": q})], ids, rings, crs_wkt)
     fallback = np.nanquantile(ground, q) if np.isfinite(ground).any() else np.nan
     return stats.iloc[:, 0].reindex(ids).fillna(fallback).rename("ground_m")
 
@@ -277,8 +289,7 @@ def roof_geometry(grid: Grid, footprints: gpd.GeoSeries, params: DsmParams = Dsm
     window = grid.crop(shapely.total_bounds(geometry), pad)
     slope, aspect, rms = slope_aspect(window.z, r)
     planar = np.where(np.isnan(rms), np.nan, (rms <= params.planar_rms_m).astype(np.float32))
-    inner = shapely.buffer(geometry, -params.inner_buffer_m)
-    inner = np.where(shapely.is_empty(inner), geometry, inner)
+    inner = shrink(geometry, params.inner_buffer_m)
 
     bands = {"z": window.z, "slope": slope, "aspect": aspect, "planar": planar}
     ops = [("z", "quantile", {"q": 0.5}), ("z", "quantile", {"q": 0.9}), ("z", "count", {}),
@@ -287,7 +298,7 @@ def roof_geometry(grid: Grid, footprints: gpd.GeoSeries, params: DsmParams = Dsm
     if ground is not None:
         bands["dem"] = ground.crop(window.bounds).z
         ops.append(("dem", "mean", {}))
-    stats = _zonal(window, bands, ops, ids, inner, crs_wkt).reindex(ids)
+    stats = zonal(window, bands, ops, ids, inner, crs_wkt).reindex(ids)
     if ground is not None:
         ground_m = stats["dem_mean"].to_numpy(float)
     else:
@@ -305,7 +316,7 @@ def roof_geometry(grid: Grid, footprints: gpd.GeoSeries, params: DsmParams = Dsm
     s, a, w = cat("slope_values"), cat("aspect_values"), cat("slope_coverage")
     is_planar = cat("planar_values") > 0.5
     cell = cat("slope_cell_id", np.int64)
-    coverage = stats["z_count"].fillna(0).to_numpy() * r * r / shapely.area(inner)
+    coverage = data_share(stats["z_count"].fillna(0).to_numpy(), r, inner)
     measured = coverage >= params.min_coverage
     total = np.bincount(owner, w, minlength=n)
     planar_w = np.bincount(owner, w * is_planar, minlength=n)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .dsm import Grid, _zonal
+from .dsm import Grid, data_share, shrink, zonal
 from .findings import Finding
 
 
@@ -31,10 +31,9 @@ def roof_coverage(grid: Grid, ids: np.ndarray, geometry: np.ndarray, inner_buffe
     """Share of each roof (footprint shrunk by ``inner_buffer_m``) holding DSM data on
     ``grid``, as :func:`roofpv.dsm.roof_geometry` counts it, indexed by ``ids``."""
     ids = np.asarray(ids).astype(str)
-    inner = shapely.buffer(geometry, -inner_buffer_m)
-    inner = np.where(shapely.is_empty(inner), geometry, inner)
-    count = _zonal(grid, {"z": grid.z}, [("z", "count", {})], ids, inner, crs_wkt)["z_count"]
-    share = count.reindex(ids).fillna(0).to_numpy() * grid.res ** 2 / shapely.area(inner)
+    inner = shrink(geometry, inner_buffer_m)
+    count = zonal(grid, {"z": grid.z}, [("z", "count", {})], ids, inner, crs_wkt)["z_count"]
+    share = data_share(count.reindex(ids).fillna(0).to_numpy(), grid.res, inner)
     return pd.Series(np.clip(share, 0.0, 1.0), index=pd.Index(ids, name="building_id"))
 
 

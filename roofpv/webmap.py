@@ -19,7 +19,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from .dsm import Grid, _zonal
+from .dsm import Grid, zonal
 from .findings import Finding
 
 Datum = Literal["gcj02", "bd09"]
@@ -170,8 +170,8 @@ def height_contrast(grid: Grid, geometry: np.ndarray, crs_wkt: str | None = None
     ring = shapely.difference(shapely.buffer(geometry, RING_M[1]), shapely.buffer(geometry, RING_M[0]))
     res2 = grid.res * grid.res
     ops = [("z", "quantile", {"q": 0.5}), ("z", "count", {})]
-    inside = _zonal(grid, {"z": grid.z}, ops, ids, geometry, crs_wkt).reindex(ids)
-    around = _zonal(grid, {"z": grid.z}, ops, ids, ring, crs_wkt).reindex(ids)
+    inside = zonal(grid, {"z": grid.z}, ops, ids, geometry, crs_wkt).reindex(ids)
+    around = zonal(grid, {"z": grid.z}, ops, ids, ring, crs_wkt).reindex(ids)
     with np.errstate(invalid="ignore", divide="ignore"):
         data = np.minimum(inside["z_count"].to_numpy(float) * res2 / shapely.area(geometry),
                           around["z_count"].to_numpy(float) * res2 / shapely.area(ring))
