@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 
 from roofpv.config import load_config
+from roofpv.pipeline import run, write_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -17,3 +18,17 @@ WIND = [2.8, 2.8, 3.3, 2.8, 3.0, 3.0, 2.4, 2.1, 3.3, 2.6, 2.3, 2.3]
 def config():
     """The Pinghu configuration shipped with roofpv."""
     return load_config(ROOT / "configs" / "pinghu.yaml")
+
+
+@pytest.fixture(scope="session")
+def pinghu_results(config):
+    """One pipeline run on the Pinghu sample (DSM included), for the tests that only read it."""
+    return run(config)
+
+
+@pytest.fixture(scope="session")
+def pinghu_plan_out(tmp_path_factory, pinghu_results):
+    """The folder ``write_outputs(..., plan=True)`` fills from :func:`pinghu_results`."""
+    out = tmp_path_factory.mktemp("plan") / "pinghu"
+    write_outputs(pinghu_results, out, plan=True)
+    return out

@@ -48,11 +48,9 @@ def test_more_partitions_than_buildings_and_bad_choice():
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory, config):
+def reference(pinghu_plan_out):
     """The one-piece pipeline's outputs on the sample (DSM included)."""
-    out = tmp_path_factory.mktemp("reference")
-    write_outputs(run(config), out, plan=True)
-    return out
+    return pinghu_plan_out
 
 
 @pytest.fixture(scope="module")

@@ -19,8 +19,6 @@ import pyogrio
 import pytest
 import shapely
 
-from roofpv import pipeline
-
 QGIS_PYTHON = os.environ.get("ROOFPV_QGIS_PYTHON", "/usr/bin/python3")
 CHECKER = Path(__file__).with_name("qgis_check.py")
 LAYERS = ["pv_arrays", "roof_planes", "rollout_plan", "buildings", "townships"]
@@ -35,11 +33,8 @@ def imports(python: str, module: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, config):
-    out = tmp_path_factory.mktemp("qgis") / "pinghu"
-    results = pipeline.run(config)
-    pipeline.write_outputs(results, out, plan=True)
-    return out, results
+def run(pinghu_plan_out, pinghu_results):
+    return pinghu_plan_out, pinghu_results
 
 
 @pytest.fixture(scope="module")

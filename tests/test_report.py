@@ -17,7 +17,7 @@ from fontTools.ttLib import TTFont
 from roofpv import report
 from roofpv.cli import main
 from roofpv.io.writers import write_folder
-from roofpv.pipeline import CITY, run
+from roofpv.pipeline import CITY
 from roofpv.report import data, fonts, pages, parameters, workbook
 
 from .conftest import ROOT
@@ -121,11 +121,11 @@ def test_workbook_summary_and_township_sheets(out):
 
 
 @pytest.fixture(scope="module")
-def evil(config):
+def evil(pinghu_results):
     """Two townships of the sample with a building named like a script and a township
     named like a path out of the folder."""
     bad = f"../../x{EVIL}"
-    results = run(config)
+    results = pinghu_results
     keep = ["当湖街道", "乍浦镇"]
 
     def rename(frame):
