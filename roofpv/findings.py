@@ -32,4 +32,5 @@ class Finding:
 def findings_frame(findings: list[Finding]) -> pd.DataFrame:
     """Findings as a table, in input order."""
     columns = list(Finding.__dataclass_fields__)
-    return pd.DataFrame([asdict(f) for f in findings], columns=columns)
+    frame = pd.DataFrame([asdict(f) for f in findings], columns=columns)
+    return frame.astype({"row": "Int64"})  # row numbers print as 392, not 392.0

@@ -67,6 +67,8 @@ def build_inventory(config: Config) -> Inventory:
         )
         findings += found
     crs = analysis_crs(config)
+    survey, found = input_checks.match_ids(footprints.index, survey, str(inputs.survey))
+    findings += found
     b, found = join_survey(footprints, survey, str(inputs.survey), str(inputs.footprints))
     findings += found
     b, found = project(b, crs, str(inputs.footprints), inputs.footprints_datum)
@@ -77,6 +79,8 @@ def build_inventory(config: Config) -> Inventory:
     findings += found
     findings += input_checks.datum_check(config, footprints.geometry, polygons, mosaic, crs)
     polygons = polygons.to_crs(crs) if polygons is not None else None
+    findings += input_checks.cross_checks(b, polygons, str(inputs.survey), str(inputs.footprints),
+                                          str(inputs.townships))
     return Inventory(b, polygons, findings, len(survey), crs, mosaic, dem)
 
 
@@ -84,17 +88,17 @@ def check_inputs(config: Config) -> Inventory:
     """:func:`build_inventory` plus the DSM's coverage of the footprints: every check
     `roofpv validate` makes, without modelling."""
     inventory = build_inventory(config)
-    if inventory.dsm is None:
-        return inventory
-    _, found = input_checks.dsm_coverage(inventory.buildings, inventory.dsm, config)
+    _, found = read_transformers(config)
+    if inventory.dsm is not None:
+        found += input_checks.dsm_coverage(inventory.buildings, inventory.dsm, config)[1]
     return replace(inventory, findings=inventory.findings + found)
 
 
-def read_transformers(config: Config) -> pd.DataFrame | None:
-    """The configured 台区 transformers table, or None."""
+def read_transformers(config: Config) -> tuple[pd.DataFrame | None, list]:
+    """The configured 台区 transformers table (or None) and its findings."""
     grid_cfg = config.grid
     if grid_cfg.transformers is None:
-        return None
+        return None, []
     return readers.read_transformers(grid_cfg.transformers, grid_cfg.transformers_layer)
 
 
@@ -103,7 +107,8 @@ def prepare(config: Config, progress: Callable[[str], None] = lambda stage: None
     does once, whatever the number of buildings."""
     progress(STAGES[0])
     inventory = build_inventory(config)
-    transformers = read_transformers(config)
+    transformers, found = read_transformers(config)
+    inventory = replace(inventory, findings=inventory.findings + found)
     progress(STAGES[1])
     hourly, weather_meta = load_weather(config)
     return Prepared(inventory, transformers, hourly, solar.yield_tables(config, hourly),

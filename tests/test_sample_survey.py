@@ -29,7 +29,7 @@ def buildings(out):
 
 def test_outputs_written(out):
     assert sorted(p.name for p in out.iterdir()) == [
-        "findings.csv", "report", "roofpv.gpkg", "roofpv.qgz", "townships.csv"]
+        "findings.csv", "report", "roofpv-manifest.json", "roofpv.gpkg", "roofpv.qgz", "townships.csv"]
     assert sorted(pyogrio.list_layers(out / "roofpv.gpkg")[:, 0]) == [
         "buildings", "layer_styles", "pv_arrays", "roof_planes", "run_info", "townships"]
 

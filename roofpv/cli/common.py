@@ -53,9 +53,10 @@ def partition_log(console, status, quiet: bool):
 
 
 def write_report(results, config, out_dir: Path, args: argparse.Namespace,
-                 paths: dict[str, Path], console) -> None:
-    """The HTML/XLSX report of a run, at the end of `survey` and `plan`, unless --no-report
-    or too many townships (then a note says how to write it)."""
+                 paths: dict[str, Path], console, stage: Path | None = None) -> None:
+    """The HTML/XLSX report of a run into ``stage`` (default ``out_dir``), at the end of
+    `survey` and `plan`, unless --no-report or too many townships (then a note says how
+    to write it)."""
     from .. import report
 
     townships = len(results.townships) - 1  # without the city row
@@ -66,6 +67,6 @@ def write_report(results, config, out_dir: Path, args: argparse.Namespace,
             console.print(f"report left out ({townships:,} townships): write it with `roofpv report "
                           f"--out {out_dir}` or pass --report")
         return
-    folder = report.write(report.from_results(results, config), config, out_dir, args.lang)
+    folder = report.write(report.from_results(results, config), config, stage or out_dir, args.lang)
     paths["report"] = folder / "index.html"
 

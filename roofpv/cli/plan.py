@@ -65,19 +65,22 @@ def plan_table(status, target, order: list[str]):
 def run(args: argparse.Namespace, console) -> int:
     from .. import report
     from ..engine import clear_partitions
-    from ..io.outputs import write_outputs
+    from ..io.outputs import output_set, write_outputs
 
-    config, out_dir = setup(args, (*SURVEY_OUTPUTS, *PLAN_OUTPUTS, report.folder(Path(), args.lang).name))
-    with console.status("starting…") as status:
+    config, out_dir = setup(args)
+    names = (*SURVEY_OUTPUTS, *PLAN_OUTPUTS, report.folder(Path(), args.lang).name)
+    with output_set(out_dir, args.overwrite, names) as stage, console.status("starting…") as status:
         def progress(stage: str) -> None:
             status.update(f"[{STAGES.index(stage) + 1}/{len(STAGES)}] {stage}")
 
         results = execute(config, out_dir, args, progress, partition_log(console, status, True))
         status.update("writing outputs")
-        paths = write_outputs(results, out_dir, plan=True, geo_format=args.geo_format)
-        clear_partitions(out_dir)
+        paths = write_outputs(results, stage, plan=True, geo_format=args.geo_format,
+                              title=out_dir.resolve().name)
         status.update("writing the report")
-        write_report(results, config, out_dir, args, paths, console)
+        write_report(results, config, out_dir, args, paths, console, stage)
+    paths = {name: out_dir / path.relative_to(stage) for name, path in paths.items()}
+    clear_partitions(out_dir)
     if args.quiet:
         return 0
     order = township_order(results)

@@ -25,10 +25,14 @@ def add_parser(commands) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace, console) -> int:
     from .. import report
+    from ..io.outputs import output_set
 
-    config, out_dir = setup(args, [report.folder(Path(), args.lang).name])
-    with console.status("writing the report…"):
-        path = report.write(report.from_folder(out_dir, config), config, out_dir, args.lang)
+    config, out_dir = setup(args)
+    name = report.folder(Path(), args.lang).name
+    with output_set(out_dir, args.overwrite, [name], merge=True) as stage, \
+            console.status("writing the report…"):
+        report.write(report.from_folder(out_dir, config), config, stage, args.lang)
+    path = out_dir / name
     if not args.quiet:
         console.print(f"  report: {path / 'index.html'}, {path / 'roofpv.xlsx'}")
     return 0

@@ -63,12 +63,13 @@ def run(args: argparse.Namespace, console) -> int:
 
     from .. import report
     from ..engine import clear_partitions
-    from ..io.outputs import write_outputs
+    from ..io.outputs import output_set, write_outputs
     from ..results import reconcile
 
-    config, out_dir = setup(args, (*SURVEY_OUTPUTS, report.folder(Path(), args.lang).name))
+    config, out_dir = setup(args)
+    names = (*SURVEY_OUTPUTS, report.folder(Path(), args.lang).name)
     started = time.perf_counter()
-    with console.status("starting…") as status:
+    with output_set(out_dir, args.overwrite, names) as stage, console.status("starting…") as status:
         def progress(stage: str) -> None:
             number = STAGES.index(stage) + 1
             status.update(f"[{number}/{len(STAGES)}] {stage}")
@@ -77,10 +78,11 @@ def run(args: argparse.Namespace, console) -> int:
 
         results = execute(config, out_dir, args, progress, partition_log(console, status, args.quiet))
         status.update("writing outputs")
-        paths = write_outputs(results, out_dir, geo_format=args.geo_format)
-        clear_partitions(out_dir)
+        paths = write_outputs(results, stage, geo_format=args.geo_format, title=out_dir.resolve().name)
         status.update("writing the report")
-        write_report(results, config, out_dir, args, paths, console)
+        write_report(results, config, out_dir, args, paths, console, stage)
+    paths = {name: out_dir / path.relative_to(stage) for name, path in paths.items()}
+    clear_partitions(out_dir)
     elapsed = time.perf_counter() - started
     if args.quiet:
         return 0
