@@ -32,22 +32,22 @@ LOAD_KG_THRESHOLD = 20.0
 #: 1 亩 = 10000/15 m².
 M2_PER_MU = 10000.0 / 15.0
 
-_AREA = {"m2": 1.0, "m²": 1.0, "㎡": 1.0, "平方米": 1.0, "平米": 1.0, "亩": M2_PER_MU}
+_AREA = {"m2": 1.0, "亩": M2_PER_MU}
 #: Canonical unit of each numeric column, as shown in messages.
 UNIT_LABELS = {
     "roof_load_kn_m2": "kN/m²", "floor_area_m2": "m²", "existing_pv_area_m2": "m²",
     "existing_pv_kw": "kW", "year_built": "years", "floors": "storeys",
 }
-#: Units a number may carry, per column: spelling (after :func:`value_key`) → factor to
-#: the canonical unit.
+#: Units a number may carry, per column: spelling (after :func:`unit_key`, which also
+#: rewrites 千克, 公斤, 千牛, 平方米, ㎡ …) → factor to the canonical unit.
 UNITS: dict[str, dict[str, float]] = {
     "roof_load_kn_m2": {
-        **{u: 1.0 for u in ("kn/m2", "kn/m²", "kn/㎡", "kn")},
-        **{u: 1.0 / KG_PER_KN for u in ("kg/m2", "kg/m²", "kg/㎡", "kg")},
+        **{u: 1.0 for u in ("kn/m2", "kn")},
+        **{u: 1.0 / KG_PER_KN for u in ("kg/m2", "kg")},
     },
     "floor_area_m2": _AREA,
     "existing_pv_area_m2": _AREA,
-    "existing_pv_kw": {"kw": 1.0, "kwp": 1.0, "千瓦": 1.0, "mw": 1000.0, "mwp": 1000.0, "兆瓦": 1000.0},
+    "existing_pv_kw": {"kw": 1.0, "kwp": 1.0, "mw": 1000.0, "mwp": 1000.0},
     "year_built": {"年": 1.0},
     "floors": {"层": 1.0},
 }
@@ -80,7 +80,8 @@ BLANK_MEANS = {
 }
 
 #: How a unit is named in messages (spellings are compared after NFKC, where ² is 2).
-_UNIT_NAMES = {"kg/m2": "kg/m²", "kg/㎡": "kg/m²", "kg": "kg/m²", "mw": "MW", "mwp": "MWp"}
+_UNIT_NAMES = {"kg/m2": "kg/m²", "kg": "kg/m²", "kn/m2": "kN/m²", "kn": "kN/m²",
+               "mw": "MW", "mwp": "MWp", "kw": "kW", "kwp": "kWp", "m2": "m²"}
 
 _NUMBER = re.compile(r"^[+]?(?P<num>\d+(?:\.\d*)?|\.\d+)(?P<unit>.*)$")
 #: 1,234 / 12,345,678.5: commas between groups of three digits.
