@@ -183,7 +183,8 @@ def output_set(out_dir: Path, overwrite: bool, names=(), merge: bool = False) ->
         except OSError as exc:
             raise writers.output_error(Path(exc.filename or out_dir), exc) from None
         finally:
-            shutil.rmtree(stage, ignore_errors=True)
+            if not (out_dir / JOURNAL).exists():  # else a recorded swap still needs the stage
+                shutil.rmtree(stage, ignore_errors=True)
 
 
 def earlier_set(out_dir: Path) -> list[str]:

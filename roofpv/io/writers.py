@@ -219,9 +219,10 @@ def write_geoparquet(path: Path, frame: gpd.GeoDataFrame) -> None:
 
 def write_table(path: Path, frame: pd.DataFrame) -> None:
     """CSV in UTF-8 with a byte-order mark, so Excel shows Chinese correctly; text cells
-    made inert (:func:`safe_text`)."""
+    made inert (:func:`safe_text`). Lines end in CRLF (RFC 4180), so a cell holding a
+    bare CR is quoted rather than read as a line break."""
     with _atomic(path) as tmp:
-        safe_frame(frame).to_csv(tmp, index=False, encoding="utf-8-sig")
+        safe_frame(frame).to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
 
 
 #: Chinese headers of the findings workbook, by findings column.
