@@ -140,7 +140,10 @@ def match_ids(footprint_ids: pd.Index, survey: pd.DataFrame, source: str
     if survey.empty or footprint_ids.empty:
         return survey, []
     findings: list[Finding] = []
-    exact = survey.index.isin(footprint_ids)
+    footprint_ids = pd.Index(footprint_ids.to_numpy(dtype=object))  # unique, hashed once
+    exact = footprint_ids.get_indexer(survey.index.to_numpy(dtype=object)) >= 0
+    if exact.all():
+        return survey, []
     keyed = pd.Series(footprint_ids, index=[ids.id_key(str(i)) for i in footprint_ids])
     keyed = keyed[~keyed.index.duplicated(keep=False)]
     unmatched = survey.index[~exact]
@@ -163,7 +166,7 @@ def match_ids(footprint_ids: pd.Index, survey: pd.DataFrame, source: str
             f"(e.g. {old!r} → {new!r}); joined to that footprint",
             "write the ids in the survey as the footprint file does"))
     survey = survey.rename(index=rename)
-    matched = int(survey.index.isin(footprint_ids).sum())
+    matched = int(exact.sum()) + len(rename)
     if matched < MIN_JOIN_SHARE * len(survey):
         findings.append(Finding(
             "error", source, None, None, "building_id", None,
