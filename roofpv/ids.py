@@ -19,6 +19,9 @@ import pandas as pd
 INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e]")
 _WHOLE_FLOAT = re.compile(r"^([+-]?\d+)\.0*$")
 _LEADING_ZEROS = re.compile(r"^0+(?=\d)")
+#: Text that :func:`clean_id` may change beyond trimming: anything but printable ASCII,
+#: or a whole number written with a decimal point.
+_ODD = r"[^\x20-\x7e]|^[+-]?\d+\.0*$"
 
 #: What :func:`clean_id` repaired, as named in findings.
 REPAIRS = {
@@ -56,8 +59,16 @@ def clean_id(value: object) -> tuple[str | None, tuple[str, ...]]:
 
 def clean_ids(values: pd.Series) -> tuple[pd.Series, dict[str, list]]:
     """:func:`clean_id` of each value (once per distinct value); returns the ids (object,
-    None for blanks) and, per repair, the positions of the rows it changed."""
-    codes, distinct = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    None for blanks) and, per repair, the positions of the rows it changed. Plain
+    printable-ASCII text, the common case, is only trimmed."""
+    cells = values.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(cells, skipna=True) == "string":
+        text = pd.Series(cells, dtype="string")
+        odd = text.str.contains(_ODD, regex=True).fillna(False).to_numpy(dtype=bool)
+        if not odd.any():
+            ids = text.str.strip().replace("", None).astype(object)
+            return pd.Series(np.where(ids.isna(), None, ids), index=values.index, dtype=object), {}
+    codes, distinct = pd.factorize(cells, use_na_sentinel=True)
     cleaned = [clean_id(v) for v in distinct]
     ids = np.array([None] + [c for c, _ in cleaned], dtype=object)[codes + 1]
     repaired: dict[str, list] = {}

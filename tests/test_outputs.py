@@ -191,3 +191,16 @@ def test_an_output_folder_that_cannot_be_made_exits_2_with_a_message(tmp_path, c
     code = main(["report", "--out", str(blocker / "out")])
     assert code == 2 and time.perf_counter() - start < 30
     assert "cannot write" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_killed_survey_leaves_the_old_or_the_new_set(tmp_path):
+    """scripts/kill_test.py: `survey --overwrite` killed half way, once the GeoPackage is
+    staged and once the swap starts; each time the folder is all old or all new."""
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "kill_test.py"
+    done = subprocess.run([sys.executable, str(script), "--work", str(tmp_path), "--buildings", "200",
+                           "--moments", "0.5", "gpkg", "swap"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("\nok   ") == 3
