@@ -208,7 +208,9 @@ class EnergyUse(_Model):
     intensity_kwh_m2: dict[Category, float] = Field(description="kWh per m² floor area per year")
 
 
-class Grid(_Model):
+class GridConnection(_Model):
+    """Connection to the distribution grid: 台区 transformers, connection classes, export modes."""
+
     transformers: Path | None = Field(None, description="table or layer: id, kva, existing_pv_kw, min_load_kw")
     transformers_layer: str | None = None
     reverse_load_rate: float = Field(gt=0, le=1, description="β: allowed reverse load ÷ rating")
@@ -328,7 +330,7 @@ class Config(_Model):
     rules: Rules
     policy: Policy
     energy: EnergyUse
-    grid: Grid
+    grid: GridConnection
     economics: Economics
     carbon: Carbon
     planning: Planning

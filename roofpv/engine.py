@@ -6,7 +6,7 @@ The work splits in three:
 1. once, jurisdiction-wide: read the inputs, the weather and the yield tables
    (independent of the number of buildings);
 2. per partition (townships grouped to balance sizes, or runs along a Hilbert curve):
-   :func:`roofpv.assess.assess_buildings`, whose rows depend on nothing outside the
+   :func:`roofpv.stages.assess_buildings`, whose rows depend on nothing outside the
    partition but the footprints the DSM stage sees around it;
 3. once, on the gathered building columns: grid admission in rank order, the rollout
    plan and the township table (:func:`roofpv.pipeline.conclude`).
@@ -26,7 +26,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -35,12 +35,12 @@ import pandas as pd
 import shapely
 
 from . import __version__
-from .assess import assess_buildings
 from .config import Config
 from .constants import ARRAYS_MAX_BUILDINGS, ENGINES, PARTITION_BY, PARTITION_SIZE, STAGES
 from .io.tiles import Mosaic
 from .pipeline import conclude, prepare
 from .results import Results
+from .stages import assess_buildings
 
 CACHE_DIR = ".partitions"
 
@@ -208,6 +208,10 @@ def _run_local(tasks, shared, cache, on_done):
 def _run_dask(tasks: Iterator, shared, cache, on_done, scheduler: str | None, workers: int):
     from distributed import as_completed
 
+    # Dask workers are daemonic processes, which may not start a process pool: the DSM
+    # stage runs in the worker's own process, and Dask's workers are the parallelism.
+    dsm = shared.config.dsm.model_copy(update={"workers": 1})
+    shared = replace(shared, config=shared.config.model_copy(update={"dsm": dsm}))
     client = _dask_client(scheduler, workers)
     try:
         remote = client.scatter(shared, broadcast=True)

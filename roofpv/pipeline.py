@@ -1,7 +1,7 @@
 """The survey pipeline: the only module that knows the order of the stages.
 
 A run has three steps: :func:`prepare` (read the inputs, the weather and the yield
-tables, once per jurisdiction), :func:`roofpv.assess.assess_buildings` (the
+tables, once per jurisdiction), :func:`roofpv.stages.assess_buildings` (the
 per-building stages, on all buildings or on partitions of them, see
 :mod:`roofpv.engine`) and :func:`conclude` (the jurisdiction-wide steps). ``run(config)``
 does the three in this process and returns the :class:`~roofpv.results.Results`;
@@ -18,16 +18,16 @@ import geopandas as gpd
 import pandas as pd
 
 from . import economics, grid, input_checks, planning, solar
-from .assess import assess_buildings
 from .config import Config
 from .constants import CITY, STAGES
-from .inventory import assign_townships, join_survey, project
+from .inventory import assign_townships, join_survey, to_analysis_crs
 from .io import readers
 from .io.weather import load_weather
 from .policy import township_summary
 from .results import Inventory, Results, run_info
 from .roof import gauss_kruger_epsg
 from .schema import COLUMN_ALIASES
+from .stages import assess_buildings
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def build_inventory(config: Config) -> Inventory:
     crs = analysis_crs(config)
     b, found = join_survey(footprints, survey, str(inputs.survey), str(inputs.footprints))
     findings += found
-    b, found = project(b, crs, str(inputs.footprints), inputs.footprints_datum)
+    b, found = to_analysis_crs(b, crs, str(inputs.footprints), inputs.footprints_datum)
     findings += found
     b, found = assign_townships(b, polygons, str(inputs.survey))
     findings += found

@@ -8,7 +8,7 @@ import pytest
 import shapely
 
 from roofpv.georef import resolve_crs
-from roofpv.inventory import assign_townships, project
+from roofpv.inventory import assign_townships, to_analysis_crs
 from roofpv.io import readers, writers
 from roofpv.io.readers import InputError
 
@@ -72,7 +72,7 @@ def test_geometry_problems_are_repaired_or_flagged():
         "line": shapely.LineString([(0, 0), (5, 5)]),
     }
     frame = gpd.GeoDataFrame(geometry=list(geoms.values()), index=list(geoms), crs="EPSG:4549")
-    out, found = project(frame, "EPSG:4549")
+    out, found = to_analysis_crs(frame, "EPSG:4549")
     assert len(out) == len(geoms)
     assert out["geometry_valid"].to_dict() == {
         "ok": True, "bowtie": True, "empty": False, "z": True, "multi": True, "tiny": True, "line": False,

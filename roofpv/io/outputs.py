@@ -12,7 +12,7 @@ import pyproj
 
 from ..constants import PLAN_OUTPUTS
 from ..findings import findings_frame
-from ..project import project_xml
+from ..qgis_project import project_xml
 from ..results import Results
 from ..styles import aliases, layer_styles
 from ..suitability import STATUSES

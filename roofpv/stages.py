@@ -21,7 +21,7 @@ from .constants import STAGES
 from .io import tiles
 from .policy import energy, in_cohort
 from .roof import roof_planes
-from .suitability import assess
+from .suitability import classify
 
 #: Column order of the ``buildings`` output.
 BUILDING_COLUMNS = [
@@ -227,7 +227,7 @@ def array_layer(planes: pd.DataFrame, b: pd.DataFrame, config: Config, crs: str
 
 def finish(b: pd.DataFrame, config: Config) -> pd.DataFrame:
     """Suitability, then capacity and energy of what each suitable or conditional roof adds."""
-    out = b.join(assess(b, config.rules))
+    out = b.join(classify(b, config.rules))
     out.loc[out["suitability"] == "unsuitable", "modules"] = 0
     module = config.module
     out["capacity_kwp"] = out["modules"] * module.power_w / 1000.0
@@ -275,5 +275,5 @@ def assess_buildings(
         pv_arrays = array_layer(planes, b, config, crs)
 
     progress(STAGES[6])
-    b = carbon.assess(economics.assess(grid.classify(b, config.grid), config.economics), config.carbon)
+    b = carbon.account(economics.appraise(grid.classify(b, config.grid), config.economics), config.carbon)
     return energy(b, config.energy), plane_layer, pv_arrays
