@@ -111,11 +111,13 @@ def dsm_neighbours(b: gpd.GeoDataFrame, inside: np.ndarray, config: Config) -> g
     return b[near]
 
 
-def assess_partition(part: gpd.GeoDataFrame, neighbours: gpd.GeoDataFrame | None, shared: Shared
+def assess_partition(part: gpd.GeoDataFrame, neighbours: gpd.GeoDataFrame | None, shared: Shared,
+                     progress: Callable[[str], None] = lambda stage: None,
                      ) -> tuple[pd.DataFrame, gpd.GeoDataFrame | None, gpd.GeoDataFrame | None]:
-    """The per-building stages on one partition (runs in a worker)."""
+    """The per-building stages on one partition (runs in a worker); ``progress(stage)``
+    as each stage starts."""
     return assess_buildings(part, shared.config, shared.hourly, shared.tables, shared.crs,
-                            neighbours=neighbours, mosaic=shared.mosaic, dem=shared.dem,
+                            progress, neighbours=neighbours, mosaic=shared.mosaic, dem=shared.dem,
                             draw_arrays=shared.draw_arrays)
 
 
@@ -191,16 +193,17 @@ def _dask_client(scheduler: str | None, workers: int):
     return Client(cluster)
 
 
-def _timed(part: gpd.GeoDataFrame, neighbours: gpd.GeoDataFrame | None, shared: Shared):
+def _timed(part: gpd.GeoDataFrame, neighbours: gpd.GeoDataFrame | None, shared: Shared,
+           progress: Callable[[str], None] = lambda stage: None):
     """:func:`assess_partition` and the seconds it took (measured where it ran)."""
     started = time.perf_counter()
-    result = assess_partition(part, neighbours, shared)
+    result = assess_partition(part, neighbours, shared, progress)
     return result, time.perf_counter() - started
 
 
-def _run_local(tasks, shared, cache, on_done):
+def _run_local(tasks, shared, cache, on_done, progress):
     for index, part, neighbours in tasks:
-        layers, seconds = _timed(part, neighbours, shared)
+        layers, seconds = _timed(part, neighbours, shared, progress)
         cache.store(index, *layers)
         on_done(index, len(part), seconds)
 
@@ -307,7 +310,7 @@ def survey(
     if engine == "dask":
         _run_dask(tasks(), shared, cache, on_done, scheduler, workers)
     else:
-        _run_local(tasks(), shared, cache, on_done)
+        _run_local(tasks(), shared, cache, on_done, progress)
 
     parts = [cache.load(int(k)) for k in np.unique(labels)]
     # infer_objects: a partition without a value in a text column gives it object dtype

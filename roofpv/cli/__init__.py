@@ -52,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message="DatetimeIndex.dayofyear is deprecated")
     # Piped output (logs, CI) gets a fixed width so the township table is not cut.
     console = Console() if sys.stdout.isatty() else Console(width=120)
+    from .progress import setup_logging
+
+    setup_logging(args, console)
     try:
         return args.run(args, console)
     except RoofpvError as exc:
