@@ -336,7 +336,7 @@ def survey(
     elif pv_arrays is None:  # no roof holds modules
         pv_arrays = next(p[2] for p in parts if p[2] is not None)
     return conclude(assessed, config, inventory, transformers, plane_layer, pv_arrays,
-                    run_info(config, weather_meta, hourly, inventory.crs), progress)
+                    run_info(config, weather_meta, hourly, inventory.crs), progress, shared.tables)
 
 
 def _gather(layers: list[gpd.GeoDataFrame | None], by: list[str], crs: str

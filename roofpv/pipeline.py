@@ -26,7 +26,9 @@ from . import (
     grid,
     input_checks,
     layout,
+    metering,
     planning,
+    register,
     shading,
     solar,
     weather,
@@ -35,8 +37,9 @@ from .config import Config
 from .findings import Finding, findings_frame
 from .inventory import assign_townships, join_survey, project
 from .io import readers, tiles, writers
+from .io.register import read_meters, read_register
 from .io.weather import read_weather
-from .policy import energy, in_cohort, township_summary
+from .policy import energy, in_cohort, observed_pace, township_summary, with_status
 from .project import project_xml
 from .roof import gauss_kruger_epsg, roof_planes
 from .schema import COLUMN_ALIASES
@@ -57,7 +60,7 @@ BUILDING_COLUMNS = [
     "field_check", "sky_view_factor", "roof_height_m", "roof_height_m_source", "roof_form",
     "roof_form_source", "planar_share", "dsm_coverage", "roof_slope_deg_source", "roof_aspect_deg_source",
     "grid_condition", "transformer_id", "existing_pv_kw",
-    "existing_pv_area_m2", "roof_area_m2", "roof_slope_deg", "roof_aspect_deg", "mounting",
+    "existing_pv_area_m2", "existing_pv_source", "roof_area_m2", "roof_slope_deg", "roof_aspect_deg", "mounting",
     "module_tilt_deg", "usable_area_m2", "modules", "capacity_kwp", "pv_area_m2", "annual_kwh",
     "specific_yield_kwh_kwp", "suitability", "reasons", "has_survey", "note",
 ]
@@ -76,6 +79,8 @@ class Inventory:
     crs: str
     dsm: tiles.Mosaic | None = None
     dem: tiles.Mosaic | None = None
+    #: Register systems matched to buildings (:func:`roofpv.register.match`), or None.
+    register: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,10 @@ class Results:
     pv_arrays: gpd.GeoDataFrame | None = None
     #: Policy target labels by target name (for field aliases and map styles).
     target_labels: dict[str, str] = field(default_factory=dict)
+    #: Register matches, metered performance per system and calibration factors, or None.
+    register: pd.DataFrame | None = None
+    performance: pd.DataFrame | None = None
+    calibration: pd.DataFrame | None = None
 
 
 def analysis_crs(config: Config) -> str:
@@ -367,11 +376,61 @@ def build_inventory(config: Config) -> Inventory:
     findings += found
     b, found = assign_townships(b, polygons, str(inputs.survey))
     findings += found
+    matches = None
+    if inputs.register_file is not None:
+        b, matches, found = registered(b, config, crs)
+        findings += found
+    else:
+        has = (b["existing_pv_kw"].fillna(0) > 0) | (b["existing_pv_area_m2"].fillna(0) > 0)
+        b = b.assign(existing_pv_source=np.where(has, "survey", ""))
     mosaic, dem, found = input_checks.open_tiles(config, crs)
     findings += found
     findings += input_checks.datum_check(config, footprints.geometry, polygons, mosaic, crs)
     polygons = polygons.to_crs(crs) if polygons is not None else None
-    return Inventory(b, polygons, findings, len(survey), crs, mosaic, dem)
+    return Inventory(b, polygons, findings, len(survey), crs, mosaic, dem, matches)
+
+
+def registered(b: gpd.GeoDataFrame, config: Config, crs: str
+               ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, list[Finding]]:
+    """Existing PV from the grid company's register where its systems match buildings."""
+    path = config.inputs.register_file
+    table, findings = read_register(path, config.inputs.register_sheet, crs)
+    matches, found = register.match(table, b, config.monitoring, str(path))
+    b, disagree = register.apply(b, matches, config.monitoring, str(path))
+    return b, matches, findings + found + disagree
+
+
+def metered(b: pd.DataFrame, config: Config, matches: pd.DataFrame, tables: dict[str, solar.YieldTable]
+            ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[Finding], dict[str, str]]:
+    """Performance ratio of every metered system, the calibration factors and, with
+    ``monitoring.calibrate``, potential yields (and what follows from them) calibrated."""
+    cfg = config.monitoring
+    meters, findings = read_meters(config.inputs.meters)
+    models = {k: m.temperature_model for k, m in config.mountings.items()}
+    specific = metering.monthly_specific(b, tables, models)
+    model = metering.modelled(matches, b, specific)
+    first = matches.dropna(subset=["building_id"]).drop_duplicates("system_id").set_index("system_id")["building_id"]
+    systems = b[["township", "category"]].reindex(first.to_numpy()).set_index(first.index)
+    perf = metering.performance(meters, model, systems, cfg)
+    unknown = sorted(set(meters["system_id"]) - set(model.index))
+    if unknown:
+        findings.append(Finding("warning", str(config.inputs.meters), None, None, "system_id", ", ".join(unknown[:5]),
+                                f"{len(unknown)} metered systems are not matched to a building",
+                                "check the 户号 against the register"))
+    calib = metering.calibration(perf, cfg)
+    c = calib.iloc[0]
+    info = {"metered systems": f"{len(perf)} ({int(perf['underperforming'].sum())} underperforming)",
+            "calibration factor (all systems)": f"{c['factor']:.3f} ± {c['uncertainty']:.3f} "
+            f"(median metered ÷ modelled, bootstrap SE, {int(c['systems'])} systems)"}
+    if cfg.calibrate and perf["performance_ratio"].notna().any():
+        factor = metering.factors(b, calib, cfg.calibrate_by)
+        b = b.assign(annual_kwh=b["annual_kwh"] * factor)
+        b = energy(carbon.assess(economics.assess(b, config.economics), config.carbon), config.energy)
+        info["calibration applied"] = (f"potential yields × factor of the {cfg.calibrate_by} "
+                                       f"(range {factor.min():.3f}–{factor.max():.3f})")
+    else:
+        info["calibration applied"] = "no (monitoring.calibrate: false)"
+    return b, perf.reset_index(names="system_id"), calib, findings, info
 
 
 def check_inputs(config: Config) -> Inventory:
@@ -434,10 +493,18 @@ def conclude(
     b: pd.DataFrame, config: Config, inventory: Inventory, transformers: pd.DataFrame | None,
     plane_layer: gpd.GeoDataFrame | None, pv_arrays: gpd.GeoDataFrame | None,
     info: pd.DataFrame, progress: Callable[[str], None] = lambda stage: None,
+    tables: dict[str, solar.YieldTable] | None = None,
 ) -> Results:
     """The jurisdiction-wide steps on the assessed buildings: the DSM's coverage
     findings, grid admission in rank order, the rollout plan and the township table."""
     findings = inventory.findings
+    perf = calib = None
+    matches = inventory.register
+    if matches is not None and config.inputs.meters is not None and tables:
+        b, perf, calib, found, items = metered(b, config, matches, tables)
+        findings = findings + found
+        info = pd.concat([info, pd.DataFrame({"item": list(items), "value": list(items.values())})],
+                         ignore_index=True)
     if inventory.dsm is not None:
         b["dsm_coverage"], found = input_checks.dsm_coverage(
             inventory.buildings, inventory.dsm, config, b["dsm_coverage"].dropna())
@@ -455,14 +522,41 @@ def conclude(
     townships = pd.concat([
         township_summary(b, config.policy), township_summary(b.assign(township=CITY), config.policy)
     ]).join(planning.wide(plan_status))
+    as_of = config.run_date
+    pace = registered_pace(b, config, matches, as_of) if matches is not None else None
+    townships = with_status(townships, plan_status, config.policy, as_of, config.planning.start_year, pace)
+    plan_status = plan_status.assign(status=[
+        townships.at[t, f"{r.target}_status_{r.milestone}"] for t, r in zip(plan_status.index, plan_status.itertuples())
+    ])
+    info = pd.concat([info, pd.DataFrame({"item": ["milestone status as of"], "value": [as_of.isoformat()]})],
+                     ignore_index=True)
     crs = inventory.crs
     return Results(
         gpd.GeoDataFrame(b, geometry="geometry", crs=crs), townships, inventory.township_polygons,
         findings, crs, inventory.survey_rows,
         gpd.GeoDataFrame(plan, geometry="geometry", crs=crs), plan_status, trajectory,
         economics.parameters(config.economics), plane_layer, info, pv_arrays,
-        {t.name: t.label for t in config.policy.targets},
+        {t.name: t.label for t in config.policy.targets}, matches, perf, calib,
     )
+
+
+def registered_pace(b: pd.DataFrame, config: Config, matches: pd.DataFrame, as_of) -> dict[str, pd.Series]:
+    """Coverage added in the year before ``as_of`` by registered systems, per target and
+    township (with the whole-city row): the observed pace of :mod:`roofpv.milestones`."""
+    year_ago = pd.Timestamp(as_of) - pd.DateOffset(years=1)
+    kw = register.registered_kw(matches, b.index, before=year_ago)
+    from_register = b["existing_pv_source"] == "register"
+    before_kw = b["existing_pv_kw"].where(~from_register, kw.fillna(0.0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = (before_kw / b["existing_pv_kw"]).where(b["existing_pv_kw"] > 0, 0.0).fillna(0.0)
+    ago = energy(b.assign(existing_pv_kw=before_kw, existing_pv_area_m2=b["existing_pv_area_m2"] * share),
+                 config.energy)
+    out = {}
+    for target in config.policy.targets:
+        towns = observed_pace(b, ago, target)
+        city = observed_pace(b.assign(township=CITY), ago.assign(township=CITY), target)
+        out[target.name] = pd.concat([towns, city])
+    return out
 
 
 def run_info(config: Config, weather_meta: dict, hourly: pd.DataFrame, crs: str) -> pd.DataFrame:
@@ -495,7 +589,7 @@ def run(config: Config, progress: Callable[[str], None] = lambda stage: None) ->
         inventory.buildings, config, hourly, tables, inventory.crs, progress,
         mosaic=inventory.dsm, dem=inventory.dem)
     return conclude(b, config, inventory, transformers, plane_layer, pv_arrays,
-                    run_info(config, weather_meta, hourly, inventory.crs), progress)
+                    run_info(config, weather_meta, hourly, inventory.crs), progress, tables)
 
 
 def reconcile(buildings: pd.DataFrame, survey_rows: int) -> dict[str, int]:
@@ -569,6 +663,12 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_forma
     findings = out_dir / "findings.csv"
     writers.write_table(findings, findings_frame(results.findings))
     paths.update({"townships": csv, "findings": findings})
+    monitored = {"register_matches.csv": results.register, "performance.csv": results.performance,
+                 "calibration.csv": results.calibration}
+    for name, frame in monitored.items():
+        if frame is not None:
+            paths[name.removesuffix(".csv")] = out_dir / name
+            writers.write_table(out_dir / name, frame)
     if plan:
         tables = (
             results.plan.drop(columns="geometry"), results.plan_status, results.trajectory,

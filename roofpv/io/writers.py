@@ -143,10 +143,27 @@ def write_geoparquet(path: Path, frame: gpd.GeoDataFrame) -> None:
         frame.to_parquet(tmp)
 
 
+#: First characters that make a spreadsheet read a cell as a formula (CSV/formula injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def sanitize(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that a spreadsheet would run as a formula, prefixed with ``'``."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            text = out[col]
+            risky = text.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START))
+            if risky.any():
+                out[col] = text.where(~risky, "'" + text.astype(str))
+    return out
+
+
 def write_table(path: Path, frame: pd.DataFrame) -> None:
-    """CSV in UTF-8 with a byte-order mark, so Excel shows Chinese correctly."""
+    """CSV in UTF-8 with a byte-order mark, so Excel shows Chinese correctly; text cells
+    that would start a formula are escaped (:func:`sanitize`)."""
     with _atomic(path) as tmp:
-        frame.to_csv(tmp, index=False, encoding="utf-8-sig")
+        sanitize(frame).to_csv(tmp, index=False, encoding="utf-8-sig")
 
 
 #: Chinese headers of the findings workbook, by findings column.
