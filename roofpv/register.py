@@ -49,7 +49,7 @@ _NOISE = re.compile(
     r"户用|电站|kwp|kw|mw|\d+(?:\.\d+)?(?=千瓦|兆瓦)|千瓦|兆瓦"
 )
 _UNIT_FORMS = re.compile(r"(\d+)\s*(?:号楼|#楼|#|幢|栋|座|号房)")
-_SEPARATOR = re.compile(r"(\d+)(号|幢)?[、,，/及和与](\d+)(号|幢)?")
+_SEPARATOR = re.compile(r"(\d+)(号|幢)?、(\d+)(号|幢)?")
 
 
 def _chinese_number(m: re.Match) -> str:
@@ -63,13 +63,14 @@ def _chinese_number(m: re.Match) -> str:
 def normalise(text: object) -> str:
     """Address or name in one form: NFKC (full → half width), simplified characters,
     Chinese numerals as digits, 3#楼 / 3号楼 / 3栋 / 3座 → 3幢, no spaces or punctuation."""
-    if text is None or (isinstance(text, float) and np.isnan(text)):
+    if text is None or text is pd.NA or (isinstance(text, float) and np.isnan(text)):
         return ""
     s = unicodedata.normalize("NFKC", str(text)).translate(TRADITIONAL).translate(_ADDRESS_TRADITIONAL)
     s = s.lower()
     s = re.sub(r"[〇零一二两三四五六七八九十]+(?=[号幢栋弄组楼座])", _chinese_number, s)
     s = _UNIT_FORMS.sub(r"\1幢", s)
-    return re.sub(r"[\s\W_]+", "", s)
+    s = re.sub(r"(?<=[\d号幢])\s*[、,，/及和与]\s*(?=\d)", "、", s)
+    return re.sub(r"[^\w、]+|_", "", s)
 
 
 def variants(text: str) -> list[str]:
@@ -83,7 +84,7 @@ def variants(text: str) -> list[str]:
 
 
 def _key(text: str) -> str:
-    return _NOISE.sub("", text)
+    return _NOISE.sub("", text).replace("、", "")
 
 
 def _bigrams(text: str) -> set[str]:
@@ -109,8 +110,9 @@ class _NameIndex:
     """Buildings by the bigrams of their normalised names, for candidate search."""
 
     def __init__(self, names: pd.Series, townships: pd.Series):
-        self.names = names.map(normalise)
         self.township = townships.astype("string").fillna("").map(normalise)
+        self.names = pd.Series([n.replace(t, "") if t else n for n, t in zip(names.map(normalise), self.township)],
+                               index=names.index)
         self.postings: dict[str, list[str]] = defaultdict(list)
         for bid, text in self.names.items():
             for g in _bigrams(_key(text)):
@@ -172,18 +174,20 @@ def match(register: pd.DataFrame, buildings: gpd.GeoDataFrame, cfg: Monitoring, 
         elif sid in located.index:
             b, d = located.loc[sid]
             score = SCORE_POINT_IN if d == 0 else SCORE_POINT_NEAR
-            how = "point in footprint" if d == 0 else f"point {d:.0f} m from footprint"
+            how = "point in footprint" if d == 0 else f"point {d:.1f} m from footprint"
             found = [(b, score, "point", how)]
         else:
             texts = [normalise(r.get(c)) for c in ("address", "project", "owner")]
             town = normalise(r.get("township")) or _township_of(" ".join(texts), towns)
+            if town:  # the township says nothing about which of its buildings
+                texts = [t.replace(town, "") for t in texts]
             best: list[tuple[str, float, str, str]] = []
             for column, text in zip(("address", "project", "owner"), texts):
                 if not text:
                     continue
                 picks = [(*index.best(v, town), v) for v in variants(text)]
                 picks = [(b, s, v) for b, s, v in picks if b is not None]
-                if picks and min(s for _, s, _ in picks) > (min(s for _, s, _ in best) if best else 0.0):
+                if picks and min(s for _, s, _ in picks) > (min(s for _, s, _, _ in best) if best else 0.0):
                     best = [(b, s, "text", f"{column} ~ building name ({s:.2f})") for b, s, _ in picks]
             found = best
         if not found or max(s for _, s, _, _ in found) < cfg.match_min_score:

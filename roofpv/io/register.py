@@ -84,9 +84,12 @@ def _kw(values: pd.Series, header: str, unit_col: pd.Series | None, path: Path, 
     assumed = factor.isna() & (scale is None)
     kw = number * factor.fillna(scale if scale is not None else 1.0)
     findings = []
-    for i in np.flatnonzero(unit.notna() & unit.isin(["mw", "mwp", "兆瓦"])):
-        findings.append(Finding("info", str(path), int(rows.iloc[i]), None, "kw", str(values.iloc[i]),
-                                f"capacity given in MW: {kw.iloc[i]:g} kW", "nothing to do"))
+    in_mw = np.flatnonzero(unit.isin(["mw", "mwp", "兆瓦"]).fillna(False).to_numpy() | (scale == 1000.0))
+    if len(in_mw):
+        listed = ", ".join(str(int(r)) for r in rows.iloc[in_mw[:10]])
+        findings.append(Finding("info", str(path), int(rows.iloc[in_mw[0]]), None, "kw", str(values.iloc[in_mw[0]]),
+                                f"{len(in_mw)} capacities given in MW (rows {listed}{' …' if len(in_mw) > 10 else ''}), "
+                                "read as kW × 1000", "nothing to do"))
     if assumed.any() and number[assumed].notna().any():
         findings.append(Finding("info", str(path), None, None, "kw", header,
                                 f"{int(assumed.sum())} capacities without a unit read as kW",
