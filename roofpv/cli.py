@@ -167,11 +167,106 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("config", nargs="?", type=Path, help=CONFIG_HELP)
     validate.add_argument("--out", type=Path, metavar="DIR", help="folder for validation.xlsx; default: out/<config name>")
     validate.add_argument("--overwrite", action="store_true", help="replace an earlier validation.xlsx")
+
+    compare = commands.add_parser(
+        "compare",
+        help="progress between two runs: new systems, coverage, changed buildings, trend",
+        description=(
+            "Read the output folders of two runs (no modelling) and write, per township and per "
+            "target cohort, the systems and kW added and the change of coverage, the buildings "
+            "that changed and why (layer changed_buildings of compare.gpkg), and compare.html "
+            "with the trend against the milestones. Writes " + ", ".join(COMPARE_OUTPUTS) + "."
+        ),
+    )
+    compare.add_argument("old", type=Path, metavar="OLD_OUT", help="output folder of the earlier run")
+    compare.add_argument("new", type=Path, metavar="NEW_OUT", help="output folder of the later run")
+    compare.add_argument("--out", type=Path, metavar="DIR", help="folder for the comparison; default: NEW_OUT/compare")
+    compare.add_argument("--overwrite", action="store_true", help="replace an earlier comparison")
+    compare.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of compare.html")
+    compare.add_argument("--quiet", action="store_true", help="print only errors")
     return parser
+
+
+#: Files `roofpv compare` writes.
+COMPARE_OUTPUTS = ("compare_townships.csv", "compare_cohorts.csv", "changed_buildings.csv", "compare.gpkg",
+                   "compare.html")
+
+
+def cmd_compare(args: argparse.Namespace, console: Console) -> int:
+    """`roofpv compare OLD_OUT NEW_OUT`: progress between two runs, from their outputs."""
+    from . import compare
+    from .io.outputs import read_outputs, run_date
+    from .io.writers import write_geopackage, write_table, write_text
+
+    out_dir = args.out or args.new / "compare"
+    clash = existing_outputs(out_dir, COMPARE_OUTPUTS)
+    if clash and not args.overwrite:
+        raise OutputExistsError(f"{', '.join(map(str, clash))} already exist; pass --overwrite to replace them")
+    runs = []
+    for folder in (args.old, args.new):
+        run = read_outputs(folder)
+        run.update(folder=str(folder), as_of=run_date(folder))
+        runs.append(run)
+    old, new = runs
+    changes = compare.building_changes(old["buildings"], new["buildings"])
+    towns = compare.township_changes(old, new, changes, CITY)
+    cohorts = compare.cohort_changes(old, new, changes)
+    labels = _target_labels(new["buildings"], args.new)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_table(out_dir / "compare_townships.csv", towns.reset_index())
+    write_table(out_dir / "compare_cohorts.csv", cohorts)
+    write_table(out_dir / "changed_buildings.csv", changes.drop(columns="geometry").reset_index())
+    write_geopackage(out_dir / "compare.gpkg", {"changed_buildings": changes.reset_index()})
+    write_text(out_dir / "compare.html", compare.page(towns, cohorts, old, new, labels, CITY, args.lang))
+    if args.quiet:
+        return 0
+    city = towns.loc[CITY]
+    console.print(f"{CITY}: {int(city['new_systems']):,} new systems, {city['kw_added']:,.1f} kW added, "
+                  f"{int(city['buildings_changed']):,} buildings changed")
+    for name, milestones in compare.targets_of(new["townships"]).items():
+        table = Table(title=f"roofpv compare · {labels.get(name, name)}", header_style="bold", pad_edge=False)
+        for col in ("township", "old", "new", "points", *(str(y) for y in milestones)):
+            table.add_column(col, justify="left" if col == "township" else "right", no_wrap=True)
+        for town, r in towns.iterrows():
+            cells = [str(town), _pct(r[f"{name}_coverage_old"]), _pct(r[f"{name}_coverage_new"]),
+                     "–" if pd.isna(r[f"{name}_points"]) else f"{r[f'{name}_points']:+.1f}"]
+            for y in milestones:
+                before, after = r[f"{name}_status_{y}_old"], r[f"{name}_status_{y}_new"]
+                cells.append((milestone_cell("", before) if before else "–") + " →"
+                             + (milestone_cell("", after) if after else " –"))
+            table.add_row(*cells, end_section=(town == towns.index[-2]))
+        console.print(table)
+    for name in COMPARE_OUTPUTS:
+        console.print(f"  {out_dir / name}")
+    return 0
+
+
+def _target_labels(buildings: pd.DataFrame, folder: Path) -> dict[str, str]:
+    """Target labels stored as field aliases of the cohort columns, else the names."""
+    from .io.outputs import field_aliases
+
+    aliases = field_aliases(folder / "roofpv.gpkg", "buildings")
+    return {c.removeprefix("cohort_"): aliases.get(c, c).removeprefix("属于对象：") for c in buildings.columns
+            if c.startswith("cohort_")}
 
 
 def _pct(x: float) -> str:
     return "–" if pd.isna(x) else f"{100 * x:.1f}%"
+
+
+def milestone_cell(text: str, status: str) -> str:
+    """``text`` and the milestone status in its traffic-light colour (rich markup)."""
+    from .milestones import LABELS, RICH_STYLES
+
+    return f"{text} [{RICH_STYLES[status]}]{LABELS['zh'][status]}[/]"
+
+
+def status_legend(as_of) -> str:
+    """The meaning of the milestone statuses, for the line under a table."""
+    from .milestones import LABELS, STATUSES
+
+    return (f"status on {as_of:%Y-%m-%d}: " + ", ".join(
+        milestone_cell(LABELS["en"][s], s) for s in STATUSES) + " (rules: docs/design.md)")
 
 
 def summary_table(townships: pd.DataFrame, target: Target) -> Table:
@@ -192,8 +287,7 @@ def summary_table(townships: pd.DataFrame, target: Target) -> Table:
             _pct(row[p + "coverage_potential"]),
         ]
         for year in milestones:
-            ok = "✓" if row[f"{p}reachable_{year}"] else "✗"
-            cells.append(f"{_pct(row[f'{p}target_{year}'])}{ok}")
+            cells.append(milestone_cell(_pct(row[f"{p}target_{year}"]), row[f"{p}status_{year}"]))
         table.add_row(*cells, end_section=(name == townships.index[-2]))
     return table
 
@@ -345,10 +439,8 @@ def cmd_survey(args: argparse.Namespace, console: Console) -> int:
     table = pd.concat([towns, results.townships.loc[[CITY]]])
     for target in config.policy.targets:
         console.print(summary_table(table, target))
-        console.print(
-            f"coverage: {target.metric}, {target.source}; "
-            "✓/✗: target reachable with every suitable roof"
-        )
+        console.print(f"coverage: {target.metric}, {target.source}")
+    console.print(status_legend(config.run_date))
     console.print(_reconciliation(reconcile(b, results.survey_rows)))
     errors = sum(f.level == "error" for f in results.findings)
     console.print(f"{len(results.findings)} input findings ({errors} errors): see findings.csv "
@@ -369,7 +461,8 @@ BINDING_SHORT = {"roof_potential": "roofs", "suitability": "status", "structure"
 
 def plan_table(status: pd.DataFrame, target, order: list[str]) -> Table:
     """Rich table of one target's plan: per township and milestone the gap, the MWp
-    planned, the planned coverage and ✓ or ✗ with the binding constraint."""
+    planned, the planned coverage and the milestone status (with the binding constraint
+    when unreachable)."""
     unit, scale = GAP_UNITS[target.metric]
     table = Table(
         title=f"roofpv plan · {target.label} (gap {unit}, plan MWp)", header_style="bold", pad_edge=False
@@ -388,8 +481,10 @@ def plan_table(status: pd.DataFrame, target, order: list[str]) -> Table:
         for year in target.milestones:
             r = by_year.loc[year]
             gap = r["gap_kwp"] if target.metric.startswith("area") else r["gap"]
-            reach = "✓" if r["reaches"] else f"✗{BINDING_SHORT.get(r['binding'], r['binding'])}"
-            cells += [f"{gap / scale:,.1f}", f"{r['plan_kwp'] / 1000:,.1f}", f"{_pct(r['planned_coverage'])}{reach}"]
+            cell = milestone_cell(_pct(r["planned_coverage"]), r["status"])
+            if not r["reaches"]:
+                cell += f" {BINDING_SHORT.get(r['binding'], r['binding'])}"
+            cells += [f"{gap / scale:,.1f}", f"{r['plan_kwp'] / 1000:,.1f}", cell]
         table.add_row(*cells, end_section=(name == towns[-1]))
     return table
 
@@ -417,8 +512,10 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
         ))
     console.print(
         "gap: still needed beyond today's PV; plan MWp: the roofs planned up to that milestone; "
-        "✗ names the binding constraint (roofs = roof potential, status, struct, owner, grid)"
+        "an unreachable milestone names its binding constraint (roofs = roof potential, status, "
+        "struct, owner, grid)"
     )
+    console.print(status_legend(config.run_date))
     c = results.townships.loc[CITY]
     econ = config.economics
     console.print(
@@ -439,7 +536,8 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message="DatetimeIndex.dayofyear is deprecated")
     # Piped output (logs, CI) gets a fixed width so the township table is not cut.
     console = Console() if sys.stdout.isatty() else Console(width=120)
-    command = {"survey": cmd_survey, "plan": cmd_plan, "report": cmd_report, "validate": cmd_validate}[args.command]
+    command = {"survey": cmd_survey, "plan": cmd_plan, "report": cmd_report, "validate": cmd_validate,
+               "compare": cmd_compare}[args.command]
     try:
         return command(args, console)
     except (ConfigError, InputError, SurveyError, WeatherFileError, OutputExistsError) as exc:

@@ -273,8 +273,11 @@ def apply(b: pd.DataFrame, matches: pd.DataFrame, cfg: Monitoring, source: str
     ]
     out = b.copy()
     out["existing_pv_kw"] = kw.where(has, surveyed)
-    # The register gives kW only: panel area follows from it (resolve_roofs).
-    out["existing_pv_area_m2"] = out["existing_pv_area_m2"].where(~has, np.nan)
+    # The register gives kW only: a surveyed panel area is scaled by register ÷ survey kW;
+    # without one the area follows from the kW and the module (resolve_roofs).
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scaled = b["existing_pv_area_m2"] * kw / surveyed
+    out["existing_pv_area_m2"] = b["existing_pv_area_m2"].where(~has, scaled.where(surveyed > 0))
     surveyed_any = (surveyed.fillna(0) > 0) | (b["existing_pv_area_m2"].fillna(0) > 0)
     out["existing_pv_source"] = np.where(has, "register", np.where(surveyed_any, "survey", ""))
     return out, findings

@@ -33,3 +33,30 @@ def read_outputs(out_dir: Path) -> dict:
     )
     return {"buildings": gpd.GeoDataFrame(buildings, geometry="geometry"), "townships": townships,
             "polygons": polygons, "plan": plan}
+
+
+def run_date(out_dir: Path):
+    """The run date of an output folder (``milestone status as of`` in layer run_info),
+    or None for runs that did not record it."""
+    import datetime as dt
+
+    gpkg = out_dir / "roofpv.gpkg"
+    if "run_info" not in set(pyogrio.list_layers(gpkg)[:, 0]):
+        return None
+    info = pyogrio.read_dataframe(gpkg, layer="run_info", read_geometry=False)
+    value = info.loc[info["item"] == "milestone status as of", "value"]
+    return dt.date.fromisoformat(value.iloc[0]) if len(value) else None
+
+
+def field_aliases(gpkg: Path, layer: str) -> dict[str, str]:
+    """Field aliases of a layer (``gpkg_data_columns.name``), column → alias."""
+    import sqlite3
+
+    with sqlite3.connect(gpkg) as db:
+        try:
+            rows = db.execute("SELECT column_name, name FROM gpkg_data_columns WHERE table_name = ?",
+                              (layer,)).fetchall()
+        except sqlite3.OperationalError:  # no schema extension
+            rows = []
+    db.close()
+    return {c: a for c, a in rows if a}

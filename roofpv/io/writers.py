@@ -22,6 +22,7 @@ LAYER_DESCRIPTIONS = {
     "roof_planes": "roofpv: roof planes measured from the DSM, with orientation, shading and yield",
     "pv_arrays": "roofpv: module rows of the layout on every roof that can carry PV (preview)",
     "rollout_plan": "roofpv: ranked roofs that close each township's gap, with build year",
+    "changed_buildings": "roofpv compare: buildings that changed between two runs, with why",
     "layer_styles": "QGIS layer styles",
 }
 #: GeoPackage version written: 1.3 is read by every GDAL ≥ 2.2 and QGIS 3, and passes the
@@ -135,6 +136,12 @@ def write_folder(path: Path, files: dict[str, bytes]) -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(old, ignore_errors=True)
+
+
+def write_text(path: Path, text: str) -> None:
+    """A UTF-8 text file (HTML page), written atomically."""
+    with _atomic(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def write_geoparquet(path: Path, frame: gpd.GeoDataFrame) -> None:
