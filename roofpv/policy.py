@@ -145,7 +145,8 @@ def with_status(table: pd.DataFrame, plan_status: pd.DataFrame | None, policy: P
     parts = [table]
     for target in policy.targets:
         p = f"{target.name}_"
-        cov = table[[c for c in table.columns if c.startswith(p)]].rename(columns=lambda c: c[len(p):])
+        own = [c for c in table.columns if c.startswith(p)]
+        cov = table[own].set_axis([c[len(p):] for c in own], axis=1)
         observed = pace.get(target.name) if pace else None
         parts.append(milestone_table(cov, plan_status, target, as_of, start_year, observed).add_prefix(p))
     return pd.concat(parts, axis=1)
