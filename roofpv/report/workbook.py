@@ -111,7 +111,7 @@ def build(report: ReportData, config: Config, lang: str) -> Workbook:
                 row += [r[f"{p}target_{year}"], LABELS[lang][r[f"{p}status_{year}"]]]
         rows.append(row)
     _write(summary, headers, rows, formats)
-    fills = {LABELS[lang][s]: PatternFill("solid", fgColor=c.lstrip("#")) for s, c in COLOURS.items()}
+    fills = {LABELS[lang][s]: PatternFill("solid", fgColor="FF" + c.lstrip("#").upper()) for s, c in COLOURS.items()}
     for cells in summary.iter_rows(min_row=2):
         for cell in cells:
             if cell.value in fills:
