@@ -31,7 +31,7 @@ BUILDING_COLUMNS = [
     "field_check", "sky_view_factor", "roof_height_m", "roof_height_m_source", "roof_form",
     "roof_form_source", "planar_share", "dsm_coverage", "roof_slope_deg_source", "roof_aspect_deg_source",
     "grid_condition", "transformer_id", "existing_pv_kw",
-    "existing_pv_area_m2", "roof_area_m2", "roof_slope_deg", "roof_aspect_deg", "mounting",
+    "existing_pv_area_m2", "existing_pv_source", "roof_area_m2", "roof_slope_deg", "roof_aspect_deg", "mounting",
     "module_tilt_deg", "usable_area_m2", "modules", "capacity_kwp", "pv_area_m2", "annual_kwh",
     "specific_yield_kwh_kwp", "suitability", "reasons", "has_survey", "note",
 ]
