@@ -29,7 +29,7 @@ import pvlib
 from .weather import interval_midpoints, solar_position
 
 if TYPE_CHECKING:
-    from .dsm import Grid
+    from .raster import Raster
 
 
 def _steps(radius_px: float, per_octave: int) -> tuple[np.ndarray, np.ndarray]:
@@ -59,7 +59,7 @@ def _pyramid(z: np.ndarray, levels: int) -> list[np.ndarray]:
     return out
 
 
-def horizon(grid: Grid, xy: np.ndarray, z0: np.ndarray, n_sectors: int = 36,
+def horizon(grid: Raster, xy: np.ndarray, z0: np.ndarray, n_sectors: int = 36,
             radius_m: float = 300.0, steps_per_octave: int = 8, chunk: int = 4096) -> np.ndarray:
     """Horizon elevation angle of each point in each azimuth sector.
 
