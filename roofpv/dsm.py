@@ -142,10 +142,13 @@ def noise_model(slope: np.ndarray, rms: np.ndarray, res: float) -> tuple[float, 
         if sel.sum() >= 50:
             t2.append(np.tan(np.radians(s[sel].mean())) ** 2)
             sig2.append((np.quantile(r[sel], 0.25) / _RMS_Q25) ** 2)
-            w.append(np.sqrt(sel.sum()))
+            w.append(float(sel.sum()))
     if not t2:
         return max(float(np.quantile(r, 0.25)) / _RMS_Q25, floor), 0.0
     t2, sig2, w = map(np.asarray, (t2, sig2, w))
+    # Noise does not fall with slope: a bin noisier than a steeper one holds ridges or
+    # edges rather than planes.
+    sig2 = np.minimum.accumulate(sig2[::-1])[::-1]
     if len(t2) == 1 or np.ptp(t2) < 1e-3:
         return max(float(np.sqrt(np.average(sig2, weights=w))), floor), 0.0
     a = np.c_[np.ones_like(t2), t2] * w[:, None]
@@ -269,9 +272,10 @@ def _normal_peaks(owner: np.ndarray, u: np.ndarray, v: np.ndarray, n: int, radiu
     iv = np.clip(((v + 1) / _NORMAL_BIN).astype(np.int64), 0, nb - 1)
     present, dense = np.unique(owner, return_inverse=True)
     hist = np.bincount((dense * nb + iu) * nb + iv, minlength=present.size * nb * nb)
-    hist = hist.reshape(present.size, nb, nb).astype(np.float32)
+    hist = hist.reshape(present.size, nb, nb).astype(np.float64)
     smooth = ndimage.uniform_filter(hist, size=(1, 3, 3), mode="constant")
-    smooth += np.arange(smooth.size, dtype=np.float32).reshape(smooth.shape) * 1e-7 / smooth.size
+    # Break ties between equal neighbours (plateaus) by position: one peak per plateau.
+    smooth += np.tile(np.arange(nb * nb, dtype=np.float64).reshape(nb, nb), (present.size, 1, 1)) * 1e-6
     w = 2 * radius + 1
     mass = ndimage.uniform_filter(hist, size=(1, w, w), mode="constant") * w * w
     peak = (smooth == ndimage.maximum_filter(smooth, size=(1, w, w), mode="constant")) & (mass >= min_px)
@@ -371,8 +375,11 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
     inl = np.abs(res_) <= _FIT_SIGMA * _sigma(np.nan_to_num(tilt[g]), sigma0, k_noise)
     mx, my, mz, a, b, _ = _fit_planes(g[inl], xy[inl, 0], xy[inl, 1], zs[inl], m)
 
-    # Every footprint pixel joins its nearest seed region's plane if it fits it.
-    if m:
+    # Every footprint pixel joins its nearest seed region's plane if it fits it (regions
+    # without a plane, e.g. one pixel row along a ridge, seed nothing).
+    good = np.isfinite(a) & np.isfinite(b)
+    seed = np.where(seed >= 0, np.where(good[np.maximum(seed, 0)], seed, -1), -1)
+    if good.any():
         _, (nr, nc) = ndimage.distance_transform_edt(seed.reshape(z.shape) < 0, return_indices=True)
         nearest = seed.reshape(z.shape)[nr, nc].ravel()
     else:

@@ -9,8 +9,8 @@ Real: the Gothenburg DSM (``tests/data/real/dsm_goteborg``) against ``plane_labe
 there, measured from DSM profiles perpendicular to footprint edges (``--labels``
 re-measures them; see the folder's README), independently of roofpv's segmentation.
 
-A truth plane is matched to the roofpv plane of its building that holds its label
-point; it is right when tilt is within 5° and azimuth within 15°. IoU is plan-area
+A truth plane is matched to the roofpv plane of its building that overlaps it most;
+it is right when tilt is within 5° and azimuth within 15°. IoU is plan-area
 intersection over union of the matched polygons. Shading: per-plane irradiation from
 roofpv against a brute-force per-pixel reference (every daylight hour of a clear-sky
 year, a shadow ray from every plane pixel toward the sun, isotropic sky diffuse from
@@ -123,13 +123,13 @@ def bench_synthetic(rng) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _match(source, kind, pitch, res, poly, tilt, az, planes, point=None) -> dict:
-    point = point if point is not None else shapely.point_on_surface(poly)
-    hit = planes[shapely.contains(planes.geometry.to_numpy(), point)] if len(planes) else planes
+def _match(source, kind, pitch, res, poly, tilt, az, planes) -> dict:
+    """The roofpv plane overlapping the truth polygon most, and its errors."""
     row = {"source": source, "kind": kind, "pitch": pitch, "res": res, "tilt": tilt, "azimuth": az}
-    if len(hit) == 0:
+    overlap = shapely.area(shapely.intersection(planes.geometry.to_numpy(), poly)) if len(planes) else []
+    if len(planes) == 0 or np.max(overlap) <= 0:
         return row | {"found": False, "tilt_err": np.nan, "az_err": np.nan, "iou": 0.0, "ok": False}
-    p = hit.iloc[0]
+    p = planes.iloc[int(np.argmax(overlap))]
     t_err = abs(p["tilt_deg"] - tilt)
     a_err = float(_angle(p["azimuth_deg"], az)) if tilt >= 3 else 0.0
     g = p.geometry
@@ -226,8 +226,7 @@ def bench_real() -> pd.DataFrame:
     for _, lab in labels.iterrows():
         own = planes[planes["building_id"] == lab["building_id"]]
         rows.append(_match("real", lab["building_id"], lab["tilt_deg"], raster.res,
-                           shapely.from_wkt(lab["wkt"]), lab["tilt_deg"], lab["azimuth_deg"], own,
-                           shapely.Point(lab["point_x"], lab["point_y"])))
+                           shapely.from_wkt(lab["wkt"]), lab["tilt_deg"], lab["azimuth_deg"], own))
     return pd.DataFrame(rows)
 
 
