@@ -10,8 +10,8 @@ from rasterio.transform import from_origin
 
 from roofpv import dsm, shading
 from roofpv.config import Dsm
-from roofpv.raster import Raster
 from roofpv.io import tiles
+from roofpv.raster import Raster
 
 RES = 0.5
 X0, Y0 = 500_000.0, 3_400_100.0  # north-west corner of the 100 m × 100 m test grid

@@ -23,10 +23,11 @@ from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
 from rasterio.warp import transform_bounds
 
+from ..errors import RoofpvError
 from ..raster import Raster
 
 
-class TileError(ValueError):
+class TileError(RoofpvError):
     """A tile folder that cannot be used; the message names the folder or file."""
 
 
