@@ -54,7 +54,8 @@ def _pyramid(z: np.ndarray, levels: int) -> list[np.ndarray]:
     for _ in range(levels):
         rows, cols = level.shape
         even = np.pad(level, ((0, rows % 2), (0, cols % 2)), constant_values=-np.inf)
-        level = even.reshape(even.shape[0] // 2, 2, even.shape[1] // 2, 2).max(axis=(1, 3))
+        level = np.maximum(np.maximum(even[0::2, 0::2], even[1::2, 0::2]),
+                           np.maximum(even[0::2, 1::2], even[1::2, 1::2]))
         out.append(level)
     return out
 
