@@ -89,12 +89,10 @@ def measure_roofs(b: gpd.GeoDataFrame, config: Config, hourly: pd.DataFrame, crs
     table = shading.sun_table(hourly, site.latitude, site.longitude, site.altitude_m,
                               n_sectors=c.n_sectors, albedo=config.system.albedo)
     racks = [m.module_tilt_deg for m in config.mountings.values() if m.row_spacing == "gb50797"]
-    params = dsm.DsmParams(**{f: getattr(c, f) for f in dsm.DsmParams.__dataclass_fields__
-                              if f != "flat_module_tilt_deg"},
-                           flat_module_tilt_deg=racks[0] if racks else 0.0)
     footprints = b.geometry[b["geometry_valid"]]
-    windows = tiles.windows(mosaic, footprints.to_numpy(), params.radius_m, c.block_m, dem)
-    return dsm.measure(windows, footprints, table, params, c.workers)
+    canopy = tiles.open_mosaic(c.canopy, crs, c.tiles_pattern) if c.canopy is not None else None
+    windows = tiles.windows(mosaic, footprints.to_numpy(), c.radius_m, c.block_m, dem, canopy)
+    return dsm.measure(windows, footprints, table, c, racks[0] if racks else 0.0)
 
 
 def plane_yields(measured: gpd.GeoDataFrame, planes: pd.DataFrame) -> gpd.GeoDataFrame | None:
