@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from . import __version__, report
+from . import __version__, cli_collect, cli_forms, report
 from .config import ConfigError, Policy, Target, load_config
 from .engine import (
     ARRAYS_MAX_BUILDINGS,
@@ -29,6 +29,7 @@ from .engine import (
     survey,
 )
 from .findings import findings_frame
+from .io.forms import FormError
 from .io.readers import InputError
 from .io.weather import WeatherFileError
 from .io.writers import write_findings_workbook
@@ -46,6 +47,8 @@ from .suitability import STATUSES
 from .survey import SurveyError
 
 DEFAULT_CONFIG = "pinghu.yaml"
+#: Commands in their own modules: name → module with ``add_parser`` and ``run``.
+EXTRA_COMMANDS = {"forms": cli_forms, "collect": cli_collect}
 
 
 def default_config() -> Path:
@@ -167,6 +170,8 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("config", nargs="?", type=Path, help=CONFIG_HELP)
     validate.add_argument("--out", type=Path, metavar="DIR", help="folder for validation.xlsx; default: out/<config name>")
     validate.add_argument("--overwrite", action="store_true", help="replace an earlier validation.xlsx")
+    for command in EXTRA_COMMANDS.values():
+        command.add_parser(commands)
     return parser
 
 
@@ -439,10 +444,11 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message="DatetimeIndex.dayofyear is deprecated")
     # Piped output (logs, CI) gets a fixed width so the township table is not cut.
     console = Console() if sys.stdout.isatty() else Console(width=120)
-    command = {"survey": cmd_survey, "plan": cmd_plan, "report": cmd_report, "validate": cmd_validate}[args.command]
+    command = {"survey": cmd_survey, "plan": cmd_plan, "report": cmd_report, "validate": cmd_validate,
+               **{name: module.run for name, module in EXTRA_COMMANDS.items()}}[args.command]
     try:
         return command(args, console)
-    except (ConfigError, InputError, SurveyError, WeatherFileError, OutputExistsError) as exc:
+    except (ConfigError, InputError, SurveyError, WeatherFileError, OutputExistsError, FormError) as exc:
         Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
         return 2
 
