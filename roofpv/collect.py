@@ -271,7 +271,10 @@ def collect(returns: list[Returned]) -> Collected:
     survey = survey.loc[keep.sort_values()].astype(object)
     survey = survey.where(survey.notna(), None)
     history = obs[obs["kind"].isin(["edit", "new"])].drop(columns=["code", "order"])
-    return Collected(survey, history.reset_index(drop=True), _conflicts(obs), pd.DataFrame(new_rows),
+    new_table = pd.DataFrame(new_rows, columns=[
+        "file", "sheet", "row", "form", "office", "building_id", "township", "name", "category", "note", "action"])
+    new_table = new_table.sort_values(["file", "row"], kind="stable").reset_index(drop=True)
+    return Collected(survey, history.reset_index(drop=True), _conflicts(obs), new_table,
                      _returns(pd.DataFrame(seen_files)), problems)
 
 
