@@ -166,7 +166,7 @@ def test_round_trip_reproduces_the_sample_survey(tmp_path):
     """Forms of the sample without its survey → filled with the sample survey by the test
     (the orphan survey row XC00425 as a new row) → collect → the survey reader gives the
     sample survey back, value for value."""
-    from roofpv.cli_forms import form_buildings
+    from roofpv.cli.forms import form_buildings
     from roofpv.forms import make_forms
     from roofpv.io.forms import write_form
 

@@ -26,6 +26,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.writer.excel import ExcelWriter
 
 from ..collect import Returned
+from ..errors import RoofpvError
 from ..forms import Column, Form, is_survey, survey_columns
 from ..survey import locate_header
 
@@ -50,7 +51,7 @@ THIN = Border(*(Side(style="thin", color="BFBFBF"),) * 4)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-class FormError(ValueError):
+class FormError(RoofpvError):
     """A workbook that is not a readable roofpv survey form; the message says why."""
 
 

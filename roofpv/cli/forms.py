@@ -40,8 +40,10 @@ def form_buildings(config):
     """The buildings with the values a form needs: the survey joined to footprints and
     the DSM's roof measurements (the pipeline's read-inputs and DSM stages only; no
     layout, yield or economics). Returns the inventory and the buildings."""
-    from .pipeline import build_inventory, load_weather, measure_roofs, resolve_roofs
-    from .schema import COLUMN_ALIASES
+    from ..assess import measure_roofs, resolve_roofs
+    from ..io.weather import load_weather
+    from ..pipeline import build_inventory
+    from ..schema import COLUMN_ALIASES
 
     inventory = build_inventory(config)
     hourly = load_weather(config)[0] if inventory.dsm is not None else None
@@ -57,11 +59,11 @@ def run(args: argparse.Namespace, console) -> int:
     import pandas as pd
     import pyogrio
 
-    from . import forms
-    from .cli import OutputExistsError, default_config
-    from .config import ConfigError, load_config
-    from .io import forms as form_io
-    from .io.writers import write_table
+    from .. import forms
+    from ..config import ConfigError, load_config
+    from ..io import forms as form_io
+    from ..io.writers import write_table
+    from .options import OutputExistsError, default_config
 
     config_path = args.config or default_config()
     config = load_config(config_path)
@@ -89,7 +91,7 @@ def run(args: argparse.Namespace, console) -> int:
     order = list(inventory.township_polygons.index) if inventory.township_polygons is not None else []
     made = forms.make_forms(b, config.dsm.storey_height_m, issued, order, village)
     title = config.site.name
-    font = Path(__file__).parent / "report" / "fonts" / "NotoSansCJKsc-GB2312.otf"
+    font = Path(__file__).parents[1] / "report" / "fonts" / "NotoSansCJKsc-GB2312.otf"
     listing = []
     with console.status("writing forms…") as status:
         for form in made:
