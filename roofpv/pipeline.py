@@ -80,9 +80,6 @@ def build_inventory(config: Config) -> Inventory:
     if inputs.register_file is not None:
         b, matches, found = registered(b, config, crs)
         findings += found
-    else:
-        has = (b["existing_pv_kw"].fillna(0) > 0) | (b["existing_pv_area_m2"].fillna(0) > 0)
-        b = b.assign(existing_pv_source=np.where(has, "survey", ""))
     mosaic, dem, found = input_checks.open_tiles(config, crs)
     findings += found
     findings += input_checks.datum_check(config, footprints.geometry, polygons, mosaic, crs)

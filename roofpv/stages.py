@@ -68,6 +68,8 @@ def resolve_roofs(b: pd.DataFrame, config: Config, roofs: pd.DataFrame | None = 
     out["existing_pv_kw"] = np.where(
         (kw == 0) & (area > 0), area / module.area_m2 * module.power_w / 1000.0, kw
     )
+    if "existing_pv_source" not in out:  # set by the register match where there is one
+        out["existing_pv_source"] = np.where((kw > 0) | (area > 0), "survey", "")
     out["roof_area_m2"] = shapely.area(out.geometry.to_numpy())
     measured = roofs if roofs is not None else pd.DataFrame(index=pd.Index([], name="building_id"))
     out = dsm.combine(out, measured, config.rules.shading_loss, survey_forms(config),
