@@ -14,6 +14,21 @@ def pct(x: float) -> str:
     return "–" if x != x else f"{100 * x:.1f}%"
 
 
+def milestone_cell(text: str, status: str) -> str:
+    """``text`` and the milestone status in its traffic-light colour (rich markup)."""
+    from ..milestones import LABELS, RICH_STYLES
+
+    return f"{text} [{RICH_STYLES[status]}]{LABELS['zh'][status]}[/]"
+
+
+def status_legend(as_of) -> str:
+    """The meaning of the milestone statuses, for the line under a table."""
+    from ..milestones import LABELS, STATUSES
+
+    return (f"status on {as_of:%Y-%m-%d}: " + ", ".join(
+        milestone_cell(LABELS["en"][s], s) for s in STATUSES) + " (rules: docs/design.md)")
+
+
 def reconciliation(counts: dict[str, int]) -> str:
     """One line: footprints in = buildings out, by status, and the survey rows."""
     from ..suitability import STATUSES

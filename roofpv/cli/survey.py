@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..constants import CITY, SURVEY_OUTPUTS
-from .common import execute, pct, reconciliation, write_report
+from .common import execute, milestone_cell, pct, reconciliation, status_legend, write_report
 from .options import run_options, setup
 from .progress import RunProgress
 
@@ -45,8 +45,7 @@ def summary_table(townships, target):
             pct(row[p + "coverage_potential"]),
         ]
         for year in milestones:
-            ok = "✓" if row[f"{p}reachable_{year}"] else "✗"
-            cells.append(f"{pct(row[f'{p}target_{year}'])}{ok}")
+            cells.append(milestone_cell(pct(row[f"{p}target_{year}"]), row[f"{p}status_{year}"]))
         table.add_row(*cells, end_section=(name == townships.index[-2]))
     return table
 
@@ -79,10 +78,8 @@ def run(args: argparse.Namespace, console) -> int:
     table = pd.concat([t.loc[township_order(results)], t.loc[[CITY]]])
     for target in config.policy.targets:
         console.print(summary_table(table, target))
-        console.print(
-            f"coverage: {target.metric}, {target.source}; "
-            "✓/✗: target reachable with every suitable roof"
-        )
+        console.print(f"coverage: {target.metric}, {target.source}")
+    console.print(status_legend(config.run_date))
     console.print(reconciliation(reconcile(results.buildings, results.survey_rows)))
     errors = sum(f.level == "error" for f in results.findings)
     console.print(f"{len(results.findings)} input findings ({errors} errors): see findings.csv "

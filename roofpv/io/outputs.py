@@ -103,6 +103,12 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_forma
     findings = out_dir / "findings.csv"
     writers.write_table(findings, findings_frame(results.findings))
     paths.update({"townships": csv, "findings": findings})
+    monitored = {"register_matches.csv": results.register, "performance.csv": results.performance,
+                 "calibration.csv": results.calibration}
+    for name, frame in monitored.items():
+        if frame is not None:
+            paths[name.removesuffix(".csv")] = out_dir / name
+            writers.write_table(out_dir / name, frame)
     if plan:
         tables = (
             results.plan.drop(columns="geometry"), results.plan_status, results.trajectory,
@@ -113,3 +119,30 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_forma
             paths[name.removesuffix(".csv")] = out_dir / name
             writers.write_table(out_dir / name, frame.reset_index())
     return paths
+
+
+def run_date(out_dir: Path):
+    """The run date of an output folder (``milestone status as of`` in layer run_info),
+    or None for runs that did not record it."""
+    import datetime as dt
+
+    gpkg = out_dir / "roofpv.gpkg"
+    if "run_info" not in set(pyogrio.list_layers(gpkg)[:, 0]):
+        return None
+    info = pyogrio.read_dataframe(gpkg, layer="run_info", read_geometry=False)
+    value = info.loc[info["item"] == "milestone status as of", "value"]
+    return dt.date.fromisoformat(value.iloc[0]) if len(value) else None
+
+
+def field_aliases(gpkg: Path, layer: str) -> dict[str, str]:
+    """Field aliases of a layer (``gpkg_data_columns.name``), column → alias."""
+    import sqlite3
+
+    with sqlite3.connect(gpkg) as db:
+        try:
+            rows = db.execute("SELECT column_name, name FROM gpkg_data_columns WHERE table_name = ?",
+                              (layer,)).fetchall()
+        except sqlite3.OperationalError:  # no schema extension
+            rows = []
+    db.close()
+    return {c: a for c, a in rows if a}
