@@ -390,7 +390,7 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
     # Every footprint pixel joins its nearest seed region's plane if it fits it (regions
     # without a plane, e.g. one pixel row along a ridge, seed nothing).
     good = np.isfinite(a) & np.isfinite(b)
-    seed = np.where(seed >= 0, np.where(good[np.maximum(seed, 0)], seed, -1), -1)
+    seed = np.where(np.r_[good, False][seed], seed, -1)  # seed −1 reads the appended False
     if good.any():
         _, (nr, nc) = ndimage.distance_transform_edt(seed.reshape(z.shape) < 0, return_indices=True)
         nearest = seed.reshape(z.shape)[nr, nc].ravel()
