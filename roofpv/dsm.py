@@ -555,8 +555,9 @@ def roof_geometry(raster: Raster, footprints: gpd.GeoSeries, params: Dsm = DEFAU
 
 def plane_points(label: np.ndarray, window: Raster, n_planes: int, per_plane: int
                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Horizon sample points: up to ``per_plane`` pixel centres of each plane, evenly
-    spread over its pixels (every k-th pixel in raster order).
+    """Horizon sample points: about ``per_plane`` pixel centres of each plane on a square
+    lattice over its pixels (every s-th row and column, s = ⌈√(pixels / per_plane)⌉), or
+    every k-th pixel where the lattice misses a narrow plane.
 
     Returns
     -------
@@ -568,8 +569,12 @@ def plane_points(label: np.ndarray, window: Raster, n_planes: int, per_plane: in
     order = np.argsort(which, kind="stable")
     cells, which = cells[order], which[order]
     count = np.bincount(which, minlength=n_planes)
+    s = np.maximum(np.ceil(np.sqrt(count / per_plane)), 1).astype(np.int64)[which]
+    cols = label.shape[1]
+    lattice = (cells // cols % s == 0) & (cells % cols % s == 0)
+    short = np.bincount(which[lattice], minlength=n_planes) < min(per_plane, 4)
     step = np.maximum(np.ceil(count / per_plane), 1).astype(np.int64)
-    keep = _rank_within(which) % step[which] == 0
+    keep = np.where(short[which], _rank_within(which) % step[which] == 0, lattice)
     return window.centres(cells[keep]), which[keep]
 
 
@@ -579,7 +584,7 @@ def assess(raster: Raster, footprints: gpd.GeoSeries, table: shading.SunTable,
            ) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
     """Roof geometry (:func:`roof_geometry`) plus horizon and annual shading loss.
 
-    Each plane's horizon is sampled at up to ``points_per_plane`` of its pixels,
+    Each plane's horizon is sampled at about ``points_per_plane`` of its pixels,
     ``point_height_m`` above the DSM, over the DSM with trees (``canopy``) added; the
     plane's loss is the mean over its points, for its own tilt and azimuth (flat planes:
     ``flat_module_tilt_deg`` facing south, the racks' tilt).
