@@ -731,14 +731,22 @@ def combine(b: pd.DataFrame, roofs: pd.DataFrame, class_loss: dict[str, float],
     for col in survey.keys() - {"roof_form"}:
         out[col] = out[col].astype(float)
     measured_class = shading_class(np.where(dsm, out["shading_loss"], np.nan), class_loss)
-    rank = {c: i for i, c in enumerate(SHADING_CLASSES)}
-    surveyed = b["shading"].map(rank).to_numpy(float)
-    found = pd.Series(measured_class, b.index).map(rank).to_numpy(float)
     out["shading_measured_class"] = measured_class
     out["shading_class"] = np.where(dsm, measured_class, b["shading"].to_numpy(object))
     out["dsm_status"] = m["dsm_status"].to_numpy(object) if "dsm_status" in m else None
-    out["field_check"] = dsm & (b["shading_source"].to_numpy() == "survey") & (np.abs(found - surveyed) > 1)
+    out["field_check"] = dsm & (b["shading_source"].to_numpy() == "survey") & contradicts(
+        b["shading"].to_numpy(object), measured_class)
     return out
+
+
+def contradicts(surveyed: np.ndarray, measured: np.ndarray) -> np.ndarray:
+    """Surveyed shading classes more than one class away from the DSM-measured ones
+    (False where either is missing): the roofs to check in the field."""
+    rank = {c: i for i, c in enumerate(SHADING_CLASSES)}
+    a = pd.Series(surveyed, dtype=object).map(rank).to_numpy(float)
+    b = pd.Series(measured, dtype=object).map(rank).to_numpy(float)
+    with np.errstate(invalid="ignore"):
+        return np.abs(a - b) > 1
 
 
 def local_planes(planes: gpd.GeoDataFrame, setback_m: np.ndarray,

@@ -268,7 +268,7 @@ def test_threads_give_the_same_result_as_one(tmp_path):
 
 
 def test_measured_form_sets_the_mounting():
-    from roofpv.assess import form_mountings, mount_by_form
+    from roofpv.stages import form_mountings, mount_by_form
     from roofpv.config import load_config
 
     config = load_config(Path(__file__).parents[1] / "configs" / "pinghu.yaml")
