@@ -268,8 +268,8 @@ def test_threads_give_the_same_result_as_one(tmp_path):
 
 
 def test_measured_form_sets_the_mounting():
-    from roofpv.stages import form_mountings, mount_by_form
     from roofpv.config import load_config
+    from roofpv.stages import form_mountings, mount_by_form
 
     config = load_config(Path(__file__).parents[1] / "configs" / "pinghu.yaml")
     flat_m, pitched_m = form_mountings(config)
