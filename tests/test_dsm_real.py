@@ -153,3 +153,13 @@ def test_odd_footprints_on_the_real_dsm_never_fail():
             assert shapely.is_valid(planes.geometry.to_numpy()).all()
             seen += len(pos)
         assert seen > 300
+
+
+def test_validate_and_plan_run_on_the_real_dsm(tmp_path):
+    for cmd in (["validate"], ["plan", "--no-report", "--quiet"]):
+        run = subprocess.run([sys.executable, "-m", "roofpv", *cmd, str(REAL / "goteborg.yaml"),
+                              "--out", str(tmp_path / cmd[0])], capture_output=True, text=True)
+        assert run.returncode == 0, (cmd, run.stderr[-2000:])
+        assert "Traceback" not in run.stderr
+    assert (tmp_path / "validate" / "validation.xlsx").exists()
+    assert (tmp_path / "plan" / "rollout_plan.csv").exists()
