@@ -26,7 +26,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -295,6 +295,7 @@ def survey(
 
     progress(STAGES[1])
     hourly, weather_meta = load_weather(config)
+    inventory = replace(inventory, findings=inventory.findings + weather_meta["findings"])
     draw_arrays = len(b) <= ARRAYS_MAX_BUILDINGS if arrays is None else arrays
     shared = Shared(config, hourly, yield_tables(config, hourly), inventory.crs, inventory.dsm,
                     inventory.dem, draw_arrays)

@@ -35,7 +35,7 @@ from .config import Config
 from .findings import Finding, findings_frame
 from .inventory import assign_townships, join_survey, project
 from .io import readers, tiles, writers
-from .io.weather import read_weather
+from .io.weather import WeatherFileError, read_weather
 from .policy import energy, in_cohort, township_summary
 from .project import project_xml
 from .roof import gauss_kruger_epsg, roof_planes
@@ -104,16 +104,33 @@ def analysis_crs(config: Config) -> str:
     return config.crs or f"EPSG:{gauss_kruger_epsg(config.site.longitude)}"
 
 
-def load_weather(config: Config) -> tuple[pd.DataFrame, dict]:
-    """Hourly weather: the configured file, else a typical year from the monthly means."""
+def load_weather(config: Config, strict: bool = True) -> tuple[pd.DataFrame, dict]:
+    """Hourly weather: the configured file, else a typical year from the monthly means.
+
+    A file's findings (values repaired, time stamps against the sun, distance from the
+    site) are in ``meta["findings"]``; with ``strict`` an error among them (a file too far
+    from the site) raises :class:`WeatherFileError`.
+    """
     w, site = config.weather, config.site
-    if w.file is not None:
-        return read_weather(w.file, w.format, tz=site.timezone, label=w.label, columns=w.columns or None)
-    m = w.monthly
-    return weather.typical_year(
-        site.latitude, site.longitude, site.altitude_m, m.ghi_kwh_m2, m.temp_air_c, m.wind_m_s,
-        tz=site.timezone, seed=w.seed,
-    )
+    if w.file is None:
+        m = w.monthly
+        hourly, meta = weather.typical_year(
+            site.latitude, site.longitude, site.altitude_m, m.ghi_kwh_m2, m.temp_air_c, m.wind_m_s,
+            tz=site.timezone, seed=w.seed,
+        )
+        return hourly, {**meta, "findings": []}
+    hourly, meta = read_weather(w.file, w.format, tz=site.timezone, label=w.label,
+                                columns=w.columns or None, shift_h=w.shift_h)
+    source = str(w.file)
+    found = weather.location_findings(meta, site.latitude, site.longitude, source,
+                                      w.warn_distance_km, w.max_distance_km)
+    if strict and any(f.level == "error" for f in found):
+        raise WeatherFileError(f"{source}: {found[0].problem}; {found[0].fix}")
+    lat, lon = meta.get("latitude"), meta.get("longitude")
+    found += weather.timing_findings(hourly, meta, site.latitude if lat is None else lat,
+                                     site.longitude if lon is None else lon, source)
+    meta["findings"] = meta["findings"] + found
+    return hourly, meta
 
 
 def yield_tables(config: Config, hourly: pd.DataFrame, tilt_step_deg: float | None = None,
@@ -378,6 +395,13 @@ def check_inputs(config: Config) -> Inventory:
     """:func:`build_inventory` plus the DSM's coverage of the footprints: every check
     `roofpv validate` makes, without modelling."""
     inventory = build_inventory(config)
+    try:
+        _, meta = load_weather(config, strict=False)
+        found = meta["findings"]
+    except WeatherFileError as exc:
+        found = [Finding("error", str(config.weather.file), None, None, "weather", None, str(exc),
+                         "fix the weather file or weather.* in the config")]
+    inventory = replace(inventory, findings=inventory.findings + found)
     if inventory.dsm is None:
         return inventory
     _, found = input_checks.dsm_coverage(inventory.buildings, inventory.dsm, config)
@@ -489,6 +513,7 @@ def run(config: Config, progress: Callable[[str], None] = lambda stage: None) ->
 
     progress(STAGES[1])
     hourly, weather_meta = load_weather(config)
+    inventory = replace(inventory, findings=inventory.findings + weather_meta["findings"])
     tables = yield_tables(config, hourly)
 
     b, plane_layer, pv_arrays = assess_buildings(

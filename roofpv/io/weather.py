@@ -42,16 +42,30 @@ import numpy as np
 import pandas as pd
 from pvlib import iotools
 
+from ..findings import Finding
+from ..weather import shift_hours
+
 COLUMNS = ("ghi", "dni", "dhi", "temp_air", "wind_speed")
 FORMATS = ("epw", "tmy3", "pvgis", "csv")
 _TMY3_DATE, _TMY3_TIME = "Date (MM/DD/YYYY)", "Time (HH:MM)"
 LABELS = {"start": 0.0, "middle": 0.5, "end": 1.0}
 
 #: Plausible ranges; values outside them are missing-value codes (EPW 9999,
-#: 99.9, 999; TMY3 -9900) or wrong units.
+#: 99.9, 999; TMY3 -9900), single bad records or wrong units.
 _RANGES = {"ghi": (-10.0, 1500.0), "dni": (-10.0, 1500.0),
            "dhi": (-10.0, 1000.0), "temp_air": (-80.0, 65.0),
            "wind_speed": (0.0, 75.0)}
+_UNITS = {"ghi": "W/m²", "dni": "W/m²", "dhi": "W/m²", "temp_air": "°C",
+          "wind_speed": "m/s"}
+#: A value outside its range by at most this share of the range's width is a bad
+#: record and is clipped to the range; further out it is a missing-value code and
+#: is filled from the neighbouring hours.
+CLIP_SHARE = 0.1
+#: Hours in a row that may be filled by linear interpolation.
+FILL_MAX_HOURS = 6
+#: More bad values than this share of a column means wrong units or a broken
+#: file, not single bad records: the file is refused.
+MAX_REPAIR_SHARE = 0.01
 
 
 class WeatherFileError(ValueError):
@@ -59,7 +73,8 @@ class WeatherFileError(ValueError):
 
 
 def read_weather(path, format=None, tz=None, *, label="start", year=2023,
-                 columns=None, latitude=None, longitude=None, altitude=None):
+                 columns=None, latitude=None, longitude=None, altitude=None,
+                 shift_h=0.0):
     """
     Read an hourly weather file into the canonical weather frame.
 
@@ -90,6 +105,11 @@ def read_weather(path, format=None, tz=None, *, label="start", year=2023,
     latitude, longitude, altitude : float, optional
         Plain CSV only (it has no header): site coordinates [degrees north,
         degrees east] and elevation [m] for ``meta``; ``None`` if not given.
+    shift_h : float, default 0
+        Hours added to every time stamp after reading, any format, fractions
+        allowed: -1 when the irradiance runs one hour late against the sun
+        (see :py:func:`roofpv.weather.irradiance_lag_h`). The year is shifted
+        circularly and fractional shifts interpolate linearly between hours.
 
     Returns
     -------
@@ -97,14 +117,18 @@ def read_weather(path, format=None, tz=None, *, label="start", year=2023,
         Canonical weather frame of 8760 rows, see :mod:`roofpv.weather`.
     meta : dict
         ``latitude``, ``longitude``, ``altitude``, ``tz`` (the index time
-        zone as a string), ``source`` (format and file name) and, for PVGIS,
-        ``irradiance_time_offset_h`` and ``solar_time_error_h`` (see Notes).
+        zone as a string), ``source`` (format and file name), ``findings``
+        (list of :class:`roofpv.findings.Finding`: each value repaired) and,
+        for PVGIS, ``irradiance_time_offset_h`` and ``solar_time_error_h`` (see
+        Notes).
 
     Raises
     ------
     WeatherFileError
-        If the file is missing or unreadable, lacks a column, holds missing
-        or implausible values, or does not make exactly one year of hours.
+        If the file is missing or unreadable, lacks a column, holds more than
+        :data:`MAX_REPAIR_SHARE` missing or implausible values in a column (or
+        a gap longer than :data:`FILL_MAX_HOURS`), or does not make exactly
+        one year of hours.
 
     Notes
     -----
@@ -117,6 +141,12 @@ def read_weather(path, format=None, tz=None, *, label="start", year=2023,
     remainder, at most 0.5 h, is reported as ``solar_time_error_h``. Without
     an offset in the file 0.5 (hourly means centred on the half hour) is
     assumed.
+
+    A value outside its plausible range by at most :data:`CLIP_SHARE` of the
+    range (one hour of DHI = 1011 W/m², say) is clipped to the range; a value
+    further out (a missing-value code) or missing is filled by linear
+    interpolation between its neighbouring hours. Each repair is a warning in
+    ``meta["findings"]``.
     """
     path = Path(path)
     if not path.is_file():
@@ -141,11 +171,16 @@ def read_weather(path, format=None, tz=None, *, label="start", year=2023,
     except Exception as exc:  # noqa: BLE001 - pvlib readers raise many kinds
         raise WeatherFileError(
             f"{path}: cannot read as {format} weather ({exc})") from None
-    frame = _check_values(path, frame)
+    frame, findings = _check_values(path, frame)
     target_tz = tz if tz is not None else meta.pop("file_tz")
     meta.pop("file_tz", None)
     weather = _one_year(path, frame, target_tz, year)
+    if shift_h:
+        weather = shift_hours(weather, shift_h)
+        meta["source"] += f", shifted {shift_h:+g} h"
     meta["tz"] = str(target_tz)
+    meta["shift_h"] = float(shift_h)
+    meta["findings"] = findings
     return weather, meta
 
 
@@ -300,25 +335,53 @@ def _read_csv(path, *, tz, label, columns, latitude, longitude, altitude):
 
 
 def _check_values(path, frame):
+    """Numeric frame with single bad values repaired, and a finding per repair."""
     frame = frame.apply(pd.to_numeric, errors="coerce").astype(float)
+    findings = []
     for column in COLUMNS:
         values = frame[column]
-        if values.isna().any():
-            bad = values.index[values.isna()]
-            raise WeatherFileError(
-                f"{path}: {bad.size} missing or non-numeric values in "
-                f"column {column!r}, the first at {bad[0]}")
         low, high = _RANGES[column]
+        unit = _UNITS[column]
         outside = (values < low) | (values > high)
-        if outside.any():
-            first = values.index[outside][0]
+        bad = values.isna() | outside
+        if bad.sum() > MAX_REPAIR_SHARE * len(values):
+            first = values.index[bad][0]
             raise WeatherFileError(
-                f"{path}: {int(outside.sum())} values of {column!r} outside "
-                f"[{low:g}, {high:g}] (missing-value codes or wrong units), "
-                f"the first {values[first]:g} at {first}")
+                f"{path}: {int(bad.sum())} of {len(values)} values of {column!r} "
+                f"missing, non-numeric or outside [{low:g}, {high:g}] {unit} "
+                f"(missing-value codes or wrong units), the first "
+                f"{values[first]:g} at {first}")
+        if not bad.any():
+            continue
+        margin = CLIP_SHARE * (high - low)
+        clip = outside & (values >= low - margin) & (values <= high + margin)
+        fill = bad & ~clip
+        repaired = values.clip(low, high).where(~fill)
+        repaired = repaired.reset_index(drop=True).interpolate(
+            limit=FILL_MAX_HOURS, limit_area="inside").set_axis(values.index)
+        if repaired.isna().any():
+            first = repaired.index[repaired.isna()][0]
+            raise WeatherFileError(
+                f"{path}: column {column!r} has a gap of more than "
+                f"{FILL_MAX_HOURS} hours of missing or implausible values "
+                f"(or one at the start or end of the file) at {first}")
+        for i in np.flatnonzero(bad.to_numpy()):
+            value, when = values.iloc[i], values.index[i]
+            what = ("missing or non-numeric" if np.isnan(value) else
+                    f"{value:g} {unit} outside [{low:g}, {high:g}]")
+            how = ("clipped to" if clip.iloc[i] else
+                   "filled from the neighbouring hours with")
+            findings.append(Finding(
+                "warning", str(path), int(i) + 1,
+                None, column, None if np.isnan(value) else f"{value:g}",
+                f"{column} at {when:%Y-%m-%d %H:%M} {what}; {how} "
+                f"{repaired.iloc[i]:.4g} {unit}",
+                "check the value at its source; nothing to do if the repair "
+                "is acceptable"))
+        frame[column] = repaired
     irradiance = ["ghi", "dni", "dhi"]
     frame[irradiance] = frame[irradiance].clip(lower=0.0)
-    return frame
+    return frame, findings
 
 
 def _one_year(path, frame, tz, year):
