@@ -149,3 +149,161 @@ def assign_townships(
     ]
     return out, findings
 
+
+
+#: A footprint lying at least this share inside a larger one is a building part or a
+#: duplicate of it: it is counted once, with the larger footprint.
+CONTAINED_SHARE = 0.5
+#: Overlaps smaller than this (m²) or this share of the smaller footprint are slivers
+#: of shared walls and digitising noise, not overlaps.
+OVERLAP_MIN_M2 = 1.0
+OVERLAP_MIN_SHARE = 0.01
+
+
+def resolve_overlaps(
+    buildings: gpd.GeoDataFrame, source: str = "footprints"
+) -> tuple[gpd.GeoDataFrame, list[Finding]]:
+    """Count overlapping footprints once, adding ``overlap_of`` and ``overlap_share``.
+
+    Each pair of usable footprints (projected, ``geometry_valid``) is compared; the smaller
+    of a pair is the one that gives way. A footprint lying at least :data:`CONTAINED_SHARE`
+    inside a larger one (an OSM ``building:part`` inside its outline, a duplicate) gets
+    ``overlap_of`` = that footprint's id: its roof is the larger one's and it is assessed
+    with no area of its own (reason ``footprint_overlap``). A smaller share is cut from
+    the smaller footprint, so the shared area is counted once, with the larger.
+    ``overlap_share`` is the share of the original footprint covered by larger ones.
+    """
+    out = buildings.copy()
+    geom = out.geometry.to_numpy()
+    n = len(out)
+    out["overlap_of"] = pd.Series(None, index=out.index, dtype=object)
+    out["overlap_share"] = 0.0
+    valid = np.flatnonzero(out["geometry_valid"].to_numpy(bool))
+    if valid.size < 2:
+        return out, []
+    tree = shapely.STRtree(geom[valid])
+    i, j = tree.query(geom[valid], predicate="intersects")
+    i, j = valid[i], valid[j]
+    area = shapely.area(geom)
+    # The smaller footprint gives way; of equal ones the later in the file.
+    gives = (area[i] < area[j]) | ((area[i] == area[j]) & (i > j))
+    i, j = i[gives], j[gives]
+    shared = shapely.area(shapely.intersection(geom[i], geom[j]))
+    share = shared / area[i]
+    real = (shared >= OVERLAP_MIN_M2) & (share >= OVERLAP_MIN_SHARE)
+    i, j, shared, share = i[real], j[real], shared[real], share[real]
+    if i.size == 0:
+        return out, []
+    ids = out.index.to_numpy()
+    findings = []
+    # Contained: the container covering it most (then the largest) takes it.
+    contained = share >= CONTAINED_SHARE
+    order = np.lexsort((-area[j], -share, i))
+    first = order[np.r_[True, i[order][1:] != i[order][:-1]]]
+    first = first[contained[first]]
+    part_of = np.full(n, -1)
+    part_of[i[first]] = j[first]
+    out.iloc[i[first], out.columns.get_loc("overlap_of")] = ids[j[first]]
+    findings += [
+        Finding("warning", source, None, ids[a], "geometry", ids[b],
+                f"footprint lies {s:.0%} inside footprint {ids[b]} (a building part or a "
+                f"duplicate); its roof is counted once, with {ids[b]}",
+                "nothing to do for a building part; delete a duplicate")
+        for a, b, s in zip(i[first], j[first], share[first])
+    ]
+    # Partial: cut from footprints not taken whole, against footprints that stay.
+    cut = (part_of[i] < 0) & (part_of[j] < 0) & ~contained
+    if cut.any():
+        pieces = gpd.GeoDataFrame({"k": i[cut]}, geometry=geom[j[cut]]).dissolve("k")
+        k = pieces.index.to_numpy()
+        remaining = shapely.difference(geom[k], pieces.geometry.to_numpy())
+        keep = np.isin(shapely.get_type_id(remaining), (3, 6)) & (shapely.area(remaining) > 0)
+        new = geom.copy()
+        new[k[keep]] = remaining[keep]
+        out = out.set_geometry(gpd.GeoSeries(new, index=out.index, crs=out.crs))
+        overlap = pd.Series(shared[cut], index=i[cut]).groupby(level=0).sum()
+        others = pd.Series(ids[j[cut]], index=i[cut]).groupby(level=0).agg("、".join)
+        findings += [
+            Finding("info", source, None, ids[a], "geometry", others[a],
+                    f"footprint overlaps {others[a]} by {overlap[a]:.0f} m² "
+                    f"({overlap[a] / area[a]:.0%}); the overlap is counted once, with the "
+                    "larger footprint", "check the outlines if they should not overlap")
+            for a in overlap.index
+        ]
+    covered = pd.Series(share, index=i).groupby(level=0).sum().clip(upper=1.0)
+    out.iloc[covered.index.to_numpy(), out.columns.get_loc("overlap_share")] = covered.to_numpy()
+    return out, findings
+
+
+#: Footprint-layer columns that carry building attributes (compared in lower case):
+#: OSM tags (``building``, ``building:levels``, ``height``), their vector-tile names
+#: (``kind_detail``, ``building_levels``) and common Chinese headers.
+ATTRIBUTE_COLUMNS = {
+    "building_type": ("building", "kind_detail", "building_type", "建筑类型", "类型", "用途"),
+    "levels": ("building:levels", "building_levels", "levels", "floors", "层数", "建筑层数"),
+    "height_m": ("height", "building_height", "高度", "建筑高度"),
+    "name": ("name", "名称", "建筑名称"),
+}
+#: OSM ``building=*`` values by roofpv category (values not listed stay unknown).
+OSM_CATEGORIES = {
+    "factory": ("industrial", "warehouse", "manufacture", "factory", "hangar", "storage_tank",
+                "厂房", "仓库", "工业"),
+    "commercial": ("commercial", "retail", "office", "mall", "hotel", "supermarket", "kiosk",
+                   "shop", "商业", "办公"),
+    "urban_residential": ("apartments", "residential", "dormitory", "terrace", "住宅"),
+    "rural_residential": ("house", "detached", "semidetached_house", "farm", "bungalow", "hut"),
+    "public_institution": ("school", "university", "college", "kindergarten", "hospital",
+                           "public", "civic", "library", "museum", "train_station",
+                           "transportation", "sports_hall", "学校", "医院"),
+    "party_gov": ("government", "政府"),
+}
+_CATEGORY_OF = {value: category for category, values in OSM_CATEGORIES.items() for value in values}
+
+
+def footprint_attributes(frame: pd.DataFrame, storey_height_m: float = 3.0) -> pd.DataFrame:
+    """Survey columns read from the footprint layer's own attributes.
+
+    Returns ``name``, ``category`` (from the building type, e.g. OSM
+    ``building=industrial`` → ``factory``) and ``floors`` (levels, else height ÷
+    ``storey_height_m``, rounded, at least 1), NaN where the layer says nothing, plus
+    ``floors_from`` (``levels``, ``height`` or None) — indexed like ``frame``.
+    """
+    lower = {str(c).strip().lower(): c for c in frame.columns}
+
+    def column(key):
+        found = next((lower[a] for a in ATTRIBUTE_COLUMNS[key] if a in lower), None)
+        return frame[found] if found is not None else pd.Series(np.nan, index=frame.index)
+
+    def number(values):
+        text = values.astype("string").str.extract(r"(-?\d+(?:\.\d+)?)", expand=False)
+        return pd.to_numeric(text, errors="coerce").where(lambda v: v > 0)
+
+    kind = column("building_type").astype("string").str.strip().str.lower()
+    levels = number(column("levels")).round()
+    from_height = (number(column("height_m")) / storey_height_m).round().clip(lower=1)
+    floors = levels.fillna(from_height)
+    source = np.where(levels.notna(), "levels", np.where(from_height.notna(), "height", None))
+    name = column("name").astype("string").str.strip().replace("", pd.NA)
+    return pd.DataFrame({
+        "name": name.astype(object).where(name.notna(), None),
+        "category": kind.map(_CATEGORY_OF).astype(object),
+        "floors": floors.astype(float),
+        "floors_from": source,
+    }, index=frame.index)
+
+
+def fill_from_footprints(
+    buildings: pd.DataFrame, attributes: pd.DataFrame
+) -> pd.DataFrame:
+    """Blank survey cells of ``name``, ``category`` and ``floors`` filled from the
+    footprint layer; adds ``category_source`` and ``floors_source`` (``survey``,
+    ``footprints`` or ``default``)."""
+    out = buildings.copy()
+    attributes = attributes.reindex(out.index)
+    for column in ("category", "floors"):
+        surveyed = out[column].notna()
+        out[column] = out[column].where(surveyed, attributes[column])
+        out[f"{column}_source"] = np.where(
+            surveyed, "survey", np.where(out[column].notna(), "footprints", "default"))
+    out["name"] = out["name"].where(out["name"].notna(), attributes["name"])
+    return out

@@ -33,12 +33,19 @@ from . import (
 )
 from .config import Config
 from .findings import Finding, findings_frame
-from .inventory import assign_townships, join_survey, project
+from .inventory import (
+    assign_townships,
+    fill_from_footprints,
+    footprint_attributes,
+    join_survey,
+    project,
+    resolve_overlaps,
+)
 from .io import readers, tiles, writers
 from .io.weather import WeatherFileError, read_weather
 from .policy import energy, in_cohort, township_summary
 from .project import project_xml
-from .roof import gauss_kruger_epsg, roof_planes
+from .roof import analysis_epsg, roof_planes
 from .schema import COLUMN_ALIASES
 from .styles import aliases, layer_styles
 from .suitability import STATUSES, assess
@@ -60,6 +67,7 @@ BUILDING_COLUMNS = [
     "existing_pv_area_m2", "roof_area_m2", "roof_slope_deg", "roof_aspect_deg", "mounting",
     "module_tilt_deg", "usable_area_m2", "modules", "capacity_kwp", "pv_area_m2", "annual_kwh",
     "specific_yield_kwh_kwp", "suitability", "reasons", "has_survey", "note",
+    "category_source", "floors_source", "overlap_of", "overlap_share",
 ]
 #: Name of the whole-jurisdiction row of the township table.
 CITY = "全市"
@@ -100,8 +108,9 @@ class Results:
 
 
 def analysis_crs(config: Config) -> str:
-    """The configured projected CRS, or the CGCS2000 3° Gauss-Krüger zone of the site."""
-    return config.crs or f"EPSG:{gauss_kruger_epsg(config.site.longitude)}"
+    """The configured projected CRS, else the CGCS2000 3° Gauss-Krüger zone of the site
+    (in China) or its UTM zone (elsewhere)."""
+    return config.crs or f"EPSG:{analysis_epsg(config.site.latitude, config.site.longitude)}"
 
 
 def load_weather(config: Config, strict: bool = True) -> tuple[pd.DataFrame, dict]:
@@ -179,7 +188,9 @@ def resolve_roofs(b: pd.DataFrame, config: Config, roofs: pd.DataFrame | None = 
     out["existing_pv_kw"] = np.where(
         (kw == 0) & (area > 0), area / module.area_m2 * module.power_w / 1000.0, kw
     )
-    out["roof_area_m2"] = shapely.area(out.geometry.to_numpy())
+    # A footprint inside another (a building part, a duplicate) has its roof counted there.
+    counted = out["overlap_of"].isna() if "overlap_of" in out else True
+    out["roof_area_m2"] = np.where(counted, shapely.area(out.geometry.to_numpy()), 0.0)
     measured = roofs if roofs is not None else pd.DataFrame(index=pd.Index([], name="building_id"))
     out = dsm.combine(out, measured, config.rules.shading_loss, survey_forms(config),
                       config.dsm.storey_height_m)
@@ -378,10 +389,16 @@ def build_inventory(config: Config) -> Inventory:
         )
         findings += found
     crs = analysis_crs(config)
+    attributes = footprint_attributes(footprints.drop(columns="geometry"), config.dsm.storey_height_m)
+    footprints = footprints[["geometry"]]
     b, found = join_survey(footprints, survey, str(inputs.survey), str(inputs.footprints))
     findings += found
+    b = fill_from_footprints(b, attributes)
     b, found = project(b, crs, str(inputs.footprints), inputs.footprints_datum)
     findings += found
+    b, found = resolve_overlaps(b, str(inputs.footprints))
+    findings += found
+    findings += row_rule_findings(config)
     b, found = assign_townships(b, polygons, str(inputs.survey))
     findings += found
     mosaic, dem, found = input_checks.open_tiles(config, crs)
@@ -389,6 +406,20 @@ def build_inventory(config: Config) -> Inventory:
     findings += input_checks.datum_check(config, footprints.geometry, polygons, mosaic, crs)
     polygons = polygons.to_crs(crs) if polygons is not None else None
     return Inventory(b, polygons, findings, len(survey), crs, mosaic, dem)
+
+
+def row_rule_findings(config: Config) -> list[Finding]:
+    """A note for each racked mounting whose GB 50797 row pitch is capped at the site."""
+    return [
+        Finding("warning", str(config.source_path or "config"), None, None, f"mountings.{name}", None,
+                f"at {config.site.latitude:.1f}° latitude the GB 50797 row rule asks for more than "
+                f"{1 / layout.MIN_GCR:g} module lengths between rows (none beyond 58.5°); row pitch "
+                f"capped at ground coverage ratio {layout.MIN_GCR:g}, accepting some winter row shading",
+                "lower module_tilt_deg, or set row_spacing and a tilt suited to the latitude")
+        for name, m in config.mountings.items()
+        if m.row_spacing == "gb50797" and layout.row_pitch_capped(
+            config.module.length_m, m.module_tilt_deg or 0.0, config.site.latitude)
+    ]
 
 
 def check_inputs(config: Config) -> Inventory:

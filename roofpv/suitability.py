@@ -33,6 +33,7 @@ def reason_masks(b: pd.DataFrame, rules: Rules) -> dict[str, np.ndarray]:
     existing = (b["existing_pv_kw"].fillna(0) > 0) | (b["existing_pv_area_m2"].fillna(0) > 0)
     masks = {
         "invalid_geometry": ~b["geometry_valid"],
+        "footprint_overlap": b["overlap_of"].notna() if "overlap_of" in b else np.zeros(len(b), bool),
         "no_survey_record": ~b["has_survey"],
         "roof_type_unknown": b["has_survey"] & b["roof_type_surveyed"].isna(),
         "roof_type_sunroom": b["roof_type"] == "sunroom",

@@ -35,7 +35,8 @@ def _read_layer(path: Path, layer: str | None, what: str) -> tuple[gpd.GeoDataFr
 def read_footprints(
     path: Path, layer: str | None = None, id_column: str = "building_id"
 ) -> tuple[gpd.GeoDataFrame, list[Finding]]:
-    """Building footprints indexed by ``building_id`` (string), geometry as found.
+    """Building footprints indexed by ``building_id`` (string), geometry and the layer's
+    other columns as found.
 
     Every feature is kept: a blank id becomes ``<file>#<feature number>`` and a repeated
     id gets ``#2``, ``#3`` …, each reported.
@@ -65,7 +66,7 @@ def read_footprints(
             "give each footprint its own id, or delete the duplicate",
         ))
         ids[i] = new
-    frame = frame[["geometry"]].set_index(pd.Index(ids.astype(str), name="building_id"))
+    frame = frame.drop(columns=id_column).set_index(pd.Index(ids.astype(str), name="building_id"))
     return frame, findings
 
 
