@@ -1,4 +1,5 @@
-"""Command line: ``roofpv survey|plan|validate [CONFIG] [--out DIR] [--policy NAME]``.
+"""Command line: ``roofpv survey|plan|report|validate [CONFIG] [--out DIR] [--policy NAME]``
+and ``roofpv init FOOTPRINTS``.
 
 Thin by design: parse arguments, run the pipeline with a progress display, print
 the township summary, write the outputs.
@@ -167,7 +168,46 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("config", nargs="?", type=Path, help=CONFIG_HELP)
     validate.add_argument("--out", type=Path, metavar="DIR", help="folder for validation.xlsx; default: out/<config name>")
     validate.add_argument("--overwrite", action="store_true", help="replace an earlier validation.xlsx")
+
+    init = commands.add_parser(
+        "init",
+        help="write a starting config for your own footprints (and survey, DSM, weather)",
+        description=(
+            "Read a footprint layer (and optionally a survey, a DSM folder and a weather file) "
+            "and write a starting config: id column and CRS detected, survey headers mapped, "
+            "DSM resolution read, site at the data's centre, extending the nearest configured "
+            "jurisdiction, with comments saying what to check."
+        ),
+    )
+    init.add_argument("footprints", type=Path, help="building footprint layer (GeoPackage, GeoJSON, Shapefile …)")
+    init.add_argument("--layer", help="layer of a multi-layer file")
+    init.add_argument("--survey", type=Path, metavar="F", help="survey workbook (.xlsx) or CSV")
+    init.add_argument("--dsm", type=Path, metavar="DIR", help="folder of DSM GeoTIFF tiles")
+    init.add_argument("--weather", type=Path, metavar="F", help="hourly weather file (EPW, TMY3, PVGIS, CSV)")
+    init.add_argument("--out", type=Path, metavar="CONFIG", help="config file to write; default: <footprints name>.yaml")
+    init.add_argument("--overwrite", action="store_true", help="replace an existing config file")
     return parser
+
+
+def cmd_init(args: argparse.Namespace, console: Console) -> int:
+    from .init import config_text
+    from .io import inspect
+
+    out = args.out or Path(args.footprints.stem + ".yaml")
+    if out.exists() and not args.overwrite:
+        raise OutputExistsError(f"{out} already exists; pass --overwrite to replace it or --out to write elsewhere")
+    configs = default_config().parent
+    text = config_text(
+        out, inspect.inspect_footprints(args.footprints, args.layer), inspect.configured_sites(configs),
+        survey=inspect.inspect_survey(args.survey) if args.survey else None,
+        dsm=inspect.inspect_dsm(args.dsm) if args.dsm else None,
+        weather=inspect.inspect_weather(args.weather) if args.weather else None,
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    checks = sum("CHECK" in line for line in text.splitlines())
+    console.print(f"wrote {out}: {checks} CHECK comments to read, then `roofpv validate {out}`")
+    return 0
 
 
 def _pct(x: float) -> str:
@@ -313,7 +353,15 @@ def _write_report(results, config, out_dir: Path, args: argparse.Namespace,
 def cmd_report(args: argparse.Namespace, console: Console) -> int:
     config, out_dir = _setup(args, [report.folder(Path(), args.lang).name])
     with console.status("writing the report…"):
-        path = report.write(report.from_folder(out_dir, config), config, out_dir, args.lang)
+        results = report.from_folder(out_dir, config)
+        missing = [t.name for t in config.policy.targets
+                   if f"{t.name}_coverage_today" not in results.townships.columns]
+        if missing:
+            raise ConfigError(
+                f"{out_dir}: the run there did not assess the targets {', '.join(missing)}; run "
+                "`roofpv survey` (or plan) with the same --policy into that folder first, or give the "
+                "run's own policy")
+        path = report.write(results, config, out_dir, args.lang)
     if not args.quiet:
         console.print(f"  report: {path / 'index.html'}, {path / 'roofpv.xlsx'}")
     return 0
@@ -439,7 +487,8 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message="DatetimeIndex.dayofyear is deprecated")
     # Piped output (logs, CI) gets a fixed width so the township table is not cut.
     console = Console() if sys.stdout.isatty() else Console(width=120)
-    command = {"survey": cmd_survey, "plan": cmd_plan, "report": cmd_report, "validate": cmd_validate}[args.command]
+    command = {"survey": cmd_survey, "plan": cmd_plan, "report": cmd_report, "validate": cmd_validate,
+               "init": cmd_init}[args.command]
     try:
         return command(args, console)
     except (ConfigError, InputError, SurveyError, WeatherFileError, OutputExistsError) as exc:

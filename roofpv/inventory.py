@@ -17,15 +17,23 @@ from .webmap import Datum, unshift
 
 
 def join_survey(
-    footprints: gpd.GeoDataFrame, survey: pd.DataFrame, survey_source: str,
+    footprints: gpd.GeoDataFrame, survey: pd.DataFrame, survey_source: str | None,
     footprints_source: str = "footprints",
 ) -> tuple[gpd.GeoDataFrame, list[Finding]]:
     """Left-join survey columns onto footprints by ``building_id``.
 
-    Adds ``has_survey`` (bool). Survey ids with no footprint become findings.
+    Adds ``has_survey`` (bool). Survey ids with no footprint become findings; so do
+    footprints without a survey row, or, with no survey at all (``survey_source`` None),
+    one note.
     """
     buildings = footprints.join(survey, how="left")
     buildings["has_survey"] = survey.index.get_indexer(buildings.index) >= 0  # ids are unique
+    if survey_source is None:
+        return buildings, [Finding(
+            "info", footprints_source, None, None, None, None,
+            f"no survey: all {len(buildings):,} buildings assessed with defaults by category "
+            "(*_source = default) and the footprint layer's own attributes",
+            "give inputs.survey for roof type, load, shading and grid per building")]
     orphans = survey.index.difference(footprints.index)
     findings = [
         Finding("warning", survey_source, None, bid, "building_id", bid,

@@ -391,7 +391,8 @@ def build_inventory(config: Config) -> Inventory:
     crs = analysis_crs(config)
     attributes = footprint_attributes(footprints.drop(columns="geometry"), config.dsm.storey_height_m)
     footprints = footprints[["geometry"]]
-    b, found = join_survey(footprints, survey, str(inputs.survey), str(inputs.footprints))
+    b, found = join_survey(footprints, survey, str(inputs.survey) if inputs.survey else None,
+                           str(inputs.footprints))
     findings += found
     b = fill_from_footprints(b, attributes)
     b, found = project(b, crs, str(inputs.footprints), inputs.footprints_datum)

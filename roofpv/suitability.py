@@ -31,9 +31,11 @@ def reason_masks(b: pd.DataFrame, rules: Rules) -> dict[str, np.ndarray]:
     dead = b["dead_load_kn_m2"].to_numpy(float)
     mounted = ~np.isnan(dead)
     existing = (b["existing_pv_kw"].fillna(0) > 0) | (b["existing_pv_area_m2"].fillna(0) > 0)
+    # A building part or duplicate: its roof is counted with the footprint it lies in.
+    overlap = b["overlap_of"].notna().to_numpy() if "overlap_of" in b else np.zeros(len(b), bool)
     masks = {
         "invalid_geometry": ~b["geometry_valid"],
-        "footprint_overlap": b["overlap_of"].notna() if "overlap_of" in b else np.zeros(len(b), bool),
+        "footprint_overlap": overlap,
         "no_survey_record": ~b["has_survey"],
         "roof_type_unknown": b["has_survey"] & b["roof_type_surveyed"].isna(),
         "roof_type_sunroom": b["roof_type"] == "sunroom",
@@ -47,7 +49,7 @@ def reason_masks(b: pd.DataFrame, rules: Rules) -> dict[str, np.ndarray]:
         "grid_limited": b["grid_condition"] == "limited",
         "grid_none": b["grid_condition"] == "none",
         "category_unknown": b["category"].isna(),
-        "area_too_small": b["geometry_valid"] & (b["roof_area_m2"] < rules.min_roof_area_m2),
+        "area_too_small": b["geometry_valid"] & ~overlap & (b["roof_area_m2"] < rules.min_roof_area_m2),
         "capacity_too_small": b["geometry_valid"] & mounted
         & (b["roof_area_m2"] >= rules.min_roof_area_m2)
         & (b["layout_kwp"] < rules.min_capacity_kwp),
