@@ -179,7 +179,7 @@ def resolve_overlaps(
     ``overlap_of`` = that footprint's id: its roof is the larger one's and it is assessed
     with no area of its own (reason ``footprint_overlap``). A smaller share is cut from
     the smaller footprint, so the shared area is counted once, with the larger.
-    ``overlap_share`` is the share of the original footprint covered by larger ones.
+    ``overlap_share`` is the share of the footprint lying in its container, or cut off.
     """
     out = buildings.copy()
     geom = out.geometry.to_numpy()
@@ -229,17 +229,17 @@ def resolve_overlaps(
         new = geom.copy()
         new[k[keep]] = remaining[keep]
         out = out.set_geometry(gpd.GeoSeries(new, index=out.index, crs=out.crs))
-        overlap = pd.Series(shared[cut], index=i[cut]).groupby(level=0).sum()
+        overlap = area[k] - shapely.area(new[k])
+        out.iloc[k, out.columns.get_loc("overlap_share")] = overlap / area[k]
         others = pd.Series(ids[j[cut]], index=i[cut]).groupby(level=0).agg("、".join)
         findings += [
             Finding("info", source, None, ids[a], "geometry", others[a],
-                    f"footprint overlaps {others[a]} by {overlap[a]:.0f} m² "
-                    f"({overlap[a] / area[a]:.0%}); the overlap is counted once, with the "
-                    "larger footprint", "check the outlines if they should not overlap")
-            for a in overlap.index
+                    f"footprint overlaps {others[a]} by {m2:.0f} m² ({m2 / area[a]:.0%}); the "
+                    "overlap is counted once, with the larger footprint",
+                    "check the outlines if they should not overlap")
+            for a, m2 in zip(k, overlap)
         ]
-    covered = pd.Series(share, index=i).groupby(level=0).sum().clip(upper=1.0)
-    out.iloc[covered.index.to_numpy(), out.columns.get_loc("overlap_share")] = covered.to_numpy()
+    out.iloc[i[first], out.columns.get_loc("overlap_share")] = share[first]
     return out, findings
 
 
