@@ -123,10 +123,16 @@ def load_weather(config: Config, strict: bool = True) -> tuple[pd.DataFrame, dic
     w, site = config.weather, config.site
     if w.file is None:
         m = w.monthly
-        hourly, meta = weather.typical_year(
-            site.latitude, site.longitude, site.altitude_m, m.ghi_kwh_m2, m.temp_air_c, m.wind_m_s,
-            tz=site.timezone, seed=w.seed,
-        )
+        try:
+            hourly, meta = weather.typical_year(
+                site.latitude, site.longitude, site.altitude_m, m.ghi_kwh_m2, m.temp_air_c, m.wind_m_s,
+                tz=site.timezone, seed=w.seed,
+            )
+        except ValueError as exc:  # monthly GHI above what the sky gives at the site
+            raise WeatherFileError(
+                f"weather.monthly of {config.source_path or 'the config'} cannot describe a year at "
+                f"{site.latitude:.2f}°N, {site.longitude:.2f}°E ({exc}): the monthly means belong to "
+                "another climate; give weather.file or the site's own monthly means") from None
         return hourly, {**meta, "findings": []}
     hourly, meta = read_weather(w.file, w.format, tz=site.timezone, label=w.label,
                                 columns=w.columns or None, shift_h=w.shift_h)
@@ -431,8 +437,8 @@ def check_inputs(config: Config) -> Inventory:
         _, meta = load_weather(config, strict=False)
         found = meta["findings"]
     except WeatherFileError as exc:
-        found = [Finding("error", str(config.weather.file), None, None, "weather", None, str(exc),
-                         "fix the weather file or weather.* in the config")]
+        found = [Finding("error", str(config.weather.file or config.source_path), None, None, "weather",
+                         None, str(exc), "fix the weather file or weather.* in the config")]
     inventory = replace(inventory, findings=inventory.findings + found)
     if inventory.dsm is None:
         return inventory
