@@ -131,3 +131,32 @@ def test_lujiazui_end_to_end(tmp_path, capsys):
     findings = pd.read_csv(out / "findings.csv")
     assert findings["problem"].str.contains("irradiance runs 1.02 h late").any()
     assert findings["problem"].str.contains("inside footprint 164901939").any()
+
+
+@pytest.mark.slow
+def test_nothing_crashes_on_empty_townships_and_cohorts(tmp_path, capsys):
+    """A township without buildings, a target nobody qualifies for (built since 2100), a
+    cohort without roofs, and `report --policy` that differs from the run's."""
+    root = Path(__file__).resolve().parents[1]
+    x, y = 121.013, 30.677
+    gpd.GeoDataFrame({"building_id": ["a", "b"]},
+                     geometry=[box(x, y, x + 0.0004, y + 0.0003), box(x + 0.001, y, x + 0.0013, y + 0.0002)],
+                     crs="EPSG:4490").to_file(tmp_path / "fp.gpkg")
+    gpd.GeoDataFrame({"township": ["有房镇", "空镇"]},
+                     geometry=[box(x - 0.01, y - 0.01, x + 0.01, y + 0.01), box(x + 0.02, y, x + 0.03, y + 0.01)],
+                     crs="EPSG:4490").to_file(tmp_path / "towns.gpkg")
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        f"extends: {root / 'configs' / 'pinghu.yaml'}\n"
+        "inputs:\n  footprints: fp.gpkg\n  survey: null\n  townships: towns.gpkg\n"
+        "grid:\n  transformers: null\ndsm:\n  tiles: null\n"
+        "policy:\n  targets:\n    - name: future\n      label: 2100年后新建\n      categories: [factory]\n"
+        "      built_since: 2100\n      milestones: {2030: 0.5}\n      source: test\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["plan", str(config), "--out", str(out), "--quiet", "--report"]) == 0
+    assert (out / "report" / "index.html").exists()
+    towns = pd.read_csv(out / "townships.csv").set_index("township")
+    assert towns.loc["有房镇", "buildings"] == 2
+    assert main(["report", str(config), "--out", str(out), "--overwrite",
+                 "--policy", str(root / "configs" / "national.yaml")]) == 2
+    assert "did not assess the targets" in " ".join(capsys.readouterr().err.split())
