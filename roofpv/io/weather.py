@@ -37,13 +37,19 @@ from __future__ import annotations
 
 import datetime as _dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from pvlib import iotools
 
+from .. import weather as _weather
+from ..errors import RoofpvError
 from ..findings import Finding
-from ..weather import shift_hours
+from ..weather import shift_hours, typical_year
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 COLUMNS = ("ghi", "dni", "dhi", "temp_air", "wind_speed")
 FORMATS = ("epw", "tmy3", "pvgis", "csv")
@@ -68,7 +74,7 @@ FILL_MAX_HOURS = 6
 MAX_REPAIR_SHARE = 0.01
 
 
-class WeatherFileError(ValueError):
+class WeatherFileError(RoofpvError):
     """A weather file that cannot be used; the message names the file."""
 
 
@@ -422,3 +428,41 @@ def _one_year(path, frame, tz, year):
     out = out.reindex(expected)
     out.index.name = None
     return out
+
+
+def load_weather(config: Config, strict: bool = True) -> tuple[pd.DataFrame, dict]:
+    """
+    Hourly weather of a run: the configured file, else a typical year built from the
+    config's monthly means (:func:`roofpv.weather.typical_year`).
+
+    A file's findings (values repaired, time stamps against the sun, distance from the
+    site) are in ``meta["findings"]``; with ``strict`` an error among them (a file too far
+    from the site) raises :class:`WeatherFileError`.
+    """
+    w, site = config.weather, config.site
+    if w.file is None:
+        m = w.monthly
+        try:
+            hourly, meta = typical_year(
+                site.latitude, site.longitude, site.altitude_m, m.ghi_kwh_m2, m.temp_air_c,
+                m.wind_m_s, tz=site.timezone, seed=w.seed,
+            )
+        except ValueError as exc:  # monthly GHI above what the sky gives at the site
+            raise WeatherFileError(
+                f"weather.monthly of {config.source_path or 'the config'} cannot describe a year "
+                f"at {site.latitude:.2f}°N, {site.longitude:.2f}°E ({exc}): the monthly means "
+                "belong to another climate; give weather.file or the site's own monthly means"
+            ) from None
+        return hourly, {**meta, "findings": []}
+    hourly, meta = read_weather(w.file, w.format, tz=site.timezone, label=w.label,
+                                columns=w.columns or None, shift_h=w.shift_h)
+    source = str(w.file)
+    found = _weather.location_findings(meta, site.latitude, site.longitude, source,
+                                       w.warn_distance_km, w.max_distance_km)
+    if strict and any(f.level == "error" for f in found):
+        raise WeatherFileError(f"{source}: {found[0].problem}; {found[0].fix}")
+    lat, lon = meta.get("latitude"), meta.get("longitude")
+    found += _weather.timing_findings(hourly, meta, site.latitude if lat is None else lat,
+                                      site.longitude if lon is None else lon, source)
+    meta["findings"] = meta["findings"] + found
+    return hourly, meta
