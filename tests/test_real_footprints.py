@@ -87,6 +87,15 @@ def test_row_rule_capped_at_high_latitude():
     assert layout.row_pitch_tilted(L, 0.0, 80.0) == pytest.approx(L)
 
 
+def test_row_rule_finding_at_high_latitude(config):
+    from roofpv.pipeline import row_rule_findings
+
+    assert row_rule_findings(config) == []
+    north = config.model_copy(update={"site": config.site.model_copy(update={"latitude": 59.3})})
+    (finding,) = row_rule_findings(north)
+    assert finding.column == "mountings.ballasted_tilted" and "ground coverage ratio 0.25" in finding.problem
+
+
 def osm_parts():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")     # GDAL: repeated feature ids in the GeoJSON

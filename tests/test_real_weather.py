@@ -2,8 +2,11 @@
 
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
+from shapely.geometry import box
 
 from roofpv.cli import main
 from roofpv.io.weather import read_weather
@@ -70,10 +73,17 @@ def test_zhengzhou_half_hour_and_location():
 
 
 def write_config(tmp_path, weather, extra=""):
+    """Pinghu's config on two footprints at Pinghu, no survey, with ``weather``."""
     root = Path(__file__).resolve().parents[1]
+    x, y = PINGHU[1], PINGHU[0]
+    gpd.GeoDataFrame({"building_id": ["a", "b"]},
+                     geometry=[box(x, y, x + 0.0004, y + 0.0003), box(x + 0.001, y, x + 0.0013, y + 0.0002)],
+                     crs="EPSG:4490").to_file(tmp_path / "fp.gpkg")
     config = tmp_path / "site.yaml"
     config.write_text(
         f"extends: {root / 'configs' / 'pinghu.yaml'}\n"
+        "inputs:\n  footprints: fp.gpkg\n  survey: null\n  townships: null\n"
+        "grid:\n  transformers: null\n"
         f"weather:\n  file: {weather}\n{extra}"
         "dsm:\n  tiles: null\n", encoding="utf-8")
     return config
@@ -95,4 +105,10 @@ def test_far_weather_refused_unless_allowed(tmp_path, capsys):
                  "--no-arrays", "--quiet"]) == 2
     assert "823 km from the site" in " ".join(capsys.readouterr().err.split())
     allowed = write_config(tmp_path, ZHENGZHOU, "  max_distance_km: null\n")
-    assert main(["validate", str(allowed), "--out", str(tmp_path / "w")]) == 0
+    out = tmp_path / "w"
+    assert main(["validate", str(allowed), "--out", str(out)]) == 0
+    for command in ("survey", "plan"):
+        assert main([command, str(allowed), "--out", str(out), "--no-report", "--quiet", "--overwrite"]) == 0
+    assert main(["report", str(allowed), "--out", str(out), "--overwrite"]) == 0
+    findings = pd.read_csv(out / "findings.csv")
+    assert findings["problem"].str.contains("823 km from the site").any()
