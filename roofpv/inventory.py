@@ -193,9 +193,17 @@ def resolve_overlaps(
     i, j = tree.query(geom[valid], predicate="intersects")
     i, j = valid[i], valid[j]
     area = shapely.area(geom)
+    bounds = shapely.bounds(geom)
     # The smaller footprint gives way; of equal ones the later in the file.
     gives = (area[i] < area[j]) | ((area[i] == area[j]) & (i > j))
     i, j = i[gives], j[gives]
+    # Bounding boxes bound the shared area: pairs that only touch (shared walls) drop out
+    # before any intersection is computed.
+    lo = np.maximum(bounds[i, :2], bounds[j, :2])
+    hi = np.minimum(bounds[i, 2:], bounds[j, 2:])
+    box_shared = np.prod(np.clip(hi - lo, 0.0, None), axis=1)
+    near = (box_shared >= OVERLAP_MIN_M2) & (box_shared >= OVERLAP_MIN_SHARE * area[i])
+    i, j = i[near], j[near]
     shared = shapely.area(shapely.intersection(geom[i], geom[j]))
     share = shared / area[i]
     real = (shared >= OVERLAP_MIN_M2) & (share >= OVERLAP_MIN_SHARE)
