@@ -18,7 +18,7 @@ from roofpv.inventory import footprint_attributes, resolve_overlaps
 from roofpv.roof import analysis_epsg
 
 LUJIAZUI = Path(__file__).parent / "data" / "real" / "osm_shanghai" / "lujiazui_buildings.geojson"
-WEATHER = Path(__file__).parent / "data" / "real" / "weather" / "CHN_Zhejiang.Hangzhou.584570_CSWD.epw"
+WEATHER = Path(__file__).parent / "data" / "real" / "weather" / "CHN_Zhejiang.Hangzhou.584570_CSWD.epw.gz"
 
 
 def frame(geoms, ids):

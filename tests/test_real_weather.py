@@ -15,8 +15,9 @@ from roofpv.weather import irradiance_lag_h, location_findings, timing_findings
 pytestmark = pytest.mark.real_data
 
 DATA = Path(__file__).parent / "data" / "real" / "weather"
-HANGZHOU = DATA / "CHN_Zhejiang.Hangzhou.584570_CSWD.epw"
-ZHENGZHOU = DATA / "CHN_Henan.Zhengzhou.570830_CSWD.epw"
+HANGZHOU = DATA / "CHN_Zhejiang.Hangzhou.584570_CSWD.epw.gz"
+ZHENGZHOU = DATA / "CHN_Henan.Zhengzhou.570830_CSWD.epw.gz"
+CHANGSHA = DATA / "CHN_HN_Changsha.576870_TMYx.2007-2021.epw.gz"
 PINGHU = (30.677, 121.013)
 
 
@@ -70,6 +71,18 @@ def test_zhengzhou_half_hour_and_location():
     # Zhengzhou is 823 km from Pinghu (haversine on a 6371 km sphere, by hand: 822 km).
     (error,) = location_findings(meta, *PINGHU, str(ZHENGZHOU))
     assert error.level == "error" and "823 km" in error.problem
+
+
+def test_changsha_tmyx():
+    """A TMYx file (ISD/ERA5, 2007–2021): clean, irradiance ~0.4 h late (instantaneous
+    hourly values), agreeing with the hand centroid; compressed files read as they are."""
+    weather, meta = read_weather(CHANGSHA)
+    assert meta["findings"] == [] and meta["source"].endswith("(gzip)")
+    assert meta["tz"] == "Etc/GMT-8" and (meta["latitude"], meta["longitude"]) == (28.1095, 112.788)
+    assert weather["ghi"].sum() / 1000 == pytest.approx(1382.5, abs=0.1)
+    lag = irradiance_lag_h(weather, meta["latitude"], meta["longitude"])
+    assert 0.25 < lag < 0.75
+    assert lag == pytest.approx(solar_noon_offset_h(weather, meta["longitude"]), abs=0.1)
 
 
 def write_config(tmp_path, weather, extra=""):

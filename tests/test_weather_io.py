@@ -316,3 +316,23 @@ def test_location_findings():
     assert warn.level == "warning"
     (note,) = location_findings({"latitude": None, "longitude": None}, 30.0, 120.0, "f")
     assert note.level == "info"
+
+
+def test_gzip_files(tmp_path, truth):
+    import gzip
+
+    path = tmp_path / "site.epw"
+    write_epw(path, truth)
+    packed = tmp_path / "site.epw.gz"
+    packed.write_bytes(gzip.compress(path.read_bytes()))
+    weather, meta = read_weather(packed, tz="Asia/Shanghai")
+    pd.testing.assert_frame_equal(weather, read_weather(path, tz="Asia/Shanghai")[0])
+    assert meta["source"] == "EPW file site.epw (gzip)"
+    broken = tmp_path / "broken.epw.gz"
+    broken.write_bytes(b"not gzip")
+    with pytest.raises(WeatherFileError, match="broken.epw.gz: not a readable gzip"):
+        read_weather(broken)
+    bad = tmp_path / "bad.csv.gz"
+    bad.write_bytes(gzip.compress(b"timestamp,ghi\n2023-01-01 00:00,0\n"))
+    with pytest.raises(WeatherFileError, match=r"bad.csv.gz: no column 'dni'"):
+        read_weather(bad, tz="Asia/Shanghai")

@@ -36,6 +36,9 @@ of 31 December.
 from __future__ import annotations
 
 import datetime as _dt
+import gzip
+import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -89,7 +92,8 @@ def read_weather(path, format=None, tz=None, *, label="start", year=2023,
     path : str or pathlib.Path
         Weather file.
     format : {"epw", "tmy3", "pvgis", "csv"}, optional
-        File format. By default it is taken from the extension: ``.epw`` is
+        File format. By default it is taken from the extension (a ``.gz``
+        file is unpacked and its inner extension used): ``.epw`` is
         EPW, ``.json`` is PVGIS; a ``.csv`` is PVGIS if it starts with
         ``Latitude``, TMY3 if its second line starts with ``Date
         (MM/DD/YYYY)``, and a plain CSV otherwise.
@@ -157,6 +161,10 @@ def read_weather(path, format=None, tz=None, *, label="start", year=2023,
     path = Path(path)
     if not path.is_file():
         raise WeatherFileError(f"{path}: weather file not found")
+    if path.suffix.lower() == ".gz":
+        return _read_gzip(path, format=format, tz=tz, label=label, year=year, columns=columns,
+                          latitude=latitude, longitude=longitude, altitude=altitude,
+                          shift_h=shift_h)
     if label not in LABELS:
         raise WeatherFileError(f"{path}: label must be one of {list(LABELS)}, "
                                f"not {label!r}")
@@ -187,6 +195,24 @@ def read_weather(path, format=None, tz=None, *, label="start", year=2023,
     meta["tz"] = str(target_tz)
     meta["shift_h"] = float(shift_h)
     meta["findings"] = findings
+    return weather, meta
+
+
+def _read_gzip(path, **options):
+    """:func:`read_weather` of a gzip-compressed file (``name.epw.gz`` …), unpacked to a
+    temporary file; messages and findings name the compressed file."""
+    with tempfile.TemporaryDirectory() as folder:
+        plain = Path(folder) / path.stem
+        try:
+            plain.write_bytes(gzip.decompress(path.read_bytes()))
+        except (OSError, EOFError) as exc:
+            raise WeatherFileError(f"{path}: not a readable gzip file ({exc})") from None
+        try:
+            weather, meta = read_weather(plain, **options)
+        except WeatherFileError as exc:
+            raise WeatherFileError(str(exc).replace(str(plain), str(path))) from None
+    meta["findings"] = [replace(f, file=str(path)) for f in meta["findings"]]
+    meta["source"] += " (gzip)"
     return weather, meta
 
 
