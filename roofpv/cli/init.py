@@ -29,8 +29,6 @@ def add_parser(commands) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace, console) -> int:
-    import warnings
-
     from ..init import config_text
     from ..io import inspect
     from .options import OutputExistsError, default_config
@@ -38,11 +36,9 @@ def run(args: argparse.Namespace, console) -> int:
     out = args.out or Path(args.footprints.stem + ".yaml")
     if out.exists() and not args.overwrite:
         raise OutputExistsError(f"{out} already exists; pass --overwrite to replace it or --out to write elsewhere")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # GDAL: repeated ids in a GeoJSON
-        footprints = inspect.inspect_footprints(args.footprints, args.layer)
     text = config_text(
-        out, footprints, inspect.configured_sites(default_config().parent),
+        out, inspect.inspect_footprints(args.footprints, args.layer),
+        inspect.configured_sites(default_config().parent),
         survey=inspect.inspect_survey(args.survey) if args.survey else None,
         dsm=inspect.inspect_dsm(args.dsm) if args.dsm else None,
         weather=inspect.inspect_weather(args.weather) if args.weather else None,

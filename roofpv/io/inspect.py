@@ -6,6 +6,7 @@ assesses anything.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,9 @@ def inspect_footprints(path: Path, layer: str | None = None) -> FootprintFacts:
     if not path.exists():
         raise InputError(f"{path}: footprints file not found")
     try:
-        frame = pyogrio.read_dataframe(path, layer=layer)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Several features with id", category=RuntimeWarning)
+            frame = pyogrio.read_dataframe(path, layer=layer)
     except Exception as exc:  # pyogrio raises several DataSourceError subclasses
         raise InputError(f"{path}: cannot read footprints ({exc})") from None
     if frame.empty or frame.geometry.isna().all():
