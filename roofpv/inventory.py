@@ -221,9 +221,9 @@ def resolve_overlaps(
     part_of[i[first]] = j[first]
     out.iloc[i[first], out.columns.get_loc("overlap_of")] = ids[j[first]]
     findings += [
-        Finding("warning", source, None, ids[a], "geometry", ids[b],
-                f"footprint lies {s:.0%} inside footprint {ids[b]} (a building part or a "
-                f"duplicate); its roof is counted once, with {ids[b]}",
+        Finding("warning", source, None, ids[a], "geometry", f"{ids[b]} ({s:.0%})",
+                "footprint lies inside a larger one (value: its id and the share inside) — a "
+                "building part or a duplicate; its roof is counted once, with the larger one",
                 "nothing to do for a building part; delete a duplicate")
         for a, b, s in zip(i[first], j[first], share[first])
     ]
@@ -241,9 +241,10 @@ def resolve_overlaps(
         out.iloc[k, out.columns.get_loc("overlap_share")] = overlap / area[k]
         others = pd.Series(ids[j[cut]], index=i[cut]).groupby(level=0).agg("、".join)
         findings += [
-            Finding("info", source, None, ids[a], "geometry", others[a],
-                    f"footprint overlaps {others[a]} by {m2:.0f} m² ({m2 / area[a]:.0%}); the "
-                    "overlap is counted once, with the larger footprint",
+            Finding("info", source, None, ids[a], "geometry",
+                    f"{others[a]}: {m2:.0f} m² ({m2 / area[a]:.0%})",
+                    "footprint overlaps larger ones (value: their ids and the area shared); the "
+                    "shared area is counted once, with the larger footprint",
                     "check the outlines if they should not overlap")
             for a, m2 in zip(k, overlap)
         ]

@@ -41,7 +41,8 @@ def test_part_duplicate_and_partial_overlap_counted_once():
     counted = b.geometry.area.where(b["overlap_of"].isna(), 0).sum()
     union = shapely.union_all([parent, part, duplicate, neighbour, apart]).area
     assert counted == pytest.approx(union)
-    assert {(f.building_id, f.level) for f in found} == {("B", "warning"), ("C", "warning"), ("D", "info")}
+    assert {(f.building_id, f.level, f.value) for f in found} == {
+        ("B", "warning", "A (100%)"), ("C", "warning", "A (100%)"), ("D", "info", "A: 40 m² (10%)")}
 
 
 def test_shared_walls_are_not_overlaps():
@@ -137,9 +138,11 @@ def test_lujiazui_end_to_end(tmp_path, capsys):
     assert b.loc["164972439", ["category", "category_source"]].tolist() == ["commercial", "footprints"]
     assert b.loc["164972439", ["floors", "floors_source"]].tolist() == [56.0, "footprints"]
     assert set(b["category_source"]) <= {"footprints", "default"}
-    findings = pd.read_csv(out / "findings.csv")
+    findings = pd.read_csv(out / "findings.csv", dtype={"building_id": str})
     assert findings["problem"].str.contains("irradiance runs 1.02 h late").any()
-    assert findings["problem"].str.contains("inside footprint 164901939").any()
+    overlap = findings[findings["problem"].str.startswith("footprint lies inside a larger one")]
+    assert len(overlap) == b["overlap_of"].notna().sum()
+    assert overlap.set_index("building_id").loc["164901925", "value"] == "164901939 (100%)"
 
 
 @pytest.mark.slow
