@@ -120,6 +120,8 @@ VALUE_LOOKUP = {field: _build_lookup(vocab, value_key) for field, vocab in VOCAB
 #: Reason codes a building can carry: code -> (Chinese, English) explanation for reports.
 REASONS: dict[str, tuple[str, str]] = {
     "invalid_geometry": ("轮廓无效或为空", "footprint geometry is empty or invalid"),
+    "footprint_overlap": ("位于另一轮廓内（建筑部件或重复），屋顶已计入该建筑",
+                          "inside another footprint (building part or duplicate); roof counted there"),
     "no_survey_record": ("无普查记录，按默认值评估", "no survey row; assessed with defaults"),
     "roof_type_unknown": ("屋面类型未填，按建筑类别假定", "roof type blank; assumed from category"),
     "roof_type_sunroom": ("阳光房，不宜安装", "sunroom roof cannot carry PV"),

@@ -35,6 +35,7 @@ BUILDING_COLUMNS = [
     "existing_pv_area_m2", "existing_pv_source", "roof_area_m2", "roof_slope_deg", "roof_aspect_deg", "mounting",
     "module_tilt_deg", "usable_area_m2", "modules", "capacity_kwp", "pv_area_m2", "annual_kwh",
     "specific_yield_kwh_kwp", "suitability", "reasons", "has_survey", "note",
+    "category_source", "floors_source", "overlap_of", "overlap_share",
 ]
 
 
@@ -71,7 +72,9 @@ def resolve_roofs(b: pd.DataFrame, config: Config, roofs: pd.DataFrame | None = 
     )
     if "existing_pv_source" not in out:  # set by the register match where there is one
         out["existing_pv_source"] = np.where((kw > 0) | (area > 0), "survey", "")
-    out["roof_area_m2"] = shapely.area(out.geometry.to_numpy())
+    # A footprint inside another (a building part, a duplicate) has its roof counted there.
+    counted = out["overlap_of"].isna() if "overlap_of" in out else True
+    out["roof_area_m2"] = np.where(counted, shapely.area(out.geometry.to_numpy()), 0.0)
     measured = roofs if roofs is not None else pd.DataFrame(index=pd.Index([], name="building_id"))
     out = dsm.combine(out, measured, config.rules.shading_loss, survey_forms(config),
                       config.dsm.storey_height_m)
