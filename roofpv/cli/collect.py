@@ -168,7 +168,7 @@ def run(args: argparse.Namespace, console) -> int:
     levels = findings_frame(problems)["level"].value_counts()
     console.print(
         f"{len(returns)} forms read ({len(unreadable)} unreadable), {len(merged.survey):,} buildings surveyed; "
-        f"{len(merged.history):,} edits, {merged.conflicts[['building_id', 'column']].drop_duplicates().shape[0]:,} "
+        f"{len(merged.history):,} values received, {merged.conflicts[['building_id', 'column']].drop_duplicates().shape[0]:,} "
         f"conflicting cells, {len(merged.new_rows):,} rows added in the field, "
         f"{int(levels.get('warning', 0)) + int(levels.get('error', 0)):,} problems; written to {args.out}")
     return 0
