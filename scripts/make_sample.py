@@ -1337,7 +1337,7 @@ RETURNS = (
     ("当湖街道", "当湖街道城建办", dt.date(2026, 2, 10), 0.40, "v1"),
     ("当湖街道", "当湖街道城建办", dt.date(2026, 3, 20), 0.85, "v2"),
     ("钟埭街道", "钟埭街道农办", dt.date(2026, 3, 2), 0.90, ""),
-    ("钟埭街道", "钟埭街道南桥村委会", dt.date(2026, 3, 12), 0.05, "conflicts"),
+    ("钟埭街道", "钟埭街道南桥村委会", dt.date(2026, 3, 12), 0.0, "conflicts"),
     ("曹桥街道", "曹桥街道经发办", dt.date(2026, 3, 15), 0.75, "invalid"),
     ("新埭镇", "新埭镇农业农村办", dt.date(2026, 3, 18), 0.60, "no_shading"),
     ("新仓镇", "新仓镇经发办", dt.date(2026, 3, 25), 0.80, "new_row"),
@@ -1421,6 +1421,7 @@ def write_sample_forms(out_dir: Path) -> list[Path]:
             "measured_shading": form.measured.to_numpy(object)}))
     pd.concat(listing).to_csv(folder / ISSUED_LIST, index=False, encoding="utf-8-sig", lineterminator="\n")
     lines = "\n".join(f"| `{p.name}` | {town} | {office} | {date} | {share:.0%} | {FORM_NOTES[extra]} |"
+                      if share else f"| `{p.name}` | {town} | {office} | {date} | 6 rows | {FORM_NOTES[extra]} |"
                       for p, (town, office, date, share, extra) in zip(written, RETURNS))
     (folder / "README.md").write_text(FORMS_README.format(issued=FORMS_ISSUED, lines=lines), encoding="utf-8")
     return written

@@ -155,9 +155,9 @@ def run(args: argparse.Namespace, console) -> int:
     for col in ("township", "bldgs", "surveyed", "complete", *(t.name[:18] for t in targets), "field chk"):
         view.add_column(col, justify="left" if col == "township" else "right", no_wrap=True)
     for name, row in by_town.iterrows():
-        cells = [str(name), f"{row['buildings']:,}", _pct(row["surveyed_share"]), _pct(row["complete_share"])]
-        cells += [f"{_pct(row[f'{t.name}_complete_share'])} of {row[f'{t.name}_cohort']:,}" for t in targets]
-        view.add_row(*cells, f"{row['field_check']:,}", end_section=name == by_town.index[-2])
+        cells = [str(name), f"{int(row['buildings']):,}", _pct(row["surveyed_share"]), _pct(row["complete_share"])]
+        cells += [f"{_pct(row[f'{t.name}_complete_share'])} of {int(row[f'{t.name}_cohort']):,}" for t in targets]
+        view.add_row(*cells, f"{int(row['field_check']):,}", end_section=name == by_town.index[-2])
     console.print(view)
     console.print("surveyed: a survey row; complete: " + ", ".join(completeness.DECISIVE)
                   + " filled; cohort share: complete buildings of those the survey places in the cohort")
