@@ -431,8 +431,9 @@ def write_map(path: Path, buildings, township, pages: pd.DataFrame, page: pd.Ser
                 _outline(ax, township, "#888888", 1.0)
             geoms[inside].plot(ax=ax, facecolor="#d9d9d9", edgecolor="#404040", linewidth=0.4)
             near = geoms.cx[x0:x1, y0:y1]
-            near[~near.index.isin(geoms.index[inside])].plot(ax=ax, facecolor="#f2f2f2",
-                                                              edgecolor="#a0a0a0", linewidth=0.3)
+            others = near[~near.index.isin(geoms.index[inside])]
+            if len(others):  # buildings of neighbouring pages, unlabelled
+                others.plot(ax=ax, facecolor="#f2f2f2", edgecolor="#a0a0a0", linewidth=0.3)
             for bid, p in points[inside].items():
                 ax.text(p.x, p.y, str(bid), fontsize=5, ha="center", va="center")
             ax.set_xlim(x0, x1)
@@ -455,6 +456,8 @@ def _finish(ax, title: str, font, scale_m: float | None = None) -> None:
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
+    ax.set_xlabel("")
+    ax.set_ylabel("")
     ax.set_title(title, fontproperties=font, fontsize=12)
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
