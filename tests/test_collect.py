@@ -233,3 +233,33 @@ def test_collect_the_sample_returns(tmp_path):
     assert summary.loc["乍浦镇", "已调查 surveyed"] == 0
     survey, _ = read_survey(out, "屋顶普查")
     assert len(survey) == summary.loc["合计", "已调查 surveyed"]
+
+
+def test_completeness_of_an_assessed_run():
+    """The report's section reads completeness from a run's buildings: survey-sourced
+    values only (a default roof type is not a surveyed one)."""
+    b = pd.DataFrame({
+        "township": ["甲", "甲", "乙"], "has_survey": [True, True, False],
+        "category": ["factory", "factory", None], "year_built": [2022, 2023, np.nan],
+        "roof_type": ["concrete_flat", "metal_trapezoidal", "concrete_flat"],
+        "roof_type_source": ["survey", "default", "default"], "roof_load_kn_m2": [1.0, 1.0, np.nan],
+        "shading": ["none", "none", None], "shading_source": ["survey", "survey", "default"],
+        "grid_condition": ["ready", "ready", None], "field_check": [False, True, False],
+    }, index=pd.Index(["a", "b", "c"], name="building_id"))
+    target = Target(name="t", label="t", categories=["factory"], built_since=2021, metric="count",
+                    milestones={2025: 0.3}, source="test")
+    table = completeness.summary(completeness.from_buildings(b), [target], ["甲", "乙"])
+    assert table.loc["甲", ["buildings", "surveyed", "complete", "t_cohort", "t_complete", "field_check"]
+                     ].tolist() == [2, 2, 1, 2, 1, 1]
+    assert table.loc["乙", ["surveyed", "complete"]].tolist() == [0, 0]
+
+
+@pytest.mark.slow
+def test_report_has_the_survey_section(pinghu_results, config):
+    from roofpv import report
+
+    files = report.make(report.from_results(pinghu_results, config), config, "zh")
+    index = files["index.html"].decode()
+    assert "普查完成情况" in index and "需现场复核" in index
+    files = report.make(report.from_results(pinghu_results, config), config, "en")
+    assert "Survey completeness" in files["index.html"].decode()
