@@ -40,10 +40,10 @@ def form_buildings(config):
     """The buildings with the values a form needs: the survey joined to footprints and
     the DSM's roof measurements (the pipeline's read-inputs and DSM stages only; no
     layout, yield or economics). Returns the inventory and the buildings."""
-    from ..assess import measure_roofs, resolve_roofs
     from ..io.weather import load_weather
     from ..pipeline import build_inventory
     from ..schema import COLUMN_ALIASES
+    from ..stages import measure_roofs, resolve_roofs
 
     inventory = build_inventory(config)
     hourly = load_weather(config)[0] if inventory.dsm is not None else None
