@@ -30,6 +30,7 @@ from ..collect import Returned
 from ..errors import RoofpvError
 from ..forms import Column, Form, is_survey, survey_columns
 from ..survey import SurveyError, locate_header
+from .writers import FORMULA_START
 
 DATA_SHEET, INSTRUCTIONS_SHEET = "调查表", "填表说明"
 META_SHEET, ROWS_SHEET = "_roofpv_meta", "_roofpv_rows"
@@ -48,8 +49,6 @@ HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
 INPUT_FILL = PatternFill("solid", fgColor="E2EFDA")
 THIN = Border(*(Side(style="thin", color="BFBFBF"),) * 4)
 
-#: First characters that make a spreadsheet read a cell as a formula.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class FormError(RoofpvError):

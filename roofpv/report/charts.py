@@ -66,9 +66,10 @@ def coverage_chart(rows: list[dict], lang: str, salt: str) -> str:
             bars = ax.barh([1, 0], values, color=[TODAY, POTENTIAL], height=0.6)
             ax.set_yticks([1, 0], labels)
             for bar, v in zip(bars, values):
-                ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {v:.1%}",
-                        va="center", fontsize=8)
-            top = max([*values, *(r for _, r, _ in row["milestones"])]) * 1.25 or 1.0
+                ax.text(np.nan_to_num(bar.get_width()), bar.get_y() + bar.get_height() / 2,
+                        f" {v:.1%}" if v == v else " –", va="center", fontsize=8)
+            # A township without cohort buildings (yet) has no coverage: NaN, shown as –.
+            top = np.nanmax([*values, *(r for _, r, _ in row["milestones"]), 0.0]) * 1.25 or 1.0
             for k, (year, ratio, status) in enumerate(row["milestones"]):
                 good = status in ("met", "on_track")
                 ax.axvline(ratio, color=COLOURS[status], linestyle="-" if good else "--", linewidth=1.2)
