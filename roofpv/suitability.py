@@ -38,7 +38,7 @@ def reason_masks(b: pd.DataFrame, rules: Rules) -> dict[str, np.ndarray]:
     shading = b["shading_class"] if "shading_class" in b else b["shading"]
     dsm_status = b["dsm_status"] if "dsm_status" in b else pd.Series(None, b.index, dtype=object)
     # A building part or duplicate: its roof is counted with the footprint it lies in.
-    overlap = b["overlap_of"].notna().to_numpy() if "overlap_of" in b else np.zeros(len(b), bool)
+    overlap = b["overlap_of"].notna().to_numpy() if "overlap_of" in b else none
     masks = {
         "invalid_geometry": ~b["geometry_valid"],
         "footprint_overlap": overlap,
