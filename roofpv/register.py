@@ -48,7 +48,7 @@ _NOISE = re.compile(
     r"浙江省|嘉兴市|平湖市|分布式|光伏发电|光伏电站|光伏|发电|屋顶|项目|工程|有限公司|有限责任公司|"
     r"户用|电站|kwp|kw|mw|\d+(?:\.\d+)?(?=千瓦|兆瓦)|千瓦|兆瓦"
 )
-_UNIT_FORMS = re.compile(r"(\d+)\s*(?:号楼|#楼|#|幢|栋|座|号房)")
+_UNIT_FORMS = re.compile(r"(\d+)\s*(?:号楼|幢|栋|座)")
 _SEPARATOR = re.compile(r"(\d+)(号|幢)?、(\d+)(号|幢)?")
 
 
@@ -62,13 +62,13 @@ def _chinese_number(m: re.Match) -> str:
 
 def normalise(text: object) -> str:
     """Address or name in one form: NFKC (full → half width), simplified characters,
-    Chinese numerals as digits, 3#楼 / 3号楼 / 3栋 / 3座 → 3幢, no spaces or punctuation."""
+    Chinese numerals as digits, 3# → 3号, 3号楼 / 3栋 / 3座 → 3幢, no spaces or punctuation."""
     if text is None or text is pd.NA or (isinstance(text, float) and np.isnan(text)):
         return ""
     s = unicodedata.normalize("NFKC", str(text)).translate(TRADITIONAL).translate(_ADDRESS_TRADITIONAL)
     s = s.lower()
     s = re.sub(r"[〇零一二两三四五六七八九十]+(?=[号幢栋弄组楼座])", _chinese_number, s)
-    s = _UNIT_FORMS.sub(r"\1幢", s)
+    s = _UNIT_FORMS.sub(r"\1幢", re.sub(r"(\d+)\s*#", r"\1号", s))
     s = re.sub(r"(?<=[\d号幢])\s*[、,，/及和与]\s*(?=\d)", "、", s)
     return re.sub(r"[^\w、]+|_", "", s)
 
