@@ -93,6 +93,7 @@ def test_too_few_months_and_small_groups_fall_back():
     assert per_building["XB0"] == pytest.approx(table.iloc[0]["factor"])  # 乙镇: all systems' factor
 
 
+@pytest.mark.slow
 def test_sample_meters_against_the_model(pinghu_results):
     """The sample's meters were made as kW × a horizontal-irradiance profile × 0.92 (make_sample.py):
     against roofpv's tilted-plane model the median ratio is near that, and the nine planted
