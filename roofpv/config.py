@@ -215,7 +215,9 @@ class EnergyUse(_Model):
     intensity_kwh_m2: dict[Category, float] = Field(description="kWh per m² floor area per year")
 
 
-class Grid(_Model):
+class GridConnection(_Model):
+    """Connection to the distribution grid: 台区 transformers, connection classes, export modes."""
+
     transformers: Path | None = Field(None, description="table or layer: id, kva, existing_pv_kw, min_load_kw")
     transformers_layer: str | None = None
     reverse_load_rate: float = Field(gt=0, le=1, description="β: allowed reverse load ÷ rating")
@@ -299,24 +301,30 @@ class Planning(_Model):
 
 
 class Dsm(_Model):
-    """DSM tiles and the parameters of roof measurement (see roofpv.dsm.DsmParams)."""
+    """DSM tiles and the parameters of roof measurement (:mod:`roofpv.dsm`); lengths in
+    m, angles in degrees. Planarity and plane-fit thresholds are not set here: they come
+    from the noise measured on each DSM window."""
 
     tiles: Path | None = Field(None, description="folder of DSM GeoTIFF tiles; null = no DSM")
     tiles_pattern: str = "*.tif"
     dem: Path | None = Field(None, description="folder of DEM tiles; null = ground from the DSM")
+    canopy: Path | None = Field(None, description="folder of canopy (tree) height tiles, m above "
+                                "ground, 0 = no tree (UMEP CDSM); trees shade roofs and are not roof")
     block_m: float = Field(500.0, gt=0)
-    workers: int = Field(1, ge=1)
+    workers: int = Field(1, ge=1, description="threads measuring DSM windows")
     storey_height_m: float = Field(3.0, gt=0)
-    inner_buffer_m: float = Field(0.75, ge=0)
-    ground_ring_m: tuple[float, float] = (1.0, 6.0)
+    inner_buffer_m: float = Field(0.75, ge=0, description="footprints shrunk by this before roof "
+                                  "statistics (walls, eaves, parapets)")
+    ground_ring_m: tuple[float, float] = Field((1.0, 6.0), description="ring around each footprint "
+                                               "whose low quantile is ground (without a DEM)")
     ground_quantile: float = Field(0.1, ge=0, le=1)
-    flat_max_slope_deg: float = Field(3.0, ge=0, lt=90)
-    planar_rms_m: float = Field(0.05, gt=0)
-    plane_min_share: float = Field(0.07, gt=0, lt=1)
-    aspect_bins: int = Field(36, ge=8)
-    min_coverage: float = Field(0.9, gt=0, le=1)
-    points_per_plane: int = Field(5, ge=1, le=5)
-    point_height_m: float = Field(0.5, ge=0)
+    flat_max_slope_deg: float = Field(3.0, ge=0, lt=90, description="planes flatter than this are flat")
+    plane_min_area_m2: float = Field(4.0, gt=0, description="smallest roof plane kept (plan area)")
+    min_coverage: float = Field(0.9, gt=0, le=1, description="share of the shrunk roof with DSM data "
+                                "for the roof to be measured")
+    points_per_plane: int = Field(16, ge=1, le=256, description="horizon sample points per plane, "
+                                  "spread over the plane's pixels")
+    point_height_m: float = Field(0.5, ge=0, description="sample points' height above the roof (modules)")
     n_sectors: int = Field(36, ge=4)
     radius_m: float = Field(300.0, gt=0)
     steps_per_octave: int = Field(8, ge=1)
@@ -348,7 +356,7 @@ class Config(_Model):
     rules: Rules
     policy: Policy
     energy: EnergyUse
-    grid: Grid
+    grid: GridConnection
     economics: Economics
     carbon: Carbon
     planning: Planning

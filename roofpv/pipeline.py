@@ -1,7 +1,7 @@
 """The survey pipeline: the only module that knows the order of the stages.
 
 A run has three steps: :func:`prepare` (read the inputs, the weather and the yield
-tables, once per jurisdiction), :func:`roofpv.assess.assess_buildings` (the
+tables, once per jurisdiction), :func:`roofpv.stages.assess_buildings` (the
 per-building stages, on all buildings or on partitions of them, see
 :mod:`roofpv.engine`) and :func:`conclude` (the jurisdiction-wide steps). ``run(config)``
 does the three in this process and returns the :class:`~roofpv.results.Results`;
@@ -19,11 +19,10 @@ import numpy as np
 import pandas as pd
 
 from . import carbon, economics, grid, input_checks, metering, planning, register, solar
-from .assess import assess_buildings
 from .config import Config
 from .constants import CITY, STAGES
 from .findings import Finding
-from .inventory import assign_townships, join_survey, project
+from .inventory import assign_townships, join_survey, to_analysis_crs
 from .io import readers
 from .io.register import read_meters, read_register
 from .io.weather import load_weather
@@ -31,6 +30,7 @@ from .policy import energy, observed_pace, township_summary, with_status
 from .results import Inventory, Results, run_info
 from .roof import gauss_kruger_epsg
 from .schema import COLUMN_ALIASES
+from .stages import assess_buildings
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def build_inventory(config: Config) -> Inventory:
     crs = analysis_crs(config)
     b, found = join_survey(footprints, survey, str(inputs.survey), str(inputs.footprints))
     findings += found
-    b, found = project(b, crs, str(inputs.footprints), inputs.footprints_datum)
+    b, found = to_analysis_crs(b, crs, str(inputs.footprints), inputs.footprints_datum)
     findings += found
     b, found = assign_townships(b, polygons, str(inputs.survey))
     findings += found
@@ -80,9 +80,6 @@ def build_inventory(config: Config) -> Inventory:
     if inputs.register_file is not None:
         b, matches, found = registered(b, config, crs)
         findings += found
-    else:
-        has = (b["existing_pv_kw"].fillna(0) > 0) | (b["existing_pv_area_m2"].fillna(0) > 0)
-        b = b.assign(existing_pv_source=np.where(has, "survey", ""))
     mosaic, dem, found = input_checks.open_tiles(config, crs)
     findings += found
     findings += input_checks.datum_check(config, footprints.geometry, polygons, mosaic, crs)
@@ -124,7 +121,7 @@ def metered(b: pd.DataFrame, config: Config, matches: pd.DataFrame, tables: dict
     if cfg.calibrate and perf["performance_ratio"].notna().any():
         factor = metering.factors(b, calib, cfg.calibrate_by)
         b = b.assign(annual_kwh=b["annual_kwh"] * factor)
-        b = energy(carbon.assess(economics.assess(b, config.economics), config.carbon), config.energy)
+        b = energy(carbon.account(economics.appraise(b, config.economics), config.carbon), config.energy)
         info["calibration applied"] = (f"potential yields × factor of the {cfg.calibrate_by} "
                                        f"(range {factor.min():.3f}–{factor.max():.3f})")
     else:

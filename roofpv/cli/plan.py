@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..constants import CITY, PLAN_OUTPUTS, STAGES, SURVEY_OUTPUTS
-from .common import execute, milestone_cell, partition_log, pct, status_legend, write_report
+from ..constants import CITY, PLAN_OUTPUTS, SURVEY_OUTPUTS
+from .common import execute, milestone_cell, pct, status_legend, write_report
 from .options import run_options, setup
+from .progress import RunProgress
 from .survey import township_order
 
 #: Unit of a target's gap column and the divisor from the metric's units (area gaps in MWp).
@@ -69,16 +70,13 @@ def run(args: argparse.Namespace, console) -> int:
     from ..io.outputs import write_outputs
 
     config, out_dir = setup(args, (*SURVEY_OUTPUTS, *PLAN_OUTPUTS, report.folder(Path(), args.lang).name))
-    with console.status("starting…") as status:
-        def progress(stage: str) -> None:
-            status.update(f"[{STAGES.index(stage) + 1}/{len(STAGES)}] {stage}")
-
-        results = execute(config, out_dir, args, progress, partition_log(console, status, True))
-        status.update("writing outputs")
-        paths = write_outputs(results, out_dir, plan=True, geo_format=args.geo_format)
+    with RunProgress(console, args.quiet) as progress:
+        results = execute(config, out_dir, args, progress.stage, progress.partition)
+        paths = write_outputs(results, out_dir, plan=True, geo_format=args.geo_format,
+                              progress=progress.write)
         clear_partitions(out_dir)
-        status.update("writing the report")
-        write_report(results, config, out_dir, args, paths, console)
+        write_report(results, config, out_dir, args, paths, console, progress)
+    progress.done()
     if args.quiet:
         return 0
     order = township_order(results)

@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 import tempfile
 import zipfile
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -58,13 +59,15 @@ def _atomic(path: Path):
 
 
 def write_geopackage(path: Path, layers: dict[str, gpd.GeoDataFrame], styles=(),
-                     aliases: dict[str, dict[str, str]] | None = None) -> None:
+                     aliases: dict[str, dict[str, str]] | None = None,
+                     progress: Callable[[str], None] = lambda layer: None) -> None:
     """Write each GeoDataFrame as a layer of a new GeoPackage at ``path`` (with a spatial
     index), then the QGIS ``styles`` (:class:`roofpv.styles.Style`) as table
     ``layer_styles`` and the field ``aliases`` (layer → column → alias) into
-    ``gpkg_data_columns``."""
+    ``gpkg_data_columns``; ``progress(layer)`` is called as each layer starts."""
     with _atomic(path) as tmp:
         for name, frame in layers.items():
+            progress(name)
             options = {"DESCRIPTION": LAYER_DESCRIPTIONS.get(name, name),
                        "GEOMETRY_NAME": GEOMETRY_COLUMN}
             pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", layer_options=options,
