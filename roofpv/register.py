@@ -251,13 +251,14 @@ def _findings(matches: pd.DataFrame, register: pd.DataFrame, source: str) -> lis
     out = []
     for m in matches.itertuples():
         if m.status == "unmatched":
-            out.append(Finding("warning", source, m.row, None, "address", m.address,
-                               f"register system {m.system_id} matches no building: {m.reason}",
-                               "add the building id (建筑编号) or coordinates to the register row"))
+            out.append(Finding("warning", source, m.row, None, "address", f"{m.system_id}: {m.address or m.project}",
+                               "register system matches no building",
+                               f"{m.reason}; add the building id (建筑编号) or coordinates to the register row"))
         elif m.status == "doubtful":
-            out.append(Finding("warning", source, m.row, m.building_id, "address", m.address,
-                               f"register system {m.system_id} matched doubtfully ({m.method}, score "
-                               f"{m.score:.2f}: {m.reason})", "check the building on site or add its id"))
+            out.append(Finding("warning", source, m.row, m.building_id, "address",
+                               f"{m.system_id} → {m.building_id} ({m.reason}): {m.address or m.project}",
+                               f"register system matched doubtfully by {m.method}",
+                               "check the building on site or add its id to the register row"))
     return out
 
 
@@ -281,9 +282,10 @@ def apply(b: pd.DataFrame, matches: pd.DataFrame, cfg: Monitoring, source: str
     has = kw.notna()
     differs = has & ((surveyed.fillna(0.0) - kw).abs() > cfg.capacity_tolerance * kw.clip(lower=1.0))
     findings = [
-        Finding("warning", source, None, bid, "existing_pv_kw", f"{surveyed[bid]:g}" if pd.notna(surveyed[bid]) else "",
-                f"survey says {0 if pd.isna(surveyed[bid]) else surveyed[bid]:g} kW of PV, the register "
-                f"{kw[bid]:g} kW; the register's value is used", "correct 已装光伏容量 in the survey")
+        Finding("warning", source, None, bid, "existing_pv_kw",
+                f"survey {0 if pd.isna(surveyed[bid]) else surveyed[bid]:g} kW, register {kw[bid]:g} kW",
+                f"surveyed PV differs from the register by more than {cfg.capacity_tolerance:.0%}; "
+                "the register's value is used", "correct 已装光伏容量 in the survey")
         for bid in b.index[differs]
     ]
     out = b.copy()

@@ -66,9 +66,9 @@ def test_matching_with_known_answers(buildings):
     assert got.loc["G"].tolist() == [["XC00003"], "doubtful", "point"]
     d = m[m["system_id"] == "D"]
     assert d["kw"].sum() == pytest.approx(20.0) and "2 buildings" in d["reason"].iloc[0]
-    problems = {f.problem.split(" ")[2]: f for f in findings}
-    assert set(problems) == {"E", "G"}
-    assert problems["E"].row is None or problems["E"].level == "warning"
+    problems = {f.value.split(" ")[0].rstrip(":"): f.problem for f in findings}
+    assert problems == {"E": "register system matches no building",
+                        "G": "register system matched doubtfully by point"}
 
 
 def test_register_replaces_survey_capacity_and_reports_disagreement(buildings):
