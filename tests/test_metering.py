@@ -111,3 +111,10 @@ def test_sample_meters_against_the_model(pinghu_results):
     assert 0.8 < calib.iloc[0]["factor"] < 1.05
     assert 3 <= perf["underperforming"].sum() <= 9
     assert "calibration factor (all systems)" in info
+    assert info["calibration applied"].startswith("no")
+    on = config.model_copy(update={"monitoring": config.monitoring.model_copy(update={"calibrate": True})})
+    calibrated, _, calib, _, info = metered(b, on, matches, tables)
+    factor = factors(b, calib, "township")
+    np.testing.assert_allclose(calibrated["annual_kwh"], b["annual_kwh"] * factor)
+    assert info["calibration applied"].startswith("potential yields × factor of the township")
+    assert (calibrated["revenue_yuan_yr"] != b["revenue_yuan_yr"]).any()  # economics follow
