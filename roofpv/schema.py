@@ -16,6 +16,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "building_id": ("building_id", "id", "bldg_id", "建筑编号", "建筑物编号", "编号", "建筑id"),
     "township": ("township", "town", "镇街道", "镇（街道）", "镇(街道)", "乡镇街道", "所属镇街道"),
     "name": ("name", "building_name", "建筑名称", "名称", "单位名称"),
+    "address": ("address", "地址", "建筑地址", "门牌地址", "门牌号", "详细地址"),
     "category": ("category", "建筑类别", "建筑类型", "建筑分类", "类别"),
     "owner_type": ("owner_type", "owner", "权属", "产权性质", "业主类型"),
     "roof_type": ("roof_type", "屋面类型", "屋顶类型", "屋面形式"),

@@ -25,7 +25,7 @@ from .suitability import classify
 
 #: Column order of the ``buildings`` output.
 BUILDING_COLUMNS = [
-    "township", "township_source", "name", "category", "owner_type", "year_built", "floors",
+    "township", "township_source", "name", "address", "category", "owner_type", "year_built", "floors",
     "floor_area_m2", "roof_type", "roof_type_source", "roof_load_kn_m2", "shading",
     "shading_source", "shading_loss", "shading_loss_source", "shading_measured_class",
     "field_check", "sky_view_factor", "roof_height_m", "roof_height_m_source", "roof_form",

@@ -38,7 +38,7 @@ FIELD_ALIASES = {
     "planar_share": "平面占比", "dsm_status": "数字表面模型测量结果", "shading_class": "采用遮挡等级",
     "mounting_source": "安装方式来源", "roof_slope_deg_source": "屋面坡度来源",
     "roof_aspect_deg_source": "屋面朝向来源", "grid_condition": "并网条件",
-    "transformer_id": "台区变压器编号", "existing_pv_kw": "已装光伏容量(kW)", "existing_pv_source": "已装光伏来源",
+    "transformer_id": "台区变压器编号", "existing_pv_kw": "已装光伏容量(kW)", "existing_pv_source": "已装光伏来源", "address": "地址",
     "existing_pv_area_m2": "已装光伏面积(m²)", "roof_area_m2": "屋顶面积(m²)",
     "roof_slope_deg": "屋面坡度(°)", "roof_aspect_deg": "屋面朝向(°)", "mounting": "安装方式",
     "module_tilt_deg": "组件倾角(°)", "usable_area_m2": "可用面积(m²)", "modules": "组件数",
