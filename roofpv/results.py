@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
@@ -10,8 +11,10 @@ import pandas as pd
 from . import __version__
 from .config import Config
 from .findings import Finding
-from .io import tiles
 from .suitability import STATUSES
+
+if TYPE_CHECKING:  # the DSM stack loads only in runs that read tiles
+    from .io import tiles
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,8 @@ class Inventory:
     crs: str
     dsm: tiles.Mosaic | None = None
     dem: tiles.Mosaic | None = None
+    #: Register systems matched to buildings (:func:`roofpv.register.match`), or None.
+    register: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,10 @@ class Results:
     pv_arrays: gpd.GeoDataFrame | None = None
     #: Policy target labels by target name (for field aliases and map styles).
     target_labels: dict[str, str] = field(default_factory=dict)
+    #: Register matches, metered performance per system and calibration factors, or None.
+    register: pd.DataFrame | None = None
+    performance: pd.DataFrame | None = None
+    calibration: pd.DataFrame | None = None
 
 
 def run_info(config: Config, weather_meta: dict, hourly: pd.DataFrame, crs: str) -> pd.DataFrame:

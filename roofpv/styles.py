@@ -35,15 +35,17 @@ FIELD_ALIASES = {
     "shading_measured_class": "实测遮挡等级", "field_check": "需现场核查",
     "sky_view_factor": "天空可视因子", "roof_height_m": "屋面高度(m)",
     "roof_height_m_source": "屋面高度来源", "roof_form": "屋顶形式", "roof_form_source": "屋顶形式来源",
-    "planar_share": "平面占比", "roof_slope_deg_source": "屋面坡度来源",
+    "planar_share": "平面占比", "dsm_status": "数字表面模型测量结果", "shading_class": "采用遮挡等级",
+    "mounting_source": "安装方式来源", "roof_slope_deg_source": "屋面坡度来源",
     "roof_aspect_deg_source": "屋面朝向来源", "grid_condition": "并网条件",
-    "transformer_id": "台区变压器编号", "existing_pv_kw": "已装光伏容量(kW)",
+    "transformer_id": "台区变压器编号", "existing_pv_kw": "已装光伏容量(kW)", "existing_pv_source": "已装光伏来源", "address": "地址",
     "existing_pv_area_m2": "已装光伏面积(m²)", "roof_area_m2": "屋顶面积(m²)",
     "roof_slope_deg": "屋面坡度(°)", "roof_aspect_deg": "屋面朝向(°)", "mounting": "安装方式",
     "module_tilt_deg": "组件倾角(°)", "usable_area_m2": "可用面积(m²)", "modules": "组件数",
     "capacity_kwp": "可装容量(kWp)", "pv_area_m2": "光伏面积(m²)", "annual_kwh": "年发电量(kWh)",
     "specific_yield_kwh_kwp": "单位发电量(kWh/kWp)", "suitability": "适宜性", "reasons": "原因",
-    "has_survey": "有普查记录", "note": "备注", "connection_class": "并网电压等级",
+    "has_survey": "有普查记录", "note": "备注", "category_source": "建筑类别来源",
+    "floors_source": "层数来源", "overlap_of": "所在轮廓编号", "overlap_share": "重叠比例", "connection_class": "并网电压等级",
     "nea_category": "能源局分类", "export_mode": "上网模式", "capex_yuan": "投资(元)",
     "revenue_yuan_yr": "年收益(元)", "npv_yuan": "净现值(元)", "lcoe_yuan_kwh": "度电成本(元/kWh)",
     "payback_years": "回收期(年)", "co2_avoided_t_yr": "年减碳(tCO₂)",
@@ -65,6 +67,7 @@ TARGET_SUFFIXES = {
     r"reachable_(?P<y>\d{4})": "{y}年可达", r"gap_kwp_(?P<y>\d{4})": "{y}年缺口(kWp)",
     r"plan_roofs_(?P<y>\d{4})": "{y}年规划屋顶数", r"plan_kwp_(?P<y>\d{4})": "{y}年规划容量(kWp)",
     r"planned_coverage_(?P<y>\d{4})": "{y}年规划覆盖率", r"binding_(?P<y>\d{4})": "{y}年制约因素",
+    r"status_(?P<y>\d{4})": "{y}年目标状态", r"pace_needed_(?P<y>\d{4})": "{y}年所需年进度",
 }
 
 #: Sequential ramp (light → dark yellow-orange-red), for yields and losses.

@@ -5,7 +5,11 @@ Run ``python scripts/make_sample.py [--out-dir data]``.  It writes
 * ``<out>/sample/townships.gpkg``  (layer ``townships``, EPSG:4490)
 * ``<out>/sample/footprints.gpkg`` (layer ``footprints``, EPSG:4490)
 * ``<out>/sample/survey.xlsx``     (sheet ``屋顶普查``)
+* ``<out>/sample/register.csv``    (grid company's register of connected PV, 国网 headers)
+* ``<out>/sample/meters.csv``      (monthly metered generation 2025 per register system)
 * ``<out>/sample/README.md``       (incl. the machine-readable blemish list)
+* ``<out>/sample/forms/``          (returned survey forms, partly filled, and the list of
+  what was issued: ``roofpv collect`` walkthrough)
 * ``<out>/sample_tiles/dsm_<xmin>_<ymin>.tif`` (2 x 2 DSM tiles, EPSG:4549)
 * ``<out>/sample_tiles/README.md``
 
@@ -48,6 +52,7 @@ import argparse
 import datetime as dt
 import io
 import math
+import re
 import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -1227,6 +1232,18 @@ township, clipped to the city's bounding rectangle 120°57′–121°16′E,
 | `townships.gpkg` | layer `townships`: 9 polygons tiling the rectangle; columns `township` (中文), `township_en` (pinyin), `code`, `kind` (街道/镇) | EPSG:4490 (CGCS2000 geographic, lon/lat) |
 | `footprints.gpkg` | layer `footprints`: {n_buildings} building polygons; columns `building_id`, geometry | EPSG:4490 (created in EPSG:4549 metres) |
 | `survey.xlsx` | sheet `屋顶普查`: {n_rows} rows, header in row 1 (bold, frozen) | – |
+| `register.csv` | the grid company's register of connected PV: 户号, 项目名称, 户名, 安装地址, 装机容量 + 容量单位 (kW or MW), 并网日期, 并网电压等级, 消纳方式, 经度/纬度 (some rows), 建筑编号 (some rows) | coordinates EPSG:4490 |
+| `meters.csv` | monthly generation 2025 (户号, 年月, 发电量(kWh)) of the registered systems connected before 2025 | – |
+
+Register blemishes (see `make_register`): a quarter of the rows give the building id, a
+third coordinates (30 % of those a few metres off the roof), the rest an address only,
+respelt as clerks type it (幢 for 号楼, `#`, full-width digits, traditional characters,
+Chinese numerals); systems of 200 kW and more in MW half of the time; one system on two
+neighbouring village houses (…31号、32号); one system (望海路888弄) on no building of
+the sample; 8 % of capacities differ from the survey's; systems connected after the
+survey (2025-12 to 2026-10) on factories and public buildings without PV. Meters: kW ×
+a horizontal-irradiance profile × 0.92 × noise, with three outages (two months at 0),
+three shaded in winter and three uniformly low.
 
 Township codes: {', '.join(f'{t.code} {t.name}' for t in TOWNS)}.
 `building_id` = township code + 5-digit sequence, e.g. `DH00001`.  Footprints
@@ -1321,11 +1338,277 @@ its edge); trees drawn: {stats['trees']}.  Roof forms rendered: {forms}.
     path.write_text(text, encoding="utf-8")
 
 
+#: Monthly specific yield profile of the synthetic meters, kWh/kWp (Pinghu GHI × 0.8).
+METER_PROFILE = (59.6, 64.2, 88.2, 105.0, 115.7, 107.5, 119.8, 119.0, 91.0, 77.0, 61.8, 60.4)
+FULL_WIDTH = str.maketrans("0123456789#", "０１２３４５６７８９＃")
+TRADITIONAL_FORMS = str.maketrans("号区镇厂楼园业东桥", "號區鎮廠樓園業東橋")
+CN_DIGITS = "〇一二三四五六七八九"
+
+
+def _respell(rng, text: str) -> str:
+    """An address as a grid company's clerk might type it: 号楼 → 幢 or #楼, full-width
+    digits, traditional characters or small numbers in Chinese numerals."""
+    form = rng.integers(5)
+    if form == 0:
+        return text.replace("号楼", "幢")
+    if form == 1:
+        return text.replace("号楼", "#楼").translate(FULL_WIDTH)
+    if form == 2:
+        return text.translate(TRADITIONAL_FORMS)
+    if form == 3:
+        return re.sub(r"(?<!\d)([1-9])(?=号)", lambda m: CN_DIGITS[int(m.group(1))], text)
+    return text
+
+
+def make_register(truth: pd.DataFrame, fp_proj: gpd.GeoDataFrame, sample_dir: Path) -> tuple[int, int]:
+    """Write ``register.csv`` and ``meters.csv``: the grid company's view of the PV.
+
+    Every building with PV in the survey truth is one registered system, plus systems
+    connected after the survey (2025-12 to 2026-10) on factories and public buildings
+    without PV. Blemishes: a quarter of the rows name the building id, a third give
+    coordinates (some a few metres off the roof), the rest an address only, respelt
+    (幢 / #楼 / full-width digits / traditional characters / Chinese numerals); large
+    systems in MW; one system on two neighbouring houses (…12号、13号); one address that
+    matches no building; 8 % of capacities differ from the survey. Meters: 2025 monthly
+    kWh of the systems connected before 2025 = kW × METER_PROFILE × 0.92 × noise, with
+    three outages, three shaded in winter and three uniformly low."""
+    rng = np.random.default_rng([SEED, 17])
+    t = truth.set_index("建筑编号")
+    fp = fp_proj.set_index("building_id")
+    lonlat = gpd.GeoSeries(fp.geometry.representative_point(), crs=PROJ_CRS).to_crs(GEO_CRS)
+    has = t["已装光伏容量(kW)"].notna()
+    fresh = (~has) & t["建筑类别"].isin(["工业厂房", "学校", "医院", "党政机关"]) & (rng.random(len(t)) < 0.08)
+    ids = list(t.index[has]) + list(t.index[fresh])
+    area = fp.geometry.area
+    kw = pd.concat([t.loc[has, "已装光伏容量(kW)"], np.round(area[t.index[fresh]] * 0.35 * 0.2, 1)])
+    off = rng.random(len(ids)) < 0.08
+    kw = kw.reindex(ids).to_numpy() * np.where(off, rng.uniform(0.5, 1.6, len(ids)), 1.0)
+    start = np.datetime64("2018-01-01")
+    span = (np.datetime64("2025-11-01") - start).astype(int)
+    connected = start + (span * rng.random(len(ids)) ** 0.6).astype(int).astype("timedelta64[D]")
+    n_old = int(has.sum())
+    connected[n_old:] = np.datetime64("2025-12-01") + rng.integers(0, 330, len(ids) - n_old).astype("timedelta64[D]")
+    rows = []
+    named = t["建筑名称"].fillna("").astype(str)
+    for bid, cap, when in zip(ids, kw, connected):
+        town, name, cat = t.at[bid, "镇街道"], named[bid], t.at[bid, "建筑类别"]
+        how = rng.choice(["id", "point", "text"], p=[0.25, 0.35, 0.40])
+        if how == "text" and not name:
+            how = "point"
+        lon = lat = None
+        if how == "point":
+            jitter = rng.normal(0, 3e-5, 2) if rng.random() < 0.3 else (0.0, 0.0)
+            lon, lat = lonlat[bid].x + jitter[0], lonlat[bid].y + jitter[1]
+        mw = cap >= 200 and rng.random() < 0.5
+        rows.append({
+            "户号": f"33{rng.integers(10**9, 10**10)}",
+            "项目名称": f"{name or town}屋顶分布式光伏发电项目",
+            "户名": name if cat != "农村住宅" else f"{town}村民",
+            "安装地址": f"浙江省平湖市{town}{_respell(rng, name) if how == 'text' else name}",
+            "装机容量": round(cap / 1000, 4) if mw else round(cap, 1),
+            "容量单位": "MW" if mw else "kW",
+            "并网日期": str(when),
+            "并网电压等级": "10kV" if cap >= 400 else "380V",
+            "消纳方式": "全额上网" if cat == "农村住宅" else "自发自用、余电上网",
+            "经度": None if lon is None else round(lon, 7), "纬度": None if lat is None else round(lat, 7),
+            "建筑编号": bid if how == "id" else None,
+        })
+    register = pd.DataFrame(rows)
+    # One system on two neighbouring village houses: "…12号、13号" (their kW summed).
+    village = named[named.str.fullmatch(r".+村\d+号")]
+    split = village.str.extract(r"^(.+村)(\d+)号$")
+    pairs = [(a, b) for a, b in zip(village.index[:-1], village.index[1:])
+             if split.at[a, 0] == split.at[b, 0] and int(split.at[b, 1]) == int(split.at[a, 1]) + 1
+             and a not in ids and b not in ids]
+    a, b = pairs[len(pairs) // 2]
+    register.loc[len(register)] = {
+        "户号": "3300000000002", "项目名称": f"{split.at[a, 0]}两户屋顶分布式光伏项目", "户名": f"{split.at[a, 0]}村民",
+        "安装地址": f"浙江省平湖市{t.at[a, '镇街道']}{split.at[a, 0]}{split.at[a, 1]}号、{split.at[b, 1]}号",
+        "装机容量": round(float((area[a] + area[b]) * 0.4 * 0.2), 1), "容量单位": "kW",
+        "并网日期": "2026-06-18", "并网电压等级": "380V", "消纳方式": "全额上网",
+        "经度": None, "纬度": None, "建筑编号": None}
+    register.loc[len(register)] = {
+        "户号": "3300000000001", "项目名称": "望海农业光伏大棚项目", "户名": "平湖市望海农业发展有限公司",
+        "安装地址": "浙江省平湖市望海路888弄农业园区", "装机容量": 0.5, "容量单位": "MW",
+        "并网日期": "2024-05-20", "并网电压等级": "10kV", "消纳方式": "全额上网",
+        "经度": None, "纬度": None, "建筑编号": None}
+    register.to_csv(sample_dir / "register.csv", index=False, encoding="utf-8-sig")
+
+    old = register[pd.to_datetime(register["并网日期"]) < "2025-01-01"].reset_index(drop=True)
+    kw_old = (old["装机容量"] * np.where(old["容量单位"] == "MW", 1000.0, 1.0)).to_numpy()
+    factor = 0.92 * rng.lognormal(0.0, 0.05, len(old))
+    month_factor = np.ones((len(old), 12))
+    picks = rng.choice(len(old), 9, replace=False)
+    for i in picks[:3]:
+        month_factor[i, rng.choice(12, 2, replace=False)] = 0.0
+    for i in picks[3:6]:
+        month_factor[i, [0, 1, 10, 11]] = 0.55
+    for i in picks[6:]:
+        month_factor[i] = 0.65
+    kwh = np.round(kw_old[:, None] * np.array(METER_PROFILE) * factor[:, None] * month_factor
+                   * rng.lognormal(0.0, 0.04, (len(old), 12)))
+    meters = pd.DataFrame(kwh, columns=[f"2025-{m:02d}" for m in range(1, 13)])
+    meters = meters.assign(户号=old["户号"]).melt("户号", var_name="年月", value_name="发电量(kWh)")
+    meters.to_csv(sample_dir / "meters.csv", index=False, encoding="utf-8-sig")
+    return len(register), len(old)
+
+
 # --------------------------------------------------------------------------
+# --------------------------------------------------------------------------
+# Returned survey forms (roofpv forms / roofpv collect walkthrough)
+# --------------------------------------------------------------------------
+FORMS_ISSUED = "2026-01-05"
+FORMS_TIME = dt.datetime(2026, 4, 1)
+#: How each township's form came back: (office, 填报日期, share of rows filled, extras).
+#: 乍浦镇 never returned its form; 当湖 sent two versions; a village office of 钟埭 sent
+#: the township's form too, with answers that contradict the town office's (conflicts);
+#: 林埭's only return is old (stale by the end of March).
+RETURNS = (
+    ("当湖街道", "当湖街道城建办", dt.date(2026, 2, 10), 0.40, "v1"),
+    ("当湖街道", "当湖街道城建办", dt.date(2026, 3, 20), 0.85, "v2"),
+    ("钟埭街道", "钟埭街道农办", dt.date(2026, 3, 2), 0.90, ""),
+    ("钟埭街道", "钟埭街道南桥村委会", dt.date(2026, 3, 12), 0.0, "conflicts"),
+    ("曹桥街道", "曹桥街道经发办", dt.date(2026, 3, 15), 0.75, "invalid"),
+    ("新埭镇", "新埭镇农业农村办", dt.date(2026, 3, 18), 0.60, "no_shading"),
+    ("新仓镇", "新仓镇经发办", dt.date(2026, 3, 25), 0.80, "new_row"),
+    ("广陈镇", "广陈镇农业农村办", dt.date(2026, 3, 28), 0.95, ""),
+    ("林埭镇", "林埭镇城建办", dt.date(2026, 1, 20), 0.30, ""),
+    ("独山港镇", "独山港镇经发办", dt.date(2026, 3, 30), 0.70, ""),
+)
+
+
+def write_sample_forms(out_dir: Path) -> list[Path]:
+    """``<out>/sample/forms/``: the forms roofpv issued on FORMS_ISSUED for the sample
+    without its survey (``forms_issued.csv``) and the returned, partly filled forms
+    (RETURNS), filled with the sample survey's answers (blank cells as in the survey)."""
+    from roofpv.cli.forms import ISSUED_LIST, form_buildings
+    from roofpv.config import load_config
+    from roofpv.forms import make_forms
+    from roofpv.io import forms as form_io
+    from roofpv.io.readers import read_survey
+    from roofpv.schema import LABELS_ZH
+
+    sample = out_dir / "sample"
+    folder = sample / "forms"
+    folder.mkdir(parents=True, exist_ok=True)
+    config = load_config(Path(__file__).resolve().parents[1] / "configs" / "pinghu.yaml")
+    config = config.model_copy(update={
+        "inputs": config.inputs.model_copy(update={
+            "footprints": sample / "footprints.gpkg", "townships": sample / "townships.gpkg", "survey": None}),
+        "dsm": config.dsm.model_copy(update={"tiles": out_dir / "sample_tiles"}),
+    })
+    survey, _ = read_survey(sample / "survey.xlsx", "屋顶普查")
+    shown = survey.copy()
+    for column, labels in LABELS_ZH.items():
+        if column in shown:
+            shown[column] = shown[column].map(labels)
+    shown = shown.astype(object).where(shown.notna(), None).drop(columns="township")
+    inventory, b = form_buildings(config)
+    forms = {f.township: f for f in make_forms(b, config.dsm.storey_height_m, FORMS_ISSUED,
+                                               list(inventory.township_polygons.index))}
+    rng = np.random.default_rng([SEED, 18])
+    listing, written, filled_before = [], [], {}
+    scratch = folder / ".issued.xlsx"
+    for town, office, date, share, extra in RETURNS:
+        form = forms[town]
+        form_io.write_form(scratch, form, "平湖市", fixed_time=FORMS_TIME)
+        ids = [i for i in form.values.index if i in shown.index]
+        chosen = sorted(rng.choice(ids, size=round(share * len(ids)), replace=False).tolist())
+        if extra == "v2":  # the second version keeps the first's rows and adds more
+            chosen = sorted(set(chosen) | set(filled_before[town]))
+        values = {bid: {**shown.loc[bid].to_dict(), "confirmed": "是"} for bid in chosen}
+        new = []
+        if extra == "v2":
+            for bid in filled_before[town][:5]:  # loads measured again on site
+                load = values[bid]["roof_load_kn_m2"]
+                values[bid]["roof_load_kn_m2"] = round((load or 1.0) * 1.2, 2)
+        if extra == "conflicts":  # the village answers differently for rows the town filled
+            chosen = filled_before[town][:6]
+            values = {bid: {"roof_type": "瓦屋面" if i % 2 else "梯形彩钢瓦", "grid_condition": "受限"}
+                      for i, bid in enumerate(chosen)}
+        if extra == "invalid":
+            first = chosen[:3]
+            values[first[0]]["roof_type"] = "茅草屋面"
+            values[first[1]]["roof_load_kn_m2"] = 15
+            values[first[2]]["year_built"] = 2031
+            new.append({"name": "新建冷链仓库（未编号）", "category": "仓储", "roof_type": "梯形彩钢瓦"})
+        if extra == "no_shading":
+            for bid in chosen[::5]:
+                values[bid]["shading"] = None
+        if extra == "new_row":  # a building the footprints lack (the survey's orphan row)
+            for bid in sorted(set(shown.index) - set(b.index)):
+                new.append({"building_id": bid, **shown.loc[bid].to_dict()})
+        filled_before.setdefault(town, chosen)
+        suffix = {"v1": "-第1版", "v2": "-第2版", "conflicts": "-南桥村"}.get(extra, "")
+        path = folder / f"{form.file_name}{suffix}.xlsx"
+        _fill_form(scratch, path, values, new, office, date)
+        written.append(path)
+    scratch.unlink()
+    for form in forms.values():
+        listing.append(pd.DataFrame({
+            "building_id": form.values.index, "form": form.form_id, "township": form.township,
+            "file": f"{form.file_name}.xlsx", "issued": FORMS_ISSUED,
+            "measured_shading": form.measured.to_numpy(object)}))
+    pd.concat(listing).to_csv(folder / ISSUED_LIST, index=False, encoding="utf-8-sig", lineterminator="\n")
+    lines = "\n".join(f"| `{p.name}` | {town} | {office} | {date} | {share:.0%} | {FORM_NOTES[extra]} |"
+                      if share else f"| `{p.name}` | {town} | {office} | {date} | 6 rows | {FORM_NOTES[extra]} |"
+                      for p, (town, office, date, share, extra) in zip(written, RETURNS))
+    (folder / "README.md").write_text(FORMS_README.format(issued=FORMS_ISSUED, lines=lines), encoding="utf-8")
+    return written
+
+
+FORM_NOTES = {"": "", "v1": "first version", "v2": "second version: more rows, 5 loads re-measured",
+              "conflicts": "a village office's copy of the township form: 6 rows answered "
+              "differently from the town office (conflicts)",
+              "invalid": "3 values outside the lists/ranges, 1 new row without an id",
+              "no_shading": "shading left blank on every fifth row", "new_row": "1 new building (XC00425)"}
+FORMS_README = """# Returned survey forms (SYNTHETIC)
+
+Written by `scripts/make_sample.py` for the `roofpv collect` walkthrough in the main
+README. On {issued} roofpv issued one form per township for the sample *without* its survey
+(`forms_issued.csv` lists every issued building, its form and the DSM shading class);
+these are the forms that came back, filled with the answers of `../survey.xlsx` for a
+share of the rows (已核实 = 是) and a few realistic problems. 乍浦镇 never returned its
+form; 林埭镇's only return is from January (stale at the end of March).
+
+| file | township | office (填报单位) | 填报日期 | rows filled | what else |
+|---|---|---|---|---|---|
+{lines}
+"""
+
+
+def _fill_form(form: Path, out: Path, values: dict, new: list[dict], office: str, date: dt.date) -> None:
+    """A copy of ``form`` filled as an office would: ``values`` by building id and column
+    key, rows ``new`` in the blank rows, the office's name and date."""
+    from openpyxl import load_workbook
+
+    from roofpv.forms import survey_columns
+    from roofpv.io import forms as form_io
+
+    header_of = {c.key: c.header for c in survey_columns(int(FORMS_ISSUED[:4]))}
+    wb = load_workbook(form)
+    ws = wb[form_io.DATA_SHEET]
+    column = {cell.value: cell.column for cell in ws[form_io.HEADER_ROW]}
+    rows = {ws.cell(r, 1).value: r for r in range(form_io.FIRST_ROW, ws.max_row + 1) if ws.cell(r, 1).value}
+    for bid, cells in values.items():
+        for key, value in cells.items():
+            if key in header_of:
+                form_io.put(ws, ws.cell(rows[bid], column[header_of[key]]).coordinate, value)
+    for i, cells in enumerate(new, start=max(rows.values()) + 1):
+        for key, value in cells.items():
+            if key in header_of:
+                form_io.put(ws, ws.cell(i, column[header_of[key]]).coordinate, value)
+    form_io.put(ws, form_io.OFFICE_CELL, office)
+    ws[form_io.DATE_CELL] = date
+    form_io.save(wb, out, FORMS_TIME)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out-dir", type=Path, default=Path("data"),
                         help="output root; writes <out>/sample and <out>/sample_tiles")
+    parser.add_argument("--only-register", action="store_true",
+                        help="write only register.csv and meters.csv (the rest is unchanged)")
     args = parser.parse_args(argv)
     sample_dir, tiles_dir = args.out_dir / "sample", args.out_dir / "sample_tiles"
     sample_dir.mkdir(parents=True, exist_ok=True)
@@ -1341,6 +1624,10 @@ def main(argv=None) -> None:
     check_outputs(townships, footprints, fp_proj, fp_proj["category"])
 
     truth = survey_truth(fp_proj, rng_survey)
+    systems, metered = make_register(truth, fp_proj, sample_dir)
+    print(f"register: {systems} systems, {metered} metered")
+    if args.only_register:
+        return
     sheet, truth, blemishes = apply_blemishes(truth, rng_survey)
 
     write_gpkg(townships, sample_dir / "townships.gpkg", "townships",
@@ -1371,6 +1658,7 @@ def main(argv=None) -> None:
                  partial=int((~in_box.within(box)).sum()), trees=n_trees,
                  forms=forms.value_counts().sort_index().to_dict())
     write_tiles_readme(tiles_dir / "README.md", tiles, grid, stats)
+    returned = write_sample_forms(args.out_dir)
 
     pd.set_option("display.width", 200)
     print(counts.to_string())
@@ -1379,7 +1667,7 @@ def main(argv=None) -> None:
     print(f"built 2021+: {(truth['建成年份'] >= 2021).mean():.1%}, "
           f"with PV: {truth['已装光伏面积(m²)'].notna().mean():.1%}")
     print(f"DSM: {stats}")
-    for p in sorted(list(sample_dir.iterdir()) + tiles):
+    for p in sorted([p for p in sample_dir.iterdir() if p.is_file()] + tiles + returned):
         print(f"{p}: {p.stat().st_size / 1e6:.2f} MB")
 
 

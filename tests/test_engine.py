@@ -108,17 +108,18 @@ def test_dask_engine_gives_the_same_layers(tmp_path, reference):
     assert not (tmp_path / engine.CACHE_DIR).exists()
 
 
+@pytest.mark.slow
 def test_interrupted_run_resumes_without_redoing_finished_partitions(
     tmp_path, flat_config, flat_reference, monkeypatch,
 ):
     real = engine.assess_partition
     calls = []
 
-    def failing_third(part, neighbours, shared):
+    def failing_third(part, neighbours, shared, *rest):
         calls.append(part.index[0])
         if len(calls) == 3:
             raise KeyboardInterrupt
-        return real(part, neighbours, shared)
+        return real(part, neighbours, shared, *rest)
 
     monkeypatch.setattr(engine, "assess_partition", failing_third)
     args = ["plan", str(flat_config), "--out", str(tmp_path), "--quiet", "--partitions", "4"]
@@ -150,6 +151,7 @@ def test_resume_recomputes_when_the_inputs_changed(tmp_path, config):
                                      True)
 
 
+@pytest.mark.slow
 def test_geoparquet_output(tmp_path, flat_config, flat_reference):
     assert main(["survey", str(flat_config), "--out", str(tmp_path), "--quiet", "--format", "parquet",
                  "--partitions", "2"]) == 0
@@ -163,3 +165,16 @@ def test_geoparquet_output(tmp_path, flat_config, flat_reference):
     assert ours.index.equals(theirs.index)
     np.testing.assert_array_equal(ours["annual_kwh"], theirs["annual_kwh"])
     assert (ours["suitability"] == theirs["suitability"]).all()
+
+
+@pytest.mark.dask
+def test_dask_cli_on_a_local_process_cluster_with_dsm_tiles(tmp_path, reference):
+    """`roofpv plan --engine dask` as a user types it: a local cluster of worker processes
+    (daemonic, so the DSM stage must not start a process pool inside them), DSM tiles on."""
+    pytest.importorskip("distributed")
+    assert load_config(CONFIG).dsm.tiles is not None and load_config(CONFIG).dsm.workers > 1
+    code = main(["plan", str(CONFIG), "--out", str(tmp_path), "--quiet", "--engine", "dask",
+                 "--workers", "2", "--partitions", "2", "--no-report"])
+    assert code == 0
+    assert "roof_planes" in pyogrio.list_layers(tmp_path / "roofpv.gpkg")[:, 0]
+    assert_same_outputs(tmp_path, reference)

@@ -10,7 +10,7 @@ import pytest
 import shapely
 
 from roofpv.georef import resolve_crs
-from roofpv.inventory import assign_townships, project
+from roofpv.inventory import assign_townships, to_analysis_crs
 from roofpv.io import readers, writers
 from roofpv.io.readers import InputError
 
@@ -37,7 +37,7 @@ def test_unusable_crs_stops_with_a_fix(tmp_path, declared):
     frame = gpd.GeoDataFrame({"building_id": ["a"]}, geometry=[shapely.box(*METRES)], crs=declared)
     path = tmp_path / "fp.gpkg"
     frame.to_file(path)
-    with pytest.raises(InputError, match=r"fp.gpkg: .*(no CRS|outside China).*EPSG:4549"):
+    with pytest.raises(InputError, match=r"fp.gpkg: .*(no CRS|not lon/lat).*EPSG:4549"):
         readers.read_footprints(path)
 
 
@@ -74,7 +74,7 @@ def test_geometry_problems_are_repaired_or_flagged():
         "line": shapely.LineString([(0, 0), (5, 5)]),
     }
     frame = gpd.GeoDataFrame(geometry=list(geoms.values()), index=list(geoms), crs="EPSG:4549")
-    out, found = project(frame, "EPSG:4549")
+    out, found = to_analysis_crs(frame, "EPSG:4549")
     assert len(out) == len(geoms)
     assert out["geometry_valid"].to_dict() == {
         "ok": True, "bowtie": True, "empty": False, "z": True, "multi": True, "tiny": True, "line": False,

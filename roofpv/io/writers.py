@@ -14,6 +14,7 @@ import shutil
 import sqlite3
 import tempfile
 import zipfile
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -82,6 +83,7 @@ LAYER_DESCRIPTIONS = {
     "roof_planes": "roofpv: roof planes measured from the DSM, with orientation, shading and yield",
     "pv_arrays": "roofpv: module rows of the layout on every roof that can carry PV (preview)",
     "rollout_plan": "roofpv: ranked roofs that close each township's gap, with build year",
+    "changed_buildings": "roofpv compare: buildings that changed between two runs, with why",
     "layer_styles": "QGIS layer styles",
 }
 #: GeoPackage version written: 1.3 is read by every GDAL ≥ 2.2 and QGIS 3, and passes the
@@ -126,13 +128,15 @@ def _atomic(path: Path):
 
 
 def write_geopackage(path: Path, layers: dict[str, gpd.GeoDataFrame], styles=(),
-                     aliases: dict[str, dict[str, str]] | None = None) -> None:
+                     aliases: dict[str, dict[str, str]] | None = None,
+                     progress: Callable[[str], None] = lambda layer: None) -> None:
     """Write each GeoDataFrame as a layer of a new GeoPackage at ``path`` (with a spatial
     index), then the QGIS ``styles`` (:class:`roofpv.styles.Style`) as table
     ``layer_styles`` and the field ``aliases`` (layer → column → alias) into
-    ``gpkg_data_columns``."""
+    ``gpkg_data_columns``; ``progress(layer)`` is called as each layer starts."""
     with _atomic(path) as tmp:
         for name, frame in layers.items():
+            progress(name)
             options = {"DESCRIPTION": LAYER_DESCRIPTIONS.get(name, name),
                        "GEOMETRY_NAME": GEOMETRY_COLUMN}
             pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", layer_options=options,
@@ -209,6 +213,12 @@ def write_folder(path: Path, files: dict[str, bytes]) -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(old, ignore_errors=True)
+
+
+def write_text(path: Path, text: str) -> None:
+    """A UTF-8 text file (HTML page), written atomically."""
+    with _atomic(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def write_geoparquet(path: Path, frame: gpd.GeoDataFrame) -> None:

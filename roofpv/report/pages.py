@@ -14,6 +14,7 @@ from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 
 from ..config import Config
+from ..milestones import COLOURS, LABELS
 from . import charts, data, maps
 from .fonts import font_face_css, printable
 from .labels import code_label, reason_label, text
@@ -81,6 +82,20 @@ def _exclusion_rows(b: pd.DataFrame, config: Config, lang: str) -> list[dict]:
     ]
 
 
+def _survey_rows(b: pd.DataFrame, order: list[str], city: str, targets) -> list[dict]:
+    """Survey completeness per township and for the city (:mod:`roofpv.completeness`)."""
+    from ..completeness import TOTAL, from_buildings, summary
+
+    table = summary(from_buildings(b), targets, order).rename(index={TOTAL: city})
+    return [{
+        "name": name, "total": name == city, "buildings": _num(row["buildings"], 0),
+        "surveyed": _pct(row["surveyed_share"]), "complete": _pct(row["complete_share"]),
+        "cohorts": [f"{_pct(row[f'{t.name}_complete_share'])} / {int(row[f'{t.name}_cohort']):,}"
+                    for t in targets],
+        "field_check": _num(row["field_check"], 0),
+    } for name, row in table.iterrows()]
+
+
 def _page(context: dict, lang: str) -> str:
     css = (files("roofpv.report") / "templates" / "report.css").read_text(encoding="utf-8")
     t = text(lang)
@@ -125,7 +140,7 @@ def render(report: data.ReportData, config: Config, parameters: pd.DataFrame, la
             "mwp": _num(row["capacity_kwp"] / 1000.0), "gwh": _num(row["annual_mwh"] / 1000.0, 2),
             "coverage": [
                 {"today": _pct(c["today"]), "potential": _pct(c["potential"]),
-                 "reach": [(year, ok) for year, _, ok in c["milestones"]]}
+                 "reach": [(year, LABELS[lang][s], COLOURS[s]) for year, _, s in c["milestones"]]}
                 for c in data.coverage_rows(row, targets)
             ],
         })
@@ -140,6 +155,7 @@ def render(report: data.ReportData, config: Config, parameters: pd.DataFrame, la
         "plan_title": t["plan"].format(n=PLAN_ROWS_CITY),
         "plan_rows": _plan_rows(city_plan, PLAN_ROWS_CITY, config, lang),
         "parameter_rows": parameters.to_dict("records"),
+        "survey_rows": _survey_rows(b, report.order, report.city, targets),
     }, lang)
     for i, name in enumerate(report.order):
         mask = township_of == name
