@@ -13,6 +13,7 @@ from ..constants import (
     PARTITION_SIZE,
     REPORT_MAX_TOWNSHIPS,
 )
+from ..errors import OutputExistsError  # noqa: F401  (the commands import it from here)
 
 DEFAULT_CONFIG = "pinghu.yaml"
 CONFIG_HELP = f"jurisdiction config (YAML); default: the Pinghu sample, configs/{DEFAULT_CONFIG}"

@@ -27,7 +27,7 @@ import pyogrio
 import pyproj
 
 from ..constants import PLAN_OUTPUTS, SURVEY_OUTPUTS
-from ..errors import RoofpvError
+from ..errors import OutputExistsError, RoofpvError
 from ..findings import findings_frame
 from ..qgis_project import project_xml
 from ..results import Results
@@ -155,10 +155,6 @@ PARQUET_LAYERS = ("buildings", "roof_planes", "pv_arrays", "rollout_plan", "run_
 #: when there is no manifest.
 KNOWN_OUTPUTS = (*SURVEY_OUTPUTS, *PLAN_OUTPUTS, *(f"{n}.parquet" for n in PARQUET_LAYERS),
                  "report", "report_en")
-
-
-class OutputExistsError(RoofpvError):
-    """An output that a run would replace without ``--overwrite``."""
 
 
 class OutputLockedError(RoofpvError):
