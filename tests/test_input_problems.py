@@ -365,3 +365,31 @@ def test_wgs84_and_cgcs2000_footprints_land_within_a_decimetre(config, tmp_path)
         places[crs] = check_inputs(case.config(config)).buildings.geometry
     assert (places["EPSG:4490"].distance(places["EPSG:4326"]) < 0.1).all()
     np.testing.assert_allclose(places["EPSG:4490"].area, 240.0, rtol=1e-6)
+
+
+END_TO_END = [headers_only, english_headers, ids_do_not_join, duplicate_township_names, unnamed_township,
+              ragged_row, transformer_units_and_gaps]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("make", END_TO_END, ids=[c.__name__ for c in END_TO_END])
+def test_survey_runs_to_the_end_on_the_problem(config, tmp_path, make):
+    """`roofpv survey` (report included) exits 0 on inputs that once ended in a traceback,
+    and every footprint is in the buildings layer."""
+    import pyogrio
+
+    from roofpv.cli import main
+
+    case = Case(tmp_path)
+    make(case)
+    cfg = case.config(config)
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        f"extends: {cfg.source_path}\ninputs:\n  footprints: {cfg.inputs.footprints}\n"
+        f"  footprints_layer: footprints\n  survey: {cfg.inputs.survey}\n"
+        f"  townships: {cfg.inputs.townships}\n  townships_name_column: name\n"
+        + (f"grid:\n  transformers: {cfg.grid.transformers}\n" if cfg.grid.transformers else "")
+        + "dsm:\n  tiles: null\n", encoding="utf-8")
+    assert main(["survey", str(path), "--out", str(tmp_path / "out"), "--quiet", "--report"]) == 0
+    buildings = pyogrio.read_dataframe(tmp_path / "out" / "roofpv.gpkg", layer="buildings", read_geometry=False)
+    assert len(buildings) == 3 and buildings["suitability"].notna().all()
