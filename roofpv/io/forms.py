@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import re
 import zipfile
 from pathlib import Path
 
@@ -268,16 +269,18 @@ def _issued_sheets(wb: Workbook, form: Form, columns) -> None:
 
 
 def _date(value) -> dt.datetime | None:
+    """The 填报日期 cell as a date: a date cell, an Excel serial number or text such as
+    2026-03-05, 2026/3/5 or 2026年3月5日; None when it is none of these."""
     if isinstance(value, dt.datetime):
         return value
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day)
     if isinstance(value, (int, float)) and not isinstance(value, bool) and 20000 < value < 80000:
         return dt.datetime(1899, 12, 30) + dt.timedelta(days=float(value))  # Excel serial date
-    if isinstance(value, str) and value.strip():
-        text = value.strip().replace("/", "-").replace(".", "-").replace("年", "-").replace("月", "-")
+    match = re.match(r"\s*(\d{4})\D+(\d{1,2})\D+(\d{1,2})", value) if isinstance(value, str) else None
+    if match:  # 2026-03-05, 2026/3/5, 2026.3.5, 2026年3月5日
         try:
-            return dt.datetime.fromisoformat(text.removesuffix("日"))
+            return dt.datetime(*map(int, match.groups()))
         except ValueError:
             return None
     return None
