@@ -92,8 +92,8 @@ def survey_columns(issue_year: int) -> tuple[Column, ...]:
     )
 
 
-#: Survey columns a form fills (everything but the row flag and reference columns).
 def is_survey(column: Column) -> bool:
+    """Whether a form column is a survey column (not the row flag or a reference column)."""
     return column.kind not in ("flag", "reference")
 
 
