@@ -1232,6 +1232,18 @@ township, clipped to the city's bounding rectangle 120°57′–121°16′E,
 | `townships.gpkg` | layer `townships`: 9 polygons tiling the rectangle; columns `township` (中文), `township_en` (pinyin), `code`, `kind` (街道/镇) | EPSG:4490 (CGCS2000 geographic, lon/lat) |
 | `footprints.gpkg` | layer `footprints`: {n_buildings} building polygons; columns `building_id`, geometry | EPSG:4490 (created in EPSG:4549 metres) |
 | `survey.xlsx` | sheet `屋顶普查`: {n_rows} rows, header in row 1 (bold, frozen) | – |
+| `register.csv` | the grid company's register of connected PV: 户号, 项目名称, 户名, 安装地址, 装机容量 + 容量单位 (kW or MW), 并网日期, 并网电压等级, 消纳方式, 经度/纬度 (some rows), 建筑编号 (some rows) | coordinates EPSG:4490 |
+| `meters.csv` | monthly generation 2025 (户号, 年月, 发电量(kWh)) of the registered systems connected before 2025 | – |
+
+Register blemishes (see `make_register`): a quarter of the rows give the building id, a
+third coordinates (30 % of those a few metres off the roof), the rest an address only,
+respelt as clerks type it (幢 for 号楼, `#`, full-width digits, traditional characters,
+Chinese numerals); systems of 200 kW and more in MW half of the time; one system on two
+neighbouring village houses (…31号、32号); one system (望海路888弄) on no building of
+the sample; 8 % of capacities differ from the survey's; systems connected after the
+survey (2025-12 to 2026-10) on factories and public buildings without PV. Meters: kW ×
+a horizontal-irradiance profile × 0.92 × noise, with three outages (two months at 0),
+three shaded in winter and three uniformly low.
 
 Township codes: {', '.join(f'{t.code} {t.name}' for t in TOWNS)}.
 `building_id` = township code + 5-digit sequence, e.g. `DH00001`.  Footprints
