@@ -5,7 +5,8 @@ workbooks).
 A form has one row per building. Survey columns carry the headers that
 :mod:`roofpv.survey` reads, so a filled form is itself a survey table. Values the survey
 already holds are pre-filled as they are; values measured on the DSM (shading class,
-storeys from the roof height) are pre-filled as *estimates*: marked in the workbook and
+storeys from the roof height) and registered PV matched from the grid company's register
+are pre-filled as *estimates*: marked in the workbook and
 taken by :mod:`roofpv.collect` only when the office confirms the row (已核实 = 是) or edits
 the value. Reference columns (footprint area, DSM roof form and height) are read-only.
 """
@@ -102,6 +103,8 @@ ROOF_FORMS_ZH = {"flat": "平屋顶", "gable": "双坡", "mono_pitch": "单坡",
 
 #: Survey columns pre-filled from the DSM when it measured the roof, as estimates.
 ESTIMATED = ("shading", "floors")
+#: Survey columns pre-filled from the PV register (``existing_pv_source`` = register), as estimates.
+REGISTERED = ("existing_pv_kw", "existing_pv_area_m2")
 
 
 @dataclass(frozen=True)
@@ -160,7 +163,8 @@ def make_forms(b: pd.DataFrame, storey_height_m: float, issued: str, order: list
     b : buildings after :func:`roofpv.dsm.combine`, indexed by ``building_id``: survey
         columns (canonical codes; NaN where the survey has no value), ``township``,
         ``roof_area_m2``, ``roof_form`` with ``roof_form_source``, ``roof_height_m``
-        with its ``_source`` and ``shading_measured_class``.
+        with its ``_source``, ``shading_measured_class`` and, optionally,
+        ``existing_pv_source`` (``register`` marks registered PV as an estimate).
     storey_height_m : storey height for the storeys estimate [m]
     issued : issue date of the forms (ISO, written into each form)
     order : townships in this order first (e.g. the polygons' order), the rest by name
@@ -176,6 +180,10 @@ def make_forms(b: pd.DataFrame, storey_height_m: float, issued: str, order: list
         use = known[key].isna() & est[key].notna()
         known.loc[use, key] = est.loc[use, key]
         estimate[key] = use
+    if "existing_pv_source" in b:  # PV matched from the grid company's register
+        registered = b["existing_pv_source"].eq("register").to_numpy()
+        for key in REGISTERED:
+            estimate[key] = registered & known[key].notna().to_numpy()
     dsm = b["roof_form_source"].eq("dsm")
     known["footprint_area_m2"] = b["roof_area_m2"].round(0)
     known["dsm_roof_form"] = b["roof_form"].map(ROOF_FORMS_ZH).where(dsm)

@@ -63,6 +63,13 @@ def test_known_values_and_dsm_estimates_prefilled(forms):
     assert ws.cell(rows["A1"], header["占地面积(m²)"]).value == 1200
 
 
+def test_registered_pv_is_an_estimate(forms):
+    _, ws, header, rows = _sheet(forms["乙街道"])
+    kw = ws.cell(rows["B2"], header[HEADER["existing_pv_kw"]])
+    assert kw.value == 30 and kw.fill.fgColor.rgb == ESTIMATE_FILL.fgColor.rgb
+    assert read_form(forms["乙街道"]).estimates.loc["B2", "existing_pv_area_m2"]
+
+
 def test_formula_text_is_stored_as_text(forms):
     _, ws, header, rows = _sheet(forms["甲镇"])
     cell = ws.cell(rows["A1"], header[HEADER["name"]])
