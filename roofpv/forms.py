@@ -62,7 +62,8 @@ def survey_columns(issue_year: int) -> tuple[Column, ...]:
     return (
         Column("building_id", "建筑编号", "id", "建筑编号，与图上编号一致；新增建筑请在表末空行填写新编号", width=11),
         Column("township", "镇街道", "id", "所属镇街道", width=10),
-        Column("name", "建筑名称", "text", "建筑名称或门牌地址", width=26),
+        Column("name", "建筑名称", "text", "建筑名称（单位、小区或户主）", width=22),
+        Column("address", "地址", "text", "门牌地址（路名门牌号或村组门牌号）", width=22),
         Column("category", "建筑类别", "vocab", "从下拉列表选择建筑类别", CATEGORY_CHOICES, width=11),
         Column("owner_type", "权属", "vocab", "产权人为自然人或非自然人（单位、企业、集体）",
                _labels("owner_type"), width=9),
