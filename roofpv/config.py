@@ -90,6 +90,7 @@ class Module(_Model):
     power_w: float = Field(gt=0)
     gamma_pdc_per_c: float = Field(lt=0)
     gap_m: float = Field(0.02, ge=0)
+    ar_glass: bool = Field(True, description="anti-reflective coated glass (PVWatts v8 standard module)")
 
     @property
     def area_m2(self) -> float:
@@ -115,6 +116,31 @@ class Bins(_Model):
     tilt_step_deg: float = Field(5, gt=0)
     azimuth_step_deg: float = Field(10, gt=0)
     max_tilt_deg: float = Field(60, gt=0, le=90)
+
+
+class TemperatureModel(_Model):
+    """Fuentes cell-temperature model of one way of fixing modules."""
+
+    noct_installed_c: float = Field(gt=20, lt=100, description="installed NOCT, °C")
+    source: str = ""
+
+
+#: Installed NOCT by how the array is fixed (Fuentes model, as PVWatts v8 runs it).
+DEFAULT_TEMPERATURE_MODELS = {
+    "open_rack": TemperatureModel(
+        noct_installed_c=45,
+        source="PVWatts v8 fixed open rack, INOCT 45 °C (Dobos 2014, NREL/TP-6A20-62641)"),
+    "roof_standoff": TemperatureModel(
+        noct_installed_c=49,
+        source="PVWatts v8 fixed roof mount, INOCT 49 °C (Dobos 2014): rails 5-15 cm off a pitched roof"),
+    "metal_clamp": TemperatureModel(
+        noct_installed_c=51,
+        source="45 °C + 6 K for a 3.8-6.4 cm stand-off (SAM NOCT mounting table, Gilman et al. 2018, "
+               "NREL/TP-6A20-67399): clamps on metal sheet"),
+    "insulated_back": TemperatureModel(
+        noct_installed_c=63,
+        source="45 °C + 18 K for under 1.3 cm stand-off / building-integrated (Gilman et al. 2018)"),
+}
 
 
 class Mounting(_Model):
@@ -324,6 +350,8 @@ class Config(_Model):
     system: System
     bins: Bins = Bins()
     mountings: dict[str, Mounting]
+    temperature_models: dict[str, TemperatureModel] = Field(
+        default_factory=lambda: dict(DEFAULT_TEMPERATURE_MODELS))
     roofs: dict[RoofType, RoofRule]
     rules: Rules
     policy: Policy
@@ -342,6 +370,12 @@ class Config(_Model):
                 raise ValueError(
                     f"roofs.{roof_type}.mounting = {rule.mounting!r} is not one of "
                     f"mountings: {sorted(self.mountings)}"
+                )
+        for name, mounting in self.mountings.items():
+            if mounting.temperature_model not in self.temperature_models:
+                raise ValueError(
+                    f"mountings.{name}.temperature_model = {mounting.temperature_model!r} is not one of "
+                    f"temperature_models: {sorted(self.temperature_models)}"
                 )
         missing = set(VOCABULARIES["roof_type"]) - set(self.roofs)
         if missing:
