@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import arrays, carbon, dsm, economics, grid, layout, shading, solar
+from . import arrays, carbon, dsm, economics, grid, layout, shading, solar, uncertainty
 from .config import Config
 from .constants import STAGES
 from .io import tiles
@@ -276,4 +276,5 @@ def assess_buildings(
 
     progress(STAGES[6])
     b = carbon.assess(economics.assess(grid.classify(b, config.grid), config.economics), config.carbon)
+    b = uncertainty.assess(b, config.uncertainty)
     return energy(b, config.energy), plane_layer, pv_arrays

@@ -341,6 +341,21 @@ class Dsm(_Model):
     steps_per_octave: int = Field(8, ge=1)
 
 
+class Uncertainty(_Model):
+    """Standard deviations of annual energy, % of P50, for P50/P90."""
+
+    inter_annual_pct: float = Field(4.0, ge=0, description="year-to-year variability of annual GHI")
+    inter_annual_source: str = "assumption"
+    annual_ghi_kwh_m2: list[float] | None = Field(
+        None, description="the user's annual GHI of several years; replaces inter_annual_pct")
+    transposition_pct: float = Field(2.0, ge=0)
+    temperature_pct: float = Field(1.0, ge=0)
+    losses_pct: float = Field(2.0, ge=0)
+    shading_class_pct: float = Field(3.0, ge=0, description="shading loss set by a survey class or default")
+    shading_measured_pct: float = Field(1.5, ge=0, description="shading loss measured on a DSM")
+    source: str = ""
+
+
 class Config(_Model):
     inputs: Inputs
     site: Site
@@ -361,6 +376,7 @@ class Config(_Model):
     carbon: Carbon
     planning: Planning
     dsm: Dsm = Dsm()
+    uncertainty: Uncertainty = Uncertainty()
     source_path: Path | None = None
 
     @model_validator(mode="after")

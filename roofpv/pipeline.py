@@ -134,7 +134,8 @@ def conclude(
 
     progress(STAGES[8])
     townships = pd.concat([
-        township_summary(b, config.policy), township_summary(b.assign(township=CITY), config.policy)
+        township_summary(b, config.policy, config.uncertainty),
+        township_summary(b.assign(township=CITY), config.policy, config.uncertainty)
     ]).join(planning.wide(plan_status))
     crs = inventory.crs
     return Results(
