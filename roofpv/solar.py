@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pvlib
 
-from roofpv.temperature import fuentes
+from roofpv.temperature import cell_temperature, heat_balance
 from roofpv.weather import interval_midpoints, solar_position
 
 if TYPE_CHECKING:
@@ -401,12 +401,20 @@ def _orientation_energy(weather, latitude, longitude, altitude, surface_tilt,
         interval_midpoints(weather.index[rows])).to_numpy()[:, None]
     airmass = pvlib.atmosphere.get_relative_airmass(zenith)
     spectral = np.where(lit, air_mass_modifier(zenith, altitude), 0.0)
+    # Rows run in time order: each month is one contiguous block.
     month = weather.index.month.to_numpy()[rows]
-    month_sum = (month == np.arange(1, 13)[:, None]).astype(float)
+    month_start = np.flatnonzero(np.r_[True, np.diff(month) != 0])
+    month_index = month[month_start] - 1
+    # Beam transmission tabulated over the angle of incidence (0.05° steps).
+    aoi_nodes = np.linspace(0.0, 90.0, 1801)
+    beam_nodes = cover_transmission(aoi_nodes, 0.0, ar_glass)[0]
     pdc0_inverter = 1 / (dc_ac_ratio * inverter_eff_nom)
 
-    monthly = np.empty((nocts.size, 12, surface_tilt.size))
-    poa_monthly = np.empty((12, surface_tilt.size))
+    # Heat-balance nodes span the plane-of-array range (above it the balance extrapolates linearly).
+    poa_max = float(np.max(dni + 2 * dhi + albedo * ghi, initial=0.0))
+    balances = [heat_balance(temp_air, wind_speed, noct, poa_max) for noct in nocts]
+    monthly = np.zeros((nocts.size, 12, surface_tilt.size))
+    poa_monthly = np.zeros((12, surface_tilt.size))
     for start in range(0, surface_tilt.size, chunk_size):
         cols = slice(start, start + chunk_size)
         tilt, azimuth = surface_tilt[cols], surface_azimuth[cols]
@@ -418,16 +426,16 @@ def _orientation_energy(weather, latitude, longitude, altitude, surface_tilt,
             tilt, azimuth, dhi, dni, dni_extra, zenith, sun_azimuth, airmass))
         ground = pvlib.irradiance.get_ground_diffuse(tilt, ghi, albedo)
         poa_global = beam + sky + ground
-        k_beam, k_sky, k_ground = cover_transmission(aoi, tilt, ar_glass)
-        effective = (beam * k_beam + sky * k_sky + ground * k_ground) * spectral
-        poa_monthly[:, cols] = month_sum @ poa_global / 1000
-        for k, noct in enumerate(nocts):
-            temp_cell = fuentes(poa_global, temp_air, wind_speed, noct,
-                                surface_tilt=tilt, continues=follows)
+        _, k_sky, k_ground = cover_transmission(0.0, tilt, ar_glass)
+        effective = (beam * np.interp(aoi, aoi_nodes, beam_nodes)
+                     + sky * k_sky + ground * k_ground) * spectral
+        poa_monthly[month_index, cols] = np.add.reduceat(poa_global, month_start, axis=0) / 1000
+        for k, balance in enumerate(balances):
+            temp_cell = cell_temperature(balance, poa_global, follows)
             pdc = (pvlib.pvsystem.pvwatts_dc(effective, temp_cell, 1.0, gamma_pdc)
                    * (1 - losses_pct / 100))
             pac = np.maximum(pvlib.inverter.pvwatts(pdc, pdc0_inverter, inverter_eff_nom), 0.0)
-            monthly[k, :, cols] = month_sum @ pac
+            monthly[k, month_index, cols] = np.add.reduceat(pac, month_start, axis=0)
     return monthly, poa_monthly
 
 
