@@ -18,7 +18,7 @@ import geopandas as gpd
 import pandas as pd
 
 from . import economics, grid, input_checks, planning, solar
-from .assess import assess_buildings
+from .assess import MONTHLY_COLUMNS, assess_buildings
 from .config import Config
 from .constants import CITY, STAGES
 from .inventory import assign_townships, join_survey, project
@@ -138,12 +138,15 @@ def conclude(
         township_summary(b.assign(township=CITY), config.policy, config.uncertainty)
     ]).join(planning.wide(plan_status))
     crs = inventory.crs
+    monthly = [c for c in MONTHLY_COLUMNS if c in b]
+    monthly_table = b[monthly].dropna(how="all").rename_axis("building_id") if monthly else None
+    b = b.drop(columns=monthly)
     return Results(
         gpd.GeoDataFrame(b, geometry="geometry", crs=crs), townships, inventory.township_polygons,
         findings, crs, inventory.survey_rows,
         gpd.GeoDataFrame(plan, geometry="geometry", crs=crs), plan_status, trajectory,
         economics.parameters(config.economics), plane_layer, prepared.info, pv_arrays,
-        {t.name: t.label for t in config.policy.targets},
+        {t.name: t.label for t in config.policy.targets}, monthly_table,
     )
 
 

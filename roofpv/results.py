@@ -47,6 +47,8 @@ class Results:
     pv_arrays: gpd.GeoDataFrame | None = None
     #: Policy target labels by target name (for field aliases and map styles).
     target_labels: dict[str, str] = field(default_factory=dict)
+    #: Monthly kWh and plane-of-array irradiation per building (``assess.monthly_yield``).
+    monthly_yield: pd.DataFrame | None = None
 
 
 def run_info(config: Config, weather_meta: dict, hourly: pd.DataFrame, crs: str) -> pd.DataFrame:

@@ -238,6 +238,30 @@ def interpolate_monthly(table, tilt, azimuth):
                   tilt, azimuth), 0, -1)
 
 
+def interpolate_field(table, name, tilt, azimuth):
+    """
+    Any field of a yield table at planes, by bilinear interpolation.
+
+    Parameters
+    ----------
+    table : YieldTable
+    name : str
+        A field of :class:`YieldTable` of shape (ntilt, nazimuth) or
+        (12, ntilt, nazimuth), e.g. ``"poa_annual_kwh_m2"``.
+    tilt, azimuth : array_like
+        Plane tilts (clipped) and azimuths (wrapping at 360) [degrees].
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``shape`` or (``*shape``, 12) for monthly fields, where
+        ``shape`` is the broadcast shape of ``tilt`` and ``azimuth``.
+    """
+    grid = getattr(table, name)
+    values = _bilinear(table.tilts, table.azimuths, grid, tilt, azimuth)
+    return np.moveaxis(values, 0, -1) if grid.ndim == 3 else values
+
+
 def lifetime_energy(annual_kwh, years, degradation_per_year):
     """
     Energy over a system lifetime with a constant annual degradation.

@@ -174,3 +174,17 @@ def test_tables_for_several_nocts_share_irradiance(weather):
     single = yield_table(weather, **SITE, tilts=[0, 30], azimuths=[90, 180], noct_installed=63.0,
                          gamma_pdc=-0.0034, losses_pct=14.08)
     np.testing.assert_allclose(single.annual_kwh_per_kwp, hot.annual_kwh_per_kwp)
+
+
+def test_interpolate_field(table):
+    from roofpv.solar import interpolate_field
+
+    tilt, azimuth = np.array([3.0, 22.0, 58.0]), np.array([10.0, 185.0, 271.0])
+    np.testing.assert_allclose(interpolate_field(table, "annual_kwh_per_kwp", tilt, azimuth),
+                               interpolate(table, tilt, azimuth))
+    np.testing.assert_allclose(interpolate_field(table, "monthly_kwh_per_kwp", tilt, azimuth),
+                               interpolate_monthly(table, tilt, azimuth))
+    poa = interpolate_field(table, "poa_monthly_kwh_m2", tilt, azimuth)
+    assert poa.shape == (3, 12)
+    np.testing.assert_allclose(poa.sum(axis=1),
+                               interpolate_field(table, "poa_annual_kwh_m2", tilt, azimuth))

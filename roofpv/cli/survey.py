@@ -22,6 +22,11 @@ def add_parser(commands) -> argparse.ArgumentParser:
         ),
     )
     run_options(parser)
+    parser.add_argument(
+        "--sensitivity", action="store_true",
+        help="also write sensitivity.csv: township capacity, energy and coverage with module "
+             "power ±10 %%, losses ±2 points, load safety factor +0.1/+0.25 and survey shading "
+             "losses ×0.5/×1.5 (敏感性分析)")
     return parser
 
 
@@ -81,6 +86,16 @@ def run(args: argparse.Namespace, console) -> int:
         clear_partitions(out_dir)
         status.update("writing the report")
         write_report(results, config, out_dir, args, paths, console)
+        if args.sensitivity:
+            from ..io import writers
+            from ..pipeline import prepare
+            from ..sensitivity import sensitivity_table
+
+            status.update("sensitivity: preparing")
+            table = sensitivity_table(config, prepare(config),
+                                      lambda step: status.update(f"sensitivity: {step}"))
+            paths["sensitivity"] = out_dir / "sensitivity.csv"
+            writers.write_table(paths["sensitivity"], table)
     elapsed = time.perf_counter() - started
     if args.quiet:
         return 0
