@@ -116,6 +116,22 @@ def test_typical_year_reproduces_real_shanghai_file():
     assert abs(from_means / from_file - 1) <= 0.05
 
 
+@pytest.mark.parametrize("path, tz", [p for p in WEATHER_FILES if p.id != "greensboro_tmy3"])
+def test_typical_year_yield_within_2_percent_of_real_chinese_files(path, tz):
+    """The synthetic year built from a real file's monthly means yields within 2 % of
+    the file on a 25° south roof. Its diffuse share is recorded in docs/validation.md,
+    not asserted: it exceeds the TMYx file's by 0.16 (an open item)."""
+    real, meta = read_weather(path, tz=tz)
+    month = real.groupby(real.index.month)
+    synthetic, _ = typical_year(
+        **site(meta), monthly_ghi_kwh_m2=month["ghi"].sum().to_numpy() / 1000,
+        monthly_temp_air_c=month["temp_air"].mean().to_numpy(),
+        monthly_wind_m_s=month["wind_speed"].mean().to_numpy())
+    from_file = plane_yield_exact(real, **site(meta), tilt=25, azimuth=180, **FLUSH)
+    from_means = plane_yield_exact(synthetic, **site(meta), tilt=25, azimuth=180, **FLUSH)
+    assert abs(from_means / from_file - 1) <= 0.02
+
+
 def test_horizontal_poa_equals_ghi(pinghu):
     table = yield_table(pinghu, **PINGHU, tilts=[0, 5], azimuths=[0, 180], **FLUSH)
     np.testing.assert_allclose(table.poa_annual_kwh_m2[0], pinghu["ghi"].sum() / 1000, rtol=1e-5)
