@@ -16,11 +16,11 @@ from collections.abc import Callable, Iterator
 import pandas as pd
 
 from . import grid, planning, solar
-from .assess import assess_buildings, measure_roofs
 from .config import Config
 from .constants import CITY
 from .pipeline import Prepared
 from .policy import township_summary
+from .stages import assess_buildings, measure_roofs
 
 
 def scenarios(config: Config) -> Iterator[tuple[str, float, Config]]:

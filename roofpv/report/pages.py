@@ -14,6 +14,7 @@ from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 
 from ..config import Config
+from ..milestones import COLOURS, LABELS
 from . import charts, data, maps
 from .fonts import font_face_css, printable
 from .labels import code_label, reason_label, text
@@ -127,7 +128,7 @@ def render(report: data.ReportData, config: Config, parameters: pd.DataFrame, la
             "mwp": _num(row["capacity_kwp"] / 1000.0), "gwh": _num(row["annual_mwh"] / 1000.0, 2),
             "coverage": [
                 {"today": _pct(c["today"]), "potential": _pct(c["potential"]),
-                 "reach": [(year, ok) for year, _, ok in c["milestones"]]}
+                 "reach": [(year, LABELS[lang][s], COLOURS[s]) for year, _, s in c["milestones"]]}
                 for c in data.coverage_rows(row, targets)
             ],
         })
