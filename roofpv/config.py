@@ -67,6 +67,9 @@ class MonthlyClimate(_Model):
     ghi_kwh_m2: list[float] = Field(min_length=12, max_length=12)
     temp_air_c: list[float] = Field(min_length=12, max_length=12)
     wind_m_s: list[float] = Field(min_length=12, max_length=12)
+    dhi_kwh_m2: list[float] | None = Field(
+        None, min_length=12, max_length=12,
+        description="monthly diffuse horizontal irradiation; sets the diffuse share of the typical year")
 
     @field_validator("ghi_kwh_m2")
     @classmethod
@@ -74,6 +77,14 @@ class MonthlyClimate(_Model):
         if min(v) <= 0:
             raise ValueError("monthly GHI must be positive (kWh/m² per month)")
         return v
+
+    @model_validator(mode="after")
+    def _diffuse_below_global(self) -> MonthlyClimate:
+        if self.dhi_kwh_m2 is not None and any(
+                not 0 <= d <= g for d, g in zip(self.dhi_kwh_m2, self.ghi_kwh_m2)):
+            raise ValueError("monthly DHI (dhi_kwh_m2) must lie between 0 and the month's GHI "
+                             "(月散射辐照量应不大于月总辐照量)")
+        return self
 
 
 class Weather(_Model):

@@ -3,16 +3,19 @@ Validation of the yield model against NREL's PVWatts v8 (SAM Simulation Core
 via PySAM); the figures are tabulated in docs/validation.md.
 """
 
+import functools
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pvlib
 import pytest
 
 from roofpv.io.weather import read_weather
 from roofpv.solar import plane_yield_exact, yield_table
-from roofpv.weather import typical_year
+from roofpv.weather import solar_position, typical_year
 
 from .conftest import GHI, TEMP, WIND
 from .conftest import SITE as PINGHU
@@ -47,12 +50,34 @@ def site(meta):
     return {k: meta[k] for k in ("latitude", "longitude", "altitude")}
 
 
+@functools.cache
+def hour_middle_epw(weather_file):
+    """The EPW with every minute field set to 30, so that PVWatts, like roofpv and the
+    EPW convention, takes each row as the mean of the hour before its stamp with the sun
+    at its middle. PVWatts reads a minute field of 0 (CSWD files) as an instantaneous
+    value at the start of that hour: half an hour early (±5 % on east and west planes).
+    Other files are returned unchanged."""
+    path = Path(weather_file)
+    if path.suffix.lower() != ".epw":
+        return path
+    lines = path.read_text(encoding="latin-1").splitlines(keepends=True)
+    rows = [line.split(",", 5) for line in lines[8:]]
+    if all(r[4] == "30" for r in rows if len(r) > 5):
+        return path
+    folder = Path(tempfile.mkdtemp(prefix="roofpv-pvwatts-"))
+    out = folder / path.name
+    out.write_text("".join(lines[:8]) + "".join(
+        ",".join([*r[:4], "30", r[5]]) if len(r) > 5 else ",".join(r) for r in rows),
+        encoding="latin-1")
+    return out
+
+
 def pvwatts_v8_kwh_per_kwp(weather_file, tilt, azimuth, array_type, gcr=0.01):
     """Annual AC energy of NREL's PVWatts v8, fixed open rack (array type 0,
     a single row: GCR 0.01) or fixed roof mount (1) [kWh/kWp]."""
     pvwatts = pytest.importorskip("PySAM.Pvwattsv8", reason="NREL PySAM (extra [test]) not installed")
     model = pvwatts.default("PVWattsNone")
-    model.SolarResource.solar_resource_file = str(weather_file)
+    model.SolarResource.solar_resource_file = str(hour_middle_epw(weather_file))
     model.SolarResource.use_wf_albedo = 0
     model.SolarResource.albedo_default = PVWATTS_V8["albedo"]
     model.SystemDesign.assign({
@@ -73,12 +98,25 @@ def roofpv_kwh_per_kwp(weather, meta, tilt, azimuth, array_type):
 @pytest.mark.parametrize("array_type", sorted(MOUNTINGS))
 @pytest.mark.parametrize("path, tz", WEATHER_FILES)
 def test_reproduces_nrel_pvwatts_v8(path, tz, array_type):
-    """Every orientation within 1.5 % of PVWatts v8, open rack and roof mount."""
+    """Every orientation within 1.5 % of PVWatts v8, open rack and roof mount. A
+    horizontal plane gets the file's GHI in roofpv and DNI·cos Z + DHI in PVWatts: where
+    a file's components fall short of its GHI by more than 1.5 % (Hangzhou CSWD: 4.8 %),
+    the horizontal case differs by that shortfall instead and is left out."""
     weather, meta = read_weather(path, tz=tz)
-    tilt, azimuth = np.array(ORIENTATIONS, dtype=float).T
+    cases = ORIENTATIONS
+    if abs(component_closure(weather, meta) - 1) > 0.015:
+        cases = [(t, a) for t, a in ORIENTATIONS if t > 0]
+    tilt, azimuth = np.array(cases, dtype=float).T
     ours = roofpv_kwh_per_kwp(weather, meta, tilt, azimuth, array_type)
-    expected = np.array([pvwatts_v8_kwh_per_kwp(path, t, a, array_type) for t, a in ORIENTATIONS])
+    expected = np.array([pvwatts_v8_kwh_per_kwp(path, t, a, array_type) for t, a in cases])
     np.testing.assert_array_less(np.abs(ours / expected - 1), 0.015)
+
+
+def component_closure(weather, meta):
+    """Annual (DNI·cos Z + DHI) / GHI of a weather file, sun at interval middles."""
+    zenith = solar_position(weather, **site(meta))["apparent_zenith"].to_numpy()
+    beam = weather["dni"].to_numpy() * np.clip(np.cos(np.radians(zenith)), 0, None)
+    return (beam.sum() + weather["dhi"].sum()) / weather["ghi"].sum()
 
 
 def test_roof_mount_costs_what_pvwatts_says():
@@ -116,17 +154,51 @@ def test_typical_year_reproduces_real_shanghai_file():
     assert abs(from_means / from_file - 1) <= 0.05
 
 
-@pytest.mark.parametrize("path, tz", [p for p in WEATHER_FILES if p.id != "greensboro_tmy3"])
-def test_typical_year_yield_within_2_percent_of_real_chinese_files(path, tz):
-    """The synthetic year built from a real file's monthly means yields within 2 % of
-    the file on a 25° south roof. Its diffuse share is recorded in docs/validation.md,
-    not asserted: it exceeds the TMYx file's by 0.16 (an open item)."""
-    real, meta = read_weather(path, tz=tz)
+#: Real Chinese typical-year files for the typical-year check, with the shift that
+#: aligns their irradiance with the sun (tests/data/real/weather/README.md):
+#: Hangzhou's CSWD irradiance runs one hour late.
+CHINESE_FILES = {
+    SHANGHAI_EPW: 0,
+    REAL_WEATHER / "CHN_Zhejiang.Hangzhou.584570_CSWD.epw": -1,
+    REAL_WEATHER / "CHN_Henan.Zhengzhou.570830_CSWD.epw": 0,
+}
+
+
+def closed_components(weather, meta):
+    """The file with DNI recomputed from GHI and DHI (zero beyond 87° zenith): some
+    CSWD files' components fall short of their GHI (Hangzhou: 0.952)."""
+    zenith = solar_position(weather, **site(meta))["apparent_zenith"].to_numpy()
+    up = zenith < 87
+    dni = np.where(up, (weather["ghi"] - weather["dhi"]).clip(lower=0).to_numpy()
+                   / np.cos(np.radians(np.where(up, zenith, 0.0))), 0.0)
+    return weather.assign(dni=np.minimum(dni, 1100.0))
+
+
+@pytest.mark.real_data
+@pytest.mark.parametrize("path", list(CHINESE_FILES), ids=lambda p: p.stem)
+def test_typical_year_looks_like_real_chinese_files(path):
+    """From a real file's monthly GHI, DHI, temperature and wind, the synthetic year's
+    diffuse share is within 0.05 and the yield of a 25° south roof within 2 % of the
+    file's (its components closed)."""
+    if not path.is_file():
+        pytest.skip(f"real weather file absent: {path}")
+    raw, meta = pvlib.iotools.read_epw(path)
+    # Hangzhou has one hour of DHI 1011 W/m², past the reader's limit: clipped here.
+    real = raw[["ghi", "dni", "dhi", "temp_air", "wind_speed"]].assign(dhi=raw["dhi"].clip(upper=1000))
+    real = real.set_axis(pd.date_range("2023-01-01", periods=8760, freq="h", tz="Asia/Shanghai"))
+    shift = CHINESE_FILES[path]
+    if shift:
+        for col in ("ghi", "dni", "dhi"):
+            real[col] = np.roll(real[col].to_numpy(), shift)
+    real = closed_components(real, meta)
     month = real.groupby(real.index.month)
     synthetic, _ = typical_year(
         **site(meta), monthly_ghi_kwh_m2=month["ghi"].sum().to_numpy() / 1000,
+        monthly_dhi_kwh_m2=month["dhi"].sum().to_numpy() / 1000,
         monthly_temp_air_c=month["temp_air"].mean().to_numpy(),
         monthly_wind_m_s=month["wind_speed"].mean().to_numpy())
+    share = real["dhi"].sum() / real["ghi"].sum()
+    assert abs(synthetic["dhi"].sum() / synthetic["ghi"].sum() - share) <= 0.05
     from_file = plane_yield_exact(real, **site(meta), tilt=25, azimuth=180, **FLUSH)
     from_means = plane_yield_exact(synthetic, **site(meta), tilt=25, azimuth=180, **FLUSH)
     assert abs(from_means / from_file - 1) <= 0.02

@@ -377,5 +377,5 @@ def load_weather(config: Config) -> tuple[pd.DataFrame, dict]:
     m = w.monthly
     return typical_year(
         site.latitude, site.longitude, site.altitude_m, m.ghi_kwh_m2, m.temp_air_c, m.wind_m_s,
-        tz=site.timezone, seed=w.seed,
+        tz=site.timezone, seed=w.seed, monthly_dhi_kwh_m2=m.dhi_kwh_m2,
     )
