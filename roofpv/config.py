@@ -379,7 +379,6 @@ class Uncertainty(_Model):
     losses_pct: float = Field(2.0, ge=0)
     shading_class_pct: float = Field(3.0, ge=0, description="shading loss set by a survey class or default")
     shading_measured_pct: float = Field(1.5, ge=0, description="shading loss measured on a DSM")
-    source: str = ""
 
 
 class Monitoring(_Model):
