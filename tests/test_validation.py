@@ -4,12 +4,12 @@ via PySAM); the figures are tabulated in docs/validation.md.
 """
 
 import functools
+import gzip
 import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pvlib
 import pytest
 
@@ -29,8 +29,8 @@ REAL_WEATHER = Path(__file__).resolve().parent / "data" / "real" / "weather"
 #: under tests/data/real/weather, and the shared Shanghai file when present.
 WEATHER_FILES = [
     pytest.param(GREENSBORO_TMY3, None, id="greensboro_tmy3"),
-    *(pytest.param(p, "Asia/Shanghai", id=p.stem, marks=pytest.mark.real_data)
-      for p in sorted(REAL_WEATHER.glob("*.epw"))),
+    *(pytest.param(p, "Asia/Shanghai", id=p.name.split(".epw")[0], marks=pytest.mark.real_data)
+      for p in sorted(REAL_WEATHER.glob("*.epw*"))),
     pytest.param(SHANGHAI_EPW, "Asia/Shanghai", id="shanghai_tmyx", marks=[
         pytest.mark.real_data,
         pytest.mark.skipif(not SHANGHAI_EPW.is_file(),
@@ -56,16 +56,18 @@ def hour_middle_epw(weather_file):
     EPW convention, takes each row as the mean of the hour before its stamp with the sun
     at its middle. PVWatts reads a minute field of 0 (CSWD files) as an instantaneous
     value at the start of that hour: half an hour early (±5 % on east and west planes).
-    Other files are returned unchanged."""
+    Other files are returned unchanged; gzip-compressed EPW files are unpacked."""
     path = Path(weather_file)
-    if path.suffix.lower() != ".epw":
+    packed = path.suffix.lower() == ".gz"
+    if ".epw" not in path.name.lower():
         return path
-    lines = path.read_text(encoding="latin-1").splitlines(keepends=True)
+    with (gzip.open(path, "rt", encoding="latin-1") if packed else path.open(encoding="latin-1")) as f:
+        lines = f.read().splitlines(keepends=True)
     rows = [line.split(",", 5) for line in lines[8:]]
-    if all(r[4] == "30" for r in rows if len(r) > 5):
+    if not packed and all(r[4] == "30" for r in rows if len(r) > 5):
         return path
     folder = Path(tempfile.mkdtemp(prefix="roofpv-pvwatts-"))
-    out = folder / path.name
+    out = folder / path.name.removesuffix(".gz")
     out.write_text("".join(lines[:8]) + "".join(
         ",".join([*r[:4], "30", r[5]]) if len(r) > 5 else ",".join(r) for r in rows),
         encoding="latin-1")
@@ -159,8 +161,9 @@ def test_typical_year_reproduces_real_shanghai_file():
 #: Hangzhou's CSWD irradiance runs one hour late.
 CHINESE_FILES = {
     SHANGHAI_EPW: 0,
-    REAL_WEATHER / "CHN_Zhejiang.Hangzhou.584570_CSWD.epw": -1,
-    REAL_WEATHER / "CHN_Henan.Zhengzhou.570830_CSWD.epw": 0,
+    REAL_WEATHER / "CHN_Zhejiang.Hangzhou.584570_CSWD.epw.gz": -1,
+    REAL_WEATHER / "CHN_Henan.Zhengzhou.570830_CSWD.epw.gz": 0,
+    REAL_WEATHER / "CHN_HN_Changsha.576870_TMYx.2007-2021.epw.gz": 0,
 }
 
 
@@ -175,21 +178,14 @@ def closed_components(weather, meta):
 
 
 @pytest.mark.real_data
-@pytest.mark.parametrize("path", list(CHINESE_FILES), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", list(CHINESE_FILES), ids=lambda p: p.name.split(".epw")[0])
 def test_typical_year_looks_like_real_chinese_files(path):
     """From a real file's monthly GHI, DHI, temperature and wind, the synthetic year's
     diffuse share is within 0.05 and the yield of a 25° south roof within 2 % of the
     file's (its components closed)."""
     if not path.is_file():
         pytest.skip(f"real weather file absent: {path}")
-    raw, meta = pvlib.iotools.read_epw(path)
-    # Hangzhou has one hour of DHI 1011 W/m², past the reader's limit: clipped here.
-    real = raw[["ghi", "dni", "dhi", "temp_air", "wind_speed"]].assign(dhi=raw["dhi"].clip(upper=1000))
-    real = real.set_axis(pd.date_range("2023-01-01", periods=8760, freq="h", tz="Asia/Shanghai"))
-    shift = CHINESE_FILES[path]
-    if shift:
-        for col in ("ghi", "dni", "dhi"):
-            real[col] = np.roll(real[col].to_numpy(), shift)
+    real, meta = read_weather(path, tz="Asia/Shanghai", shift_h=CHINESE_FILES[path])
     real = closed_components(real, meta)
     month = real.groupby(real.index.month)
     synthetic, _ = typical_year(
