@@ -30,7 +30,7 @@ from .io import tiles
 from .io.weather import load_weather
 from .pipeline import analysis_crs
 from .schema import COLUMN_ALIASES
-from .stages import assess_buildings
+from .stages import MONTHLY_COLUMNS, assess_buildings
 from .survey import map_headers, normalise_survey
 
 
@@ -121,7 +121,7 @@ def assess(buildings: gpd.GeoDataFrame, config: Config, *, weather: pd.DataFrame
         dsm = tiles.open_mosaic(dsm, crs, config.dsm.tiles_pattern)
     b, _, pv_arrays = assess_buildings(buildings, config, hourly, solar.yield_tables(config, hourly),
                                        crs, mosaic=dsm, draw_arrays=arrays)
-    out = gpd.GeoDataFrame(b, geometry="geometry", crs=crs)
+    out = gpd.GeoDataFrame(b.drop(columns=MONTHLY_COLUMNS), geometry="geometry", crs=crs)
     out.attrs = dict(buildings.attrs)
     return (out, pv_arrays) if arrays else out
 

@@ -37,7 +37,7 @@ from .policy import energy, observed_pace, township_summary, with_status
 from .results import Inventory, Results, run_info
 from .roof import analysis_epsg
 from .schema import COLUMN_ALIASES
-from .stages import assess_buildings
+from .stages import MONTHLY_COLUMNS, assess_buildings
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,9 @@ def metered(b: pd.DataFrame, config: Config, matches: pd.DataFrame, tables: dict
             f"(median metered ÷ modelled, bootstrap SE, {int(c['systems'])} systems)"}
     if cfg.calibrate and perf["performance_ratio"].notna().any():
         factor = metering.factors(b, calib, cfg.calibrate_by)
-        b = b.assign(annual_kwh=b["annual_kwh"] * factor)
+        # P50, P90 and the monthly split scale alike.
+        kwh = [c for c in ("annual_kwh", "annual_kwh_p90", *MONTHLY_COLUMNS[:12]) if c in b]
+        b = b.assign(**{c: b[c].mul(factor) for c in kwh})
         b = energy(carbon.account(economics.appraise(b, config.economics), config.carbon), config.energy)
         info["calibration applied"] = (f"potential yields × factor of the {cfg.calibrate_by} "
                                        f"(range {factor.min():.3f}–{factor.max():.3f})")
@@ -255,7 +257,8 @@ def conclude(
 
     progress(STAGES[8])
     townships = pd.concat([
-        township_summary(b, config.policy), township_summary(b.assign(township=CITY), config.policy)
+        township_summary(b, config.policy, config.uncertainty),
+        township_summary(b.assign(township=CITY), config.policy, config.uncertainty)
     ]).join(planning.wide(plan_status))
     as_of = config.run_date
     pace = registered_pace(b, config, matches, as_of) if matches is not None else None
@@ -265,12 +268,16 @@ def conclude(
     ])
     info = _items(info, {"milestone status as of": as_of.isoformat()})
     crs = inventory.crs
+    monthly = [c for c in MONTHLY_COLUMNS if c in b]
+    monthly_table = b[monthly].dropna(how="all").rename_axis("building_id") if monthly else None
+    b = b.drop(columns=monthly)
     return Results(
         gpd.GeoDataFrame(b, geometry="geometry", crs=crs), townships, inventory.township_polygons,
         findings, crs, inventory.survey_rows,
         gpd.GeoDataFrame(plan, geometry="geometry", crs=crs), plan_status, trajectory,
         economics.parameters(config.economics), plane_layer, info, pv_arrays,
         {t.name: t.label for t in config.policy.targets}, matches, perf, calib,
+        monthly_yield=monthly_table,
     )
 
 
