@@ -405,7 +405,7 @@ class Config(_Model):
 #: File paths per section, resolved against the folder of the YAML file that sets them.
 _PATH_KEYS = {
     "inputs": ("footprints", "survey", "townships", "register", "meters"), "weather": ("file",), "grid": ("transformers",),
-    "dsm": ("tiles", "dem"),
+    "dsm": ("tiles", "dem", "canopy"),
 }
 
 

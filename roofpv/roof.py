@@ -119,10 +119,14 @@ def roof_planes(
     ridge = (ymin + ymax) / 2.0
     gable = n_planes == 2
 
-    front = np.where(gable, shapely.intersection(local, shapely.box(xmin, ymin, xmax, ridge)), local)
-    back = shapely.intersection(local, shapely.box(xmin, ridge, xmax, ymax))
+    # Gables only: each half of the footprint, split at the ridge.
+    g = np.flatnonzero(gable)
+    front = local.copy()
+    front[g] = shapely.intersection(local[g], shapely.box(xmin[g], ymin[g], xmax[g], ridge[g]))
+    back = np.empty(n, dtype=object)
+    back[g] = shapely.intersection(local[g], shapely.box(xmin[g], ridge[g], xmax[g], ymax[g]))
     # The back plane faces the other way: turn its frame by 180° so it too faces local −y.
-    back = shapely.transform(back, lambda xy: -xy)
+    back[g] = shapely.transform(back[g], lambda xy: -xy)
 
     index = np.concatenate([np.arange(n), np.flatnonzero(gable)])
     planes = pd.DataFrame(
