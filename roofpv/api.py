@@ -88,7 +88,8 @@ def buildings_table(footprints: gpd.GeoDataFrame, config: Config,
     given = [c for c in map_headers(list(attributes.columns), "buildings").values()
              if c != "building_id"]
     b["has_survey"] = survey[given].notna().any(axis=1) if given else False
-    b = fill_from_footprints(b, footprint_attributes(attributes.set_index(survey.index),
+    # OSM-style columns (building, building:levels, height) fill what the survey columns leave blank.
+    b = fill_from_footprints(b, footprint_attributes(attributes.set_axis(survey.index),
                                                      config.dsm.storey_height_m))
     crs = analysis_crs(config)
     b, found = to_analysis_crs(b, crs, "buildings")
