@@ -193,7 +193,8 @@ def conclude(
 
     progress(STAGES[8])
     townships = pd.concat([
-        township_summary(b, config.policy, config.uncertainty),
+        township_summary(b, config.policy, config.uncertainty,
+                         None if inventory.township_polygons is None else inventory.township_polygons.index),
         township_summary(b.assign(township=CITY), config.policy, config.uncertainty)
     ]).join(planning.wide(plan_status))
     as_of = config.run_date
