@@ -422,7 +422,15 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
     tilt = np.degrees(np.arctan(np.hypot(a, b)))
     azimuth = np.degrees(np.arctan2(-a, -b)) % 360.0
 
-    outline = shapely.make_valid(shapely.simplify(_outlines(plane_px.reshape(z.shape), window, m), r / 2))
+    # Plane outlines: the plane's pixels, grown by half a pixel into the footprint where
+    # no other plane of the roof holds the pixels (so the eaves follow the footprint edge
+    # instead of the pixel staircase), clipped to the footprint.
+    label2d = plane_px.reshape(z.shape)
+    own = shapely.make_valid(_outlines(label2d, window, m))
+    held = shapely.make_valid(_outlines(np.r_[seed_owner, -1][label2d], window, n))  # −1 → −1
+    grown = shapely.buffer(shapely.simplify(own, r), r / 2, join_style="mitre")
+    free = shapely.difference(grown, held[seed_owner])
+    outline = shapely.union(shapely.make_valid(shapely.simplify(own, r / 2)), free)
     polygons = _polygonal(shapely.intersection(outline, geometry[seed_owner]))
     area = np.nan_to_num(shapely.area(polygons))
     # Walls and towers are not roof planes; a plane its own pixels do not fit was a bad seed.

@@ -173,9 +173,21 @@ def lay_out(b: pd.DataFrame, config: Config, tables: dict[str, solar.YieldTable]
         local = dsm.local_planes(mp, setback.reindex(mp["building_id"]).to_numpy(),
                                  config.dsm.flat_max_slope_deg)
         local["shading_loss"] = mp["shading_loss"].to_numpy()
+        local["measured"] = True
         planes = pd.concat([planes, local], ignore_index=True)
     planes = planes.sort_values(["building_id", "plane"], kind="stable").reset_index(drop=True)
     mounting = rows["mounting"].reindex(planes["building_id"]).to_numpy()
+    if "measured" in planes:  # measured planes: racks on the flat ones, flush on the pitched
+        flat_m, pitched_m = form_mountings(config)
+        kind = pd.Series(mounting).map({k: m.row_spacing == "gb50797" for k, m in config.mountings.items()})
+        racked_now = kind.to_numpy(bool)
+        dsm_plane = planes["measured"].fillna(False).to_numpy(bool)
+        flat_plane = planes["slope_deg"].to_numpy() == 0
+        if flat_m is not None:
+            mounting = np.where(dsm_plane & flat_plane & ~racked_now, flat_m, mounting)
+        if pitched_m is not None:
+            mounting = np.where(dsm_plane & ~flat_plane & racked_now, pitched_m, mounting)
+        planes = planes.drop(columns="measured")
     planes["mounting"] = mounting
     spec = {k: config.mountings[k] for k in np.unique(mounting)}
     per_plane = pd.Series(mounting)
