@@ -293,10 +293,9 @@ def _conflicts(obs: pd.DataFrame) -> pd.DataFrame:
     """Cells edited to different values by two or more senders: each edit with the value
     taken in the end."""
     edits = obs[obs["kind"].isin(["edit", "new"])]
-    codes = edits["code"].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
-    groups = edits.assign(code_text=codes).groupby(["building_id", "column"])
-    clash = groups["office"].transform("nunique").gt(1) & groups["code_text"].transform(
-        lambda v: v.fillna("∅").nunique()).gt(1)
+    edits = edits[edits.groupby(["building_id", "column"])["office"].transform("nunique").gt(1)]
+    codes = edits["code"].map(lambda v: "∅" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+    clash = codes.groupby([edits["building_id"], edits["column"]]).transform("nunique").gt(1)
     out = edits[clash].drop(columns=["code", "order", "kind"])
     taken = obs[obs["taken"]].set_index(["building_id", "column"])["value"]
     out = out.assign(final=[taken.get((b, c)) for b, c in zip(out["building_id"], out["column"])])

@@ -103,6 +103,7 @@ def summary(status: pd.DataFrame, targets: list[Target], order: list[str] | None
     towns = [t for t in (order or []) if t in table.index]
     table = table.loc[towns + sorted(set(table.index) - set(towns))]
     table.loc[TOTAL] = table.sum()
+    table = table.astype(int)
     with np.errstate(invalid="ignore", divide="ignore"):
         table["surveyed_share"] = table["surveyed"] / table["buildings"]
         table["complete_share"] = table["complete"] / table["buildings"]

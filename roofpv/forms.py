@@ -208,24 +208,31 @@ PAGE_GROUND_M = {"A3": (760.0, 520.0), "A4": (520.0, 350.0)}
 
 
 def map_pages(x: np.ndarray, y: np.ndarray, ids: pd.Index, paper: str = "A3") -> tuple[pd.DataFrame, pd.Series]:
-    """Detail pages of a form's map: a grid of page-sized cells over the buildings'
-    points (``x``, ``y`` in metres), keeping only cells with buildings, numbered from the
-    north-west row by row.
+    """Detail pages of a form's map, each centred on a group of buildings.
+
+    Greedy: the north-western building not yet on a page seeds a page-sized window
+    reaching east and south of it; the page is then centred on the buildings in that
+    window, and every building not yet placed inside it goes on it. Repeats until every
+    building (points ``x``, ``y`` in metres) is on a page.
 
     Returns the pages (index: page number from 1; ``xmin``, ``ymin``, ``xmax``, ``ymax``)
     and each building's page number (index ``ids``).
     """
     width, height = PAGE_GROUND_M[paper]
-    x0, y1 = float(np.min(x)), float(np.max(y))
-    col = np.floor((np.asarray(x) - x0) / width).astype(int)
-    row = np.floor((y1 - np.asarray(y)) / height).astype(int)
-    cells = sorted(set(zip(row.tolist(), col.tolist())))
-    number = {cell: i + 1 for i, cell in enumerate(cells)}
-    pages = pd.DataFrame(
-        [(x0 + c * width, y1 - (r + 1) * height, x0 + (c + 1) * width, y1 - r * height) for r, c in cells],
-        columns=["xmin", "ymin", "xmax", "ymax"], index=pd.RangeIndex(1, len(cells) + 1, name="page"),
-    )
-    # The last row of cells ends at y1 - (r+1)·height; a point exactly on y1 is in row 0.
-    pages["ymax"] += 1e-6
-    page = pd.Series([number[c] for c in zip(row.tolist(), col.tolist())], index=ids, name="map_page")
-    return pages, page
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    page = np.zeros(len(x), int)
+    boxes = []
+    while (free := page == 0).any():
+        order = np.lexsort((x[free], -np.round(y[free] / height)))
+        seed = np.flatnonzero(free)[order[0]]
+        near = free & (x >= x[seed] - width / 4) & (x <= x[seed] + 3 * width / 4) \
+            & (y <= y[seed] + height / 4) & (y >= y[seed] - 3 * height / 4)
+        cx = (x[near].min() + x[near].max()) / 2
+        cy = (y[near].min() + y[near].max()) / 2
+        box = (cx - width / 2, cy - height / 2, cx + width / 2, cy + height / 2)
+        inside = free & (x >= box[0]) & (x <= box[2]) & (y >= box[1]) & (y <= box[3])
+        boxes.append(box)
+        page[inside | (np.arange(len(x)) == seed)] = len(boxes)
+    pages = pd.DataFrame(boxes, columns=["xmin", "ymin", "xmax", "ymax"],
+                         index=pd.RangeIndex(1, len(boxes) + 1, name="page"))
+    return pages, pd.Series(page, index=ids, name="map_page")

@@ -25,7 +25,7 @@ from .suitability import classify
 
 #: Column order of the ``buildings`` output.
 BUILDING_COLUMNS = [
-    "township", "township_source", "name", "category", "owner_type", "year_built", "floors",
+    "township", "township_source", "name", "address", "category", "owner_type", "year_built", "floors",
     "floor_area_m2", "roof_type", "roof_type_source", "roof_load_kn_m2", "shading",
     "shading_source", "shading_loss", "shading_loss_source", "shading_measured_class",
     "field_check", "sky_view_factor", "roof_height_m", "roof_height_m_source", "roof_form",
@@ -35,6 +35,7 @@ BUILDING_COLUMNS = [
     "existing_pv_area_m2", "existing_pv_source", "roof_area_m2", "roof_slope_deg", "roof_aspect_deg", "mounting",
     "module_tilt_deg", "usable_area_m2", "modules", "capacity_kwp", "pv_area_m2", "annual_kwh",
     "specific_yield_kwh_kwp", "suitability", "reasons", "has_survey", "note",
+    "category_source", "floors_source", "overlap_of", "overlap_share",
 ]
 
 
@@ -71,7 +72,9 @@ def resolve_roofs(b: pd.DataFrame, config: Config, roofs: pd.DataFrame | None = 
     )
     if "existing_pv_source" not in out:  # set by the register match where there is one
         out["existing_pv_source"] = np.where((kw > 0) | (area > 0), "survey", "")
-    out["roof_area_m2"] = shapely.area(out.geometry.to_numpy())
+    # A footprint inside another (a building part, a duplicate) has its roof counted there.
+    counted = out["overlap_of"].isna() if "overlap_of" in out else True
+    out["roof_area_m2"] = np.where(counted, shapely.area(out.geometry.to_numpy()), 0.0)
     measured = roofs if roofs is not None else pd.DataFrame(index=pd.Index([], name="building_id"))
     out = dsm.combine(out, measured, config.rules.shading_loss, survey_forms(config),
                       config.dsm.storey_height_m)
@@ -146,8 +149,11 @@ def plane_yields(measured: gpd.GeoDataFrame, planes: pd.DataFrame) -> gpd.GeoDat
 
 
 def lay_out(b: pd.DataFrame, config: Config, tables: dict[str, solar.YieldTable],
-            measured_planes: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
-    """Roof planes, modules and specific yield per plane (pure; one row per plane).
+            measured_planes: gpd.GeoDataFrame | None = None
+            ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Roof planes, modules and specific yield per plane (pure; one row per plane), and
+    the runs of modules the layout placed (:func:`roofpv.layout.module_runs`, ``polygon``
+    = position in the planes table), from which :func:`array_layer` draws the rows.
 
     Roofs measured from the DSM use their measured planes; the others are modelled from
     footprint and roof type (:func:`roofpv.roof.roof_planes`). Each plane keeps its local
@@ -210,9 +216,10 @@ def lay_out(b: pd.DataFrame, config: Config, tables: dict[str, solar.YieldTable]
     used = ~planes["north_unused"].to_numpy()
     polygons = planes["local"].to_numpy()
     planes["usable_area_m2"] = np.where(used, shapely.area(polygons), 0.0)
-    planes["modules"] = np.where(
-        used, layout.count_modules(polygons, module.width_m, module.gap_m, depth, pitch), 0
-    )
+    runs = layout.module_runs(polygons[used], module.width_m, module.gap_m, depth[used], pitch[used])
+    runs["polygon"] = np.flatnonzero(used)[runs["polygon"]]
+    planes["modules"] = np.bincount(runs["polygon"], weights=runs["modules"],
+                                    minlength=len(planes)).astype(np.int64)
     planes["layout_kwp"] = planes["modules"] * module.power_w / 1000.0
     planes["module_depth_m"] = depth
     planes["row_pitch_m"] = pitch
@@ -223,7 +230,7 @@ def lay_out(b: pd.DataFrame, config: Config, tables: dict[str, solar.YieldTable]
         hit = models == model
         specific[hit] = solar.interpolate(tables[model], tilt[hit], az[hit])
     planes["specific_yield_kwh_kwp"] = specific
-    return planes
+    return planes, runs
 
 
 def building_layout(b: pd.DataFrame, planes: pd.DataFrame, config: Config) -> pd.DataFrame:
@@ -261,14 +268,16 @@ def building_layout(b: pd.DataFrame, planes: pd.DataFrame, config: Config) -> pd
     return out
 
 
-def array_layer(planes: pd.DataFrame, b: pd.DataFrame, config: Config, crs: str
-                ) -> gpd.GeoDataFrame:
-    """The ``pv_arrays`` layer: module rows of the layout on every plane that holds
-    modules, on roofs that are not unsuitable (a preview: existing PV is not cut out)."""
+def array_layer(planes: pd.DataFrame, runs: dict[str, np.ndarray], b: pd.DataFrame,
+                config: Config, crs: str) -> gpd.GeoDataFrame:
+    """The ``pv_arrays`` layer: module rows of the layout (its ``runs``) on every plane
+    that holds modules, on roofs that are not unsuitable (a preview: existing PV is not
+    cut out)."""
     status = b["suitability"].reindex(planes["building_id"]).to_numpy()
-    keep = (status != "unsuitable") & (planes["modules"].to_numpy() > 0)
+    keep = (status != "unsuitable")[runs["polygon"]]
     m = config.module
-    rows = arrays.module_rows(planes[keep], m.width_m, m.gap_m, m.power_w)
+    rows = arrays.module_rows(planes, m.width_m, m.gap_m, m.power_w,
+                              {k: v[keep] for k, v in runs.items()})
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
 
 
@@ -308,7 +317,7 @@ def assess_buildings(
         roofs = roofs[roofs.index.isin(buildings.index)]
         measured_planes = measured_planes[measured_planes["building_id"].isin(buildings.index)]
     b = resolve_roofs(buildings, config, roofs)
-    planes = lay_out(b, config, tables, measured_planes)
+    planes, runs = lay_out(b, config, tables, measured_planes)
     plane_layer = plane_yields(measured_planes, planes)
 
     progress(STAGES[3])
@@ -319,7 +328,7 @@ def assess_buildings(
     pv_arrays = None
     if draw_arrays:
         progress(STAGES[5])
-        pv_arrays = array_layer(planes, b, config, crs)
+        pv_arrays = array_layer(planes, runs, b, config, crs)
 
     progress(STAGES[6])
     b = carbon.account(economics.appraise(grid.classify(b, config.grid), config.economics), config.carbon)

@@ -37,8 +37,11 @@ def reason_masks(b: pd.DataFrame, rules: Rules) -> dict[str, np.ndarray]:
     from_dsm = (b["shading_loss_source"] == "dsm").to_numpy() if "shading_loss_source" in b else none
     shading = b["shading_class"] if "shading_class" in b else b["shading"]
     dsm_status = b["dsm_status"] if "dsm_status" in b else pd.Series(None, b.index, dtype=object)
+    # A building part or duplicate: its roof is counted with the footprint it lies in.
+    overlap = b["overlap_of"].notna().to_numpy() if "overlap_of" in b else none
     masks = {
         "invalid_geometry": ~b["geometry_valid"],
+        "footprint_overlap": overlap,
         "no_survey_record": ~b["has_survey"],
         "roof_type_unknown": b["has_survey"] & b["roof_type_surveyed"].isna(),
         "roof_type_sunroom": b["roof_type"] == "sunroom",
@@ -52,7 +55,7 @@ def reason_masks(b: pd.DataFrame, rules: Rules) -> dict[str, np.ndarray]:
         "grid_limited": b["grid_condition"] == "limited",
         "grid_none": b["grid_condition"] == "none",
         "category_unknown": b["category"].isna(),
-        "area_too_small": b["geometry_valid"] & (b["roof_area_m2"] < rules.min_roof_area_m2),
+        "area_too_small": b["geometry_valid"] & ~overlap & (b["roof_area_m2"] < rules.min_roof_area_m2),
         "capacity_too_small": b["geometry_valid"] & mounted
         & (b["roof_area_m2"] >= rules.min_roof_area_m2)
         & (b["layout_kwp"] < rules.min_capacity_kwp),

@@ -175,3 +175,30 @@ def test_forms_open_in_libreoffice(forms, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "error" not in result.stderr.lower() and "repair" not in (result.stdout + result.stderr).lower()
     assert pdf.exists() and pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 5000
+
+
+def test_forms_command_per_village(tmp_path):
+    """--village-column: one form per village of a township, from a footprints attribute;
+    buildings without a village stay on the township's form."""
+    import geopandas as gpd
+    import shapely
+
+    x0, y0 = 597_000.0, 3_398_000.0  # EPSG:4549, 当湖 (Pinghu)
+    geoms = [shapely.box(x0 + 40 * i, y0, x0 + 40 * i + 20, y0 + 12) for i in range(4)]
+    gpd.GeoDataFrame({"building_id": ["A", "B", "C", "D"], "村社区": ["东村", "东村", "西村", None]},
+                     geometry=geoms, crs="EPSG:4549").to_file(tmp_path / "fp.gpkg", layer="footprints")
+    gpd.GeoDataFrame({"name": ["甲镇"]}, geometry=[shapely.box(x0 - 100, y0 - 100, x0 + 300, y0 + 100)],
+                     crs="EPSG:4549").to_file(tmp_path / "towns.gpkg")
+    config = tmp_path / "case.yaml"
+    config.write_text(
+        f"extends: {ROOT / 'configs' / 'pinghu.yaml'}\n"
+        f"inputs: {{footprints: {tmp_path / 'fp.gpkg'}, survey: null, townships: {tmp_path / 'towns.gpkg'},"
+        " townships_name_column: name}\ndsm: {tiles: null}\n", encoding="utf-8")
+    out = tmp_path / "forms"
+    assert main(["forms", str(config), "--out", str(out), "--village-column", "村社区", "--date",
+                 "2026-05-01", "--paper", "A4", "--quiet"]) == 0
+    assert sorted(p.name for p in out.glob("*.xlsx")) == ["01-甲镇·东村.xlsx", "02-甲镇·西村.xlsx", "03-甲镇.xlsx"]
+    assert len(list(out.glob("*.pdf"))) == 3
+    assert list(read_form(out / "01-甲镇·东村.xlsx").issued.index) == ["A", "B"]
+    assert read_form(out / "01-甲镇·东村.xlsx").village == "东村"
+    assert main(["forms", str(config), "--out", str(tmp_path / "x"), "--village-column", "村"]) == 2

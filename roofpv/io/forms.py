@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.utils import get_column_letter
@@ -28,7 +29,8 @@ from openpyxl.writer.excel import ExcelWriter
 from ..collect import Returned
 from ..errors import RoofpvError
 from ..forms import Column, Form, is_survey, survey_columns
-from ..survey import locate_header
+from ..survey import SurveyError, locate_header
+from .writers import FORMULA_START
 
 DATA_SHEET, INSTRUCTIONS_SHEET = "调查表", "填表说明"
 META_SHEET, ROWS_SHEET = "_roofpv_meta", "_roofpv_rows"
@@ -47,8 +49,6 @@ HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
 INPUT_FILL = PatternFill("solid", fgColor="E2EFDA")
 THIN = Border(*(Side(style="thin", color="BFBFBF"),) * 4)
 
-#: First characters that make a spreadsheet read a cell as a formula.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class FormError(RoofpvError):
@@ -286,7 +286,7 @@ def _date(value) -> dt.datetime | None:
 def read_form(path: Path) -> Returned:
     """A returned form: its rows, who filled it and when, and what was issued."""
     try:
-        wb = load_workbook(path, data_only=True)
+        wb = load_workbook(path, data_only=True, read_only=True)
     except FileNotFoundError:
         raise FormError(f"{path}: file not found") from None
     except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException …
@@ -311,12 +311,17 @@ def read_form(path: Path) -> Returned:
     keys = list(issued.columns)
     estimate = pd.DataFrame({k: estimates_.map(lambda e, k=k: k in e) for k in keys}, index=issued.index)
 
-    filled = _date(ws[DATE_CELL].value)
+    office, person, date = (ws[ref].value for ref in (OFFICE_CELL, PERSON_CELL, DATE_CELL))
+    filled = _date(date)
     filled_from = "填报日期"
     if filled is None:
         filled, filled_from = dt.datetime.fromtimestamp(path.stat().st_mtime), "file time"
     cells = pd.DataFrame(list(ws.iter_rows(values_only=True)), dtype=object)
-    names, first = locate_header(cells)
+    wb.close()
+    try:
+        names, first = locate_header(cells)
+    except SurveyError as exc:
+        raise FormError(f"{path}: sheet {sheet!r}: {exc}") from None
     by_header = {c.header: c.key for c in survey_columns(int(meta["issued"][:4]))}
     missing = [h for h, k in by_header.items() if k in ("building_id", *keys) and h not in names]
     if missing:
@@ -327,7 +332,7 @@ def read_form(path: Path) -> Returned:
     raw.index = pd.RangeIndex(first + 1, first + 1 + len(raw))
     return Returned(
         path, meta["form_id"], meta["township"], meta["village"] or None, meta["issued"],
-        _text(ws[OFFICE_CELL].value), _text(ws[PERSON_CELL].value), filled, filled_from, sheet,
+        _text(office), _text(person), filled, filled_from, sheet,
         raw, issued, estimate, measured,
     )
 
@@ -336,31 +341,42 @@ def _text(value) -> str | None:
     return None if value is None or str(value).strip() == "" else str(value).strip()
 
 
-def write_sheets(path: Path, sheets: dict[str, pd.DataFrame], widths: dict[str, list[float]] | None = None,
-                 fixed_time: dt.datetime | None = None) -> None:
+def _safe(ws, value):
+    """A cell for a write-only sheet: text that a spreadsheet would take for a formula is
+    stored as text."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        cell = WriteOnlyCell(ws, value)
+        cell.data_type = "s"
+        cell.quotePrefix = True
+        return cell
+    return value
+
+
+def write_sheets(path: Path, sheets: dict[str, pd.DataFrame], fixed_time: dt.datetime | None = None) -> None:
     """A workbook with one sheet per table (bold frozen header, filters); every text
     cell safe from formula injection."""
-    wb = Workbook()
-    wb.remove(wb.active)
+    wb = Workbook(write_only=True)
     for name, frame in sheets.items():
         ws = wb.create_sheet(name[:31])
-        for j, header in enumerate(frame.columns, start=1):
-            put(ws, ws.cell(1, j).coordinate, str(header))
-            ws.cell(1, j).font = Font(bold=True)
-            ws.cell(1, j).fill = HEADER_FILL
         data = frame.to_numpy(dtype=object)
-        for i in range(len(frame)):
-            for j in range(frame.shape[1]):
-                value = data[i, j]
-                if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-                    continue
-                put(ws, ws.cell(i + 2, j + 1).coordinate, value)
         for j, header in enumerate(frame.columns, start=1):
             longest = max([len(str(header))] + [len(str(v)) for v in data[:200, j - 1] if v is not None])
             ws.column_dimensions[get_column_letter(j)].width = min(40, 3 + 1.6 * longest)
         ws.freeze_panes = "B2"
         if len(frame.columns):
-            ws.auto_filter.ref = ws.dimensions
+            ws.auto_filter.ref = f"A1:{get_column_letter(len(frame.columns))}{len(frame) + 1}"
+        header = []
+        for text in frame.columns:
+            cell = WriteOnlyCell(ws, str(text))
+            cell.font, cell.fill = Font(bold=True), HEADER_FILL
+            header.append(cell)
+        ws.append(header)
+        for row in data:
+            ws.append([_safe(ws, v) for v in row])
     save(wb, path, fixed_time)
 
 
@@ -414,8 +430,9 @@ def write_map(path: Path, buildings, township, pages: pd.DataFrame, page: pd.Ser
                 _outline(ax, township, "#888888", 1.0)
             geoms[inside].plot(ax=ax, facecolor="#d9d9d9", edgecolor="#404040", linewidth=0.4)
             near = geoms.cx[x0:x1, y0:y1]
-            near[~near.index.isin(geoms.index[inside])].plot(ax=ax, facecolor="#f2f2f2",
-                                                              edgecolor="#a0a0a0", linewidth=0.3)
+            others = near[~near.index.isin(geoms.index[inside])]
+            if len(others):  # buildings of neighbouring pages, unlabelled
+                others.plot(ax=ax, facecolor="#f2f2f2", edgecolor="#a0a0a0", linewidth=0.3)
             for bid, p in points[inside].items():
                 ax.text(p.x, p.y, str(bid), fontsize=5, ha="center", va="center")
             ax.set_xlim(x0, x1)
@@ -438,6 +455,8 @@ def _finish(ax, title: str, font, scale_m: float | None = None) -> None:
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
+    ax.set_xlabel("")
+    ax.set_ylabel("")
     ax.set_title(title, fontproperties=font, fontsize=12)
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
