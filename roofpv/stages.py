@@ -237,6 +237,7 @@ def building_layout(b: pd.DataFrame, planes: pd.DataFrame, config: Config) -> pd
     """Aggregate plane layouts to buildings; existing PV takes its share of the modules."""
     p = planes.assign(
         kwh_per_kwp_x_kwp=planes["layout_kwp"] * planes["specific_yield_kwh_kwp"],
+        area_x_yield=planes["usable_area_m2"] * planes["specific_yield_kwh_kwp"],
         shaded_kwh=planes["layout_kwp"] * planes["specific_yield_kwh_kwp"] * (1 - planes["shading_loss"]),
     )
     front = p[p["plane"] == 0].set_index("building_id")
@@ -246,6 +247,7 @@ def building_layout(b: pd.DataFrame, planes: pd.DataFrame, config: Config) -> pd
         layout_kwp=("layout_kwp", "sum"),
         kwh=("kwh_per_kwp_x_kwp", "sum"),
         shaded_kwh=("shaded_kwh", "sum"),
+        area_yield=("area_x_yield", "sum"),
         north_plane_unused=("north_unused", "any"),
     ).reindex(b.index)
     out = b.copy()
@@ -260,8 +262,11 @@ def building_layout(b: pd.DataFrame, planes: pd.DataFrame, config: Config) -> pd
     out["usable_area_m2"] = agg["usable_area_m2"].fillna(0.0)
     out["layout_kwp"] = agg["layout_kwp"].fillna(0.0)
     out["north_plane_unused"] = agg["north_plane_unused"].fillna(False).astype(bool)
+    # Roofs where no module fits keep the usable-area-weighted yield of their planes, so
+    # existing PV on them is valued by its own roof, not by a median of the partition.
     with np.errstate(invalid="ignore", divide="ignore"):
-        out["specific_yield_kwh_kwp"] = (agg["kwh"] / agg["layout_kwp"]).where(agg["layout_kwp"] > 0)
+        out["specific_yield_kwh_kwp"] = (agg["kwh"] / agg["layout_kwp"]).where(
+            agg["layout_kwp"] > 0, (agg["area_yield"] / agg["usable_area_m2"]).where(agg["usable_area_m2"] > 0))
     module = config.module
     existing_modules = np.ceil(out["existing_pv_area_m2"] / module.area_m2 - 1e-9)
     out["modules"] = (agg["layout_modules"].fillna(0) - existing_modules).clip(lower=0).astype(int)
