@@ -23,7 +23,7 @@ from .policy import in_cohort
 #: Columns that decide a roof's suitability and its policy cohorts.
 DECISIVE = ("category", "year_built", "roof_type", "roof_load_kn_m2", "shading", "grid_condition")
 #: Survey columns whose fill rate is reported (the township comes with the form).
-COLUMNS = ("name", "category", "owner_type", "roof_type", "roof_load_kn_m2", "shading",
+COLUMNS = ("name", "address", "category", "owner_type", "roof_type", "roof_load_kn_m2", "shading",
            "grid_condition", "transformer_id", "year_built", "floors", "floor_area_m2",
            "existing_pv_kw", "existing_pv_area_m2")
 #: Name of the all-townships row.

@@ -115,19 +115,26 @@ def similarity(a: str, b: str) -> float:
     return score * 0.5 if na and nb and na != nb else score
 
 
+def _normalise_many(values: pd.Series) -> pd.Series:
+    """:func:`normalise` of each distinct value once."""
+    text = values.astype("string").fillna("")
+    distinct = text.unique()
+    return text.map(dict(zip(distinct, map(normalise, distinct)))).astype(object)
+
+
 class _NameIndex:
     """Buildings by the bigrams of their normalised names and addresses (the township's
     name taken out), for candidate search."""
 
     def __init__(self, texts: pd.DataFrame, townships: pd.Series):
-        self.township = townships.astype("string").fillna("").map(normalise)
+        self.township = _normalise_many(townships)
         self.texts: dict[str, list[str]] = defaultdict(list)
         self.postings: dict[str, set[str]] = defaultdict(set)
         for column in texts.columns:
-            for bid, raw, town in zip(texts.index, texts[column].map(normalise), self.township):
+            values = _normalise_many(texts[column])
+            given = values != ""
+            for bid, raw, town in zip(texts.index[given], values[given], self.township[given]):
                 text = raw.replace(town, "") if town else raw
-                if not text:
-                    continue
                 self.texts[bid].append(text)
                 for g in _bigrams(_key(text)):
                     self.postings[g].add(bid)
@@ -174,8 +181,8 @@ def match(register: pd.DataFrame, buildings: gpd.GeoDataFrame, cfg: Monitoring, 
     """
     rows: list[dict] = []
     ids = set(buildings.index)
-    texts = buildings[[c for c in ("name", "address") if c in buildings]]
-    index = _NameIndex(texts, buildings["township"])
+    building_texts = buildings[[c for c in ("name", "address") if c in buildings]]
+    index = None  # built when the first system needs its text matched
     towns = sorted({normalise(t) for t in buildings["township"].dropna().unique()}, key=len, reverse=True)
     points = register["geometry"] if "geometry" in register else pd.Series(None, index=register.index)
     located = _locate(points, buildings)
@@ -200,6 +207,7 @@ def match(register: pd.DataFrame, buildings: gpd.GeoDataFrame, cfg: Monitoring, 
             for column, text in zip(("address", "project", "owner"), texts):
                 if not text:
                     continue
+                index = index or _NameIndex(building_texts, buildings["township"])
                 picks = [(*index.best(v, town), v) for v in variants(text)]
                 picks = [(b, s, v) for b, s, v in picks if b is not None]
                 if picks and min(s for _, s, _ in picks) > (min(s for _, s, _, _ in best) if best else 0.0):

@@ -263,3 +263,16 @@ def test_report_has_the_survey_section(pinghu_results, config):
     assert "普查完成情况" in index and "需现场复核" in index
     files = report.make(report.from_results(pinghu_results, config), config, "en")
     assert "Survey completeness" in files["index.html"].decode()
+
+
+def test_date_typed_as_text_orders_the_versions(forms, tmp_path):
+    """A 填报日期 typed as text (2026年3月20日) still orders the returns; without a date the
+    file time counts."""
+    newer = fill(forms["甲镇"], tmp_path / "n.xlsx", {"A4": {"shading": "部分"}}, "甲镇农办", "2026年3月20日")
+    older = fill(forms["甲镇"], tmp_path / "o.xlsx", {"A4": {"shading": "轻微"}}, "甲镇农办", D1)
+    undated = fill(forms["甲镇"], tmp_path / "u.xlsx", {"A4": {"shading": "无"}}, "甲镇农办")
+    r = read_form(undated)
+    assert r.filled_from == "file time"
+    merged = collect([read_form(newer), read_form(older)])
+    assert merged.survey.loc["A4", "shading"] == "部分"
+    assert read_form(newer).filled == dt.datetime(2026, 3, 20)

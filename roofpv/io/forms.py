@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import re
 import zipfile
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from ..collect import Returned
 from ..errors import RoofpvError
 from ..forms import Column, Form, is_survey, survey_columns
 from ..survey import SurveyError, locate_header
-from .writers import FORMULA_START
+from .writers import FORMULA_LEADS
 
 DATA_SHEET, INSTRUCTIONS_SHEET = "调查表", "填表说明"
 META_SHEET, ROWS_SHEET = "_roofpv_meta", "_roofpv_rows"
@@ -64,7 +65,7 @@ def put(ws, ref: str, value) -> None:
     if isinstance(value, float) and np.isnan(value):
         value = None
     cell.value = value
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    if isinstance(value, str) and value.startswith(FORMULA_LEADS):
         cell.data_type = "s"
         cell.quotePrefix = True
 
@@ -109,8 +110,8 @@ def _validation(column: Column) -> DataValidation | None:
 INSTRUCTIONS = (
     "一、本表由 roofpv 按建筑轮廓生成，每栋建筑一行，请逐栋现场核实后填写。",
     "二、灰色列（建筑编号、镇街道、占地面积及 DSM 参考列）为系统数据，已锁定，不可修改。",
-    "三、黄色单元格是根据数字表面模型（DSM）测算的估计值（遮挡情况、层数），请现场核实：无误则保留，有误请改正。",
-    "四、白色单元格中已有的内容来自已有的普查资料（包括已装光伏登记），如有变化请直接改正。",
+    "三、黄色单元格是估计值，请现场核实：无误则保留，有误请改正。遮挡情况、层数来自数字表面模型（DSM）测算，已装光伏容量、面积来自电网公司并网登记。",
+    "四、白色单元格中已有的内容来自已有的普查资料，如有变化请直接改正。",
     "五、下拉列表列请从列表中选择；数字列只填数字，单位见表头括号（荷载 kN/m²，面积 m²，容量 kW）。",
     "六、整行核实完毕后，在“已核实”列选“是”。未选“是”且未修改的黄色估计值不计入普查结果。",
     "七、表中没有的建筑，请在表末空行填写：自编建筑编号（如 新增-01）、镇街道及其他各列，汇总时将提示补绘轮廓。",
@@ -149,7 +150,7 @@ def _instructions(ws, form: Form, title: str) -> None:
     put(ws, f"A{row}", "图例")
     ws[f"A{row}"].font = Font(bold=True)
     for i, (fill, text) in enumerate((
-        (ESTIMATE_FILL, "DSM 估计值，待核实"), (LOCKED_FILL, "系统数据，已锁定"),
+        (ESTIMATE_FILL, "估计值（DSM 测算或并网登记），待核实"), (LOCKED_FILL, "系统数据，已锁定"),
         (KNOWN_FILL, "已有普查资料，如有变化请改正"), (INPUT_FILL, "填报单位、填报人、填报日期"),
     ), start=row + 1):
         put(ws, f"A{i}", text)
@@ -194,6 +195,8 @@ def _data_sheet(ws, form: Form, title: str, columns, map_pages) -> None:
         ws.column_dimensions[get_column_letter(j)].width = column.width
         if column.key in ("shading", "floors"):
             cell.comment = Comment("黄色为 DSM 估计值，请现场核实", "roofpv")
+        elif column.key in ("existing_pv_kw", "existing_pv_area_m2"):
+            cell.comment = Comment("黄色为并网登记值，请现场核实", "roofpv")
 
     n = len(form.values)
     values = form.values.copy()
@@ -268,16 +271,18 @@ def _issued_sheets(wb: Workbook, form: Form, columns) -> None:
 
 
 def _date(value) -> dt.datetime | None:
+    """The 填报日期 cell as a date: a date cell, an Excel serial number or text such as
+    2026-03-05, 2026/3/5 or 2026年3月5日; None when it is none of these."""
     if isinstance(value, dt.datetime):
         return value
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day)
     if isinstance(value, (int, float)) and not isinstance(value, bool) and 20000 < value < 80000:
         return dt.datetime(1899, 12, 30) + dt.timedelta(days=float(value))  # Excel serial date
-    if isinstance(value, str) and value.strip():
-        text = value.strip().replace("/", "-").replace(".", "-").replace("年", "-").replace("月", "-")
+    match = re.match(r"\s*(\d{4})\D+(\d{1,2})\D+(\d{1,2})", value) if isinstance(value, str) else None
+    if match:  # 2026-03-05, 2026/3/5, 2026.3.5, 2026年3月5日
         try:
-            return dt.datetime.fromisoformat(text.removesuffix("日"))
+            return dt.datetime(*map(int, match.groups()))
         except ValueError:
             return None
     return None
@@ -348,7 +353,7 @@ def _safe(ws, value):
         value = value.item()
     if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
         return None
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    if isinstance(value, str) and value.startswith(FORMULA_LEADS):
         cell = WriteOnlyCell(ws, value)
         cell.data_type = "s"
         cell.quotePrefix = True

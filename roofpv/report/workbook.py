@@ -12,7 +12,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from ..config import Config
-from ..io.writers import FORMULA_START
+from ..io.writers import safe_text
 from ..milestones import COLOURS, LABELS
 from .data import ReportData
 from .labels import code_label, reason_label, text
@@ -24,6 +24,7 @@ SUMMARY = [
     ("conditional", "conditional", INT), ("unsuitable", "unsuitable", INT),
     ("roof_area_m2", "roof_area", INT), ("capacity_kwp", ("可装容量 (kWp)", "Capacity (kWp)"), ONE),
     ("annual_mwh", ("年发电量 (MWh)", "Generation (MWh/yr)"), ONE),
+    ("annual_mwh_p90", ("年发电量 P90 (MWh)", "Generation P90 (MWh/yr)"), ONE),
     ("existing_pv_kw", ("已装光伏 (kW)", "Existing PV (kW)"), ONE),
     ("capex_myuan", ("投资 (百万元)", "Capex (M yuan)"), TWO),
     ("npv_myuan", ("净现值 (百万元)", "NPV (M yuan)"), TWO),
@@ -60,9 +61,7 @@ def _cell(value):
         return bool(value)
     if isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value  # never a formula from an input
-    return None if isinstance(value, float) and np.isnan(value) else value
+    return None if isinstance(value, float) and np.isnan(value) else safe_text(value)
 
 
 def _write(ws, headers: list[str], rows: list[list], formats: list[str | None]) -> None:
