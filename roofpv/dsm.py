@@ -25,6 +25,7 @@ A roof that cannot be read keeps no plane and gets a ``dsm_status`` saying why
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -52,6 +53,10 @@ DSM_STATUSES = {
     "no_planes": "no roof plane could be read from the DSM (too small, too rough or covered by trees)",
 }
 
+#: rasterio's rasterize and shapes run from several threads at once have now and then
+#: warned that their in-memory raster had no transform (NotGeoreferencedWarning): one
+#: call at a time (they are a small part of the stage's time).
+_GDAL = threading.Lock()
 #: Default measurement parameters.
 DEFAULTS = Dsm()
 #: Lower quartile of the rms of a 9-point plane fit to pure noise of std 1: √(χ²₆,0.25 / 9).
@@ -199,9 +204,10 @@ def _burn(geometry: np.ndarray, raster: Raster, values: np.ndarray, fill: int) -
     """Raster of ``values`` burnt at the pixels whose centre lies in each geometry."""
     if len(geometry) == 0:
         return np.full(raster.z.shape, fill, np.int32)
-    return rasterize(zip(geometry, values.astype(np.int32)), out_shape=raster.z.shape,
-                     transform=from_origin(raster.x0, raster.y0, raster.res, raster.res),
-                     fill=fill, dtype="int32")
+    with _GDAL:
+        return rasterize(zip(geometry, values.astype(np.int32)), out_shape=raster.z.shape,
+                         transform=from_origin(raster.x0, raster.y0, raster.res, raster.res),
+                         fill=fill, dtype="int32")
 
 
 def _form(flat: np.ndarray, azimuth: np.ndarray, n_planes: np.ndarray) -> np.ndarray:
@@ -422,7 +428,15 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
     tilt = np.degrees(np.arctan(np.hypot(a, b)))
     azimuth = np.degrees(np.arctan2(-a, -b)) % 360.0
 
-    outline = shapely.make_valid(shapely.simplify(_outlines(plane_px.reshape(z.shape), window, m), r / 2))
+    # Plane outlines: the plane's pixels, grown by half a pixel into the footprint where
+    # no other plane of the roof holds the pixels (so the eaves follow the footprint edge
+    # instead of the pixel staircase), clipped to the footprint.
+    label2d = plane_px.reshape(z.shape)
+    own = shapely.make_valid(_outlines(label2d, window, m))
+    held = shapely.make_valid(_outlines(np.r_[seed_owner, -1][label2d], window, n))  # −1 → −1
+    grown = shapely.buffer(shapely.simplify(own, r), r / 2, join_style="mitre")
+    free = shapely.difference(grown, held[seed_owner])
+    outline = shapely.union(shapely.make_valid(shapely.simplify(own, r / 2)), free)
     polygons = _polygonal(shapely.intersection(outline, geometry[seed_owner]))
     area = np.nan_to_num(shapely.area(polygons))
     # Walls and towers are not roof planes; a plane its own pixels do not fit was a bad seed.
@@ -494,8 +508,9 @@ def _outlines(label: np.ndarray, window: Raster, m: int) -> np.ndarray:
         return out
     transform = from_origin(window.x0, window.y0, window.res, window.res)
     parts, which = [], []
-    for geom, value in shapes(label.astype(np.int32), mask=label >= 0, connectivity=4,
-                              transform=transform):
+    with _GDAL:
+        found = list(shapes(label.astype(np.int32), mask=label >= 0, connectivity=4, transform=transform))
+    for geom, value in found:
         parts.append(shapely.geometry.shape(geom))
         which.append(int(value))
     if parts:

@@ -180,9 +180,21 @@ def lay_out(b: pd.DataFrame, config: Config, tables: dict[str, solar.YieldTable]
         local = dsm.local_planes(mp, setback.reindex(mp["building_id"]).to_numpy(),
                                  config.dsm.flat_max_slope_deg)
         local["shading_loss"] = mp["shading_loss"].to_numpy()
+        local["measured"] = True
         planes = pd.concat([planes, local], ignore_index=True)
     planes = planes.sort_values(["building_id", "plane"], kind="stable").reset_index(drop=True)
     mounting = rows["mounting"].reindex(planes["building_id"]).to_numpy()
+    if "measured" in planes:  # measured planes: racks on the flat ones, flush on the pitched
+        flat_m, pitched_m = form_mountings(config)
+        kind = pd.Series(mounting).map({k: m.row_spacing == "gb50797" for k, m in config.mountings.items()})
+        racked_now = kind.to_numpy(bool)
+        dsm_plane = planes["measured"].fillna(False).to_numpy(bool)
+        flat_plane = planes["slope_deg"].to_numpy() == 0
+        if flat_m is not None:
+            mounting = np.where(dsm_plane & flat_plane & ~racked_now, flat_m, mounting)
+        if pitched_m is not None:
+            mounting = np.where(dsm_plane & ~flat_plane & racked_now, pitched_m, mounting)
+        planes = planes.drop(columns="measured")
     planes["mounting"] = mounting
     spec = {k: config.mountings[k] for k in np.unique(mounting)}
     per_plane = pd.Series(mounting)
@@ -266,6 +278,7 @@ def building_layout(b: pd.DataFrame, planes: pd.DataFrame, config: Config) -> pd
     """Aggregate plane layouts to buildings; existing PV takes its share of the modules."""
     p = planes.assign(
         kwh_per_kwp_x_kwp=planes["layout_kwp"] * planes["specific_yield_kwh_kwp"],
+        area_x_yield=planes["usable_area_m2"] * planes["specific_yield_kwh_kwp"],
         shaded_kwh=planes["layout_kwp"] * planes["specific_yield_kwh_kwp"] * (1 - planes["shading_loss"]),
     )
     front = p[p["plane"] == 0].set_index("building_id")
@@ -275,6 +288,7 @@ def building_layout(b: pd.DataFrame, planes: pd.DataFrame, config: Config) -> pd
         layout_kwp=("layout_kwp", "sum"),
         kwh=("kwh_per_kwp_x_kwp", "sum"),
         shaded_kwh=("shaded_kwh", "sum"),
+        area_yield=("area_x_yield", "sum"),
         north_plane_unused=("north_unused", "any"),
     ).reindex(b.index)
     out = b.copy()
@@ -289,8 +303,11 @@ def building_layout(b: pd.DataFrame, planes: pd.DataFrame, config: Config) -> pd
     out["usable_area_m2"] = agg["usable_area_m2"].fillna(0.0)
     out["layout_kwp"] = agg["layout_kwp"].fillna(0.0)
     out["north_plane_unused"] = agg["north_plane_unused"].fillna(False).astype(bool)
+    # Roofs where no module fits keep the usable-area-weighted yield of their planes, so
+    # existing PV on them is valued by its own roof, not by a median of the partition.
     with np.errstate(invalid="ignore", divide="ignore"):
-        out["specific_yield_kwh_kwp"] = (agg["kwh"] / agg["layout_kwp"]).where(agg["layout_kwp"] > 0)
+        out["specific_yield_kwh_kwp"] = (agg["kwh"] / agg["layout_kwp"]).where(
+            agg["layout_kwp"] > 0, (agg["area_yield"] / agg["usable_area_m2"]).where(agg["usable_area_m2"] > 0))
     module = config.module
     existing_modules = np.ceil(out["existing_pv_area_m2"] / module.area_m2 - 1e-9)
     out["modules"] = (agg["layout_modules"].fillna(0) - existing_modules).clip(lower=0).astype(int)

@@ -68,7 +68,7 @@ def test_nothing_standing_footprints_are_flagged(measured):
     assert (roofs.loc[roofs["dsm_status"] == "measured", "roof_height_m"] > 2.0).all()
 
 
-def test_steep_church_gable_has_two_planes_at_its_pitch(measured):
+def test_steep_47_degree_gable_has_two_planes_at_its_pitch(measured):
     _, roofs, planes = measured
     p = planes[planes["building_id"] == "300050856"].sort_values("azimuth_deg")
     assert roofs.loc["300050856", "roof_form"] == "gable"
