@@ -20,21 +20,43 @@ CHUNK_CELLS = 2_000_000
 TOLERANCE_M = 1e-3
 
 
+#: Lowest ground coverage ratio (module slope length ÷ row pitch) the GB 50797 row rule
+#: may ask for. Its 9:00–15:00 winter-solstice criterion needs rows ever farther apart
+#: towards 58.5°N, where the sun no longer reaches the criterion's elevation and the rule
+#: has no answer; beyond about 52°N (GCR 0.25, row pitch four module lengths at 20° tilt)
+#: the pitch is capped here instead, as fixed-tilt design at high latitude accepts some
+#: winter row shading.
+MIN_GCR = 0.25
+
+
 def gb50797_shadow_ratio(latitude_deg: float) -> float:
     """Row gap over module top height that keeps rows unshaded 9:00–15:00 solar time
-    on the winter solstice (GB 50797-2012): (0.707 tanφ + 0.4338) / (0.707 − 0.4338 tanφ)."""
+    on the winter solstice (GB 50797-2012): (0.707 tanφ + 0.4338) / (0.707 − 0.4338 tanφ);
+    ``inf`` from about 58.5° where the criterion cannot be met."""
     t = np.tan(np.radians(abs(latitude_deg)))
     denominator = 0.707 - 0.4338 * t
     if denominator <= 0:
-        raise ValueError(f"GB 50797 row spacing is undefined at latitude {latitude_deg}°")
+        return float("inf")
     return (0.707 * t + 0.4338) / denominator
 
 
 def row_pitch_tilted(length_m: float, tilt_deg, latitude_deg: float):
     """Row pitch D (m, front edge to front edge) of tilted racks on a flat roof:
-    D = L·cosβ + L·sinβ·ratio(φ) (GB 50797-2012)."""
+    D = L·cosβ + L·sinβ·ratio(φ) (GB 50797-2012), at most L / :data:`MIN_GCR`."""
     beta = np.radians(tilt_deg)
-    return length_m * np.cos(beta) + length_m * np.sin(beta) * gb50797_shadow_ratio(latitude_deg)
+    ratio = gb50797_shadow_ratio(latitude_deg)
+    with np.errstate(invalid="ignore"):
+        pitch = length_m * np.cos(beta) + length_m * np.sin(beta) * ratio
+    return np.minimum(np.where(np.sin(beta) > 0, pitch, length_m * np.cos(beta)),
+                      length_m / MIN_GCR)
+
+
+def row_pitch_capped(length_m: float, tilt_deg, latitude_deg: float) -> bool:
+    """Whether :func:`row_pitch_tilted` caps the GB 50797 pitch at this latitude."""
+    beta = np.radians(tilt_deg)
+    ratio = gb50797_shadow_ratio(latitude_deg)
+    return bool(np.sin(beta) > 0 and length_m * np.cos(beta) + length_m * np.sin(beta) * ratio
+                > length_m / MIN_GCR)
 
 
 class CellGrid(NamedTuple):

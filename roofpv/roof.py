@@ -25,6 +25,21 @@ def gauss_kruger_epsg(longitude: float) -> int:
     return 4534 + (cm - 75) // 3
 
 
+#: Where the CGCS2000 Gauss-Krüger zones serve: China's extent [degrees].
+CHINA_LATITUDE = (3.0, 54.0)
+CHINA_LONGITUDE = (73.5, 136.5)
+
+
+def analysis_epsg(latitude: float, longitude: float) -> int:
+    """EPSG code of a metric CRS for a site: its CGCS2000 3° Gauss-Krüger zone inside
+    China's extent, else its WGS84 UTM zone (326xx north, 327xx south)."""
+    lat_ok = CHINA_LATITUDE[0] <= latitude <= CHINA_LATITUDE[1]
+    if lat_ok and CHINA_LONGITUDE[0] <= longitude <= CHINA_LONGITUDE[1]:
+        return gauss_kruger_epsg(min(max(longitude, 75.0), 135.0))
+    zone = int((longitude + 180.0) // 6.0) % 60 + 1
+    return (32600 if latitude >= 0 else 32700) + zone
+
+
 def ridge_facing_azimuth(geometry: np.ndarray) -> np.ndarray:
     """Azimuth (deg from north, clockwise) of the footprint normal nearest to south.
 

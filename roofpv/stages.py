@@ -25,15 +25,17 @@ from .suitability import classify
 
 #: Column order of the ``buildings`` output.
 BUILDING_COLUMNS = [
-    "township", "township_source", "name", "category", "owner_type", "year_built", "floors",
+    "township", "township_source", "name", "address", "category", "owner_type", "year_built", "floors",
     "floor_area_m2", "roof_type", "roof_type_source", "roof_load_kn_m2", "shading",
     "shading_source", "shading_loss", "shading_loss_source", "shading_measured_class",
     "field_check", "sky_view_factor", "roof_height_m", "roof_height_m_source", "roof_form",
-    "roof_form_source", "planar_share", "dsm_coverage", "roof_slope_deg_source", "roof_aspect_deg_source",
+    "roof_form_source", "planar_share", "dsm_coverage", "dsm_status", "roof_slope_deg_source",
+    "roof_aspect_deg_source", "shading_class", "mounting_source",
     "grid_condition", "transformer_id", "existing_pv_kw",
     "existing_pv_area_m2", "existing_pv_source", "roof_area_m2", "roof_slope_deg", "roof_aspect_deg", "mounting",
     "module_tilt_deg", "usable_area_m2", "modules", "capacity_kwp", "pv_area_m2", "annual_kwh",
     "specific_yield_kwh_kwp", "suitability", "reasons", "has_survey", "note",
+    "category_source", "floors_source", "overlap_of", "overlap_share",
 ]
 
 
@@ -70,11 +72,47 @@ def resolve_roofs(b: pd.DataFrame, config: Config, roofs: pd.DataFrame | None = 
     )
     if "existing_pv_source" not in out:  # set by the register match where there is one
         out["existing_pv_source"] = np.where((kw > 0) | (area > 0), "survey", "")
-    out["roof_area_m2"] = shapely.area(out.geometry.to_numpy())
+    # A footprint inside another (a building part, a duplicate) has its roof counted there.
+    counted = out["overlap_of"].isna() if "overlap_of" in out else True
+    out["roof_area_m2"] = np.where(counted, shapely.area(out.geometry.to_numpy()), 0.0)
     measured = roofs if roofs is not None else pd.DataFrame(index=pd.Index([], name="building_id"))
     out = dsm.combine(out, measured, config.rules.shading_loss, survey_forms(config),
                       config.dsm.storey_height_m)
     out["dsm_coverage"] = measured.get("dsm_coverage", pd.Series(dtype=float)).reindex(out.index)
+    if config.dsm.tiles is not None:  # a roof in no DSM window has no DSM data
+        out["dsm_status"] = out["dsm_status"].where(out["dsm_status"].notna(), "no_data")
+    return mount_by_form(out, config)
+
+
+def form_mountings(config: Config) -> tuple[str | None, str | None]:
+    """Mountings for roofs whose form the DSM measured: (flat, pitched) = the racked
+    mounting of a flat roof type and the flush mounting of the steepest roof type
+    (None where the config has none)."""
+    racked = {k for k, m in config.mountings.items() if m.row_spacing == "gb50797"}
+    flat = next((r.mounting for r in config.roofs.values()
+                 if r.slope_deg == 0 and r.mounting in racked), None)
+    flush = [r for r in config.roofs.values() if r.mounting is not None and r.mounting not in racked]
+    pitched = max(flush, key=lambda r: r.slope_deg).mounting if flush else None
+    return flat, pitched
+
+
+def mount_by_form(b: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Measured form sets the mounting: a roof the DSM measured flat gets racks, one it
+    measured pitched gets flush modules on each plane (:func:`form_mountings`), where
+    the roof type's mounting is of the other kind; ``mounting_source`` says which
+    decided ("dsm" or the roof type's source) and the dead load follows the mounting."""
+    out = b.copy()
+    flat_m, pitched_m = form_mountings(config)
+    racked = out["mounting"].map({k: m.row_spacing == "gb50797" for k, m in config.mountings.items()})
+    measured = (out["roof_form_source"] == "dsm") & out["mounting"].notna()
+    is_flat = out["roof_form"] == "flat"
+    to_flat = measured & is_flat & racked.eq(False) & (flat_m is not None)
+    to_pitched = measured & ~is_flat & racked.eq(True) & (pitched_m is not None)
+    out.loc[to_flat, "mounting"] = flat_m
+    out.loc[to_pitched, "mounting"] = pitched_m
+    out["mounting_source"] = np.where(to_flat | to_pitched, "dsm", out["roof_type_source"])
+    dead = {k: m.dead_load_kn_m2 for k, m in config.mountings.items()}
+    out["dead_load_kn_m2"] = out["mounting"].map(dead).astype(float)
     return out
 
 
