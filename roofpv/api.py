@@ -25,7 +25,13 @@ from . import solar
 from .config import Config
 from .errors import RoofpvError
 from .findings import findings_frame
-from .inventory import assign_townships, to_analysis_crs
+from .inventory import (
+    assign_townships,
+    fill_from_footprints,
+    footprint_attributes,
+    resolve_overlaps,
+    to_analysis_crs,
+)
 from .io import tiles
 from .io.weather import load_weather
 from .pipeline import analysis_crs
@@ -63,7 +69,8 @@ def buildings_table(footprints: gpd.GeoDataFrame, config: Config,
     Returns
     -------
     GeoDataFrame indexed by ``building_id`` in the analysis CRS, with every canonical
-    survey column, ``has_survey``, ``geometry_valid``, ``township_source``; the input
+    survey column, ``has_survey``, ``category_source``, ``floors_source``,
+    ``geometry_valid``, ``overlap_of``, ``overlap_share``, ``township_source``; the input
     problems found are in ``.attrs["findings"]`` (a findings table, as ``findings.csv``).
     """
     if footprints.crs is None:
@@ -82,8 +89,13 @@ def buildings_table(footprints: gpd.GeoDataFrame, config: Config,
     given = [c for c in map_headers(list(attributes.columns), "buildings").values()
              if c != "building_id"]
     b["has_survey"] = survey[given].notna().any(axis=1) if given else False
+    # Other attributes (OSM building type, levels, height) fill blank category and floors.
+    b = fill_from_footprints(b, footprint_attributes(attributes.set_axis(survey.index),
+                                                     config.dsm.storey_height_m))
     crs = analysis_crs(config)
     b, found = to_analysis_crs(b, crs, "buildings")
+    findings += found
+    b, found = resolve_overlaps(b, "buildings")
     findings += found
     b, found = assign_townships(b, townships, "buildings")
     b.attrs["findings"] = findings_frame(findings + found)
