@@ -418,16 +418,61 @@ def _merge(base: dict, override: dict) -> dict:
     return out
 
 
+#: Encodings a config is read in, after a byte-order mark: UTF-8, then GB18030 (which
+#: covers GBK and GB2312, as Windows Notepad in Chinese saves) and Big5.
+CONFIG_ENCODINGS = ("utf-8", "gb18030", "big5")
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def config_text(path: Path) -> str:
+    """The text of a config file in whichever of :data:`CONFIG_ENCODINGS` (or a
+    byte-order mark) it was saved. Bytes that decode both as GB18030 and as Big5 are
+    read in the one that gives more CJK ideographs (a wrong guess gives kana and
+    symbols), GB18030 on a tie."""
+    data = path.read_bytes()
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data.decode(encoding)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    texts = []
+    for encoding in CONFIG_ENCODINGS[1:]:
+        try:
+            texts.append(data.decode(encoding))
+        except UnicodeDecodeError:
+            continue
+    if texts:
+        return max(texts, key=_ideograph_share)  # max keeps the first (GB18030) on a tie
+    raise ConfigError(f"{path}: not readable as UTF-8, GBK/GB18030 or Big5 text; save the "
+                      "config as UTF-8 (in Notepad: Save as → Encoding UTF-8)")
+
+
+def _ideograph_share(text: str) -> float:
+    wide = [c for c in text if ord(c) > 127]
+    return sum("\u4e00" <= c <= "\u9fff" for c in wide) / len(wide) if wide else 1.0
+
+
 def _read_yaml(path: Path, chain: tuple[Path, ...] = ()) -> dict:
     """One YAML file with its paths resolved, laid over the file it ``extends:``."""
     if path.resolve() in chain:
         raise ConfigError(f"{path}: extends itself (through {', '.join(p.name for p in chain)})")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.safe_load(config_text(path))
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder; give the path of the config's .yaml file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config ({exc.strerror}); check the path and "
+                          "its permissions") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        problem = getattr(exc, "problem", None) or exc
+        raise ConfigError(f"{path}: not valid YAML{line}: {problem}; check the indentation and "
+                          "quote values that contain ':' or '#'") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections at the top level")
     base = path.resolve().parent

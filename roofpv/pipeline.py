@@ -78,6 +78,8 @@ def build_inventory(config: Config) -> Inventory:
         )
         findings += found
     crs = analysis_crs(config)
+    survey, found = input_checks.match_ids(footprints.index, survey, str(inputs.survey))
+    findings += found
     attributes = footprint_attributes(footprints.drop(columns="geometry"), config.dsm.storey_height_m)
     footprints = footprints[["geometry"]]
     b, found = join_survey(footprints, survey, str(inputs.survey) if inputs.survey else None,
@@ -99,6 +101,8 @@ def build_inventory(config: Config) -> Inventory:
     findings += found
     findings += input_checks.datum_check(config, footprints.geometry, polygons, mosaic, crs)
     polygons = polygons.to_crs(crs) if polygons is not None else None
+    findings += input_checks.cross_checks(b, polygons, str(inputs.survey), str(inputs.footprints),
+                                          str(inputs.townships))
     return Inventory(b, polygons, findings, len(survey), crs, mosaic, dem, matches)
 
 
@@ -186,11 +190,12 @@ def check_inputs(config: Config) -> Inventory:
     """:func:`build_inventory` plus the weather file's checks and the DSM's coverage of the
     footprints: every check `roofpv validate` makes, without modelling."""
     inventory = build_inventory(config)
+    _, found = read_transformers(config)
     try:
         _, meta = load_weather(config, strict=False)
-        found = meta["findings"]
+        found += meta["findings"]
     except WeatherFileError as exc:
-        found = [Finding("error", str(config.weather.file or config.source_path), None, None, "weather",
+        found += [Finding("error", str(config.weather.file or config.source_path), None, None, "weather",
                          None, str(exc), "fix the weather file or weather.* in the config")]
     inventory = replace(inventory, findings=inventory.findings + found)
     if inventory.dsm is None:
@@ -199,11 +204,11 @@ def check_inputs(config: Config) -> Inventory:
     return replace(inventory, findings=inventory.findings + found)
 
 
-def read_transformers(config: Config) -> pd.DataFrame | None:
-    """The configured 台区 transformers table, or None."""
+def read_transformers(config: Config) -> tuple[pd.DataFrame | None, list]:
+    """The configured 台区 transformers table (or None) and its findings."""
     grid_cfg = config.grid
     if grid_cfg.transformers is None:
-        return None
+        return None, []
     return readers.read_transformers(grid_cfg.transformers, grid_cfg.transformers_layer)
 
 
@@ -212,7 +217,8 @@ def prepare(config: Config, progress: Callable[[str], None] = lambda stage: None
     does once, whatever the number of buildings."""
     progress(STAGES[0])
     inventory = build_inventory(config)
-    transformers = read_transformers(config)
+    transformers, found = read_transformers(config)
+    inventory = replace(inventory, findings=inventory.findings + found)
     progress(STAGES[1])
     hourly, weather_meta = load_weather(config)
     inventory = replace(inventory, findings=inventory.findings + weather_meta["findings"])

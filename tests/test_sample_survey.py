@@ -37,7 +37,7 @@ def buildings(out):
 def test_outputs_written(out):
     assert sorted(p.name for p in out.iterdir()) == [
         "findings.csv", "parameters.csv", "plan_status.csv", "report", "rollout_plan.csv",
-        "roofpv.gpkg", "roofpv.qgz", "townships.csv", "trajectory.csv"]
+        "roofpv-manifest.json", "roofpv.gpkg", "roofpv.qgz", "townships.csv", "trajectory.csv"]
     assert sorted(pyogrio.list_layers(out / "roofpv.gpkg")[:, 0]) == [
         "buildings", "layer_styles", "pv_arrays", "rollout_plan", "roof_planes", "run_info",
         "townships"]

@@ -12,7 +12,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from ..config import Config
-from ..io.writers import FORMULA_START
+from ..io.writers import safe_text
 from ..milestones import COLOURS, LABELS
 from .data import ReportData
 from .labels import code_label, reason_label, text
@@ -60,9 +60,7 @@ def _cell(value):
         return bool(value)
     if isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value  # never a formula from an input
-    return None if isinstance(value, float) and np.isnan(value) else value
+    return None if isinstance(value, float) and np.isnan(value) else safe_text(value)
 
 
 def _write(ws, headers: list[str], rows: list[list], formats: list[str | None]) -> None:
