@@ -36,7 +36,7 @@ from .io import tiles
 from .io.weather import load_weather
 from .pipeline import analysis_crs
 from .schema import COLUMN_ALIASES
-from .stages import assess_buildings
+from .stages import MONTHLY_COLUMNS, assess_buildings
 from .survey import map_headers, normalise_survey
 
 
@@ -69,8 +69,7 @@ def buildings_table(footprints: gpd.GeoDataFrame, config: Config,
     Returns
     -------
     GeoDataFrame indexed by ``building_id`` in the analysis CRS, with every canonical
-    survey column, ``has_survey``, ``category_source``, ``floors_source``,
-    ``geometry_valid``, ``overlap_of``, ``overlap_share``, ``township_source``; the input
+    survey column, ``has_survey``, ``geometry_valid``, ``township_source``; the input
     problems found are in ``.attrs["findings"]`` (a findings table, as ``findings.csv``).
     """
     if footprints.crs is None:
@@ -89,7 +88,7 @@ def buildings_table(footprints: gpd.GeoDataFrame, config: Config,
     given = [c for c in map_headers(list(attributes.columns), "buildings").values()
              if c != "building_id"]
     b["has_survey"] = survey[given].notna().any(axis=1) if given else False
-    # Other attributes (OSM building type, levels, height) fill blank category and floors.
+    # OSM-style columns (building, building:levels, height) fill what the survey columns leave blank.
     b = fill_from_footprints(b, footprint_attributes(attributes.set_axis(survey.index),
                                                      config.dsm.storey_height_m))
     crs = analysis_crs(config)
@@ -133,7 +132,7 @@ def assess(buildings: gpd.GeoDataFrame, config: Config, *, weather: pd.DataFrame
         dsm = tiles.open_mosaic(dsm, crs, config.dsm.tiles_pattern)
     b, _, pv_arrays = assess_buildings(buildings, config, hourly, solar.yield_tables(config, hourly),
                                        crs, mosaic=dsm, draw_arrays=arrays)
-    out = gpd.GeoDataFrame(b, geometry="geometry", crs=crs)
+    out = gpd.GeoDataFrame(b.drop(columns=MONTHLY_COLUMNS), geometry="geometry", crs=crs)
     out.attrs = dict(buildings.attrs)
     return (out, pv_arrays) if arrays else out
 

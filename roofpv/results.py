@@ -12,6 +12,7 @@ from . import __version__
 from .config import Config
 from .findings import Finding
 from .suitability import STATUSES
+from .uncertainty import common_sigma, inter_annual_sigma
 
 if TYPE_CHECKING:  # the DSM stack loads only in runs that read tiles
     from .io import tiles
@@ -56,6 +57,8 @@ class Results:
     register: pd.DataFrame | None = None
     performance: pd.DataFrame | None = None
     calibration: pd.DataFrame | None = None
+    #: Monthly kWh and plane-of-array irradiation per building (``assess.monthly_yield``).
+    monthly_yield: pd.DataFrame | None = None
 
 
 def run_info(config: Config, weather_meta: dict, hourly: pd.DataFrame, crs: str) -> pd.DataFrame:
@@ -70,8 +73,18 @@ def run_info(config: Config, weather_meta: dict, hourly: pd.DataFrame, crs: str)
         "weather annual GHI (kWh/m²)": f"{hourly['ghi'].sum() / 1000:.1f}",
         "site (lat, lon)": f"{config.site.latitude:.4f}, {config.site.longitude:.4f}",
         "analysis CRS": crs,
+        "P90 (σ of annual energy)": _p90_basis(config),
     }
     return pd.DataFrame({"item": list(items), "value": list(items.values())})
+
+
+def _p90_basis(config: Config) -> str:
+    """What the P90 rests on, in one line (roofpv.uncertainty)."""
+    u = config.uncertainty
+    sigma, source = inter_annual_sigma(u)
+    return (f"inter-annual {100 * sigma:.1f} % ({source}); with transposition {u.transposition_pct:g} %, "
+            f"temperature {u.temperature_pct:g} %, losses {u.losses_pct:g} %: {100 * common_sigma(u):.2f} %; "
+            f"shading {u.shading_class_pct:g} % (survey class) / {u.shading_measured_pct:g} % (DSM)")
 
 
 def reconcile(buildings: pd.DataFrame, survey_rows: int) -> dict[str, int]:
@@ -87,3 +100,9 @@ def reconcile(buildings: pd.DataFrame, survey_rows: int) -> dict[str, int]:
         status = buildings["suitability"].value_counts()
         counts.update({s: int(status.get(s, 0)) for s in STATUSES})
     return counts
+
+
+def add_run_info(info: pd.DataFrame, items: dict[str, str]) -> pd.DataFrame:
+    """``info`` (a ``run_info`` table) with ``items`` appended."""
+    return pd.concat([info, pd.DataFrame({"item": list(items), "value": list(items.values())})],
+                     ignore_index=True)

@@ -85,6 +85,8 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_forma
         layers["rollout_plan"] = results.plan.reset_index()
     if results.run_info is not None:
         layers["run_info"] = results.run_info
+    if results.monthly_yield is not None:
+        layers["monthly_yield"] = results.monthly_yield.reset_index()
     if results.township_polygons is not None:
         poly = results.township_polygons[["geometry"]].join(results.townships, how="left")
         poly = poly.fillna({c: 0 for c in ("buildings", *STATUSES)})

@@ -24,6 +24,7 @@ SUMMARY = [
     ("conditional", "conditional", INT), ("unsuitable", "unsuitable", INT),
     ("roof_area_m2", "roof_area", INT), ("capacity_kwp", ("可装容量 (kWp)", "Capacity (kWp)"), ONE),
     ("annual_mwh", ("年发电量 (MWh)", "Generation (MWh/yr)"), ONE),
+    ("annual_mwh_p90", ("年发电量 P90 (MWh)", "Generation P90 (MWh/yr)"), ONE),
     ("existing_pv_kw", ("已装光伏 (kW)", "Existing PV (kW)"), ONE),
     ("capex_myuan", ("投资 (百万元)", "Capex (M yuan)"), TWO),
     ("npv_myuan", ("净现值 (百万元)", "NPV (M yuan)"), TWO),
