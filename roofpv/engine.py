@@ -211,8 +211,8 @@ def _run_local(tasks, shared, cache, on_done, progress):
 def _run_dask(tasks: Iterator, shared, cache, on_done, scheduler: str | None, workers: int):
     from distributed import as_completed
 
-    # Dask workers are daemonic processes, which may not start a process pool: the DSM
-    # stage runs in the worker's own process, and Dask's workers are the parallelism.
+    # Dask's workers are the parallelism: the DSM stage runs one window at a time in each
+    # (no threads of its own on top of the worker's, no process pool in a daemon process).
     dsm = shared.config.dsm.model_copy(update={"workers": 1})
     shared = replace(shared, config=shared.config.model_copy(update={"dsm": dsm}))
     client = _dask_client(scheduler, workers)

@@ -20,8 +20,7 @@ import numpy as np
 import shapely
 
 from .findings import Finding
-from .raster import Raster as Grid
-from .raster import zonal
+from .raster import Raster, zonal
 
 Datum = Literal["gcj02", "bd09"]
 #: Datums a footprint layer may be in, ``None`` = WGS84/CGCS2000 as declared.
@@ -159,7 +158,7 @@ MIN_TESTED = 10
 FITS = 0.6
 
 
-def height_contrast(grid: Grid, geometry: np.ndarray, crs_wkt: str | None = None
+def height_contrast(grid: Raster, geometry: np.ndarray, crs_wkt: str | None = None
                     ) -> tuple[np.ndarray, np.ndarray]:
     """Median DSM height inside each footprint minus the median in a ring around it [m],
     and the share of each footprint and ring with data (the smaller of the two).

@@ -42,6 +42,21 @@ def test_piped_output_is_plain_lines_with_counts_and_eta(tmp_path):
     assert logged.count("DEBUG roofpv: [3/9] roof planes and layout") == 3
 
 
+def test_eta_counts_from_the_first_partition(monkeypatch):
+    now = [0.0]
+    monkeypatch.setattr("roofpv.cli.progress.time.perf_counter", lambda: now[0])
+    progress = RunProgress(Console(file=io.StringIO()), quiet=True)
+    records = []
+    monkeypatch.setattr("roofpv.cli.progress.log.info", lambda *a: records.append(a[0] % a[1:]))
+    now[0] = 10.0
+    progress.stage(STAGES[2])          # the partitions start
+    now[0] = 25.0
+    progress.stage(STAGES[2])          # the first partition enters the stage itself
+    now[0] = 30.0
+    progress.partition(PartitionDone(0, 1, 4, 100, 5.0, False))  # 20 s for 1 of 4
+    assert records[-1].endswith("[1/4], ETA 1:00")
+
+
 def test_quiet_prints_nothing_and_verbose_prints_more():
     quiet, verbose = io.StringIO(), io.StringIO()
     _run(Console(file=quiet), argparse.Namespace(verbose=False, quiet=True, log_file=None))

@@ -157,6 +157,7 @@ def test_geoparquet_output(tmp_path, flat_config, flat_reference):
                  "--partitions", "2"]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "buildings.parquet", "findings.csv", "monthly_yield.parquet", "pv_arrays.parquet", "report",
+        "roofpv-manifest.json",
         "run_info.parquet", "townships.csv", "townships.parquet",
     ]
     ours = gpd.read_parquet(tmp_path / "buildings.parquet").set_index("building_id")

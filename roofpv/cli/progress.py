@@ -108,7 +108,7 @@ class RunProgress:
     def stage(self, name: str) -> None:
         """A stage of :data:`roofpv.constants.STAGES` starts."""
         number = STAGES.index(name) + 1
-        if number == 3:
+        if number == 3 and name not in self._seen:  # the partitions start (once)
             self._partitions_started = time.perf_counter()
         self._bar("stages", f"[{number}/{len(STAGES)}] {name}", len(STAGES), number - 1)
         # Stages 3–7 run once per partition: shown the first time, logged in detail after.
