@@ -7,6 +7,7 @@ import io
 import re
 import shutil
 import sys
+import zipfile
 
 import numpy as np
 import openpyxl
@@ -16,6 +17,7 @@ from fontTools.ttLib import TTFont
 
 from roofpv import report
 from roofpv.cli import main
+from roofpv.io import sanitize
 from roofpv.io.writers import write_folder
 from roofpv.pipeline import CITY
 from roofpv.report import data, fonts, pages, parameters, workbook
@@ -158,6 +160,82 @@ def test_strings_from_inputs_are_escaped_and_file_names_stay_inside(evil, config
     assert written == {f"out/report/{n}" for n in names}
     sheets = openpyxl.load_workbook(io.BytesIO(files["roofpv.xlsx"])).sheetnames
     assert sheets == ["汇总", "当湖街道", ".._.._x<script>alert(1)<_script"]  # "/" → "_", 31 characters
+
+
+#: Look-alikes of ``< > " ' &`` that NFKC folds to them: small form, full width.
+LOOKALIKES = {"﹤": "<", "﹥": ">", "＜": "<", "＞": ">", "＂": '"', "＇": "'", "＆": "&", "﹠": "&"}
+FORMULAS = ["=HYPERLINK(\"http://x\",\"y\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
+
+
+@pytest.fixture(scope="module")
+def lookalike(pinghu_results):
+    """Two townships of the sample: one named with small-form brackets around an image
+    tag, a building name and ids of every look-alike and formula-leading cells."""
+    township = "﹤img src=x onerror=alert(1)﹥"
+    keep = ["当湖街道", "乍浦镇"]
+    results = pinghu_results
+
+    def rename(frame):
+        return frame.rename(index={"乍浦镇": township}) if frame is not None else None
+
+    b = results.buildings[results.buildings["township"].isin(keep)].copy()
+    b["township"] = b["township"].replace("乍浦镇", township)
+    names = ["".join(LOOKALIKES) + "img src=x onerror=alert(2)", *FORMULAS]
+    ids = {old: new for old, new in zip(b.index[:len(names)], ["＂＞﹤svg onload=alert(3)﹥", *FORMULAS])}
+    b.loc[b.index[:len(names)], "name"] = names
+    b = b.rename(index=ids)
+    plan = results.plan[results.plan["township"].isin(keep)].copy()
+    plan["township"] = plan["township"].replace("乍浦镇", township)
+    plan = plan.rename(index=ids)
+    plan.loc[plan.index[0], "name"] = names[0]
+    towns = rename(results.townships.loc[[*keep, CITY]])
+    polygons = rename(results.township_polygons.loc[keep])
+    return dataclasses.replace(results, buildings=b, townships=towns, township_polygons=polygons, plan=plan)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_unicode_lookalikes_are_escaped_after_normalising(lookalike, config, lang):
+    files = report.make(report.from_results(lookalike, config), config, lang)
+    pages_ = {n: v.decode() for n, v in files.items() if n.endswith(".html")}
+    assert len(pages_) == 3
+    for name, page in pages_.items():
+        body = re.sub(r"base64,[A-Za-z0-9+/=]+", "", page)
+        for tag in ("<img", "<svg onload", "onerror=alert(1)>"):
+            assert tag not in body, (name, tag)
+        # every tag on the page is one the report writes
+        tags = set(re.findall(r"<([a-zA-Z][\w:-]*)", body))
+        assert tags <= ALLOWED_TAGS, (name, tags - ALLOWED_TAGS)
+    index = pages_["index.html"]
+    # folded to ASCII where the font lacks the look-alike, then escaped
+    assert "&lt;img src=x onerror=alert(1)&gt;" in index
+
+
+ALLOWED_TAGS = {
+    "html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3", "p", "nav", "a", "dl", "div",
+    "dt", "dd", "section", "table", "thead", "tbody", "tr", "th", "td", "span", "br", "code", "svg", "g", "path",
+    "defs", "clipPath", "image", "text", "use", "rect", "metadata", "rdf:RDF", "cc:Work", "dc:type",
+    "dc:date", "dc:creator", "dc:format", "cc:Agent", "dc:title", "ul", "li", "figure", "figcaption", "small", "strong",
+    "polygon", "line", "circle", "tspan", "mark", "img", "aside", "footer", "caption", "col", "colgroup",
+} - {"img"}
+
+
+def test_formula_cells_are_strings_in_the_workbook(lookalike, config):
+    files = report.make(report.from_results(lookalike, config), config)
+    book = openpyxl.load_workbook(io.BytesIO(files["roofpv.xlsx"]))
+    cells = [c for ws in book for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    values = {c.value for c in cells}
+    for formula in FORMULAS:
+        assert formula.replace("\r", "\n") in values  # kept as text (XML reads CR as LF)
+    with zipfile.ZipFile(io.BytesIO(files["roofpv.xlsx"])) as z:
+        assert not any("<f>" in z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/"))
+
+
+def test_cell_text_neutralises_formula_leading_values():
+    for value in [*FORMULAS, "＝1+1", "＋1", "－1", "＠A1"]:
+        assert sanitize.cell_text(value) == "'" + value
+    for value in ["平湖", "a=1", "1", 1, -2.5, None, ""]:
+        assert sanitize.cell_text(value) == value
 
 
 def test_english_report(evil, config):

@@ -25,8 +25,14 @@ _FONT_PLACEHOLDER = "/*roofpv-font*/"
 
 @cache
 def environment() -> Environment:
+    """Jinja2 environment of the pages: every value is made printable (normalised) and
+    then escaped, in that order; values marked ``Markup`` (our SVG) are left as they are."""
     return Environment(loader=PackageLoader("roofpv.report", "templates"), autoescape=True,
-                       trim_blocks=True, lstrip_blocks=True)
+                       trim_blocks=True, lstrip_blocks=True, finalize=_printable)
+
+
+def _printable(value: object) -> object:
+    return value if isinstance(value, Markup) or not isinstance(value, str) else printable(value)
 
 
 def page_file(number: int, name: str) -> str:
@@ -153,6 +159,6 @@ def render(report: data.ReportData, config: Config, parameters: pd.DataFrame, la
             "plan_title": t["plan"].format(n=PLAN_ROWS_TOWNSHIP),
             "plan_rows": _plan_rows(plan, PLAN_ROWS_TOWNSHIP, config, lang),
         }, lang)
-    pages = {name: printable(html) for name, html in pages.items()}
+    pages = {name: printable(html, markup=True) for name, html in pages.items()}
     font = font_face_css("".join(set("".join(pages.values()))))
     return {name: html.replace(_FONT_PLACEHOLDER, font, 1) for name, html in pages.items()}

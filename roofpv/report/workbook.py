@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.cell import Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -61,14 +62,24 @@ def _cell(value):
     return None if isinstance(value, float) and np.isnan(value) else value
 
 
+def _text_cell(ws, value):
+    """A cell for ``value``; a string is stored as a string even when it starts with ``=``
+    (openpyxl would store it as a formula)."""
+    if not isinstance(value, str) or not value.startswith("="):
+        return value
+    cell = Cell(ws, value=value)
+    cell.data_type = "s"
+    return cell
+
+
 def _write(ws, headers: list[str], rows: list[list], formats: list[str | None]) -> None:
-    ws.append(headers)
+    ws.append([_text_cell(ws, h) for h in headers])
     for cell in ws[1]:
         cell.font = Font(bold=True)
         cell.fill = _HEADER_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="center")
     for row in rows:
-        ws.append([_cell(v) for v in row])
+        ws.append([_text_cell(ws, _cell(v)) for v in row])
     for j, fmt in enumerate(formats, start=1):
         letter = get_column_letter(j)
         if fmt:
