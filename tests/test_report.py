@@ -4,6 +4,7 @@ safe file names, the embedded font and the parameter sources."""
 import base64
 import dataclasses
 import io
+import json
 import re
 import shutil
 import sys
@@ -20,7 +21,7 @@ from roofpv.cli import main
 from roofpv.io import sanitize
 from roofpv.io.writers import write_folder
 from roofpv.pipeline import CITY
-from roofpv.report import data, fonts, pages, parameters, workbook
+from roofpv.report import data, fonts, maps, pages, parameters, workbook
 
 from .conftest import ROOT
 
@@ -55,7 +56,7 @@ def test_report_folder_has_index_and_nine_township_pages(out, html):
 def test_pages_are_self_contained(html):
     for name, page in html.items():
         assert page.count("<svg") >= 4, name  # map, coverage, categories, months
-        assert "data:image/png;base64," in page, name  # the rasterised roofs of the map
+        assert 'class="map"' in page, name  # the maps, drawn as vector SVG
         assert re.search(r"""(src|href)=["']?(https?:|//)""", page) is None, name
         assert "@font-face" in page and "data:font/woff2;base64," in page, name
         assert "@page { size: A4" in page, name
@@ -212,9 +213,9 @@ def test_unicode_lookalikes_are_escaped_after_normalising(lookalike, config, lan
 
 ALLOWED_TAGS = {
     "html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3", "p", "nav", "a", "dl", "div",
-    "dt", "dd", "section", "table", "thead", "tbody", "tr", "th", "td", "span", "br", "code", "svg", "g", "path",
+    "b", "ul", "li", "figure", "figcaption", "dt", "dd", "section", "table", "thead", "tbody", "tr", "th", "td", "span", "br", "code", "svg", "g", "path",
     "defs", "clipPath", "image", "text", "use", "rect", "metadata", "rdf:RDF", "cc:Work", "dc:type",
-    "dc:date", "dc:creator", "dc:format", "cc:Agent", "dc:title", "ul", "li", "figure", "figcaption", "small", "strong",
+    "dc:date", "dc:creator", "dc:format", "cc:Agent", "dc:title", "small", "strong",
     "polygon", "line", "circle", "tspan", "mark", "img", "aside", "footer", "caption", "col", "colgroup",
 } - {"img"}
 
@@ -255,6 +256,49 @@ def test_headless_chromium_draws_chinese_with_the_embedded_font(out, tmp_path):
         sys.path.pop(0)
     assert check_report_render.check(out / "report", tmp_path, check_report_render.browser())
     assert len(list(tmp_path.glob("*-embedded.png"))) == 2
+
+
+def _render_script():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import check_report_render
+    finally:
+        sys.path.pop(0)
+    return check_report_render
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed (apt-get install chromium)")
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_chromium_draws_township_sheets_with_legible_roofs_and_city_map(out, config, tmp_path, lang):
+    from PIL import Image
+
+    from roofpv.suitability import STATUS_COLOURS
+
+    render = _render_script()
+    folder = report.write(report.from_folder(out, config), config, tmp_path, lang)
+    page = folder / pages.page_file(1, TOWNSHIPS[0])
+    png = tmp_path / "township.png"
+    render.screenshot(page, png, render.browser(), full=True)
+    boxes = json.loads(png.with_suffix(".json").read_text())
+    assert len(boxes) >= 3  # overview and the sheets
+    sizes = render.roof_sizes(png, boxes[1:], list(STATUS_COLOURS.values()))
+    assert len(sizes) >= 100
+    assert np.median(sizes) >= 4.0, np.median(sizes)  # median roof ≥ 4 px across, as drawn
+    # the planned roofs carry their rank from the plan table
+    html = page.read_text(encoding="utf-8")
+    assert re.search(r'font-weight="bold"[^>]*>1</text>', html)
+    # city page: one map per target, townships filled by milestone status
+    png = tmp_path / "city.png"
+    render.screenshot(folder / "index.html", png, render.browser(), full=True)
+    boxes = json.loads(png.with_suffix(".json").read_text())
+    assert len(boxes) == len(config.policy.targets)
+    image = np.asarray(Image.open(png).convert("RGB")).astype(int)
+    x, y, w, h = map(int, boxes[0])
+    crop = image[y:y + h, x:x + w]
+    filled = {k: int((np.abs(crop - np.array(list(bytes.fromhex(c[1:])))).max(axis=2) <= 6).sum())
+              for k, c in maps.MILESTONE_COLOURS.items()}
+    assert sum(filled.values()) > 0.5 * w * h, filled  # the townships cover the map
 
 
 # --- the pure parts ---------------------------------------------------------------

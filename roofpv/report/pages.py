@@ -14,6 +14,7 @@ from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 
 from ..config import Config
+from ..suitability import STATUS_COLOURS, STATUSES
 from . import charts, data, maps
 from .fonts import font_face_css, printable
 from .labels import code_label, reason_label, text
@@ -64,12 +65,14 @@ def _target_names(config: Config, lang: str) -> dict[str, str]:
     return {t.name: (t.label if lang == "zh" else t.name.replace("_", " ")) for t in config.policy.targets}
 
 
-def _plan_rows(plan: pd.DataFrame | None, n: int, config: Config, lang: str) -> list[dict] | None:
+def _plan_rows(plan: pd.DataFrame | None, n: int, config: Config, lang: str,
+               sheet_of: dict) -> list[dict] | None:
     if plan is None:
         return None
     names = _target_names(config, lang)
     return [
         {"id": bid, "name": "" if pd.isna(r["name"]) else r["name"], "township": r["township"],
+         "sheet": sheet_of.get(bid, ""),
          "category": code_label("category", r["category"], lang), "kwp": _num(r["capacity_kwp"]),
          "mwh": _num(r["annual_kwh"] / 1000.0), "year": int(r["build_year"]),
          "targets": "；".join(names.get(x, x) for x in r["targets"]) if lang == "zh"
@@ -85,6 +88,35 @@ def _exclusion_rows(b: pd.DataFrame, config: Config, lang: str) -> list[dict]:
          "count": f"{r.buildings:,}"}
         for r in data.exclusions(b, config.rules.severity).itertuples()
     ]
+
+
+def _map_words(t: dict) -> dict[str, str]:
+    return {k: t[f"map_{k}"] for k in ("sheet", "north", "m", "km", "overview")}
+
+
+def _city_maps(report: data.ReportData, targets, t: dict, lang: str) -> list[dict]:
+    """Per target: the townships coloured by the status of its last milestone."""
+    if report.polygons is None or report.polygons.empty:
+        return []
+    out = []
+    for target in targets:
+        year = max(target.milestones, default=None)
+        if year is None:
+            continue
+        p = f"{target.name}_"
+        status = {}
+        for name in report.polygons.index:
+            if name not in report.townships.index:
+                continue
+            row = report.townships.loc[name]
+            none = float(row.get(p + "denominator", 1) or 0) == 0
+            status[name] = "none" if none else maps.milestone_status(
+                float(row[p + "coverage_today"]), float(row[p + "coverage_potential"]), float(row[f"{p}target_{year}"]))
+        name = target.label if lang == "zh" else target.name.replace("_", " ")
+        title = t["city_map_title"].format(target=name, year=year)
+        out.append({"svg": Markup(maps.city_map(report.polygons, status, _map_words(t), f"{year}")),
+                    "title": title})
+    return out
 
 
 def _page(context: dict, lang: str) -> str:
@@ -122,6 +154,16 @@ def render(report: data.ReportData, config: Config, parameters: pd.DataFrame, la
     polygons = report.polygons.geometry if report.polygons is not None else None
     everything = np.ones(len(b), dtype=bool)
     city_plan = report.plan
+    atlases, plans = {}, {}
+    for name in report.order:
+        mask = township_of == name
+        boundary = polygons.loc[[name]] if polygons is not None and name in polygons.index else None
+        plans[name] = city_plan[city_plan["township"] == name] if city_plan is not None else None
+        ranked = data.plan_roofs(plans[name], PLAN_ROWS_TOWNSHIP).index if plans[name] is not None else []
+        atlases[name] = maps.township_atlas(b[mask], boundary, {bid: i + 1 for i, bid in enumerate(ranked)},
+                                            _map_words(t))
+    sheet_of = {bid: f"{name} {letter}" if lang == "en" else f"{name}{letter}"
+                for name, atlas in atlases.items() for bid, letter in atlas.sheet_of.items()}
     township_rows = []
     for name in [*report.order, report.city]:
         row = towns.loc[name]
@@ -135,29 +177,31 @@ def render(report: data.ReportData, config: Config, parameters: pd.DataFrame, la
                 for c in data.coverage_rows(row, targets)
             ],
         })
-    labels = polygons.representative_point() if polygons is not None else None
     pages["index.html"] = _page({
         **common(report.city, everything, "city"),
         "heading": f"{site} {t['overview']}" if lang == "zh" else f"{site} · {t['overview']}",
         "is_index": True,
         "targets": [{"short": name} for name in _target_names(config, lang).values()],
         "township_rows": township_rows,
-        "map_svg": Markup(maps.suitability_map(b, polygons, lang, "citymap", labels=labels, height_in=6.2)),
+        "city_maps": _city_maps(report, targets, t, lang),
+        "milestone_legend": [(colour, t[f"milestone_{k}"]) for k, colour in maps.MILESTONE_COLOURS.items()],
         "plan_title": t["plan"].format(n=PLAN_ROWS_CITY),
-        "plan_rows": _plan_rows(city_plan, PLAN_ROWS_CITY, config, lang),
+        "plan_rows": _plan_rows(city_plan, PLAN_ROWS_CITY, config, lang, sheet_of),
         "parameter_rows": parameters.to_dict("records"),
     }, lang)
     for i, name in enumerate(report.order):
-        mask = township_of == name
-        boundary = polygons.loc[[name]] if polygons is not None and name in polygons.index else None
-        plan = city_plan[city_plan["township"] == name] if city_plan is not None else None
+        atlas = atlases[name]
         pages[files_of[name]] = _page({
-            **common(name, mask, f"t{i}"),
+            **common(name, township_of == name, f"t{i}"),
             "heading": f"{site} {name}" if lang == "zh" else f"{name}, {site}",
             "is_index": False,
-            "map_svg": Markup(maps.suitability_map(b[mask], boundary, lang, f"t{i}map")),
+            "overview_svg": Markup(atlas.overview),
+            "sheets": [(letter, Markup(svg)) for letter, svg in atlas.sheets],
+            "map_note": t["map_note"].format(n=len(atlas.sheets), scale=atlas.scale * 96 / 0.0254),
+            "legend": [(maps.hex_colour(STATUS_COLOURS[s]), t[s]) for s in STATUSES],
             "plan_title": t["plan"].format(n=PLAN_ROWS_TOWNSHIP),
-            "plan_rows": _plan_rows(plan, PLAN_ROWS_TOWNSHIP, config, lang),
+            "plan_rows": _plan_rows(plans[name], PLAN_ROWS_TOWNSHIP, config, lang,
+                                    {bid: letter for bid, letter in atlas.sheet_of.items()}),
         }, lang)
     pages = {name: printable(html, markup=True) for name, html in pages.items()}
     font = font_face_css("".join(set("".join(pages.values()))))
