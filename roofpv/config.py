@@ -13,6 +13,7 @@ from typing import Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .errors import RoofpvError
 from .schema import REASONS, VOCABULARIES
 
 Severity = Literal["unsuitable", "conditional", "info"]
@@ -25,7 +26,7 @@ Category = Literal[
 ]
 
 
-class ConfigError(ValueError):
+class ConfigError(RoofpvError):
     """A configuration file that cannot be used; the message says where and why."""
 
 

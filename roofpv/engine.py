@@ -6,7 +6,7 @@ The work splits in three:
 1. once, jurisdiction-wide: read the inputs, the weather and the yield tables
    (independent of the number of buildings);
 2. per partition (townships grouped to balance sizes, or runs along a Hilbert curve):
-   :func:`roofpv.pipeline.assess_buildings`, whose rows depend on nothing outside the
+   :func:`roofpv.assess.assess_buildings`, whose rows depend on nothing outside the
    partition but the footprints the DSM stage sees around it;
 3. once, on the gathered building columns: grid admission in rank order, the rollout
    plan and the township table (:func:`roofpv.pipeline.conclude`).
@@ -35,29 +35,14 @@ import pandas as pd
 import shapely
 
 from . import __version__
+from .assess import assess_buildings
 from .config import Config
+from .constants import ARRAYS_MAX_BUILDINGS, ENGINES, PARTITION_BY, PARTITION_SIZE, STAGES
 from .io.tiles import Mosaic
-from .pipeline import (
-    STAGES,
-    Results,
-    assess_buildings,
-    build_inventory,
-    conclude,
-    load_weather,
-    read_transformers,
-    run_info,
-    yield_tables,
-)
+from .pipeline import conclude, prepare
+from .results import Results
 
-#: Default number of buildings per partition: small enough to bound the memory of the
-#: per-plane tables, large enough that per-partition overhead is negligible.
-PARTITION_SIZE = 50_000
-PARTITION_BY = ("township", "spatial")
-ENGINES = ("local", "dask")
 CACHE_DIR = ".partitions"
-#: Above this many buildings the ``pv_arrays`` preview is left out unless asked for: it
-#: holds about five module rows per roof and drawing them costs as much as the layout.
-ARRAYS_MAX_BUILDINGS = 200_000
 
 
 @dataclass(frozen=True)
@@ -287,16 +272,12 @@ def survey(
     """
     if engine not in ENGINES:
         raise ValueError(f"engine {engine!r}: use one of {', '.join(ENGINES)}")
-    progress(STAGES[0])
-    inventory = build_inventory(config)
-    transformers = read_transformers(config)
+    prepared = prepare(config, progress)
+    inventory = prepared.inventory
     b = inventory.buildings
     n = partitions or max(1, math.ceil(len(b) / PARTITION_SIZE))
-
-    progress(STAGES[1])
-    hourly, weather_meta = load_weather(config)
     draw_arrays = len(b) <= ARRAYS_MAX_BUILDINGS if arrays is None else arrays
-    shared = Shared(config, hourly, yield_tables(config, hourly), inventory.crs, inventory.dsm,
+    shared = Shared(config, prepared.hourly, prepared.tables, inventory.crs, inventory.dsm,
                     inventory.dem, draw_arrays)
 
     progress(STAGES[2])
@@ -335,8 +316,7 @@ def survey(
         pv_arrays = None
     elif pv_arrays is None:  # no roof holds modules
         pv_arrays = next(p[2] for p in parts if p[2] is not None)
-    return conclude(assessed, config, inventory, transformers, plane_layer, pv_arrays,
-                    run_info(config, weather_meta, hourly, inventory.crs), progress)
+    return conclude(assessed, config, prepared, plane_layer, pv_arrays, progress)
 
 
 def _gather(layers: list[gpd.GeoDataFrame | None], by: list[str], crs: str

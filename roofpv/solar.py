@@ -6,12 +6,20 @@ looked up per roof plane by bilinear interpolation. All energies are AC
 energy per kWp of DC nameplate over the weather year.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pvlib
 
 from roofpv.weather import interval_midpoints, solar_position
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from roofpv.config import Config
 
 
 @dataclass(frozen=True, eq=False)
@@ -329,3 +337,24 @@ def _orientation_energy(weather, latitude, longitude, altitude, surface_tilt,
         monthly[:, cols] = month_sum @ pac
         poa_annual[cols] = poa_global.sum(axis=0) / 1000
     return monthly, poa_annual
+
+
+def yield_tables(config: Config, hourly: pd.DataFrame, tilt_step_deg: float | None = None,
+                 azimuth_step_deg: float | None = None) -> dict[str, YieldTable]:
+    """Specific-yield tables over orientation bins, one per temperature model in use;
+    bin widths from ``config.bins`` unless given [degrees]."""
+    site = config.site
+    bins = config.bins
+    tilts = np.arange(0.0, bins.max_tilt_deg + 1e-9, tilt_step_deg or bins.tilt_step_deg)
+    azimuths = np.arange(0.0, 360.0, azimuth_step_deg or bins.azimuth_step_deg)
+    models = sorted({m.temperature_model for m in config.mountings.values()})
+    return {
+        model: yield_table(
+            hourly, site.latitude, site.longitude, site.altitude_m, tilts, azimuths,
+            temperature_model=model, gamma_pdc=config.module.gamma_pdc_per_c,
+            losses_pct=config.system.total_losses_pct,
+            inverter_eff_nom=config.system.inverter_efficiency_nom,
+            dc_ac_ratio=config.system.dc_ac_ratio, albedo=config.system.albedo,
+        )
+        for model in models
+    }

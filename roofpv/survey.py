@@ -12,6 +12,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from .errors import RoofpvError
 from .findings import Finding
 from .schema import (
     COLUMN_ALIASES,
@@ -67,7 +68,7 @@ _UNIT_NAMES = {"kg/m2": "kg/m²", "kg/㎡": "kg/m²", "kg": "kg/m²", "mw": "MW"
 _NUMBER = re.compile(r"^[+]?(?P<num>\d+(?:\.\d*)?|\.\d+)(?P<unit>.*)$")
 
 
-class SurveyError(ValueError):
+class SurveyError(RoofpvError):
     """A survey table that cannot be read at all (for example, no building id column)."""
 
 

@@ -44,21 +44,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_yield import cpu_model, naive_loop
 
 from roofpv import engine
+from roofpv.assess import assess_buildings, measure_roofs
 from roofpv.config import load_config
 from roofpv.findings import findings_frame
 from roofpv.io import tiles
-from roofpv.pipeline import (
-    STAGES,
-    assess_buildings,
-    build_inventory,
-    conclude,
-    load_weather,
-    measure_roofs,
-    read_transformers,
-    run_info,
-    write_outputs,
-    yield_tables,
-)
+from roofpv.io.outputs import write_outputs
+from roofpv.io.weather import load_weather
+from roofpv.pipeline import build_inventory, conclude, prepare
 
 MB = 1024 * 1024
 
@@ -111,13 +103,10 @@ class Meter:
 
 def survey_stages(config, out: Path, meter: Meter) -> tuple[int, object]:
     """The survey as the local engine runs it, each stage metered."""
-    with meter("read inputs"):
-        inventory = build_inventory(config)
-        transformers = read_transformers(config)
+    prepared = prepare(config, meter.mark)
+    meter.mark(None)
+    inventory, hourly, tables = prepared.inventory, prepared.hourly, prepared.tables
     b = inventory.buildings
-    with meter(STAGES[1]):
-        hourly, weather_meta = load_weather(config)
-        tables = yield_tables(config, hourly)
     draw_arrays = len(b) <= engine.ARRAYS_MAX_BUILDINGS
     n = max(1, math.ceil(len(b) / engine.PARTITION_SIZE))
     labels = engine.partition_labels(b, n, "township")
@@ -138,8 +127,7 @@ def survey_stages(config, out: Path, meter: Meter) -> tuple[int, object]:
         array_layer = pd.concat(arrays) if arrays else None
         del parts, planes, arrays
     meter.mark("grid admission")
-    results = conclude(assessed, config, inventory, transformers, plane_layer, array_layer,
-                       run_info(config, weather_meta, hourly, inventory.crs), meter.mark)
+    results = conclude(assessed, config, prepared, plane_layer, array_layer, meter.mark)
     meter.mark(None)
     with meter("write GeoPackage + CSV"):
         write_outputs(results, out)

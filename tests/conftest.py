@@ -3,7 +3,8 @@ from pathlib import Path
 import pytest
 
 from roofpv.config import load_config
-from roofpv.pipeline import run, write_outputs
+from roofpv.io.outputs import write_outputs
+from roofpv.pipeline import run
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -5,9 +5,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from roofpv.cli import policy_of
+from roofpv.cli.options import policy_of
 from roofpv.config import ConfigError, load_config
-from roofpv.pipeline import CITY, run
+from roofpv.constants import CITY
+from roofpv.pipeline import run
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 JURISDICTIONS = ["pinghu", "liaocheng", "jinan", "jilin", "yangquan", "national"]

@@ -11,7 +11,8 @@ import shapely
 from roofpv import engine
 from roofpv.cli import main
 from roofpv.config import load_config
-from roofpv.pipeline import run, write_outputs
+from roofpv.io.outputs import write_outputs
+from roofpv.pipeline import run
 
 from .conftest import ROOT
 
@@ -93,6 +94,7 @@ def assert_same_outputs(folder, reference):
         assert (folder / table).read_bytes() == (reference / table).read_bytes(), table
 
 
+@pytest.mark.dask
 def test_dask_engine_gives_the_same_layers(tmp_path, reference):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,

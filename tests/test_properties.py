@@ -9,8 +9,9 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from roofpv import pipeline
+from roofpv import assess, solar
 from roofpv.inventory import join_survey, project
+from roofpv.io.weather import load_weather
 from roofpv.schema import COLUMN_ALIASES, VOCABULARIES
 from roofpv.survey import SurveyError, normalise_survey
 
@@ -61,8 +62,8 @@ def survey_rows(draw, n):
 
 @pytest.fixture(scope="module")
 def tables(config):
-    hourly, _ = pipeline.load_weather(config)
-    return pipeline.yield_tables(config, hourly)
+    hourly, _ = load_weather(config)
+    return solar.yield_tables(config, hourly)
 
 
 @SETTINGS
@@ -77,9 +78,9 @@ def test_random_buildings_are_all_accounted_for(config, tables, data):
     b, _ = project(b, "EPSG:4549")
     b["township"] = "甲镇"
     b["township_source"] = "survey"
-    b = pipeline.resolve_roofs(b, config)
-    b = pipeline.building_layout(b, pipeline.lay_out(b, config, tables), config)
-    out = pipeline.finish(b, config)
+    b = assess.resolve_roofs(b, config)
+    b = assess.building_layout(b, assess.lay_out(b, config, tables), config)
+    out = assess.finish(b, config)
     assert out.index.tolist() == fp.index.tolist()
     assert out["suitability"].isin(["suitable", "conditional", "unsuitable"]).all()
     assert (out["capacity_kwp"] >= 0).all() and out["capacity_kwp"].notna().all()

@@ -19,6 +19,8 @@ import pyogrio
 import pytest
 import shapely
 
+pytestmark = pytest.mark.qgis
+
 QGIS_PYTHON = os.environ.get("ROOFPV_QGIS_PYTHON", "/usr/bin/python3")
 CHECKER = Path(__file__).with_name("qgis_check.py")
 LAYERS = ["pv_arrays", "roof_planes", "rollout_plan", "buildings", "townships"]

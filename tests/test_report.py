@@ -18,9 +18,9 @@ from fontTools.ttLib import TTFont
 
 from roofpv import report
 from roofpv.cli import main
+from roofpv.constants import CITY
 from roofpv.io import sanitize
 from roofpv.io.writers import write_folder
-from roofpv.pipeline import CITY
 from roofpv.report import data, fonts, maps, pages, parameters, workbook
 
 from .conftest import ROOT
@@ -247,6 +247,7 @@ def test_english_report(evil, config):
     assert openpyxl.load_workbook(io.BytesIO(files["roofpv.xlsx"])).sheetnames[0] == "Summary"
 
 
+@pytest.mark.browser
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed (apt-get install chromium)")
 def test_headless_chromium_draws_chinese_with_the_embedded_font(out, tmp_path):
     sys.path.insert(0, str(ROOT / "scripts"))
@@ -405,7 +406,7 @@ def test_plan_roofs_one_row_per_building_in_rank_order():
 
 def test_monthly_share_and_energy(config):
     from roofpv import solar
-    from roofpv.pipeline import load_weather
+    from roofpv.io.weather import load_weather
 
     hourly, _ = load_weather(config)
     site = config.site

@@ -7,7 +7,7 @@ import pytest
 import shapely
 
 from roofpv.cli import main
-from roofpv.pipeline import CITY
+from roofpv.constants import CITY
 
 from .conftest import ROOT
 

@@ -1,4 +1,5 @@
-"""Read back the outputs of ``roofpv survey`` or ``roofpv plan`` from their folder."""
+"""The outputs of ``roofpv survey`` and ``roofpv plan``: written into their folder and
+read back from it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+import pyproj
 
+from ..constants import PLAN_OUTPUTS
+from ..findings import findings_frame
+from ..project import project_xml
+from ..results import Results
+from ..styles import aliases, layer_styles
+from ..suitability import STATUSES
+from . import writers
 from .readers import InputError
 
 
@@ -33,3 +42,59 @@ def read_outputs(out_dir: Path) -> dict:
     )
     return {"buildings": gpd.GeoDataFrame(buildings, geometry="geometry"), "townships": townships,
             "polygons": polygons, "plan": plan}
+
+
+def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_format: str = "gpkg"
+                  ) -> dict[str, Path]:
+    """Write ``roofpv.gpkg`` (buildings, roof planes, PV arrays, townships, run_info, with
+    QGIS styles), the QGIS project ``roofpv.qgz``, ``townships.csv`` and ``findings.csv``;
+    with ``plan`` also layer ``rollout_plan`` and the :data:`PLAN_OUTPUTS` tables.
+    ``geo_format="parquet"`` writes each layer as ``<layer>.parquet`` (GeoParquet) instead
+    of the GeoPackage and the project."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    gpkg = out_dir / "roofpv.gpkg"
+    layers = {"buildings": results.buildings.reset_index()}
+    if results.roof_planes is not None:
+        layers["roof_planes"] = results.roof_planes
+    if results.pv_arrays is not None:
+        layers["pv_arrays"] = results.pv_arrays
+    if plan:
+        layers["rollout_plan"] = results.plan.reset_index()
+    if results.run_info is not None:
+        layers["run_info"] = results.run_info
+    if results.township_polygons is not None:
+        poly = results.township_polygons[["geometry"]].join(results.townships, how="left")
+        poly = poly.fillna({c: 0 for c in ("buildings", *STATUSES)})
+        layers["townships"] = poly.rename_axis("township").reset_index()
+    if geo_format == "parquet":
+        paths = {f"{name}.parquet": out_dir / f"{name}.parquet" for name in layers}
+        for name, frame in layers.items():
+            writers.write_geoparquet(out_dir / f"{name}.parquet", frame)
+    else:
+        labels = results.target_labels
+        styles = layer_styles(layers, labels)
+        writers.write_geopackage(gpkg, layers, styles,
+                                 {n: aliases(f.columns, labels) for n, f in layers.items()})
+        qgz = out_dir / "roofpv.qgz"
+        extent = (layers["townships"] if "townships" in layers else layers["buildings"]).total_bounds
+        writers.write_qgis_project(qgz, project_xml(
+            f"roofpv {out_dir.resolve().name}", gpkg.name,
+            [n for n, f in layers.items() if isinstance(f, gpd.GeoDataFrame)], results.crs,
+            pyproj.CRS(results.crs).to_wkt(), tuple(extent),
+            {s.layer: s.qml for s in styles if s.default},
+        ))
+        paths = {"geopackage": gpkg, "qgis project": qgz}
+    csv = out_dir / "townships.csv"
+    writers.write_table(csv, results.townships.reset_index())
+    findings = out_dir / "findings.csv"
+    writers.write_table(findings, findings_frame(results.findings))
+    paths.update({"townships": csv, "findings": findings})
+    if plan:
+        tables = (
+            results.plan.drop(columns="geometry"), results.plan_status, results.trajectory,
+            results.parameters.set_index("parameter"),
+        )
+        for name, frame in zip(PLAN_OUTPUTS, tables):
+            paths[name.removesuffix(".csv")] = out_dir / name
+            writers.write_table(out_dir / name, frame.reset_index())
+    return paths

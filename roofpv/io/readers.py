@@ -8,12 +8,13 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from ..errors import RoofpvError
 from ..findings import Finding
 from ..georef import resolve_crs
 from ..survey import SurveyError, locate_header, normalise_survey
 
 
-class InputError(ValueError):
+class InputError(RoofpvError):
     """An input file that cannot be used; the message names the file and what to do."""
 
 

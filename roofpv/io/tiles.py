@@ -24,9 +24,10 @@ from rasterio.vrt import WarpedVRT
 from rasterio.warp import transform_bounds
 
 from ..dsm import Grid
+from ..errors import RoofpvError
 
 
-class TileError(ValueError):
+class TileError(RoofpvError):
     """A tile folder that cannot be used; the message names the folder or file."""
 
 

@@ -37,10 +37,17 @@ from __future__ import annotations
 
 import datetime as _dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from pvlib import iotools
+
+from ..errors import RoofpvError
+from ..weather import typical_year
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 COLUMNS = ("ghi", "dni", "dhi", "temp_air", "wind_speed")
 FORMATS = ("epw", "tmy3", "pvgis", "csv")
@@ -54,7 +61,7 @@ _RANGES = {"ghi": (-10.0, 1500.0), "dni": (-10.0, 1500.0),
            "wind_speed": (0.0, 75.0)}
 
 
-class WeatherFileError(ValueError):
+class WeatherFileError(RoofpvError):
     """A weather file that cannot be used; the message names the file."""
 
 
@@ -359,3 +366,16 @@ def _one_year(path, frame, tz, year):
     out = out.reindex(expected)
     out.index.name = None
     return out
+
+
+def load_weather(config: Config) -> tuple[pd.DataFrame, dict]:
+    """Hourly weather of a run: the configured file, else a typical year built from the
+    config's monthly means (:func:`roofpv.weather.typical_year`)."""
+    w, site = config.weather, config.site
+    if w.file is not None:
+        return read_weather(w.file, w.format, tz=site.timezone, label=w.label, columns=w.columns or None)
+    m = w.monthly
+    return typical_year(
+        site.latitude, site.longitude, site.altitude_m, m.ghi_kwh_m2, m.temp_air_c, m.wind_m_s,
+        tz=site.timezone, seed=w.seed,
+    )

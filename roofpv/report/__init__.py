@@ -17,9 +17,12 @@ import numpy as np
 import pandas as pd
 
 from ..config import Config
+from ..constants import CITY
 from ..io.outputs import read_outputs
+from ..io.weather import load_weather
 from ..io.writers import write_folder
-from ..pipeline import CITY, Results, load_weather, yield_tables
+from ..results import Results
+from ..solar import yield_tables
 from . import pages, workbook
 from .data import ReportData, monthly_share
 from .labels import LANGS, text

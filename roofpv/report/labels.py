@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import math
 
+from ..constants import LANGS
 from ..schema import LABELS_ZH, REASONS
-
-LANGS = ("zh", "en")
 
 TEXT: dict[str, dict[str, str]] = {
     "zh": {

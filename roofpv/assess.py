@@ -1,0 +1,279 @@
+"""The per-building stages: roof geometry (measured or modelled), module layout, yield
+lookup, suitability, capacity and energy, grid class, economics and carbon.
+
+:func:`assess_buildings` runs them in order on any set of buildings; a building's row
+depends only on itself (and, for the DSM, on the footprints around it), so the engine
+may split the buildings into partitions freely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from . import arrays, carbon, dsm, economics, grid, layout, shading, solar
+from .config import Config
+from .constants import STAGES
+from .io import tiles
+from .policy import energy, in_cohort
+from .roof import roof_planes
+from .suitability import assess
+
+#: Column order of the ``buildings`` output.
+BUILDING_COLUMNS = [
+    "township", "township_source", "name", "category", "owner_type", "year_built", "floors",
+    "floor_area_m2", "roof_type", "roof_type_source", "roof_load_kn_m2", "shading",
+    "shading_source", "shading_loss", "shading_loss_source", "shading_measured_class",
+    "field_check", "sky_view_factor", "roof_height_m", "roof_height_m_source", "roof_form",
+    "roof_form_source", "planar_share", "dsm_coverage", "roof_slope_deg_source", "roof_aspect_deg_source",
+    "grid_condition", "transformer_id", "existing_pv_kw",
+    "existing_pv_area_m2", "roof_area_m2", "roof_slope_deg", "roof_aspect_deg", "mounting",
+    "module_tilt_deg", "usable_area_m2", "modules", "capacity_kwp", "pv_area_m2", "annual_kwh",
+    "specific_yield_kwh_kwp", "suitability", "reasons", "has_survey", "note",
+]
+
+
+def survey_forms(config: Config) -> dict[str, str]:
+    """Roof form assumed for each roof type where no DSM measures it."""
+    return {t: "gable" if r.planes == 2 else "flat" if r.slope_deg == 0 else "mono_pitch"
+            for t, r in config.roofs.items()}
+
+
+def resolve_roofs(b: pd.DataFrame, config: Config, roofs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Fill roof type and shading defaults and attach each roof's rule parameters; take
+    measured roof values from ``roofs`` (:func:`measure_roofs`) where the DSM covers a roof
+    (``dsm_coverage``: share of the roof with DSM data; NaN where not measured)."""
+    out = b.copy()
+    out["roof_type_surveyed"] = out["roof_type"]
+    default_type = out["category"].fillna("other").map(config.rules.default_roof_type)
+    out["roof_type"] = out["roof_type"].fillna(default_type)
+    out["roof_type_source"] = np.where(out["roof_type_surveyed"].notna(), "survey", "default")
+    out["mounting"] = out["roof_type"].map(lambda t: config.roofs[t].mounting)
+    out["roof_slope_deg"] = out["roof_type"].map(lambda t: config.roofs[t].slope_deg).astype(float)
+    dead = {k: m.dead_load_kn_m2 for k, m in config.mountings.items()}
+    out["dead_load_kn_m2"] = out["mounting"].map(dead).astype(float)
+    shading = out["shading"].fillna(config.rules.default_shading)
+    out["shading_loss"] = shading.map(config.rules.shading_loss).astype(float)
+    out["shading_source"] = np.where(out["shading"].notna(), "survey", "default")
+    module = config.module
+    kw = out["existing_pv_kw"].fillna(0.0)
+    area = out["existing_pv_area_m2"].fillna(0.0)
+    out["existing_pv_area_m2"] = np.where(
+        (area == 0) & (kw > 0), kw * 1000.0 / module.power_w * module.area_m2, area
+    )
+    out["existing_pv_kw"] = np.where(
+        (kw == 0) & (area > 0), area / module.area_m2 * module.power_w / 1000.0, kw
+    )
+    out["roof_area_m2"] = shapely.area(out.geometry.to_numpy())
+    measured = roofs if roofs is not None else pd.DataFrame(index=pd.Index([], name="building_id"))
+    out = dsm.combine(out, measured, config.rules.shading_loss, survey_forms(config),
+                      config.dsm.storey_height_m)
+    out["dsm_coverage"] = measured.get("dsm_coverage", pd.Series(dtype=float)).reindex(out.index)
+    return out
+
+
+def measure_roofs(b: gpd.GeoDataFrame, config: Config, hourly: pd.DataFrame, crs: str,
+                  mosaic: tiles.Mosaic | None, dem: tiles.Mosaic | None = None
+                  ) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    """Roof geometry and shading from the DSM tiles (empty without a ``mosaic``)."""
+    c = config.dsm
+    empty = (pd.DataFrame(index=pd.Index([], name="building_id")),
+             gpd.GeoDataFrame(geometry=[], crs=crs))
+    if mosaic is None:
+        return empty
+    site = config.site
+    table = shading.sun_table(hourly, site.latitude, site.longitude, site.altitude_m,
+                              n_sectors=c.n_sectors, albedo=config.system.albedo)
+    racks = [m.module_tilt_deg for m in config.mountings.values() if m.row_spacing == "gb50797"]
+    params = dsm.DsmParams(**{f: getattr(c, f) for f in dsm.DsmParams.__dataclass_fields__
+                              if f != "flat_module_tilt_deg"},
+                           flat_module_tilt_deg=racks[0] if racks else 0.0)
+    footprints = b.geometry[b["geometry_valid"]]
+    windows = tiles.windows(mosaic, footprints.to_numpy(), params.radius_m, c.block_m, dem)
+    return dsm.measure(windows, footprints, table, params, c.workers)
+
+
+def plane_yields(measured: gpd.GeoDataFrame, planes: pd.DataFrame) -> gpd.GeoDataFrame | None:
+    """The ``roof_planes`` layer: measured planes with their layout and yield
+    (``annual_kwh`` = layout kWp × specific yield × (1 − the plane's shading loss));
+    None when no roof was measured."""
+    if measured.empty:
+        return None
+    cols = ["building_id", "plane", "module_tilt_deg", "modules", "layout_kwp", "specific_yield_kwh_kwp"]
+    out = measured.merge(planes[cols], on=["building_id", "plane"], how="left")
+    out["annual_kwh"] = out["layout_kwp"] * out["specific_yield_kwh_kwp"] * (1 - out["shading_loss"])
+    out["horizon_deg"] = [";".join(f"{v:g}" for v in h) for h in out["horizon_deg"]]
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=measured.crs)
+
+
+def lay_out(b: pd.DataFrame, config: Config, tables: dict[str, solar.YieldTable],
+            measured_planes: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
+    """Roof planes, modules and specific yield per plane (pure; one row per plane).
+
+    Roofs measured from the DSM use their measured planes; the others are modelled from
+    footprint and roof type (:func:`roofpv.roof.roof_planes`). Each plane keeps its local
+    polygon and frame, module depth and row pitch for :func:`array_layer`."""
+    rules = config.roofs
+    sel = b["geometry_valid"].to_numpy() & b["mounting"].notna().to_numpy()
+    rows = b.loc[sel]
+    measured = rows.get("roof_slope_deg_source", pd.Series("", rows.index)).eq("dsm").to_numpy()
+    setback = rows["roof_type"].map(lambda t: rules[t].setback_m)
+    modelled = rows.loc[~measured]
+    roof_rule = modelled["roof_type"].map(rules)
+    planes = roof_planes(
+        modelled.geometry.to_numpy(),
+        roof_rule.map(lambda r: r.planes).to_numpy(int),
+        modelled["roof_slope_deg"].to_numpy(float),
+        roof_rule.map(lambda r: r.setback_m).to_numpy(float),
+    )
+    planes.insert(0, "building_id", modelled.index.to_numpy()[planes["building"].to_numpy()])
+    planes["shading_loss"] = modelled["shading_loss"].to_numpy()[planes["building"].to_numpy()]
+    planes = planes.drop(columns="building")
+    if measured.any() and measured_planes is not None:
+        mp = measured_planes[measured_planes["building_id"].isin(rows.index[measured])]
+        local = dsm.local_planes(mp, setback.reindex(mp["building_id"]).to_numpy(),
+                                 config.dsm.flat_max_slope_deg)
+        local["shading_loss"] = mp["shading_loss"].to_numpy()
+        planes = pd.concat([planes, local], ignore_index=True)
+    planes = planes.sort_values(["building_id", "plane"], kind="stable").reset_index(drop=True)
+    mounting = rows["mounting"].reindex(planes["building_id"]).to_numpy()
+    planes["mounting"] = mounting
+    spec = {k: config.mountings[k] for k in np.unique(mounting)}
+    per_plane = pd.Series(mounting)
+    racked = per_plane.map({k: m.row_spacing == "gb50797" for k, m in spec.items()}).to_numpy(bool)
+    rack_tilt = per_plane.map({k: m.module_tilt_deg or 0.0 for k, m in spec.items()}).to_numpy(float)
+    tilt = np.where(racked, rack_tilt, planes["slope_deg"].to_numpy())
+    planes["module_tilt_deg"] = tilt
+
+    module, rule = config.module, config.rules
+    beta = np.radians(tilt)
+    depth = module.length_m * np.cos(beta)
+    pitch = np.where(
+        racked,
+        layout.row_pitch_tilted(module.length_m, tilt, config.site.latitude),
+        (module.length_m + module.gap_m) * np.cos(beta),
+    )
+    az = planes["azimuth_deg"].to_numpy()
+    off_north = np.abs((az + 180.0) % 360.0 - 180.0)
+    planes["north_unused"] = (off_north < rule.north_half_width_deg) & (tilt > rule.north_max_tilt_deg)
+    used = ~planes["north_unused"].to_numpy()
+    polygons = planes["local"].to_numpy()
+    planes["usable_area_m2"] = np.where(used, shapely.area(polygons), 0.0)
+    planes["modules"] = np.where(
+        used, layout.count_modules(polygons, module.width_m, module.gap_m, depth, pitch), 0
+    )
+    planes["layout_kwp"] = planes["modules"] * module.power_w / 1000.0
+    planes["module_depth_m"] = depth
+    planes["row_pitch_m"] = pitch
+
+    models = per_plane.map({k: m.temperature_model for k, m in spec.items()}).to_numpy()
+    specific = np.zeros(len(planes))
+    for model in np.unique(models):
+        hit = models == model
+        specific[hit] = solar.interpolate(tables[model], tilt[hit], az[hit])
+    planes["specific_yield_kwh_kwp"] = specific
+    return planes
+
+
+def building_layout(b: pd.DataFrame, planes: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Aggregate plane layouts to buildings; existing PV takes its share of the modules."""
+    p = planes.assign(
+        kwh_per_kwp_x_kwp=planes["layout_kwp"] * planes["specific_yield_kwh_kwp"],
+        shaded_kwh=planes["layout_kwp"] * planes["specific_yield_kwh_kwp"] * (1 - planes["shading_loss"]),
+    )
+    front = p[p["plane"] == 0].set_index("building_id")
+    agg = p.groupby("building_id").agg(
+        usable_area_m2=("usable_area_m2", "sum"),
+        layout_modules=("modules", "sum"),
+        layout_kwp=("layout_kwp", "sum"),
+        kwh=("kwh_per_kwp_x_kwp", "sum"),
+        shaded_kwh=("shaded_kwh", "sum"),
+        north_plane_unused=("north_unused", "any"),
+    ).reindex(b.index)
+    out = b.copy()
+    measured = out.get("roof_aspect_deg_source", pd.Series("", b.index)).eq("dsm")
+    measured_aspect = out.get("roof_aspect_deg", pd.Series(np.nan, b.index))
+    out["roof_aspect_deg"] = measured_aspect.where(measured, front["azimuth_deg"].reindex(b.index))
+    # Measured roofs: the building's loss is the yield-weighted loss of its planes.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        plane_loss = 1 - agg["shaded_kwh"] / agg["kwh"]
+    out["shading_loss"] = out["shading_loss"].where(~measured | plane_loss.isna(), plane_loss)
+    out["module_tilt_deg"] = front["module_tilt_deg"].reindex(b.index)
+    out["usable_area_m2"] = agg["usable_area_m2"].fillna(0.0)
+    out["layout_kwp"] = agg["layout_kwp"].fillna(0.0)
+    out["north_plane_unused"] = agg["north_plane_unused"].fillna(False).astype(bool)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["specific_yield_kwh_kwp"] = (agg["kwh"] / agg["layout_kwp"]).where(agg["layout_kwp"] > 0)
+    module = config.module
+    existing_modules = np.ceil(out["existing_pv_area_m2"] / module.area_m2 - 1e-9)
+    out["modules"] = (agg["layout_modules"].fillna(0) - existing_modules).clip(lower=0).astype(int)
+    return out
+
+
+def array_layer(planes: pd.DataFrame, b: pd.DataFrame, config: Config, crs: str
+                ) -> gpd.GeoDataFrame:
+    """The ``pv_arrays`` layer: module rows of the layout on every plane that holds
+    modules, on roofs that are not unsuitable (a preview: existing PV is not cut out)."""
+    status = b["suitability"].reindex(planes["building_id"]).to_numpy()
+    keep = (status != "unsuitable") & (planes["modules"].to_numpy() > 0)
+    m = config.module
+    rows = arrays.module_rows(planes[keep], m.width_m, m.gap_m, m.power_w)
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
+
+
+def finish(b: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Suitability, then capacity and energy of what each suitable or conditional roof adds."""
+    out = b.join(assess(b, config.rules))
+    out.loc[out["suitability"] == "unsuitable", "modules"] = 0
+    module = config.module
+    out["capacity_kwp"] = out["modules"] * module.power_w / 1000.0
+    out["pv_area_m2"] = out["modules"] * module.area_m2
+    out["annual_kwh"] = (
+        out["capacity_kwp"] * out["specific_yield_kwh_kwp"].fillna(0.0) * (1.0 - out["shading_loss"])
+    )
+    for target in config.policy.targets:
+        out[f"cohort_{target.name}"] = in_cohort(out, target).to_numpy()
+    cohorts = [f"cohort_{t.name}" for t in config.policy.targets]
+    return out[BUILDING_COLUMNS + cohorts + ["geometry"]]
+
+
+def assess_buildings(
+    buildings: gpd.GeoDataFrame, config: Config, hourly: pd.DataFrame,
+    tables: dict[str, solar.YieldTable], crs: str,
+    progress: Callable[[str], None] = lambda stage: None, neighbours: gpd.GeoDataFrame | None = None,
+    mosaic: tiles.Mosaic | None = None, dem: tiles.Mosaic | None = None, draw_arrays: bool = True,
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame | None, gpd.GeoDataFrame | None]:
+    """The per-building stages: DSM roofs, layout, yield, suitability, grid, economics,
+    carbon and energy use. Each building's result depends only on its own row (and, for
+    the DSM, on the footprints around it), so any split of ``buildings`` gives the same
+    rows. ``neighbours``: footprints outside ``buildings`` that the DSM stage sees
+    (ground rings, shading) but whose results are dropped. Returns the buildings, the
+    ``roof_planes`` layer (None without measured roofs) and, with ``draw_arrays``, the
+    ``pv_arrays`` layer."""
+    progress(STAGES[2])
+    around = buildings if neighbours is None else pd.concat([buildings, neighbours])
+    roofs, measured_planes = measure_roofs(around, config, hourly, crs, mosaic, dem)
+    if neighbours is not None and not roofs.empty:
+        roofs = roofs[roofs.index.isin(buildings.index)]
+        measured_planes = measured_planes[measured_planes["building_id"].isin(buildings.index)]
+    b = resolve_roofs(buildings, config, roofs)
+    planes = lay_out(b, config, tables, measured_planes)
+    plane_layer = plane_yields(measured_planes, planes)
+
+    progress(STAGES[3])
+    b = building_layout(b, planes, config)
+
+    progress(STAGES[4])
+    b = finish(b, config)
+    pv_arrays = None
+    if draw_arrays:
+        progress(STAGES[5])
+        pv_arrays = array_layer(planes, b, config, crs)
+
+    progress(STAGES[6])
+    b = carbon.assess(economics.assess(grid.classify(b, config.grid), config.economics), config.carbon)
+    return energy(b, config.energy), plane_layer, pv_arrays

@@ -1,0 +1,71 @@
+"""What the commands that run the survey share: the engine call, progress, the report
+at the end and the reconciliation line."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..constants import REPORT_MAX_TOWNSHIPS, STAGES
+
+
+def pct(x: float) -> str:
+    """A share as a percentage with one decimal, or – when unknown."""
+    return "–" if x != x else f"{100 * x:.1f}%"
+
+
+def reconciliation(counts: dict[str, int]) -> str:
+    """One line: footprints in = buildings out, by status, and the survey rows."""
+    from ..suitability import STATUSES
+
+    line = f"{counts['footprints']:,} footprints in → {counts['footprints']:,} buildings out"
+    if "suitable" in counts:
+        line += " = " + " + ".join(f"{counts[s]:,} {s}" for s in STATUSES)
+    return line + (
+        f"; {counts['with survey row']:,} with a survey row, {counts['without survey row']:,} without; "
+        f"{counts['survey rows without footprint']:,} of {counts['survey rows']:,} survey rows have no footprint"
+    )
+
+
+def execute(config, out_dir: Path, args: argparse.Namespace, progress, on_partition):
+    """Run the survey with the engine and partitioning the options ask for."""
+    from ..config import ConfigError
+    from ..engine import survey
+
+    if args.partitions is not None and args.partitions < 1:
+        raise ConfigError("--partitions must be at least 1")
+    return survey(
+        config, out_dir, engine=args.engine, partitions=args.partitions, by=args.partition_by,
+        scheduler=args.scheduler, workers=args.workers, resume=args.resume, arrays=args.arrays,
+        progress=progress, on_partition=on_partition,
+    )
+
+
+def partition_log(console, status, quiet: bool):
+    """Progress callback of the partitions: status line, and a log line unless quiet."""
+    def report(p) -> None:
+        status.update(f"[3/{len(STAGES)}] partitions {p.done}/{p.total}")
+        if not quiet:
+            how = "already done (resumed)" if p.cached else f"{p.seconds:.1f} s"
+            console.log(f"  partition {p.index + 1}: {p.buildings:,} buildings, {how} "
+                        f"[{p.done}/{p.total}]")
+    return report
+
+
+def write_report(results, config, out_dir: Path, args: argparse.Namespace,
+                 paths: dict[str, Path], console) -> None:
+    """The HTML/XLSX report of a run, at the end of `survey` and `plan`, unless --no-report
+    or too many townships (then a note says how to write it)."""
+    from .. import report
+
+    townships = len(results.townships) - 1  # without the city row
+    if args.report is False:
+        return
+    if args.report is None and townships > REPORT_MAX_TOWNSHIPS:
+        if not args.quiet:
+            console.print(f"report left out ({townships:,} townships): write it with `roofpv report "
+                          f"--out {out_dir}` or pass --report")
+        return
+    folder = report.write(report.from_results(results, config), config, out_dir, args.lang)
+    paths["report"] = folder / "index.html"
+

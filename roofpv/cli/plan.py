@@ -1,0 +1,105 @@
+"""``roofpv plan``: the survey, then the rollout plan that closes each township's gap."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..constants import CITY, PLAN_OUTPUTS, STAGES, SURVEY_OUTPUTS
+from .common import execute, partition_log, pct, write_report
+from .options import run_options, setup
+from .survey import township_order
+
+#: Unit of a target's gap column and the divisor from the metric's units (area gaps in MWp).
+GAP_UNITS = {"area_total": ("MWp", 1000.0), "area_installable": ("MWp", 1000.0),
+             "count": ("bldgs", 1.0), "substitution": ("GWh/yr", 1e6)}
+#: Short names of binding constraints for the terminal.
+BINDING_SHORT = {"roof_potential": "roofs", "suitability": "status", "structure": "struct",
+                 "owner": "owner", "grid_hosting": "grid"}
+
+
+def add_parser(commands) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        "plan",
+        help="survey, then the rollout plan that closes each township's gap to each target",
+        description=(
+            "Run the survey, then rank the eligible roofs and pick, per township and target, "
+            "those that close the gap of each milestone, with build years to the horizon. "
+            "Writes the survey outputs plus layer rollout_plan in roofpv.gpkg, "
+            + ", ".join(PLAN_OUTPUTS) + "."
+        ),
+    )
+    run_options(parser)
+    return parser
+
+
+def plan_table(status, target, order: list[str]):
+    """Rich table of one target's plan: per township and milestone the gap, the MWp
+    planned, the planned coverage and ✓ or ✗ with the binding constraint."""
+    from rich.table import Table
+
+    unit, scale = GAP_UNITS[target.metric]
+    table = Table(
+        title=f"roofpv plan · {target.label} (gap {unit}, plan MWp)", header_style="bold", pad_edge=False
+    )
+    table.add_column("township", no_wrap=True)
+    table.add_column("now", justify="right", no_wrap=True)
+    for year, ratio in target.milestones.items():
+        for col in (f"{year} gap", "plan", f"→{pct(ratio)}"):
+            table.add_column(col, justify="right", no_wrap=True)
+    rows = status[status["target"] == target.name]
+    towns = [t for t in order if t in rows.index] + [t for t in rows.index.unique() if t not in order and t != CITY]
+    for name in [*towns, CITY]:
+        by_year = rows.loc[[name]].set_index("milestone")
+        first = by_year.iloc[0]
+        cells = [str(name), pct(first["today"] / first["denominator"] if first["denominator"] else float("nan"))]
+        for year in target.milestones:
+            r = by_year.loc[year]
+            gap = r["gap_kwp"] if target.metric.startswith("area") else r["gap"]
+            reach = "✓" if r["reaches"] else f"✗{BINDING_SHORT.get(r['binding'], r['binding'])}"
+            cells += [f"{gap / scale:,.1f}", f"{r['plan_kwp'] / 1000:,.1f}", f"{pct(r['planned_coverage'])}{reach}"]
+        table.add_row(*cells, end_section=(name == towns[-1]))
+    return table
+
+
+def run(args: argparse.Namespace, console) -> int:
+    from .. import report
+    from ..engine import clear_partitions
+    from ..io.outputs import write_outputs
+
+    config, out_dir = setup(args, (*SURVEY_OUTPUTS, *PLAN_OUTPUTS, report.folder(Path(), args.lang).name))
+    with console.status("starting…") as status:
+        def progress(stage: str) -> None:
+            status.update(f"[{STAGES.index(stage) + 1}/{len(STAGES)}] {stage}")
+
+        results = execute(config, out_dir, args, progress, partition_log(console, status, True))
+        status.update("writing outputs")
+        paths = write_outputs(results, out_dir, plan=True, geo_format=args.geo_format)
+        clear_partitions(out_dir)
+        status.update("writing the report")
+        write_report(results, config, out_dir, args, paths, console)
+    if args.quiet:
+        return 0
+    order = township_order(results)
+    for target in config.policy.targets:
+        console.print(plan_table(results.plan_status, target, order))
+        city = results.trajectory[(results.trajectory["target"] == target.name)].loc[[CITY]]
+        console.print(f"{CITY} planned coverage by year: " + " · ".join(
+            f"{int(r.year)} {pct(r.planned_coverage)}" for r in city.itertuples()
+        ))
+    console.print(
+        "gap: still needed beyond today's PV; plan MWp: the roofs planned up to that milestone; "
+        "✗ names the binding constraint (roofs = roof potential, status, struct, owner, grid)"
+    )
+    c = results.townships.loc[CITY]
+    econ = config.economics
+    console.print(
+        f"{CITY}, every suitable roof: capex {c['capex_myuan']:,.0f} M yuan, NPV {c['npv_myuan']:,.0f} M yuan "
+        f"at {econ.discount_rate:.0%}, LCOE {c['lcoe_yuan_kwh']:.3f} yuan/kWh, median payback "
+        f"{c['payback_years']:.1f} years, {c['co2_avoided_t_yr'] / 1000:,.1f} kt CO₂/yr avoided "
+        f"({config.carbon.emission_factor_t_mwh} t/MWh, {config.carbon.source})"
+    )
+    console.print(f"[bold]assumption[/] (no official source): {', '.join(econ.assumptions)}")
+    for name, path in paths.items():
+        console.print(f"  {name}: {path}")
+    return 0

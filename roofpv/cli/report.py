@@ -1,0 +1,34 @@
+"""``roofpv report``: the HTML and XLSX report from an existing output folder."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .options import output_options, setup
+
+
+def add_parser(commands) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        "report",
+        help="write the HTML and XLSX report from an existing output folder",
+        description=(
+            "Read roofpv.gpkg and townships.csv of an earlier `survey` or `plan` run (no "
+            "modelling) and write the report folder: index.html (city overview), one page per "
+            "township and roofpv.xlsx. `survey` and `plan` write the same report at their end. "
+            "Pass the config, --out and --policy of that run."
+        ),
+    )
+    output_options(parser)
+    return parser
+
+
+def run(args: argparse.Namespace, console) -> int:
+    from .. import report
+
+    config, out_dir = setup(args, [report.folder(Path(), args.lang).name])
+    with console.status("writing the report…"):
+        path = report.write(report.from_folder(out_dir, config), config, out_dir, args.lang)
+    if not args.quiet:
+        console.print(f"  report: {path / 'index.html'}, {path / 'roofpv.xlsx'}")
+    return 0

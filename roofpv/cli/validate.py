@@ -1,0 +1,60 @@
+"""``roofpv validate``: check the inputs without modelling and write validation.xlsx."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .common import reconciliation
+from .options import config_option, setup
+
+
+def add_parser(commands) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        "validate",
+        help="check the inputs without modelling and write a validation report",
+        description=(
+            "Read footprints, survey and townships as `survey` would, and list every problem "
+            "with file, sheet, row, building id, column, value, what is wrong and how to fix "
+            "it. Writes validation.xlsx; exits with 1 when a problem is an error."
+        ),
+    )
+    config_option(parser)
+    parser.add_argument("--out", type=Path, metavar="DIR",
+                        help="folder for validation.xlsx; default: out/<config name>")
+    parser.add_argument("--overwrite", action="store_true", help="replace an earlier validation.xlsx")
+    return parser
+
+
+def run(args: argparse.Namespace, console) -> int:
+    import pandas as pd
+    from rich.table import Table
+
+    from ..findings import findings_frame
+    from ..io.writers import write_findings_workbook
+    from ..pipeline import check_inputs
+    from ..results import reconcile
+
+    config, out_dir = setup(args, ["validation.xlsx"])
+    with console.status("reading inputs…"):
+        inventory = check_inputs(config)
+    frame = findings_frame(inventory.findings)
+    levels = frame["level"].value_counts()
+    summary = frame.groupby(["level", "column", "problem"], dropna=False).size().rename("count").reset_index()
+    counts = reconcile(inventory.buildings, inventory.survey_rows)
+    overview = pd.DataFrame(list(counts.items()), columns=["item", "count"])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report = out_dir / "validation.xlsx"
+    write_findings_workbook(report, frame, pd.concat([overview.rename(columns={"item": "problem"}), summary]))
+    table = Table(title="roofpv validate · 输入检查", header_style="bold")
+    for col in ("level", "column", "problem", "count"):
+        table.add_column(col, justify="right" if col == "count" else "left")
+    for _, row in summary.sort_values("count", ascending=False).iterrows():
+        table.add_row(row["level"], str(row["column"]), row["problem"], f"{row['count']:,}")
+    console.print(table)
+    console.print(reconciliation(counts))
+    console.print(
+        f"{levels.get('error', 0)} errors, {levels.get('warning', 0)} warnings, "
+        f"{levels.get('info', 0)} notes; report: {report}"
+    )
+    return 1 if levels.get("error", 0) else 0

@@ -1,0 +1,80 @@
+"""What reading the inputs and running the survey produce, before anything is written."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import pandas as pd
+
+from . import __version__
+from .config import Config
+from .findings import Finding
+from .io import tiles
+from .suitability import STATUSES
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """The buildings table before modelling, and what reading the inputs found."""
+
+    buildings: gpd.GeoDataFrame
+    township_polygons: gpd.GeoDataFrame | None
+    findings: list[Finding]
+    survey_rows: int
+    crs: str
+    dsm: tiles.Mosaic | None = None
+    dem: tiles.Mosaic | None = None
+
+
+@dataclass(frozen=True)
+class Results:
+    """What a survey run produced, before anything is written
+    (:func:`roofpv.io.outputs.write_outputs`)."""
+
+    buildings: gpd.GeoDataFrame
+    townships: pd.DataFrame
+    township_polygons: gpd.GeoDataFrame | None
+    findings: list[Finding]
+    crs: str
+    survey_rows: int
+    plan: gpd.GeoDataFrame | None = None
+    plan_status: pd.DataFrame | None = None
+    trajectory: pd.DataFrame | None = None
+    parameters: pd.DataFrame | None = None
+    roof_planes: gpd.GeoDataFrame | None = None
+    run_info: pd.DataFrame | None = None
+    pv_arrays: gpd.GeoDataFrame | None = None
+    #: Policy target labels by target name (for field aliases and map styles).
+    target_labels: dict[str, str] = field(default_factory=dict)
+
+
+def run_info(config: Config, weather_meta: dict, hourly: pd.DataFrame, crs: str) -> pd.DataFrame:
+    """What produced the results: roofpv version, config, weather source and CRS."""
+    source = weather_meta["source"]
+    if config.weather.file is None:
+        source += f" (config weather.monthly, seed {config.weather.seed})"
+    items = {
+        "roofpv version": __version__,
+        "config": str(config.source_path or ""),
+        "weather source": source,
+        "weather annual GHI (kWh/m²)": f"{hourly['ghi'].sum() / 1000:.1f}",
+        "site (lat, lon)": f"{config.site.latitude:.4f}, {config.site.longitude:.4f}",
+        "analysis CRS": crs,
+    }
+    return pd.DataFrame({"item": list(items), "value": list(items.values())})
+
+
+def reconcile(buildings: pd.DataFrame, survey_rows: int) -> dict[str, int]:
+    """Counts that show no building was lost: footprints in = buildings out, by status."""
+    counts = {
+        "footprints": len(buildings),
+        "with survey row": int(buildings["has_survey"].sum()),
+        "without survey row": int((~buildings["has_survey"]).sum()),
+        "survey rows": survey_rows,
+        "survey rows without footprint": survey_rows - int(buildings["has_survey"].sum()),
+    }
+    if "suitability" in buildings:
+        status = buildings["suitability"].value_counts()
+        counts.update({s: int(status.get(s, 0)) for s in STATUSES})
+    return counts
