@@ -41,7 +41,8 @@ FIELD_ALIASES = {
     "existing_pv_area_m2": "已装光伏面积(m²)", "roof_area_m2": "屋顶面积(m²)",
     "roof_slope_deg": "屋面坡度(°)", "roof_aspect_deg": "屋面朝向(°)", "mounting": "安装方式",
     "module_tilt_deg": "组件倾角(°)", "usable_area_m2": "可用面积(m²)", "modules": "组件数",
-    "capacity_kwp": "可装容量(kWp)", "pv_area_m2": "光伏面积(m²)", "annual_kwh": "年发电量(kWh)",
+    "capacity_kwp": "本栋排布容量(kWp)", "technical_potential_kwp": "技术潜力(kWp,适宜+有条件)",
+    "counted_potential_kwp": "计入潜力(kWp,仅适宜)", "pv_full": "适宜但已装满光伏", "pv_area_m2": "光伏面积(m²)", "annual_kwh": "年发电量(kWh)",
     "specific_yield_kwh_kwp": "单位发电量(kWh/kWp)", "suitability": "适宜性", "reasons": "原因",
     "has_survey": "有普查记录", "note": "备注", "connection_class": "并网电压等级",
     "nea_category": "能源局分类", "export_mode": "上网模式", "capex_yuan": "投资(元)",
@@ -53,7 +54,7 @@ FIELD_ALIASES = {
     "sky_visible": "可见天空比例", "horizon_deg": "地平线高度角(°)", "layout_kwp": "排布容量(kWp)",
     "row": "阵列排号", "kwp": "容量(kWp)",
     "buildings": "建筑数", "suitable": "适宜数", "conditional": "有条件适宜数",
-    "unsuitable": "不适宜数", "conditional_kwp": "有条件适宜容量(kWp)", "annual_mwh": "年发电量(MWh)",
+    "unsuitable": "不适宜数", "annual_mwh": "年发电量(MWh)",
     "grid_limited": "并网受限数", "capex_myuan": "投资(百万元)", "revenue_myuan_yr": "年收益(百万元)",
     "npv_myuan": "净现值(百万元)", "energy_use_mwh": "建筑用能(MWh)",
 }

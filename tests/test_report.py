@@ -13,6 +13,7 @@ import zipfile
 import numpy as np
 import openpyxl
 import pandas as pd
+import pyogrio
 import pytest
 from fontTools.ttLib import TTFont
 
@@ -119,7 +120,7 @@ def test_workbook_summary_and_township_sheets(out):
     assert sheet.freeze_panes == "B2"
     ids = [r[0] for r in sheet.iter_rows(min_row=2, values_only=True)]
     assert len(ids) == 401 and all(i.startswith("DH") for i in ids)  # DH = 当湖 (sample README)
-    kwp = [c.value for c in sheet[1]].index("容量 (kWp)") + 1
+    kwp = [c.value for c in sheet[1]].index("计入潜力 (kWp，仅适宜)") + 1
     assert sheet.cell(row=2, column=kwp).number_format == "#,##0.0"
 
 
@@ -430,3 +431,34 @@ def test_printable_swaps_characters_the_font_lacks():
     assert "₂" not in fonts.coverage()
     assert fonts.printable("CO₂ 平湖") == "CO2 平湖"
     assert fonts.missing("平湖市 m² ✓") == set()
+
+
+def test_capacity_fields_agree_across_layers_csv_and_report(out):
+    """Technical potential, counted potential and existing PV: the same named fields,
+    with the same sums, in the buildings and townships layers, townships.csv, the
+    workbook and the city page."""
+    buildings = pyogrio.read_dataframe(out / "roofpv.gpkg", layer="buildings", read_geometry=False)
+    layer = pyogrio.read_dataframe(out / "roofpv.gpkg", layer="townships", read_geometry=False)
+    csv = pd.read_csv(out / "townships.csv", encoding="utf-8-sig").set_index("township")
+    book = openpyxl.load_workbook(out / "report" / "roofpv.xlsx", read_only=True)
+    header = [c.value for c in next(book["汇总"].iter_rows(max_row=1))]
+    city = next(r for r in book["汇总"].iter_rows(values_only=True) if r[0] == CITY)
+    index = (out / "report" / "index.html").read_text(encoding="utf-8")
+    for field, label, page_label, unit in (
+        ("technical_potential_kwp", "技术潜力 (kWp，适宜＋有条件)", "技术潜力 (MWp，适宜＋有条件适宜)", 1000),
+        ("counted_potential_kwp", "计入潜力 (kWp，仅适宜)", "计入潜力 (MWp，适宜屋顶)", 1000),
+        ("existing_pv_kw", "已装光伏 (kW)", "已装光伏 (MW)", 1000),
+    ):
+        total = buildings[field].fillna(0).sum()
+        assert total > 0, field
+        assert layer[field].sum() == pytest.approx(total), field
+        assert csv.loc[csv.index != CITY, field].sum() == pytest.approx(total, abs=0.1), field
+        assert csv.loc[CITY, field] == pytest.approx(total, abs=0.1), field
+        assert city[header.index(label)] == pytest.approx(total), field
+        shown = re.search(rf"<dt>{re.escape(page_label)}</dt><dd>([\d,.]+)</dd>", index).group(1)
+        assert float(shown.replace(",", "")) == pytest.approx(total / unit, abs=0.051), field  # shown to 0.1
+    # technical ⊇ counted; the suitable roofs already full of PV are counted and named
+    assert buildings["technical_potential_kwp"].sum() > buildings["counted_potential_kwp"].sum()
+    full = buildings["pv_full"].astype(bool)
+    assert full.sum() == csv.loc[CITY, "pv_full"] > 0
+    assert (buildings.loc[full, "suitability"] == "suitable").all() and (buildings.loc[full, "capacity_kwp"] == 0).all()

@@ -64,7 +64,7 @@ def test_township_totals_equal_sums_over_buildings(out, buildings):
     assert sorted(layer.index) == sorted(TOWNSHIPS)
     suitable = buildings[buildings.suitability == "suitable"]
     by_town = suitable.groupby("township")
-    np.testing.assert_allclose(layer.capacity_kwp, by_town.capacity_kwp.sum().reindex(layer.index))
+    np.testing.assert_allclose(layer.counted_potential_kwp, by_town.capacity_kwp.sum().reindex(layer.index))
     np.testing.assert_allclose(layer.annual_mwh, by_town.annual_kwh.sum().reindex(layer.index) / 1000)
     np.testing.assert_array_equal(layer.buildings, buildings.township.value_counts().reindex(layer.index))
     for col in ("new_public_and_factory_coverage_today", "new_public_and_factory_coverage_potential",
@@ -72,7 +72,7 @@ def test_township_totals_equal_sums_over_buildings(out, buildings):
         assert layer[col].notna().all(), col
     csv = pd.read_csv(out / "townships.csv", encoding="utf-8-sig").set_index("township")
     assert csv.loc[CITY, "buildings"] == len(buildings)
-    assert csv.loc[CITY, "capacity_kwp"] == pytest.approx(suitable.capacity_kwp.sum())
+    assert csv.loc[CITY, "counted_potential_kwp"] == pytest.approx(suitable.capacity_kwp.sum())
 
 
 def test_cohort_coverage_today_matches_existing_pv(out, buildings):

@@ -40,7 +40,7 @@ def summary_table(townships, target):
     for name, row in townships.iterrows():
         cells = [
             str(name), f"{row['buildings']:,.0f}", f"{row['suitable']:,.0f}",
-            f"{row['conditional']:,.0f}", f"{row['capacity_kwp'] / 1000:,.1f}",
+            f"{row['conditional']:,.0f}", f"{row['counted_potential_kwp'] / 1000:,.1f}",
             f"{row['annual_mwh'] / 1000:,.1f}", pct(row[p + "coverage_today"]),
             pct(row[p + "coverage_potential"]),
         ]

@@ -12,6 +12,7 @@ import pyproj
 
 from ..constants import PLAN_OUTPUTS
 from ..findings import findings_frame
+from ..policy import potential
 from ..project import project_xml
 from ..results import Results
 from ..styles import aliases, layer_styles
@@ -53,7 +54,8 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_forma
     of the GeoPackage and the project."""
     out_dir.mkdir(parents=True, exist_ok=True)
     gpkg = out_dir / "roofpv.gpkg"
-    layers = {"buildings": results.buildings.reset_index()}
+    buildings = results.buildings
+    layers = {"buildings": buildings.join(potential(buildings), rsuffix="_").reset_index()}
     if results.roof_planes is not None:
         layers["roof_planes"] = results.roof_planes
     if results.pv_arrays is not None:

@@ -55,7 +55,10 @@ def _figures(row: pd.Series, t: dict) -> list[tuple[str, str]]:
     return [
         (t["buildings"], _num(row["buildings"], 0)), (t["suitable"], _num(row["suitable"], 0)),
         (t["conditional"], _num(row["conditional"], 0)), (t["unsuitable"], _num(row["unsuitable"], 0)),
-        (t["capacity_mwp"], _num(row["capacity_kwp"] / 1000.0)),
+        (t["counted_mwp"], _num(row["counted_potential_kwp"] / 1000.0)),
+        (t["technical_mwp"], _num(row["technical_potential_kwp"] / 1000.0)),
+        (t["existing_mw"], _num(row["existing_pv_kw"] / 1000.0, 2)),
+        (t["pv_full"], _num(row["pv_full"], 0)),
         (t["generation_gwh"], _num(row["annual_mwh"] / 1000.0, 2)),
         (t["co2_kt"], _num(row["co2_avoided_t_yr"] / 1000.0, 2)),
     ]
@@ -170,7 +173,8 @@ def render(report: data.ReportData, config: Config, parameters: pd.DataFrame, la
         township_rows.append({
             "name": name, "file": files_of.get(name), "total": name == report.city,
             "buildings": _num(row["buildings"], 0), "suitable": _num(row["suitable"], 0),
-            "mwp": _num(row["capacity_kwp"] / 1000.0), "gwh": _num(row["annual_mwh"] / 1000.0, 2),
+            "mwp": _num(row["counted_potential_kwp"] / 1000.0),
+            "technical": _num(row["technical_potential_kwp"] / 1000.0), "gwh": _num(row["annual_mwh"] / 1000.0, 2),
             "coverage": [
                 {"today": _pct(c["today"]), "potential": _pct(c["potential"]),
                  "reach": [(year, ok) for year, _, ok in c["milestones"]]}

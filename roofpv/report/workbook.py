@@ -13,17 +13,21 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from ..config import Config
+from ..policy import potential
 from .data import ReportData
 from .labels import code_label, reason_label, text
 
 INT, ONE, TWO, PCT = "#,##0", "#,##0.0", "#,##0.00", "0.0%"
+potential_columns = ("technical_potential_kwp", "counted_potential_kwp", "pv_full")
 #: Summary columns: townships-table column, label key or (zh, en) header, number format.
 SUMMARY = [
     ("buildings", "buildings", INT), ("suitable", "suitable", INT),
     ("conditional", "conditional", INT), ("unsuitable", "unsuitable", INT),
-    ("roof_area_m2", "roof_area", INT), ("capacity_kwp", ("可装容量 (kWp)", "Capacity (kWp)"), ONE),
+    ("roof_area_m2", "roof_area", INT),
+    ("counted_potential_kwp", "counted_kwp", ONE), ("technical_potential_kwp", "technical_kwp", ONE),
+    ("pv_full", "pv_full", INT),
     ("annual_mwh", ("年发电量 (MWh)", "Generation (MWh/yr)"), ONE),
-    ("existing_pv_kw", ("已装光伏 (kW)", "Existing PV (kW)"), ONE),
+    ("existing_pv_kw", "existing_kw", ONE),
     ("capex_myuan", ("投资 (百万元)", "Capex (M yuan)"), TWO),
     ("npv_myuan", ("净现值 (百万元)", "NPV (M yuan)"), TWO),
     ("co2_avoided_t_yr", ("年减排 CO₂ (t)", "CO₂ avoided (t/yr)"), INT),
@@ -32,7 +36,8 @@ SUMMARY = [
 BUILDINGS = [
     ("name", "name", None), ("category", "category", None), ("roof_type", "roof_type", None),
     ("roof_area_m2", "roof_area", ONE), ("suitability", "status", None), ("reasons", "reason", None),
-    ("capacity_kwp", "kwp", ONE), ("annual_kwh", "annual_kwh", INT),
+    ("counted_potential_kwp", "counted_kwp", ONE), ("technical_potential_kwp", "technical_kwp", ONE),
+    ("existing_pv_kw", "existing_kw", ONE), ("annual_kwh", "annual_kwh", INT),
     ("specific_yield_kwh_kwp", "specific_yield", INT), ("plan_year", "plan_year", None),
 ]
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
@@ -137,7 +142,7 @@ def build(report: ReportData, config: Config, lang: str) -> Workbook:
         "reasons": _labelled(b["reasons"], reasons),
         "plan_year": plan_year.reindex(b.index),
     }, index=b.index)
-    table = b.drop(columns=shown.columns, errors="ignore").join(shown)
+    table = b.drop(columns=[*shown.columns, *potential_columns], errors="ignore").join(shown).join(potential(b))
     columns = [c for c, *_ in BUILDINGS]
     table = table.reindex(columns=columns)
     headers = [t["building_id"]] + [_header(label, lang) for _, label, _ in BUILDINGS]
