@@ -462,3 +462,29 @@ def test_capacity_fields_agree_across_layers_csv_and_report(out):
     full = buildings["pv_full"].astype(bool)
     assert full.sum() == csv.loc[CITY, "pv_full"] > 0
     assert (buildings.loc[full, "suitability"] == "suitable").all() and (buildings.loc[full, "capacity_kwp"] == 0).all()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed (apt-get install chromium)")
+def test_pdfs_are_a4_with_a_chinese_text_layer(evil, config, tmp_path):
+    pypdf = pytest.importorskip("pypdf")
+    from roofpv.report import pdf
+
+    results, _ = evil
+    files = report.make(report.from_results(results, config), config)
+    printed = pdf.pdfs({k: v.decode() for k, v in files.items() if k.endswith(".html")})
+    assert sorted(printed) == ["01-当湖街道.pdf", "02-xscriptalert1script.pdf", "city.pdf", "index.pdf"]
+    pages = {}
+    for name, data_ in printed.items():
+        reader = pypdf.PdfReader(io.BytesIO(data_))
+        box = reader.pages[0].mediabox
+        assert (round(float(box.width)), round(float(box.height))) == (595, 842), name  # A4 in points
+        pages[name] = len(reader.pages)
+        text = "".join(page.extract_text() for page in reader.pages)
+        assert "屋顶光伏普查报告" in text, name
+        fonts = {str(f) for page in reader.pages for f in (page["/Resources"].get("/Font") or {}).values()}
+        assert fonts, name
+    first = pypdf.PdfReader(io.BytesIO(printed["01-当湖街道.pdf"])).pages[0].extract_text()
+    assert "平湖市 当湖街道" in first and "计入潜力" in first
+    # the city PDF holds the overview and every township page
+    assert pages["city.pdf"] >= pages["index.pdf"] + pages["01-当湖街道.pdf"]

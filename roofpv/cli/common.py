@@ -66,6 +66,7 @@ def write_report(results, config, out_dir: Path, args: argparse.Namespace,
             console.print(f"report left out ({townships:,} townships): write it with `roofpv report "
                           f"--out {out_dir}` or pass --report")
         return
-    folder = report.write(report.from_results(results, config), config, out_dir, args.lang)
+    folder = report.write(report.from_results(results, config), config, out_dir, args.lang,
+                          pdf=getattr(args, "pdf", False))
     paths["report"] = folder / "index.html"
 

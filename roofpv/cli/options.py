@@ -56,6 +56,10 @@ def output_options(command: argparse.ArgumentParser) -> None:
         help="language of the HTML/XLSX report: zh (default) writes report/, en writes report_en/",
     )
     command.add_argument(
+        "--pdf", action="store_true",
+        help="also print each report page and the whole city (city.pdf) to A4 PDF (needs chromium)",
+    )
+    command.add_argument(
         "--policy", action="append", metavar="NAME",
         help="evaluate the targets of configs/NAME.yaml (or of a YAML path) instead of the "
         "config's own; repeat to combine, e.g. --policy pinghu --policy nea_whole_county",

@@ -28,7 +28,8 @@ def run(args: argparse.Namespace, console) -> int:
 
     config, out_dir = setup(args, [report.folder(Path(), args.lang).name])
     with console.status("writing the report…"):
-        path = report.write(report.from_folder(out_dir, config), config, out_dir, args.lang)
+        path = report.write(report.from_folder(out_dir, config), config, out_dir, args.lang,
+                            pdf=args.pdf)
     if not args.quiet:
         console.print(f"  report: {path / 'index.html'}, {path / 'roofpv.xlsx'}")
     return 0
