@@ -107,7 +107,7 @@ def prepare(config: Config, progress: Callable[[str], None] = lambda stage: None
     progress(STAGES[1])
     hourly, weather_meta = load_weather(config)
     return Prepared(inventory, transformers, hourly, solar.yield_tables(config, hourly),
-                    run_info(config, weather_meta, hourly, inventory.crs))
+                    run_info(config, weather_meta, hourly, inventory.crs, inventory.township_polygons))
 
 
 def conclude(

@@ -488,3 +488,26 @@ def test_pdfs_are_a4_with_a_chinese_text_layer(evil, config, tmp_path):
     assert "平湖市 当湖街道" in first and "计入潜力" in first
     # the city PDF holds the overview and every township page
     assert pages["city.pdf"] >= pages["index.pdf"] + pages["01-当湖街道.pdf"]
+
+
+def test_sample_banner_on_every_page_and_in_the_geopackage(out, html):
+    for name, page in html.items():
+        assert '<p class="banner">示例数据' in page, name
+    info = pyogrio.read_dataframe(out / "roofpv.gpkg", layer="run_info", read_geometry=False).set_index("item")
+    assert info.loc["synthetic sample inputs", "value"] == "footprints.gpkg, survey.xlsx, townships.gpkg"
+
+
+def test_jurisdiction_is_checked_against_the_townships(evil, config):
+    from roofpv.config import load_config
+    from roofpv.provenance import site_distance_km, site_mismatch
+
+    results, _ = evil
+    liaocheng = load_config(ROOT / "configs" / "liaocheng.yaml")
+    assert site_mismatch(config, results.township_polygons) is None
+    assert site_distance_km(config, results.township_polygons) < 10
+    km = site_mismatch(liaocheng, results.township_polygons)
+    assert 550 < km < 800  # 聊城 to 平湖, ~650 km
+    elsewhere = config.model_copy(update={"site": liaocheng.site})  # Liaocheng's site, the sample's targets
+    page = report.make(report.from_results(results, elsewhere), elsewhere)["index.html"].decode()
+    assert "辖区不符：配置文件的辖区是聊城市" in page
+    assert "辖区不符" not in report.make(report.from_results(results, config), config)["index.html"].decode()

@@ -72,6 +72,8 @@ TEXT: dict[str, dict[str, str]] = {
         "plan_year": "规划建设年份",
         "roof_type": "屋面类型",
         "specific_yield": "单位发电量 (kWh/kWp)",
+        "banner_sample": "示例数据：本报告的输入（{files}）是 roofpv 自带的合成示例数据，建筑、普查结果和镇街道边界均为虚构，数字不代表任何真实地区。",
+        "banner_site": "辖区不符：配置文件的辖区是{site}，但所给镇街道边界距{site}的位置 {km:,.0f} 千米，不在该辖区内；请检查配置文件与输入数据是否对应。",
         "map_sheet": "图幅",
         "map_north": "北",
         "map_m": "米",
@@ -151,6 +153,11 @@ TEXT: dict[str, dict[str, str]] = {
         "plan_year": "Planned build year",
         "roof_type": "Roof type",
         "specific_yield": "Specific yield (kWh/kWp)",
+        "banner_sample": ("Sample data: the inputs of this report ({files}) are roofpv's synthetic sample; "
+                          "buildings, survey answers and township boundaries are invented and the figures "
+                          "describe no real place."),
+        "banner_site": ("Jurisdiction mismatch: the config is for {site}, but the township boundaries given lie "
+                        "{km:,.0f} km from {site}; check that the config and the input data belong together."),
         "map_sheet": "Sheet",
         "map_north": "N",
         "map_m": "m",

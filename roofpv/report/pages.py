@@ -14,6 +14,7 @@ from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 
 from ..config import Config
+from ..provenance import sample_inputs, site_mismatch
 from ..suitability import STATUS_COLOURS, STATUSES
 from . import charts, data, maps
 from .fonts import font_face_css, printable
@@ -151,9 +152,16 @@ def render(report: data.ReportData, config: Config, parameters: pd.DataFrame, la
             "monthly_svg": Markup(charts.monthly_chart(
                 data.monthly_mwh(b, report.monthly_share, mask), lang, f"{salt}m")),
             "exclusion_rows": _exclusion_rows(sub, config, lang),
-            "site": site, "config_name": config_name,
+            "site": site, "config_name": config_name, "banners": banners,
         }
 
+    banners = []
+    samples = sample_inputs(config)
+    if samples:
+        banners.append(t["banner_sample"].format(files="、".join(samples) if lang == "zh" else ", ".join(samples)))
+    km = site_mismatch(config, report.polygons)
+    if km is not None:
+        banners.append(t["banner_site"].format(site=site, km=km))
     polygons = report.polygons.geometry if report.polygons is not None else None
     everything = np.ones(len(b), dtype=bool)
     city_plan = report.plan
