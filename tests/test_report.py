@@ -511,3 +511,40 @@ def test_jurisdiction_is_checked_against_the_townships(evil, config):
     page = report.make(report.from_results(results, elsewhere), elsewhere)["index.html"].decode()
     assert "辖区不符：配置文件的辖区是聊城市" in page
     assert "辖区不符" not in report.make(report.from_results(results, config), config)["index.html"].decode()
+
+
+def _internal_codes(config) -> set[str]:
+    """Every code of the config's internal vocabularies: survey vocabularies, statuses,
+    reasons, metrics, mountings, target names, NEA categories and export modes."""
+    import typing
+
+    from roofpv.config import Metric
+    from roofpv.schema import REASONS, VOCABULARIES
+
+    codes = {c for vocab in VOCABULARIES.values() for c in vocab} | set(REASONS) | set(typing.get_args(Metric))
+    codes |= set(config.mountings) | {t.name for t in config.policy.targets}
+    codes |= {c for c in config.model_dump(mode="json").get("grid", {}).get("export_modes", {})}
+    return codes
+
+
+def _visible_text(page: str) -> str:
+    page = re.sub(r"<style>.*?</style>", " ", page, flags=re.S)
+    page = re.sub(r"<code>.*?</code>", " ", page, flags=re.S)  # config keys, shown as keys
+    page = re.sub(r"<metadata>.*?</metadata>", " ", page, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", page)
+
+
+def test_no_internal_code_on_any_page(html, evil, config):
+    codes = _internal_codes(config)
+    assert {"party_gov", "area_total", "substitution", "roof_load", "concrete_flat"} <= codes
+    for name, page in html.items():  # Chinese: no code at all
+        text = _visible_text(page)
+        found = {c for c in codes if re.search(rf"(?<![\w.]){re.escape(c)}(?![\w.])", text)}
+        assert not found, (name, found)
+    results, _ = evil
+    files = report.make(report.from_results(results, config), config, "en")
+    for name, page in files.items():  # English: no code with an underscore
+        if name.endswith(".html"):
+            text = _visible_text(page.decode())
+            found = {c for c in codes if "_" in c and c in text}
+            assert not found, (name, found)
