@@ -78,6 +78,16 @@ TARGET_BREAKS_PP = [-100.0, -20.0, -10.0, 0.0, 10.0, 20.0, 100.0]
 #: Purple ramp (dark = early) for the plan's build years.
 YEARS = [(63, 0, 125), (106, 81, 163), (128, 125, 186), (158, 154, 200), (188, 189, 220),
          (218, 218, 235)]
+#: Layers drawn only when zoomed in to at least 1:DETAIL_SCALE: the module rows and roof
+#: planes cover a whole city with dark outlines at city scale and hide the buildings'
+#: colours; below 1:5,000 a row of modules is a few pixels wide.
+DETAIL_SCALE = 5000
+DETAIL_LAYERS = ("pv_arrays", "roof_planes")
+#: Label font: Noto Sans CJK SC (SIL OFL; packaged with roofpv in roofpv/report/fonts/,
+#: in Debian/Ubuntu fonts-noto-cjk). Where it is not installed QGIS falls back to its
+#: default font and Qt draws the Chinese from any installed CJK font (Windows: Microsoft
+#: YaHei); the README says how to install the packaged one.
+LABEL_FONT = "Noto Sans CJK SC"
 #: Class breaks of the roof-plane shading loss (fraction; the survey classes 5/15/35 %).
 SHADING_BREAKS = [0.0, 0.05, 0.15, 0.35, 1.0]
 
@@ -185,7 +195,7 @@ def labels(field: str, size_pt: float = 11) -> ET.Element:
     labeling = ET.Element("labeling", type="simple")
     settings = ET.SubElement(labeling, "settings", calloutType="simple")
     text = ET.SubElement(settings, "text-style", fieldName=field, isExpression="0",
-                         fontSize=f"{size_pt:g}", fontSizeUnit="Point", fontWeight="75",
+                         fontFamily=LABEL_FONT, namedStyle="Regular", fontSize=f"{size_pt:g}", fontSizeUnit="Point", fontWeight="75",
                          textColor="30,30,30,255", textOpacity="1")
     ET.SubElement(text, "text-buffer", bufferDraw="1", bufferSize="1", bufferSizeUnits="MM",
                   bufferColor="255,255,255,255", bufferOpacity="1")
@@ -206,10 +216,13 @@ def style_elements(renderer: ET.Element, field_aliases: dict[str, str],
     return [e for e in (renderer, labeling, alias_el, geometry) if e is not None]
 
 
-def qml(elements: list[ET.Element], labels_enabled: bool = False) -> str:
-    """A QML document holding ``elements``."""
+def qml(elements: list[ET.Element], labels_enabled: bool = False, min_scale: float | None = None) -> str:
+    """A QML document holding ``elements``; with ``min_scale`` the layer is drawn only
+    at scales of 1:``min_scale`` or larger (zoomed in further)."""
     root = ET.Element("qgis", version=QGIS_VERSION, styleCategories="AllStyleCategories",
                       labelsEnabled=str(int(labels_enabled)))
+    if min_scale:
+        root.attrib.update(hasScaleBasedVisibilityFlag="1", minScale=f"{min_scale:g}", maxScale="0")
     root.extend(elements)
     body = ET.tostring(root, encoding="unicode")
     return "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + body
@@ -249,11 +262,15 @@ class LayerStyle:
     description: str
 
 
+def _darker(rgb, factor: float = 0.8) -> tuple[int, int, int]:
+    return tuple(int(c * factor) for c in rgb)
+
+
 def building_styles(frame: pd.DataFrame, al: dict[str, str]) -> list[LayerStyle]:
     """Buildings by suitability (default) and by specific yield (quantile classes)."""
     status = categorized("suitability", [
         (status, f"{LABELS_ZH['suitability'][status]} {status}",
-         fill_symbol("", STATUS_COLOURS[status], outline=(90, 90, 90), outline_mm=0.05))
+         fill_symbol("", STATUS_COLOURS[status], outline=_darker(STATUS_COLOURS[status]), outline_mm=0.2))
         for status in STATUSES
     ])
     out = [LayerStyle("适宜性 suitability", style_elements(status, al), False,
@@ -363,5 +380,6 @@ def layer_styles(layers: dict[str, pd.DataFrame], targets: dict[str, str]) -> li
         else:
             continue
         for i, s in enumerate(styles):
-            out.append(Style(layer, s.name, qml(s.elements, s.labels), i == 0, s.description))
+            scale = DETAIL_SCALE if layer in DETAIL_LAYERS else None
+            out.append(Style(layer, s.name, qml(s.elements, s.labels, scale), i == 0, s.description))
     return out

@@ -54,8 +54,9 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_forma
     of the GeoPackage and the project."""
     out_dir.mkdir(parents=True, exist_ok=True)
     gpkg = out_dir / "roofpv.gpkg"
-    buildings = results.buildings
-    layers = {"buildings": buildings.join(potential(buildings), rsuffix="_").reset_index()}
+    extra = potential(results.buildings)
+    buildings = results.buildings.drop(columns=extra.columns, errors="ignore").join(extra)
+    layers = {"buildings": buildings.reset_index()}
     if results.roof_planes is not None:
         layers["roof_planes"] = results.roof_planes
     if results.pv_arrays is not None:
