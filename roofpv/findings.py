@@ -32,4 +32,6 @@ class Finding:
 def findings_frame(findings: list[Finding]) -> pd.DataFrame:
     """Findings as a table, in input order."""
     columns = list(Finding.__dataclass_fields__)
-    return pd.DataFrame([asdict(f) for f in findings], columns=columns)
+    frame = pd.DataFrame([asdict(f) for f in findings], columns=columns)
+    frame["row"] = pd.array(frame["row"], dtype="Int64")  # row numbers, not 392.0
+    return frame

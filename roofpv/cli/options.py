@@ -110,6 +110,13 @@ def policy_of(names: list[str], config_path: Path):
         raise ConfigError(f"--policy {' '.join(names)}: {exc.errors()[0]['msg']}") from None
 
 
+def output_name(config_path: Path, policies: list[str]) -> str:
+    """Default output folder name: the config's name and each policy's, once, joined by
+    ``+`` (``pinghu`` with ``--policy pinghu --policy nea_whole_county`` gives
+    ``pinghu+nea_whole_county``)."""
+    return "+".join(dict.fromkeys([config_path.stem, *(Path(n).stem for n in policies)]))
+
+
 def setup(args: argparse.Namespace, names) -> tuple:
     """Config, output folder, and a refusal to overwrite the outputs ``names`` of an
     earlier run unasked."""
@@ -120,7 +127,7 @@ def setup(args: argparse.Namespace, names) -> tuple:
     policies = getattr(args, "policy", None) or []
     if policies:
         config = config.model_copy(update={"policy": policy_of(policies, config_path)})
-    out_dir = args.out or Path("out") / "+".join([config_path.stem, *(Path(n).stem for n in policies)])
+    out_dir = args.out or Path("out") / output_name(config_path, policies)
     clash = [out_dir / n for n in names if (out_dir / n).exists()]
     if clash and not args.overwrite:
         raise OutputExistsError(

@@ -10,7 +10,7 @@ import pandas as pd
 import pyogrio
 import pyproj
 
-from ..constants import PLAN_OUTPUTS
+from ..constants import CITY, PLAN_OUTPUTS
 from ..findings import findings_frame
 from ..policy import potential
 from ..project import project_xml
@@ -43,6 +43,37 @@ def read_outputs(out_dir: Path) -> dict:
     )
     return {"buildings": gpd.GeoDataFrame(buildings, geometry="geometry"), "townships": townships,
             "polygons": polygons, "plan": plan}
+
+
+#: Decimals of the township table's columns, by suffix (others: 4, ratios and shares).
+CSV_DECIMALS = {"_kwp": 1, "_kw": 1, "_mwh": 1, "_m2": 0, "_myuan": 3, "_myuan_yr": 3, "_t_yr": 1,
+                "_yuan_kwh": 4, "_years": 1}
+
+
+def townships_csv(townships: pd.DataFrame, polygons: pd.DataFrame | None) -> pd.DataFrame:
+    """The township table as ``townships.csv`` writes it: in the order of the township
+    file (its codes), the whole-city row last; counts as integers, kWp, kW, MWh to 0.1,
+    m² to 1, money to 1,000 yuan, ratios to 4 decimals."""
+    names = [n for n in townships.index if n != CITY]
+    first = [n for n in polygons.index if n in names] if polygons is not None else []
+    order = first + [n for n in names if n not in first] + [n for n in townships.index if n == CITY]
+    table = townships.loc[order].copy()
+    for column in table.columns:
+        values = table[column]
+        if values.dtype == object:  # numbers held as objects (e.g. after joining the city row)
+            kinds = set(values.dropna().map(type))
+            if not kinds or not all(issubclass(k, (int, float)) and not issubclass(k, bool) for k in kinds):
+                continue
+            values = values.astype(float)
+        if values.dtype == bool or not pd.api.types.is_numeric_dtype(values):
+            continue
+        whole = values.dropna()
+        if len(whole) and (whole == whole.round()).all() and not column.endswith(tuple(CSV_DECIMALS)):
+            table[column] = values.round().astype("Int64")
+            continue
+        digits = next((d for suffix, d in CSV_DECIMALS.items() if column.endswith(suffix)), 4)
+        table[column] = values.round(digits)
+    return table.rename_axis("township").reset_index()
 
 
 def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_format: str = "gpkg"
@@ -88,7 +119,7 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_forma
         ))
         paths = {"geopackage": gpkg, "qgis project": qgz}
     csv = out_dir / "townships.csv"
-    writers.write_table(csv, results.townships.reset_index())
+    writers.write_table(csv, townships_csv(results.townships, results.township_polygons))
     findings = out_dir / "findings.csv"
     writers.write_table(findings, findings_frame(results.findings))
     paths.update({"townships": csv, "findings": findings})
