@@ -12,6 +12,6 @@ def avoided_t(kwh: pd.Series | float, factor_t_mwh: float) -> pd.Series | float:
     return kwh / 1000.0 * factor_t_mwh
 
 
-def assess(b: pd.DataFrame, carbon: Carbon) -> pd.DataFrame:
+def account(b: pd.DataFrame, carbon: Carbon) -> pd.DataFrame:
     """Add ``co2_avoided_t_yr``: tCO₂ a year avoided by each roof's added PV (year 1)."""
     return b.assign(co2_avoided_t_yr=avoided_t(b["annual_kwh"], carbon.emission_factor_t_mwh))

@@ -1,107 +1,70 @@
-"""Roof geometry from a DSM: ground, heights, slope, aspect, planarity, planes and form.
+"""Roof geometry from a DSM: ground, heights, roof planes, form, obstacles and shading.
 
-Everything here works on arrays already in memory (:class:`Grid` windows read by
-:mod:`roofpv.io.tiles`). Per window, slope, aspect and a plane-fit residual are computed
-by finite differences (Horn 1981) and all roof statistics come from one exactextract
-call over the footprints shrunk by an inner buffer (walls, eaves and parapets left
-out), joined on ``building_id``. Roof pixels that are locally planar and sloped are
-clustered by aspect into planes; the number and directions of the planes give the
-roof form. Horizontal quantities (areas) are plan areas in m².
+Everything here works on arrays already in memory (:class:`roofpv.raster.Raster` windows
+read by :mod:`roofpv.io.tiles`), for all footprints of a window at once:
+
+1. Per pixel, slope, aspect and the rms residual of a plane fitted to its 3 × 3
+   neighbourhood (Horn 1981 differences).
+2. The DSM's vertical noise is measured on the window's roof pixels as a function of
+   slope, σ(s) = √(σ₀² + (k·tan s)²) (a resampled DSM is noisier on steep roofs), from
+   the lower quartile of the 3 × 3 residuals; every threshold below derives from it.
+3. Planar pixels are clustered per roof by their unit normal (peaks of a 2-D histogram
+   of its horizontal part, so mansards split by tilt and hips by aspect), split into
+   connected regions, and each region of at least ``plane_min_area_m2`` gets a
+   least-squares plane (refitted once without outliers).
+4. Every footprint pixel joins the plane of its nearest region when it lies within 3σ
+   of that plane; roof pixels standing above their plane are obstacles (chimneys,
+   dormers), pixels under tree canopy are not roof.
+5. Plane outlines are the pixels' outlines clipped to the footprint; heights and data
+   coverage come from one exactextract call over the footprints shrunk by an inner buffer.
+
+A roof that cannot be read keeps no plane and gets a ``dsm_status`` saying why
+(:data:`DSM_STATUSES`); it is never an error. Areas are plan areas in m².
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from exactextract import exact_extract
-from exactextract.feature import Feature, FeatureSource
-from exactextract.operation import Operation
-from exactextract.raster import NumPyRasterSource
-from rasterio.features import rasterize
+from rasterio.features import rasterize, shapes
 from rasterio.transform import from_origin
+from scipy import ndimage, sparse
+from scipy.sparse.csgraph import connected_components
 
 from . import shading
+from .config import Dsm
+from .raster import Raster, data_share, shrink, zonal
 from .roof import to_local
 
+#: Outcome of roof measurement per footprint.
+DSM_STATUSES = {
+    "measured": "roof planes measured from the DSM",
+    "no_data": "DSM data over less than dsm.min_coverage of the roof",
+    "nothing_standing": "the DSM shows nothing standing on the footprint (DSM − ground within the noise)",
+    "no_planes": "no roof plane could be read from the DSM (too small, too rough or covered by trees)",
+}
 
-@dataclass(frozen=True)
-class Grid:
-    """North-up raster window.
-
-    Attributes
-    ----------
-    z : 2-D float32 array, heights above sea level [m]; NaN = no data
-    x0, y0 : west and north edge of the window [m]
-    res : pixel size [m]
-    """
-
-    z: np.ndarray
-    x0: float
-    y0: float
-    res: float
-
-    @property
-    def bounds(self) -> tuple[float, float, float, float]:
-        rows, cols = self.z.shape
-        return self.x0, self.y0 - rows * self.res, self.x0 + cols * self.res, self.y0
-
-    def crop(self, bounds, pad_px: int = 0) -> Grid:
-        """Sub-window covering ``bounds`` plus ``pad_px`` pixels, within this window."""
-        rows, cols = self.z.shape
-        c0 = max(int(np.floor((bounds[0] - self.x0) / self.res)) - pad_px, 0)
-        c1 = min(int(np.ceil((bounds[2] - self.x0) / self.res)) + pad_px, cols)
-        r0 = max(int(np.floor((self.y0 - bounds[3]) / self.res)) - pad_px, 0)
-        r1 = min(int(np.ceil((self.y0 - bounds[1]) / self.res)) + pad_px, rows)
-        return Grid(self.z[r0:r1, c0:c1], self.x0 + c0 * self.res, self.y0 - r0 * self.res, self.res)
-
-    def sample(self, xy: np.ndarray) -> np.ndarray:
-        """Value of the pixel holding each point (n, 2); NaN outside the window."""
-        col = np.floor((xy[:, 0] - self.x0) / self.res).astype(np.int64)
-        row = np.floor((self.y0 - xy[:, 1]) / self.res).astype(np.int64)
-        inside = (row >= 0) & (row < self.z.shape[0]) & (col >= 0) & (col < self.z.shape[1])
-        out = np.full(len(xy), np.nan)
-        out[inside] = self.z[row[inside], col[inside]]
-        return out
-
-
-@dataclass(frozen=True)
-class DsmParams:
-    """Parameters of roof measurement (lengths in m, angles in degrees)."""
-
-    #: Footprints are shrunk by this much before roof statistics (walls, eaves, parapets).
-    inner_buffer_m: float = 0.75
-    #: Ground ring around each footprint, inner and outer distance (used without a DEM).
-    ground_ring_m: tuple[float, float] = (1.0, 6.0)
-    #: Quantile of DSM heights in the ring taken as ground (low: trees and cars excluded).
-    ground_quantile: float = 0.1
-    #: Pixels below this slope are flat; a roof is flat when most planar pixels are.
-    flat_max_slope_deg: float = 3.0
-    #: A pixel is planar when the rms residual of a plane fitted to its 3 × 3 window is below.
-    planar_rms_m: float = 0.05
-    #: Aspect clusters smaller than this share of the roof's sloped planar pixels are not
-    #: planes (the hip ends of a 2:1 roof hold ~12 % of its area, ~9 % after the inner buffer).
-    plane_min_share: float = 0.07
-    #: Share of the (shrunk) roof that must hold valid DSM pixels for the roof to be measured.
-    min_coverage: float = 0.9
-    #: Aspect histogram bins for plane clustering.
-    aspect_bins: int = 36
-    #: Horizon sample points per plane (1 = representative point only, up to 5).
-    points_per_plane: int = 5
-    #: Height of the sample points above the roof surface (module height).
-    point_height_m: float = 0.5
-    #: Horizon: azimuth sectors, search radius, steps per doubling of the distance.
-    n_sectors: int = 36
-    radius_m: float = 300.0
-    steps_per_octave: int = 8
-    #: Tilt (facing south) of modules on flat roofs, for their shading loss (racks).
-    flat_module_tilt_deg: float = 0.0
+#: Default measurement parameters.
+DEFAULTS = Dsm()
+#: Lower quartile of the rms of a 9-point plane fit to pure noise of std 1: √(χ²₆,0.25 / 9).
+_RMS_Q25 = 0.62
+#: Planar when the 3 × 3 rms is below this many σ(s) (≈ the 99th percentile of √(χ²₆/9)).
+_PLANAR_SIGMA = 1.4
+#: A pixel belongs to a plane within this many σ(s) of it; above it by more, it is an obstacle.
+_FIT_SIGMA = 3.0
+#: Something stands on a footprint when its 90th-percentile height exceeds this many σ₀.
+_STANDING_SIGMA = 5.0
+#: Steepest roof plane [deg]; steeper fitted surfaces are walls or towers.
+_MAX_TILT = 75.0
+#: Normal-space histogram: bin width and most planes kept per roof.
+_NORMAL_BIN = 0.04
+_MAX_PLANES = 16
 
 
 def slope_aspect(z: np.ndarray, res: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -149,98 +112,89 @@ def slope_aspect(z: np.ndarray, res: float) -> tuple[np.ndarray, np.ndarray, np.
     return slope, aspect, rms
 
 
-class _Feature(Feature):
-    def __init__(self, building_id: str, wkb: bytes):
-        super().__init__()
-        self._id, self._wkb = building_id, wkb
+def noise_model(slope: np.ndarray, rms: np.ndarray, res: float) -> tuple[float, float]:
+    """Vertical noise of a DSM, σ(s) = √(σ₀² + (k·tan s)²), from roof pixels.
 
-    def geometry(self):
-        return self._wkb
+    In 5° slope bins holding ≥ 50 pixels, σ is the lower quartile of the 3 × 3 plane-fit
+    rms divided by its value for unit noise (the lower quartile keeps ridges and edges
+    out); σ₀ and k are a least-squares fit of σ² on tan² s. σ₀ is at least 1 mm + 0.2 %
+    of the pixel size (float rounding of a perfect surface).
 
-    def get(self, name):
-        return self._id
+    Parameters
+    ----------
+    slope, rms : per-pixel slope [deg] and 3 × 3 rms [m] of roof pixels (1-D, finite)
+    res : pixel size [m]
 
-    def fields(self):
-        return ["building_id"]
-
-
-class _Features(FeatureSource):
-    """exactextract features from WKB prepared in one vectorised call (the GeoPandas
-    source re-encodes every geometry as GeoJSON, which dominates the run time)."""
-
-    def __init__(self, ids: np.ndarray, geometry: np.ndarray, crs_wkt: str | None):
-        super().__init__()
-        self._ids, self._wkb, self._crs = ids, shapely.to_wkb(geometry), crs_wkt
-
-    def count(self):
-        return len(self._ids)
-
-    def __iter__(self):
-        for i, w in zip(self._ids, self._wkb):
-            yield _Feature(i, w)
-
-    def srs_wkt(self):
-        return self._crs
-
-
-def shrink(geometry: np.ndarray, inner_buffer_m: float) -> np.ndarray:
-    """Footprints shrunk by ``inner_buffer_m`` (m) to keep eaves and walls out of the
-    roof's pixels; a footprint too small to shrink is kept whole."""
-    inner = shapely.buffer(geometry, -inner_buffer_m)
-    return np.where(shapely.is_empty(inner), geometry, inner)
-
-
-def data_share(count: np.ndarray, res: float, inner: np.ndarray) -> np.ndarray:
-    """Share of each shrunk roof covered by ``count`` valid pixels of size ``res`` (m)."""
-    return count * res * res / shapely.area(inner)
-
-
-def zonal(grid: Grid, bands: dict[str, np.ndarray], ops: list[tuple[str, str, dict]],
-           ids: np.ndarray, geometry: np.ndarray, crs_wkt: str | None) -> pd.DataFrame:
-    """One exactextract call; ``ops`` are (band, stat, options); result indexed by id."""
-    xmin, ymin, xmax, ymax = grid.bounds
-    src = {name: NumPyRasterSource(a, xmin, ymin, xmax, ymax, nodata=np.nan, name=name,
-                                   srs_wkt=crs_wkt) for name, a in bands.items()}
-    operations = [Operation(stat, f"{band}_{stat}", src[band], None, opt)
-                  for band, stat, opt in ops]
-    out = exact_extract(list(src.values()), _Features(ids, geometry, crs_wkt), operations,
-                        include_cols=["building_id"], output="pandas")
-    return out.set_index("building_id")
+    Returns
+    -------
+    sigma0 : noise on flat roofs [m]
+    k : growth of the noise with tan(slope) [m]
+    """
+    floor = 1e-3 + 2e-3 * res
+    keep = np.isfinite(slope) & np.isfinite(rms) & (slope < 75)
+    s, r = slope[keep], rms[keep]
+    if s.size < 50:
+        return max(float(np.median(r)) / _RMS_Q25 if s.size else floor, floor), 0.0
+    b = (s // 5).astype(int)
+    t2, sig2, w = [], [], []
+    for k in np.unique(b):
+        sel = b == k
+        if sel.sum() >= 50:
+            t2.append(np.tan(np.radians(s[sel].mean())) ** 2)
+            sig2.append((np.quantile(r[sel], 0.25) / _RMS_Q25) ** 2)
+            w.append(float(sel.sum()))
+    if not t2:
+        return max(float(np.quantile(r, 0.25)) / _RMS_Q25, floor), 0.0
+    t2, sig2, w = map(np.asarray, (t2, sig2, w))
+    # Noise does not fall with slope: a bin noisier than a steeper one holds ridges or
+    # edges rather than planes.
+    sig2 = np.minimum.accumulate(sig2[::-1])[::-1]
+    if len(t2) == 1 or np.ptp(t2) < 1e-3:
+        return max(float(np.sqrt(np.average(sig2, weights=w))), floor), 0.0
+    a = np.c_[np.ones_like(t2), t2] * w[:, None]
+    (c0, c1), *_ = np.linalg.lstsq(a, sig2 * w, rcond=None)
+    if c1 < 0:
+        return max(float(np.sqrt(np.average(sig2, weights=w))), floor), 0.0
+    if c0 < floor ** 2:
+        c1 = max(float(np.sum(w * w * t2 * (sig2 - floor ** 2)) / np.sum(w * w * t2 * t2)), 0.0)
+        c0 = floor ** 2
+    return float(np.sqrt(c0)), float(np.sqrt(c1))
 
 
-def ground_from_rings(grid: Grid, ids: np.ndarray, geometry: np.ndarray, neighbours: np.ndarray,
-                      params: DsmParams, crs_wkt: str | None = None) -> pd.Series:
+def _sigma(slope_deg, sigma0: float, k: float):
+    return np.hypot(sigma0, k * np.tan(np.radians(np.minimum(slope_deg, 80.0))))
+
+
+def ground_from_rings(raster: Raster, ids: np.ndarray, geometry: np.ndarray, neighbours: np.ndarray,
+                      params: Dsm, crs_wkt: str | None = None) -> pd.Series:
     """Ground height per building: a low quantile of the DSM in a ring around it.
 
     Pixels within ``ground_ring_m[0]`` of any footprint in ``neighbours`` are not ground.
     Where a ring holds no such pixel the window-wide quantile is used.
     """
     inner, outer = params.ground_ring_m
-    neighbours = neighbours[shapely.intersects(neighbours, shapely.box(*grid.bounds))]
-    mask = rasterize(((g, 1) for g in shapely.buffer(neighbours, inner)), out_shape=grid.z.shape,
-                     transform=from_origin(grid.x0, grid.y0, grid.res, grid.res), fill=0,
-                     dtype="uint8")
-    ground = np.where(mask == 1, np.nan, grid.z).astype(np.float32)
+    neighbours = neighbours[shapely.intersects(neighbours, shapely.box(*raster.bounds))]
+    mask = _burn(shapely.buffer(neighbours, inner), raster, np.ones(len(neighbours), np.int32), 0)
+    ground = np.where(mask == 1, np.nan, raster.z).astype(np.float32)
     rings = shapely.difference(shapely.buffer(geometry, outer), shapely.buffer(geometry, inner))
     q = params.ground_quantile
-    stats = zonal(grid, {"ground": ground}, [("ground", "quantile", {"q": q})], ids, rings, crs_wkt)
+    stats = zonal(raster, {"ground": ground}, [("ground", "quantile", {"q": q})], ids, rings, crs_wkt)
     fallback = np.nanquantile(ground, q) if np.isfinite(ground).any() else np.nan
     return stats.iloc[:, 0].reindex(ids).fillna(fallback).rename("ground_m")
 
 
-def _circular_peaks(hist: np.ndarray, radius: int) -> np.ndarray:
-    """Bins of each row that are the (last) maximum of the smoothed histogram within
-    ``radius`` bins on either side, circularly."""
-    smooth = (np.roll(hist, 1, 1) + 2 * hist + np.roll(hist, -1, 1)) / 4
-    peak = hist > 0
-    for k in range(1, radius + 1):
-        peak &= (smooth > np.roll(smooth, -k, 1)) & (smooth >= np.roll(smooth, k, 1))
-    return peak
+def _burn(geometry: np.ndarray, raster: Raster, values: np.ndarray, fill: int) -> np.ndarray:
+    """Raster of ``values`` burnt at the pixels whose centre lies in each geometry."""
+    if len(geometry) == 0:
+        return np.full(raster.z.shape, fill, np.int32)
+    return rasterize(zip(geometry, values.astype(np.int32)), out_shape=raster.z.shape,
+                     transform=from_origin(raster.x0, raster.y0, raster.res, raster.res),
+                     fill=fill, dtype="int32")
 
 
 def _form(flat: np.ndarray, azimuth: np.ndarray, n_planes: np.ndarray) -> np.ndarray:
-    """Roof form (flat, mono_pitch, gable, hip, complex) from the number of aspect
-    clusters kept and their azimuths (n, k; sorted, NaN-padded)."""
+    """Roof form (flat, mono_pitch, gable, hip, complex) from the number of sloped planes
+    and their azimuths (n, k; sorted, NaN-padded)."""
     gaps = (np.diff(np.c_[azimuth, azimuth[:, :1] + 360.0], axis=1))
     two = np.abs(np.nan_to_num(gaps[:, 0], nan=0.0) - 180.0) <= 30.0
     k = azimuth.shape[1]
@@ -255,46 +209,103 @@ def _form(flat: np.ndarray, azimuth: np.ndarray, n_planes: np.ndarray) -> np.nda
     )
 
 
-def roof_geometry(grid: Grid, footprints: gpd.GeoSeries, params: DsmParams = DsmParams(),
-                  ground: Grid | None = None, neighbours: np.ndarray | None = None
-                  ) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
-    """Measure the roofs of ``footprints`` on one DSM window.
+def _rank_within(groups: np.ndarray) -> np.ndarray:
+    """0, 1, 2 … within each run of equal values of a sorted array."""
+    first = np.r_[0, np.flatnonzero(np.diff(groups)) + 1]
+    return np.arange(len(groups)) - np.repeat(first, np.diff(np.r_[first, len(groups)]))
 
-    Parameters
-    ----------
-    grid : DSM window covering the footprints (and their ground rings)
-    footprints : polygons in the grid's CRS, indexed by ``building_id``
-    params : measurement parameters
-    ground : DEM on the same pixel grid; None = ground from rings around each footprint
-    neighbours : every footprint in the window (masked out of the ground rings);
-        default ``footprints``
+
+def _fit_planes(group: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray, m: int
+                ) -> tuple[np.ndarray, ...]:
+    """Least-squares planes z = c + a·(x − x̄) + b·(y − ȳ) of ``m`` pixel groups.
+
+    Returns x̄, ȳ, c, a, b and the pixel count of each group (NaN where < 3 pixels or
+    degenerate)."""
+    cnt = np.bincount(group, minlength=m).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mx, my, mz = (np.bincount(group, v, minlength=m) / cnt for v in (x, y, z))
+        dx, dy, dz = x - mx[group], y - my[group], z - mz[group]
+        sxx, sxy, syy, sxz, syz = (np.bincount(group, v, minlength=m)
+                                   for v in (dx * dx, dx * dy, dy * dy, dx * dz, dy * dz))
+        det = sxx * syy - sxy * sxy
+        ok = (cnt >= 3) & (det > 1e-9 * np.maximum(sxx * syy, 1e-12))
+        a = np.where(ok, (syy * sxz - sxy * syz) / det, np.nan)
+        b = np.where(ok, (sxx * syz - sxy * sxz) / det, np.nan)
+    return mx, my, mz, a, b, cnt
+
+
+def _components(label: np.ndarray) -> np.ndarray:
+    """4-connected regions of equal non-negative ``label`` (−1 elsewhere), numbered 0…"""
+    rows, cols = label.shape
+    flat = label.ravel()
+    idx = np.arange(flat.size).reshape(rows, cols)
+    pairs = []
+    for a, b in ((idx[:, :-1], idx[:, 1:]), (idx[:-1, :], idx[1:, :])):
+        a, b = a.ravel(), b.ravel()
+        same = (flat[a] >= 0) & (flat[a] == flat[b])
+        pairs.append((a[same], b[same]))
+    src = np.concatenate([p[0] for p in pairs])
+    dst = np.concatenate([p[1] for p in pairs])
+    on = np.flatnonzero(flat >= 0)
+    compact = np.full(flat.size, -1, np.int64)
+    compact[on] = np.arange(on.size)
+    graph = sparse.coo_matrix((np.ones(src.size, np.int8), (compact[src], compact[dst])),
+                              shape=(on.size, on.size))
+    _, comp = connected_components(graph, directed=False)
+    out = np.full(flat.size, -1, np.int64)
+    out[on] = comp
+    return out.reshape(rows, cols)
+
+
+def _normal_peaks(owner: np.ndarray, u: np.ndarray, v: np.ndarray, n: int, radius: int,
+                  min_px: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per roof, the peaks of the 2-D histogram of the pixels' normals (u, v) =
+    sin(slope)·(sin, cos)(aspect): local maxima of the 3 × 3-smoothed histogram within
+    ``radius`` bins that hold ≥ ``min_px`` pixels within that radius.
 
     Returns
     -------
-    roofs : DataFrame indexed by ``building_id``: ``dsm_coverage`` (share of the shrunk
-        roof with data), ``measured`` (coverage ≥ ``min_coverage``), ``ground_m``,
-        ``roof_height_m`` (median above ground), ``roof_height_max_m`` (90th percentile),
-        ``roof_slope_deg`` (area-weighted plane tilt), ``roof_aspect_deg`` (plane facing
-        nearest south; NaN for flat roofs), ``planar_share``, ``roof_form``, ``n_planes``
-    planes : GeoDataFrame, one row per plane of each measured roof: ``building_id``,
-        ``plane`` (0 = facing nearest south), ``azimuth_deg`` (circular mean aspect;
-        180 for flat roofs), ``tilt_deg``, ``area_m2`` (plan), ``geometry`` (the footprint
-        clipped to the plane's pixels)
+    peak_u, peak_v : (n, _MAX_PLANES) peak positions, NaN-padded, largest first
     """
+    nb = int(round(2 / _NORMAL_BIN))
+    iu = np.clip(((u + 1) / _NORMAL_BIN).astype(np.int64), 0, nb - 1)
+    iv = np.clip(((v + 1) / _NORMAL_BIN).astype(np.int64), 0, nb - 1)
+    present, dense = np.unique(owner, return_inverse=True)
+    hist = np.bincount((dense * nb + iu) * nb + iv, minlength=present.size * nb * nb)
+    hist = hist.reshape(present.size, nb, nb).astype(np.float64)
+    smooth = ndimage.uniform_filter(hist, size=(1, 3, 3), mode="constant")
+    # Break ties between equal neighbours (plateaus) by position: one peak per plateau.
+    smooth += np.tile(np.arange(nb * nb, dtype=np.float64).reshape(nb, nb), (present.size, 1, 1)) * 1e-6
+    w = 2 * radius + 1
+    mass = ndimage.uniform_filter(hist, size=(1, w, w), mode="constant") * w * w
+    peak = (smooth == ndimage.maximum_filter(smooth, size=(1, w, w), mode="constant")) & (mass >= min_px)
+    r, pu, pv = np.nonzero(peak)
+    order = np.lexsort((-mass[r, pu, pv], r))
+    r, pu, pv = r[order], pu[order], pv[order]
+    rank = _rank_within(r)
+    keep = rank < _MAX_PLANES
+    peak_u = np.full((n, _MAX_PLANES), np.nan)
+    peak_v = np.full((n, _MAX_PLANES), np.nan)
+    peak_u[present[r[keep]], rank[keep]] = (pu[keep] + 0.5) * _NORMAL_BIN - 1
+    peak_v[present[r[keep]], rank[keep]] = (pv[keep] + 0.5) * _NORMAL_BIN - 1
+    return peak_u, peak_v
+
+
+def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Raster | None,
+             canopy: Raster | None, neighbours: np.ndarray | None):
+    """Roof measurement of one window (see :func:`roof_geometry`); also returns the
+    cropped window and its plane label raster (plane row per pixel, −1 = none)."""
     ids = footprints.index.to_numpy().astype(str)
     geometry = footprints.to_numpy()
     crs_wkt = footprints.crs.to_wkt() if footprints.crs is not None else None
-    n, r = len(ids), grid.res
+    n, r = len(ids), raster.res
     pad = int(np.ceil(params.ground_ring_m[1] / r)) + 2
-    window = grid.crop(shapely.total_bounds(geometry), pad)
-    slope, aspect, rms = slope_aspect(window.z, r)
-    planar = np.where(np.isnan(rms), np.nan, (rms <= params.planar_rms_m).astype(np.float32))
+    window = raster.crop(shapely.total_bounds(geometry), pad)
+    z = window.z
     inner = shrink(geometry, params.inner_buffer_m)
 
-    bands = {"z": window.z, "slope": slope, "aspect": aspect, "planar": planar}
-    ops = [("z", "quantile", {"q": 0.5}), ("z", "quantile", {"q": 0.9}), ("z", "count", {}),
-           ("slope", "values", {}), ("slope", "coverage", {}), ("slope", "cell_id", {}),
-           ("aspect", "values", {}), ("planar", "values", {})]
+    bands = {"z": z}
+    ops = [("z", "quantile", {"q": 0.5}), ("z", "quantile", {"q": 0.9}), ("z", "count", {})]
     if ground is not None:
         bands["dem"] = ground.crop(window.bounds).z
         ops.append(("dem", "mean", {}))
@@ -305,80 +316,137 @@ def roof_geometry(grid: Grid, footprints: gpd.GeoSeries, params: DsmParams = Dsm
         ground_m = ground_from_rings(window, ids, geometry,
                                      geometry if neighbours is None else neighbours,
                                      params, crs_wkt).to_numpy(float)
-
-    # Per-pixel arrays of all roofs, with the position of their roof.
-    def cat(col: str, dtype=float) -> np.ndarray:
-        parts = [np.asarray(v, dtype) for v in stats[col] if isinstance(v, np.ndarray)]
-        return np.concatenate(parts) if parts else np.zeros(0, dtype)
-
-    lengths = np.array([len(v) if isinstance(v, np.ndarray) else 0 for v in stats["slope_values"]])
-    owner = np.repeat(np.arange(n), lengths)
-    s, a, w = cat("slope_values"), cat("aspect_values"), cat("slope_coverage")
-    is_planar = cat("planar_values") > 0.5
-    cell = cat("slope_cell_id", np.int64)
     coverage = data_share(stats["z_count"].fillna(0).to_numpy(), r, inner)
-    measured = coverage >= params.min_coverage
-    total = np.bincount(owner, w, minlength=n)
-    planar_w = np.bincount(owner, w * is_planar, minlength=n)
+    height = stats["z_quantile_50"].to_numpy(float) - ground_m
+    height_max = stats["z_quantile_90"].to_numpy(float) - ground_m
 
-    nb = params.aspect_bins
-    sloped = is_planar & (s >= params.flat_max_slope_deg)
-    b = (a // (360.0 / nb)).astype(np.int64) % nb
-    hist = np.bincount(owner[sloped] * nb + b[sloped], w[sloped], minlength=n * nb).reshape(n, nb)
-    flat = hist.sum(1) < 0.5 * planar_w
-    peak = _circular_peaks(hist, max(1, nb // 12))
-    # Each bin joins the nearest peak within 45°.
-    d = np.abs(np.arange(nb)[:, None] - np.arange(nb)[None, :])
-    d = np.minimum(d, nb - d).astype(np.float32)
-    dist = np.where(peak[:, None, :], d[None], np.inf)
-    label = np.argmin(dist, axis=2)
-    label = np.where(np.min(dist, axis=2) <= nb / 8, label, -1)
-    pix_label = np.where(sloped, label[owner, b], -1)
-    key = owner * nb + pix_label
-    ok = pix_label >= 0
-    size = np.bincount(key[ok], w[ok], minlength=n * nb)
-    share = size / np.repeat(np.maximum(hist.sum(1), 1e-12), nb)
-    keep = (share >= params.plane_min_share) & np.repeat(~flat & measured, nb)
-    rad = np.radians(a)
-    sum_slope = np.bincount(key[ok], (w * s)[ok], minlength=n * nb)
-    sum_e = np.bincount(key[ok], (w * np.sin(rad))[ok], minlength=n * nb)
-    sum_n = np.bincount(key[ok], (w * np.cos(rad))[ok], minlength=n * nb)
+    # Pixels: owner (footprint position) of each pixel, and of each roof pixel (shrunk).
+    positions = np.arange(n)
+    owner_full = _burn(geometry, window, positions, -1)
+    owner_in = _burn(inner, window, positions, -1)
+    slope, aspect, rms = slope_aspect(z, r)
+    roof_px = (owner_in >= 0) & np.isfinite(rms)
+    if canopy is not None:
+        base = bands["dem"] if ground is not None else z
+        trees = canopy.crop(window.bounds).z
+        tree_top = np.where(np.nan_to_num(trees) > 0, base + np.nan_to_num(trees), -np.inf)
+        covered = tree_top > np.nan_to_num(z, nan=-np.inf) + 0.5
+    else:
+        covered = np.zeros(z.shape, bool)
+    sigma0, k_noise = noise_model(slope[roof_px & ~covered], rms[roof_px & ~covered], r)
+    standing = height_max > _STANDING_SIGMA * sigma0
+    measured_cov = coverage >= params.min_coverage
+    live = measured_cov & standing
 
-    # Planes: kept clusters, or one plane per measured roof without any (flat or noisy).
-    kept = np.flatnonzero(keep)
-    p_owner = kept // nb
-    p_tilt = sum_slope[kept] / size[kept]
-    p_az = np.degrees(np.arctan2(sum_e[kept], sum_n[kept])) % 360.0
-    p_share = share[kept]
-    n_planes = np.bincount(p_owner, minlength=n)
-    single = np.flatnonzero(measured & (n_planes == 0))
-    mean_slope = (np.bincount(owner, w * s * is_planar, minlength=n)
-                  / np.maximum(planar_w, 1e-12))
-    all_e = np.bincount(owner[sloped], (w * np.sin(rad))[sloped], minlength=n)
-    all_n = np.bincount(owner[sloped], (w * np.cos(rad))[sloped], minlength=n)
-    single_az = np.where(flat[single], 180.0, np.degrees(np.arctan2(all_e, all_n))[single] % 360.0)
-    p_owner = np.r_[p_owner, single]
-    p_tilt = np.r_[p_tilt, mean_slope[single]]
-    p_az = np.r_[p_az, single_az]
-    p_share = np.r_[p_share, np.ones(len(single))]
-    p_key = np.r_[kept, np.full(len(single), -1)]
-    off_south = np.abs((p_az - 180.0 + 180.0) % 360.0 - 180.0)
-    order = np.lexsort((-p_share, off_south, p_owner))
-    p_owner, p_tilt, p_az, p_share, p_key = (v[order] for v in (p_owner, p_tilt, p_az, p_share, p_key))
+    # Seeds: planar roof pixels of live roofs, clustered by normal, split into regions.
+    cand = roof_px & ~covered & (rms <= _PLANAR_SIGMA * _sigma(slope, sigma0, k_noise))
+    cand &= live[np.maximum(owner_in, 0)]
+    cells = np.flatnonzero(cand)
+    own = owner_in.ravel()[cells]
+    sin_s = np.sin(np.radians(slope.ravel()[cells]))
+    asp = np.radians(aspect.ravel()[cells])
+    u, v = sin_s * np.sin(asp), sin_s * np.cos(asp)
+    sigma_n = 0.61 * sigma0 / r
+    radius = int(np.clip(np.ceil(2.0 * sigma_n / _NORMAL_BIN), 2, 6))
+    min_px = params.plane_min_area_m2 / (r * r)
+    peak_u, peak_v = _normal_peaks(own, u, v, n, radius, max(min_px, 6))
+    d2 = (peak_u[own] - u[:, None]) ** 2 + (peak_v[own] - v[:, None]) ** 2
+    best = np.argmin(np.nan_to_num(d2, nan=np.inf), axis=1)
+    near = np.nan_to_num(d2[np.arange(len(cells)), best], nan=np.inf) <= (2 * radius * _NORMAL_BIN) ** 2
+    label = np.full(z.size, -1, np.int64)
+    label[cells[near]] = own[near] * _MAX_PLANES + best[near]
+    region = _components(label.reshape(z.shape)).ravel()
+    size = np.bincount(region[region >= 0])
+    big = np.flatnonzero(size >= max(min_px, 6))
+    renum = np.full(size.size + 1, -1, np.int64)
+    renum[big] = np.arange(big.size)
+    seed = np.where(region >= 0, renum[region], -1)
+    seed_cells = np.flatnonzero(seed >= 0)
+    m = big.size
+    seed_owner = np.zeros(m, np.int64)
+    seed_owner[seed[seed_cells]] = owner_in.ravel()[seed_cells]
+    xy = window.centres(seed_cells)
+    zs = z.ravel()[seed_cells].astype(float)
+    g = seed[seed_cells]
+    mx, my, mz, a, b, _ = _fit_planes(g, xy[:, 0], xy[:, 1], zs, m)
+    # Refit without outliers.
+    tilt = np.degrees(np.arctan(np.hypot(a, b)))
+    res_ = zs - (mz[g] + a[g] * (xy[:, 0] - mx[g]) + b[g] * (xy[:, 1] - my[g]))
+    inl = np.abs(res_) <= _FIT_SIGMA * _sigma(np.nan_to_num(tilt[g]), sigma0, k_noise)
+    mx, my, mz, a, b, _ = _fit_planes(g[inl], xy[inl, 0], xy[inl, 1], zs[inl], m)
+
+    # Every footprint pixel joins its nearest seed region's plane if it fits it (regions
+    # without a plane, e.g. one pixel row along a ridge, seed nothing).
+    good = np.isfinite(a) & np.isfinite(b)
+    seed = np.where(seed >= 0, np.where(good[np.maximum(seed, 0)], seed, -1), -1)
+    if good.any():
+        _, (nr, nc) = ndimage.distance_transform_edt(seed.reshape(z.shape) < 0, return_indices=True)
+        nearest = seed.reshape(z.shape)[nr, nc].ravel()
+    else:
+        nearest = np.full(z.size, -1, np.int64)
+    pix = np.flatnonzero((owner_full.ravel() >= 0) & np.isfinite(z.ravel()) & ~covered.ravel()
+                         & (nearest >= 0))
+    p = nearest[pix]
+    pxy = window.centres(pix)
+    with np.errstate(invalid="ignore"):
+        tilt = np.degrees(np.arctan(np.hypot(a, b)))
+        e = z.ravel()[pix] - (mz[p] + a[p] * (pxy[:, 0] - mx[p]) + b[p] * (pxy[:, 1] - my[p]))
+        tol = _FIT_SIGMA * _sigma(tilt[p], sigma0, k_noise)
+        fits = (np.abs(e) <= tol) & (owner_full.ravel()[pix] == seed_owner[p])
+    plane_px = np.full(z.size, -1, np.int64)
+    plane_px[pix[fits]] = p[fits]
+    in_roof = owner_in.ravel()[pix] >= 0
+    above = in_roof & (e > tol) & (owner_in.ravel()[pix] == seed_owner[p])
+    roof_count = np.bincount(owner_in.ravel()[roof_px.ravel() & (owner_in.ravel() >= 0)], minlength=n)
+    obstacle = np.bincount(owner_in.ravel()[pix[above]], minlength=n)
+    # Final planes from their pixels.
+    a_cells = np.flatnonzero(plane_px >= 0)
+    ga = plane_px[a_cells]
+    axy = window.centres(a_cells)
+    mx, my, mz, a, b, cnt = _fit_planes(ga, axy[:, 0], axy[:, 1], z.ravel()[a_cells].astype(float), m)
+    e = z.ravel()[a_cells] - (mz[ga] + a[ga] * (axy[:, 0] - mx[ga]) + b[ga] * (axy[:, 1] - my[ga]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fit_rms = np.sqrt(np.bincount(ga, e * e, minlength=m) / cnt)
+    tilt = np.degrees(np.arctan(np.hypot(a, b)))
+    azimuth = np.degrees(np.arctan2(-a, -b)) % 360.0
+
+    outline = shapely.make_valid(shapely.simplify(_outlines(plane_px.reshape(z.shape), window, m), r / 2))
+    polygons = _polygonal(shapely.intersection(outline, geometry[seed_owner]))
+    area = np.nan_to_num(shapely.area(polygons))
+    # Walls and towers are not roof planes; a plane its own pixels do not fit was a bad seed.
+    with np.errstate(invalid="ignore"):
+        ok = ((area >= params.plane_min_area_m2 / 2) & (tilt <= _MAX_TILT)
+              & (fit_rms <= _FIT_SIGMA * _sigma(tilt, sigma0, k_noise)))
+    sel = np.flatnonzero(ok)
+    flat_plane = tilt < params.flat_max_slope_deg
+    azimuth = np.where(flat_plane, 180.0, azimuth)
+    off_south = np.abs((azimuth - 180.0 + 180.0) % 360.0 - 180.0)
+    order = sel[np.lexsort((-area[sel], off_south[sel], seed_owner[sel]))]
+    p_owner = seed_owner[order]
     p_rank = _rank_within(p_owner)
-
-    polygons = _plane_polygons(geometry, window, p_owner, p_key, p_rank, key, ok, cell, params)
-    area = shapely.area(polygons)
+    row_of = np.full(m + 1, -1, np.int64)
+    row_of[order] = np.arange(order.size)
+    plane_px = row_of[plane_px]
+    p_tilt, p_az, p_area, p_flat = tilt[order], azimuth[order], area[order], flat_plane[order]
 
     # Roof-level values.
-    n_kept = np.bincount(p_owner, minlength=n)
-    az_sorted = np.full((n, max(int(n_kept.max(initial=0)), 1)), np.nan)
-    by_az = np.lexsort((p_az, p_owner))
-    az_sorted[p_owner[by_az], _rank_within(p_owner[by_az])] = p_az[by_az]
-    clusters = np.bincount(kept // nb, minlength=n)
-    form = np.where(measured, _form(flat, az_sorted, clusters), None)
-    weight = np.bincount(p_owner, area, minlength=n)
-    slope_roof = np.bincount(p_owner, area * p_tilt, minlength=n) / np.where(weight > 0, weight, np.nan)
+    n_planes = np.bincount(p_owner, minlength=n)
+    weight = np.bincount(p_owner, p_area, minlength=n)
+    flat_share = np.bincount(p_owner, p_area * p_flat, minlength=n) / np.where(weight > 0, weight, np.nan)
+    flat = flat_share >= 0.5
+    sloped = ~p_flat
+    n_sloped = np.bincount(p_owner[sloped], minlength=n)
+    az_sorted = np.full((n, max(int(n_sloped.max(initial=0)), 1)), np.nan)
+    by_az = np.lexsort((p_az[sloped], p_owner[sloped]))
+    az_sorted[p_owner[sloped][by_az], _rank_within(p_owner[sloped][by_az])] = p_az[sloped][by_az]
+    status = np.select([~measured_cov, ~standing, n_planes == 0],
+                       ["no_data", "nothing_standing", "no_planes"], "measured")
+    measured = status == "measured"
+    form = np.where(measured, _form(flat, az_sorted, n_sloped), None)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slope_roof = np.bincount(p_owner, p_area * p_tilt, minlength=n) / weight
+        planar_share = np.bincount(p_owner, p_area, minlength=n) / shapely.area(geometry)
+        obstacle_share = obstacle / roof_count
     front = p_rank == 0
     aspect_roof = np.full(n, np.nan)
     aspect_roof[p_owner[front]] = p_az[front]
@@ -386,174 +454,197 @@ def roof_geometry(grid: Grid, footprints: gpd.GeoSeries, params: DsmParams = Dsm
     roofs = pd.DataFrame({
         "dsm_coverage": np.clip(coverage, 0, 1),
         "measured": measured,
+        "dsm_status": status,
         "ground_m": ground_m,
-        "roof_height_m": stats["z_quantile_50"].to_numpy(float) - ground_m,
-        "roof_height_max_m": stats["z_quantile_90"].to_numpy(float) - ground_m,
+        "roof_height_m": height,
+        "roof_height_max_m": height_max,
         "roof_slope_deg": slope_roof,
         "roof_aspect_deg": aspect_roof,
-        "planar_share": planar_w / np.where(total > 0, total, np.nan),
+        "planar_share": np.clip(planar_share, 0, 1),
+        "obstacle_share": obstacle_share,
         "roof_form": form,
-        "n_planes": n_kept,
+        "n_planes": n_planes,
+        "dsm_noise_m": sigma0,
     }, index=pd.Index(ids, name="building_id"))
-    cols = ["dsm_coverage", "measured"]
-    roofs.loc[~measured, roofs.columns.difference(cols)] = np.nan
+    roofs.loc[~measured, ["roof_slope_deg", "roof_aspect_deg", "planar_share", "obstacle_share"]] = np.nan
+    roofs.loc[~measured_cov, ["ground_m", "roof_height_m", "roof_height_max_m"]] = np.nan
     planes = gpd.GeoDataFrame({
         "building_id": ids[p_owner], "plane": p_rank, "azimuth_deg": p_az, "tilt_deg": p_tilt,
-        "area_m2": area,
-    }, geometry=polygons, crs=footprints.crs)
-    return roofs, planes
+        "area_m2": p_area, "fit_rms_m": fit_rms[order],
+    }, geometry=polygons[order], crs=footprints.crs)
+    return roofs, planes, window, plane_px.reshape(z.shape)
 
 
-def _rank_within(groups: np.ndarray) -> np.ndarray:
-    """0, 1, 2 … within each run of equal values of a sorted array."""
-    first = np.r_[0, np.flatnonzero(np.diff(groups)) + 1]
-    return np.arange(len(groups)) - np.repeat(first, np.diff(np.r_[first, len(groups)]))
-
-
-def _plane_polygons(geometry, window, p_owner, p_key, p_rank, key, ok, cell, params):
-    """Footprint ∩ convex hull of each plane's pixels grown by the inner buffer and two
-    pixels, split half-way where two planes' grown hulls overlap; single-plane roofs keep
-    the whole footprint."""
-    r = window.res
-    cols = window.z.shape[1]
-    index = np.full(key.max(initial=-1) + 2, -1, np.int64)
-    clustered = p_key >= 0
-    index[p_key[clustered]] = np.flatnonzero(clustered)
-    plane_of_px = np.where(ok, index[np.where(ok, key, -1)], -1)
-    hit = plane_of_px >= 0
-    order = np.argsort(plane_of_px[hit], kind="stable")
-    c = cell[hit][order]
-    xy = np.c_[window.x0 + (c % cols + 0.5) * r, window.y0 - (c // cols + 0.5) * r]
-    hulls = np.full(len(p_owner), None, object)
-    present, dense = np.unique(plane_of_px[hit][order], return_inverse=True)
-    hulls[present] = shapely.convex_hull(shapely.multipoints(xy, indices=dense))
-    own = geometry[p_owner]
-    multi = np.bincount(p_owner, minlength=len(geometry))[p_owner] > 1
-    grown = shapely.intersection(own, shapely.buffer(hulls, params.inner_buffer_m + 2 * r))
-    out = np.where(multi & ~shapely.is_missing(hulls), grown, own)
-    # Where grown hulls overlap, each plane keeps the side nearer its own hull: the other
-    # hull grown by half the distance between the two is cut away.
-    for rank in range(int(p_rank.max(initial=-1)) + 1):
-        of_rank = np.full(len(geometry), None, object)
-        sel = (p_rank == rank) & ~shapely.is_missing(hulls)
-        of_rank[p_owner[sel]] = hulls[sel]
-        other = of_rank[p_owner]
-        cut = multi & (p_rank != rank) & ~shapely.is_missing(other) & ~shapely.is_missing(hulls)
-        gap = shapely.distance(hulls[cut], other[cut])
-        out[cut] = shapely.difference(out[cut], shapely.buffer(other[cut], gap / 2))
+def _outlines(label: np.ndarray, window: Raster, m: int) -> np.ndarray:
+    """(m,) outlines of the pixels of each label 0…m−1 (None where it has none)."""
+    out = np.full(m, None, object)
+    if m == 0:
+        return out
+    transform = from_origin(window.x0, window.y0, window.res, window.res)
+    parts, which = [], []
+    for geom, value in shapes(label.astype(np.int32), mask=label >= 0, connectivity=4,
+                              transform=transform):
+        parts.append(shapely.geometry.shape(geom))
+        which.append(int(value))
+    if parts:
+        which = np.asarray(which)
+        order = np.argsort(which, kind="stable")
+        present, dense = np.unique(which[order], return_inverse=True)
+        out[present] = shapely.multipolygons(np.asarray(parts, object)[order], indices=dense)
     return out
 
 
-def plane_points(polygons: np.ndarray, per_plane: int) -> tuple[np.ndarray, np.ndarray]:
-    """Horizon sample points: each polygon's representative point and the points half-way
-    from it to up to four corners of its minimum rotated rectangle (the representative
-    point where such a point falls outside the polygon).
+def _polygonal(geometry: np.ndarray) -> np.ndarray:
+    """The polygonal parts of each geometry as one (multi)polygon; None where none."""
+    parts, idx = shapely.get_parts(geometry, return_index=True)
+    parts, sub = shapely.get_parts(parts, return_index=True)
+    idx = idx[sub]
+    keep = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)
+    out = np.full(len(geometry), None, object)
+    if keep.any():
+        present, dense = np.unique(idx[keep], return_inverse=True)
+        out[present] = shapely.multipolygons(parts[keep], indices=dense)
+    return out
+
+
+def roof_geometry(raster: Raster, footprints: gpd.GeoSeries, params: Dsm = DEFAULTS,
+                  ground: Raster | None = None, canopy: Raster | None = None,
+                  neighbours: np.ndarray | None = None) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    """Measure the roofs of ``footprints`` on one DSM window.
+
+    Parameters
+    ----------
+    raster : DSM window covering the footprints (and their ground rings)
+    footprints : polygons in the raster's CRS, indexed by ``building_id``
+    params : measurement parameters (``config.dsm``)
+    ground : DEM on the same pixel grid; None = ground from rings around each footprint
+    canopy : tree heights above ground on the same pixel grid [m]; None = no trees
+    neighbours : every footprint in the window (masked out of the ground rings);
+        default ``footprints``
+
+    Returns
+    -------
+    roofs : DataFrame indexed by ``building_id``: ``dsm_coverage`` (share of the shrunk
+        roof with data), ``dsm_status`` (:data:`DSM_STATUSES`), ``measured`` (status
+        ``measured``), ``ground_m``, ``roof_height_m`` (median above ground),
+        ``roof_height_max_m`` (90th percentile), ``roof_slope_deg`` (area-weighted plane
+        tilt), ``roof_aspect_deg`` (plane facing nearest south; NaN for flat roofs),
+        ``planar_share`` (plane area / footprint area), ``obstacle_share`` (share of roof
+        pixels standing above their plane), ``roof_form``, ``n_planes``, ``dsm_noise_m``
+        (σ₀ of the window)
+    planes : GeoDataFrame, one row per plane of each measured roof: ``building_id``,
+        ``plane`` (0 = facing nearest south), ``azimuth_deg`` (of the fitted plane's
+        downslope; 180 for flat planes), ``tilt_deg``, ``area_m2`` (plan), ``fit_rms_m``,
+        ``geometry`` (the plane's pixels clipped to the footprint)
+    """
+    roofs, planes, *_ = _segment(raster, footprints, params, ground, canopy, neighbours)
+    return roofs, planes
+
+
+def plane_points(label: np.ndarray, window: Raster, n_planes: int, per_plane: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Horizon sample points: up to ``per_plane`` pixel centres of each plane, evenly
+    spread over its pixels (every k-th pixel in raster order).
 
     Returns
     -------
     xy : (m, 2) coordinates [m]
-    plane : (m,) position of each point's polygon
+    plane : (m,) plane of each point
     """
-    n = len(polygons)
-    rep = shapely.get_coordinates(shapely.point_on_surface(polygons))
-    env = shapely.oriented_envelope(polygons)
-    env = np.where(shapely.get_type_id(env) == 3, env, shapely.box(*shapely.bounds(polygons).T))
-    corners = shapely.get_coordinates(shapely.get_exterior_ring(env)).reshape(n, 5, 2)[:, :4]
-    k = int(np.clip(per_plane, 1, 5)) - 1
-    half = (rep[:, None, :] + corners[:, :k]) / 2
-    inside = shapely.contains_xy(np.repeat(polygons, k), half[..., 0].ravel(), half[..., 1].ravel())
-    half = np.where(inside.reshape(n, k)[..., None], half, rep[:, None, :])
-    xy = np.concatenate([rep[:, None, :], half], axis=1).reshape(-1, 2)
-    return xy, np.repeat(np.arange(n), k + 1)
+    cells = np.flatnonzero(label.ravel() >= 0)
+    which = label.ravel()[cells]
+    order = np.argsort(which, kind="stable")
+    cells, which = cells[order], which[order]
+    count = np.bincount(which, minlength=n_planes)
+    step = np.maximum(np.ceil(count / per_plane), 1).astype(np.int64)
+    keep = _rank_within(which) % step[which] == 0
+    return window.centres(cells[keep]), which[keep]
 
 
-def assess(grid: Grid, footprints: gpd.GeoSeries, table: shading.SunTable,
-           params: DsmParams = DsmParams(), ground: Grid | None = None,
-           neighbours: np.ndarray | None = None) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+def assess(raster: Raster, footprints: gpd.GeoSeries, table: shading.SunTable,
+           params: Dsm = DEFAULTS, ground: Raster | None = None, canopy: Raster | None = None,
+           neighbours: np.ndarray | None = None, flat_module_tilt_deg: float = 0.0
+           ) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
     """Roof geometry (:func:`roof_geometry`) plus horizon and annual shading loss.
 
-    Each plane's horizon is sampled at :func:`plane_points` placed ``point_height_m``
-    above the DSM; the plane's loss is the mean over its points, computed for its own
-    tilt and azimuth (flat roofs: ``flat_module_tilt_deg`` facing south).
+    Each plane's horizon is sampled at up to ``points_per_plane`` of its pixels,
+    ``point_height_m`` above the DSM, over the DSM with trees (``canopy``) added; the
+    plane's loss is the mean over its points, for its own tilt and azimuth (flat planes:
+    ``flat_module_tilt_deg`` facing south, the racks' tilt).
 
     Returns
     -------
     roofs : as :func:`roof_geometry` plus ``shading_loss`` (plan-area-weighted over the
         planes) and ``sky_view_factor`` (horizontal, mean over the sample points)
     planes : as :func:`roof_geometry` plus ``shading_loss``, ``sky_visible`` (share of
-        the plane's sky diffuse not blocked) and ``horizon_deg`` (mean profile, list)
+        the plane's sky diffuse not blocked), ``horizon_deg`` (mean profile, list) and
+        ``shading_points``
     """
-    roofs, planes = roof_geometry(grid, footprints, params, ground, neighbours)
+    roofs, planes, window, label = _segment(raster, footprints, params, ground, canopy, neighbours)
     if planes.empty:
         return roofs.assign(shading_loss=np.nan, sky_view_factor=np.nan), planes
-    xy, which = plane_points(planes.geometry.to_numpy(), params.points_per_plane)
-    owner = roofs.index.get_indexer(planes["building_id"])
-    surface = roofs["ground_m"].to_numpy() + roofs["roof_height_m"].to_numpy()
-    z = grid.sample(xy)
-    z0 = np.where(np.isnan(z), surface[owner][which], z) + params.point_height_m
-    h = shading.horizon(grid, xy, z0, params.n_sectors, params.radius_m, params.steps_per_octave)
-    flat = (roofs["roof_form"].to_numpy() == "flat")[owner]
-    tilt = np.where(flat, params.flat_module_tilt_deg, planes["tilt_deg"].to_numpy())
+    surface = raster
+    if canopy is not None:
+        base = ground.z if ground is not None else raster.z
+        trees = np.nan_to_num(canopy.z)
+        surface = Raster(np.fmax(raster.z, np.where(trees > 0, base + trees, np.nan)).astype(np.float32),
+                         raster.x0, raster.y0, raster.res)
+    xy, which = plane_points(label, window, len(planes), params.points_per_plane)
+    z0 = raster.sample(xy) + params.point_height_m
+    h = shading.horizon(surface, xy, z0, params.n_sectors, params.radius_m, params.steps_per_octave)
+    flat = planes["tilt_deg"].to_numpy() < params.flat_max_slope_deg
+    tilt = np.where(flat, flat_module_tilt_deg, planes["tilt_deg"].to_numpy())
     azimuth = np.where(flat, 180.0, planes["azimuth_deg"].to_numpy())
     loss, visible = shading.shading_loss(table, h, tilt[which], azimuth[which])
     count = np.bincount(which, minlength=len(planes))
-    planes["shading_loss"] = np.bincount(which, loss, minlength=len(planes)) / count
-    planes["sky_visible"] = np.bincount(which, visible, minlength=len(planes)) / count
-    profile = np.stack([np.bincount(which, h[:, k], minlength=len(planes)) / count
-                        for k in range(h.shape[1])], axis=1)
+    with np.errstate(invalid="ignore"):
+        planes["shading_loss"] = np.bincount(which, loss, minlength=len(planes)) / count
+        planes["sky_visible"] = np.bincount(which, visible, minlength=len(planes)) / count
+        profile = np.stack([np.bincount(which, h[:, k], minlength=len(planes)) / count
+                            for k in range(h.shape[1])], axis=1)
     planes["horizon_deg"] = list(np.round(profile, 1))
+    planes["shading_points"] = count
     n = len(roofs)
+    owner = roofs.index.get_indexer(planes["building_id"])
     area = planes["area_m2"].to_numpy()
     weight = np.bincount(owner, area, minlength=n)
-    with np.errstate(invalid="ignore"):
-        roofs["shading_loss"] = np.bincount(owner, area * planes["shading_loss"], minlength=n) / weight
     svf = shading.sky_view_factor(h)
     point_owner = owner[which]
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        roofs["shading_loss"] = np.bincount(owner, area * planes["shading_loss"], minlength=n) / weight
         roofs["sky_view_factor"] = (np.bincount(point_owner, svf, minlength=n)
                                     / np.bincount(point_owner, minlength=n))
     roofs.loc[~roofs["measured"], ["shading_loss", "sky_view_factor"]] = np.nan
     return roofs, planes
 
 
-_TABLE: shading.SunTable | None = None  # the sun table of a worker process
-
-
-def _init_worker(table: shading.SunTable) -> None:
-    global _TABLE
-    _TABLE = table
-
-
-def _assess_in_worker(grid, footprints, params, ground, neighbours):
-    return assess(grid, footprints, _TABLE, params, ground, neighbours)
-
-
-def measure(windows: Iterable[tuple[np.ndarray, Grid, Grid | None]], footprints: gpd.GeoSeries,
-            table: shading.SunTable, params: DsmParams = DsmParams(), workers: int = 1
+def measure(windows: Iterable[tuple], footprints: gpd.GeoSeries, table: shading.SunTable,
+            params: Dsm = DEFAULTS, flat_module_tilt_deg: float = 0.0
             ) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
-    """:func:`assess` every window of ``windows`` (e.g. :func:`roofpv.io.tiles.windows`)
-    and gather the results; ``workers`` > 1 runs windows in that many processes (the sun
-    table is sent to each process once).
+    """:func:`assess` every window of ``windows`` (:func:`roofpv.io.tiles.windows`:
+    positions, DSM, DEM or None, canopy or None) and gather the results; with
+    ``params.workers`` > 1 windows run in that many threads (no processes: the stage
+    runs inside Dask workers too).
 
     Buildings in no window are absent from the result (their values stay survey values).
     """
     geometry = footprints.to_numpy()
     tree = shapely.STRtree(geometry)
 
-    def job(item):
-        positions, grid, ground = item
-        near = geometry[tree.query(shapely.box(*grid.bounds))]
-        return grid, footprints.iloc[positions], params, ground, near
+    def run(item):
+        positions, dsm, dem, trees = item
+        near = geometry[tree.query(shapely.box(*dsm.bounds))]
+        return assess(dsm, footprints.iloc[positions], table, params, dem, trees, near,
+                      flat_module_tilt_deg)
 
-    if workers <= 1:
-        results = [assess(g, f, table, p, gr, nb) for g, f, p, gr, nb in map(job, windows)]
+    if params.workers <= 1:
+        results = [run(item) for item in windows]
     else:
-        results = []
-        with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(table,)) as pool:
-            pending: deque = deque()
-            for item in windows:
-                pending.append(pool.submit(_assess_in_worker, *job(item)))
-                if len(pending) > 2 * workers:
+        results, pending = [], deque()
+        with ThreadPoolExecutor(params.workers) as pool:
+            for item in windows:  # at most 2 windows per thread in memory
+                pending.append(pool.submit(run, item))
+                if len(pending) > 2 * params.workers:
                     results.append(pending.popleft().result())
             results += [f.result() for f in pending]
     if not results:
@@ -620,16 +711,24 @@ def combine(b: pd.DataFrame, roofs: pd.DataFrame, class_loss: dict[str, float],
     for col in survey.keys() - {"roof_form"}:
         out[col] = out[col].astype(float)
     measured_class = shading_class(np.where(dsm, out["shading_loss"], np.nan), class_loss)
-    rank = {c: i for i, c in enumerate(SHADING_CLASSES)}
-    surveyed = b["shading"].map(rank).to_numpy(float)
-    found = pd.Series(measured_class, b.index).map(rank).to_numpy(float)
     out["shading_measured_class"] = measured_class
-    out["field_check"] = dsm & (b["shading_source"].to_numpy() == "survey") & (np.abs(found - surveyed) > 1)
+    out["field_check"] = dsm & (b["shading_source"].to_numpy() == "survey") & contradicts(
+        b["shading"].to_numpy(object), measured_class)
     return out
 
 
+def contradicts(surveyed: np.ndarray, measured: np.ndarray) -> np.ndarray:
+    """Surveyed shading classes more than one class away from the DSM-measured ones
+    (False where either is missing): the roofs to check in the field."""
+    rank = {c: i for i, c in enumerate(SHADING_CLASSES)}
+    a = pd.Series(surveyed, dtype=object).map(rank).to_numpy(float)
+    b = pd.Series(measured, dtype=object).map(rank).to_numpy(float)
+    with np.errstate(invalid="ignore"):
+        return np.abs(a - b) > 1
+
+
 def local_planes(planes: gpd.GeoDataFrame, setback_m: np.ndarray,
-                 flat_max_slope_deg: float = DsmParams.flat_max_slope_deg) -> pd.DataFrame:
+                 flat_max_slope_deg: float = DEFAULTS.flat_max_slope_deg) -> pd.DataFrame:
     """Measured planes in the frame of :func:`roofpv.roof.roof_planes` (facing local −y,
     centred on the plane's centroid), shrunk by ``setback_m`` [m], for module layout;
     planes flatter than ``flat_max_slope_deg`` are flat.

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .dsm import Grid, data_share, shrink, zonal
 from .findings import Finding
+from .raster import Raster, data_share, shrink, zonal
 
 
 def extent_share(geometry: np.ndarray, tile_bounds: np.ndarray) -> np.ndarray:
@@ -26,7 +26,7 @@ def extent_share(geometry: np.ndarray, tile_bounds: np.ndarray) -> np.ndarray:
     return np.clip(np.nan_to_num(share), 0.0, 1.0)
 
 
-def roof_coverage(grid: Grid, ids: np.ndarray, geometry: np.ndarray, inner_buffer_m: float,
+def roof_coverage(grid: Raster, ids: np.ndarray, geometry: np.ndarray, inner_buffer_m: float,
                   crs_wkt: str | None = None) -> pd.Series:
     """Share of each roof (footprint shrunk by ``inner_buffer_m``) holding DSM data on
     ``grid``, as :func:`roofpv.dsm.roof_geometry` counts it, indexed by ``ids``."""

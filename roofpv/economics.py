@@ -80,7 +80,7 @@ def cash_flows(
     return pd.DataFrame({"npv_yuan": npv, "lcoe_yuan_kwh": lcoe, "payback_years": payback})
 
 
-def assess(b: pd.DataFrame, econ: Economics) -> pd.DataFrame:
+def appraise(b: pd.DataFrame, econ: Economics) -> pd.DataFrame:
     """Add the economics of each roof's added PV (needs ``nea_category`` from
     :func:`roofpv.grid.classify`).
 

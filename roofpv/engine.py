@@ -6,7 +6,7 @@ The work splits in three:
 1. once, jurisdiction-wide: read the inputs, the weather and the yield tables
    (independent of the number of buildings);
 2. per partition (townships grouped to balance sizes, or runs along a Hilbert curve):
-   :func:`roofpv.assess.assess_buildings`, whose rows depend on nothing outside the
+   :func:`roofpv.stages.assess_buildings`, whose rows depend on nothing outside the
    partition but the footprints the DSM stage sees around it;
 3. once, on the gathered building columns: grid admission in rank order, the rollout
    plan and the township table (:func:`roofpv.pipeline.conclude`).
@@ -26,7 +26,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -35,12 +35,12 @@ import pandas as pd
 import shapely
 
 from . import __version__
-from .assess import assess_buildings
 from .config import Config
 from .constants import ARRAYS_MAX_BUILDINGS, ENGINES, PARTITION_BY, PARTITION_SIZE, STAGES
 from .io.tiles import Mosaic
 from .pipeline import conclude, prepare
 from .results import Results
+from .stages import assess_buildings
 
 CACHE_DIR = ".partitions"
 
@@ -111,11 +111,13 @@ def dsm_neighbours(b: gpd.GeoDataFrame, inside: np.ndarray, config: Config) -> g
     return b[near]
 
 
-def assess_partition(part: gpd.GeoDataFrame, neighbours: gpd.GeoDataFrame | None, shared: Shared
+def assess_partition(part: gpd.GeoDataFrame, neighbours: gpd.GeoDataFrame | None, shared: Shared,
+                     progress: Callable[[str], None] = lambda stage: None,
                      ) -> tuple[pd.DataFrame, gpd.GeoDataFrame | None, gpd.GeoDataFrame | None]:
-    """The per-building stages on one partition (runs in a worker)."""
+    """The per-building stages on one partition (runs in a worker); ``progress(stage)``
+    as each stage starts."""
     return assess_buildings(part, shared.config, shared.hourly, shared.tables, shared.crs,
-                            neighbours=neighbours, mosaic=shared.mosaic, dem=shared.dem,
+                            progress, neighbours=neighbours, mosaic=shared.mosaic, dem=shared.dem,
                             draw_arrays=shared.draw_arrays)
 
 
@@ -191,16 +193,17 @@ def _dask_client(scheduler: str | None, workers: int):
     return Client(cluster)
 
 
-def _timed(part: gpd.GeoDataFrame, neighbours: gpd.GeoDataFrame | None, shared: Shared):
+def _timed(part: gpd.GeoDataFrame, neighbours: gpd.GeoDataFrame | None, shared: Shared,
+           progress: Callable[[str], None] = lambda stage: None):
     """:func:`assess_partition` and the seconds it took (measured where it ran)."""
     started = time.perf_counter()
-    result = assess_partition(part, neighbours, shared)
+    result = assess_partition(part, neighbours, shared, progress)
     return result, time.perf_counter() - started
 
 
-def _run_local(tasks, shared, cache, on_done):
+def _run_local(tasks, shared, cache, on_done, progress):
     for index, part, neighbours in tasks:
-        layers, seconds = _timed(part, neighbours, shared)
+        layers, seconds = _timed(part, neighbours, shared, progress)
         cache.store(index, *layers)
         on_done(index, len(part), seconds)
 
@@ -208,6 +211,10 @@ def _run_local(tasks, shared, cache, on_done):
 def _run_dask(tasks: Iterator, shared, cache, on_done, scheduler: str | None, workers: int):
     from distributed import as_completed
 
+    # Dask workers are daemonic processes, which may not start a process pool: the DSM
+    # stage runs in the worker's own process, and Dask's workers are the parallelism.
+    dsm = shared.config.dsm.model_copy(update={"workers": 1})
+    shared = replace(shared, config=shared.config.model_copy(update={"dsm": dsm}))
     client = _dask_client(scheduler, workers)
     try:
         remote = client.scatter(shared, broadcast=True)
@@ -303,7 +310,7 @@ def survey(
     if engine == "dask":
         _run_dask(tasks(), shared, cache, on_done, scheduler, workers)
     else:
-        _run_local(tasks(), shared, cache, on_done)
+        _run_local(tasks(), shared, cache, on_done, progress)
 
     parts = [cache.load(int(k)) for k in np.unique(labels)]
     # infer_objects: a partition without a value in a text column gives it object dtype

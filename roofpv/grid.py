@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .config import Grid
+from .config import GridConnection
 
 
 def connection_class(kw: np.ndarray, classes_kw: dict[str, float]) -> np.ndarray:
@@ -25,7 +25,7 @@ def connection_class(kw: np.ndarray, classes_kw: dict[str, float]) -> np.ndarray
     return labels[index]
 
 
-def classify(b: pd.DataFrame, grid: Grid) -> pd.DataFrame:
+def classify(b: pd.DataFrame, grid: GridConnection) -> pd.DataFrame:
     """Add ``connection_class``, ``nea_category`` and ``export_modes`` per building.
 
     The installation is existing plus added PV (kW, DC nameplate). NEA categories
@@ -48,7 +48,7 @@ def classify(b: pd.DataFrame, grid: Grid) -> pd.DataFrame:
     )
 
 
-def hosting_capacity(transformers: pd.DataFrame, grid: Grid) -> pd.Series:
+def hosting_capacity(transformers: pd.DataFrame, grid: GridConnection) -> pd.Series:
     """Remaining hosting capacity per transformer, kW: β · kVA (+ minimum load if
     credited) − existing PV, never below zero."""
     limit = grid.reverse_load_rate * transformers["kva"]

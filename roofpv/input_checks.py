@@ -119,7 +119,7 @@ def dsm_coverage(buildings: gpd.GeoDataFrame, mosaic: tiles.Mosaic, config: Conf
     if measured is None:
         parts = [roof_coverage(grid, valid.index.to_numpy()[pos], valid.to_numpy()[pos],
                                c.inner_buffer_m, mosaic.crs)
-                 for pos, grid, _ in tiles.windows(mosaic, valid.to_numpy(), 0.0, c.block_m)]
+                 for pos, grid, *_ in tiles.windows(mosaic, valid.to_numpy(), 0.0, c.block_m)]
         measured = pd.concat(parts) if parts else pd.Series(dtype=float)
     coverage = measured.reindex(buildings.index).fillna(0.0).astype(float)
     extent = pd.Series(0.0, index=buildings.index)

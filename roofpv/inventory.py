@@ -46,7 +46,7 @@ def join_survey(
 TINY_M2 = 5.0
 
 
-def project(
+def to_analysis_crs(
     frame: gpd.GeoDataFrame, crs, source: str = "footprints", datum: Datum | None = None
 ) -> tuple[gpd.GeoDataFrame, list[Finding]]:
     """Reproject to the analysis CRS, repair what is safe and mark unusable geometries.

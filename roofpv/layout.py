@@ -37,7 +37,7 @@ def row_pitch_tilted(length_m: float, tilt_deg, latitude_deg: float):
     return length_m * np.cos(beta) + length_m * np.sin(beta) * gb50797_shadow_ratio(latitude_deg)
 
 
-class Grid(NamedTuple):
+class CellGrid(NamedTuple):
     """Each polygon's candidate module grid, centred in the polygon's bounds (m)."""
 
     nx: np.ndarray       # columns
@@ -50,7 +50,7 @@ class Grid(NamedTuple):
     rectangle: np.ndarray  # axis-parallel rectangles hold their whole grid
 
 
-def grid(polygons: np.ndarray, width_m: float, gap_m: float, depth_m, pitch_m) -> Grid:
+def cell_grid(polygons: np.ndarray, width_m: float, gap_m: float, depth_m, pitch_m) -> CellGrid:
     """The grid of candidate cells of each polygon (local frame).
 
     Modules of horizontal footprint ``width_m`` × ``depth_m`` stand in rows along x,
@@ -74,14 +74,14 @@ def grid(polygons: np.ndarray, width_m: float, gap_m: float, depth_m, pitch_m) -
     box_area = (xmax - xmin) * (ymax - ymin)
     rectangle = valid & (np.abs(shapely.area(polygons) - box_area)
                          <= 1e-9 * np.maximum(box_area, 1.0))
-    return Grid(nx, ny, x_start, y_start, step, depth, pitch, rectangle)
+    return CellGrid(nx, ny, x_start, y_start, step, depth, pitch, rectangle)
 
 
 def module_cells(
     polygons: np.ndarray, width_m: float, gap_m: float, depth_m, pitch_m
 ) -> dict[str, np.ndarray]:
     """The modules that fit in each polygon (local frame), cell by cell, on the
-    :func:`grid`: a cell holds a module where its box, inset by :data:`TOLERANCE_M`,
+    :func:`cell_grid`: a cell holds a module where its box, inset by :data:`TOLERANCE_M`,
     lies inside the polygon.
 
     Returns
@@ -90,7 +90,7 @@ def module_cells(
     and column: ``polygon`` (position in ``polygons``), ``row`` and ``column`` (grid
     indices from the lower-left cell), ``x`` and ``y`` (lower-left corner, m).
     """
-    g = grid(polygons, width_m, gap_m, depth_m, pitch_m)
+    g = cell_grid(polygons, width_m, gap_m, depth_m, pitch_m)
     # Axis-parallel rectangles hold their whole grid: their cells are listed, not tested.
     full = np.where(g.rectangle, g.nx * g.ny, 0)
     polygon = np.repeat(np.arange(len(polygons)), full)
@@ -114,7 +114,7 @@ def count_modules(
     -------
     ndarray of int, modules per polygon (0 for empty or missing polygons).
     """
-    g = grid(polygons, width_m, gap_m, depth_m, pitch_m)
+    g = cell_grid(polygons, width_m, gap_m, depth_m, pitch_m)
     # An axis-parallel rectangle holds its whole grid (centred in its bounds): no test.
     counts = np.where(g.rectangle, g.nx * g.ny, 0)
     rest = g._replace(ny=np.where(g.rectangle, 0, g.ny))
@@ -123,7 +123,7 @@ def count_modules(
     return counts
 
 
-def _cells_in_rows(polygons: np.ndarray, g: Grid, width_m: float):
+def _cells_in_rows(polygons: np.ndarray, g: CellGrid, width_m: float):
     """Cells of each polygon's grid whose (inset) box lies inside it, row by row.
 
     A row of cells spans the strip y0 … y0 + depth. A cell is inside the polygon when no

@@ -1,7 +1,7 @@
 """The survey pipeline: the only module that knows the order of the stages.
 
 A run has three steps: :func:`prepare` (read the inputs, the weather and the yield
-tables, once per jurisdiction), :func:`roofpv.assess.assess_buildings` (the
+tables, once per jurisdiction), :func:`roofpv.stages.assess_buildings` (the
 per-building stages, on all buildings or on partitions of them, see
 :mod:`roofpv.engine`) and :func:`conclude` (the jurisdiction-wide steps). ``run(config)``
 does the three in this process and returns the :class:`~roofpv.results.Results`;
@@ -15,19 +15,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
-from . import economics, grid, input_checks, planning, solar
-from .assess import assess_buildings
+from . import carbon, economics, grid, input_checks, metering, planning, register, solar
 from .config import Config
 from .constants import CITY, STAGES
-from .inventory import assign_townships, join_survey, project
+from .findings import Finding
+from .inventory import assign_townships, join_survey, to_analysis_crs
 from .io import readers
+from .io.register import read_meters, read_register
 from .io.weather import load_weather
-from .policy import township_summary
+from .policy import energy, observed_pace, township_summary, with_status
 from .results import Inventory, Results, run_info
 from .roof import gauss_kruger_epsg
 from .schema import COLUMN_ALIASES
+from .stages import assess_buildings
 
 
 @dataclass(frozen=True)
@@ -69,15 +72,85 @@ def build_inventory(config: Config) -> Inventory:
     crs = analysis_crs(config)
     b, found = join_survey(footprints, survey, str(inputs.survey), str(inputs.footprints))
     findings += found
-    b, found = project(b, crs, str(inputs.footprints), inputs.footprints_datum)
+    b, found = to_analysis_crs(b, crs, str(inputs.footprints), inputs.footprints_datum)
     findings += found
     b, found = assign_townships(b, polygons, str(inputs.survey))
     findings += found
+    matches = None
+    if inputs.register_file is not None:
+        b, matches, found = registered(b, config, crs)
+        findings += found
     mosaic, dem, found = input_checks.open_tiles(config, crs)
     findings += found
     findings += input_checks.datum_check(config, footprints.geometry, polygons, mosaic, crs)
     polygons = polygons.to_crs(crs) if polygons is not None else None
-    return Inventory(b, polygons, findings, len(survey), crs, mosaic, dem)
+    return Inventory(b, polygons, findings, len(survey), crs, mosaic, dem, matches)
+
+
+def registered(b: gpd.GeoDataFrame, config: Config, crs: str
+               ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, list[Finding]]:
+    """Existing PV from the grid company's register where its systems match buildings."""
+    path = config.inputs.register_file
+    table, findings = read_register(path, config.inputs.register_sheet, crs)
+    matches, found = register.match(table, b, config.monitoring, str(path))
+    b, disagree = register.apply(b, matches, config.monitoring, str(path))
+    return b, matches, findings + found + disagree
+
+
+def metered(b: pd.DataFrame, config: Config, matches: pd.DataFrame, tables: dict[str, solar.YieldTable]
+            ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[Finding], dict[str, str]]:
+    """Performance ratio of every metered system, the calibration factors and, with
+    ``monitoring.calibrate``, potential yields (and what follows from them) calibrated."""
+    cfg = config.monitoring
+    meters, findings = read_meters(config.inputs.meters)
+    models = {k: m.temperature_model for k, m in config.mountings.items()}
+    model = metering.modelled(matches, b, metering.monthly_specific(b, tables, models))
+    first = matches.dropna(subset=["building_id"]).drop_duplicates("system_id").set_index("system_id")["building_id"]
+    systems = b[["township", "category"]].reindex(first.to_numpy()).set_index(first.index)
+    perf = metering.performance(meters, model, systems, cfg)
+    unknown = sorted(set(meters["system_id"]) - set(model.index))
+    if unknown:
+        findings.append(Finding("warning", str(config.inputs.meters), None, None, "system_id", ", ".join(unknown[:5]),
+                                f"{len(unknown)} metered systems are not matched to a building",
+                                "check the 户号 against the register"))
+    calib = metering.calibration(perf, cfg)
+    c = calib.iloc[0]
+    info = {"metered systems": f"{len(perf)} ({int(perf['underperforming'].sum())} underperforming)",
+            "calibration factor (all systems)": f"{c['factor']:.3f} ± {c['uncertainty']:.3f} "
+            f"(median metered ÷ modelled, bootstrap SE, {int(c['systems'])} systems)"}
+    if cfg.calibrate and perf["performance_ratio"].notna().any():
+        factor = metering.factors(b, calib, cfg.calibrate_by)
+        b = b.assign(annual_kwh=b["annual_kwh"] * factor)
+        b = energy(carbon.account(economics.appraise(b, config.economics), config.carbon), config.energy)
+        info["calibration applied"] = (f"potential yields × factor of the {cfg.calibrate_by} "
+                                       f"(range {factor.min():.3f}–{factor.max():.3f})")
+    else:
+        info["calibration applied"] = "no (monitoring.calibrate: false)"
+    return b, perf.reset_index(names="system_id"), calib, findings, info
+
+
+def registered_pace(b: pd.DataFrame, config: Config, matches: pd.DataFrame, as_of) -> dict[str, pd.Series]:
+    """Coverage added in the year before ``as_of`` by registered systems, per target and
+    township (with the whole-city row): the observed pace of :mod:`roofpv.milestones`."""
+    year_ago = pd.Timestamp(as_of) - pd.DateOffset(years=1)
+    kw = register.registered_kw(matches, b.index, before=year_ago)
+    from_register = b["existing_pv_source"] == "register"
+    before_kw = b["existing_pv_kw"].where(~from_register, kw.fillna(0.0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = (before_kw / b["existing_pv_kw"]).where(b["existing_pv_kw"] > 0, 0.0).fillna(0.0)
+    ago = energy(b.assign(existing_pv_kw=before_kw, existing_pv_area_m2=b["existing_pv_area_m2"] * share),
+                 config.energy)
+    out = {}
+    for target in config.policy.targets:
+        towns = observed_pace(b, ago, target)
+        city = observed_pace(b.assign(township=CITY), ago.assign(township=CITY), target)
+        out[target.name] = pd.concat([towns, city])
+    return out
+
+
+def _items(info: pd.DataFrame, items: dict[str, str]) -> pd.DataFrame:
+    return pd.concat([info, pd.DataFrame({"item": list(items), "value": list(items.values())})],
+                     ignore_index=True)
 
 
 def check_inputs(config: Config) -> Inventory:
@@ -119,6 +192,11 @@ def conclude(
     findings, grid admission in rank order, the rollout plan and the township table."""
     inventory, transformers = prepared.inventory, prepared.transformers
     findings = inventory.findings
+    info, perf, calib = prepared.info, None, None
+    matches = inventory.register
+    if matches is not None and config.inputs.meters is not None:
+        b, perf, calib, found, items = metered(b, config, matches, prepared.tables)
+        findings, info = findings + found, _items(info, items)
     if inventory.dsm is not None:
         b["dsm_coverage"], found = input_checks.dsm_coverage(
             inventory.buildings, inventory.dsm, config, b["dsm_coverage"].dropna())
@@ -136,13 +214,20 @@ def conclude(
     townships = pd.concat([
         township_summary(b, config.policy), township_summary(b.assign(township=CITY), config.policy)
     ]).join(planning.wide(plan_status))
+    as_of = config.run_date
+    pace = registered_pace(b, config, matches, as_of) if matches is not None else None
+    townships = with_status(townships, plan_status, config.policy, as_of, config.planning.start_year, pace)
+    plan_status = plan_status.assign(status=[
+        townships.at[t, f"{r.target}_status_{r.milestone}"] for t, r in zip(plan_status.index, plan_status.itertuples())
+    ])
+    info = _items(info, {"milestone status as of": as_of.isoformat()})
     crs = inventory.crs
     return Results(
         gpd.GeoDataFrame(b, geometry="geometry", crs=crs), townships, inventory.township_polygons,
         findings, crs, inventory.survey_rows,
         gpd.GeoDataFrame(plan, geometry="geometry", crs=crs), plan_status, trajectory,
-        economics.parameters(config.economics), plane_layer, prepared.info, pv_arrays,
-        {t.name: t.label for t in config.policy.targets},
+        economics.parameters(config.economics), plane_layer, info, pv_arrays,
+        {t.name: t.label for t in config.policy.targets}, matches, perf, calib,
     )
 
 

@@ -147,3 +147,29 @@ def township_summary(b: pd.DataFrame, policy: Policy) -> pd.DataFrame:
         cov = coverage(b, target).drop(columns=["today", "potential"])
         table = table.join(cov.add_prefix(f"{target.name}_"))
     return table
+
+
+def observed_pace(b: pd.DataFrame, b_before: pd.DataFrame, target: Target, years: float = 1.0,
+                  by: str = "township") -> pd.Series:
+    """Coverage ratio added per year between ``b_before`` (the same buildings with the
+    existing PV of ``years`` ago) and ``b``, per group."""
+    now = coverage(b, target, by)["coverage_today"]
+    before = coverage(b_before, target, by)["coverage_today"].reindex(now.index)
+    return ((now - before) / years).fillna(0.0)
+
+
+def with_status(table: pd.DataFrame, plan_status: pd.DataFrame | None, policy: Policy, as_of,
+                start_year: int, pace: dict[str, pd.Series] | None = None) -> pd.DataFrame:
+    """The township table with ``<target>_status_<year>`` and ``<target>_pace_needed_<year>``
+    for every milestone (:mod:`roofpv.milestones`); ``pace``: observed pace per target
+    and township (from the register), None = the plan's pace."""
+    from .milestones import table as milestone_table
+
+    parts = [table]
+    for target in policy.targets:
+        p = f"{target.name}_"
+        own = [c for c in table.columns if c.startswith(p)]
+        cov = table[own].set_axis([c[len(p):] for c in own], axis=1)
+        observed = pace.get(target.name) if pace else None
+        parts.append(milestone_table(cov, plan_status, target, as_of, start_year, observed).add_prefix(p))
+    return pd.concat(parts, axis=1)

@@ -25,6 +25,8 @@ class Inventory:
     crs: str
     dsm: tiles.Mosaic | None = None
     dem: tiles.Mosaic | None = None
+    #: Register systems matched to buildings (:func:`roofpv.register.match`), or None.
+    register: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,10 @@ class Results:
     pv_arrays: gpd.GeoDataFrame | None = None
     #: Policy target labels by target name (for field aliases and map styles).
     target_labels: dict[str, str] = field(default_factory=dict)
+    #: Register matches, metered performance per system and calibration factors, or None.
+    register: pd.DataFrame | None = None
+    performance: pd.DataFrame | None = None
+    calibration: pd.DataFrame | None = None
 
 
 def run_info(config: Config, weather_meta: dict, hourly: pd.DataFrame, crs: str,

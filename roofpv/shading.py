@@ -29,7 +29,7 @@ import pvlib
 from .weather import interval_midpoints, solar_position
 
 if TYPE_CHECKING:
-    from .dsm import Grid
+    from .raster import Raster
 
 
 def _steps(radius_px: float, per_octave: int) -> tuple[np.ndarray, np.ndarray]:
@@ -54,12 +54,13 @@ def _pyramid(z: np.ndarray, levels: int) -> list[np.ndarray]:
     for _ in range(levels):
         rows, cols = level.shape
         even = np.pad(level, ((0, rows % 2), (0, cols % 2)), constant_values=-np.inf)
-        level = even.reshape(even.shape[0] // 2, 2, even.shape[1] // 2, 2).max(axis=(1, 3))
+        level = np.maximum(np.maximum(even[0::2, 0::2], even[1::2, 0::2]),
+                           np.maximum(even[0::2, 1::2], even[1::2, 1::2]))
         out.append(level)
     return out
 
 
-def horizon(grid: Grid, xy: np.ndarray, z0: np.ndarray, n_sectors: int = 36,
+def horizon(grid: Raster, xy: np.ndarray, z0: np.ndarray, n_sectors: int = 36,
             radius_m: float = 300.0, steps_per_octave: int = 8, chunk: int = 4096) -> np.ndarray:
     """Horizon elevation angle of each point in each azimuth sector.
 

@@ -37,7 +37,7 @@ FIELD_ALIASES = {
     "roof_height_m_source": "屋面高度来源", "roof_form": "屋顶形式", "roof_form_source": "屋顶形式来源",
     "planar_share": "平面占比", "roof_slope_deg_source": "屋面坡度来源",
     "roof_aspect_deg_source": "屋面朝向来源", "grid_condition": "并网条件",
-    "transformer_id": "台区变压器编号", "existing_pv_kw": "已装光伏容量(kW)",
+    "transformer_id": "台区变压器编号", "existing_pv_kw": "已装光伏容量(kW)", "existing_pv_source": "已装光伏来源",
     "existing_pv_area_m2": "已装光伏面积(m²)", "roof_area_m2": "屋顶面积(m²)",
     "roof_slope_deg": "屋面坡度(°)", "roof_aspect_deg": "屋面朝向(°)", "mounting": "安装方式",
     "module_tilt_deg": "组件倾角(°)", "usable_area_m2": "可用面积(m²)", "modules": "组件数",
@@ -66,6 +66,7 @@ TARGET_SUFFIXES = {
     r"reachable_(?P<y>\d{4})": "{y}年可达", r"gap_kwp_(?P<y>\d{4})": "{y}年缺口(kWp)",
     r"plan_roofs_(?P<y>\d{4})": "{y}年规划屋顶数", r"plan_kwp_(?P<y>\d{4})": "{y}年规划容量(kWp)",
     r"planned_coverage_(?P<y>\d{4})": "{y}年规划覆盖率", r"binding_(?P<y>\d{4})": "{y}年制约因素",
+    r"status_(?P<y>\d{4})": "{y}年目标状态", r"pace_needed_(?P<y>\d{4})": "{y}年所需年进度",
 }
 
 #: Sequential ramp (light → dark yellow-orange-red), for yields and losses.

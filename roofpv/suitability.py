@@ -58,7 +58,7 @@ def reason_masks(b: pd.DataFrame, rules: Rules) -> dict[str, np.ndarray]:
     return {code: np.asarray(mask, dtype=bool) for code, mask in masks.items()}
 
 
-def assess(b: pd.DataFrame, rules: Rules) -> pd.DataFrame:
+def classify(b: pd.DataFrame, rules: Rules) -> pd.DataFrame:
     """Status and reasons per building.
 
     Returns

@@ -19,8 +19,9 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from .dsm import Grid, zonal
 from .findings import Finding
+from .raster import Raster as Grid
+from .raster import zonal
 
 Datum = Literal["gcj02", "bd09"]
 #: Datums a footprint layer may be in, ``None`` = WGS84/CGCS2000 as declared.

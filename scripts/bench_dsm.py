@@ -23,6 +23,7 @@ import shapely
 from rasterio.transform import from_origin
 
 from roofpv import dsm, shading, weather
+from roofpv.config import Dsm
 from roofpv.io import tiles
 
 CRS = "EPSG:4549"
@@ -107,11 +108,11 @@ def main() -> None:
         table = shading.sun_table(hourly, 30.677, 121.013, 5.0)
         t_table = time.perf_counter() - t
 
-        params = dsm.DsmParams(radius_m=args.radius, flat_module_tilt_deg=20.0)
+        params = Dsm(radius_m=args.radius, workers=args.workers)
         t = time.perf_counter()
         mosaic = tiles.open_mosaic(tmp, CRS)
         windows = tiles.windows(mosaic, footprints.to_numpy(), params.radius_m)
-        roofs, planes = dsm.measure(windows, footprints, table, params, workers=args.workers)
+        roofs, planes = dsm.measure(windows, footprints, table, params, flat_module_tilt_deg=20.0)
         t_measure = time.perf_counter() - t
 
     measured = int(roofs["measured"].sum())

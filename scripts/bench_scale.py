@@ -44,13 +44,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_yield import cpu_model, naive_loop
 
 from roofpv import engine
-from roofpv.assess import assess_buildings, measure_roofs
 from roofpv.config import load_config
 from roofpv.findings import findings_frame
 from roofpv.io import tiles
 from roofpv.io.outputs import write_outputs
 from roofpv.io.weather import load_weather
 from roofpv.pipeline import build_inventory, conclude, prepare
+from roofpv.stages import assess_buildings, measure_roofs
 
 MB = 1024 * 1024
 

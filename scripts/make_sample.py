@@ -5,6 +5,8 @@ Run ``python scripts/make_sample.py [--out-dir data]``.  It writes
 * ``<out>/sample/townships.gpkg``  (layer ``townships``, EPSG:4490)
 * ``<out>/sample/footprints.gpkg`` (layer ``footprints``, EPSG:4490)
 * ``<out>/sample/survey.xlsx``     (sheet ``屋顶普查``)
+* ``<out>/sample/register.csv``    (grid company's register of connected PV, 国网 headers)
+* ``<out>/sample/meters.csv``      (monthly metered generation 2025 per register system)
 * ``<out>/sample/README.md``       (incl. the machine-readable blemish list)
 * ``<out>/sample_tiles/dsm_<xmin>_<ymin>.tif`` (2 x 2 DSM tiles, EPSG:4549)
 * ``<out>/sample_tiles/README.md``
@@ -48,6 +50,7 @@ import argparse
 import datetime as dt
 import io
 import math
+import re
 import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -1321,11 +1324,128 @@ its edge); trees drawn: {stats['trees']}.  Roof forms rendered: {forms}.
     path.write_text(text, encoding="utf-8")
 
 
+#: Monthly specific yield profile of the synthetic meters, kWh/kWp (Pinghu GHI × 0.8).
+METER_PROFILE = (59.6, 64.2, 88.2, 105.0, 115.7, 107.5, 119.8, 119.0, 91.0, 77.0, 61.8, 60.4)
+FULL_WIDTH = str.maketrans("0123456789#", "０１２３４５６７８９＃")
+TRADITIONAL_FORMS = str.maketrans("号区镇厂楼园业东桥", "號區鎮廠樓園業東橋")
+CN_DIGITS = "〇一二三四五六七八九"
+
+
+def _respell(rng, text: str) -> str:
+    """An address as a grid company's clerk might type it: 号楼 → 幢 or #楼, full-width
+    digits, traditional characters or small numbers in Chinese numerals."""
+    form = rng.integers(5)
+    if form == 0:
+        return text.replace("号楼", "幢")
+    if form == 1:
+        return text.replace("号楼", "#楼").translate(FULL_WIDTH)
+    if form == 2:
+        return text.translate(TRADITIONAL_FORMS)
+    if form == 3:
+        return re.sub(r"(?<!\d)([1-9])(?=号)", lambda m: CN_DIGITS[int(m.group(1))], text)
+    return text
+
+
+def make_register(truth: pd.DataFrame, fp_proj: gpd.GeoDataFrame, sample_dir: Path) -> tuple[int, int]:
+    """Write ``register.csv`` and ``meters.csv``: the grid company's view of the PV.
+
+    Every building with PV in the survey truth is one registered system, plus systems
+    connected after the survey (2025-12 to 2026-10) on factories and public buildings
+    without PV. Blemishes: a quarter of the rows name the building id, a third give
+    coordinates (some a few metres off the roof), the rest an address only, respelt
+    (幢 / #楼 / full-width digits / traditional characters / Chinese numerals); large
+    systems in MW; one system on two neighbouring houses (…12号、13号); one address that
+    matches no building; 8 % of capacities differ from the survey. Meters: 2025 monthly
+    kWh of the systems connected before 2025 = kW × METER_PROFILE × 0.92 × noise, with
+    three outages, three shaded in winter and three uniformly low."""
+    rng = np.random.default_rng([SEED, 17])
+    t = truth.set_index("建筑编号")
+    fp = fp_proj.set_index("building_id")
+    lonlat = gpd.GeoSeries(fp.geometry.representative_point(), crs=PROJ_CRS).to_crs(GEO_CRS)
+    has = t["已装光伏容量(kW)"].notna()
+    fresh = (~has) & t["建筑类别"].isin(["工业厂房", "学校", "医院", "党政机关"]) & (rng.random(len(t)) < 0.08)
+    ids = list(t.index[has]) + list(t.index[fresh])
+    area = fp.geometry.area
+    kw = pd.concat([t.loc[has, "已装光伏容量(kW)"], np.round(area[t.index[fresh]] * 0.35 * 0.2, 1)])
+    off = rng.random(len(ids)) < 0.08
+    kw = kw.reindex(ids).to_numpy() * np.where(off, rng.uniform(0.5, 1.6, len(ids)), 1.0)
+    start = np.datetime64("2018-01-01")
+    span = (np.datetime64("2025-11-01") - start).astype(int)
+    connected = start + (span * rng.random(len(ids)) ** 0.6).astype(int).astype("timedelta64[D]")
+    n_old = int(has.sum())
+    connected[n_old:] = np.datetime64("2025-12-01") + rng.integers(0, 330, len(ids) - n_old).astype("timedelta64[D]")
+    rows = []
+    named = t["建筑名称"].fillna("").astype(str)
+    for bid, cap, when in zip(ids, kw, connected):
+        town, name, cat = t.at[bid, "镇街道"], named[bid], t.at[bid, "建筑类别"]
+        how = rng.choice(["id", "point", "text"], p=[0.25, 0.35, 0.40])
+        if how == "text" and not name:
+            how = "point"
+        lon = lat = None
+        if how == "point":
+            jitter = rng.normal(0, 3e-5, 2) if rng.random() < 0.3 else (0.0, 0.0)
+            lon, lat = lonlat[bid].x + jitter[0], lonlat[bid].y + jitter[1]
+        mw = cap >= 200 and rng.random() < 0.5
+        rows.append({
+            "户号": f"33{rng.integers(10**9, 10**10)}",
+            "项目名称": f"{name or town}屋顶分布式光伏发电项目",
+            "户名": name if cat != "农村住宅" else f"{town}村民",
+            "安装地址": f"浙江省平湖市{town}{_respell(rng, name) if how == 'text' else name}",
+            "装机容量": round(cap / 1000, 4) if mw else round(cap, 1),
+            "容量单位": "MW" if mw else "kW",
+            "并网日期": str(when),
+            "并网电压等级": "10kV" if cap >= 400 else "380V",
+            "消纳方式": "全额上网" if cat == "农村住宅" else "自发自用、余电上网",
+            "经度": None if lon is None else round(lon, 7), "纬度": None if lat is None else round(lat, 7),
+            "建筑编号": bid if how == "id" else None,
+        })
+    register = pd.DataFrame(rows)
+    # One system on two neighbouring village houses: "…12号、13号" (their kW summed).
+    village = named[named.str.fullmatch(r".+村\d+号")]
+    split = village.str.extract(r"^(.+村)(\d+)号$")
+    pairs = [(a, b) for a, b in zip(village.index[:-1], village.index[1:])
+             if split.at[a, 0] == split.at[b, 0] and int(split.at[b, 1]) == int(split.at[a, 1]) + 1
+             and a not in ids and b not in ids]
+    a, b = pairs[len(pairs) // 2]
+    register.loc[len(register)] = {
+        "户号": "3300000000002", "项目名称": f"{split.at[a, 0]}两户屋顶分布式光伏项目", "户名": f"{split.at[a, 0]}村民",
+        "安装地址": f"浙江省平湖市{t.at[a, '镇街道']}{split.at[a, 0]}{split.at[a, 1]}号、{split.at[b, 1]}号",
+        "装机容量": round(float((area[a] + area[b]) * 0.4 * 0.2), 1), "容量单位": "kW",
+        "并网日期": "2026-06-18", "并网电压等级": "380V", "消纳方式": "全额上网",
+        "经度": None, "纬度": None, "建筑编号": None}
+    register.loc[len(register)] = {
+        "户号": "3300000000001", "项目名称": "望海农业光伏大棚项目", "户名": "平湖市望海农业发展有限公司",
+        "安装地址": "浙江省平湖市望海路888弄农业园区", "装机容量": 0.5, "容量单位": "MW",
+        "并网日期": "2024-05-20", "并网电压等级": "10kV", "消纳方式": "全额上网",
+        "经度": None, "纬度": None, "建筑编号": None}
+    register.to_csv(sample_dir / "register.csv", index=False, encoding="utf-8-sig")
+
+    old = register[pd.to_datetime(register["并网日期"]) < "2025-01-01"].reset_index(drop=True)
+    kw_old = (old["装机容量"] * np.where(old["容量单位"] == "MW", 1000.0, 1.0)).to_numpy()
+    factor = 0.92 * rng.lognormal(0.0, 0.05, len(old))
+    month_factor = np.ones((len(old), 12))
+    picks = rng.choice(len(old), 9, replace=False)
+    for i in picks[:3]:
+        month_factor[i, rng.choice(12, 2, replace=False)] = 0.0
+    for i in picks[3:6]:
+        month_factor[i, [0, 1, 10, 11]] = 0.55
+    for i in picks[6:]:
+        month_factor[i] = 0.65
+    kwh = np.round(kw_old[:, None] * np.array(METER_PROFILE) * factor[:, None] * month_factor
+                   * rng.lognormal(0.0, 0.04, (len(old), 12)))
+    meters = pd.DataFrame(kwh, columns=[f"2025-{m:02d}" for m in range(1, 13)])
+    meters = meters.assign(户号=old["户号"]).melt("户号", var_name="年月", value_name="发电量(kWh)")
+    meters.to_csv(sample_dir / "meters.csv", index=False, encoding="utf-8-sig")
+    return len(register), len(old)
+
+
 # --------------------------------------------------------------------------
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out-dir", type=Path, default=Path("data"),
                         help="output root; writes <out>/sample and <out>/sample_tiles")
+    parser.add_argument("--only-register", action="store_true",
+                        help="write only register.csv and meters.csv (the rest is unchanged)")
     args = parser.parse_args(argv)
     sample_dir, tiles_dir = args.out_dir / "sample", args.out_dir / "sample_tiles"
     sample_dir.mkdir(parents=True, exist_ok=True)
@@ -1341,6 +1461,10 @@ def main(argv=None) -> None:
     check_outputs(townships, footprints, fp_proj, fp_proj["category"])
 
     truth = survey_truth(fp_proj, rng_survey)
+    systems, metered = make_register(truth, fp_proj, sample_dir)
+    print(f"register: {systems} systems, {metered} metered")
+    if args.only_register:
+        return
     sheet, truth, blemishes = apply_blemishes(truth, rng_survey)
 
     write_gpkg(townships, sample_dir / "townships.gpkg", "townships",

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from roofpv.carbon import assess, avoided_t
+from roofpv.carbon import account, avoided_t
 
 
 def test_avoided_tonnes():
@@ -11,5 +11,5 @@ def test_avoided_tonnes():
 
 
 def test_per_roof_column(config):
-    out = assess(pd.DataFrame({"annual_kwh": [0.0, 12000.0]}), config.carbon)
+    out = account(pd.DataFrame({"annual_kwh": [0.0, 12000.0]}), config.carbon)
     assert out["co2_avoided_t_yr"].tolist() == pytest.approx([0.0, 12 * config.carbon.emission_factor_t_mwh])

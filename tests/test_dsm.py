@@ -9,7 +9,9 @@ import shapely
 from rasterio.transform import from_origin
 
 from roofpv import dsm, shading
+from roofpv.config import Dsm
 from roofpv.io import tiles
+from roofpv.raster import Raster
 
 RES = 0.5
 X0, Y0 = 500_000.0, 3_400_100.0  # north-west corner of the 100 m × 100 m test grid
@@ -41,7 +43,7 @@ def _gable(pitch_deg, angle_deg, half=(12.0, 7.0), eave=9.0):
     t = np.radians(angle_deg)
     poly = shapely.transform(box, lambda c: np.c_[c[:, 0] * np.cos(t) - c[:, 1] * np.sin(t) + cx,
                                                    c[:, 0] * np.sin(t) + c[:, 1] * np.cos(t) + cy])
-    return dsm.Grid(z, X0, Y0, RES), gpd.GeoSeries([poly], index=["g"], crs=CRS)
+    return Raster(z, X0, Y0, RES), gpd.GeoSeries([poly], index=["g"], crs=CRS)
 
 
 def test_flat_roof_has_slope_zero_and_height_above_ring_ground():
@@ -50,7 +52,7 @@ def test_flat_roof_has_slope_zero_and_height_above_ring_ground():
     roof = (x > X0 + 30) & (x < X0 + 60) & (y > Y0 - 70) & (y < Y0 - 40)
     z[roof] = GROUND + 12.0
     fp = gpd.GeoSeries([shapely.box(X0 + 30, Y0 - 70, X0 + 60, Y0 - 40)], index=["f"], crs=CRS)
-    roofs, planes = dsm.roof_geometry(dsm.Grid(z, X0, Y0, RES), fp)
+    roofs, planes = dsm.roof_geometry(Raster(z, X0, Y0, RES), fp)
     r = roofs.loc["f"]
     assert r["measured"] and r["roof_form"] == "flat"
     assert r["roof_slope_deg"] == pytest.approx(0.0, abs=1e-6)
@@ -84,7 +86,7 @@ def test_hip_roof_has_four_planes():
     z = np.full(x.shape, GROUND, np.float32)
     z[inside] = (GROUND + 9 + d * np.tan(np.radians(30)))[inside]
     fp = gpd.GeoSeries([shapely.box(X0 + 30, Y0 - 62, X0 + 54, Y0 - 50)], index=["h"], crs=CRS)
-    roofs, planes = dsm.roof_geometry(dsm.Grid(z, X0, Y0, RES), fp)
+    roofs, planes = dsm.roof_geometry(Raster(z, X0, Y0, RES), fp)
     assert roofs.loc["h", "roof_form"] == "hip"
     assert sorted(np.round(planes["azimuth_deg"]) % 360) == [0, 90, 180, 270]
     assert planes["tilt_deg"].to_numpy() == pytest.approx(np.full(4, 30.0), abs=1.0)
@@ -135,7 +137,7 @@ def test_roof_outside_every_tile_falls_back_to_survey(tmp_path):
                        index=pd.Index(["in", "out"], name="building_id"), crs=CRS)
     weather = _clear_weather()
     table = shading.sun_table(weather, 30.7, 121.0, 5.0, tilts=[0.0, 30.0], n_sectors=36)
-    params = dsm.DsmParams(radius_m=30.0)
+    params = Dsm(radius_m=30.0)
     roofs, planes = dsm.measure(tiles.windows(mosaic, fp.to_numpy(), params.radius_m), fp, table, params)
     assert roofs.loc["in", "measured"] and "out" not in roofs.index
     assert set(planes["building_id"]) == {"in"}

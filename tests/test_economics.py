@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from roofpv.economics import assess, cash_flows, parameters, price_per_kwh
+from roofpv.economics import appraise, cash_flows, parameters, price_per_kwh
 
 CATEGORIES = ["party_gov", "public_institution", "factory", "commercial",
               "urban_residential", "rural_residential", "other"]
@@ -57,7 +57,7 @@ def test_shared_prosperity_pays_household_and_collective(econ):
         "category": ["rural_residential", "factory"], "nea_category": ["natural_person_household", "general_ci"],
         "capacity_kwp": [10.0, 0.0], "annual_kwh": [12000.0, 0.0], "pv_area_m2": [50.0, 0.0],
     })
-    out = assess(b, econ)
+    out = appraise(b, econ)
     shared = econ.shared_prosperity
     assert out["export_mode"].tolist() == [shared.mode, "self_use_surplus"]
     assert out.loc[0, "household_income_yuan_yr"] == pytest.approx(shared.roof_rent_yuan_m2_year * 50)

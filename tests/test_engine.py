@@ -163,3 +163,16 @@ def test_geoparquet_output(tmp_path, flat_config, flat_reference):
     assert ours.index.equals(theirs.index)
     np.testing.assert_array_equal(ours["annual_kwh"], theirs["annual_kwh"])
     assert (ours["suitability"] == theirs["suitability"]).all()
+
+
+@pytest.mark.dask
+def test_dask_cli_on_a_local_process_cluster_with_dsm_tiles(tmp_path, reference):
+    """`roofpv plan --engine dask` as a user types it: a local cluster of worker processes
+    (daemonic, so the DSM stage must not start a process pool inside them), DSM tiles on."""
+    pytest.importorskip("distributed")
+    assert load_config(CONFIG).dsm.tiles is not None and load_config(CONFIG).dsm.workers > 1
+    code = main(["plan", str(CONFIG), "--out", str(tmp_path), "--quiet", "--engine", "dask",
+                 "--workers", "2", "--partitions", "2", "--no-report"])
+    assert code == 0
+    assert "roof_planes" in pyogrio.list_layers(tmp_path / "roofpv.gpkg")[:, 0]
+    assert_same_outputs(tmp_path, reference)

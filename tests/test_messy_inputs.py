@@ -8,7 +8,7 @@ import pytest
 import shapely
 
 from roofpv.georef import resolve_crs
-from roofpv.inventory import assign_townships, project
+from roofpv.inventory import assign_townships, to_analysis_crs
 from roofpv.io import readers, writers
 from roofpv.io.readers import InputError
 
@@ -72,7 +72,7 @@ def test_geometry_problems_are_repaired_or_flagged():
         "line": shapely.LineString([(0, 0), (5, 5)]),
     }
     frame = gpd.GeoDataFrame(geometry=list(geoms.values()), index=list(geoms), crs="EPSG:4549")
-    out, found = project(frame, "EPSG:4549")
+    out, found = to_analysis_crs(frame, "EPSG:4549")
     assert len(out) == len(geoms)
     assert out["geometry_valid"].to_dict() == {
         "ok": True, "bowtie": True, "empty": False, "z": True, "multi": True, "tiny": True, "line": False,
@@ -155,16 +155,18 @@ def test_survey_without_id_column_names_the_file(tmp_path):
 # --- safe outputs ----------------------------------------------------------------
 
 
-def test_failed_write_leaves_the_earlier_output_intact(tmp_path):
+def test_failed_write_leaves_the_earlier_output_intact(tmp_path, monkeypatch):
     path = tmp_path / "t.csv"
     writers.write_table(path, pd.DataFrame({"a": [1]}))
+    to_csv = pd.DataFrame.to_csv
 
-    class Boom(pd.DataFrame):
-        def to_csv(self, *args, **kwargs):
-            super().to_csv(*args, **kwargs)
-            raise OSError("disk full")
+    def boom(self, *args, **kwargs):
+        to_csv(self, *args, **kwargs)
+        raise OSError("disk full")
 
+    monkeypatch.setattr(pd.DataFrame, "to_csv", boom)
     with pytest.raises(OSError):
-        writers.write_table(path, Boom({"a": [2]}))
+        writers.write_table(path, pd.DataFrame({"a": [2]}))
+    monkeypatch.undo()
     assert pd.read_csv(path, encoding="utf-8-sig")["a"].tolist() == [1]
     assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]  # no temporary left behind

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from roofpv.config import Grid, Planning, Policy, Target
+from roofpv.config import GridConnection, Planning, Policy, Target
 from roofpv.grid import hosting_capacity
 from roofpv.planning import admit, rank_order, rollout
 
@@ -16,7 +16,7 @@ PLANNING = Planning(
     exclude_reasons=["roof_load_unknown"], owner_types=["natural_person", "non_natural_person"],
     grid_hosting=True,
 )
-GRID = Grid(
+GRID = GridConnection(
     reverse_load_rate=0.8, credit_min_load=False, connection_classes_kw={"220V": 8, "380V": 400, "10kV": 6000},
     household_categories=["rural_residential"], large_ci_kw=6000,
     export_modes={"general_ci": ["self_use_surplus"]},

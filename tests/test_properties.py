@@ -9,8 +9,8 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from roofpv import assess, solar
-from roofpv.inventory import join_survey, project
+from roofpv import solar, stages
+from roofpv.inventory import join_survey, to_analysis_crs
 from roofpv.io.weather import load_weather
 from roofpv.schema import COLUMN_ALIASES, VOCABULARIES
 from roofpv.survey import SurveyError, normalise_survey
@@ -75,12 +75,12 @@ def test_random_buildings_are_all_accounted_for(config, tables, data):
                           crs="EPSG:4549")
     survey, _ = normalise_survey(data.draw(survey_rows(n)), "s.csv")
     b, _ = join_survey(fp, survey, "s.csv")
-    b, _ = project(b, "EPSG:4549")
+    b, _ = to_analysis_crs(b, "EPSG:4549")
     b["township"] = "甲镇"
     b["township_source"] = "survey"
-    b = assess.resolve_roofs(b, config)
-    b = assess.building_layout(b, assess.lay_out(b, config, tables), config)
-    out = assess.finish(b, config)
+    b = stages.resolve_roofs(b, config)
+    b = stages.building_layout(b, stages.lay_out(b, config, tables), config)
+    out = stages.finish(b, config)
     assert out.index.tolist() == fp.index.tolist()
     assert out["suitability"].isin(["suitable", "conditional", "unsuitable"]).all()
     assert (out["capacity_kwp"] >= 0).all() and out["capacity_kwp"].notna().all()

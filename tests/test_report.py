@@ -20,7 +20,6 @@ from fontTools.ttLib import TTFont
 from roofpv import report
 from roofpv.cli import main
 from roofpv.constants import CITY
-from roofpv.io import sanitize
 from roofpv.io.writers import write_folder
 from roofpv.report import data, fonts, maps, pages, parameters, workbook
 
@@ -227,17 +226,10 @@ def test_formula_cells_are_strings_in_the_workbook(lookalike, config):
     cells = [c for ws in book for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
     assert not [c.coordinate for c in cells if c.data_type == "f"]
     values = {c.value for c in cells}
-    for formula in FORMULAS:
-        assert formula.replace("\r", "\n") in values  # kept as text (XML reads CR as LF)
+    for formula in FORMULAS:  # kept as text behind an apostrophe (XML reads CR as LF)
+        assert "'" + formula.replace("\r", "\n") in values
     with zipfile.ZipFile(io.BytesIO(files["roofpv.xlsx"])) as z:
         assert not any("<f>" in z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/"))
-
-
-def test_cell_text_neutralises_formula_leading_values():
-    for value in [*FORMULAS, "＝1+1", "＋1", "－1", "＠A1"]:
-        assert sanitize.cell_text(value) == "'" + value
-    for value in ["平湖", "a=1", "1", 1, -2.5, None, ""]:
-        assert sanitize.cell_text(value) == value
 
 
 def test_english_report(evil, config):
@@ -275,6 +267,7 @@ def _render_script():
 def test_chromium_draws_township_sheets_with_legible_roofs_and_city_map(out, config, tmp_path, lang):
     from PIL import Image
 
+    from roofpv.milestones import COLOURS
     from roofpv.suitability import STATUS_COLOURS
 
     render = _render_script()
@@ -299,7 +292,7 @@ def test_chromium_draws_township_sheets_with_legible_roofs_and_city_map(out, con
     x, y, w, h = map(int, boxes[0])
     crop = image[y:y + h, x:x + w]
     filled = {k: int((np.abs(crop - np.array(list(bytes.fromhex(c[1:])))).max(axis=2) <= 6).sum())
-              for k, c in maps.MILESTONE_COLOURS.items()}
+              for k, c in {**COLOURS, "none": maps.NO_STATUS}.items()}
     assert sum(filled.values()) > 0.5 * w * h, filled  # the townships cover the map
 
 

@@ -7,7 +7,7 @@ import pytest
 import shapely
 
 from roofpv.cli import main
-from roofpv.constants import CITY
+from roofpv.constants import CITY, STAGES
 
 from .conftest import ROOT
 
@@ -18,8 +18,18 @@ TOWNSHIPS = ["当湖街道", "钟埭街道", "曹桥街道", "乍浦镇", "新�
 @pytest.fixture(scope="module")
 def out(tmp_path_factory):
     out = tmp_path_factory.mktemp("pinghu")
-    assert main(["survey", str(ROOT / "configs" / "pinghu.yaml"), "--out", str(out), "--quiet"]) == 0
+    log = out.parent / f"{out.name}.log"
+    assert main(["survey", str(ROOT / "configs" / "pinghu.yaml"), "--out", str(out), "--quiet",
+                 "--log-file", str(log)]) == 0
     return out
+
+
+def test_log_file_records_every_stage_partition_and_write(out):
+    logged = (out.parent / f"{out.name}.log").read_text(encoding="utf-8")
+    for number, stage in enumerate(STAGES, 1):
+        assert f"[{number}/{len(STAGES)}] {stage}" in logged
+    assert "partition 1: 3,449 buildings" in logged
+    assert "writing layer buildings (3,449 rows)" in logged and "writing the report" in logged
 
 
 @pytest.fixture(scope="module")

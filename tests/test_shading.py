@@ -6,7 +6,7 @@ import pvlib
 import pytest
 
 from roofpv import shading
-from roofpv.dsm import Grid
+from roofpv.raster import Raster as Grid
 from roofpv.weather import solar_position, typical_year
 
 LAT, LON, ALT = 30.677, 121.013, 5.0

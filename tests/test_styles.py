@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from roofpv import styles
-from roofpv.project import project_xml
+from roofpv.qgis_project import project_xml
 
 TARGETS = {"t1": "覆盖率"}
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from roofpv.schema import REASONS
-from roofpv.suitability import assess, reason_masks
+from roofpv.suitability import classify, reason_masks
 
 
 def building(**overrides):
@@ -22,7 +22,7 @@ def building(**overrides):
 
 
 def run(*rows, config):
-    return assess(pd.DataFrame(list(rows)), config.rules)
+    return classify(pd.DataFrame(list(rows)), config.rules)
 
 
 def test_every_reason_code_has_a_rule(config):

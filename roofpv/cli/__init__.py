@@ -17,7 +17,7 @@ from .. import __version__
 from ..errors import RoofpvError
 
 #: Command modules of :mod:`roofpv.cli`, in the order ``roofpv --help`` lists them.
-COMMANDS = ("survey", "plan", "report", "validate")
+COMMANDS = ("survey", "plan", "report", "validate", "forms", "collect", "compare")
 
 #: Exit status: 0 done, 1 `validate` found an error in the inputs, 2 the run could not
 #: be done (bad config, unreadable input, output exists); the message says what to do.
@@ -52,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message="DatetimeIndex.dayofyear is deprecated")
     # Piped output (logs, CI) gets a fixed width so the township table is not cut.
     console = Console() if sys.stdout.isatty() else Console(width=120)
+    from .progress import setup_logging
+
+    setup_logging(args, console)
     try:
         return args.run(args, console)
     except RoofpvError as exc:

@@ -6,12 +6,27 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..constants import REPORT_MAX_TOWNSHIPS, STAGES
+from ..constants import REPORT_MAX_TOWNSHIPS
 
 
 def pct(x: float) -> str:
     """A share as a percentage with one decimal, or – when unknown."""
     return "–" if x != x else f"{100 * x:.1f}%"
+
+
+def milestone_cell(text: str, status: str) -> str:
+    """``text`` and the milestone status in its traffic-light colour (rich markup)."""
+    from ..milestones import LABELS, RICH_STYLES
+
+    return f"{text} [{RICH_STYLES[status]}]{LABELS['zh'][status]}[/]"
+
+
+def status_legend(as_of) -> str:
+    """The meaning of the milestone statuses, for the line under a table."""
+    from ..milestones import LABELS, STATUSES
+
+    return (f"status on {as_of:%Y-%m-%d}: " + ", ".join(
+        milestone_cell(LABELS["en"][s], s) for s in STATUSES) + " (rules: docs/design.md)")
 
 
 def reconciliation(counts: dict[str, int]) -> str:
@@ -41,19 +56,8 @@ def execute(config, out_dir: Path, args: argparse.Namespace, progress, on_partit
     )
 
 
-def partition_log(console, status, quiet: bool):
-    """Progress callback of the partitions: status line, and a log line unless quiet."""
-    def report(p) -> None:
-        status.update(f"[3/{len(STAGES)}] partitions {p.done}/{p.total}")
-        if not quiet:
-            how = "already done (resumed)" if p.cached else f"{p.seconds:.1f} s"
-            console.log(f"  partition {p.index + 1}: {p.buildings:,} buildings, {how} "
-                        f"[{p.done}/{p.total}]")
-    return report
-
-
 def write_report(results, config, out_dir: Path, args: argparse.Namespace,
-                 paths: dict[str, Path], console) -> None:
+                 paths: dict[str, Path], console, progress=None) -> None:
     """The HTML/XLSX report of a run, at the end of `survey` and `plan`, unless --no-report
     or too many townships (then a note says how to write it)."""
     from .. import report
@@ -66,6 +70,8 @@ def write_report(results, config, out_dir: Path, args: argparse.Namespace,
             console.print(f"report left out ({townships:,} townships): write it with `roofpv report "
                           f"--out {out_dir}` or pass --report")
         return
+    if progress is not None:
+        progress.phase(f"writing the report ({townships:,} townships)")
     folder = report.write(report.from_results(results, config), config, out_dir, args.lang,
                           pdf=getattr(args, "pdf", False))
     paths["report"] = folder / "index.html"

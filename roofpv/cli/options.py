@@ -40,6 +40,10 @@ def default_config() -> Path:
 def config_option(command: argparse.ArgumentParser) -> None:
     """The optional CONFIG argument."""
     command.add_argument("config", nargs="?", type=Path, help=CONFIG_HELP)
+    command.add_argument("-v", "--verbose", action="store_true",
+                         help="log every step (on a terminal besides the progress bars)")
+    command.add_argument("--log-file", type=Path, metavar="FILE",
+                         help="also write every log record, with time and level, to FILE")
 
 
 def output_options(command: argparse.ArgumentParser) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..constants import CITY, PLAN_OUTPUTS, STAGES, SURVEY_OUTPUTS
-from .common import execute, partition_log, pct, write_report
+from ..constants import CITY, PLAN_OUTPUTS, SURVEY_OUTPUTS
+from .common import execute, milestone_cell, pct, status_legend, write_report
 from .options import run_options, setup
+from .progress import RunProgress
 from .survey import township_order
 
 #: Unit of a target's gap column and the divisor from the metric's units (area gaps in MWp).
@@ -35,7 +36,8 @@ def add_parser(commands) -> argparse.ArgumentParser:
 
 def plan_table(status, target, order: list[str]):
     """Rich table of one target's plan: per township and milestone the gap, the MWp
-    planned, the planned coverage and ✓ or ✗ with the binding constraint."""
+    planned, the planned coverage and the milestone status (with the binding constraint
+    when unreachable)."""
     from rich.table import Table
 
     unit, scale = GAP_UNITS[target.metric]
@@ -56,8 +58,8 @@ def plan_table(status, target, order: list[str]):
         for year in target.milestones:
             r = by_year.loc[year]
             gap = r["gap_kwp"] if target.metric.startswith("area") else r["gap"]
-            reach = "✓" if r["reaches"] else f"✗{BINDING_SHORT.get(r['binding'], r['binding'])}"
-            cells += [f"{gap / scale:,.1f}", f"{r['plan_kwp'] / 1000:,.1f}", f"{pct(r['planned_coverage'])}{reach}"]
+            reach = "" if r["reaches"] else f" {BINDING_SHORT.get(r['binding'], r['binding'])}"
+            cells += [f"{gap / scale:,.1f}", f"{r['plan_kwp'] / 1000:,.1f}", milestone_cell(pct(r["planned_coverage"]), r["status"]) + reach]
         table.add_row(*cells, end_section=(name == towns[-1]))
     return table
 
@@ -68,16 +70,13 @@ def run(args: argparse.Namespace, console) -> int:
     from ..io.outputs import write_outputs
 
     config, out_dir = setup(args, (*SURVEY_OUTPUTS, *PLAN_OUTPUTS, report.folder(Path(), args.lang).name))
-    with console.status("starting…") as status:
-        def progress(stage: str) -> None:
-            status.update(f"[{STAGES.index(stage) + 1}/{len(STAGES)}] {stage}")
-
-        results = execute(config, out_dir, args, progress, partition_log(console, status, True))
-        status.update("writing outputs")
-        paths = write_outputs(results, out_dir, plan=True, geo_format=args.geo_format)
+    with RunProgress(console, args.quiet) as progress:
+        results = execute(config, out_dir, args, progress.stage, progress.partition)
+        paths = write_outputs(results, out_dir, plan=True, geo_format=args.geo_format,
+                              progress=progress.write)
         clear_partitions(out_dir)
-        status.update("writing the report")
-        write_report(results, config, out_dir, args, paths, console)
+        write_report(results, config, out_dir, args, paths, console, progress)
+    progress.done()
     if args.quiet:
         return 0
     order = township_order(results)
@@ -89,7 +88,8 @@ def run(args: argparse.Namespace, console) -> int:
         ))
     console.print(
         "gap: still needed beyond today's PV; plan MWp: the roofs planned up to that milestone; "
-        "✗ names the binding constraint (roofs = roof potential, status, struct, owner, grid)"
+        "an unreachable milestone names its binding constraint (roofs = roof potential, status, struct, "
+        "owner, grid)"
     )
     c = results.townships.loc[CITY]
     econ = config.economics
@@ -99,6 +99,7 @@ def run(args: argparse.Namespace, console) -> int:
         f"{c['payback_years']:.1f} years, {c['co2_avoided_t_yr'] / 1000:,.1f} kt CO₂/yr avoided "
         f"({config.carbon.emission_factor_t_mwh} t/MWh, {config.carbon.source})"
     )
+    console.print(status_legend(config.run_date))
     console.print(f"[bold]assumption[/] (no official source): {', '.join(econ.assumptions)}")
     for name, path in paths.items():
         console.print(f"  {name}: {path}")

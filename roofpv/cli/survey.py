@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
-from ..constants import CITY, STAGES, SURVEY_OUTPUTS
-from .common import execute, partition_log, pct, reconciliation, write_report
+from ..constants import CITY, SURVEY_OUTPUTS
+from .common import execute, milestone_cell, pct, reconciliation, status_legend, write_report
 from .options import run_options, setup
+from .progress import RunProgress
 
 
 def add_parser(commands) -> argparse.ArgumentParser:
@@ -45,8 +45,7 @@ def summary_table(townships, target):
             pct(row[p + "coverage_potential"]),
         ]
         for year in milestones:
-            ok = "✓" if row[f"{p}reachable_{year}"] else "✗"
-            cells.append(f"{pct(row[f'{p}target_{year}'])}{ok}")
+            cells.append(milestone_cell(pct(row[f"{p}target_{year}"]), row[f"{p}status_{year}"]))
         table.add_row(*cells, end_section=(name == townships.index[-2]))
     return table
 
@@ -67,31 +66,20 @@ def run(args: argparse.Namespace, console) -> int:
     from ..results import reconcile
 
     config, out_dir = setup(args, (*SURVEY_OUTPUTS, report.folder(Path(), args.lang).name))
-    started = time.perf_counter()
-    with console.status("starting…") as status:
-        def progress(stage: str) -> None:
-            number = STAGES.index(stage) + 1
-            status.update(f"[{number}/{len(STAGES)}] {stage}")
-            if not args.quiet:
-                console.log(f"[{number}/{len(STAGES)}] {stage}")
-
-        results = execute(config, out_dir, args, progress, partition_log(console, status, args.quiet))
-        status.update("writing outputs")
-        paths = write_outputs(results, out_dir, geo_format=args.geo_format)
+    with RunProgress(console, args.quiet) as progress:
+        results = execute(config, out_dir, args, progress.stage, progress.partition)
+        paths = write_outputs(results, out_dir, geo_format=args.geo_format, progress=progress.write)
         clear_partitions(out_dir)
-        status.update("writing the report")
-        write_report(results, config, out_dir, args, paths, console)
-    elapsed = time.perf_counter() - started
+        write_report(results, config, out_dir, args, paths, console, progress)
+    elapsed = progress.done()
     if args.quiet:
         return 0
     t = results.townships
     table = pd.concat([t.loc[township_order(results)], t.loc[[CITY]]])
     for target in config.policy.targets:
         console.print(summary_table(table, target))
-        console.print(
-            f"coverage: {target.metric}, {target.source}; "
-            "✓/✗: target reachable with every suitable roof"
-        )
+        console.print(f"coverage: {target.metric}, {target.source}")
+    console.print(status_legend(config.run_date))
     console.print(reconciliation(reconcile(results.buildings, results.survey_rows)))
     errors = sum(f.level == "error" for f in results.findings)
     console.print(f"{len(results.findings)} input findings ({errors} errors): see findings.csv "

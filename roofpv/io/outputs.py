@@ -3,6 +3,7 @@ read back from it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -13,7 +14,7 @@ import pyproj
 from ..constants import CITY, PLAN_OUTPUTS
 from ..findings import findings_frame
 from ..policy import potential
-from ..project import project_xml
+from ..qgis_project import project_xml
 from ..results import Results
 from ..styles import aliases, layer_styles
 from ..suitability import STATUSES
@@ -76,13 +77,15 @@ def townships_csv(townships: pd.DataFrame, polygons: pd.DataFrame | None) -> pd.
     return table.rename_axis("township").reset_index()
 
 
-def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_format: str = "gpkg"
+def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_format: str = "gpkg",
+                  progress: Callable[[str, int, int], None] = lambda what, done, total: None
                   ) -> dict[str, Path]:
     """Write ``roofpv.gpkg`` (buildings, roof planes, PV arrays, townships, run_info, with
     QGIS styles), the QGIS project ``roofpv.qgz``, ``townships.csv`` and ``findings.csv``;
     with ``plan`` also layer ``rollout_plan`` and the :data:`PLAN_OUTPUTS` tables.
     ``geo_format="parquet"`` writes each layer as ``<layer>.parquet`` (GeoParquet) instead
-    of the GeoPackage and the project."""
+    of the GeoPackage and the project. ``progress(what, done, total)`` is called as each
+    layer or file starts, ``done`` of ``total`` written."""
     out_dir.mkdir(parents=True, exist_ok=True)
     gpkg = out_dir / "roofpv.gpkg"
     extra = potential(results.buildings)
@@ -100,15 +103,24 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_forma
         poly = results.township_polygons[["geometry"]].join(results.townships, how="left")
         poly = poly.fillna({c: 0 for c in ("buildings", *STATUSES)})
         layers["townships"] = poly.rename_axis("township").reset_index()
+    total = len(layers) + 2 + (len(PLAN_OUTPUTS) if plan else 0) + (geo_format != "parquet")
+    step = iter(range(total))
+
+    def started(what: str) -> None:
+        progress(what, next(step), total)
+
     if geo_format == "parquet":
         paths = {f"{name}.parquet": out_dir / f"{name}.parquet" for name in layers}
         for name, frame in layers.items():
+            started(f"{name}.parquet ({len(frame):,} rows)")
             writers.write_geoparquet(out_dir / f"{name}.parquet", frame)
     else:
         labels = results.target_labels
         styles = layer_styles(layers, labels)
         writers.write_geopackage(gpkg, layers, styles,
-                                 {n: aliases(f.columns, labels) for n, f in layers.items()})
+                                 {n: aliases(f.columns, labels) for n, f in layers.items()},
+                                 lambda name: started(f"layer {name} ({len(layers[name]):,} rows)"))
+        started("roofpv.qgz")
         qgz = out_dir / "roofpv.qgz"
         extent = (layers["townships"] if "townships" in layers else layers["buildings"]).total_bounds
         writers.write_qgis_project(qgz, project_xml(
@@ -118,17 +130,53 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_forma
             {s.layer: s.qml for s in styles if s.default},
         ))
         paths = {"geopackage": gpkg, "qgis project": qgz}
+    started("townships.csv")
     csv = out_dir / "townships.csv"
     writers.write_table(csv, townships_csv(results.townships, results.township_polygons))
+    started("findings.csv")
     findings = out_dir / "findings.csv"
     writers.write_table(findings, findings_frame(results.findings))
     paths.update({"townships": csv, "findings": findings})
+    monitored = {"register_matches.csv": results.register, "performance.csv": results.performance,
+                 "calibration.csv": results.calibration}
+    for name, frame in monitored.items():
+        if frame is not None:
+            paths[name.removesuffix(".csv")] = out_dir / name
+            writers.write_table(out_dir / name, frame)
     if plan:
         tables = (
             results.plan.drop(columns="geometry"), results.plan_status, results.trajectory,
             results.parameters.set_index("parameter"),
         )
         for name, frame in zip(PLAN_OUTPUTS, tables):
+            started(name)
             paths[name.removesuffix(".csv")] = out_dir / name
             writers.write_table(out_dir / name, frame.reset_index())
     return paths
+
+
+def run_date(out_dir: Path):
+    """The run date of an output folder (``milestone status as of`` in layer run_info),
+    or None for runs that did not record it."""
+    import datetime as dt
+
+    gpkg = out_dir / "roofpv.gpkg"
+    if "run_info" not in set(pyogrio.list_layers(gpkg)[:, 0]):
+        return None
+    info = pyogrio.read_dataframe(gpkg, layer="run_info", read_geometry=False)
+    value = info.loc[info["item"] == "milestone status as of", "value"]
+    return dt.date.fromisoformat(value.iloc[0]) if len(value) else None
+
+
+def field_aliases(gpkg: Path, layer: str) -> dict[str, str]:
+    """Field aliases of a layer (``gpkg_data_columns.name``), column → alias."""
+    import sqlite3
+
+    with sqlite3.connect(gpkg) as db:
+        try:
+            rows = db.execute("SELECT column_name, name FROM gpkg_data_columns WHERE table_name = ?",
+                              (layer,)).fetchall()
+        except sqlite3.OperationalError:  # no schema extension
+            rows = []
+    db.close()
+    return {c: a for c, a in rows if a}

@@ -23,8 +23,8 @@ from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
 from rasterio.warp import transform_bounds
 
-from ..dsm import Grid
 from ..errors import RoofpvError
+from ..raster import Raster
 
 
 class TileError(RoofpvError):
@@ -108,7 +108,7 @@ def open_mosaic(folder: str | Path, crs: str, pattern: str = "*.tif",
 
 
 def read_window(mosaic: Mosaic, bounds, resampling: Resampling = Resampling.bilinear,
-                _open: dict | None = None) -> Grid:
+                _open: dict | None = None) -> Raster:
     """Mosaic of ``bounds`` (xmin, ymin, xmax, ymax) snapped outward to the mosaic grid.
 
     Pixels no tile covers, and nodata pixels, are NaN. Tiles in another CRS are warped
@@ -135,12 +135,13 @@ def read_window(mosaic: Mosaic, bounds, resampling: Resampling = Resampling.bili
                 resampling=resampling, masked=True,
             )
             z[:] = np.ma.filled(data[0, :height, :width].astype(np.float32), np.nan)
-    return Grid(z, float(x0), float(y1), r)
+    return Raster(z, float(x0), float(y1), r)
 
 
 def windows(mosaic: Mosaic, geometry: np.ndarray, halo_m: float, block_m: float = 500.0,
-            dem: Mosaic | None = None) -> Iterator[tuple[np.ndarray, Grid, Grid | None]]:
-    """Blocks of buildings with the DSM (and DEM) window around them.
+            dem: Mosaic | None = None, canopy: Mosaic | None = None
+            ) -> Iterator[tuple[np.ndarray, Raster, Raster | None, Raster | None]]:
+    """Blocks of buildings with the DSM (and DEM, canopy) window around them.
 
     Buildings that touch a tile are grouped by the ``block_m`` square their centroid
     falls in; each block's window covers its footprints plus ``halo_m`` on every side
@@ -149,8 +150,8 @@ def windows(mosaic: Mosaic, geometry: np.ndarray, halo_m: float, block_m: float 
     Yields
     ------
     positions : int array, rows of ``geometry`` in the block
-    dsm : Grid of the window (NaN = no data)
-    dem : Grid on the same pixel grid, or None
+    dsm : Raster of the window (NaN = no data)
+    dem, canopy : Raster on the same pixel grid, or None
     """
     tiles = shapely.STRtree(shapely.box(*mosaic.bounds.T))
     touching = np.unique(tiles.query(geometry, predicate="intersects")[0])
@@ -160,16 +161,17 @@ def windows(mosaic: Mosaic, geometry: np.ndarray, halo_m: float, block_m: float 
     key = np.floor(centre / block_m).astype(np.int64)
     _, block = np.unique(key, axis=0, return_inverse=True)
     with ExitStack() as stack:
-        opened = {i: stack.enter_context(rasterio.open(p)) for i, p in enumerate(mosaic.paths)}
-        dem_opened = ({i: stack.enter_context(rasterio.open(p)) for i, p in enumerate(dem.paths)}
-                      if dem is not None else None)
+        def opened(m: Mosaic | None):
+            if m is None:
+                return None, None
+            aligned = Mosaic(m.paths, m.crs, m.bounds, mosaic.res, mosaic.origin)
+            return aligned, {i: stack.enter_context(rasterio.open(p)) for i, p in enumerate(m.paths)}
+
+        sources = [opened(mosaic), opened(dem), opened(canopy)]
         for b in range(block.max() + 1):
             positions = touching[block.ravel() == b]
             xmin, ymin, xmax, ymax = shapely.total_bounds(geometry[positions])
             bounds = (xmin - halo_m, ymin - halo_m, xmax + halo_m, ymax + halo_m)
-            dsm = read_window(mosaic, bounds, _open=opened)
-            ground = None
-            if dem is not None:
-                aligned = Mosaic(dem.paths, dem.crs, dem.bounds, mosaic.res, mosaic.origin)
-                ground = read_window(aligned, bounds, _open=dem_opened)
-            yield positions, dsm, ground
+            dsm, ground, trees = (None if m is None else read_window(m, bounds, _open=o)
+                                  for m, o in sources)
+            yield positions, dsm, ground, trees

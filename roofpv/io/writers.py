@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 import tempfile
 import zipfile
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,6 +23,7 @@ LAYER_DESCRIPTIONS = {
     "roof_planes": "roofpv: roof planes measured from the DSM, with orientation, shading and yield",
     "pv_arrays": "roofpv: module rows of the layout on every roof that can carry PV (preview)",
     "rollout_plan": "roofpv: ranked roofs that close each township's gap, with build year",
+    "changed_buildings": "roofpv compare: buildings that changed between two runs, with why",
     "layer_styles": "QGIS layer styles",
 }
 #: GeoPackage version written: 1.3 is read by every GDAL ≥ 2.2 and QGIS 3, and passes the
@@ -57,13 +59,15 @@ def _atomic(path: Path):
 
 
 def write_geopackage(path: Path, layers: dict[str, gpd.GeoDataFrame], styles=(),
-                     aliases: dict[str, dict[str, str]] | None = None) -> None:
+                     aliases: dict[str, dict[str, str]] | None = None,
+                     progress: Callable[[str], None] = lambda layer: None) -> None:
     """Write each GeoDataFrame as a layer of a new GeoPackage at ``path`` (with a spatial
     index), then the QGIS ``styles`` (:class:`roofpv.styles.Style`) as table
     ``layer_styles`` and the field ``aliases`` (layer → column → alias) into
-    ``gpkg_data_columns``."""
+    ``gpkg_data_columns``; ``progress(layer)`` is called as each layer starts."""
     with _atomic(path) as tmp:
         for name, frame in layers.items():
+            progress(name)
             options = {"DESCRIPTION": LAYER_DESCRIPTIONS.get(name, name),
                        "GEOMETRY_NAME": GEOMETRY_COLUMN}
             pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", layer_options=options,
@@ -137,16 +141,39 @@ def write_folder(path: Path, files: dict[str, bytes]) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def write_text(path: Path, text: str) -> None:
+    """A UTF-8 text file (HTML page), written atomically."""
+    with _atomic(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
 def write_geoparquet(path: Path, frame: gpd.GeoDataFrame) -> None:
     """One layer as GeoParquet (for large runs: fast to write and to read)."""
     with _atomic(path) as tmp:
         frame.to_parquet(tmp)
 
 
+#: First characters that make a spreadsheet read a cell as a formula (CSV/formula injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def sanitize(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that a spreadsheet would run as a formula, prefixed with ``'``."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            text = out[col]
+            risky = text.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START))
+            if risky.any():
+                out[col] = text.where(~risky, "'" + text.astype(str))
+    return out
+
+
 def write_table(path: Path, frame: pd.DataFrame) -> None:
-    """CSV in UTF-8 with a byte-order mark, so Excel shows Chinese correctly."""
+    """CSV in UTF-8 with a byte-order mark, so Excel shows Chinese correctly; text cells
+    that would start a formula are escaped (:func:`sanitize`)."""
     with _atomic(path) as tmp:
-        frame.to_csv(tmp, index=False, encoding="utf-8-sig")
+        sanitize(frame).to_csv(tmp, index=False, encoding="utf-8-sig")
 
 
 #: Chinese headers of the findings workbook, by findings column.

@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from ..milestones import COLOURS, LABELS
 from .fonts import register_with_matplotlib
 from .labels import code_label, text
 
@@ -54,7 +55,7 @@ def _percent(ax, axis: str = "x") -> None:
 
 def coverage_chart(rows: list[dict], lang: str, salt: str) -> str:
     """Per target (cohort): bars of coverage today and potential, with the milestone
-    targets as vertical lines (solid: reachable with every suitable roof; dashed: not)."""
+    targets as vertical lines in the colour of their status (solid: met or on track)."""
     t = text(lang)
     with style(salt):
         fig, axes = plt.subplots(len(rows), 1, figsize=(WIDTH_IN, 1.5 * len(rows) + 0.3), squeeze=False)
@@ -68,11 +69,11 @@ def coverage_chart(rows: list[dict], lang: str, salt: str) -> str:
                 ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {v:.1%}",
                         va="center", fontsize=8)
             top = max([*values, *(r for _, r, _ in row["milestones"])]) * 1.25 or 1.0
-            for k, (year, ratio, ok) in enumerate(row["milestones"]):
-                ax.axvline(ratio, color=TARGET, linestyle="-" if ok else "--", linewidth=1.2)
-                mark = "✓" if ok else "×"
-                ax.text(ratio, 1.4 + 0.35 * (k % 2), f" {year} {t['target']} {ratio:.0%} {mark}",
-                        color=TARGET, fontsize=7.5, ha="left", va="bottom")
+            for k, (year, ratio, status) in enumerate(row["milestones"]):
+                good = status in ("met", "on_track")
+                ax.axvline(ratio, color=COLOURS[status], linestyle="-" if good else "--", linewidth=1.2)
+                ax.text(ratio, 1.4 + 0.35 * (k % 2), f" {year} {t['target']} {ratio:.0%} {LABELS[lang][status]}",
+                        color=COLOURS[status], fontsize=7.5, ha="left", va="bottom")
             ax.set_xlim(0, top)
             ax.set_ylim(-0.5, 2.15)
             _percent(ax)

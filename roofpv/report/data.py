@@ -104,7 +104,7 @@ def plan_roofs(plan: pd.DataFrame, n: int) -> pd.DataFrame:
 
 def coverage_rows(row: pd.Series, targets) -> list[dict]:
     """Per target: coverage today and potential and, per milestone, the target ratio and
-    whether it is reachable with every suitable roof."""
+    its status on the run date (:mod:`roofpv.milestones`)."""
     out = []
     for t in targets:
         p = f"{t.name}_"
@@ -112,7 +112,7 @@ def coverage_rows(row: pd.Series, targets) -> list[dict]:
             "target": t, "today": float(row[p + "coverage_today"]),
             "potential": float(row[p + "coverage_potential"]),
             "milestones": [
-                (year, float(row[f"{p}target_{year}"]), bool(row[f"{p}reachable_{year}"]))
+                (year, float(row[f"{p}target_{year}"]), row[f"{p}status_{year}"])
                 for year in t.milestones
             ],
         })

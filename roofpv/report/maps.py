@@ -35,8 +35,8 @@ MAX_SHEETS = 24
 LINK_SHARE = 0.25
 #: Colours: township boundary, overview roofs, sheet frames, text.
 BOUNDARY, ROOF_GREY, FRAME, INK = "#34495e", "#7f8c8d", "#c0392b", "#1b2631"
-#: Township fill by milestone status (see :func:`milestone_status`).
-MILESTONE_COLOURS = {"met": "#1a9641", "reachable": "#a6d96a", "short": "#fdae61", "none": "#eeeeee"}
+#: Fill of a township without a status (no buildings in the cohort).
+NO_STATUS = "#eeeeee"
 
 
 def hex_colour(rgb: tuple[int, int, int]) -> str:
@@ -258,22 +258,14 @@ def township_atlas(buildings: gpd.GeoDataFrame, boundary: gpd.GeoSeries | None, 
     return Atlas(overview, sheets, dict(zip(ids, sheet_of)), side / SHEET_PX)
 
 
-def milestone_status(today: float, potential: float, target: float) -> str:
-    """``met`` (coverage today reaches the target), ``reachable`` (every suitable roof
-    would), ``short`` (not even then) or ``none`` (no buildings in the cohort)."""
-    if any(map(lambda v: v is None or (isinstance(v, float) and math.isnan(v)), (today, potential, target))):
-        return "none"
-    return "met" if today >= target else "reachable" if potential >= target else "short"
-
-
-def city_map(polygons: gpd.GeoDataFrame, status: dict[str, str], words: dict[str, str], title: str) -> str:
-    """Townships (``polygons`` indexed by name) filled by ``status`` (name → key of
-    :data:`MILESTONE_COLOURS`), with their names, a scale bar and a north arrow."""
+def city_map(polygons: gpd.GeoDataFrame, fill: dict[str, str], words: dict[str, str], title: str) -> str:
+    """Townships (``polygons`` indexed by name) filled with ``fill`` (name → colour;
+    :data:`NO_STATUS` where missing), with their names, a scale bar and a north arrow."""
     p = projected(polygons)
     view = _fit(tuple(p.total_bounds), PAGE_PX / 2 - 6, pad=0.03, max_aspect=1.2)
     body = []
     for name, geom in zip(p.index, p.geometry):
-        colour = MILESTONE_COLOURS[status.get(name, "none")]
+        colour = fill.get(name, NO_STATUS)
         body.append(f'<path d="{path_data([geom], view)}" fill="{colour}" stroke="#ffffff" stroke-width="1.2"/>')
     for name, point in zip(p.index, p.geometry.representative_point()):
         (x, y), = view.px(np.array([[point.x, point.y]]))

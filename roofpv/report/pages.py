@@ -14,6 +14,7 @@ from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 
 from ..config import Config
+from ..milestones import COLOURS, LABELS
 from ..provenance import sample_inputs, site_mismatch
 from ..suitability import STATUS_COLOURS, STATUSES
 from . import charts, data, maps
@@ -99,27 +100,21 @@ def _map_words(t: dict) -> dict[str, str]:
 
 
 def _city_maps(report: data.ReportData, targets, t: dict, lang: str) -> list[dict]:
-    """Per target: the townships coloured by the status of its last milestone."""
+    """Per target: the townships coloured by the status of its last milestone on the run
+    date (:mod:`roofpv.milestones`)."""
     if report.polygons is None or report.polygons.empty:
         return []
     out = []
     for target in targets:
         year = max(target.milestones, default=None)
-        if year is None:
+        column = f"{target.name}_status_{year}"
+        if year is None or column not in report.townships.columns:
             continue
-        p = f"{target.name}_"
-        status = {}
-        for name in report.polygons.index:
-            if name not in report.townships.index:
-                continue
-            row = report.townships.loc[name]
-            none = float(row.get(p + "denominator", 1) or 0) == 0
-            status[name] = "none" if none else maps.milestone_status(
-                float(row[p + "coverage_today"]), float(row[p + "coverage_potential"]), float(row[f"{p}target_{year}"]))
+        status = report.townships[column].reindex(report.polygons.index)
+        fill = {name: COLOURS[s] for name, s in status.items() if s in COLOURS}
         name = target.label if lang == "zh" else target.name.replace("_", " ")
-        title = t["city_map_title"].format(target=name, year=year)
-        out.append({"svg": Markup(maps.city_map(report.polygons, status, _map_words(t), f"{year}")),
-                    "title": title})
+        out.append({"svg": Markup(maps.city_map(report.polygons, fill, _map_words(t), f"{year}")),
+                    "title": t["city_map_title"].format(target=name, year=year)})
     return out
 
 
@@ -185,7 +180,7 @@ def render(report: data.ReportData, config: Config, parameters: pd.DataFrame, la
             "technical": _num(row["technical_potential_kwp"] / 1000.0), "gwh": _num(row["annual_mwh"] / 1000.0, 2),
             "coverage": [
                 {"today": _pct(c["today"]), "potential": _pct(c["potential"]),
-                 "reach": [(year, ok) for year, _, ok in c["milestones"]]}
+                 "reach": [(year, LABELS[lang][s], COLOURS[s]) for year, _, s in c["milestones"]]}
                 for c in data.coverage_rows(row, targets)
             ],
         })
@@ -196,7 +191,7 @@ def render(report: data.ReportData, config: Config, parameters: pd.DataFrame, la
         "targets": [{"short": name} for name in _target_names(config, lang).values()],
         "township_rows": township_rows,
         "city_maps": _city_maps(report, targets, t, lang),
-        "milestone_legend": [(colour, t[f"milestone_{k}"]) for k, colour in maps.MILESTONE_COLOURS.items()],
+        "milestone_legend": [*((COLOURS[s], LABELS[lang][s]) for s in COLOURS), (maps.NO_STATUS, t["milestone_none"])],
         "plan_title": t["plan"].format(n=PLAN_ROWS_CITY),
         "plan_rows": _plan_rows(city_plan, PLAN_ROWS_CITY, config, lang, sheet_of),
         "parameter_rows": parameters.to_dict("records"),

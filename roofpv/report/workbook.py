@@ -13,6 +13,8 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from ..config import Config
+from ..io.writers import FORMULA_START
+from ..milestones import COLOURS, LABELS
 from ..policy import potential
 from .data import ReportData
 from .labels import code_label, reason_label, text
@@ -64,6 +66,8 @@ def _cell(value):
         return bool(value)
     if isinstance(value, np.generic):
         value = value.item()
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value  # never a formula from an input
     return None if isinstance(value, float) and np.isnan(value) else value
 
 
@@ -110,7 +114,7 @@ def build(report: ReportData, config: Config, lang: str) -> Workbook:
         headers += [f"{names[tg.name]} {t['coverage_today_col']}", f"{names[tg.name]} {t['coverage_potential_col']}"]
         formats += [PCT, PCT]
         for year in tg.milestones:
-            headers += [f"{names[tg.name]} {year} {t['target']}", f"{names[tg.name]} {year} {t['reachable']}"]
+            headers += [f"{names[tg.name]} {year} {t['target']}", f"{names[tg.name]} {year} {t['milestone_status']}"]
             formats += [PCT, None]
     rows = []
     for name in [*report.order, report.city]:
@@ -120,9 +124,14 @@ def build(report: ReportData, config: Config, lang: str) -> Workbook:
             p = f"{tg.name}_"
             row += [r[p + "coverage_today"], r[p + "coverage_potential"]]
             for year in tg.milestones:
-                row += [r[f"{p}target_{year}"], t["yes"] if bool(r[f"{p}reachable_{year}"]) else t["no"]]
+                row += [r[f"{p}target_{year}"], LABELS[lang][r[f"{p}status_{year}"]]]
         rows.append(row)
     _write(summary, headers, rows, formats)
+    fills = {LABELS[lang][s]: PatternFill("solid", fgColor="FF" + c.lstrip("#").upper()) for s, c in COLOURS.items()}
+    for cells in summary.iter_rows(min_row=2):
+        for cell in cells:
+            if cell.value in fills:
+                cell.fill = fills[cell.value]
 
     b = report.buildings
     plan_year = (report.plan.groupby(level=0)["build_year"].min() if report.plan is not None

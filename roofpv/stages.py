@@ -21,7 +21,7 @@ from .constants import STAGES
 from .io import tiles
 from .policy import energy, in_cohort
 from .roof import roof_planes
-from .suitability import assess
+from .suitability import classify
 
 #: Column order of the ``buildings`` output.
 BUILDING_COLUMNS = [
@@ -31,7 +31,7 @@ BUILDING_COLUMNS = [
     "field_check", "sky_view_factor", "roof_height_m", "roof_height_m_source", "roof_form",
     "roof_form_source", "planar_share", "dsm_coverage", "roof_slope_deg_source", "roof_aspect_deg_source",
     "grid_condition", "transformer_id", "existing_pv_kw",
-    "existing_pv_area_m2", "roof_area_m2", "roof_slope_deg", "roof_aspect_deg", "mounting",
+    "existing_pv_area_m2", "existing_pv_source", "roof_area_m2", "roof_slope_deg", "roof_aspect_deg", "mounting",
     "module_tilt_deg", "usable_area_m2", "modules", "capacity_kwp", "pv_area_m2", "annual_kwh",
     "specific_yield_kwh_kwp", "suitability", "reasons", "has_survey", "note",
 ]
@@ -68,6 +68,8 @@ def resolve_roofs(b: pd.DataFrame, config: Config, roofs: pd.DataFrame | None = 
     out["existing_pv_kw"] = np.where(
         (kw == 0) & (area > 0), area / module.area_m2 * module.power_w / 1000.0, kw
     )
+    if "existing_pv_source" not in out:  # set by the register match where there is one
+        out["existing_pv_source"] = np.where((kw > 0) | (area > 0), "survey", "")
     out["roof_area_m2"] = shapely.area(out.geometry.to_numpy())
     measured = roofs if roofs is not None else pd.DataFrame(index=pd.Index([], name="building_id"))
     out = dsm.combine(out, measured, config.rules.shading_loss, survey_forms(config),
@@ -89,12 +91,10 @@ def measure_roofs(b: gpd.GeoDataFrame, config: Config, hourly: pd.DataFrame, crs
     table = shading.sun_table(hourly, site.latitude, site.longitude, site.altitude_m,
                               n_sectors=c.n_sectors, albedo=config.system.albedo)
     racks = [m.module_tilt_deg for m in config.mountings.values() if m.row_spacing == "gb50797"]
-    params = dsm.DsmParams(**{f: getattr(c, f) for f in dsm.DsmParams.__dataclass_fields__
-                              if f != "flat_module_tilt_deg"},
-                           flat_module_tilt_deg=racks[0] if racks else 0.0)
     footprints = b.geometry[b["geometry_valid"]]
-    windows = tiles.windows(mosaic, footprints.to_numpy(), params.radius_m, c.block_m, dem)
-    return dsm.measure(windows, footprints, table, params, c.workers)
+    canopy = tiles.open_mosaic(c.canopy, crs, c.tiles_pattern) if c.canopy is not None else None
+    windows = tiles.windows(mosaic, footprints.to_numpy(), c.radius_m, c.block_m, dem, canopy)
+    return dsm.measure(windows, footprints, table, c, racks[0] if racks else 0.0)
 
 
 def plane_yields(measured: gpd.GeoDataFrame, planes: pd.DataFrame) -> gpd.GeoDataFrame | None:
@@ -227,7 +227,7 @@ def array_layer(planes: pd.DataFrame, b: pd.DataFrame, config: Config, crs: str
 
 def finish(b: pd.DataFrame, config: Config) -> pd.DataFrame:
     """Suitability, then capacity and energy of what each suitable or conditional roof adds."""
-    out = b.join(assess(b, config.rules))
+    out = b.join(classify(b, config.rules))
     out.loc[out["suitability"] == "unsuitable", "modules"] = 0
     module = config.module
     out["capacity_kwp"] = out["modules"] * module.power_w / 1000.0
@@ -275,5 +275,5 @@ def assess_buildings(
         pv_arrays = array_layer(planes, b, config, crs)
 
     progress(STAGES[6])
-    b = carbon.assess(economics.assess(grid.classify(b, config.grid), config.economics), config.carbon)
+    b = carbon.account(economics.appraise(grid.classify(b, config.grid), config.economics), config.carbon)
     return energy(b, config.energy), plane_layer, pv_arrays

@@ -1,0 +1,120 @@
+"""``roofpv forms [CONFIG] --out DIR``: one survey form (XLSX) and one map (PDF) per
+township, or per village of a township."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+
+#: Listing of every issued building, written beside the forms for `roofpv collect --issued`.
+ISSUED_LIST = "forms_issued.csv"
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    command = subparsers.add_parser(
+        "forms",
+        help="write the survey forms (XLSX) and maps (PDF) to send to the townships",
+        description=(
+            "Write one survey form per township (per village with --village-column): one row per "
+            "building with the values the survey already holds, DSM estimates of shading and "
+            "storeys to confirm, drop-down lists and number ranges, locked id columns and "
+            "instructions in Chinese; a PDF map per form with every building id; and "
+            f"{ISSUED_LIST}, the list of what was issued, for `roofpv collect --issued`."
+        ),
+    )
+    command.add_argument("config", nargs="?", type=Path,
+                         help="jurisdiction config (YAML); default: configs/pinghu.yaml")
+    command.add_argument("--out", type=Path, metavar="DIR", help="folder for the forms; default: out/<config name>/forms")
+    command.add_argument("--overwrite", action="store_true", help="replace forms of an earlier run")
+    command.add_argument("--village-column", metavar="NAME",
+                         help="footprints attribute naming each building's village or community: one form per village")
+    command.add_argument("--paper", choices=("A3", "A4"), default="A3", help="map paper size (default A3)")
+    command.add_argument("--date", metavar="YYYY-MM-DD", help="issue date written in the forms (default: today)")
+    command.add_argument("--no-maps", dest="maps", action="store_false", help="forms only, no PDF maps")
+    command.add_argument("--quiet", action="store_true", help="print only errors")
+    return command
+
+
+def form_buildings(config):
+    """The buildings with the values a form needs: the survey joined to footprints and
+    the DSM's roof measurements (the pipeline's read-inputs and DSM stages only; no
+    layout, yield or economics). Returns the inventory and the buildings."""
+    from ..io.weather import load_weather
+    from ..pipeline import build_inventory
+    from ..schema import COLUMN_ALIASES
+    from ..stages import measure_roofs, resolve_roofs
+
+    inventory = build_inventory(config)
+    hourly = load_weather(config)[0] if inventory.dsm is not None else None
+    roofs, _ = measure_roofs(inventory.buildings, config, hourly, inventory.crs, inventory.dsm, inventory.dem)
+    b = resolve_roofs(inventory.buildings, config, roofs)
+    # Survey values as surveyed, not with the defaults the model fills in.
+    survey = [c for c in COLUMN_ALIASES if c in inventory.buildings and c != "building_id"]
+    b[survey] = inventory.buildings[survey]
+    return inventory, b
+
+
+def run(args: argparse.Namespace, console) -> int:
+    import pandas as pd
+    import pyogrio
+
+    from .. import forms
+    from ..config import ConfigError, load_config
+    from ..io import forms as form_io
+    from ..io.writers import write_table
+    from .options import OutputExistsError, default_config
+
+    config_path = args.config or default_config()
+    config = load_config(config_path)
+    out_dir = args.out or Path("out") / config_path.stem / "forms"
+    issued = args.date or dt.date.today().isoformat()
+    try:
+        dt.date.fromisoformat(issued)
+    except ValueError:
+        raise ConfigError(f"--date {issued!r}: write the issue date as YYYY-MM-DD") from None
+    if (out_dir / ISSUED_LIST).exists() and not args.overwrite:
+        raise OutputExistsError(f"{out_dir / ISSUED_LIST} already exists; pass --overwrite to replace "
+                                "the forms or --out to write elsewhere")
+    with console.status("reading inputs and measuring roofs on the DSM…"):
+        inventory, b = form_buildings(config)
+    village = None
+    if args.village_column:
+        inputs = config.inputs
+        attrs = pyogrio.read_dataframe(inputs.footprints, layer=inputs.footprints_layer, read_geometry=False)
+        if args.village_column not in attrs.columns:
+            raise ConfigError(f"{inputs.footprints}: no column {args.village_column!r}; columns are "
+                              f"{[c for c in attrs.columns]}")
+        ids = attrs[inputs.footprints_id_column].astype("string").str.strip()
+        village = attrs[args.village_column].set_axis(ids.to_numpy()).astype(object)
+        village = village[~village.index.duplicated()]
+    order = list(inventory.township_polygons.index) if inventory.township_polygons is not None else []
+    made = forms.make_forms(b, config.dsm.storey_height_m, issued, order, village)
+    title = config.site.name
+    font = Path(__file__).parents[1] / "report" / "fonts" / "NotoSansCJKsc-GB2312.otf"
+    listing = []
+    with console.status("writing forms…") as status:
+        for form in made:
+            status.update(f"writing {form.file_name}")
+            rows = b.loc[form.values.index]
+            points = rows.geometry.representative_point()
+            pages, page = forms.map_pages(points.x.to_numpy(), points.y.to_numpy(), rows.index, args.paper)
+            form_io.write_form(out_dir / f"{form.file_name}.xlsx", form, title, page)
+            if args.maps:
+                polygon = (inventory.township_polygons.geometry.get(form.township)
+                           if inventory.township_polygons is not None else None)
+                form_io.write_map(out_dir / f"{form.file_name}.pdf", rows[["geometry"]], polygon, pages, page,
+                                  f"{title} · {form.form_id} · 屋顶光伏普查地图", args.paper, font)
+            listing.append(pd.DataFrame({
+                "building_id": form.values.index, "form": form.form_id, "township": form.township,
+                "file": f"{form.file_name}.xlsx", "issued": issued,
+                "measured_shading": form.measured.to_numpy(object),
+            }))
+    write_table(out_dir / ISSUED_LIST, pd.concat(listing, ignore_index=True))
+    if not args.quiet:
+        estimates = sum(int(f.estimate.to_numpy().sum()) for f in made)
+        console.print(f"{len(made)} forms, {len(b):,} buildings, {estimates:,} DSM estimates to confirm; "
+                      f"written to {out_dir}")
+        for form in made:
+            console.print(f"  {form.file_name}.xlsx{' + .pdf' if args.maps else ''}: {len(form.values):,} buildings")
+    return 0
