@@ -49,7 +49,7 @@ FIELD_ALIASES = {
     "revenue_yuan_yr": "年收益(元)", "npv_yuan": "净现值(元)", "lcoe_yuan_kwh": "度电成本(元/kWh)",
     "payback_years": "回收期(年)", "co2_avoided_t_yr": "年减碳(tCO₂)",
     "plan_rank": "规划排序", "contribution": "贡献", "plan_order": "实施顺序", "milestone": "节点年份",
-    "target": "目标", "overdue": "已逾期", "build_year": "建设年份",
+    "target": "目标", "targets": "服务目标", "milestones": "目标节点", "overdue": "已逾期", "build_year": "建设年份",
     "plane": "屋面编号", "azimuth_deg": "朝向(°)", "tilt_deg": "坡度(°)", "area_m2": "面积(m²)",
     "sky_visible": "可见天空比例", "horizon_deg": "地平线高度角(°)", "layout_kwp": "排布容量(kWp)",
     "row": "阵列排号", "kwp": "容量(kWp)",

@@ -555,12 +555,50 @@ def test_output_folder_name_lists_each_policy_once():
 
 
 def test_townships_csv_in_file_order_with_integers_and_rounded_values(out):
-    text = (out / "townships.csv").read_text(encoding="utf-8-sig")
     csv = pd.read_csv(out / "townships.csv", encoding="utf-8-sig", dtype=str)
     assert list(csv["township"]) == [*TOWNSHIPS, CITY]  # the township file's order, city last
     assert csv["buildings"].str.fullmatch(r"\d+").all() and csv["pv_full"].str.fullmatch(r"\d+").all()
     kwp = csv["counted_potential_kwp"].str.split(".").str[1].fillna("")
     assert (kwp.str.len() <= 1).all()  # kWp to 0.1
-    assert not re.search(r"\.\d{5,}", text)  # nothing beyond 4 decimals
+    energy = csv["annual_mwh"].str.split(".").str[1].fillna("")
+    assert (energy.str.len() <= 1).all()  # MWh to 0.1
     findings = (out / "findings.csv").read_text(encoding="utf-8-sig").splitlines()
     assert not any(re.match(r"[^,]*,[^,]*,\d+\.0,", line) for line in findings[1:])  # rows as integers
+
+
+def test_findings_in_chinese_with_values_carried_over(out):
+    from roofpv.findings import translate
+
+    assert translate("roofpv used 1.961 kN/m²; write the value in kN/m²", "zh") == "roofpv 采用 1.961 kN/m²；请以 kN/m² 填写"
+    assert translate("trim the cell; roofpv read it as '瓦屋面'", "zh") == "请删除多余空格；roofpv 读作“瓦屋面”"
+    assert translate("fill in the cell", "en") == "fill in the cell"
+    findings = pd.read_csv(out / "findings.csv", encoding="utf-8-sig")  # `plan` with the default --lang zh
+    english = [t for t in pd.concat([findings["problem"], findings["fix"]]).dropna()
+               if not re.search(r"[\u4e00-\u9fff]", t)]
+    assert len(findings) > 20 and not english, english
+
+
+def test_rollout_plan_layer_has_one_row_per_building_with_its_targets(out, pinghu_results):
+    layer = pyogrio.read_dataframe(out / "roofpv.gpkg", layer="rollout_plan", read_geometry=False)
+    plan = pinghu_results.plan
+    assert layer["building_id"].is_unique
+    assert set(layer["building_id"]) == set(plan.index)
+    per_building = plan.groupby(level=0)["capacity_kwp"].first()
+    assert layer["capacity_kwp"].sum() == pytest.approx(per_building.sum())  # a sum counts each roof once
+    served = plan.groupby(level=0)["target"].agg(set)
+    listed = layer.set_index("building_id")["targets"].str.split(";").map(set)
+    assert (listed == served.reindex(listed.index)).all()
+    assert (listed.map(len) > 1).any()  # some roofs serve two targets
+
+
+def test_workbook_has_gap_columns_per_milestone(out):
+    book = openpyxl.load_workbook(out / "report" / "roofpv.xlsx", read_only=True)
+    header = [c.value for c in next(book["汇总"].iter_rows(max_row=1))]
+    city = next(r for r in book["汇总"].iter_rows(values_only=True) if r[0] == CITY)
+    towns = pd.read_csv(out / "townships.csv", encoding="utf-8-sig").set_index("township")
+    label = "新建公共机构建筑、新建厂房屋顶光伏覆盖率"
+    for year in (2025, 2030):
+        gap = city[header.index(f"{label} {year} 差距")]
+        assert gap == pytest.approx(towns.loc[CITY, f"new_public_and_factory_gap_{year}"])
+        kwp = city[header.index(f"{label} {year} 缺口 (kWp)")]
+        assert kwp == pytest.approx(towns.loc[CITY, f"new_public_and_factory_gap_kwp_{year}"], abs=0.1)

@@ -73,7 +73,7 @@ def run(args: argparse.Namespace, console) -> int:
     with RunProgress(console, args.quiet) as progress:
         results = execute(config, out_dir, args, progress.stage, progress.partition)
         paths = write_outputs(results, out_dir, plan=True, geo_format=args.geo_format,
-                              progress=progress.write)
+                              progress=progress.write, lang=args.lang)
         clear_partitions(out_dir)
         write_report(results, config, out_dir, args, paths, console, progress)
     progress.done()

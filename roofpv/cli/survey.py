@@ -68,7 +68,8 @@ def run(args: argparse.Namespace, console) -> int:
     config, out_dir = setup(args, (*SURVEY_OUTPUTS, report.folder(Path(), args.lang).name))
     with RunProgress(console, args.quiet) as progress:
         results = execute(config, out_dir, args, progress.stage, progress.partition)
-        paths = write_outputs(results, out_dir, geo_format=args.geo_format, progress=progress.write)
+        paths = write_outputs(results, out_dir, geo_format=args.geo_format, progress=progress.write,
+                              lang=args.lang)
         clear_partitions(out_dir)
         write_report(results, config, out_dir, args, paths, console, progress)
     elapsed = progress.done()

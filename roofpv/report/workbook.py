@@ -109,13 +109,19 @@ def build(report: ReportData, config: Config, lang: str) -> Workbook:
     summary.title = sheet_title(t["summary_sheet"], taken)
     headers = [t["township"]] + [_header(label, lang) for _, label, _ in SUMMARY]
     formats: list[str | None] = [None] + [fmt for *_, fmt in SUMMARY]
-    names = {tg.name: (tg.label if lang == "zh" else tg.name) for tg in config.policy.targets}
+    names = {tg.name: (tg.label if lang == "zh" else tg.name.replace("_", " ")) for tg in config.policy.targets}
+    towns = report.townships
     for tg in config.policy.targets:
         headers += [f"{names[tg.name]} {t['coverage_today_col']}", f"{names[tg.name]} {t['coverage_potential_col']}"]
         formats += [PCT, PCT]
         for year in tg.milestones:
-            headers += [f"{names[tg.name]} {year} {t['target']}", f"{names[tg.name]} {year} {t['milestone_status']}"]
-            formats += [PCT, None]
+            headers += [f"{names[tg.name]} {year} {t['target']}", f"{names[tg.name]} {year} {t['gap']}"]
+            formats += [PCT, PCT]
+            if f"{tg.name}_gap_kwp_{year}" in towns.columns:
+                headers.append(f"{names[tg.name]} {year} {t['gap_kwp']}")
+                formats.append(ONE)
+            headers.append(f"{names[tg.name]} {year} {t['milestone_status']}")
+            formats.append(None)
     rows = []
     for name in [*report.order, report.city]:
         r = report.townships.loc[name]
@@ -124,7 +130,10 @@ def build(report: ReportData, config: Config, lang: str) -> Workbook:
             p = f"{tg.name}_"
             row += [r[p + "coverage_today"], r[p + "coverage_potential"]]
             for year in tg.milestones:
-                row += [r[f"{p}target_{year}"], LABELS[lang][r[f"{p}status_{year}"]]]
+                row += [r[f"{p}target_{year}"], r[f"{p}gap_{year}"]]
+                if f"{p}gap_kwp_{year}" in towns.columns:
+                    row.append(r[f"{p}gap_kwp_{year}"])
+                row.append(LABELS[lang][r[f"{p}status_{year}"]])
         rows.append(row)
     _write(summary, headers, rows, formats)
     fills = {LABELS[lang][s]: PatternFill("solid", fgColor="FF" + c.lstrip("#").upper()) for s, c in COLOURS.items()}
