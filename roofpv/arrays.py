@@ -1,9 +1,9 @@
 """PV arrays as map features: the module rows of the layout drawn on their roofs.
 
-The layout (:mod:`roofpv.layout`) places modules cell by cell in each plane's local
-frame (:mod:`roofpv.roof`). Here consecutive modules of a row are joined into runs —
-one rectangle from the first module's edge to the last's, gaps between modules
-included — and each row becomes one feature, a MultiPolygon of its runs (a row splits
+The layout (:mod:`roofpv.layout`) places modules in runs of consecutive cells along
+the rows of each plane's local frame (:mod:`roofpv.roof`). Here each run becomes one
+rectangle from the first module's edge to the last's, gaps between modules included,
+and each row becomes one feature, a MultiPolygon of its runs (a row splits
 into several runs where the roof outline interrupts it), mapped back to the projected
 CRS. Geometries are horizontal footprints (plan view), like every area in roofpv.
 """
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .layout import module_cells
+from .layout import module_runs
 from .roof import from_local
 
 #: Columns of the frame :func:`module_rows` returns.
@@ -22,7 +22,8 @@ ROW_COLUMNS = ["building_id", "plane", "row", "modules", "kwp", "module_tilt_deg
                "azimuth_deg", "geometry"]
 
 
-def module_rows(planes: pd.DataFrame, width_m: float, gap_m: float, power_w: float) -> pd.DataFrame:
+def module_rows(planes: pd.DataFrame, width_m: float, gap_m: float, power_w: float,
+                runs: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
     """Module rows of ``planes`` as polygons in the projected CRS.
 
     Parameters
@@ -34,6 +35,9 @@ def module_rows(planes: pd.DataFrame, width_m: float, gap_m: float, power_w: flo
         module, m) and ``row_pitch_m`` (front edge to front edge, m)
     width_m, gap_m : module width along the row and gap between modules (m)
     power_w : module rating (W)
+    runs : the layout's runs of modules (:func:`roofpv.layout.module_runs`, ``polygon``
+        = position in ``planes``), so the rows are drawn from the cells the layout
+        counted; default: packed here
 
     Returns
     -------
@@ -41,27 +45,22 @@ def module_rows(planes: pd.DataFrame, width_m: float, gap_m: float, power_w: flo
     lowest edge of the plane, 0), ``modules`` and ``kwp`` are the row's, ``geometry``
     is a MultiPolygon of the row's runs. Ordered by plane, then row.
     """
-    local = planes["local"].to_numpy()
     depth = planes["module_depth_m"].to_numpy(float)
-    cells = module_cells(local, width_m, gap_m, depth, planes["row_pitch_m"].to_numpy(float))
-    owner, row, column = cells["polygon"], cells["row"], cells["column"]
+    if runs is None:
+        runs = module_runs(planes["local"].to_numpy(), width_m, gap_m, depth,
+                           planes["row_pitch_m"].to_numpy(float))
+    owner, row, n = runs["polygon"], runs["row"], runs["modules"]
     if len(owner) == 0:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in ROW_COLUMNS})
-    first = np.r_[True, (owner[1:] != owner[:-1]) | (row[1:] != row[:-1])]
-    run_start = first | np.r_[True, column[1:] != column[:-1] + 1]
-    starts = np.flatnonzero(run_start)
-    ends = np.r_[starts[1:], len(owner)] - 1
-    run_owner = owner[starts]
-    x0, y0 = cells["x"][starts], cells["y"][starts]
-    runs = shapely.box(x0, y0, cells["x"][ends] + width_m, y0 + depth[run_owner])
-    centre = planes[["centre_x", "centre_y"]].to_numpy(float)[run_owner]
-    runs = from_local(runs, centre, planes["rotation_deg"].to_numpy(float)[run_owner])
+    x0, y0 = runs["x"], runs["y"]
+    boxes = shapely.box(x0, y0, x0 + (n - 1) * (width_m + gap_m) + width_m, y0 + depth[owner])
+    centre = planes[["centre_x", "centre_y"]].to_numpy(float)[owner]
+    boxes = from_local(boxes, centre, planes["rotation_deg"].to_numpy(float)[owner])
 
-    row_id = np.cumsum(first) - 1
-    run_row = row_id[starts]
-    modules = np.bincount(row_id)
-    row_owner = owner[first]
-    take = planes.iloc[row_owner]
+    first = np.r_[True, (owner[1:] != owner[:-1]) | (row[1:] != row[:-1])]
+    run_row = np.cumsum(first) - 1
+    modules = np.bincount(run_row, weights=n).astype(np.int64)
+    take = planes.iloc[owner[first]]
     return pd.DataFrame({
         "building_id": take["building_id"].to_numpy(),
         "plane": take["plane"].to_numpy(int),
@@ -70,5 +69,5 @@ def module_rows(planes: pd.DataFrame, width_m: float, gap_m: float, power_w: flo
         "kwp": modules * power_w / 1000.0,
         "module_tilt_deg": take["module_tilt_deg"].to_numpy(float),
         "azimuth_deg": take["azimuth_deg"].to_numpy(float),
-        "geometry": shapely.multipolygons(runs, indices=run_row),
+        "geometry": shapely.multipolygons(boxes, indices=run_row),
     })

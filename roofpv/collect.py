@@ -87,12 +87,6 @@ _RANGES = {c.key: c for c in survey_columns(2100) if c.kind == "number"}
 _UNUSABLE = ("unknown", "not a number", "negative or not finite")
 
 
-def _canonical(frame: pd.DataFrame, source: str, sheet: str | None, first_row: int
-               ) -> tuple[pd.DataFrame, list[Finding]]:
-    """Survey values of form rows (keys as columns) through the survey reader."""
-    return normalise_survey(frame, source, sheet, first_row=first_row)
-
-
 def _same(a: pd.DataFrame, b: pd.DataFrame) -> np.ndarray:
     """Cell by cell: both blank, or equal (numbers to 1e-9 relative)."""
     out = np.zeros(a.shape, bool)
@@ -168,7 +162,7 @@ def collect(returns: list[Returned]) -> Collected:
         r = returns[i]
         source, year = str(r.path), int(r.issued_on[:4])
         rows = _rows(r)
-        issued_canonical, _ = _canonical(
+        issued_canonical, _ = normalise_survey(
             r.issued.reset_index()[KEYS], source, r.sheet, 2) if len(r.issued) else (pd.DataFrame(), [])
         seen_files.append({"file": source, "form": r.form_id, "office": r.office, "person": r.person,
                            "filled": r.filled, "filled_from": r.filled_from, "issued": r.issued_on,
@@ -194,7 +188,7 @@ def collect(returns: list[Returned]) -> Collected:
             continue
         first = int(rows.index[0])
         table = rows.reset_index(drop=True)[KEYS]
-        canonical, found = _canonical(table, source, r.sheet, 0)
+        canonical, found = normalise_survey(table, source, r.sheet, 0)
         # Spreadsheet rows of ``rows`` by position: normalise_survey numbers rows from 0 here.
         sheet_row = dict(enumerate(rows.index))
         bad: set[tuple[str, str]] = set()
@@ -293,10 +287,9 @@ def _conflicts(obs: pd.DataFrame) -> pd.DataFrame:
     """Cells edited to different values by two or more senders: each edit with the value
     taken in the end."""
     edits = obs[obs["kind"].isin(["edit", "new"])]
-    codes = edits["code"].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
-    groups = edits.assign(code_text=codes).groupby(["building_id", "column"])
-    clash = groups["office"].transform("nunique").gt(1) & groups["code_text"].transform(
-        lambda v: v.fillna("∅").nunique()).gt(1)
+    edits = edits[edits.groupby(["building_id", "column"])["office"].transform("nunique").gt(1)]
+    codes = edits["code"].map(lambda v: "∅" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+    clash = codes.groupby([edits["building_id"], edits["column"]]).transform("nunique").gt(1)
     out = edits[clash].drop(columns=["code", "order", "kind"])
     taken = obs[obs["taken"]].set_index(["building_id", "column"])["value"]
     out = out.assign(final=[taken.get((b, c)) for b, c in zip(out["building_id"], out["column"])])

@@ -183,17 +183,22 @@ def _pct(x) -> str:
     return "–" if pd.isna(x) else f"{100 * x:.1f}%"
 
 
+def _when(date: dt.date) -> float:
+    """A date as a decimal year."""
+    return date.year + (date.timetuple().tm_yday - 1) / 365.25
+
+
 def _trend_svg(row: pd.Series, name: str, milestones: list[int], old_date, new_date) -> str:
     """Coverage of the whole city at the two run dates, the straight line through them to
-    the last milestone, and each milestone's target as a dot."""
+    the last milestone (when the runs are on different dates), and each milestone's target
+    at its deadline, coloured by its status in the new run."""
     if old_date is None or new_date is None:
         return ""
-    w, h, pad = 520, 200, 36
-    x0 = old_date.year + old_date.timetuple().tm_yday / 366
-    x1 = max(milestones) + 1
-    points = [(x0, row[f"{name}_coverage_old"]),
-              (new_date.year + new_date.timetuple().tm_yday / 366, row[f"{name}_coverage_new"])]
-    targets = [(y + 1, row[f"{name}_target_{y}"]) for y in milestones]
+    w, h, pad = 560, 210, 40
+    points = [(_when(old_date), row[f"{name}_coverage_old"]), (_when(new_date), row[f"{name}_coverage_new"])]
+    targets = [(y + 1.0, row[f"{name}_target_{y}"]) for y in milestones]
+    x0 = np.floor(min(points[0][0], targets[0][0] - 1))
+    x1 = max(points[1][0], targets[-1][0])
     top = max([v for _, v in points + targets if pd.notna(v)] + [0.01]) * 1.15
 
     def sx(x):
@@ -204,23 +209,27 @@ def _trend_svg(row: pd.Series, name: str, milestones: list[int], old_date, new_d
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" role="img">',
              f'<line x1="{pad}" y1="{h - pad}" x2="{w - pad}" y2="{h - pad}" stroke="#888"/>']
-    for y in range(int(np.floor(x0)) + 1, x1 + 1):
-        parts.append(f'<text x="{sx(y):.1f}" y="{h - pad + 14}" font-size="10" text-anchor="middle">{y}</text>')
+    for y in range(int(x0), int(np.ceil(x1)) + 1):  # a tick at each new year, its name mid-year
+        parts.append(f'<line x1="{sx(y):.1f}" y1="{h - pad}" x2="{sx(y):.1f}" y2="{h - pad + 4}" stroke="#888"/>')
+        if y < x1:
+            parts.append(f'<text x="{sx(y + 0.5):.1f}" y="{h - pad + 15}" font-size="10" '
+                         f'text-anchor="middle">{y}</text>')
     (ax, av), (bx, bv) = points
-    if pd.notna(av) and pd.notna(bv):
-        slope = (bv - av) / max(points[1][0] - points[0][0], 1e-9)
-        ev = bv + slope * (x1 - points[1][0])
+    if pd.notna(av) and pd.notna(bv) and bx > ax:
+        ev = bv + (bv - av) / (bx - ax) * (x1 - bx)
         parts.append(f'<line x1="{sx(bx):.1f}" y1="{sy(bv):.1f}" x2="{sx(x1):.1f}" y2="{sy(ev):.1f}" '
                      'stroke="#2874a6" stroke-dasharray="4 3"/>')
         parts.append(f'<line x1="{sx(ax):.1f}" y1="{sy(av):.1f}" x2="{sx(bx):.1f}" y2="{sy(bv):.1f}" '
                      'stroke="#2874a6" stroke-width="2"/>')
-    for x, v in points:
+    for k, (x, v) in enumerate(points):
         if pd.notna(v):
-            parts.append(f'<circle cx="{sx(x):.1f}" cy="{sy(v):.1f}" r="3.5" fill="#2874a6"/>')
+            parts.append(f'<circle cx="{sx(x):.1f}" cy="{sy(v):.1f}" r="3.5" fill="#2874a6"/>'
+                         f'<text x="{sx(x) + 6:.1f}" y="{sy(v) + (12 if k == 0 else -6):.1f}" font-size="10">'
+                         f'{_pct(v)}</text>')
     for (x, v), y in zip(targets, milestones):
         colour = COLOURS.get(row.get(f"{name}_status_{y}_new", ""), "#666666")
         parts.append(f'<circle cx="{sx(x):.1f}" cy="{sy(v):.1f}" r="5" fill="{colour}"/>'
-                     f'<text x="{sx(x) - 6:.1f}" y="{sy(v) - 8:.1f}" font-size="10" text-anchor="end">'
+                     f'<text x="{sx(x) - 7:.1f}" y="{sy(v) - 7:.1f}" font-size="10" text-anchor="end">'
                      f'{y} {_pct(v)}</text>')
     parts.append("</svg>")
     return "".join(parts)

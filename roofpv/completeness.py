@@ -23,7 +23,7 @@ from .policy import in_cohort
 #: Columns that decide a roof's suitability and its policy cohorts.
 DECISIVE = ("category", "year_built", "roof_type", "roof_load_kn_m2", "shading", "grid_condition")
 #: Survey columns whose fill rate is reported (the township comes with the form).
-COLUMNS = ("name", "category", "owner_type", "roof_type", "roof_load_kn_m2", "shading",
+COLUMNS = ("name", "address", "category", "owner_type", "roof_type", "roof_load_kn_m2", "shading",
            "grid_condition", "transformer_id", "year_built", "floors", "floor_area_m2",
            "existing_pv_kw", "existing_pv_area_m2")
 #: Name of the all-townships row.
@@ -103,6 +103,7 @@ def summary(status: pd.DataFrame, targets: list[Target], order: list[str] | None
     towns = [t for t in (order or []) if t in table.index]
     table = table.loc[towns + sorted(set(table.index) - set(towns))]
     table.loc[TOTAL] = table.sum()
+    table = table.astype(int)
     with np.errstate(invalid="ignore", divide="ignore"):
         table["surveyed_share"] = table["surveyed"] / table["buildings"]
         table["complete_share"] = table["complete"] / table["buildings"]

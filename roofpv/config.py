@@ -83,6 +83,10 @@ class Weather(_Model):
     columns: dict[str, str] = Field(default_factory=dict, description="plain CSV column names")
     monthly: MonthlyClimate | None = None
     seed: int = 0
+    shift_h: float = Field(0.0, ge=-12, le=12, description="hours added to the file's time stamps "
+                           "(any format, fractions allowed); e.g. -1 when irradiance runs an hour late")
+    warn_distance_km: float = Field(50.0, gt=0, description="file location this far from the site: warning")
+    max_distance_km: float | None = Field(500.0, gt=0, description="this far: refused; null = no limit")
 
     @model_validator(mode="after")
     def _source(self) -> Weather:
@@ -401,7 +405,7 @@ class Config(_Model):
 #: File paths per section, resolved against the folder of the YAML file that sets them.
 _PATH_KEYS = {
     "inputs": ("footprints", "survey", "townships", "register", "meters"), "weather": ("file",), "grid": ("transformers",),
-    "dsm": ("tiles", "dem"),
+    "dsm": ("tiles", "dem", "canopy"),
 }
 
 

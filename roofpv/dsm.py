@@ -7,7 +7,8 @@ read by :mod:`roofpv.io.tiles`), for all footprints of a window at once:
    neighbourhood (Horn 1981 differences).
 2. The DSM's vertical noise is measured on the window's roof pixels as a function of
    slope, σ(s) = √(σ₀² + (k·tan s)²) (a resampled DSM is noisier on steep roofs), from
-   the lower quartile of the 3 × 3 residuals; every threshold below derives from it.
+   the lower quartile of the 3 × 3 residuals (:func:`noise_model`); every threshold
+   below derives from it.
 3. Planar pixels are clustered per roof by their unit normal (peaks of a 2-D histogram
    of its horizontal part, so mansards split by tilt and hips by aspect), split into
    connected regions, and each region of at least ``plane_min_area_m2`` gets a
@@ -46,7 +47,8 @@ from .roof import to_local
 DSM_STATUSES = {
     "measured": "roof planes measured from the DSM",
     "no_data": "DSM data over less than dsm.min_coverage of the roof",
-    "nothing_standing": "the DSM shows nothing standing on the footprint (DSM − ground within the noise)",
+    "nothing_standing": "the DSM shows nothing standing on the footprint (median DSM − ground below what "
+                        "open ground reaches)",
     "no_planes": "no roof plane could be read from the DSM (too small, too rough or covered by trees)",
 }
 
@@ -58,7 +60,7 @@ _RMS_Q25 = 0.62
 _PLANAR_SIGMA = 1.4
 #: A pixel belongs to a plane within this many σ(s) of it; above it by more, it is an obstacle.
 _FIT_SIGMA = 3.0
-#: Something stands on a footprint when its 90th-percentile height exceeds this many σ₀.
+#: Nothing stands on a footprint whose median height is below this many σ₀ (at least).
 _STANDING_SIGMA = 5.0
 #: Steepest roof plane [deg]; steeper fitted surfaces are walls or towers.
 _MAX_TILT = 75.0
@@ -113,16 +115,19 @@ def slope_aspect(z: np.ndarray, res: float) -> tuple[np.ndarray, np.ndarray, np.
 
 
 def noise_model(slope: np.ndarray, rms: np.ndarray, res: float) -> tuple[float, float]:
-    """Vertical noise of a DSM, σ(s) = √(σ₀² + (k·tan s)²), from roof pixels.
+    """Vertical noise of a DSM, σ(s) = √(σ₀² + (k·tan s)²), from its roof pixels.
 
-    In 5° slope bins holding ≥ 50 pixels, σ is the lower quartile of the 3 × 3 plane-fit
-    rms divided by its value for unit noise (the lower quartile keeps ridges and edges
-    out); σ₀ and k are a least-squares fit of σ² on tan² s. σ₀ is at least 1 mm + 0.2 %
-    of the pixel size (float rounding of a perfect surface).
+    σ of a set of pixels is the lower quartile of their 3 × 3 plane-fit rms divided by
+    its value for unit Gaussian noise (the lower quartile keeps ridges and edges out).
+    σ₀ is σ of the pixels flatter than 10° (without 50 such pixels, σ of the smoothest
+    5° slope bin); k (the horizontal position noise that makes
+    a resampled DSM rougher on steep roofs) is the pixel-weighted median over the 5° slope
+    bins from 10° to 60° holding ≥ 50 pixels of √(σ² − σ₀²) / tan s. σ₀ is at least
+    1 mm + 0.2 % of the pixel size (float rounding of a perfect surface).
 
     Parameters
     ----------
-    slope, rms : per-pixel slope [deg] and 3 × 3 rms [m] of roof pixels (1-D, finite)
+    slope, rms : per-pixel slope [deg] and 3 × 3 rms [m] of roof pixels (1-D)
     res : pixel size [m]
 
     Returns
@@ -131,34 +136,24 @@ def noise_model(slope: np.ndarray, rms: np.ndarray, res: float) -> tuple[float, 
     k : growth of the noise with tan(slope) [m]
     """
     floor = 1e-3 + 2e-3 * res
-    keep = np.isfinite(slope) & np.isfinite(rms) & (slope < 75)
+    keep = np.isfinite(slope) & np.isfinite(rms)
     s, r = slope[keep], rms[keep]
-    if s.size < 50:
-        return max(float(np.median(r)) / _RMS_Q25 if s.size else floor, floor), 0.0
     b = (s // 5).astype(int)
-    t2, sig2, w = [], [], []
-    for k in np.unique(b):
-        sel = b == k
-        if sel.sum() >= 50:
-            t2.append(np.tan(np.radians(s[sel].mean())) ** 2)
-            sig2.append((np.quantile(r[sel], 0.25) / _RMS_Q25) ** 2)
-            w.append(float(sel.sum()))
-    if not t2:
-        return max(float(np.quantile(r, 0.25)) / _RMS_Q25, floor), 0.0
-    t2, sig2, w = map(np.asarray, (t2, sig2, w))
-    # Noise does not fall with slope: a bin noisier than a steeper one holds ridges or
-    # edges rather than planes.
-    sig2 = np.minimum.accumulate(sig2[::-1])[::-1]
-    if len(t2) == 1 or np.ptp(t2) < 1e-3:
-        return max(float(np.sqrt(np.average(sig2, weights=w))), floor), 0.0
-    a = np.c_[np.ones_like(t2), t2] * w[:, None]
-    (c0, c1), *_ = np.linalg.lstsq(a, sig2 * w, rcond=None)
-    if c1 < 0:
-        return max(float(np.sqrt(np.average(sig2, weights=w))), floor), 0.0
-    if c0 < floor ** 2:
-        c1 = max(float(np.sum(w * w * t2 * (sig2 - floor ** 2)) / np.sum(w * w * t2 * t2)), 0.0)
-        c0 = floor ** 2
-    return float(np.sqrt(c0)), float(np.sqrt(c1))
+    bins = [(np.quantile(r[b == k], 0.25) / _RMS_Q25, np.tan(np.radians(s[b == k].mean())), (b == k).sum())
+            for k in range(2, 12) if (b == k).sum() >= 50]
+    flat = s < 10
+    if flat.sum() >= 50:
+        sigma0 = float(np.quantile(r[flat], 0.25)) / _RMS_Q25
+    else:  # no flat roof: all the noise of the smoothest slope bin is taken as σ₀
+        sigma0 = min((sig for sig, _, _ in bins), default=floor)
+    sigma0 = max(sigma0, floor)
+    if not bins:
+        return sigma0, 0.0
+    ks = [np.sqrt(max(sig * sig - sigma0 * sigma0, 0.0)) / t for sig, t, _ in bins]
+    w = [n for *_, n in bins]
+    order = np.argsort(ks)
+    cum = np.cumsum(np.asarray(w, float)[order])
+    return sigma0, float(np.asarray(ks)[order][np.searchsorted(cum, cum[-1] / 2)])
 
 
 def _sigma(slope_deg, sigma0: float, k: float):
@@ -181,6 +176,23 @@ def ground_from_rings(raster: Raster, ids: np.ndarray, geometry: np.ndarray, nei
     stats = zonal(raster, {"ground": ground}, [("ground", "quantile", {"q": q})], ids, rings, crs_wkt)
     fallback = np.nanquantile(ground, q) if np.isfinite(ground).any() else np.nan
     return stats.iloc[:, 0].reindex(ids).fillna(fallback).rename("ground_m")
+
+
+def standing_threshold(z: np.ndarray, dem: np.ndarray | None, footprint: np.ndarray,
+                       covered: np.ndarray, res: float, sigma0: float) -> float:
+    """Height above ground [m] a roof's median must exceed for something to stand on
+    its footprint: the 99th percentile of DSM − DEM over the window's open ground
+    (pixels ≥ 1 m from every footprint and not under trees: what cars, walls and
+    ground clutter reach), and at least 5 σ₀. Without a DEM, 5 σ₀."""
+    floor = _STANDING_SIGMA * sigma0
+    if dem is None:
+        return floor
+    near = ndimage.binary_dilation(footprint, iterations=max(int(np.ceil(1.0 / res)), 1))
+    open_ground = (z - dem)[~near & ~covered]
+    open_ground = open_ground[np.isfinite(open_ground)]
+    if open_ground.size < 100:
+        return floor
+    return max(float(np.quantile(open_ground, 0.99)), floor)
 
 
 def _burn(geometry: np.ndarray, raster: Raster, values: np.ndarray, fill: int) -> np.ndarray:
@@ -334,7 +346,7 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
     else:
         covered = np.zeros(z.shape, bool)
     sigma0, k_noise = noise_model(slope[roof_px & ~covered], rms[roof_px & ~covered], r)
-    standing = height_max > _STANDING_SIGMA * sigma0
+    standing = height > standing_threshold(z, bands.get("dem"), owner_full >= 0, covered, r, sigma0)
     measured_cov = coverage >= params.min_coverage
     live = measured_cov & standing
 
@@ -378,7 +390,7 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
     # Every footprint pixel joins its nearest seed region's plane if it fits it (regions
     # without a plane, e.g. one pixel row along a ridge, seed nothing).
     good = np.isfinite(a) & np.isfinite(b)
-    seed = np.where(seed >= 0, np.where(good[np.maximum(seed, 0)], seed, -1), -1)
+    seed = np.where(np.r_[good, False][seed], seed, -1)  # seed −1 reads the appended False
     if good.any():
         _, (nr, nc) = ndimage.distance_transform_edt(seed.reshape(z.shape) < 0, return_indices=True)
         nearest = seed.reshape(z.shape)[nr, nc].ravel()
@@ -543,8 +555,9 @@ def roof_geometry(raster: Raster, footprints: gpd.GeoSeries, params: Dsm = DEFAU
 
 def plane_points(label: np.ndarray, window: Raster, n_planes: int, per_plane: int
                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Horizon sample points: up to ``per_plane`` pixel centres of each plane, evenly
-    spread over its pixels (every k-th pixel in raster order).
+    """Horizon sample points: about ``per_plane`` pixel centres of each plane on a square
+    lattice over its pixels (every s-th row and column, s = ⌈√(pixels / per_plane)⌉), or
+    every k-th pixel where the lattice misses a narrow plane.
 
     Returns
     -------
@@ -556,8 +569,12 @@ def plane_points(label: np.ndarray, window: Raster, n_planes: int, per_plane: in
     order = np.argsort(which, kind="stable")
     cells, which = cells[order], which[order]
     count = np.bincount(which, minlength=n_planes)
+    s = np.maximum(np.ceil(np.sqrt(count / per_plane)), 1).astype(np.int64)[which]
+    cols = label.shape[1]
+    lattice = (cells // cols % s == 0) & (cells % cols % s == 0)
+    short = np.bincount(which[lattice], minlength=n_planes) < min(per_plane, 4)
     step = np.maximum(np.ceil(count / per_plane), 1).astype(np.int64)
-    keep = _rank_within(which) % step[which] == 0
+    keep = np.where(short[which], _rank_within(which) % step[which] == 0, lattice)
     return window.centres(cells[keep]), which[keep]
 
 
@@ -567,7 +584,7 @@ def assess(raster: Raster, footprints: gpd.GeoSeries, table: shading.SunTable,
            ) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
     """Roof geometry (:func:`roof_geometry`) plus horizon and annual shading loss.
 
-    Each plane's horizon is sampled at up to ``points_per_plane`` of its pixels,
+    Each plane's horizon is sampled at about ``points_per_plane`` of its pixels,
     ``point_height_m`` above the DSM, over the DSM with trees (``canopy``) added; the
     plane's loss is the mean over its points, for its own tilt and azimuth (flat planes:
     ``flat_module_tilt_deg`` facing south, the racks' tilt).
@@ -687,8 +704,11 @@ def combine(b: pd.DataFrame, roofs: pd.DataFrame, class_loss: dict[str, float],
     ``b`` with ``roof_height_m``, ``roof_slope_deg``, ``roof_aspect_deg``, ``roof_form``,
     ``planar_share``,
     ``shading_loss``, ``sky_view_factor`` (measured or survey), a ``*_source`` column for
-    each ("dsm" | "survey" | "default" | "none"), ``shading_measured_class`` and
-    ``field_check`` (surveyed shading class more than one class away from the measured).
+    each ("dsm" | "survey" | "default" | "none"), ``shading_measured_class``,
+    ``shading_class`` (the measured class where the DSM measured the roof, else the
+    surveyed one: the class the shading rules use), ``dsm_status`` (:data:`DSM_STATUSES`;
+    None where no DSM window holds the roof) and ``field_check`` (surveyed shading class
+    more than one class away from the measured).
     """
     m = roofs.reindex(b.index)
     dsm = m["measured"].fillna(False).astype(bool).to_numpy() if "measured" in m else np.zeros(len(b), bool)
@@ -712,6 +732,8 @@ def combine(b: pd.DataFrame, roofs: pd.DataFrame, class_loss: dict[str, float],
         out[col] = out[col].astype(float)
     measured_class = shading_class(np.where(dsm, out["shading_loss"], np.nan), class_loss)
     out["shading_measured_class"] = measured_class
+    out["shading_class"] = np.where(dsm, measured_class, b["shading"].to_numpy(object))
+    out["dsm_status"] = m["dsm_status"].to_numpy(object) if "dsm_status" in m else None
     out["field_check"] = dsm & (b["shading_source"].to_numpy() == "survey") & contradicts(
         b["shading"].to_numpy(object), measured_class)
     return out

@@ -5,7 +5,8 @@ workbooks).
 A form has one row per building. Survey columns carry the headers that
 :mod:`roofpv.survey` reads, so a filled form is itself a survey table. Values the survey
 already holds are pre-filled as they are; values measured on the DSM (shading class,
-storeys from the roof height) are pre-filled as *estimates*: marked in the workbook and
+storeys from the roof height) and registered PV matched from the grid company's register
+are pre-filled as *estimates*: marked in the workbook and
 taken by :mod:`roofpv.collect` only when the office confirms the row (已核实 = 是) or edits
 the value. Reference columns (footprint area, DSM roof form and height) are read-only.
 """
@@ -61,7 +62,8 @@ def survey_columns(issue_year: int) -> tuple[Column, ...]:
     return (
         Column("building_id", "建筑编号", "id", "建筑编号，与图上编号一致；新增建筑请在表末空行填写新编号", width=11),
         Column("township", "镇街道", "id", "所属镇街道", width=10),
-        Column("name", "建筑名称", "text", "建筑名称或门牌地址", width=26),
+        Column("name", "建筑名称", "text", "建筑名称（单位、小区或户主）", width=22),
+        Column("address", "地址", "text", "门牌地址（路名门牌号或村组门牌号）", width=22),
         Column("category", "建筑类别", "vocab", "从下拉列表选择建筑类别", CATEGORY_CHOICES, width=11),
         Column("owner_type", "权属", "vocab", "产权人为自然人或非自然人（单位、企业、集体）",
                _labels("owner_type"), width=9),
@@ -92,8 +94,8 @@ def survey_columns(issue_year: int) -> tuple[Column, ...]:
     )
 
 
-#: Survey columns a form fills (everything but the row flag and reference columns).
 def is_survey(column: Column) -> bool:
+    """Whether a form column is a survey column (not the row flag or a reference column)."""
     return column.kind not in ("flag", "reference")
 
 
@@ -102,6 +104,8 @@ ROOF_FORMS_ZH = {"flat": "平屋顶", "gable": "双坡", "mono_pitch": "单坡",
 
 #: Survey columns pre-filled from the DSM when it measured the roof, as estimates.
 ESTIMATED = ("shading", "floors")
+#: Survey columns pre-filled from the PV register (``existing_pv_source`` = register), as estimates.
+REGISTERED = ("existing_pv_kw", "existing_pv_area_m2")
 
 
 @dataclass(frozen=True)
@@ -160,7 +164,8 @@ def make_forms(b: pd.DataFrame, storey_height_m: float, issued: str, order: list
     b : buildings after :func:`roofpv.dsm.combine`, indexed by ``building_id``: survey
         columns (canonical codes; NaN where the survey has no value), ``township``,
         ``roof_area_m2``, ``roof_form`` with ``roof_form_source``, ``roof_height_m``
-        with its ``_source`` and ``shading_measured_class``.
+        with its ``_source``, ``shading_measured_class`` and, optionally,
+        ``existing_pv_source`` (``register`` marks registered PV as an estimate).
     storey_height_m : storey height for the storeys estimate [m]
     issued : issue date of the forms (ISO, written into each form)
     order : townships in this order first (e.g. the polygons' order), the rest by name
@@ -176,6 +181,10 @@ def make_forms(b: pd.DataFrame, storey_height_m: float, issued: str, order: list
         use = known[key].isna() & est[key].notna()
         known.loc[use, key] = est.loc[use, key]
         estimate[key] = use
+    if "existing_pv_source" in b:  # PV matched from the grid company's register
+        registered = b["existing_pv_source"].eq("register").to_numpy()
+        for key in REGISTERED:
+            estimate[key] = registered & known[key].notna().to_numpy()
     dsm = b["roof_form_source"].eq("dsm")
     known["footprint_area_m2"] = b["roof_area_m2"].round(0)
     known["dsm_roof_form"] = b["roof_form"].map(ROOF_FORMS_ZH).where(dsm)
@@ -208,24 +217,31 @@ PAGE_GROUND_M = {"A3": (760.0, 520.0), "A4": (520.0, 350.0)}
 
 
 def map_pages(x: np.ndarray, y: np.ndarray, ids: pd.Index, paper: str = "A3") -> tuple[pd.DataFrame, pd.Series]:
-    """Detail pages of a form's map: a grid of page-sized cells over the buildings'
-    points (``x``, ``y`` in metres), keeping only cells with buildings, numbered from the
-    north-west row by row.
+    """Detail pages of a form's map, each centred on a group of buildings.
+
+    Greedy: the north-western building not yet on a page seeds a page-sized window
+    reaching east and south of it; the page is then centred on the buildings in that
+    window, and every building not yet placed inside it goes on it. Repeats until every
+    building (points ``x``, ``y`` in metres) is on a page.
 
     Returns the pages (index: page number from 1; ``xmin``, ``ymin``, ``xmax``, ``ymax``)
     and each building's page number (index ``ids``).
     """
     width, height = PAGE_GROUND_M[paper]
-    x0, y1 = float(np.min(x)), float(np.max(y))
-    col = np.floor((np.asarray(x) - x0) / width).astype(int)
-    row = np.floor((y1 - np.asarray(y)) / height).astype(int)
-    cells = sorted(set(zip(row.tolist(), col.tolist())))
-    number = {cell: i + 1 for i, cell in enumerate(cells)}
-    pages = pd.DataFrame(
-        [(x0 + c * width, y1 - (r + 1) * height, x0 + (c + 1) * width, y1 - r * height) for r, c in cells],
-        columns=["xmin", "ymin", "xmax", "ymax"], index=pd.RangeIndex(1, len(cells) + 1, name="page"),
-    )
-    # The last row of cells ends at y1 - (r+1)·height; a point exactly on y1 is in row 0.
-    pages["ymax"] += 1e-6
-    page = pd.Series([number[c] for c in zip(row.tolist(), col.tolist())], index=ids, name="map_page")
-    return pages, page
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    page = np.zeros(len(x), int)
+    boxes = []
+    while (free := page == 0).any():
+        order = np.lexsort((x[free], -np.round(y[free] / height)))
+        seed = np.flatnonzero(free)[order[0]]
+        near = free & (x >= x[seed] - width / 4) & (x <= x[seed] + 3 * width / 4) \
+            & (y <= y[seed] + height / 4) & (y >= y[seed] - 3 * height / 4)
+        cx = (x[near].min() + x[near].max()) / 2
+        cy = (y[near].min() + y[near].max()) / 2
+        box = (cx - width / 2, cy - height / 2, cx + width / 2, cy + height / 2)
+        inside = free & (x >= box[0]) & (x <= box[2]) & (y >= box[1]) & (y <= box[3])
+        boxes.append(box)
+        page[inside | (np.arange(len(x)) == seed)] = len(boxes)
+    pages = pd.DataFrame(boxes, columns=["xmin", "ymin", "xmax", "ymax"],
+                         index=pd.RangeIndex(1, len(boxes) + 1, name="page"))
+    return pages, pd.Series(page, index=ids, name="map_page")

@@ -19,6 +19,12 @@ def looks_like_lonlat(bounds) -> bool:
     return x0 <= xmin <= xmax <= x1 and y0 <= ymin <= ymax <= y1
 
 
+def valid_lonlat(bounds) -> bool:
+    """True when (xmin, ymin, xmax, ymax) are possible lon/lat anywhere on Earth."""
+    xmin, ymin, xmax, ymax = bounds
+    return -180.0 <= xmin <= xmax <= 180.0 and -90.0 <= ymin <= ymax <= 90.0
+
+
 def resolve_crs(crs, bounds, source: str) -> tuple[CRS | None, list[Finding]]:
     """The CRS to read a layer in, and what was wrong with the declared one.
 
@@ -47,10 +53,10 @@ def resolve_crs(crs, bounds, source: str) -> tuple[CRS | None, list[Finding]]:
             "read as CGCS2000 (EPSG:4490)",
             "fix the layer's CRS: assign (not reproject to) EPSG:4490",
         )
-    if declared.is_geographic and not lonlat:
+    if declared.is_geographic and not valid_lonlat(bounds):
         return None, finding(
-            "error", f"CRS says lon/lat ({declared.name}) but the coordinates are outside China's "
-            "lon/lat range (projected metres?)",
+            "error", f"CRS says lon/lat ({declared.name}) but the coordinates are not lon/lat "
+            "(projected metres?)",
             "assign the projected CRS the coordinates are in (e.g. EPSG:4549)",
         )
     if declared.equals(CRS.from_epsg(4326)):

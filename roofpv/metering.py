@@ -22,7 +22,8 @@ from .config import Monitoring
 WINTER, SUMMER = (11, 12, 1, 2), (4, 5, 6, 7, 8)
 #: A month below this share of its modelled yield counts as an outage.
 OUTAGE_SHARE = 0.1
-#: Winter ratio below this share of the summer ratio points at shading by low winter sun.
+#: A winter ÷ summer ratio below this share of its township's median points at shading by
+#: low winter sun (relative to the township, so a seasonal bias of the model cancels).
 WINTER_SHARE = 0.8
 BOOTSTRAP = 2000
 
@@ -64,7 +65,8 @@ def performance(meters: pd.DataFrame, model: pd.DataFrame, systems: pd.DataFrame
     ``systems``: ``township`` and ``category`` per system (of its first building).
     A system underperforms when its ratio is below ``underperform_ratio`` × the median
     ratio of its township (or of all systems where the township has fewer than
-    ``calibration_min_systems``)."""
+    ``calibration_min_systems``), when its winter ÷ summer ratio is below
+    :data:`WINTER_SHARE` × the township's median, or when a month is an outage."""
     m = meters[meters["system_id"].isin(model.index)]
     cal = m["month"].dt.month.to_numpy()
     expected = model.to_numpy()[model.index.get_indexer(m["system_id"]), cal - 1]
@@ -83,21 +85,27 @@ def performance(meters: pd.DataFrame, model: pd.DataFrame, systems: pd.DataFrame
     out = out.join(systems[["township", "category"]])
     enough = out["months"] >= cfg.min_months
     out.loc[~enough, "performance_ratio"] = np.nan
-    overall = out["performance_ratio"].median()
-    counts = out.groupby("township")["performance_ratio"].transform("count")
-    median = out.groupby("township")["performance_ratio"].transform("median").where(
-        counts >= cfg.calibration_min_systems, overall)
-    low = out["performance_ratio"] < cfg.underperform_ratio * median
-    shaded = out["winter_ratio"] < WINTER_SHARE * out["summer_ratio"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["winter_summer"] = (out["winter_ratio"] / out["summer_ratio"]).where(enough)
+    low = out["performance_ratio"] < cfg.underperform_ratio * _group_median(out, "performance_ratio", cfg)
+    shaded = out["winter_summer"] < WINTER_SHARE * _group_median(out, "winter_summer", cfg)
     reason = np.select(
         [out["outage_months"] > 0, shaded, low],
         [out["outage_months"].map(lambda n: f"outage: {n:.0f} months without generation (fault)"),
          out.apply(lambda r: f"winter ratio {r.winter_ratio:.2f} vs summer {r.summer_ratio:.2f}: "
                    "shading by low winter sun", axis=1) if len(out) else "",
          "uniformly low: soiling, degradation or an inverter fault"], "")
-    out["underperforming"] = low.fillna(False)
+    out["underperforming"] = (low | shaded | (out["outage_months"] > 0)) & enough
     out["reason"] = np.where(out["underperforming"], reason, np.where(enough, "", f"fewer than {cfg.min_months} months"))
     return out
+
+
+def _group_median(out: pd.DataFrame, column: str, cfg: Monitoring) -> pd.Series:
+    """Median of ``column`` in each system's township, or of all systems where the
+    township has fewer than ``calibration_min_systems``."""
+    counts = out.groupby("township")[column].transform("count")
+    return out.groupby("township")[column].transform("median").where(
+        counts >= cfg.calibration_min_systems, out[column].median())
 
 
 def _median_se(values: np.ndarray, rng: np.random.Generator) -> float:

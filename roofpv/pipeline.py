@@ -18,17 +18,24 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from . import carbon, economics, grid, input_checks, metering, planning, register, solar
+from . import carbon, economics, grid, input_checks, layout, metering, planning, register, solar
 from .config import Config
 from .constants import CITY, STAGES
 from .findings import Finding
-from .inventory import assign_townships, join_survey, to_analysis_crs
+from .inventory import (
+    assign_townships,
+    fill_from_footprints,
+    footprint_attributes,
+    join_survey,
+    resolve_overlaps,
+    to_analysis_crs,
+)
 from .io import readers
 from .io.register import read_meters, read_register
-from .io.weather import load_weather
+from .io.weather import WeatherFileError, load_weather
 from .policy import energy, observed_pace, township_summary, with_status
 from .results import Inventory, Results, run_info
-from .roof import gauss_kruger_epsg
+from .roof import analysis_epsg
 from .schema import COLUMN_ALIASES
 from .stages import assess_buildings
 
@@ -46,8 +53,9 @@ class Prepared:
 
 
 def analysis_crs(config: Config) -> str:
-    """The configured projected CRS, or the CGCS2000 3° Gauss-Krüger zone of the site."""
-    return config.crs or f"EPSG:{gauss_kruger_epsg(config.site.longitude)}"
+    """The configured projected CRS, else the CGCS2000 3° Gauss-Krüger zone of the site
+    (in China) or its UTM zone (elsewhere)."""
+    return config.crs or f"EPSG:{analysis_epsg(config.site.latitude, config.site.longitude)}"
 
 
 def build_inventory(config: Config) -> Inventory:
@@ -70,10 +78,17 @@ def build_inventory(config: Config) -> Inventory:
         )
         findings += found
     crs = analysis_crs(config)
-    b, found = join_survey(footprints, survey, str(inputs.survey), str(inputs.footprints))
+    attributes = footprint_attributes(footprints.drop(columns="geometry"), config.dsm.storey_height_m)
+    footprints = footprints[["geometry"]]
+    b, found = join_survey(footprints, survey, str(inputs.survey) if inputs.survey else None,
+                           str(inputs.footprints))
     findings += found
+    b = fill_from_footprints(b, attributes)
     b, found = to_analysis_crs(b, crs, str(inputs.footprints), inputs.footprints_datum)
     findings += found
+    b, found = resolve_overlaps(b, str(inputs.footprints))
+    findings += found
+    findings += row_rule_findings(config)
     b, found = assign_townships(b, polygons, str(inputs.survey))
     findings += found
     matches = None
@@ -153,10 +168,31 @@ def _items(info: pd.DataFrame, items: dict[str, str]) -> pd.DataFrame:
                      ignore_index=True)
 
 
+def row_rule_findings(config: Config) -> list[Finding]:
+    """A warning for each racked mounting whose GB 50797 row pitch is capped at the site."""
+    return [
+        Finding("warning", str(config.source_path or "config"), None, None, f"mountings.{name}", None,
+                f"at {config.site.latitude:.1f}° latitude the GB 50797 row rule asks for more than "
+                f"{1 / layout.MIN_GCR:g} module lengths between rows (none beyond 58.5°); row pitch "
+                f"capped at ground coverage ratio {layout.MIN_GCR:g}, accepting some winter row shading",
+                "lower module_tilt_deg, or set row_spacing and a tilt suited to the latitude")
+        for name, m in config.mountings.items()
+        if m.row_spacing == "gb50797" and layout.row_pitch_capped(
+            config.module.length_m, m.module_tilt_deg or 0.0, config.site.latitude)
+    ]
+
+
 def check_inputs(config: Config) -> Inventory:
-    """:func:`build_inventory` plus the DSM's coverage of the footprints: every check
-    `roofpv validate` makes, without modelling."""
+    """:func:`build_inventory` plus the weather file's checks and the DSM's coverage of the
+    footprints: every check `roofpv validate` makes, without modelling."""
     inventory = build_inventory(config)
+    try:
+        _, meta = load_weather(config, strict=False)
+        found = meta["findings"]
+    except WeatherFileError as exc:
+        found = [Finding("error", str(config.weather.file or config.source_path), None, None, "weather",
+                         None, str(exc), "fix the weather file or weather.* in the config")]
+    inventory = replace(inventory, findings=inventory.findings + found)
     if inventory.dsm is None:
         return inventory
     _, found = input_checks.dsm_coverage(inventory.buildings, inventory.dsm, config)
@@ -179,6 +215,7 @@ def prepare(config: Config, progress: Callable[[str], None] = lambda stage: None
     transformers = read_transformers(config)
     progress(STAGES[1])
     hourly, weather_meta = load_weather(config)
+    inventory = replace(inventory, findings=inventory.findings + weather_meta["findings"])
     return Prepared(inventory, transformers, hourly, solar.yield_tables(config, hourly),
                     run_info(config, weather_meta, hourly, inventory.crs, inventory.township_polygons))
 

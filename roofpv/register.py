@@ -6,8 +6,8 @@ matched to one or more buildings, trying in order:
 ``building_id``  the register names a building id of the footprints (score 1.0)
 ``point``        its coordinates fall inside a footprint (0.95) or within
                  :data:`NEAR_M` of one (0.7, doubtful)
-``text``         its address or project name resembles a building's name in the same
-                 township: Dice coefficient of character bigrams after
+``text``         its address or project name resembles a building's name or address in
+                 the same township: Dice coefficient of character bigrams (digits aside) after
                  :func:`normalise`; house numbers must agree (else × 0.5)
 
 A text naming several house numbers ("12号、13号") is one system on several
@@ -43,12 +43,13 @@ _ADDRESS_TRADITIONAL = str.maketrans(
     "区县乡楼东湾气电宁兴广门发桥庄华龙长号幢栋路街巷弄",
 )
 _DIGITS = dict(zip("〇零一二两三四五六七八九", [0, 0, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9]))
-#: Words of register texts that say nothing about where the system is.
+#: Words of register texts that say nothing about where the system is (after the
+#: leading province, city and district, :data:`_ADMIN`).
 _NOISE = re.compile(
-    r"浙江省|嘉兴市|平湖市|分布式|光伏发电|光伏电站|光伏|发电|屋顶|项目|工程|有限公司|有限责任公司|"
+    r"分布式|光伏发电|光伏电站|光伏|发电|屋顶|项目|工程|有限公司|有限责任公司|"
     r"户用|电站|kwp|kw|mw|\d+(?:\.\d+)?(?=千瓦|兆瓦)|千瓦|兆瓦"
 )
-_UNIT_FORMS = re.compile(r"(\d+)\s*(?:号楼|#楼|#|幢|栋|座|号房)")
+_UNIT_FORMS = re.compile(r"(\d+)\s*(?:号楼|幢|栋|座)")
 _SEPARATOR = re.compile(r"(\d+)(号|幢)?、(\d+)(号|幢)?")
 
 
@@ -62,15 +63,15 @@ def _chinese_number(m: re.Match) -> str:
 
 def normalise(text: object) -> str:
     """Address or name in one form: NFKC (full → half width), simplified characters,
-    Chinese numerals as digits, 3#楼 / 3号楼 / 3栋 / 3座 → 3幢, no spaces or punctuation."""
+    Chinese numerals as digits, 3# → 3号, 3号楼 / 3栋 / 3座 → 3幢, no spaces or punctuation."""
     if text is None or text is pd.NA or (isinstance(text, float) and np.isnan(text)):
         return ""
     s = unicodedata.normalize("NFKC", str(text)).translate(TRADITIONAL).translate(_ADDRESS_TRADITIONAL)
     s = s.lower()
     s = re.sub(r"[〇零一二两三四五六七八九十]+(?=[号幢栋弄组楼座])", _chinese_number, s)
-    s = _UNIT_FORMS.sub(r"\1幢", s)
+    s = _UNIT_FORMS.sub(r"\1幢", re.sub(r"(\d+)\s*#", r"\1号", s))
     s = re.sub(r"(?<=[\d号幢])\s*[、,，/及和与]\s*(?=\d)", "、", s)
-    return re.sub(r"[^\w、]+|_", "", s)
+    return re.sub(r"号+", "号", re.sub(r"[^\w、]+|_", "", s))
 
 
 def variants(text: str) -> list[str]:
@@ -83,8 +84,14 @@ def variants(text: str) -> list[str]:
     return [f"{head}{n}{unit}{tail}" for n in (m.group(1), m.group(3))]
 
 
+#: Leading province, city and district of an address (浙江省平湖市, 上海市浦东新区 …).
+#: Not a district: 小区, 园区, 社区, 厂区, 校区, 景区 …; not a city: 超市, 集市, 菜市 ….
+_ADMIN = re.compile(r"^(?:[\u4e00-\u9fff]{2,3}省)?(?:[\u4e00-\u9fff]{1,3}(?<![超集夜菜门])市){0,2}"
+                    r"(?:[\u4e00-\u9fff]{1,3}(?<![小园社厂校景营矿街片])[区县])?")
+
+
 def _key(text: str) -> str:
-    return _NOISE.sub("", text).replace("、", "")
+    return _NOISE.sub("", _ADMIN.sub("", text)).replace("、", "")
 
 
 def _bigrams(text: str) -> set[str]:
@@ -96,27 +103,41 @@ def _numbers(text: str) -> set[str]:
 
 
 def similarity(a: str, b: str) -> float:
-    """Dice coefficient of character bigrams of two normalised texts, halved when both
-    carry house numbers and they differ."""
-    x, y = _bigrams(_key(a)), _bigrams(_key(b))
+    """Dice coefficient of the character bigrams of two normalised texts without their
+    digits (so a shared house number does not make two streets alike), halved when
+    both carry numbers and they differ."""
+    ka, kb = _key(a), _key(b)
+    x, y = _bigrams(re.sub(r"\d+", "", ka)), _bigrams(re.sub(r"\d+", "", kb))
     if not x or not y:
         return 0.0
     score = 2 * len(x & y) / (len(x) + len(y))
-    na, nb = _numbers(_key(a)), _numbers(_key(b))
+    na, nb = _numbers(ka), _numbers(kb)
     return score * 0.5 if na and nb and na != nb else score
 
 
-class _NameIndex:
-    """Buildings by the bigrams of their normalised names, for candidate search."""
+def _normalise_many(values: pd.Series) -> pd.Series:
+    """:func:`normalise` of each distinct value once."""
+    text = values.astype("string").fillna("")
+    distinct = text.unique()
+    return text.map(dict(zip(distinct, map(normalise, distinct)))).astype(object)
 
-    def __init__(self, names: pd.Series, townships: pd.Series):
-        self.township = townships.astype("string").fillna("").map(normalise)
-        self.names = pd.Series([n.replace(t, "") if t else n for n, t in zip(names.map(normalise), self.township)],
-                               index=names.index)
-        self.postings: dict[str, list[str]] = defaultdict(list)
-        for bid, text in self.names.items():
-            for g in _bigrams(_key(text)):
-                self.postings[g].append(bid)
+
+class _NameIndex:
+    """Buildings by the bigrams of their normalised names and addresses (the township's
+    name taken out), for candidate search."""
+
+    def __init__(self, texts: pd.DataFrame, townships: pd.Series):
+        self.township = _normalise_many(townships)
+        self.texts: dict[str, list[str]] = defaultdict(list)
+        self.postings: dict[str, set[str]] = defaultdict(set)
+        for column in texts.columns:
+            values = _normalise_many(texts[column])
+            given = values != ""
+            for bid, raw, town in zip(texts.index[given], values[given], self.township[given]):
+                text = raw.replace(town, "") if town else raw
+                self.texts[bid].append(text)
+                for g in _bigrams(_key(text)):
+                    self.postings[g].add(bid)
 
     def best(self, text: str, township: str) -> tuple[str | None, float]:
         hits: Counter = Counter()
@@ -128,7 +149,7 @@ class _NameIndex:
         for bid, _ in hits.most_common(20):
             if township and self.township[bid] and self.township[bid] not in text and township != self.township[bid]:
                 continue
-            s = similarity(text, self.names[bid])
+            s = max(similarity(text, t) for t in self.texts[bid])
             if s > score:
                 best, score = bid, s
         return best, score
@@ -148,7 +169,8 @@ def match(register: pd.DataFrame, buildings: gpd.GeoDataFrame, cfg: Monitoring, 
         :func:`roofpv.io.register.read_register` (``kw``, ``building_id``, ``address``,
         ``project``, ``owner``, ``township`` and ``geometry`` points in the CRS of
         ``buildings``, or None).
-    buildings : footprints with ``name`` and ``township``, index ``building_id``.
+    buildings : footprints with ``township`` and ``name`` and/or ``address``, index
+        ``building_id``.
 
     Returns
     -------
@@ -159,8 +181,8 @@ def match(register: pd.DataFrame, buildings: gpd.GeoDataFrame, cfg: Monitoring, 
     """
     rows: list[dict] = []
     ids = set(buildings.index)
-    names = buildings["name"] if "name" in buildings else pd.Series("", index=buildings.index)
-    index = _NameIndex(names.fillna(""), buildings["township"])
+    building_texts = buildings[[c for c in ("name", "address") if c in buildings]]
+    index = None  # built when the first system needs its text matched
     towns = sorted({normalise(t) for t in buildings["township"].dropna().unique()}, key=len, reverse=True)
     points = register["geometry"] if "geometry" in register else pd.Series(None, index=register.index)
     located = _locate(points, buildings)
@@ -185,6 +207,7 @@ def match(register: pd.DataFrame, buildings: gpd.GeoDataFrame, cfg: Monitoring, 
             for column, text in zip(("address", "project", "owner"), texts):
                 if not text:
                     continue
+                index = index or _NameIndex(building_texts, buildings["township"])
                 picks = [(*index.best(v, town), v) for v in variants(text)]
                 picks = [(b, s, v) for b, s, v in picks if b is not None]
                 if picks and min(s for _, s, _ in picks) > (min(s for _, s, _, _ in best) if best else 0.0):
@@ -236,13 +259,14 @@ def _findings(matches: pd.DataFrame, register: pd.DataFrame, source: str) -> lis
     out = []
     for m in matches.itertuples():
         if m.status == "unmatched":
-            out.append(Finding("warning", source, m.row, None, "address", m.address,
-                               f"register system {m.system_id} matches no building: {m.reason}",
-                               "add the building id (建筑编号) or coordinates to the register row"))
+            out.append(Finding("warning", source, m.row, None, "address", f"{m.system_id}: {m.address or m.project}",
+                               "register system matches no building",
+                               f"{m.reason}; add the building id (建筑编号) or coordinates to the register row"))
         elif m.status == "doubtful":
-            out.append(Finding("warning", source, m.row, m.building_id, "address", m.address,
-                               f"register system {m.system_id} matched doubtfully ({m.method}, score "
-                               f"{m.score:.2f}: {m.reason})", "check the building on site or add its id"))
+            out.append(Finding("warning", source, m.row, m.building_id, "address",
+                               f"{m.system_id} → {m.building_id} ({m.reason}): {m.address or m.project}",
+                               f"register system matched doubtfully by {m.method}",
+                               "check the building on site or add its id to the register row"))
     return out
 
 
@@ -266,9 +290,10 @@ def apply(b: pd.DataFrame, matches: pd.DataFrame, cfg: Monitoring, source: str
     has = kw.notna()
     differs = has & ((surveyed.fillna(0.0) - kw).abs() > cfg.capacity_tolerance * kw.clip(lower=1.0))
     findings = [
-        Finding("warning", source, None, bid, "existing_pv_kw", f"{surveyed[bid]:g}" if pd.notna(surveyed[bid]) else "",
-                f"survey says {0 if pd.isna(surveyed[bid]) else surveyed[bid]:g} kW of PV, the register "
-                f"{kw[bid]:g} kW; the register's value is used", "correct 已装光伏容量 in the survey")
+        Finding("warning", source, None, bid, "existing_pv_kw",
+                f"survey {0 if pd.isna(surveyed[bid]) else surveyed[bid]:g} kW, register {kw[bid]:g} kW",
+                f"surveyed PV differs from the register by more than {cfg.capacity_tolerance:.0%}; "
+                "the register's value is used", "correct 已装光伏容量 in the survey")
         for bid in b.index[differs]
     ]
     out = b.copy()

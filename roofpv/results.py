@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
@@ -10,8 +11,10 @@ import pandas as pd
 from . import __version__
 from .config import Config
 from .findings import Finding
-from .io import tiles
 from .suitability import STATUSES
+
+if TYPE_CHECKING:  # the DSM stack loads only in runs that read tiles
+    from .io import tiles
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,21 @@ def gauss_kruger_epsg(longitude: float) -> int:
     return 4534 + (cm - 75) // 3
 
 
+#: Where the CGCS2000 Gauss-Krüger zones serve: China's extent [degrees].
+CHINA_LATITUDE = (3.0, 54.0)
+CHINA_LONGITUDE = (73.5, 136.5)
+
+
+def analysis_epsg(latitude: float, longitude: float) -> int:
+    """EPSG code of a metric CRS for a site: its CGCS2000 3° Gauss-Krüger zone inside
+    China's extent, else its WGS84 UTM zone (326xx north, 327xx south)."""
+    lat_ok = CHINA_LATITUDE[0] <= latitude <= CHINA_LATITUDE[1]
+    if lat_ok and CHINA_LONGITUDE[0] <= longitude <= CHINA_LONGITUDE[1]:
+        return gauss_kruger_epsg(min(max(longitude, 75.0), 135.0))
+    zone = int((longitude + 180.0) // 6.0) % 60 + 1
+    return (32600 if latitude >= 0 else 32700) + zone
+
+
 def ridge_facing_azimuth(geometry: np.ndarray) -> np.ndarray:
     """Azimuth (deg from north, clockwise) of the footprint normal nearest to south.
 
@@ -104,10 +119,14 @@ def roof_planes(
     ridge = (ymin + ymax) / 2.0
     gable = n_planes == 2
 
-    front = np.where(gable, shapely.intersection(local, shapely.box(xmin, ymin, xmax, ridge)), local)
-    back = shapely.intersection(local, shapely.box(xmin, ridge, xmax, ymax))
+    # Gables only: each half of the footprint, split at the ridge.
+    g = np.flatnonzero(gable)
+    front = local.copy()
+    front[g] = shapely.intersection(local[g], shapely.box(xmin[g], ymin[g], xmax[g], ridge[g]))
+    back = np.empty(n, dtype=object)
+    back[g] = shapely.intersection(local[g], shapely.box(xmin[g], ridge[g], xmax[g], ymax[g]))
     # The back plane faces the other way: turn its frame by 180° so it too faces local −y.
-    back = shapely.transform(back, lambda xy: -xy)
+    back[g] = shapely.transform(back[g], lambda xy: -xy)
 
     index = np.concatenate([np.arange(n), np.flatnonzero(gable)])
     planes = pd.DataFrame(

@@ -16,6 +16,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "building_id": ("building_id", "id", "bldg_id", "建筑编号", "建筑物编号", "编号", "建筑id"),
     "township": ("township", "town", "镇街道", "镇（街道）", "镇(街道)", "乡镇街道", "所属镇街道"),
     "name": ("name", "building_name", "建筑名称", "名称", "单位名称"),
+    "address": ("address", "地址", "建筑地址", "门牌地址", "门牌号", "详细地址"),
     "category": ("category", "建筑类别", "建筑类型", "建筑分类", "类别"),
     "owner_type": ("owner_type", "owner", "权属", "产权性质", "业主类型"),
     "roof_type": ("roof_type", "屋面类型", "屋顶类型", "屋面形式"),
@@ -120,6 +121,8 @@ VALUE_LOOKUP = {field: _build_lookup(vocab, value_key) for field, vocab in VOCAB
 #: Reason codes a building can carry: code -> (Chinese, English) explanation for reports.
 REASONS: dict[str, tuple[str, str]] = {
     "invalid_geometry": ("轮廓无效或为空", "footprint geometry is empty or invalid"),
+    "footprint_overlap": ("位于另一轮廓内（建筑部件或重复），屋顶已计入该建筑",
+                          "inside another footprint (building part or duplicate); roof counted there"),
     "no_survey_record": ("无普查记录，按默认值评估", "no survey row; assessed with defaults"),
     "roof_type_unknown": ("屋面类型未填，按建筑类别假定", "roof type blank; assumed from category"),
     "roof_type_sunroom": ("阳光房，不宜安装", "sunroom roof cannot carry PV"),
@@ -137,6 +140,16 @@ REASONS: dict[str, tuple[str, str]] = {
     "capacity_too_small": ("可装容量过小", "installable capacity below the minimum"),
     "existing_pv": ("已装光伏", "PV already installed"),
     "north_plane_unused": ("朝北坡面不安装", "north-facing plane left unused"),
+    "dsm_nothing_standing": ("数字表面模型显示轮廓内无建筑（离地高度在测量噪声内），不计潜力",
+                             "the DSM shows nothing standing on the footprint (height above ground "
+                             "within its noise); not counted as potential"),
+    "dsm_no_planes": ("数字表面模型无法识别屋面，屋面几何按普查或默认值",
+                      "no roof plane could be read from the DSM; roof geometry from the survey or defaults"),
+    "dsm_no_data": ("数字表面模型未覆盖屋面，屋面几何按普查或默认值",
+                    "the DSM does not cover the roof; roof geometry from the survey or defaults"),
+    "mounting_from_dsm": ("安装方式按实测屋面形式确定（坡屋面顺坡，平屋面支架）",
+                          "mounting set by the DSM-measured roof form (flush on pitched, racks on flat)"),
+    "shading_from_dsm": ("遮挡等级按数字表面模型实测", "shading class measured from the DSM"),
     "township_from_location": ("镇街道按位置判定", "township taken from the location"),
     "outside_townships": ("不在任何镇街道范围内", "outside every township boundary"),
 }

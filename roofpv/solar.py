@@ -70,7 +70,7 @@ def yield_table(weather, latitude, longitude, altitude, tilts, azimuths, *,
     azimuths : array_like
         Increasing plane azimuths clockwise from north spanning less than 360,
         e.g. ``range(0, 360, 10)`` [degrees].
-    temperature_model : str
+    temperature_model : str or list of str
         Name of a SAPM cell temperature parameter set in
         ``pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"]``:
         ``"open_rack_glass_polymer"`` for tilted racks on flat roofs,
@@ -97,7 +97,8 @@ def yield_table(weather, latitude, longitude, altitude, tilts, azimuths, *,
 
     Returns
     -------
-    YieldTable
+    YieldTable, or a dict model → YieldTable when ``temperature_model`` is a list
+    (the irradiance is computed once for all of them)
 
     See Also
     --------
@@ -125,14 +126,19 @@ def yield_table(weather, latitude, longitude, altitude, tilts, azimuths, *,
             or azimuths[-1] - azimuths[0] >= 360):
         raise ValueError("azimuths must increase and span less than 360")
     tilt, azimuth = np.meshgrid(tilts, azimuths, indexing="ij")
+    # temperature_model may also be a list: one table each, sharing the irradiance.
+    models = [temperature_model] if isinstance(temperature_model, str) else list(temperature_model)
     monthly, poa = _orientation_energy(
         weather, latitude, longitude, altitude, tilt.ravel(), azimuth.ravel(),
-        temperature_model=temperature_model, gamma_pdc=gamma_pdc,
+        temperature_models=models, gamma_pdc=gamma_pdc,
         losses_pct=losses_pct, inverter_eff_nom=inverter_eff_nom,
         dc_ac_ratio=dc_ac_ratio, albedo=albedo, diffuse_iam=diffuse_iam)
-    monthly = monthly.reshape(12, *tilt.shape)
-    return YieldTable(tilts, azimuths, monthly.sum(axis=0), monthly,
-                      poa.reshape(tilt.shape))
+    tables = {}
+    for model in models:
+        by_month = monthly[model].reshape(12, *tilt.shape)
+        tables[model] = YieldTable(tilts, azimuths, by_month.sum(axis=0), by_month,
+                                   poa.reshape(tilt.shape))
+    return tables[temperature_model] if isinstance(temperature_model, str) else tables
 
 
 def plane_yield_exact(weather, latitude, longitude, altitude, tilt, azimuth,
@@ -162,10 +168,10 @@ def plane_yield_exact(weather, latitude, longitude, altitude, tilt, azimuth,
                                         np.asarray(azimuth, dtype=float))
     monthly, _ = _orientation_energy(
         weather, latitude, longitude, altitude, tilt.ravel(), azimuth.ravel(),
-        temperature_model=temperature_model, gamma_pdc=gamma_pdc,
+        temperature_models=[temperature_model], gamma_pdc=gamma_pdc,
         losses_pct=losses_pct, inverter_eff_nom=inverter_eff_nom,
         dc_ac_ratio=dc_ac_ratio, albedo=albedo, diffuse_iam=diffuse_iam)
-    return monthly.sum(axis=0).reshape(tilt.shape)[()]
+    return monthly[temperature_model].sum(axis=0).reshape(tilt.shape)[()]
 
 
 def interpolate(table, tilt, azimuth):
@@ -274,21 +280,23 @@ def _bilinear(tilts, azimuths, grid, tilt, azimuth):
 
 
 def _orientation_energy(weather, latitude, longitude, altitude, surface_tilt,
-                        surface_azimuth, *, temperature_model, gamma_pdc,
+                        surface_azimuth, *, temperature_models, gamma_pdc,
                         losses_pct, inverter_eff_nom, dc_ac_ratio, albedo,
                         diffuse_iam=True, chunk_size=96):
     """
     Monthly AC energy and annual POA irradiation of 1 kWp planes.
 
     ``surface_tilt`` and ``surface_azimuth`` are 1-D arrays of length n.
-    Returns the monthly AC energy, shape (12, n) [kWh/kWp], and the annual
+    Returns the monthly AC energy per temperature model, a dict of arrays of shape
+    (12, n) [kWh/kWp], and the annual
     plane-of-array irradiation, shape (n,) [kWh/m²]. Hours are processed as
     rows and orientations as columns, ``chunk_size`` orientations at a time.
     The model is described in :py:func:`yield_table`.
     """
     sapm = pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"]
-    if temperature_model not in sapm:
-        raise ValueError(f"temperature_model must be one of {sorted(sapm)}")
+    for model in temperature_models:
+        if model not in sapm:
+            raise ValueError(f"temperature_model must be one of {sorted(sapm)}")
     solpos = solar_position(weather, latitude, longitude, altitude)
     day = ((solpos["apparent_zenith"].to_numpy() < 90)
            & (weather["dni"].to_numpy() + weather["dhi"].to_numpy() > 0))
@@ -308,7 +316,7 @@ def _orientation_energy(weather, latitude, longitude, altitude, surface_tilt,
                    pvlib.iam.marion_diffuse("physical", unique_tilt).items()}
     pdc0_inverter = 1 / (dc_ac_ratio * inverter_eff_nom)
 
-    monthly = np.empty((12, surface_tilt.size))
+    monthly = {model: np.empty((12, surface_tilt.size)) for model in temperature_models}
     poa_annual = np.empty(surface_tilt.size)
     for start in range(0, surface_tilt.size, chunk_size):
         cols = slice(start, start + chunk_size)
@@ -329,12 +337,13 @@ def _orientation_energy(weather, latitude, longitude, altitude, surface_tilt,
         else:
             effective = (beam * pvlib.iam.physical(aoi)
                          + sky["poa_sky_diffuse"] + ground)
-        temp_cell = pvlib.temperature.sapm_cell(
-            poa_global, temp_air, wind_speed, **sapm[temperature_model])
-        pdc = (pvlib.pvsystem.pvwatts_dc(effective, temp_cell, 1.0, gamma_pdc)
-               * (1 - losses_pct / 100))
-        pac = pvlib.inverter.pvwatts(pdc, pdc0_inverter, inverter_eff_nom)
-        monthly[:, cols] = month_sum @ pac
+        for model in temperature_models:
+            temp_cell = pvlib.temperature.sapm_cell(
+                poa_global, temp_air, wind_speed, **sapm[model])
+            pdc = (pvlib.pvsystem.pvwatts_dc(effective, temp_cell, 1.0, gamma_pdc)
+                   * (1 - losses_pct / 100))
+            pac = pvlib.inverter.pvwatts(pdc, pdc0_inverter, inverter_eff_nom)
+            monthly[model][:, cols] = month_sum @ pac
         poa_annual[cols] = poa_global.sum(axis=0) / 1000
     return monthly, poa_annual
 
@@ -348,13 +357,10 @@ def yield_tables(config: Config, hourly: pd.DataFrame, tilt_step_deg: float | No
     tilts = np.arange(0.0, bins.max_tilt_deg + 1e-9, tilt_step_deg or bins.tilt_step_deg)
     azimuths = np.arange(0.0, 360.0, azimuth_step_deg or bins.azimuth_step_deg)
     models = sorted({m.temperature_model for m in config.mountings.values()})
-    return {
-        model: yield_table(
-            hourly, site.latitude, site.longitude, site.altitude_m, tilts, azimuths,
-            temperature_model=model, gamma_pdc=config.module.gamma_pdc_per_c,
-            losses_pct=config.system.total_losses_pct,
-            inverter_eff_nom=config.system.inverter_efficiency_nom,
-            dc_ac_ratio=config.system.dc_ac_ratio, albedo=config.system.albedo,
-        )
-        for model in models
-    }
+    return yield_table(
+        hourly, site.latitude, site.longitude, site.altitude_m, tilts, azimuths,
+        temperature_model=models, gamma_pdc=config.module.gamma_pdc_per_c,
+        losses_pct=config.system.total_losses_pct,
+        inverter_eff_nom=config.system.inverter_efficiency_nom,
+        dc_ac_ratio=config.system.dc_ac_ratio, albedo=config.system.albedo,
+    )

@@ -25,15 +25,17 @@ from .suitability import classify
 
 #: Column order of the ``buildings`` output.
 BUILDING_COLUMNS = [
-    "township", "township_source", "name", "category", "owner_type", "year_built", "floors",
+    "township", "township_source", "name", "address", "category", "owner_type", "year_built", "floors",
     "floor_area_m2", "roof_type", "roof_type_source", "roof_load_kn_m2", "shading",
     "shading_source", "shading_loss", "shading_loss_source", "shading_measured_class",
     "field_check", "sky_view_factor", "roof_height_m", "roof_height_m_source", "roof_form",
-    "roof_form_source", "planar_share", "dsm_coverage", "roof_slope_deg_source", "roof_aspect_deg_source",
+    "roof_form_source", "planar_share", "dsm_coverage", "dsm_status", "roof_slope_deg_source",
+    "roof_aspect_deg_source", "shading_class", "mounting_source",
     "grid_condition", "transformer_id", "existing_pv_kw",
     "existing_pv_area_m2", "existing_pv_source", "roof_area_m2", "roof_slope_deg", "roof_aspect_deg", "mounting",
     "module_tilt_deg", "usable_area_m2", "modules", "capacity_kwp", "pv_area_m2", "annual_kwh",
     "specific_yield_kwh_kwp", "suitability", "reasons", "has_survey", "note",
+    "category_source", "floors_source", "overlap_of", "overlap_share",
 ]
 
 
@@ -70,11 +72,47 @@ def resolve_roofs(b: pd.DataFrame, config: Config, roofs: pd.DataFrame | None = 
     )
     if "existing_pv_source" not in out:  # set by the register match where there is one
         out["existing_pv_source"] = np.where((kw > 0) | (area > 0), "survey", "")
-    out["roof_area_m2"] = shapely.area(out.geometry.to_numpy())
+    # A footprint inside another (a building part, a duplicate) has its roof counted there.
+    counted = out["overlap_of"].isna() if "overlap_of" in out else True
+    out["roof_area_m2"] = np.where(counted, shapely.area(out.geometry.to_numpy()), 0.0)
     measured = roofs if roofs is not None else pd.DataFrame(index=pd.Index([], name="building_id"))
     out = dsm.combine(out, measured, config.rules.shading_loss, survey_forms(config),
                       config.dsm.storey_height_m)
     out["dsm_coverage"] = measured.get("dsm_coverage", pd.Series(dtype=float)).reindex(out.index)
+    if config.dsm.tiles is not None:  # a roof in no DSM window has no DSM data
+        out["dsm_status"] = out["dsm_status"].where(out["dsm_status"].notna(), "no_data")
+    return mount_by_form(out, config)
+
+
+def form_mountings(config: Config) -> tuple[str | None, str | None]:
+    """Mountings for roofs whose form the DSM measured: (flat, pitched) = the racked
+    mounting of a flat roof type and the flush mounting of the steepest roof type
+    (None where the config has none)."""
+    racked = {k for k, m in config.mountings.items() if m.row_spacing == "gb50797"}
+    flat = next((r.mounting for r in config.roofs.values()
+                 if r.slope_deg == 0 and r.mounting in racked), None)
+    flush = [r for r in config.roofs.values() if r.mounting is not None and r.mounting not in racked]
+    pitched = max(flush, key=lambda r: r.slope_deg).mounting if flush else None
+    return flat, pitched
+
+
+def mount_by_form(b: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Measured form sets the mounting: a roof the DSM measured flat gets racks, one it
+    measured pitched gets flush modules on each plane (:func:`form_mountings`), where
+    the roof type's mounting is of the other kind; ``mounting_source`` says which
+    decided ("dsm" or the roof type's source) and the dead load follows the mounting."""
+    out = b.copy()
+    flat_m, pitched_m = form_mountings(config)
+    racked = out["mounting"].map({k: m.row_spacing == "gb50797" for k, m in config.mountings.items()})
+    measured = (out["roof_form_source"] == "dsm") & out["mounting"].notna()
+    is_flat = out["roof_form"] == "flat"
+    to_flat = measured & is_flat & racked.eq(False) & (flat_m is not None)
+    to_pitched = measured & ~is_flat & racked.eq(True) & (pitched_m is not None)
+    out.loc[to_flat, "mounting"] = flat_m
+    out.loc[to_pitched, "mounting"] = pitched_m
+    out["mounting_source"] = np.where(to_flat | to_pitched, "dsm", out["roof_type_source"])
+    dead = {k: m.dead_load_kn_m2 for k, m in config.mountings.items()}
+    out["dead_load_kn_m2"] = out["mounting"].map(dead).astype(float)
     return out
 
 
@@ -111,8 +149,11 @@ def plane_yields(measured: gpd.GeoDataFrame, planes: pd.DataFrame) -> gpd.GeoDat
 
 
 def lay_out(b: pd.DataFrame, config: Config, tables: dict[str, solar.YieldTable],
-            measured_planes: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
-    """Roof planes, modules and specific yield per plane (pure; one row per plane).
+            measured_planes: gpd.GeoDataFrame | None = None
+            ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Roof planes, modules and specific yield per plane (pure; one row per plane), and
+    the runs of modules the layout placed (:func:`roofpv.layout.module_runs`, ``polygon``
+    = position in the planes table), from which :func:`array_layer` draws the rows.
 
     Roofs measured from the DSM use their measured planes; the others are modelled from
     footprint and roof type (:func:`roofpv.roof.roof_planes`). Each plane keeps its local
@@ -163,9 +204,10 @@ def lay_out(b: pd.DataFrame, config: Config, tables: dict[str, solar.YieldTable]
     used = ~planes["north_unused"].to_numpy()
     polygons = planes["local"].to_numpy()
     planes["usable_area_m2"] = np.where(used, shapely.area(polygons), 0.0)
-    planes["modules"] = np.where(
-        used, layout.count_modules(polygons, module.width_m, module.gap_m, depth, pitch), 0
-    )
+    runs = layout.module_runs(polygons[used], module.width_m, module.gap_m, depth[used], pitch[used])
+    runs["polygon"] = np.flatnonzero(used)[runs["polygon"]]
+    planes["modules"] = np.bincount(runs["polygon"], weights=runs["modules"],
+                                    minlength=len(planes)).astype(np.int64)
     planes["layout_kwp"] = planes["modules"] * module.power_w / 1000.0
     planes["module_depth_m"] = depth
     planes["row_pitch_m"] = pitch
@@ -176,7 +218,7 @@ def lay_out(b: pd.DataFrame, config: Config, tables: dict[str, solar.YieldTable]
         hit = models == model
         specific[hit] = solar.interpolate(tables[model], tilt[hit], az[hit])
     planes["specific_yield_kwh_kwp"] = specific
-    return planes
+    return planes, runs
 
 
 def building_layout(b: pd.DataFrame, planes: pd.DataFrame, config: Config) -> pd.DataFrame:
@@ -214,14 +256,16 @@ def building_layout(b: pd.DataFrame, planes: pd.DataFrame, config: Config) -> pd
     return out
 
 
-def array_layer(planes: pd.DataFrame, b: pd.DataFrame, config: Config, crs: str
-                ) -> gpd.GeoDataFrame:
-    """The ``pv_arrays`` layer: module rows of the layout on every plane that holds
-    modules, on roofs that are not unsuitable (a preview: existing PV is not cut out)."""
+def array_layer(planes: pd.DataFrame, runs: dict[str, np.ndarray], b: pd.DataFrame,
+                config: Config, crs: str) -> gpd.GeoDataFrame:
+    """The ``pv_arrays`` layer: module rows of the layout (its ``runs``) on every plane
+    that holds modules, on roofs that are not unsuitable (a preview: existing PV is not
+    cut out)."""
     status = b["suitability"].reindex(planes["building_id"]).to_numpy()
-    keep = (status != "unsuitable") & (planes["modules"].to_numpy() > 0)
+    keep = (status != "unsuitable")[runs["polygon"]]
     m = config.module
-    rows = arrays.module_rows(planes[keep], m.width_m, m.gap_m, m.power_w)
+    rows = arrays.module_rows(planes, m.width_m, m.gap_m, m.power_w,
+                              {k: v[keep] for k, v in runs.items()})
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
 
 
@@ -261,7 +305,7 @@ def assess_buildings(
         roofs = roofs[roofs.index.isin(buildings.index)]
         measured_planes = measured_planes[measured_planes["building_id"].isin(buildings.index)]
     b = resolve_roofs(buildings, config, roofs)
-    planes = lay_out(b, config, tables, measured_planes)
+    planes, runs = lay_out(b, config, tables, measured_planes)
     plane_layer = plane_yields(measured_planes, planes)
 
     progress(STAGES[3])
@@ -272,7 +316,7 @@ def assess_buildings(
     pv_arrays = None
     if draw_arrays:
         progress(STAGES[5])
-        pv_arrays = array_layer(planes, b, config, crs)
+        pv_arrays = array_layer(planes, runs, b, config, crs)
 
     progress(STAGES[6])
     b = carbon.account(economics.appraise(grid.classify(b, config.grid), config.economics), config.carbon)

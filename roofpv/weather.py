@@ -17,8 +17,11 @@ at its midpoint (index + 30 min, see :py:func:`interval_midpoints`).
 import numpy as np
 import pandas as pd
 import pvlib
+import pyproj
 from scipy.optimize import brentq
 from scipy.signal import lfilter
+
+from .findings import Finding
 
 
 def interval_midpoints(index):
@@ -238,3 +241,188 @@ def _scale_to_total(index, weight, total, cap):
 
     factor = brentq(excess, 0.0, cap / index.min(), xtol=1e-12, rtol=1e-12)
     return np.minimum(factor * index, cap)
+
+
+def shift_hours(weather, hours):
+    """
+    Move a typical year's rows by ``hours`` (a fraction allowed), circularly.
+
+    The row labelled ``t`` takes the values the input labels ``t - hours``:
+    ``hours = -1`` moves data that runs one hour late back onto the sun.
+    Fractional shifts interpolate linearly between neighbouring hours; the end
+    of the year wraps to its start, as a typical year allows.
+
+    Parameters
+    ----------
+    weather : pandas.DataFrame
+        Canonical weather frame (hourly, one year).
+    hours : float
+        Shift [h].
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same index and columns, shifted values.
+    """
+    whole = int(np.floor(hours))
+    part = hours - whole
+    values = weather.to_numpy(dtype=float)
+    out = (1.0 - part) * np.roll(values, whole, axis=0)
+    if part:
+        out += part * np.roll(values, whole + 1, axis=0)
+    return pd.DataFrame(out, index=weather.index, columns=weather.columns)
+
+
+#: Lags tried by :py:func:`irradiance_lag_h` [h] and their step [minutes].
+MAX_LAG_H = 3.0
+LAG_STEP_MIN = 6
+#: Share of the days, the clearest, whose hours the lag is fitted on.
+CLEAR_DAY_SHARE = 0.2
+
+
+def irradiance_lag_h(weather, latitude, longitude):
+    """
+    How late the irradiance of a weather frame runs against the sun [h].
+
+    Clear-sky GHI (Haurwitz) is averaged over each row's hour moved by lags of
+    ±:data:`MAX_LAG_H` in :data:`LAG_STEP_MIN` steps and correlated with the
+    frame's GHI on the clearest :data:`CLEAR_DAY_SHARE` of days (clouds on
+    other days, often in the afternoon, bias the fit); the best lag is refined
+    by a parabola through the correlation peak. A frame whose rows hold the
+    mean of the hour they start gives 0; data stamped one hour too late, +1;
+    instantaneous values at the hour's end, +0.5.
+
+    Parameters
+    ----------
+    weather : pandas.DataFrame
+        Canonical weather frame with column ``ghi`` [W/m²].
+    latitude, longitude : float
+        Where the irradiance was measured [degrees north, degrees east].
+
+    Returns
+    -------
+    float
+        Lag [h]; ``weather.shift_h = -lag`` in the config realigns the file.
+    """
+    index = weather.index
+    n = len(index)
+    k = 60 // LAG_STEP_MIN
+    pad = int(MAX_LAG_H * k) + k
+    fine = pd.date_range(
+        index[0] - pd.Timedelta(minutes=LAG_STEP_MIN * pad), periods=n * k + 2 * pad,
+        freq=f"{LAG_STEP_MIN}min", tz=index.tz) + pd.Timedelta(minutes=LAG_STEP_MIN / 2)
+    zenith = pvlib.solarposition.get_solarposition(
+        fine, latitude, longitude, method="nrel_numpy")["apparent_zenith"]
+    clear = pvlib.clearsky.haurwitz(zenith)["ghi"].to_numpy()
+    total = np.concatenate([[0.0], np.cumsum(clear)])
+    lags = np.arange(-int(MAX_LAG_H * k), int(MAX_LAG_H * k) + 1)
+    start = pad + np.arange(n) * k + lags[:, None]
+    model = (total[start + k] - total[start]) / k      # lags × hours
+    ghi = weather["ghi"].to_numpy(dtype=float)
+    day = np.arange(n) // 24
+    centre = model[len(lags) // 2]
+    index_of_day = np.bincount(day, ghi) / np.maximum(np.bincount(day, centre), 1e-9)
+    clearest = index_of_day >= np.quantile(index_of_day, 1 - CLEAR_DAY_SHARE)
+    use = clearest[day]
+    x = ghi[use] - ghi[use].mean()
+    m = model[:, use] - model[:, use].mean(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = (m @ x) / np.sqrt((m * m).sum(axis=1) * (x @ x))
+    i = int(np.nanargmax(corr))
+    shift = 0.0
+    if 0 < i < len(lags) - 1:
+        a, b, c = corr[i - 1], corr[i], corr[i + 1]
+        denominator = a - 2 * b + c
+        shift = 0.5 * (a - c) / denominator if denominator < 0 else 0.0
+    # A model moved by lag L matches data that is -L late.
+    return float(-(lags[i] + shift) * LAG_STEP_MIN / 60)
+
+
+#: Lags below this [h] are noted, from it on warned about (a mislabelled hour).
+LAG_WARNING_H = 0.75
+LAG_NOTE_H = 0.25
+
+
+def timing_findings(weather, meta, latitude, longitude, source):
+    """
+    Findings on the time-stamp convention of a weather file read into ``weather``.
+
+    Parameters
+    ----------
+    weather : pandas.DataFrame
+        Canonical weather frame as read (after any configured shift).
+    meta : dict
+        Its metadata (``shift_h``: the shift already applied [h]).
+    latitude, longitude : float
+        Where the file was measured [degrees north, degrees east].
+    source : str
+        The file, for the finding.
+
+    Returns
+    -------
+    list of Finding
+        One ``warning`` from :data:`LAG_WARNING_H`, one ``info`` from
+        :data:`LAG_NOTE_H`, else none; the fix gives ``weather.shift_h``.
+    """
+    lag = irradiance_lag_h(weather, latitude, longitude)
+    if abs(lag) < LAG_NOTE_H:
+        return []
+    shift = float(meta.get("shift_h", 0.0)) - lag
+    level = "warning" if abs(lag) >= LAG_WARNING_H else "info"
+    when = "late" if lag > 0 else "early"
+    return [Finding(
+        level, source, None, None, "time stamps", f"{lag:+.2f} h",
+        f"irradiance runs {abs(lag):.2f} h {when} against the sun (clear-sky "
+        "alignment of GHI on the clearest days); west roofs gain and east roofs "
+        "lose yield" + (" — a whole hour mislabelled" if level == "warning" else
+                        " — e.g. instantaneous values at the hour's end"),
+        f"set weather.shift_h: {shift:.1f} in the config if the file's stamps are "
+        "known to be off, or check its time convention")]
+
+
+def distance_km(lat1, lon1, lat2, lon2):
+    """Geodesic distance on the WGS84 ellipsoid between two points [km]."""
+    _, _, metres = pyproj.Geod(ellps="WGS84").inv(lon1, lat1, lon2, lat2)
+    return metres / 1000.0
+
+
+def location_findings(meta, latitude, longitude, source, warn_km=50.0, max_km=500.0):
+    """
+    Findings on how far a weather file's location lies from the site.
+
+    Parameters
+    ----------
+    meta : dict
+        Weather metadata with ``latitude`` and ``longitude`` (None: not known).
+    latitude, longitude : float
+        The site [degrees north, degrees east].
+    source : str
+        The file, for the finding.
+    warn_km : float, default 50
+        From this distance a ``warning``.
+    max_km : float or None, default 500
+        From this distance an ``error``; None: never.
+
+    Returns
+    -------
+    list of Finding
+    """
+    lat, lon = meta.get("latitude"), meta.get("longitude")
+    if lat is None or lon is None:
+        return [Finding("info", source, None, None, "location", None,
+                        "weather file states no location; not compared with the site",
+                        "check that the file belongs to the site")]
+    km = distance_km(lat, lon, latitude, longitude)
+    at = f"{lat:.3f}°N {lon:.3f}°E"
+    if max_km is not None and km >= max_km:
+        return [Finding("error", source, None, None, "location", at,
+                        f"weather file lies {km:,.0f} km from the site (more than "
+                        f"{max_km:g} km): another climate",
+                        "use a weather file of the site's region, or raise "
+                        "weather.max_distance_km (null = no limit) if intended")]
+    if km >= warn_km:
+        return [Finding("warning", source, None, None, "location", at,
+                        f"weather file lies {km:,.0f} km from the site",
+                        "use a nearer station if there is one; set "
+                        "weather.warn_distance_km to accept it")]
+    return []

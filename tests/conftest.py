@@ -28,6 +28,19 @@ def pinghu_results(config):
 
 
 @pytest.fixture(scope="session")
+def pinghu_cli_out(tmp_path_factory):
+    """One `roofpv plan` on the Pinghu sample through the command line (DSM, report, log
+    file ``<folder>.log`` beside it), shared by the end-to-end and report tests."""
+    from roofpv.cli import main
+
+    out = tmp_path_factory.mktemp("pinghu_cli") / "pinghu"
+    log = out.parent / "pinghu.log"
+    assert main(["plan", str(ROOT / "configs" / "pinghu.yaml"), "--out", str(out), "--quiet",
+                 "--log-file", str(log)]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
 def pinghu_plan_out(tmp_path_factory, pinghu_results):
     """The folder ``write_outputs(..., plan=True)`` fills from :func:`pinghu_results`."""
     out = tmp_path_factory.mktemp("plan") / "pinghu"

@@ -19,7 +19,7 @@ HEADER = {c.key: c.header for c in survey_columns(2026)}
 
 def buildings() -> pd.DataFrame:
     """Six buildings in two townships: A1–A4 in 甲镇, B1–B2 in 乙街道. A1 and A2 have a
-    survey row; A1, A3 and B1 were measured on the DSM."""
+    survey row; A1, A3 and B1 were measured on the DSM; B2's PV comes from the register."""
     ids = ["A1", "A2", "A3", "A4", "B1", "B2"]
     b = pd.DataFrame(index=pd.Index(ids, name="building_id"))
     b["township"] = ["甲镇"] * 4 + ["乙街道"] * 2
@@ -37,6 +37,8 @@ def buildings() -> pd.DataFrame:
     b["roof_form_source"] = np.where(dsm, "dsm", "default")
     b["roof_height_m"] = np.where(dsm, [12.2, 0, 6.4, 0, 9.1, 0], np.nan)
     b["roof_height_m_source"] = np.where(dsm, "dsm", "none")
+    b.loc["B2", ["existing_pv_kw", "existing_pv_area_m2"]] = [30.0, 150.0]
+    b["existing_pv_source"] = ["survey", "", "", "", "", "register"]
     b["shading_measured_class"] = np.where(dsm, np.array(["light", None, "severe", None, "none", None]), None)
     return b
 

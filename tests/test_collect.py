@@ -205,3 +205,74 @@ def test_round_trip_reproduces_the_sample_survey(tmp_path):
     assert not [f for f in findings if f.level != "info"]
     new = pd.read_excel(out, sheet_name="新增建筑")
     assert new["建筑编号 building id"].tolist() == ["XC00425"]
+
+
+@pytest.mark.slow
+def test_collect_the_sample_returns(tmp_path):
+    """`roofpv collect` on data/sample/forms: every problem the sample was given is found."""
+    forms = ROOT / "data" / "sample" / "forms"
+    out = tmp_path / "survey.xlsx"
+    assert main(["collect", str(forms), "--issued", str(forms), "--out", str(out),
+                 "--as-of", "2026-03-31"]) == 0
+    sheets = pd.read_excel(out, sheet_name=None)
+    status = sheets["表单状态"].set_index("表单 form")["状态 status"]
+    assert status["乍浦镇"] == "missing" and status["林埭镇"] == "stale"
+    assert (status.drop(["乍浦镇", "林埭镇"]) == "returned").all()
+    conflicts = sheets["冲突"]
+    assert set(conflicts["填报单位 office"]) == {"钟埭街道农办", "钟埭街道南桥村委会"}
+    assert conflicts["建筑编号 building id"].str.startswith("ZD").all()
+    new = sheets["新增建筑"]
+    assert new["文件 file"].str.endswith(("03-曹桥街道.xlsx", "06-新仓镇.xlsx")).all() and len(new) == 2
+    problems = sheets["问题"]
+    invalid = problems[problems["级别 level"] == "warning"]
+    assert set(invalid["列 column"]) >= {"roof_type", "roof_load_kn_m2", "year_built"}
+    assert invalid["行 row"].notna().all() and (invalid["工作表 sheet"] == DATA_SHEET).all()
+    returns = sheets["报送文件"].set_index("文件 file")["状态 status"]
+    assert returns[str(forms / "01-当湖街道-第1版.xlsx")] == "superseded"
+    summary = sheets["完成情况"].set_index("镇街道 township")
+    assert summary.loc["乍浦镇", "已调查 surveyed"] == 0
+    survey, _ = read_survey(out, "屋顶普查")
+    assert len(survey) == summary.loc["合计", "已调查 surveyed"]
+
+
+def test_completeness_of_an_assessed_run():
+    """The report's section reads completeness from a run's buildings: survey-sourced
+    values only (a default roof type is not a surveyed one)."""
+    b = pd.DataFrame({
+        "township": ["甲", "甲", "乙"], "has_survey": [True, True, False],
+        "category": ["factory", "factory", None], "year_built": [2022, 2023, np.nan],
+        "roof_type": ["concrete_flat", "metal_trapezoidal", "concrete_flat"],
+        "roof_type_source": ["survey", "default", "default"], "roof_load_kn_m2": [1.0, 1.0, np.nan],
+        "shading": ["none", "none", None], "shading_source": ["survey", "survey", "default"],
+        "grid_condition": ["ready", "ready", None], "field_check": [False, True, False],
+    }, index=pd.Index(["a", "b", "c"], name="building_id"))
+    target = Target(name="t", label="t", categories=["factory"], built_since=2021, metric="count",
+                    milestones={2025: 0.3}, source="test")
+    table = completeness.summary(completeness.from_buildings(b), [target], ["甲", "乙"])
+    assert table.loc["甲", ["buildings", "surveyed", "complete", "t_cohort", "t_complete", "field_check"]
+                     ].tolist() == [2, 2, 1, 2, 1, 1]
+    assert table.loc["乙", ["surveyed", "complete"]].tolist() == [0, 0]
+
+
+@pytest.mark.slow
+def test_report_has_the_survey_section(pinghu_results, config):
+    from roofpv import report
+
+    files = report.make(report.from_results(pinghu_results, config), config, "zh")
+    index = files["index.html"].decode()
+    assert "普查完成情况" in index and "需现场复核" in index
+    files = report.make(report.from_results(pinghu_results, config), config, "en")
+    assert "Survey completeness" in files["index.html"].decode()
+
+
+def test_date_typed_as_text_orders_the_versions(forms, tmp_path):
+    """A 填报日期 typed as text (2026年3月20日) still orders the returns; without a date the
+    file time counts."""
+    newer = fill(forms["甲镇"], tmp_path / "n.xlsx", {"A4": {"shading": "部分"}}, "甲镇农办", "2026年3月20日")
+    older = fill(forms["甲镇"], tmp_path / "o.xlsx", {"A4": {"shading": "轻微"}}, "甲镇农办", D1)
+    undated = fill(forms["甲镇"], tmp_path / "u.xlsx", {"A4": {"shading": "无"}}, "甲镇农办")
+    r = read_form(undated)
+    assert r.filled_from == "file time"
+    merged = collect([read_form(newer), read_form(older)])
+    assert merged.survey.loc["A4", "shading"] == "部分"
+    assert read_form(newer).filled == dt.datetime(2026, 3, 20)

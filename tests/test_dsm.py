@@ -1,5 +1,7 @@
 """Roof geometry from synthetic DSMs with known answers, and the tile reader."""
 
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -166,3 +168,121 @@ def _clear_weather():
     loc = pvlib.location.Location(30.7, 121.0, "Asia/Shanghai", 5.0)
     cs = loc.get_clearsky(index + pd.Timedelta(minutes=30)).set_axis(index)
     return cs.assign(temp_air=20.0, wind_speed=2.0)
+
+
+def test_noise_model_recovers_the_noise_of_a_noisy_gable():
+    grid, fp = _gable(30.0, 20.0)
+    rng = np.random.default_rng(1)
+    z = grid.z + rng.normal(0, 0.08, grid.z.shape).astype(np.float32)
+    slope, _, rms = dsm.slope_aspect(z, RES)
+    inner = (z > GROUND + 9.5)
+    sigma0, k = dsm.noise_model(slope[inner], rms[inner], RES)
+    # No flat roof here: all the noise is σ₀ (k ≈ 0), within the quartile's sampling error.
+    assert dsm._sigma(30.0, sigma0, k) == pytest.approx(0.08, rel=0.25)
+    roofs, planes = dsm.roof_geometry(Raster(z, X0, Y0, RES), fp)
+    assert roofs.loc["g", "roof_form"] == "gable"
+    assert planes["tilt_deg"].to_numpy() == pytest.approx([30.0, 30.0], abs=1.5)
+
+
+def _scene(shapes_and_heights, noise=0.0, seed=0):
+    """Flat ground with prisms: (polygon, height function of (x, y)) on the test grid."""
+    x, y = _xy()
+    z = np.full(x.shape, GROUND, np.float64)
+    for poly, height in shapes_and_heights:
+        inside = shapely.contains_xy(poly, x, y)
+        z[inside] = GROUND + height(x, y)[inside]
+    z += np.random.default_rng(seed).normal(0, noise, z.shape)
+    return Raster(z.astype(np.float32), X0, Y0, RES)
+
+
+def test_u_shape_courtyard_tiny_and_empty_footprints_never_fail():
+    u = shapely.difference(shapely.box(X0 + 20, Y0 - 80, X0 + 70, Y0 - 30),
+                           shapely.box(X0 + 30, Y0 - 70, X0 + 60, Y0 - 30))
+    ring = shapely.difference(shapely.box(X0 + 5, Y0 - 25, X0 + 45, Y0 - 5),
+                              shapely.box(X0 + 15, Y0 - 19, X0 + 35, Y0 - 11))
+    tiny = shapely.box(X0 + 80, Y0 - 10, X0 + 81, Y0 - 9)
+    ground = shapely.box(X0 + 75, Y0 - 95, X0 + 95, Y0 - 80)
+    off = shapely.box(X0 + 500, Y0, X0 + 510, Y0 + 10)
+    raster = _scene([(u, lambda x, y: 8 + 0 * x), (ring, lambda x, y: 12 + 0.3 * (x - X0)),
+                     (tiny, lambda x, y: 5 + 0 * x)], noise=0.03)
+    fp = gpd.GeoSeries([u, ring, tiny, ground, off], index=["u", "ring", "tiny", "ground", "off"], crs=CRS)
+    roofs, planes = dsm.roof_geometry(raster, fp)
+    assert roofs.loc["u", "dsm_status"] == "measured" and roofs.loc["u", "roof_form"] == "flat"
+    assert planes.loc[planes["building_id"] == "u", "area_m2"].sum() == pytest.approx(u.area, rel=0.1)
+    assert roofs.loc["ring", "dsm_status"] == "measured"
+    assert roofs.loc["ring", "roof_slope_deg"] == pytest.approx(np.degrees(np.arctan(0.3)), abs=1.0)
+    assert roofs.loc["tiny", "dsm_status"] in ("no_planes", "no_data")
+    assert roofs.loc["ground", "dsm_status"] == "nothing_standing"
+    assert roofs.loc["off", "dsm_status"] == "no_data"
+    assert set(planes["building_id"]) == {"u", "ring"}
+
+
+def test_mansard_splits_by_tilt_and_chimney_is_an_obstacle():
+    fp = shapely.box(X0 + 20, Y0 - 60, X0 + 60, Y0 - 40)
+    t60, t15 = np.tan(np.radians(60)), np.tan(np.radians(15))
+
+    def mansard(x, y):
+        d = np.minimum(y - (Y0 - 60), (Y0 - 40) - y)
+        h = np.where(d < 3, d * t60, 3 * t60 + (d - 3) * t15)
+        chimney = (np.abs(x - (X0 + 40)) < 1) & (np.abs(y - (Y0 - 45)) < 1)
+        return 9 + h + np.where(chimney, 2.0, 0.0)
+
+    raster = _scene([(fp, mansard)], noise=0.02)
+    roofs, planes = dsm.roof_geometry(raster, gpd.GeoSeries([fp], index=["m"], crs=CRS))
+    tilts = np.sort(planes["tilt_deg"].to_numpy())
+    assert len(planes) == 4
+    assert tilts == pytest.approx([15, 15, 60, 60], abs=2.5)
+    assert roofs.loc["m", "obstacle_share"] > 0
+
+
+def test_trees_are_not_roof_and_shade_it():
+    grid, fp = _gable(25.0, 0.0)
+    trees = np.zeros_like(grid.z)
+    # A 20 m tree crown over the south eave and south of the building.
+    x, y = _xy()
+    crown = np.hypot(x - (X0 + 50), y - (Y0 - 60)) < 5
+    trees[crown] = 20.0
+    canopy = Raster(trees, X0, Y0, RES)
+    ground = Raster(np.full_like(grid.z, GROUND), X0, Y0, RES)
+    table = shading.sun_table(_clear_weather(), 30.7, 121.0, 5.0, tilts=[0.0, 30.0])
+    params = Dsm(radius_m=40.0)
+    bare, bare_planes = dsm.assess(grid, fp, table, params, ground)
+    treed, treed_planes = dsm.assess(grid, fp, table, params, ground, canopy)
+    south = lambda p: p[np.abs(p["azimuth_deg"] - 180) < 10].iloc[0]  # noqa: E731
+    assert south(treed_planes)["area_m2"] < south(bare_planes)["area_m2"] - 5
+    assert treed.loc["g", "shading_loss"] > bare.loc["g", "shading_loss"] + 0.02
+
+
+def test_threads_give_the_same_result_as_one(tmp_path):
+    grid, fp = _gable(30.0, 10.0)
+    _write_tile(tmp_path / "t.tif", grid.z, X0, Y0, RES)
+    mosaic = tiles.open_mosaic(tmp_path, CRS)
+    more = gpd.GeoSeries(list(fp) + [shapely.box(X0 + 5, Y0 - 95, X0 + 20, Y0 - 80)],
+                         index=pd.Index(["g", "h"], name="building_id"), crs=CRS)
+    table = shading.sun_table(_clear_weather(), 30.7, 121.0, 5.0, tilts=[0.0, 30.0])
+    one = dsm.measure(tiles.windows(mosaic, more.to_numpy(), 20.0, block_m=30.0), more, table,
+                      Dsm(radius_m=20.0))
+    two = dsm.measure(tiles.windows(mosaic, more.to_numpy(), 20.0, block_m=30.0), more, table,
+                      Dsm(radius_m=20.0, workers=2))
+    pd.testing.assert_frame_equal(one[0].sort_index(), two[0].sort_index())
+
+
+def test_measured_form_sets_the_mounting():
+    from roofpv.config import load_config
+    from roofpv.stages import form_mountings, mount_by_form
+
+    config = load_config(Path(__file__).parents[1] / "configs" / "pinghu.yaml")
+    flat_m, pitched_m = form_mountings(config)
+    assert (flat_m, pitched_m) == ("ballasted_tilted", "tile_hook_flush")
+    b = pd.DataFrame({
+        "roof_type": ["concrete_flat", "tile_pitched", "metal_trapezoidal", "concrete_flat"],
+        "roof_type_source": ["survey", "survey", "default", "survey"],
+        "mounting": ["ballasted_tilted", "tile_hook_flush", "penetrating_flush", "ballasted_tilted"],
+        "roof_form": ["gable", "flat", "gable", "flat"],
+        "roof_form_source": ["dsm", "dsm", "dsm", "survey"],
+    }, index=["a", "b", "c", "d"])
+    out = mount_by_form(b, config)
+    assert out["mounting"].tolist() == ["tile_hook_flush", "ballasted_tilted", "penetrating_flush",
+                                        "ballasted_tilted"]
+    assert out["mounting_source"].tolist() == ["dsm", "dsm", "default", "survey"]
+    assert out["dead_load_kn_m2"].tolist() == [0.2, 0.6, 0.2, 0.6]

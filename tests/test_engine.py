@@ -108,17 +108,18 @@ def test_dask_engine_gives_the_same_layers(tmp_path, reference):
     assert not (tmp_path / engine.CACHE_DIR).exists()
 
 
+@pytest.mark.slow
 def test_interrupted_run_resumes_without_redoing_finished_partitions(
     tmp_path, flat_config, flat_reference, monkeypatch,
 ):
     real = engine.assess_partition
     calls = []
 
-    def failing_third(part, neighbours, shared):
+    def failing_third(part, neighbours, shared, *rest):
         calls.append(part.index[0])
         if len(calls) == 3:
             raise KeyboardInterrupt
-        return real(part, neighbours, shared)
+        return real(part, neighbours, shared, *rest)
 
     monkeypatch.setattr(engine, "assess_partition", failing_third)
     args = ["plan", str(flat_config), "--out", str(tmp_path), "--quiet", "--partitions", "4"]
@@ -150,6 +151,7 @@ def test_resume_recomputes_when_the_inputs_changed(tmp_path, config):
                                      True)
 
 
+@pytest.mark.slow
 def test_geoparquet_output(tmp_path, flat_config, flat_reference):
     assert main(["survey", str(flat_config), "--out", str(tmp_path), "--quiet", "--format", "parquet",
                  "--partitions", "2"]) == 0

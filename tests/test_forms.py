@@ -63,6 +63,13 @@ def test_known_values_and_dsm_estimates_prefilled(forms):
     assert ws.cell(rows["A1"], header["占地面积(m²)"]).value == 1200
 
 
+def test_registered_pv_is_an_estimate(forms):
+    _, ws, header, rows = _sheet(forms["乙街道"])
+    kw = ws.cell(rows["B2"], header[HEADER["existing_pv_kw"]])
+    assert kw.value == 30 and kw.fill.fgColor.rgb == ESTIMATE_FILL.fgColor.rgb
+    assert read_form(forms["乙街道"]).estimates.loc["B2", "existing_pv_area_m2"]
+
+
 def test_formula_text_is_stored_as_text(forms):
     _, ws, header, rows = _sheet(forms["甲镇"])
     cell = ws.cell(rows["A1"], header[HEADER["name"]])
@@ -140,13 +147,12 @@ def test_map_pages_cover_every_building_once():
 
 @pytest.mark.slow
 def test_forms_command_on_the_sample(tmp_path):
-    """`roofpv forms` on the Pinghu sample: nine forms with maps; DSM-measured roofs carry
-    their roof form and height."""
+    """`roofpv forms` on the Pinghu sample: nine forms (maps: see the village test);
+    DSM-measured roofs carry their roof form and height."""
     out = tmp_path / "forms"
     assert main(["forms", str(ROOT / "configs" / "pinghu.yaml"), "--out", str(out), "--date",
-                 "2026-11-01", "--quiet"]) == 0
-    assert len(list(out.glob("*.xlsx"))) == 9 and len(list(out.glob("*.pdf"))) == 9
-    assert (out / "01-当湖街道.pdf").read_bytes().startswith(b"%PDF")
+                 "2026-11-01", "--no-maps", "--quiet"]) == 0
+    assert len(list(out.glob("*.xlsx"))) == 9 and not list(out.glob("*.pdf"))
     listing = pd.read_csv(out / "forms_issued.csv", encoding="utf-8-sig")
     assert len(listing) == 3449 and listing["building_id"].is_unique
     r = read_form(out / "01-当湖街道.xlsx")
@@ -175,3 +181,72 @@ def test_forms_open_in_libreoffice(forms, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "error" not in result.stderr.lower() and "repair" not in (result.stdout + result.stderr).lower()
     assert pdf.exists() and pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 5000
+
+
+def test_forms_command_per_village(tmp_path):
+    """--village-column: one form per village of a township, from a footprints attribute;
+    buildings without a village stay on the township's form."""
+    import geopandas as gpd
+    import shapely
+
+    x0, y0 = 597_000.0, 3_398_000.0  # EPSG:4549, 当湖 (Pinghu)
+    geoms = [shapely.box(x0 + 40 * i, y0, x0 + 40 * i + 20, y0 + 12) for i in range(4)]
+    gpd.GeoDataFrame({"building_id": ["A", "B", "C", "D"], "村社区": ["东村", "东村", "西村", None]},
+                     geometry=geoms, crs="EPSG:4549").to_file(tmp_path / "fp.gpkg", layer="footprints")
+    gpd.GeoDataFrame({"name": ["甲镇"]}, geometry=[shapely.box(x0 - 100, y0 - 100, x0 + 300, y0 + 100)],
+                     crs="EPSG:4549").to_file(tmp_path / "towns.gpkg")
+    config = tmp_path / "case.yaml"
+    config.write_text(
+        f"extends: {ROOT / 'configs' / 'pinghu.yaml'}\n"
+        f"inputs: {{footprints: {tmp_path / 'fp.gpkg'}, survey: null, townships: {tmp_path / 'towns.gpkg'},"
+        " townships_name_column: name}\ndsm: {tiles: null}\n", encoding="utf-8")
+    out = tmp_path / "forms"
+    assert main(["forms", str(config), "--out", str(out), "--village-column", "村社区", "--date",
+                 "2026-05-01", "--paper", "A4", "--quiet"]) == 0
+    assert sorted(p.name for p in out.glob("*.xlsx")) == ["01-甲镇·东村.xlsx", "02-甲镇·西村.xlsx", "03-甲镇.xlsx"]
+    assert len(list(out.glob("*.pdf"))) == 3
+    assert (out / "03-甲镇.pdf").read_bytes().startswith(b"%PDF")
+    assert list(read_form(out / "01-甲镇·东村.xlsx").issued.index) == ["A", "B"]
+    assert read_form(out / "01-甲镇·东村.xlsx").village == "东村"
+    assert main(["forms", str(config), "--out", str(tmp_path / "x"), "--village-column", "村"]) == 2
+
+
+GOTEBORG = ROOT / "tests" / "data" / "real" / "dsm_goteborg"
+
+
+@pytest.mark.real_data
+@pytest.mark.slow
+def test_forms_on_real_buildings_and_dsm(tmp_path):
+    """`roofpv forms` on the real Gothenburg footprints, DSM and DEM (tests/data/real/
+    dsm_goteborg), one form per building type (TYP): every roof with a profile-measured
+    pitch (plane_labels.csv, an independent reference) that the DSM measured is shown as
+    pitched in the form, never as 平屋顶."""
+    config = tmp_path / "goteborg.yaml"
+    config.write_text(f"""extends: {ROOT / 'configs' / 'pinghu.yaml'}
+inputs: {{footprints: {GOTEBORG / 'buildings.gpkg'}, survey: null, townships: null}}
+site: {{name: Göteborg, latitude: 57.7, longitude: 11.97, altitude_m: 10, timezone: Europe/Stockholm}}
+crs: EPSG:3007
+dsm: {{tiles: {GOTEBORG / 'dsm'}, dem: {GOTEBORG / 'dem'}}}
+weather:  # rough monthly means for 57.7°N (assumption: only the shading classes use them)
+  monthly:
+    ghi_kwh_m2: [8, 22, 60, 110, 160, 165, 160, 125, 75, 36, 12, 5]
+    temp_air_c: [0, 0, 2, 7, 12, 15, 17, 17, 13, 9, 5, 1]
+    wind_m_s: [4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4]
+""", encoding="utf-8")
+    out = tmp_path / "forms"
+    assert main(["forms", str(config), "--out", str(out), "--village-column", "TYP", "--no-maps",
+                 "--date", "2026-05-01", "--quiet"]) == 0
+    listing = pd.read_csv(out / "forms_issued.csv", encoding="utf-8-sig", dtype=str)
+    assert len(listing) == 137 and listing["form"].str.startswith("未知·").all()
+    rows = []
+    for path in sorted(out.glob("*.xlsx")):
+        wb, ws, header, found = _sheet(path)
+        rows += [(str(bid), ws.cell(r, header["DSM屋顶形式"]).value, ws.cell(r, header["层数"]).value)
+                 for bid, r in found.items()]
+    form = pd.DataFrame(rows, columns=["building_id", "roof_form", "floors"]).set_index("building_id")
+    assert form["roof_form"].notna().sum() >= 20
+    assert (form["floors"].dropna() >= 1).all()
+    labels = pd.read_csv(GOTEBORG / "plane_labels.csv", dtype={"building_id": str})
+    pitched = labels[(labels["keep"] == 1) & (labels["tilt_deg"] > 10)]["building_id"].unique()
+    measured = form.loc[form.index.isin(pitched), "roof_form"].dropna()
+    assert len(measured) >= 10 and (measured != "平屋顶").all()

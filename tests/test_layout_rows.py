@@ -44,3 +44,30 @@ def test_rows_match_per_cell_containment_on_irregular_planes():
     assert np.bincount(cells["polygon"], minlength=len(polygons)).tolist() == expected
     assert counts[-1] == 8 * int(np.floor((4 - depth[-1]) / pitch[-1] + 1e-9) + 1)
     assert counts.sum() > 1000
+
+
+def test_closed_form_rows_of_convex_planes_match_per_cell_containment():
+    rng = np.random.default_rng(11)
+    polygons = []
+    for i in range(150):
+        r = rng.uniform(3, 25)
+        if i % 3 == 0:  # rotated rectangle, as a flat roof in its south-facing frame
+            shape = shapely.affinity.rotate(shapely.box(-r, -r / 2, r, r / 2), rng.uniform(1, 89))
+        elif i % 3 == 1:  # triangle (a hip end)
+            shape = shapely.Polygon(rng.uniform(-r, r, (3, 2)))
+        else:  # convex hull of random points
+            shape = shapely.MultiPoint(rng.uniform(-r, r, (12, 2))).convex_hull
+        polygons.append(shape)
+    polygons = np.array(polygons, dtype=object)
+    grid = layout.cell_grid(polygons, 1.134, 0.02, 1.7, 2.0)
+    assert layout._convex(polygons, grid)[(grid.ny > 0) & (grid.nx > 0)].all()
+    depth = rng.uniform(1.0, 2.3, len(polygons))
+    pitch = depth + rng.uniform(0.0, 1.5, len(polygons))
+    runs = layout.module_runs(polygons, 1.134, 0.02, depth, pitch)
+    counts = np.bincount(runs["polygon"], weights=runs["modules"], minlength=len(polygons))
+    expected = [per_cell(p, 1.134, 0.02, d, q) for p, d, q in zip(polygons, depth, pitch)]
+    assert counts.astype(int).tolist() == expected
+    assert counts.sum() > 3000
+    # One run per row: a convex plane's row is never interrupted.
+    keys = runs["polygon"] * 10_000 + runs["row"]
+    assert np.unique(keys).size == keys.size

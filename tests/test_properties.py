@@ -79,7 +79,7 @@ def test_random_buildings_are_all_accounted_for(config, tables, data):
     b["township"] = "甲镇"
     b["township_source"] = "survey"
     b = stages.resolve_roofs(b, config)
-    b = stages.building_layout(b, stages.lay_out(b, config, tables), config)
+    b = stages.building_layout(b, stages.lay_out(b, config, tables)[0], config)
     out = stages.finish(b, config)
     assert out.index.tolist() == fp.index.tolist()
     assert out["suitability"].isin(["suitable", "conditional", "unsuitable"]).all()

@@ -31,10 +31,9 @@ EVIL = "<script>alert(1)</script>"
 
 
 @pytest.fixture(scope="module")
-def out(tmp_path_factory):
-    out = tmp_path_factory.mktemp("pinghu")
-    assert main(["plan", str(CONFIG), "--out", str(out), "--quiet"]) == 0
-    return out
+def out(pinghu_cli_out):
+    """`roofpv plan` on the sample, report included (shared with the end-to-end tests)."""
+    return pinghu_cli_out
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +83,7 @@ def test_city_overview_lists_townships_and_parameters(html):
     assert assumed["economics.discount_rate"] and not assumed["module.power_w"]
 
 
+@pytest.mark.slow
 def test_report_command_rebuilds_the_same_report_from_the_output_folder(out, tmp_path, html):
     copy = tmp_path / "copy"
     shutil.copytree(out, copy, ignore=shutil.ignore_patterns("report"))

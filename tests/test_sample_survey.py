@@ -16,16 +16,13 @@ TOWNSHIPS = ["当湖街道", "钟埭街道", "曹桥街道", "乍浦镇", "新�
 
 
 @pytest.fixture(scope="module")
-def out(tmp_path_factory):
-    out = tmp_path_factory.mktemp("pinghu")
-    log = out.parent / f"{out.name}.log"
-    assert main(["survey", str(ROOT / "configs" / "pinghu.yaml"), "--out", str(out), "--quiet",
-                 "--log-file", str(log)]) == 0
-    return out
+def out(pinghu_cli_out):
+    """`roofpv plan` on the sample (the survey's outputs and the plan's)."""
+    return pinghu_cli_out
 
 
 def test_log_file_records_every_stage_partition_and_write(out):
-    logged = (out.parent / f"{out.name}.log").read_text(encoding="utf-8")
+    logged = (out.parent / "pinghu.log").read_text(encoding="utf-8")
     for number, stage in enumerate(STAGES, 1):
         assert f"[{number}/{len(STAGES)}] {stage}" in logged
     assert "partition 1: 3,449 buildings" in logged
@@ -39,9 +36,11 @@ def buildings(out):
 
 def test_outputs_written(out):
     assert sorted(p.name for p in out.iterdir()) == [
-        "findings.csv", "report", "roofpv.gpkg", "roofpv.qgz", "townships.csv"]
+        "findings.csv", "parameters.csv", "plan_status.csv", "report", "rollout_plan.csv",
+        "roofpv.gpkg", "roofpv.qgz", "townships.csv", "trajectory.csv"]
     assert sorted(pyogrio.list_layers(out / "roofpv.gpkg")[:, 0]) == [
-        "buildings", "layer_styles", "pv_arrays", "roof_planes", "run_info", "townships"]
+        "buildings", "layer_styles", "pv_arrays", "rollout_plan", "roof_planes", "run_info",
+        "townships"]
 
 
 def test_geopackage_names_the_weather_source(out):

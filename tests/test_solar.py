@@ -143,3 +143,22 @@ def test_lifetime_energy_by_hand():
     for years, rate in ((-1, 0.01), (2.5, 0.01), (10, 1.0), (10, -0.01)):
         with pytest.raises(ValueError):
             lifetime_energy(1000.0, years, rate)
+
+
+def test_tables_of_several_temperature_models_share_the_irradiance_and_equal_single_tables():
+    from roofpv.config import load_config
+    from roofpv.io.weather import load_weather
+
+    from .conftest import ROOT
+
+    config = load_config(ROOT / "configs" / "pinghu.yaml")
+    hourly = load_weather(config)[0]
+    args = (hourly, 30.7, 121.0, 5.0, [0.0, 20.0, 40.0], [90.0, 180.0, 270.0])
+    models = ["open_rack_glass_polymer", "close_mount_glass_glass"]
+    both = yield_table(*args, temperature_model=models, gamma_pdc=-0.003, losses_pct=11.42)
+    for model in models:
+        one = yield_table(*args, temperature_model=model, gamma_pdc=-0.003, losses_pct=11.42)
+        np.testing.assert_array_equal(both[model].monthly_kwh_per_kwp, one.monthly_kwh_per_kwp)
+        np.testing.assert_array_equal(both[model].annual_kwh_per_kwp, one.annual_kwh_per_kwp)
+    assert (both["close_mount_glass_glass"].annual_kwh_per_kwp
+            < both["open_rack_glass_polymer"].annual_kwh_per_kwp).all()

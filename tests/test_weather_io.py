@@ -80,7 +80,7 @@ def test_epw_mixed_years_to_canonical(tmp_path, truth):
     assert list(weather.columns) == list(COLUMNS)
     pd.testing.assert_frame_equal(weather, truth, check_freq=False)
     assert meta == {**SITE, "tz": "Asia/Shanghai",
-                    "source": "EPW file site.epw"}
+                    "source": "EPW file site.epw", "findings": [], "shift_h": 0.0}
     fixed, meta = read_weather(path)
     assert meta["tz"] == "Etc/GMT-8"
     np.testing.assert_array_equal(fixed.to_numpy(), truth.to_numpy())
@@ -189,15 +189,15 @@ def test_errors(tmp_path, truth):
         read_weather(path, tz="Europe/Berlin")
 
     frame = plain(truth)
-    frame.loc[100, "temp_air"] = 99.9
+    frame.loc[100:199, "temp_air"] = 99.9
     frame.to_csv(path, index=False)
-    with pytest.raises(WeatherFileError, match="'temp_air' outside"):
+    with pytest.raises(WeatherFileError, match="100 of 8760 values of 'temp_air'"):
         read_weather(path, tz="Asia/Shanghai")
 
     frame = plain(truth)
-    frame.loc[[5, 6], "ghi"] = np.nan
+    frame.loc[10:20, "ghi"] = np.nan
     frame.to_csv(path, index=False)
-    with pytest.raises(WeatherFileError, match="2 missing or non-numeric"):
+    with pytest.raises(WeatherFileError, match="gap of more than 6 hours"):
         read_weather(path, tz="Asia/Shanghai")
 
     plain(truth).iloc[:-24].to_csv(path, index=False)
@@ -244,3 +244,95 @@ def test_real_shanghai_epw():
         weather["ghi"].groupby(weather.index.month).sum().to_numpy(),
         raw["ghi"].groupby(raw["month"]).sum().to_numpy())
     assert 1400 < weather["ghi"].sum() / 1000 < 1550
+
+
+def test_single_bad_values_repaired(tmp_path, truth):
+    """One out-of-range record is clipped, a missing-value code and blanks are
+    filled from their neighbours; each repair is a finding naming hour and value."""
+    frame = plain(truth)
+    noon = frame.index[(frame["ghi"] > 300)][0]
+    frame.loc[noon, "dhi"] = 1011.0              # 1 % past the range: clipped
+    frame.loc[100, "temp_air"] = 99.9            # missing-value code: filled
+    frame.loc[[5, 6], "ghi"] = np.nan            # blanks: filled
+    path = tmp_path / "repaired.csv"
+    frame.to_csv(path, index=False)
+    weather, meta = read_weather(path, tz="Asia/Shanghai")
+    found = {(f.column, f.value): f for f in meta["findings"]}
+    assert len(meta["findings"]) == 4
+    assert "clipped to 1000" in found["dhi", "1011"].problem
+    assert found["dhi", "1011"].row == noon + 1
+    assert "filled" in found["temp_air", "99.9"].problem
+    assert weather["dhi"].max() == 1000.0
+    expected = (truth["temp_air"].iloc[99] + truth["temp_air"].iloc[101]) / 2
+    assert weather["temp_air"].iloc[100] == pytest.approx(expected)
+    assert not weather.isna().any().any()
+
+
+def test_shift_hours(tmp_path, truth):
+    path = tmp_path / "plain.csv"
+    plain(truth).to_csv(path, index=False)
+    late, meta = read_weather(path, tz="Asia/Shanghai", shift_h=1)
+    assert meta["shift_h"] == 1.0 and "shifted +1 h" in meta["source"]
+    np.testing.assert_array_equal(late["ghi"].to_numpy()[1:], truth["ghi"].to_numpy()[:-1])
+    half, _ = read_weather(path, tz="Asia/Shanghai", shift_h=-0.5)
+    ghi = truth["ghi"].to_numpy()
+    np.testing.assert_allclose(half["ghi"].to_numpy()[:-1], (ghi[:-1] + ghi[1:]) / 2)
+    assert half["ghi"].sum() == pytest.approx(truth["ghi"].sum())
+
+
+def test_irradiance_lag_found_and_fixed(truth):
+    """The synthetic year is on the sun; moved an hour late, the lag is found, the
+    finding says how to fix it and the fix removes it."""
+    from roofpv.weather import irradiance_lag_h, shift_hours, timing_findings
+
+    lat, lon = SITE["latitude"], SITE["longitude"]
+    assert abs(irradiance_lag_h(truth, lat, lon)) < 0.1
+    late = shift_hours(truth, 1.0)
+    assert irradiance_lag_h(late, lat, lon) == pytest.approx(1.0, abs=0.1)
+    half = shift_hours(truth, 0.5)
+    assert irradiance_lag_h(half, lat, lon) == pytest.approx(0.5, abs=0.1)
+    (finding,) = timing_findings(late, {"shift_h": 0.0}, lat, lon, "late.epw")
+    assert finding.level == "warning" and "shift_h: -1.0" in finding.fix
+    assert timing_findings(shift_hours(late, -1.0), {}, lat, lon, "x") == []
+    (note,) = timing_findings(half, {}, lat, lon, "half.epw")
+    assert note.level == "info"
+
+
+def test_location_findings():
+    from roofpv.weather import distance_km, location_findings
+
+    # Hand value: 1° of latitude on the WGS84 ellipsoid near 30.5°N is 110.85 km.
+    assert distance_km(30.0, 121.0, 31.0, 121.0) == pytest.approx(110.85, abs=0.05)
+    near = {"latitude": 30.70, "longitude": 121.05}
+    assert location_findings(near, 30.677, 121.013, "f") == []
+    hangzhou = {"latitude": 30.23, "longitude": 120.17}
+    (warn,) = location_findings(hangzhou, 30.677, 121.013, "f")
+    assert warn.level == "warning" and "95 km" in warn.problem
+    assert location_findings(hangzhou, 30.677, 121.013, "f", warn_km=100) == []
+    berlin = {"latitude": 52.5, "longitude": 13.4}
+    (error,) = location_findings(berlin, 30.677, 121.013, "f")
+    assert error.level == "error" and "max_distance_km" in error.fix
+    (warn,) = location_findings(berlin, 30.677, 121.013, "f", max_km=None)
+    assert warn.level == "warning"
+    (note,) = location_findings({"latitude": None, "longitude": None}, 30.0, 120.0, "f")
+    assert note.level == "info"
+
+
+def test_gzip_files(tmp_path, truth):
+    import gzip
+
+    path = tmp_path / "site.epw"
+    write_epw(path, truth)
+    packed = tmp_path / "site.epw.gz"
+    packed.write_bytes(gzip.compress(path.read_bytes()))
+    weather, meta = read_weather(packed, tz="Asia/Shanghai")
+    pd.testing.assert_frame_equal(weather, read_weather(path, tz="Asia/Shanghai")[0])
+    assert meta["source"] == "EPW file site.epw (gzip)"
+    broken = tmp_path / "broken.epw.gz"
+    broken.write_bytes(b"not gzip")
+    with pytest.raises(WeatherFileError, match="broken.epw.gz: not a readable gzip"):
+        read_weather(broken)
+    bad = tmp_path / "bad.csv.gz"
+    bad.write_bytes(gzip.compress(b"timestamp,ghi\n2023-01-01 00:00,0\n"))
+    with pytest.raises(WeatherFileError, match=r"bad.csv.gz: no column 'dni'"):
+        read_weather(bad, tz="Asia/Shanghai")

@@ -17,7 +17,7 @@ from .. import __version__
 from ..errors import RoofpvError
 
 #: Command modules of :mod:`roofpv.cli`, in the order ``roofpv --help`` lists them.
-COMMANDS = ("survey", "plan", "report", "validate", "forms", "collect", "compare")
+COMMANDS = ("survey", "plan", "report", "validate", "forms", "collect", "compare", "init")
 
 #: Exit status: 0 done, 1 `validate` found an error in the inputs, 2 the run could not
 #: be done (bad config, unreadable input, output exists); the message says what to do.

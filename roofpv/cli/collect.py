@@ -155,9 +155,9 @@ def run(args: argparse.Namespace, console) -> int:
     for col in ("township", "bldgs", "surveyed", "complete", *(t.name[:18] for t in targets), "field chk"):
         view.add_column(col, justify="left" if col == "township" else "right", no_wrap=True)
     for name, row in by_town.iterrows():
-        cells = [str(name), f"{row['buildings']:,}", _pct(row["surveyed_share"]), _pct(row["complete_share"])]
-        cells += [f"{_pct(row[f'{t.name}_complete_share'])} of {row[f'{t.name}_cohort']:,}" for t in targets]
-        view.add_row(*cells, f"{row['field_check']:,}", end_section=name == by_town.index[-2])
+        cells = [str(name), f"{int(row['buildings']):,}", _pct(row["surveyed_share"]), _pct(row["complete_share"])]
+        cells += [f"{_pct(row[f'{t.name}_complete_share'])} of {int(row[f'{t.name}_cohort']):,}" for t in targets]
+        view.add_row(*cells, f"{int(row['field_check']):,}", end_section=name == by_town.index[-2])
     console.print(view)
     console.print("surveyed: a survey row; complete: " + ", ".join(completeness.DECISIVE)
                   + " filled; cohort share: complete buildings of those the survey places in the cohort")
@@ -168,7 +168,7 @@ def run(args: argparse.Namespace, console) -> int:
     levels = findings_frame(problems)["level"].value_counts()
     console.print(
         f"{len(returns)} forms read ({len(unreadable)} unreadable), {len(merged.survey):,} buildings surveyed; "
-        f"{len(merged.history):,} edits, {merged.conflicts[['building_id', 'column']].drop_duplicates().shape[0]:,} "
+        f"{len(merged.history):,} values received, {merged.conflicts[['building_id', 'column']].drop_duplicates().shape[0]:,} "
         f"conflicting cells, {len(merged.new_rows):,} rows added in the field, "
         f"{int(levels.get('warning', 0)) + int(levels.get('error', 0)):,} problems; written to {args.out}")
     return 0

@@ -25,11 +25,19 @@ def add_parser(commands) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace, console) -> int:
     from .. import report
+    from ..config import ConfigError
 
     config, out_dir = setup(args, [report.folder(Path(), args.lang).name])
     with console.status("writing the report…"):
-        path = report.write(report.from_folder(out_dir, config), config, out_dir, args.lang,
-                            pdf=args.pdf)
+        results = report.from_folder(out_dir, config)
+        missing = [t.name for t in config.policy.targets
+                   if f"{t.name}_coverage_today" not in results.townships.columns]
+        if missing:
+            raise ConfigError(
+                f"{out_dir}: the run there did not assess the targets {', '.join(missing)}; run "
+                "`roofpv survey` (or plan) with the same --policy into that folder first, or give the "
+                "run's own policy")
+        path = report.write(results, config, out_dir, args.lang, pdf=args.pdf)
     if not args.quiet:
         console.print(f"  report: {path / 'index.html'}, {path / 'roofpv.xlsx'}")
     return 0

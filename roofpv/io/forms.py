@@ -13,12 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import re
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.utils import get_column_letter
@@ -28,7 +30,8 @@ from openpyxl.writer.excel import ExcelWriter
 from ..collect import Returned
 from ..errors import RoofpvError
 from ..forms import Column, Form, is_survey, survey_columns
-from ..survey import locate_header
+from ..survey import SurveyError, locate_header
+from .writers import FORMULA_START
 
 DATA_SHEET, INSTRUCTIONS_SHEET = "调查表", "填表说明"
 META_SHEET, ROWS_SHEET = "_roofpv_meta", "_roofpv_rows"
@@ -47,8 +50,6 @@ HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
 INPUT_FILL = PatternFill("solid", fgColor="E2EFDA")
 THIN = Border(*(Side(style="thin", color="BFBFBF"),) * 4)
 
-#: First characters that make a spreadsheet read a cell as a formula.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class FormError(RoofpvError):
@@ -109,8 +110,8 @@ def _validation(column: Column) -> DataValidation | None:
 INSTRUCTIONS = (
     "一、本表由 roofpv 按建筑轮廓生成，每栋建筑一行，请逐栋现场核实后填写。",
     "二、灰色列（建筑编号、镇街道、占地面积及 DSM 参考列）为系统数据，已锁定，不可修改。",
-    "三、黄色单元格是根据数字表面模型（DSM）测算的估计值（遮挡情况、层数），请现场核实：无误则保留，有误请改正。",
-    "四、白色单元格中已有的内容来自已有的普查资料（包括已装光伏登记），如有变化请直接改正。",
+    "三、黄色单元格是估计值，请现场核实：无误则保留，有误请改正。遮挡情况、层数来自数字表面模型（DSM）测算，已装光伏容量、面积来自电网公司并网登记。",
+    "四、白色单元格中已有的内容来自已有的普查资料，如有变化请直接改正。",
     "五、下拉列表列请从列表中选择；数字列只填数字，单位见表头括号（荷载 kN/m²，面积 m²，容量 kW）。",
     "六、整行核实完毕后，在“已核实”列选“是”。未选“是”且未修改的黄色估计值不计入普查结果。",
     "七、表中没有的建筑，请在表末空行填写：自编建筑编号（如 新增-01）、镇街道及其他各列，汇总时将提示补绘轮廓。",
@@ -149,7 +150,7 @@ def _instructions(ws, form: Form, title: str) -> None:
     put(ws, f"A{row}", "图例")
     ws[f"A{row}"].font = Font(bold=True)
     for i, (fill, text) in enumerate((
-        (ESTIMATE_FILL, "DSM 估计值，待核实"), (LOCKED_FILL, "系统数据，已锁定"),
+        (ESTIMATE_FILL, "估计值（DSM 测算或并网登记），待核实"), (LOCKED_FILL, "系统数据，已锁定"),
         (KNOWN_FILL, "已有普查资料，如有变化请改正"), (INPUT_FILL, "填报单位、填报人、填报日期"),
     ), start=row + 1):
         put(ws, f"A{i}", text)
@@ -194,6 +195,8 @@ def _data_sheet(ws, form: Form, title: str, columns, map_pages) -> None:
         ws.column_dimensions[get_column_letter(j)].width = column.width
         if column.key in ("shading", "floors"):
             cell.comment = Comment("黄色为 DSM 估计值，请现场核实", "roofpv")
+        elif column.key in ("existing_pv_kw", "existing_pv_area_m2"):
+            cell.comment = Comment("黄色为并网登记值，请现场核实", "roofpv")
 
     n = len(form.values)
     values = form.values.copy()
@@ -268,16 +271,18 @@ def _issued_sheets(wb: Workbook, form: Form, columns) -> None:
 
 
 def _date(value) -> dt.datetime | None:
+    """The 填报日期 cell as a date: a date cell, an Excel serial number or text such as
+    2026-03-05, 2026/3/5 or 2026年3月5日; None when it is none of these."""
     if isinstance(value, dt.datetime):
         return value
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day)
     if isinstance(value, (int, float)) and not isinstance(value, bool) and 20000 < value < 80000:
         return dt.datetime(1899, 12, 30) + dt.timedelta(days=float(value))  # Excel serial date
-    if isinstance(value, str) and value.strip():
-        text = value.strip().replace("/", "-").replace(".", "-").replace("年", "-").replace("月", "-")
+    match = re.match(r"\s*(\d{4})\D+(\d{1,2})\D+(\d{1,2})", value) if isinstance(value, str) else None
+    if match:  # 2026-03-05, 2026/3/5, 2026.3.5, 2026年3月5日
         try:
-            return dt.datetime.fromisoformat(text.removesuffix("日"))
+            return dt.datetime(*map(int, match.groups()))
         except ValueError:
             return None
     return None
@@ -286,7 +291,7 @@ def _date(value) -> dt.datetime | None:
 def read_form(path: Path) -> Returned:
     """A returned form: its rows, who filled it and when, and what was issued."""
     try:
-        wb = load_workbook(path, data_only=True)
+        wb = load_workbook(path, data_only=True, read_only=True)
     except FileNotFoundError:
         raise FormError(f"{path}: file not found") from None
     except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException …
@@ -311,12 +316,17 @@ def read_form(path: Path) -> Returned:
     keys = list(issued.columns)
     estimate = pd.DataFrame({k: estimates_.map(lambda e, k=k: k in e) for k in keys}, index=issued.index)
 
-    filled = _date(ws[DATE_CELL].value)
+    office, person, date = (ws[ref].value for ref in (OFFICE_CELL, PERSON_CELL, DATE_CELL))
+    filled = _date(date)
     filled_from = "填报日期"
     if filled is None:
         filled, filled_from = dt.datetime.fromtimestamp(path.stat().st_mtime), "file time"
     cells = pd.DataFrame(list(ws.iter_rows(values_only=True)), dtype=object)
-    names, first = locate_header(cells)
+    wb.close()
+    try:
+        names, first = locate_header(cells)
+    except SurveyError as exc:
+        raise FormError(f"{path}: sheet {sheet!r}: {exc}") from None
     by_header = {c.header: c.key for c in survey_columns(int(meta["issued"][:4]))}
     missing = [h for h, k in by_header.items() if k in ("building_id", *keys) and h not in names]
     if missing:
@@ -327,7 +337,7 @@ def read_form(path: Path) -> Returned:
     raw.index = pd.RangeIndex(first + 1, first + 1 + len(raw))
     return Returned(
         path, meta["form_id"], meta["township"], meta["village"] or None, meta["issued"],
-        _text(ws[OFFICE_CELL].value), _text(ws[PERSON_CELL].value), filled, filled_from, sheet,
+        _text(office), _text(person), filled, filled_from, sheet,
         raw, issued, estimate, measured,
     )
 
@@ -336,31 +346,42 @@ def _text(value) -> str | None:
     return None if value is None or str(value).strip() == "" else str(value).strip()
 
 
-def write_sheets(path: Path, sheets: dict[str, pd.DataFrame], widths: dict[str, list[float]] | None = None,
-                 fixed_time: dt.datetime | None = None) -> None:
+def _safe(ws, value):
+    """A cell for a write-only sheet: text that a spreadsheet would take for a formula is
+    stored as text."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        cell = WriteOnlyCell(ws, value)
+        cell.data_type = "s"
+        cell.quotePrefix = True
+        return cell
+    return value
+
+
+def write_sheets(path: Path, sheets: dict[str, pd.DataFrame], fixed_time: dt.datetime | None = None) -> None:
     """A workbook with one sheet per table (bold frozen header, filters); every text
     cell safe from formula injection."""
-    wb = Workbook()
-    wb.remove(wb.active)
+    wb = Workbook(write_only=True)
     for name, frame in sheets.items():
         ws = wb.create_sheet(name[:31])
-        for j, header in enumerate(frame.columns, start=1):
-            put(ws, ws.cell(1, j).coordinate, str(header))
-            ws.cell(1, j).font = Font(bold=True)
-            ws.cell(1, j).fill = HEADER_FILL
         data = frame.to_numpy(dtype=object)
-        for i in range(len(frame)):
-            for j in range(frame.shape[1]):
-                value = data[i, j]
-                if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-                    continue
-                put(ws, ws.cell(i + 2, j + 1).coordinate, value)
         for j, header in enumerate(frame.columns, start=1):
             longest = max([len(str(header))] + [len(str(v)) for v in data[:200, j - 1] if v is not None])
             ws.column_dimensions[get_column_letter(j)].width = min(40, 3 + 1.6 * longest)
         ws.freeze_panes = "B2"
         if len(frame.columns):
-            ws.auto_filter.ref = ws.dimensions
+            ws.auto_filter.ref = f"A1:{get_column_letter(len(frame.columns))}{len(frame) + 1}"
+        header = []
+        for text in frame.columns:
+            cell = WriteOnlyCell(ws, str(text))
+            cell.font, cell.fill = Font(bold=True), HEADER_FILL
+            header.append(cell)
+        ws.append(header)
+        for row in data:
+            ws.append([_safe(ws, v) for v in row])
     save(wb, path, fixed_time)
 
 
@@ -414,8 +435,9 @@ def write_map(path: Path, buildings, township, pages: pd.DataFrame, page: pd.Ser
                 _outline(ax, township, "#888888", 1.0)
             geoms[inside].plot(ax=ax, facecolor="#d9d9d9", edgecolor="#404040", linewidth=0.4)
             near = geoms.cx[x0:x1, y0:y1]
-            near[~near.index.isin(geoms.index[inside])].plot(ax=ax, facecolor="#f2f2f2",
-                                                              edgecolor="#a0a0a0", linewidth=0.3)
+            others = near[~near.index.isin(geoms.index[inside])]
+            if len(others):  # buildings of neighbouring pages, unlabelled
+                others.plot(ax=ax, facecolor="#f2f2f2", edgecolor="#a0a0a0", linewidth=0.3)
             for bid, p in points[inside].items():
                 ax.text(p.x, p.y, str(bid), fontsize=5, ha="center", va="center")
             ax.set_xlim(x0, x1)
@@ -438,6 +460,8 @@ def _finish(ax, title: str, font, scale_m: float | None = None) -> None:
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
+    ax.set_xlabel("")
+    ax.set_ylabel("")
     ax.set_title(title, fontproperties=font, fontsize=12)
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -22,7 +23,11 @@ def _read_layer(path: Path, layer: str | None, what: str) -> tuple[gpd.GeoDataFr
     if not path.exists():
         raise InputError(f"{path}: {what} file not found; check `inputs` in the config")
     try:
-        frame = pyogrio.read_dataframe(path, layer=layer)
+        with warnings.catch_warnings():
+            # GDAL renumbers GeoJSON features whose `id` repeats; the id column is checked
+            # and repeated ids are reported as findings.
+            warnings.filterwarnings("ignore", message="Several features with id", category=RuntimeWarning)
+            frame = pyogrio.read_dataframe(path, layer=layer)
     except Exception as exc:  # pyogrio raises several DataSourceError subclasses
         raise InputError(f"{path}: cannot read {what} ({exc})") from None
     if frame.geometry.isna().all() or frame.geometry.is_empty.all():
@@ -36,7 +41,8 @@ def _read_layer(path: Path, layer: str | None, what: str) -> tuple[gpd.GeoDataFr
 def read_footprints(
     path: Path, layer: str | None = None, id_column: str = "building_id"
 ) -> tuple[gpd.GeoDataFrame, list[Finding]]:
-    """Building footprints indexed by ``building_id`` (string), geometry as found.
+    """Building footprints indexed by ``building_id`` (string), geometry and the layer's
+    other columns as found.
 
     Every feature is kept: a blank id becomes ``<file>#<feature number>`` and a repeated
     id gets ``#2``, ``#3`` …, each reported.
@@ -66,7 +72,7 @@ def read_footprints(
             "give each footprint its own id, or delete the duplicate",
         ))
         ids[i] = new
-    frame = frame[["geometry"]].set_index(pd.Index(ids.astype(str), name="building_id"))
+    frame = frame.drop(columns=id_column).set_index(pd.Index(ids.astype(str), name="building_id"))
     return frame, findings
 
 

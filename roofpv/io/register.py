@@ -101,6 +101,12 @@ def _kw(values: pd.Series, header: str, unit_col: pd.Series | None, path: Path, 
     return kw, findings
 
 
+def _dates(values: pd.Series) -> pd.Series:
+    """Dates written as 2025-06-01, 2025/6/1, 2025.6.1 or 2025年6月1日 (or typed in Excel)."""
+    text = values.astype("string").str.strip().str.replace(r"[/.年月]", "-", regex=True).str.replace("日", "")
+    return pd.to_datetime(text, errors="coerce", format="mixed")
+
+
 def read_register(path: Path, sheet: str | int, crs: str) -> tuple[pd.DataFrame, list[Finding]]:
     """The register: one row per system, index ``system_id``, columns ``kw`` (kW, from
     any unit), ``connected`` (date), ``voltage_kv``, ``export_mode`` (code),
@@ -116,7 +122,7 @@ def read_register(path: Path, sheet: str | int, crs: str) -> tuple[pd.DataFrame,
     out = pd.DataFrame({"row": rows, "kw": kw}, index=frame.index)
     for col in ("project", "owner", "address", "township", "building_id"):
         out[col] = frame[col].astype("string").str.strip() if col in frame else pd.NA
-    out["connected"] = pd.to_datetime(frame["connected"], errors="coerce") if "connected" in frame else pd.NaT
+    out["connected"] = _dates(frame["connected"]) if "connected" in frame else pd.NaT
     if "voltage_kv" in frame:
         volts = frame["voltage_kv"].astype("string").str.lower()
         value = pd.to_numeric(volts.str.extract(r"([\d.]+)", expand=False), errors="coerce")

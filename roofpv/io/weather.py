@@ -36,6 +36,9 @@ of 31 December.
 from __future__ import annotations
 
 import datetime as _dt
+import gzip
+import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,8 +46,10 @@ import numpy as np
 import pandas as pd
 from pvlib import iotools
 
+from .. import weather as _weather
 from ..errors import RoofpvError
-from ..weather import typical_year
+from ..findings import Finding
+from ..weather import shift_hours, typical_year
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -55,10 +60,21 @@ _TMY3_DATE, _TMY3_TIME = "Date (MM/DD/YYYY)", "Time (HH:MM)"
 LABELS = {"start": 0.0, "middle": 0.5, "end": 1.0}
 
 #: Plausible ranges; values outside them are missing-value codes (EPW 9999,
-#: 99.9, 999; TMY3 -9900) or wrong units.
+#: 99.9, 999; TMY3 -9900), single bad records or wrong units.
 _RANGES = {"ghi": (-10.0, 1500.0), "dni": (-10.0, 1500.0),
            "dhi": (-10.0, 1000.0), "temp_air": (-80.0, 65.0),
            "wind_speed": (0.0, 75.0)}
+_UNITS = {"ghi": "W/m²", "dni": "W/m²", "dhi": "W/m²", "temp_air": "°C",
+          "wind_speed": "m/s"}
+#: A value outside its range by at most this share of the range's width is a bad
+#: record and is clipped to the range; further out it is a missing-value code and
+#: is filled from the neighbouring hours.
+CLIP_SHARE = 0.1
+#: Hours in a row that may be filled by linear interpolation.
+FILL_MAX_HOURS = 6
+#: More bad values than this share of a column means wrong units or a broken
+#: file, not single bad records: the file is refused.
+MAX_REPAIR_SHARE = 0.01
 
 
 class WeatherFileError(RoofpvError):
@@ -66,7 +82,8 @@ class WeatherFileError(RoofpvError):
 
 
 def read_weather(path, format=None, tz=None, *, label="start", year=2023,
-                 columns=None, latitude=None, longitude=None, altitude=None):
+                 columns=None, latitude=None, longitude=None, altitude=None,
+                 shift_h=0.0):
     """
     Read an hourly weather file into the canonical weather frame.
 
@@ -75,7 +92,8 @@ def read_weather(path, format=None, tz=None, *, label="start", year=2023,
     path : str or pathlib.Path
         Weather file.
     format : {"epw", "tmy3", "pvgis", "csv"}, optional
-        File format. By default it is taken from the extension: ``.epw`` is
+        File format. By default it is taken from the extension (a ``.gz``
+        file is unpacked and its inner extension used): ``.epw`` is
         EPW, ``.json`` is PVGIS; a ``.csv`` is PVGIS if it starts with
         ``Latitude``, TMY3 if its second line starts with ``Date
         (MM/DD/YYYY)``, and a plain CSV otherwise.
@@ -97,6 +115,11 @@ def read_weather(path, format=None, tz=None, *, label="start", year=2023,
     latitude, longitude, altitude : float, optional
         Plain CSV only (it has no header): site coordinates [degrees north,
         degrees east] and elevation [m] for ``meta``; ``None`` if not given.
+    shift_h : float, default 0
+        Hours added to every time stamp after reading, any format, fractions
+        allowed: -1 when the irradiance runs one hour late against the sun
+        (see :py:func:`roofpv.weather.irradiance_lag_h`). The year is shifted
+        circularly and fractional shifts interpolate linearly between hours.
 
     Returns
     -------
@@ -104,14 +127,18 @@ def read_weather(path, format=None, tz=None, *, label="start", year=2023,
         Canonical weather frame of 8760 rows, see :mod:`roofpv.weather`.
     meta : dict
         ``latitude``, ``longitude``, ``altitude``, ``tz`` (the index time
-        zone as a string), ``source`` (format and file name) and, for PVGIS,
-        ``irradiance_time_offset_h`` and ``solar_time_error_h`` (see Notes).
+        zone as a string), ``source`` (format and file name), ``findings``
+        (list of :class:`roofpv.findings.Finding`: each value repaired) and,
+        for PVGIS, ``irradiance_time_offset_h`` and ``solar_time_error_h`` (see
+        Notes).
 
     Raises
     ------
     WeatherFileError
-        If the file is missing or unreadable, lacks a column, holds missing
-        or implausible values, or does not make exactly one year of hours.
+        If the file is missing or unreadable, lacks a column, holds more than
+        :data:`MAX_REPAIR_SHARE` missing or implausible values in a column (or
+        a gap longer than :data:`FILL_MAX_HOURS`), or does not make exactly
+        one year of hours.
 
     Notes
     -----
@@ -124,10 +151,20 @@ def read_weather(path, format=None, tz=None, *, label="start", year=2023,
     remainder, at most 0.5 h, is reported as ``solar_time_error_h``. Without
     an offset in the file 0.5 (hourly means centred on the half hour) is
     assumed.
+
+    A value outside its plausible range by at most :data:`CLIP_SHARE` of the
+    range (one hour of DHI = 1011 W/m², say) is clipped to the range; a value
+    further out (a missing-value code) or missing is filled by linear
+    interpolation between its neighbouring hours. Each repair is a warning in
+    ``meta["findings"]``.
     """
     path = Path(path)
     if not path.is_file():
         raise WeatherFileError(f"{path}: weather file not found")
+    if path.suffix.lower() == ".gz":
+        return _read_gzip(path, format=format, tz=tz, label=label, year=year, columns=columns,
+                          latitude=latitude, longitude=longitude, altitude=altitude,
+                          shift_h=shift_h)
     if label not in LABELS:
         raise WeatherFileError(f"{path}: label must be one of {list(LABELS)}, "
                                f"not {label!r}")
@@ -148,11 +185,34 @@ def read_weather(path, format=None, tz=None, *, label="start", year=2023,
     except Exception as exc:  # noqa: BLE001 - pvlib readers raise many kinds
         raise WeatherFileError(
             f"{path}: cannot read as {format} weather ({exc})") from None
-    frame = _check_values(path, frame)
+    frame, findings = _check_values(path, frame)
     target_tz = tz if tz is not None else meta.pop("file_tz")
     meta.pop("file_tz", None)
     weather = _one_year(path, frame, target_tz, year)
+    if shift_h:
+        weather = shift_hours(weather, shift_h)
+        meta["source"] += f", shifted {shift_h:+g} h"
     meta["tz"] = str(target_tz)
+    meta["shift_h"] = float(shift_h)
+    meta["findings"] = findings
+    return weather, meta
+
+
+def _read_gzip(path, **options):
+    """:func:`read_weather` of a gzip-compressed file (``name.epw.gz`` …), unpacked to a
+    temporary file; messages and findings name the compressed file."""
+    with tempfile.TemporaryDirectory() as folder:
+        plain = Path(folder) / path.stem
+        try:
+            plain.write_bytes(gzip.decompress(path.read_bytes()))
+        except (OSError, EOFError) as exc:
+            raise WeatherFileError(f"{path}: not a readable gzip file ({exc})") from None
+        try:
+            weather, meta = read_weather(plain, **options)
+        except WeatherFileError as exc:
+            raise WeatherFileError(str(exc).replace(str(plain), str(path))) from None
+    meta["findings"] = [replace(f, file=str(path)) for f in meta["findings"]]
+    meta["source"] += " (gzip)"
     return weather, meta
 
 
@@ -307,25 +367,53 @@ def _read_csv(path, *, tz, label, columns, latitude, longitude, altitude):
 
 
 def _check_values(path, frame):
+    """Numeric frame with single bad values repaired, and a finding per repair."""
     frame = frame.apply(pd.to_numeric, errors="coerce").astype(float)
+    findings = []
     for column in COLUMNS:
         values = frame[column]
-        if values.isna().any():
-            bad = values.index[values.isna()]
-            raise WeatherFileError(
-                f"{path}: {bad.size} missing or non-numeric values in "
-                f"column {column!r}, the first at {bad[0]}")
         low, high = _RANGES[column]
+        unit = _UNITS[column]
         outside = (values < low) | (values > high)
-        if outside.any():
-            first = values.index[outside][0]
+        bad = values.isna() | outside
+        if bad.sum() > MAX_REPAIR_SHARE * len(values):
+            first = values.index[bad][0]
             raise WeatherFileError(
-                f"{path}: {int(outside.sum())} values of {column!r} outside "
-                f"[{low:g}, {high:g}] (missing-value codes or wrong units), "
-                f"the first {values[first]:g} at {first}")
+                f"{path}: {int(bad.sum())} of {len(values)} values of {column!r} "
+                f"missing, non-numeric or outside [{low:g}, {high:g}] {unit} "
+                f"(missing-value codes or wrong units), the first "
+                f"{values[first]:g} at {first}")
+        if not bad.any():
+            continue
+        margin = CLIP_SHARE * (high - low)
+        clip = outside & (values >= low - margin) & (values <= high + margin)
+        fill = bad & ~clip
+        repaired = values.clip(low, high).where(~fill)
+        repaired = repaired.reset_index(drop=True).interpolate(
+            limit=FILL_MAX_HOURS, limit_area="inside").set_axis(values.index)
+        if repaired.isna().any():
+            first = repaired.index[repaired.isna()][0]
+            raise WeatherFileError(
+                f"{path}: column {column!r} has a gap of more than "
+                f"{FILL_MAX_HOURS} hours of missing or implausible values "
+                f"(or one at the start or end of the file) at {first}")
+        for i in np.flatnonzero(bad.to_numpy()):
+            value, when = values.iloc[i], values.index[i]
+            what = ("missing or non-numeric" if np.isnan(value) else
+                    f"{value:g} {unit} outside [{low:g}, {high:g}]")
+            how = ("clipped to" if clip.iloc[i] else
+                   "filled from the neighbouring hours with")
+            findings.append(Finding(
+                "warning", str(path), int(i) + 1,
+                None, column, None if np.isnan(value) else f"{value:g}",
+                f"{column} at {when:%Y-%m-%d %H:%M} {what}; {how} "
+                f"{repaired.iloc[i]:.4g} {unit}",
+                "check the value at its source; nothing to do if the repair "
+                "is acceptable"))
+        frame[column] = repaired
     irradiance = ["ghi", "dni", "dhi"]
     frame[irradiance] = frame[irradiance].clip(lower=0.0)
-    return frame
+    return frame, findings
 
 
 def _one_year(path, frame, tz, year):
@@ -368,14 +456,39 @@ def _one_year(path, frame, tz, year):
     return out
 
 
-def load_weather(config: Config) -> tuple[pd.DataFrame, dict]:
-    """Hourly weather of a run: the configured file, else a typical year built from the
-    config's monthly means (:func:`roofpv.weather.typical_year`)."""
+def load_weather(config: Config, strict: bool = True) -> tuple[pd.DataFrame, dict]:
+    """
+    Hourly weather of a run: the configured file, else a typical year built from the
+    config's monthly means (:func:`roofpv.weather.typical_year`).
+
+    A file's findings (values repaired, time stamps against the sun, distance from the
+    site) are in ``meta["findings"]``; with ``strict`` an error among them (a file too far
+    from the site) raises :class:`WeatherFileError`.
+    """
     w, site = config.weather, config.site
-    if w.file is not None:
-        return read_weather(w.file, w.format, tz=site.timezone, label=w.label, columns=w.columns or None)
-    m = w.monthly
-    return typical_year(
-        site.latitude, site.longitude, site.altitude_m, m.ghi_kwh_m2, m.temp_air_c, m.wind_m_s,
-        tz=site.timezone, seed=w.seed,
-    )
+    if w.file is None:
+        m = w.monthly
+        try:
+            hourly, meta = typical_year(
+                site.latitude, site.longitude, site.altitude_m, m.ghi_kwh_m2, m.temp_air_c,
+                m.wind_m_s, tz=site.timezone, seed=w.seed,
+            )
+        except ValueError as exc:  # monthly GHI above what the sky gives at the site
+            raise WeatherFileError(
+                f"weather.monthly of {config.source_path or 'the config'} cannot describe a year "
+                f"at {site.latitude:.2f}°N, {site.longitude:.2f}°E ({exc}): the monthly means "
+                "belong to another climate; give weather.file or the site's own monthly means"
+            ) from None
+        return hourly, {**meta, "findings": []}
+    hourly, meta = read_weather(w.file, w.format, tz=site.timezone, label=w.label,
+                                columns=w.columns or None, shift_h=w.shift_h)
+    source = str(w.file)
+    found = _weather.location_findings(meta, site.latitude, site.longitude, source,
+                                       w.warn_distance_km, w.max_distance_km)
+    if strict and any(f.level == "error" for f in found):
+        raise WeatherFileError(f"{source}: {found[0].problem}; {found[0].fix}")
+    lat, lon = meta.get("latitude"), meta.get("longitude")
+    found += _weather.timing_findings(hourly, meta, site.latitude if lat is None else lat,
+                                      site.longitude if lon is None else lon, source)
+    meta["findings"] = meta["findings"] + found
+    return hourly, meta

@@ -61,13 +61,15 @@ def coverage_chart(rows: list[dict], lang: str, salt: str) -> str:
         fig, axes = plt.subplots(len(rows), 1, figsize=(WIDTH_IN, 1.5 * len(rows) + 0.3), squeeze=False)
         for ax, row in zip(axes[:, 0], rows):
             target = row["target"]
-            values = [row["today"], row["potential"]]
+            # An empty cohort has no coverage (NaN): no bar, a dash.
+            shown = [row["today"], row["potential"]]
+            values = [v if np.isfinite(v) else 0.0 for v in shown]
             labels = [t["coverage_today"], t["coverage_potential"]]
             bars = ax.barh([1, 0], values, color=[TODAY, POTENTIAL], height=0.6)
             ax.set_yticks([1, 0], labels)
-            for bar, v in zip(bars, values):
-                ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {v:.1%}",
-                        va="center", fontsize=8)
+            for bar, v in zip(bars, shown):
+                ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2,
+                        f" {v:.1%}" if np.isfinite(v) else " –", va="center", fontsize=8)
             top = max([*values, *(r for _, r, _ in row["milestones"])]) * 1.25 or 1.0
             for k, (year, ratio, status) in enumerate(row["milestones"]):
                 good = status in ("met", "on_track")
@@ -96,7 +98,7 @@ def category_chart(table: pd.DataFrame, lang: str, salt: str) -> str:
             (left, "capacity_mwp", POTENTIAL, t["capacity_mwp"]),
             (right, "generation_gwh", "#2874a6", t["generation_gwh"]),
         ):
-            values = table[column].to_numpy(float)
+            values = np.nan_to_num(table[column].to_numpy(float))
             ax.barh(y, values, color=colour, height=0.6)
             for yi, v in zip(y, values):
                 ax.text(v, yi, f" {v:,.1f}", va="center", fontsize=7.5)

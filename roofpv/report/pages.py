@@ -118,6 +118,20 @@ def _city_maps(report: data.ReportData, targets, t: dict, lang: str) -> list[dic
     return out
 
 
+def _survey_rows(b: pd.DataFrame, order: list[str], city: str, targets) -> list[dict]:
+    """Survey completeness per township and for the city (:mod:`roofpv.completeness`)."""
+    from ..completeness import TOTAL, from_buildings, summary
+
+    table = summary(from_buildings(b), targets, order).rename(index={TOTAL: city})
+    return [{
+        "name": name, "total": name == city, "buildings": _num(row["buildings"], 0),
+        "surveyed": _pct(row["surveyed_share"]), "complete": _pct(row["complete_share"]),
+        "cohorts": [f"{_pct(row[f'{t.name}_complete_share'])} / {int(row[f'{t.name}_cohort']):,}"
+                    for t in targets],
+        "field_check": _num(row["field_check"], 0),
+    } for name, row in table.iterrows()]
+
+
 def _page(context: dict, lang: str) -> str:
     css = (files("roofpv.report") / "templates" / "report.css").read_text(encoding="utf-8")
     t = text(lang)
@@ -195,6 +209,7 @@ def render(report: data.ReportData, config: Config, parameters: pd.DataFrame, la
         "plan_title": t["plan"].format(n=PLAN_ROWS_CITY),
         "plan_rows": _plan_rows(city_plan, PLAN_ROWS_CITY, config, lang, sheet_of),
         "parameter_rows": parameters.to_dict("records"),
+        "survey_rows": _survey_rows(b, report.order, report.city, targets),
     }, lang)
     for i, name in enumerate(report.order):
         atlas = atlases[name]

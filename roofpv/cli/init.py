@@ -1,0 +1,50 @@
+"""``roofpv init``: a starting config for the user's own footprints (and survey, DSM, weather)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_parser(commands) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        "init",
+        help="write a starting config for your own footprints (and survey, DSM, weather)",
+        description=(
+            "Read a footprint layer (and optionally a survey, a DSM folder and a weather file) "
+            "and write a starting config: id column and CRS detected, survey headers mapped, "
+            "DSM resolution read, site at the data's centre, extending the nearest configured "
+            "jurisdiction, with CHECK comments saying what to confirm."
+        ),
+    )
+    parser.add_argument("footprints", type=Path, help="building footprint layer (GeoPackage, GeoJSON, Shapefile …)")
+    parser.add_argument("--layer", help="layer of a multi-layer file")
+    parser.add_argument("--survey", type=Path, metavar="F", help="survey workbook (.xlsx) or CSV")
+    parser.add_argument("--dsm", type=Path, metavar="DIR", help="folder of DSM GeoTIFF tiles")
+    parser.add_argument("--weather", type=Path, metavar="F", help="hourly weather file (EPW, TMY3, PVGIS, CSV)")
+    parser.add_argument("--out", type=Path, metavar="CONFIG",
+                        help="config file to write; default: <footprints name>.yaml")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing config file")
+    return parser
+
+
+def run(args: argparse.Namespace, console) -> int:
+    from ..init import config_text
+    from ..io import inspect
+    from .options import OutputExistsError, default_config
+
+    out = args.out or Path(args.footprints.stem + ".yaml")
+    if out.exists() and not args.overwrite:
+        raise OutputExistsError(f"{out} already exists; pass --overwrite to replace it or --out to write elsewhere")
+    text = config_text(
+        out, inspect.inspect_footprints(args.footprints, args.layer),
+        inspect.configured_sites(default_config().parent),
+        survey=inspect.inspect_survey(args.survey) if args.survey else None,
+        dsm=inspect.inspect_dsm(args.dsm) if args.dsm else None,
+        weather=inspect.inspect_weather(args.weather) if args.weather else None,
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    checks = sum("CHECK" in line for line in text.splitlines())
+    console.print(f"wrote {out}: {checks} CHECK comments to read, then `roofpv validate {out}`")
+    return 0

@@ -1,0 +1,118 @@
+"""What `roofpv init` reads from a user's files: columns, CRS, extent, headers, resolution.
+
+Each function returns plain facts (:mod:`roofpv.init` turns them into a config); none
+assesses anything.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import yaml
+from pyproj import CRS, Transformer
+
+from ..georef import resolve_crs
+from ..init import DsmFacts, FootprintFacts, SiteFacts, SurveyFacts, WeatherFacts
+from ..schema import HEADER_LOOKUP, header_key
+from ..survey import SurveyError, locate_header
+from .readers import CSV_ENCODINGS, InputError, _read_csv
+from .weather import WeatherFileError, read_weather
+
+
+def inspect_footprints(path: Path, layer: str | None = None) -> FootprintFacts:
+    """Columns (unique and blank counts), CRS and lon/lat centre of a footprint layer."""
+    if not path.exists():
+        raise InputError(f"{path}: footprints file not found")
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Several features with id", category=RuntimeWarning)
+            frame = pyogrio.read_dataframe(path, layer=layer)
+    except Exception as exc:  # pyogrio raises several DataSourceError subclasses
+        raise InputError(f"{path}: cannot read footprints ({exc})") from None
+    if frame.empty or frame.geometry.isna().all():
+        raise InputError(f"{path}: footprints layer has no geometries")
+    crs, findings = resolve_crs(frame.crs, frame.total_bounds, str(path))
+    if crs is None:
+        raise InputError(f"{path}: {findings[0].problem}; {findings[0].fix}")
+    x0, y0, x1, y1 = frame.total_bounds
+    to_lonlat = Transformer.from_crs(crs, CRS.from_epsg(4326), always_xy=True)
+    lon, lat = to_lonlat.transform((x0 + x1) / 2, (y0 + y1) / 2)
+    columns = {
+        str(c): (int(frame[c].nunique(dropna=True)), int(frame[c].isna().sum()))
+        for c in frame.columns if c != "geometry"
+    }
+    return FootprintFacts(
+        path=path, layer=layer, features=len(frame), columns=columns,
+        crs=crs.to_string(), crs_notes=[f.problem for f in findings],
+        latitude=float(lat), longitude=float(lon),
+    )
+
+
+def inspect_survey(path: Path) -> SurveyFacts:
+    """The sheet holding the survey header and how its headers map to roofpv columns."""
+    if not path.exists():
+        raise InputError(f"{path}: survey file not found")
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=object, engine="openpyxl")
+    elif suffix == ".csv":
+        sheets = {None: _read_csv(path)[0]}
+    else:
+        raise InputError(f"{path}: survey must be .xlsx or .csv")
+    best = None
+    for name, cells in sheets.items():
+        try:
+            headers, first = locate_header(cells)
+        except SurveyError:
+            continue
+        mapped = {h: HEADER_LOOKUP[header_key(h)] for h in headers if header_key(h) in HEADER_LOOKUP}
+        if best is None or len(mapped) > len(best[1]):
+            best = (name, mapped, [h for h in headers if h not in mapped and h], len(cells) - first)
+    if best is None:
+        raise InputError(f"{path}: no sheet has a header row with a building id column (e.g. 建筑编号)")
+    name, mapped, unmapped, rows = best
+    return SurveyFacts(path=path, sheet=name, mapped=mapped, unmapped=unmapped, rows=rows,
+                       encoding=None if suffix != ".csv" else CSV_ENCODINGS[0])
+
+
+def inspect_dsm(folder: Path, pattern: str = "*.tif") -> DsmFacts:
+    """Tile count, pixel size and CRS of a folder of DSM GeoTIFFs."""
+    import rasterio
+
+    tiles = sorted(Path(folder).glob(pattern))
+    if not tiles:
+        raise InputError(f"{folder}: no DSM tiles matching {pattern}")
+    sizes, crs = [], None
+    for tile in tiles[:20]:
+        with rasterio.open(tile) as src:
+            sizes.append(src.res)
+            crs = crs or (src.crs.to_string() if src.crs else None)
+    res = np.median(np.asarray(sizes), axis=0)
+    return DsmFacts(folder=Path(folder), pattern=pattern, tiles=len(tiles),
+                    resolution_m=(float(res[0]), float(res[1])), crs=crs)
+
+
+def inspect_weather(path: Path) -> WeatherFacts:
+    """Location and format of a weather file (read in full, so it is known to load)."""
+    try:
+        _, meta = read_weather(path)
+    except WeatherFileError as exc:
+        raise InputError(str(exc)) from None
+    return WeatherFacts(path=path, source=meta["source"], latitude=meta.get("latitude"),
+                        longitude=meta.get("longitude"), repairs=len(meta["findings"]))
+
+
+def configured_sites(folder: Path) -> list[SiteFacts]:
+    """The site of every configured jurisdiction in ``folder`` (``*.yaml`` with ``site``)."""
+    sites = []
+    for path in sorted(Path(folder).glob("*.yaml")):
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        site = raw.get("site") if isinstance(raw, dict) else None
+        if isinstance(site, dict) and {"latitude", "longitude"} <= set(site):
+            sites.append(SiteFacts(path=path, name=str(site.get("name", path.stem)),
+                                   latitude=float(site["latitude"]), longitude=float(site["longitude"])))
+    return sites

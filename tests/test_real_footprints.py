@@ -1,0 +1,174 @@
+"""Footprints as they come: overlapping parts and duplicates, layer attributes, CRS far
+from China, the row rule at high latitude — and an OSM export of Lujiazui, Shanghai, run
+end to end (tests/data/real/osm_shanghai)."""
+
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from shapely.geometry import box
+
+from roofpv import layout
+from roofpv.cli import main
+from roofpv.inventory import footprint_attributes, resolve_overlaps
+from roofpv.roof import analysis_epsg
+
+LUJIAZUI = Path(__file__).parent / "data" / "real" / "osm_shanghai" / "lujiazui_buildings.geojson"
+WEATHER = Path(__file__).parent / "data" / "real" / "weather" / "CHN_Zhejiang.Hangzhou.584570_CSWD.epw.gz"
+
+
+def frame(geoms, ids):
+    g = gpd.GeoDataFrame({"geometry_valid": True}, geometry=geoms, index=pd.Index(ids, name="building_id"),
+                         crs="EPSG:4549")
+    return g
+
+
+def test_part_duplicate_and_partial_overlap_counted_once():
+    parent = box(0, 0, 40, 40)               # 1600 m²
+    part = box(5, 5, 15, 25)                 # 200 m², inside the parent
+    duplicate = box(0, 0, 40, 40)            # the parent again, later in the file
+    neighbour = box(38, 0, 58, 20)           # 400 m², 40 m² of it over the parent (10 %)
+    apart = box(100, 0, 110, 10)
+    b, found = resolve_overlaps(frame([parent, part, duplicate, neighbour, apart], list("ABCDE")))
+    assert b["overlap_of"].fillna("-").to_dict() == {"A": "-", "B": "A", "C": "A", "D": "-", "E": "-"}
+    assert b.loc["B", "overlap_share"] == 1.0 and b.loc["D", "overlap_share"] == pytest.approx(0.1)
+    # The neighbour gives up the strip it shares with the larger parent.
+    assert b.loc["D"].geometry.area == pytest.approx(360.0)
+    counted = b.geometry.area.where(b["overlap_of"].isna(), 0).sum()
+    union = shapely.union_all([parent, part, duplicate, neighbour, apart]).area
+    assert counted == pytest.approx(union)
+    assert {(f.building_id, f.level, f.value) for f in found} == {
+        ("B", "warning", "A (100%)"), ("C", "warning", "A (100%)"), ("D", "info", "A: 40 m² (10%)")}
+
+
+def test_shared_walls_are_not_overlaps():
+    left, right = box(0, 0, 10, 10), box(10, 0, 20, 10)
+    sliver = box(19.95, 0, 30, 10)           # 0.5 m² over `right`: digitising noise
+    b, found = resolve_overlaps(frame([left, right, sliver], ["a", "b", "c"]))
+    assert b["overlap_of"].isna().all() and found == []
+
+
+def test_attributes_from_the_footprint_layer():
+    layer = pd.DataFrame({
+        "building": ["industrial", "apartments", "yes", None, "school"],
+        "building:levels": ["2", None, "5;6", None, None],
+        "height": [None, "33 m", None, "12", None],
+        "name": ["厂房", None, " ", None, "小学"],
+    })
+    a = footprint_attributes(layer)
+    assert a["category"].fillna("-").tolist() == ["factory", "urban_residential", "-", "-", "public_institution"]
+    assert a["floors"].tolist()[:4] == [2.0, 11.0, 5.0, 4.0] and np.isnan(a["floors"][4])
+    assert a["floors_from"].fillna("-").tolist() == ["levels", "height", "levels", "height", "-"]
+    assert a["name"].fillna("-").tolist() == ["厂房", "-", "-", "-", "小学"]
+
+
+@pytest.mark.parametrize(("lat", "lon", "epsg"), [
+    (30.68, 121.01, 4549),        # Pinghu: CGCS2000 GK CM 120°E
+    (47.37, 8.54, 32632),         # Zürich: UTM 32N
+    (59.33, 18.07, 32634),        # Stockholm: UTM 34N
+    (-33.87, 151.21, 32756),      # Sydney: UTM 56S
+])
+def test_analysis_crs_inside_and_outside_china(lat, lon, epsg):
+    assert analysis_epsg(lat, lon) == epsg
+
+
+def test_row_rule_capped_at_high_latitude():
+    L, tilt = 2.278, 20.0
+    # Unchanged where the rule is sound (30.7°N: 3.62 m, the GB 50797 value).
+    assert layout.row_pitch_tilted(L, tilt, 30.7) == pytest.approx(3.6204, abs=1e-3)
+    assert not layout.row_pitch_capped(L, tilt, 30.7)
+    # 57.7°N asked for 60 m rows; 59.3°N had no answer. Both get pitch L / 0.25.
+    for lat in (57.7, 59.3, 70.0):
+        assert layout.row_pitch_tilted(L, tilt, lat) == pytest.approx(L / layout.MIN_GCR)
+        assert layout.row_pitch_capped(L, tilt, lat)
+    assert layout.row_pitch_tilted(L, 0.0, 80.0) == pytest.approx(L)
+
+
+def test_row_rule_finding_at_high_latitude(config):
+    from roofpv.pipeline import row_rule_findings
+
+    assert row_rule_findings(config) == []
+    north = config.model_copy(update={"site": config.site.model_copy(update={"latitude": 59.3})})
+    (finding,) = row_rule_findings(north)
+    assert finding.column == "mountings.ballasted_tilted" and "ground coverage ratio 0.25" in finding.problem
+
+
+def osm_parts():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")     # GDAL: repeated feature ids in the GeoJSON
+        return gpd.read_file(LUJIAZUI)
+
+
+@pytest.mark.real_data
+def test_lujiazui_end_to_end(tmp_path, capsys):
+    """init → validate → survey → plan → report on an OSM export with building parts
+    over their parents and tile-split duplicates, no survey."""
+    config = tmp_path / "lujiazui.yaml"
+    out = tmp_path / "out"
+    assert main(["init", str(LUJIAZUI), "--weather", str(WEATHER), "--out", str(config)]) == 0
+    text = config.read_text(encoding="utf-8")
+    assert "footprints_id_column: id" in text and "extends: " in text and "pinghu.yaml" in text
+    assert main(["validate", str(config), "--out", str(out)]) == 0
+    assert main(["survey", str(config), "--out", str(out), "--no-report", "--quiet", "--overwrite"]) == 0
+    assert main(["plan", str(config), "--out", str(out), "--no-report", "--quiet", "--overwrite"]) == 0
+    assert main(["report", str(config), "--out", str(out), "--overwrite"]) == 0
+    assert (out / "report" / "index.html").exists()
+    capsys.readouterr()
+
+    b = gpd.read_file(out / "roofpv.gpkg", layer="buildings").set_index("building_id")
+    raw = osm_parts()
+    assert len(b) == len(raw) == 202
+    # Hand-measured: the outlines' areas add up to 1.78 × the area they cover (parts
+    # stacked on their parents); roofpv counts the covered area once.
+    projected = raw.to_crs(4550).geometry
+    union = shapely.union_all(projected.to_numpy()).area
+    assert projected.area.sum() / union == pytest.approx(1.78, abs=0.01)
+    assert b["roof_area_m2"].sum() == pytest.approx(union, rel=1e-3)
+    # Huaxia Bank Tower (way 164901925, building:part) stands on 华夏银行大厦 (way 164901939).
+    assert b.loc["164901925", "overlap_of"] == "164901939"
+    assert b.loc["164901925", ["roof_area_m2", "capacity_kwp"]].tolist() == [0.0, 0.0]
+    assert "footprint_overlap" in b.loc["164901925", "reasons"]
+    parts = raw["kind"].eq("building_part").to_numpy()
+    assert b["overlap_of"].notna().to_numpy()[parts].mean() > 0.95
+    # Attributes from the layer: kind_detail=commercial → commercial; height 168 m → 56 floors.
+    assert b.loc["164972439", ["category", "category_source"]].tolist() == ["commercial", "footprints"]
+    assert b.loc["164972439", ["floors", "floors_source"]].tolist() == [56.0, "footprints"]
+    assert set(b["category_source"]) <= {"footprints", "default"}
+    findings = pd.read_csv(out / "findings.csv", dtype={"building_id": str})
+    assert findings["problem"].str.contains("irradiance runs 1.02 h late").any()
+    overlap = findings[findings["problem"].str.startswith("footprint lies inside a larger one")]
+    assert len(overlap) == b["overlap_of"].notna().sum()
+    assert overlap.set_index("building_id").loc["164901925", "value"] == "164901939 (100%)"
+
+
+@pytest.mark.slow
+def test_nothing_crashes_on_empty_townships_and_cohorts(tmp_path, capsys):
+    """A township without buildings, a target nobody qualifies for (built since 2100), a
+    cohort without roofs, and `report --policy` that differs from the run's."""
+    root = Path(__file__).resolve().parents[1]
+    x, y = 121.013, 30.677
+    gpd.GeoDataFrame({"building_id": ["a", "b"]},
+                     geometry=[box(x, y, x + 0.0004, y + 0.0003), box(x + 0.001, y, x + 0.0013, y + 0.0002)],
+                     crs="EPSG:4490").to_file(tmp_path / "fp.gpkg")
+    gpd.GeoDataFrame({"township": ["有房镇", "空镇"]},
+                     geometry=[box(x - 0.01, y - 0.01, x + 0.01, y + 0.01), box(x + 0.02, y, x + 0.03, y + 0.01)],
+                     crs="EPSG:4490").to_file(tmp_path / "towns.gpkg")
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        f"extends: {root / 'configs' / 'pinghu.yaml'}\n"
+        "inputs:\n  footprints: fp.gpkg\n  survey: null\n  townships: towns.gpkg\n"
+        "grid:\n  transformers: null\ndsm:\n  tiles: null\n"
+        "policy:\n  targets:\n    - name: future\n      label: 2100年后新建\n      categories: [factory]\n"
+        "      built_since: 2100\n      milestones: {2030: 0.5}\n      source: test\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["plan", str(config), "--out", str(out), "--quiet", "--report"]) == 0
+    assert (out / "report" / "index.html").exists()
+    towns = pd.read_csv(out / "townships.csv").set_index("township")
+    assert towns.loc["有房镇", "buildings"] == 2
+    assert main(["report", str(config), "--out", str(out), "--overwrite",
+                 "--policy", str(root / "configs" / "national.yaml")]) == 2
+    assert "did not assess the targets" in " ".join(capsys.readouterr().err.split())
