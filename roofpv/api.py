@@ -25,12 +25,18 @@ from . import solar
 from .config import Config
 from .errors import RoofpvError
 from .findings import findings_frame
-from .inventory import assign_townships, to_analysis_crs
+from .inventory import (
+    assign_townships,
+    fill_from_footprints,
+    footprint_attributes,
+    resolve_overlaps,
+    to_analysis_crs,
+)
 from .io import tiles
 from .io.weather import load_weather
 from .pipeline import analysis_crs
 from .schema import COLUMN_ALIASES
-from .stages import assess_buildings
+from .stages import MONTHLY_COLUMNS, assess_buildings
 from .survey import map_headers, normalise_survey
 
 
@@ -82,8 +88,13 @@ def buildings_table(footprints: gpd.GeoDataFrame, config: Config,
     given = [c for c in map_headers(list(attributes.columns), "buildings").values()
              if c != "building_id"]
     b["has_survey"] = survey[given].notna().any(axis=1) if given else False
+    # OSM-style columns (building, building:levels, height) fill what the survey columns leave blank.
+    b = fill_from_footprints(b, footprint_attributes(attributes.set_axis(survey.index),
+                                                     config.dsm.storey_height_m))
     crs = analysis_crs(config)
     b, found = to_analysis_crs(b, crs, "buildings")
+    findings += found
+    b, found = resolve_overlaps(b, "buildings")
     findings += found
     b, found = assign_townships(b, townships, "buildings")
     b.attrs["findings"] = findings_frame(findings + found)
@@ -121,7 +132,7 @@ def assess(buildings: gpd.GeoDataFrame, config: Config, *, weather: pd.DataFrame
         dsm = tiles.open_mosaic(dsm, crs, config.dsm.tiles_pattern)
     b, _, pv_arrays = assess_buildings(buildings, config, hourly, solar.yield_tables(config, hourly),
                                        crs, mosaic=dsm, draw_arrays=arrays)
-    out = gpd.GeoDataFrame(b, geometry="geometry", crs=crs)
+    out = gpd.GeoDataFrame(b.drop(columns=MONTHLY_COLUMNS), geometry="geometry", crs=crs)
     out.attrs = dict(buildings.attrs)
     return (out, pv_arrays) if arrays else out
 

@@ -67,6 +67,9 @@ class MonthlyClimate(_Model):
     ghi_kwh_m2: list[float] = Field(min_length=12, max_length=12)
     temp_air_c: list[float] = Field(min_length=12, max_length=12)
     wind_m_s: list[float] = Field(min_length=12, max_length=12)
+    dhi_kwh_m2: list[float] | None = Field(
+        None, min_length=12, max_length=12,
+        description="monthly diffuse horizontal irradiation; sets the diffuse share of the typical year")
 
     @field_validator("ghi_kwh_m2")
     @classmethod
@@ -74,6 +77,14 @@ class MonthlyClimate(_Model):
         if min(v) <= 0:
             raise ValueError("monthly GHI must be positive (kWh/m² per month)")
         return v
+
+    @model_validator(mode="after")
+    def _diffuse_below_global(self) -> MonthlyClimate:
+        if self.dhi_kwh_m2 is not None and any(
+                not 0 <= d <= g for d, g in zip(self.dhi_kwh_m2, self.ghi_kwh_m2)):
+            raise ValueError("monthly DHI (dhi_kwh_m2) must lie between 0 and the month's GHI "
+                             "(月散射辐照量应不大于月总辐照量)")
+        return self
 
 
 class Weather(_Model):
@@ -101,6 +112,7 @@ class Module(_Model):
     power_w: float = Field(gt=0)
     gamma_pdc_per_c: float = Field(lt=0)
     gap_m: float = Field(0.02, ge=0)
+    ar_glass: bool = Field(True, description="anti-reflective coated glass (PVWatts v8 standard module)")
 
     @property
     def area_m2(self) -> float:
@@ -126,6 +138,31 @@ class Bins(_Model):
     tilt_step_deg: float = Field(5, gt=0)
     azimuth_step_deg: float = Field(10, gt=0)
     max_tilt_deg: float = Field(60, gt=0, le=90)
+
+
+class TemperatureModel(_Model):
+    """Fuentes cell-temperature model of one way of fixing modules."""
+
+    noct_installed_c: float = Field(gt=20, lt=100, description="installed NOCT, °C")
+    source: str = ""
+
+
+#: Installed NOCT by how the array is fixed (Fuentes model, as PVWatts v8 runs it).
+DEFAULT_TEMPERATURE_MODELS = {
+    "open_rack": TemperatureModel(
+        noct_installed_c=45,
+        source="PVWatts v8 fixed open rack, INOCT 45 °C (Dobos 2014, NREL/TP-6A20-62641)"),
+    "roof_standoff": TemperatureModel(
+        noct_installed_c=49,
+        source="PVWatts v8 fixed roof mount, INOCT 49 °C (Dobos 2014): rails 5-15 cm off a pitched roof"),
+    "metal_clamp": TemperatureModel(
+        noct_installed_c=51,
+        source="45 °C + 6 K for a 3.8-6.4 cm stand-off (SAM NOCT mounting table, Gilman et al. 2018, "
+               "NREL/TP-6A20-67399): clamps on metal sheet"),
+    "insulated_back": TemperatureModel(
+        noct_installed_c=63,
+        source="45 °C + 18 K for under 1.3 cm stand-off / building-integrated (Gilman et al. 2018)"),
+}
 
 
 class Mounting(_Model):
@@ -334,6 +371,20 @@ class Dsm(_Model):
     steps_per_octave: int = Field(8, ge=1)
 
 
+class Uncertainty(_Model):
+    """Standard deviations of annual energy, % of P50, for P50/P90."""
+
+    inter_annual_pct: float = Field(4.0, ge=0, description="year-to-year variability of annual GHI")
+    inter_annual_source: str = "assumption"
+    annual_ghi_kwh_m2: list[float] | None = Field(
+        None, description="the user's annual GHI of several years; replaces inter_annual_pct")
+    transposition_pct: float = Field(2.0, ge=0)
+    temperature_pct: float = Field(1.0, ge=0)
+    losses_pct: float = Field(2.0, ge=0)
+    shading_class_pct: float = Field(3.0, ge=0, description="shading loss set by a survey class or default")
+    shading_measured_pct: float = Field(1.5, ge=0, description="shading loss measured on a DSM")
+
+
 class Monitoring(_Model):
     """Registered PV, metered generation and calibration (roofpv.register, roofpv.metering)."""
 
@@ -356,6 +407,8 @@ class Config(_Model):
     system: System
     bins: Bins = Bins()
     mountings: dict[str, Mounting]
+    temperature_models: dict[str, TemperatureModel] = Field(
+        default_factory=lambda: dict(DEFAULT_TEMPERATURE_MODELS))
     roofs: dict[RoofType, RoofRule]
     rules: Rules
     policy: Policy
@@ -365,6 +418,7 @@ class Config(_Model):
     carbon: Carbon
     planning: Planning
     dsm: Dsm = Dsm()
+    uncertainty: Uncertainty = Uncertainty()
     monitoring: Monitoring = Monitoring()
     as_of: dt.date | None = Field(None, description="run date for milestone status; null = today")
     source_path: Path | None = None
@@ -376,6 +430,12 @@ class Config(_Model):
                 raise ValueError(
                     f"roofs.{roof_type}.mounting = {rule.mounting!r} is not one of "
                     f"mountings: {sorted(self.mountings)}"
+                )
+        for name, mounting in self.mountings.items():
+            if mounting.temperature_model not in self.temperature_models:
+                raise ValueError(
+                    f"mountings.{name}.temperature_model = {mounting.temperature_model!r} is not one of "
+                    f"temperature_models: {sorted(self.temperature_models)}"
                 )
         missing = set(VOCABULARIES["roof_type"]) - set(self.roofs)
         if missing:
@@ -418,16 +478,61 @@ def _merge(base: dict, override: dict) -> dict:
     return out
 
 
+#: Encodings a config is read in, after a byte-order mark: UTF-8, then GB18030 (which
+#: covers GBK and GB2312, as Windows Notepad in Chinese saves) and Big5.
+CONFIG_ENCODINGS = ("utf-8", "gb18030", "big5")
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def config_text(path: Path) -> str:
+    """The text of a config file in whichever of :data:`CONFIG_ENCODINGS` (or a
+    byte-order mark) it was saved. Bytes that decode both as GB18030 and as Big5 are
+    read in the one that gives more CJK ideographs (a wrong guess gives kana and
+    symbols), GB18030 on a tie."""
+    data = path.read_bytes()
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data.decode(encoding)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    texts = []
+    for encoding in CONFIG_ENCODINGS[1:]:
+        try:
+            texts.append(data.decode(encoding))
+        except UnicodeDecodeError:
+            continue
+    if texts:
+        return max(texts, key=_ideograph_share)  # max keeps the first (GB18030) on a tie
+    raise ConfigError(f"{path}: not readable as UTF-8, GBK/GB18030 or Big5 text; save the "
+                      "config as UTF-8 (in Notepad: Save as → Encoding UTF-8)")
+
+
+def _ideograph_share(text: str) -> float:
+    wide = [c for c in text if ord(c) > 127]
+    return sum("\u4e00" <= c <= "\u9fff" for c in wide) / len(wide) if wide else 1.0
+
+
 def _read_yaml(path: Path, chain: tuple[Path, ...] = ()) -> dict:
     """One YAML file with its paths resolved, laid over the file it ``extends:``."""
     if path.resolve() in chain:
         raise ConfigError(f"{path}: extends itself (through {', '.join(p.name for p in chain)})")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.safe_load(config_text(path))
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder; give the path of the config's .yaml file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config ({exc.strerror}); check the path and "
+                          "its permissions") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        problem = getattr(exc, "problem", None) or exc
+        raise ConfigError(f"{path}: not valid YAML{line}: {problem}; check the indentation and "
+                          "quote values that contain ':' or '#'") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections at the top level")
     base = path.resolve().parent

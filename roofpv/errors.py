@@ -7,3 +7,7 @@ bug and keeps its traceback.
 
 class RoofpvError(ValueError):
     """A problem with the inputs, the config or the environment that the user can fix."""
+
+
+class OutputExistsError(RoofpvError):
+    """An output that a command would replace without ``--overwrite``."""

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import webmap
+from . import ids, webmap
 from .config import Config
 from .dsm_coverage import coverage_findings, extent_share, roof_coverage
 from .findings import Finding
@@ -125,3 +125,172 @@ def dsm_coverage(buildings: gpd.GeoDataFrame, mosaic: tiles.Mosaic, config: Conf
     extent = pd.Series(0.0, index=buildings.index)
     extent[valid.index] = extent_share(valid.to_numpy(), mosaic.bounds)
     return coverage, coverage_findings(coverage, extent, c.min_coverage, str(c.tiles))
+
+
+#: Below this share of survey rows joined to a footprint, the id join is an error.
+MIN_JOIN_SHARE = 0.5
+
+
+def match_ids(footprint_ids: pd.Index, survey: pd.DataFrame, source: str
+              ) -> tuple[pd.DataFrame, list[Finding]]:
+    """Survey ids matched to the footprints' ids: a survey id that matches no footprint
+    but whose :func:`roofpv.ids.id_key` (leading zeros, case) matches exactly one is
+    renamed to that footprint's id, with a finding per kind. When fewer than
+    :data:`MIN_JOIN_SHARE` of the survey rows match, an error finding diagnoses why."""
+    if survey.empty or footprint_ids.empty:
+        return survey, []
+    findings: list[Finding] = []
+    footprint_ids = pd.Index(footprint_ids.to_numpy(dtype=object))  # unique, hashed once
+    exact = footprint_ids.get_indexer(survey.index.to_numpy(dtype=object)) >= 0
+    if exact.all():
+        return survey, []
+    keyed = pd.Series(footprint_ids, index=[ids.id_key(str(i)) for i in footprint_ids])
+    keyed = keyed[~keyed.index.duplicated(keep=False)]
+    unmatched = survey.index[~exact]
+    target = keyed.reindex([ids.id_key(str(i)) for i in unmatched]).to_numpy()
+    taken = set(survey.index[exact])
+    rename: dict[str, str] = {}
+    for old, new in zip(unmatched, target):
+        if isinstance(new, str) and new not in taken:
+            rename[old] = new
+            taken.add(new)
+    kinds: dict[str, list[tuple[str, str]]] = {}
+    for old, new in rename.items():
+        kind = "case" if old.casefold() == new.casefold() else "leading zeros"
+        kinds.setdefault(kind, []).append((old, new))
+    for kind, pairs in kinds.items():
+        old, new = pairs[0]
+        findings.append(Finding(
+            "warning", source, None, new, "building_id", old,
+            f"{len(pairs):,} survey ids differ from their footprint's id only by {kind} "
+            f"(e.g. {old!r} → {new!r}); joined to that footprint",
+            "write the ids in the survey as the footprint file does"))
+    survey = survey.rename(index=rename)
+    matched = int(exact.sum()) + len(rename)
+    if matched < MIN_JOIN_SHARE * len(survey):
+        findings.append(Finding(
+            "error", source, None, None, "building_id", None,
+            f"only {matched:,} of {len(survey):,} survey rows ({matched / len(survey):.0%}) match a "
+            f"footprint id; {diagnose_ids(survey.index, footprint_ids)}",
+            "make the survey's 建筑编号 and the footprints' id hold the same codes, or set "
+            "inputs.footprints_id_column to the footprint field that holds the survey's ids"))
+    return survey, findings
+
+
+def _shape(values: pd.Index) -> str:
+    """How most ids look: digits or letters, and their usual length."""
+    text = pd.Series(values.astype(str))
+    digits = text.str.fullmatch(r"\d+").mean()
+    lengths = text.str.len()
+    kind = "digits" if digits > 0.9 else "letters and digits" if digits < 0.1 else "mixed"
+    return f"{kind}, {int(lengths.median())} characters (e.g. {', '.join(map(repr, text.iloc[:3]))})"
+
+
+def diagnose_ids(survey_ids: pd.Index, footprint_ids: pd.Index) -> str:
+    """Why two id columns do not join, in words: their shapes and the differences seen."""
+    s, f = pd.Series(survey_ids.astype(str)), pd.Series(footprint_ids.astype(str))
+    hints = []
+    if s.str.fullmatch(r"0\d+").mean() > 0.5 or f.str.fullmatch(r"0\d+").mean() > 0.5:
+        hints.append("leading zeros on one side (a spreadsheet dropped them: format the column as text)")
+    if s.str.contains(r"\.\d", regex=True).mean() > 0.5 or f.str.contains(r"\.\d", regex=True).mean() > 0.5:
+        hints.append("decimal numbers (ids stored as floats)")
+    if s.str.len().median() != f.str.len().median():
+        hints.append("different lengths (a prefix, a suffix or a different code?)")
+    if (s.str.upper() != s).mean() > 0.5 and (f.str.lower() != f).mean() > 0.5:
+        hints.append("different case")
+    return (f"survey ids: {_shape(survey_ids)}; footprint ids: {_shape(footprint_ids)}"
+            + (f"; likely cause: {'; '.join(hints)}" if hints else ""))
+
+
+#: A footprint more than this many times the area the survey's floor area over floors
+#: suggests (and by more than :data:`AREA_SLACK_M2`) is reported.
+AREA_FACTOR, AREA_SLACK_M2 = 4.0, 200.0
+#: A building whose footprint lies farther than this from its surveyed township is reported [m].
+TOWNSHIP_TOLERANCE_M = 250.0
+#: Overlaps of townships above this share of the smaller one, and holes between them
+#: above this area, are reported.
+OVERLAP_SHARE, GAP_M2 = 0.01, 10_000.0
+
+
+def cross_checks(b: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame | None, survey_source: str,
+                 footprints_source: str, townships_source: str = "townships") -> list[Finding]:
+    """Checks of the inputs against each other: footprint area against the surveyed floor
+    area, the surveyed township against the footprint's location, and the townships
+    against each other (overlaps, gaps)."""
+    findings = _area_check(b, footprints_source)
+    if polygons is not None:
+        findings += _township_check(b, polygons, survey_source)
+        findings += township_layout(polygons, townships_source)
+    return findings
+
+
+def _area_check(b: gpd.GeoDataFrame, source: str) -> list[Finding]:
+    if "floor_area_m2" not in b:
+        return []
+    area = b.geometry.area.where(b["geometry_valid"])
+    floors = pd.to_numeric(b["floors"], errors="coerce").fillna(1.0).clip(lower=1.0)
+    expected = pd.to_numeric(b["floor_area_m2"], errors="coerce") / floors
+    big = (area > AREA_FACTOR * expected) & (area - expected > AREA_SLACK_M2)
+    return [
+        Finding("warning", source, None, bid, "geometry", f"{area[bid]:.0f} m²",
+                f"footprint of {area[bid]:,.0f} m² is {area[bid] / expected[bid]:.0f}× what the survey's "
+                f"floor area over floors suggests ({expected[bid]:,.0f} m²); the footprint is used",
+                "check the outline (merged with neighbours?) and the surveyed 建筑面积 and 层数")
+        for bid in b.index[big.fillna(False).to_numpy()]
+    ]
+
+
+def _township_check(b: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame, source: str) -> list[Finding]:
+    surveyed = (b["township_source"] == "survey") & b["geometry_valid"] & b["township"].isin(polygons.index)
+    if not surveyed.any():
+        return []
+    sub = b[surveyed]
+    points = shapely.point_on_surface(sub.geometry.to_numpy())
+    shapes = polygons.geometry.reindex(sub["township"]).to_numpy()
+    distance = shapely.distance(points, shapes)
+    far = distance > TOWNSHIP_TOLERANCE_M
+    if not far.any():
+        return []
+    tree = shapely.STRtree(polygons.geometry.to_numpy())
+    where, hit = tree.query(points[far], predicate="within")
+    located = dict(zip(where, polygons.index[hit]))
+    return [
+        Finding("warning", source, None, bid, "township", town,
+                f"footprint lies {d / 1000:.1f} km outside its surveyed township {town}"
+                + (f" (it is in {located[k]})" if k in located else " (in no township)")
+                + "; the surveyed township is kept",
+                "check the surveyed 镇街道 and the footprint's position")
+        for k, (bid, town, d) in enumerate(zip(sub.index[far], sub["township"][far], distance[far]))
+    ]
+
+
+def township_layout(polygons: gpd.GeoDataFrame, source: str = "townships") -> list[Finding]:
+    """Townships that overlap by more than :data:`OVERLAP_SHARE` of the smaller one, and
+    holes between them larger than :data:`GAP_M2` (projected CRS)."""
+    geoms = polygons.geometry.to_numpy()
+    names = list(polygons.index)
+    findings = []
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    for i, j in zip(left, right):
+        if i >= j:
+            continue
+        shared = shapely.area(shapely.intersection(geoms[i], geoms[j]))
+        smaller = min(shapely.area(geoms[i]), shapely.area(geoms[j]))
+        if smaller > 0 and shared > OVERLAP_SHARE * smaller:
+            findings.append(Finding(
+                "warning", source, None, None, "geometry", f"{names[i]} / {names[j]}",
+                f"townships {names[i]} and {names[j]} overlap by {shared / 10_000:,.1f} ha "
+                f"({shared / smaller:.0%} of the smaller); a building in both counts for the first",
+                "correct the boundaries so that the townships do not overlap"))
+    union = shapely.union_all(geoms)
+    for part in getattr(union, "geoms", [union]):
+        for ring in getattr(part, "interiors", []):
+            hole = shapely.Polygon(ring)
+            if hole.area > GAP_M2:
+                x, y = hole.representative_point().coords[0]
+                findings.append(Finding(
+                    "warning", source, None, None, "geometry", f"{hole.area / 10_000:,.1f} ha",
+                    f"gap of {hole.area / 10_000:,.1f} ha between the townships near ({x:.0f}, {y:.0f}); "
+                    "buildings in it belong to no township",
+                    "close the gap in the township layer"))
+    return findings

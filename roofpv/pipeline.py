@@ -37,7 +37,7 @@ from .policy import energy, observed_pace, township_summary, with_status
 from .results import Inventory, Results, run_info
 from .roof import analysis_epsg
 from .schema import COLUMN_ALIASES
-from .stages import assess_buildings
+from .stages import MONTHLY_COLUMNS, assess_buildings
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,8 @@ def build_inventory(config: Config) -> Inventory:
         )
         findings += found
     crs = analysis_crs(config)
+    survey, found = input_checks.match_ids(footprints.index, survey, str(inputs.survey))
+    findings += found
     attributes = footprint_attributes(footprints.drop(columns="geometry"), config.dsm.storey_height_m)
     footprints = footprints[["geometry"]]
     b, found = join_survey(footprints, survey, str(inputs.survey) if inputs.survey else None,
@@ -99,6 +101,8 @@ def build_inventory(config: Config) -> Inventory:
     findings += found
     findings += input_checks.datum_check(config, footprints.geometry, polygons, mosaic, crs)
     polygons = polygons.to_crs(crs) if polygons is not None else None
+    findings += input_checks.cross_checks(b, polygons, str(inputs.survey), str(inputs.footprints),
+                                          str(inputs.townships))
     return Inventory(b, polygons, findings, len(survey), crs, mosaic, dem, matches)
 
 
@@ -135,7 +139,9 @@ def metered(b: pd.DataFrame, config: Config, matches: pd.DataFrame, tables: dict
             f"(median metered ÷ modelled, bootstrap SE, {int(c['systems'])} systems)"}
     if cfg.calibrate and perf["performance_ratio"].notna().any():
         factor = metering.factors(b, calib, cfg.calibrate_by)
-        b = b.assign(annual_kwh=b["annual_kwh"] * factor)
+        # P50, P90 and the monthly split scale alike.
+        kwh = [c for c in ("annual_kwh", "annual_kwh_p90", *MONTHLY_COLUMNS[:12]) if c in b]
+        b = b.assign(**{c: b[c].mul(factor) for c in kwh})
         b = energy(carbon.account(economics.appraise(b, config.economics), config.carbon), config.energy)
         info["calibration applied"] = (f"potential yields × factor of the {cfg.calibrate_by} "
                                        f"(range {factor.min():.3f}–{factor.max():.3f})")
@@ -186,11 +192,12 @@ def check_inputs(config: Config) -> Inventory:
     """:func:`build_inventory` plus the weather file's checks and the DSM's coverage of the
     footprints: every check `roofpv validate` makes, without modelling."""
     inventory = build_inventory(config)
+    _, found = read_transformers(config)
     try:
         _, meta = load_weather(config, strict=False)
-        found = meta["findings"]
+        found += meta["findings"]
     except WeatherFileError as exc:
-        found = [Finding("error", str(config.weather.file or config.source_path), None, None, "weather",
+        found += [Finding("error", str(config.weather.file or config.source_path), None, None, "weather",
                          None, str(exc), "fix the weather file or weather.* in the config")]
     inventory = replace(inventory, findings=inventory.findings + found)
     if inventory.dsm is None:
@@ -199,11 +206,11 @@ def check_inputs(config: Config) -> Inventory:
     return replace(inventory, findings=inventory.findings + found)
 
 
-def read_transformers(config: Config) -> pd.DataFrame | None:
-    """The configured 台区 transformers table, or None."""
+def read_transformers(config: Config) -> tuple[pd.DataFrame | None, list]:
+    """The configured 台区 transformers table (or None) and its findings."""
     grid_cfg = config.grid
     if grid_cfg.transformers is None:
-        return None
+        return None, []
     return readers.read_transformers(grid_cfg.transformers, grid_cfg.transformers_layer)
 
 
@@ -212,7 +219,8 @@ def prepare(config: Config, progress: Callable[[str], None] = lambda stage: None
     does once, whatever the number of buildings."""
     progress(STAGES[0])
     inventory = build_inventory(config)
-    transformers = read_transformers(config)
+    transformers, found = read_transformers(config)
+    inventory = replace(inventory, findings=inventory.findings + found)
     progress(STAGES[1])
     hourly, weather_meta = load_weather(config)
     inventory = replace(inventory, findings=inventory.findings + weather_meta["findings"])
@@ -249,7 +257,8 @@ def conclude(
 
     progress(STAGES[8])
     townships = pd.concat([
-        township_summary(b, config.policy), township_summary(b.assign(township=CITY), config.policy)
+        township_summary(b, config.policy, config.uncertainty),
+        township_summary(b.assign(township=CITY), config.policy, config.uncertainty)
     ]).join(planning.wide(plan_status))
     as_of = config.run_date
     pace = registered_pace(b, config, matches, as_of) if matches is not None else None
@@ -259,12 +268,16 @@ def conclude(
     ])
     info = _items(info, {"milestone status as of": as_of.isoformat()})
     crs = inventory.crs
+    monthly = [c for c in MONTHLY_COLUMNS if c in b]
+    monthly_table = b[monthly].dropna(how="all").rename_axis("building_id") if monthly else None
+    b = b.drop(columns=monthly)
     return Results(
         gpd.GeoDataFrame(b, geometry="geometry", crs=crs), townships, inventory.township_polygons,
         findings, crs, inventory.survey_rows,
         gpd.GeoDataFrame(plan, geometry="geometry", crs=crs), plan_status, trajectory,
         economics.parameters(config.economics), plane_layer, info, pv_arrays,
         {t.name: t.label for t in config.policy.targets}, matches, perf, calib,
+        monthly_yield=monthly_table,
     )
 
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .config import EnergyUse, Policy, Target
+from . import uncertainty
+from .config import EnergyUse, Policy, Target, Uncertainty
 
 
 def in_cohort(b: pd.DataFrame, target: Target) -> pd.Series:
@@ -107,8 +108,12 @@ def potential(b: pd.DataFrame) -> pd.DataFrame:
     }, index=b.index)
 
 
-def township_summary(b: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+def township_summary(b: pd.DataFrame, policy: Policy,
+                     uncertainty_config: Uncertainty | None = None) -> pd.DataFrame:
     """Per-township totals and, for each policy target, coverage and gaps.
+
+    ``annual_mwh`` is the P50 of the suitable roofs' energy; with
+    ``uncertainty_config``, ``annual_mwh_p90`` is its P90 (:mod:`roofpv.uncertainty`).
 
     Target columns are prefixed with the target's name. Energy, economics and carbon
     count suitable roofs; capacity is in the :data:`POTENTIAL_FIELDS` (see
@@ -143,6 +148,10 @@ def township_summary(b: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     with np.errstate(invalid="ignore", divide="ignore"):
         table["lcoe_yuan_kwh"] = table.pop("lcoe_x_kwh") / (table["annual_mwh"] * 1000.0)
     table["payback_years"] = b["payback_years"].where(suitable).groupby(b["township"]).median()
+    if uncertainty_config is not None:
+        table["annual_mwh_p90"] = uncertainty.p90_of_sum(
+            frame["annual_mwh"], uncertainty.shading_sigma(b["shading_loss_source"], uncertainty_config),
+            b["township"], uncertainty_config)
     for target in policy.targets:
         cov = coverage(b, target).drop(columns=["today", "potential"])
         table = table.join(cov.add_prefix(f"{target.name}_"))

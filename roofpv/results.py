@@ -12,6 +12,7 @@ from . import __version__
 from .config import Config
 from .findings import Finding
 from .suitability import STATUSES
+from .uncertainty import common_sigma, inter_annual_sigma
 
 if TYPE_CHECKING:  # the DSM stack loads only in runs that read tiles
     from .io import tiles
@@ -56,6 +57,8 @@ class Results:
     register: pd.DataFrame | None = None
     performance: pd.DataFrame | None = None
     calibration: pd.DataFrame | None = None
+    #: Monthly kWh and plane-of-array irradiation per building (``assess.monthly_yield``).
+    monthly_yield: pd.DataFrame | None = None
 
 
 def run_info(config: Config, weather_meta: dict, hourly: pd.DataFrame, crs: str,
@@ -75,11 +78,21 @@ def run_info(config: Config, weather_meta: dict, hourly: pd.DataFrame, crs: str,
         "site (lat, lon)": f"{config.site.latitude:.4f}, {config.site.longitude:.4f}",
         "analysis CRS": crs,
         "synthetic sample inputs": ", ".join(sample_inputs(config)) or "none",
+        "P90 (σ of annual energy)": _p90_basis(config),
     }
     km = site_distance_km(config, township_polygons)
     if km is not None:
         items[f"townships' distance from the site of {config.site.name} (km)"] = f"{km:.1f}"
     return pd.DataFrame({"item": list(items), "value": list(items.values())})
+
+
+def _p90_basis(config: Config) -> str:
+    """What the P90 rests on, in one line (roofpv.uncertainty)."""
+    u = config.uncertainty
+    sigma, source = inter_annual_sigma(u)
+    return (f"inter-annual {100 * sigma:.1f} % ({source}); with transposition {u.transposition_pct:g} %, "
+            f"temperature {u.temperature_pct:g} %, losses {u.losses_pct:g} %: {100 * common_sigma(u):.2f} %; "
+            f"shading {u.shading_class_pct:g} % (survey class) / {u.shading_measured_pct:g} % (DSM)")
 
 
 def reconcile(buildings: pd.DataFrame, survey_rows: int) -> dict[str, int]:

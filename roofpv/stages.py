@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import arrays, carbon, dsm, economics, grid, layout, shading, solar
+from . import arrays, carbon, dsm, economics, grid, layout, shading, solar, uncertainty
 from .config import Config
 from .constants import STAGES
 from .io import tiles
@@ -141,7 +141,8 @@ def plane_yields(measured: gpd.GeoDataFrame, planes: pd.DataFrame) -> gpd.GeoDat
     None when no roof was measured."""
     if measured.empty:
         return None
-    cols = ["building_id", "plane", "module_tilt_deg", "modules", "layout_kwp", "specific_yield_kwh_kwp"]
+    cols = ["building_id", "plane", "module_tilt_deg", "modules", "layout_kwp", "poa_kwh_m2",
+            "specific_yield_kwh_kwp"]
     out = measured.merge(planes[cols], on=["building_id", "plane"], how="left")
     out["annual_kwh"] = out["layout_kwp"] * out["specific_yield_kwh_kwp"] * (1 - out["shading_loss"])
     out["horizon_deg"] = [";".join(f"{v:g}" for v in h) for h in out["horizon_deg"]]
@@ -218,7 +219,47 @@ def lay_out(b: pd.DataFrame, config: Config, tables: dict[str, solar.YieldTable]
         hit = models == model
         specific[hit] = solar.interpolate(tables[model], tilt[hit], az[hit])
     planes["specific_yield_kwh_kwp"] = specific
+    # Irradiance does not depend on the mounting: any table serves.
+    planes["poa_kwh_m2"] = solar.interpolate_field(next(iter(tables.values())), "poa_annual_kwh_m2", tilt, az)
     return planes, runs
+
+
+#: Columns of the ``monthly_yield`` table besides ``building_id``.
+MONTHLY_COLUMNS = [f"kwh_{m:02d}" for m in range(1, 13)] + [f"poa_kwh_m2_{m:02d}" for m in range(1, 13)]
+
+
+def monthly_yield(b: pd.DataFrame, planes: pd.DataFrame, config: Config,
+                  tables: dict[str, solar.YieldTable]) -> pd.DataFrame:
+    """The ``monthly_yield`` table, one row per building with a layout: monthly kWh
+    (the building's ``annual_kwh`` split as its planes' monthly yields, after each
+    plane's shading loss) and the layout-kWp-weighted plane-of-array irradiation of its
+    planes (equal weights without modules), kWh/m², from the same orientation tables."""
+    tilt = planes["module_tilt_deg"].to_numpy(float)
+    az = planes["azimuth_deg"].to_numpy(float)
+    model = planes["mounting"].map({k: m.temperature_model for k, m in config.mountings.items()}).to_numpy()
+    monthly = np.zeros((len(planes), 12))
+    for name in np.unique(model):
+        hit = model == name
+        monthly[hit] = solar.interpolate_field(tables[name], "monthly_kwh_per_kwp", tilt[hit], az[hit])
+    poa = solar.interpolate_field(next(iter(tables.values())), "poa_monthly_kwh_m2", tilt, az)
+    kwp = planes["layout_kwp"].to_numpy(float)
+    weight = kwp * (1 - planes["shading_loss"].to_numpy(float))
+    owner = planes["building_id"].to_numpy()
+    ids, row = np.unique(owner, return_inverse=True)
+    energy = np.zeros((ids.size, 12))
+    irradiation = np.zeros((ids.size, 12))
+    np.add.at(energy, row, weight[:, None] * monthly)
+    # Irradiation weighted by layout kWp; planes count equally on a roof without modules.
+    empty = np.bincount(row, kwp, minlength=ids.size) == 0
+    by = np.where(empty[row], 1.0, kwp)
+    np.add.at(irradiation, row, by[:, None] * poa)
+    irradiation /= np.bincount(row, by, minlength=ids.size)[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = energy / energy.sum(axis=1, keepdims=True)
+    annual = b["annual_kwh"].reindex(ids).fillna(0.0).to_numpy(float)[:, None]
+    out = pd.DataFrame(np.hstack([np.nan_to_num(share) * annual, irradiation]),
+                       index=pd.Index(ids, name="building_id"), columns=MONTHLY_COLUMNS)
+    return out
 
 
 def building_layout(b: pd.DataFrame, planes: pd.DataFrame, config: Config) -> pd.DataFrame:
@@ -290,6 +331,7 @@ def assess_buildings(
     tables: dict[str, solar.YieldTable], crs: str,
     progress: Callable[[str], None] = lambda stage: None, neighbours: gpd.GeoDataFrame | None = None,
     mosaic: tiles.Mosaic | None = None, dem: tiles.Mosaic | None = None, draw_arrays: bool = True,
+    measured: tuple[pd.DataFrame, gpd.GeoDataFrame] | None = None,
 ) -> tuple[pd.DataFrame, gpd.GeoDataFrame | None, gpd.GeoDataFrame | None]:
     """The per-building stages: DSM roofs, layout, yield, suitability, grid, economics,
     carbon and energy use. Each building's result depends only on its own row (and, for
@@ -297,10 +339,14 @@ def assess_buildings(
     rows. ``neighbours``: footprints outside ``buildings`` that the DSM stage sees
     (ground rings, shading) but whose results are dropped. Returns the buildings, the
     ``roof_planes`` layer (None without measured roofs) and, with ``draw_arrays``, the
-    ``pv_arrays`` layer."""
+    ``pv_arrays`` layer. The buildings carry the :data:`MONTHLY_COLUMNS` of the
+    ``monthly_yield`` table (:func:`monthly_yield`). ``measured``: the result of
+    :func:`measure_roofs` for these buildings when already at hand (it depends on
+    neither module, losses nor rules)."""
     progress(STAGES[2])
     around = buildings if neighbours is None else pd.concat([buildings, neighbours])
-    roofs, measured_planes = measure_roofs(around, config, hourly, crs, mosaic, dem)
+    roofs, measured_planes = (measure_roofs(around, config, hourly, crs, mosaic, dem)
+                              if measured is None else measured)
     if neighbours is not None and not roofs.empty:
         roofs = roofs[roofs.index.isin(buildings.index)]
         measured_planes = measured_planes[measured_planes["building_id"].isin(buildings.index)]
@@ -320,4 +366,7 @@ def assess_buildings(
 
     progress(STAGES[6])
     b = carbon.account(economics.appraise(grid.classify(b, config.grid), config.economics), config.carbon)
+    b = uncertainty.assess(b, config.uncertainty)
+    # The monthly table travels with the buildings as columns; conclude() splits it off.
+    b = b.join(monthly_yield(b, planes, config, tables))
     return energy(b, config.energy), plane_layer, pv_arrays

@@ -57,6 +57,10 @@ FIELD_ALIASES = {
     "row": "阵列排号", "kwp": "容量(kWp)",
     "buildings": "建筑数", "suitable": "适宜数", "conditional": "有条件适宜数",
     "unsuitable": "不适宜数", "annual_mwh": "年发电量(MWh)",
+    "annual_mwh_p90": "年发电量P90(MWh)", "annual_kwh_p90": "年发电量P90(kWh)",
+    "yield_uncertainty_pct": "发电量不确定度(%)", "poa_kwh_m2": "年面辐照量(kWh/m²)",
+    **{f"kwh_{m:02d}": f"{m}月发电量(kWh)" for m in range(1, 13)},
+    **{f"poa_kwh_m2_{m:02d}": f"{m}月面辐照量(kWh/m²)" for m in range(1, 13)},
     "grid_limited": "并网受限数", "capex_myuan": "投资(百万元)", "revenue_myuan_yr": "年收益(百万元)",
     "npv_myuan": "净现值(百万元)", "energy_use_mwh": "建筑用能(MWh)",
 }

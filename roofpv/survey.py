@@ -14,6 +14,7 @@ import pandas as pd
 
 from .errors import RoofpvError
 from .findings import Finding
+from .ids import REPAIRS, clean_ids
 from .schema import (
     COLUMN_ALIASES,
     HEADER_LOOKUP,
@@ -31,24 +32,40 @@ LOAD_KG_THRESHOLD = 20.0
 #: 1 亩 = 10000/15 m².
 M2_PER_MU = 10000.0 / 15.0
 
-_AREA = {"m2": 1.0, "m²": 1.0, "㎡": 1.0, "平方米": 1.0, "平米": 1.0, "亩": M2_PER_MU}
+_AREA = {"m2": 1.0, "亩": M2_PER_MU}
 #: Canonical unit of each numeric column, as shown in messages.
 UNIT_LABELS = {
     "roof_load_kn_m2": "kN/m²", "floor_area_m2": "m²", "existing_pv_area_m2": "m²",
     "existing_pv_kw": "kW", "year_built": "years", "floors": "storeys",
 }
-#: Units a number may carry, per column: spelling (after :func:`value_key`) → factor to
-#: the canonical unit.
+#: Units a number may carry, per column: spelling (after :func:`unit_key`, which also
+#: rewrites 千克, 公斤, 千牛, 平方米, ㎡ …) → factor to the canonical unit.
 UNITS: dict[str, dict[str, float]] = {
     "roof_load_kn_m2": {
-        **{u: 1.0 for u in ("kn/m2", "kn/m²", "kn/㎡", "kn")},
-        **{u: 1.0 / KG_PER_KN for u in ("kg/m2", "kg/m²", "kg/㎡", "kg")},
+        **{u: 1.0 for u in ("kn/m2", "kn")},
+        **{u: 1.0 / KG_PER_KN for u in ("kg/m2", "kg")},
     },
     "floor_area_m2": _AREA,
     "existing_pv_area_m2": _AREA,
-    "existing_pv_kw": {"kw": 1.0, "kwp": 1.0, "千瓦": 1.0, "mw": 1000.0, "mwp": 1000.0, "兆瓦": 1000.0},
+    "existing_pv_kw": {"kw": 1.0, "kwp": 1.0, "mw": 1000.0, "mwp": 1000.0},
     "year_built": {"年": 1.0},
     "floors": {"层": 1.0},
+}
+#: Unit words written out, as :func:`unit_key` rewrites them before looking them up.
+_UNIT_WORDS = (("千克", "kg"), ("公斤", "kg"), ("千牛", "kn"), ("kpa", "kn/m2"), ("平方米", "m2"),
+               ("平米", "m2"), ("㎡", "m2"), ("m^2", "m2"), ("m²", "m2"), ("每", "/"), ("千瓦", "kw"),
+               ("兆瓦", "mw"))
+
+#: Plausible range of each numeric column in its canonical unit: a value outside is
+#: treated as blank, with a finding. Loads: GB 50009 roofs carry 0.5–10 kN/m²; years:
+#: the oldest building stock still surveyed to next year.
+BOUNDS = {
+    "roof_load_kn_m2": (0.0, 20.0),
+    "year_built": (1900.0, float(pd.Timestamp.now().year + 1)),
+    "floors": (1.0, 150.0),
+    "floor_area_m2": (1.0, 2_000_000.0),
+    "existing_pv_kw": (0.0, 100_000.0),
+    "existing_pv_area_m2": (0.0, 1_000_000.0),
 }
 
 #: Consequence of a blank cell in the columns that decide suitability and cohorts.
@@ -63,9 +80,24 @@ BLANK_MEANS = {
 }
 
 #: How a unit is named in messages (spellings are compared after NFKC, where ² is 2).
-_UNIT_NAMES = {"kg/m2": "kg/m²", "kg/㎡": "kg/m²", "kg": "kg/m²", "mw": "MW", "mwp": "MWp"}
+_UNIT_NAMES = {"kg/m2": "kg/m²", "kg": "kg/m²", "kn/m2": "kN/m²", "kn": "kN/m²",
+               "mw": "MW", "mwp": "MWp", "kw": "kW", "kwp": "kWp", "m2": "m²"}
 
 _NUMBER = re.compile(r"^[+]?(?P<num>\d+(?:\.\d*)?|\.\d+)(?P<unit>.*)$")
+#: 1,234 / 12,345,678.5: commas between groups of three digits.
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
+#: 2,5 / 12,75: one comma between digits, not thousands: a decimal comma.
+_DECIMAL_COMMA = re.compile(r"^([+-]?\d+),(\d+)(?!\d|,)")
+_HEADER_UNIT = re.compile(r"[(（\[【](.*?)[)）\]】]")
+
+
+def unit_key(text: str) -> str:
+    """A unit as :data:`UNITS` spells it: NFKC, lower case, Chinese unit words and square
+    metres written the one way (``千克/平方米`` → ``kg/m2``)."""
+    key = value_key(text)
+    for word, unit in _UNIT_WORDS:
+        key = key.replace(word, unit)
+    return key
 
 
 class SurveyError(RoofpvError):
@@ -82,9 +114,10 @@ _BLANK_TEXT = np.frompyfunc(lambda v: isinstance(v, str) and not v.strip(), 1, 1
 
 
 def _blanks(values: pd.Series) -> np.ndarray:
-    """:func:`_blank` of every cell of ``values`` (one array pass, no Series per cell)."""
-    cells = values.to_numpy(dtype=object)
-    return pd.isna(cells) | _BLANK_TEXT(cells).astype(bool)
+    """:func:`_blank` of every cell of ``values`` (tested once per distinct value)."""
+    codes, distinct = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    blank = np.append(_BLANK_TEXT(distinct.astype(object)).astype(bool), True)  # code -1: NA
+    return blank[codes]
 
 
 def _suggest(text: str, field: str) -> str:
@@ -93,6 +126,40 @@ def _suggest(text: str, field: str) -> str:
     known = "、".join(s[0] for s in VOCABULARIES[field].values())
     hint = f"did you mean {close[0]!r}? " if close else ""
     return f"{hint}use one of: {known}"
+
+
+def header_unit(header: object, column: str) -> tuple[str | None, float | None]:
+    """The unit written in brackets in ``header`` (``屋面荷载(kg/m²)``) and its factor to
+    ``column``'s canonical unit; (None, None) without one, (unit, None) for a unit
+    roofpv does not know."""
+    if column not in UNITS:
+        return None, None
+    for text in _HEADER_UNIT.findall(str(header)):
+        unit = unit_key(text)
+        if not unit:
+            continue
+        return text, UNITS[column].get(unit)
+    return None, None
+
+
+def unknown_headers(columns: list[object], mapping: dict[object, str], source: str,
+                    sheet: str | None = None, row: int | None = None) -> list[Finding]:
+    """A finding per header roofpv does not use, naming the nearest known column."""
+    keys = list(HEADER_LOOKUP)
+    findings = []
+    for col in columns:
+        if col in mapping or str(col).startswith("column "):
+            continue
+        close = difflib.get_close_matches(header_key(col), keys, n=1, cutoff=0.5)
+        hint = ""
+        if close:
+            canonical = HEADER_LOOKUP[close[0]]
+            chinese = next((a for a in COLUMN_ALIASES[canonical] if not a.isascii()), canonical)
+            hint = f"nearest known column: {chinese} ({canonical}); rename the header if that is meant; "
+        findings.append(Finding(
+            "warning", source, row, None, str(col), None, "column not recognised; ignored",
+            f"{hint}known columns: {', '.join(c for c in COLUMN_ALIASES)}", sheet))
+    return findings
 
 
 def map_headers(columns: list[object], source: str) -> dict[object, str]:
@@ -184,15 +251,25 @@ def normalise_survey(
     mapping = map_headers(list(raw.columns), source)
     table = raw[list(mapping)].rename(columns=mapping)
     table.index = np.arange(first_row, first_row + len(table))
-    findings: list[Finding] = []
+    findings = unknown_headers(list(raw.columns), mapping, source, sheet, first_row - 1)
 
     def report(level, row, bid, column, value, problem, fix):
         findings.append(Finding(level, source, int(row), bid, column, value, problem, fix, sheet))
 
     blank = np.column_stack([_blanks(table[c]) for c in table.columns]) if len(table.columns) else None
     table = table.loc[~blank.all(axis=1)] if blank is not None else table
-    ids = table["building_id"].astype("string").str.strip().astype(object)
-    ids = ids.where(~_blanks(table["building_id"]), None)
+    if table.empty:
+        findings.append(Finding("warning", source, first_row - 1, None, None, None,
+                                "survey has a header but no data rows; every footprint is "
+                                "assessed with default values", "fill in the survey rows", sheet))
+    ids, repaired = clean_ids(table["building_id"])
+    for repair, rows in repaired.items():
+        raw_ids = table["building_id"].iloc[rows]
+        example = raw_ids.iloc[0]
+        findings.append(Finding(
+            "warning", source, int(raw_ids.index[0]), ids.iloc[rows[0]], "building_id", repr(example),
+            f"{len(rows):,} building ids {REPAIRS[repair]}; read as {ids.iloc[rows[0]]!r}",
+            "format the id column as text and type the ids as in the footprint file", sheet))
     for row in ids.index[ids.isna()]:
         report("error", row, None, "building_id", None, "row has no building id and is skipped",
                "fill in 建筑编号 so the row can be joined to its footprint")
@@ -212,7 +289,15 @@ def normalise_survey(
         if column in VOCABULARIES:
             parsed = _parse_codes(values, ids, column, report)
         elif column in NUMERIC_COLUMNS:
-            parsed = _parse_numbers(values, ids, column, report, typed)
+            header = next((h for h, c in mapping.items() if c == column), None)
+            unit, factor = header_unit(header, column)
+            if unit is not None and factor is None:
+                findings.append(Finding(
+                    "warning", source, first_row - 1, None, column, str(header),
+                    f"unit {unit!r} in the header not understood; numbers read in {UNIT_LABELS[column]}",
+                    f"write the unit as one of {', '.join(UNITS[column])}", sheet))
+            parsed = _parse_numbers(values, ids, column, report, typed,
+                                    header_unit=(unit, factor) if factor is not None else None)
         else:
             parsed = values.astype("string").str.strip().astype(object).where(~_blanks(values), None)
         out[column] = parsed.to_numpy()
@@ -256,10 +341,15 @@ def _parse_codes(values: pd.Series, ids: pd.Series, column: str, report) -> pd.S
     return pd.Series(_per_value(values, ids, column, report, parse, None), index=values.index, dtype=object)
 
 
-def _parse_numbers(values: pd.Series, ids: pd.Series, column: str, report, typed: bool = True) -> pd.Series:
+def _parse_numbers(values: pd.Series, ids: pd.Series, column: str, report, typed: bool = True,
+                   header_unit: tuple[str, float] | None = None) -> pd.Series:
     """Numbers in the column's canonical unit. ``typed``: cells carry types (XLSX), so a
-    number written as text is reported; in a CSV every cell is text."""
+    number written as text is reported; in a CSV every cell is text. ``header_unit``:
+    the unit the header names and its factor, used for plain numbers. A value outside
+    :data:`BOUNDS` is left blank, with a finding."""
     units, canonical = UNITS[column], UNIT_LABELS[column]
+    low, high = BOUNDS[column]
+    blank_means = BLANK_MEANS.get(column, "the value is unknown")
 
     def parse(value):
         if _blank(value):
@@ -268,25 +358,48 @@ def _parse_numbers(values: pd.Series, ids: pd.Series, column: str, report, typed
         if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
             number, unit = float(value), ""
         else:
-            match = _NUMBER.match(value_key(value).lstrip("'").replace(",", ""))
-            if match is None or match["unit"] not in ("", *units):
+            text = value_key(value).lstrip("'")
+            if _THOUSANDS.match(text):
+                text = text.replace(",", "")
+            elif _DECIMAL_COMMA.match(text):
+                text = _DECIMAL_COMMA.sub(r"\1.\2", text, count=1)
+                issues.append(("info", "decimal comma read as a decimal point",
+                               "write decimals with a point, e.g. 2.5"))
+            match = _NUMBER.match(text)
+            unit = unit_key(match["unit"]) if match else None
+            if match is None or unit not in ("", *units):
                 return np.nan, [("warning", "not a number in a known unit; left blank",
                                  f"write a plain number in {canonical}")]
-            number, unit = float(match["num"]), match["unit"]
+            number = float(match["num"])
             if unit == "" and typed:
                 issues.append(("info", "number stored as text", "format the cell as a number"))
         if not np.isfinite(number) or number < 0:
             return np.nan, [*issues, ("warning", "negative or not finite; left blank",
                                       f"write a plain non-negative number in {canonical}")]
         factor = units.get(unit, 1.0)
-        if column == "roof_load_kn_m2" and unit == "" and number > LOAD_KG_THRESHOLD:
+        if unit == "" and header_unit is not None:
+            factor, name = header_unit[1], header_unit[0]
+            problem = f"header gives the unit {name}"
+            if column == "roof_load_kn_m2" and factor == 1.0 and number > LOAD_KG_THRESHOLD:
+                factor = 1.0 / KG_PER_KN
+                problem = (f"header says {name} but {number:g} is implausible in kN/m² "
+                           f"(> {LOAD_KG_THRESHOLD:g}); read as kg/m²")
+        elif unit == "" and column == "roof_load_kn_m2" and number > LOAD_KG_THRESHOLD:
             factor = 1.0 / KG_PER_KN
             problem = f"load implausible in kN/m² (> {LOAD_KG_THRESHOLD:g}), read as kg/m²"
         else:
             problem = f"value written in {_UNIT_NAMES.get(unit, unit)}"
-        if factor != 1.0:
+            if header_unit is not None and abs(header_unit[1] - factor) > 1e-12:
+                problem = f"cell unit {_UNIT_NAMES.get(unit, unit)} differs from the header's {header_unit[0]}; the cell's unit is used"
+        if factor != 1.0 or "differs" in problem:
             issues.append(("warning", f"{problem}; converted to {canonical}",
                            f"roofpv used {number * factor:.4g} {canonical}; write the value in {canonical}"))
-        return number * factor, issues
+        used = number * factor
+        if not low <= used <= high:
+            return np.nan, [*issues, (
+                "warning", f"implausible: {used:.4g} {canonical} is outside {low:g}–{high:g}; "
+                f"treated as blank: {blank_means}",
+                f"check the value; roofpv used none (a plausible {column} lies in {low:g}–{high:g} {canonical})")]
+        return used, issues
 
     return pd.Series(_per_value(values, ids, column, report, parse, np.nan), index=values.index, dtype=float)

@@ -179,7 +179,8 @@ def naive_yield(config, results, n_loop: int, meter: Meter) -> float:
     hourly, _ = load_weather(config)
     params = {"gamma_pdc": config.module.gamma_pdc_per_c, "losses_items": dict(items),
               "inverter_eff_nom": system.inverter_efficiency_nom, "dc_ac_ratio": system.dc_ac_ratio,
-              "albedo": system.albedo}
+              "albedo": system.albedo,
+              "nocts": {k: m.noct_installed_c for k, m in config.temperature_models.items()}}
     with meter("naive: ModelChain loop"):
         naive_loop(hourly, site, params, frame)
     return meter.seconds["naive: ModelChain loop"] / len(frame)

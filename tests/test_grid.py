@@ -51,8 +51,8 @@ def test_over_hosting_in_order():
 def test_read_transformers(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("id,kva,existing_pv_kw,min_load_kw\nT-1,400,12.5,40\n", encoding="utf-8")
-    t = read_transformers(path)
-    assert t.loc["T-1"].tolist() == [400.0, 12.5, 40.0]
+    t, findings = read_transformers(path)
+    assert t.loc["T-1"].tolist() == [400.0, 12.5, 40.0] and findings == []
     path.write_text("id,kva\nT-1,400\n", encoding="utf-8")
     with pytest.raises(InputError, match="existing_pv_kw"):
         read_transformers(path)

@@ -37,6 +37,9 @@ class Case:
         self.survey = pd.DataFrame(SURVEY)
         self.survey_file = None
         self.town = shapely.box(X0 - 100, Y0 - 100, X0 + 300, Y0 + 100)
+        self.towns = None  # (name, polygon) pairs instead of 甲镇 over ``town``
+        self.footprint_columns = {}
+        self.transformers = None  # text of a transformers CSV
         self.dsm = None
 
     def lonlat(self):
@@ -45,18 +48,24 @@ class Case:
 
     def config(self, config):
         fp = self.dir / "fp.gpkg"
-        frame = gpd.GeoDataFrame({"building_id": self.ids}, geometry=self.geoms, crs=self.crs)
+        frame = gpd.GeoDataFrame({"building_id": self.ids, **self.footprint_columns},
+                                 geometry=self.geoms, crs=self.crs)
         frame.to_file(fp, layer="footprints")
         if self.survey_file is None:
             self.survey_file = self.dir / "survey.csv"
             self.survey.to_csv(self.survey_file, index=False)
         towns = self.dir / "towns.gpkg"
-        gpd.GeoDataFrame({"name": ["甲镇"]}, geometry=[self.town], crs="EPSG:4549").to_file(towns)
+        names, shapes = zip(*(self.towns or [("甲镇", self.town)]))
+        gpd.GeoDataFrame({"name": list(names)}, geometry=list(shapes), crs="EPSG:4549").to_file(towns)
         inputs = config.inputs.model_copy(update={
             "footprints": fp, "footprints_layer": "footprints", "survey": self.survey_file,
             "survey_sheet": 0, "townships": towns, "townships_name_column": "name"})
         dsm = config.dsm.model_copy(update={"tiles": self.dsm, "workers": 1})
-        return config.model_copy(update={"inputs": inputs, "dsm": dsm})
+        grid = config.grid
+        if self.transformers is not None:
+            (self.dir / "transformers.csv").write_text(self.transformers, encoding="utf-8")
+            grid = grid.model_copy(update={"transformers": self.dir / "transformers.csv"})
+        return config.model_copy(update={"inputs": inputs, "dsm": dsm, "grid": grid})
 
 
 def three_d(c):
@@ -177,9 +186,160 @@ def no_dsm_coverage(c):
     return "info", None, "DSM", "the DSM covers 1 of 3 footprints"
 
 
+# --- survey cells, headers and units --------------------------------------------
+
+
+def write_text_survey(c, text):
+    c.survey_file = c.dir / "survey.csv"
+    c.survey_file.write_text(text, encoding="utf-8")
+
+
+def ragged_row(c):
+    write_text_survey(c, "建筑编号,建筑类别,屋面类型,屋面荷载,遮挡情况,建成年份\n"
+                         "A,工业厂房,混凝土平屋面,2.0,无,2020\n"
+                         "B,工业厂房,混凝土平屋面,2,5,无,2020\n"
+                         "C,工业厂房,混凝土平屋面,2.0,无,2020\n")
+    return "error", "B", None, "row has 7 cells but the header has 6 (a comma inside a cell without quotes?)"
+
+
+def headers_only(c):
+    c.survey = c.survey.iloc[:0]
+    return "warning", None, None, "survey has a header but no data rows"
+
+
+def english_headers(c):
+    c.survey = c.survey.rename(columns={"建筑编号": "Building ID", "建成年份": "Year of Construction"})
+    c.survey["Roof Colour"] = "red"
+    return "warning", None, "Roof Colour", "column not recognised; ignored"
+
+
+def header_unit_kg(c):
+    c.survey = c.survey.rename(columns={"屋面荷载": "屋面荷载(kg/m²)"})
+    c.survey["屋面荷载(kg/m²)"] = [12.2, 200.0, 150.0]
+    return "warning", "A", "roof_load_kn_m2", "header gives the unit kg/m²; converted to kN/m²"
+
+
+def header_unit_conflict(c):
+    c.survey = c.survey.rename(columns={"屋面荷载": "屋面荷载(kN/m²)"})
+    c.survey["屋面荷载(kN/m²)"] = [250.0, 2.0, 2.0]
+    return "warning", "A", "roof_load_kn_m2", "header says kN/m² but 250 is implausible in kN/m²"
+
+
+def capacity_in_mw(c):
+    c.survey["已装光伏容量(MW)"] = [0.05, None, None]
+    return "warning", "A", "existing_pv_kw", "header gives the unit MW"
+
+
+def chinese_unit_words(c):
+    c.survey["屋面荷载"] = ["250千克/平方米", "2.0千牛/平方米", "300公斤"]
+    return "warning", "A", "roof_load_kn_m2", "value written in kg/m²"
+
+
+def decimal_comma(c):
+    c.survey["屋面荷载"] = ["2,5", "1,250", "2.0"]
+    return "info", "A", "roof_load_kn_m2", "decimal comma read as a decimal point"
+
+
+def implausible_load(c):
+    c.survey["屋面荷载"] = [1e9, 2.0, 2.0]
+    return "warning", "A", "roof_load_kn_m2", "implausible"
+
+
+def implausible_years(c):
+    c.survey["建成年份"] = [21, 1800, 2099]
+    return "warning", "A", "year_built", "implausible: 21 years is outside 1900"
+
+
+def footprint_larger_than_floor_area(c):
+    c.geoms[1] = shapely.box(X0 + 40, Y0, X0 + 1040, Y0 + 1000)  # 1 km²
+    c.survey["建筑面积"] = [240, 1663, 240]
+    c.survey["层数"] = [1, 1, 1]
+    return "warning", "B", "geometry", "footprint of 1,000,000 m² is 601× what the survey's floor area"
+
+
+# --- townships --------------------------------------------------------------------
+
+
+def surveyed_township_far_away(c):
+    c.towns = [("甲镇", c.town), ("乙镇", shapely.box(X0 + 10_000, Y0, X0 + 12_000, Y0 + 2000))]
+    c.survey["镇街道"] = ["乙镇", "甲镇", "甲镇"]
+    return "warning", "A", "township", "footprint lies 10.0 km outside its surveyed township 乙镇 (it is in 甲镇)"
+
+
+def unnamed_township(c):
+    c.towns = [("甲镇", c.town), (None, shapely.box(X0 + 400, Y0 - 100, X0 + 800, Y0 + 100))]
+    return "warning", None, "name", "township polygon has no name; called towns#2"
+
+
+def duplicate_township_names(c):
+    c.towns = [("甲镇", shapely.box(X0 - 100, Y0 - 100, X0 + 30, Y0 + 100)),
+               ("甲镇", shapely.box(X0 + 30, Y0 - 100, X0 + 300, Y0 + 100))]
+    return "warning", None, "name", "2 township polygons (features [1, 2]) share the name '甲镇'; merged"
+
+
+def overlapping_townships(c):
+    c.towns = [("甲镇", c.town), ("乙镇", shapely.affinity.translate(c.town, 200))]
+    return "warning", None, "geometry", "townships 甲镇 and 乙镇 overlap by 4.0 ha (50% of the smaller)"
+
+
+def township_gap(c):
+    outer = shapely.box(X0 - 1000, Y0 - 1000, X0 + 1000, Y0 + 1000)
+    c.towns = [("甲镇", outer.difference(shapely.box(X0 - 800, Y0 - 800, X0 - 500, Y0 - 500)))]
+    return "warning", None, "geometry", "gap of 9.0 ha between the townships"
+
+
+# --- ids --------------------------------------------------------------------------
+
+
+def float_ids(c):
+    c.ids = [100006475.0, 100006476.0, 100006477.0]
+    c.survey["建筑编号"] = ["100006475", "100006476", "100006477"]
+    return "warning", "100006475", "building_id", "3 ids written as a decimal number"
+
+
+def full_width_ids(c):
+    c.survey["建筑编号"] = ["Ａ", "B", "C"]
+    return "warning", "A", "building_id", "1 building ids full-width characters"
+
+
+def zero_width_ids(c):
+    c.survey["建筑编号"] = ["A\u200b", "B", "\ufeffC"]
+    return "warning", "A", "building_id", "2 building ids invisible characters"
+
+
+def leading_zeros(c):
+    c.ids = ["001", "002", "003"]
+    c.survey["建筑编号"] = ["1", "2", "003"]
+    return "warning", "001", "building_id", "2 survey ids differ from their footprint's id only by leading zeros"
+
+
+def id_case(c):
+    c.ids = ["a1", "b1", "c1"]
+    c.survey["建筑编号"] = ["A1", "B1", "c1"]
+    return "warning", "a1", "building_id", "only by case"
+
+
+def ids_do_not_join(c):
+    c.survey["建筑编号"] = ["BLD-0001", "BLD-0002", "BLD-0003"]
+    return "error", None, "building_id", "only 0 of 3 survey rows (0%) match a footprint id; survey ids: letters and digits"
+
+
+# --- transformers -----------------------------------------------------------------
+
+
+def transformer_units_and_gaps(c):
+    c.transformers = "id,kva,existing_pv_kw,min_load_kw\nT1,100kVA,,\nT2,n/a,0,0\nT3,0.4MVA,50kW,\n"
+    return "error", "T2", "kva", "not a number in a known unit; taken as 0 kVA"
+
+
 CASES = [three_d, multipart, tiny, empty, self_intersecting, duplicate_id, missing_crs,
          projected_crs_on_lonlat, wgs84, no_survey_row, no_footprint, unknown_value, load_in_kg,
-         area_in_mu, gbk_csv, workbook, outside_townships, corrupt_raster, no_dsm_coverage]
+         area_in_mu, gbk_csv, workbook, outside_townships, corrupt_raster, no_dsm_coverage,
+         ragged_row, headers_only, english_headers, header_unit_kg, header_unit_conflict,
+         capacity_in_mw, chinese_unit_words, decimal_comma, implausible_load, implausible_years,
+         footprint_larger_than_floor_area, surveyed_township_far_away, unnamed_township,
+         duplicate_township_names, overlapping_townships, township_gap, float_ids, full_width_ids,
+         zero_width_ids, leading_zeros, id_case, ids_do_not_join, transformer_units_and_gaps]
 
 
 @pytest.mark.parametrize("make", CASES, ids=[c.__name__ for c in CASES])
@@ -205,3 +365,31 @@ def test_wgs84_and_cgcs2000_footprints_land_within_a_decimetre(config, tmp_path)
         places[crs] = check_inputs(case.config(config)).buildings.geometry
     assert (places["EPSG:4490"].distance(places["EPSG:4326"]) < 0.1).all()
     np.testing.assert_allclose(places["EPSG:4490"].area, 240.0, rtol=1e-6)
+
+
+END_TO_END = [headers_only, english_headers, ids_do_not_join, duplicate_township_names, unnamed_township,
+              ragged_row, transformer_units_and_gaps]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("make", END_TO_END, ids=[c.__name__ for c in END_TO_END])
+def test_survey_runs_to_the_end_on_the_problem(config, tmp_path, make):
+    """`roofpv survey` (report included) exits 0 on inputs that once ended in a traceback,
+    and every footprint is in the buildings layer."""
+    import pyogrio
+
+    from roofpv.cli import main
+
+    case = Case(tmp_path)
+    make(case)
+    cfg = case.config(config)
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        f"extends: {cfg.source_path}\ninputs:\n  footprints: {cfg.inputs.footprints}\n"
+        f"  footprints_layer: footprints\n  survey: {cfg.inputs.survey}\n"
+        f"  townships: {cfg.inputs.townships}\n  townships_name_column: name\n"
+        + (f"grid:\n  transformers: {cfg.grid.transformers}\n" if cfg.grid.transformers else "")
+        + "dsm:\n  tiles: null\n", encoding="utf-8")
+    assert main(["survey", str(path), "--out", str(tmp_path / "out"), "--quiet", "--report"]) == 0
+    buildings = pyogrio.read_dataframe(tmp_path / "out" / "roofpv.gpkg", layer="buildings", read_geometry=False)
+    assert len(buildings) == 3 and buildings["suitability"].notna().all()

@@ -1,6 +1,8 @@
 """Messy inputs: each problem is repaired or stopped with a clear message, and no
 footprint is lost. Files are made in the tests."""
 
+from pathlib import Path
+
 import geopandas as gpd
 import openpyxl
 import pandas as pd
@@ -156,17 +158,109 @@ def test_survey_without_id_column_names_the_file(tmp_path):
 
 
 def test_failed_write_leaves_the_earlier_output_intact(tmp_path, monkeypatch):
+    import errno
+
     path = tmp_path / "t.csv"
     writers.write_table(path, pd.DataFrame({"a": [1]}))
-    to_csv = pd.DataFrame.to_csv
 
-    def boom(self, *args, **kwargs):
-        to_csv(self, *args, **kwargs)
-        raise OSError("disk full")
+    def full_disk(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(pd.DataFrame, "to_csv", boom)
-    with pytest.raises(OSError):
+    monkeypatch.setattr(pd.DataFrame, "to_csv", full_disk)
+    with pytest.raises(writers.OutputError, match=r"t.csv: cannot write \(No space left on device\); free disk space"):
         writers.write_table(path, pd.DataFrame({"a": [2]}))
     monkeypatch.undo()
     assert pd.read_csv(path, encoding="utf-8-sig")["a"].tolist() == [1]
     assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]  # no temporary left behind
+
+
+# --- files that cannot be read stop with a message, never a traceback --------------
+
+
+def test_empty_survey_files_are_refused_with_the_file_named(tmp_path):
+    for name, content in (("empty.csv", b""), ("blank.csv", b"\n \n"), ("empty.xlsx", b"")):
+        path = tmp_path / name
+        path.write_bytes(content)
+        with pytest.raises(InputError, match=rf"{name}: survey file (is empty|has no text)"):
+            readers.read_survey(path)
+
+
+def test_truncated_workbook_is_refused_with_what_to_do(tmp_path):
+    good = tmp_path / "good.xlsx"
+    pd.DataFrame({"建筑编号": ["A"] * 50, "屋面荷载": [2.0] * 50}).to_excel(good, index=False)
+    cut = tmp_path / "cut.xlsx"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(InputError, match=r"cut.xlsx: not a readable XLSX workbook .*save it again as .xlsx"):
+        readers.read_survey(cut)
+
+
+def test_undecodable_survey_csv_is_refused(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_bytes(b"\xff\xfe\x00\xd8" * 10)
+    with pytest.raises(InputError, match="not readable as UTF-8 or GB18030"):
+        readers.read_survey(path)
+
+
+def test_point_layer_as_footprints_is_refused(tmp_path):
+    path = tmp_path / "points.gpkg"
+    gpd.GeoDataFrame({"building_id": ["A", "B"]}, geometry=[shapely.Point(METRES[:2]), shapely.Point(METRES[2:])],
+                     crs="EPSG:4549").to_file(path)
+    with pytest.raises(InputError, match="holds Point geometries, not polygons; point the config at a polygon"):
+        readers.read_footprints(path)
+
+
+def test_zero_byte_footprints_and_transformers_are_refused(tmp_path):
+    for reader, name in ((readers.read_footprints, "fp.gpkg"), (readers.read_transformers, "t.csv")):
+        path = tmp_path / name
+        path.write_bytes(b"")
+        with pytest.raises(InputError, match=r"file is empty \(0 bytes\)"):
+            reader(path)
+    damaged = tmp_path / "t.xlsx"
+    damaged.write_bytes(b"PK\x03\x04 not really a workbook")
+    with pytest.raises(InputError, match="cannot read the transformers table"):
+        readers.read_transformers(damaged)
+
+
+def test_transformer_values_never_become_unlimited(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("id,kva,existing_pv_kw,min_load_kw\nT1,100kVA,,\nT2,n/a,0,0\nT3,0.4MVA,50kW,-3\n"
+                    ",200,0,0\n", encoding="utf-8")
+    frame, findings = readers.read_transformers(path)
+    assert frame.loc["T1", "kva"] == 100.0 and frame.loc["T3", "kva"] == 400.0
+    assert frame.loc["T2", "kva"] == 0.0  # not NaN, which would be unlimited
+    assert frame.loc["T3", "existing_pv_kw"] == 50.0
+    found = {(f.row, f.building_id, f.column, f.level) for f in findings}
+    assert found == {(3, "T2", "kva", "error"), (4, "T3", "min_load_kw", "error"), (5, None, "id", "error")}
+
+
+# --- config files in any encoding ---------------------------------------------------
+
+
+CONFIG_TEXT = "extends: {base}\nsite:\n  name: 平湖市测试\n"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "big5", "utf-16"])
+def test_config_in_any_common_encoding_loads(tmp_path, encoding):
+    from roofpv.config import load_config
+
+    base = (Path(__file__).resolve().parents[1] / "configs" / "pinghu.yaml").as_posix()
+    path = tmp_path / "c.yaml"
+    text = CONFIG_TEXT.format(base=base)
+    if encoding == "big5":
+        text = text.replace("平湖市测试", "平湖市測試")
+    path.write_bytes(text.encode(encoding))
+    assert load_config(path).site.name.startswith("平湖市")
+
+
+def test_config_that_is_not_text_or_not_yaml_gets_a_message(tmp_path):
+    from roofpv.config import ConfigError, load_config
+
+    path = tmp_path / "c.yaml"
+    path.write_bytes(bytes(range(128, 256)) * 4)
+    with pytest.raises(ConfigError, match="not readable as UTF-8, GBK/GB18030 or Big5 text; save the config as UTF-8"):
+        load_config(path)
+    path.write_text("site:\n  name: [平湖\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"c.yaml: not valid YAML at line \d+, column \d+"):
+        load_config(path)
+    with pytest.raises(ConfigError, match="is a folder"):
+        load_config(tmp_path)

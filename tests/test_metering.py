@@ -21,7 +21,7 @@ def _table() -> YieldTable:
     """Same monthly profile at every orientation, scaled ×2 (only the shape is used)."""
     tilts, azimuths = np.array([0.0, 30.0]), np.array([0.0, 180.0, 270.0])
     monthly = np.broadcast_to(2 * PROFILE[:, None, None], (12, 2, 3)).copy()
-    return YieldTable(tilts, azimuths, monthly.sum(axis=0), monthly, monthly.sum(axis=0))
+    return YieldTable(tilts, azimuths, monthly.sum(axis=0), monthly, monthly.sum(axis=0), monthly)
 
 
 def _matches(b: pd.DataFrame, kw: float = 100.0) -> pd.DataFrame:

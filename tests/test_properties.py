@@ -10,7 +10,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from roofpv import solar, stages
-from roofpv.inventory import join_survey, to_analysis_crs
+from roofpv.inventory import (
+    fill_from_footprints,
+    footprint_attributes,
+    join_survey,
+    resolve_overlaps,
+    to_analysis_crs,
+)
 from roofpv.io.weather import load_weather
 from roofpv.schema import COLUMN_ALIASES, VOCABULARIES
 from roofpv.survey import SurveyError, normalise_survey
@@ -75,7 +81,9 @@ def test_random_buildings_are_all_accounted_for(config, tables, data):
                           crs="EPSG:4549")
     survey, _ = normalise_survey(data.draw(survey_rows(n)), "s.csv")
     b, _ = join_survey(fp, survey, "s.csv")
+    b = fill_from_footprints(b, footprint_attributes(pd.DataFrame(index=b.index)))
     b, _ = to_analysis_crs(b, "EPSG:4549")
+    b, _ = resolve_overlaps(b)          # random footprints may overlap: counted once
     b["township"] = "甲镇"
     b["township_source"] = "survey"
     b = stages.resolve_roofs(b, config)

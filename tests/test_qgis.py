@@ -50,7 +50,7 @@ def styles(gpkg):
 
 
 def test_layers_with_spatial_index(gpkg):
-    assert sorted(pyogrio.list_layers(gpkg)[:, 0]) == sorted([*LAYERS, "layer_styles", "run_info"])
+    assert sorted(pyogrio.list_layers(gpkg)[:, 0]) == sorted([*LAYERS, "layer_styles", "monthly_yield", "run_info"])
     with sqlite3.connect(gpkg) as db:
         rtree = {t for (t,) in db.execute(
             "SELECT table_name FROM gpkg_extensions WHERE extension_name = 'gpkg_rtree_index'")}

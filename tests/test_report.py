@@ -405,12 +405,12 @@ def test_monthly_share_and_energy(config):
     hourly, _ = load_weather(config)
     site = config.site
     table = solar.yield_table(hourly, site.latitude, site.longitude, site.altitude_m, [0.0, 30.0],
-                              [0.0, 180.0], temperature_model="open_rack_glass_polymer",
+                              [0.0, 180.0], noct_installed=45.0,
                               gamma_pdc=-0.003, losses_pct=14.0)
     b = pd.DataFrame({"module_tilt_deg": [30.0, 0.0, np.nan], "roof_aspect_deg": [180.0, 180.0, np.nan],
                       "mounting": ["m", "m", None], "suitability": ["suitable", "suitable", "unsuitable"],
                       "annual_kwh": [1200.0, 600.0, 0.0]})
-    share = data.monthly_share(b, {"open_rack_glass_polymer": table}, {"m": "open_rack_glass_polymer"})
+    share = data.monthly_share(b, {"open_rack": table}, {"m": "open_rack"})
     assert share.sum(axis=1) == pytest.approx([1.0, 1.0, 1.0])
     expected = table.monthly_kwh_per_kwp[:, 1, 1] / table.annual_kwh_per_kwp[1, 1]  # 30°, south
     assert share[0] == pytest.approx(expected)

@@ -37,10 +37,24 @@ def buildings(out):
 def test_outputs_written(out):
     assert sorted(p.name for p in out.iterdir()) == [
         "findings.csv", "parameters.csv", "plan_status.csv", "report", "rollout_plan.csv",
-        "roofpv.gpkg", "roofpv.qgz", "townships.csv", "trajectory.csv"]
+        "roofpv-manifest.json", "roofpv.gpkg", "roofpv.qgz", "townships.csv", "trajectory.csv"]
     assert sorted(pyogrio.list_layers(out / "roofpv.gpkg")[:, 0]) == [
-        "buildings", "layer_styles", "pv_arrays", "rollout_plan", "roof_planes", "run_info",
-        "townships"]
+        "buildings", "layer_styles", "monthly_yield", "pv_arrays", "rollout_plan", "roof_planes",
+        "run_info", "townships"]
+
+
+def test_monthly_yield_and_p90(out, buildings):
+    monthly = pyogrio.read_dataframe(out / "roofpv.gpkg", layer="monthly_yield").set_index("building_id")
+    kwh = monthly.filter(regex="^kwh_").sum(axis=1)
+    annual = buildings.set_index("building_id")["annual_kwh"].reindex(kwh.index)
+    assert np.allclose(kwh, annual, rtol=1e-9, atol=1e-6)
+    # July outshines December at 30.7° N; POA in the range of a plane's monthly sums.
+    assert (monthly["kwh_07"] >= monthly["kwh_12"]).mean() > 0.95
+    assert monthly.filter(regex="^poa_").stack().between(30, 250).all()
+    assert (buildings["annual_kwh_p90"] <= buildings["annual_kwh"]).all()
+    towns = pd.read_csv(out / "townships.csv")
+    producing = towns["annual_mwh"] > 0
+    assert (towns.loc[producing, "annual_mwh_p90"] < towns.loc[producing, "annual_mwh"]).all()
 
 
 def test_geopackage_names_the_weather_source(out):

@@ -63,3 +63,72 @@ def test_missing_and_duplicate_ids_are_reported_not_used():
 def test_no_id_column_is_a_clear_error():
     with pytest.raises(SurveyError, match="no building id column"):
         normalise_survey(raw(名称=["x"]), "s.xlsx")
+
+
+# --- units, decimal commas and plausibility ---------------------------------------
+
+
+def values(column, cells, header=None):
+    df, findings = normalise_survey(raw(**{"建筑编号": [f"B{i}" for i in range(len(cells))],
+                                           header or column: cells}), "s.csv", typed=False)
+    return df.iloc[:, list(df.columns).index(column_of(column))].tolist(), findings
+
+
+def column_of(header):
+    from roofpv.schema import HEADER_LOOKUP, header_key
+
+    return HEADER_LOOKUP[header_key(header)]
+
+
+def test_unit_in_the_header_is_honoured():
+    used, findings = values("屋面荷载", ["12.2", "2.0千牛/平方米"], header="屋面荷载(kg/m²)")
+    assert used == pytest.approx([12.2 / 101.97162, 2.0])
+    assert any("cell unit kN/m² differs from the header's kg/m²" in f.problem for f in findings)
+    used, _ = values("已装光伏容量", ["0.5", "300kW"], header="已装光伏容量(MW)")
+    assert used == pytest.approx([500.0, 300.0])
+
+
+def test_unknown_header_unit_is_reported():
+    used, findings = values("屋面荷载", ["2"], header="屋面荷载(吨每平方米)")
+    assert used == [2.0]
+    assert any("unit '吨每平方米' in the header not understood" in f.problem for f in findings)
+
+
+@pytest.mark.parametrize("cell, kn", [("250千克/平方米", 250 / 101.97162), ("300公斤", 300 / 101.97162),
+                                      ("2千牛/㎡", 2.0), ("2.5kPa", 2.5), ("2,5", 2.5), ("2，5", 2.5)])
+def test_chinese_unit_words_and_decimal_commas(cell, kn):
+    used, _ = values("屋面荷载", [cell])
+    assert used == pytest.approx([kn])
+
+
+def test_thousands_separators_stay_thousands():
+    used, findings = values("建筑面积", ["1,250", "12,345.5", "2,5"])
+    assert used == pytest.approx([1250.0, 12345.5, 2.5])
+    assert [f.row for f in findings if "decimal comma" in f.problem] == [4]
+
+
+@pytest.mark.parametrize("column, cell", [("屋面荷载", "1e9"), ("屋面荷载", "1000000000"),
+                                          ("建成年份", "21"), ("建成年份", "1800"), ("建成年份", "2099"),
+                                          ("层数", "0"), ("层数", "400"), ("建筑面积", "5000000"),
+                                          ("已装光伏容量", "500000")])
+def test_implausible_values_are_treated_as_blank_with_a_finding(column, cell):
+    used, findings = values(column, [cell])
+    assert np.isnan(used[0])
+    hit = [f for f in findings if f.problem.startswith("implausible") or "not a number" in f.problem]
+    assert hit and hit[0].building_id == "B0" and hit[0].value == cell
+    assert "treated as blank" in hit[0].problem or "left blank" in hit[0].problem
+
+
+def test_unrecognised_headers_name_the_nearest_column():
+    _, findings = normalise_survey(raw(**{"建筑编号": ["A"], "屋面荷栽": ["2"], "Roof Colour": ["red"]}), "s.csv")
+    unknown = {f.column: f for f in findings if f.problem == "column not recognised; ignored"}
+    assert set(unknown) == {"屋面荷栽", "Roof Colour"}
+    assert "nearest known column: 屋面荷载 (roof_load_kn_m2)" in unknown["屋面荷栽"].fix
+
+
+def test_mangled_ids_are_cleaned_and_reported():
+    df, findings = normalise_survey(raw(**{"建筑编号": [100006475.0, "Ｂ７", "C\u200b1", " D "]}), "s.xlsx")
+    assert df.index.tolist() == ["100006475", "B7", "C1", "D"]
+    problems = " | ".join(f.problem for f in findings)
+    assert "1 building ids written as a decimal number" in problems
+    assert "full-width characters" in problems and "invisible characters" in problems

@@ -57,9 +57,10 @@ def execute(config, out_dir: Path, args: argparse.Namespace, progress, on_partit
 
 
 def write_report(results, config, out_dir: Path, args: argparse.Namespace,
-                 paths: dict[str, Path], console, progress=None) -> None:
-    """The HTML/XLSX report of a run, at the end of `survey` and `plan`, unless --no-report
-    or too many townships (then a note says how to write it)."""
+                 paths: dict[str, Path], console, progress=None, stage: Path | None = None) -> None:
+    """The HTML/XLSX report of a run into ``stage`` (default ``out_dir``), at the end of
+    `survey` and `plan`, unless --no-report or too many townships (then a note says how
+    to write it)."""
     from .. import report
 
     townships = len(results.townships) - 1  # without the city row
@@ -72,7 +73,7 @@ def write_report(results, config, out_dir: Path, args: argparse.Namespace,
         return
     if progress is not None:
         progress.phase(f"writing the report ({townships:,} townships)")
-    folder = report.write(report.from_results(results, config), config, out_dir, args.lang,
+    folder = report.write(report.from_results(results, config), config, stage or out_dir, args.lang,
                           pdf=getattr(args, "pdf", False))
     paths["report"] = folder / "index.html"
 

@@ -13,14 +13,10 @@ from ..constants import (
     PARTITION_SIZE,
     REPORT_MAX_TOWNSHIPS,
 )
-from ..errors import RoofpvError
+from ..errors import OutputExistsError  # noqa: F401  (the commands import it from here)
 
 DEFAULT_CONFIG = "pinghu.yaml"
 CONFIG_HELP = f"jurisdiction config (YAML); default: the Pinghu sample, configs/{DEFAULT_CONFIG}"
-
-
-class OutputExistsError(RoofpvError):
-    """An output that a run would replace without ``--overwrite``."""
 
 
 def default_config() -> Path:
@@ -121,9 +117,9 @@ def output_name(config_path: Path, policies: list[str]) -> str:
     return "+".join(dict.fromkeys([config_path.stem, *(Path(n).stem for n in policies)]))
 
 
-def setup(args: argparse.Namespace, names) -> tuple:
-    """Config, output folder, and a refusal to overwrite the outputs ``names`` of an
-    earlier run unasked."""
+def setup(args: argparse.Namespace) -> tuple:
+    """Config and output folder (:func:`roofpv.io.outputs.output_set` refuses to replace
+    an earlier run's outputs unasked)."""
     from ..config import load_config
 
     config_path = args.config or default_config()
@@ -132,10 +128,4 @@ def setup(args: argparse.Namespace, names) -> tuple:
     if policies:
         config = config.model_copy(update={"policy": policy_of(policies, config_path)})
     out_dir = args.out or Path("out") / output_name(config_path, policies)
-    clash = [out_dir / n for n in names if (out_dir / n).exists()]
-    if clash and not args.overwrite:
-        raise OutputExistsError(
-            f"{', '.join(map(str, clash))} already exist; pass --overwrite to replace them "
-            "or --out to write elsewhere"
-        )
     return config, out_dir

@@ -67,15 +67,18 @@ def plan_table(status, target, order: list[str]):
 def run(args: argparse.Namespace, console) -> int:
     from .. import report
     from ..engine import clear_partitions
-    from ..io.outputs import write_outputs
+    from ..io.outputs import output_set, write_outputs
 
-    config, out_dir = setup(args, (*SURVEY_OUTPUTS, *PLAN_OUTPUTS, report.folder(Path(), args.lang).name))
-    with RunProgress(console, args.quiet) as progress:
+    config, out_dir = setup(args)
+    names = (*SURVEY_OUTPUTS, *PLAN_OUTPUTS, report.folder(Path(), args.lang).name)
+    with output_set(out_dir, args.overwrite, names) as stage, RunProgress(console, args.quiet) as progress:
         results = execute(config, out_dir, args, progress.stage, progress.partition)
-        paths = write_outputs(results, out_dir, plan=True, geo_format=args.geo_format,
-                              progress=progress.write, lang=args.lang)
-        clear_partitions(out_dir)
-        write_report(results, config, out_dir, args, paths, console, progress)
+        paths = write_outputs(results, stage, plan=True, geo_format=args.geo_format,
+                              progress=progress.write, title=out_dir.resolve().name,
+                              lang=args.lang)
+        write_report(results, config, out_dir, args, paths, console, progress, stage)
+    paths = {name: out_dir / path.relative_to(stage) for name, path in paths.items()}
+    clear_partitions(out_dir)
     progress.done()
     if args.quiet:
         return 0

@@ -26,9 +26,12 @@ def add_parser(commands) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace, console) -> int:
     from .. import report
     from ..config import ConfigError
+    from ..io.outputs import output_set
 
-    config, out_dir = setup(args, [report.folder(Path(), args.lang).name])
-    with console.status("writing the report…"):
+    config, out_dir = setup(args)
+    name = report.folder(Path(), args.lang).name
+    with output_set(out_dir, args.overwrite, [name], merge=True) as stage, \
+            console.status("writing the report…"):
         results = report.from_folder(out_dir, config)
         missing = [t.name for t in config.policy.targets
                    if f"{t.name}_coverage_today" not in results.townships.columns]
@@ -37,7 +40,8 @@ def run(args: argparse.Namespace, console) -> int:
                 f"{out_dir}: the run there did not assess the targets {', '.join(missing)}; run "
                 "`roofpv survey` (or plan) with the same --policy into that folder first, or give the "
                 "run's own policy")
-        path = report.write(results, config, out_dir, args.lang, pdf=args.pdf)
+        report.write(results, config, stage, args.lang, pdf=args.pdf)
+    path = out_dir / name
     if not args.quiet:
         console.print(f"  report: {path / 'index.html'}, {path / 'roofpv.xlsx'}")
     return 0

@@ -22,6 +22,11 @@ def add_parser(commands) -> argparse.ArgumentParser:
         ),
     )
     run_options(parser)
+    parser.add_argument(
+        "--sensitivity", action="store_true",
+        help="also write sensitivity.csv: township capacity, energy and coverage with module "
+             "power ±10 %%, losses ±2 points, load safety factor +0.1/+0.25 and survey shading "
+             "losses ×0.5/×1.5 (敏感性分析)")
     return parser
 
 
@@ -71,16 +76,26 @@ def run(args: argparse.Namespace, console) -> int:
 
     from .. import report
     from ..engine import clear_partitions
-    from ..io.outputs import write_outputs
+    from ..io.outputs import output_set, write_outputs
     from ..results import reconcile
 
-    config, out_dir = setup(args, (*SURVEY_OUTPUTS, report.folder(Path(), args.lang).name))
-    with RunProgress(console, args.quiet) as progress:
+    config, out_dir = setup(args)
+    names = (*SURVEY_OUTPUTS, report.folder(Path(), args.lang).name,
+             *(("sensitivity.csv",) if args.sensitivity else ()))
+    with output_set(out_dir, args.overwrite, names) as stage, RunProgress(console, args.quiet) as progress:
         results = execute(config, out_dir, args, progress.stage, progress.partition)
-        paths = write_outputs(results, out_dir, geo_format=args.geo_format, progress=progress.write,
-                              lang=args.lang)
-        clear_partitions(out_dir)
-        write_report(results, config, out_dir, args, paths, console, progress)
+        paths = write_outputs(results, stage, geo_format=args.geo_format, progress=progress.write,
+                              title=out_dir.resolve().name, lang=args.lang)
+        write_report(results, config, out_dir, args, paths, console, progress, stage)
+        if args.sensitivity:
+            from ..io import writers
+            from ..pipeline import prepare
+            from ..sensitivity import sensitivity_table
+
+            paths["sensitivity"] = stage / "sensitivity.csv"
+            writers.write_table(paths["sensitivity"], sensitivity_table(config, prepare(config)))
+    paths = {name: out_dir / path.relative_to(stage) for name, path in paths.items()}
+    clear_partitions(out_dir)
     elapsed = progress.done()
     if args.quiet:
         return 0

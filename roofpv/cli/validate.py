@@ -34,11 +34,12 @@ def run(args: argparse.Namespace, console) -> int:
     from rich.table import Table
 
     from ..findings import findings_frame, in_language
+    from ..io.outputs import output_set
     from ..io.writers import write_findings_workbook
     from ..pipeline import check_inputs
     from ..results import reconcile
 
-    config, out_dir = setup(args, ["validation.xlsx"])
+    config, out_dir = setup(args)
     with console.status("reading inputs…"):
         inventory = check_inputs(config)
     frame = in_language(findings_frame(inventory.findings), args.lang)
@@ -46,9 +47,10 @@ def run(args: argparse.Namespace, console) -> int:
     summary = frame.groupby(["level", "column", "problem"], dropna=False).size().rename("count").reset_index()
     counts = reconcile(inventory.buildings, inventory.survey_rows)
     overview = pd.DataFrame(list(counts.items()), columns=["item", "count"])
-    out_dir.mkdir(parents=True, exist_ok=True)
+    with output_set(out_dir, args.overwrite, ["validation.xlsx"], merge=True) as stage:
+        write_findings_workbook(stage / "validation.xlsx", frame,
+                                pd.concat([overview.rename(columns={"item": "problem"}), summary]))
     report = out_dir / "validation.xlsx"
-    write_findings_workbook(report, frame, pd.concat([overview.rename(columns={"item": "problem"}), summary]))
     table = Table(title="roofpv validate · 输入检查", header_style="bold")
     for col in ("level", "column", "problem", "count"):
         table.add_column(col, justify="right" if col == "count" else "left")

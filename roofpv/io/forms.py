@@ -31,7 +31,7 @@ from ..collect import Returned
 from ..errors import RoofpvError
 from ..forms import Column, Form, is_survey, survey_columns
 from ..survey import SurveyError, locate_header
-from .writers import FORMULA_START
+from .writers import FORMULA_LEADS
 
 DATA_SHEET, INSTRUCTIONS_SHEET = "调查表", "填表说明"
 META_SHEET, ROWS_SHEET = "_roofpv_meta", "_roofpv_rows"
@@ -65,7 +65,7 @@ def put(ws, ref: str, value) -> None:
     if isinstance(value, float) and np.isnan(value):
         value = None
     cell.value = value
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    if isinstance(value, str) and value.startswith(FORMULA_LEADS):
         cell.data_type = "s"
         cell.quotePrefix = True
 
@@ -353,7 +353,7 @@ def _safe(ws, value):
         value = value.item()
     if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
         return None
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    if isinstance(value, str) and value.startswith(FORMULA_LEADS):
         cell = WriteOnlyCell(ws, value)
         cell.data_type = "s"
         cell.quotePrefix = True

@@ -1,9 +1,24 @@
-"""The outputs of ``roofpv survey`` and ``roofpv plan``: written into their folder and
-read back from it."""
+"""The outputs of ``roofpv survey`` and ``roofpv plan``: written into their folder as
+one set, and read back from it.
+
+A command writes its files into a staging folder inside ``--out``
+(:func:`output_set`) and the set is swapped in at the end: the new files are moved
+into place and the files the earlier run wrote that this one did not are removed. The
+swap is recorded first in a journal; a run killed during the swap is completed by the
+next command that opens the folder, so the folder always ends up all old or all new.
+``roofpv-manifest.json`` lists the files of the set. A lock (``.roofpv.lock``) keeps a
+second command from writing into the same folder at the same time.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
@@ -11,7 +26,8 @@ import pandas as pd
 import pyogrio
 import pyproj
 
-from ..constants import CITY, PLAN_OUTPUTS
+from ..constants import CITY, PLAN_OUTPUTS, SURVEY_OUTPUTS
+from ..errors import OutputExistsError, RoofpvError
 from ..findings import findings_frame, in_language
 from ..planning import by_building
 from ..policy import potential
@@ -81,15 +97,19 @@ def townships_csv(townships: pd.DataFrame, polygons: pd.DataFrame | None) -> pd.
 
 def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_format: str = "gpkg",
                   progress: Callable[[str, int, int], None] = lambda what, done, total: None,
-                  lang: str = "en") -> dict[str, Path]:
+                  title: str | None = None, lang: str = "en") -> dict[str, Path]:
     """Write ``roofpv.gpkg`` (buildings, roof planes, PV arrays, townships, run_info, with
     QGIS styles), the QGIS project ``roofpv.qgz``, ``townships.csv`` and ``findings.csv``;
     with ``plan`` also layer ``rollout_plan`` and the :data:`PLAN_OUTPUTS` tables.
     ``geo_format="parquet"`` writes each layer as ``<layer>.parquet`` (GeoParquet) instead
     of the GeoPackage and the project. ``progress(what, done, total)`` is called as each
-    layer or file starts, ``done`` of ``total`` written. ``lang`` is the language of the
-    problems and fixes in ``findings.csv``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    layer or file starts, ``done`` of ``total`` written. ``title`` names the QGIS project
+    (default: the folder's name); ``lang`` is the language of the problems and fixes in
+    ``findings.csv``."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise writers.output_error(out_dir, exc) from None
     gpkg = out_dir / "roofpv.gpkg"
     extra = potential(results.buildings)
     buildings = results.buildings.drop(columns=extra.columns, errors="ignore").join(extra)
@@ -102,6 +122,8 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_forma
         layers["rollout_plan"] = by_building(results.plan).reset_index()
     if results.run_info is not None:
         layers["run_info"] = results.run_info
+    if results.monthly_yield is not None:
+        layers["monthly_yield"] = results.monthly_yield.reset_index()
     if results.township_polygons is not None:
         poly = results.township_polygons[["geometry"]].join(results.townships, how="left")
         poly = poly.fillna({c: 0 for c in ("buildings", *STATUSES)})
@@ -127,7 +149,7 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_forma
         qgz = out_dir / "roofpv.qgz"
         extent = (layers["townships"] if "townships" in layers else layers["buildings"]).total_bounds
         writers.write_qgis_project(qgz, project_xml(
-            f"roofpv {out_dir.resolve().name}", gpkg.name,
+            f"roofpv {title or out_dir.resolve().name}", gpkg.name,
             [n for n, f in layers.items() if isinstance(f, gpd.GeoDataFrame)], results.crs,
             pyproj.CRS(results.crs).to_wkt(), tuple(extent),
             {s.layer: s.qml for s in styles if s.default},
@@ -158,6 +180,188 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_forma
     return paths
 
 
+#: The set's list of files, in the output folder.
+MANIFEST = "roofpv-manifest.json"
+#: Lock file of a command writing into the folder (holds its process id).
+LOCK = ".roofpv.lock"
+#: The journal of a swap in progress: written when the new set is complete.
+JOURNAL = ".roofpv-swap.json"
+#: Prefixes of a command's staging folder and of the folder the replaced files go to.
+STAGE_PREFIX, TRASH_PREFIX = ".roofpv-stage-", ".roofpv-old-"
+#: Layers written as GeoParquet files with ``--format parquet``.
+PARQUET_LAYERS = ("buildings", "roof_planes", "pv_arrays", "rollout_plan", "run_info", "townships")
+#: What roofpv versions without a manifest wrote into an output folder: the earlier set
+#: when there is no manifest.
+KNOWN_OUTPUTS = (*SURVEY_OUTPUTS, *PLAN_OUTPUTS, *(f"{n}.parquet" for n in PARQUET_LAYERS),
+                 "report", "report_en")
+
+
+class OutputLockedError(RoofpvError):
+    """Another roofpv command is writing into the output folder."""
+
+
+@contextmanager
+def output_set(out_dir: Path, overwrite: bool, names=(), merge: bool = False) -> Iterator[Path]:
+    """Lock ``out_dir`` and yield an empty staging folder inside it; write every output
+    of the command there. On success the staged files replace the folder's set as one
+    (:func:`swap`); on an error nothing in ``out_dir`` changes.
+
+    Parameters
+    ----------
+    out_dir : the output folder (created if missing).
+    overwrite : replace an earlier run's files; without it, any of ``names`` already in
+        ``out_dir`` is refused with :class:`OutputExistsError` before anything runs.
+    names : the files and folders the command may write.
+    merge : keep the earlier set's other files (``report``, ``validate``); without it
+        the earlier set's files that this run does not write are removed.
+    """
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise writers.output_error(out_dir, exc) from None
+    with lock(out_dir):
+        recover(out_dir)
+        clash = [out_dir / n for n in names if (out_dir / n).exists()]
+        if clash and not overwrite:
+            raise OutputExistsError(
+                f"{', '.join(map(str, clash))} already exist; pass --overwrite to replace them "
+                "or --out to write elsewhere"
+            )
+        try:
+            stage = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=out_dir))
+        except OSError as exc:
+            raise writers.output_error(out_dir, exc) from None
+        stage.chmod(0o755)  # mkdtemp makes it private
+        try:
+            yield stage
+            swap(out_dir, stage, merge)
+        except OSError as exc:
+            raise writers.output_error(Path(exc.filename or out_dir), exc) from None
+        finally:
+            if not (out_dir / JOURNAL).exists():  # else a recorded swap still needs the stage
+                shutil.rmtree(stage, ignore_errors=True)
+
+
+def earlier_set(out_dir: Path) -> list[str]:
+    """The files of the folder's current set: its manifest's, or the known roofpv outputs
+    present when an older roofpv wrote it."""
+    try:
+        return list(json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return [n for n in KNOWN_OUTPUTS if (out_dir / n).exists()]
+
+
+def swap(out_dir: Path, stage: Path, merge: bool = False) -> None:
+    """Make the complete set in ``stage`` the folder's set: record the swap in the
+    journal (the commit point), then move the files and remove the replaced ones."""
+    new = sorted(p.name for p in stage.iterdir())
+    earlier = earlier_set(out_dir)
+    files = sorted(set(new) | set(earlier)) if merge else new
+    manifest = {"files": files, "written": new,
+                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    (stage / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    journal = {"stage": stage.name, "install": [*new, MANIFEST],
+               "remove": [] if merge else [n for n in earlier if n not in new]}
+    tmp = out_dir / f"{JOURNAL}{writers.TMP_MARK}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(journal, f, ensure_ascii=False)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, out_dir / JOURNAL)
+    _apply(out_dir, journal)
+
+
+def _apply(out_dir: Path, journal: dict) -> None:
+    """Carry out a recorded swap; safe to repeat after an interruption."""
+    stage = out_dir / journal["stage"]
+    trash = out_dir / (TRASH_PREFIX + journal["stage"].removeprefix(STAGE_PREFIX))
+    trash.mkdir(exist_ok=True)
+    for name in journal["remove"]:
+        if os.path.lexists(out_dir / name):
+            os.replace(out_dir / name, trash / name)
+    for name in journal["install"]:
+        src, dst = stage / name, out_dir / name
+        if not os.path.lexists(src):
+            continue  # moved before the interruption
+        if dst.is_dir() or (src.is_dir() and os.path.lexists(dst)):
+            os.replace(dst, trash / name)
+        os.replace(src, dst)
+    os.unlink(out_dir / JOURNAL)
+    shutil.rmtree(trash, ignore_errors=True)
+    shutil.rmtree(stage, ignore_errors=True)
+
+
+def recover(out_dir: Path) -> None:
+    """Finish a swap a killed command left half done, and remove what killed commands
+    left behind: staging folders, replaced files, temporary files."""
+    journal = out_dir / JOURNAL
+    if journal.exists():
+        _apply(out_dir, json.loads(journal.read_text(encoding="utf-8")))
+    for path in out_dir.iterdir():
+        name = path.name
+        if name.startswith((STAGE_PREFIX, TRASH_PREFIX)) or writers.TMP_MARK in name or (
+            name.startswith(".") and any(name.startswith(f".{k}.") for k in KNOWN_OUTPUTS)
+        ):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextmanager
+def lock(out_dir: Path) -> Iterator[None]:
+    """Hold ``out_dir``'s lock file for the block; refuse with :class:`OutputLockedError`
+    while a live process holds it. A lock left by a process that died is taken over:
+    with ``fcntl`` (Linux, macOS) the system releases it, elsewhere the recorded
+    process id is checked. The file is removed on release."""
+    path = out_dir / LOCK
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise writers.output_error(path, exc) from None
+        holder = os.read(fd, 32).decode(errors="replace").strip()
+        try:
+            import fcntl
+        except ImportError:  # no fcntl: trust the recorded process id
+            locked = holder.isdigit() and int(holder) != os.getpid() and _alive(int(holder))
+        else:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                locked = False
+            except BlockingIOError:
+                locked = True
+        if locked:
+            os.close(fd)
+            raise OutputLockedError(
+                f"{out_dir}: another roofpv command (process {holder or '?'}) is writing into "
+                "this folder; wait for it to finish, or write elsewhere with --out"
+            )
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)  # the holder removed the file as we opened it: open the new one
+    try:
+        os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, str(os.getpid()).encode())
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        os.close(fd)
 def run_date(out_dir: Path):
     """The run date of an output folder (``milestone status as of`` in layer run_info),
     or None for runs that did not record it."""

@@ -471,7 +471,7 @@ def load_weather(config: Config, strict: bool = True) -> tuple[pd.DataFrame, dic
         try:
             hourly, meta = typical_year(
                 site.latitude, site.longitude, site.altitude_m, m.ghi_kwh_m2, m.temp_air_c,
-                m.wind_m_s, tz=site.timezone, seed=w.seed,
+                m.wind_m_s, tz=site.timezone, seed=w.seed, monthly_dhi_kwh_m2=m.dhi_kwh_m2,
             )
         except ValueError as exc:  # monthly GHI above what the sky gives at the site
             raise WeatherFileError(

@@ -1,9 +1,15 @@
 """Writers: GeoPackage layers and tables, each written to a temporary file first and
-moved into place, so a failed run never leaves a half-written file over a good one."""
+moved into place, so a failed run never leaves a half-written file over a good one.
+
+Every text cell of a CSV or XLSX file goes through :func:`safe_text` (the OWASP rules
+against formula injection), and a disk or permission failure becomes an
+:class:`OutputError` naming the path.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -13,8 +19,62 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
+
+from ..errors import RoofpvError
+
+
+class OutputError(RoofpvError):
+    """An output that cannot be written (disk full, no permission, folder missing)."""
+
+
+def output_error(path: Path, exc: OSError) -> OutputError:
+    """The :class:`OutputError` for ``exc`` raised while writing ``path``, saying what to do."""
+    import errno
+
+    reason = exc.strerror or str(exc)
+    if exc.errno == errno.ENOSPC or exc.errno == errno.EDQUOT:
+        fix = "free disk space, or write elsewhere with --out"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        fix = "make the folder writable, close the file if another program has it open, or use --out"
+    else:
+        fix = "check the folder and the disk, or write elsewhere with --out"
+    return OutputError(f"{path}: cannot write ({reason}); {fix}")
+
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP CSV
+#: injection: = + - @ tab CR, and their full-width forms, which Excel also accepts).
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def safe_text(value):
+    """``value`` made inert for spreadsheets: a text that starts like a formula
+    (:data:`FORMULA_LEADS`) gets a leading apostrophe, as OWASP recommends; numbers,
+    text holding a plain number (``-12.5``), lone dashes and non-text pass unchanged."""
+    if (isinstance(value, str) and value.startswith(FORMULA_LEADS)
+            and not _PLAIN_NUMBER.match(value) and value.strip("-")):
+        return "'" + value
+    return value
+
+
+def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with :func:`safe_text` applied to every text cell and to the headers
+    (one pass per text column, the distinct values only)."""
+    out = frame.copy()
+    out.columns = [safe_text(c) for c in frame.columns]
+    for j in range(out.shape[1]):
+        col = out.iloc[:, j]
+        if col.dtype == object or isinstance(col.dtype, pd.StringDtype):
+            cells = col.to_numpy(dtype=object)
+            codes, distinct = pd.factorize(cells, use_na_sentinel=True)
+            if len(distinct) and any(safe_text(v) is not v for v in distinct):
+                fixed = np.array([safe_text(v) for v in distinct] + [None], dtype=object)
+                cells = np.where(codes >= 0, fixed[codes], cells)
+                out.isetitem(j, pd.Series(cells, index=out.index, dtype=object))
+    return out
 
 #: Layer descriptions stored in gpkg_contents (shown by QGIS as layer metadata).
 LAYER_DESCRIPTIONS = {
@@ -44,15 +104,24 @@ DATA_COLUMNS_DDL = (
 )
 
 
+#: Mark in the names of temporary files and folders (cleaned at the next run's start).
+TMP_MARK = ".roofpv-tmp"
+
+
 @contextmanager
 def _atomic(path: Path):
     """Yield a temporary path beside ``path``; move it onto ``path`` only on success."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TMP_MARK}.", suffix=path.suffix, dir=path.parent)
+    except OSError as exc:
+        raise output_error(path, exc) from None
     os.close(fd)
     os.unlink(tmp)  # GDAL wants to create the file itself
     try:
         yield Path(tmp)
         os.replace(tmp, path)
+    except OSError as exc:
+        raise output_error(path, exc) from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -126,16 +195,21 @@ def write_folder(path: Path, files: dict[str, bytes]) -> None:
     for name in files:
         if name in ("", ".", "..") or "/" in name or "\\" in name or Path(name).name != name:
             raise ValueError(f"{name!r} is not a plain file name")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}{TMP_MARK}.", dir=path.parent))
+    except OSError as exc:
+        raise output_error(path, exc) from None
     tmp.chmod(0o755)  # mkdtemp makes it private
-    old = path.with_name(f".{path.name}.old.{os.getpid()}")
+    old = path.with_name(f".{path.name}{TMP_MARK}.old.{os.getpid()}")
     try:
         for name, content in files.items():
             (tmp / name).write_bytes(content)
         if path.exists():
             path.rename(old)
         tmp.rename(path)
+    except OSError as exc:
+        raise output_error(path, exc) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(old, ignore_errors=True)
@@ -153,27 +227,12 @@ def write_geoparquet(path: Path, frame: gpd.GeoDataFrame) -> None:
         frame.to_parquet(tmp)
 
 
-#: First characters that make a spreadsheet read a cell as a formula (CSV/formula injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def sanitize(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text cells that a spreadsheet would run as a formula, prefixed with ``'``."""
-    out = frame.copy()
-    for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            text = out[col]
-            risky = text.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START))
-            if risky.any():
-                out[col] = text.where(~risky, "'" + text.astype(str))
-    return out
-
-
 def write_table(path: Path, frame: pd.DataFrame) -> None:
     """CSV in UTF-8 with a byte-order mark, so Excel shows Chinese correctly; text cells
-    that would start a formula are escaped (:func:`sanitize`)."""
+    made inert (:func:`safe_text`). Lines end in CRLF (RFC 4180), so a cell holding a
+    bare CR is quoted rather than read as a line break."""
     with _atomic(path) as tmp:
-        sanitize(frame).to_csv(tmp, index=False, encoding="utf-8-sig")
+        safe_frame(frame).to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
 
 
 #: Chinese headers of the findings workbook, by findings column.
@@ -185,16 +244,48 @@ FINDING_HEADERS = {
 
 
 def write_findings_workbook(path: Path, findings: pd.DataFrame, summary: pd.DataFrame) -> None:
-    """Validation report: a summary sheet and one row per finding, header frozen."""
+    """Validation report: a summary sheet and one row per finding, header frozen.
+
+    Written row by row with XlsxWriter's constant-memory mode (200k findings take a few
+    seconds); text cells pass :func:`safe_text` and are stored as strings, never as
+    formulas or links.
+    """
+    import xlsxwriter
+
     columns = list(FINDING_HEADERS)
+    sheets = {
+        "汇总 summary": summary,
+        "问题清单 findings": findings[columns].rename(columns=FINDING_HEADERS),
+    }
     with _atomic(path) as tmp:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as book:
-            summary.to_excel(book, sheet_name="汇总 summary", index=False)
-            findings[columns].rename(columns=FINDING_HEADERS).to_excel(
-                book, sheet_name="问题清单 findings", index=False
-            )
-            for sheet in book.sheets.values():
-                sheet.freeze_panes = "A2"
-                for cells in sheet.columns:
-                    longest = max(len(str(c.value or "")) for c in cells[:200])
-                    sheet.column_dimensions[cells[0].column_letter].width = min(60, 4 + 1.6 * longest)
+        book = xlsxwriter.Workbook(tmp, {"constant_memory": True, "strings_to_formulas": False,
+                                         "strings_to_urls": False, "strings_to_numbers": False,
+                                         "tmpdir": str(path.parent)})
+        bold = book.add_format({"bold": True})
+        for title, frame in sheets.items():
+            sheet = book.add_worksheet(title)
+            sheet.freeze_panes(1, 0)
+            frame = safe_frame(frame)
+            for j, column in enumerate(frame.columns):
+                head = [len(str(v)) for v in frame.iloc[:200, j] if not pd.isna(v)]
+                sheet.set_column(j, j, min(60, 4 + 1.6 * max([len(str(column)), *head])))
+            sheet.write_row(0, 0, [str(c) for c in frame.columns], bold)
+            for i, row in enumerate(_rows(frame), start=1):
+                sheet.write_row(i, 0, row)
+        book.close()
+
+
+def _rows(frame: pd.DataFrame):
+    """Rows of ``frame`` as lists of Python values for openpyxl: NaN/NA → empty cell,
+    whole floats of integer-like columns as int."""
+    cols = []
+    for j in range(frame.shape[1]):
+        col = frame.iloc[:, j]
+        values = col.to_numpy(dtype=object)
+        values = np.where(pd.isna(values), None, values)
+        if pd.api.types.is_float_dtype(col.dtype):
+            whole = col.dropna()
+            if len(whole) and (whole == whole.round()).all():
+                values = np.array([None if v is None else int(v) for v in values], dtype=object)
+        cols.append(values.tolist())
+    return zip(*cols) if cols else iter(())

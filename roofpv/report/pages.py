@@ -62,6 +62,8 @@ def _figures(row: pd.Series, t: dict) -> list[tuple[str, str]]:
         (t["existing_mw"], _num(row["existing_pv_kw"] / 1000.0, 2)),
         (t["pv_full"], _num(row["pv_full"], 0)),
         (t["generation_gwh"], _num(row["annual_mwh"] / 1000.0, 2)),
+        *([(t["generation_p90_gwh"], _num(row["annual_mwh_p90"] / 1000.0, 2))]
+          if "annual_mwh_p90" in row else []),
         (t["co2_kt"], _num(row["co2_avoided_t_yr"] / 1000.0, 2)),
     ]
 

@@ -13,7 +13,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from ..config import Config
-from ..io.writers import FORMULA_START
+from ..io.writers import safe_text
 from ..milestones import COLOURS, LABELS
 from ..policy import potential
 from .data import ReportData
@@ -29,6 +29,7 @@ SUMMARY = [
     ("counted_potential_kwp", "counted_kwp", ONE), ("technical_potential_kwp", "technical_kwp", ONE),
     ("pv_full", "pv_full", INT),
     ("annual_mwh", ("年发电量 (MWh)", "Generation (MWh/yr)"), ONE),
+    ("annual_mwh_p90", ("年发电量 P90 (MWh)", "Generation P90 (MWh/yr)"), ONE),
     ("existing_pv_kw", "existing_kw", ONE),
     ("capex_myuan", ("投资 (百万元)", "Capex (M yuan)"), TWO),
     ("npv_myuan", ("净现值 (百万元)", "NPV (M yuan)"), TWO),
@@ -66,9 +67,7 @@ def _cell(value):
         return bool(value)
     if isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value  # never a formula from an input
-    return None if isinstance(value, float) and np.isnan(value) else value
+    return None if isinstance(value, float) and np.isnan(value) else safe_text(value)
 
 
 def _text_cell(ws, value):

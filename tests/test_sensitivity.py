@@ -1,0 +1,44 @@
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from roofpv.constants import CITY
+from roofpv.pipeline import prepare
+from roofpv.sensitivity import scenarios, sensitivity_table
+
+
+@pytest.fixture(scope="module")
+def table(config):
+    prepared = prepare(config)
+    inventory = prepared.inventory
+    # 300 buildings without the DSM keep the test short; the stages are the survey's.
+    small = replace(inventory, buildings=inventory.buildings.iloc[::10].iloc[:300], dsm=None, dem=None)
+    return sensitivity_table(config, replace(prepared, inventory=small)).set_index(["parameter", "value"])
+
+
+def test_scenarios_change_one_assumption(config):
+    cases = list(scenarios(config))
+    assert [c[0] for c in cases] == ["base", *["module_power_w"] * 2, *["losses_pct"] * 2,
+                                     *["load_safety_factor"] * 2, *["shading_loss_factor"] * 2]
+    assert cases[1][1] == pytest.approx(0.9 * config.module.power_w, abs=0.1)
+    assert cases[3][1] < config.system.total_losses_pct < cases[4][1]
+
+
+@pytest.mark.slow
+def test_energy_and_coverage_move_the_expected_way(table, config):
+    city = table[table["township"] == CITY]
+    base = city.loc["base"].iloc[0]
+    power = city.loc["module_power_w"]
+    # Capacity and energy scale with module power at equal module count.
+    np.testing.assert_allclose(power["capacity_mwp"] / base["capacity_mwp"], [0.9, 1.1], rtol=1e-9)
+    np.testing.assert_allclose(power["energy_change_pct"], [-10.0, 10.0], atol=1e-6)
+    losses = city.loc["losses_pct"]["energy_change_pct"].to_numpy()
+    assert losses[0] > 1.5 and losses[1] < -1.5
+    load = city.loc["load_safety_factor"]["capacity_mwp"].to_numpy()
+    assert load[0] <= base["capacity_mwp"] and load[1] <= load[0]
+    shade = city.loc["shading_loss_factor"]["energy_change_pct"].to_numpy()
+    assert shade[0] > 0 > shade[1]
+    target = config.policy.targets[0].name
+    assert (city[f"{target}_coverage_change_pp"].loc["base"] == 0).all()
+    assert (table["annual_mwh_p90"] <= table["annual_mwh"]).all()
