@@ -101,10 +101,11 @@ def potential(b: pd.DataFrame) -> pd.DataFrame:
     status = b["suitability"]
     kwp = b["capacity_kwp"].fillna(0.0)
     existing = b["existing_pv_kw"].fillna(0.0)
+    area = b["existing_pv_area_m2"].fillna(0.0) if "existing_pv_area_m2" in b else 0.0
     return pd.DataFrame({
         "technical_potential_kwp": kwp.where(status.isin(["suitable", "conditional"]), 0.0),
         "counted_potential_kwp": kwp.where(status == "suitable", 0.0),
-        "pv_full": (status == "suitable") & (kwp <= 0) & ((existing > 0) | (b["existing_pv_area_m2"].fillna(0) > 0)),
+        "pv_full": (status == "suitable") & (kwp <= 0) & ((existing > 0) | (area > 0)),
     }, index=b.index)
 
 

@@ -122,7 +122,7 @@ def test_existing_outputs_are_not_replaced_without_overwrite(out, capsys):
 
 def test_validate_reports_the_sample_blemishes(tmp_path):
     """The deliberate blemishes listed in data/sample/README.md, each found."""
-    code = main(["validate", str(ROOT / "configs" / "pinghu.yaml"), "--out", str(tmp_path)])
+    code = main(["validate", str(ROOT / "configs" / "pinghu.yaml"), "--out", str(tmp_path), "--lang", "en"])
     assert code == 0  # blemishes are repaired or assumed, none is an error
     findings = pd.read_excel(tmp_path / "validation.xlsx", sheet_name="问题清单 findings")
     problems = findings["问题 problem"]
