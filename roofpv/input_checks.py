@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import ids, webmap
+from . import ids, layout, webmap
 from .config import Config
 from .dsm_coverage import coverage_findings, extent_share, roof_coverage
 from .findings import Finding
@@ -294,3 +294,17 @@ def township_layout(polygons: gpd.GeoDataFrame, source: str = "townships") -> li
                     "buildings in it belong to no township",
                     "close the gap in the township layer"))
     return findings
+
+
+def row_rule_findings(config: Config) -> list[Finding]:
+    """A warning for each racked mounting whose GB 50797 row pitch is capped at the site."""
+    return [
+        Finding("warning", str(config.source_path or "config"), None, None, f"mountings.{name}", None,
+                f"at {config.site.latitude:.1f}° latitude the GB 50797 row rule asks for more than "
+                f"{1 / layout.MIN_GCR:g} module lengths between rows (none beyond 58.5°); row pitch "
+                f"capped at ground coverage ratio {layout.MIN_GCR:g}, accepting some winter row shading",
+                "lower module_tilt_deg, or set row_spacing and a tilt suited to the latitude")
+        for name, m in config.mountings.items()
+        if m.row_spacing == "gb50797" and layout.row_pitch_capped(
+            config.module.length_m, m.module_tilt_deg or 0.0, config.site.latitude)
+    ]

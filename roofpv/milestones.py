@@ -10,6 +10,8 @@ date ``as_of``, with coverage ``today`` (a ratio) and the gap still open:
 ``at_risk``      deadline ahead, reachable, but the pace needed — gap ÷ years left,
                  coverage points per year — exceeds the reference pace
 ``on_track``     deadline ahead, reachable, needed pace ≤ reference pace
+``no_cohort``    no building of the township is in the target's cohort: no coverage to
+                 measure (the target does not apply there yet)
 
 The reference pace is the pace observed in the grid company's register (coverage
 added by the systems connected in the year before ``as_of``) where a register is
@@ -26,19 +28,19 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-STATUSES = ("met", "on_track", "at_risk", "unreachable", "missed")
+STATUSES = ("met", "on_track", "at_risk", "unreachable", "missed", "no_cohort")
 #: Traffic-light colours: green for met and on track, amber at risk, red unreachable or missed.
 COLOURS = {"met": "#1a9850", "on_track": "#91cf60", "at_risk": "#f0a30a",
-           "unreachable": "#d73027", "missed": "#a50026"}
+           "unreachable": "#d73027", "missed": "#a50026", "no_cohort": "#bababa"}
 LABELS = {
     "zh": {"met": "已达成", "on_track": "进度正常", "at_risk": "有风险", "unreachable": "不可达",
-           "missed": "未达成"},
+           "missed": "未达成", "no_cohort": "无适用建筑"},
     "en": {"met": "met", "on_track": "on track", "at_risk": "at risk", "unreachable": "unreachable",
-           "missed": "missed"},
+           "missed": "missed", "no_cohort": "no cohort buildings"},
 }
 #: Terminal colours (rich styles) per status.
 RICH_STYLES = {"met": "bold green", "on_track": "green", "at_risk": "bold yellow",
-               "unreachable": "red", "missed": "bold red"}
+               "unreachable": "red", "missed": "bold red", "no_cohort": "dim"}
 
 
 def deadline(year: int) -> dt.date:
@@ -83,6 +85,7 @@ def status(today, ratio: float, reachable, year: int, as_of: dt.date, pace) -> n
     if left < 0:
         out[:] = "missed"
     out[met] = "met"
+    out[np.isnan(today)] = "no_cohort"
     return out
 
 

@@ -15,10 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
-from . import carbon, economics, grid, input_checks, layout, metering, planning, register, solar
+from . import economics, grid, input_checks, monitoring, planning, solar
 from .config import Config
 from .constants import CITY, STAGES
 from .findings import Finding
@@ -33,8 +32,8 @@ from .inventory import (
 from .io import readers
 from .io.register import read_meters, read_register
 from .io.weather import WeatherFileError, load_weather
-from .policy import energy, observed_pace, township_summary, with_status
-from .results import Inventory, Results, run_info
+from .policy import township_summary, with_status
+from .results import Inventory, Results, add_run_info, run_info
 from .roof import analysis_epsg
 from .schema import COLUMN_ALIASES
 from .stages import MONTHLY_COLUMNS, assess_buildings
@@ -50,6 +49,8 @@ class Prepared:
     hourly: pd.DataFrame
     tables: dict[str, solar.YieldTable]
     info: pd.DataFrame
+    #: Monthly metered generation (``inputs.meters``), or None.
+    meters: pd.DataFrame | None = None
 
 
 def analysis_crs(config: Config) -> str:
@@ -90,13 +91,14 @@ def build_inventory(config: Config) -> Inventory:
     findings += found
     b, found = resolve_overlaps(b, str(inputs.footprints))
     findings += found
-    findings += row_rule_findings(config)
+    findings += input_checks.row_rule_findings(config)
     b, found = assign_townships(b, polygons, str(inputs.survey))
     findings += found
     matches = None
     if inputs.register_file is not None:
-        b, matches, found = registered(b, config, crs)
-        findings += found
+        table, found = read_register(inputs.register_file, inputs.register_sheet, crs)
+        b, matches, more = monitoring.apply_register(b, table, config, str(inputs.register_file))
+        findings += found + more
     mosaic, dem, found = input_checks.open_tiles(config, crs)
     findings += found
     findings += input_checks.datum_check(config, footprints.geometry, polygons, mosaic, crs)
@@ -106,86 +108,14 @@ def build_inventory(config: Config) -> Inventory:
     return Inventory(b, polygons, findings, len(survey), crs, mosaic, dem, matches)
 
 
-def registered(b: gpd.GeoDataFrame, config: Config, crs: str
-               ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, list[Finding]]:
-    """Existing PV from the grid company's register where its systems match buildings."""
-    path = config.inputs.register_file
-    table, findings = read_register(path, config.inputs.register_sheet, crs)
-    matches, found = register.match(table, b, config.monitoring, str(path))
-    b, disagree = register.apply(b, matches, config.monitoring, str(path))
-    return b, matches, findings + found + disagree
 
 
-def metered(b: pd.DataFrame, config: Config, matches: pd.DataFrame, tables: dict[str, solar.YieldTable]
-            ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[Finding], dict[str, str]]:
-    """Performance ratio of every metered system, the calibration factors and, with
-    ``monitoring.calibrate``, potential yields (and what follows from them) calibrated."""
-    cfg = config.monitoring
-    meters, findings = read_meters(config.inputs.meters)
-    models = {k: m.temperature_model for k, m in config.mountings.items()}
-    model = metering.modelled(matches, b, metering.monthly_specific(b, tables, models))
-    first = matches.dropna(subset=["building_id"]).drop_duplicates("system_id").set_index("system_id")["building_id"]
-    systems = b[["township", "category"]].reindex(first.to_numpy()).set_index(first.index)
-    perf = metering.performance(meters, model, systems, cfg)
-    unknown = sorted(set(meters["system_id"]) - set(model.index))
-    if unknown:
-        findings.append(Finding("warning", str(config.inputs.meters), None, None, "system_id", ", ".join(unknown[:5]),
-                                f"{len(unknown)} metered systems are not matched to a building",
-                                "check the 户号 against the register"))
-    calib = metering.calibration(perf, cfg)
-    c = calib.iloc[0]
-    info = {"metered systems": f"{len(perf)} ({int(perf['underperforming'].sum())} underperforming)",
-            "calibration factor (all systems)": f"{c['factor']:.3f} ± {c['uncertainty']:.3f} "
-            f"(median metered ÷ modelled, bootstrap SE, {int(c['systems'])} systems)"}
-    if cfg.calibrate and perf["performance_ratio"].notna().any():
-        factor = metering.factors(b, calib, cfg.calibrate_by)
-        # P50, P90 and the monthly split scale alike.
-        kwh = [c for c in ("annual_kwh", "annual_kwh_p90", *MONTHLY_COLUMNS[:12]) if c in b]
-        b = b.assign(**{c: b[c].mul(factor) for c in kwh})
-        b = energy(carbon.account(economics.appraise(b, config.economics), config.carbon), config.energy)
-        info["calibration applied"] = (f"potential yields × factor of the {cfg.calibrate_by} "
-                                       f"(range {factor.min():.3f}–{factor.max():.3f})")
-    else:
-        info["calibration applied"] = "no (monitoring.calibrate: false)"
-    return b, perf.reset_index(names="system_id"), calib, findings, info
 
 
-def registered_pace(b: pd.DataFrame, config: Config, matches: pd.DataFrame, as_of) -> dict[str, pd.Series]:
-    """Coverage added in the year before ``as_of`` by registered systems, per target and
-    township (with the whole-city row): the observed pace of :mod:`roofpv.milestones`."""
-    year_ago = pd.Timestamp(as_of) - pd.DateOffset(years=1)
-    kw = register.registered_kw(matches, b.index, before=year_ago)
-    from_register = b["existing_pv_source"] == "register"
-    before_kw = b["existing_pv_kw"].where(~from_register, kw.fillna(0.0))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = (before_kw / b["existing_pv_kw"]).where(b["existing_pv_kw"] > 0, 0.0).fillna(0.0)
-    ago = energy(b.assign(existing_pv_kw=before_kw, existing_pv_area_m2=b["existing_pv_area_m2"] * share),
-                 config.energy)
-    out = {}
-    for target in config.policy.targets:
-        towns = observed_pace(b, ago, target)
-        city = observed_pace(b.assign(township=CITY), ago.assign(township=CITY), target)
-        out[target.name] = pd.concat([towns, city])
-    return out
 
 
-def _items(info: pd.DataFrame, items: dict[str, str]) -> pd.DataFrame:
-    return pd.concat([info, pd.DataFrame({"item": list(items), "value": list(items.values())})],
-                     ignore_index=True)
 
 
-def row_rule_findings(config: Config) -> list[Finding]:
-    """A warning for each racked mounting whose GB 50797 row pitch is capped at the site."""
-    return [
-        Finding("warning", str(config.source_path or "config"), None, None, f"mountings.{name}", None,
-                f"at {config.site.latitude:.1f}° latitude the GB 50797 row rule asks for more than "
-                f"{1 / layout.MIN_GCR:g} module lengths between rows (none beyond 58.5°); row pitch "
-                f"capped at ground coverage ratio {layout.MIN_GCR:g}, accepting some winter row shading",
-                "lower module_tilt_deg, or set row_spacing and a tilt suited to the latitude")
-        for name, m in config.mountings.items()
-        if m.row_spacing == "gb50797" and layout.row_pitch_capped(
-            config.module.length_m, m.module_tilt_deg or 0.0, config.site.latitude)
-    ]
 
 
 def check_inputs(config: Config) -> Inventory:
@@ -223,9 +153,15 @@ def prepare(config: Config, progress: Callable[[str], None] = lambda stage: None
     inventory = replace(inventory, findings=inventory.findings + found)
     progress(STAGES[1])
     hourly, weather_meta = load_weather(config)
-    inventory = replace(inventory, findings=inventory.findings + weather_meta["findings"])
+    found = weather_meta["findings"]
+    meters = None
+    if inventory.register is not None and config.inputs.meters is not None:
+        meters, more = read_meters(config.inputs.meters)
+        found = found + more
+    inventory = replace(inventory, findings=inventory.findings + found)
     return Prepared(inventory, transformers, hourly, solar.yield_tables(config, hourly),
-                    run_info(config, weather_meta, hourly, inventory.crs, inventory.township_polygons))
+                    run_info(config, weather_meta, hourly, inventory.crs, inventory.township_polygons),
+                    meters)
 
 
 def conclude(
@@ -239,9 +175,10 @@ def conclude(
     findings = inventory.findings
     info, perf, calib = prepared.info, None, None
     matches = inventory.register
-    if matches is not None and config.inputs.meters is not None:
-        b, perf, calib, found, items = metered(b, config, matches, prepared.tables)
-        findings, info = findings + found, _items(info, items)
+    if matches is not None and prepared.meters is not None:
+        b, perf, calib, found, items = monitoring.calibrate(
+            b, prepared.meters, matches, config, prepared.tables, str(config.inputs.meters))
+        findings, info = findings + found, add_run_info(info, items)
     if inventory.dsm is not None:
         b["dsm_coverage"], found = input_checks.dsm_coverage(
             inventory.buildings, inventory.dsm, config, b["dsm_coverage"].dropna())
@@ -257,16 +194,17 @@ def conclude(
 
     progress(STAGES[8])
     townships = pd.concat([
-        township_summary(b, config.policy, config.uncertainty),
+        township_summary(b, config.policy, config.uncertainty,
+                         None if inventory.township_polygons is None else inventory.township_polygons.index),
         township_summary(b.assign(township=CITY), config.policy, config.uncertainty)
     ]).join(planning.wide(plan_status))
     as_of = config.run_date
-    pace = registered_pace(b, config, matches, as_of) if matches is not None else None
+    pace = monitoring.registered_pace(b, config, matches, as_of) if matches is not None else None
     townships = with_status(townships, plan_status, config.policy, as_of, config.planning.start_year, pace)
     plan_status = plan_status.assign(status=[
         townships.at[t, f"{r.target}_status_{r.milestone}"] for t, r in zip(plan_status.index, plan_status.itertuples())
     ])
-    info = _items(info, {"milestone status as of": as_of.isoformat()})
+    info = add_run_info(info, {"milestone status as of": as_of.isoformat()})
     crs = inventory.crs
     monthly = [c for c in MONTHLY_COLUMNS if c in b]
     monthly_table = b[monthly].dropna(how="all").rename_axis("building_id") if monthly else None

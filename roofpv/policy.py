@@ -110,8 +110,11 @@ def potential(b: pd.DataFrame) -> pd.DataFrame:
 
 
 def township_summary(b: pd.DataFrame, policy: Policy,
-                     uncertainty_config: Uncertainty | None = None) -> pd.DataFrame:
-    """Per-township totals and, for each policy target, coverage and gaps.
+                     uncertainty_config: Uncertainty | None = None,
+                     townships: pd.Index | None = None) -> pd.DataFrame:
+    """Per-township totals and, for each policy target, coverage and gaps; ``townships``
+    (e.g. the township layer's names) are listed even without buildings (totals 0,
+    coverage unknown).
 
     ``annual_mwh`` is the P50 of the suitable roofs' energy; with
     ``uncertainty_config``, ``annual_mwh_p90`` is its P90 (:mod:`roofpv.uncertainty`).
@@ -146,6 +149,8 @@ def township_summary(b: pd.DataFrame, policy: Policy,
         "energy_use_mwh": b["energy_use_kwh"] / 1000.0,
     })
     table = frame.groupby("township").sum()
+    if townships is not None:
+        table = table.reindex(table.index.append(townships.difference(table.index)), fill_value=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         table["lcoe_yuan_kwh"] = table.pop("lcoe_x_kwh") / (table["annual_mwh"] * 1000.0)
     table["payback_years"] = b["payback_years"].where(suitable).groupby(b["township"]).median()

@@ -108,3 +108,9 @@ def reconcile(buildings: pd.DataFrame, survey_rows: int) -> dict[str, int]:
         status = buildings["suitability"].value_counts()
         counts.update({s: int(status.get(s, 0)) for s in STATUSES})
     return counts
+
+
+def add_run_info(info: pd.DataFrame, items: dict[str, str]) -> pd.DataFrame:
+    """``info`` (a ``run_info`` table) with ``items`` appended."""
+    return pd.concat([info, pd.DataFrame({"item": list(items), "value": list(items.values())})],
+                     ignore_index=True)

@@ -99,22 +99,26 @@ def test_sample_meters_against_the_model(pinghu_results):
     against roofpv's tilted-plane model the median ratio is near that, and the nine planted
     faults are what is flagged."""
     from roofpv.config import load_config
-    from roofpv.pipeline import metered, prepare, registered
+    from roofpv.io.register import read_meters, read_register
+    from roofpv.monitoring import apply_register, calibrate
+    from roofpv.pipeline import prepare
     from tests.conftest import ROOT
 
     config = load_config(ROOT / "configs" / "pinghu_monitor.yaml")
     b = pinghu_results.buildings
-    _, matches, _ = registered(b[["name", "township", "existing_pv_kw", "existing_pv_area_m2", "geometry"]],
-                               config, pinghu_results.crs)
+    table, _ = read_register(config.inputs.register_file, config.inputs.register_sheet, pinghu_results.crs)
+    _, matches, _ = apply_register(b[["name", "township", "existing_pv_kw", "existing_pv_area_m2", "geometry"]],
+                                   table, config, "register")
     tables = prepare(config).tables
-    _, perf, calib, _, info = metered(b, config, matches, tables)
+    meters, _ = read_meters(config.inputs.meters)
+    _, perf, calib, _, info = calibrate(b, meters, matches, config, tables, "meters")
     assert 0.8 < calib.iloc[0]["factor"] < 1.05
     flagged = perf.loc[perf["underperforming"], "reason"].str.split(":").str[0].str.split(" ").str[0]
     assert flagged.value_counts().to_dict() == {"outage": 3, "winter": 3, "uniformly": 3}  # as planted
     assert "calibration factor (all systems)" in info
     assert info["calibration applied"].startswith("no")
     on = config.model_copy(update={"monitoring": config.monitoring.model_copy(update={"calibrate": True})})
-    calibrated, _, calib, _, info = metered(b, on, matches, tables)
+    calibrated, _, calib, _, info = calibrate(b, meters, matches, on, tables, "meters")
     factor = factors(b, calib, "township")
     np.testing.assert_allclose(calibrated["annual_kwh"], b["annual_kwh"] * factor)
     assert info["calibration applied"].startswith("potential yields × factor of the township")

@@ -24,7 +24,10 @@ def test_one_of_each_status():
     # 2030: 4.09 years left; gap 0.05 needs 0.0122/yr, gap 0.25 needs 0.061/yr.
     out_2030 = status(today[2:], 0.30, [True, True, False], 2030, AS_OF, [0.02, 0.02, 0.02])
     assert list(out_2030) == ["on_track", "at_risk", "unreachable"]
-    assert set(out_2025) | set(out_2030) == set(STATUSES)
+    # a township with no building in the target's cohort has nothing to measure
+    empty = status([np.nan, np.nan], 0.30, [True, True], 2025, AS_OF, [0.0, 0.0])
+    assert list(empty) == ["no_cohort", "no_cohort"]
+    assert set(out_2025) | set(out_2030) | set(empty) == set(STATUSES)
 
 
 def test_met_wins_over_date_and_reachability():

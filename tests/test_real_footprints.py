@@ -169,6 +169,8 @@ def test_nothing_crashes_on_empty_townships_and_cohorts(tmp_path, capsys):
     assert (out / "report" / "index.html").exists()
     towns = pd.read_csv(out / "townships.csv").set_index("township")
     assert towns.loc["有房镇", "buildings"] == 2
+    assert towns.loc["空镇", "buildings"] == 0  # listed, with nothing to measure
+    assert towns.loc["空镇", "future_status_2030"] == "no_cohort"
     assert main(["report", str(config), "--out", str(out), "--overwrite",
                  "--policy", str(root / "configs" / "national.yaml")]) == 2
     assert "did not assess the targets" in " ".join(capsys.readouterr().err.split())

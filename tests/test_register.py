@@ -128,12 +128,16 @@ def test_sample_register_every_system_on_its_building(pinghu_results):
     """The sample register (scripts/make_sample.py): matched systems land on the
     building they were made from (its name is in the project name)."""
     from roofpv.config import load_config
-    from roofpv.pipeline import registered
+    from roofpv.io.register import read_register
+    from roofpv.monitoring import apply_register
     from tests.conftest import ROOT
 
     config = load_config(ROOT / "configs" / "pinghu_monitor.yaml")
     b = pinghu_results.buildings[["name", "township", "existing_pv_kw", "existing_pv_area_m2", "geometry"]]
-    b, matches, findings = registered(b, config, pinghu_results.crs)
+    path = config.inputs.register_file
+    table, findings = read_register(path, config.inputs.register_sheet, pinghu_results.crs)
+    b, matches, more = apply_register(b, table, config, str(path))
+    findings += more
     found = matches.dropna(subset=["building_id"])
     names = b["name"].reindex(found["building_id"]).fillna("").to_numpy()
     project = found["project"].to_numpy()
