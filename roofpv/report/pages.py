@@ -207,7 +207,7 @@ def render(report: data.ReportData, config: Config, parameters: pd.DataFrame, la
         "targets": [{"short": name} for name in _target_names(config, lang).values()],
         "township_rows": township_rows,
         "city_maps": _city_maps(report, targets, t, lang),
-        "milestone_legend": [*((COLOURS[s], LABELS[lang][s]) for s in COLOURS), (maps.NO_STATUS, t["milestone_none"])],
+        "milestone_legend": [(COLOURS[s], LABELS[lang][s]) for s in COLOURS],
         "plan_title": t["plan"].format(n=PLAN_ROWS_CITY),
         "plan_rows": _plan_rows(city_plan, PLAN_ROWS_CITY, config, lang, sheet_of),
         "parameter_rows": parameters.to_dict("records"),
