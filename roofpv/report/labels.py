@@ -97,7 +97,6 @@ TEXT: dict[str, dict[str, str]] = {
         "map_legend_planned": "规划屋顶序号",
         "city_map": "各镇街道目标完成情况",
         "city_map_title": "{target}：{year} 年目标",
-        "milestone_none": "无该类建筑",
         "sheet_col": "图幅",
     },
     "en": {
@@ -193,7 +192,6 @@ TEXT: dict[str, dict[str, str]] = {
         "map_legend_planned": "Rank in the plan table",
         "city_map": "Townships against the targets",
         "city_map_title": "{target}: {year} target",
-        "milestone_none": "no buildings in the cohort",
         "sheet_col": "Map sheet",
     },
 }
