@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import Literal
@@ -36,3 +37,78 @@ def findings_frame(findings: list[Finding]) -> pd.DataFrame:
     fields = attrgetter(*columns)  # not dataclasses.asdict, which deep-copies each finding
     frame = pd.DataFrame([fields(f) for f in findings], columns=columns)
     return frame.astype({"row": "Int64"})  # row numbers print as 392, not 392.0
+
+
+#: Chinese of the problem and fix texts: a pattern matching the whole English text and
+#: its Chinese, with the pattern's groups (values, names) carried over. A text none
+#: matches stays in English.
+ZH: list[tuple[re.Pattern, str]] = [(re.compile(p), zh) for p, zh in (
+    (r"blank cell: the configured default shading class is assumed", "单元格为空：按配置的默认遮挡等级计"),
+    (r"blank cell: the roof stays conditional until a structural check gives its spare load",
+     "单元格为空：结构核查给出富余荷载之前，该屋顶为有条件适宜"),
+    (r"blank cell: the township is taken from the footprint's location", "单元格为空：镇街道按建筑轮廓所在位置确定"),
+    (r"blank cell: (.*)", r"单元格为空：\1"),
+    (r"fill in the cell", "请填写该单元格"),
+    (r"footprint at the edge of the DSM tiles \(DSM data over less than (\S+) of the roof\); roof geometry from the survey",
+     r"建筑轮廓位于 DSM 图幅边缘（DSM 数据覆盖不足屋顶的 \1）；屋顶几何采用普查值"),
+    (r"footprint inside the DSM tiles but over a gap in their data \(DSM data over less than (\S+) of the roof\); "
+     r"roof geometry from the survey", r"建筑轮廓在 DSM 图幅内但位于数据空洞（DSM 数据覆盖不足屋顶的 \1）；屋顶几何采用普查值"),
+    (r"check the tile's nodata value, or fill the gap in the DSM", "请检查图幅的无数据值，或补全 DSM 空洞"),
+    (r"nothing to do, or add the neighbouring tile", "无需处理，或补充相邻图幅"),
+    (r"footprint has no survey row; assessed with default values", "建筑轮廓没有对应的普查记录；按默认值评估"),
+    (r"add the building to the survey workbook", "请在普查表中补充该建筑"),
+    (r"survey row has no footprint and is not assessed", "普查记录没有对应的建筑轮廓，未评估"),
+    (r"add the footprint or correct 建筑编号", "请补充建筑轮廓或更正建筑编号"),
+    (r"nothing to do", "无需处理"),
+    (r"load implausible in kN/m² \(> (\S+)\), read as kg/m²; converted to kN/m²",
+     r"荷载按 kN/m² 不合理（> \1），按 kg/m² 读取并换算为 kN/m²"),
+    (r"value written in kg/m²; converted to kN/m²", "数值按 kg/m² 填写，已换算为 kN/m²"),
+    (r"cell unit (\S+) differs from the header's (\S+); the cell's unit is used; converted to (\S+)",
+     r"单元格单位 \1 与表头单位 \2 不一致；采用单元格的单位，已换算为 \3"),
+    (r"header says (\S+) but (\S+) is implausible in (\S+) \(> (\S+)\); read as (\S+); converted to (\S+)",
+     r"表头单位为 \1，但 \2 按 \3 不合理（> \4）；按 \5 读取，已换算为 \6"),
+    (r"roofpv used (\S+) kN/m²; write the value in kN/m²", r"roofpv 采用 \1 kN/m²；请以 kN/m² 填写"),
+    (r"number stored as text", "数字以文本形式存储"),
+    (r"format the cell as a number", "请将单元格设为数字格式"),
+    (r"stray spaces around the value", "数值前后有多余空格"),
+    (r"trim the cell; roofpv read it as '(.*)'", r"请删除多余空格；roofpv 读作“\1”"),
+    (r"the DSM covers (\S+) of (\S+) footprints \((\S+)\); the other (\S+) keep the survey's roof geometry.*",
+     r"DSM 覆盖 \2 个建筑轮廓中的 \1 个（\3）；其余 \4 个采用普查的屋顶几何（roof_*_source 为 survey 或 default）"),
+    (r"nothing to do if the tiles were meant to cover only part of the area", "若图幅本就只覆盖部分区域，无需处理"),
+    (r"footprint positions checked against the DSM: (.*?) fits; (.*)", r"已用 DSM 核对建筑轮廓位置：\1 吻合；\2"),
+    (r"building lies outside every township polygon", "建筑不在任何镇街道边界内"),
+    (r"check the footprint's position and CRS, or the township layer", "请检查建筑轮廓的位置与坐标系，或镇街道图层"),
+    (r"file is encoded in (\S+), not UTF-8", r"文件编码为 \1，不是 UTF-8"),
+    (r"nothing to do; save as UTF-8 CSV to share it with other tools", "无需处理；如需与其他软件共享，请另存为 UTF-8 CSV"),
+    (r"feature has no (\S+); named (\S+)", r"要素缺少 \1，命名为 \2"),
+    (r"give every footprint an id that the survey uses", "请为每个建筑轮廓填写普查表所用的编号"),
+    (r"duplicate (\S+); this footprint is kept as (\S+) and gets no survey row",
+     r"\1 重复；该建筑轮廓保留为 \2，不关联普查记录"),
+    (r"give each footprint its own id, or delete the duplicate", "请为每个建筑轮廓设置唯一编号，或删除重复项"),
+    (r"surveyed township '(.*)' matches no township; located in (.*)", r"普查填写的镇街道“\1”与任何镇街道都不匹配；按位置归入\2"),
+    (r"surveyed township '(.*)' matches no township; kept as written", r"普查填写的镇街道“\1”与任何镇街道都不匹配；保留原值"),
+    (r"use one of: (.*)", r"请使用以下之一：\1"),
+)]
+
+
+def translate(text: str | None, lang: str) -> str | None:
+    """``text`` (a problem or fix) in ``lang``: Chinese from :data:`ZH`, else as written."""
+    if lang != "zh" or not isinstance(text, str):
+        return text
+    for pattern, zh in ZH:
+        match = pattern.fullmatch(text)
+        if match:
+            return match.expand(zh)
+    return text
+
+
+def in_language(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """A findings table with its ``problem`` and ``fix`` in ``lang`` (each distinct text
+    translated once)."""
+    if lang != "zh" or frame.empty:
+        return frame
+    out = frame.copy()
+    for column in ("problem", "fix"):
+        distinct = out[column].drop_duplicates()
+        out[column] = out[column].map(dict(zip(distinct, (translate(t, lang) for t in distinct))))
+    return out

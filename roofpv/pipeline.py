@@ -160,7 +160,8 @@ def prepare(config: Config, progress: Callable[[str], None] = lambda stage: None
         found = found + more
     inventory = replace(inventory, findings=inventory.findings + found)
     return Prepared(inventory, transformers, hourly, solar.yield_tables(config, hourly),
-                    run_info(config, weather_meta, hourly, inventory.crs), meters)
+                    run_info(config, weather_meta, hourly, inventory.crs, inventory.township_polygons),
+                    meters)
 
 
 def conclude(

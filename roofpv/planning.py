@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -215,3 +216,31 @@ def wide(status: pd.DataFrame) -> pd.DataFrame:
     table = status.reset_index().pivot(index="township", columns=["target", "milestone"], values=cols)
     table.columns = [f"{t}_{c}_{y}" for c, t, y in table.columns]
     return table
+
+
+def by_building(plan: pd.DataFrame) -> pd.DataFrame:
+    """The rollout plan with one row per building (index: building id), for the
+    GeoPackage layer, whose sums then count each roof once: the building's columns,
+    ``plan_rank`` and ``plan_order`` (its first), ``build_year`` (earliest), ``overdue``
+    (any), ``targets`` (the targets it serves, ``;``-separated, in plan order) and
+    ``milestones`` (``target year`` of each, ``;``-separated)."""
+    if plan.empty:
+        return plan.drop(columns=["target", "milestone", "contribution"], errors="ignore").assign(
+            targets=pd.Series(dtype=str), milestones=pd.Series(dtype=str))
+    rows = plan.reset_index().sort_values(["plan_order", "build_year"], kind="stable")
+    key = rows.columns[0]
+    grouped = rows.groupby(key, sort=False)
+    first = grouped.first()
+    out = first.drop(columns=["target", "milestone", "contribution"], errors="ignore")
+    out["plan_rank"] = grouped["plan_rank"].min()
+    out["plan_order"] = grouped["plan_order"].min()
+    out["build_year"] = grouped["build_year"].min()
+    if "overdue" in rows:
+        out["overdue"] = grouped["overdue"].any()
+    out["targets"] = grouped["target"].agg(lambda t: ";".join(dict.fromkeys(t)))
+    out["milestones"] = (rows["target"] + " " + rows["milestone"].astype(str)).groupby(rows[key], sort=False).agg(
+        lambda t: ";".join(dict.fromkeys(t)))
+    out = out.sort_values("plan_order", kind="stable")
+    if isinstance(plan, gpd.GeoDataFrame):
+        out = gpd.GeoDataFrame(out, geometry="geometry", crs=plan.crs)
+    return out.rename_axis(plan.index.name)

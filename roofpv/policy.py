@@ -88,6 +88,27 @@ def coverage(b: pd.DataFrame, target: Target, by: str = "township") -> pd.DataFr
     return sums
 
 
+#: Capacity fields named the same in every layer, table and page (kWp, kW): the
+#: technical potential (suitable and conditional roofs), the counted potential (suitable
+#: roofs only: what totals, energy and coverage count) and the PV already installed.
+POTENTIAL_FIELDS = ("technical_potential_kwp", "counted_potential_kwp", "existing_pv_kw")
+
+
+def potential(b: pd.DataFrame) -> pd.DataFrame:
+    """Per building: ``technical_potential_kwp`` and ``counted_potential_kwp`` (its
+    ``capacity_kwp`` where it counts, else 0) and ``pv_full`` (suitable, but the PV
+    already installed leaves no room: 0 kWp); ``existing_pv_kw`` is the survey's."""
+    status = b["suitability"]
+    kwp = b["capacity_kwp"].fillna(0.0)
+    existing = b["existing_pv_kw"].fillna(0.0)
+    area = b["existing_pv_area_m2"].fillna(0.0) if "existing_pv_area_m2" in b else 0.0
+    return pd.DataFrame({
+        "technical_potential_kwp": kwp.where(status.isin(["suitable", "conditional"]), 0.0),
+        "counted_potential_kwp": kwp.where(status == "suitable", 0.0),
+        "pv_full": (status == "suitable") & (kwp <= 0) & ((existing > 0) | (area > 0)),
+    }, index=b.index)
+
+
 def township_summary(b: pd.DataFrame, policy: Policy,
                      uncertainty_config: Uncertainty | None = None,
                      townships: pd.Index | None = None) -> pd.DataFrame:
@@ -98,12 +119,14 @@ def township_summary(b: pd.DataFrame, policy: Policy,
     ``annual_mwh`` is the P50 of the suitable roofs' energy; with
     ``uncertainty_config``, ``annual_mwh_p90`` is its P90 (:mod:`roofpv.uncertainty`).
 
-    Target columns are prefixed with the target's name. Capacity, energy, economics
-    and carbon count suitable roofs; ``conditional_kwp`` is what conditional roofs
-    would add. ``lcoe_yuan_kwh`` is weighted by energy, ``payback_years`` is the median.
+    Target columns are prefixed with the target's name. Energy, economics and carbon
+    count suitable roofs; capacity is in the :data:`POTENTIAL_FIELDS` (see
+    :func:`potential`), ``pv_full`` counts suitable roofs already full of PV.
+    ``lcoe_yuan_kwh`` is weighted by energy, ``payback_years`` is the median.
     """
     status = b["suitability"]
     suitable = status == "suitable"
+    kwp = potential(b)
     frame = pd.DataFrame({
         "township": b["township"],
         "buildings": 1,
@@ -112,10 +135,11 @@ def township_summary(b: pd.DataFrame, policy: Policy,
         "unsuitable": status == "unsuitable",
         "roof_area_m2": b["roof_area_m2"],
         "usable_area_m2": b["usable_area_m2"].where(suitable, 0.0),
-        "capacity_kwp": b["capacity_kwp"].where(suitable, 0.0),
-        "conditional_kwp": b["capacity_kwp"].where(status == "conditional", 0.0),
-        "annual_mwh": (b["annual_kwh"] / 1000.0).where(suitable, 0.0),
+        "pv_full": kwp["pv_full"],
+        "technical_potential_kwp": kwp["technical_potential_kwp"],
+        "counted_potential_kwp": kwp["counted_potential_kwp"],
         "existing_pv_kw": b["existing_pv_kw"],
+        "annual_mwh": (b["annual_kwh"] / 1000.0).where(suitable, 0.0),
         "grid_limited": b["grid_limited"] & suitable,
         "capex_myuan": (b["capex_yuan"] / 1e6).where(suitable, 0.0),
         "revenue_myuan_yr": (b["revenue_yuan_yr"] / 1e6).where(suitable, 0.0),

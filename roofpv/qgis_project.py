@@ -84,7 +84,9 @@ def project_xml(title: str, gpkg_name: str, layers: list[str], crs: str, crs_wkt
         _text(layer, "provider", "ogr", encoding="UTF-8")
         if n in styles:
             style = ET.fromstring(styles[n])
-            layer.set("labelsEnabled", style.get("labelsEnabled", "0"))
+            for key in ("labelsEnabled", "hasScaleBasedVisibilityFlag", "minScale", "maxScale"):
+                if style.get(key) is not None:
+                    layer.set(key, style.get(key))
             layer.extend(c for c in style if c.tag != "layerGeometryType")
 
     props = ET.SubElement(root, "properties")

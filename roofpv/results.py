@@ -61,8 +61,12 @@ class Results:
     monthly_yield: pd.DataFrame | None = None
 
 
-def run_info(config: Config, weather_meta: dict, hourly: pd.DataFrame, crs: str) -> pd.DataFrame:
-    """What produced the results: roofpv version, config, weather source and CRS."""
+def run_info(config: Config, weather_meta: dict, hourly: pd.DataFrame, crs: str,
+             township_polygons=None) -> pd.DataFrame:
+    """What produced the results: roofpv version, config, weather source and CRS; which
+    inputs are synthetic sample data and how far the townships lie from the config's site."""
+    from .provenance import sample_inputs, site_distance_km
+
     source = weather_meta["source"]
     if config.weather.file is None:
         source += f" (config weather.monthly, seed {config.weather.seed})"
@@ -73,8 +77,12 @@ def run_info(config: Config, weather_meta: dict, hourly: pd.DataFrame, crs: str)
         "weather annual GHI (kWh/m²)": f"{hourly['ghi'].sum() / 1000:.1f}",
         "site (lat, lon)": f"{config.site.latitude:.4f}, {config.site.longitude:.4f}",
         "analysis CRS": crs,
+        "synthetic sample inputs": ", ".join(sample_inputs(config)) or "none",
         "P90 (σ of annual energy)": _p90_basis(config),
     }
+    km = site_distance_km(config, township_polygons)
+    if km is not None:
+        items[f"townships' distance from the site of {config.site.name} (km)"] = f"{km:.1f}"
     return pd.DataFrame({"item": list(items), "value": list(items.values())})
 
 

@@ -68,12 +68,12 @@ def sensitivity_table(config: Config, prepared: Prepared,
         towns = pd.concat([township_summary(b, changed.policy, changed.uncertainty),
                            township_summary(b.assign(township=CITY), changed.policy, changed.uncertainty)])
         coverage = [f"{t.name}_coverage_potential" for t in changed.policy.targets]
-        frame = towns[["capacity_kwp", "annual_mwh", "annual_mwh_p90", *coverage]].copy()
+        frame = towns[["counted_potential_kwp", "annual_mwh", "annual_mwh_p90", *coverage]].copy()
         frame.insert(0, "value", value)
         frame.insert(0, "parameter", parameter)
         rows.append(frame.rename_axis("township").reset_index())
     table = pd.concat(rows, ignore_index=True)
-    table["capacity_mwp"] = table.pop("capacity_kwp") / 1000.0
+    table["capacity_mwp"] = table.pop("counted_potential_kwp") / 1000.0  # suitable roofs
     base = table[table["parameter"] == "base"].set_index("township")
     by_town = table["township"]
     with pd.option_context("mode.copy_on_write", True):

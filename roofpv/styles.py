@@ -42,7 +42,8 @@ FIELD_ALIASES = {
     "existing_pv_area_m2": "已装光伏面积(m²)", "roof_area_m2": "屋顶面积(m²)",
     "roof_slope_deg": "屋面坡度(°)", "roof_aspect_deg": "屋面朝向(°)", "mounting": "安装方式",
     "module_tilt_deg": "组件倾角(°)", "usable_area_m2": "可用面积(m²)", "modules": "组件数",
-    "capacity_kwp": "可装容量(kWp)", "pv_area_m2": "光伏面积(m²)", "annual_kwh": "年发电量(kWh)",
+    "capacity_kwp": "本栋排布容量(kWp)", "technical_potential_kwp": "技术潜力(kWp,适宜+有条件)",
+    "counted_potential_kwp": "计入潜力(kWp,仅适宜)", "pv_full": "适宜但已装满光伏", "pv_area_m2": "光伏面积(m²)", "annual_kwh": "年发电量(kWh)",
     "specific_yield_kwh_kwp": "单位发电量(kWh/kWp)", "suitability": "适宜性", "reasons": "原因",
     "has_survey": "有普查记录", "note": "备注", "category_source": "建筑类别来源",
     "floors_source": "层数来源", "overlap_of": "所在轮廓编号", "overlap_share": "重叠比例", "connection_class": "并网电压等级",
@@ -50,12 +51,12 @@ FIELD_ALIASES = {
     "revenue_yuan_yr": "年收益(元)", "npv_yuan": "净现值(元)", "lcoe_yuan_kwh": "度电成本(元/kWh)",
     "payback_years": "回收期(年)", "co2_avoided_t_yr": "年减碳(tCO₂)",
     "plan_rank": "规划排序", "contribution": "贡献", "plan_order": "实施顺序", "milestone": "节点年份",
-    "target": "目标", "overdue": "已逾期", "build_year": "建设年份",
+    "target": "目标", "targets": "服务目标", "milestones": "目标节点", "overdue": "已逾期", "build_year": "建设年份",
     "plane": "屋面编号", "azimuth_deg": "朝向(°)", "tilt_deg": "坡度(°)", "area_m2": "面积(m²)",
     "sky_visible": "可见天空比例", "horizon_deg": "地平线高度角(°)", "layout_kwp": "排布容量(kWp)",
     "row": "阵列排号", "kwp": "容量(kWp)",
     "buildings": "建筑数", "suitable": "适宜数", "conditional": "有条件适宜数",
-    "unsuitable": "不适宜数", "conditional_kwp": "有条件适宜容量(kWp)", "annual_mwh": "年发电量(MWh)",
+    "unsuitable": "不适宜数", "annual_mwh": "年发电量(MWh)",
     "annual_mwh_p90": "年发电量P90(MWh)", "annual_kwh_p90": "年发电量P90(kWh)",
     "yield_uncertainty_pct": "发电量不确定度(%)", "poa_kwh_m2": "年面辐照量(kWh/m²)",
     **{f"kwh_{m:02d}": f"{m}月发电量(kWh)" for m in range(1, 13)},
@@ -84,6 +85,16 @@ TARGET_BREAKS_PP = [-100.0, -20.0, -10.0, 0.0, 10.0, 20.0, 100.0]
 #: Purple ramp (dark = early) for the plan's build years.
 YEARS = [(63, 0, 125), (106, 81, 163), (128, 125, 186), (158, 154, 200), (188, 189, 220),
          (218, 218, 235)]
+#: Layers drawn only when zoomed in to at least 1:DETAIL_SCALE: the module rows and roof
+#: planes cover a whole city with dark outlines at city scale and hide the buildings'
+#: colours; below 1:5,000 a row of modules is a few pixels wide.
+DETAIL_SCALE = 5000
+DETAIL_LAYERS = ("pv_arrays", "roof_planes")
+#: Label font: Noto Sans CJK SC (SIL OFL; packaged with roofpv in roofpv/report/fonts/,
+#: in Debian/Ubuntu fonts-noto-cjk). Where it is not installed QGIS falls back to its
+#: default font and Qt draws the Chinese from any installed CJK font (Windows: Microsoft
+#: YaHei); the README says how to install the packaged one.
+LABEL_FONT = "Noto Sans CJK SC"
 #: Class breaks of the roof-plane shading loss (fraction; the survey classes 5/15/35 %).
 SHADING_BREAKS = [0.0, 0.05, 0.15, 0.35, 1.0]
 
@@ -191,7 +202,7 @@ def labels(field: str, size_pt: float = 11) -> ET.Element:
     labeling = ET.Element("labeling", type="simple")
     settings = ET.SubElement(labeling, "settings", calloutType="simple")
     text = ET.SubElement(settings, "text-style", fieldName=field, isExpression="0",
-                         fontSize=f"{size_pt:g}", fontSizeUnit="Point", fontWeight="75",
+                         fontFamily=LABEL_FONT, namedStyle="Regular", fontSize=f"{size_pt:g}", fontSizeUnit="Point", fontWeight="75",
                          textColor="30,30,30,255", textOpacity="1")
     ET.SubElement(text, "text-buffer", bufferDraw="1", bufferSize="1", bufferSizeUnits="MM",
                   bufferColor="255,255,255,255", bufferOpacity="1")
@@ -212,10 +223,13 @@ def style_elements(renderer: ET.Element, field_aliases: dict[str, str],
     return [e for e in (renderer, labeling, alias_el, geometry) if e is not None]
 
 
-def qml(elements: list[ET.Element], labels_enabled: bool = False) -> str:
-    """A QML document holding ``elements``."""
+def qml(elements: list[ET.Element], labels_enabled: bool = False, min_scale: float | None = None) -> str:
+    """A QML document holding ``elements``; with ``min_scale`` the layer is drawn only
+    at scales of 1:``min_scale`` or larger (zoomed in further)."""
     root = ET.Element("qgis", version=QGIS_VERSION, styleCategories="AllStyleCategories",
                       labelsEnabled=str(int(labels_enabled)))
+    if min_scale:
+        root.attrib.update(hasScaleBasedVisibilityFlag="1", minScale=f"{min_scale:g}", maxScale="0")
     root.extend(elements)
     body = ET.tostring(root, encoding="unicode")
     return "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + body
@@ -255,11 +269,15 @@ class LayerStyle:
     description: str
 
 
+def _darker(rgb, factor: float = 0.8) -> tuple[int, int, int]:
+    return tuple(int(c * factor) for c in rgb)
+
+
 def building_styles(frame: pd.DataFrame, al: dict[str, str]) -> list[LayerStyle]:
     """Buildings by suitability (default) and by specific yield (quantile classes)."""
     status = categorized("suitability", [
         (status, f"{LABELS_ZH['suitability'][status]} {status}",
-         fill_symbol("", STATUS_COLOURS[status], outline=(90, 90, 90), outline_mm=0.05))
+         fill_symbol("", STATUS_COLOURS[status], outline=_darker(STATUS_COLOURS[status]), outline_mm=0.2))
         for status in STATUSES
     ])
     out = [LayerStyle("适宜性 suitability", style_elements(status, al), False,
@@ -369,5 +387,6 @@ def layer_styles(layers: dict[str, pd.DataFrame], targets: dict[str, str]) -> li
         else:
             continue
         for i, s in enumerate(styles):
-            out.append(Style(layer, s.name, qml(s.elements, s.labels), i == 0, s.description))
+            scale = DETAIL_SCALE if layer in DETAIL_LAYERS else None
+            out.append(Style(layer, s.name, qml(s.elements, s.labels, scale), i == 0, s.description))
     return out

@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -101,10 +102,16 @@ class DevTools:
         self.proc.wait(timeout=30)
 
 
-def screenshot(page: Path, png: Path, exe: str) -> str:
-    """Screenshot (900 × 1600 px) of ``page`` into ``png`` and its print into a PDF beside
-    it, by a Chromium that sees no Chinese font installed, once the page's web fonts are
-    loaded; returns their status."""
+#: Boxes of the maps on the page (CSS pixels, page coordinates).
+MAP_BOXES = ("JSON.stringify([...document.querySelectorAll('svg.map')].map(e => {"
+             "const r = e.getBoundingClientRect(); return [r.left + scrollX, r.top + scrollY, r.width, r.height]}))")
+
+
+def screenshot(page: Path, png: Path, exe: str, full: bool = False) -> str:
+    """Screenshot (900 px wide; 1600 px high, or the whole page with ``full``) of ``page``
+    into ``png``, its print into a PDF beside it and the boxes of its maps into a JSON
+    file beside it, by a Chromium that sees no Chinese font installed, once the page's
+    web fonts are loaded; returns their status."""
     fonts_dir = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
     with tempfile.TemporaryDirectory() as profile, tempfile.TemporaryDirectory() as tmp:
         conf = Path(tmp) / "fonts.conf"
@@ -125,16 +132,43 @@ def screenshot(page: Path, png: Path, exe: str) -> str:
                     break
                 time.sleep(0.05)
             fonts = fonts["result"]["value"]
-            shot = chrome.call("Page.captureScreenshot", format="png")["data"]
+            boxes = chrome.call("Runtime.evaluate", expression=MAP_BOXES)["result"]["value"]
+            clip = {}
+            if full:
+                size = chrome.call("Page.getLayoutMetrics")["cssContentSize"]
+                clip = {"clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1},
+                        "captureBeyondViewport": True}
+            shot = chrome.call("Page.captureScreenshot", format="png", **clip)["data"]
             pdf = chrome.call("Page.printToPDF", preferCSSPageSize=True)["data"]
         finally:
             chrome.close()
     png.write_bytes(base64.b64decode(shot))
     png.with_suffix(".pdf").write_bytes(base64.b64decode(pdf))
+    png.with_suffix(".json").write_text(boxes, encoding="utf-8")
     return fonts
 
 
 FAMILY = "Noto Sans CJK SC"
+
+
+def roof_sizes(png: Path, boxes: list[list[float]], colours: list[tuple[int, int, int]],
+               tolerance: int = 14) -> np.ndarray:
+    """Width (square root of the area, pixels) of each patch of a roof colour drawn
+    inside the map ``boxes`` of the screenshot ``png``: connected pixels within
+    ``tolerance`` of one of ``colours``; specks under 3 pixels (edge blends) left out."""
+    from PIL import Image
+    from scipy import ndimage
+
+    image = np.asarray(Image.open(png).convert("RGB")).astype(int)
+    sizes = []
+    for x, y, w, h in boxes:
+        crop = image[int(y) + 1:int(y + h) - 1, int(x) + 1:int(x + w) - 1]
+        for colour in colours:
+            hit = (np.abs(crop - np.array(colour)).max(axis=2) <= tolerance)
+            labels, n = ndimage.label(hit)
+            area = np.bincount(labels.ravel())[1:]
+            sizes.append(np.sqrt(area[area >= 3]))
+    return np.concatenate(sizes) if sizes else np.array([])
 
 
 def without_font(html: str) -> str:

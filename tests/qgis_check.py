@@ -56,6 +56,9 @@ def describe(layer: QgsVectorLayer) -> dict:
     elif out["renderer"] == "singleSymbol":
         out["color"] = renderer.symbol().color().name()
     out["related_styles"] = layer.listStylesInDatabase()[0]  # stored for this layer
+    out["scale_visibility"] = [layer.hasScaleBasedVisibility(), layer.minimumScale(), layer.maximumScale()]
+    if layer.labelsEnabled() and layer.labeling():
+        out["label_font"] = layer.labeling().settings().format().font().family()
     return out
 
 
@@ -76,6 +79,13 @@ def render(layers: list, extent, crs, path: str | None = None):
         QColor(image.pixel(x, y)).getRgb()[:3] for x in range(image.width()) for y in range(image.height())
     )
     return image, colors
+
+
+def near(colors: Counter, rgb, tolerance: int = 12) -> int:
+    """Pixels whose colour is within ``tolerance`` of ``rgb`` or of its outline shade (80 %)."""
+    shades = (rgb, tuple(int(c * 0.8) for c in rgb))
+    return sum(n for c, n in colors.items()
+               if any(max(abs(a - b) for a, b in zip(c, s)) <= tolerance for s in shades))
 
 
 def main(gpkg: str, qgz: str, image_dir: str) -> dict:
@@ -117,15 +127,29 @@ def main(gpkg: str, qgz: str, image_dir: str) -> dict:
     report["project"] = {
         "read": ok, "crs": project.crs().authid(), "title": project.title(),
         "layers": [{"name": lyr.name(), "source": lyr.source(), "valid": lyr.isValid(),
-                    "renderer": lyr.renderer().type() if lyr.renderer() else None}
+                    "renderer": lyr.renderer().type() if lyr.renderer() else None,
+                    "scale_visibility": [lyr.hasScaleBasedVisibility(), lyr.minimumScale(), lyr.maximumScale()]}
                    for lyr in order],
     }
-    extent = layers["townships"].extent() if "townships" in layers else b.extent()
+    # the map as the project opens: its saved extent, every layer QGIS draws at that scale
+    canvas = QgsMapSettings()
+    canvas.setDestinationCrs(project.crs())
+    canvas.setOutputSize(QSize(SIZE, SIZE))
+    extent = project.viewSettings().defaultViewExtent() if hasattr(project, "viewSettings") else None
+    if extent is None or extent.isEmpty():
+        extent = layers["townships"].extent() if "townships" in layers else b.extent()
+    canvas.setExtent(extent)
+    scale = canvas.scale()
+    drawn = [lyr for lyr in order if lyr.isInScaleRange(scale)]
     path = os.path.join(image_dir, "roofpv_project.png")
-    image, colors = render(order, extent, project.crs(), path)
+    image, colors = render(drawn, extent, project.crs(), path)
+    status_colors = dict(zip(report["layers"]["buildings"].get("categories", []),
+                             report["layers"]["buildings"].get("colors", [])))
     report["project_image"] = {
-        "path": path, "size": [image.width(), image.height()],
+        "path": path, "size": [image.width(), image.height()], "scale": scale,
+        "drawn": [lyr.source().rsplit("layername=", 1)[-1] for lyr in drawn],
         "background_pixels": colors.get(BACKGROUND, 0), "colors": len(colors),
+        "status_pixels": {s: near(colors, QColor(c).getRgb()[:3]) for s, c in status_colors.items()},
     }
     return report
 

@@ -197,3 +197,25 @@ def test_project_opens_in_qgis_and_renders(qgis):
     width, height = image["size"]
     assert image["background_pixels"] < 0.5 * width * height
     assert image["colors"] > 10 and Path(image["path"]).stat().st_size > 0
+
+
+def test_project_opens_at_city_scale_showing_the_suitability_colours(qgis):
+    image = qgis["project_image"]
+    assert image["scale"] > 20_000  # the whole city, not a detail
+    assert "pv_arrays" not in image["drawn"] and "roof_planes" not in image["drawn"]
+    assert {"buildings", "townships"} <= set(image["drawn"])
+    pixels = image["status_pixels"]
+    assert sorted(pixels) == ["conditional", "suitable", "unsuitable"]
+    for status, n in pixels.items():
+        assert n >= 50, (status, pixels)  # each status visible at the opening extent
+
+
+def test_detail_layers_only_below_1_to_5000_and_labels_with_a_cjk_font(qgis, styles):
+    for name in ("pv_arrays", "roof_planes"):
+        visible, min_scale, max_scale = qgis["layers"][name]["scale_visibility"]
+        assert visible and min_scale == 5000 and max_scale == 0, name
+    assert not qgis["layers"]["buildings"]["scale_visibility"][0]
+    # the style asks for Noto Sans CJK SC; without it QGIS substitutes an installed font
+    towns = styles[(styles["f_table_name"] == "townships") & (styles["useAsDefault"].astype(bool))]
+    assert 'fontFamily="Noto Sans CJK SC"' in towns["styleQML"].iloc[0]
+    assert qgis["layers"]["townships"]["label_font"]

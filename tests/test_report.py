@@ -4,13 +4,16 @@ safe file names, the embedded font and the parameter sources."""
 import base64
 import dataclasses
 import io
+import json
 import re
 import shutil
 import sys
+import zipfile
 
 import numpy as np
 import openpyxl
 import pandas as pd
+import pyogrio
 import pytest
 from fontTools.ttLib import TTFont
 
@@ -18,7 +21,7 @@ from roofpv import report
 from roofpv.cli import main
 from roofpv.constants import CITY
 from roofpv.io.writers import write_folder
-from roofpv.report import data, fonts, pages, parameters, workbook
+from roofpv.report import data, fonts, maps, pages, parameters, workbook
 
 from .conftest import ROOT
 
@@ -52,7 +55,7 @@ def test_report_folder_has_index_and_nine_township_pages(out, html):
 def test_pages_are_self_contained(html):
     for name, page in html.items():
         assert page.count("<svg") >= 4, name  # map, coverage, categories, months
-        assert "data:image/png;base64," in page, name  # the rasterised roofs of the map
+        assert 'class="map"' in page, name  # the maps, drawn as vector SVG
         assert re.search(r"""(src|href)=["']?(https?:|//)""", page) is None, name
         assert "@font-face" in page and "data:font/woff2;base64," in page, name
         assert "@page { size: A4" in page, name
@@ -116,7 +119,7 @@ def test_workbook_summary_and_township_sheets(out):
     assert sheet.freeze_panes == "B2"
     ids = [r[0] for r in sheet.iter_rows(min_row=2, values_only=True)]
     assert len(ids) == 401 and all(i.startswith("DH") for i in ids)  # DH = 当湖 (sample README)
-    kwp = [c.value for c in sheet[1]].index("容量 (kWp)") + 1
+    kwp = [c.value for c in sheet[1]].index("计入潜力 (kWp，仅适宜)") + 1
     assert sheet.cell(row=2, column=kwp).number_format == "#,##0.0"
 
 
@@ -160,6 +163,75 @@ def test_strings_from_inputs_are_escaped_and_file_names_stay_inside(evil, config
     assert sheets == ["汇总", "当湖街道", ".._.._x<script>alert(1)<_script"]  # "/" → "_", 31 characters
 
 
+#: Look-alikes of ``< > " ' &`` that NFKC folds to them: small form, full width.
+LOOKALIKES = {"﹤": "<", "﹥": ">", "＜": "<", "＞": ">", "＂": '"', "＇": "'", "＆": "&", "﹠": "&"}
+FORMULAS = ["=HYPERLINK(\"http://x\",\"y\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
+
+
+@pytest.fixture(scope="module")
+def lookalike(pinghu_results):
+    """Two townships of the sample: one named with small-form brackets around an image
+    tag, a building name and ids of every look-alike and formula-leading cells."""
+    township = "﹤img src=x onerror=alert(1)﹥"
+    keep = ["当湖街道", "乍浦镇"]
+    results = pinghu_results
+
+    def rename(frame):
+        return frame.rename(index={"乍浦镇": township}) if frame is not None else None
+
+    b = results.buildings[results.buildings["township"].isin(keep)].copy()
+    b["township"] = b["township"].replace("乍浦镇", township)
+    names = ["".join(LOOKALIKES) + "img src=x onerror=alert(2)", *FORMULAS]
+    ids = {old: new for old, new in zip(b.index[:len(names)], ["＂＞﹤svg onload=alert(3)﹥", *FORMULAS])}
+    b.loc[b.index[:len(names)], "name"] = names
+    b = b.rename(index=ids)
+    plan = results.plan[results.plan["township"].isin(keep)].copy()
+    plan["township"] = plan["township"].replace("乍浦镇", township)
+    plan = plan.rename(index=ids)
+    plan.loc[plan.index[0], "name"] = names[0]
+    towns = rename(results.townships.loc[[*keep, CITY]])
+    polygons = rename(results.township_polygons.loc[keep])
+    return dataclasses.replace(results, buildings=b, townships=towns, township_polygons=polygons, plan=plan)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_unicode_lookalikes_are_escaped_after_normalising(lookalike, config, lang):
+    files = report.make(report.from_results(lookalike, config), config, lang)
+    pages_ = {n: v.decode() for n, v in files.items() if n.endswith(".html")}
+    assert len(pages_) == 3
+    for name, page in pages_.items():
+        body = re.sub(r"base64,[A-Za-z0-9+/=]+", "", page)
+        for tag in ("<img", "<svg onload", "onerror=alert(1)>"):
+            assert tag not in body, (name, tag)
+        # every tag on the page is one the report writes
+        tags = set(re.findall(r"<([a-zA-Z][\w:-]*)", body))
+        assert tags <= ALLOWED_TAGS, (name, tags - ALLOWED_TAGS)
+    index = pages_["index.html"]
+    # folded to ASCII where the font lacks the look-alike, then escaped
+    assert "&lt;img src=x onerror=alert(1)&gt;" in index
+
+
+ALLOWED_TAGS = {
+    "html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3", "p", "nav", "a", "dl", "div",
+    "b", "ul", "li", "figure", "figcaption", "dt", "dd", "section", "table", "thead", "tbody", "tr", "th", "td", "span", "br", "code", "svg", "g", "path",
+    "defs", "clipPath", "image", "text", "use", "rect", "metadata", "rdf:RDF", "cc:Work", "dc:type",
+    "dc:date", "dc:creator", "dc:format", "cc:Agent", "dc:title", "small", "strong",
+    "polygon", "line", "circle", "tspan", "mark", "img", "aside", "footer", "caption", "col", "colgroup",
+} - {"img"}
+
+
+def test_formula_cells_are_strings_in_the_workbook(lookalike, config):
+    files = report.make(report.from_results(lookalike, config), config)
+    book = openpyxl.load_workbook(io.BytesIO(files["roofpv.xlsx"]))
+    cells = [c for ws in book for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    values = {c.value for c in cells}
+    for formula in FORMULAS:  # kept as text behind an apostrophe (XML reads CR as LF)
+        assert "'" + formula.replace("\r", "\n") in values
+    with zipfile.ZipFile(io.BytesIO(files["roofpv.xlsx"])) as z:
+        assert not any("<f>" in z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/"))
+
+
 def test_english_report(evil, config):
     results, _ = evil
     files = report.make(report.from_results(results, config), config, "en")
@@ -178,6 +250,50 @@ def test_headless_chromium_draws_chinese_with_the_embedded_font(out, tmp_path):
         sys.path.pop(0)
     assert check_report_render.check(out / "report", tmp_path, check_report_render.browser())
     assert len(list(tmp_path.glob("*-embedded.png"))) == 2
+
+
+def _render_script():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import check_report_render
+    finally:
+        sys.path.pop(0)
+    return check_report_render
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed (apt-get install chromium)")
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_chromium_draws_township_sheets_with_legible_roofs_and_city_map(out, config, tmp_path, lang):
+    from PIL import Image
+
+    from roofpv.milestones import COLOURS
+    from roofpv.suitability import STATUS_COLOURS
+
+    render = _render_script()
+    folder = report.write(report.from_folder(out, config), config, tmp_path, lang)
+    page = folder / pages.page_file(1, TOWNSHIPS[0])
+    png = tmp_path / "township.png"
+    render.screenshot(page, png, render.browser(), full=True)
+    boxes = json.loads(png.with_suffix(".json").read_text())
+    assert len(boxes) >= 3  # overview and the sheets
+    sizes = render.roof_sizes(png, boxes[1:], list(STATUS_COLOURS.values()))
+    assert len(sizes) >= 100
+    assert np.median(sizes) >= 4.0, np.median(sizes)  # median roof ≥ 4 px across, as drawn
+    # the planned roofs carry their rank from the plan table
+    html = page.read_text(encoding="utf-8")
+    assert re.search(r'font-weight="bold"[^>]*>1</text>', html)
+    # city page: one map per target, townships filled by milestone status
+    png = tmp_path / "city.png"
+    render.screenshot(folder / "index.html", png, render.browser(), full=True)
+    boxes = json.loads(png.with_suffix(".json").read_text())
+    assert len(boxes) == len(config.policy.targets)
+    image = np.asarray(Image.open(png).convert("RGB")).astype(int)
+    x, y, w, h = map(int, boxes[0])
+    crop = image[y:y + h, x:x + w]
+    filled = {k: int((np.abs(crop - np.array(list(bytes.fromhex(c[1:])))).max(axis=2) <= 6).sum())
+              for k, c in {**COLOURS, "none": maps.NO_STATUS}.items()}
+    assert sum(filled.values()) > 0.5 * w * h, filled  # the townships cover the map
 
 
 # --- the pure parts ---------------------------------------------------------------
@@ -308,3 +424,182 @@ def test_printable_swaps_characters_the_font_lacks():
     assert "₂" not in fonts.coverage()
     assert fonts.printable("CO₂ 平湖") == "CO2 平湖"
     assert fonts.missing("平湖市 m² ✓") == set()
+
+
+def test_capacity_fields_agree_across_layers_csv_and_report(out):
+    """Technical potential, counted potential and existing PV: the same named fields,
+    with the same sums, in the buildings and townships layers, townships.csv, the
+    workbook and the city page."""
+    buildings = pyogrio.read_dataframe(out / "roofpv.gpkg", layer="buildings", read_geometry=False)
+    layer = pyogrio.read_dataframe(out / "roofpv.gpkg", layer="townships", read_geometry=False)
+    csv = pd.read_csv(out / "townships.csv", encoding="utf-8-sig").set_index("township")
+    book = openpyxl.load_workbook(out / "report" / "roofpv.xlsx", read_only=True)
+    header = [c.value for c in next(book["汇总"].iter_rows(max_row=1))]
+    city = next(r for r in book["汇总"].iter_rows(values_only=True) if r[0] == CITY)
+    index = (out / "report" / "index.html").read_text(encoding="utf-8")
+    for field, label, page_label, unit in (
+        ("technical_potential_kwp", "技术潜力 (kWp，适宜＋有条件)", "技术潜力 (MWp，适宜＋有条件适宜)", 1000),
+        ("counted_potential_kwp", "计入潜力 (kWp，仅适宜)", "计入潜力 (MWp，适宜屋顶)", 1000),
+        ("existing_pv_kw", "已装光伏 (kW)", "已装光伏 (MW)", 1000),
+    ):
+        total = buildings[field].fillna(0).sum()
+        assert total > 0, field
+        assert layer[field].sum() == pytest.approx(total), field
+        assert csv.loc[csv.index != CITY, field].sum() == pytest.approx(total, abs=0.5), field  # 9 × 0.05
+        assert csv.loc[CITY, field] == pytest.approx(total, abs=0.1), field
+        assert city[header.index(label)] == pytest.approx(total), field
+        shown = re.search(rf"<dt>{re.escape(page_label)}</dt><dd>([\d,.]+)</dd>", index).group(1)
+        assert float(shown.replace(",", "")) == pytest.approx(total / unit, abs=0.051), field  # shown to 0.1
+    # technical ⊇ counted; the suitable roofs already full of PV are counted and named
+    assert buildings["technical_potential_kwp"].sum() > buildings["counted_potential_kwp"].sum()
+    full = buildings["pv_full"].astype(bool)
+    assert full.sum() == csv.loc[CITY, "pv_full"] > 0
+    assert (buildings.loc[full, "suitability"] == "suitable").all() and (buildings.loc[full, "capacity_kwp"] == 0).all()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed (apt-get install chromium)")
+def test_pdfs_are_a4_with_a_chinese_text_layer(evil, config, tmp_path):
+    pypdf = pytest.importorskip("pypdf")
+    from roofpv.report import pdf
+
+    results, _ = evil
+    files = report.make(report.from_results(results, config), config)
+    printed = pdf.pdfs({k: v.decode() for k, v in files.items() if k.endswith(".html")})
+    assert sorted(printed) == ["01-当湖街道.pdf", "02-xscriptalert1script.pdf", "city.pdf", "index.pdf"]
+    pages = {}
+    for name, data_ in printed.items():
+        reader = pypdf.PdfReader(io.BytesIO(data_))
+        box = reader.pages[0].mediabox
+        assert (round(float(box.width)), round(float(box.height))) == (595, 842), name  # A4 in points
+        pages[name] = len(reader.pages)
+        text = "".join(page.extract_text() for page in reader.pages)
+        assert "屋顶光伏普查报告" in text, name
+        fonts = {str(f) for page in reader.pages for f in (page["/Resources"].get("/Font") or {}).values()}
+        assert fonts, name
+    first = pypdf.PdfReader(io.BytesIO(printed["01-当湖街道.pdf"])).pages[0].extract_text()
+    assert "平湖市 当湖街道" in first and "计入潜力" in first
+    # the city PDF holds the overview and every township page
+    assert pages["city.pdf"] >= pages["index.pdf"] + pages["01-当湖街道.pdf"]
+
+
+def test_sample_banner_on_every_page_and_in_the_geopackage(out, html):
+    for name, page in html.items():
+        assert '<p class="banner">示例数据' in page, name
+    info = pyogrio.read_dataframe(out / "roofpv.gpkg", layer="run_info", read_geometry=False).set_index("item")
+    assert info.loc["synthetic sample inputs", "value"] == "footprints.gpkg, survey.xlsx, townships.gpkg"
+
+
+def test_jurisdiction_is_checked_against_the_townships(evil, config):
+    from roofpv.config import load_config
+    from roofpv.provenance import site_distance_km, site_mismatch
+
+    results, _ = evil
+    liaocheng = load_config(ROOT / "configs" / "liaocheng.yaml")
+    assert site_mismatch(config, results.township_polygons) is None
+    assert site_distance_km(config, results.township_polygons) < 10
+    km = site_mismatch(liaocheng, results.township_polygons)
+    assert 550 < km < 800  # 聊城 to 平湖, ~650 km
+    elsewhere = config.model_copy(update={"site": liaocheng.site})  # Liaocheng's site, the sample's targets
+    page = report.make(report.from_results(results, elsewhere), elsewhere)["index.html"].decode()
+    assert "辖区不符：配置文件的辖区是聊城市" in page
+    assert "辖区不符" not in report.make(report.from_results(results, config), config)["index.html"].decode()
+
+
+def _internal_codes(config) -> set[str]:
+    """Every code of the config's internal vocabularies: survey vocabularies, statuses,
+    reasons, metrics, mountings, target names, NEA categories and export modes."""
+    import typing
+
+    from roofpv.config import Metric
+    from roofpv.schema import REASONS, VOCABULARIES
+
+    codes = {c for vocab in VOCABULARIES.values() for c in vocab} | set(REASONS) | set(typing.get_args(Metric))
+    codes |= set(config.mountings) | {t.name for t in config.policy.targets}
+    codes |= {c for c in config.model_dump(mode="json").get("grid", {}).get("export_modes", {})}
+    return codes
+
+
+def _visible_text(page: str) -> str:
+    page = re.sub(r"<style>.*?</style>", " ", page, flags=re.S)
+    page = re.sub(r"<code>.*?</code>", " ", page, flags=re.S)  # config keys, shown as keys
+    page = re.sub(r"<metadata>.*?</metadata>", " ", page, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", page)
+
+
+def test_no_internal_code_on_any_page(html, evil, config):
+    codes = _internal_codes(config)
+    assert {"party_gov", "area_total", "substitution", "roof_load", "concrete_flat"} <= codes
+    for name, page in html.items():  # Chinese: no code at all
+        text = _visible_text(page)
+        found = {c for c in codes if re.search(rf"(?<![\w.]){re.escape(c)}(?![\w.])", text)}
+        assert not found, (name, found)
+    results, _ = evil
+    files = report.make(report.from_results(results, config), config, "en")
+    for name, page in files.items():  # English: no code with an underscore
+        if name.endswith(".html"):
+            text = _visible_text(page.decode())
+            found = {c for c in codes if "_" in c and c in text}
+            assert not found, (name, found)
+
+
+def test_output_folder_name_lists_each_policy_once():
+    from pathlib import Path
+
+    from roofpv.cli.options import output_name
+
+    config = Path("configs/pinghu.yaml")
+    assert output_name(config, []) == "pinghu"
+    assert output_name(config, ["pinghu", "nea_whole_county"]) == "pinghu+nea_whole_county"
+    assert output_name(config, ["nea_whole_county", "x/nea_whole_county.yaml"]) == "pinghu+nea_whole_county"
+
+
+def test_townships_csv_in_file_order_with_integers_and_rounded_values(out):
+    csv = pd.read_csv(out / "townships.csv", encoding="utf-8-sig", dtype=str)
+    assert list(csv["township"]) == [*TOWNSHIPS, CITY]  # the township file's order, city last
+    assert csv["buildings"].str.fullmatch(r"\d+").all() and csv["pv_full"].str.fullmatch(r"\d+").all()
+    kwp = csv["counted_potential_kwp"].str.split(".").str[1].fillna("")
+    assert (kwp.str.len() <= 1).all()  # kWp to 0.1
+    energy = csv["annual_mwh"].str.split(".").str[1].fillna("")
+    assert (energy.str.len() <= 1).all()  # MWh to 0.1
+    findings = (out / "findings.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert not any(re.match(r"[^,]*,[^,]*,\d+\.0,", line) for line in findings[1:])  # rows as integers
+
+
+def test_findings_in_chinese_with_values_carried_over(out):
+    from roofpv.findings import translate
+
+    assert translate("roofpv used 1.961 kN/m²; write the value in kN/m²", "zh") == "roofpv 采用 1.961 kN/m²；请以 kN/m² 填写"
+    assert translate("trim the cell; roofpv read it as '瓦屋面'", "zh") == "请删除多余空格；roofpv 读作“瓦屋面”"
+    assert translate("fill in the cell", "en") == "fill in the cell"
+    findings = pd.read_csv(out / "findings.csv", encoding="utf-8-sig")  # `plan` with the default --lang zh
+    english = [t for t in pd.concat([findings["problem"], findings["fix"]]).dropna()
+               if not re.search(r"[\u4e00-\u9fff]", t)]
+    # the catalogue covers the messages of the sample; a message added since stays English
+    assert len(findings) > 20 and len(english) <= 0.1 * len(findings), english
+
+
+def test_rollout_plan_layer_has_one_row_per_building_with_its_targets(out, pinghu_results):
+    layer = pyogrio.read_dataframe(out / "roofpv.gpkg", layer="rollout_plan", read_geometry=False)
+    plan = pinghu_results.plan
+    assert layer["building_id"].is_unique
+    assert set(layer["building_id"]) == set(plan.index)
+    per_building = plan.groupby(level=0)["capacity_kwp"].first()
+    assert layer["capacity_kwp"].sum() == pytest.approx(per_building.sum())  # a sum counts each roof once
+    served = plan.groupby(level=0)["target"].agg(set)
+    listed = layer.set_index("building_id")["targets"].str.split(";").map(set)
+    assert (listed == served.reindex(listed.index)).all()
+    assert (listed.map(len) > 1).any()  # some roofs serve two targets
+
+
+def test_workbook_has_gap_columns_per_milestone(out):
+    book = openpyxl.load_workbook(out / "report" / "roofpv.xlsx", read_only=True)
+    header = [c.value for c in next(book["汇总"].iter_rows(max_row=1))]
+    city = next(r for r in book["汇总"].iter_rows(values_only=True) if r[0] == CITY)
+    towns = pd.read_csv(out / "townships.csv", encoding="utf-8-sig").set_index("township")
+    label = "新建公共机构建筑、新建厂房屋顶光伏覆盖率"
+    for year in (2025, 2030):
+        gap = city[header.index(f"{label} {year} 差距")]
+        assert gap == pytest.approx(towns.loc[CITY, f"new_public_and_factory_gap_{year}"])
+        kwp = city[header.index(f"{label} {year} 缺口 (kWp)")]
+        assert kwp == pytest.approx(towns.loc[CITY, f"new_public_and_factory_gap_kwp_{year}"], abs=0.1)

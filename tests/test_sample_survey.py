@@ -87,7 +87,7 @@ def test_township_totals_equal_sums_over_buildings(out, buildings):
     assert sorted(layer.index) == sorted(TOWNSHIPS)
     suitable = buildings[buildings.suitability == "suitable"]
     by_town = suitable.groupby("township")
-    np.testing.assert_allclose(layer.capacity_kwp, by_town.capacity_kwp.sum().reindex(layer.index))
+    np.testing.assert_allclose(layer.counted_potential_kwp, by_town.capacity_kwp.sum().reindex(layer.index))
     np.testing.assert_allclose(layer.annual_mwh, by_town.annual_kwh.sum().reindex(layer.index) / 1000)
     np.testing.assert_array_equal(layer.buildings, buildings.township.value_counts().reindex(layer.index))
     for col in ("new_public_and_factory_coverage_today", "new_public_and_factory_coverage_potential",
@@ -95,7 +95,7 @@ def test_township_totals_equal_sums_over_buildings(out, buildings):
         assert layer[col].notna().all(), col
     csv = pd.read_csv(out / "townships.csv", encoding="utf-8-sig").set_index("township")
     assert csv.loc[CITY, "buildings"] == len(buildings)
-    assert csv.loc[CITY, "capacity_kwp"] == pytest.approx(suitable.capacity_kwp.sum())
+    assert csv.loc[CITY, "counted_potential_kwp"] == pytest.approx(suitable.capacity_kwp.sum())
 
 
 def test_cohort_coverage_today_matches_existing_pv(out, buildings):
@@ -122,7 +122,7 @@ def test_existing_outputs_are_not_replaced_without_overwrite(out, capsys):
 
 def test_validate_reports_the_sample_blemishes(tmp_path):
     """The deliberate blemishes listed in data/sample/README.md, each found."""
-    code = main(["validate", str(ROOT / "configs" / "pinghu.yaml"), "--out", str(tmp_path)])
+    code = main(["validate", str(ROOT / "configs" / "pinghu.yaml"), "--out", str(tmp_path), "--lang", "en"])
     assert code == 0  # blemishes are repaired or assumed, none is an error
     findings = pd.read_excel(tmp_path / "validation.xlsx", sheet_name="问题清单 findings")
     problems = findings["问题 problem"]

@@ -73,6 +73,7 @@ def write_report(results, config, out_dir: Path, args: argparse.Namespace,
         return
     if progress is not None:
         progress.phase(f"writing the report ({townships:,} townships)")
-    folder = report.write(report.from_results(results, config), config, stage or out_dir, args.lang)
+    folder = report.write(report.from_results(results, config), config, stage or out_dir, args.lang,
+                          pdf=getattr(args, "pdf", False))
     paths["report"] = folder / "index.html"
 

@@ -56,6 +56,10 @@ def output_options(command: argparse.ArgumentParser) -> None:
         help="language of the HTML/XLSX report: zh (default) writes report/, en writes report_en/",
     )
     command.add_argument(
+        "--pdf", action="store_true",
+        help="also print each report page and the whole city (city.pdf) to A4 PDF (needs chromium)",
+    )
+    command.add_argument(
         "--policy", action="append", metavar="NAME",
         help="evaluate the targets of configs/NAME.yaml (or of a YAML path) instead of the "
         "config's own; repeat to combine, e.g. --policy pinghu --policy nea_whole_county",
@@ -106,6 +110,13 @@ def policy_of(names: list[str], config_path: Path):
         raise ConfigError(f"--policy {' '.join(names)}: {exc.errors()[0]['msg']}") from None
 
 
+def output_name(config_path: Path, policies: list[str]) -> str:
+    """Default output folder name: the config's name and each policy's, once, joined by
+    ``+`` (``pinghu`` with ``--policy pinghu --policy nea_whole_county`` gives
+    ``pinghu+nea_whole_county``)."""
+    return "+".join(dict.fromkeys([config_path.stem, *(Path(n).stem for n in policies)]))
+
+
 def setup(args: argparse.Namespace) -> tuple:
     """Config and output folder (:func:`roofpv.io.outputs.output_set` refuses to replace
     an earlier run's outputs unasked)."""
@@ -116,5 +127,5 @@ def setup(args: argparse.Namespace) -> tuple:
     policies = getattr(args, "policy", None) or []
     if policies:
         config = config.model_copy(update={"policy": policy_of(policies, config_path)})
-    out_dir = args.out or Path("out") / "+".join([config_path.stem, *(Path(n).stem for n in policies)])
+    out_dir = args.out or Path("out") / output_name(config_path, policies)
     return config, out_dir

@@ -74,7 +74,8 @@ def run(args: argparse.Namespace, console) -> int:
     with output_set(out_dir, args.overwrite, names) as stage, RunProgress(console, args.quiet) as progress:
         results = execute(config, out_dir, args, progress.stage, progress.partition)
         paths = write_outputs(results, stage, plan=True, geo_format=args.geo_format,
-                              progress=progress.write, title=out_dir.resolve().name)
+                              progress=progress.write, title=out_dir.resolve().name,
+                              lang=args.lang)
         write_report(results, config, out_dir, args, paths, console, progress, stage)
     paths = {name: out_dir / path.relative_to(stage) for name, path in paths.items()}
     clear_partitions(out_dir)

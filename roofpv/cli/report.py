@@ -40,7 +40,7 @@ def run(args: argparse.Namespace, console) -> int:
                 f"{out_dir}: the run there did not assess the targets {', '.join(missing)}; run "
                 "`roofpv survey` (or plan) with the same --policy into that folder first, or give the "
                 "run's own policy")
-        report.write(results, config, stage, args.lang)
+        report.write(results, config, stage, args.lang, pdf=args.pdf)
     path = out_dir / name
     if not args.quiet:
         console.print(f"  report: {path / 'index.html'}, {path / 'roofpv.xlsx'}")

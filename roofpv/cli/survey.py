@@ -30,22 +30,31 @@ def add_parser(commands) -> argparse.ArgumentParser:
     return parser
 
 
-def summary_table(townships, target):
-    """Rich table: buildings, suitable, capacity, energy and coverage of ``target`` per township."""
+#: Column headers of the terminal table per language.
+SUMMARY_COLUMNS = {
+    "zh": ("镇街道", "建筑数", "适宜", "有条件", "计入潜力 MWp", "年发电 GWh", "现状覆盖率", "潜力覆盖率"),
+    "en": ("township", "bldgs", "suitable", "cond.", "counted MWp", "GWh/yr", "cov. now", "potential"),
+}
+
+
+def summary_table(townships, target, lang: str = "zh"):
+    """Rich table: buildings, suitable, capacity, energy and coverage of ``target`` per
+    township, headed in ``lang``."""
     from rich.table import Table
 
     milestones = list(target.milestones)
-    table = Table(title=f"roofpv survey · 分镇街道汇总 · {target.label}", header_style="bold",
-                  pad_edge=False)
-    for col in ("township", "bldgs", "suitable", "cond.", "MWp", "GWh/yr", "cov. now", "potential"):
-        table.add_column(col, justify="left" if col == "township" else "right", no_wrap=True)
+    title = (f"roofpv survey · 分镇街道汇总 · {target.label}" if lang == "zh"
+             else f"roofpv survey · townships · {target.name.replace('_', ' ')}")
+    table = Table(title=title, header_style="bold", pad_edge=False)
+    for i, col in enumerate(SUMMARY_COLUMNS[lang]):
+        table.add_column(col, justify="left" if i == 0 else "right", no_wrap=True)
     for year in milestones:
         table.add_column(f"{year}", justify="right", no_wrap=True)
     p = f"{target.name}_"
     for name, row in townships.iterrows():
         cells = [
             str(name), f"{row['buildings']:,.0f}", f"{row['suitable']:,.0f}",
-            f"{row['conditional']:,.0f}", f"{row['capacity_kwp'] / 1000:,.1f}",
+            f"{row['conditional']:,.0f}", f"{row['counted_potential_kwp'] / 1000:,.1f}",
             f"{row['annual_mwh'] / 1000:,.1f}", pct(row[p + "coverage_today"]),
             pct(row[p + "coverage_potential"]),
         ]
@@ -76,7 +85,7 @@ def run(args: argparse.Namespace, console) -> int:
     with output_set(out_dir, args.overwrite, names) as stage, RunProgress(console, args.quiet) as progress:
         results = execute(config, out_dir, args, progress.stage, progress.partition)
         paths = write_outputs(results, stage, geo_format=args.geo_format, progress=progress.write,
-                              title=out_dir.resolve().name)
+                              title=out_dir.resolve().name, lang=args.lang)
         write_report(results, config, out_dir, args, paths, console, progress, stage)
         if args.sensitivity:
             from ..io import writers
@@ -93,7 +102,7 @@ def run(args: argparse.Namespace, console) -> int:
     t = results.townships
     table = pd.concat([t.loc[township_order(results)], t.loc[[CITY]]])
     for target in config.policy.targets:
-        console.print(summary_table(table, target))
+        console.print(summary_table(table, target, args.lang))
         console.print(f"coverage: {target.metric}, {target.source}")
     console.print(status_legend(config.run_date))
     console.print(reconciliation(reconcile(results.buildings, results.survey_rows)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..constants import LANGS
 from .common import reconciliation
 from .options import config_option, setup
 
@@ -23,6 +24,8 @@ def add_parser(commands) -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, metavar="DIR",
                         help="folder for validation.xlsx; default: out/<config name>")
     parser.add_argument("--overwrite", action="store_true", help="replace an earlier validation.xlsx")
+    parser.add_argument("--lang", choices=LANGS, default="zh",
+                        help="language of the problems and fixes in validation.xlsx and the table: zh (default) or en")
     return parser
 
 
@@ -30,7 +33,7 @@ def run(args: argparse.Namespace, console) -> int:
     import pandas as pd
     from rich.table import Table
 
-    from ..findings import findings_frame
+    from ..findings import findings_frame, in_language
     from ..io.outputs import output_set
     from ..io.writers import write_findings_workbook
     from ..pipeline import check_inputs
@@ -39,7 +42,7 @@ def run(args: argparse.Namespace, console) -> int:
     config, out_dir = setup(args)
     with console.status("reading inputs…"):
         inventory = check_inputs(config)
-    frame = findings_frame(inventory.findings)
+    frame = in_language(findings_frame(inventory.findings), args.lang)
     levels = frame["level"].value_counts()
     summary = frame.groupby(["level", "column", "problem"], dropna=False).size().rename("count").reset_index()
     counts = reconcile(inventory.buildings, inventory.survey_rows)

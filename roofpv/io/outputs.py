@@ -26,9 +26,11 @@ import pandas as pd
 import pyogrio
 import pyproj
 
-from ..constants import PLAN_OUTPUTS, SURVEY_OUTPUTS
+from ..constants import CITY, PLAN_OUTPUTS, SURVEY_OUTPUTS
 from ..errors import OutputExistsError, RoofpvError
-from ..findings import findings_frame
+from ..findings import findings_frame, in_language
+from ..planning import by_building
+from ..policy import potential
 from ..qgis_project import project_xml
 from ..results import Results
 from ..styles import aliases, layer_styles
@@ -61,28 +63,63 @@ def read_outputs(out_dir: Path) -> dict:
             "polygons": polygons, "plan": plan}
 
 
+#: Decimals of the township table's quantities, by suffix; ratios and shares are written
+#: in full, so that `roofpv report` re-reads the coverage the run computed.
+CSV_DECIMALS = {"_kwp": 1, "_kw": 1, "_mwh": 1, "_m2": 0, "_myuan": 3, "_myuan_yr": 3, "_t_yr": 1,
+                "_yuan_kwh": 4, "_years": 1}
+
+
+def townships_csv(townships: pd.DataFrame, polygons: pd.DataFrame | None) -> pd.DataFrame:
+    """The township table as ``townships.csv`` writes it: in the order of the township
+    file (its codes), the whole-city row last; counts as integers, kWp, kW, MWh to 0.1,
+    m² to 1, money to 1,000 yuan; ratios in full."""
+    names = [n for n in townships.index if n != CITY]
+    first = [n for n in polygons.index if n in names] if polygons is not None else []
+    order = first + [n for n in names if n not in first] + [n for n in townships.index if n == CITY]
+    table = townships.loc[order].copy()
+    for column in table.columns:
+        values = table[column]
+        if values.dtype == object:  # numbers held as objects (e.g. after joining the city row)
+            kinds = set(values.dropna().map(type))
+            if not kinds or not all(issubclass(k, (int, float)) and not issubclass(k, bool) for k in kinds):
+                continue
+            values = values.astype(float)
+        if values.dtype == bool or not pd.api.types.is_numeric_dtype(values):
+            continue
+        whole = values.dropna()
+        if len(whole) and (whole == whole.round()).all() and not column.endswith(tuple(CSV_DECIMALS)):
+            table[column] = values.round().astype("Int64")
+            continue
+        digits = next((d for suffix, d in CSV_DECIMALS.items() if column.endswith(suffix)), None)
+        table[column] = values.round(digits) if digits is not None else values
+    return table.rename_axis("township").reset_index()
+
+
 def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_format: str = "gpkg",
                   progress: Callable[[str, int, int], None] = lambda what, done, total: None,
-                  title: str | None = None) -> dict[str, Path]:
+                  title: str | None = None, lang: str = "en") -> dict[str, Path]:
     """Write ``roofpv.gpkg`` (buildings, roof planes, PV arrays, townships, run_info, with
     QGIS styles), the QGIS project ``roofpv.qgz``, ``townships.csv`` and ``findings.csv``;
     with ``plan`` also layer ``rollout_plan`` and the :data:`PLAN_OUTPUTS` tables.
     ``geo_format="parquet"`` writes each layer as ``<layer>.parquet`` (GeoParquet) instead
     of the GeoPackage and the project. ``progress(what, done, total)`` is called as each
     layer or file starts, ``done`` of ``total`` written. ``title`` names the QGIS project
-    (default: the folder's name)."""
+    (default: the folder's name); ``lang`` is the language of the problems and fixes in
+    ``findings.csv``."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise writers.output_error(out_dir, exc) from None
     gpkg = out_dir / "roofpv.gpkg"
-    layers = {"buildings": results.buildings.reset_index()}
+    extra = potential(results.buildings)
+    buildings = results.buildings.drop(columns=extra.columns, errors="ignore").join(extra)
+    layers = {"buildings": buildings.reset_index()}
     if results.roof_planes is not None:
         layers["roof_planes"] = results.roof_planes
     if results.pv_arrays is not None:
         layers["pv_arrays"] = results.pv_arrays
     if plan:
-        layers["rollout_plan"] = results.plan.reset_index()
+        layers["rollout_plan"] = by_building(results.plan).reset_index()
     if results.run_info is not None:
         layers["run_info"] = results.run_info
     if results.monthly_yield is not None:
@@ -120,10 +157,10 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_forma
         paths = {"geopackage": gpkg, "qgis project": qgz}
     started("townships.csv")
     csv = out_dir / "townships.csv"
-    writers.write_table(csv, results.townships.reset_index())
+    writers.write_table(csv, townships_csv(results.townships, results.township_polygons))
     started("findings.csv")
     findings = out_dir / "findings.csv"
-    writers.write_table(findings, findings_frame(results.findings))
+    writers.write_table(findings, in_language(findings_frame(results.findings), lang))
     paths.update({"townships": csv, "findings": findings})
     monitored = {"register_matches.csv": results.register, "performance.csv": results.performance,
                  "calibration.csv": results.calibration}

@@ -18,9 +18,11 @@ import pandas as pd
 
 from ..config import Config
 from ..constants import CITY
+from ..errors import RoofpvError
 from ..io.outputs import read_outputs
 from ..io.weather import load_weather
 from ..io.writers import write_folder
+from ..policy import POTENTIAL_FIELDS
 from ..results import Results
 from ..solar import yield_tables
 from . import pages, workbook
@@ -57,6 +59,10 @@ def from_results(results: Results, config: Config) -> ReportData:
 def from_folder(out_dir: Path, config: Config) -> ReportData:
     """Report data read back from the output folder of ``roofpv survey`` or ``plan``."""
     found = read_outputs(out_dir)
+    missing = [c for c in (*POTENTIAL_FIELDS, "pv_full") if c not in found["townships"].columns]
+    if missing:
+        raise RoofpvError(f"{out_dir} was written by an earlier roofpv (no {', '.join(missing)}); "
+                          f"run `roofpv survey --out {out_dir} --overwrite` again")
     b = found["buildings"]
     return ReportData(b, found["townships"], found["polygons"], found["plan"], _profile(b, config), CITY)
 
@@ -73,8 +79,15 @@ def make(report: ReportData, config: Config, lang: str = "zh") -> dict[str, byte
     return files
 
 
-def write(report: ReportData, config: Config, out_dir: Path, lang: str = "zh") -> Path:
-    """Write the report folder (replacing an earlier one whole); returns its path."""
+def write(report: ReportData, config: Config, out_dir: Path, lang: str = "zh", pdf: bool = False) -> Path:
+    """Write the report folder (replacing an earlier one whole); returns its path. With
+    ``pdf`` each page is also printed to an A4 PDF beside it, plus ``city.pdf`` of all
+    pages (needs Chromium, see :mod:`roofpv.report.pdf`)."""
     path = folder(out_dir, lang)
-    write_folder(path, make(report, config, lang))
+    files = make(report, config, lang)
+    if pdf:
+        from .pdf import pdfs
+
+        files.update(pdfs({k: v.decode("utf-8") for k, v in files.items() if k.endswith(".html")}))
+    write_folder(path, files)
     return path

@@ -80,7 +80,8 @@ def coverage_chart(rows: list[dict], lang: str, salt: str) -> str:
             ax.set_ylim(-0.5, 2.15)
             _percent(ax)
             title = target.label if lang == "zh" else target.name.replace("_", " ")
-            ax.set_title("\n".join(textwrap.wrap(f"{title} ({target.metric})", 60)), loc="left")
+            metric = t[f"metric_{target.metric}"] if f"metric_{target.metric}" in t else target.metric
+            ax.set_title("\n".join(textwrap.wrap(f"{title} ({metric})", 60)), loc="left")
         fig.tight_layout()
         return to_svg(fig)
 

@@ -91,6 +91,8 @@ def plan_roofs(plan: pd.DataFrame, n: int) -> pd.DataFrame:
     ``targets`` (the targets it serves, in plan order)."""
     if plan.empty:
         return plan.assign(targets=[])
+    if "targets" in plan.columns:  # the GeoPackage layer: one row per building already
+        plan = plan.assign(target=plan["targets"].str.split(";")).explode("target")
     rows = plan.reset_index().sort_values(["plan_order", "build_year"], kind="stable")
     grouped = rows.groupby("building_id", sort=False)
     out = grouped.agg(

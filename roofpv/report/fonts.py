@@ -48,13 +48,22 @@ def missing(text: str) -> set[str]:
     return {c for c in set(text) if c.isprintable() and not c.isspace() and c not in coverage()}
 
 
-def printable(text: str) -> str:
+#: Characters with a meaning in HTML and XML markup.
+MARKUP = frozenset("<>&\"'")
+
+
+def printable(text: str, markup: bool = False) -> str:
     """``text`` with each character the font lacks replaced by its compatibility form
-    (NFKC: CO₂ → CO2, ㎡ → m2) where the font has that; others are left to the browser."""
+    (NFKC: CO₂ → CO2, ㎡ → m2) where the font has that; others are left to the browser.
+
+    Apply it to text *before* escaping it. With ``markup=True`` (text that is already
+    HTML or SVG) a character whose compatibility form has a meaning in markup (﹤ → <,
+    ＆ → &) is left alone, so the swap can never create a tag, attribute or entity.
+    """
     swap = {}
     for c in missing(text):
         plain = unicodedata.normalize("NFKC", c)
-        if plain != c and all(p in coverage() for p in plain):
+        if plain != c and all(p in coverage() for p in plain) and not (markup and MARKUP & set(plain)):
             swap[c] = plain
     return text.translate(str.maketrans(swap)) if swap else text
 

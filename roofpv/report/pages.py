@@ -15,6 +15,8 @@ from markupsafe import Markup
 
 from ..config import Config
 from ..milestones import COLOURS, LABELS
+from ..provenance import sample_inputs, site_mismatch
+from ..suitability import STATUS_COLOURS, STATUSES
 from . import charts, data, maps
 from .fonts import font_face_css, printable
 from .labels import code_label, reason_label, text
@@ -26,8 +28,14 @@ _FONT_PLACEHOLDER = "/*roofpv-font*/"
 
 @cache
 def environment() -> Environment:
+    """Jinja2 environment of the pages: every value is made printable (normalised) and
+    then escaped, in that order; values marked ``Markup`` (our SVG) are left as they are."""
     return Environment(loader=PackageLoader("roofpv.report", "templates"), autoescape=True,
-                       trim_blocks=True, lstrip_blocks=True)
+                       trim_blocks=True, lstrip_blocks=True, finalize=_printable)
+
+
+def _printable(value: object) -> object:
+    return value if isinstance(value, Markup) or not isinstance(value, str) else printable(value)
 
 
 def page_file(number: int, name: str) -> str:
@@ -49,7 +57,10 @@ def _figures(row: pd.Series, t: dict) -> list[tuple[str, str]]:
     return [
         (t["buildings"], _num(row["buildings"], 0)), (t["suitable"], _num(row["suitable"], 0)),
         (t["conditional"], _num(row["conditional"], 0)), (t["unsuitable"], _num(row["unsuitable"], 0)),
-        (t["capacity_mwp"], _num(row["capacity_kwp"] / 1000.0)),
+        (t["counted_mwp"], _num(row["counted_potential_kwp"] / 1000.0)),
+        (t["technical_mwp"], _num(row["technical_potential_kwp"] / 1000.0)),
+        (t["existing_mw"], _num(row["existing_pv_kw"] / 1000.0, 2)),
+        (t["pv_full"], _num(row["pv_full"], 0)),
         (t["generation_gwh"], _num(row["annual_mwh"] / 1000.0, 2)),
         *([(t["generation_p90_gwh"], _num(row["annual_mwh_p90"] / 1000.0, 2))]
           if "annual_mwh_p90" in row else []),
@@ -61,12 +72,14 @@ def _target_names(config: Config, lang: str) -> dict[str, str]:
     return {t.name: (t.label if lang == "zh" else t.name.replace("_", " ")) for t in config.policy.targets}
 
 
-def _plan_rows(plan: pd.DataFrame | None, n: int, config: Config, lang: str) -> list[dict] | None:
+def _plan_rows(plan: pd.DataFrame | None, n: int, config: Config, lang: str,
+               sheet_of: dict) -> list[dict] | None:
     if plan is None:
         return None
     names = _target_names(config, lang)
     return [
         {"id": bid, "name": "" if pd.isna(r["name"]) else r["name"], "township": r["township"],
+         "sheet": sheet_of.get(bid, ""),
          "category": code_label("category", r["category"], lang), "kwp": _num(r["capacity_kwp"]),
          "mwh": _num(r["annual_kwh"] / 1000.0), "year": int(r["build_year"]),
          "targets": "；".join(names.get(x, x) for x in r["targets"]) if lang == "zh"
@@ -82,6 +95,29 @@ def _exclusion_rows(b: pd.DataFrame, config: Config, lang: str) -> list[dict]:
          "count": f"{r.buildings:,}"}
         for r in data.exclusions(b, config.rules.severity).itertuples()
     ]
+
+
+def _map_words(t: dict) -> dict[str, str]:
+    return {k: t[f"map_{k}"] for k in ("sheet", "north", "m", "km", "overview")}
+
+
+def _city_maps(report: data.ReportData, targets, t: dict, lang: str) -> list[dict]:
+    """Per target: the townships coloured by the status of its last milestone on the run
+    date (:mod:`roofpv.milestones`)."""
+    if report.polygons is None or report.polygons.empty:
+        return []
+    out = []
+    for target in targets:
+        year = max(target.milestones, default=None)
+        column = f"{target.name}_status_{year}"
+        if year is None or column not in report.townships.columns:
+            continue
+        status = report.townships[column].reindex(report.polygons.index)
+        fill = {name: COLOURS[s] for name, s in status.items() if s in COLOURS}
+        name = target.label if lang == "zh" else target.name.replace("_", " ")
+        out.append({"svg": Markup(maps.city_map(report.polygons, fill, _map_words(t), f"{year}")),
+                    "title": t["city_map_title"].format(target=name, year=year)})
+    return out
 
 
 def _survey_rows(b: pd.DataFrame, order: list[str], city: str, targets) -> list[dict]:
@@ -127,50 +163,70 @@ def render(report: data.ReportData, config: Config, parameters: pd.DataFrame, la
             "monthly_svg": Markup(charts.monthly_chart(
                 data.monthly_mwh(b, report.monthly_share, mask), lang, f"{salt}m")),
             "exclusion_rows": _exclusion_rows(sub, config, lang),
-            "site": site, "config_name": config_name,
+            "site": site, "config_name": config_name, "banners": banners,
         }
 
+    banners = []
+    samples = sample_inputs(config)
+    if samples:
+        banners.append(t["banner_sample"].format(files="、".join(samples) if lang == "zh" else ", ".join(samples)))
+    km = site_mismatch(config, report.polygons)
+    if km is not None:
+        banners.append(t["banner_site"].format(site=site, km=km))
     polygons = report.polygons.geometry if report.polygons is not None else None
     everything = np.ones(len(b), dtype=bool)
     city_plan = report.plan
+    atlases, plans = {}, {}
+    for name in report.order:
+        mask = township_of == name
+        boundary = polygons.loc[[name]] if polygons is not None and name in polygons.index else None
+        plans[name] = city_plan[city_plan["township"] == name] if city_plan is not None else None
+        ranked = data.plan_roofs(plans[name], PLAN_ROWS_TOWNSHIP).index if plans[name] is not None else []
+        atlases[name] = maps.township_atlas(b[mask], boundary, {bid: i + 1 for i, bid in enumerate(ranked)},
+                                            _map_words(t))
+    sheet_of = {bid: f"{name} {letter}" if lang == "en" else f"{name}{letter}"
+                for name, atlas in atlases.items() for bid, letter in atlas.sheet_of.items()}
     township_rows = []
     for name in [*report.order, report.city]:
         row = towns.loc[name]
         township_rows.append({
             "name": name, "file": files_of.get(name), "total": name == report.city,
             "buildings": _num(row["buildings"], 0), "suitable": _num(row["suitable"], 0),
-            "mwp": _num(row["capacity_kwp"] / 1000.0), "gwh": _num(row["annual_mwh"] / 1000.0, 2),
+            "mwp": _num(row["counted_potential_kwp"] / 1000.0),
+            "technical": _num(row["technical_potential_kwp"] / 1000.0), "gwh": _num(row["annual_mwh"] / 1000.0, 2),
             "coverage": [
                 {"today": _pct(c["today"]), "potential": _pct(c["potential"]),
                  "reach": [(year, LABELS[lang][s], COLOURS[s]) for year, _, s in c["milestones"]]}
                 for c in data.coverage_rows(row, targets)
             ],
         })
-    labels = polygons.representative_point() if polygons is not None else None
     pages["index.html"] = _page({
         **common(report.city, everything, "city"),
         "heading": f"{site} {t['overview']}" if lang == "zh" else f"{site} · {t['overview']}",
         "is_index": True,
         "targets": [{"short": name} for name in _target_names(config, lang).values()],
         "township_rows": township_rows,
-        "map_svg": Markup(maps.suitability_map(b, polygons, lang, "citymap", labels=labels, height_in=6.2)),
+        "city_maps": _city_maps(report, targets, t, lang),
+        "milestone_legend": [(COLOURS[s], LABELS[lang][s]) for s in COLOURS],
         "plan_title": t["plan"].format(n=PLAN_ROWS_CITY),
-        "plan_rows": _plan_rows(city_plan, PLAN_ROWS_CITY, config, lang),
+        "plan_rows": _plan_rows(city_plan, PLAN_ROWS_CITY, config, lang, sheet_of),
         "parameter_rows": parameters.to_dict("records"),
         "survey_rows": _survey_rows(b, report.order, report.city, targets),
     }, lang)
     for i, name in enumerate(report.order):
-        mask = township_of == name
-        boundary = polygons.loc[[name]] if polygons is not None and name in polygons.index else None
-        plan = city_plan[city_plan["township"] == name] if city_plan is not None else None
+        atlas = atlases[name]
         pages[files_of[name]] = _page({
-            **common(name, mask, f"t{i}"),
+            **common(name, township_of == name, f"t{i}"),
             "heading": f"{site} {name}" if lang == "zh" else f"{name}, {site}",
             "is_index": False,
-            "map_svg": Markup(maps.suitability_map(b[mask], boundary, lang, f"t{i}map")),
+            "overview_svg": Markup(atlas.overview),
+            "sheets": [(letter, Markup(svg)) for letter, svg in atlas.sheets],
+            "map_note": t["map_note"].format(n=len(atlas.sheets), scale=atlas.scale * 96 / 0.0254),
+            "legend": [(maps.hex_colour(STATUS_COLOURS[s]), t[s]) for s in STATUSES],
             "plan_title": t["plan"].format(n=PLAN_ROWS_TOWNSHIP),
-            "plan_rows": _plan_rows(plan, PLAN_ROWS_TOWNSHIP, config, lang),
+            "plan_rows": _plan_rows(plans[name], PLAN_ROWS_TOWNSHIP, config, lang,
+                                    {bid: letter for bid, letter in atlas.sheet_of.items()}),
         }, lang)
-    pages = {name: printable(html) for name, html in pages.items()}
+    pages = {name: printable(html, markup=True) for name, html in pages.items()}
     font = font_face_css("".join(set("".join(pages.values()))))
     return {name: html.replace(_FONT_PLACEHOLDER, font, 1) for name, html in pages.items()}

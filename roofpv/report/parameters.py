@@ -16,6 +16,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from .sources import source_text
+
 #: Sections and keys shown in reports, in order, with Chinese and English names.
 SHOWN: dict[str, tuple[str, str]] = {
     "site.latitude": ("纬度 (°)", "latitude (°)"),
@@ -103,15 +105,32 @@ def config_comments(path: Path) -> dict[str, str]:
     return {**base, **{k: v for k, v in key_comments(text).items() if v}}
 
 
-def format_value(value: object) -> str:
-    """Compact text of a parameter value: mappings as ``key value · …``, lists joined."""
+#: Chinese names of the loss items of ``system.losses_pct`` (PVWatts names).
+LOSSES_ZH = {"soiling": "污渍", "shading": "遮挡", "snow": "积雪", "mismatch": "失配", "wiring": "线损",
+             "connections": "连接", "lid": "光致衰减", "nameplate_rating": "铭牌偏差", "age": "老化",
+             "availability": "可用率"}
+
+
+def value_words(lang: str) -> dict[str, str]:
+    """Words for the codes that appear in parameter values (categories, shading classes,
+    loss items): Chinese labels, or the code with spaces for English."""
+    from ..schema import LABELS_ZH
+
+    codes = {code: label for vocab in LABELS_ZH.values() for code, label in vocab.items()} | LOSSES_ZH
+    return codes if lang == "zh" else {code: code.replace("_", " ") for code in codes}
+
+
+def format_value(value: object, words: dict[str, str] | None = None) -> str:
+    """Compact text of a parameter value: mappings as ``key value · …``, lists joined;
+    codes written as ``words`` say."""
+    words = words or {}
     if isinstance(value, dict):
-        return " · ".join(f"{k} {format_value(v)}" for k, v in value.items())
+        return " · ".join(f"{words.get(k, k)} {format_value(v, words)}" for k, v in value.items())
     if isinstance(value, (list, tuple)):
-        return ", ".join(format_value(v) for v in value)
+        return ", ".join(format_value(v, words) for v in value)
     if isinstance(value, float):
         return f"{value:g}"
-    return str(value)
+    return words.get(value, str(value)) if isinstance(value, str) else str(value)
 
 
 def lookup(values: dict, dotted: str) -> object:
@@ -127,7 +146,7 @@ def lookup(values: dict, dotted: str) -> object:
 def parameter_table(values: dict, comments: dict[str, str], assumptions: list[str], lang: str) -> pd.DataFrame:
     """Rows of :data:`SHOWN` present in ``values`` (the config as a mapping): ``parameter``
     (in ``lang``), ``key``, ``value``, ``source`` and ``assumption``."""
-    rows = []
+    rows, words = [], value_words(lang)
     for key, names in SHOWN.items():
         try:
             value = lookup(values, key)
@@ -137,5 +156,6 @@ def parameter_table(values: dict, comments: dict[str, str], assumptions: list[st
         assumed = bool(re.search(r"\bassumption", source, re.IGNORECASE)) or (
             key.startswith("economics.") and key.split(".")[1] in assumptions
         )
-        rows.append((names[0] if lang == "zh" else names[1], key, format_value(value), source, assumed))
+        rows.append((names[0] if lang == "zh" else names[1], key, format_value(value, words),
+                     source_text(source, lang), assumed))
     return pd.DataFrame(rows, columns=["parameter", "key", "value", "source", "assumption"])
