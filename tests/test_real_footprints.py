@@ -89,7 +89,7 @@ def test_row_rule_capped_at_high_latitude():
 
 
 def test_row_rule_finding_at_high_latitude(config):
-    from roofpv.pipeline import row_rule_findings
+    from roofpv.input_checks import row_rule_findings
 
     assert row_rule_findings(config) == []
     north = config.model_copy(update={"site": config.site.model_copy(update={"latitude": 59.3})})
