@@ -163,3 +163,39 @@ def test_validate_and_plan_run_on_the_real_dsm(tmp_path):
         assert "Traceback" not in run.stderr
     assert (tmp_path / "validate" / "validation.xlsx").exists()
     assert (tmp_path / "plan" / "rollout_plan.csv").exists()
+
+
+@pytest.mark.slow
+def test_init_validate_survey_plan_report_on_the_real_dsm_and_weather(tmp_path, capsys):
+    """The chain a new user runs: `init` on the footprints, DSM and the UMEP typical year,
+    `validate` (which finds the year's hour-end stamps 0.77 h late), the fix the message
+    names, then `survey`, `plan` and `report`."""
+    import shutil
+
+    from roofpv.cli import main
+
+    for name in ("buildings.gpkg", "dsm", "dem", "weather"):
+        src = REAL / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / name)
+    config, out = tmp_path / "gbg.yaml", tmp_path / "out"
+    assert main(["init", str(tmp_path / "buildings.gpkg"), "--dsm", str(tmp_path / "dsm"),
+                 "--weather", str(tmp_path / "weather" / "GBG_TMY_1977.csv.gz"), "--out", str(config)]) == 0
+    text = config.read_text(encoding="utf-8")
+    assert "footprints_id_column: building_id" in text and "latitude: 57.7" in text
+    capsys.readouterr()
+    assert main(["validate", str(config), "--out", str(out), "--lang", "en"]) == 0
+    assert "0.77 h late" in " ".join(capsys.readouterr().out.split())
+    config.write_text(text.replace("  file: GBG_TMY_1977.csv.gz", "  file: GBG_TMY_1977.csv.gz\n  label: end")
+                      .replace("file: weather/GBG_TMY_1977.csv.gz", "file: weather/GBG_TMY_1977.csv.gz\n  label: end"),
+                      encoding="utf-8")
+    assert "label: end" in config.read_text(encoding="utf-8")
+    assert main(["validate", str(config), "--out", str(out), "--overwrite", "--lang", "en"]) == 0
+    assert " late " not in " ".join(capsys.readouterr().out.split())
+    for command in ("survey", "plan"):
+        assert main([command, str(config), "--out", str(out), "--overwrite", "--quiet", "--report"]) == 0
+    assert main(["report", str(config), "--out", str(out), "--overwrite", "--quiet"]) == 0
+    towns = pd.read_csv(out / "townships.csv")
+    assert towns["buildings"].sum() == 2 * 137  # the township rows and the whole-city row
+    info = gpd.read_file(out / "roofpv.gpkg", layer="run_info").set_index("item")["value"]
+    assert float(info["weather annual GHI (kWh/m²)"]) == pytest.approx(970.0, abs=0.5)
+    assert (out / "report" / "index.html").exists()
