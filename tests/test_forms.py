@@ -230,6 +230,7 @@ dsm: {{tiles: {GOTEBORG / 'dsm'}, dem: {GOTEBORG / 'dem'}}}
 weather:  # rough monthly means for 57.7°N (assumption: only the shading classes use them)
   monthly:
     ghi_kwh_m2: [8, 22, 60, 110, 160, 165, 160, 125, 75, 36, 12, 5]
+    dhi_kwh_m2: null  # Pinghu's monthly diffuse does not apply here
     temp_air_c: [0, 0, 2, 7, 12, 15, 17, 17, 13, 9, 5, 1]
     wind_m_s: [4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4]
 """, encoding="utf-8")
