@@ -108,16 +108,6 @@ def build_inventory(config: Config) -> Inventory:
     return Inventory(b, polygons, findings, len(survey), crs, mosaic, dem, matches)
 
 
-
-
-
-
-
-
-
-
-
-
 def check_inputs(config: Config) -> Inventory:
     """:func:`build_inventory` plus the weather file's checks and the DSM's coverage of the
     footprints: every check `roofpv validate` makes, without modelling."""

@@ -76,10 +76,8 @@ def sensitivity_table(config: Config, prepared: Prepared,
     table["capacity_mwp"] = table.pop("counted_potential_kwp") / 1000.0  # suitable roofs
     base = table[table["parameter"] == "base"].set_index("township")
     by_town = table["township"]
-    with pd.option_context("mode.copy_on_write", True):
-        table["energy_change_pct"] = 100.0 * (
-            table["annual_mwh"] / by_town.map(base["annual_mwh"]) - 1)
-        for col in coverage:
-            table[col.replace("_coverage_potential", "_coverage_change_pp")] = 100.0 * (
-                table[col] - by_town.map(base[col]))
+    table["energy_change_pct"] = 100.0 * (table["annual_mwh"] / by_town.map(base["annual_mwh"]) - 1)
+    for col in coverage:
+        table[col.replace("_coverage_potential", "_coverage_change_pp")] = 100.0 * (
+            table[col] - by_town.map(base[col]))
     return table

@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     # pvlib 0.16 still calls DatetimeIndex.dayofyear, deprecated in pandas 3: not the user's concern.
     warnings.filterwarnings("ignore", message="DatetimeIndex.dayofyear is deprecated")
     # Piped output (logs, CI) gets a fixed width so the township table is not cut.
-    console = Console() if sys.stdout.isatty() else Console(width=120)
+    console = Console() if sys.stdout.isatty() else Console(width=150)
     from .progress import setup_logging
 
     setup_logging(args, console)
