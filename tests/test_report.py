@@ -398,26 +398,21 @@ def test_plan_roofs_one_row_per_building_in_rank_order():
     assert roofs.loc["B", "build_year"] == 2026 and roofs.loc["B", "targets"] == ["t1", "t2"]
 
 
-def test_monthly_share_and_energy(config):
-    from roofpv import solar
-    from roofpv.io.weather import load_weather
-
-    hourly, _ = load_weather(config)
-    site = config.site
-    table = solar.yield_table(hourly, site.latitude, site.longitude, site.altitude_m, [0.0, 30.0],
-                              [0.0, 180.0], noct_installed=45.0,
-                              gamma_pdc=-0.003, losses_pct=14.0)
-    b = pd.DataFrame({"module_tilt_deg": [30.0, 0.0, np.nan], "roof_aspect_deg": [180.0, 180.0, np.nan],
-                      "mounting": ["m", "m", None], "suitability": ["suitable", "suitable", "unsuitable"],
-                      "annual_kwh": [1200.0, 600.0, 0.0]})
-    share = data.monthly_share(b, {"open_rack": table}, {"m": "open_rack"})
+def test_monthly_share_and_energy():
+    # monthly kWh of two buildings with a layout; the third has none (no row)
+    kwh = [f"kwh_{m:02d}" for m in range(1, 13)]
+    summer = np.array([2, 3, 6, 9, 12, 13, 14, 12, 9, 6, 3, 2], float)
+    flat = np.array([1, 2, 5, 9, 13, 15, 16, 13, 9, 5, 2, 1], float)
+    monthly = pd.DataFrame([summer * 10, flat * 4], index=["A", "B"], columns=kwh)
+    b = pd.DataFrame({"suitability": ["suitable", "suitable", "unsuitable"],
+                      "annual_kwh": [summer.sum() * 10, flat.sum() * 4, 0.0]}, index=["A", "B", "C"])
+    share = data.monthly_share(b, monthly)
     assert share.sum(axis=1) == pytest.approx([1.0, 1.0, 1.0])
-    expected = table.monthly_kwh_per_kwp[:, 1, 1] / table.annual_kwh_per_kwp[1, 1]  # 30°, south
-    assert share[0] == pytest.approx(expected)
-    assert share[1, 6] > share[0, 6]  # a flat plane gets more of its year in July
+    assert share[0] == pytest.approx(summer / summer.sum())
+    assert share[2] == pytest.approx(np.full(12, 1 / 12))  # no layout: an even split of nothing
     mwh = data.monthly_mwh(b, share, np.array([True, True, True]))
-    assert mwh.sum() == pytest.approx(1.8)
-    assert mwh[0] == pytest.approx((1200 * share[0, 0] + 600 * share[1, 0]) / 1000)
+    assert mwh.sum() * 1000 == pytest.approx(b["annual_kwh"].sum())
+    assert mwh[6] * 1000 == pytest.approx(summer[6] * 10 + flat[6] * 4)
 
 
 def test_printable_swaps_characters_the_font_lacks():

@@ -41,8 +41,9 @@ from .readers import InputError
 
 def read_outputs(out_dir: Path) -> dict:
     """``buildings`` (GeoDataFrame by building id), ``townships`` (by township, with the
-    whole-city row), ``polygons`` (township boundaries by name, or None) and ``plan``
-    (layer ``rollout_plan`` by building id, or None when the run made no plan)."""
+    whole-city row), ``polygons`` (township boundaries by name, or None), ``plan``
+    (layer ``rollout_plan`` by building id, or None when the run made no plan) and
+    ``monthly_yield`` (table ``monthly_yield`` by building id, or None)."""
     gpkg = out_dir / "roofpv.gpkg"
     csv = out_dir / "townships.csv"
     for path in (gpkg, csv):
@@ -59,8 +60,12 @@ def read_outputs(out_dir: Path) -> dict:
         pd.DataFrame(pyogrio.read_dataframe(gpkg, layer="rollout_plan", read_geometry=False)).set_index("building_id")
         if "rollout_plan" in layers else None
     )
+    monthly = (
+        pd.DataFrame(pyogrio.read_dataframe(gpkg, layer="monthly_yield", read_geometry=False)).set_index("building_id")
+        if "monthly_yield" in layers else None
+    )
     return {"buildings": gpd.GeoDataFrame(buildings, geometry="geometry"), "townships": townships,
-            "polygons": polygons, "plan": plan}
+            "polygons": polygons, "plan": plan, "monthly_yield": monthly}
 
 
 #: Decimals of the township table's quantities, by suffix; ratios and shares are written

@@ -5,7 +5,7 @@ English) into the output folder: ``index.html`` (city overview), one page per
 township and ``roofpv.xlsx``. Data come from a run's results (:func:`from_results`,
 used at the end of ``roofpv survey`` and ``plan``) or from an output folder
 (:func:`from_folder`, used by ``roofpv report``); both give the same report. The
-monthly energy profile is looked up in yield tables computed from the config's weather.
+monthly energy profile is the run's own ``monthly_yield`` table.
 """
 
 from __future__ import annotations
@@ -13,18 +13,13 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 from ..config import Config
 from ..constants import CITY
 from ..errors import RoofpvError
 from ..io.outputs import read_outputs
-from ..io.weather import load_weather
 from ..io.writers import write_folder
 from ..policy import POTENTIAL_FIELDS
 from ..results import Results
-from ..solar import yield_tables
 from . import pages, workbook
 from .data import ReportData, monthly_share
 from .labels import LANGS, text
@@ -32,28 +27,17 @@ from .parameters import config_comments, parameter_table
 
 __all__ = ["LANGS", "ReportData", "folder", "from_folder", "from_results", "write"]
 
-#: Orientation grid of the monthly profile, degrees (coarse: only the shape matters).
-PROFILE_TILT_STEP, PROFILE_AZIMUTH_STEP = 10.0, 30.0
-
-
 def folder(out_dir: Path, lang: str) -> Path:
     """The report folder of a language inside the output folder."""
     text(lang)
     return out_dir / ("report" if lang == "zh" else f"report_{lang}")
 
 
-def _profile(b: pd.DataFrame, config: Config) -> np.ndarray:
-    hourly, _ = load_weather(config)
-    tables = yield_tables(config, hourly, PROFILE_TILT_STEP, PROFILE_AZIMUTH_STEP)
-    models = {k: m.temperature_model for k, m in config.mountings.items()}
-    return monthly_share(b, tables, models)
-
-
 def from_results(results: Results, config: Config) -> ReportData:
     """Report data of a run held in memory."""
     b = results.buildings
     return ReportData(b, results.townships, results.township_polygons, results.plan,
-                      _profile(b, config), CITY)
+                      monthly_share(b, results.monthly_yield), CITY)
 
 
 def from_folder(out_dir: Path, config: Config) -> ReportData:
@@ -64,7 +48,8 @@ def from_folder(out_dir: Path, config: Config) -> ReportData:
         raise RoofpvError(f"{out_dir} was written by an earlier roofpv (no {', '.join(missing)}); "
                           f"run `roofpv survey --out {out_dir} --overwrite` again")
     b = found["buildings"]
-    return ReportData(b, found["townships"], found["polygons"], found["plan"], _profile(b, config), CITY)
+    return ReportData(b, found["townships"], found["polygons"], found["plan"],
+                      monthly_share(b, found["monthly_yield"]), CITY)
 
 
 def make(report: ReportData, config: Config, lang: str = "zh") -> dict[str, bytes]:

@@ -8,8 +8,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .. import solar
-
 
 @dataclass(frozen=True)
 class ReportData:
@@ -36,21 +34,17 @@ class ReportData:
         return first + [t for t in names if t not in first]
 
 
-def monthly_share(b: pd.DataFrame, tables: dict[str, solar.YieldTable], temperature_model: dict[str, str]) -> np.ndarray:
-    """Share of each building's annual energy produced in each month, shape (n, 12).
-
-    Looked up in the yield tables at the building's module tilt and roof aspect (the
-    first roof plane) for the temperature model of its mounting; buildings without a
-    layout get the share of a south-facing plane at 20° on the first table.
-    """
-    tilt = b["module_tilt_deg"].fillna(20.0).to_numpy(float)
-    azimuth = b["roof_aspect_deg"].fillna(180.0).to_numpy(float)
-    models = b["mounting"].map(temperature_model).fillna(next(iter(tables))).to_numpy()
-    monthly = np.zeros((len(b), 12))
-    for model, table in tables.items():
-        hit = models == model
-        monthly[hit] = solar.interpolate_monthly(table, tilt[hit], azimuth[hit])
-    return monthly / monthly.sum(axis=1, keepdims=True)
+def monthly_share(b: pd.DataFrame, monthly: pd.DataFrame | None) -> np.ndarray:
+    """Share of each building's annual energy produced in each month, shape (n, 12),
+    from the run's ``monthly_yield`` table (``kwh_01`` … ``kwh_12``); buildings without
+    monthly energy (no layout) get an even twelfth (their annual energy is 0)."""
+    kwh = [f"kwh_{m:02d}" for m in range(1, 13)]
+    values = (monthly[kwh].reindex(b.index).to_numpy(float) if monthly is not None
+              else np.full((len(b), 12), np.nan))
+    total = values.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = values / total
+    return np.where(np.isfinite(share).all(axis=1, keepdims=True), share, 1.0 / 12.0)
 
 
 def monthly_mwh(b: pd.DataFrame, share: np.ndarray, mask: np.ndarray) -> np.ndarray:
