@@ -38,7 +38,7 @@ from . import __version__
 from .config import Config
 from .constants import ARRAYS_MAX_BUILDINGS, ENGINES, PARTITION_BY, PARTITION_SIZE, STAGES
 from .io.tiles import Mosaic
-from .pipeline import conclude, prepare
+from .pipeline import Prepared, conclude, prepare
 from .results import Results
 from .stages import assess_buildings
 
@@ -257,7 +257,7 @@ def _run_dask(tasks: Iterator, shared, cache, on_done, scheduler: str | None, wo
 def survey(
     config: Config, out_dir: Path, *, engine: str = "local", partitions: int | None = None,
     by: str = "township", scheduler: str | None = None, workers: int = 2, resume: bool = False,
-    arrays: bool | None = None,
+    arrays: bool | None = None, prepared: Prepared | None = None,
     progress: Callable[[str], None] = lambda stage: None,
     on_partition: Callable[[PartitionDone], None] = lambda done: None,
 ) -> Results:
@@ -274,12 +274,14 @@ def survey(
         workers only through what is sent to them: partitions and the shared tables
         travel over the network, DSM tiles are read by the workers at their config path.
     resume : reuse the finished partitions of an interrupted run into ``out_dir``.
+    prepared : the inputs, weather and yield tables of :func:`roofpv.pipeline.prepare`,
+        where the caller has them already; default: prepared here.
     arrays : draw the ``pv_arrays`` layer; default: for up to :data:`ARRAYS_MAX_BUILDINGS`
         buildings.
     """
     if engine not in ENGINES:
         raise ValueError(f"engine {engine!r}: use one of {', '.join(ENGINES)}")
-    prepared = prepare(config, progress)
+    prepared = prepared or prepare(config, progress)
     inventory = prepared.inventory
     b = inventory.buildings
     n = partitions or max(1, math.ceil(len(b) / PARTITION_SIZE))

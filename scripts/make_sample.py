@@ -50,10 +50,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import io
 import math
 import re
-import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -66,7 +64,6 @@ import shapely
 import shapely.affinity
 from openpyxl import Workbook
 from openpyxl.styles import Font
-from openpyxl.writer.excel import ExcelWriter
 from rasterio.transform import from_origin
 
 SEED = 20250101
@@ -1001,14 +998,9 @@ def write_xlsx(sheet: pd.DataFrame, path: Path) -> None:
                     cell.number_format = number_formats[header]
     wb.properties.creator = wb.properties.lastModifiedBy = "roofpv make_sample.py"
     wb.properties.title = "平湖市屋顶光伏资源普查表（合成样例数据）"
-    wb.properties.created = wb.properties.modified = FIXED_TIME
-    buf = io.BytesIO()
-    ExcelWriter(wb, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED)).save()
-    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(path, "w") as dst:
-        for info in src.infolist():
-            fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME.timetuple()[:6])
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(fixed, src.read(info.filename))
+    from roofpv.io import forms as form_io
+
+    form_io.save(wb, path, FIXED_TIME)  # pinned times: the same content gives the same bytes
 
 
 # --------------------------------------------------------------------------

@@ -42,8 +42,9 @@ def reconciliation(counts: dict[str, int]) -> str:
     )
 
 
-def execute(config, out_dir: Path, args: argparse.Namespace, progress, on_partition):
-    """Run the survey with the engine and partitioning the options ask for."""
+def execute(config, out_dir: Path, args: argparse.Namespace, progress, on_partition, prepared=None):
+    """Run the survey with the engine and partitioning the options ask for (on the
+    ``prepared`` inputs, weather and yield tables where given)."""
     from ..config import ConfigError
     from ..engine import survey
 
@@ -52,7 +53,7 @@ def execute(config, out_dir: Path, args: argparse.Namespace, progress, on_partit
     return survey(
         config, out_dir, engine=args.engine, partitions=args.partitions, by=args.partition_by,
         scheduler=args.scheduler, workers=args.workers, resume=args.resume, arrays=args.arrays,
-        progress=progress, on_partition=on_partition,
+        prepared=prepared, progress=progress, on_partition=on_partition,
     )
 
 

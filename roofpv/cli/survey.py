@@ -77,23 +77,25 @@ def run(args: argparse.Namespace, console) -> int:
     from .. import report
     from ..engine import clear_partitions
     from ..io.outputs import output_set, write_outputs
+    from ..pipeline import prepare
     from ..results import reconcile
 
     config, out_dir = setup(args)
     names = (*SURVEY_OUTPUTS, report.folder(Path(), args.lang).name,
              *(("sensitivity.csv",) if args.sensitivity else ()))
     with output_set(out_dir, args.overwrite, names) as stage, RunProgress(console, args.quiet) as progress:
-        results = execute(config, out_dir, args, progress.stage, progress.partition)
+        # --sensitivity reruns the per-building stages on the same prepared inputs
+        prepared = prepare(config, progress.stage) if args.sensitivity else None
+        results = execute(config, out_dir, args, progress.stage, progress.partition, prepared)
         paths = write_outputs(results, stage, geo_format=args.geo_format, progress=progress.write,
                               title=out_dir.resolve().name, lang=args.lang)
         write_report(results, config, out_dir, args, paths, console, progress, stage)
         if args.sensitivity:
             from ..io import writers
-            from ..pipeline import prepare
             from ..sensitivity import sensitivity_table
 
             paths["sensitivity"] = stage / "sensitivity.csv"
-            writers.write_table(paths["sensitivity"], sensitivity_table(config, prepare(config)))
+            writers.write_table(paths["sensitivity"], sensitivity_table(config, prepared))
     paths = {name: out_dir / path.relative_to(stage) for name, path in paths.items()}
     clear_partitions(out_dir)
     elapsed = progress.done()

@@ -6,38 +6,24 @@ assesses anything.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyogrio
 import yaml
 from pyproj import CRS, Transformer
 
-from ..georef import resolve_crs
 from ..init import DsmFacts, FootprintFacts, SiteFacts, SurveyFacts, WeatherFacts
 from ..schema import HEADER_LOOKUP, header_key
 from ..survey import SurveyError, locate_header
-from .readers import CSV_ENCODINGS, InputError, _read_csv
+from .readers import CSV_ENCODINGS, InputError, _read_csv, read_layer
 from .weather import WeatherFileError, read_weather
 
 
 def inspect_footprints(path: Path, layer: str | None = None) -> FootprintFacts:
     """Columns (unique and blank counts), CRS and lon/lat centre of a footprint layer."""
-    if not path.exists():
-        raise InputError(f"{path}: footprints file not found")
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Several features with id", category=RuntimeWarning)
-            frame = pyogrio.read_dataframe(path, layer=layer)
-    except Exception as exc:  # pyogrio raises several DataSourceError subclasses
-        raise InputError(f"{path}: cannot read footprints ({exc})") from None
-    if frame.empty or frame.geometry.isna().all():
-        raise InputError(f"{path}: footprints layer has no geometries")
-    crs, findings = resolve_crs(frame.crs, frame.total_bounds, str(path))
-    if crs is None:
-        raise InputError(f"{path}: {findings[0].problem}; {findings[0].fix}")
+    frame, findings = read_layer(path, layer, "footprints")
+    crs = frame.crs
     x0, y0, x1, y1 = frame.total_bounds
     to_lonlat = Transformer.from_crs(crs, CRS.from_epsg(4326), always_xy=True)
     lon, lat = to_lonlat.transform((x0 + x1) / 2, (y0 + y1) / 2)

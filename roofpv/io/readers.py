@@ -29,7 +29,9 @@ class InputError(RoofpvError):
     """An input file that cannot be used; the message names the file and what to do."""
 
 
-def _read_layer(path: Path, layer: str | None, what: str) -> tuple[gpd.GeoDataFrame, list[Finding]]:
+def read_layer(path: Path, layer: str | None, what: str) -> tuple[gpd.GeoDataFrame, list[Finding]]:
+    """A polygon layer with its CRS resolved (and the findings about it); a message
+    naming the file for one that is missing, empty, unreadable or not polygons."""
     if not path.exists():
         raise InputError(f"{path}: {what} file not found; check `inputs` in the config")
     if path.is_file() and path.stat().st_size == 0:
@@ -66,7 +68,7 @@ def read_footprints(
     Every feature is kept: a blank id becomes ``<file>#<feature number>`` and a repeated
     id gets ``#2``, ``#3`` …, each reported.
     """
-    frame, findings = _read_layer(path, layer, "footprints")
+    frame, findings = read_layer(path, layer, "footprints")
     if id_column not in frame.columns:
         raise InputError(
             f"{path}: footprints have no id column {id_column!r}; columns are "
@@ -111,7 +113,7 @@ def read_townships(
     name are merged into one township (so it is counted once and gets one page); each
     is reported.
     """
-    frame, findings = _read_layer(path, layer, "townships")
+    frame, findings = read_layer(path, layer, "townships")
     if name_column not in frame.columns:
         raise InputError(
             f"{path}: townships have no name column {name_column!r}; columns are "
