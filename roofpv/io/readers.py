@@ -157,7 +157,7 @@ def read_survey(path: Path, sheet: str | int = 0) -> tuple[pd.DataFrame, list[Fi
         raise InputError(f"{path}: survey file is empty (0 bytes); save or export the survey again")
     if suffix in (".xlsx", ".xlsm"):
         try:
-            cells = pd.read_excel(path, sheet_name=sheet, header=None, dtype=object, engine="openpyxl")
+            cells = pd.read_excel(path, sheet_name=sheet, header=None, dtype=object, engine="calamine")
         except ValueError as exc:
             if "Worksheet" in str(exc) or "sheet" in str(exc).lower():
                 raise InputError(f"{path}: cannot read sheet {sheet!r} ({exc}); set inputs.survey_sheet "
@@ -291,7 +291,7 @@ def read_transformers(path: Path, layer: str | None = None) -> tuple[pd.DataFram
             frame = frame.iloc[1:].set_axis([str(c).strip() for c in frame.iloc[0]], axis=1)
             first = 2
         elif suffix in (".xlsx", ".xls"):
-            frame = pd.read_excel(path, sheet_name=layer or 0, dtype=object)
+            frame = pd.read_excel(path, sheet_name=layer or 0, dtype=object, engine="calamine")
             first = 2
         else:
             frame = pyogrio.read_dataframe(path, layer=layer, read_geometry=False)
