@@ -19,7 +19,6 @@ import pandas as pd
 import pvlib
 import pyproj
 from scipy.optimize import brentq
-from scipy.signal import lfilter
 
 from .findings import Finding
 
@@ -224,7 +223,7 @@ def typical_year(latitude, longitude, altitude, monthly_ghi_kwh_m2,
         np.arange(365) + 0.5,
         np.r_[mid_month[-1] - 365, mid_month, mid_month[0] + 365],
         np.r_[temp_month[-1], temp_month, temp_month[0]])
-    daily_temp += lfilter([1.0], [1.0, -0.7], rng.normal(0.0, 1.4, 365))
+    daily_temp += _ar1(rng.normal(0.0, 1.4, 365), 0.7)
     daily_temp += (temp_month - _group_mean(daily_temp, day_month, 12))[
         day_month]
     temp_air = daily_temp[day] + temp_amplitude / 2 * shape
@@ -241,6 +240,16 @@ def typical_year(latitude, longitude, altitude, monthly_ghi_kwh_m2,
             "altitude": altitude, "tz": tz,
             "source": "synthetic typical year from monthly means"}
     return weather, meta
+
+
+def _ar1(noise: np.ndarray, phi: float) -> np.ndarray:
+    """First-order autoregression ``y[n] = noise[n] + phi * y[n - 1]`` (day-to-day
+    persistence of the temperature anomaly)."""
+    out = np.empty_like(noise)
+    previous = 0.0
+    for i, value in enumerate(noise):
+        previous = out[i] = value + phi * previous
+    return out
 
 
 def _group_mean(values, groups, n):
