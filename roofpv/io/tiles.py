@@ -107,6 +107,21 @@ def open_mosaic(folder: str | Path, crs: str, pattern: str = "*.tif",
                   origin or (float(bounds[:, 0].min()), float(bounds[:, 3].max())), tuple(skipped))
 
 
+#: Mosaics of at most this many pixels whose tiles all lie on the mosaic's grid are read
+#: once by :func:`windows`, which then cuts every window from memory (128 MB as float32).
+IN_MEMORY_PX = 1 << 25
+
+
+def _snap(mosaic: Mosaic, bounds) -> tuple[float, float, float, float, int, int]:
+    """``bounds`` snapped outward to the mosaic grid, and their width and height [px]."""
+    r, (ox, oy) = mosaic.res, mosaic.origin
+    x0 = ox + np.floor((bounds[0] - ox) / r) * r
+    x1 = ox + np.ceil((bounds[2] - ox) / r) * r
+    y1 = oy - np.floor((oy - bounds[3]) / r) * r
+    y0 = oy - np.ceil((oy - bounds[1]) / r) * r
+    return x0, y0, x1, y1, round((x1 - x0) / r), round((y1 - y0) / r)
+
+
 def read_window(mosaic: Mosaic, bounds, resampling: Resampling = Resampling.bilinear,
                 _open: dict | None = None) -> Raster:
     """Mosaic of ``bounds`` (xmin, ymin, xmax, ymax) snapped outward to the mosaic grid.
@@ -114,12 +129,8 @@ def read_window(mosaic: Mosaic, bounds, resampling: Resampling = Resampling.bili
     Pixels no tile covers, and nodata pixels, are NaN. Tiles in another CRS are warped
     with ``resampling``; tiles in the analysis CRS on the same grid are read as is.
     """
-    r, (ox, oy) = mosaic.res, mosaic.origin
-    x0 = ox + np.floor((bounds[0] - ox) / r) * r
-    x1 = ox + np.ceil((bounds[2] - ox) / r) * r
-    y1 = oy - np.floor((oy - bounds[3]) / r) * r
-    y0 = oy - np.ceil((oy - bounds[1]) / r) * r
-    width, height = round((x1 - x0) / r), round((y1 - y0) / r)
+    r = mosaic.res
+    x0, y0, x1, y1, width, height = _snap(mosaic, bounds)
     z = np.full((height, width), np.nan, np.float32)
     hit = np.flatnonzero(shapely.intersects(shapely.box(*mosaic.bounds.T), shapely.box(x0, y0, x1, y1)))
     with ExitStack() as stack:
@@ -135,6 +146,32 @@ def read_window(mosaic: Mosaic, bounds, resampling: Resampling = Resampling.bili
                 resampling=resampling, masked=True,
             )
             z[:] = np.ma.filled(data[0, :height, :width].astype(np.float32), np.nan)
+    return Raster(z, float(x0), float(y1), r)
+
+
+def _on_grid(mosaic: Mosaic, sources: dict) -> bool:
+    """Every tile in the analysis CRS with the mosaic's pixel size and grid (read as is)."""
+    target = CRS.from_wkt(mosaic.crs)
+    r, (ox, oy) = mosaic.res, mosaic.origin
+    for src in sources.values():
+        steps = ((src.bounds.left - ox) / r, (oy - src.bounds.top) / r)
+        if (src.crs != target or not np.allclose(np.abs(src.res), r, rtol=1e-9, atol=0)
+                or any(abs(s - round(s)) > 1e-6 for s in steps)):
+            return False
+    return True
+
+
+def _cut(full: Raster, mosaic: Mosaic, bounds) -> Raster:
+    """The window :func:`read_window` reads for ``bounds``, cut from ``full`` (a window
+    of the same mosaic that holds every tile)."""
+    r = mosaic.res
+    x0, _, _, y1, width, height = _snap(mosaic, bounds)
+    z = np.full((height, width), np.nan, np.float32)
+    col, row = round((x0 - full.x0) / r), round((full.y0 - y1) / r)
+    rows, cols = full.z.shape
+    r0, r1, c0, c1 = max(row, 0), min(row + height, rows), max(col, 0), min(col + width, cols)
+    if r0 < r1 and c0 < c1:
+        z[r0 - row:r1 - row, c0 - col:c1 - col] = full.z[r0:r1, c0:c1]
     return Raster(z, float(x0), float(y1), r)
 
 
@@ -161,17 +198,24 @@ def windows(mosaic: Mosaic, geometry: np.ndarray, halo_m: float, block_m: float 
     key = np.floor(centre / block_m).astype(np.int64)
     _, block = np.unique(key, axis=0, return_inverse=True)
     with ExitStack() as stack:
-        def opened(m: Mosaic | None):
+        def reader(m: Mosaic | None):
+            """Window reader of a mosaic on the DSM's grid: cut from the whole mosaic
+            read once when it is small and on the grid, else read per window."""
             if m is None:
-                return None, None
+                return lambda bounds: None
             aligned = Mosaic(m.paths, m.crs, m.bounds, mosaic.res, mosaic.origin)
-            return aligned, {i: stack.enter_context(rasterio.open(p)) for i, p in enumerate(m.paths)}
+            opened = {i: stack.enter_context(rasterio.open(p)) for i, p in enumerate(m.paths)}
+            whole = (*m.bounds[:, :2].min(axis=0), *m.bounds[:, 2:].max(axis=0))
+            *_, width, height = _snap(aligned, whole)
+            if width * height <= IN_MEMORY_PX and _on_grid(aligned, opened):
+                full = read_window(aligned, whole, _open=opened)
+                return lambda bounds: _cut(full, aligned, bounds)
+            return lambda bounds: read_window(aligned, bounds, _open=opened)
 
-        sources = [opened(mosaic), opened(dem), opened(canopy)]
+        readers = [reader(mosaic), reader(dem), reader(canopy)]
         for b in range(block.max() + 1):
             positions = touching[block.ravel() == b]
             xmin, ymin, xmax, ymax = shapely.total_bounds(geometry[positions])
             bounds = (xmin - halo_m, ymin - halo_m, xmax + halo_m, ymax + halo_m)
-            dsm, ground, trees = (None if m is None else read_window(m, bounds, _open=o)
-                                  for m, o in sources)
+            dsm, ground, trees = (read(bounds) for read in readers)
             yield positions, dsm, ground, trees
