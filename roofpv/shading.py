@@ -88,9 +88,13 @@ def horizon(grid: Raster, xy: np.ndarray, z0: np.ndarray, n_sectors: int = 36,
     rows, cols = grid.z.shape
     before = max(0, reach - int(np.floor(min(prow.min(initial=0), pcol.min(initial=0)))))
     after = max(0, reach + int(np.ceil(max(prow.max(initial=0) - rows, pcol.max(initial=0) - cols))))
-    z = np.full((rows + before + after, cols + before + after), -np.inf, np.float32)
+    # Sizes rounded up to whole blocks of the coarsest level, so no level needs padding.
+    levels = int(level.max(initial=0))
+    block = 1 << levels
+    z = np.full((-(-(rows + before + after) // block) * block,
+                 -(-(cols + before + after) // block) * block), -np.inf, np.float32)
     z[before:before + rows, before:before + cols] = np.where(np.isnan(grid.z), -np.inf, grid.z)
-    pyramid = [lvl.ravel() for lvl in _pyramid(z, int(level.max(initial=0)))]
+    pyramid = [lvl.ravel() for lvl in _pyramid(z, levels)]
     width = [(z.shape[1] + (1 << k) - 1) >> k for k in range(len(pyramid))]
     prow = (prow + before).astype(np.float32)
     pcol = (pcol + before).astype(np.float32)
