@@ -289,7 +289,11 @@ def _township_check(b: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame, source: str
     sub = b[surveyed]
     points = shapely.point_on_surface(sub.geometry.to_numpy())
     shapes = polygons.geometry.reindex(sub["township"]).to_numpy()
-    distance = shapely.distance(points, shapes)
+    shapely.prepare(shapes)
+    # Distances only for points outside their township (inside, it is 0).
+    distance = np.zeros(len(points))
+    away = ~shapely.intersects(shapes, points)
+    distance[away] = shapely.distance(points[away], shapes[away])
     far = distance > TOWNSHIP_TOLERANCE_M
     if not far.any():
         return []
