@@ -361,7 +361,8 @@ def layer_text(path: Path, layer: str | None = None, limit: int = 1000) -> list[
              str(info["layer_metadata"]), str(info["dataset_metadata"])]
     text_fields = [f for f, t in zip(info["fields"], info["dtypes"]) if t == "object"]
     if text_fields:
-        frame = pyogrio.read_dataframe(path, layer=layer, columns=text_fields, read_geometry=False)
+        frame = pyogrio.read_dataframe(path, layer=layer, columns=text_fields, read_geometry=False,
+                                       use_arrow=True)
         for column in text_fields:
             texts += frame[column].dropna().astype(str).unique()[:limit].tolist()
     return texts
