@@ -14,6 +14,8 @@ and ``source``. Sun-position dependent quantities of an interval are evaluated
 at its midpoint (index + 30 min, see :py:func:`interval_midpoints`).
 """
 
+import threading
+
 import numpy as np
 import pandas as pd
 import pvlib
@@ -60,9 +62,24 @@ def solar_position(weather, latitude, longitude, altitude):
         Output of :py:func:`pvlib.solarposition.get_solarposition` computed
         at ``weather.index + 30 min`` and labelled with ``weather.index``.
     """
-    solpos = pvlib.solarposition.get_solarposition(
-        interval_midpoints(weather.index), latitude, longitude, altitude)
-    return solpos.set_axis(weather.index)
+    index = weather.index
+    key = (index.asi8.tobytes(), str(index.tz), float(latitude), float(longitude), float(altitude))
+    with _SOLAR_LOCK:
+        found = _SOLAR_POSITIONS.get(key)
+    if found is None:
+        found = pvlib.solarposition.get_solarposition(
+            interval_midpoints(index), latitude, longitude, altitude).set_axis(index)
+        with _SOLAR_LOCK:
+            while len(_SOLAR_POSITIONS) >= 4:
+                _SOLAR_POSITIONS.pop(next(iter(_SOLAR_POSITIONS)))
+            _SOLAR_POSITIONS[key] = found
+    return found.copy()
+
+
+#: The last few solar positions computed, by index, time zone and site: the synthetic
+#: year, the yield tables and the DSM's sun table of a run share one computation.
+_SOLAR_POSITIONS: dict[tuple, pd.DataFrame] = {}
+_SOLAR_LOCK = threading.Lock()
 
 
 def typical_year(latitude, longitude, altitude, monthly_ghi_kwh_m2,
