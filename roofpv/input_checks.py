@@ -5,13 +5,10 @@ footprints digitised on Chinese web maps). Reads tiles; the scoring is pure
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import Transformer
 
 from . import ids, layout, webmap
 from .config import Config
@@ -62,10 +59,16 @@ SAMPLE_BLOCK_M = 500.0
 TOWNSHIP_SAMPLE = 4000
 
 
-@lru_cache(maxsize=8)
-def _transformer(source, target) -> Transformer:
-    """Longitude-first transformer between two CRS (built once: each costs ~40 ms)."""
-    return Transformer.from_crs(source, target, always_xy=True)
+def _read_in(geometry: gpd.GeoSeries, datum, crs: str) -> gpd.GeoSeries:
+    """``geometry`` (in its own CRS) placed where its coordinates point when read in
+    ``datum`` (:mod:`roofpv.webmap`; ``None``: as declared), in ``crs``. Reprojected by
+    geopandas, whose transformers are built once per CRS pair (~60 ms each)."""
+    if datum is None:
+        return geometry.to_crs(crs)
+    lonlat = geometry.to_crs("EPSG:4326")
+    moved = shapely.transform(lonlat.to_numpy(),
+                              lambda xy: np.column_stack(webmap.to_wgs84(xy[:, 0], xy[:, 1], datum)))
+    return gpd.GeoSeries(moved, index=geometry.index, crs="EPSG:4326").to_crs(crs)
 
 
 def _anchors(footprints: gpd.GeoSeries, crs: str, datums=webmap.CANDIDATES) -> dict:
@@ -74,19 +77,8 @@ def _anchors(footprints: gpd.GeoSeries, crs: str, datums=webmap.CANDIDATES) -> d
 
     The web-map offsets vary by well under a millimetre across a building, so moving
     one point per footprint places it as moving the outline would."""
-    xy = shapely.get_coordinates(shapely.point_on_surface(footprints.to_numpy()))
-    out = {}
-    if None in datums:
-        same = footprints.crs is not None and footprints.crs.equals(crs)
-        out[None] = shapely.points(xy if same else np.column_stack(
-            _transformer(footprints.crs, crs).transform(xy[:, 0], xy[:, 1])))
-    shifted = [d for d in datums if d is not None]
-    if shifted:
-        lon, lat = _transformer(footprints.crs, "EPSG:4326").transform(xy[:, 0], xy[:, 1])
-        to_crs = _transformer("EPSG:4326", crs)
-        for d in shifted:
-            out[d] = shapely.points(*to_crs.transform(*webmap.to_wgs84(lon, lat, d)))
-    return out
+    points = gpd.GeoSeries(shapely.point_on_surface(footprints.to_numpy()), crs=footprints.crs)
+    return {d: _read_in(points, d, crs).to_numpy() for d in datums}
 
 
 def datum_check(config: Config, raw: gpd.GeoSeries, polygons: gpd.GeoDataFrame | None,
@@ -109,9 +101,10 @@ def datum_check(config: Config, raw: gpd.GeoSeries, polygons: gpd.GeoDataFrame |
     inputs = config.inputs
     footprints = _polygonal(raw)
     n = len(footprints)
-    lon, lat = (np.mean(np.reshape(
-        _transformer(footprints.crs, "EPSG:4326").transform_bounds(
-            *footprints.total_bounds), (2, 2)), axis=0) if n else (0.0, 0.0))
+    lon, lat = 0.0, 0.0
+    if n:  # the footprints' centre, for the size of the offsets there
+        corners = gpd.GeoSeries(shapely.points(np.reshape(footprints.total_bounds, (2, 2))), crs=footprints.crs)
+        lon, lat = np.mean(shapely.get_coordinates(corners.to_crs("EPSG:4326").to_numpy()), axis=0)
     shift = {d: webmap.shift_m(lon, lat, d) for d in ("gcj02", "bd09")}
     located = dict.fromkeys(webmap.CANDIDATES)
     counted = n
@@ -136,7 +129,7 @@ def datum_check(config: Config, raw: gpd.GeoSeries, polygons: gpd.GeoDataFrame |
             _, block = np.unique(np.floor(centre / SAMPLE_BLOCK_M), axis=0, return_inverse=True)
             densest = reach[block.ravel() == np.bincount(block.ravel()).argmax()]
             pick = np.sort(np.random.default_rng(0).choice(densest, min(SAMPLE, densest.size), replace=False))
-            sample = webmap.unshift(footprints.iloc[pick], d).to_crs(crs).to_numpy()
+            sample = _read_in(footprints.iloc[pick], d, crs).to_numpy()
             xmin, ymin, xmax, ymax = shapely.total_bounds(sample)
             pad = webmap.RING_M[1] + 2 * mosaic.res
             grid = tiles.read_window(mosaic, (xmin - pad, ymin - pad, xmax + pad, ymax + pad))
