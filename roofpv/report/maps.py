@@ -18,11 +18,11 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import shapely
-from markupsafe import escape
 from scipy import ndimage
 
 from ..suitability import STATUS_COLOURS, STATUSES
-from .fonts import printable
+from . import svg
+from .svg import INK
 
 #: Width of the page's map area in CSS pixels (A4 with 14 mm margins, 96 dpi) and of
 #: one atlas sheet (three to a row).
@@ -33,8 +33,8 @@ MIN_ROOF_PX = 6.0
 MAX_SHEETS = 24
 #: Buildings closer than this many sheet widths share a cluster.
 LINK_SHARE = 0.25
-#: Colours: township boundary, overview roofs, sheet frames, text.
-BOUNDARY, ROOF_GREY, FRAME, INK = "#34495e", "#7f8c8d", "#c0392b", "#1b2631"
+#: Colours: township boundary, overview roofs, sheet frames.
+BOUNDARY, ROOF_GREY, FRAME = "#34495e", "#7f8c8d", "#c0392b"
 #: Fill of a township without a status (no buildings in the cohort).
 NO_STATUS = "#eeeeee"
 
@@ -97,10 +97,8 @@ def path_data(geoms, view: View) -> str:
 
 
 def _text(x: float, y: float, text: str, size: float = 9, anchor: str = "start", weight: str = "normal",
-          halo: bool = True, colour: str = INK) -> str:
-    halo_attrs = ' stroke="#fff" stroke-width="2.5" paint-order="stroke" stroke-linejoin="round"' if halo else ""
-    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" font-weight="{weight}" '
-            f'fill="{colour}"{halo_attrs}>{escape(printable(str(text)))}</text>')
+          colour: str = INK) -> str:
+    return svg.text(x, y, text, size, anchor, weight, colour, halo=True)
 
 
 def scale_bar(view: View, unit_m: str = "m", unit_km: str = "km") -> str:
@@ -124,9 +122,8 @@ def north_arrow(view: View, north: str = "N") -> str:
 
 
 def _svg(view: View, body: list[str], label: str) -> str:
-    return (f'<svg class="map" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {view.width:.0f} {view.height:.0f}" '
-            f'width="{view.width:.0f}" height="{view.height:.0f}" overflow="hidden" role="img" aria-label="{escape(printable(label))}">'
-            f'<rect width="100%" height="100%" fill="#fbfcfc" stroke="#d5d8dc"/>{"".join(body)}</svg>')
+    return svg.document(view.width, view.height, body, label, "map",
+                        '<rect width="100%" height="100%" fill="#fbfcfc" stroke="#d5d8dc"/>')
 
 
 def _fit(box: tuple[float, float, float, float], width: float, pad: float = 0.04, max_aspect: float = 1.0) -> View:
