@@ -18,7 +18,6 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import shapely
-from scipy import ndimage
 
 from ..suitability import STATUS_COLOURS, STATUSES
 from . import svg
@@ -138,20 +137,38 @@ def _fit(box: tuple[float, float, float, float], width: float, pad: float = 0.04
     return View(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2, width)
 
 
+def clusters(cells: np.ndarray) -> tuple[np.ndarray, int]:
+    """Cluster of each grid cell ``cells`` (n, 2) (cells touching at a side or a corner
+    share one) and the number of clusters; clusters numbered in the order of their first
+    cell by row, then column."""
+    occupied, where = np.unique(cells, axis=0, return_inverse=True)
+    number = {cell: i for i, cell in enumerate(map(tuple, occupied.tolist()))}
+    label = [-1] * len(occupied)
+    n = 0
+    for start, (x0, y0) in enumerate(number):
+        if label[start] >= 0:
+            continue
+        label[start], stack = n, [(x0, y0)]
+        while stack:
+            x, y = stack.pop()
+            for near in ((x + dx, y + dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)):
+                j = number.get(near)
+                if j is not None and label[j] < 0:
+                    label[j] = n
+                    stack.append(near)
+        n += 1
+    return np.asarray(label, int)[where.ravel()], n
+
+
 def sheet_boxes(xy: np.ndarray, side: float) -> list[tuple[float, float, float, float]]:
     """Square ground boxes (at most ``side`` metres) covering the points ``xy``: one per
     cluster of points (linked when closer than a quarter of ``side``), large clusters cut
     into a grid of ``side``; ordered north to south, then west to east."""
     if not len(xy):
         return []
-    link = side * LINK_SHARE
-    cell = np.floor((xy - xy.min(axis=0)) / link).astype(int)
-    grid = np.zeros(cell.max(axis=0) + 1, bool)
-    grid[cell[:, 0], cell[:, 1]] = True
-    labels, n = ndimage.label(grid, structure=np.ones((3, 3)))
-    cluster = labels[cell[:, 0], cell[:, 1]]
+    cluster, n = clusters(np.floor((xy - xy.min(axis=0)) / (side * LINK_SHARE)).astype(int))
     boxes = []
-    for k in range(1, n + 1):
+    for k in range(n):
         pts = xy[cluster == k]
         (x0, y0), (x1, y1) = pts.min(axis=0), pts.max(axis=0)
         if max(x1 - x0, y1 - y0) <= side * 0.9:
