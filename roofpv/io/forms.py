@@ -455,10 +455,12 @@ def _polygons(geoms, **style):
     from matplotlib.collections import PathCollection
     from matplotlib.path import Path as MplPath
 
-    parts = shapely.get_parts(np.asarray(geoms.to_numpy() if hasattr(geoms, "to_numpy") else geoms, object))
+    parts = shapely.get_parts(geoms.to_numpy())
     parts = parts[shapely.get_type_id(parts) == 3]
     rings, owner = shapely.get_rings(parts, return_index=True)
     xy, ring = shapely.get_coordinates(rings, return_index=True)
+    if not len(xy):
+        return PathCollection([], **style)
     last = np.r_[ring[1:] != ring[:-1], True]
     first = np.r_[True, last[:-1]]
     codes = np.where(first, MplPath.MOVETO, np.where(last, MplPath.CLOSEPOLY, MplPath.LINETO)).astype(np.uint8)
