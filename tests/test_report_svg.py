@@ -112,6 +112,10 @@ def test_category_chart_bars_to_scale_and_names_escaped():
     texts = _texts(root)
     assert {"工业厂房", "农村住宅", "300.0", "320.0"} <= set(texts)
     _parse(charts.category_chart(table.iloc[:0], "en"))  # no suitable roof: empty axes
+    long = charts.category_chart(table.rename(index={EVIL: "x" * 300}), "zh")
+    names = [t for t in _texts(_parse(long)) if t.startswith("x")]
+    assert names and names[0].endswith("…") and fonts.text_width(names[0], charts.LABEL) <= charts.WIDTH / 3
+    assert all(float(r["width"]) > 50 for r in _bars(_parse(long), charts.POTENTIAL)[:1])  # room for the bars
 
 
 def test_monthly_chart_bars_to_scale():

@@ -82,6 +82,15 @@ def wrap(value: str, size: float, width: float) -> list[str]:
     return [*lines, line.rstrip()] if line.strip() else lines
 
 
+def shorten(value: str, size: float, width: float) -> str:
+    """``value``, cut and ended with an ellipsis where it is wider than ``width`` at ``size``."""
+    if text_width(value, size) <= width:
+        return value
+    while value and text_width(value + "…", size) > width:
+        value = value[:-1]
+    return value + "…"
+
+
 def _x_axis(ax: Axes, at: np.ndarray, labels: list[str]) -> list[str]:
     """Bottom spine with tick marks at data ``at`` and their labels."""
     out = [svg.line(ax.left, ax.bottom, ax.right, ax.bottom)]
@@ -151,7 +160,7 @@ def coverage_chart(rows: list[dict], lang: str) -> str:
 def category_chart(table: pd.DataFrame, lang: str) -> str:
     """Side-by-side bars of capacity (MWp) and generation (GWh/yr) per category."""
     t = text(lang)
-    names = [code_label("category", c, lang) for c in table.index]
+    names = [shorten(code_label("category", c, lang), LABEL, WIDTH / 3) for c in table.index]
     left = MARGIN + max([text_width(s, LABEL) for s in names], default=0.0) + TICK + PAD
     gap = 24.0
     panel = (WIDTH - MARGIN - left - gap) / 2
