@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from ..milestones import COLOURS, LABELS
 from . import svg
@@ -47,11 +48,11 @@ class Axes:
     y_min: float
     y_max: float
 
-    def x(self, v):
+    def x(self, v: ArrayLike) -> np.ndarray:
         """Points from the chart's left edge of data ``v``."""
         return self.left + (self.right - self.left) * (np.asarray(v, float) - self.x_min) / (self.x_max - self.x_min)
 
-    def y(self, v):
+    def y(self, v: ArrayLike) -> np.ndarray:
         """Points from the chart's top edge of data ``v``."""
         return self.bottom - (self.bottom - self.top) * (np.asarray(v, float) - self.y_min) / (self.y_max - self.y_min)
 
@@ -94,9 +95,9 @@ def shorten(value: str, size: float, width: float) -> str:
 def _x_axis(ax: Axes, at: np.ndarray, labels: list[str]) -> list[str]:
     """Bottom spine with tick marks at data ``at`` and their labels."""
     out = [svg.line(ax.left, ax.bottom, ax.right, ax.bottom)]
+    below = ax.bottom + TICK + PAD + 0.8 * LABEL
     for x, label in zip(ax.x(at).tolist(), labels):
-        out += [svg.line(x, ax.bottom, x, ax.bottom + TICK), svg.text(x, ax.bottom + TICK + PAD + 0.8 * LABEL, label,
-                                                                      LABEL, "middle")]
+        out += [svg.line(x, ax.bottom, x, ax.bottom + TICK), svg.text(x, below, label, LABEL, "middle")]
     return out
 
 
