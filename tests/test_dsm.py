@@ -133,10 +133,10 @@ def test_windows_cut_from_the_mosaic_in_memory_equal_windows_read_per_block(tmp_
     calls = []
     read_window = tiles.read_window
     monkeypatch.setattr(tiles, "read_window", lambda *a, **k: calls.append(a) or read_window(*a, **k))
-    cut = list(tiles.windows(mosaic, fp, halo_m=7.3, block_m=20.0))
-    assert len(calls) == 1  # the whole mosaic, once
+    cut = list(tiles.windows(mosaic, fp, halo_m=27.3, block_m=20.0))
+    assert len(calls) == 1  # the area the overlapping windows span, once
     monkeypatch.setattr(tiles, "IN_MEMORY_PX", 0)
-    read = list(tiles.windows(mosaic, fp, halo_m=7.3, block_m=20.0))
+    read = list(tiles.windows(mosaic, fp, halo_m=27.3, block_m=20.0))
     assert len(cut) == len(read) == 3
     for (p1, a, *_), (p2, b, *_) in zip(cut, read):
         assert p1.tolist() == p2.tolist() and (a.x0, a.y0, a.res) == (b.x0, b.y0, b.res)

@@ -197,25 +197,30 @@ def windows(mosaic: Mosaic, geometry: np.ndarray, halo_m: float, block_m: float 
     centre = shapely.get_coordinates(shapely.centroid(geometry[touching]))
     key = np.floor(centre / block_m).astype(np.int64)
     _, block = np.unique(key, axis=0, return_inverse=True)
+    blocks = [touching[block.ravel() == b] for b in range(block.max() + 1)]
+    bounds = np.array([shapely.total_bounds(geometry[positions]) for positions in blocks])
+    bounds += np.array([-halo_m, -halo_m, halo_m, halo_m])
     with ExitStack() as stack:
         def reader(m: Mosaic | None):
-            """Window reader of a mosaic on the DSM's grid: cut from the whole mosaic
-            read once when it is small and on the grid, else read per window."""
+            """Window reader of a mosaic on the DSM's grid: the windows cut from one read
+            of the area they span when it is on the grid, at most :data:`IN_MEMORY_PX`
+            and smaller than the windows together (they overlap by their halos), else
+            read one by one."""
             if m is None:
                 return lambda bounds: None
             aligned = Mosaic(m.paths, m.crs, m.bounds, mosaic.res, mosaic.origin)
             opened = {i: stack.enter_context(rasterio.open(p)) for i, p in enumerate(m.paths)}
-            whole = (*m.bounds[:, :2].min(axis=0), *m.bounds[:, 2:].max(axis=0))
-            *_, width, height = _snap(aligned, whole)
-            if width * height <= IN_MEMORY_PX and _on_grid(aligned, opened):
-                full = read_window(aligned, whole, _open=opened)
+            span = (*np.maximum(bounds[:, :2].min(axis=0), m.bounds[:, :2].min(axis=0)),
+                    *np.minimum(bounds[:, 2:].max(axis=0), m.bounds[:, 2:].max(axis=0)))
+            *_, width, height = _snap(aligned, span)
+            pixels = width * height
+            windows_px = sum(w * h for *_, w, h in (_snap(aligned, b) for b in bounds))
+            if 0 < pixels <= min(IN_MEMORY_PX, windows_px) and _on_grid(aligned, opened):
+                full = read_window(aligned, span, _open=opened)
                 return lambda bounds: _cut(full, aligned, bounds)
             return lambda bounds: read_window(aligned, bounds, _open=opened)
 
         readers = [reader(mosaic), reader(dem), reader(canopy)]
-        for b in range(block.max() + 1):
-            positions = touching[block.ravel() == b]
-            xmin, ymin, xmax, ymax = shapely.total_bounds(geometry[positions])
-            bounds = (xmin - halo_m, ymin - halo_m, xmax + halo_m, ymax + halo_m)
-            dsm, ground, trees = (read(bounds) for read in readers)
+        for positions, window in zip(blocks, bounds):
+            dsm, ground, trees = (read(window) for read in readers)
             yield positions, dsm, ground, trees
