@@ -76,13 +76,15 @@ _NORMAL_BIN = 0.04
 _MAX_PLANES = 16
 
 
-def slope_aspect(z: np.ndarray, res: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def slope_aspect(z: np.ndarray, res: float, cells: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Slope, aspect and local planarity of a height grid.
 
     Parameters
     ----------
     z : 2-D array of heights [m], NaN = no data
     res : pixel size [m]
+    cells : flat indices (row · cols + col) of the pixels wanted; None = every pixel
 
     Returns
     -------
@@ -90,14 +92,17 @@ def slope_aspect(z: np.ndarray, res: float) -> tuple[np.ndarray, np.ndarray, np.
     aspect : direction the surface faces (downslope), clockwise from north [deg]
     rms : rms residual of the least-squares plane over each 3 × 3 window [m]
 
-    Pixels on the window edge or next to no-data are NaN in all three.
+    Shaped as ``z``, or (len(cells),) with ``cells``. Pixels on the window edge or next
+    to no-data are NaN in all three.
     """
-    p = np.pad(np.asarray(z, np.float32), 1, constant_values=np.nan)
     rows, cols = z.shape
-    centre = p[1:rows + 1, 1:cols + 1]
+    p = np.pad(np.asarray(z, np.float32), 1, constant_values=np.nan).ravel()
+    q = np.arange(z.size) if cells is None else np.asarray(cells, np.int64)
+    q = q + q // cols * 2 + cols + 3  # the same pixel in the padded grid
+    centre = p[q]
 
     def at(dr: int, dc: int) -> np.ndarray:
-        return p[1 + dr:rows + 1 + dr, 1 + dc:cols + 1 + dc] - centre
+        return p[q + (dr * (cols + 2) + dc)] - centre
 
     east = at(-1, 1) + 2 * at(0, 1) + at(1, 1)
     west = at(-1, -1) + 2 * at(0, -1) + at(1, -1)
@@ -118,6 +123,8 @@ def slope_aspect(z: np.ndarray, res: float) -> tuple[np.ndarray, np.ndarray, np.
     sy = sum(at(-1, dc) - at(1, dc) for dc in (-1, 0, 1))
     rss = s2 - s1 * s1 / 9 - (sx * sx + sy * sy) / 6
     rms = np.sqrt(np.maximum(rss, 0) / 9)
+    if cells is None:
+        return slope.reshape(z.shape), aspect.reshape(z.shape), rms.reshape(z.shape)
     return slope, aspect, rms
 
 
@@ -254,27 +261,18 @@ def _fit_planes(group: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray, 
     return mx, my, mz, a, b, cnt
 
 
-def _components(label: np.ndarray) -> np.ndarray:
-    """4-connected regions of equal non-negative ``label`` (−1 elsewhere), numbered 0…"""
-    rows, cols = label.shape
-    flat = label.ravel()
-    idx = np.arange(flat.size).reshape(rows, cols)
-    pairs = []
-    for a, b in ((idx[:, :-1], idx[:, 1:]), (idx[:-1, :], idx[1:, :])):
-        a, b = a.ravel(), b.ravel()
-        same = (flat[a] >= 0) & (flat[a] == flat[b])
-        pairs.append((a[same], b[same]))
-    src = np.concatenate([p[0] for p in pairs])
-    dst = np.concatenate([p[1] for p in pairs])
-    on = np.flatnonzero(flat >= 0)
-    compact = np.full(flat.size, -1, np.int64)
-    compact[on] = np.arange(on.size)
-    graph = sparse.coo_matrix((np.ones(src.size, np.int8), (compact[src], compact[dst])),
-                              shape=(on.size, on.size))
-    _, comp = connected_components(graph, directed=False)
-    out = np.full(flat.size, -1, np.int64)
-    out[on] = comp
-    return out.reshape(rows, cols)
+def _components(cells: np.ndarray, label: np.ndarray, cols: int) -> np.ndarray:
+    """4-connected regions of equal ``label`` among the pixels ``cells`` (ascending flat
+    indices of a grid ``cols`` wide): region of each pixel, numbered 0… in the order of
+    their first pixel."""
+    right = np.flatnonzero((cells[1:] == cells[:-1] + 1) & (cells[:-1] % cols != cols - 1)
+                           & (label[1:] == label[:-1]))
+    below = np.minimum(np.searchsorted(cells, cells + cols), max(cells.size - 1, 0))
+    down = np.flatnonzero((cells[below] == cells + cols) & (label[below] == label))
+    src = np.r_[right, down]
+    dst = np.r_[right + 1, below[down]]
+    graph = sparse.coo_matrix((np.ones(src.size, np.int8), (src, dst)), shape=(cells.size, cells.size))
+    return connected_components(graph, directed=False)[1]
 
 
 def _normal_peaks(owner: np.ndarray, u: np.ndarray, v: np.ndarray, n: int, radius: int,
@@ -344,8 +342,11 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
     positions = np.arange(n)
     owner_full = _burn(geometry, window, positions, -1)
     owner_in = _burn(inner, window, positions, -1)
-    slope, aspect, rms = slope_aspect(z, r)
-    roof_px = (owner_in >= 0) & np.isfinite(rms)
+    # Per-pixel roof values only at the roof pixels (a small part of the window).
+    roof = np.flatnonzero(owner_in >= 0)
+    roof_owner = owner_in.ravel()[roof]
+    slope, aspect, rms = slope_aspect(z, r, roof)
+    usable = np.isfinite(rms)
     if canopy is not None:
         base = bands["dem"] if ground is not None else z
         trees = canopy.crop(window.bounds).z
@@ -353,18 +354,18 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
         covered = tree_top > np.nan_to_num(z, nan=-np.inf) + 0.5
     else:
         covered = np.zeros(z.shape, bool)
-    sigma0, k_noise = noise_model(slope[roof_px & ~covered], rms[roof_px & ~covered], r)
+    open_roof = usable & ~covered.ravel()[roof]
+    sigma0, k_noise = noise_model(slope[open_roof], rms[open_roof], r)
     standing = height > standing_threshold(z, bands.get("dem"), owner_full >= 0, covered, r, sigma0)
     measured_cov = coverage >= params.min_coverage
     live = measured_cov & standing
 
     # Seeds: planar roof pixels of live roofs, clustered by normal, split into regions.
-    cand = roof_px & ~covered & (rms <= _PLANAR_SIGMA * _sigma(slope, sigma0, k_noise))
-    cand &= live[np.maximum(owner_in, 0)]
-    cells = np.flatnonzero(cand)
-    own = owner_in.ravel()[cells]
-    sin_s = np.sin(np.radians(slope.ravel()[cells]))
-    asp = np.radians(aspect.ravel()[cells])
+    cand = open_roof & (rms <= _PLANAR_SIGMA * _sigma(slope, sigma0, k_noise)) & live[roof_owner]
+    cells = roof[cand]
+    own = roof_owner[cand]
+    sin_s = np.sin(np.radians(slope[cand]))
+    asp = np.radians(aspect[cand])
     u, v = sin_s * np.sin(asp), sin_s * np.cos(asp)
     sigma_n = 0.61 * sigma0 / r
     radius = int(np.clip(np.ceil(2.0 * sigma_n / _NORMAL_BIN), 2, 6))
@@ -373,21 +374,19 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
     d2 = (peak_u[own] - u[:, None]) ** 2 + (peak_v[own] - v[:, None]) ** 2
     best = np.argmin(np.nan_to_num(d2, nan=np.inf), axis=1)
     near = np.nan_to_num(d2[np.arange(len(cells)), best], nan=np.inf) <= (2 * radius * _NORMAL_BIN) ** 2
-    label = np.full(z.size, -1, np.int64)
-    label[cells[near]] = own[near] * _MAX_PLANES + best[near]
-    region = _components(label.reshape(z.shape)).ravel()
-    size = np.bincount(region[region >= 0])
+    region = _components(cells[near], own[near] * _MAX_PLANES + best[near], z.shape[1])
+    size = np.bincount(region)
     big = np.flatnonzero(size >= max(min_px, 6))
-    renum = np.full(size.size + 1, -1, np.int64)
+    renum = np.full(size.size, -1, np.int64)
     renum[big] = np.arange(big.size)
-    seed = np.where(region >= 0, renum[region], -1)
-    seed_cells = np.flatnonzero(seed >= 0)
+    region = renum[region]
+    seed_cells = cells[near][region >= 0]
+    g = region[region >= 0]
     m = big.size
     seed_owner = np.zeros(m, np.int64)
-    seed_owner[seed[seed_cells]] = owner_in.ravel()[seed_cells]
+    seed_owner[g] = owner_in.ravel()[seed_cells]
     xy = window.centres(seed_cells)
     zs = z.ravel()[seed_cells].astype(float)
-    g = seed[seed_cells]
     mx, my, mz, a, b, _ = _fit_planes(g, xy[:, 0], xy[:, 1], zs, m)
     # Refit without outliers.
     tilt = np.degrees(np.arctan(np.hypot(a, b)))
@@ -396,17 +395,26 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
     mx, my, mz, a, b, _ = _fit_planes(g[inl], xy[inl, 0], xy[inl, 1], zs[inl], m)
 
     # Every footprint pixel joins its nearest seed region's plane if it fits it (regions
-    # without a plane, e.g. one pixel row along a ridge, seed nothing).
+    # without a plane, e.g. one pixel row along a ridge, seed nothing). The distance
+    # transform runs on the footprints' bounding box, which holds every seed.
     good = np.isfinite(a) & np.isfinite(b)
-    seed = np.where(np.r_[good, False][seed], seed, -1)  # seed −1 reads the appended False
-    if good.any():
-        _, (nr, nc) = ndimage.distance_transform_edt(seed.reshape(z.shape) < 0, return_indices=True)
-        nearest = seed.reshape(z.shape)[nr, nc].ravel()
+    fp_rows, fp_cols = np.nonzero(owner_full >= 0)
+    pix = np.zeros(0, np.int64)
+    if good.any() and fp_rows.size:
+        r0, r1, c0, c1 = fp_rows.min(), fp_rows.max() + 1, fp_cols.min(), fp_cols.max() + 1
+        box = np.full((r1 - r0, c1 - c0), -1, np.int64)
+        keep = good[g]
+        box[seed_cells[keep] // z.shape[1] - r0, seed_cells[keep] % z.shape[1] - c0] = g[keep]
+        _, (nr, nc) = ndimage.distance_transform_edt(box < 0, return_indices=True)
+        nearest = box[nr, nc]
+        inside = np.s_[r0:r1, c0:c1]
+        br, bc = np.nonzero((owner_full[inside] >= 0) & np.isfinite(z[inside]) & ~covered[inside])
+        pix = (br + r0) * z.shape[1] + bc + c0
+        pix = pix[nearest[br, bc] >= 0]
+        nearest_pix = nearest[br, bc][nearest[br, bc] >= 0]
     else:
-        nearest = np.full(z.size, -1, np.int64)
-    pix = np.flatnonzero((owner_full.ravel() >= 0) & np.isfinite(z.ravel()) & ~covered.ravel()
-                         & (nearest >= 0))
-    p = nearest[pix]
+        nearest_pix = np.zeros(0, np.int64)
+    p = nearest_pix
     pxy = window.centres(pix)
     with np.errstate(invalid="ignore"):
         tilt = np.degrees(np.arctan(np.hypot(a, b)))
@@ -417,7 +425,7 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
     plane_px[pix[fits]] = p[fits]
     in_roof = owner_in.ravel()[pix] >= 0
     above = in_roof & (e > tol) & (owner_in.ravel()[pix] == seed_owner[p])
-    roof_count = np.bincount(owner_in.ravel()[roof_px.ravel() & (owner_in.ravel() >= 0)], minlength=n)
+    roof_count = np.bincount(roof_owner[usable], minlength=n)
     obstacle = np.bincount(owner_in.ravel()[pix[above]], minlength=n)
     # Final planes from their pixels.
     a_cells = np.flatnonzero(plane_px >= 0)
