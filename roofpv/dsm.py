@@ -188,8 +188,10 @@ def ground_from_rings(raster: Raster, ids: np.ndarray, geometry: np.ndarray, nei
     rings = shapely.difference(shapely.buffer(geometry, outer), shapely.buffer(geometry, inner))
     q = params.ground_quantile
     stats = zonal(raster, {"ground": ground}, [("ground", "quantile", {"q": q})], ids, rings, crs_wkt)
-    fallback = np.nanquantile(ground, q) if np.isfinite(ground).any() else np.nan
-    return stats.iloc[:, 0].reindex(ids).fillna(fallback).rename("ground_m")
+    out = stats.iloc[:, 0].reindex(ids).rename("ground_m")
+    if out.isna().any():
+        out = out.fillna(np.nanquantile(ground, q) if np.isfinite(ground).any() else np.nan)
+    return out
 
 
 def standing_threshold(z: np.ndarray, dem: np.ndarray | None, footprint: np.ndarray,
@@ -283,7 +285,8 @@ def _normal_peaks(owner: np.ndarray, u: np.ndarray, v: np.ndarray, n: int, radiu
 
     Returns
     -------
-    peak_u, peak_v : (n, _MAX_PLANES) peak positions, NaN-padded, largest first
+    peak_u, peak_v : (n, k) peak positions, NaN-padded, largest first (k ≥ 1: the most
+        peaks of any roof, at most ``_MAX_PLANES``)
     """
     nb = int(round(2 / _NORMAL_BIN))
     iu = np.clip(((u + 1) / _NORMAL_BIN).astype(np.int64), 0, nb - 1)
@@ -302,8 +305,9 @@ def _normal_peaks(owner: np.ndarray, u: np.ndarray, v: np.ndarray, n: int, radiu
     r, pu, pv = r[order], pu[order], pv[order]
     rank = _rank_within(r)
     keep = rank < _MAX_PLANES
-    peak_u = np.full((n, _MAX_PLANES), np.nan)
-    peak_v = np.full((n, _MAX_PLANES), np.nan)
+    k = int(rank[keep].max(initial=0)) + 1
+    peak_u = np.full((n, k), np.nan)
+    peak_v = np.full((n, k), np.nan)
     peak_u[present[r[keep]], rank[keep]] = (pu[keep] + 0.5) * _NORMAL_BIN - 1
     peak_v[present[r[keep]], rank[keep]] = (pv[keep] + 0.5) * _NORMAL_BIN - 1
     return peak_u, peak_v
@@ -491,19 +495,17 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
         "dsm_coverage": np.clip(coverage, 0, 1),
         "measured": measured,
         "dsm_status": status,
-        "ground_m": ground_m,
-        "roof_height_m": height,
-        "roof_height_max_m": height_max,
-        "roof_slope_deg": slope_roof,
-        "roof_aspect_deg": aspect_roof,
-        "planar_share": np.clip(planar_share, 0, 1),
-        "obstacle_share": obstacle_share,
+        "ground_m": np.where(measured_cov, ground_m, np.nan),
+        "roof_height_m": np.where(measured_cov, height, np.nan),
+        "roof_height_max_m": np.where(measured_cov, height_max, np.nan),
+        "roof_slope_deg": np.where(measured, slope_roof, np.nan),
+        "roof_aspect_deg": np.where(measured, aspect_roof, np.nan),
+        "planar_share": np.where(measured, np.clip(planar_share, 0, 1), np.nan),
+        "obstacle_share": np.where(measured, obstacle_share, np.nan),
         "roof_form": form,
         "n_planes": n_planes,
         "dsm_noise_m": sigma0,
     }, index=pd.Index(ids, name="building_id"))
-    roofs.loc[~measured, ["roof_slope_deg", "roof_aspect_deg", "planar_share", "obstacle_share"]] = np.nan
-    roofs.loc[~measured_cov, ["ground_m", "roof_height_m", "roof_height_max_m"]] = np.nan
     planes = gpd.GeoDataFrame({
         "building_id": ids[p_owner], "plane": p_rank, "azimuth_deg": p_az, "tilt_deg": p_tilt,
         "area_m2": p_area, "fit_rms_m": fit_rms[order],
@@ -655,11 +657,12 @@ def assess(raster: Raster, footprints: gpd.GeoSeries, table: shading.SunTable,
     weight = np.bincount(owner, area, minlength=n)
     svf = shading.sky_view_factor(h)
     point_owner = owner[which]
+    measured = roofs["measured"].to_numpy(bool)
     with np.errstate(invalid="ignore", divide="ignore"):
-        roofs["shading_loss"] = np.bincount(owner, area * planes["shading_loss"], minlength=n) / weight
-        roofs["sky_view_factor"] = (np.bincount(point_owner, svf, minlength=n)
-                                    / np.bincount(point_owner, minlength=n))
-    roofs.loc[~roofs["measured"], ["shading_loss", "sky_view_factor"]] = np.nan
+        roof_loss = np.bincount(owner, area * planes["shading_loss"], minlength=n) / weight
+        roof_svf = np.bincount(point_owner, svf, minlength=n) / np.bincount(point_owner, minlength=n)
+    roofs["shading_loss"] = np.where(measured, roof_loss, np.nan)
+    roofs["sky_view_factor"] = np.where(measured, roof_svf, np.nan)
     return roofs, planes
 
 

@@ -56,8 +56,8 @@ def _pyramid(z: np.ndarray, levels: int) -> list[np.ndarray]:
         rows, cols = level.shape
         even = (np.pad(level, ((0, rows % 2), (0, cols % 2)), constant_values=-np.inf)
                 if rows % 2 or cols % 2 else level)
-        level = np.maximum(np.maximum(even[0::2, 0::2], even[1::2, 0::2]),
-                           np.maximum(even[0::2, 1::2], even[1::2, 1::2]))
+        pairs = np.maximum(even[0::2], even[1::2])  # row pairs: whole rows at a time
+        level = np.maximum(pairs[:, 0::2], pairs[:, 1::2])
         out.append(level)
     return out
 
@@ -93,7 +93,9 @@ def horizon(grid: Raster, xy: np.ndarray, z0: np.ndarray, n_sectors: int = 36,
     block = 1 << levels
     z = np.full((-(-(rows + before + after) // block) * block,
                  -(-(cols + before + after) // block) * block), -np.inf, np.float32)
-    z[before:before + rows, before:before + cols] = np.where(np.isnan(grid.z), -np.inf, grid.z)
+    inside = z[before:before + rows, before:before + cols]
+    inside[...] = grid.z
+    inside[np.isnan(inside)] = -np.inf
     pyramid = [lvl.ravel() for lvl in _pyramid(z, levels)]
     width = [(z.shape[1] + (1 << k) - 1) >> k for k in range(len(pyramid))]
     prow = (prow + before).astype(np.float32)
