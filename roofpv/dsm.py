@@ -409,13 +409,12 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
         box = np.full((r1 - r0, c1 - c0), -1, np.int64)
         keep = good[g]
         box[seed_cells[keep] // z.shape[1] - r0, seed_cells[keep] % z.shape[1] - c0] = g[keep]
-        _, (nr, nc) = ndimage.distance_transform_edt(box < 0, return_indices=True)
-        nearest = box[nr, nc]
+        nr, nc = ndimage.distance_transform_edt(box < 0, return_distances=False, return_indices=True)
         inside = np.s_[r0:r1, c0:c1]
         br, bc = np.nonzero((owner_full[inside] >= 0) & np.isfinite(z[inside]) & ~covered[inside])
-        pix = (br + r0) * z.shape[1] + bc + c0
-        pix = pix[nearest[br, bc] >= 0]
-        nearest_pix = nearest[br, bc][nearest[br, bc] >= 0]
+        nearest = box[nr[br, bc], nc[br, bc]]
+        pix = ((br + r0) * z.shape[1] + bc + c0)[nearest >= 0]
+        nearest_pix = nearest[nearest >= 0]
     else:
         nearest_pix = np.zeros(0, np.int64)
     p = nearest_pix

@@ -9,6 +9,7 @@ import pytest
 import rasterio
 import shapely
 from rasterio.transform import from_origin
+from scipy import ndimage
 
 from roofpv import dsm, shading
 from roofpv.config import Dsm
@@ -205,6 +206,38 @@ def test_noise_model_recovers_the_noise_of_a_noisy_gable():
     roofs, planes = dsm.roof_geometry(Raster(z, X0, Y0, RES), fp)
     assert roofs.loc["g", "roof_form"] == "gable"
     assert planes["tilt_deg"].to_numpy() == pytest.approx([30.0, 30.0], abs=1.5)
+
+
+def test_slope_aspect_at_cells_equals_the_whole_grid_at_those_cells():
+    rng = np.random.default_rng(3)
+    z = (rng.normal(size=(60, 80)).cumsum(axis=0) + rng.normal(size=(60, 80))).astype(np.float32)
+    z[rng.random(z.shape) < 0.05] = np.nan
+    cells = np.flatnonzero(rng.random(z.size) < 0.3)
+    whole = dsm.slope_aspect(z, RES)
+    for grid, at_cells in zip(whole, dsm.slope_aspect(z, RES, cells)):
+        assert grid.shape == z.shape and at_cells.dtype == grid.dtype
+        np.testing.assert_array_equal(at_cells, grid.ravel()[cells])  # bit for bit, NaN at edges
+    assert np.isnan(whole[0][0]).all() and np.isnan(whole[2][:, -1]).all()
+
+
+def test_components_are_the_4_connected_regions_of_equal_label():
+    rng = np.random.default_rng(4)
+    grid = rng.integers(-1, 3, (40, 30))
+    cells = np.flatnonzero(grid >= 0)
+    region = dsm._components(cells, grid.ravel()[cells], grid.shape[1])
+    expected = np.full(grid.shape, -1)
+    count = 0
+    for value in range(3):
+        lab, k = ndimage.label(grid == value)  # 4-connected by default
+        expected[lab > 0] = lab[lab > 0] + count
+        count += k
+    assert region.max() + 1 == count
+    # Same partition; regions numbered in the order of their first pixel.
+    pairs = np.unique(np.c_[region, expected.ravel()[cells]], axis=0)
+    assert len(pairs) == count
+    first = np.unique(region, return_index=True)[1]
+    assert np.all(np.diff(first) > 0)
+    assert dsm._components(np.zeros(0, np.int64), np.zeros(0, np.int64), 5).size == 0
 
 
 def _scene(shapes_and_heights, noise=0.0, seed=0):
