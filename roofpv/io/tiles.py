@@ -163,13 +163,15 @@ def _on_grid(mosaic: Mosaic, sources: dict) -> bool:
 
 def _cut(full: Raster, mosaic: Mosaic, bounds) -> Raster:
     """The window :func:`read_window` reads for ``bounds``, cut from ``full`` (a window
-    of the same mosaic that holds every tile)."""
+    of the same mosaic that holds every tile); a view of ``full`` where it lies inside."""
     r = mosaic.res
     x0, _, _, y1, width, height = _snap(mosaic, bounds)
-    z = np.full((height, width), np.nan, np.float32)
     col, row = round((x0 - full.x0) / r), round((full.y0 - y1) / r)
     rows, cols = full.z.shape
     r0, r1, c0, c1 = max(row, 0), min(row + height, rows), max(col, 0), min(col + width, cols)
+    if (r0, r1, c0, c1) == (row, row + height, col, col + width):  # inside: a view, no copy
+        return Raster(full.z[r0:r1, c0:c1], float(x0), float(y1), r)
+    z = np.full((height, width), np.nan, np.float32)
     if r0 < r1 and c0 < c1:
         z[r0 - row:r1 - row, c0 - col:c1 - col] = full.z[r0:r1, c0:c1]
     return Raster(z, float(x0), float(y1), r)
