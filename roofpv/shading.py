@@ -93,9 +93,7 @@ def horizon(grid: Raster, xy: np.ndarray, z0: np.ndarray, n_sectors: int = 36,
     block = 1 << levels
     z = np.full((-(-(rows + before + after) // block) * block,
                  -(-(cols + before + after) // block) * block), -np.inf, np.float32)
-    inside = z[before:before + rows, before:before + cols]
-    inside[...] = grid.z
-    inside[np.isnan(inside)] = -np.inf
+    np.fmax(grid.z, -np.inf, out=z[before:before + rows, before:before + cols])  # NaN → −inf
     pyramid = [lvl.ravel() for lvl in _pyramid(z, levels)]
     width = [(z.shape[1] + (1 << k) - 1) >> k for k in range(len(pyramid))]
     prow = (prow + before).astype(np.float32)
