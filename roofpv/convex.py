@@ -45,7 +45,8 @@ def from_polygons(polygons: np.ndarray) -> tuple[Rings, np.ndarray]:
     ok = ((shapely.get_type_id(polygons) == shapely.GeometryType.POLYGON)
           & ~shapely.is_empty(polygons) & (shapely.get_num_interior_rings(polygons) == 0))
     xy, index = shapely.get_coordinates(polygons[ok], return_index=True)
-    closing = np.r_[index[1:] != index[:-1], True]       # last (repeated) vertex of a ring
+    closing = np.ones(index.size, bool)                  # a ring's repeated last vertex
+    closing[:-1] = index[1:] != index[:-1]
     count = np.zeros(len(polygons), np.int64)
     count[ok] = np.bincount(index, minlength=int(ok.sum())) - 1
     rings = Rings(xy[~closing], count)
