@@ -94,7 +94,8 @@ def convexity(rings: Rings) -> np.ndarray:
     # A convex ring turns left (or goes straight) at every vertex, once round in all.
     turning = np.bincount(owner, weights=np.arctan2(cross, dot), minlength=n)
     lowest = np.full(n, np.inf)
-    np.minimum.at(lowest, owner, distance)
+    full = rings.count > 0
+    lowest[full] = np.minimum.reduceat(distance, rings.start[full])
     simple = (rings.count >= 3) & (np.abs(turning - 2 * np.pi) < 1e-6) & (lowest > -1e-9)
     out[simple] = lowest[simple]
     return out
@@ -109,16 +110,21 @@ def clip(rings: Rings, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> Rings:
     xy = rings.xy
     s = a[owner] * xy[:, 0] + b[owner] * xy[:, 1] - c[owner]
     inside = s <= 0
-    crossing = inside != inside[nxt]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t = np.where(crossing, s / (s - s[nxt]), 0.0)
-    point = xy + t[:, None] * (xy[nxt] - xy)
-    keep = np.stack([inside, crossing], axis=1).ravel()
-    out_xy = np.stack([xy, point], axis=1).reshape(-1, 2)[keep]
-    out_owner = np.repeat(owner, 2)[keep]
-    count = np.bincount(out_owner, minlength=len(rings.count))
+    cross = np.flatnonzero(inside != inside[nxt])
+    j = nxt[cross]
+    t = s[cross] / (s[cross] - s[j])
+    # Each vertex gives itself if inside, then the crossing of its edge if any.
+    emit = inside.astype(np.int64)
+    emit[cross] += 1
+    at = np.cumsum(emit) - emit
+    out_xy = np.empty((int(emit.sum()), 2))
+    out_xy[at[inside]] = xy[inside]
+    out_xy[at[cross] + inside[cross]] = xy[cross] + t[:, None] * (xy[j] - xy[cross])
+    count = np.bincount(owner, weights=emit, minlength=len(rings.count)).astype(np.int64)
     full = count >= 3
-    return Rings(out_xy[full[out_owner]], np.where(full, count, 0))
+    if full.all():
+        return Rings(out_xy, count)
+    return Rings(out_xy[np.repeat(full, count)], np.where(full, count, 0))
 
 
 def inset(rings: Rings, distance: np.ndarray) -> Rings:

@@ -50,7 +50,7 @@ def ridge_facing_azimuth(geometry: np.ndarray) -> np.ndarray:
     [90°, 270°) is returned.
     """
     env = shapely.oriented_envelope(geometry)
-    coords = shapely.get_coordinates(shapely.get_exterior_ring(env)).reshape(len(geometry), 5, 2)
+    coords = shapely.get_coordinates(env).reshape(len(geometry), 5, 2)
     e1 = coords[:, 1] - coords[:, 0]
     e2 = coords[:, 2] - coords[:, 1]
     longer = np.where(

@@ -163,31 +163,38 @@ def lay_out(b: pd.DataFrame, config: Config, tables: dict[str, solar.YieldTable]
     sel = b["geometry_valid"].to_numpy() & b["mounting"].notna().to_numpy()
     rows = b.loc[sel]
     measured = rows.get("roof_slope_deg_source", pd.Series("", rows.index)).eq("dsm").to_numpy()
-    setback = rows["roof_type"].map(lambda t: rules[t].setback_m)
-    modelled = rows.loc[~measured]
-    roof_rule = modelled["roof_type"].map(rules)
+    roof_type = rows["roof_type"].to_numpy(object)
+    setback = _per_value(roof_type, {t: r.setback_m for t, r in rules.items()}).astype(float)
+    modelled = np.flatnonzero(~measured)
     planes = roof_planes(
-        modelled.geometry.to_numpy(),
-        roof_rule.map(lambda r: r.planes).to_numpy(int),
-        modelled["roof_slope_deg"].to_numpy(float),
-        roof_rule.map(lambda r: r.setback_m).to_numpy(float),
+        rows.geometry.to_numpy()[modelled],
+        _per_value(roof_type[modelled], {t: r.planes for t, r in rules.items()}).astype(int),
+        rows["roof_slope_deg"].to_numpy(float)[modelled],
+        setback[modelled],
     )
-    planes.insert(0, "building_id", modelled.index.to_numpy()[planes["building"].to_numpy()])
-    planes["shading_loss"] = modelled["shading_loss"].to_numpy()[planes["building"].to_numpy()]
+    position = modelled[planes["building"].to_numpy()]      # row of each plane in ``rows``
+    planes.insert(0, "building_id", rows.index.to_numpy()[position])
+    planes["shading_loss"] = rows["shading_loss"].to_numpy(float)[position]
     planes = planes.drop(columns="building")
     if measured.any() and measured_planes is not None:
         mp = measured_planes[measured_planes["building_id"].isin(rows.index[measured])]
-        local = dsm.local_planes(mp, setback.reindex(mp["building_id"]).to_numpy(),
-                                 config.dsm.flat_max_slope_deg)
+        at = rows.index.get_indexer(mp["building_id"])
+        local = dsm.local_planes(mp, setback[at], config.dsm.flat_max_slope_deg)
         local["shading_loss"] = mp["shading_loss"].to_numpy()
         local["measured"] = True
         planes = pd.concat([planes, local], ignore_index=True)
-    planes = planes.sort_values(["building_id", "plane"], kind="stable").reset_index(drop=True)
-    mounting = rows["mounting"].reindex(planes["building_id"]).to_numpy()
+        position = np.r_[position, at]
+    # Planes by building id, then plane.
+    rank = (np.arange(len(rows)) if rows.index.is_monotonic_increasing
+            else np.argsort(np.argsort(rows.index.to_numpy(), kind="stable"), kind="stable"))
+    order = np.lexsort((planes["plane"].to_numpy(), rank[position]))
+    if (order != np.arange(len(order))).any():
+        planes, position = planes.iloc[order].reset_index(drop=True), position[order]
+    mounting = rows["mounting"].to_numpy(object)[position]
+    racked_by = {k: m.row_spacing == "gb50797" for k, m in config.mountings.items()}
     if "measured" in planes:  # measured planes: racks on the flat ones, flush on the pitched
         flat_m, pitched_m = form_mountings(config)
-        kind = pd.Series(mounting).map({k: m.row_spacing == "gb50797" for k, m in config.mountings.items()})
-        racked_now = kind.to_numpy(bool)
+        racked_now = _per_value(mounting, racked_by).astype(bool)
         dsm_plane = planes["measured"].fillna(False).to_numpy(bool)
         flat_plane = planes["slope_deg"].to_numpy() == 0
         if flat_m is not None:
@@ -196,11 +203,9 @@ def lay_out(b: pd.DataFrame, config: Config, tables: dict[str, solar.YieldTable]
             mounting = np.where(dsm_plane & ~flat_plane & racked_now, pitched_m, mounting)
         planes = planes.drop(columns="measured")
     planes["mounting"] = mounting
-    spec = {k: config.mountings[k] for k in np.unique(mounting)}
-    per_plane = pd.Series(mounting)
-    racked = per_plane.map({k: m.row_spacing == "gb50797" for k, m in spec.items()}).to_numpy(bool)
-    rack_tilt = per_plane.map({k: m.module_tilt_deg or 0.0 for k, m in spec.items()}).to_numpy(float)
-    tilt = np.where(racked, rack_tilt, planes["slope_deg"].to_numpy())
+    racked = _per_value(mounting, racked_by).astype(bool)
+    rack_tilt = _per_value(mounting, {k: m.module_tilt_deg or 0.0 for k, m in config.mountings.items()})
+    tilt = np.where(racked, rack_tilt.astype(float), planes["slope_deg"].to_numpy())
     planes["module_tilt_deg"] = tilt
 
     module, rule = config.module, config.rules
@@ -225,7 +230,7 @@ def lay_out(b: pd.DataFrame, config: Config, tables: dict[str, solar.YieldTable]
     planes["module_depth_m"] = depth
     planes["row_pitch_m"] = pitch
 
-    models = per_plane.map({k: m.temperature_model for k, m in spec.items()}).to_numpy()
+    models = _per_value(mounting, {k: m.temperature_model for k, m in config.mountings.items()})
     specific = np.zeros(len(planes))
     for model in np.unique(models):
         hit = models == model
@@ -234,6 +239,12 @@ def lay_out(b: pd.DataFrame, config: Config, tables: dict[str, solar.YieldTable]
     # Irradiance does not depend on the mounting: any table serves.
     planes["poa_kwh_m2"] = solar.interpolate_field(next(iter(tables.values())), "poa_annual_kwh_m2", tilt, az)
     return planes, runs
+
+
+def _per_value(values: np.ndarray, field: dict) -> np.ndarray:
+    """``field[v]`` for each of ``values``, looked up once per distinct value."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=False)
+    return np.array([field[v] for v in distinct])[codes] if len(distinct) else np.array([])
 
 
 #: Columns of the ``monthly_yield`` table besides ``building_id``.
