@@ -169,6 +169,14 @@ def select(rings: Rings, keep: np.ndarray) -> Rings:
     return Rings(rings.xy[keep[rings.owner]], np.where(keep, rings.count, 0))
 
 
+def take(rings: Rings, index: np.ndarray) -> Rings:
+    """The rings at positions ``index``, in that order."""
+    count = rings.count[index]
+    first = rings.start[index]
+    at = np.repeat(first - (np.cumsum(count) - count), count) + np.arange(int(count.sum()))
+    return Rings(rings.xy[at], count)
+
+
 def concat(*parts: Rings) -> Rings:
     """The rings of all ``parts``, one after the other."""
     return Rings(np.concatenate([p.xy for p in parts]), np.concatenate([p.count for p in parts]))

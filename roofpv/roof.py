@@ -137,9 +137,11 @@ def roof_planes(
     fast = fast[index]
     clean = fast & (convex.convexity(pre) > CLEAN_M)
     local = np.empty(len(index), dtype=object)
-    local[clean] = convex.to_polygons(convex.inset(convex.select(pre, clean), setback))[clean]
+    at = np.flatnonzero(clean)
+    local[at] = convex.to_polygons(convex.inset(convex.take(pre, at), setback[at]))
     shaped = np.empty(len(index), dtype=object)
-    shaped[fast & ~clean] = convex.to_polygons(convex.select(pre, fast & ~clean))[fast & ~clean]
+    at = np.flatnonzero(fast & ~clean)
+    shaped[at] = convex.to_polygons(convex.take(pre, at))
     slow = ~fast[:n]
     shaped[np.flatnonzero(~fast)] = _split(geometry[slow], centre[slow], rotation[slow], gable[slow])
     rest = ~clean
