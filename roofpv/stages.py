@@ -259,16 +259,17 @@ def monthly_yield(b: pd.DataFrame, planes: pd.DataFrame, config: Config,
     planes (equal weights without modules), kWh/m², from the same orientation tables."""
     tilt = planes["module_tilt_deg"].to_numpy(float)
     az = planes["azimuth_deg"].to_numpy(float)
-    model = planes["mounting"].map({k: m.temperature_model for k, m in config.mountings.items()}).to_numpy()
+    model = _per_value(planes["mounting"].to_numpy(object),
+                       {k: m.temperature_model for k, m in config.mountings.items()})
     monthly = np.zeros((len(planes), 12))
-    for name in np.unique(model):
+    for name in pd.unique(model):
         hit = model == name
         monthly[hit] = solar.interpolate_field(tables[name], "monthly_kwh_per_kwp", tilt[hit], az[hit])
     poa = solar.interpolate_field(next(iter(tables.values())), "poa_monthly_kwh_m2", tilt, az)
     kwp = planes["layout_kwp"].to_numpy(float)
     weight = kwp * (1 - planes["shading_loss"].to_numpy(float))
     owner = planes["building_id"].to_numpy()
-    ids, row = np.unique(owner, return_inverse=True)
+    row, ids = pd.factorize(owner, sort=True)
     energy = np.zeros((ids.size, 12))
     irradiation = np.zeros((ids.size, 12))
     np.add.at(energy, row, weight[:, None] * monthly)
