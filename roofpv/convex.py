@@ -127,24 +127,25 @@ def clip(rings: Rings, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> Rings:
     return Rings(out_xy[np.repeat(full, count)], np.where(full, count, 0))
 
 
-def inset(rings: Rings, distance: np.ndarray) -> Rings:
-    """Each convex ring shrunk by ``distance`` (m): the intersection of its edges'
-    half-planes moved that far inwards, which is what a negative mitred buffer of a
-    convex polygon is. Rings should have no repeated or collinear vertices
-    (:func:`convexity` > 0). Rings that vanish become empty."""
-    count, start = rings.count, rings.start
-    out = rings
-    for j in range(int(count.max(initial=0))):
-        has = count > j
-        p = rings.xy[np.where(has, start + j, 0)]
-        q = rings.xy[np.where(has, start + (j + 1) % np.maximum(count, 1), 0)]
-        e = q - p
-        length = np.where(has, np.hypot(*e.T), 1.0)
-        # Keep the points at least ``distance`` left of the edge p → q.
-        a, b = e[:, 1] / length, -e[:, 0] / length
-        c = np.where(has, a * p[:, 0] + b * p[:, 1] - distance, np.inf)
-        out = clip(out, np.where(has, a, 0.0), np.where(has, b, 0.0), c)
-    return out
+def inset(rings: Rings, distance: np.ndarray) -> tuple[Rings, np.ndarray]:
+    """Each convex ring shrunk by ``distance`` (m) where none of its edges vanishes, and
+    which rings those are (the others are left empty). Each new vertex is where the
+    lines of its two edges, moved ``distance`` inwards, meet: a negative mitred buffer of
+    a convex polygon. Rings should have no repeated or collinear vertices
+    (:func:`convexity` > 0)."""
+    if len(rings.xy) == 0:
+        return rings, rings.count > 0
+    owner, nxt = rings.owner, rings.following()
+    prev = np.empty_like(nxt)
+    prev[nxt] = np.arange(len(nxt))
+    e = rings.xy[nxt] - rings.xy
+    normal = np.column_stack([-e[:, 1], e[:, 0]]) / np.hypot(*e.T)[:, None]  # inward, unit
+    n0, d = normal[prev], distance[owner]
+    moved = rings.xy + (d / (1.0 + (n0 * normal).sum(axis=1)))[:, None] * (n0 + normal)
+    # An edge survives where its moved end points keep their order along it.
+    kept = ((moved[nxt] - moved) * e).sum(axis=1) > 0
+    whole = (np.bincount(owner, weights=~kept, minlength=len(rings.count)) == 0) & (rings.count > 0)
+    return select(Rings(moved, rings.count), whole), whole
 
 
 def to_polygons(rings: Rings) -> np.ndarray:

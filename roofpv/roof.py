@@ -135,10 +135,12 @@ def roof_planes(
     back = convex.Rings(back.xy, back.count[gable])
     pre = convex.concat(front, back)
     fast = fast[index]
-    clean = fast & (convex.convexity(pre) > CLEAN_M)
-    local = np.empty(len(index), dtype=object)
+    clean = fast & (convex.convexity(pre) > np.maximum(CLEAN_M, CLEAN_SHARE * setback))
     at = np.flatnonzero(clean)
-    local[at] = convex.to_polygons(convex.inset(convex.take(pre, at), setback[at]))
+    inset, whole = convex.inset(convex.take(pre, at), setback[at])
+    clean[at[~whole]] = False
+    local = np.empty(len(index), dtype=object)
+    local[at[whole]] = convex.to_polygons(convex.take(inset, np.flatnonzero(whole)))
     shaped = np.empty(len(index), dtype=object)
     at = np.flatnonzero(fast & ~clean)
     shaped[at] = convex.to_polygons(convex.take(pre, at))
@@ -162,10 +164,13 @@ def roof_planes(
     return planes.sort_values(["building", "plane"], kind="stable").reset_index(drop=True)
 
 
-#: Planes whose vertices all stand at least this far (m) from the line through their
-#: neighbours are inset in closed form (:func:`roofpv.convex.inset`); below it an
-#: edge's direction is too uncertain and shapely's buffer decides.
+#: Planes whose vertices all stand at least CLEAN_M, and CLEAN_SHARE of the setback,
+#: from the line through their neighbours are inset in closed form
+#: (:func:`roofpv.convex.inset`) where no edge vanishes. The others go through shapely's
+#: buffer, whose result they decide: it drops vertices closer than 1 % of the distance
+#: to that line, and below a millimetre an edge's direction is uncertain.
 CLEAN_M = 1e-3
+CLEAN_SHARE = 0.02
 
 
 def _rotate(rings: convex.Rings, centre: np.ndarray, angle_deg: np.ndarray) -> convex.Rings:
