@@ -288,30 +288,37 @@ def monthly_yield(b: pd.DataFrame, planes: pd.DataFrame, config: Config,
 
 def building_layout(b: pd.DataFrame, planes: pd.DataFrame, config: Config) -> pd.DataFrame:
     """Aggregate plane layouts to buildings; existing PV takes its share of the modules."""
-    p = planes.assign(
-        kwh_per_kwp_x_kwp=planes["layout_kwp"] * planes["specific_yield_kwh_kwp"],
-        area_x_yield=planes["usable_area_m2"] * planes["specific_yield_kwh_kwp"],
-        shaded_kwh=planes["layout_kwp"] * planes["specific_yield_kwh_kwp"] * (1 - planes["shading_loss"]),
-    )
-    front = p[p["plane"] == 0].set_index("building_id")
-    agg = p.groupby("building_id").agg(
-        usable_area_m2=("usable_area_m2", "sum"),
-        layout_modules=("modules", "sum"),
-        layout_kwp=("layout_kwp", "sum"),
-        kwh=("kwh_per_kwp_x_kwp", "sum"),
-        shaded_kwh=("shaded_kwh", "sum"),
-        area_yield=("area_x_yield", "sum"),
-        north_plane_unused=("north_unused", "any"),
-    ).reindex(b.index)
+    at = b.index.get_indexer(planes["building_id"])          # building of each plane
+    n = len(b)
+
+    def total(values) -> pd.Series:  # per building; NaN counts as 0, as in a pandas sum
+        return pd.Series(np.bincount(at, weights=np.nan_to_num(values), minlength=n), b.index)
+
+    kwp = planes["layout_kwp"].to_numpy(float)
+    specific = planes["specific_yield_kwh_kwp"].to_numpy(float)
+    area = planes["usable_area_m2"].to_numpy(float)
+    has = pd.Series(np.bincount(at, minlength=n) > 0, b.index)   # buildings with planes
+    agg = pd.DataFrame({
+        "usable_area_m2": total(area),
+        "layout_modules": total(planes["modules"].to_numpy(float)),
+        "layout_kwp": total(kwp),
+        "kwh": total(kwp * specific),
+        "shaded_kwh": total(kwp * specific * (1 - planes["shading_loss"].to_numpy(float))),
+        "area_yield": total(area * specific),
+        "north_plane_unused": total(planes["north_unused"].to_numpy(float)) > 0,
+    }).where(has)
+    first = planes["plane"].to_numpy() == 0
+    front = pd.DataFrame(np.nan, index=b.index, columns=["azimuth_deg", "module_tilt_deg"])
+    front.iloc[at[first]] = planes.loc[first, ["azimuth_deg", "module_tilt_deg"]].to_numpy(float)
     out = b.copy()
     measured = out.get("roof_aspect_deg_source", pd.Series("", b.index)).eq("dsm")
     measured_aspect = out.get("roof_aspect_deg", pd.Series(np.nan, b.index))
-    out["roof_aspect_deg"] = measured_aspect.where(measured, front["azimuth_deg"].reindex(b.index))
+    out["roof_aspect_deg"] = measured_aspect.where(measured, front["azimuth_deg"])
     # Measured roofs: the building's loss is the yield-weighted loss of its planes.
     with np.errstate(invalid="ignore", divide="ignore"):
         plane_loss = 1 - agg["shaded_kwh"] / agg["kwh"]
     out["shading_loss"] = out["shading_loss"].where(~measured | plane_loss.isna(), plane_loss)
-    out["module_tilt_deg"] = front["module_tilt_deg"].reindex(b.index)
+    out["module_tilt_deg"] = front["module_tilt_deg"]
     out["usable_area_m2"] = agg["usable_area_m2"].fillna(0.0)
     out["layout_kwp"] = agg["layout_kwp"].fillna(0.0)
     out["north_plane_unused"] = agg["north_plane_unused"].fillna(False).astype(bool)
