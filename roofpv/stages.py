@@ -270,13 +270,13 @@ def monthly_yield(b: pd.DataFrame, planes: pd.DataFrame, config: Config,
     weight = kwp * (1 - planes["shading_loss"].to_numpy(float))
     owner = planes["building_id"].to_numpy()
     row, ids = pd.factorize(owner, sort=True)
-    energy = np.zeros((ids.size, 12))
-    irradiation = np.zeros((ids.size, 12))
-    np.add.at(energy, row, weight[:, None] * monthly)
+    order = np.argsort(row, kind="stable")                    # planes building by building
+    starts = np.flatnonzero(np.r_[True, np.diff(row[order]) != 0])
+    energy = np.add.reduceat((weight[:, None] * monthly)[order], starts) if row.size else np.zeros((0, 12))
     # Irradiation weighted by layout kWp; planes count equally on a roof without modules.
     empty = np.bincount(row, kwp, minlength=ids.size) == 0
     by = np.where(empty[row], 1.0, kwp)
-    np.add.at(irradiation, row, by[:, None] * poa)
+    irradiation = np.add.reduceat((by[:, None] * poa)[order], starts) if row.size else np.zeros((0, 12))
     irradiation /= np.bincount(row, by, minlength=ids.size)[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
         share = energy / energy.sum(axis=1, keepdims=True)
