@@ -12,6 +12,8 @@ STAGES = (
 )
 #: Name of the whole-jurisdiction row of the township table.
 CITY = "全市"
+#: Survey shading classes from least to most shaded (the DSM measures the same classes).
+SHADING_CLASSES = ("none", "light", "moderate", "severe")
 
 #: Files `roofpv survey` writes into its output folder.
 SURVEY_OUTPUTS = ("roofpv.gpkg", "roofpv.qgz", "townships.csv", "findings.csv", "register_matches.csv",

@@ -40,7 +40,9 @@ from scipy import ndimage, sparse
 from scipy.sparse.csgraph import connected_components
 
 from . import shading
+from .completeness import contradicts
 from .config import Dsm
+from .constants import SHADING_CLASSES
 from .raster import Raster, data_share, shrink, zonal
 from .roof import to_local
 
@@ -687,10 +689,6 @@ def measure(windows: Iterable[tuple], footprints: gpd.GeoSeries, table: shading.
     return roofs, gpd.GeoDataFrame(planes, geometry="geometry", crs=footprints.crs)
 
 
-#: Survey shading classes from least to most shaded.
-SHADING_CLASSES = ("none", "light", "moderate", "severe")
-
-
 def shading_class(loss: np.ndarray, class_loss: dict[str, float]) -> np.ndarray:
     """Survey class whose loss is nearest to each measured ``loss`` (boundaries half-way
     between the classes' losses); None where ``loss`` is NaN."""
@@ -752,16 +750,6 @@ def combine(b: pd.DataFrame, roofs: pd.DataFrame, class_loss: dict[str, float],
     out["field_check"] = dsm & (b["shading_source"].to_numpy() == "survey") & contradicts(
         b["shading"].to_numpy(object), measured_class)
     return out
-
-
-def contradicts(surveyed: np.ndarray, measured: np.ndarray) -> np.ndarray:
-    """Surveyed shading classes more than one class away from the DSM-measured ones
-    (False where either is missing): the roofs to check in the field."""
-    rank = {c: i for i, c in enumerate(SHADING_CLASSES)}
-    a = pd.Series(surveyed, dtype=object).map(rank).to_numpy(float)
-    b = pd.Series(measured, dtype=object).map(rank).to_numpy(float)
-    with np.errstate(invalid="ignore"):
-        return np.abs(a - b) > 1
 
 
 def local_planes(planes: gpd.GeoDataFrame, setback_m: np.ndarray,

@@ -10,7 +10,6 @@ monthly energy profile is the run's own ``monthly_yield`` table.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 from ..config import Config
@@ -58,9 +57,7 @@ def make(report: ReportData, config: Config, lang: str = "zh") -> dict[str, byte
     params = parameter_table(config.model_dump(mode="json"), comments, config.economics.assumptions, lang)
     name = config.source_path.name if config.source_path else ""
     files = {k: v.encode("utf-8") for k, v in pages.render(report, config, params, lang, name).items()}
-    buffer = io.BytesIO()
-    workbook.build(report, config, lang).save(buffer)
-    files["roofpv.xlsx"] = buffer.getvalue()
+    files["roofpv.xlsx"] = workbook.build(report, config, lang)
     return files
 
 
