@@ -161,7 +161,9 @@ def lay_out(b: pd.DataFrame, config: Config, tables: dict[str, solar.YieldTable]
     polygon and frame, module depth and row pitch for :func:`array_layer`."""
     rules = config.roofs
     sel = b["geometry_valid"].to_numpy() & b["mounting"].notna().to_numpy()
-    rows = b.loc[sel]
+    used = ["roof_type", "roof_slope_deg", "roof_slope_deg_source", "shading_loss", "mounting",
+            b.geometry.name]
+    rows = b.loc[sel, [c for c in used if c in b]]
     measured = rows.get("roof_slope_deg_source", pd.Series("", rows.index)).eq("dsm").to_numpy()
     roof_type = rows["roof_type"].to_numpy(object)
     setback = _per_value(roof_type, {t: r.setback_m for t, r in rules.items()}).astype(float)
