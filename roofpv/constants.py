@@ -36,3 +36,5 @@ ARRAYS_MAX_BUILDINGS = 200_000
 REPORT_MAX_TOWNSHIPS = 100
 #: Languages of the reports and tables: Chinese (default) and English.
 LANGS = ("zh", "en")
+#: Report folder inside the output folder per language.
+REPORT_FOLDERS = {"zh": "report", "en": "report_en"}

@@ -509,17 +509,20 @@ def _outlines(label: np.ndarray, window: Raster, m: int) -> np.ndarray:
     if m == 0:
         return out
     transform = from_origin(window.x0, window.y0, window.res, window.res)
-    parts, which = [], []
     with _GDAL:
         found = list(shapes(label.astype(np.int32), mask=label >= 0, connectivity=4, transform=transform))
-    for geom, value in found:
-        parts.append(shapely.geometry.shape(geom))
-        which.append(int(value))
-    if parts:
-        which = np.asarray(which)
+    if found:
+        # GeoJSON polygons (shell, then holes) → shapely in one vectorised pass.
+        rings = [ring for geom, _ in found for ring in geom["coordinates"]]
+        per_polygon = np.fromiter((len(geom["coordinates"]) for geom, _ in found), np.int64, len(found))
+        size = np.fromiter(map(len, rings), np.int64, len(rings))
+        xy = np.array([xy for ring in rings for xy in ring], float)
+        ring = shapely.linearrings(xy, indices=np.repeat(np.arange(len(rings)), size))
+        parts = shapely.polygons(ring, indices=np.repeat(np.arange(len(found)), per_polygon))
+        which = np.fromiter((value for _, value in found), np.int64, len(found))
         order = np.argsort(which, kind="stable")
         present, dense = np.unique(which[order], return_inverse=True)
-        out[present] = shapely.multipolygons(np.asarray(parts, object)[order], indices=dense)
+        out[present] = shapely.multipolygons(parts[order], indices=dense)
     return out
 
 

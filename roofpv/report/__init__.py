@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config import Config
-from ..constants import CITY
+from ..constants import CITY, REPORT_FOLDERS
 from ..errors import RoofpvError
 from ..io.outputs import read_outputs
 from ..io.writers import write_folder
@@ -29,7 +29,7 @@ __all__ = ["LANGS", "ReportData", "folder", "from_folder", "from_results", "writ
 def folder(out_dir: Path, lang: str) -> Path:
     """The report folder of a language inside the output folder."""
     text(lang)
-    return out_dir / ("report" if lang == "zh" else f"report_{lang}")
+    return out_dir / REPORT_FOLDERS[lang]
 
 
 def from_results(results: Results, config: Config) -> ReportData:
