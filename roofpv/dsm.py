@@ -100,27 +100,23 @@ def slope_aspect(z: np.ndarray, res: float, cells: np.ndarray | None = None
     q = np.arange(z.size) if cells is None else np.asarray(cells, np.int64)
     q = q + q // cols * 2 + cols + 3  # the same pixel in the padded grid
     centre = p[q]
-
-    def at(dr: int, dc: int) -> np.ndarray:
-        return p[q + (dr * (cols + 2) + dc)] - centre
-
-    east = at(-1, 1) + 2 * at(0, 1) + at(1, 1)
-    west = at(-1, -1) + 2 * at(0, -1) + at(1, -1)
-    north = at(-1, -1) + 2 * at(-1, 0) + at(-1, 1)
-    south = at(1, -1) + 2 * at(1, 0) + at(1, 1)
+    # Height differences to the 8 neighbours (and 0 to itself), keyed by (row, column) offset.
+    d = {(dr, dc): p[q + (dr * (cols + 2) + dc)] - centre for dr in (-1, 0, 1) for dc in (-1, 0, 1)}
+    east = d[-1, 1] + 2 * d[0, 1] + d[1, 1]
+    west = d[-1, -1] + 2 * d[0, -1] + d[1, -1]
+    north = d[-1, -1] + 2 * d[-1, 0] + d[-1, 1]
+    south = d[1, -1] + 2 * d[1, 0] + d[1, 1]
     dzdx, dzdy = (east - west) / (8 * res), (north - south) / (8 * res)
     slope = np.degrees(np.arctan(np.hypot(dzdx, dzdy)))
     aspect = np.degrees(np.arctan2(-dzdx, -dzdy)) % 360.0
     # Unweighted plane fit over the 3 × 3 window: RSS = Σd² − (Σd)²/9 − (Σxd)²/6 − (Σyd)²/6.
     s1 = np.zeros_like(centre)
     s2 = np.zeros_like(centre)
-    for dr in (-1, 0, 1):
-        for dc in (-1, 0, 1):
-            d = at(dr, dc)
-            s1 += d
-            s2 += d * d
-    sx = sum(at(dr, 1) - at(dr, -1) for dr in (-1, 0, 1))
-    sy = sum(at(-1, dc) - at(1, dc) for dc in (-1, 0, 1))
+    for diff in d.values():  # row by row, as the dict was built
+        s1 += diff
+        s2 += diff * diff
+    sx = sum(d[dr, 1] - d[dr, -1] for dr in (-1, 0, 1))
+    sy = sum(d[-1, dc] - d[1, dc] for dc in (-1, 0, 1))
     rss = s2 - s1 * s1 / 9 - (sx * sx + sy * sy) / 6
     rms = np.sqrt(np.maximum(rss, 0) / 9)
     if cells is None:
@@ -153,8 +149,8 @@ def noise_model(slope: np.ndarray, rms: np.ndarray, res: float) -> tuple[float, 
     keep = np.isfinite(slope) & np.isfinite(rms)
     s, r = slope[keep], rms[keep]
     b = (s // 5).astype(int)
-    bins = [(np.quantile(r[b == k], 0.25) / _RMS_Q25, np.tan(np.radians(s[b == k].mean())), (b == k).sum())
-            for k in range(2, 12) if (b == k).sum() >= 50]
+    bins = [(np.quantile(r[sel], 0.25) / _RMS_Q25, np.tan(np.radians(s[sel].mean())), count)
+            for sel in (b == k for k in range(2, 12)) if (count := sel.sum()) >= 50]
     flat = s < 10
     if flat.sum() >= 50:
         sigma0 = float(np.quantile(r[flat], 0.25)) / _RMS_Q25
