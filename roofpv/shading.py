@@ -168,8 +168,11 @@ def _sky_below(tilt: np.ndarray, azimuth: np.ndarray, n_sectors: int) -> np.ndar
     for start in range(0, len(tilt), 64):
         t = np.radians(tilt[start:start + 64])[:, None, None]
         a = np.radians(azimuth[start:start + 64])[:, None, None]
-        cos_inc = (np.sin(t) * np.cos(e) * np.cos(phi[:, None] - a) + np.cos(t) * np.sin(e))
-        f = (np.maximum(cos_inc, 0) * np.cos(e)).reshape(len(t), n_sectors, sub, e.size).sum(axis=2)
+        f = np.sin(t) * np.cos(e) * np.cos(phi[:, None] - a)  # cos(incidence), in place
+        f += np.cos(t) * np.sin(e)
+        np.maximum(f, 0, out=f)
+        f *= np.cos(e)
+        f = f.reshape(len(t), n_sectors, sub, e.size).sum(axis=2)
         cum = np.concatenate([np.zeros((len(t), n_sectors, 1)), np.cumsum(f, axis=2)], axis=2)
         out[start:start + 64] = cum[:, :, ::int(1 / step)]
     return out / out[:, :, -1:].sum(axis=1, keepdims=True)
