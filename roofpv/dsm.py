@@ -3,8 +3,8 @@
 Everything here works on arrays already in memory (:class:`roofpv.raster.Raster` windows
 read by :mod:`roofpv.io.tiles`), for all footprints of a window at once:
 
-1. Per pixel, slope, aspect and the rms residual of a plane fitted to its 3 × 3
-   neighbourhood (Horn 1981 differences).
+1. Per roof pixel (only those: roofs cover a small part of a window), slope, aspect and
+   the rms residual of a plane fitted to its 3 × 3 neighbourhood (Horn 1981 differences).
 2. The DSM's vertical noise is measured on the window's roof pixels as a function of
    slope, σ(s) = √(σ₀² + (k·tan s)²) (a resampled DSM is noisier on steep roofs), from
    the lower quartile of the 3 × 3 residuals (:func:`noise_model`); every threshold
