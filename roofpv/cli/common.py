@@ -53,7 +53,8 @@ def execute(config, out_dir: Path, args: argparse.Namespace, progress, on_partit
     return survey(
         config, out_dir, engine=args.engine, partitions=args.partitions, by=args.partition_by,
         scheduler=args.scheduler, workers=args.workers, resume=args.resume, arrays=args.arrays,
-        prepared=prepared, progress=progress, on_partition=on_partition,
+        # the GeoPackage is written chunk by chunk from the partitions; GeoParquet whole
+        prepared=prepared, stream=args.geo_format == "gpkg", progress=progress, on_partition=on_partition,
     )
 
 
@@ -74,7 +75,10 @@ def write_report(results, config, out_dir: Path, args: argparse.Namespace,
         return
     if progress is not None:
         progress.phase(f"writing the report ({townships:,} townships)")
-    folder = report.write(report.from_results(results, config), config, stage or out_dir, args.lang,
+    # a streamed run holds only the slim buildings table: the report reads the outputs back
+    data = (report.from_folder(stage or out_dir, config) if results.partitions is not None
+            else report.from_results(results, config))
+    folder = report.write(data, config, stage or out_dir, args.lang,
                           pdf=getattr(args, "pdf", False))
     paths["report"] = folder / "index.html"
 

@@ -14,8 +14,9 @@ import shutil
 import sqlite3
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -127,21 +128,57 @@ def _atomic(path: Path):
             os.unlink(tmp)
 
 
-def write_geopackage(path: Path, layers: dict[str, gpd.GeoDataFrame], styles=(),
+@dataclass
+class Chunked:
+    """A layer given as chunks that are written one after the other into it, so that
+    only one chunk is in memory at a time. ``geometry_type`` and ``promote_to_multi``
+    hold for the whole layer (:func:`layer_geometry`); the first chunk sets the fields."""
+
+    chunks: Iterable[pd.DataFrame]
+    geometry_type: str | None = None
+    promote_to_multi: bool | None = None
+
+
+def layer_geometry(types: set, has_z: bool, driver: str = "GPKG") -> tuple[str, bool]:
+    """Layer geometry type and whether to promote single to multi geometries, for a
+    layer whose geometries have ``types`` (``geom_type`` values, None for missing): as
+    pyogrio infers them from a whole GeoDataFrame, for a layer written in chunks."""
+    present = sorted(t for t in types if t is not None)
+    if not present:
+        return "Unknown", False
+    kind, promote = "Unknown", False
+    if len(present) == 1:
+        kind = present[0]
+    elif len(present) == 2:
+        pairs = {("MultiPolygon", "Polygon"), ("LineString", "MultiLineString"), ("MultiPoint", "Point")}
+        if tuple(present) in pairs and driver in ("GPKG", "FlatGeobuf"):
+            kind, promote = next(t for t in present if t.startswith("Multi")), True
+    if has_z and kind != "Unknown":
+        kind = f"{kind} Z"
+    return kind, promote
+
+
+def write_geopackage(path: Path, layers: dict[str, pd.DataFrame | Chunked], styles=(),
                      aliases: dict[str, dict[str, str]] | None = None,
                      progress: Callable[[str], None] = lambda layer: None) -> None:
-    """Write each GeoDataFrame as a layer of a new GeoPackage at ``path`` (with a spatial
-    index), then the QGIS ``styles`` (:class:`roofpv.styles.Style`) as table
-    ``layer_styles`` and the field ``aliases`` (layer → column → alias) into
-    ``gpkg_data_columns``; ``progress(layer)`` is called as each layer starts."""
+    """Write each GeoDataFrame (or :class:`Chunked` layer) as a layer of a new
+    GeoPackage at ``path`` (with a spatial index), then the QGIS ``styles``
+    (:class:`roofpv.styles.Style`) as table ``layer_styles`` and the field ``aliases``
+    (layer → column → alias) into ``gpkg_data_columns``; ``progress(layer)`` is called
+    as each layer starts."""
     with _atomic(path) as tmp:
-        for name, frame in layers.items():
+        for name, layer in layers.items():
             progress(name)
             options = {"DESCRIPTION": LAYER_DESCRIPTIONS.get(name, name),
                        "GEOMETRY_NAME": GEOMETRY_COLUMN}
-            pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", layer_options=options,
-                                    dataset_options={"VERSION": GPKG_VERSION},
-                                    use_arrow=True)  # through Arrow: about twice as fast
+            chunked = layer if isinstance(layer, Chunked) else Chunked([layer])
+            for i, frame in enumerate(chunked.chunks):
+                first = {"layer_options": options, "dataset_options": {"VERSION": GPKG_VERSION}}
+                pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG",
+                                        geometry_type=chunked.geometry_type,
+                                        promote_to_multi=chunked.promote_to_multi,
+                                        append=i > 0, use_arrow=True,  # through Arrow: about twice as fast
+                                        **({} if i else first))
         if styles:
             _write_styles(tmp, styles)
         if aliases:
