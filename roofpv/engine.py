@@ -247,23 +247,20 @@ class Partitions:
                rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
         """``layer`` in chunks of about ``rows`` buildings, in the order of the one-piece
         run and with its dtypes: ``buildings`` in the inventory's order (index: building
-        id), ``planes`` and ``arrays`` by building id, plane and row. GeoDataFrames when
-        ``columns`` (default all) hold the geometry. The partitions are split by chunk into
+        id), ``planes`` and ``arrays`` by building id, plane and row. The geometry stays
+        WKB (``bytes``), as the writer wants it. The partitions are split by chunk into
         ``<dir>/sorted/<layer>`` once (one pass), so each chunk reads only its own rows."""
         import pyarrow.parquet as pq
 
         order = LAYER_ORDER[layer]
         folder, position, n_chunks, parts = self._split(layer, rows)
         dtypes = self.dtypes(layer)
-        geometry = columns is None or "geometry" in columns
         for c in range(n_chunks):
             files = [f for f in (folder / str(c) / f"{k}.parquet" for k in parts) if f.exists()]
             if not files:
                 continue
-            pieces = [gpd.read_parquet(f, columns=columns) if geometry else
-                      pq.read_table(f, columns=columns, use_pandas_metadata=True).to_pandas()
-                      for f in files]
-            frame = pd.concat(pieces)
+            frame = pd.concat([pq.read_table(f, columns=columns, use_pandas_metadata=True).to_pandas()
+                               for f in files])
             if order is None:
                 frame = frame.iloc[np.argsort(position.reindex(frame.index).to_numpy(), kind="stable")]
             else:
@@ -271,43 +268,44 @@ class Partitions:
             for column, dtype in dtypes.items():
                 if column in frame and frame[column].dtype != dtype:
                     frame[column] = frame[column].astype(dtype)
-            yield gpd.GeoDataFrame(frame, geometry="geometry", crs=self.crs) if geometry else frame
+            yield frame
 
     def _split(self, layer: str, rows: int) -> tuple[Path, pd.Series, int, list[int]]:
-        """Split every partition's ``layer`` by chunk of the one-piece order (once)."""
+        """Split every partition's ``layer`` by chunk of the one-piece order (once), and
+        note the layer's geometry types."""
         import pyarrow.parquet as pq
+
+        from .io.writers import wkb_types
 
         ids = self.ids if LAYER_ORDER[layer] is None else self.ids.sort_values()
         position = pd.Series(np.arange(len(ids)), index=ids)
         n_chunks = max(1, math.ceil(len(ids) / rows))
         parts = list(self.parts) if LAYER_ORDER[layer] is None else self.present(layer)
         folder = self.dir / "sorted" / f"{layer}-{rows}"
-        if (folder / "done").exists():
+        if (folder / "types.json").exists():
             return folder, position, n_chunks, parts
         shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        types, has_z = set(), False
         for k in parts:
             table = pq.read_table(self.path(k, layer))
+            found, z = wkb_types(table.column("geometry"))
+            types, has_z = types | found, has_z or z
             chunk = position.reindex(table.column("building_id").to_numpy(zero_copy_only=False)).to_numpy()
             chunk = chunk * n_chunks // len(ids)
             for c in np.unique(chunk):
-                (folder / str(c)).mkdir(parents=True, exist_ok=True)
+                (folder / str(c)).mkdir(exist_ok=True)
                 pq.write_table(table.take(np.flatnonzero(chunk == c)), folder / str(c) / f"{k}.parquet")
             del table
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "done").touch()
+        (folder / "types.json").write_text(json.dumps({"types": sorted(types, key=str), "has_z": has_z}))
         return folder, position, n_chunks, parts
 
-    def geometry_types(self, layer: str = "buildings") -> tuple[set[str], bool]:
-        """Geometry types (``geom_type``, None for missing) of ``layer`` and whether any
-        geometry has Z, without holding more than one partition's geometries."""
-        types, has_z = set(), False
-        parts = list(self.parts) if layer == "buildings" else self.present(layer)
-        for k in parts:
-            geometry = gpd.read_parquet(self.path(k, layer), columns=["geometry"]).geometry
-            types |= set(geometry.geom_type.unique())
-            present = geometry[geometry.notna() & ~geometry.is_empty]
-            has_z = has_z or bool(present.has_z.any())
-        return types, has_z
+    def geometry_types(self, layer: str = "buildings", rows: int = CHUNK_ROWS) -> tuple[set, bool]:
+        """Geometry types (``geom_type`` names, None for missing) of ``layer`` and whether
+        any non-empty geometry has Z (read from the WKB as the layer is split)."""
+        folder = self._split(layer, rows)[0]
+        found = json.loads((folder / "types.json").read_text())
+        return set(found["types"]), found["has_z"]
 
 
 def _atomic_parquet(frame: gpd.GeoDataFrame, path: Path) -> None:

@@ -75,10 +75,14 @@ def write_report(results, config, out_dir: Path, args: argparse.Namespace,
         return
     if progress is not None:
         progress.phase(f"writing the report ({townships:,} townships)")
-    # a streamed run holds only the slim buildings table: the report reads the outputs back
-    data = (report.from_folder(stage or out_dir, config) if results.partitions is not None
-            else report.from_results(results, config))
-    folder = report.write(data, config, stage or out_dir, args.lang,
+    if results.partitions is not None:  # streamed: the buildings are read back from the outputs
+        from dataclasses import replace
+
+        from ..io.outputs import read_outputs
+
+        found = read_outputs(stage or out_dir)
+        results = replace(results, buildings=found["buildings"], monthly_yield=found["monthly_yield"])
+    folder = report.write(report.from_results(results, config), config, stage or out_dir, args.lang,
                           pdf=getattr(args, "pdf", False))
     paths["report"] = folder / "index.html"
 

@@ -22,7 +22,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pyogrio
 import pyproj
@@ -168,7 +167,8 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_forma
         started("roofpv.qgz")
         qgz = out_dir / "roofpv.qgz"
         extent = (layers["townships"].total_bounds if "townships" in layers else
-                  streamed.bounds if streamed else layers["buildings"].total_bounds)
+                  pyogrio.read_info(gpkg, layer="buildings")["total_bounds"] if streamed
+                  else layers["buildings"].total_bounds)
         writers.write_qgis_project(qgz, project_xml(
             f"roofpv {title or out_dir.resolve().name}", gpkg.name,
             [n for n, f in layers.items() if isinstance(f, gpd.GeoDataFrame)
@@ -216,14 +216,13 @@ class _Streamed:
         self.columns = self.source.columns()
         self.monthly = [c for c in MONTHLY_COLUMNS if c in self.columns]
         self.plan_ids = set(results.plan.index) if plan else set()
-        self.plan_geometry: list[gpd.GeoSeries] = []
-        self.bounds = None
+        self.plan_geometry: list[pd.Series] = []
         self.rows = {"buildings": len(results.buildings)}
         self._shapes: dict[str, pd.DataFrame] = {}
 
     def _chunked(self, chunks, layer: str) -> writers.Chunked:
         kind, promote = writers.layer_geometry(*self.source.geometry_types(layer))
-        return writers.Chunked(chunks, kind, promote)
+        return writers.Chunked(chunks, kind, promote, wkb_crs=self.results.crs)
 
     def buildings(self) -> writers.Chunked:
         slim = self.results.buildings
@@ -241,11 +240,8 @@ class _Streamed:
                 for column in slim.columns:  # set: existing columns keep their place
                     chunk[column] = rows[column]
                 chunk = chunk.drop(columns=self.extra.columns, errors="ignore").join(self.extra.loc[chunk.index])
-                low = chunk.total_bounds
-                self.bounds = low if self.bounds is None else np.r_[
-                    np.minimum(self.bounds[:2], low[:2]), np.maximum(self.bounds[2:], low[2:])]
                 if self.plan_ids:
-                    self.plan_geometry.append(chunk.geometry[chunk.index.isin(self.plan_ids)])
+                    self.plan_geometry.append(chunk["geometry"][chunk.index.isin(self.plan_ids)])
                 yield chunk.reset_index()
 
         return self._chunked(chunks(), "buildings")
@@ -265,7 +261,7 @@ class _Streamed:
     def _layer_chunks(self, layer: str):
         if not self.source.present(layer):  # no roof holds modules: the empty layer
             k = next(k for k in self.source.parts if self.source.path(k, layer).exists())
-            yield gpd.read_parquet(self.source.path(k, layer))
+            yield pd.read_parquet(self.source.path(k, layer))
             return
         yield from self.source.chunks(layer)
 
@@ -276,9 +272,9 @@ class _Streamed:
         self._shapes["rollout_plan"] = layer.reset_index()
 
         def chunks():
-            geometry = pd.concat(self.plan_geometry) if self.plan_geometry else gpd.GeoSeries()
-            yield gpd.GeoDataFrame(layer, geometry=geometry.reindex(layer.index).to_numpy(),
-                                   crs=self.results.crs).reset_index()
+            wkb = pd.concat(self.plan_geometry) if self.plan_geometry else pd.Series(dtype=object)
+            geometry = gpd.GeoSeries.from_wkb(wkb.reindex(layer.index).to_numpy(), crs=self.results.crs)
+            yield gpd.GeoDataFrame(layer, geometry=geometry.to_numpy(), crs=self.results.crs).reset_index()
 
         return writers.Chunked(chunks())
 
