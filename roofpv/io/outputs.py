@@ -154,7 +154,10 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_forma
         for name, frame in layers.items():
             started(f"{name}.parquet{rows(name)}")
             if isinstance(frame, writers.Chunked):  # GeoParquet is written whole
-                frame = pd.concat(frame.chunks)
+                chunked, frame = frame, pd.concat(frame.chunks, ignore_index=True)
+                if chunked.wkb_crs is not None:
+                    frame = frame.assign(geometry=gpd.GeoSeries.from_wkb(frame["geometry"]))
+                    frame = gpd.GeoDataFrame(frame, geometry="geometry", crs=chunked.wkb_crs)
             writers.write_geoparquet(out_dir / f"{name}.parquet", frame)
     else:
         labels = results.target_labels
