@@ -26,7 +26,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -199,6 +199,7 @@ class Partitions:
     crs: str
     #: Layers besides ``buildings`` the run writes where present: ``planes``, ``arrays``.
     layers: tuple[str, ...] = ()
+    _dtypes: dict = field(default_factory=dict, compare=False, repr=False)
 
     def path(self, k: int, layer: str = "buildings") -> Path:
         return self.dir / (f"{k}.parquet" if layer == "buildings" else f"{k}.{layer}.parquet")
@@ -232,6 +233,8 @@ class Partitions:
         partitions differ, or hold Python objects, from the column's values."""
         import pyarrow.parquet as pq
 
+        if layer in self._dtypes:
+            return self._dtypes[layer]
         parts = self.present(layer) if layer != "buildings" else list(self.parts)
         each = [pq.read_schema(self.path(k, layer)).empty_table().to_pandas().dtypes for k in parts]
         out = each[0].copy()
@@ -241,7 +244,8 @@ class Partitions:
             pieces = [pq.read_table(self.path(k, layer), columns=mixed).to_pandas() for k in parts]
             whole = pd.concat(pieces, ignore_index=True)
             out[mixed] = (whole.infer_objects() if layer == "buildings" else whole).dtypes[mixed]
-        return out.drop("geometry", errors="ignore")
+        self._dtypes[layer] = out.drop("geometry", errors="ignore")
+        return self._dtypes[layer]
 
     def chunks(self, layer: str = "buildings", columns: list[str] | None = None,
                rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:

@@ -53,8 +53,7 @@ def execute(config, out_dir: Path, args: argparse.Namespace, progress, on_partit
     return survey(
         config, out_dir, engine=args.engine, partitions=args.partitions, by=args.partition_by,
         scheduler=args.scheduler, workers=args.workers, resume=args.resume, arrays=args.arrays,
-        # the GeoPackage is written chunk by chunk from the partitions; GeoParquet whole
-        prepared=prepared, stream=args.geo_format == "gpkg", progress=progress, on_partition=on_partition,
+        prepared=prepared, stream=True, progress=progress, on_partition=on_partition,
     )
 
 
@@ -78,10 +77,10 @@ def write_report(results, config, out_dir: Path, args: argparse.Namespace,
     if results.partitions is not None:  # streamed: the buildings are read back from the outputs
         from dataclasses import replace
 
-        from ..io.outputs import read_outputs
+        from ..io.outputs import read_buildings
 
-        found = read_outputs(stage or out_dir)
-        results = replace(results, buildings=found["buildings"], monthly_yield=found["monthly_yield"])
+        buildings, monthly = read_buildings(stage or out_dir)
+        results = replace(results, buildings=buildings, monthly_yield=monthly)
     folder = report.write(report.from_results(results, config), config, stage or out_dir, args.lang,
                           pdf=getattr(args, "pdf", False))
     paths["report"] = folder / "index.html"

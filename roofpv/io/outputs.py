@@ -68,6 +68,18 @@ def read_outputs(out_dir: Path) -> dict:
             "polygons": polygons, "plan": plan, "monthly_yield": monthly}
 
 
+def read_buildings(out_dir: Path) -> tuple[gpd.GeoDataFrame, pd.DataFrame | None]:
+    """Layers ``buildings`` and ``monthly_yield`` (or None) of an output folder, from
+    ``roofpv.gpkg`` or, written with ``--format parquet``, from their GeoParquet files;
+    by building id."""
+    if (out_dir / "buildings.parquet").exists() and not (out_dir / "roofpv.gpkg").exists():
+        monthly = out_dir / "monthly_yield.parquet"
+        return (gpd.read_parquet(out_dir / "buildings.parquet").set_index("building_id"),
+                pd.read_parquet(monthly).set_index("building_id") if monthly.exists() else None)
+    found = read_outputs(out_dir)
+    return found["buildings"], found["monthly_yield"]
+
+
 #: Decimals of the township table's quantities, by suffix; ratios and shares are written
 #: in full, so that `roofpv report` re-reads the coverage the run computed.
 CSV_DECIMALS = {"_kwp": 1, "_kw": 1, "_mwh": 1, "_m2": 0, "_myuan": 3, "_myuan_yr": 3, "_t_yr": 1,
