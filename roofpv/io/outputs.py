@@ -129,9 +129,9 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_forma
         raise writers.output_error(out_dir, exc) from None
     gpkg = out_dir / "roofpv.gpkg"
     extra = potential(results.buildings)
-    buildings = results.buildings.drop(columns=extra.columns, errors="ignore").join(extra)
     streamed = _Streamed(results, extra, plan) if results.partitions is not None else None
-    layers = {"buildings": streamed.buildings() if streamed else buildings.reset_index()}
+    layers = {"buildings": streamed.buildings() if streamed else
+              results.buildings.drop(columns=extra.columns, errors="ignore").join(extra).reset_index()}
     if results.roof_planes is not None:
         layers["roof_planes"] = results.roof_planes
     if results.pv_arrays is not None:
