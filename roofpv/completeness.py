@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .config import Target
-from .dsm import contradicts
+from .constants import SHADING_CLASSES
 from .policy import in_cohort
 
 #: Columns that decide a roof's suitability and its policy cohorts.
@@ -30,6 +30,16 @@ COLUMNS = ("name", "address", "category", "owner_type", "roof_type", "roof_load_
 TOTAL = "合计"
 #: Status of an issued form.
 MISSING, STALE, RETURNED = "missing", "stale", "returned"
+
+
+def contradicts(surveyed: np.ndarray, measured: np.ndarray) -> np.ndarray:
+    """Surveyed shading classes more than one class away from the DSM-measured ones
+    (False where either is missing): the roofs to check in the field."""
+    rank = {c: i for i, c in enumerate(SHADING_CLASSES)}
+    a = pd.Series(surveyed, dtype=object).map(rank).to_numpy(float)
+    b = pd.Series(measured, dtype=object).map(rank).to_numpy(float)
+    with np.errstate(invalid="ignore"):
+        return np.abs(a - b) > 1
 
 
 def building_status(issued: pd.DataFrame, survey: pd.DataFrame, measured: pd.Series | None = None

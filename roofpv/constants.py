@@ -12,6 +12,8 @@ STAGES = (
 )
 #: Name of the whole-jurisdiction row of the township table.
 CITY = "全市"
+#: Survey shading classes from least to most shaded (the DSM measures the same classes).
+SHADING_CLASSES = ("none", "light", "moderate", "severe")
 
 #: Files `roofpv survey` writes into its output folder.
 SURVEY_OUTPUTS = ("roofpv.gpkg", "roofpv.qgz", "townships.csv", "findings.csv", "register_matches.csv",
@@ -34,3 +36,5 @@ ARRAYS_MAX_BUILDINGS = 200_000
 REPORT_MAX_TOWNSHIPS = 100
 #: Languages of the reports and tables: Chinese (default) and English.
 LANGS = ("zh", "en")
+#: Report folder inside the output folder per language.
+REPORT_FOLDERS = {"zh": "report", "en": "report_en"}

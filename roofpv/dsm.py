@@ -40,7 +40,9 @@ from scipy import ndimage, sparse
 from scipy.sparse.csgraph import connected_components
 
 from . import shading
+from .completeness import contradicts
 from .config import Dsm
+from .constants import SHADING_CLASSES
 from .raster import Raster, data_share, shrink, zonal
 from .roof import to_local
 
@@ -507,17 +509,20 @@ def _outlines(label: np.ndarray, window: Raster, m: int) -> np.ndarray:
     if m == 0:
         return out
     transform = from_origin(window.x0, window.y0, window.res, window.res)
-    parts, which = [], []
     with _GDAL:
         found = list(shapes(label.astype(np.int32), mask=label >= 0, connectivity=4, transform=transform))
-    for geom, value in found:
-        parts.append(shapely.geometry.shape(geom))
-        which.append(int(value))
-    if parts:
-        which = np.asarray(which)
+    if found:
+        # GeoJSON polygons (shell, then holes) → shapely in one vectorised pass.
+        rings = [ring for geom, _ in found for ring in geom["coordinates"]]
+        per_polygon = np.fromiter((len(geom["coordinates"]) for geom, _ in found), np.int64, len(found))
+        size = np.fromiter(map(len, rings), np.int64, len(rings))
+        xy = np.array([xy for ring in rings for xy in ring], float)
+        ring = shapely.linearrings(xy, indices=np.repeat(np.arange(len(rings)), size))
+        parts = shapely.polygons(ring, indices=np.repeat(np.arange(len(found)), per_polygon))
+        which = np.fromiter((value for _, value in found), np.int64, len(found))
         order = np.argsort(which, kind="stable")
         present, dense = np.unique(which[order], return_inverse=True)
-        out[present] = shapely.multipolygons(np.asarray(parts, object)[order], indices=dense)
+        out[present] = shapely.multipolygons(parts[order], indices=dense)
     return out
 
 
@@ -687,10 +692,6 @@ def measure(windows: Iterable[tuple], footprints: gpd.GeoSeries, table: shading.
     return roofs, gpd.GeoDataFrame(planes, geometry="geometry", crs=footprints.crs)
 
 
-#: Survey shading classes from least to most shaded.
-SHADING_CLASSES = ("none", "light", "moderate", "severe")
-
-
 def shading_class(loss: np.ndarray, class_loss: dict[str, float]) -> np.ndarray:
     """Survey class whose loss is nearest to each measured ``loss`` (boundaries half-way
     between the classes' losses); None where ``loss`` is NaN."""
@@ -752,16 +753,6 @@ def combine(b: pd.DataFrame, roofs: pd.DataFrame, class_loss: dict[str, float],
     out["field_check"] = dsm & (b["shading_source"].to_numpy() == "survey") & contradicts(
         b["shading"].to_numpy(object), measured_class)
     return out
-
-
-def contradicts(surveyed: np.ndarray, measured: np.ndarray) -> np.ndarray:
-    """Surveyed shading classes more than one class away from the DSM-measured ones
-    (False where either is missing): the roofs to check in the field."""
-    rank = {c: i for i, c in enumerate(SHADING_CLASSES)}
-    a = pd.Series(surveyed, dtype=object).map(rank).to_numpy(float)
-    b = pd.Series(measured, dtype=object).map(rank).to_numpy(float)
-    with np.errstate(invalid="ignore"):
-        return np.abs(a - b) > 1
 
 
 def local_planes(planes: gpd.GeoDataFrame, setback_m: np.ndarray,

@@ -128,12 +128,14 @@ def assign_townships(
         return starts[0] if len(starts) == 1 else None
 
     matched = surveyed.map({name: match(name) for name in surveyed.dropna().unique()})
-    points = gpd.GeoSeries(out.geometry.representative_point(), index=out.index, crs=out.crs)
+    # Only buildings whose surveyed name matches no township are located.
+    unmatched = out.geometry[matched.isna()]
+    points = gpd.GeoSeries(unmatched.representative_point(), index=unmatched.index, crs=out.crs)
     polygons = gpd.GeoDataFrame(
         {"located": names}, geometry=townships.to_crs(out.crs).geometry.to_numpy(), crs=out.crs
     )
     located = gpd.sjoin(gpd.GeoDataFrame(geometry=points), polygons, how="left", predicate="within")
-    located = located[~located.index.duplicated(keep="first")]["located"]
+    located = located[~located.index.duplicated(keep="first")]["located"].reindex(out.index)
     use_location = matched.isna() & located.notna()
     out["township"] = matched.where(matched.notna(), located)
     origin[use_location] = "location"

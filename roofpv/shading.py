@@ -48,12 +48,14 @@ def _steps(radius_px: float, per_octave: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _pyramid(z: np.ndarray, levels: int) -> list[np.ndarray]:
-    """Max-pyramid of ``z`` with NaN as −inf: level k holds the maxima of 2^k × 2^k blocks."""
-    level = np.where(np.isnan(z), -np.inf, z).astype(np.float32)
+    """Max-pyramid of ``z`` (float32, no data as −inf): level k holds the maxima of
+    2^k × 2^k blocks."""
+    level = z
     out = [level]
     for _ in range(levels):
         rows, cols = level.shape
-        even = np.pad(level, ((0, rows % 2), (0, cols % 2)), constant_values=-np.inf)
+        even = (np.pad(level, ((0, rows % 2), (0, cols % 2)), constant_values=-np.inf)
+                if rows % 2 or cols % 2 else level)
         level = np.maximum(np.maximum(even[0::2, 0::2], even[1::2, 0::2]),
                            np.maximum(even[0::2, 1::2], even[1::2, 1::2]))
         out.append(level)
@@ -86,8 +88,13 @@ def horizon(grid: Raster, xy: np.ndarray, z0: np.ndarray, n_sectors: int = 36,
     rows, cols = grid.z.shape
     before = max(0, reach - int(np.floor(min(prow.min(initial=0), pcol.min(initial=0)))))
     after = max(0, reach + int(np.ceil(max(prow.max(initial=0) - rows, pcol.max(initial=0) - cols))))
-    z = np.pad(grid.z, ((before, after), (before, after)), constant_values=np.nan)
-    pyramid = [lvl.ravel() for lvl in _pyramid(z, int(level.max(initial=0)))]
+    # Sizes rounded up to whole blocks of the coarsest level, so no level needs padding.
+    levels = int(level.max(initial=0))
+    block = 1 << levels
+    z = np.full((-(-(rows + before + after) // block) * block,
+                 -(-(cols + before + after) // block) * block), -np.inf, np.float32)
+    z[before:before + rows, before:before + cols] = np.where(np.isnan(grid.z), -np.inf, grid.z)
+    pyramid = [lvl.ravel() for lvl in _pyramid(z, levels)]
     width = [(z.shape[1] + (1 << k) - 1) >> k for k in range(len(pyramid))]
     prow = (prow + before).astype(np.float32)
     pcol = (pcol + before).astype(np.float32)
@@ -102,8 +109,9 @@ def horizon(grid: Raster, xy: np.ndarray, z0: np.ndarray, n_sectors: int = 36,
         best = np.zeros((len(pr), n_sectors), np.float32)
         for k in range(d_px.size):
             lv = int(level[k])
-            r = np.floor(pr + drow[:, k]).astype(np.int32) >> lv
-            c = np.floor(pc + dcol[:, k]).astype(np.int32) >> lv
+            # Samples lie inside the padded grid (≥ 0), where truncation is floor.
+            r = (pr + drow[:, k]).astype(np.int32) >> lv
+            c = (pc + dcol[:, k]).astype(np.int32) >> lv
             r *= width[lv]
             r += c
             tan = pyramid[lv].take(r)
@@ -168,7 +176,8 @@ def _sky_below(tilt: np.ndarray, azimuth: np.ndarray, n_sectors: int) -> np.ndar
 
 
 def sun_table(weather: pd.DataFrame, latitude: float, longitude: float, altitude: float,
-              tilts=None, azimuths=None, n_sectors: int = 36, albedo: float = 0.2) -> SunTable:
+              tilts=None, azimuths=None, n_sectors: int = 36, albedo: float = 0.2,
+              chunk: int = 96) -> SunTable:
     """Build the :class:`SunTable` of a site (once per run).
 
     Parameters
@@ -180,6 +189,7 @@ def sun_table(weather: pd.DataFrame, latitude: float, longitude: float, altitude
         azimuths evenly spaced over 360
     n_sectors : azimuth sectors of the horizons
     albedo : ground reflectance [-]
+    chunk : orientations computed at a time (bounds the hours × orientations arrays)
     """
     solpos = solar_position(weather, latitude, longitude, altitude)
     zenith_all = solpos["apparent_zenith"].to_numpy()
@@ -196,14 +206,18 @@ def sun_table(weather: pd.DataFrame, latitude: float, longitude: float, altitude
     tilts = np.arange(0.0, 61.0, 5.0) if tilts is None else np.asarray(tilts, float)
     azimuths = np.arange(0.0, 360.0, 10.0) if azimuths is None else np.asarray(azimuths, float)
     tilt, az = (v.ravel() for v in np.meshgrid(tilts, azimuths, indexing="ij"))
-    aoi = pvlib.irradiance.aoi(tilt, az, zenith[:, None], sun_az[:, None])
-    beam = dni * np.maximum(np.cos(np.radians(aoi)), 0)
-    perez = pvlib.irradiance.perez(tilt, az, dhi, dni, dni_extra, zenith[:, None],
-                                   sun_az[:, None], airmass, return_components=True)
-    beamlike = beam + np.nan_to_num(perez["poa_circumsolar"])
-    sky = np.nan_to_num(perez["poa_isotropic"] + perez["poa_horizon"]).sum(axis=0)
-    ground = pvlib.irradiance.get_ground_diffuse(tilt, ghi, albedo).sum(axis=0)
-    beam_cum = np.concatenate([np.zeros((tilt.size, 1)), np.cumsum(beamlike.T, axis=1)], axis=1)
+    beam_cum = np.zeros((tilt.size, zenith.size + 1))
+    sky, ground = np.empty(tilt.size), np.empty(tilt.size)
+    for start in range(0, tilt.size, chunk):  # hours × orientations, a few at a time
+        cols = slice(start, start + chunk)
+        aoi = pvlib.irradiance.aoi(tilt[cols], az[cols], zenith[:, None], sun_az[:, None])
+        beam = dni * np.maximum(np.cos(np.radians(aoi)), 0)
+        perez = pvlib.irradiance.perez(tilt[cols], az[cols], dhi, dni, dni_extra, zenith[:, None],
+                                       sun_az[:, None], airmass, return_components=True)
+        beamlike = beam + np.nan_to_num(perez["poa_circumsolar"])
+        sky[cols] = np.nan_to_num(perez["poa_isotropic"] + perez["poa_horizon"]).sum(axis=0)
+        ground[cols] = pvlib.irradiance.get_ground_diffuse(tilt[cols], ghi, albedo).sum(axis=0)
+        beam_cum[cols, 1:] = np.cumsum(beamlike.T, axis=1)
     return SunTable(
         tilts, azimuths, n_sectors, 90.0 - zenith,
         np.searchsorted(sector, np.arange(n_sectors + 1)), beam_cum, sky,

@@ -113,11 +113,27 @@ def _blank(value: object) -> bool:
 _BLANK_TEXT = np.frompyfunc(lambda v: isinstance(v, str) and not v.strip(), 1, 1)
 
 
+class _Distinct:
+    """A column as codes into its distinct values (−1 = NA), each tested once."""
+
+    def __init__(self, values: pd.Series):
+        self.codes, self.values = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+        # :func:`_blank` of each distinct value, then True for code −1 (NA).
+        self.blank = np.append(_BLANK_TEXT(self.values.astype(object)).astype(bool), True)
+
+    def take(self, positions: np.ndarray) -> _Distinct:
+        """The same column at ``positions`` (rows kept), sharing the distinct values."""
+        out = object.__new__(_Distinct)
+        out.codes, out.values, out.blank = self.codes[positions], self.values, self.blank
+        return out
+
+    def blanks(self) -> np.ndarray:
+        return self.blank[self.codes]
+
+
 def _blanks(values: pd.Series) -> np.ndarray:
     """:func:`_blank` of every cell of ``values`` (tested once per distinct value)."""
-    codes, distinct = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
-    blank = np.append(_BLANK_TEXT(distinct.astype(object)).astype(bool), True)  # code -1: NA
-    return blank[codes]
+    return _Distinct(values).blanks()
 
 
 def _suggest(text: str, field: str) -> str:
@@ -256,8 +272,11 @@ def normalise_survey(
     def report(level, row, bid, column, value, problem, fix):
         findings.append(Finding(level, source, int(row), bid, column, value, problem, fix, sheet))
 
-    blank = np.column_stack([_blanks(table[c]) for c in table.columns]) if len(table.columns) else None
-    table = table.loc[~blank.all(axis=1)] if blank is not None else table
+    distinct = {c: _Distinct(table[c]) for c in table.columns}
+    if distinct:
+        filled = np.flatnonzero(~np.column_stack([d.blanks() for d in distinct.values()]).all(axis=1))
+        table = table.iloc[filled]
+        distinct = {c: d.take(filled) for c, d in distinct.items()}
     if table.empty:
         findings.append(Finding("warning", source, first_row - 1, None, None, None,
                                 "survey has a header but no data rows; every footprint is "
@@ -278,16 +297,18 @@ def normalise_survey(
         report("error", row, ids[row], "building_id", ids[row],
                "duplicate building id; only its first row is used",
                "give each building its own 建筑编号 or merge the rows")
-    keep = ids.notna() & ~dup
+    keep = (ids.notna() & ~dup).to_numpy()
     table, ids = table.loc[keep], ids[keep]
+    distinct = {c: d.take(np.flatnonzero(keep)) for c, d in distinct.items()}
 
     out = pd.DataFrame(index=pd.Index(ids.to_numpy(), name="building_id"))
     for column in COLUMN_ALIASES:
         if column == "building_id":
             continue
         values = table[column] if column in table else pd.Series(np.nan, index=table.index)
+        cells = distinct[column] if column in distinct else _Distinct(values)
         if column in VOCABULARIES:
-            parsed = _parse_codes(values, ids, column, report)
+            parsed = _parse_codes(values, cells, ids, column, report)
         elif column in NUMERIC_COLUMNS:
             header = next((h for h, c in mapping.items() if c == column), None)
             unit, factor = header_unit(header, column)
@@ -296,22 +317,26 @@ def normalise_survey(
                     "warning", source, first_row - 1, None, column, str(header),
                     f"unit {unit!r} in the header not understood; numbers read in {UNIT_LABELS[column]}",
                     f"write the unit as one of {', '.join(UNITS[column])}", sheet))
-            parsed = _parse_numbers(values, ids, column, report, typed,
+            parsed = _parse_numbers(values, cells, ids, column, report, typed,
                                     header_unit=(unit, factor) if factor is not None else None)
-        else:
-            parsed = values.astype("string").str.strip().astype(object).where(~_blanks(values), None)
+        else:  # text, stripped (each distinct value once)
+            text = pd.Series(cells.values, dtype=object).astype("string").str.strip().astype(object)
+            parsed = pd.Series(np.append(text.to_numpy(), None)[cells.codes], index=values.index,
+                               dtype=object).where(~cells.blanks(), None)
         out[column] = parsed.to_numpy()
         if column in BLANK_MEANS and column in table:
-            for row in values.index[_blanks(values)]:
+            for row in values.index[cells.blanks()]:
                 report("info", row, ids[row], column, None, f"blank cell: {BLANK_MEANS[column]}",
                        "fill in the cell")
     return out, findings
 
 
-def _per_value(values: pd.Series, ids: pd.Series, column: str, report, parse, blank_value):
-    """Apply ``parse(value) -> (result, issues)`` once per distinct value and report each
-    issue (level, problem, fix) on every row holding that value, in row order."""
-    codes, distinct = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+def _per_value(values: pd.Series, cells: _Distinct, ids: pd.Series, column: str, report, parse,
+               blank_value):
+    """Apply ``parse(value) -> (result, issues)`` once per distinct value of ``cells``
+    (``values`` factorised) and report each issue (level, problem, fix) on every row
+    holding that value, in row order."""
+    codes, distinct = cells.codes, cells.values
     parsed = [parse(v) for v in distinct]
     results = np.array([blank_value] + [r for r, _ in parsed], dtype=object)[codes + 1]
     issues = [issue for _, issue in parsed]
@@ -324,7 +349,7 @@ def _per_value(values: pd.Series, ids: pd.Series, column: str, report, parse, bl
     return results
 
 
-def _parse_codes(values: pd.Series, ids: pd.Series, column: str, report) -> pd.Series:
+def _parse_codes(values: pd.Series, cells: _Distinct, ids: pd.Series, column: str, report) -> pd.Series:
     lookup = VALUE_LOOKUP[column]
 
     def parse(value):
@@ -338,10 +363,12 @@ def _parse_codes(values: pd.Series, ids: pd.Series, column: str, report) -> pd.S
                            "trim the cell; roofpv read it as " + repr(str(value).strip()))]
         return code, []
 
-    return pd.Series(_per_value(values, ids, column, report, parse, None), index=values.index, dtype=object)
+    return pd.Series(_per_value(values, cells, ids, column, report, parse, None), index=values.index,
+                     dtype=object)
 
 
-def _parse_numbers(values: pd.Series, ids: pd.Series, column: str, report, typed: bool = True,
+def _parse_numbers(values: pd.Series, cells: _Distinct, ids: pd.Series, column: str, report,
+                   typed: bool = True,
                    header_unit: tuple[str, float] | None = None) -> pd.Series:
     """Numbers in the column's canonical unit. ``typed``: cells carry types (XLSX), so a
     number written as text is reported; in a CSV every cell is text. ``header_unit``:
@@ -402,4 +429,5 @@ def _parse_numbers(values: pd.Series, ids: pd.Series, column: str, report, typed
                 f"check the value; roofpv used none (a plausible {column} lies in {low:g}–{high:g} {canonical})")]
         return used, issues
 
-    return pd.Series(_per_value(values, ids, column, report, parse, np.nan), index=values.index, dtype=float)
+    return pd.Series(_per_value(values, cells, ids, column, report, parse, np.nan), index=values.index,
+                     dtype=float)

@@ -192,10 +192,13 @@ def cell_temperature(balance, poa_global, continues=None):
     position = poa / balance.poa_step
     i = np.minimum(position.astype(np.intp), balance.steady.shape[1] - 2)
     f = position - i
+    # Flat positions of each hour's node below and above its irradiance.
+    i += np.arange(nt)[:, None] * balance.steady.shape[1]
 
     def at_planes(values):
-        low = np.take_along_axis(values, i, axis=1)
-        return low + f * (np.take_along_axis(values, i + 1, axis=1) - low)
+        flat = values.ravel()
+        low = flat.take(i)
+        return low + f * (flat.take(i + 1) - low)
 
     steady, h = at_planes(balance.steady), at_planes(balance.h_total)
     absorbed = poa * balance.absorption

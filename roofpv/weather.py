@@ -14,12 +14,13 @@ and ``source``. Sun-position dependent quantities of an interval are evaluated
 at its midpoint (index + 30 min, see :py:func:`interval_midpoints`).
 """
 
+import threading
+
 import numpy as np
 import pandas as pd
 import pvlib
 import pyproj
 from scipy.optimize import brentq
-from scipy.signal import lfilter
 
 from .findings import Finding
 
@@ -61,9 +62,24 @@ def solar_position(weather, latitude, longitude, altitude):
         Output of :py:func:`pvlib.solarposition.get_solarposition` computed
         at ``weather.index + 30 min`` and labelled with ``weather.index``.
     """
-    solpos = pvlib.solarposition.get_solarposition(
-        interval_midpoints(weather.index), latitude, longitude, altitude)
-    return solpos.set_axis(weather.index)
+    index = weather.index
+    key = (index.asi8.tobytes(), str(index.tz), float(latitude), float(longitude), float(altitude))
+    with _SOLAR_LOCK:
+        found = _SOLAR_POSITIONS.get(key)
+    if found is None:
+        found = pvlib.solarposition.get_solarposition(
+            interval_midpoints(index), latitude, longitude, altitude).set_axis(index)
+        with _SOLAR_LOCK:
+            while len(_SOLAR_POSITIONS) >= 4:
+                _SOLAR_POSITIONS.pop(next(iter(_SOLAR_POSITIONS)))
+            _SOLAR_POSITIONS[key] = found
+    return found.copy()
+
+
+#: The last few solar positions computed, by index, time zone and site: the synthetic
+#: year, the yield tables and the DSM's sun table of a run share one computation.
+_SOLAR_POSITIONS: dict[tuple, pd.DataFrame] = {}
+_SOLAR_LOCK = threading.Lock()
 
 
 def typical_year(latitude, longitude, altitude, monthly_ghi_kwh_m2,
@@ -224,7 +240,7 @@ def typical_year(latitude, longitude, altitude, monthly_ghi_kwh_m2,
         np.arange(365) + 0.5,
         np.r_[mid_month[-1] - 365, mid_month, mid_month[0] + 365],
         np.r_[temp_month[-1], temp_month, temp_month[0]])
-    daily_temp += lfilter([1.0], [1.0, -0.7], rng.normal(0.0, 1.4, 365))
+    daily_temp += _ar1(rng.normal(0.0, 1.4, 365), 0.7)
     daily_temp += (temp_month - _group_mean(daily_temp, day_month, 12))[
         day_month]
     temp_air = daily_temp[day] + temp_amplitude / 2 * shape
@@ -241,6 +257,16 @@ def typical_year(latitude, longitude, altitude, monthly_ghi_kwh_m2,
             "altitude": altitude, "tz": tz,
             "source": "synthetic typical year from monthly means"}
     return weather, meta
+
+
+def _ar1(noise: np.ndarray, phi: float) -> np.ndarray:
+    """First-order autoregression ``y[n] = noise[n] + phi * y[n - 1]`` (day-to-day
+    persistence of the temperature anomaly)."""
+    out = np.empty_like(noise)
+    previous = 0.0
+    for i, value in enumerate(noise):
+        previous = out[i] = value + phi * previous
+    return out
 
 
 def _group_mean(values, groups, n):

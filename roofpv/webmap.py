@@ -198,17 +198,18 @@ def _share(k: int, n: int) -> str:
 
 
 def datum_findings(fits: dict, configured: Datum | None, footprints: int, hints: dict[str, Datum],
-                   shift: dict, source: str) -> list[Finding]:
+                   shift: dict, source: str, total: int | None = None) -> list[Finding]:
     """Findings on the footprints' datum from the evidence of each candidate.
 
     Parameters
     ----------
     fits : :class:`Fit` per candidate datum (keys of :data:`CANDIDATES`)
     configured : ``inputs.footprints_datum``
-    footprints : number of footprints
+    footprints : number of footprints located in the townships (``Fit.located`` counts of it)
     hints : :func:`hinted_datums` of the footprint file's names, fields and values
     shift : how far (m) each web-map datum moves points here
     source : the footprint file
+    total : number of footprints in the file when ``footprints`` is a sample of them
     """
     key = "inputs.footprints_datum"
 
@@ -255,6 +256,8 @@ def datum_findings(fits: dict, configured: Datum | None, footprints: int, hints:
         if (town_best != configured and outside[configured] >= 3
                 and outside[town_best] <= outside[configured] / 4):
             numbers = "; ".join(f"{LABELS[d]}: {_share(k, footprints)}" for d, k in outside.items())
+            if total is not None and total > footprints:
+                numbers += f" (a sample spread evenly over the file's {total:,} footprints)"
             out.append(finding(
                 "warning", f"fewer footprints fall outside every township if read as "
                 f"{LABELS[town_best]}; footprints outside every township: {numbers}",

@@ -120,6 +120,29 @@ def test_tiles_mosaic_nodata_and_windows(tmp_path):
     assert len(blocks) == 1 and blocks[0][0].tolist() == [0]
 
 
+def test_windows_cut_from_the_mosaic_in_memory_equal_windows_read_per_block(tmp_path, monkeypatch):
+    grid, _ = _gable(25.0, 0.0)
+    z = grid.z.copy()
+    z[:10, :10] = np.nan
+    _write_tile(tmp_path / "a.tif", z[:, :100], X0, Y0, RES)
+    _write_tile(tmp_path / "b.tif", z[:, 100:], X0 + 50, Y0, RES)
+    mosaic = tiles.open_mosaic(tmp_path, CRS)
+    # Blocks straddling the tile seam and the mosaic's edge (the halo reaches beyond it).
+    fp = np.array([shapely.box(X0 + 40 + dx, Y0 - 60 + dy, X0 + 60 + dx, Y0 - 40 + dy)
+                   for dx, dy in ((0, 0), (-30, 10), (45, -20))])
+    calls = []
+    read_window = tiles.read_window
+    monkeypatch.setattr(tiles, "read_window", lambda *a, **k: calls.append(a) or read_window(*a, **k))
+    cut = list(tiles.windows(mosaic, fp, halo_m=27.3, block_m=20.0))
+    assert len(calls) == 1  # the area the overlapping windows span, once
+    monkeypatch.setattr(tiles, "IN_MEMORY_PX", 0)
+    read = list(tiles.windows(mosaic, fp, halo_m=27.3, block_m=20.0))
+    assert len(cut) == len(read) == 3
+    for (p1, a, *_), (p2, b, *_) in zip(cut, read):
+        assert p1.tolist() == p2.tolist() and (a.x0, a.y0, a.res) == (b.x0, b.y0, b.res)
+        np.testing.assert_array_equal(a.z, b.z)
+
+
 def test_tile_in_another_crs_is_warped(tmp_path):
     # A plateau 7 m high in geographic coordinates (EPSG:4490), read in EPSG:4549.
     z = np.full((40, 40), 7.0, np.float32)

@@ -10,7 +10,7 @@ import rasterio
 import shapely
 from rasterio.transform import from_origin
 
-from roofpv import webmap
+from roofpv import input_checks, webmap
 from roofpv.pipeline import build_inventory, check_inputs, run
 
 X0, Y0 = 597_000.0, 3_398_000.0  # EPSG:4549, 当湖 (Pinghu)
@@ -120,6 +120,16 @@ def test_without_dsm_townships_and_names_give_the_offset_away(config, tmp_path):
     assert "WGS84/CGCS2000 (no shift): 12 of 12; GCJ-02 (Amap/Tencent): 0 of 12" in found[0].problem
     assert "mentions 高德" in found[1].problem
     assert sum("outside every township polygon" in f.problem for f in inventory.findings) == 12
+
+
+def test_townships_locate_an_even_sample_of_a_large_file(config, tmp_path, monkeypatch):
+    monkeypatch.setattr(input_checks, "TOWNSHIP_SAMPLE", 5)
+    town = shapely.box(X0, Y0, X0 + 200, Y0 + 120)
+    inventory = build_inventory(configure(config, tmp_path, to_gcj02(frame(boxes())), townships=town))
+    found = datum_findings(inventory.findings)
+    assert [f.level for f in found] == ["warning"]
+    assert "WGS84/CGCS2000 (no shift): 5 of 5; GCJ-02 (Amap/Tencent): 0 of 5" in found[0].problem
+    assert found[0].problem.endswith("(a sample spread evenly over the file's 12 footprints)")
 
 
 # --- DSM tiles: unreadable, edges, gaps ------------------------------------------

@@ -151,3 +151,19 @@ def test_monthly_diffuse_validated():
     with pytest.raises(ValueError, match="monthly_dhi_kwh_m2"):
         typical_year(**SITE, monthly_ghi_kwh_m2=GHI, monthly_temp_air_c=TEMP,
                      monthly_wind_m_s=WIND, monthly_dhi_kwh_m2=[200.0] * 12)
+
+
+def test_solar_position_is_computed_once_per_index_and_site(monkeypatch):
+    index = pd.date_range("2023-01-01", periods=48, freq="h", tz="Asia/Shanghai")
+    calls = []
+    compute = pvlib.solarposition.get_solarposition
+    monkeypatch.setattr(pvlib.solarposition, "get_solarposition",
+                        lambda *a, **k: calls.append(a) or compute(*a, **k))
+    first = solar_position(pd.DataFrame(index=index), 30.7, 121.0, 5.0)
+    first["azimuth"] = 0.0  # a caller's change stays its own
+    again = solar_position(pd.DataFrame(index=index), 30.7, 121.0, 5.0)
+    other = solar_position(pd.DataFrame(index=index), 30.7, 121.5, 5.0)
+    assert len(calls) == 2
+    assert again["azimuth"].gt(0).all() and not again.equals(other)
+    pd.testing.assert_frame_equal(again, compute(index + pd.Timedelta(minutes=30), 30.7, 121.0, 5.0)
+                                  .set_axis(index))

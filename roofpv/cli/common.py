@@ -62,8 +62,6 @@ def write_report(results, config, out_dir: Path, args: argparse.Namespace,
     """The HTML/XLSX report of a run into ``stage`` (default ``out_dir``), at the end of
     `survey` and `plan`, unless --no-report or too many townships (then a note says how
     to write it)."""
-    from .. import report
-
     townships = len(results.townships) - 1  # without the city row
     if args.report is False:
         return
@@ -74,6 +72,8 @@ def write_report(results, config, out_dir: Path, args: argparse.Namespace,
         return
     if progress is not None:
         progress.phase(f"writing the report ({townships:,} townships)")
+    from .. import report
+
     if results.partitions is not None:  # streamed: the buildings are read back from the outputs
         from dataclasses import replace
 

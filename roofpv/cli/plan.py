@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from ..constants import CITY, PLAN_OUTPUTS, SURVEY_OUTPUTS
+from ..constants import CITY, PLAN_OUTPUTS, REPORT_FOLDERS, SURVEY_OUTPUTS
 from .common import execute, milestone_cell, pct, status_legend, write_report
 from .options import run_options, setup
 from .progress import RunProgress
@@ -65,12 +64,11 @@ def plan_table(status, target, order: list[str]):
 
 
 def run(args: argparse.Namespace, console) -> int:
-    from .. import report
     from ..engine import clear_partitions
     from ..io.outputs import output_set, write_outputs
 
     config, out_dir = setup(args)
-    names = (*SURVEY_OUTPUTS, *PLAN_OUTPUTS, report.folder(Path(), args.lang).name)
+    names = (*SURVEY_OUTPUTS, *PLAN_OUTPUTS, REPORT_FOLDERS[args.lang])
     with output_set(out_dir, args.overwrite, names) as stage, RunProgress(console, args.quiet) as progress:
         results = execute(config, out_dir, args, progress.stage, progress.partition)
         paths = write_outputs(results, stage, plan=True, geo_format=args.geo_format,

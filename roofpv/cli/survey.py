@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from ..constants import CITY, SURVEY_OUTPUTS
+from ..constants import CITY, REPORT_FOLDERS, SURVEY_OUTPUTS
 from .common import execute, milestone_cell, pct, reconciliation, status_legend, write_report
 from .options import run_options, setup
 from .progress import RunProgress
@@ -74,14 +73,13 @@ def township_order(results) -> list[str]:
 def run(args: argparse.Namespace, console) -> int:
     import pandas as pd
 
-    from .. import report
     from ..engine import clear_partitions
     from ..io.outputs import output_set, write_outputs
     from ..pipeline import prepare
     from ..results import reconcile
 
     config, out_dir = setup(args)
-    names = (*SURVEY_OUTPUTS, report.folder(Path(), args.lang).name,
+    names = (*SURVEY_OUTPUTS, REPORT_FOLDERS[args.lang],
              *(("sensitivity.csv",) if args.sensitivity else ()))
     with output_set(out_dir, args.overwrite, names) as stage, RunProgress(console, args.quiet) as progress:
         # --sensitivity reruns the per-building stages on the same prepared inputs

@@ -420,32 +420,53 @@ def write_map(path: Path, buildings, township, pages: pd.DataFrame, page: pd.Ser
         fig, ax = plt.subplots(figsize=size)
         if township is not None:
             _outline(ax, township, "#888888", 1.0)
-        geoms.plot(ax=ax, color="#404040", linewidth=0)
+        ax.add_collection(_polygons(geoms, facecolor="#404040", linewidth=0))
+        ax.autoscale_view()
         for number, (x0, y0, x1, y1) in pages[["xmin", "ymin", "xmax", "ymax"]].iterrows():
             ax.add_patch(plt.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor="#c00000", lw=0.8))
             ax.text((x0 + x1) / 2, (y0 + y1) / 2, str(number), color="#c00000", ha="center",
                     va="center", fontsize=9, fontweight="bold")
         _finish(ax, f"{title} · 总图（红框为分图页码）", font)
         pdf.savefig(fig)
-        plt.close(fig)
         for number, (x0, y0, x1, y1) in pages[["xmin", "ymin", "xmax", "ymax"]].iterrows():
-            fig, ax = plt.subplots(figsize=size)
+            for drawn in [*ax.collections, *ax.lines, *ax.patches, *ax.texts]:  # one figure, page after page
+                drawn.remove()
             inside = page.reindex(geoms.index).eq(number).to_numpy()
             if township is not None:
                 _outline(ax, township, "#888888", 1.0)
-            geoms[inside].plot(ax=ax, facecolor="#d9d9d9", edgecolor="#404040", linewidth=0.4)
+            ax.add_collection(_polygons(geoms[inside], facecolor="#d9d9d9", edgecolor="#404040", linewidth=0.4))
             near = geoms.cx[x0:x1, y0:y1]
             others = near[~near.index.isin(geoms.index[inside])]
             if len(others):  # buildings of neighbouring pages, unlabelled
-                others.plot(ax=ax, facecolor="#f2f2f2", edgecolor="#a0a0a0", linewidth=0.3)
+                ax.add_collection(_polygons(others, facecolor="#f2f2f2", edgecolor="#a0a0a0", linewidth=0.3))
             for bid, p in points[inside].items():
                 ax.text(p.x, p.y, str(bid), fontsize=5, ha="center", va="center")
             ax.set_xlim(x0, x1)
             ax.set_ylim(y0, y1)
             _finish(ax, f"{title} · 第 {number} 页（{int(inside.sum())} 栋）", font, scale_m=100)
             pdf.savefig(fig)
-            plt.close(fig)
+        plt.close(fig)
     os.replace(tmp, path)
+
+
+def _polygons(geoms, **style):
+    """One matplotlib collection of the polygons ``geoms`` (holes kept), drawn with ``style``."""
+    import shapely
+    from matplotlib.collections import PathCollection
+    from matplotlib.path import Path as MplPath
+
+    parts = shapely.get_parts(geoms.to_numpy())
+    parts = parts[shapely.get_type_id(parts) == 3]
+    rings, owner = shapely.get_rings(parts, return_index=True)
+    xy, ring = shapely.get_coordinates(rings, return_index=True)
+    if not len(xy):
+        return PathCollection([], **style)
+    last = np.r_[ring[1:] != ring[:-1], True]
+    first = np.r_[True, last[:-1]]
+    codes = np.where(first, MplPath.MOVETO, np.where(last, MplPath.CLOSEPOLY, MplPath.LINETO)).astype(np.uint8)
+    cut = np.flatnonzero(np.r_[True, np.diff(owner[ring]) != 0, True])
+    paths = [MplPath(xy[a:b], codes[a:b]) for a, b in zip(cut[:-1].tolist(), cut[1:].tolist())]
+    return PathCollection(paths, **style)
 
 
 def _outline(ax, polygon, colour: str, width: float) -> None:
@@ -470,4 +491,4 @@ def _finish(ax, title: str, font, scale_m: float | None = None) -> None:
             color="black", linewidth=2)
     ax.text(x0 + 0.03 * (x1 - x0), y0 + 0.045 * (y1 - y0), f"{bar:g} m", fontsize=7)
     ax.annotate("N ↑", xy=(0.97, 0.95), xycoords="axes fraction", ha="right", fontsize=10)
-    ax.figure.tight_layout()
+    ax.figure.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.96)  # the title above

@@ -157,7 +157,7 @@ def read_survey(path: Path, sheet: str | int = 0) -> tuple[pd.DataFrame, list[Fi
         raise InputError(f"{path}: survey file is empty (0 bytes); save or export the survey again")
     if suffix in (".xlsx", ".xlsm"):
         try:
-            cells = pd.read_excel(path, sheet_name=sheet, header=None, dtype=object, engine="openpyxl")
+            cells = pd.read_excel(path, sheet_name=sheet, header=None, dtype=object, engine="calamine")
         except ValueError as exc:
             if "Worksheet" in str(exc) or "sheet" in str(exc).lower():
                 raise InputError(f"{path}: cannot read sheet {sheet!r} ({exc}); set inputs.survey_sheet "
@@ -291,7 +291,7 @@ def read_transformers(path: Path, layer: str | None = None) -> tuple[pd.DataFram
             frame = frame.iloc[1:].set_axis([str(c).strip() for c in frame.iloc[0]], axis=1)
             first = 2
         elif suffix in (".xlsx", ".xls"):
-            frame = pd.read_excel(path, sheet_name=layer or 0, dtype=object)
+            frame = pd.read_excel(path, sheet_name=layer or 0, dtype=object, engine="calamine")
             first = 2
         else:
             frame = pyogrio.read_dataframe(path, layer=layer, read_geometry=False)
@@ -361,7 +361,8 @@ def layer_text(path: Path, layer: str | None = None, limit: int = 1000) -> list[
              str(info["layer_metadata"]), str(info["dataset_metadata"])]
     text_fields = [f for f, t in zip(info["fields"], info["dtypes"]) if t == "object"]
     if text_fields:
-        frame = pyogrio.read_dataframe(path, layer=layer, columns=text_fields, read_geometry=False)
+        frame = pyogrio.read_dataframe(path, layer=layer, columns=text_fields, read_geometry=False,
+                                       use_arrow=True)
         for column in text_fields:
             texts += frame[column].dropna().astype(str).unique()[:limit].tolist()
     return texts

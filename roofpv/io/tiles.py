@@ -107,6 +107,21 @@ def open_mosaic(folder: str | Path, crs: str, pattern: str = "*.tif",
                   origin or (float(bounds[:, 0].min()), float(bounds[:, 3].max())), tuple(skipped))
 
 
+#: Mosaics of at most this many pixels whose tiles all lie on the mosaic's grid are read
+#: once by :func:`windows`, which then cuts every window from memory (128 MB as float32).
+IN_MEMORY_PX = 1 << 25
+
+
+def _snap(mosaic: Mosaic, bounds) -> tuple[float, float, float, float, int, int]:
+    """``bounds`` snapped outward to the mosaic grid, and their width and height [px]."""
+    r, (ox, oy) = mosaic.res, mosaic.origin
+    x0 = ox + np.floor((bounds[0] - ox) / r) * r
+    x1 = ox + np.ceil((bounds[2] - ox) / r) * r
+    y1 = oy - np.floor((oy - bounds[3]) / r) * r
+    y0 = oy - np.ceil((oy - bounds[1]) / r) * r
+    return x0, y0, x1, y1, round((x1 - x0) / r), round((y1 - y0) / r)
+
+
 def read_window(mosaic: Mosaic, bounds, resampling: Resampling = Resampling.bilinear,
                 _open: dict | None = None) -> Raster:
     """Mosaic of ``bounds`` (xmin, ymin, xmax, ymax) snapped outward to the mosaic grid.
@@ -114,12 +129,8 @@ def read_window(mosaic: Mosaic, bounds, resampling: Resampling = Resampling.bili
     Pixels no tile covers, and nodata pixels, are NaN. Tiles in another CRS are warped
     with ``resampling``; tiles in the analysis CRS on the same grid are read as is.
     """
-    r, (ox, oy) = mosaic.res, mosaic.origin
-    x0 = ox + np.floor((bounds[0] - ox) / r) * r
-    x1 = ox + np.ceil((bounds[2] - ox) / r) * r
-    y1 = oy - np.floor((oy - bounds[3]) / r) * r
-    y0 = oy - np.ceil((oy - bounds[1]) / r) * r
-    width, height = round((x1 - x0) / r), round((y1 - y0) / r)
+    r = mosaic.res
+    x0, y0, x1, y1, width, height = _snap(mosaic, bounds)
     z = np.full((height, width), np.nan, np.float32)
     hit = np.flatnonzero(shapely.intersects(shapely.box(*mosaic.bounds.T), shapely.box(x0, y0, x1, y1)))
     with ExitStack() as stack:
@@ -135,6 +146,32 @@ def read_window(mosaic: Mosaic, bounds, resampling: Resampling = Resampling.bili
                 resampling=resampling, masked=True,
             )
             z[:] = np.ma.filled(data[0, :height, :width].astype(np.float32), np.nan)
+    return Raster(z, float(x0), float(y1), r)
+
+
+def _on_grid(mosaic: Mosaic, sources: dict) -> bool:
+    """Every tile in the analysis CRS with the mosaic's pixel size and grid (read as is)."""
+    target = CRS.from_wkt(mosaic.crs)
+    r, (ox, oy) = mosaic.res, mosaic.origin
+    for src in sources.values():
+        steps = ((src.bounds.left - ox) / r, (oy - src.bounds.top) / r)
+        if (src.crs != target or not np.allclose(np.abs(src.res), r, rtol=1e-9, atol=0)
+                or any(abs(s - round(s)) > 1e-6 for s in steps)):
+            return False
+    return True
+
+
+def _cut(full: Raster, mosaic: Mosaic, bounds) -> Raster:
+    """The window :func:`read_window` reads for ``bounds``, cut from ``full`` (a window
+    of the same mosaic that holds every tile)."""
+    r = mosaic.res
+    x0, _, _, y1, width, height = _snap(mosaic, bounds)
+    z = np.full((height, width), np.nan, np.float32)
+    col, row = round((x0 - full.x0) / r), round((full.y0 - y1) / r)
+    rows, cols = full.z.shape
+    r0, r1, c0, c1 = max(row, 0), min(row + height, rows), max(col, 0), min(col + width, cols)
+    if r0 < r1 and c0 < c1:
+        z[r0 - row:r1 - row, c0 - col:c1 - col] = full.z[r0:r1, c0:c1]
     return Raster(z, float(x0), float(y1), r)
 
 
@@ -160,18 +197,30 @@ def windows(mosaic: Mosaic, geometry: np.ndarray, halo_m: float, block_m: float 
     centre = shapely.get_coordinates(shapely.centroid(geometry[touching]))
     key = np.floor(centre / block_m).astype(np.int64)
     _, block = np.unique(key, axis=0, return_inverse=True)
+    blocks = [touching[block.ravel() == b] for b in range(block.max() + 1)]
+    bounds = np.array([shapely.total_bounds(geometry[positions]) for positions in blocks])
+    bounds += np.array([-halo_m, -halo_m, halo_m, halo_m])
     with ExitStack() as stack:
-        def opened(m: Mosaic | None):
+        def reader(m: Mosaic | None):
+            """Window reader of a mosaic on the DSM's grid: the windows cut from one read
+            of the area they span when it is on the grid, at most :data:`IN_MEMORY_PX`
+            and smaller than the windows together (they overlap by their halos), else
+            read one by one."""
             if m is None:
-                return None, None
+                return lambda bounds: None
             aligned = Mosaic(m.paths, m.crs, m.bounds, mosaic.res, mosaic.origin)
-            return aligned, {i: stack.enter_context(rasterio.open(p)) for i, p in enumerate(m.paths)}
+            opened = {i: stack.enter_context(rasterio.open(p)) for i, p in enumerate(m.paths)}
+            span = (*np.maximum(bounds[:, :2].min(axis=0), m.bounds[:, :2].min(axis=0)),
+                    *np.minimum(bounds[:, 2:].max(axis=0), m.bounds[:, 2:].max(axis=0)))
+            *_, width, height = _snap(aligned, span)
+            pixels = width * height
+            windows_px = sum(w * h for *_, w, h in (_snap(aligned, b) for b in bounds))
+            if 0 < pixels <= min(IN_MEMORY_PX, windows_px) and _on_grid(aligned, opened):
+                full = read_window(aligned, span, _open=opened)
+                return lambda bounds: _cut(full, aligned, bounds)
+            return lambda bounds: read_window(aligned, bounds, _open=opened)
 
-        sources = [opened(mosaic), opened(dem), opened(canopy)]
-        for b in range(block.max() + 1):
-            positions = touching[block.ravel() == b]
-            xmin, ymin, xmax, ymax = shapely.total_bounds(geometry[positions])
-            bounds = (xmin - halo_m, ymin - halo_m, xmax + halo_m, ymax + halo_m)
-            dsm, ground, trees = (None if m is None else read_window(m, bounds, _open=o)
-                                  for m, o in sources)
+        readers = [reader(mosaic), reader(dem), reader(canopy)]
+        for positions, window in zip(blocks, bounds):
+            dsm, ground, trees = (read(window) for read in readers)
             yield positions, dsm, ground, trees

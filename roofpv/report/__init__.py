@@ -10,11 +10,10 @@ monthly energy profile is the run's own ``monthly_yield`` table.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 from ..config import Config
-from ..constants import CITY
+from ..constants import CITY, REPORT_FOLDERS
 from ..errors import RoofpvError
 from ..io.outputs import read_outputs
 from ..io.writers import write_folder
@@ -30,7 +29,7 @@ __all__ = ["LANGS", "ReportData", "folder", "from_folder", "from_results", "writ
 def folder(out_dir: Path, lang: str) -> Path:
     """The report folder of a language inside the output folder."""
     text(lang)
-    return out_dir / ("report" if lang == "zh" else f"report_{lang}")
+    return out_dir / REPORT_FOLDERS[lang]
 
 
 def from_results(results: Results, config: Config) -> ReportData:
@@ -58,9 +57,7 @@ def make(report: ReportData, config: Config, lang: str = "zh") -> dict[str, byte
     params = parameter_table(config.model_dump(mode="json"), comments, config.economics.assumptions, lang)
     name = config.source_path.name if config.source_path else ""
     files = {k: v.encode("utf-8") for k, v in pages.render(report, config, params, lang, name).items()}
-    buffer = io.BytesIO()
-    workbook.build(report, config, lang).save(buffer)
-    files["roofpv.xlsx"] = buffer.getvalue()
+    files["roofpv.xlsx"] = workbook.build(report, config, lang)
     return files
 
 

@@ -56,14 +56,16 @@ def monthly_mwh(b: pd.DataFrame, share: np.ndarray, mask: np.ndarray) -> np.ndar
 def by_category(b: pd.DataFrame) -> pd.DataFrame:
     """Capacity (MWp) and first-year energy (GWh) of suitable roofs per category,
     largest capacity first; categories without any are left out."""
-    s = b[b["suitability"] == "suitable"]
-    table = s.groupby(s["category"].fillna("other")).agg(
-        capacity_mwp=("capacity_kwp", "sum"), generation_gwh=("annual_kwh", "sum"),
-    )
-    table["capacity_mwp"] /= 1000.0
-    table["generation_gwh"] /= 1e6
+    take = (b["suitability"] == "suitable").to_numpy()
+    names, category = np.unique(b["category"].fillna("other").to_numpy(str)[take], return_inverse=True)
+
+    def total(column: str) -> np.ndarray:
+        return np.bincount(category, np.nan_to_num(b[column].to_numpy(float)[take]), len(names))
+
+    table = pd.DataFrame({"capacity_mwp": total("capacity_kwp") / 1000.0,
+                          "generation_gwh": total("annual_kwh") / 1e6}, index=pd.Index(names, name="category"))
     table = table[table["capacity_mwp"] > 0]
-    return table.sort_values("capacity_mwp", ascending=False)
+    return table.sort_values("capacity_mwp", ascending=False, kind="stable")
 
 
 def exclusions(b: pd.DataFrame, severity: dict[str, str]) -> pd.DataFrame:

@@ -18,11 +18,10 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import shapely
-from markupsafe import escape
-from scipy import ndimage
 
 from ..suitability import STATUS_COLOURS, STATUSES
-from .fonts import printable
+from . import svg
+from .svg import INK
 
 #: Width of the page's map area in CSS pixels (A4 with 14 mm margins, 96 dpi) and of
 #: one atlas sheet (three to a row).
@@ -33,8 +32,8 @@ MIN_ROOF_PX = 6.0
 MAX_SHEETS = 24
 #: Buildings closer than this many sheet widths share a cluster.
 LINK_SHARE = 0.25
-#: Colours: township boundary, overview roofs, sheet frames, text.
-BOUNDARY, ROOF_GREY, FRAME, INK = "#34495e", "#7f8c8d", "#c0392b", "#1b2631"
+#: Colours: township boundary, overview roofs, sheet frames.
+BOUNDARY, ROOF_GREY, FRAME = "#34495e", "#7f8c8d", "#c0392b"
 #: Fill of a township without a status (no buildings in the cohort).
 NO_STATUS = "#eeeeee"
 
@@ -97,10 +96,8 @@ def path_data(geoms, view: View) -> str:
 
 
 def _text(x: float, y: float, text: str, size: float = 9, anchor: str = "start", weight: str = "normal",
-          halo: bool = True, colour: str = INK) -> str:
-    halo_attrs = ' stroke="#fff" stroke-width="2.5" paint-order="stroke" stroke-linejoin="round"' if halo else ""
-    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" font-weight="{weight}" '
-            f'fill="{colour}"{halo_attrs}>{escape(printable(str(text)))}</text>')
+          colour: str = INK) -> str:
+    return svg.text(x, y, text, size, anchor, weight, colour, halo=True)
 
 
 def scale_bar(view: View, unit_m: str = "m", unit_km: str = "km") -> str:
@@ -124,9 +121,8 @@ def north_arrow(view: View, north: str = "N") -> str:
 
 
 def _svg(view: View, body: list[str], label: str) -> str:
-    return (f'<svg class="map" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {view.width:.0f} {view.height:.0f}" '
-            f'width="{view.width:.0f}" height="{view.height:.0f}" overflow="hidden" role="img" aria-label="{escape(printable(label))}">'
-            f'<rect width="100%" height="100%" fill="#fbfcfc" stroke="#d5d8dc"/>{"".join(body)}</svg>')
+    return svg.document(view.width, view.height, body, label, "map",
+                        '<rect width="100%" height="100%" fill="#fbfcfc" stroke="#d5d8dc"/>')
 
 
 def _fit(box: tuple[float, float, float, float], width: float, pad: float = 0.04, max_aspect: float = 1.0) -> View:
@@ -141,20 +137,38 @@ def _fit(box: tuple[float, float, float, float], width: float, pad: float = 0.04
     return View(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2, width)
 
 
+def clusters(cells: np.ndarray) -> tuple[np.ndarray, int]:
+    """Cluster of each grid cell ``cells`` (n, 2) (cells touching at a side or a corner
+    share one) and the number of clusters; clusters numbered in the order of their first
+    cell by row, then column."""
+    occupied, where = np.unique(cells, axis=0, return_inverse=True)
+    number = {cell: i for i, cell in enumerate(map(tuple, occupied.tolist()))}
+    label = [-1] * len(occupied)
+    n = 0
+    for start, (x0, y0) in enumerate(number):
+        if label[start] >= 0:
+            continue
+        label[start], stack = n, [(x0, y0)]
+        while stack:
+            x, y = stack.pop()
+            for near in ((x + dx, y + dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)):
+                j = number.get(near)
+                if j is not None and label[j] < 0:
+                    label[j] = n
+                    stack.append(near)
+        n += 1
+    return np.asarray(label, int)[where.ravel()], n
+
+
 def sheet_boxes(xy: np.ndarray, side: float) -> list[tuple[float, float, float, float]]:
     """Square ground boxes (at most ``side`` metres) covering the points ``xy``: one per
     cluster of points (linked when closer than a quarter of ``side``), large clusters cut
     into a grid of ``side``; ordered north to south, then west to east."""
     if not len(xy):
         return []
-    link = side * LINK_SHARE
-    cell = np.floor((xy - xy.min(axis=0)) / link).astype(int)
-    grid = np.zeros(cell.max(axis=0) + 1, bool)
-    grid[cell[:, 0], cell[:, 1]] = True
-    labels, n = ndimage.label(grid, structure=np.ones((3, 3)))
-    cluster = labels[cell[:, 0], cell[:, 1]]
+    cluster, n = clusters(np.floor((xy - xy.min(axis=0)) / (side * LINK_SHARE)).astype(int))
     boxes = []
-    for k in range(1, n + 1):
+    for k in range(n):
         pts = xy[cluster == k]
         (x0, y0), (x1, y1) = pts.min(axis=0), pts.max(axis=0)
         if max(x1 - x0, y1 - y0) <= side * 0.9:

@@ -153,15 +153,14 @@ def render(report: data.ReportData, config: Config, parameters: pd.DataFrame, la
     pages: dict[str, str] = {}
     files_of = {name: page_file(i + 1, name) for i, name in enumerate(report.order)}
 
-    def common(name: str, mask: np.ndarray, salt: str) -> dict:
+    def common(name: str, mask: np.ndarray) -> dict:
         row = towns.loc[name]
         sub = b[mask]
         return {
             "figures": _figures(row, t),
-            "coverage_svg": Markup(charts.coverage_chart(data.coverage_rows(row, targets), lang, f"{salt}c")),
-            "category_svg": Markup(charts.category_chart(data.by_category(sub), lang, f"{salt}k")),
-            "monthly_svg": Markup(charts.monthly_chart(
-                data.monthly_mwh(b, report.monthly_share, mask), lang, f"{salt}m")),
+            "coverage_svg": Markup(charts.coverage_chart(data.coverage_rows(row, targets), lang)),
+            "category_svg": Markup(charts.category_chart(data.by_category(sub), lang)),
+            "monthly_svg": Markup(charts.monthly_chart(data.monthly_mwh(b, report.monthly_share, mask), lang)),
             "exclusion_rows": _exclusion_rows(sub, config, lang),
             "site": site, "config_name": config_name, "banners": banners,
         }
@@ -201,7 +200,7 @@ def render(report: data.ReportData, config: Config, parameters: pd.DataFrame, la
             ],
         })
     pages["index.html"] = _page({
-        **common(report.city, everything, "city"),
+        **common(report.city, everything),
         "heading": f"{site} {t['overview']}" if lang == "zh" else f"{site} · {t['overview']}",
         "is_index": True,
         "targets": [{"short": name} for name in _target_names(config, lang).values()],
@@ -213,10 +212,10 @@ def render(report: data.ReportData, config: Config, parameters: pd.DataFrame, la
         "parameter_rows": parameters.to_dict("records"),
         "survey_rows": _survey_rows(b, report.order, report.city, targets),
     }, lang)
-    for i, name in enumerate(report.order):
+    for name in report.order:
         atlas = atlases[name]
         pages[files_of[name]] = _page({
-            **common(name, township_of == name, f"t{i}"),
+            **common(name, township_of == name),
             "heading": f"{site} {name}" if lang == "zh" else f"{name}, {site}",
             "is_index": False,
             "overview_svg": Markup(atlas.overview),

@@ -1,19 +1,21 @@
 """The report workbook: a summary sheet of the townships and one sheet of buildings per
-township, with Chinese (or English) headers, number formats and frozen header rows."""
+township, with Chinese (or English) headers, number formats and frozen header rows.
+
+Written by XlsxWriter column by column; text cells pass :func:`~roofpv.io.writers.safe_text`
+and are stored as strings, never as formulas or links.
+"""
 
 from __future__ import annotations
 
+import io
 import re
 
 import numpy as np
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.cell import Cell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+import xlsxwriter
 
 from ..config import Config
-from ..io.writers import safe_text
+from ..io.writers import safe_frame, safe_text
 from ..milestones import COLOURS, LABELS
 from ..policy import potential
 from .data import ReportData
@@ -43,7 +45,10 @@ BUILDINGS = [
     ("existing_pv_kw", "existing_kw", ONE), ("annual_kwh", "annual_kwh", INT),
     ("specific_yield_kwh_kwp", "specific_yield", INT), ("plan_year", "plan_year", None),
 ]
-_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+#: Header cells: bold, light blue, wrapped.
+HEADER = {"bold": True, "bg_color": "#DDEBF7", "text_wrap": True, "valign": "vcenter"}
+#: Rows read to size a column; its width in characters at most.
+WIDTH_ROWS, MAX_WIDTH = 300, 48
 
 
 def sheet_title(name: str, taken: set[str]) -> str:
@@ -63,49 +68,66 @@ def _header(label, lang: str) -> str:
 
 
 def _cell(value):
-    if isinstance(value, (np.bool_, bool)):
-        return bool(value)
+    """A summary value for XlsxWriter: NaN → empty, numpy scalars → Python, text made inert."""
     if isinstance(value, np.generic):
         value = value.item()
     return None if isinstance(value, float) and np.isnan(value) else safe_text(value)
 
 
-def _text_cell(ws, value):
-    """A cell for ``value``; a string is stored as a string even when it starts with ``=``
-    (openpyxl would store it as a formula)."""
-    if not isinstance(value, str) or not value.startswith("="):
-        return value
-    cell = Cell(ws, value=value)
-    cell.data_type = "s"
-    return cell
+def _columns(frame: pd.DataFrame) -> list[np.ndarray]:
+    """The columns of ``frame`` as arrays of Python values: NA → None, text made inert."""
+    safe = safe_frame(frame)
+    return [np.where(pd.isna(col), None, col).astype(object)
+            for col in (safe.iloc[:, j].to_numpy(dtype=object) for j in range(safe.shape[1]))]
 
 
-def _write(ws, headers: list[str], rows: list[list], formats: list[str | None]) -> None:
-    ws.append([_text_cell(ws, h) for h in headers])
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-        cell.fill = _HEADER_FILL
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
-    for row in rows:
-        ws.append([_text_cell(ws, _cell(v)) for v in row])
-    for j, fmt in enumerate(formats, start=1):
-        letter = get_column_letter(j)
-        if fmt:
-            for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
-                cell.number_format = fmt
-        longest = max([len(str(headers[j - 1]))] + [len(str(r[j - 1] or "")) for r in rows[:300]])
-        ws.column_dimensions[letter].width = min(48, 4 + 1.7 * longest)
-    ws.freeze_panes = "B2"
-    ws.auto_filter.ref = ws.dimensions
+class _Writer:
+    """Sheets of one XlsxWriter workbook, with its cell formats made once."""
+
+    def __init__(self, buffer: io.BytesIO):
+        self.book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
+                                                 "strings_to_urls": False, "strings_to_numbers": False})
+        self.header = self.book.add_format(HEADER)
+        self._formats: dict[str, object] = {}
+
+    def format(self, spec: str | None, fill: str | None = None):
+        """The cell format of number format ``spec`` and background ``fill`` (None: none)."""
+        if spec is None and fill is None:
+            return None
+        key = f"{spec}|{fill}"
+        if key not in self._formats:
+            self._formats[key] = self.book.add_format({**({"num_format": spec} if spec else {}),
+                                                       **({"bg_color": fill} if fill else {})})
+        return self._formats[key]
+
+    def sheet(self, title: str, headers: list[str], columns: list, formats: list[str | None],
+              fills: dict[str, str] | None = None) -> None:
+        """A sheet of ``columns`` (sequences of Python values) under ``headers``: number
+        formats per column, text cells found in ``fills`` on that background colour,
+        header row and first column frozen, a filter on the header."""
+        ws = self.book.add_worksheet(title)
+        ws.write_row(0, 0, headers, self.header)
+        fills = fills or {}
+        for j, (values, spec) in enumerate(zip(columns, formats)):
+            values = list(values)
+            if any(isinstance(v, str) and v in fills for v in values):
+                for i, v in enumerate(values, start=1):
+                    ws.write(i, j, v, self.format(spec, fills.get(v) if isinstance(v, str) else None))
+            else:
+                ws.write_column(1, j, values, self.format(spec))
+            longest = max([len(str(headers[j]))] + [len(str(v or "")) for v in values[:WIDTH_ROWS]])
+            ws.set_column(j, j, min(MAX_WIDTH, 4 + 1.7 * longest))
+        ws.freeze_panes(1, 1)
+        ws.autofilter(0, 0, max((len(c) for c in columns), default=0), len(headers) - 1)
+
+    def close(self) -> None:
+        self.book.close()
 
 
-def build(report: ReportData, config: Config, lang: str) -> Workbook:
-    """The workbook (not saved)."""
+def build(report: ReportData, config: Config, lang: str) -> bytes:
+    """The workbook, as the bytes of an ``.xlsx`` file."""
     t = text(lang)
-    book = Workbook()
-    summary = book.active
     taken: set[str] = set()
-    summary.title = sheet_title(t["summary_sheet"], taken)
     headers = [t["township"]] + [_header(label, lang) for _, label, _ in SUMMARY]
     formats: list[str | None] = [None] + [fmt for *_, fmt in SUMMARY]
     names = {tg.name: (tg.label if lang == "zh" else tg.name.replace("_", " ")) for tg in config.policy.targets}
@@ -133,13 +155,11 @@ def build(report: ReportData, config: Config, lang: str) -> Workbook:
                 if f"{p}gap_kwp_{year}" in towns.columns:
                     row.append(r[f"{p}gap_kwp_{year}"])
                 row.append(LABELS[lang][r[f"{p}status_{year}"]])
-        rows.append(row)
-    _write(summary, headers, rows, formats)
-    fills = {LABELS[lang][s]: PatternFill("solid", fgColor="FF" + c.lstrip("#").upper()) for s, c in COLOURS.items()}
-    for cells in summary.iter_rows(min_row=2):
-        for cell in cells:
-            if cell.value in fills:
-                cell.fill = fills[cell.value]
+        rows.append([_cell(v) for v in row])
+    buffer = io.BytesIO()
+    out = _Writer(buffer)
+    out.sheet(sheet_title(t["summary_sheet"], taken), headers, list(zip(*rows)), formats,
+              {LABELS[lang][s]: c for s, c in COLOURS.items()})
 
     b = report.buildings
     plan_year = (report.plan.groupby(level=0)["build_year"].min() if report.plan is not None
@@ -164,12 +184,13 @@ def build(report: ReportData, config: Config, lang: str) -> Workbook:
     table = table.reindex(columns=columns)
     headers = [t["building_id"]] + [_header(label, lang) for _, label, _ in BUILDINGS]
     formats = [None] + [fmt for *_, fmt in BUILDINGS]
+    cells = _columns(table.reset_index())
+    township = b["township"].to_numpy()
     for name in report.order:
-        sub = table[b["township"] == name]
-        ws = book.create_sheet(sheet_title(name, taken))
-        rows = [[bid, *values] for bid, values in zip(sub.index, sub.itertuples(index=False))]
-        _write(ws, headers, rows, formats)
-    return book
+        take = township == name
+        out.sheet(sheet_title(name, taken), headers, [c[take] for c in cells], formats)
+    out.close()
+    return buffer.getvalue()
 
 
 def _labelled(values: pd.Series, label) -> pd.Series:
