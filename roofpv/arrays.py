@@ -15,7 +15,6 @@ import pandas as pd
 import shapely
 
 from .layout import module_runs
-from .roof import from_local
 
 #: Columns of the frame :func:`module_rows` returns.
 ROW_COLUMNS = ["building_id", "plane", "row", "modules", "kwp", "module_tilt_deg",
@@ -52,22 +51,33 @@ def module_rows(planes: pd.DataFrame, width_m: float, gap_m: float, power_w: flo
     owner, row, n = runs["polygon"], runs["row"], runs["modules"]
     if len(owner) == 0:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in ROW_COLUMNS})
+    # Each run's rectangle, corners in the order of shapely.box, mapped to the projected
+    # CRS with the inverse of roofpv.roof.to_local and built in one pass.
     x0, y0 = runs["x"], runs["y"]
-    boxes = shapely.box(x0, y0, x0 + (n - 1) * (width_m + gap_m) + width_m, y0 + depth[owner])
-    centre = planes[["centre_x", "centre_y"]].to_numpy(float)[owner]
-    boxes = from_local(boxes, centre, planes["rotation_deg"].to_numpy(float)[owner])
+    x1, y1 = x0 + (n - 1) * (width_m + gap_m) + width_m, y0 + depth[owner]
+    x = np.stack([x1, x1, x0, x0, x1], axis=1)
+    y = np.stack([y0, y1, y1, y0, y0], axis=1)
+    theta = np.radians(planes["rotation_deg"].to_numpy(float)[owner])[:, None]
+    cos, sin = np.cos(theta), np.sin(theta)
+    xy = np.empty((len(owner), 5, 2))
+    xy[..., 0] = x * cos + y * sin + planes["centre_x"].to_numpy(float)[owner, None]
+    xy[..., 1] = -x * sin + y * cos + planes["centre_y"].to_numpy(float)[owner, None]
 
     first = np.r_[True, (owner[1:] != owner[:-1]) | (row[1:] != row[:-1])]
     run_row = np.cumsum(first) - 1
     modules = np.bincount(run_row, weights=n).astype(np.int64)
-    take = planes.iloc[owner[first]]
+    geometry = shapely.from_ragged_array(
+        shapely.GeometryType.MULTIPOLYGON, xy.reshape(-1, 2),
+        (np.arange(0, 5 * len(owner) + 1, 5), np.arange(len(owner) + 1),
+         np.r_[np.flatnonzero(first), len(owner)]))
+    take = owner[first]
     return pd.DataFrame({
-        "building_id": take["building_id"].to_numpy(),
-        "plane": take["plane"].to_numpy(int),
+        "building_id": planes["building_id"].to_numpy()[take],
+        "plane": planes["plane"].to_numpy(int)[take],
         "row": row[first],
         "modules": modules,
         "kwp": modules * power_w / 1000.0,
-        "module_tilt_deg": take["module_tilt_deg"].to_numpy(float),
-        "azimuth_deg": take["azimuth_deg"].to_numpy(float),
-        "geometry": shapely.multipolygons(boxes, indices=run_row),
+        "module_tilt_deg": planes["module_tilt_deg"].to_numpy(float)[take],
+        "azimuth_deg": planes["azimuth_deg"].to_numpy(float)[take],
+        "geometry": geometry,
     })

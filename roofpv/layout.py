@@ -13,8 +13,8 @@ from typing import NamedTuple
 import numpy as np
 import shapely
 
-#: Vectorised containment tests are run in chunks of this many candidate cells.
-CHUNK_CELLS = 2_000_000
+from . import convex
+
 #: Module cells are tested inset by this much (m): a module that touches an edge
 #: exactly is not pushed out by digitising or reprojection noise.
 TOLERANCE_M = 1e-3
@@ -110,12 +110,11 @@ def module_runs(
     along a row of the :func:`cell_grid`: a cell holds a module where its box, inset by
     :data:`TOLERANCE_M`, lies inside the polygon.
 
-    Three vectorised paths, each over all polygons at once: axis-parallel rectangles
-    hold their whole grid (one run per row, no test); in a convex polygon a row's free
-    x-range is the polygon's narrowest cross-section at the strip's two edges (the left
-    boundary is convex and the right one concave in y, so their extremes over the strip
-    lie at its edges): one run per row in closed form; the other polygons go through
-    :func:`_cells_in_rows` (one shapely difference per row band).
+    Axis-parallel rectangles hold their whole grid (one run per row, no test). For the
+    other polygons a row of cells spans the strip y0 … y0 + depth; a cell is inside
+    where no boundary edge crosses it and the polygon holds its centre, so the rows are
+    read from the polygons' edges clipped to the strips (:func:`_edge_runs`), all
+    polygons at once with numpy.
 
     Returns
     -------
@@ -125,17 +124,8 @@ def module_runs(
     ``x`` and ``y`` (lower-left corner of the run's first cell, m).
     """
     g = cell_grid(polygons, width_m, gap_m, depth_m, pitch_m)
-    convex = _convex(polygons, g)
-    found = [_rectangle_runs(g), _convex_runs(polygons, g, convex, width_m)]
-    rest = g._replace(ny=np.where(g.rectangle | convex, 0, g.ny))
-    for polygon, row, column in _cells_in_rows(polygons, rest, width_m):
-        if polygon.size == 0:
-            continue
-        first = np.r_[True, (polygon[1:] != polygon[:-1]) | (row[1:] != row[:-1])
-                      | (column[1:] != column[:-1] + 1)]
-        starts = np.flatnonzero(first)
-        found.append((polygon[starts], row[starts], column[starts],
-                      np.diff(np.r_[starts, len(polygon)])))
+    edges = _edges(polygons, ~g.rectangle & (g.ny > 0) & (g.nx > 0))
+    found = [_rectangle_runs(g), _edge_runs(edges, g, width_m)]
     polygon, row, column, modules = (np.concatenate(v) for v in zip(*found))
     order = np.lexsort((column, row, polygon))
     polygon, row, column, modules = polygon[order], row[order], column[order], modules[order]
@@ -185,110 +175,155 @@ def _rectangle_runs(g: CellGrid):
     return polygon, row, np.zeros_like(row), g.nx[polygon]
 
 
-def _convex(polygons: np.ndarray, g: CellGrid) -> np.ndarray:
-    """Single polygons without holes that equal their convex hull (to 1e-9 relative),
-    not already rectangles and with at least one grid row."""
-    candidate = np.flatnonzero(~g.rectangle & (g.ny > 0) & (g.nx > 0))
-    out = np.zeros(len(polygons), bool)
-    p = polygons[candidate]
-    simple = (shapely.get_type_id(p) == 3) & (shapely.get_num_interior_rings(p) == 0)
-    area = shapely.area(p)
-    hull = shapely.area(shapely.convex_hull(p))
-    out[candidate] = simple & (hull - area <= 1e-9 * np.maximum(hull, 1.0))
-    return out
+class Edges(NamedTuple):
+    """Boundary segments of polygons (m): from (x0, y0) to (x1, y1), ``owner`` = position
+    of the polygon; ``convex`` per polygon: a single counter-clockwise ring that turns
+    left (or goes straight) at every vertex, once round."""
+
+    x0: np.ndarray
+    y0: np.ndarray
+    x1: np.ndarray
+    y1: np.ndarray
+    owner: np.ndarray
+    convex: np.ndarray
 
 
-def _convex_runs(polygons: np.ndarray, g: CellGrid, convex: np.ndarray, width_m: float):
-    """One run per row of each convex polygon, in closed form: the row's strip (inset by
-    :data:`TOLERANCE_M`) is free between the larger left and the smaller right boundary
-    of the polygon's cross-sections at the strip's lower and upper edge (``convex``:
-    the polygons to do, as from :func:`_convex`)."""
-    polygon, row = _rows(g, convex)
-    if polygon.size == 0:
-        return polygon, row, row.copy(), row.copy()
+def _edges(polygons: np.ndarray, which: np.ndarray) -> Edges:
+    """The edges of the polygons selected by ``which``. Polygons with holes, several
+    parts or an invalid outline (made valid first, as containment would see them) are
+    split into their rings."""
+    rings, single = convex.from_polygons(np.where(which, polygons, None))
+    single &= which
+    is_convex = single & (convex.convexity(rings) >= 0)
+    nxt = rings.following()
+    owner = rings.owner
+    start, end = rings.xy, rings.xy[nxt]
+    other = np.flatnonzero(which & ~single)
+    if other.size:
+        p = polygons[other]
+        bad = ~shapely.is_valid(p)
+        p = np.where(bad, shapely.make_valid(p), p)
+        parts, part_of = shapely.get_parts(p, return_index=True)
+        areal = shapely.get_type_id(parts) == shapely.GeometryType.POLYGON
+        ring, ring_of = shapely.get_rings(parts[areal], return_index=True)
+        xy, k = shapely.get_coordinates(ring, return_index=True)
+        same = k[1:] == k[:-1]                   # consecutive vertices of one ring
+        start = np.concatenate([start, xy[:-1][same]])
+        end = np.concatenate([end, xy[1:][same]])
+        owner = np.concatenate([owner, other[part_of[areal][ring_of][k[:-1][same]]]])
+    return Edges(start[:, 0], start[:, 1], end[:, 0], end[:, 1], owner, is_convex)
+
+
+def _edge_runs(e: Edges, g: CellGrid, width_m: float):
+    """Runs of cells inside the polygons whose ``e``dges are given, row by row.
+
+    A row's strip (inset by :data:`TOLERANCE_M`) meets some edges; each blocks the
+    x-range of its part inside the strip. Between blocked ranges the strip lies wholly
+    inside or wholly outside the polygon: inside where an odd number of edges crosses
+    the strip's mid-line to the left. For a convex polygon the free range is simply
+    right of its left chain (edges going down) and left of its right chain (going up).
+    """
     t = TOLERANCE_M
-    y0 = g.y_start[polygon] + row * g.pitch[polygon]
-    ys = np.stack([y0 + t, y0 + g.depth[polygon] - t])            # 2 × rows
-    # Edges of the convex polygons (exterior rings; closing point repeats the first).
-    ring = shapely.get_exterior_ring(polygons[convex])
-    xy, owner = shapely.get_coordinates(ring, return_index=True)
-    last = np.r_[owner[1:] != owner[:-1], True]
-    keep = ~last
-    ex0, ey0 = xy[:-1][keep[:-1]].T
-    ex1, ey1 = xy[1:][keep[:-1]].T
-    edge_owner = np.flatnonzero(convex)[owner[:-1][keep[:-1]]]
-    # Pair every row with every edge of its polygon.
-    edges_per = np.bincount(edge_owner, minlength=len(polygons))
-    edge_first = np.cumsum(edges_per) - edges_per
-    count = edges_per[polygon]
-    pair_row = np.repeat(np.arange(polygon.size), count)
-    pair_edge = edge_first[polygon][pair_row] + (
-        np.arange(pair_row.size) - np.repeat(np.cumsum(count) - count, count))
-    a0, b0, a1, b1 = ex0[pair_edge], ey0[pair_edge], ex1[pair_edge], ey1[pair_edge]
-    left = np.full((2, polygon.size), -np.inf)
-    right = np.full((2, polygon.size), np.inf)
-    lo_y, hi_y = np.minimum(b0, b1), np.maximum(b0, b1)
-    for k in (0, 1):
-        y = ys[k][pair_row]
-        crosses = (lo_y <= y) & (y <= hi_y) & (hi_y > lo_y)
+    n = len(g.nx)
+    # Pair each edge with the rows whose strip it enters (open overlap in y).
+    ylo, yhi = np.minimum(e.y0, e.y1), np.maximum(e.y0, e.y1)
+    o = e.owner
+    ys, pitch, depth, ny = g.y_start[o], g.pitch[o], g.depth[o], g.ny[o]
+    with np.errstate(invalid="ignore"):
+        r_lo = np.clip(np.floor((ylo - ys - depth) / pitch), 0, np.maximum(ny - 1, 0)).astype(np.int64)
+        r_hi = np.clip(np.ceil((yhi - ys) / pitch), -1, ny - 1).astype(np.int64)
+    count = np.maximum(r_hi - r_lo + 1, 0)
+    pair_edge = np.repeat(np.arange(o.size), count)
+    row = r_lo[pair_edge] + np.arange(pair_edge.size) - np.repeat(np.cumsum(count) - count, count)
+    po = o[pair_edge]
+    y0 = g.y_start[po] + row * g.pitch[po]
+    s0, s1 = y0 + t, y0 + g.depth[po] - t
+    a0, b0, a1, b1 = e.x0[pair_edge], e.y0[pair_edge], e.x1[pair_edge], e.y1[pair_edge]
+    lo_y, hi_y = ylo[pair_edge], yhi[pair_edge]
+    meets = (hi_y > s0) & (lo_y < s1)
+    pair_edge, row, po, s0, s1, a0, b0, a1, b1, lo_y, hi_y = (
+        v[meets] for v in (pair_edge, row, po, s0, s1, a0, b0, a1, b1, lo_y, hi_y))
+    # x-range of each edge's part inside its strip.
+    flat = hi_y == lo_y
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slope = (a1 - a0) / (b1 - b0)
+        ya, yb = np.maximum(s0, lo_y), np.minimum(s1, hi_y)
+        xa = np.where(ya == b0, a0, np.where(ya == b1, a1, a0 + (ya - b0) * slope))
+        xb = np.where(yb == b0, a0, np.where(yb == b1, a1, a0 + (yb - b0) * slope))
+    x_lo = np.where(flat, np.minimum(a0, a1), np.minimum(xa, xb))
+    x_hi = np.where(flat, np.maximum(a0, a1), np.maximum(xa, xb))
+
+    # Row key: (polygon, row) numbered across all rows of the grid.
+    row_first = np.cumsum(g.ny) - g.ny
+    key = row_first[po] + row
+    total = int(g.ny.sum())
+    free_lo = np.full(total, -np.inf)
+    free_hi = np.full(total, np.inf)
+    cv = e.convex[po]
+    left = cv & (b1 < b0)
+    right = cv & (b1 > b0)
+    np.maximum.at(free_lo, key[left], x_hi[left])
+    np.minimum.at(free_hi, key[right], x_lo[right])
+    convex_rows = np.flatnonzero(np.isfinite(free_lo) & np.isfinite(free_hi))
+    gap_key, gap_lo, gap_hi = convex_rows, free_lo[convex_rows], free_hi[convex_rows]
+
+    # Other polygons: merge the blocked ranges of each row, keep the gaps inside.
+    other = ~cv
+    if other.any():
+        k, xl, xh = key[other], x_lo[other], x_hi[other]
+        order = np.lexsort((xl, k))
+        k, xl, reach = k[order], xl[order], xh[order]
+        first = np.r_[True, k[1:] != k[:-1]]
+        # Running maximum of the blocked ranges' right ends, restarted at each row.
+        reach = _running_max(reach, first)
+        gap = np.flatnonzero(~first[1:] & (xl[1:] > reach[:-1]))
+        g_key, g_lo, g_hi = k[gap], reach[gap], xl[gap + 1]
+        # Parity of the edges crossing the strip's mid-line left of each gap.
+        ym = (s0[other] + s1[other]) / 2.0
+        b0o, b1o, a0o, a1o = b0[other], b1[other], a0[other], a1[other]
+        crosses = (b0o <= ym) != (b1o <= ym)
         with np.errstate(invalid="ignore", divide="ignore"):
-            x = a0 + (y - b0) * (a1 - a0) / (b1 - b0)
-        xs_min = np.full(polygon.size, np.inf)
-        xs_max = np.full(polygon.size, -np.inf)
-        np.minimum.at(xs_min, pair_row[crosses], x[crosses])
-        np.maximum.at(xs_max, pair_row[crosses], x[crosses])
-        left[k], right[k] = xs_min, xs_max
-    lo, hi = left.max(axis=0), right.min(axis=0)                  # free x-range of the row
+            xc = a0o + (ym - b0o) * (a1o - a0o) / (b1o - b0o)
+        ck, cx = key[other][crosses], xc[crosses]
+        corder = np.lexsort((cx, ck))
+        ck, cx = ck[corder], cx[corder]
+        mid = (g_lo + g_hi) / 2.0
+        # Crossings of a row before the gap's middle: rank by (row, x) in the sorted list.
+        below = _rank(ck, cx, g_key, mid) - np.searchsorted(ck, g_key, side="left")
+        inside = below % 2 == 1
+        gap_key = np.r_[gap_key, g_key[inside]]
+        gap_lo = np.r_[gap_lo, g_lo[inside]]
+        gap_hi = np.r_[gap_hi, g_hi[inside]]
+
+    # Cells of each free range: c0 = x_start + j·step + t ≥ lo and c0 + width − 2t ≤ hi.
+    polygon = np.repeat(np.arange(n), g.ny)[gap_key]
+    row = gap_key - row_first[polygon]
     x_start, step = g.x_start[polygon], g.step
-    first = np.maximum(np.ceil((lo - t - x_start) / step - 1e-9), 0)
-    last_col = np.minimum(np.floor((hi + t - width_m - x_start) / step + 1e-9), g.nx[polygon] - 1)
-    modules = np.where(np.isfinite(lo) & np.isfinite(hi), last_col - first + 1, 0)
+    first_col = np.maximum(np.ceil((gap_lo - t - x_start) / step - 1e-9), 0)
+    last_col = np.minimum(np.floor((gap_hi + t - width_m - x_start) / step + 1e-9), g.nx[polygon] - 1)
+    modules = last_col - first_col + 1
     full = modules > 0
-    return (polygon[full], row[full], first[full].astype(np.int64),
+    return (polygon[full], row[full], first_col[full].astype(np.int64),
             modules[full].astype(np.int64))
 
 
-def _cells_in_rows(polygons: np.ndarray, g: CellGrid, width_m: float):
-    """Cells of each polygon's grid whose (inset) box lies inside it, row by row.
+def _running_max(values: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Running maximum of ``values`` restarted wherever ``first`` is set."""
+    if values.size == 0:
+        return values
+    # Lift each segment above all earlier ones so that one accumulate serves all.
+    lo = values.min()
+    lift = (values.max() - lo + 1.0) * (np.cumsum(first) - 1)
+    return np.maximum.accumulate(values - lo + lift) - lift + lo
 
-    A row of cells spans the strip y0 … y0 + depth. A cell is inside the polygon when no
-    point of the strip outside the polygon lies strictly within the cell's x-range, so
-    one difference per row (strip minus polygon) replaces a containment test per cell:
-    each connected piece of the difference blocks the open x-interval of its bounds.
-    Rows are processed in chunks of about :data:`CHUNK_CELLS` cells; yields
-    ``(polygon, row, column)`` arrays of the cells inside, per chunk."""
-    n = len(polygons)
-    nx, ny, x_start, y_start, step, depth, pitch = (
-        g.nx, g.ny, g.x_start, g.y_start, g.step, g.depth, g.pitch)
-    invalid = np.flatnonzero(ny > 0)[~shapely.is_valid(polygons[ny > 0])]
-    if invalid.size:  # the difference needs valid input; containment never did
-        polygons = polygons.copy()
-        polygons[invalid] = shapely.make_valid(polygons[invalid])
-    t = TOLERANCE_M
-    rows = np.repeat(np.arange(n), ny)
-    row_in_polygon = np.arange(len(rows)) - np.repeat(np.cumsum(ny) - ny, ny)
-    # Row-local x (from the grid start) offset by ``span`` per row keeps every row's
-    # keys above the previous row's, so one sort and one running maximum serve all rows.
-    span = float(np.max(nx * step, initial=0.0)) + 4.0
-    group = np.cumsum(nx[rows]) // CHUNK_CELLS
-    for chunk in np.unique(group):
-        sel = np.flatnonzero(group == chunk)
-        owner = rows[sel]
-        y0 = y_start[owner] + row_in_polygon[sel] * pitch[owner]
-        strips = shapely.box(x_start[owner] - 1.0, y0 + t,
-                             x_start[owner] + nx[owner] * step + 1.0, y0 + depth[owner] - t)
-        parts, part_row = shapely.get_parts(shapely.difference(strips, polygons[owner]),
-                                            return_index=True)
-        xb = shapely.bounds(parts)
-        base = part_row * span + 2.0 - x_start[owner[part_row]]
-        lo, hi = xb[:, 0] + base, xb[:, 2] + base
-        order = np.argsort(lo, kind="stable")
-        lo, reach = lo[order], np.maximum.accumulate(hi[order])
-        cells = nx[owner]
-        cell_row = np.repeat(np.arange(len(sel)), cells)
-        j = np.arange(cell_row.size) - np.repeat(np.cumsum(cells) - cells, cells)
-        c0 = cell_row * span + 2.0 + j * step + t
-        c1 = c0 + width_m - 2 * t
-        k = np.searchsorted(lo, c1, side="left") - 1
-        inside = ~((k >= 0) & (reach[np.maximum(k, 0)] > c0))
-        yield owner[cell_row[inside]], row_in_polygon[sel][cell_row[inside]], j[inside]
+
+def _rank(keys: np.ndarray, xs: np.ndarray, key: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Position in ``keys``/``xs`` (sorted by key, then x) of the first pair with the
+    same key as ``key`` and an x not below ``x``; blocks of equal keys are short."""
+    start = np.searchsorted(keys, key, side="left")
+    end = np.searchsorted(keys, key, side="right")
+    count = np.zeros(key.size, np.int64)
+    for j in range(int(np.max(end - start, initial=0))):
+        pos = np.minimum(start + j, keys.size - 1)
+        count += (start + j < end) & (xs[pos] < x)
+    return start + count

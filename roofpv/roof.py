@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from . import convex
+
 
 def gauss_kruger_epsg(longitude: float) -> int:
     """EPSG code of the CGCS2000 3-degree Gauss-Krüger zone (CM form, no zone prefix).
@@ -48,7 +50,7 @@ def ridge_facing_azimuth(geometry: np.ndarray) -> np.ndarray:
     [90°, 270°) is returned.
     """
     env = shapely.oriented_envelope(geometry)
-    coords = shapely.get_coordinates(shapely.get_exterior_ring(env)).reshape(len(geometry), 5, 2)
+    coords = shapely.get_coordinates(env).reshape(len(geometry), 5, 2)
     e1 = coords[:, 1] - coords[:, 0]
     e2 = coords[:, 2] - coords[:, 1]
     longer = np.where(
@@ -111,36 +113,87 @@ def roof_planes(
     n = len(geometry)
     centre = shapely.get_coordinates(shapely.centroid(geometry))
     flat = (n_planes == 1) & (slope_deg == 0)
-    front_az = np.where(flat, 180.0, ridge_facing_azimuth(geometry))
+    front_az = np.full(n, 180.0)
+    front_az[~flat] = ridge_facing_azimuth(geometry[~flat])
     # Rotating by (azimuth − 180)° counter-clockwise turns the facing direction to south.
     rotation = front_az - 180.0
-    local = to_local(geometry, centre, rotation)
-    xmin, ymin, xmax, ymax = shapely.bounds(local).T
-    ridge = (ymin + ymax) / 2.0
     gable = n_planes == 2
-
-    # Gables only: each half of the footprint, split at the ridge.
-    g = np.flatnonzero(gable)
-    front = local.copy()
-    front[g] = shapely.intersection(local[g], shapely.box(xmin[g], ymin[g], xmax[g], ridge[g]))
-    back = np.empty(n, dtype=object)
-    back[g] = shapely.intersection(local[g], shapely.box(xmin[g], ridge[g], xmax[g], ymax[g]))
-    # The back plane faces the other way: turn its frame by 180° so it too faces local −y.
-    back[g] = shapely.transform(back[g], lambda xy: -xy)
-
     index = np.concatenate([np.arange(n), np.flatnonzero(gable)])
+    setback = setback_m[index]
+
+    # Convex footprints (nearly all) in closed form on their coordinates; the others,
+    # and planes with repeated or nearly collinear vertices, through shapely.
+    rings, whole = convex.from_polygons(geometry)
+    fast = whole & (convex.convexity(rings) >= 0)
+    rings = _rotate(convex.select(rings, fast), centre, rotation)
+    xmin, ymin, xmax, ymax = convex.bounds(rings).T
+    ridge = (ymin + ymax) / 2.0
+    zero, one = np.zeros(n), np.ones(n)
+    front = convex.clip(rings, zero, np.where(gable, one, 0.0), np.where(gable, ridge, 1.0))
+    back = convex.clip(convex.select(rings, gable), zero, -one, -ridge)
+    back = convex.Rings(-back.xy, back.count)   # turned by 180° to face local −y too
+    back = convex.Rings(back.xy, back.count[gable])
+    pre = convex.concat(front, back)
+    fast = fast[index]
+    clean = fast & (convex.convexity(pre) > np.maximum(CLEAN_M, CLEAN_SHARE * setback))
+    at = np.flatnonzero(clean)
+    inset, whole = convex.inset(convex.take(pre, at), setback[at])
+    clean[at[~whole]] = False
+    local = np.empty(len(index), dtype=object)
+    local[at[whole]] = convex.to_polygons(convex.take(inset, np.flatnonzero(whole)))
+    shaped = np.empty(len(index), dtype=object)
+    at = np.flatnonzero(fast & ~clean)
+    shaped[at] = convex.to_polygons(convex.take(pre, at))
+    slow = ~fast[:n]
+    shaped[np.flatnonzero(~fast)] = _split(geometry[slow], centre[slow], rotation[slow], gable[slow])
+    rest = ~clean
+    local[rest] = shapely.buffer(shaped[rest], -setback[rest], join_style="mitre")
+
     planes = pd.DataFrame(
         {
             "building": index,
             "plane": np.r_[np.zeros(n, int), np.ones(gable.sum(), int)],
             "azimuth_deg": np.r_[front_az, (front_az[gable] + 180.0) % 360.0],
             "slope_deg": slope_deg[index],
-            "local": shapely.buffer(
-                np.r_[front, back[gable]], -setback_m[index], join_style="mitre"
-            ),
+            "local": local,
             "centre_x": centre[index, 0],
             "centre_y": centre[index, 1],
             "rotation_deg": np.r_[rotation, rotation[gable] + 180.0],
         }
     )
     return planes.sort_values(["building", "plane"], kind="stable").reset_index(drop=True)
+
+
+#: Planes whose vertices all stand at least CLEAN_M, and CLEAN_SHARE of the setback,
+#: from the line through their neighbours are inset in closed form
+#: (:func:`roofpv.convex.inset`) where no edge vanishes. The others go through shapely's
+#: buffer, whose result they decide: it drops vertices closer than 1 % of the distance
+#: to that line, and below a millimetre an edge's direction is uncertain.
+CLEAN_M = 1e-3
+CLEAN_SHARE = 0.02
+
+
+def _rotate(rings: convex.Rings, centre: np.ndarray, angle_deg: np.ndarray) -> convex.Rings:
+    """:func:`to_local` on rings."""
+    owner = rings.owner
+    theta = np.radians(angle_deg)[owner]
+    cos, sin = np.cos(theta), np.sin(theta)
+    dx, dy = (rings.xy - centre[owner]).T
+    return convex.Rings(np.column_stack([dx * cos - dy * sin, dx * sin + dy * cos]), rings.count)
+
+
+def _split(geometry: np.ndarray, centre: np.ndarray, rotation: np.ndarray,
+           gable: np.ndarray) -> np.ndarray:
+    """Planes of any footprints before setbacks, with shapely: each footprint in its
+    local frame, gables cut at the ridge (the back half turned by 180°); fronts first,
+    then the backs of the gables."""
+    n = len(geometry)
+    local = to_local(geometry, centre, rotation)
+    xmin, ymin, xmax, ymax = shapely.bounds(local).T
+    ridge = (ymin + ymax) / 2.0
+    g = np.flatnonzero(gable)
+    front = local.copy()
+    front[g] = shapely.intersection(local[g], shapely.box(xmin[g], ymin[g], xmax[g], ridge[g]))
+    back = shapely.intersection(local[g], shapely.box(xmin[g], ridge[g], xmax[g], ymax[g]))
+    back = shapely.transform(back, lambda xy: -xy)
+    return np.concatenate([front, back]) if n else front

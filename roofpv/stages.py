@@ -161,33 +161,42 @@ def lay_out(b: pd.DataFrame, config: Config, tables: dict[str, solar.YieldTable]
     polygon and frame, module depth and row pitch for :func:`array_layer`."""
     rules = config.roofs
     sel = b["geometry_valid"].to_numpy() & b["mounting"].notna().to_numpy()
-    rows = b.loc[sel]
+    used = ["roof_type", "roof_slope_deg", "roof_slope_deg_source", "shading_loss", "mounting",
+            b.geometry.name]
+    rows = b.loc[sel, [c for c in used if c in b]]
     measured = rows.get("roof_slope_deg_source", pd.Series("", rows.index)).eq("dsm").to_numpy()
-    setback = rows["roof_type"].map(lambda t: rules[t].setback_m)
-    modelled = rows.loc[~measured]
-    roof_rule = modelled["roof_type"].map(rules)
+    roof_type = rows["roof_type"].to_numpy(object)
+    setback = _per_value(roof_type, {t: r.setback_m for t, r in rules.items()}).astype(float)
+    modelled = np.flatnonzero(~measured)
     planes = roof_planes(
-        modelled.geometry.to_numpy(),
-        roof_rule.map(lambda r: r.planes).to_numpy(int),
-        modelled["roof_slope_deg"].to_numpy(float),
-        roof_rule.map(lambda r: r.setback_m).to_numpy(float),
+        rows.geometry.to_numpy()[modelled],
+        _per_value(roof_type[modelled], {t: r.planes for t, r in rules.items()}).astype(int),
+        rows["roof_slope_deg"].to_numpy(float)[modelled],
+        setback[modelled],
     )
-    planes.insert(0, "building_id", modelled.index.to_numpy()[planes["building"].to_numpy()])
-    planes["shading_loss"] = modelled["shading_loss"].to_numpy()[planes["building"].to_numpy()]
+    position = modelled[planes["building"].to_numpy()]      # row of each plane in ``rows``
+    planes.insert(0, "building_id", rows.index.to_numpy()[position])
+    planes["shading_loss"] = rows["shading_loss"].to_numpy(float)[position]
     planes = planes.drop(columns="building")
     if measured.any() and measured_planes is not None:
         mp = measured_planes[measured_planes["building_id"].isin(rows.index[measured])]
-        local = dsm.local_planes(mp, setback.reindex(mp["building_id"]).to_numpy(),
-                                 config.dsm.flat_max_slope_deg)
+        at = rows.index.get_indexer(mp["building_id"])
+        local = dsm.local_planes(mp, setback[at], config.dsm.flat_max_slope_deg)
         local["shading_loss"] = mp["shading_loss"].to_numpy()
         local["measured"] = True
         planes = pd.concat([planes, local], ignore_index=True)
-    planes = planes.sort_values(["building_id", "plane"], kind="stable").reset_index(drop=True)
-    mounting = rows["mounting"].reindex(planes["building_id"]).to_numpy()
+        position = np.r_[position, at]
+    # Planes by building id, then plane.
+    rank = (np.arange(len(rows)) if rows.index.is_monotonic_increasing
+            else np.argsort(np.argsort(rows.index.to_numpy(), kind="stable"), kind="stable"))
+    order = np.lexsort((planes["plane"].to_numpy(), rank[position]))
+    if (order != np.arange(len(order))).any():
+        planes, position = planes.iloc[order].reset_index(drop=True), position[order]
+    mounting = rows["mounting"].to_numpy(object)[position]
+    racked_by = {k: m.row_spacing == "gb50797" for k, m in config.mountings.items()}
     if "measured" in planes:  # measured planes: racks on the flat ones, flush on the pitched
         flat_m, pitched_m = form_mountings(config)
-        kind = pd.Series(mounting).map({k: m.row_spacing == "gb50797" for k, m in config.mountings.items()})
-        racked_now = kind.to_numpy(bool)
+        racked_now = _per_value(mounting, racked_by).astype(bool)
         dsm_plane = planes["measured"].fillna(False).to_numpy(bool)
         flat_plane = planes["slope_deg"].to_numpy() == 0
         if flat_m is not None:
@@ -196,11 +205,9 @@ def lay_out(b: pd.DataFrame, config: Config, tables: dict[str, solar.YieldTable]
             mounting = np.where(dsm_plane & ~flat_plane & racked_now, pitched_m, mounting)
         planes = planes.drop(columns="measured")
     planes["mounting"] = mounting
-    spec = {k: config.mountings[k] for k in np.unique(mounting)}
-    per_plane = pd.Series(mounting)
-    racked = per_plane.map({k: m.row_spacing == "gb50797" for k, m in spec.items()}).to_numpy(bool)
-    rack_tilt = per_plane.map({k: m.module_tilt_deg or 0.0 for k, m in spec.items()}).to_numpy(float)
-    tilt = np.where(racked, rack_tilt, planes["slope_deg"].to_numpy())
+    racked = _per_value(mounting, racked_by).astype(bool)
+    rack_tilt = _per_value(mounting, {k: m.module_tilt_deg or 0.0 for k, m in config.mountings.items()})
+    tilt = np.where(racked, rack_tilt.astype(float), planes["slope_deg"].to_numpy())
     planes["module_tilt_deg"] = tilt
 
     module, rule = config.module, config.rules
@@ -225,7 +232,7 @@ def lay_out(b: pd.DataFrame, config: Config, tables: dict[str, solar.YieldTable]
     planes["module_depth_m"] = depth
     planes["row_pitch_m"] = pitch
 
-    models = per_plane.map({k: m.temperature_model for k, m in spec.items()}).to_numpy()
+    models = _per_value(mounting, {k: m.temperature_model for k, m in config.mountings.items()})
     specific = np.zeros(len(planes))
     for model in np.unique(models):
         hit = models == model
@@ -234,6 +241,12 @@ def lay_out(b: pd.DataFrame, config: Config, tables: dict[str, solar.YieldTable]
     # Irradiance does not depend on the mounting: any table serves.
     planes["poa_kwh_m2"] = solar.interpolate_field(next(iter(tables.values())), "poa_annual_kwh_m2", tilt, az)
     return planes, runs
+
+
+def _per_value(values: np.ndarray, field: dict) -> np.ndarray:
+    """``field[v]`` for each of ``values``, looked up once per distinct value."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=False)
+    return np.array([field[v] for v in distinct])[codes] if len(distinct) else np.array([])
 
 
 #: Columns of the ``monthly_yield`` table besides ``building_id``.
@@ -248,23 +261,24 @@ def monthly_yield(b: pd.DataFrame, planes: pd.DataFrame, config: Config,
     planes (equal weights without modules), kWh/m², from the same orientation tables."""
     tilt = planes["module_tilt_deg"].to_numpy(float)
     az = planes["azimuth_deg"].to_numpy(float)
-    model = planes["mounting"].map({k: m.temperature_model for k, m in config.mountings.items()}).to_numpy()
+    model = _per_value(planes["mounting"].to_numpy(object),
+                       {k: m.temperature_model for k, m in config.mountings.items()})
     monthly = np.zeros((len(planes), 12))
-    for name in np.unique(model):
+    for name in pd.unique(model):
         hit = model == name
         monthly[hit] = solar.interpolate_field(tables[name], "monthly_kwh_per_kwp", tilt[hit], az[hit])
     poa = solar.interpolate_field(next(iter(tables.values())), "poa_monthly_kwh_m2", tilt, az)
     kwp = planes["layout_kwp"].to_numpy(float)
     weight = kwp * (1 - planes["shading_loss"].to_numpy(float))
     owner = planes["building_id"].to_numpy()
-    ids, row = np.unique(owner, return_inverse=True)
-    energy = np.zeros((ids.size, 12))
-    irradiation = np.zeros((ids.size, 12))
-    np.add.at(energy, row, weight[:, None] * monthly)
+    row, ids = pd.factorize(owner, sort=True)
+    order = np.argsort(row, kind="stable")                    # planes building by building
+    starts = np.flatnonzero(np.r_[True, np.diff(row[order]) != 0])
+    energy = np.add.reduceat((weight[:, None] * monthly)[order], starts) if row.size else np.zeros((0, 12))
     # Irradiation weighted by layout kWp; planes count equally on a roof without modules.
     empty = np.bincount(row, kwp, minlength=ids.size) == 0
     by = np.where(empty[row], 1.0, kwp)
-    np.add.at(irradiation, row, by[:, None] * poa)
+    irradiation = np.add.reduceat((by[:, None] * poa)[order], starts) if row.size else np.zeros((0, 12))
     irradiation /= np.bincount(row, by, minlength=ids.size)[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
         share = energy / energy.sum(axis=1, keepdims=True)
@@ -276,30 +290,37 @@ def monthly_yield(b: pd.DataFrame, planes: pd.DataFrame, config: Config,
 
 def building_layout(b: pd.DataFrame, planes: pd.DataFrame, config: Config) -> pd.DataFrame:
     """Aggregate plane layouts to buildings; existing PV takes its share of the modules."""
-    p = planes.assign(
-        kwh_per_kwp_x_kwp=planes["layout_kwp"] * planes["specific_yield_kwh_kwp"],
-        area_x_yield=planes["usable_area_m2"] * planes["specific_yield_kwh_kwp"],
-        shaded_kwh=planes["layout_kwp"] * planes["specific_yield_kwh_kwp"] * (1 - planes["shading_loss"]),
-    )
-    front = p[p["plane"] == 0].set_index("building_id")
-    agg = p.groupby("building_id").agg(
-        usable_area_m2=("usable_area_m2", "sum"),
-        layout_modules=("modules", "sum"),
-        layout_kwp=("layout_kwp", "sum"),
-        kwh=("kwh_per_kwp_x_kwp", "sum"),
-        shaded_kwh=("shaded_kwh", "sum"),
-        area_yield=("area_x_yield", "sum"),
-        north_plane_unused=("north_unused", "any"),
-    ).reindex(b.index)
+    at = b.index.get_indexer(planes["building_id"])          # building of each plane
+    n = len(b)
+
+    def total(values) -> pd.Series:  # per building; NaN counts as 0, as in a pandas sum
+        return pd.Series(np.bincount(at, weights=np.nan_to_num(values), minlength=n), b.index)
+
+    kwp = planes["layout_kwp"].to_numpy(float)
+    specific = planes["specific_yield_kwh_kwp"].to_numpy(float)
+    area = planes["usable_area_m2"].to_numpy(float)
+    has = pd.Series(np.bincount(at, minlength=n) > 0, b.index)   # buildings with planes
+    agg = pd.DataFrame({
+        "usable_area_m2": total(area),
+        "layout_modules": total(planes["modules"].to_numpy(float)),
+        "layout_kwp": total(kwp),
+        "kwh": total(kwp * specific),
+        "shaded_kwh": total(kwp * specific * (1 - planes["shading_loss"].to_numpy(float))),
+        "area_yield": total(area * specific),
+        "north_plane_unused": total(planes["north_unused"].to_numpy(float)) > 0,
+    }).where(has)
+    first = planes["plane"].to_numpy() == 0
+    front = pd.DataFrame(np.nan, index=b.index, columns=["azimuth_deg", "module_tilt_deg"])
+    front.iloc[at[first]] = planes.loc[first, ["azimuth_deg", "module_tilt_deg"]].to_numpy(float)
     out = b.copy()
     measured = out.get("roof_aspect_deg_source", pd.Series("", b.index)).eq("dsm")
     measured_aspect = out.get("roof_aspect_deg", pd.Series(np.nan, b.index))
-    out["roof_aspect_deg"] = measured_aspect.where(measured, front["azimuth_deg"].reindex(b.index))
+    out["roof_aspect_deg"] = measured_aspect.where(measured, front["azimuth_deg"])
     # Measured roofs: the building's loss is the yield-weighted loss of its planes.
     with np.errstate(invalid="ignore", divide="ignore"):
         plane_loss = 1 - agg["shaded_kwh"] / agg["kwh"]
     out["shading_loss"] = out["shading_loss"].where(~measured | plane_loss.isna(), plane_loss)
-    out["module_tilt_deg"] = front["module_tilt_deg"].reindex(b.index)
+    out["module_tilt_deg"] = front["module_tilt_deg"]
     out["usable_area_m2"] = agg["usable_area_m2"].fillna(0.0)
     out["layout_kwp"] = agg["layout_kwp"].fillna(0.0)
     out["north_plane_unused"] = agg["north_plane_unused"].fillna(False).astype(bool)

@@ -34,3 +34,42 @@ def test_planes_of_east_west_gable_face_east_and_west():
     assert shapely.area(planes.local.to_numpy()) == pytest.approx([150.0, 150.0])
     for poly in planes.local:
         assert shapely.bounds(poly)[3] == pytest.approx(0.0)  # ridge at local y = 0
+
+
+def test_closed_form_planes_equal_the_shapely_construction():
+    """Convex footprints (closed form) and others (shapely) give the planes of: rotate
+    into the local frame, cut gables at mid-height, buffer by −setback with mitres."""
+    rng = np.random.default_rng(9)
+    shapes = []
+    for i in range(90):
+        r = rng.uniform(4, 30)
+        if i % 3 == 0:
+            shape = shapely.box(0, 0, r, r * rng.uniform(0.2, 0.9))
+        elif i % 3 == 1:
+            shape = shapely.MultiPoint(rng.uniform(-r, r, (9, 2))).convex_hull
+        else:  # L shape: the shapely path
+            shape = shapely.box(-r, -r / 2, r, r / 2).difference(shapely.box(0, 0, r, r))
+        shapes.append(shapely.affinity.translate(shapely.affinity.rotate(shape, rng.uniform(0, 180)),
+                                                 6e5, 3.4e6))
+    geometry = np.array(shapes, dtype=object)
+    n = len(geometry)
+    n_planes = np.where(np.arange(n) % 2 == 0, 2, 1)
+    slope = np.where(np.arange(n) % 4 == 1, 0.0, 20.0)
+    setback = rng.uniform(0.0, 1.5, n)
+    planes = roof_planes(geometry, n_planes, slope, setback)
+    for i, geom in enumerate(geometry):
+        mine = planes[planes.building == i]
+        c = shapely.centroid(geom)
+        local = shapely.affinity.rotate(shapely.affinity.translate(geom, -c.x, -c.y),
+                                        mine.rotation_deg.iloc[0], origin=(0, 0))
+        x0, y0, x1, y1 = local.bounds
+        ridge = (y0 + y1) / 2
+        halves = ([local.intersection(shapely.box(x0, y0, x1, ridge)),
+                   shapely.affinity.rotate(local.intersection(shapely.box(x0, ridge, x1, y1)), 180,
+                                           origin=(0, 0))]
+                  if n_planes[i] == 2 else [local])
+        for plane, half in zip(mine.local, halves):
+            expected = half.buffer(-setback[i], join_style="mitre")
+            assert plane.area == pytest.approx(expected.area, rel=1e-9, abs=1e-9)
+            if not expected.is_empty:
+                assert shapely.hausdorff_distance(plane, expected) < 1e-6
