@@ -154,13 +154,39 @@ def prepare(config: Config, progress: Callable[[str], None] = lambda stage: None
                     meters)
 
 
+#: Building columns the jurisdiction-wide steps of :func:`conclude` read (grid admission,
+#: the rollout plan and its layer, the township table, the pace from the register, the
+#: potential fields and the reconciliation). A run that streams its partitions to the
+#: outputs gathers only these (all columns when it calibrates with metered generation).
+CONCLUDE_COLUMNS = (
+    "township", "township_source", "name", "category", "owner_type", "year_built", "floor_area_m2",
+    "roof_load_kn_m2", "shading_loss", "shading_loss_source", "transformer_id", "existing_pv_kw",
+    "existing_pv_area_m2", "existing_pv_source", "roof_area_m2", "usable_area_m2", "capacity_kwp",
+    "pv_area_m2", "annual_kwh", "annual_kwh_p90", "specific_yield_kwh_kwp", "suitability", "reasons",
+    "has_survey", "dsm_coverage", "connection_class", "nea_category", "export_mode", "capex_yuan",
+    "revenue_yuan_yr", "npv_yuan", "lcoe_yuan_kwh", "payback_years", "co2_avoided_t_yr",
+    "energy_use_kwh", "existing_pv_kwh",
+)
+
+
+def conclude_columns(columns: list[str], prepared: Prepared) -> list[str]:
+    """Of the assessed ``columns``, those :func:`conclude` needs: :data:`CONCLUDE_COLUMNS`,
+    or every column but the geometry when it calibrates the yields with metered
+    generation (which re-appraises every roof)."""
+    if prepared.inventory.register is not None and prepared.meters is not None:
+        return [c for c in columns if c != "geometry"]
+    return [c for c in columns if c in CONCLUDE_COLUMNS]
+
+
 def conclude(
     b: pd.DataFrame, config: Config, prepared: Prepared,
     plane_layer: gpd.GeoDataFrame | None, pv_arrays: gpd.GeoDataFrame | None,
     progress: Callable[[str], None] = lambda stage: None,
 ) -> Results:
     """The jurisdiction-wide steps on the assessed buildings: the DSM's coverage
-    findings, grid admission in rank order, the rollout plan and the township table."""
+    findings, grid admission in rank order, the rollout plan and the township table.
+    ``b`` may hold only the :func:`conclude_columns` (no geometry): then so do the
+    results' buildings and plan."""
     inventory, transformers = prepared.inventory, prepared.transformers
     findings = inventory.findings
     info, perf, calib = prepared.info, None, None
@@ -199,10 +225,11 @@ def conclude(
     monthly = [c for c in MONTHLY_COLUMNS if c in b]
     monthly_table = b[monthly].dropna(how="all").rename_axis("building_id") if monthly else None
     b = b.drop(columns=monthly)
+    if "geometry" in b:
+        b, plan = (gpd.GeoDataFrame(f, geometry="geometry", crs=crs) for f in (b, plan))
     return Results(
-        gpd.GeoDataFrame(b, geometry="geometry", crs=crs), townships, inventory.township_polygons,
-        findings, crs, inventory.survey_rows,
-        gpd.GeoDataFrame(plan, geometry="geometry", crs=crs), plan_status, trajectory,
+        b, townships, inventory.township_polygons, findings, crs, inventory.survey_rows,
+        plan, plan_status, trajectory,
         economics.parameters(config.economics), plane_layer, info, pv_arrays,
         {t.name: t.label for t in config.policy.targets}, matches, perf, calib,
         monthly_yield=monthly_table,

@@ -15,6 +15,7 @@ from .suitability import STATUSES
 from .uncertainty import common_sigma, inter_annual_sigma
 
 if TYPE_CHECKING:  # the DSM stack loads only in runs that read tiles
+    from . import engine
     from .io import tiles
 
 
@@ -59,6 +60,11 @@ class Results:
     calibration: pd.DataFrame | None = None
     #: Monthly kWh and plane-of-array irradiation per building (``assess.monthly_yield``).
     monthly_yield: pd.DataFrame | None = None
+    #: Where the outputs stream from in a large run (:class:`roofpv.engine.Partitions`):
+    #: then ``buildings`` and ``plan`` hold only the columns of the jurisdiction-wide
+    #: steps, without geometry, and the layers ``buildings``, ``monthly_yield``,
+    #: ``roof_planes`` and ``pv_arrays`` are read from the partitions as they are written.
+    partitions: engine.Partitions | None = None
 
 
 def run_info(config: Config, weather_meta: dict, hourly: pd.DataFrame, crs: str,

@@ -9,8 +9,9 @@ Wall time and CPU time of this process are both reported: on a shared machine th
 CPU time is the steadier figure.
 
 * the I/O floor: reading the same inputs (pyogrio for the layers, pandas for the survey
-  and transformers CSV) and writing the same output layers and tables with pyogrio and
-  pandas alone, no modelling;
+  and transformers CSV) and writing the same outputs (every layer of ``roofpv.gpkg`` the
+  run wrote, ``roof_planes``, ``pv_arrays`` and ``monthly_yield`` included, and every
+  CSV table, same rows) with pyogrio and pandas alone, no modelling;
 * the naive yield baseline: one pvlib ``ModelChain`` per building
   (``bench_yield.naive_loop``) on ``--loop`` buildings, extrapolated linearly to all
   buildings (not measured at full size);
@@ -19,8 +20,9 @@ CPU time is the steadier figure.
   the same roofs.
 
 The stages are run the way ``roofpv survey`` runs them with the local engine
-(:mod:`roofpv.engine`: partitions of whole townships, one after the other) but
-without its resume files. Opt-in, not part of the test suite; needs the ``bench``
+(:func:`roofpv.engine.survey`: partitions of whole townships one after the other, each
+written to ``.partitions``; the jurisdiction-wide steps on the slim table; the outputs
+streamed partition by partition), without the report. Opt-in, not part of the test suite; needs the ``bench``
 extra (rasterstats, psutil).
 """
 
@@ -28,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import sys
@@ -38,7 +39,6 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import psutil
 import pyogrio
@@ -48,12 +48,11 @@ from bench_yield import cpu_model, naive_loop
 
 from roofpv import engine
 from roofpv.config import load_config
-from roofpv.findings import findings_frame
 from roofpv.io import tiles
 from roofpv.io.outputs import write_outputs
 from roofpv.io.weather import load_weather
-from roofpv.pipeline import build_inventory, conclude, prepare
-from roofpv.stages import assess_buildings, measure_roofs
+from roofpv.pipeline import build_inventory, prepare
+from roofpv.stages import measure_roofs
 
 MB = 1024 * 1024
 
@@ -107,65 +106,65 @@ class Meter:
         self._thread.join()
 
 
-def survey_stages(config, out: Path, meter: Meter) -> tuple[int, object]:
-    """The survey as the local engine runs it, each stage metered."""
+def survey_stages(config, out: Path, meter: Meter) -> int:
+    """The survey as ``roofpv survey`` runs it with the local engine
+    (:func:`roofpv.engine.survey`: partitions written to ``<out>/.partitions``, the slim
+    table gathered, the outputs streamed partition by partition), each stage metered;
+    writes the outputs into ``out``."""
     prepared = prepare(config, meter.mark)
     meter.mark(None)
-    inventory, hourly, tables = prepared.inventory, prepared.hourly, prepared.tables
-    b = inventory.buildings
-    draw_arrays = len(b) <= engine.ARRAYS_MAX_BUILDINGS
-    n = max(1, math.ceil(len(b) / engine.PARTITION_SIZE))
-    labels = engine.partition_labels(b, n, "township")
-    parts, planes, arrays = [], [], []
-    for k in np.unique(labels):
-        inside = labels == k
-        neighbours = engine.dsm_neighbours(b, inside, config)
-        part, plane_layer, array_layer = assess_buildings(
-            b[inside], config, hourly, tables, inventory.crs, meter.mark, neighbours,
-            mosaic=inventory.dsm, dem=inventory.dem, draw_arrays=draw_arrays)
-        meter.mark(None)
-        parts.append(part)
-        planes += [plane_layer] if plane_layer is not None else []
-        arrays += [array_layer] if array_layer is not None else []
-    with meter("gather partitions"):
-        assessed = pd.concat(parts).reindex(b.index).infer_objects()
-        plane_layer = pd.concat(planes) if planes else None
-        array_layer = pd.concat(arrays) if arrays else None
-        del parts, planes, arrays
-    meter.mark("grid admission")
-    results = conclude(assessed, config, prepared, plane_layer, array_layer, meter.mark)
+    n = len(prepared.inventory.buildings)
+
+    def on_partition(done: engine.PartitionDone) -> None:
+        if done.done == done.total:  # what follows the last partition until the plan
+            meter.mark("gather partitions, grid admission")
+
+    results = engine.survey(config, out, prepared=prepared, stream=True, progress=meter.mark,
+                            on_partition=on_partition)
+    del prepared
     meter.mark(None)
     with meter("write GeoPackage + CSV"):
         write_outputs(results, out)
-    return len(b), results
+    engine.clear_partitions(out)
+    return n
 
 
-def io_floor(config, results, out: Path, meter: Meter) -> None:
-    """Read the inputs and write the same outputs with pyogrio and pandas alone."""
+def io_floor(config, out: Path, meter: Meter) -> dict[str, int]:
+    """Read the inputs and write the same outputs (every layer and table the run wrote,
+    same rows) with pyogrio and pandas alone; returns the rows written per output."""
     inputs = config.inputs
     with meter("floor: read inputs"):
         pyogrio.read_dataframe(inputs.footprints, use_arrow=True)
         pd.read_csv(inputs.survey, dtype=object, encoding="utf-8-sig")
-        pyogrio.read_dataframe(inputs.townships)
-        pd.read_csv(config.grid.transformers)
-    with meter("floor: write outputs"):
-        gpkg = out / "floor.gpkg"
-        pyogrio.write_dataframe(results.buildings.reset_index(), gpkg, layer="buildings", driver="GPKG",
-                                use_arrow=True)
-        if results.roof_planes is not None:
-            pyogrio.write_dataframe(results.roof_planes, gpkg, layer="roof_planes", driver="GPKG",
-                                    use_arrow=True)
-        towns = results.township_polygons[["geometry"]].join(results.townships, how="left")
-        pyogrio.write_dataframe(towns.reset_index(), gpkg, layer="townships", driver="GPKG",
-                                use_arrow=True)
-        results.townships.to_csv(out / "floor_townships.csv")
-        findings_frame(results.findings).to_csv(out / "floor_findings.csv", index=False)
+        if inputs.townships is not None:
+            pyogrio.read_dataframe(inputs.townships)
+        if config.grid.transformers is not None:
+            pd.read_csv(config.grid.transformers)
+    gpkg = out / "roofpv.gpkg"
+    names = [n for n in pyogrio.list_layers(gpkg)[:, 0] if n != "layer_styles"]
+    tables = sorted(p.name for p in out.glob("*.csv"))
+    rows = {}
+    for name in [*names, *tables]:  # read back outside the meter, written under it
+        if name in tables:
+            frame = pd.read_csv(out / name, dtype=object, encoding="utf-8-sig")
+            with meter("floor: write outputs"):
+                frame.to_csv(out / f"floor_{name}", index=False)
+        else:
+            frame = pyogrio.read_dataframe(gpkg, layer=name, use_arrow=True)
+            with meter("floor: write outputs"):
+                pyogrio.write_dataframe(frame, out / "floor.gpkg", layer=name, driver="GPKG",
+                                        use_arrow=True)
+        rows[name] = len(frame)
+        del frame
+    return rows
 
 
-def naive_yield(config, results, n_loop: int, meter: Meter) -> float:
+def naive_yield(config, out: Path, n_loop: int, meter: Meter) -> float:
     """Seconds per building of the ModelChain loop on the first roofs with PV."""
-    b = results.buildings
-    roofs = b[b["capacity_kwp"] > 0].head(n_loop)
+    roofs = pyogrio.read_dataframe(
+        out / "roofpv.gpkg", layer="buildings", where="capacity_kwp > 0", max_features=n_loop,
+        columns=["module_tilt_deg", "roof_aspect_deg", "capacity_kwp", "shading_loss", "mounting"],
+        read_geometry=False)
     mountings = config.mountings
     frame = pd.DataFrame({
         "tilt": roofs["module_tilt_deg"].to_numpy(), "azimuth": roofs["roof_aspect_deg"].to_numpy(),
@@ -217,13 +216,12 @@ def bench(folder: Path, n_loop: int, dsm: bool) -> dict:
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
         started, cpu_started = time.perf_counter(), time.process_time()
-        n, results = survey_stages(config, Path(tmp), meter)
+        n = survey_stages(config, Path(tmp), meter)
         total, total_cpu = time.perf_counter() - started, time.process_time() - cpu_started
         peak_total = max(meter.peak.values())
         stages = dict(meter.seconds)
-        io_floor(config, results, Path(tmp), meter)
-        per_building = naive_yield(config, results, n_loop, meter)
-        del results
+        floor_rows = io_floor(config, Path(tmp), meter)
+        per_building = naive_yield(config, Path(tmp), n_loop, meter)
     extra = dsm_baseline(config, meter) if dsm and config.dsm.tiles is not None else {}
     meter.close()
     return {
@@ -234,6 +232,7 @@ def bench(folder: Path, n_loop: int, dsm: bool) -> dict:
         "floor_s": meter.seconds["floor: read inputs"] + meter.seconds["floor: write outputs"],
         "floor_stages_s": {k: meter.seconds[k] for k in ("floor: read inputs", "floor: write outputs")},
         "floor_cpu_s": meter.cpu["floor: read inputs"] + meter.cpu["floor: write outputs"],
+        "floor_rows": floor_rows,
         "naive_s_per_building": per_building, "naive_loop_buildings": n_loop,
         "naive_extrapolated_s": per_building * n, "dsm_baseline": {
             **extra, **{k: meter.seconds[k] for k in ("DSM stage alone", "naive: rasterstats")
@@ -254,6 +253,7 @@ def report(r: dict) -> None:
           f"{r['peak_rss_mb']:>9,.0f}")
     for name, seconds in r["floor_stages_s"].items():
         print(f"{name:<34}{seconds:>9.2f}{'':>9}{n / seconds:>12,.0f}{r['peak_mb'][name]:>9,.0f}")
+    print("floor writes " + ", ".join(f"{k} {v:,}" for k, v in r["floor_rows"].items()) + " rows")
     print(f"I/O floor {r['floor_s']:.2f} s ({r['floor_cpu_s']:.2f} s CPU); end to end / floor = "
           f"{r['total_s'] / r['floor_s']:.2f} (wall), {r['total_cpu_s'] / r['floor_cpu_s']:.2f} (CPU)")
     print(f"naive ModelChain loop: {r['naive_s_per_building'] * 1000:.0f} ms per building on "

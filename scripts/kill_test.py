@@ -84,11 +84,12 @@ def wait_for(condition, proc: subprocess.Popen, timeout: float) -> bool:
     return False
 
 
-def trial(config: Path, out: Path, saved: Path, old: dict[str, str], moment: str, full: float) -> dict:
+def trial(config: Path, out: Path, saved: Path, old: dict[str, str], moment: str, full: float,
+          extra: tuple[str, ...] = ()) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     shutil.copytree(saved, out)  # copy2 keeps the earlier files' times
     started = time.time()
-    proc = roofpv("survey", str(config), "--out", str(out), "--overwrite")
+    proc = roofpv("survey", str(config), "--out", str(out), "--overwrite", *extra)
     if moment == "gpkg":
         def staged():
             return any((d / "roofpv.gpkg").exists() for d in out.glob(f"{STAGE_PREFIX}*"))
@@ -115,7 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=Path("out/kill_test"))
     parser.add_argument("--buildings", type=int, default=300)
     parser.add_argument("--moments", nargs="+", default=["0.2", "0.5", "0.8", "0.95", "gpkg", "swap"])
+    parser.add_argument("--partitions", type=int,
+                        help="run the survey in N partitions (streamed to the outputs)")
     args = parser.parse_args(argv)
+    extra = ("--partitions", str(args.partitions)) if args.partitions else ()
     work = args.work.resolve()
     county = work / "county"
     if not (county / "county.yaml").exists():
@@ -132,13 +136,13 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(out, ignore_errors=True)
     shutil.copytree(saved, out)
     start = time.monotonic()
-    proc = roofpv("survey", str(config), "--out", str(out), "--overwrite")
+    proc = roofpv("survey", str(config), "--out", str(out), "--overwrite", *extra)
     if proc.wait():
         print(proc.stderr.read())
         return 2
     full = time.monotonic() - start
     print(f"earlier set: plan, {len(old)} files; a full `survey --overwrite` takes {full:.1f} s")
-    rows = [trial(config, out, saved, old, m, full) for m in args.moments]
+    rows = [trial(config, out, saved, old, m, full, extra) for m in args.moments]
     bad = 0
     for row in rows:
         ok = row["state"] in ("old", "new") or (row["mid-swap"] and row["after recovery"] == "new")

@@ -70,14 +70,15 @@ def flat_reference(tmp_path_factory, flat_config):
 
 
 def _layers(folder):
-    """Every layer of roofpv.gpkg in a canonical row order."""
+    """Every layer of roofpv.gpkg, rows in the file's order (a partitioned run writes the
+    one-piece run's order), but ``roof_planes`` by building and plane: the one-piece run
+    keeps the DSM stage's order, a partitioned run sorts them."""
     layers = {}
     for name in pyogrio.list_layers(folder / "roofpv.gpkg")[:, 0]:
         frame = pyogrio.read_dataframe(folder / "roofpv.gpkg", layer=name)
-        frame = frame.drop(columns=["update_time"], errors="ignore")  # layer_styles: write time
-        keys = [c for c in ("target", "building_id", "plane", "row", "township", "styleName")
-                if c in frame]
-        layers[name] = frame.sort_values(keys, kind="stable").reset_index(drop=True)
+        if name == "roof_planes":
+            frame = frame.sort_values(["building_id", "plane"], kind="stable").reset_index(drop=True)
+        layers[name] = frame.drop(columns=["update_time"], errors="ignore")  # layer_styles: write time
     return layers
 
 
@@ -179,3 +180,55 @@ def test_dask_cli_on_a_local_process_cluster_with_dsm_tiles(tmp_path, reference)
     assert code == 0
     assert "roof_planes" in pyogrio.list_layers(tmp_path / "roofpv.gpkg")[:, 0]
     assert_same_outputs(tmp_path, reference)
+
+
+def _store(cache, k, ids, values, extra):
+    frame = gpd.GeoDataFrame({"building_id": ids, "x": values, "note": extra},
+                             geometry=shapely.points(np.arange(len(ids)), 0.0), crs="EPSG:4549")
+    arrays = gpd.GeoDataFrame({"building_id": np.repeat(ids, 2), "plane": 0, "row": [1, 0] * len(ids)},
+                              geometry=shapely.points(np.arange(2 * len(ids)), 1.0), crs="EPSG:4549")
+    cache.store(k, frame.set_index("building_id"), None, arrays)
+
+
+def test_partitions_read_back_in_chunks_in_the_one_piece_order_and_dtypes(tmp_path):
+    """Interleaved ids, an int column in one partition and float in another, text in one
+    and None in the other: chunks give the rows, order and dtypes of the one-piece frame."""
+    cache = engine.PartitionCache(tmp_path, "key", resume=False)
+    _store(cache, 0, ["d", "a", "f"], [1, 2, 3], [None, None, None])
+    _store(cache, 1, ["c", "b", "e"], [0.5, np.nan, 2.5], ["x", None, "=y"])
+    ids = pd.Index(["f", "a", "b", "c", "d", "e"], name="building_id")
+    source = engine.Partitions(cache.dir, (0, 1), ids, "EPSG:4549", ("arrays",))
+    whole = pd.concat([gpd.read_parquet(cache.dir / f"{k}.parquet") for k in (0, 1)])
+    whole = whole.reindex(ids).infer_objects()
+    chunks = list(source.chunks("buildings", rows=2))
+    assert [len(c) for c in chunks] == [2, 2, 2]
+    got = pd.concat(chunks)
+    assert list(got.index) == list(ids)
+    pd.testing.assert_frame_equal(got.drop(columns="geometry"), pd.DataFrame(whole.drop(columns="geometry")))
+    assert gpd.GeoSeries.from_wkb(got["geometry"], crs="EPSG:4549").geom_equals(whole.geometry).all()
+    pd.testing.assert_frame_equal(source.read(["x", "note"]), pd.DataFrame(whole[["x", "note"]]))
+    arrays = pd.concat(source.chunks("arrays", rows=4), ignore_index=True)
+    assert list(zip(arrays["building_id"], arrays["row"])) == [
+        (b, r) for b in sorted(ids) for r in (0, 1)]
+    assert source.geometry_types("arrays") == ({"Point"}, False)
+
+
+@pytest.mark.slow
+def test_a_streamed_run_writes_the_one_piece_files_row_for_row(tmp_path, flat_config, flat_reference):
+    """With partitions the CLI streams them to the outputs: same layers, fields, field
+    types, rows in the same order, same tables."""
+    assert main(["plan", str(flat_config), "--out", str(tmp_path), "--quiet", "--partitions", "3",
+                 "--no-report"]) == 0
+    gpkg, ref = tmp_path / "roofpv.gpkg", flat_reference / "roofpv.gpkg"
+    names = list(pyogrio.list_layers(ref)[:, 0])
+    assert list(pyogrio.list_layers(gpkg)[:, 0]) == names
+    for name in names:
+        info, theirs = pyogrio.read_info(gpkg, layer=name), pyogrio.read_info(ref, layer=name)
+        for key in ("fields", "dtypes", "geometry_type", "features", "crs"):
+            assert list(np.atleast_1d(info[key])) == list(np.atleast_1d(theirs[key])), (name, key)
+        a, b = (pyogrio.read_dataframe(g, layer=name).drop(columns=["update_time"], errors="ignore")
+                for g in (gpkg, ref))
+        pd.testing.assert_frame_equal(pd.DataFrame(a), pd.DataFrame(b), obj=name)
+    for table in ("townships.csv", "rollout_plan.csv", "plan_status.csv", "trajectory.csv"):
+        assert (tmp_path / table).read_bytes() == (flat_reference / table).read_bytes(), table
+    assert not (tmp_path / engine.CACHE_DIR).exists()

@@ -204,3 +204,21 @@ def test_a_killed_survey_leaves_the_old_or_the_new_set(tmp_path):
                            "--moments", "0.5", "gpkg", "swap"], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.count("\nok   ") == 3
+
+
+def test_geometry_types_read_from_wkb_headers_match_shapely():
+    import pyarrow as pa
+    import shapely
+
+    from roofpv.io.writers import layer_geometry, wkb_types
+
+    shapes = [shapely.box(0, 0, 1, 1), shapely.MultiPolygon([shapely.box(0, 0, 1, 1)]), None,
+              shapely.Polygon(), shapely.Point(1, 2)]
+    column = pa.chunked_array([pa.array(shapely.to_wkb(shapes), pa.binary())])
+    assert wkb_types(column) == ({"Polygon", "MultiPolygon", None, "Point"}, False)
+    z = shapely.to_wkb([shapely.Point(1, 2, 3)], byte_order=0, flavor="iso")  # big-endian, ISO Z
+    assert wkb_types(pa.chunked_array([pa.array(z, pa.binary())])) == ({"Point"}, True)
+    assert layer_geometry({"Polygon", "MultiPolygon", None}, False) == ("MultiPolygon", True)
+    assert layer_geometry({"Polygon"}, True) == ("Polygon Z", False)
+    assert layer_geometry({"Polygon", "Point"}, False) == ("Unknown", False)
+    assert layer_geometry({None}, False) == ("Unknown", False)

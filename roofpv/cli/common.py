@@ -53,7 +53,7 @@ def execute(config, out_dir: Path, args: argparse.Namespace, progress, on_partit
     return survey(
         config, out_dir, engine=args.engine, partitions=args.partitions, by=args.partition_by,
         scheduler=args.scheduler, workers=args.workers, resume=args.resume, arrays=args.arrays,
-        prepared=prepared, progress=progress, on_partition=on_partition,
+        prepared=prepared, stream=True, progress=progress, on_partition=on_partition,
     )
 
 
@@ -74,6 +74,13 @@ def write_report(results, config, out_dir: Path, args: argparse.Namespace,
         progress.phase(f"writing the report ({townships:,} townships)")
     from .. import report
 
+    if results.partitions is not None:  # streamed: the buildings are read back from the outputs
+        from dataclasses import replace
+
+        from ..io.outputs import read_buildings
+
+        buildings, monthly = read_buildings(stage or out_dir)
+        results = replace(results, buildings=buildings, monthly_yield=monthly)
     folder = report.write(report.from_results(results, config), config, stage or out_dir, args.lang,
                           pdf=getattr(args, "pdf", False))
     paths["report"] = folder / "index.html"

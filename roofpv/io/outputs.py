@@ -68,6 +68,18 @@ def read_outputs(out_dir: Path) -> dict:
             "polygons": polygons, "plan": plan, "monthly_yield": monthly}
 
 
+def read_buildings(out_dir: Path) -> tuple[gpd.GeoDataFrame, pd.DataFrame | None]:
+    """Layers ``buildings`` and ``monthly_yield`` (or None) of an output folder, from
+    ``roofpv.gpkg`` or, written with ``--format parquet``, from their GeoParquet files;
+    by building id."""
+    if (out_dir / "buildings.parquet").exists() and not (out_dir / "roofpv.gpkg").exists():
+        monthly = out_dir / "monthly_yield.parquet"
+        return (gpd.read_parquet(out_dir / "buildings.parquet").set_index("building_id"),
+                pd.read_parquet(monthly).set_index("building_id") if monthly.exists() else None)
+    found = read_outputs(out_dir)
+    return found["buildings"], found["monthly_yield"]
+
+
 #: Decimals of the township table's quantities, by suffix; ratios and shares are written
 #: in full, so that `roofpv report` re-reads the coverage the run computed.
 CSV_DECIMALS = {"_kwp": 1, "_kw": 1, "_mwh": 1, "_m2": 0, "_myuan": 3, "_myuan_yr": 3, "_t_yr": 1,
@@ -117,18 +129,23 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_forma
         raise writers.output_error(out_dir, exc) from None
     gpkg = out_dir / "roofpv.gpkg"
     extra = potential(results.buildings)
-    buildings = results.buildings.drop(columns=extra.columns, errors="ignore").join(extra)
-    layers = {"buildings": buildings.reset_index()}
+    streamed = _Streamed(results, extra, plan) if results.partitions is not None else None
+    layers = {"buildings": streamed.buildings() if streamed else
+              results.buildings.drop(columns=extra.columns, errors="ignore").join(extra).reset_index()}
     if results.roof_planes is not None:
         layers["roof_planes"] = results.roof_planes
     if results.pv_arrays is not None:
         layers["pv_arrays"] = results.pv_arrays
+    if streamed:
+        layers.update(streamed.layers())
     if plan:
-        layers["rollout_plan"] = by_building(results.plan).reset_index()
+        layers["rollout_plan"] = streamed.plan() if streamed else by_building(results.plan).reset_index()
     if results.run_info is not None:
         layers["run_info"] = results.run_info
     if results.monthly_yield is not None:
         layers["monthly_yield"] = results.monthly_yield.reset_index()
+    elif streamed and streamed.monthly:
+        layers["monthly_yield"] = streamed.monthly_yield()
     if results.township_polygons is not None:
         poly = results.township_polygons[["geometry"]].join(results.townships, how="left")
         poly = poly.fillna({c: 0 for c in ("buildings", *STATUSES)})
@@ -139,23 +156,39 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_forma
     def started(what: str) -> None:
         progress(what, next(step), total)
 
+    def rows(name: str) -> str:
+        layer = layers[name]
+        count = streamed.rows.get(name) if isinstance(layer, writers.Chunked) else len(layer)
+        return "" if count is None else f" ({count:,} rows)"
+
     if geo_format == "parquet":
         paths = {f"{name}.parquet": out_dir / f"{name}.parquet" for name in layers}
         for name, frame in layers.items():
-            started(f"{name}.parquet ({len(frame):,} rows)")
+            started(f"{name}.parquet{rows(name)}")
+            if isinstance(frame, writers.Chunked):  # GeoParquet is written whole
+                chunked, frame = frame, pd.concat(frame.chunks, ignore_index=True)
+                if chunked.wkb_crs is not None:
+                    frame = frame.assign(geometry=gpd.GeoSeries.from_wkb(frame["geometry"]))
+                    frame = gpd.GeoDataFrame(frame, geometry="geometry", crs=chunked.wkb_crs)
             writers.write_geoparquet(out_dir / f"{name}.parquet", frame)
     else:
         labels = results.target_labels
-        styles = layer_styles(layers, labels)
+        # styles and aliases read a layer's columns (and the buildings' yields) only
+        shapes = {n: streamed.shape(n) if isinstance(f, writers.Chunked) else f for n, f in layers.items()}
+        styles = layer_styles(shapes, labels)
         writers.write_geopackage(gpkg, layers, styles,
-                                 {n: aliases(f.columns, labels) for n, f in layers.items()},
-                                 lambda name: started(f"layer {name} ({len(layers[name]):,} rows)"))
+                                 {n: aliases(f.columns, labels) for n, f in shapes.items()},
+                                 lambda name: started(f"layer {name}{rows(name)}"))
         started("roofpv.qgz")
         qgz = out_dir / "roofpv.qgz"
-        extent = (layers["townships"] if "townships" in layers else layers["buildings"]).total_bounds
+        extent = (layers["townships"].total_bounds if "townships" in layers else
+                  pyogrio.read_info(gpkg, layer="buildings")["total_bounds"] if streamed
+                  else layers["buildings"].total_bounds)
         writers.write_qgis_project(qgz, project_xml(
             f"roofpv {title or out_dir.resolve().name}", gpkg.name,
-            [n for n, f in layers.items() if isinstance(f, gpd.GeoDataFrame)], results.crs,
+            [n for n, f in layers.items() if isinstance(f, gpd.GeoDataFrame)
+             or (isinstance(f, writers.Chunked) and n != "monthly_yield")],
+            results.crs,
             pyproj.CRS(results.crs).to_wkt(), tuple(extent),
             {s.layer: s.qml for s in styles if s.default},
         ))
@@ -175,7 +208,7 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_forma
             writers.write_table(out_dir / name, frame)
     if plan:
         tables = (
-            results.plan.drop(columns="geometry"), results.plan_status, results.trajectory,
+            results.plan.drop(columns="geometry", errors="ignore"), results.plan_status, results.trajectory,
             results.parameters.set_index("parameter"),
         )
         for name, frame in zip(PLAN_OUTPUTS, tables):
@@ -183,6 +216,94 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_forma
             paths[name.removesuffix(".csv")] = out_dir / name
             writers.write_table(out_dir / name, frame.reset_index())
     return paths
+
+
+class _Streamed:
+    """The per-building layers of a run whose results hold only the slim buildings
+    table (``Results.partitions``): each built chunk by chunk from the partitions on
+    disk, joined to the jurisdiction-wide columns, in the rows, values, dtypes and order
+    of the one-piece run."""
+
+    def __init__(self, results: Results, extra: pd.DataFrame, plan: bool):
+        from ..stages import MONTHLY_COLUMNS
+
+        self.results, self.extra, self.source = results, extra, results.partitions
+        self.columns = self.source.columns()
+        self.monthly = [c for c in MONTHLY_COLUMNS if c in self.columns]
+        self.plan_ids = set(results.plan.index) if plan else set()
+        self.plan_geometry: list[pd.Series] = []
+        self.rows = {"buildings": len(results.buildings)}
+        self._shapes: dict[str, pd.DataFrame] = {}
+
+    def _chunked(self, chunks, layer: str) -> writers.Chunked:
+        kind, promote = writers.layer_geometry(*self.source.geometry_types(layer))
+        return writers.Chunked(chunks, kind, promote, wkb_crs=self.results.crs)
+
+    def buildings(self) -> writers.Chunked:
+        slim = self.results.buildings
+        final = [c for c in self.columns if c not in self.monthly]
+        final += [c for c in slim.columns if c not in final]
+        final = [c for c in final if c not in self.extra.columns] + list(self.extra.columns)
+        # the yields for the styles' class breaks; the other columns' names only
+        self._shapes["buildings"] = (slim[["specific_yield_kwh_kwp"]].reindex(columns=final)
+                                     .reset_index())
+
+        def chunks():
+            for chunk in self.source.chunks("buildings"):
+                chunk = chunk.drop(columns=self.monthly)
+                rows = slim.loc[chunk.index]
+                for column in slim.columns:  # set: existing columns keep their place
+                    chunk[column] = rows[column]
+                chunk = chunk.drop(columns=self.extra.columns, errors="ignore").join(self.extra.loc[chunk.index])
+                if self.plan_ids:
+                    self.plan_geometry.append(chunk["geometry"][chunk.index.isin(self.plan_ids)])
+                yield chunk.reset_index()
+
+        return self._chunked(chunks(), "buildings")
+
+    def layers(self) -> dict[str, writers.Chunked]:
+        """``roof_planes`` (where any roof has planes) and ``pv_arrays`` (where drawn)."""
+        out = {}
+        for layer, name in (("planes", "roof_planes"), ("arrays", "pv_arrays")):
+            if layer not in self.source.layers or (layer == "planes" and not self.source.present(layer)):
+                continue
+            if not any(self.source.path(k, layer).exists() for k in self.source.parts):
+                continue
+            self._shapes[name] = pd.DataFrame(columns=self.source.columns(layer))
+            out[name] = self._chunked(self._layer_chunks(layer), layer)
+        return out
+
+    def _layer_chunks(self, layer: str):
+        if not self.source.present(layer):  # no roof holds modules: the empty layer
+            k = next(k for k in self.source.parts if self.source.path(k, layer).exists())
+            yield pd.read_parquet(self.source.path(k, layer))
+            return
+        yield from self.source.chunks(layer)
+
+    def plan(self) -> writers.Chunked:
+        """Layer ``rollout_plan``, its roofs' outlines gathered as the buildings are
+        written (so it must be written after them)."""
+        layer = by_building(self.results.plan)
+        self._shapes["rollout_plan"] = layer.reset_index()
+
+        def chunks():
+            wkb = pd.concat(self.plan_geometry) if self.plan_geometry else pd.Series(dtype=object)
+            geometry = gpd.GeoSeries.from_wkb(wkb.reindex(layer.index).to_numpy(), crs=self.results.crs)
+            yield gpd.GeoDataFrame(layer, geometry=geometry.to_numpy(), crs=self.results.crs).reset_index()
+
+        return writers.Chunked(chunks())
+
+    def monthly_yield(self) -> writers.Chunked:
+        self._shapes["monthly_yield"] = pd.DataFrame(columns=["building_id", *self.monthly])
+
+        def chunks():
+            for chunk in self.source.chunks("buildings", columns=self.monthly):
+                yield chunk[self.monthly].dropna(how="all").rename_axis("building_id").reset_index()
+
+        return writers.Chunked(chunks())
+
+    def shape(self, name: str) -> pd.DataFrame:
+        return self._shapes[name]
 
 
 #: The set's list of files, in the output folder.

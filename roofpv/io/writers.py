@@ -14,8 +14,9 @@ import shutil
 import sqlite3
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -127,25 +128,162 @@ def _atomic(path: Path):
             os.unlink(tmp)
 
 
-def write_geopackage(path: Path, layers: dict[str, gpd.GeoDataFrame], styles=(),
+@dataclass
+class Chunked:
+    """A layer given as chunks that are written one after the other into it, so that
+    only one chunk is in memory at a time. ``geometry_type`` and ``promote_to_multi``
+    hold for the whole layer (:func:`layer_geometry`); the first chunk sets the fields."""
+
+    chunks: Iterable[pd.DataFrame]
+    geometry_type: str | None = None
+    promote_to_multi: bool | None = None
+    #: The chunks' ``geometry`` column holds WKB (``bytes``) in this CRS, not shapes.
+    wkb_crs: str | None = None
+
+
+def layer_geometry(types: set, has_z: bool, driver: str = "GPKG") -> tuple[str, bool]:
+    """Layer geometry type and whether to promote single to multi geometries, for a
+    layer whose geometries have ``types`` (``geom_type`` values, None for missing): as
+    pyogrio infers them from a whole GeoDataFrame, for a layer written in chunks."""
+    present = sorted(t for t in types if t is not None)
+    if not present:
+        return "Unknown", False
+    kind, promote = "Unknown", False
+    if len(present) == 1:
+        kind = present[0]
+    elif len(present) == 2:
+        pairs = {("MultiPolygon", "Polygon"), ("LineString", "MultiLineString"), ("MultiPoint", "Point")}
+        if tuple(present) in pairs and driver in ("GPKG", "FlatGeobuf"):
+            kind, promote = next(t for t in present if t.startswith("Multi")), True
+    if has_z and kind != "Unknown":
+        kind = f"{kind} Z"
+    return kind, promote
+
+
+#: ``geom_type`` of the WKB geometry type codes.
+WKB_TYPES = {1: "Point", 2: "LineString", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString",
+             6: "MultiPolygon", 7: "GeometryCollection"}
+
+
+def wkb_types(column) -> tuple[set, bool]:
+    """Geometry types (``geom_type`` names, None for a missing geometry) in a pyarrow
+    column of WKB (ISO or extended) and whether any non-empty geometry has Z, read from
+    each geometry's 5-byte header without decoding it."""
+    import pyarrow as pa
+
+    types, has_z = set(), False
+    for array in column.chunks:
+        array = array.storage if isinstance(array, pa.ExtensionArray) else array
+        if len(array) == 0:
+            continue
+        wide = pa.types.is_large_binary(array.type)
+        offsets = np.frombuffer(array.buffers()[1], np.int64 if wide else np.int32)
+        offsets = offsets[array.offset: array.offset + len(array) + 1]
+        data = np.frombuffer(array.buffers()[2], np.uint8) if array.buffers()[2] else np.zeros(5, np.uint8)
+        valid = ~array.is_null().to_numpy(zero_copy_only=False)
+        if not valid.all():
+            types.add(None)
+        start = offsets[:-1][valid]
+        if not len(start):
+            continue
+        head = data[np.minimum(start[:, None] + np.arange(5), len(data) - 1)].astype(np.uint32)
+        little = head[:, 0] == 1
+        code = np.where(little, head[:, 1] | head[:, 2] << 8 | head[:, 3] << 16 | head[:, 4] << 24,
+                        head[:, 4] | head[:, 3] << 8 | head[:, 2] << 16 | head[:, 1] << 24)
+        plain = code & 0x0FFFFFFF
+        types |= {WKB_TYPES.get(int(t), "Unknown") for t in np.unique(plain % 1000)}
+        z = ((code & 0x80000000) != 0) | np.isin(plain // 1000, (1, 3))
+        empty = (offsets[1:] - offsets[:-1])[valid] <= 9  # header and a zero count
+        has_z = has_z or bool((z & ~empty).any())
+    return types, has_z
+
+
+def write_geopackage(path: Path, layers: dict[str, pd.DataFrame | Chunked], styles=(),
                      aliases: dict[str, dict[str, str]] | None = None,
                      progress: Callable[[str], None] = lambda layer: None) -> None:
-    """Write each GeoDataFrame as a layer of a new GeoPackage at ``path`` (with a spatial
-    index), then the QGIS ``styles`` (:class:`roofpv.styles.Style`) as table
-    ``layer_styles`` and the field ``aliases`` (layer → column → alias) into
-    ``gpkg_data_columns``; ``progress(layer)`` is called as each layer starts."""
+    """Write each GeoDataFrame (or :class:`Chunked` layer) as a layer of a new
+    GeoPackage at ``path`` (with a spatial index), then the QGIS ``styles``
+    (:class:`roofpv.styles.Style`) as table ``layer_styles`` and the field ``aliases``
+    (layer → column → alias) into ``gpkg_data_columns``; ``progress(layer)`` is called
+    as each layer starts."""
     with _atomic(path) as tmp:
-        for name, frame in layers.items():
+        for name, layer in layers.items():
             progress(name)
             options = {"DESCRIPTION": LAYER_DESCRIPTIONS.get(name, name),
                        "GEOMETRY_NAME": GEOMETRY_COLUMN}
-            pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", layer_options=options,
-                                    dataset_options={"VERSION": GPKG_VERSION},
-                                    use_arrow=True)  # through Arrow: about twice as fast
+            chunked = layer if isinstance(layer, Chunked) else Chunked([layer])
+            first = {"layer_options": options, "dataset_options": {"VERSION": GPKG_VERSION}}
+            if chunked.wkb_crs is not None:
+                _write_wkb(chunked, tmp, name, **first)
+                continue
+            for i, frame in enumerate(chunked.chunks):
+                pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG",
+                                        geometry_type=chunked.geometry_type,
+                                        promote_to_multi=chunked.promote_to_multi,
+                                        append=i > 0, use_arrow=True,  # through Arrow: about twice as fast
+                                        **({} if i else first))
         if styles:
             _write_styles(tmp, styles)
         if aliases:
             _write_aliases(tmp, aliases)
+
+
+def _write_wkb(chunked: Chunked, path: Path, layer: str, **options) -> None:
+    """A layer whose chunks hold WKB in ``geometry``, as one Arrow stream (one layer
+    creation, the spatial index built once at the end), with the fields and types
+    :func:`pyogrio.write_dataframe` would give the whole GeoDataFrame, without decoding
+    and re-encoding the shapes."""
+    import pyarrow as pa
+    import pyproj
+
+    tables = (_arrow_chunk(frame, chunked.promote_to_multi) for frame in chunked.chunks)
+    head = next(tables, None)
+    if head is None:
+        return
+    schema = head.schema
+
+    def batches():
+        yield from head.to_batches()
+        for table in tables:
+            yield from table.select(schema.names).cast(schema).to_batches()
+
+    crs = pyproj.CRS(chunked.wkb_crs)
+    epsg = crs.to_epsg()
+    pyogrio.write_arrow(pa.RecordBatchReader.from_batches(schema, batches()), path, layer=layer,
+                        driver="GPKG", geometry_name="geometry", geometry_type=chunked.geometry_type,
+                        crs=f"EPSG:{epsg}" if epsg else crs.to_wkt("WKT1_GDAL"), **options)
+
+
+def _arrow_chunk(frame: pd.DataFrame, promote: bool | None):
+    """``frame`` (geometry as WKB) as the Arrow table pyogrio writes for a GeoDataFrame:
+    single geometries promoted to multi where the layer mixes them, object columns that
+    Arrow cannot type as text, null columns as text."""
+    import pyarrow as pa
+    import shapely
+
+    frame = pd.DataFrame(frame, copy=False)
+    if promote:  # rare: polygons beside multipolygons
+        shapes = shapely.from_wkb(frame["geometry"].to_numpy())
+        kinds = shapely.get_type_id(shapes)
+        for type_id, make in {0: shapely.multipoints, 1: shapely.multilinestrings,
+                              3: shapely.multipolygons}.items():
+            mask = kinds == type_id
+            if mask.any():
+                shapes[mask] = make(np.atleast_2d(shapes[mask]), axis=0)
+        frame = frame.assign(geometry=shapely.to_wkb(shapes))
+    for column in frame.columns:
+        if column != "geometry" and frame[column].dtype == object:
+            if pd.api.types.infer_dtype(frame[column]) not in ("string", "empty"):
+                try:
+                    pa.Schema.from_pandas(frame[[column]])
+                except pa.ArrowInvalid:
+                    frame[column] = frame[column].astype("string")
+    table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+    for i, field in enumerate(table.schema):
+        if pa.types.is_null(field.type) or (field.name == "geometry" and not pa.types.is_binary(field.type)):
+            kind = pa.binary() if field.name == "geometry" else pa.string()
+            table = table.set_column(i, field.with_type(kind), table[i].cast(kind))
+    return table
 
 
 def _write_styles(path: Path, styles) -> None:
