@@ -203,7 +203,7 @@ def test_round_trip_reproduces_the_sample_survey(tmp_path):
     expected.loc[blank_town, "township"] = b.loc[sample.index[blank_town], "township"].to_numpy()
     pd.testing.assert_frame_equal(back, expected, check_dtype=False)
     assert not [f for f in findings if f.level != "info"]
-    new = pd.read_excel(out, sheet_name="新增建筑")
+    new = pd.read_excel(out, sheet_name="新增建筑", engine="calamine")
     assert new["建筑编号 building id"].tolist() == ["XC00425"]
 
 
@@ -214,7 +214,7 @@ def test_collect_the_sample_returns(tmp_path):
     out = tmp_path / "survey.xlsx"
     assert main(["collect", str(forms), "--issued", str(forms), "--out", str(out),
                  "--as-of", "2026-03-31"]) == 0
-    sheets = pd.read_excel(out, sheet_name=None)
+    sheets = pd.read_excel(out, sheet_name=None, engine="calamine")
     status = sheets["表单状态"].set_index("表单 form")["状态 status"]
     assert status["乍浦镇"] == "missing" and status["林埭镇"] == "stale"
     assert (status.drop(["乍浦镇", "林埭镇"]) == "returned").all()

@@ -124,7 +124,7 @@ def test_validate_reports_the_sample_blemishes(tmp_path):
     """The deliberate blemishes listed in data/sample/README.md, each found."""
     code = main(["validate", str(ROOT / "configs" / "pinghu.yaml"), "--out", str(tmp_path), "--lang", "en"])
     assert code == 0  # blemishes are repaired or assumed, none is an error
-    findings = pd.read_excel(tmp_path / "validation.xlsx", sheet_name="问题清单 findings")
+    findings = pd.read_excel(tmp_path / "validation.xlsx", sheet_name="问题清单 findings", engine="calamine")
     problems = findings["问题 problem"]
     counts = {
         "blank load": (problems.str.startswith("blank cell") & (findings["列 column"] == "roof_load_kn_m2")).sum(),
