@@ -10,6 +10,7 @@ import geopandas as gpd
 from shapely.geometry import Point
 
 from .config import Config
+from .roof import utm_epsg
 
 #: First line of the README of a folder of synthetic sample data (data/sample/README.md).
 SAMPLE_MARK = "SYNTHETIC"
@@ -43,10 +44,9 @@ def site_distance_km(config: Config, polygons: gpd.GeoDataFrame | gpd.GeoSeries 
         return None
     lon, lat = config.site.longitude, config.site.latitude
     site = gpd.GeoSeries([Point(lon, lat)], crs="EPSG:4326")
-    # WGS 84 / UTM zone of the site, from its longitude (a tenth of the time of a search
-    # of the CRS database with GeoSeries.estimate_utm_crs)
-    utm = (32600 if lat >= 0 else 32700) + min(int((lon + 180.0) // 6.0) + 1, 60)
-    local = polygons.to_crs(f"EPSG:{utm}")
+    # the site's UTM zone from its longitude: a tenth of the time of a search of the CRS
+    # database with GeoSeries.estimate_utm_crs
+    local = polygons.to_crs(f"EPSG:{utm_epsg(lat, lon)}")
     return float(local.distance(site.to_crs(local.crs).iloc[0]).min()) / 1000.0
 
 

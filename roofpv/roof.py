@@ -38,6 +38,11 @@ def analysis_epsg(latitude: float, longitude: float) -> int:
     lat_ok = CHINA_LATITUDE[0] <= latitude <= CHINA_LATITUDE[1]
     if lat_ok and CHINA_LONGITUDE[0] <= longitude <= CHINA_LONGITUDE[1]:
         return gauss_kruger_epsg(min(max(longitude, 75.0), 135.0))
+    return utm_epsg(latitude, longitude)
+
+
+def utm_epsg(latitude: float, longitude: float) -> int:
+    """EPSG code of the WGS84 UTM zone of a point (326xx north, 327xx south)."""
     zone = int((longitude + 180.0) // 6.0) % 60 + 1
     return (32600 if latitude >= 0 else 32700) + zone
 
