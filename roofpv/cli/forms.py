@@ -57,11 +57,11 @@ def form_buildings(config):
 
 def run(args: argparse.Namespace, console) -> int:
     import pandas as pd
-    import pyogrio
 
     from .. import forms
     from ..config import ConfigError, load_config
     from ..io import forms as form_io
+    from ..io.readers import read_vector
     from ..io.writers import write_table
     from .options import OutputExistsError, default_config
 
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace, console) -> int:
     village = None
     if args.village_column:
         inputs = config.inputs
-        attrs = pyogrio.read_dataframe(inputs.footprints, layer=inputs.footprints_layer, read_geometry=False)
+        attrs = read_vector(inputs.footprints, inputs.footprints_layer, read_geometry=False)
         if args.village_column not in attrs.columns:
             raise ConfigError(f"{inputs.footprints}: no column {args.village_column!r}; columns are "
                               f"{[c for c in attrs.columns]}")

@@ -29,6 +29,15 @@ class InputError(RoofpvError):
     """An input file that cannot be used; the message names the file and what to do."""
 
 
+def read_vector(path: Path, layer: str | None = None, **options) -> pd.DataFrame:
+    """:func:`pyogrio.read_dataframe` of an input layer. GDAL renumbers GeoJSON features
+    whose ``id`` repeats and warns once per layer; that warning is not shown, since the
+    id column is checked and repeated ids are reported as findings."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Several features with id", category=RuntimeWarning)
+        return pyogrio.read_dataframe(path, layer=layer, **options)
+
+
 def read_layer(path: Path, layer: str | None, what: str) -> tuple[gpd.GeoDataFrame, list[Finding]]:
     """A polygon layer with its CRS resolved (and the findings about it); a message
     naming the file for one that is missing, empty, unreadable or not polygons."""
@@ -37,11 +46,7 @@ def read_layer(path: Path, layer: str | None, what: str) -> tuple[gpd.GeoDataFra
     if path.is_file() and path.stat().st_size == 0:
         raise InputError(f"{path}: {what} file is empty (0 bytes); export the layer again")
     try:
-        with warnings.catch_warnings():
-            # GDAL renumbers GeoJSON features whose `id` repeats; the id column is checked
-            # and repeated ids are reported as findings.
-            warnings.filterwarnings("ignore", message="Several features with id", category=RuntimeWarning)
-            frame = pyogrio.read_dataframe(path, layer=layer)
+        frame = read_vector(path, layer)
     except Exception as exc:  # pyogrio raises several DataSourceError subclasses
         raise InputError(f"{path}: cannot read {what} ({exc}); open it in QGIS to check it, "
                          "or export it again as GeoPackage") from None
@@ -294,7 +299,7 @@ def read_transformers(path: Path, layer: str | None = None) -> tuple[pd.DataFram
             frame = pd.read_excel(path, sheet_name=layer or 0, dtype=object, engine="calamine")
             first = 2
         else:
-            frame = pyogrio.read_dataframe(path, layer=layer, read_geometry=False)
+            frame = read_vector(path, layer, read_geometry=False)
             first = 1
     except InputError:
         raise
@@ -361,8 +366,7 @@ def layer_text(path: Path, layer: str | None = None, limit: int = 1000) -> list[
              str(info["layer_metadata"]), str(info["dataset_metadata"])]
     text_fields = [f for f, t in zip(info["fields"], info["dtypes"]) if t == "object"]
     if text_fields:
-        frame = pyogrio.read_dataframe(path, layer=layer, columns=text_fields, read_geometry=False,
-                                       use_arrow=True)
+        frame = read_vector(path, layer, columns=text_fields, read_geometry=False, use_arrow=True)
         for column in text_fields:
             texts += frame[column].dropna().astype(str).unique()[:limit].tolist()
     return texts
