@@ -20,8 +20,8 @@ __version__ = "0.1.0"
 _API = {
     "load_config": "roofpv.config",
     "Config": "roofpv.config",
-    "run": "roofpv.pipeline",
-    "prepare": "roofpv.pipeline",
+    "run": "roofpv.run.pipeline",
+    "prepare": "roofpv.run.pipeline",
     "Results": "roofpv.results",
     "write_outputs": "roofpv.io.outputs",
     "read_outputs": "roofpv.io.outputs",

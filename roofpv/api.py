@@ -10,7 +10,7 @@ no files written.
 >>> weather = roofpv.hourly_weather(config)               # typical year, hourly
 >>> b = roofpv.assess(footprints, config, weather=weather)  # doctest: +SKIP
 
-Each is a composition of the stages of :mod:`roofpv.stages`; ``docs/design.md`` lists
+Each is a composition of the stages of :mod:`roofpv.run.stages`; ``docs/design.md`` lists
 the columns every stage needs and adds.
 """
 
@@ -21,23 +21,23 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from . import solar
-from .config import Config
-from .errors import RoofpvError
-from .findings import findings_frame
-from .inventory import (
+from roofpv.config import Config
+from roofpv.energy import solar
+from roofpv.errors import RoofpvError
+from roofpv.findings import findings_frame
+from roofpv.inputs.inventory import (
     assign_townships,
     fill_from_footprints,
     footprint_attributes,
     resolve_overlaps,
     to_analysis_crs,
 )
-from .io import tiles
-from .io.weather import load_weather
-from .pipeline import analysis_crs
-from .schema import COLUMN_ALIASES
-from .stages import MONTHLY_COLUMNS, assess_buildings
-from .survey import map_headers, normalise_survey
+from roofpv.inputs.survey_table import map_headers, normalise_survey
+from roofpv.io import tiles
+from roofpv.io.weather_files import load_weather
+from roofpv.run.pipeline import analysis_crs
+from roofpv.run.stages import MONTHLY_COLUMNS, assess_buildings
+from roofpv.schema import COLUMN_ALIASES
 
 
 class ApiInputError(RoofpvError):

@@ -14,8 +14,8 @@ from typing import Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import RoofpvError
-from .schema import REASONS, VOCABULARIES
+from roofpv.errors import RoofpvError
+from roofpv.schema import REASONS, VOCABULARIES
 
 Severity = Literal["unsuitable", "conditional", "info"]
 RoofType = Literal[
@@ -342,7 +342,7 @@ class Planning(_Model):
 
 
 class Dsm(_Model):
-    """DSM tiles and the parameters of roof measurement (:mod:`roofpv.dsm`); lengths in
+    """DSM tiles and the parameters of roof measurement (:mod:`roofpv.roofs.dsm`); lengths in
     m, angles in degrees. Planarity and plane-fit thresholds are not set here: they come
     from the noise measured on each DSM window."""
 
@@ -386,7 +386,7 @@ class Uncertainty(_Model):
 
 
 class Monitoring(_Model):
-    """Registered PV, metered generation and calibration (roofpv.register, roofpv.metering)."""
+    """Registered PV, metered generation and calibration (roofpv.monitoring.register, roofpv.monitoring.metering)."""
 
     match_min_score: float = Field(0.6, gt=0, le=1, description="below: a register system stays unmatched")
     match_sure_score: float = Field(0.85, gt=0, le=1, description="below: a match is reported as doubtful")

@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING
 import geopandas as gpd
 import pandas as pd
 
-from . import __version__
-from .config import Config
-from .findings import Finding
-from .suitability import STATUSES
-from .uncertainty import common_sigma, inter_annual_sigma
+from roofpv import __version__
+from roofpv.appraise.suitability import STATUSES
+from roofpv.config import Config
+from roofpv.energy.uncertainty import common_sigma, inter_annual_sigma
+from roofpv.findings import Finding
 
-if TYPE_CHECKING:  # the DSM stack loads only in runs that read tiles
-    from . import engine
-    from .io import tiles
+if TYPE_CHECKING:  # the DSM stack and pyarrow load only in runs that need them
+    from roofpv.io import tiles
+    from roofpv.io.partitions import Partitions
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Inventory:
     crs: str
     dsm: tiles.Mosaic | None = None
     dem: tiles.Mosaic | None = None
-    #: Register systems matched to buildings (:func:`roofpv.register.match`), or None.
+    #: Register systems matched to buildings (:func:`roofpv.monitoring.register.match`), or None.
     register: pd.DataFrame | None = None
 
 
@@ -58,20 +58,20 @@ class Results:
     register: pd.DataFrame | None = None
     performance: pd.DataFrame | None = None
     calibration: pd.DataFrame | None = None
-    #: Monthly kWh and plane-of-array irradiation per building (``assess.monthly_yield``).
+    #: Monthly kWh and plane-of-array irradiation per building (:func:`roofpv.run.stages.monthly_yield`).
     monthly_yield: pd.DataFrame | None = None
-    #: Where the outputs stream from in a large run (:class:`roofpv.engine.Partitions`):
+    #: Where the outputs stream from in a large run (:class:`roofpv.io.partitions.Partitions`):
     #: then ``buildings`` and ``plan`` hold only the columns of the jurisdiction-wide
     #: steps, without geometry, and the layers ``buildings``, ``monthly_yield``,
     #: ``roof_planes`` and ``pv_arrays`` are read from the partitions as they are written.
-    partitions: engine.Partitions | None = None
+    partitions: Partitions | None = None
 
 
 def run_info(config: Config, weather_meta: dict, hourly: pd.DataFrame, crs: str,
              township_polygons=None) -> pd.DataFrame:
     """What produced the results: roofpv version, config, weather source and CRS; which
     inputs are synthetic sample data and how far the townships lie from the config's site."""
-    from .provenance import sample_inputs, site_distance_km
+    from roofpv.inputs.provenance import sample_inputs, site_distance_km
 
     source = weather_meta["source"]
     if config.weather.file is None:
@@ -93,7 +93,7 @@ def run_info(config: Config, weather_meta: dict, hourly: pd.DataFrame, crs: str,
 
 
 def _p90_basis(config: Config) -> str:
-    """What the P90 rests on, in one line (roofpv.uncertainty)."""
+    """What the P90 rests on, in one line (roofpv.energy.uncertainty)."""
     u = config.uncertainty
     sigma, source = inter_annual_sigma(u)
     return (f"inter-annual {100 * sigma:.1f} % ({source}); with transposition {u.transposition_pct:g} %, "

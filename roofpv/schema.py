@@ -2,13 +2,28 @@
 
 A bureau's survey workbook arrives with Chinese headers and values (建筑类别 = 学校,
 屋面类型 = 混凝土平屋面 …). Everything downstream works on the canonical English
-column names and codes defined here; :mod:`roofpv.survey` does the translation.
+column names and codes defined here; :mod:`roofpv.inputs.survey_table` does the translation.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+
+#: Name of the whole-jurisdiction row of the township table.
+CITY = "全市"
+#: Survey shading classes from least to most shaded (the DSM measures the same classes).
+SHADING_CLASSES = ("none", "light", "moderate", "severe")
+
+#: Files `roofpv survey` writes into its output folder.
+SURVEY_OUTPUTS = ("roofpv.gpkg", "roofpv.qgz", "townships.csv", "findings.csv", "register_matches.csv",
+                  "performance.csv", "calibration.csv")
+#: Files `roofpv plan` writes besides the survey's (and layer ``rollout_plan`` in roofpv.gpkg).
+PLAN_OUTPUTS = ("rollout_plan.csv", "plan_status.csv", "trajectory.csv", "parameters.csv")
+#: Languages of the reports and tables: Chinese (default) and English.
+LANGS = ("zh", "en")
+#: Report folder inside the output folder per language.
+REPORT_FOLDERS = {"zh": "report", "en": "report_en"}
 
 #: Canonical survey columns and the headers that name them (compared after
 #: :func:`header_key`, so units in brackets, spaces and case do not matter).

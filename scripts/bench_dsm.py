@@ -5,7 +5,7 @@
 Builds a synthetic town (untimed): roofs on a jittered grid, 60 % flat, 30 % gables,
 10 % hips, 3-30 m tall, plus trees; writes it as 1000 × 1000 GeoTIFF tiles in a
 temporary folder. Then times the sun table, and geometry + horizon + shading loss
-through :func:`roofpv.io.tiles.windows` and :func:`roofpv.dsm.measure`.
+through :func:`roofpv.io.tiles.windows` and :func:`roofpv.roofs.dsm.measure`.
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ import rasterio
 import shapely
 from rasterio.transform import from_origin
 
-from roofpv import dsm, shading, weather
 from roofpv.config import Dsm
+from roofpv.energy import weather
 from roofpv.io import tiles
+from roofpv.roofs import dsm, shading
 
 CRS = "EPSG:4549"
 X0, Y0 = 590_000.0, 3_400_000.0

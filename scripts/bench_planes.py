@@ -32,10 +32,10 @@ import shapely
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from roofpv import dsm, shading  # noqa: E402
 from roofpv.config import Dsm  # noqa: E402
 from roofpv.io import tiles  # noqa: E402
-from roofpv.raster import Raster  # noqa: E402
+from roofpv.roofs import dsm, shading  # noqa: E402
+from roofpv.roofs.raster import Raster  # noqa: E402
 
 REAL = ROOT / "tests" / "data" / "real" / "dsm_goteborg"
 TILT_TOL, AZ_TOL = 5.0, 15.0
@@ -257,7 +257,7 @@ def bench_shading(max_planes: int = 60) -> pd.DataFrame:
     weather = cs.assign(temp_air=10.0, wind_speed=2.0)
     params = Dsm(radius_m=150.0, points_per_plane=16)
     table = shading.sun_table(weather, lat, lon, 10.0, n_sectors=params.n_sectors)
-    roofs, planes = dsm.assess(raster, footprints, table, params, ground, trees)
+    roofs, planes = dsm.measure_window(raster, footprints, table, params, ground, trees)
     _, _, window, label = dsm._segment(raster, footprints, params, ground, trees, None)
     surface = np.fmax(raster.z, np.where(np.nan_to_num(trees.z) > 0, ground.z + np.nan_to_num(trees.z), np.nan))
     sol = pvlib.solarposition.get_solarposition(index + pd.Timedelta(minutes=30), lat, lon)

@@ -20,7 +20,7 @@ CPU time is the steadier figure.
   the same roofs.
 
 The stages are run the way ``roofpv survey`` runs them with the local engine
-(:func:`roofpv.engine.survey`: partitions of whole townships one after the other, each
+(:func:`roofpv.run.engine.run_partitions`: partitions of whole townships one after the other, each
 written to ``.partitions``; the jurisdiction-wide steps on the slim table; the outputs
 streamed partition by partition), without the report. Opt-in, not part of the test suite; needs the ``bench``
 extra (rasterstats, psutil).
@@ -46,13 +46,13 @@ import pyogrio
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_yield import cpu_model, naive_loop
 
-from roofpv import engine
 from roofpv.config import load_config
 from roofpv.io import tiles
 from roofpv.io.outputs import write_outputs
-from roofpv.io.weather import load_weather
-from roofpv.pipeline import build_inventory, prepare
-from roofpv.stages import measure_roofs
+from roofpv.io.weather_files import load_weather
+from roofpv.run import engine
+from roofpv.run.pipeline import build_inventory, prepare
+from roofpv.run.stages import measure_roofs
 
 MB = 1024 * 1024
 
@@ -108,7 +108,7 @@ class Meter:
 
 def survey_stages(config, out: Path, meter: Meter) -> int:
     """The survey as ``roofpv survey`` runs it with the local engine
-    (:func:`roofpv.engine.survey`: partitions written to ``<out>/.partitions``, the slim
+    (:func:`roofpv.run.engine.run_partitions`: partitions written to ``<out>/.partitions``, the slim
     table gathered, the outputs streamed partition by partition), each stage metered;
     writes the outputs into ``out``."""
     prepared = prepare(config, meter.mark)
@@ -119,7 +119,7 @@ def survey_stages(config, out: Path, meter: Meter) -> int:
         if done.done == done.total:  # what follows the last partition until the plan
             meter.mark("gather partitions, grid admission")
 
-    results = engine.survey(config, out, prepared=prepared, stream=True, progress=meter.mark,
+    results = engine.run_partitions(config, out, prepared=prepared, stream=True, progress=meter.mark,
                             on_partition=on_partition)
     del prepared
     meter.mark(None)

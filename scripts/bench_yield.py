@@ -32,8 +32,8 @@ from pvlib.location import Location
 from pvlib.modelchain import ModelChain
 from pvlib.pvsystem import PVSystem
 
-from roofpv.solar import interpolate, plane_yield_exact, yield_tables_for
-from roofpv.weather import interval_midpoints, typical_year
+from roofpv.energy.solar import interpolate, plane_yield_exact, yield_tables_for
+from roofpv.energy.weather import interval_midpoints, typical_year
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "pinghu.yaml"
 MODELS = ("open_rack", "roof_standoff", "metal_clamp")

@@ -30,8 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from roofpv.engine import CACHE_DIR  # noqa: E402
 from roofpv.io.outputs import JOURNAL, MANIFEST, STAGE_PREFIX, lock, recover  # noqa: E402
+from roofpv.io.partitions import CACHE_DIR  # noqa: E402
 
 PLAN_ONLY = ("rollout_plan.csv", "plan_status.csv", "trajectory.csv", "parameters.csv")
 

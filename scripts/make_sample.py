@@ -998,7 +998,7 @@ def write_xlsx(sheet: pd.DataFrame, path: Path) -> None:
                     cell.number_format = number_formats[header]
     wb.properties.creator = wb.properties.lastModifiedBy = "roofpv make_sample.py"
     wb.properties.title = "平湖市屋顶光伏资源普查表（合成样例数据）"
-    from roofpv.io import forms as form_io
+    from roofpv.io import form_workbooks as form_io
 
     form_io.save(wb, path, FIXED_TIME)  # pinned times: the same content gives the same bytes
 
@@ -1475,8 +1475,8 @@ def write_sample_forms(out_dir: Path) -> list[Path]:
     (RETURNS), filled with the sample survey's answers (blank cells as in the survey)."""
     from roofpv.cli.forms import ISSUED_LIST, form_buildings
     from roofpv.config import load_config
-    from roofpv.forms import make_forms
-    from roofpv.io import forms as form_io
+    from roofpv.fieldwork.forms import make_forms
+    from roofpv.io import form_workbooks as form_io
     from roofpv.io.readers import read_survey
     from roofpv.schema import LABELS_ZH
 
@@ -1574,8 +1574,8 @@ def _fill_form(form: Path, out: Path, values: dict, new: list[dict], office: str
     key, rows ``new`` in the blank rows, the office's name and date."""
     from openpyxl import load_workbook
 
-    from roofpv.forms import survey_columns
-    from roofpv.io import forms as form_io
+    from roofpv.fieldwork.forms import survey_columns
+    from roofpv.io import form_workbooks as form_io
 
     header_of = {c.key: c.header for c in survey_columns(int(FORMS_ISSUED[:4]))}
     wb = load_workbook(form)

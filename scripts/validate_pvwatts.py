@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from roofpv.io.weather import read_weather
+from roofpv.io.weather_files import read_weather
 from tests.test_validation import (
     MOUNTINGS,
     ORIENTATIONS,

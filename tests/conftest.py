@@ -4,7 +4,7 @@ import pytest
 
 from roofpv.config import load_config
 from roofpv.io.outputs import write_outputs
-from roofpv.pipeline import run
+from roofpv.run.pipeline import run
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,8 +10,8 @@ import numpy as np
 import openpyxl
 import pandas as pd
 
-from roofpv.forms import make_forms, survey_columns
-from roofpv.io.forms import DATA_SHEET, DATE_CELL, FIRST_ROW, OFFICE_CELL, write_form
+from roofpv.fieldwork.forms import make_forms, survey_columns
+from roofpv.io.form_workbooks import DATA_SHEET, DATE_CELL, FIRST_ROW, OFFICE_CELL, write_form
 
 ISSUED = "2026-03-01"
 HEADER = {c.key: c.header for c in survey_columns(2026)}

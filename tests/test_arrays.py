@@ -6,9 +6,9 @@ import pytest
 import shapely
 from shapely import affinity
 
-from roofpv import layout
-from roofpv.arrays import ROW_COLUMNS, module_rows
-from roofpv.roof import from_local, roof_planes, to_local
+from roofpv.roofs import layout
+from roofpv.roofs.arrays import ROW_COLUMNS, module_rows
+from roofpv.roofs.roof import from_local, roof_planes, to_local
 
 L, W, GAP, POWER = 2.278, 1.134, 0.02, 580.0
 

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from roofpv.carbon import account, avoided_t
+from roofpv.appraise.carbon import account, avoided_t
 
 
 def test_avoided_tonnes():

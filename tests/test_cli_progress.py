@@ -8,8 +8,8 @@ import logging
 from rich.console import Console
 
 from roofpv.cli.progress import RunProgress, setup_logging
-from roofpv.constants import STAGES
-from roofpv.engine import PartitionDone
+from roofpv.run.engine import PartitionDone
+from roofpv.run.sequence import STAGES
 
 
 def _run(console, args):

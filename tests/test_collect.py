@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from roofpv import completeness
 from roofpv.cli import main
-from roofpv.collect import collect
 from roofpv.config import Target, load_config
-from roofpv.io.forms import DATA_SHEET, read_form, write_sheets
+from roofpv.fieldwork import completeness
+from roofpv.fieldwork.collect import collect
+from roofpv.io.form_workbooks import DATA_SHEET, read_form, write_sheets
 from roofpv.io.readers import read_survey
 from roofpv.schema import LABELS_ZH
 
@@ -167,8 +167,8 @@ def test_round_trip_reproduces_the_sample_survey(tmp_path):
     (the orphan survey row XC00425 as a new row) → collect → the survey reader gives the
     sample survey back, value for value."""
     from roofpv.cli.forms import form_buildings
-    from roofpv.forms import make_forms
-    from roofpv.io.forms import write_form
+    from roofpv.fieldwork.forms import make_forms
+    from roofpv.io.form_workbooks import write_form
 
     config = load_config(ROOT / "configs" / "pinghu.yaml")
     sample, _ = read_survey(config.inputs.survey, config.inputs.survey_sheet)

@@ -5,12 +5,12 @@ import pandas as pd
 import pyogrio
 import pytest
 
-from roofpv import planning
 from roofpv.cli import main
-from roofpv.compare import building_changes, page, targets_of, township_changes
-from roofpv.constants import CITY
 from roofpv.io.outputs import read_outputs, run_date, write_outputs
-from roofpv.policy import township_summary, with_status
+from roofpv.schema import CITY
+from roofpv.targets import planning
+from roofpv.targets.compare import building_changes, page, targets_of, township_changes
+from roofpv.targets.policy import township_summary, with_status
 
 LATER = dt.date(2027, 11, 30)
 

@@ -7,8 +7,8 @@ import yaml
 
 from roofpv.cli.options import policy_of
 from roofpv.config import ConfigError, load_config
-from roofpv.constants import CITY
-from roofpv.pipeline import run
+from roofpv.run.pipeline import run
+from roofpv.schema import CITY
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 JURISDICTIONS = ["pinghu", "liaocheng", "jinan", "jilin", "yangquan", "national"]

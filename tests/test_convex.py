@@ -3,7 +3,7 @@
 import numpy as np
 import shapely
 
-from roofpv import convex
+from roofpv.roofs import convex
 
 
 def hulls(n, seed, offset=0.0):

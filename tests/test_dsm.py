@@ -11,10 +11,10 @@ import shapely
 from rasterio.transform import from_origin
 from scipy import ndimage
 
-from roofpv import dsm, shading
 from roofpv.config import Dsm
 from roofpv.io import tiles
-from roofpv.raster import Raster
+from roofpv.roofs import dsm, shading
+from roofpv.roofs.raster import Raster
 
 RES = 0.5
 X0, Y0 = 500_000.0, 3_400_100.0  # north-west corner of the 100 m × 100 m test grid
@@ -302,8 +302,8 @@ def test_trees_are_not_roof_and_shade_it():
     ground = Raster(np.full_like(grid.z, GROUND), X0, Y0, RES)
     table = shading.sun_table(_clear_weather(), 30.7, 121.0, 5.0, tilts=[0.0, 30.0])
     params = Dsm(radius_m=40.0)
-    bare, bare_planes = dsm.assess(grid, fp, table, params, ground)
-    treed, treed_planes = dsm.assess(grid, fp, table, params, ground, canopy)
+    bare, bare_planes = dsm.measure_window(grid, fp, table, params, ground)
+    treed, treed_planes = dsm.measure_window(grid, fp, table, params, ground, canopy)
     south = lambda p: p[np.abs(p["azimuth_deg"] - 180) < 10].iloc[0]  # noqa: E731
     assert south(treed_planes)["area_m2"] < south(bare_planes)["area_m2"] - 5
     assert treed.loc["g", "shading_loss"] > bare.loc["g", "shading_loss"] + 0.02
@@ -325,7 +325,7 @@ def test_threads_give_the_same_result_as_one(tmp_path):
 
 def test_measured_form_sets_the_mounting():
     from roofpv.config import load_config
-    from roofpv.stages import form_mountings, mount_by_form
+    from roofpv.run.stages import form_mountings, mount_by_form
 
     config = load_config(Path(__file__).parents[1] / "configs" / "pinghu.yaml")
     flat_m, pitched_m = form_mountings(config)

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from roofpv import dsm
 from roofpv.config import Dsm
 from roofpv.io import tiles
+from roofpv.roofs import dsm
 
 pytestmark = pytest.mark.real_data
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from roofpv.economics import appraise, cash_flows, parameters, price_per_kwh
+from roofpv.appraise.economics import appraise, cash_flows, parameters, price_per_kwh
 
 CATEGORIES = ["party_gov", "public_institution", "factory", "commercial",
               "urban_residential", "rural_residential", "other"]

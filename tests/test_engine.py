@@ -8,11 +8,12 @@ import pyogrio
 import pytest
 import shapely
 
-from roofpv import engine
 from roofpv.cli import main
 from roofpv.config import load_config
+from roofpv.io import partitions
 from roofpv.io.outputs import write_outputs
-from roofpv.pipeline import run
+from roofpv.run import engine
+from roofpv.run.pipeline import run
 
 from .conftest import ROOT
 
@@ -106,7 +107,7 @@ def test_dask_engine_gives_the_same_layers(tmp_path, reference):
     assert code == 0
     assert "roof_planes" in pyogrio.list_layers(tmp_path / "roofpv.gpkg")[:, 0]
     assert_same_outputs(tmp_path, reference)
-    assert not (tmp_path / engine.CACHE_DIR).exists()
+    assert not (tmp_path / partitions.CACHE_DIR).exists()
 
 
 @pytest.mark.slow
@@ -126,7 +127,7 @@ def test_interrupted_run_resumes_without_redoing_finished_partitions(
     args = ["plan", str(flat_config), "--out", str(tmp_path), "--quiet", "--partitions", "4"]
     with pytest.raises(KeyboardInterrupt):
         main(args)
-    cached = sorted(p.name for p in (tmp_path / engine.CACHE_DIR).glob("[0-9].parquet"))
+    cached = sorted(p.name for p in (tmp_path / partitions.CACHE_DIR).glob("[0-9].parquet"))
     assert len(cached) == 2
     assert not (tmp_path / "roofpv.gpkg").exists()
 
@@ -139,11 +140,11 @@ def test_interrupted_run_resumes_without_redoing_finished_partitions(
 
 
 def test_resume_recomputes_when_the_inputs_changed(tmp_path, config):
-    cache = engine.PartitionCache(tmp_path, "fingerprint-1", resume=False)
+    cache = partitions.PartitionCache(tmp_path, "fingerprint-1", resume=False)
     frame = gpd.GeoDataFrame({"x": [1.0]}, geometry=[shapely.Point(0, 0)], crs="EPSG:4549")
     cache.store(0, frame, None, None)
-    assert engine.PartitionCache(tmp_path, "fingerprint-1", resume=True).done(0)
-    assert not engine.PartitionCache(tmp_path, "fingerprint-2", resume=True).done(0)
+    assert partitions.PartitionCache(tmp_path, "fingerprint-1", resume=True).done(0)
+    assert not partitions.PartitionCache(tmp_path, "fingerprint-2", resume=True).done(0)
     key = engine.fingerprint(config, 4, "township", True)
     assert key == engine.fingerprint(config, 4, "township", True)
     assert key != engine.fingerprint(config, 5, "township", True)
@@ -193,11 +194,11 @@ def _store(cache, k, ids, values, extra):
 def test_partitions_read_back_in_chunks_in_the_one_piece_order_and_dtypes(tmp_path):
     """Interleaved ids, an int column in one partition and float in another, text in one
     and None in the other: chunks give the rows, order and dtypes of the one-piece frame."""
-    cache = engine.PartitionCache(tmp_path, "key", resume=False)
+    cache = partitions.PartitionCache(tmp_path, "key", resume=False)
     _store(cache, 0, ["d", "a", "f"], [1, 2, 3], [None, None, None])
     _store(cache, 1, ["c", "b", "e"], [0.5, np.nan, 2.5], ["x", None, "=y"])
     ids = pd.Index(["f", "a", "b", "c", "d", "e"], name="building_id")
-    source = engine.Partitions(cache.dir, (0, 1), ids, "EPSG:4549", ("arrays",))
+    source = partitions.Partitions(cache.dir, (0, 1), ids, "EPSG:4549", ("arrays",))
     whole = pd.concat([gpd.read_parquet(cache.dir / f"{k}.parquet") for k in (0, 1)])
     whole = whole.reindex(ids).infer_objects()
     chunks = list(source.chunks("buildings", rows=2))
@@ -231,4 +232,4 @@ def test_a_streamed_run_writes_the_one_piece_files_row_for_row(tmp_path, flat_co
         pd.testing.assert_frame_equal(pd.DataFrame(a), pd.DataFrame(b), obj=name)
     for table in ("townships.csv", "rollout_plan.csv", "plan_status.csv", "trajectory.csv"):
         assert (tmp_path / table).read_bytes() == (flat_reference / table).read_bytes(), table
-    assert not (tmp_path / engine.CACHE_DIR).exists()
+    assert not (tmp_path / partitions.CACHE_DIR).exists()

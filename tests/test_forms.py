@@ -10,8 +10,15 @@ import pandas as pd
 import pytest
 
 from roofpv.cli import main
-from roofpv.forms import make_forms, map_pages
-from roofpv.io.forms import DATA_SHEET, ESTIMATE_FILL, FIRST_ROW, META_SHEET, ROWS_SHEET, read_form
+from roofpv.fieldwork.forms import make_forms, map_pages
+from roofpv.io.form_workbooks import (
+    DATA_SHEET,
+    ESTIMATE_FILL,
+    FIRST_ROW,
+    META_SHEET,
+    ROWS_SHEET,
+    read_form,
+)
 from roofpv.io.readers import read_survey
 
 from .conftest import ROOT

@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from roofpv.errors import RoofpvError
+from roofpv.inputs.survey_table import normalise_survey
 from roofpv.io.readers import read_survey
 from roofpv.schema import COLUMN_ALIASES
-from roofpv.survey import normalise_survey
 
 SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

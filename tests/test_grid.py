@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from roofpv.grid import (
+from roofpv.appraise.grid import (
     classify,
     connection_class,
     hosting_capacity,

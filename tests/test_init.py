@@ -8,7 +8,14 @@ from shapely.geometry import box
 
 from roofpv.cli import main
 from roofpv.config import load_config
-from roofpv.init import FootprintFacts, SiteFacts, config_text, id_column, nearest_site, timezone
+from roofpv.fieldwork.init import (
+    FootprintFacts,
+    SiteFacts,
+    config_text,
+    id_column,
+    nearest_site,
+    timezone,
+)
 from roofpv.io import inspect
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -83,7 +83,7 @@ def test_hostile_survey_reaches_townships_findings_and_validation_inert(config, 
 
     from roofpv.cli import main
     from roofpv.io.outputs import output_set, write_outputs
-    from roofpv.pipeline import run
+    from roofpv.run.pipeline import run
     from tests.test_input_problems import Case
 
     case = Case(tmp_path)

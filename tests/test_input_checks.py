@@ -10,8 +10,8 @@ import rasterio
 import shapely
 from rasterio.transform import from_origin
 
-from roofpv import input_checks, webmap
-from roofpv.pipeline import build_inventory, check_inputs, run
+from roofpv.inputs import checks, webmap
+from roofpv.run.pipeline import build_inventory, check_inputs, run
 
 X0, Y0 = 597_000.0, 3_398_000.0  # EPSG:4549, 当湖 (Pinghu)
 RES = 1.0
@@ -123,7 +123,7 @@ def test_without_dsm_townships_and_names_give_the_offset_away(config, tmp_path):
 
 
 def test_townships_locate_an_even_sample_of_a_large_file(config, tmp_path, monkeypatch):
-    monkeypatch.setattr(input_checks, "TOWNSHIP_SAMPLE", 5)
+    monkeypatch.setattr(checks, "TOWNSHIP_SAMPLE", 5)
     town = shapely.box(X0, Y0, X0 + 200, Y0 + 120)
     inventory = build_inventory(configure(config, tmp_path, to_gcj02(frame(boxes())), townships=town))
     found = datum_findings(inventory.findings)

@@ -11,8 +11,8 @@ import rasterio
 import shapely
 from rasterio.transform import from_origin
 
-from roofpv.pipeline import check_inputs
 from roofpv.results import reconcile
+from roofpv.run.pipeline import check_inputs
 
 X0, Y0 = 597_000.0, 3_398_000.0  # EPSG:4549, 当湖 (Pinghu)
 IDS = ["A", "B", "C"]

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import shapely
 
-from roofpv import layout
-from roofpv.roof import roof_planes
+from roofpv.roofs import layout
+from roofpv.roofs.roof import roof_planes
 
 L, W, GAP = 2.278, 1.134, 0.02
 

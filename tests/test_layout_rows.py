@@ -3,7 +3,7 @@
 import numpy as np
 import shapely
 
-from roofpv import layout
+from roofpv.roofs import layout
 
 
 def per_cell(polygon, width, gap, depth, pitch):

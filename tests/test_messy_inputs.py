@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from roofpv.georef import resolve_crs
-from roofpv.inventory import assign_townships, to_analysis_crs
+from roofpv.inputs.georef import resolve_crs
+from roofpv.inputs.inventory import assign_townships, to_analysis_crs
 from roofpv.io import readers, writers
 from roofpv.io.readers import InputError
 

@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 
 from roofpv.config import Monitoring
-from roofpv.metering import calibration, factors, modelled, monthly_specific, performance
-from roofpv.solar import YieldTable
+from roofpv.energy.solar import YieldTable
+from roofpv.monitoring.metering import calibration, factors, modelled, monthly_specific, performance
 
 CFG = Monitoring()
 PROFILE = np.array([60, 65, 88, 105, 116, 108, 120, 119, 91, 77, 62, 60], float)  # kWh/kWp, sums to 1071
@@ -99,9 +99,9 @@ def test_sample_meters_against_the_model(pinghu_results):
     against roofpv's tilted-plane model the median ratio is near that, and the nine planted
     faults are what is flagged."""
     from roofpv.config import load_config
-    from roofpv.io.register import read_meters, read_register
-    from roofpv.monitoring import apply_register, calibrate
-    from roofpv.pipeline import prepare
+    from roofpv.io.register_files import read_meters, read_register
+    from roofpv.monitoring.calibration import apply_register, calibrate
+    from roofpv.run.pipeline import prepare
     from tests.conftest import ROOT
 
     config = load_config(ROOT / "configs" / "pinghu_monitor.yaml")

@@ -9,8 +9,16 @@ from rich.console import Console
 from roofpv import report
 from roofpv.cli.survey import summary_table
 from roofpv.config import Target
-from roofpv.constants import CITY
-from roofpv.milestones import COLOURS, LABELS, STATUSES, plan_pace, status, table, years_left
+from roofpv.schema import CITY
+from roofpv.targets.milestones import (
+    COLOURS,
+    LABELS,
+    STATUSES,
+    plan_pace,
+    status,
+    table,
+    years_left,
+)
 
 AS_OF = dt.date(2026, 11, 30)
 

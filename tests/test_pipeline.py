@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from roofpv.pipeline import run
-from roofpv.weather import typical_year
+from roofpv.energy.weather import typical_year
+from roofpv.run.pipeline import run
 
 from .conftest import GHI, SITE, TEMP, WIND
 

@@ -3,9 +3,9 @@
 import pandas as pd
 import pytest
 
+from roofpv.appraise.grid import hosting_capacity
 from roofpv.config import GridConnection, Planning, Policy, Target
-from roofpv.grid import hosting_capacity
-from roofpv.planning import admit, rank_order, rollout
+from roofpv.targets.planning import admit, rank_order, rollout
 
 TARGET = Target(
     name="t", label="new public and factory", categories=["public_institution", "factory"],

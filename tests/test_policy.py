@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from roofpv.config import Target
-from roofpv.policy import coverage, in_cohort
+from roofpv.targets.policy import coverage, in_cohort
 
 TARGET = Target(
     name="t", label="new public and factory", categories=["public_institution", "factory"],
@@ -62,7 +62,7 @@ def test_count_based_coverage():
 
 def test_substitution_rate_by_hand():
     from roofpv.config import EnergyUse
-    from roofpv.policy import energy
+    from roofpv.targets.policy import energy
 
     b = buildings().assign(
         floor_area_m2=[2000.0, 1000.0, 5000.0, 100.0, 400.0],

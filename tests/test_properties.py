@@ -9,17 +9,18 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from roofpv import solar, stages
-from roofpv.inventory import (
+from roofpv.energy import solar
+from roofpv.inputs.inventory import (
     fill_from_footprints,
     footprint_attributes,
     join_survey,
     resolve_overlaps,
     to_analysis_crs,
 )
-from roofpv.io.weather import load_weather
+from roofpv.inputs.survey_table import SurveyError, normalise_survey
+from roofpv.io.weather_files import load_weather
+from roofpv.run import stages
 from roofpv.schema import COLUMN_ALIASES, VOCABULARIES
-from roofpv.survey import SurveyError, normalise_survey
 
 X0, Y0 = 500_000.0, 3_394_000.0
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -12,10 +12,10 @@ import pytest
 import shapely
 from shapely.geometry import box
 
-from roofpv import layout
 from roofpv.cli import main
-from roofpv.inventory import footprint_attributes, resolve_overlaps
-from roofpv.roof import analysis_epsg
+from roofpv.inputs.inventory import footprint_attributes, resolve_overlaps
+from roofpv.roofs import layout
+from roofpv.roofs.roof import analysis_epsg
 
 LUJIAZUI = Path(__file__).parent / "data" / "real" / "osm_shanghai" / "lujiazui_buildings.geojson"
 WEATHER = Path(__file__).parent / "data" / "real" / "weather" / "CHN_Zhejiang.Hangzhou.584570_CSWD.epw.gz"
@@ -89,7 +89,7 @@ def test_row_rule_capped_at_high_latitude():
 
 
 def test_row_rule_finding_at_high_latitude(config):
-    from roofpv.input_checks import row_rule_findings
+    from roofpv.inputs.checks import row_rule_findings
 
     assert row_rule_findings(config) == []
     north = config.model_copy(update={"site": config.site.model_copy(update={"latitude": 59.3})})

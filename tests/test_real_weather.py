@@ -9,8 +9,8 @@ import pytest
 from shapely.geometry import box
 
 from roofpv.cli import main
-from roofpv.io.weather import read_weather
-from roofpv.weather import irradiance_lag_h, location_findings, timing_findings
+from roofpv.energy.weather import irradiance_lag_h, location_findings, timing_findings
+from roofpv.io.weather_files import read_weather
 
 pytestmark = pytest.mark.real_data
 

@@ -5,8 +5,8 @@ import pytest
 import shapely
 
 from roofpv.config import Monitoring
-from roofpv.io.register import read_meters, read_register
-from roofpv.register import apply, match, normalise, registered_kw, similarity, variants
+from roofpv.io.register_files import read_meters, read_register
+from roofpv.monitoring.register import apply, match, normalise, registered_kw, similarity, variants
 
 CRS = "EPSG:4549"
 CFG = Monitoring()
@@ -128,8 +128,8 @@ def test_sample_register_every_system_on_its_building(pinghu_results):
     """The sample register (scripts/make_sample.py): matched systems land on the
     building they were made from (its name is in the project name)."""
     from roofpv.config import load_config
-    from roofpv.io.register import read_register
-    from roofpv.monitoring import apply_register
+    from roofpv.io.register_files import read_register
+    from roofpv.monitoring.calibration import apply_register
     from tests.conftest import ROOT
 
     config = load_config(ROOT / "configs" / "pinghu_monitor.yaml")

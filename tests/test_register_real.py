@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from roofpv.config import Monitoring
-from roofpv.register import match, normalise
+from roofpv.monitoring.register import match, normalise
 
 DATA = Path(__file__).parent / "data" / "real" / "osm_lujiazui_addresses"
 CRS = "EPSG:4550"  # CGCS2000 3° Gauss-Krüger CM 120°E... zone 40 covers 121.5°E

@@ -19,9 +19,9 @@ from fontTools.ttLib import TTFont
 
 from roofpv import report
 from roofpv.cli import main
-from roofpv.constants import CITY
 from roofpv.io.writers import write_folder
 from roofpv.report import data, fonts, maps, pages, parameters, workbook
+from roofpv.schema import CITY
 
 from .conftest import ROOT
 
@@ -268,8 +268,8 @@ def _render_script():
 def test_chromium_draws_township_sheets_with_legible_roofs_and_city_map(out, config, tmp_path, lang):
     from PIL import Image
 
-    from roofpv.milestones import COLOURS
-    from roofpv.suitability import STATUS_COLOURS
+    from roofpv.appraise.suitability import STATUS_COLOURS
+    from roofpv.targets.milestones import COLOURS
 
     render = _render_script()
     folder = report.write(report.from_folder(out, config), config, tmp_path, lang)
@@ -488,7 +488,7 @@ def test_sample_banner_on_every_page_and_in_the_geopackage(out, html):
 
 def test_jurisdiction_is_checked_against_the_townships(evil, config):
     from roofpv.config import load_config
-    from roofpv.provenance import site_distance_km, site_mismatch
+    from roofpv.inputs.provenance import site_distance_km, site_mismatch
 
     results, _ = evil
     liaocheng = load_config(ROOT / "configs" / "liaocheng.yaml")

@@ -76,7 +76,7 @@ def _target(label: str) -> SimpleNamespace:
 
 
 def test_coverage_chart_bars_to_scale_milestones_coloured_labels_escaped():
-    from roofpv.milestones import COLOURS
+    from roofpv.targets.milestones import COLOURS
 
     rows = [{"target": _target(EVIL), "today": 0.1, "potential": 0.4,
              "milestones": [(2025, 0.3, "missed"), (2030, 0.5, "unreachable")]},
@@ -147,7 +147,7 @@ def test_sheet_clusters_as_image_labelling():
 
 
 def test_report_path_loads_no_plotting_or_dsm_stack():
-    code = ("import sys; import roofpv.cli.report, roofpv.report, roofpv.completeness, roofpv.report.pdf; "
+    code = ("import sys; import roofpv.cli.report, roofpv.report, roofpv.fieldwork.completeness, roofpv.report.pdf; "
             "print(' '.join(m for m in ('matplotlib', 'scipy', 'pvlib', 'rasterio') if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == ""

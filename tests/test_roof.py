@@ -5,7 +5,7 @@ import pytest
 import shapely
 from pyproj import CRS
 
-from roofpv.roof import gauss_kruger_epsg, ridge_facing_azimuth, roof_planes
+from roofpv.roofs.roof import gauss_kruger_epsg, ridge_facing_azimuth, roof_planes
 
 
 @pytest.mark.parametrize("lon, cm", [(121.013, 120), (117.0, 117), (112.4, 111), (126.5, 126)])

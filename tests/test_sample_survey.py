@@ -7,7 +7,8 @@ import pytest
 import shapely
 
 from roofpv.cli import main
-from roofpv.constants import CITY, STAGES
+from roofpv.run.sequence import STAGES
+from roofpv.schema import CITY
 
 from .conftest import ROOT
 

@@ -3,9 +3,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from roofpv.constants import CITY
-from roofpv.pipeline import prepare
-from roofpv.sensitivity import scenarios, sensitivity_table
+from roofpv.run.pipeline import prepare
+from roofpv.run.sensitivity import scenarios, sensitivity_table
+from roofpv.schema import CITY
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,9 @@ import pandas as pd
 import pvlib
 import pytest
 
-from roofpv import shading
-from roofpv.raster import Raster as Grid
-from roofpv.weather import solar_position, typical_year
+from roofpv.energy.weather import solar_position, typical_year
+from roofpv.roofs import shading
+from roofpv.roofs.raster import Raster as Grid
 
 LAT, LON, ALT = 30.677, 121.013, 5.0
 MONTHLY = dict(

@@ -1,14 +1,14 @@
 import numpy as np
 import pytest
 
-from roofpv.solar import (
+from roofpv.energy.solar import (
     YieldTable,
     interpolate,
     interpolate_monthly,
     plane_yield_exact,
     yield_table,
 )
-from roofpv.weather import typical_year
+from roofpv.energy.weather import typical_year
 
 from .conftest import GHI, SITE, TEMP, WIND
 
@@ -135,7 +135,7 @@ def test_invalid_input(weather, kwargs):
 
 
 def test_lifetime_energy_by_hand():
-    from roofpv.solar import lifetime_energy
+    from roofpv.energy.solar import lifetime_energy
 
     # 1000 + 990 + 980.1 = 2970.1
     assert lifetime_energy(1000.0, 3, 0.01) == pytest.approx(2970.1)
@@ -152,7 +152,7 @@ def test_lifetime_energy_by_hand():
 
 
 def test_cover_transmission_as_pvwatts():
-    from roofpv.solar import cover_transmission
+    from roofpv.energy.solar import cover_transmission
 
     beam, sky, ground = cover_transmission(np.array([0.0, 30.0, 60.0, 80.0, 95.0]), 20.0)
     # Coated glass loses nothing up to about 50°, then falls steeply.
@@ -165,7 +165,7 @@ def test_cover_transmission_as_pvwatts():
 
 
 def test_tables_for_several_nocts_share_irradiance(weather):
-    from roofpv.solar import yield_tables_for
+    from roofpv.energy.solar import yield_tables_for
 
     cool, hot = yield_tables_for(weather, **SITE, tilts=[0, 30], azimuths=[90, 180],
                                  noct_installed=[45.0, 63.0], gamma_pdc=-0.0034, losses_pct=14.08)
@@ -177,7 +177,7 @@ def test_tables_for_several_nocts_share_irradiance(weather):
 
 
 def test_interpolate_field(table):
-    from roofpv.solar import interpolate_field
+    from roofpv.energy.solar import interpolate_field
 
     tilt, azimuth = np.array([3.0, 22.0, 58.0]), np.array([10.0, 185.0, 271.0])
     np.testing.assert_allclose(interpolate_field(table, "annual_kwh_per_kwp", tilt, azimuth),

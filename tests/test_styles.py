@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from roofpv import styles
-from roofpv.qgis_project import project_xml
+from roofpv.qgis import styles
+from roofpv.qgis.project import project_xml
 
 TARGETS = {"t1": "覆盖率"}
 

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from roofpv.appraise.suitability import classify, reason_masks
 from roofpv.schema import REASONS
-from roofpv.suitability import classify, reason_masks
 
 
 def building(**overrides):

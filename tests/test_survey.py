@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from roofpv.survey import SurveyError, normalise_survey
+from roofpv.inputs.survey_table import SurveyError, normalise_survey
 
 
 def raw(**columns):

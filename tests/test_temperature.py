@@ -3,7 +3,7 @@ import pandas as pd
 import pvlib
 import pytest
 
-from roofpv.temperature import fuentes
+from roofpv.energy.temperature import fuentes
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,7 @@ def test_installed_noct_at_noct_conditions():
 def test_irradiance_weighted_on_a_real_year(noct, mean_k):
     from pathlib import Path
 
-    from roofpv.io.weather import read_weather
+    from roofpv.io.weather_files import read_weather
 
     weather, _ = read_weather(Path(pvlib.__file__).parent / "data" / "723170TYA.CSV")
     poa = (weather["ghi"] * 1.15).clip(lower=0).to_numpy()

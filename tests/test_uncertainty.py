@@ -2,9 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from roofpv import uncertainty
 from roofpv.config import Uncertainty
-from roofpv.policy import township_summary
+from roofpv.energy import uncertainty
+from roofpv.targets.policy import township_summary
 
 SETTINGS = Uncertainty(inter_annual_pct=4.0, transposition_pct=2.0, temperature_pct=1.0,
                        losses_pct=2.0, shading_class_pct=3.0, shading_measured_pct=1.5)
@@ -12,7 +12,7 @@ SETTINGS = Uncertainty(inter_annual_pct=4.0, transposition_pct=2.0, temperature_
 
 def test_building_p90_by_hand():
     b = pd.DataFrame({"annual_kwh": [10000.0, 10000.0], "shading_loss_source": ["survey", "dsm"]})
-    out = uncertainty.assess(b, SETTINGS)
+    out = uncertainty.p90(b, SETTINGS)
     # sqrt(4² + 2² + 1² + 2² + 3²) = sqrt(34) = 5.831 %; with a DSM: sqrt(27.25) = 5.220 %
     assert out["yield_uncertainty_pct"].tolist() == pytest.approx([34 ** 0.5, 27.25 ** 0.5])
     assert out["annual_kwh_p90"].iloc[0] == pytest.approx(10000 * (1 - 1.28155 * 0.05831), rel=1e-4)
@@ -37,7 +37,7 @@ def test_township_p90_shading_errors_average_out():
     sd = np.hypot(common * 1000.0, np.sqrt(n * (10.0 * 0.03) ** 2))
     assert p90 == pytest.approx(1000.0 - uncertainty.Z_P90 * sd)
     # Closer to P50 than the sum of the buildings' own P90s.
-    one = uncertainty.assess(pd.DataFrame({"annual_kwh": [10.0], "shading_loss_source": ["survey"]}),
+    one = uncertainty.p90(pd.DataFrame({"annual_kwh": [10.0], "shading_loss_source": ["survey"]}),
                              SETTINGS)["annual_kwh_p90"].iloc[0]
     assert n * one < p90 < 1000.0
 

@@ -13,9 +13,9 @@ import numpy as np
 import pvlib
 import pytest
 
-from roofpv.io.weather import read_weather
-from roofpv.solar import plane_yield_exact, yield_table
-from roofpv.weather import solar_position, typical_year
+from roofpv.energy.solar import plane_yield_exact, yield_table
+from roofpv.energy.weather import solar_position, typical_year
+from roofpv.io.weather_files import read_weather
 
 from .conftest import GHI, TEMP, WIND
 from .conftest import SITE as PINGHU

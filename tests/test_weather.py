@@ -3,7 +3,7 @@ import pandas as pd
 import pvlib
 import pytest
 
-from roofpv.weather import interval_midpoints, solar_position, typical_year
+from roofpv.energy.weather import interval_midpoints, solar_position, typical_year
 
 from .conftest import GHI, SITE, TEMP, WIND
 

@@ -7,8 +7,8 @@ import pandas as pd
 import pvlib
 import pytest
 
-from roofpv.io.weather import COLUMNS, WeatherFileError, read_weather
-from roofpv.weather import typical_year
+from roofpv.energy.weather import typical_year
+from roofpv.io.weather_files import COLUMNS, WeatherFileError, read_weather
 
 SITE = {"latitude": 30.68, "longitude": 121.01, "altitude": 5.0}
 GHI = [74.5, 80.2, 110.2, 131.2, 144.6, 134.4,
@@ -283,7 +283,7 @@ def test_shift_hours(tmp_path, truth):
 def test_irradiance_lag_found_and_fixed(truth):
     """The synthetic year is on the sun; moved an hour late, the lag is found, the
     finding says how to fix it and the fix removes it."""
-    from roofpv.weather import irradiance_lag_h, shift_hours, timing_findings
+    from roofpv.energy.weather import irradiance_lag_h, shift_hours, timing_findings
 
     lat, lon = SITE["latitude"], SITE["longitude"]
     assert abs(irradiance_lag_h(truth, lat, lon)) < 0.1
@@ -299,7 +299,7 @@ def test_irradiance_lag_found_and_fixed(truth):
 
 
 def test_location_findings():
-    from roofpv.weather import distance_km, location_findings
+    from roofpv.energy.weather import distance_km, location_findings
 
     # Hand value: 1° of latitude on the WGS84 ellipsoid near 30.5°N is 110.85 km.
     assert distance_km(30.0, 121.0, 31.0, 121.0) == pytest.approx(110.85, abs=0.05)

@@ -7,8 +7,8 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from roofpv import webmap
-from roofpv.webmap import Fit, datum_findings
+from roofpv.inputs import webmap
+from roofpv.inputs.webmap import Fit, datum_findings
 
 PINGHU = (121.013, 30.677)
 EARTH_M = 6371000.0

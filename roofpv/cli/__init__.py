@@ -13,8 +13,8 @@ import importlib
 import sys
 import warnings
 
-from .. import __version__
-from ..errors import RoofpvError
+from roofpv import __version__
+from roofpv.errors import RoofpvError
 
 #: Command modules of :mod:`roofpv.cli`, in the order ``roofpv --help`` lists them.
 COMMANDS = ("survey", "plan", "report", "validate", "forms", "collect", "compare", "init")
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message="DatetimeIndex.dayofyear is deprecated")
     # Piped output (logs, CI) gets a fixed width so the township table is not cut.
     console = Console() if sys.stdout.isatty() else Console(width=150)
-    from .progress import setup_logging
+    from roofpv.cli.progress import setup_logging
 
     setup_logging(args, console)
     try:

@@ -55,7 +55,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def _paths(items: list[Path]) -> list[Path]:
-    from .forms import ISSUED_LIST
+    from roofpv.cli.forms import ISSUED_LIST
 
     out: list[Path] = []
     for item in items:
@@ -70,15 +70,15 @@ def run(args: argparse.Namespace, console) -> int:
     import pandas as pd
     from rich.table import Table
 
-    from .. import completeness
-    from ..collect import collect
-    from ..config import ConfigError, load_config
-    from ..findings import Finding, findings_frame
-    from ..forms import survey_columns
-    from ..io import forms as form_io
-    from ..survey import normalise_survey
-    from .forms import ISSUED_LIST
-    from .options import OutputExistsError, default_config
+    from roofpv.cli.forms import ISSUED_LIST
+    from roofpv.cli.options import OutputExistsError, default_config
+    from roofpv.config import ConfigError, load_config
+    from roofpv.fieldwork import completeness
+    from roofpv.fieldwork.collect import collect
+    from roofpv.fieldwork.forms import survey_columns
+    from roofpv.findings import Finding, findings_frame
+    from roofpv.inputs.survey_table import normalise_survey
+    from roofpv.io import form_workbooks as form_io
 
     config = load_config(args.config or default_config())
     if args.out.exists() and not args.overwrite:

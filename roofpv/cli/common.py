@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..constants import REPORT_MAX_TOWNSHIPS
+from roofpv.run.sequence import REPORT_MAX_TOWNSHIPS
 
 
 def pct(x: float) -> str:
@@ -16,14 +16,14 @@ def pct(x: float) -> str:
 
 def milestone_cell(text: str, status: str) -> str:
     """``text`` and the milestone status in its traffic-light colour (rich markup)."""
-    from ..milestones import LABELS, RICH_STYLES
+    from roofpv.targets.milestones import LABELS, RICH_STYLES
 
     return f"{text} [{RICH_STYLES[status]}]{LABELS['zh'][status]}[/]"
 
 
 def status_legend(as_of) -> str:
     """The meaning of the milestone statuses, for the line under a table."""
-    from ..milestones import LABELS, STATUSES
+    from roofpv.targets.milestones import LABELS, STATUSES
 
     return (f"status on {as_of:%Y-%m-%d}: " + ", ".join(
         milestone_cell(LABELS["en"][s], s) for s in STATUSES) + " (rules: docs/design.md)")
@@ -31,7 +31,7 @@ def status_legend(as_of) -> str:
 
 def reconciliation(counts: dict[str, int]) -> str:
     """One line: footprints in = buildings out, by status, and the survey rows."""
-    from ..suitability import STATUSES
+    from roofpv.appraise.suitability import STATUSES
 
     line = f"{counts['footprints']:,} footprints in → {counts['footprints']:,} buildings out"
     if "suitable" in counts:
@@ -45,12 +45,12 @@ def reconciliation(counts: dict[str, int]) -> str:
 def execute(config, out_dir: Path, args: argparse.Namespace, progress, on_partition, prepared=None):
     """Run the survey with the engine and partitioning the options ask for (on the
     ``prepared`` inputs, weather and yield tables where given)."""
-    from ..config import ConfigError
-    from ..engine import survey
+    from roofpv.config import ConfigError
+    from roofpv.run.engine import run_partitions
 
     if args.partitions is not None and args.partitions < 1:
         raise ConfigError("--partitions must be at least 1")
-    return survey(
+    return run_partitions(
         config, out_dir, engine=args.engine, partitions=args.partitions, by=args.partition_by,
         scheduler=args.scheduler, workers=args.workers, resume=args.resume, arrays=args.arrays,
         prepared=prepared, stream=True, progress=progress, on_partition=on_partition,
@@ -72,12 +72,12 @@ def write_report(results, config, out_dir: Path, args: argparse.Namespace,
         return
     if progress is not None:
         progress.phase(f"writing the report ({townships:,} townships)")
-    from .. import report
+    from roofpv import report
 
     if results.partitions is not None:  # streamed: the buildings are read back from the outputs
         from dataclasses import replace
 
-        from ..io.outputs import read_buildings
+        from roofpv.io.outputs import read_buildings
 
         buildings, monthly = read_buildings(stage or out_dir)
         results = replace(results, buildings=buildings, monthly_yield=monthly)

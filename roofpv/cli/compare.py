@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..constants import CITY
-from .common import milestone_cell, pct
-from .options import OutputExistsError
+from roofpv.cli.common import milestone_cell, pct
+from roofpv.cli.options import OutputExistsError
+from roofpv.schema import CITY
 
 #: Files `roofpv compare` writes into its folder.
 COMPARE_OUTPUTS = ("compare_townships.csv", "compare_cohorts.csv", "changed_buildings.csv", "compare.gpkg",
@@ -36,7 +36,7 @@ def add_parser(commands) -> argparse.ArgumentParser:
 
 def target_labels(buildings, folder: Path) -> dict[str, str]:
     """Target labels kept as field aliases of the cohort columns, else the target names."""
-    from ..io.outputs import field_aliases
+    from roofpv.io.outputs import field_aliases
 
     aliases = field_aliases(folder / "roofpv.gpkg", "buildings")
     return {c.removeprefix("cohort_"): aliases.get(c, c).removeprefix("属于对象：").removeprefix("cohort_")
@@ -47,9 +47,9 @@ def run(args: argparse.Namespace, console) -> int:
     import pandas as pd
     from rich.table import Table
 
-    from .. import compare
-    from ..io.outputs import read_outputs, run_date
-    from ..io.writers import write_geopackage, write_table, write_text
+    from roofpv.io.outputs import read_outputs, run_date
+    from roofpv.io.writers import write_geopackage, write_table, write_text
+    from roofpv.targets import compare
 
     out_dir = args.out or args.new / "compare"
     clash = [out_dir / n for n in COMPARE_OUTPUTS if (out_dir / n).exists()]

@@ -40,10 +40,10 @@ def form_buildings(config):
     """The buildings with the values a form needs: the survey joined to footprints and
     the DSM's roof measurements (the pipeline's read-inputs and DSM stages only; no
     layout, yield or economics). Returns the inventory and the buildings."""
-    from ..io.weather import load_weather
-    from ..pipeline import build_inventory
-    from ..schema import COLUMN_ALIASES
-    from ..stages import measure_roofs, resolve_roofs
+    from roofpv.io.weather_files import load_weather
+    from roofpv.run.pipeline import build_inventory
+    from roofpv.run.stages import measure_roofs, resolve_roofs
+    from roofpv.schema import COLUMN_ALIASES
 
     inventory = build_inventory(config)
     hourly = load_weather(config)[0] if inventory.dsm is not None else None
@@ -58,12 +58,12 @@ def form_buildings(config):
 def run(args: argparse.Namespace, console) -> int:
     import pandas as pd
 
-    from .. import forms
-    from ..config import ConfigError, load_config
-    from ..io import forms as form_io
-    from ..io.readers import read_vector
-    from ..io.writers import write_table
-    from .options import OutputExistsError, default_config
+    from roofpv.cli.options import OutputExistsError, default_config
+    from roofpv.config import ConfigError, load_config
+    from roofpv.fieldwork import forms
+    from roofpv.io import form_workbooks as form_io
+    from roofpv.io.readers import read_vector
+    from roofpv.io.writers import write_table
 
     config_path = args.config or default_config()
     config = load_config(config_path)

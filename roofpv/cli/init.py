@@ -29,9 +29,9 @@ def add_parser(commands) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace, console) -> int:
-    from ..init import config_text
-    from ..io import inspect
-    from .options import OutputExistsError, default_config
+    from roofpv.cli.options import OutputExistsError, default_config
+    from roofpv.fieldwork.init import config_text
+    from roofpv.io import inspect
 
     out = args.out or Path(args.footprints.stem + ".yaml")
     if out.exists() and not args.overwrite:

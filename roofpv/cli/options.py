@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..constants import (
+from roofpv.errors import OutputExistsError  # noqa: F401  (the commands import it from here)
+from roofpv.run.sequence import (
     ARRAYS_MAX_BUILDINGS,
     ENGINES,
-    LANGS,
     PARTITION_BY,
     PARTITION_SIZE,
     REPORT_MAX_TOWNSHIPS,
 )
-from ..errors import OutputExistsError  # noqa: F401  (the commands import it from here)
+from roofpv.schema import LANGS
 
 DEFAULT_CONFIG = "pinghu.yaml"
 CONFIG_HELP = f"jurisdiction config (YAML); default: the Pinghu sample, configs/{DEFAULT_CONFIG}"
@@ -21,7 +21,7 @@ CONFIG_HELP = f"jurisdiction config (YAML); default: the Pinghu sample, configs/
 
 def default_config() -> Path:
     """``configs/pinghu.yaml`` of the working directory, else of the roofpv source tree."""
-    from ..config import ConfigError
+    from roofpv.config import ConfigError
 
     for root in (Path.cwd(), Path(__file__).resolve().parents[2]):
         candidate = root / "configs" / DEFAULT_CONFIG
@@ -101,7 +101,7 @@ def policy_of(names: list[str], config_path: Path):
     ``configs/NAME.yaml`` beside the config, or a YAML path."""
     from pydantic import ValidationError
 
-    from ..config import ConfigError, Policy, load_config
+    from roofpv.config import ConfigError, Policy, load_config
 
     paths = [Path(n) if n.endswith((".yaml", ".yml")) else config_path.parent / f"{n}.yaml" for n in names]
     try:
@@ -120,7 +120,7 @@ def output_name(config_path: Path, policies: list[str]) -> str:
 def setup(args: argparse.Namespace) -> tuple:
     """Config and output folder (:func:`roofpv.io.outputs.output_set` refuses to replace
     an earlier run's outputs unasked)."""
-    from ..config import load_config
+    from roofpv.config import load_config
 
     config_path = args.config or default_config()
     config = load_config(config_path)

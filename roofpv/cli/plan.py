@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from ..constants import CITY, PLAN_OUTPUTS, REPORT_FOLDERS, SURVEY_OUTPUTS
-from .common import execute, milestone_cell, pct, status_legend, write_report
-from .options import run_options, setup
-from .progress import RunProgress
-from .survey import township_order
+from roofpv.cli.common import execute, milestone_cell, pct, status_legend, write_report
+from roofpv.cli.options import run_options, setup
+from roofpv.cli.progress import RunProgress
+from roofpv.cli.survey import township_order
+from roofpv.schema import CITY, PLAN_OUTPUTS, REPORT_FOLDERS, SURVEY_OUTPUTS
 
 #: Unit of a target's gap column and the divisor from the metric's units (area gaps in MWp).
 GAP_UNITS = {"area_total": ("MWp", 1000.0), "area_installable": ("MWp", 1000.0),
@@ -64,8 +64,8 @@ def plan_table(status, target, order: list[str]):
 
 
 def run(args: argparse.Namespace, console) -> int:
-    from ..engine import clear_partitions
-    from ..io.outputs import output_set, write_outputs
+    from roofpv.io.outputs import output_set, write_outputs
+    from roofpv.run.engine import clear_partitions
 
     config, out_dir = setup(args)
     names = (*SURVEY_OUTPUTS, *PLAN_OUTPUTS, REPORT_FOLDERS[args.lang])

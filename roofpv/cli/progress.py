@@ -14,7 +14,7 @@ import logging
 import time
 from pathlib import Path
 
-from ..constants import STAGES
+from roofpv.run.sequence import STAGES
 
 log = logging.getLogger("roofpv")
 
@@ -106,7 +106,7 @@ class RunProgress:
                          completed=completed, detail=detail)
 
     def stage(self, name: str) -> None:
-        """A stage of :data:`roofpv.constants.STAGES` starts."""
+        """A stage of :data:`roofpv.run.sequence.STAGES` starts."""
         number = STAGES.index(name) + 1
         if number == 3 and name not in self._seen:  # the partitions start (once)
             self._partitions_started = time.perf_counter()
@@ -117,7 +117,7 @@ class RunProgress:
         log.log(level, "[%d/%d] %s", number, len(STAGES), name)
 
     def partition(self, p) -> None:
-        """A partition finished (:class:`roofpv.engine.PartitionDone`)."""
+        """A partition finished (:class:`roofpv.run.engine.PartitionDone`)."""
         elapsed = time.perf_counter() - self._partitions_started
         self._cached += p.cached
         self._buildings += p.buildings

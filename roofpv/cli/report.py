@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .options import output_options, setup
+from roofpv.cli.options import output_options, setup
 
 
 def add_parser(commands) -> argparse.ArgumentParser:
@@ -24,9 +24,9 @@ def add_parser(commands) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace, console) -> int:
-    from .. import report
-    from ..config import ConfigError
-    from ..io.outputs import output_set
+    from roofpv import report
+    from roofpv.config import ConfigError
+    from roofpv.io.outputs import output_set
 
     config, out_dir = setup(args)
     name = report.folder(Path(), args.lang).name

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from ..constants import CITY, REPORT_FOLDERS, SURVEY_OUTPUTS
-from .common import execute, milestone_cell, pct, reconciliation, status_legend, write_report
-from .options import run_options, setup
-from .progress import RunProgress
+from roofpv.cli.common import (
+    execute,
+    milestone_cell,
+    pct,
+    reconciliation,
+    status_legend,
+    write_report,
+)
+from roofpv.cli.options import run_options, setup
+from roofpv.cli.progress import RunProgress
+from roofpv.schema import CITY, REPORT_FOLDERS, SURVEY_OUTPUTS
 
 
 def add_parser(commands) -> argparse.ArgumentParser:
@@ -73,10 +80,10 @@ def township_order(results) -> list[str]:
 def run(args: argparse.Namespace, console) -> int:
     import pandas as pd
 
-    from ..engine import clear_partitions
-    from ..io.outputs import output_set, write_outputs
-    from ..pipeline import prepare
-    from ..results import reconcile
+    from roofpv.io.outputs import output_set, write_outputs
+    from roofpv.results import reconcile
+    from roofpv.run.engine import clear_partitions
+    from roofpv.run.pipeline import prepare
 
     config, out_dir = setup(args)
     names = (*SURVEY_OUTPUTS, REPORT_FOLDERS[args.lang],
@@ -89,8 +96,8 @@ def run(args: argparse.Namespace, console) -> int:
                               title=out_dir.resolve().name, lang=args.lang)
         write_report(results, config, out_dir, args, paths, console, progress, stage)
         if args.sensitivity:
-            from ..io import writers
-            from ..sensitivity import sensitivity_table
+            from roofpv.io import writers
+            from roofpv.run.sensitivity import sensitivity_table
 
             paths["sensitivity"] = stage / "sensitivity.csv"
             writers.write_table(paths["sensitivity"], sensitivity_table(config, prepared))

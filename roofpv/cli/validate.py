@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..constants import LANGS
-from .common import reconciliation
-from .options import config_option, setup
+from roofpv.cli.common import reconciliation
+from roofpv.cli.options import config_option, setup
+from roofpv.schema import LANGS
 
 
 def add_parser(commands) -> argparse.ArgumentParser:
@@ -33,11 +33,11 @@ def run(args: argparse.Namespace, console) -> int:
     import pandas as pd
     from rich.table import Table
 
-    from ..findings import findings_frame, in_language
-    from ..io.outputs import output_set
-    from ..io.writers import write_findings_workbook
-    from ..pipeline import check_inputs
-    from ..results import reconcile
+    from roofpv.findings import findings_frame, in_language
+    from roofpv.io.outputs import output_set
+    from roofpv.io.writers import write_findings_workbook
+    from roofpv.results import reconcile
+    from roofpv.run.pipeline import check_inputs
 
     config, out_dir = setup(args)
     with console.status("reading inputs…"):

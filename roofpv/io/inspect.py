@@ -1,6 +1,6 @@
 """What `roofpv init` reads from a user's files: columns, CRS, extent, headers, resolution.
 
-Each function returns plain facts (:mod:`roofpv.init` turns them into a config); none
+Each function returns plain facts (:mod:`roofpv.fieldwork.init` turns them into a config); none
 assesses anything.
 """
 
@@ -13,11 +13,11 @@ import pandas as pd
 import yaml
 from pyproj import CRS, Transformer
 
-from ..init import DsmFacts, FootprintFacts, SiteFacts, SurveyFacts, WeatherFacts
-from ..schema import HEADER_LOOKUP, header_key
-from ..survey import SurveyError, locate_header
-from .readers import CSV_ENCODINGS, InputError, _read_csv, read_layer
-from .weather import WeatherFileError, read_weather
+from roofpv.fieldwork.init import DsmFacts, FootprintFacts, SiteFacts, SurveyFacts, WeatherFacts
+from roofpv.inputs.survey_table import SurveyError, locate_header
+from roofpv.io.readers import CSV_ENCODINGS, InputError, _read_csv, read_layer
+from roofpv.io.weather_files import WeatherFileError, read_weather
+from roofpv.schema import HEADER_LOOKUP, header_key
 
 
 def inspect_footprints(path: Path, layer: str | None = None) -> FootprintFacts:

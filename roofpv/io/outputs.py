@@ -26,17 +26,17 @@ import pandas as pd
 import pyogrio
 import pyproj
 
-from ..constants import CITY, PLAN_OUTPUTS, SURVEY_OUTPUTS
-from ..errors import OutputExistsError, RoofpvError
-from ..findings import findings_frame, in_language
-from ..planning import by_building
-from ..policy import potential
-from ..qgis_project import project_xml
-from ..results import Results
-from ..styles import aliases, layer_styles
-from ..suitability import STATUSES
-from . import writers
-from .readers import InputError
+from roofpv.appraise.suitability import STATUSES
+from roofpv.errors import OutputExistsError, RoofpvError
+from roofpv.findings import findings_frame, in_language
+from roofpv.io import writers
+from roofpv.io.readers import InputError
+from roofpv.qgis.project import project_xml
+from roofpv.qgis.styles import aliases, layer_styles
+from roofpv.results import Results
+from roofpv.schema import CITY, PLAN_OUTPUTS, SURVEY_OUTPUTS
+from roofpv.targets.planning import by_building
+from roofpv.targets.policy import potential
 
 
 def read_outputs(out_dir: Path) -> dict:
@@ -225,7 +225,7 @@ class _Streamed:
     of the one-piece run."""
 
     def __init__(self, results: Results, extra: pd.DataFrame, plan: bool):
-        from ..stages import MONTHLY_COLUMNS
+        from roofpv.run.stages import MONTHLY_COLUMNS
 
         self.results, self.extra, self.source = results, extra, results.partitions
         self.columns = self.source.columns()

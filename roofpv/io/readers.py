@@ -18,11 +18,11 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from ..errors import RoofpvError
-from ..findings import Finding
-from ..georef import resolve_crs
-from ..ids import REPAIRS, clean_ids
-from ..survey import SurveyError, locate_header, normalise_survey, unit_key
+from roofpv.errors import RoofpvError
+from roofpv.findings import Finding
+from roofpv.inputs.georef import resolve_crs
+from roofpv.inputs.ids import REPAIRS, clean_ids
+from roofpv.inputs.survey_table import SurveyError, locate_header, normalise_survey, unit_key
 
 
 class InputError(RoofpvError):
@@ -249,7 +249,7 @@ def _ragged_rows(raw: pd.DataFrame, columns: list[str], source: str, first_row: 
 
 
 def _is_id(header: str) -> bool:
-    from ..schema import HEADER_LOOKUP, header_key
+    from roofpv.schema import HEADER_LOOKUP, header_key
 
     return HEADER_LOOKUP.get(header_key(header)) == "building_id"
 
@@ -260,7 +260,7 @@ def _text(value) -> str | None:
 
 #: Columns of the transformers table.
 TRANSFORMER_COLUMNS = ("id", "kva", "existing_pv_kw", "min_load_kw")
-#: Units each transformer number may carry (after :func:`roofpv.survey.unit_key`) →
+#: Units each transformer number may carry (after :func:`roofpv.inputs.survey_table.unit_key`) →
 #: factor to the column's unit (kVA, kW).
 TRANSFORMER_UNITS = {
     "kva": {"": 1.0, "kva": 1.0, "千伏安": 1.0, "mva": 1000.0, "兆伏安": 1000.0},

@@ -23,8 +23,8 @@ from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
 from rasterio.warp import transform_bounds
 
-from ..errors import RoofpvError
-from ..raster import Raster
+from roofpv.errors import RoofpvError
+from roofpv.roofs.raster import Raster
 
 
 class TileError(RoofpvError):

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from ..errors import RoofpvError
+from roofpv.errors import RoofpvError
 
 
 class OutputError(RoofpvError):
@@ -203,7 +203,7 @@ def write_geopackage(path: Path, layers: dict[str, pd.DataFrame | Chunked], styl
                      progress: Callable[[str], None] = lambda layer: None) -> None:
     """Write each GeoDataFrame (or :class:`Chunked` layer) as a layer of a new
     GeoPackage at ``path`` (with a spatial index), then the QGIS ``styles``
-    (:class:`roofpv.styles.Style`) as table ``layer_styles`` and the field ``aliases``
+    (:class:`roofpv.qgis.styles.Style`) as table ``layer_styles`` and the field ``aliases``
     (layer → column → alias) into ``gpkg_data_columns``; ``progress(layer)`` is called
     as each layer starts."""
     with _atomic(path) as tmp:

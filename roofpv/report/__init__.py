@@ -12,17 +12,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..config import Config
-from ..constants import CITY, REPORT_FOLDERS
-from ..errors import RoofpvError
-from ..io.outputs import read_outputs
-from ..io.writers import write_folder
-from ..policy import POTENTIAL_FIELDS
-from ..results import Results
-from . import pages, workbook
-from .data import ReportData, monthly_share
-from .labels import LANGS, text
-from .parameters import config_comments, parameter_table
+from roofpv.config import Config
+from roofpv.errors import RoofpvError
+from roofpv.io.outputs import read_outputs
+from roofpv.io.writers import write_folder
+from roofpv.report import pages, workbook
+from roofpv.report.data import ReportData, monthly_share
+from roofpv.report.labels import LANGS, text
+from roofpv.report.parameters import config_comments, parameter_table
+from roofpv.results import Results
+from roofpv.schema import CITY, REPORT_FOLDERS
+from roofpv.targets.policy import POTENTIAL_FIELDS
 
 __all__ = ["LANGS", "ReportData", "folder", "from_folder", "from_results", "write"]
 
@@ -68,7 +68,7 @@ def write(report: ReportData, config: Config, out_dir: Path, lang: str = "zh", p
     path = folder(out_dir, lang)
     files = make(report, config, lang)
     if pdf:
-        from .pdf import pdfs
+        from roofpv.report.pdf import pdfs
 
         files.update(pdfs({k: v.decode("utf-8") for k, v in files.items() if k.endswith(".html")}))
     write_folder(path, files)

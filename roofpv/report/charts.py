@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from ..milestones import COLOURS, LABELS
-from . import svg
-from .fonts import text_width
-from .labels import code_label, text
+from roofpv.report import svg
+from roofpv.report.fonts import text_width
+from roofpv.report.labels import code_label, text
+from roofpv.targets.milestones import COLOURS, LABELS
 
 #: Colours: coverage today, potential (and capacity), generation, monthly generation.
 TODAY, POTENTIAL, GENERATION, MONTHLY = "#7f8c8d", "#2e8b57", "#2874a6", "#d4a017"

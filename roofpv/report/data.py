@@ -102,7 +102,7 @@ def plan_roofs(plan: pd.DataFrame, n: int) -> pd.DataFrame:
 
 def coverage_rows(row: pd.Series, targets) -> list[dict]:
     """Per target: coverage today and potential and, per milestone, the target ratio and
-    its status on the run date (:mod:`roofpv.milestones`)."""
+    its status on the run date (:mod:`roofpv.targets.milestones`)."""
     out = []
     for t in targets:
         p = f"{t.name}_"

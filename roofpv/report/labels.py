@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ..constants import LANGS
-from ..schema import LABELS_ZH, REASONS
+from roofpv.schema import LABELS_ZH, LANGS, REASONS
 
 TEXT: dict[str, dict[str, str]] = {
     "zh": {

@@ -19,9 +19,9 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from ..suitability import STATUS_COLOURS, STATUSES
-from . import svg
-from .svg import INK
+from roofpv.appraise.suitability import STATUS_COLOURS, STATUSES
+from roofpv.report import svg
+from roofpv.report.svg import INK
 
 #: Width of the page's map area in CSS pixels (A4 with 14 mm margins, 96 dpi) and of
 #: one atlas sheet (three to a row).

@@ -13,13 +13,13 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 
-from ..config import Config
-from ..milestones import COLOURS, LABELS
-from ..provenance import sample_inputs, site_mismatch
-from ..suitability import STATUS_COLOURS, STATUSES
-from . import charts, data, maps
-from .fonts import font_face_css, printable
-from .labels import code_label, reason_label, text
+from roofpv.appraise.suitability import STATUS_COLOURS, STATUSES
+from roofpv.config import Config
+from roofpv.inputs.provenance import sample_inputs, site_mismatch
+from roofpv.report import charts, data, maps
+from roofpv.report.fonts import font_face_css, printable
+from roofpv.report.labels import code_label, reason_label, text
+from roofpv.targets.milestones import COLOURS, LABELS
 
 #: Roofs listed from the plan: per township, and on the city overview.
 PLAN_ROWS_TOWNSHIP, PLAN_ROWS_CITY = 15, 20
@@ -103,7 +103,7 @@ def _map_words(t: dict) -> dict[str, str]:
 
 def _city_maps(report: data.ReportData, targets, t: dict, lang: str) -> list[dict]:
     """Per target: the townships coloured by the status of its last milestone on the run
-    date (:mod:`roofpv.milestones`)."""
+    date (:mod:`roofpv.targets.milestones`)."""
     if report.polygons is None or report.polygons.empty:
         return []
     out = []
@@ -121,8 +121,8 @@ def _city_maps(report: data.ReportData, targets, t: dict, lang: str) -> list[dic
 
 
 def _survey_rows(b: pd.DataFrame, order: list[str], city: str, targets) -> list[dict]:
-    """Survey completeness per township and for the city (:mod:`roofpv.completeness`)."""
-    from ..completeness import TOTAL, from_buildings, summary
+    """Survey completeness per township and for the city (:mod:`roofpv.fieldwork.completeness`)."""
+    from roofpv.fieldwork.completeness import TOTAL, from_buildings, summary
 
     table = summary(from_buildings(b), targets, order).rename(index={TOTAL: city})
     return [{

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from .sources import source_text
+from roofpv.report.sources import source_text
 
 #: Sections and keys shown in reports, in order, with Chinese and English names.
 SHOWN: dict[str, tuple[str, str]] = {
@@ -114,7 +114,7 @@ LOSSES_ZH = {"soiling": "污渍", "shading": "遮挡", "snow": "积雪", "mismat
 def value_words(lang: str) -> dict[str, str]:
     """Words for the codes that appear in parameter values (categories, shading classes,
     loss items): Chinese labels, or the code with spaces for English."""
-    from ..schema import LABELS_ZH
+    from roofpv.schema import LABELS_ZH
 
     codes = {code: label for vocab in LABELS_ZH.values() for code, label in vocab.items()} | LOSSES_ZH
     return codes if lang == "zh" else {code: code.replace("_", " ") for code in codes}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from markupsafe import escape
 
-from .fonts import printable
+from roofpv.report.fonts import printable
 
 #: Colour of text and axes.
 INK = "#1b2631"

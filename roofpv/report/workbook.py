@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 import xlsxwriter
 
-from ..config import Config
-from ..io.writers import safe_frame, safe_text
-from ..milestones import COLOURS, LABELS
-from ..policy import potential
-from .data import ReportData
-from .labels import code_label, reason_label, text
+from roofpv.config import Config
+from roofpv.io.writers import safe_frame, safe_text
+from roofpv.report.data import ReportData
+from roofpv.report.labels import code_label, reason_label, text
+from roofpv.targets.milestones import COLOURS, LABELS
+from roofpv.targets.policy import potential
 
 INT, ONE, TWO, PCT = "#,##0", "#,##0.0", "#,##0.00", "0.0%"
 potential_columns = ("technical_potential_kwp", "counted_potential_kwp", "pv_full")

@@ -1,0 +1,73 @@
+"""Grid connection: voltage class, NEA 2025 project category and export modes, and the
+hosting capacity of 台区 transformers.
+
+Hosting capacity of a transformer at the allowed reverse load rate β (DL/T 2041—2025):
+``β · kVA − existing PV`` (kW, unity power factor), plus its minimum load when the
+config credits it. Roofs are admitted to a transformer in a given order until that
+capacity is used up; every later roof on it is ``grid_limited``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from roofpv.config import GridConnection
+
+
+def connection_class(kw: np.ndarray, classes_kw: dict[str, float]) -> np.ndarray:
+    """Connection voltage class of installations of ``kw`` kW: the first class whose limit
+    is not exceeded (e.g. 220V ≤ 8, 380V ≤ 400, 10kV ≤ 6000); above the last, ``>`` + its name."""
+    names = list(classes_kw)
+    limits = np.array(list(classes_kw.values()))
+    index = np.searchsorted(limits, np.asarray(kw, dtype=float), side="left")
+    labels = np.array(names + [f">{names[-1]}"], dtype=object)
+    return labels[index]
+
+
+def classify(b: pd.DataFrame, grid: GridConnection) -> pd.DataFrame:
+    """Add ``connection_class``, ``nea_category`` and ``export_modes`` per building.
+
+    The installation is existing plus added PV (kW, DC nameplate). NEA categories
+    (国能发新能规〔2025〕7号): PV on residential buildings is household (自然人 or
+    非自然人 by owner); otherwise general C&I up to ``large_ci_kw``, large C&I above.
+    """
+    kw = b["existing_pv_kw"].fillna(0.0) + b["capacity_kwp"]
+    household = b["category"].isin(grid.household_categories)
+    natural = b["owner_type"] == "natural_person"
+    nea = np.select(
+        [household & natural, household, kw <= grid.large_ci_kw],
+        ["natural_person_household", "non_natural_person_household", "general_ci"],
+        "large_ci",
+    )
+    modes = {k: ";".join(v) for k, v in grid.export_modes.items()}
+    return b.assign(
+        connection_class=connection_class(kw.to_numpy(), grid.connection_classes_kw),
+        nea_category=nea,
+        export_modes=pd.Series(nea, index=b.index).map(modes),
+    )
+
+
+def hosting_capacity(transformers: pd.DataFrame, grid: GridConnection) -> pd.Series:
+    """Remaining hosting capacity per transformer, kW: β · kVA (+ minimum load if
+    credited) − existing PV, never below zero."""
+    limit = grid.reverse_load_rate * transformers["kva"]
+    if grid.credit_min_load:
+        limit = limit + transformers["min_load_kw"].fillna(0.0)
+    return (limit - transformers["existing_pv_kw"].fillna(0.0)).clip(lower=0.0).rename("remaining_kw")
+
+
+def over_hosting(
+    kwp: pd.Series, transformer_id: pd.Series, order: pd.Series, remaining_kw: pd.Series
+) -> pd.Series:
+    """True for roofs that no longer fit on their transformer.
+
+    Roofs are admitted to each transformer in ascending ``order``; a roof fits while
+    the cumulative kWp up to and including it stays within ``remaining_kw``. Roofs
+    on unknown transformers are never limited.
+    """
+    frame = pd.DataFrame({"kwp": kwp, "tid": transformer_id, "order": order}).sort_values("order", kind="stable")
+    used = frame.groupby("tid", sort=False)["kwp"].cumsum()
+    cap = frame["tid"].map(remaining_kw)
+    over = (used > cap + 1e-9) & cap.notna()
+    return over.reindex(kwp.index)

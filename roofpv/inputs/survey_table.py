@@ -1,0 +1,433 @@
+"""Survey workbook rows → canonical survey table, with every repair reported.
+
+Pure functions: a raw table (as read from XLSX/CSV, all cells as found) goes in, the
+canonical table indexed by ``building_id`` and a list of :class:`Finding` come out.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+import numpy as np
+import pandas as pd
+
+from roofpv.errors import RoofpvError
+from roofpv.findings import Finding
+from roofpv.inputs.ids import REPAIRS, clean_ids
+from roofpv.schema import (
+    COLUMN_ALIASES,
+    HEADER_LOOKUP,
+    NUMERIC_COLUMNS,
+    VALUE_LOOKUP,
+    VOCABULARIES,
+    header_key,
+    value_key,
+)
+
+#: 1 kN/m² = 1000 N/m² = 101.97 kg/m² under standard gravity.
+KG_PER_KN = 1000.0 / 9.80665
+#: A spare roof load above this many kN/m² is taken to be written in kg/m².
+LOAD_KG_THRESHOLD = 20.0
+#: 1 亩 = 10000/15 m².
+M2_PER_MU = 10000.0 / 15.0
+
+_AREA = {"m2": 1.0, "亩": M2_PER_MU}
+#: Canonical unit of each numeric column, as shown in messages.
+UNIT_LABELS = {
+    "roof_load_kn_m2": "kN/m²", "floor_area_m2": "m²", "existing_pv_area_m2": "m²",
+    "existing_pv_kw": "kW", "year_built": "years", "floors": "storeys",
+}
+#: Units a number may carry, per column: spelling (after :func:`unit_key`, which also
+#: rewrites 千克, 公斤, 千牛, 平方米, ㎡ …) → factor to the canonical unit.
+UNITS: dict[str, dict[str, float]] = {
+    "roof_load_kn_m2": {
+        **{u: 1.0 for u in ("kn/m2", "kn")},
+        **{u: 1.0 / KG_PER_KN for u in ("kg/m2", "kg")},
+    },
+    "floor_area_m2": _AREA,
+    "existing_pv_area_m2": _AREA,
+    "existing_pv_kw": {"kw": 1.0, "kwp": 1.0, "mw": 1000.0, "mwp": 1000.0},
+    "year_built": {"年": 1.0},
+    "floors": {"层": 1.0},
+}
+#: Unit words written out, as :func:`unit_key` rewrites them before looking them up.
+_UNIT_WORDS = (("千克", "kg"), ("公斤", "kg"), ("千牛", "kn"), ("kpa", "kn/m2"), ("平方米", "m2"),
+               ("平米", "m2"), ("㎡", "m2"), ("m^2", "m2"), ("m²", "m2"), ("每", "/"), ("千瓦", "kw"),
+               ("兆瓦", "mw"))
+
+#: Plausible range of each numeric column in its canonical unit: a value outside is
+#: treated as blank, with a finding. Loads: GB 50009 roofs carry 0.5–10 kN/m²; years:
+#: the oldest building stock still surveyed to next year.
+BOUNDS = {
+    "roof_load_kn_m2": (0.0, 20.0),
+    "year_built": (1900.0, float(pd.Timestamp.now().year + 1)),
+    "floors": (1.0, 150.0),
+    "floor_area_m2": (1.0, 2_000_000.0),
+    "existing_pv_kw": (0.0, 100_000.0),
+    "existing_pv_area_m2": (0.0, 1_000_000.0),
+}
+
+#: Consequence of a blank cell in the columns that decide suitability and cohorts.
+BLANK_MEANS = {
+    "township": "the township is taken from the footprint's location",
+    "category": "the building is in no policy cohort and gets the default roof type",
+    "roof_type": "the roof type is assumed from the building category",
+    "roof_load_kn_m2": "the roof stays conditional until a structural check gives its spare load",
+    "shading": "the configured default shading class is assumed",
+    "grid_condition": "grid connection is not checked",
+    "year_built": "the building cannot be placed in a 'new building' cohort",
+}
+
+#: How a unit is named in messages (spellings are compared after NFKC, where ² is 2).
+_UNIT_NAMES = {"kg/m2": "kg/m²", "kg": "kg/m²", "kn/m2": "kN/m²", "kn": "kN/m²",
+               "mw": "MW", "mwp": "MWp", "kw": "kW", "kwp": "kWp", "m2": "m²"}
+
+_NUMBER = re.compile(r"^[+]?(?P<num>\d+(?:\.\d*)?|\.\d+)(?P<unit>.*)$")
+#: 1,234 / 12,345,678.5: commas between groups of three digits.
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
+#: 2,5 / 12,75: one comma between digits, not thousands: a decimal comma.
+_DECIMAL_COMMA = re.compile(r"^([+-]?\d+),(\d+)(?!\d|,)")
+_HEADER_UNIT = re.compile(r"[(（\[【](.*?)[)）\]】]")
+
+
+def unit_key(text: str) -> str:
+    """A unit as :data:`UNITS` spells it: NFKC, lower case, Chinese unit words and square
+    metres written the one way (``千克/平方米`` → ``kg/m2``)."""
+    key = value_key(text)
+    for word, unit in _UNIT_WORDS:
+        key = key.replace(word, unit)
+    return key
+
+
+class SurveyError(RoofpvError):
+    """A survey table that cannot be read at all (for example, no building id column)."""
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or (
+        isinstance(value, str) and value.strip() == ""
+    )
+
+
+_BLANK_TEXT = np.frompyfunc(lambda v: isinstance(v, str) and not v.strip(), 1, 1)
+
+
+class _Distinct:
+    """A column as codes into its distinct values (−1 = NA), each tested once."""
+
+    def __init__(self, values: pd.Series):
+        self.codes, self.values = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+        # :func:`_blank` of each distinct value, then True for code −1 (NA).
+        self.blank = np.append(_BLANK_TEXT(self.values.astype(object)).astype(bool), True)
+
+    def take(self, positions: np.ndarray) -> _Distinct:
+        """The same column at ``positions`` (rows kept), sharing the distinct values."""
+        out = object.__new__(_Distinct)
+        out.codes, out.values, out.blank = self.codes[positions], self.values, self.blank
+        return out
+
+    def blanks(self) -> np.ndarray:
+        return self.blank[self.codes]
+
+
+def _blanks(values: pd.Series) -> np.ndarray:
+    """:func:`_blank` of every cell of ``values`` (tested once per distinct value)."""
+    return _Distinct(values).blanks()
+
+
+def _suggest(text: str, field: str) -> str:
+    spellings = list(VALUE_LOOKUP[field])
+    close = difflib.get_close_matches(value_key(text), spellings, n=1, cutoff=0.3)
+    known = "、".join(s[0] for s in VOCABULARIES[field].values())
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"{hint}use one of: {known}"
+
+
+def header_unit(header: object, column: str) -> tuple[str | None, float | None]:
+    """The unit written in brackets in ``header`` (``屋面荷载(kg/m²)``) and its factor to
+    ``column``'s canonical unit; (None, None) without one, (unit, None) for a unit
+    roofpv does not know."""
+    if column not in UNITS:
+        return None, None
+    for text in _HEADER_UNIT.findall(str(header)):
+        unit = unit_key(text)
+        if not unit:
+            continue
+        return text, UNITS[column].get(unit)
+    return None, None
+
+
+def unknown_headers(columns: list[object], mapping: dict[object, str], source: str,
+                    sheet: str | None = None, row: int | None = None) -> list[Finding]:
+    """A finding per header roofpv does not use, naming the nearest known column."""
+    keys = list(HEADER_LOOKUP)
+    findings = []
+    for col in columns:
+        if col in mapping or str(col).startswith("column "):
+            continue
+        close = difflib.get_close_matches(header_key(col), keys, n=1, cutoff=0.5)
+        hint = ""
+        if close:
+            canonical = HEADER_LOOKUP[close[0]]
+            chinese = next((a for a in COLUMN_ALIASES[canonical] if not a.isascii()), canonical)
+            hint = f"nearest known column: {chinese} ({canonical}); rename the header if that is meant; "
+        findings.append(Finding(
+            "warning", source, row, None, str(col), None, "column not recognised; ignored",
+            f"{hint}known columns: {', '.join(c for c in COLUMN_ALIASES)}", sheet))
+    return findings
+
+
+def map_headers(columns: list[object], source: str) -> dict[object, str]:
+    """Map raw headers to canonical column names; unknown headers are left out."""
+    mapping: dict[object, str] = {}
+    for col in columns:
+        canonical = HEADER_LOOKUP.get(header_key(col))
+        if canonical is None:
+            continue
+        if canonical in mapping.values():
+            other = next(k for k, v in mapping.items() if v == canonical)
+            raise SurveyError(
+                f"{source}: columns {other!r} and {col!r} both mean {canonical!r}; "
+                "keep one of them"
+            )
+        mapping[col] = canonical
+    if "building_id" not in mapping.values():
+        raise SurveyError(
+            f"{source}: no building id column; found {[str(c) for c in columns]}. "
+            f"Name the id column one of {list(COLUMN_ALIASES['building_id'])}"
+        )
+    return mapping
+
+
+def locate_header(cells: pd.DataFrame, max_rows: int = 10) -> tuple[list[str], int]:
+    """Find the header of a sheet read without one, allowing titles above it and
+    headers spread over up to three rows (a merged group cell such as 屋面 over 类型 and
+    荷载 gives 屋面类型 and 屋面荷载).
+
+    Returns the column names and the 0-based position of the first data row.
+    """
+    best: tuple[int, int, int] = (-1, 0, 1)  # (recognised columns, start, depth)
+    top = cells.iloc[:max_rows].astype(object).where(cells.iloc[:max_rows].notna(), None)
+    for start in range(len(top)):
+        for depth in (1, 2, 3):
+            if start + depth > len(top):
+                break
+            names = _header_names(top.iloc[start:start + depth])
+            found = {HEADER_LOOKUP.get(header_key(n)) for n in names} - {None}
+            if len(found) > best[0] and "building_id" in found:
+                best = (len(found), start, depth)
+    if best[0] < 0:
+        raise SurveyError(
+            f"no header row with a building id column (e.g. 建筑编号) in the first {max_rows} rows"
+        )
+    _, start, depth = best
+    return _header_names(top.iloc[start:start + depth]), start + depth
+
+
+def _header_names(rows: pd.DataFrame) -> list[str]:
+    """Join a block of header rows column by column; a blank upper cell over a filled
+    lower cell continues the group title on its left (a merged cell)."""
+    grid = [[None if _blank(v) else str(v).strip() for v in row] for row in rows.to_numpy()]
+    for upper, lower in zip(grid[:-1], grid[1:]):
+        for j in range(1, len(upper)):
+            if upper[j] is None and lower[j] is not None and lower[j - 1] is not None:
+                upper[j] = upper[j - 1]
+    names = []
+    for j in range(len(grid[0])):
+        parts = [row[j] for row in grid if row[j] is not None]
+        parts = [p for i, p in enumerate(parts) if i == 0 or p != parts[i - 1]]
+        names.append("".join(parts) if parts else f"column {j + 1}")
+    return names
+
+
+def normalise_survey(
+    raw: pd.DataFrame, source: str, sheet: str | None = None, first_row: int = 2, typed: bool = True,
+) -> tuple[pd.DataFrame, list[Finding]]:
+    """Translate a raw survey table into canonical columns, codes and units.
+
+    Parameters
+    ----------
+    raw : DataFrame
+        Cells as read, one row per survey row, original headers.
+    source, sheet : str
+        File name and sheet, quoted in findings.
+    first_row : int
+        Spreadsheet row number of ``raw``'s first row (2 below a one-line header).
+    typed : bool
+        Cells carry types (XLSX); False for CSV, whose cells are all text, so numbers
+        written as text are not reported.
+
+    Returns
+    -------
+    survey : DataFrame indexed by ``building_id`` with every canonical column
+        (NaN where absent); loads in kN/m².
+    findings : list of Finding
+    """
+    mapping = map_headers(list(raw.columns), source)
+    table = raw[list(mapping)].rename(columns=mapping)
+    table.index = np.arange(first_row, first_row + len(table))
+    findings = unknown_headers(list(raw.columns), mapping, source, sheet, first_row - 1)
+
+    def report(level, row, bid, column, value, problem, fix):
+        findings.append(Finding(level, source, int(row), bid, column, value, problem, fix, sheet))
+
+    distinct = {c: _Distinct(table[c]) for c in table.columns}
+    if distinct:
+        filled = np.flatnonzero(~np.column_stack([d.blanks() for d in distinct.values()]).all(axis=1))
+        table = table.iloc[filled]
+        distinct = {c: d.take(filled) for c, d in distinct.items()}
+    if table.empty:
+        findings.append(Finding("warning", source, first_row - 1, None, None, None,
+                                "survey has a header but no data rows; every footprint is "
+                                "assessed with default values", "fill in the survey rows", sheet))
+    ids, repaired = clean_ids(table["building_id"])
+    for repair, rows in repaired.items():
+        raw_ids = table["building_id"].iloc[rows]
+        example = raw_ids.iloc[0]
+        findings.append(Finding(
+            "warning", source, int(raw_ids.index[0]), ids.iloc[rows[0]], "building_id", repr(example),
+            f"{len(rows):,} building ids {REPAIRS[repair]}; read as {ids.iloc[rows[0]]!r}",
+            "format the id column as text and type the ids as in the footprint file", sheet))
+    for row in ids.index[ids.isna()]:
+        report("error", row, None, "building_id", None, "row has no building id and is skipped",
+               "fill in 建筑编号 so the row can be joined to its footprint")
+    dup = ids.notna() & ids.duplicated(keep="first")
+    for row in ids.index[dup]:
+        report("error", row, ids[row], "building_id", ids[row],
+               "duplicate building id; only its first row is used",
+               "give each building its own 建筑编号 or merge the rows")
+    keep = (ids.notna() & ~dup).to_numpy()
+    table, ids = table.loc[keep], ids[keep]
+    distinct = {c: d.take(np.flatnonzero(keep)) for c, d in distinct.items()}
+
+    out = pd.DataFrame(index=pd.Index(ids.to_numpy(), name="building_id"))
+    for column in COLUMN_ALIASES:
+        if column == "building_id":
+            continue
+        values = table[column] if column in table else pd.Series(np.nan, index=table.index)
+        cells = distinct[column] if column in distinct else _Distinct(values)
+        if column in VOCABULARIES:
+            parsed = _parse_codes(values, cells, ids, column, report)
+        elif column in NUMERIC_COLUMNS:
+            header = next((h for h, c in mapping.items() if c == column), None)
+            unit, factor = header_unit(header, column)
+            if unit is not None and factor is None:
+                findings.append(Finding(
+                    "warning", source, first_row - 1, None, column, str(header),
+                    f"unit {unit!r} in the header not understood; numbers read in {UNIT_LABELS[column]}",
+                    f"write the unit as one of {', '.join(UNITS[column])}", sheet))
+            parsed = _parse_numbers(values, cells, ids, column, report, typed,
+                                    header_unit=(unit, factor) if factor is not None else None)
+        else:  # text, stripped (each distinct value once)
+            text = pd.Series(cells.values, dtype=object).astype("string").str.strip().astype(object)
+            parsed = pd.Series(np.append(text.to_numpy(), None)[cells.codes], index=values.index,
+                               dtype=object).where(~cells.blanks(), None)
+        out[column] = parsed.to_numpy()
+        if column in BLANK_MEANS and column in table:
+            for row in values.index[cells.blanks()]:
+                report("info", row, ids[row], column, None, f"blank cell: {BLANK_MEANS[column]}",
+                       "fill in the cell")
+    return out, findings
+
+
+def _per_value(values: pd.Series, cells: _Distinct, ids: pd.Series, column: str, report, parse,
+               blank_value):
+    """Apply ``parse(value) -> (result, issues)`` once per distinct value of ``cells``
+    (``values`` factorised) and report each issue (level, problem, fix) on every row
+    holding that value, in row order."""
+    codes, distinct = cells.codes, cells.values
+    parsed = [parse(v) for v in distinct]
+    results = np.array([blank_value] + [r for r, _ in parsed], dtype=object)[codes + 1]
+    issues = [issue for _, issue in parsed]
+    flagged = np.array([False] + [bool(i) for i in issues])[codes + 1]
+    rows, keys = values.index.to_numpy(), ids.reindex(values.index).to_numpy()
+    for pos in np.flatnonzero(flagged):
+        value = distinct[codes[pos]]
+        for level, problem, fix in issues[codes[pos]]:
+            report(level, rows[pos], keys[pos], column, str(value), problem, fix)
+    return results
+
+
+def _parse_codes(values: pd.Series, cells: _Distinct, ids: pd.Series, column: str, report) -> pd.Series:
+    lookup = VALUE_LOOKUP[column]
+
+    def parse(value):
+        if _blank(value):
+            return None, []
+        code = lookup.get(value_key(value))
+        if code is None:
+            return None, [("warning", f"unknown {column} value", _suggest(str(value), column))]
+        if str(value) != str(value).strip():
+            return code, [("info", "stray spaces around the value",
+                           "trim the cell; roofpv read it as " + repr(str(value).strip()))]
+        return code, []
+
+    return pd.Series(_per_value(values, cells, ids, column, report, parse, None), index=values.index,
+                     dtype=object)
+
+
+def _parse_numbers(values: pd.Series, cells: _Distinct, ids: pd.Series, column: str, report,
+                   typed: bool = True,
+                   header_unit: tuple[str, float] | None = None) -> pd.Series:
+    """Numbers in the column's canonical unit. ``typed``: cells carry types (XLSX), so a
+    number written as text is reported; in a CSV every cell is text. ``header_unit``:
+    the unit the header names and its factor, used for plain numbers. A value outside
+    :data:`BOUNDS` is left blank, with a finding."""
+    units, canonical = UNITS[column], UNIT_LABELS[column]
+    low, high = BOUNDS[column]
+    blank_means = BLANK_MEANS.get(column, "the value is unknown")
+
+    def parse(value):
+        if _blank(value):
+            return np.nan, []
+        issues = []
+        if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+            number, unit = float(value), ""
+        else:
+            text = value_key(value).lstrip("'")
+            if _THOUSANDS.match(text):
+                text = text.replace(",", "")
+            elif _DECIMAL_COMMA.match(text):
+                text = _DECIMAL_COMMA.sub(r"\1.\2", text, count=1)
+                issues.append(("info", "decimal comma read as a decimal point",
+                               "write decimals with a point, e.g. 2.5"))
+            match = _NUMBER.match(text)
+            unit = unit_key(match["unit"]) if match else None
+            if match is None or unit not in ("", *units):
+                return np.nan, [("warning", "not a number in a known unit; left blank",
+                                 f"write a plain number in {canonical}")]
+            number = float(match["num"])
+            if unit == "" and typed:
+                issues.append(("info", "number stored as text", "format the cell as a number"))
+        if not np.isfinite(number) or number < 0:
+            return np.nan, [*issues, ("warning", "negative or not finite; left blank",
+                                      f"write a plain non-negative number in {canonical}")]
+        factor = units.get(unit, 1.0)
+        if unit == "" and header_unit is not None:
+            factor, name = header_unit[1], header_unit[0]
+            problem = f"header gives the unit {name}"
+            if column == "roof_load_kn_m2" and factor == 1.0 and number > LOAD_KG_THRESHOLD:
+                factor = 1.0 / KG_PER_KN
+                problem = (f"header says {name} but {number:g} is implausible in kN/m² "
+                           f"(> {LOAD_KG_THRESHOLD:g}); read as kg/m²")
+        elif unit == "" and column == "roof_load_kn_m2" and number > LOAD_KG_THRESHOLD:
+            factor = 1.0 / KG_PER_KN
+            problem = f"load implausible in kN/m² (> {LOAD_KG_THRESHOLD:g}), read as kg/m²"
+        else:
+            problem = f"value written in {_UNIT_NAMES.get(unit, unit)}"
+            if header_unit is not None and abs(header_unit[1] - factor) > 1e-12:
+                problem = f"cell unit {_UNIT_NAMES.get(unit, unit)} differs from the header's {header_unit[0]}; the cell's unit is used"
+        if factor != 1.0 or "differs" in problem:
+            issues.append(("warning", f"{problem}; converted to {canonical}",
+                           f"roofpv used {number * factor:.4g} {canonical}; write the value in {canonical}"))
+        used = number * factor
+        if not low <= used <= high:
+            return np.nan, [*issues, (
+                "warning", f"implausible: {used:.4g} {canonical} is outside {low:g}–{high:g}; "
+                f"treated as blank: {blank_means}",
+                f"check the value; roofpv used none (a plausible {column} lies in {low:g}–{high:g} {canonical})")]
+        return used, issues
+
+    return pd.Series(_per_value(values, cells, ids, column, report, parse, np.nan), index=values.index,
+                     dtype=float)

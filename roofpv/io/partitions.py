@@ -1,0 +1,204 @@
+"""The finished partitions of a run on disk (``<out>/.partitions``): written one by one
+as the engine finishes them (:class:`PartitionCache`), read back a few columns or a chunk
+of rows at a time in the order of the one-piece run (:class:`Partitions`).
+
+Each partition is ``<n>.parquet`` (buildings) beside ``<n>.planes.parquet`` and
+``<n>.arrays.parquet``; ``manifest.json`` holds the fingerprint of what they were
+computed from, so that an interrupted run resumes only while it is unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from roofpv.io.writers import wkb_types
+
+#: Folder of the partitions inside the output folder.
+CACHE_DIR = ".partitions"
+
+
+class PartitionCache:
+    """Finished partitions of one run in ``<out>/.partitions``, valid for one fingerprint."""
+
+    def __init__(self, out_dir: Path, key: str, resume: bool):
+        self.dir, self.key = out_dir / CACHE_DIR, key
+        manifest = self.dir / "manifest.json"
+        valid = resume and manifest.exists() and json.loads(manifest.read_text())["fingerprint"] == key
+        if not valid and self.dir.exists():
+            shutil.rmtree(self.dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        if not valid:
+            manifest.write_text(json.dumps({"fingerprint": key}))
+
+    def _paths(self, index: int) -> tuple[Path, Path, Path]:
+        return (self.dir / f"{index}.parquet", self.dir / f"{index}.planes.parquet",
+                self.dir / f"{index}.arrays.parquet")
+
+    def done(self, index: int) -> bool:
+        return self._paths(index)[0].exists()
+
+    def load(self, index: int
+             ) -> tuple[pd.DataFrame, gpd.GeoDataFrame | None, gpd.GeoDataFrame | None]:
+        b_path, *layers = self._paths(index)
+        planes, arrays = (gpd.read_parquet(p) if p.exists() else None for p in layers)
+        return gpd.read_parquet(b_path), planes, arrays
+
+    def store(self, index: int, b: pd.DataFrame, planes: gpd.GeoDataFrame | None,
+              arrays: gpd.GeoDataFrame | None) -> None:
+        """Write the layers first and the buildings last, each atomically: a partition
+        counts as done only once its buildings file is in place."""
+        b_path, *paths = self._paths(index)
+        for layer, path in zip((planes, arrays), paths):
+            if layer is not None:
+                _atomic_parquet(layer, path)
+        _atomic_parquet(gpd.GeoDataFrame(b, geometry="geometry"), b_path)
+
+
+#: Buildings per chunk when the partitions are streamed to the outputs in the order of
+#: the one-piece run (:meth:`Partitions.chunks`).
+CHUNK_ROWS = 50_000
+#: Sort keys of each layer in the one-piece run (None: the inventory's order).
+SORT_KEYS = {"buildings": None, "planes": ["building_id", "plane"],
+               "arrays": ["building_id", "plane", "row"]}
+
+
+@dataclass(frozen=True)
+class Partitions:
+    """The finished partitions of a run on disk (``<out>/.partitions``), read back a few
+    columns at a time (:meth:`read`) or a chunk of rows at a time in the order of the
+    one-piece run (:meth:`chunks`), so that a large run never holds all its buildings'
+    columns and geometries at once."""
+
+    dir: Path
+    #: Partition numbers, in the order the one-piece run concatenates them.
+    parts: tuple[int, ...]
+    #: Building ids in the inventory's order (the order of layer ``buildings``).
+    ids: pd.Index
+    crs: str
+    #: Layers besides ``buildings`` the run writes where present: ``planes``, ``arrays``.
+    layers: tuple[str, ...] = ()
+    _dtypes: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def path(self, k: int, layer: str = "buildings") -> Path:
+        return self.dir / (f"{k}.parquet" if layer == "buildings" else f"{k}.{layer}.parquet")
+
+    def present(self, layer: str) -> list[int]:
+        """Partitions holding a non-empty ``layer``."""
+        import pyarrow.parquet as pq
+
+        return [k for k in self.parts if self.path(k, layer).exists()
+                and pq.ParquetFile(self.path(k, layer)).metadata.num_rows > 0]
+
+    def columns(self, layer: str = "buildings") -> list[str]:
+        """Columns of ``layer`` (without the index), as the one-piece run has them."""
+        import pyarrow.parquet as pq
+
+        k = (self.present(layer) or list(self.parts))[0]
+        return list(pq.read_schema(self.path(k, layer)).empty_table().to_pandas().columns)
+
+    def read(self, columns: list[str]) -> pd.DataFrame:
+        """Building ``columns`` (no geometry) of every partition, by building id in the
+        inventory's order, with the dtypes of the one-piece run."""
+        import pyarrow.parquet as pq
+
+        pieces = [pq.read_table(self.path(k), columns=columns, use_pandas_metadata=True).to_pandas()
+                  for k in self.parts]
+        # infer_objects: a partition without a value in a text column gives it object dtype
+        return pd.concat(pieces).reindex(self.ids).infer_objects()
+
+    def dtypes(self, layer: str = "buildings") -> pd.Series:
+        """dtype of every non-geometry column of ``layer`` in the one-piece run: where the
+        partitions differ, or hold Python objects, from the column's values."""
+        import pyarrow.parquet as pq
+
+        if layer in self._dtypes:
+            return self._dtypes[layer]
+        parts = self.present(layer) if layer != "buildings" else list(self.parts)
+        each = [pq.read_schema(self.path(k, layer)).empty_table().to_pandas().dtypes for k in parts]
+        out = each[0].copy()
+        mixed = [c for c in out.index if c != "geometry" and (
+            pd.api.types.is_object_dtype(out[c]) or any(d.get(c) != out[c] for d in each[1:]))]
+        if mixed:
+            pieces = [pq.read_table(self.path(k, layer), columns=mixed).to_pandas() for k in parts]
+            whole = pd.concat(pieces, ignore_index=True)
+            out[mixed] = (whole.infer_objects() if layer == "buildings" else whole).dtypes[mixed]
+        self._dtypes[layer] = out.drop("geometry", errors="ignore")
+        return self._dtypes[layer]
+
+    def chunks(self, layer: str = "buildings", columns: list[str] | None = None,
+               rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+        """``layer`` in chunks of about ``rows`` buildings, in the order of the one-piece
+        run and with its dtypes: ``buildings`` in the inventory's order (index: building
+        id), ``planes`` and ``arrays`` by building id, plane and row. The geometry stays
+        WKB (``bytes``), as the writer wants it. The partitions are split by chunk into
+        ``<dir>/sorted/<layer>`` once (one pass), so each chunk reads only its own rows."""
+        import pyarrow.parquet as pq
+
+        order = SORT_KEYS[layer]
+        folder, position, n_chunks, parts = self._split(layer, rows)
+        dtypes = self.dtypes(layer)
+        for c in range(n_chunks):
+            files = [f for f in (folder / str(c) / f"{k}.parquet" for k in parts) if f.exists()]
+            if not files:
+                continue
+            frame = pd.concat([pq.read_table(f, columns=columns, use_pandas_metadata=True).to_pandas()
+                               for f in files])
+            if order is None:
+                frame = frame.iloc[np.argsort(position.reindex(frame.index).to_numpy(), kind="stable")]
+            else:
+                frame = frame.sort_values(order, kind="stable").reset_index(drop=True)
+            for column, dtype in dtypes.items():
+                if column in frame and frame[column].dtype != dtype:
+                    frame[column] = frame[column].astype(dtype)
+            yield frame
+
+    def _split(self, layer: str, rows: int) -> tuple[Path, pd.Series, int, list[int]]:
+        """Split every partition's ``layer`` by chunk of the one-piece order (once), and
+        note the layer's geometry types."""
+        import pyarrow.parquet as pq
+
+        ids = self.ids if SORT_KEYS[layer] is None else self.ids.sort_values()
+        position = pd.Series(np.arange(len(ids)), index=ids)
+        n_chunks = max(1, math.ceil(len(ids) / rows))
+        parts = list(self.parts) if SORT_KEYS[layer] is None else self.present(layer)
+        folder = self.dir / "sorted" / f"{layer}-{rows}"
+        if (folder / "types.json").exists():
+            return folder, position, n_chunks, parts
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        types, has_z = set(), False
+        for k in parts:
+            table = pq.read_table(self.path(k, layer))
+            found, z = wkb_types(table.column("geometry"))
+            types, has_z = types | found, has_z or z
+            chunk = position.reindex(table.column("building_id").to_numpy(zero_copy_only=False)).to_numpy()
+            chunk = chunk * n_chunks // len(ids)
+            for c in np.unique(chunk):
+                (folder / str(c)).mkdir(exist_ok=True)
+                pq.write_table(table.take(np.flatnonzero(chunk == c)), folder / str(c) / f"{k}.parquet")
+            del table
+        (folder / "types.json").write_text(json.dumps({"types": sorted(types, key=str), "has_z": has_z}))
+        return folder, position, n_chunks, parts
+
+    def geometry_types(self, layer: str = "buildings", rows: int = CHUNK_ROWS) -> tuple[set, bool]:
+        """Geometry types (``geom_type`` names, None for missing) of ``layer`` and whether
+        any non-empty geometry has Z (read from the WKB as the layer is split)."""
+        folder = self._split(layer, rows)[0]
+        found = json.loads((folder / "types.json").read_text())
+        return set(found["types"]), found["has_z"]
+
+
+def _atomic_parquet(frame: gpd.GeoDataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    frame.to_parquet(tmp)
+    os.replace(tmp, path)

@@ -1,0 +1,392 @@
+"""QGIS styles of the output layers: QML documents and Chinese field aliases.
+
+Each style is a QML document (the ``<qgis>`` XML QGIS writes with "Save Style") with a
+renderer, field aliases and, for townships, labels. :func:`layer_styles` returns them
+per layer; the first of a layer is its default, which QGIS applies when it opens the
+layer from the GeoPackage's ``layer_styles`` table; the others are listed under
+Layer Properties › Style › Load Style › From Database. Class breaks that depend on the
+data (quantiles, plan years) are computed from the layer being styled.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from roofpv.appraise.suitability import STATUS_COLOURS, STATUSES
+from roofpv.schema import LABELS_ZH
+
+#: QGIS version the documents are written for (read by QGIS ≥ 3.16).
+QGIS_VERSION = "3.22.16-Białowieża"
+#: QGIS geometry type code of polygon layers (``<layerGeometryType>``).
+POLYGON = 2
+
+#: Chinese aliases of the fixed output columns.
+FIELD_ALIASES = {
+    "building_id": "建筑编号", "township": "镇街道", "township_source": "镇街道来源",
+    "name": "建筑名称", "category": "建筑类别", "owner_type": "权属", "year_built": "建成年份",
+    "floors": "层数", "floor_area_m2": "建筑面积(m²)", "roof_type": "屋面类型",
+    "roof_type_source": "屋面类型来源", "roof_load_kn_m2": "屋面荷载(kN/m²)", "shading": "遮挡情况",
+    "shading_source": "遮挡来源", "shading_loss": "遮挡损失", "shading_loss_source": "遮挡损失来源",
+    "shading_measured_class": "实测遮挡等级", "field_check": "需现场核查",
+    "sky_view_factor": "天空可视因子", "roof_height_m": "屋面高度(m)",
+    "roof_height_m_source": "屋面高度来源", "roof_form": "屋顶形式", "roof_form_source": "屋顶形式来源",
+    "planar_share": "平面占比", "dsm_status": "数字表面模型测量结果", "shading_class": "采用遮挡等级",
+    "mounting_source": "安装方式来源", "roof_slope_deg_source": "屋面坡度来源",
+    "roof_aspect_deg_source": "屋面朝向来源", "grid_condition": "并网条件",
+    "transformer_id": "台区变压器编号", "existing_pv_kw": "已装光伏容量(kW)", "existing_pv_source": "已装光伏来源", "address": "地址",
+    "existing_pv_area_m2": "已装光伏面积(m²)", "roof_area_m2": "屋顶面积(m²)",
+    "roof_slope_deg": "屋面坡度(°)", "roof_aspect_deg": "屋面朝向(°)", "mounting": "安装方式",
+    "module_tilt_deg": "组件倾角(°)", "usable_area_m2": "可用面积(m²)", "modules": "组件数",
+    "capacity_kwp": "本栋排布容量(kWp)", "technical_potential_kwp": "技术潜力(kWp,适宜+有条件)",
+    "counted_potential_kwp": "计入潜力(kWp,仅适宜)", "pv_full": "适宜但已装满光伏", "pv_area_m2": "光伏面积(m²)", "annual_kwh": "年发电量(kWh)",
+    "specific_yield_kwh_kwp": "单位发电量(kWh/kWp)", "suitability": "适宜性", "reasons": "原因",
+    "has_survey": "有普查记录", "note": "备注", "category_source": "建筑类别来源",
+    "floors_source": "层数来源", "overlap_of": "所在轮廓编号", "overlap_share": "重叠比例", "connection_class": "并网电压等级",
+    "nea_category": "能源局分类", "export_mode": "上网模式", "capex_yuan": "投资(元)",
+    "revenue_yuan_yr": "年收益(元)", "npv_yuan": "净现值(元)", "lcoe_yuan_kwh": "度电成本(元/kWh)",
+    "payback_years": "回收期(年)", "co2_avoided_t_yr": "年减碳(tCO₂)",
+    "plan_rank": "规划排序", "contribution": "贡献", "plan_order": "实施顺序", "milestone": "节点年份",
+    "target": "目标", "targets": "服务目标", "milestones": "目标节点", "overdue": "已逾期", "build_year": "建设年份",
+    "plane": "屋面编号", "azimuth_deg": "朝向(°)", "tilt_deg": "坡度(°)", "area_m2": "面积(m²)",
+    "sky_visible": "可见天空比例", "horizon_deg": "地平线高度角(°)", "layout_kwp": "排布容量(kWp)",
+    "row": "阵列排号", "kwp": "容量(kWp)",
+    "buildings": "建筑数", "suitable": "适宜数", "conditional": "有条件适宜数",
+    "unsuitable": "不适宜数", "annual_mwh": "年发电量(MWh)",
+    "annual_mwh_p90": "年发电量P90(MWh)", "annual_kwh_p90": "年发电量P90(kWh)",
+    "yield_uncertainty_pct": "发电量不确定度(%)", "poa_kwh_m2": "年面辐照量(kWh/m²)",
+    **{f"kwh_{m:02d}": f"{m}月发电量(kWh)" for m in range(1, 13)},
+    **{f"poa_kwh_m2_{m:02d}": f"{m}月面辐照量(kWh/m²)" for m in range(1, 13)},
+    "grid_limited": "并网受限数", "capex_myuan": "投资(百万元)", "revenue_myuan_yr": "年收益(百万元)",
+    "npv_myuan": "净现值(百万元)", "energy_use_mwh": "建筑用能(MWh)",
+}
+#: Aliases of the per-target columns ``{target}_{suffix}``; ``{y}`` is the milestone year.
+TARGET_SUFFIXES = {
+    r"buildings": "对象建筑数", r"denominator": "覆盖率分母",
+    r"coverage_today": "现状覆盖率", r"coverage_potential": "潜在覆盖率",
+    r"target_(?P<y>\d{4})": "{y}年目标", r"gap_(?P<y>\d{4})": "{y}年差距",
+    r"reachable_(?P<y>\d{4})": "{y}年可达", r"gap_kwp_(?P<y>\d{4})": "{y}年缺口(kWp)",
+    r"plan_roofs_(?P<y>\d{4})": "{y}年规划屋顶数", r"plan_kwp_(?P<y>\d{4})": "{y}年规划容量(kWp)",
+    r"planned_coverage_(?P<y>\d{4})": "{y}年规划覆盖率", r"binding_(?P<y>\d{4})": "{y}年制约因素",
+    r"status_(?P<y>\d{4})": "{y}年目标状态", r"pace_needed_(?P<y>\d{4})": "{y}年所需年进度",
+}
+
+#: Sequential ramp (light → dark yellow-orange-red), for yields and losses.
+SEQUENTIAL = [(255, 255, 178), (254, 204, 92), (253, 141, 60), (240, 59, 32), (189, 0, 38)]
+#: Diverging ramp, red below the target through white to blue above it.
+DIVERGING = [(202, 0, 32), (244, 165, 130), (253, 219, 199), (209, 229, 240), (146, 197, 222),
+             (5, 113, 176)]
+#: Class breaks (percentage points from the target) of the township coverage styles.
+TARGET_BREAKS_PP = [-100.0, -20.0, -10.0, 0.0, 10.0, 20.0, 100.0]
+#: Purple ramp (dark = early) for the plan's build years.
+YEARS = [(63, 0, 125), (106, 81, 163), (128, 125, 186), (158, 154, 200), (188, 189, 220),
+         (218, 218, 235)]
+#: Layers drawn only when zoomed in to at least 1:DETAIL_SCALE: the module rows and roof
+#: planes cover a whole city with dark outlines at city scale and hide the buildings'
+#: colours; below 1:5,000 a row of modules is a few pixels wide.
+DETAIL_SCALE = 5000
+DETAIL_LAYERS = ("pv_arrays", "roof_planes")
+#: Label font: Noto Sans CJK SC (SIL OFL; packaged with roofpv in roofpv/report/fonts/,
+#: in Debian/Ubuntu fonts-noto-cjk). Where it is not installed QGIS falls back to its
+#: default font and Qt draws the Chinese from any installed CJK font (Windows: Microsoft
+#: YaHei); the README says how to install the packaged one.
+LABEL_FONT = "Noto Sans CJK SC"
+#: Class breaks of the roof-plane shading loss (fraction; the survey classes 5/15/35 %).
+SHADING_BREAKS = [0.0, 0.05, 0.15, 0.35, 1.0]
+
+
+@dataclass(frozen=True)
+class Style:
+    """One row of the ``layer_styles`` table."""
+
+    layer: str
+    name: str
+    qml: str
+    default: bool
+    description: str
+
+
+def target_alias(column: str, targets: dict[str, str]) -> str | None:
+    """Chinese alias of a per-target column (``targets``: name → label), or None."""
+    for name, label in targets.items():
+        if column == f"cohort_{name}":
+            return f"属于对象：{label}"
+        if column.startswith(f"{name}_"):
+            suffix = column[len(name) + 1:]
+            for pattern, alias in TARGET_SUFFIXES.items():
+                m = re.fullmatch(pattern, suffix)
+                if m:
+                    return f"{label}·{alias.format(**m.groupdict())}"
+    return None
+
+
+def aliases(columns, targets: dict[str, str]) -> dict[str, str]:
+    """Chinese alias of every column that has one."""
+    out = {}
+    for c in columns:
+        alias = FIELD_ALIASES.get(c) or target_alias(c, targets)
+        if alias:
+            out[c] = alias
+    return out
+
+
+def _rgba(rgb, alpha: int = 255) -> str:
+    return ",".join(str(v) for v in (*rgb, alpha))
+
+
+def _options(parent: ET.Element, values: dict[str, str]) -> None:
+    opts = ET.SubElement(parent, "Option", type="Map")
+    for k, v in values.items():
+        ET.SubElement(opts, "Option", type="QString", name=k, value=str(v))
+
+
+def fill_symbol(name: str, fill, outline=(35, 35, 35), outline_mm: float = 0.1,
+                fill_alpha: int = 255, brush: str = "solid") -> ET.Element:
+    """A polygon symbol: one simple fill layer."""
+    symbol = ET.Element("symbol", type="fill", name=name, alpha="1", clip_to_extent="1",
+                        force_rhr="0")
+    layer = ET.SubElement(symbol, "layer", {"class": "SimpleFill", "enabled": "1", "pass": "0",
+                                            "locked": "0"})
+    _options(layer, {
+        "color": _rgba(fill, fill_alpha), "style": brush, "outline_color": _rgba(outline),
+        "outline_style": "solid", "outline_width": f"{outline_mm:g}", "outline_width_unit": "MM",
+        "joinstyle": "miter",
+    })
+    return symbol
+
+
+def categorized(attr: str, classes: list[tuple[str, str, ET.Element]]) -> ET.Element:
+    """Categorised renderer on ``attr``: (value, label, symbol) per class."""
+    r = ET.Element("renderer-v2", {"type": "categorizedSymbol", "attr": attr, "symbollevels": "0",
+                                   "forceraster": "0", "enableorderby": "0"})
+    cats = ET.SubElement(r, "categories")
+    symbols = ET.SubElement(r, "symbols")
+    for i, (value, label, symbol) in enumerate(classes):
+        ET.SubElement(cats, "category", render="true", value=value, symbol=str(i), label=label)
+        symbol.set("name", str(i))
+        symbols.append(symbol)
+    return r
+
+
+def graduated(attr: str, classes: list[tuple[float, float, str, ET.Element]]) -> ET.Element:
+    """Graduated renderer on ``attr`` (a field or an expression): (lower, upper, label,
+    symbol) per class."""
+    r = ET.Element("renderer-v2", {"type": "graduatedSymbol", "attr": attr,
+                                   "graduatedMethod": "GraduatedColor", "symbollevels": "0",
+                                   "forceraster": "0", "enableorderby": "0"})
+    ranges = ET.SubElement(r, "ranges")
+    symbols = ET.SubElement(r, "symbols")
+    for i, (lower, upper, label, symbol) in enumerate(classes):
+        ET.SubElement(ranges, "range", render="true", lower=f"{lower:.6g}", upper=f"{upper:.6g}",
+                      symbol=str(i), label=label)
+        symbol.set("name", str(i))
+        symbols.append(symbol)
+    return r
+
+
+def single(symbol: ET.Element) -> ET.Element:
+    """Single-symbol renderer."""
+    r = ET.Element("renderer-v2", {"type": "singleSymbol", "symbollevels": "0",
+                                   "forceraster": "0", "enableorderby": "0"})
+    symbol.set("name", "0")
+    ET.SubElement(r, "symbols").append(symbol)
+    return r
+
+
+def labels(field: str, size_pt: float = 11) -> ET.Element:
+    """Simple labels from ``field``, dark text with a white halo, over the centroid."""
+    labeling = ET.Element("labeling", type="simple")
+    settings = ET.SubElement(labeling, "settings", calloutType="simple")
+    text = ET.SubElement(settings, "text-style", fieldName=field, isExpression="0",
+                         fontFamily=LABEL_FONT, namedStyle="Regular", fontSize=f"{size_pt:g}", fontSizeUnit="Point", fontWeight="75",
+                         textColor="30,30,30,255", textOpacity="1")
+    ET.SubElement(text, "text-buffer", bufferDraw="1", bufferSize="1", bufferSizeUnits="MM",
+                  bufferColor="255,255,255,255", bufferOpacity="1")
+    ET.SubElement(settings, "placement", placement="1", centroidInside="1", centroidWhole="0")
+    ET.SubElement(settings, "rendering", obstacle="1", drawLabels="1", labelPerPart="0",
+                  limitNumLabels="0", minFeatureSize="0", scaleVisibility="0")
+    return labeling
+
+
+def style_elements(renderer: ET.Element, field_aliases: dict[str, str],
+                   labeling: ET.Element | None = None) -> list[ET.Element]:
+    """The children of a QML document (also the style part of a project's ``<maplayer>``)."""
+    geometry = ET.Element("layerGeometryType")
+    geometry.text = str(POLYGON)
+    alias_el = ET.Element("aliases")
+    for i, (field, alias) in enumerate(field_aliases.items()):
+        ET.SubElement(alias_el, "alias", field=field, index=str(i), name=alias)
+    return [e for e in (renderer, labeling, alias_el, geometry) if e is not None]
+
+
+def qml(elements: list[ET.Element], labels_enabled: bool = False, min_scale: float | None = None) -> str:
+    """A QML document holding ``elements``; with ``min_scale`` the layer is drawn only
+    at scales of 1:``min_scale`` or larger (zoomed in further)."""
+    root = ET.Element("qgis", version=QGIS_VERSION, styleCategories="AllStyleCategories",
+                      labelsEnabled=str(int(labels_enabled)))
+    if min_scale:
+        root.attrib.update(hasScaleBasedVisibilityFlag="1", minScale=f"{min_scale:g}", maxScale="0")
+    root.extend(elements)
+    body = ET.tostring(root, encoding="unicode")
+    return "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + body
+
+
+def quantile_breaks(values, n: int = 5) -> list[float]:
+    """``n`` quantile classes of the finite values: n + 1 distinct increasing breaks
+    (fewer where values repeat); [] without finite values."""
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return []
+    breaks = np.unique(np.quantile(v, np.linspace(0, 1, n + 1)))
+    return breaks.tolist() if breaks.size > 1 else [breaks[0], breaks[0]]
+
+
+def _ramp(colors: list, n: int) -> list:
+    """``n`` colours spread over ``colors``."""
+    return [colors[i] for i in np.linspace(0, len(colors) - 1, n).round().astype(int)]
+
+
+def _graduated_by(attr: str, breaks: list[float], colors: list, fmt: str,
+                  **symbol) -> ET.Element:
+    ramp = _ramp(colors, len(breaks) - 1)
+    classes = [(lo, hi, f"{fmt.format(lo)} – {fmt.format(hi)}", fill_symbol("", c, **symbol))
+               for lo, hi, c in zip(breaks[:-1], breaks[1:], ramp)]
+    return graduated(attr, classes)
+
+
+@dataclass(frozen=True)
+class LayerStyle:
+    """A named style of one layer before it is serialised."""
+
+    name: str
+    elements: list[ET.Element]
+    labels: bool
+    description: str
+
+
+def _darker(rgb, factor: float = 0.8) -> tuple[int, int, int]:
+    return tuple(int(c * factor) for c in rgb)
+
+
+def building_styles(frame: pd.DataFrame, al: dict[str, str]) -> list[LayerStyle]:
+    """Buildings by suitability (default) and by specific yield (quantile classes)."""
+    status = categorized("suitability", [
+        (status, f"{LABELS_ZH['suitability'][status]} {status}",
+         fill_symbol("", STATUS_COLOURS[status], outline=_darker(STATUS_COLOURS[status]), outline_mm=0.2))
+        for status in STATUSES
+    ])
+    out = [LayerStyle("适宜性 suitability", style_elements(status, al), False,
+                      "buildings by suitability status")]
+    breaks = quantile_breaks(frame.get("specific_yield_kwh_kwp", []))
+    if breaks:
+        by_yield = _graduated_by("specific_yield_kwh_kwp", breaks, SEQUENTIAL, "{:.0f}",
+                                 outline=(90, 90, 90), outline_mm=0.05)
+        out.append(LayerStyle("单位发电量 specific yield", style_elements(by_yield, al), False,
+                              "buildings by specific yield (kWh/kWp), quantile classes"))
+    return out
+
+
+def township_styles(frame: pd.DataFrame, targets: dict[str, str], al: dict[str, str]
+                    ) -> list[LayerStyle]:
+    """Townships by coverage against each target and milestone, today and potential, in
+    percentage points from the target (diverging); the first is the default."""
+    out = []
+    ramp = DIVERGING
+    for name, label in targets.items():
+        years = sorted(int(m.group(1)) for c in frame.columns
+                       if (m := re.fullmatch(rf"{re.escape(name)}_target_(\d{{4}})", c)))
+        for year in years:
+            for kind, word in (("today", "现状"), ("potential", "潜在")):
+                expr = f'("{name}_coverage_{kind}" - "{name}_target_{year}") * 100'
+                classes = [
+                    (lo, hi, _pp_label(lo, hi), fill_symbol("", c, outline=(60, 60, 60),
+                                                            outline_mm=0.4, fill_alpha=170))
+                    for lo, hi, c in zip(TARGET_BREAKS_PP[:-1], TARGET_BREAKS_PP[1:], ramp)
+                ]
+                out.append(LayerStyle(
+                    f"{word}覆盖率对{year}年目标 {name} {kind} vs {year}",
+                    style_elements(graduated(expr, classes), al, labels("township")), True,
+                    f"{label}: coverage {kind} minus the {year} target, percentage points",
+                ))
+    if not out:
+        plain = single(fill_symbol("", (240, 240, 240), outline=(60, 60, 60), outline_mm=0.4))
+        out.append(LayerStyle("镇街道 townships", style_elements(plain, al, labels("township")),
+                              True, "township outlines"))
+    return out
+
+
+def _pp_label(lo: float, hi: float) -> str:
+    if lo <= TARGET_BREAKS_PP[0]:
+        return f"低于目标 {-hi:g} 个百分点以上"
+    if hi >= TARGET_BREAKS_PP[-1]:
+        return f"高于目标 {lo:g} 个百分点以上"
+    return f"{lo:+g} – {hi:+g} 个百分点"
+
+
+def plan_styles(frame: pd.DataFrame, al: dict[str, str]) -> list[LayerStyle]:
+    """Rollout plan by build year (default) and by rank (quantile classes)."""
+    years = sorted(int(y) for y in pd.unique(frame.get("build_year", pd.Series(dtype=float)).dropna()))
+    out = []
+    if years:
+        ramp = _ramp(YEARS, len(years))
+        by_year = categorized("build_year", [
+            (str(y), f"{y}年", fill_symbol("", c, outline=c, outline_mm=0.6, fill_alpha=120))
+            for y, c in zip(years, ramp)
+        ])
+        out.append(LayerStyle("建设年份 build year", style_elements(by_year, al), False,
+                              "planned roofs by build year"))
+    breaks = quantile_breaks(frame.get("plan_rank", []))
+    if breaks:
+        by_rank = _graduated_by("plan_rank", breaks, YEARS, "{:.0f}", outline_mm=0.6,
+                                fill_alpha=120)
+        out.append(LayerStyle("规划排序 rank", style_elements(by_rank, al), False,
+                              "planned roofs by rank (1 = first), quantile classes"))
+    return out
+
+
+def plane_styles(al: dict[str, str]) -> list[LayerStyle]:
+    """Roof planes by shading loss (the survey classes' 5 / 15 / 35 % as breaks)."""
+    b = SHADING_BREAKS
+    r = _graduated_by("shading_loss", b, SEQUENTIAL[1:], "{:.0%}", outline=(80, 80, 80),
+                      outline_mm=0.05)
+    return [LayerStyle("遮挡损失 shading loss", style_elements(r, al), False,
+                       "roof planes by annual shading loss")]
+
+
+def array_styles(al: dict[str, str]) -> list[LayerStyle]:
+    """Module rows as dark-blue outlines over a translucent fill."""
+    r = single(fill_symbol("", (49, 54, 149), outline=(8, 29, 88), outline_mm=0.15,
+                           fill_alpha=110))
+    return [LayerStyle("光伏阵列 module rows", style_elements(r, al), False,
+                       "module rows of the layout preview")]
+
+
+def layer_styles(layers: dict[str, pd.DataFrame], targets: dict[str, str]) -> list[Style]:
+    """Every style of the ``layers`` present, first of each layer the default.
+
+    ``targets`` maps policy target names to their labels (for the township styles and
+    the per-target aliases)."""
+    out = []
+    for layer, frame in layers.items():
+        al = aliases(frame.columns, targets)
+        if layer == "buildings":
+            styles = building_styles(frame, al)
+        elif layer == "townships":
+            styles = township_styles(frame, targets, al)
+        elif layer == "rollout_plan":
+            styles = plan_styles(frame, al)
+        elif layer == "roof_planes":
+            styles = plane_styles(al)
+        elif layer == "pv_arrays":
+            styles = array_styles(al)
+        else:
+            continue
+        for i, s in enumerate(styles):
+            scale = DETAIL_SCALE if layer in DETAIL_LAYERS else None
+            out.append(Style(layer, s.name, qml(s.elements, s.labels, scale), i == 0, s.description))
+    return out

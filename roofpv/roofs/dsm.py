@@ -1,0 +1,786 @@
+"""Roof geometry from a DSM: ground, heights, roof planes, form, obstacles and shading.
+
+Everything here works on arrays already in memory (:class:`roofpv.roofs.raster.Raster` windows
+read by :mod:`roofpv.io.tiles`), for all footprints of a window at once:
+
+1. Per roof pixel (only those: roofs cover a small part of a window), slope, aspect and
+   the rms residual of a plane fitted to its 3 × 3 neighbourhood (Horn 1981 differences).
+2. The DSM's vertical noise is measured on the window's roof pixels as a function of
+   slope, σ(s) = √(σ₀² + (k·tan s)²) (a resampled DSM is noisier on steep roofs), from
+   the lower quartile of the 3 × 3 residuals (:func:`noise_model`); every threshold
+   below derives from it.
+3. Planar pixels are clustered per roof by their unit normal (peaks of a 2-D histogram
+   of its horizontal part, so mansards split by tilt and hips by aspect), split into
+   connected regions, and each region of at least ``plane_min_area_m2`` gets a
+   least-squares plane (refitted once without outliers).
+4. Every footprint pixel joins the plane of its nearest region when it lies within 3σ
+   of that plane; roof pixels standing above their plane are obstacles (chimneys,
+   dormers), pixels under tree canopy are not roof.
+5. Plane outlines are the pixels' outlines clipped to the footprint; heights and data
+   coverage come from one exactextract call over the footprints shrunk by an inner buffer.
+
+A roof that cannot be read keeps no plane and gets a ``dsm_status`` saying why
+(:data:`DSM_STATUSES`); it is never an error. Areas are plan areas in m².
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from rasterio.features import rasterize, shapes
+from rasterio.transform import from_origin
+from scipy import ndimage, sparse
+from scipy.sparse.csgraph import connected_components
+
+from roofpv.config import Dsm
+from roofpv.fieldwork.completeness import contradicts
+from roofpv.roofs import shading
+from roofpv.roofs.raster import Raster, data_share, shrink, zonal
+from roofpv.roofs.roof import to_local
+from roofpv.schema import SHADING_CLASSES
+
+#: Outcome of roof measurement per footprint.
+DSM_STATUSES = {
+    "measured": "roof planes measured from the DSM",
+    "no_data": "DSM data over less than dsm.min_coverage of the roof",
+    "nothing_standing": "the DSM shows nothing standing on the footprint (median DSM − ground below what "
+                        "open ground reaches)",
+    "no_planes": "no roof plane could be read from the DSM (too small, too rough or covered by trees)",
+}
+
+#: rasterio's rasterize and shapes run from several threads at once have now and then
+#: warned that their in-memory raster had no transform (NotGeoreferencedWarning): one
+#: call at a time (they are a small part of the stage's time).
+_GDAL = threading.Lock()
+#: Default measurement parameters.
+DEFAULTS = Dsm()
+#: Lower quartile of the rms of a 9-point plane fit to pure noise of std 1: √(χ²₆,0.25 / 9).
+_RMS_Q25 = 0.62
+#: Planar when the 3 × 3 rms is below this many σ(s) (≈ the 99th percentile of √(χ²₆/9)).
+_PLANAR_SIGMA = 1.4
+#: A pixel belongs to a plane within this many σ(s) of it; above it by more, it is an obstacle.
+_FIT_SIGMA = 3.0
+#: Nothing stands on a footprint whose median height is below this many σ₀ (at least).
+_STANDING_SIGMA = 5.0
+#: Steepest roof plane [deg]; steeper fitted surfaces are walls or towers.
+_MAX_TILT = 75.0
+#: Normal-space histogram: bin width and most planes kept per roof.
+_NORMAL_BIN = 0.04
+_MAX_PLANES = 16
+
+
+def slope_aspect(z: np.ndarray, res: float, cells: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Slope, aspect and local planarity of a height grid.
+
+    Parameters
+    ----------
+    z : 2-D array of heights [m], NaN = no data
+    res : pixel size [m]
+    cells : flat indices (row · cols + col) of the pixels wanted; None = every pixel
+
+    Returns
+    -------
+    slope : [deg], Horn's 3 × 3 finite differences
+    aspect : direction the surface faces (downslope), clockwise from north [deg]
+    rms : rms residual of the least-squares plane over each 3 × 3 window [m]
+
+    Shaped as ``z``, or (len(cells),) with ``cells``. Pixels on the window edge or next
+    to no-data are NaN in all three.
+    """
+    rows, cols = z.shape
+    p = np.pad(np.asarray(z, np.float32), 1, constant_values=np.nan).ravel()
+    q = np.arange(z.size) if cells is None else np.asarray(cells, np.int64)
+    q = q + q // cols * 2 + cols + 3  # the same pixel in the padded grid
+    centre = p[q]
+    # Height differences to the 8 neighbours (and 0 to itself), keyed by (row, column) offset.
+    d = {(dr, dc): p[q + (dr * (cols + 2) + dc)] - centre for dr in (-1, 0, 1) for dc in (-1, 0, 1)}
+    east = d[-1, 1] + 2 * d[0, 1] + d[1, 1]
+    west = d[-1, -1] + 2 * d[0, -1] + d[1, -1]
+    north = d[-1, -1] + 2 * d[-1, 0] + d[-1, 1]
+    south = d[1, -1] + 2 * d[1, 0] + d[1, 1]
+    dzdx, dzdy = (east - west) / (8 * res), (north - south) / (8 * res)
+    slope = np.degrees(np.arctan(np.hypot(dzdx, dzdy)))
+    aspect = np.degrees(np.arctan2(-dzdx, -dzdy)) % 360.0
+    # Unweighted plane fit over the 3 × 3 window: RSS = Σd² − (Σd)²/9 − (Σxd)²/6 − (Σyd)²/6.
+    s1 = np.zeros_like(centre)
+    s2 = np.zeros_like(centre)
+    for diff in d.values():  # row by row, as the dict was built
+        s1 += diff
+        s2 += diff * diff
+    sx = sum(d[dr, 1] - d[dr, -1] for dr in (-1, 0, 1))
+    sy = sum(d[-1, dc] - d[1, dc] for dc in (-1, 0, 1))
+    rss = s2 - s1 * s1 / 9 - (sx * sx + sy * sy) / 6
+    rms = np.sqrt(np.maximum(rss, 0) / 9)
+    if cells is None:
+        return slope.reshape(z.shape), aspect.reshape(z.shape), rms.reshape(z.shape)
+    return slope, aspect, rms
+
+
+def noise_model(slope: np.ndarray, rms: np.ndarray, res: float) -> tuple[float, float]:
+    """Vertical noise of a DSM, σ(s) = √(σ₀² + (k·tan s)²), from its roof pixels.
+
+    σ of a set of pixels is the lower quartile of their 3 × 3 plane-fit rms divided by
+    its value for unit Gaussian noise (the lower quartile keeps ridges and edges out).
+    σ₀ is σ of the pixels flatter than 10° (without 50 such pixels, σ of the smoothest
+    5° slope bin); k (the horizontal position noise that makes
+    a resampled DSM rougher on steep roofs) is the pixel-weighted median over the 5° slope
+    bins from 10° to 60° holding ≥ 50 pixels of √(σ² − σ₀²) / tan s. σ₀ is at least
+    1 mm + 0.2 % of the pixel size (float rounding of a perfect surface).
+
+    Parameters
+    ----------
+    slope, rms : per-pixel slope [deg] and 3 × 3 rms [m] of roof pixels (1-D)
+    res : pixel size [m]
+
+    Returns
+    -------
+    sigma0 : noise on flat roofs [m]
+    k : growth of the noise with tan(slope) [m]
+    """
+    floor = 1e-3 + 2e-3 * res
+    keep = np.isfinite(slope) & np.isfinite(rms)
+    s, r = slope[keep], rms[keep]
+    b = (s // 5).astype(int)
+    bins = [(np.quantile(r[sel], 0.25) / _RMS_Q25, np.tan(np.radians(s[sel].mean())), count)
+            for sel in (b == k for k in range(2, 12)) if (count := sel.sum()) >= 50]
+    flat = s < 10
+    if flat.sum() >= 50:
+        sigma0 = float(np.quantile(r[flat], 0.25)) / _RMS_Q25
+    else:  # no flat roof: all the noise of the smoothest slope bin is taken as σ₀
+        sigma0 = min((sig for sig, _, _ in bins), default=floor)
+    sigma0 = max(sigma0, floor)
+    if not bins:
+        return sigma0, 0.0
+    ks = [np.sqrt(max(sig * sig - sigma0 * sigma0, 0.0)) / t for sig, t, _ in bins]
+    w = [n for *_, n in bins]
+    order = np.argsort(ks)
+    cum = np.cumsum(np.asarray(w, float)[order])
+    return sigma0, float(np.asarray(ks)[order][np.searchsorted(cum, cum[-1] / 2)])
+
+
+def _sigma(slope_deg, sigma0: float, k: float):
+    return np.hypot(sigma0, k * np.tan(np.radians(np.minimum(slope_deg, 80.0))))
+
+
+def ground_from_rings(raster: Raster, ids: np.ndarray, geometry: np.ndarray, neighbours: np.ndarray,
+                      params: Dsm, crs_wkt: str | None = None) -> pd.Series:
+    """Ground height per building: a low quantile of the DSM in a ring around it.
+
+    Pixels within ``ground_ring_m[0]`` of any footprint in ``neighbours`` are not ground.
+    Where a ring holds no such pixel the window-wide quantile is used.
+    """
+    inner, outer = params.ground_ring_m
+    neighbours = neighbours[shapely.intersects(neighbours, shapely.box(*raster.bounds))]
+    mask = _burn(shapely.buffer(neighbours, inner), raster, np.ones(len(neighbours), np.int32), 0)
+    ground = np.where(mask == 1, np.nan, raster.z).astype(np.float32)
+    rings = shapely.difference(shapely.buffer(geometry, outer), shapely.buffer(geometry, inner))
+    q = params.ground_quantile
+    stats = zonal(raster, {"ground": ground}, [("ground", "quantile", {"q": q})], ids, rings, crs_wkt)
+    out = stats.iloc[:, 0].reindex(ids).rename("ground_m")
+    if out.isna().any():
+        out = out.fillna(np.nanquantile(ground, q) if np.isfinite(ground).any() else np.nan)
+    return out
+
+
+def standing_threshold(z: np.ndarray, dem: np.ndarray | None, footprint: np.ndarray,
+                       covered: np.ndarray, res: float, sigma0: float) -> float:
+    """Height above ground [m] a roof's median must exceed for something to stand on
+    its footprint: the 99th percentile of DSM − DEM over the window's open ground
+    (pixels ≥ 1 m from every footprint and not under trees: what cars, walls and
+    ground clutter reach), and at least 5 σ₀. Without a DEM, 5 σ₀."""
+    floor = _STANDING_SIGMA * sigma0
+    if dem is None:
+        return floor
+    near = ndimage.binary_dilation(footprint, iterations=max(int(np.ceil(1.0 / res)), 1))
+    open_ground = (z - dem)[~near & ~covered]
+    open_ground = open_ground[np.isfinite(open_ground)]
+    if open_ground.size < 100:
+        return floor
+    return max(float(np.quantile(open_ground, 0.99)), floor)
+
+
+def _burn(geometry: np.ndarray, raster: Raster, values: np.ndarray, fill: int) -> np.ndarray:
+    """Raster of ``values`` burnt at the pixels whose centre lies in each geometry."""
+    if len(geometry) == 0:
+        return np.full(raster.z.shape, fill, np.int32)
+    with _GDAL:
+        return rasterize(zip(geometry, values.astype(np.int32)), out_shape=raster.z.shape,
+                         transform=from_origin(raster.x0, raster.y0, raster.res, raster.res),
+                         fill=fill, dtype="int32")
+
+
+def _form(flat: np.ndarray, azimuth: np.ndarray, n_planes: np.ndarray) -> np.ndarray:
+    """Roof form (flat, mono_pitch, gable, hip, complex) from the number of sloped planes
+    and their azimuths (n, k; sorted, NaN-padded)."""
+    gaps = (np.diff(np.c_[azimuth, azimuth[:, :1] + 360.0], axis=1))
+    two = np.abs(np.nan_to_num(gaps[:, 0], nan=0.0) - 180.0) <= 30.0
+    k = azimuth.shape[1]
+    four = np.zeros(len(flat), bool)
+    if k >= 4:
+        a4 = azimuth[:, :4]
+        g4 = np.diff(np.c_[a4, a4[:, :1] + 360.0], axis=1)
+        four = np.all(np.abs(g4 - 90.0) <= 30.0, axis=1)
+    return np.select(
+        [flat, n_planes == 1, (n_planes == 2) & two, (n_planes == 4) & four],
+        ["flat", "mono_pitch", "gable", "hip"], "complex",
+    )
+
+
+def _rank_within(groups: np.ndarray) -> np.ndarray:
+    """0, 1, 2 … within each run of equal values of a sorted array."""
+    first = np.r_[0, np.flatnonzero(np.diff(groups)) + 1]
+    return np.arange(len(groups)) - np.repeat(first, np.diff(np.r_[first, len(groups)]))
+
+
+def _fit_planes(group: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray, m: int
+                ) -> tuple[np.ndarray, ...]:
+    """Least-squares planes z = c + a·(x − x̄) + b·(y − ȳ) of ``m`` pixel groups.
+
+    Returns x̄, ȳ, c, a, b and the pixel count of each group (NaN where < 3 pixels or
+    degenerate)."""
+    cnt = np.bincount(group, minlength=m).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mx, my, mz = (np.bincount(group, v, minlength=m) / cnt for v in (x, y, z))
+        dx, dy, dz = x - mx[group], y - my[group], z - mz[group]
+        sxx, sxy, syy, sxz, syz = (np.bincount(group, v, minlength=m)
+                                   for v in (dx * dx, dx * dy, dy * dy, dx * dz, dy * dz))
+        det = sxx * syy - sxy * sxy
+        ok = (cnt >= 3) & (det > 1e-9 * np.maximum(sxx * syy, 1e-12))
+        a = np.where(ok, (syy * sxz - sxy * syz) / det, np.nan)
+        b = np.where(ok, (sxx * syz - sxy * sxz) / det, np.nan)
+    return mx, my, mz, a, b, cnt
+
+
+def _components(cells: np.ndarray, label: np.ndarray, cols: int) -> np.ndarray:
+    """4-connected regions of equal ``label`` among the pixels ``cells`` (ascending flat
+    indices of a grid ``cols`` wide): region of each pixel, numbered 0… in the order of
+    their first pixel."""
+    right = np.flatnonzero((cells[1:] == cells[:-1] + 1) & (cells[:-1] % cols != cols - 1)
+                           & (label[1:] == label[:-1]))
+    below = np.minimum(np.searchsorted(cells, cells + cols), max(cells.size - 1, 0))
+    down = np.flatnonzero((cells[below] == cells + cols) & (label[below] == label))
+    src = np.r_[right, down]
+    dst = np.r_[right + 1, below[down]]
+    graph = sparse.coo_matrix((np.ones(src.size, np.int8), (src, dst)), shape=(cells.size, cells.size))
+    return connected_components(graph, directed=False)[1]
+
+
+def _normal_peaks(owner: np.ndarray, u: np.ndarray, v: np.ndarray, n: int, radius: int,
+                  min_px: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per roof, the peaks of the 2-D histogram of the pixels' normals (u, v) =
+    sin(slope)·(sin, cos)(aspect): local maxima of the 3 × 3-smoothed histogram within
+    ``radius`` bins that hold ≥ ``min_px`` pixels within that radius.
+
+    Returns
+    -------
+    peak_u, peak_v : (n, k) peak positions, NaN-padded, largest first (k ≥ 1: the most
+        peaks of any roof, at most ``_MAX_PLANES``)
+    """
+    nb = int(round(2 / _NORMAL_BIN))
+    iu = np.clip(((u + 1) / _NORMAL_BIN).astype(np.int64), 0, nb - 1)
+    iv = np.clip(((v + 1) / _NORMAL_BIN).astype(np.int64), 0, nb - 1)
+    present, dense = np.unique(owner, return_inverse=True)
+    hist = np.bincount((dense * nb + iu) * nb + iv, minlength=present.size * nb * nb)
+    hist = hist.reshape(present.size, nb, nb).astype(np.float64)
+    smooth = ndimage.uniform_filter(hist, size=(1, 3, 3), mode="constant")
+    # Break ties between equal neighbours (plateaus) by position: one peak per plateau.
+    smooth += np.tile(np.arange(nb * nb, dtype=np.float64).reshape(nb, nb), (present.size, 1, 1)) * 1e-6
+    w = 2 * radius + 1
+    mass = ndimage.uniform_filter(hist, size=(1, w, w), mode="constant") * w * w
+    peak = (smooth == ndimage.maximum_filter(smooth, size=(1, w, w), mode="constant")) & (mass >= min_px)
+    r, pu, pv = np.nonzero(peak)
+    order = np.lexsort((-mass[r, pu, pv], r))
+    r, pu, pv = r[order], pu[order], pv[order]
+    rank = _rank_within(r)
+    keep = rank < _MAX_PLANES
+    k = int(rank[keep].max(initial=0)) + 1
+    peak_u = np.full((n, k), np.nan)
+    peak_v = np.full((n, k), np.nan)
+    peak_u[present[r[keep]], rank[keep]] = (pu[keep] + 0.5) * _NORMAL_BIN - 1
+    peak_v[present[r[keep]], rank[keep]] = (pv[keep] + 0.5) * _NORMAL_BIN - 1
+    return peak_u, peak_v
+
+
+def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Raster | None,
+             canopy: Raster | None, neighbours: np.ndarray | None):
+    """Roof measurement of one window (see :func:`roof_geometry`); also returns the
+    cropped window and its plane label raster (plane row per pixel, −1 = none)."""
+    ids = footprints.index.to_numpy().astype(str)
+    geometry = footprints.to_numpy()
+    crs_wkt = footprints.crs.to_wkt() if footprints.crs is not None else None
+    n, r = len(ids), raster.res
+    pad = int(np.ceil(params.ground_ring_m[1] / r)) + 2
+    window = raster.crop(shapely.total_bounds(geometry), pad)
+    z = window.z
+    inner = shrink(geometry, params.inner_buffer_m)
+
+    bands = {"z": z}
+    ops = [("z", "quantile", {"q": 0.5}), ("z", "quantile", {"q": 0.9}), ("z", "count", {})]
+    if ground is not None:
+        bands["dem"] = ground.crop(window.bounds).z
+        ops.append(("dem", "mean", {}))
+    stats = zonal(window, bands, ops, ids, inner, crs_wkt).reindex(ids)
+    if ground is not None:
+        ground_m = stats["dem_mean"].to_numpy(float)
+    else:
+        ground_m = ground_from_rings(window, ids, geometry,
+                                     geometry if neighbours is None else neighbours,
+                                     params, crs_wkt).to_numpy(float)
+    coverage = data_share(stats["z_count"].fillna(0).to_numpy(), r, inner)
+    height = stats["z_quantile_50"].to_numpy(float) - ground_m
+    height_max = stats["z_quantile_90"].to_numpy(float) - ground_m
+
+    # Pixels: owner (footprint position) of each pixel, and of each roof pixel (shrunk).
+    positions = np.arange(n)
+    owner_full = _burn(geometry, window, positions, -1)
+    owner_in = _burn(inner, window, positions, -1)
+    # Per-pixel roof values only at the roof pixels (a small part of the window).
+    roof = np.flatnonzero(owner_in >= 0)
+    roof_owner = owner_in.ravel()[roof]
+    slope, aspect, rms = slope_aspect(z, r, roof)
+    usable = np.isfinite(rms)
+    if canopy is not None:
+        base = bands["dem"] if ground is not None else z
+        trees = canopy.crop(window.bounds).z
+        tree_top = np.where(np.nan_to_num(trees) > 0, base + np.nan_to_num(trees), -np.inf)
+        covered = tree_top > np.nan_to_num(z, nan=-np.inf) + 0.5
+    else:
+        covered = np.zeros(z.shape, bool)
+    open_roof = usable & ~covered.ravel()[roof]
+    sigma0, k_noise = noise_model(slope[open_roof], rms[open_roof], r)
+    standing = height > standing_threshold(z, bands.get("dem"), owner_full >= 0, covered, r, sigma0)
+    measured_cov = coverage >= params.min_coverage
+    live = measured_cov & standing
+
+    # Seeds: planar roof pixels of live roofs, clustered by normal, split into regions.
+    cand = open_roof & (rms <= _PLANAR_SIGMA * _sigma(slope, sigma0, k_noise)) & live[roof_owner]
+    cells = roof[cand]
+    own = roof_owner[cand]
+    sin_s = np.sin(np.radians(slope[cand]))
+    asp = np.radians(aspect[cand])
+    u, v = sin_s * np.sin(asp), sin_s * np.cos(asp)
+    sigma_n = 0.61 * sigma0 / r
+    radius = int(np.clip(np.ceil(2.0 * sigma_n / _NORMAL_BIN), 2, 6))
+    min_px = params.plane_min_area_m2 / (r * r)
+    peak_u, peak_v = _normal_peaks(own, u, v, n, radius, max(min_px, 6))
+    d2 = (peak_u[own] - u[:, None]) ** 2 + (peak_v[own] - v[:, None]) ** 2
+    best = np.argmin(np.nan_to_num(d2, nan=np.inf), axis=1)
+    near = np.nan_to_num(d2[np.arange(len(cells)), best], nan=np.inf) <= (2 * radius * _NORMAL_BIN) ** 2
+    region = _components(cells[near], own[near] * _MAX_PLANES + best[near], z.shape[1])
+    size = np.bincount(region)
+    big = np.flatnonzero(size >= max(min_px, 6))
+    renum = np.full(size.size, -1, np.int64)
+    renum[big] = np.arange(big.size)
+    region = renum[region]
+    seed_cells = cells[near][region >= 0]
+    g = region[region >= 0]
+    m = big.size
+    seed_owner = np.zeros(m, np.int64)
+    seed_owner[g] = owner_in.ravel()[seed_cells]
+    xy = window.centres(seed_cells)
+    zs = z.ravel()[seed_cells].astype(float)
+    mx, my, mz, a, b, _ = _fit_planes(g, xy[:, 0], xy[:, 1], zs, m)
+    # Refit without outliers.
+    tilt = np.degrees(np.arctan(np.hypot(a, b)))
+    res_ = zs - (mz[g] + a[g] * (xy[:, 0] - mx[g]) + b[g] * (xy[:, 1] - my[g]))
+    inl = np.abs(res_) <= _FIT_SIGMA * _sigma(np.nan_to_num(tilt[g]), sigma0, k_noise)
+    mx, my, mz, a, b, _ = _fit_planes(g[inl], xy[inl, 0], xy[inl, 1], zs[inl], m)
+
+    # Every footprint pixel joins its nearest seed region's plane if it fits it (regions
+    # without a plane, e.g. one pixel row along a ridge, seed nothing). The distance
+    # transform runs on the footprints' bounding box, which holds every seed.
+    good = np.isfinite(a) & np.isfinite(b)
+    fp_rows, fp_cols = np.nonzero(owner_full >= 0)
+    pix = np.zeros(0, np.int64)
+    if good.any() and fp_rows.size:
+        r0, r1, c0, c1 = fp_rows.min(), fp_rows.max() + 1, fp_cols.min(), fp_cols.max() + 1
+        box = np.full((r1 - r0, c1 - c0), -1, np.int64)
+        keep = good[g]
+        box[seed_cells[keep] // z.shape[1] - r0, seed_cells[keep] % z.shape[1] - c0] = g[keep]
+        nr, nc = ndimage.distance_transform_edt(box < 0, return_distances=False, return_indices=True)
+        inside = np.s_[r0:r1, c0:c1]
+        br, bc = np.nonzero((owner_full[inside] >= 0) & np.isfinite(z[inside]) & ~covered[inside])
+        nearest = box[nr[br, bc], nc[br, bc]]
+        pix = ((br + r0) * z.shape[1] + bc + c0)[nearest >= 0]
+        nearest_pix = nearest[nearest >= 0]
+    else:
+        nearest_pix = np.zeros(0, np.int64)
+    p = nearest_pix
+    pxy = window.centres(pix)
+    with np.errstate(invalid="ignore"):
+        tilt = np.degrees(np.arctan(np.hypot(a, b)))
+        e = z.ravel()[pix] - (mz[p] + a[p] * (pxy[:, 0] - mx[p]) + b[p] * (pxy[:, 1] - my[p]))
+        tol = _FIT_SIGMA * _sigma(tilt[p], sigma0, k_noise)
+        fits = (np.abs(e) <= tol) & (owner_full.ravel()[pix] == seed_owner[p])
+    plane_px = np.full(z.size, -1, np.int64)
+    plane_px[pix[fits]] = p[fits]
+    in_roof = owner_in.ravel()[pix] >= 0
+    above = in_roof & (e > tol) & (owner_in.ravel()[pix] == seed_owner[p])
+    roof_count = np.bincount(roof_owner[usable], minlength=n)
+    obstacle = np.bincount(owner_in.ravel()[pix[above]], minlength=n)
+    # Final planes from their pixels.
+    a_cells = np.flatnonzero(plane_px >= 0)
+    ga = plane_px[a_cells]
+    axy = window.centres(a_cells)
+    mx, my, mz, a, b, cnt = _fit_planes(ga, axy[:, 0], axy[:, 1], z.ravel()[a_cells].astype(float), m)
+    e = z.ravel()[a_cells] - (mz[ga] + a[ga] * (axy[:, 0] - mx[ga]) + b[ga] * (axy[:, 1] - my[ga]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fit_rms = np.sqrt(np.bincount(ga, e * e, minlength=m) / cnt)
+    tilt = np.degrees(np.arctan(np.hypot(a, b)))
+    azimuth = np.degrees(np.arctan2(-a, -b)) % 360.0
+
+    # Plane outlines: the plane's pixels, grown by half a pixel into the footprint where
+    # no other plane of the roof holds the pixels (so the eaves follow the footprint edge
+    # instead of the pixel staircase), clipped to the footprint.
+    label2d = plane_px.reshape(z.shape)
+    own = shapely.make_valid(_outlines(label2d, window, m))
+    held = shapely.make_valid(_outlines(np.r_[seed_owner, -1][label2d], window, n))  # −1 → −1
+    grown = shapely.buffer(shapely.simplify(own, r), r / 2, join_style="mitre")
+    free = shapely.difference(grown, held[seed_owner])
+    outline = shapely.union(shapely.make_valid(shapely.simplify(own, r / 2)), free)
+    polygons = _polygonal(shapely.intersection(outline, geometry[seed_owner]))
+    area = np.nan_to_num(shapely.area(polygons))
+    # Walls and towers are not roof planes; a plane its own pixels do not fit was a bad seed.
+    with np.errstate(invalid="ignore"):
+        ok = ((area >= params.plane_min_area_m2 / 2) & (tilt <= _MAX_TILT)
+              & (fit_rms <= _FIT_SIGMA * _sigma(tilt, sigma0, k_noise)))
+    sel = np.flatnonzero(ok)
+    flat_plane = tilt < params.flat_max_slope_deg
+    azimuth = np.where(flat_plane, 180.0, azimuth)
+    off_south = np.abs((azimuth - 180.0 + 180.0) % 360.0 - 180.0)
+    order = sel[np.lexsort((-area[sel], off_south[sel], seed_owner[sel]))]
+    p_owner = seed_owner[order]
+    p_rank = _rank_within(p_owner)
+    row_of = np.full(m + 1, -1, np.int64)
+    row_of[order] = np.arange(order.size)
+    plane_px = row_of[plane_px]
+    p_tilt, p_az, p_area, p_flat = tilt[order], azimuth[order], area[order], flat_plane[order]
+
+    # Roof-level values.
+    n_planes = np.bincount(p_owner, minlength=n)
+    weight = np.bincount(p_owner, p_area, minlength=n)
+    flat_share = np.bincount(p_owner, p_area * p_flat, minlength=n) / np.where(weight > 0, weight, np.nan)
+    flat = flat_share >= 0.5
+    sloped = ~p_flat
+    n_sloped = np.bincount(p_owner[sloped], minlength=n)
+    az_sorted = np.full((n, max(int(n_sloped.max(initial=0)), 1)), np.nan)
+    by_az = np.lexsort((p_az[sloped], p_owner[sloped]))
+    az_sorted[p_owner[sloped][by_az], _rank_within(p_owner[sloped][by_az])] = p_az[sloped][by_az]
+    status = np.select([~measured_cov, ~standing, n_planes == 0],
+                       ["no_data", "nothing_standing", "no_planes"], "measured")
+    measured = status == "measured"
+    form = np.where(measured, _form(flat, az_sorted, n_sloped), None)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slope_roof = np.bincount(p_owner, p_area * p_tilt, minlength=n) / weight
+        planar_share = np.bincount(p_owner, p_area, minlength=n) / shapely.area(geometry)
+        obstacle_share = obstacle / roof_count
+    front = p_rank == 0
+    aspect_roof = np.full(n, np.nan)
+    aspect_roof[p_owner[front]] = p_az[front]
+    aspect_roof[flat] = np.nan
+    roofs = pd.DataFrame({
+        "dsm_coverage": np.clip(coverage, 0, 1),
+        "measured": measured,
+        "dsm_status": status,
+        "ground_m": np.where(measured_cov, ground_m, np.nan),
+        "roof_height_m": np.where(measured_cov, height, np.nan),
+        "roof_height_max_m": np.where(measured_cov, height_max, np.nan),
+        "roof_slope_deg": np.where(measured, slope_roof, np.nan),
+        "roof_aspect_deg": np.where(measured, aspect_roof, np.nan),
+        "planar_share": np.where(measured, np.clip(planar_share, 0, 1), np.nan),
+        "obstacle_share": np.where(measured, obstacle_share, np.nan),
+        "roof_form": form,
+        "n_planes": n_planes,
+        "dsm_noise_m": sigma0,
+    }, index=pd.Index(ids, name="building_id"))
+    planes = gpd.GeoDataFrame({
+        "building_id": ids[p_owner], "plane": p_rank, "azimuth_deg": p_az, "tilt_deg": p_tilt,
+        "area_m2": p_area, "fit_rms_m": fit_rms[order],
+    }, geometry=polygons[order], crs=footprints.crs)
+    return roofs, planes, window, plane_px.reshape(z.shape)
+
+
+def _outlines(label: np.ndarray, window: Raster, m: int) -> np.ndarray:
+    """(m,) outlines of the pixels of each label 0…m−1 (None where it has none)."""
+    out = np.full(m, None, object)
+    if m == 0:
+        return out
+    transform = from_origin(window.x0, window.y0, window.res, window.res)
+    with _GDAL:
+        found = list(shapes(label.astype(np.int32), mask=label >= 0, connectivity=4, transform=transform))
+    if found:
+        # GeoJSON polygons (shell, then holes) → shapely in one vectorised pass.
+        rings = [ring for geom, _ in found for ring in geom["coordinates"]]
+        per_polygon = np.fromiter((len(geom["coordinates"]) for geom, _ in found), np.int64, len(found))
+        size = np.fromiter(map(len, rings), np.int64, len(rings))
+        xy = np.array([xy for ring in rings for xy in ring], float)
+        ring = shapely.linearrings(xy, indices=np.repeat(np.arange(len(rings)), size))
+        parts = shapely.polygons(ring, indices=np.repeat(np.arange(len(found)), per_polygon))
+        which = np.fromiter((value for _, value in found), np.int64, len(found))
+        order = np.argsort(which, kind="stable")
+        present, dense = np.unique(which[order], return_inverse=True)
+        out[present] = shapely.multipolygons(parts[order], indices=dense)
+    return out
+
+
+def _polygonal(geometry: np.ndarray) -> np.ndarray:
+    """The polygonal parts of each geometry as one (multi)polygon; None where none."""
+    parts, idx = shapely.get_parts(geometry, return_index=True)
+    parts, sub = shapely.get_parts(parts, return_index=True)
+    idx = idx[sub]
+    keep = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)
+    out = np.full(len(geometry), None, object)
+    if keep.any():
+        present, dense = np.unique(idx[keep], return_inverse=True)
+        out[present] = shapely.multipolygons(parts[keep], indices=dense)
+    return out
+
+
+def roof_geometry(raster: Raster, footprints: gpd.GeoSeries, params: Dsm = DEFAULTS,
+                  ground: Raster | None = None, canopy: Raster | None = None,
+                  neighbours: np.ndarray | None = None) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    """Measure the roofs of ``footprints`` on one DSM window.
+
+    Parameters
+    ----------
+    raster : DSM window covering the footprints (and their ground rings)
+    footprints : polygons in the raster's CRS, indexed by ``building_id``
+    params : measurement parameters (``config.dsm``)
+    ground : DEM on the same pixel grid; None = ground from rings around each footprint
+    canopy : tree heights above ground on the same pixel grid [m]; None = no trees
+    neighbours : every footprint in the window (masked out of the ground rings);
+        default ``footprints``
+
+    Returns
+    -------
+    roofs : DataFrame indexed by ``building_id``: ``dsm_coverage`` (share of the shrunk
+        roof with data), ``dsm_status`` (:data:`DSM_STATUSES`), ``measured`` (status
+        ``measured``), ``ground_m``, ``roof_height_m`` (median above ground),
+        ``roof_height_max_m`` (90th percentile), ``roof_slope_deg`` (area-weighted plane
+        tilt), ``roof_aspect_deg`` (plane facing nearest south; NaN for flat roofs),
+        ``planar_share`` (plane area / footprint area), ``obstacle_share`` (share of roof
+        pixels standing above their plane), ``roof_form``, ``n_planes``, ``dsm_noise_m``
+        (σ₀ of the window)
+    planes : GeoDataFrame, one row per plane of each measured roof: ``building_id``,
+        ``plane`` (0 = facing nearest south), ``azimuth_deg`` (of the fitted plane's
+        downslope; 180 for flat planes), ``tilt_deg``, ``area_m2`` (plan), ``fit_rms_m``,
+        ``geometry`` (the plane's pixels clipped to the footprint)
+    """
+    roofs, planes, *_ = _segment(raster, footprints, params, ground, canopy, neighbours)
+    return roofs, planes
+
+
+def plane_points(label: np.ndarray, window: Raster, n_planes: int, per_plane: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Horizon sample points: about ``per_plane`` pixel centres of each plane on a square
+    lattice over its pixels (every s-th row and column, s = ⌈√(pixels / per_plane)⌉), or
+    every k-th pixel where the lattice misses a narrow plane.
+
+    Returns
+    -------
+    xy : (m, 2) coordinates [m]
+    plane : (m,) plane of each point
+    """
+    cells = np.flatnonzero(label.ravel() >= 0)
+    which = label.ravel()[cells]
+    order = np.argsort(which, kind="stable")
+    cells, which = cells[order], which[order]
+    count = np.bincount(which, minlength=n_planes)
+    s = np.maximum(np.ceil(np.sqrt(count / per_plane)), 1).astype(np.int64)[which]
+    cols = label.shape[1]
+    lattice = (cells // cols % s == 0) & (cells % cols % s == 0)
+    short = np.bincount(which[lattice], minlength=n_planes) < min(per_plane, 4)
+    step = np.maximum(np.ceil(count / per_plane), 1).astype(np.int64)
+    keep = np.where(short[which], _rank_within(which) % step[which] == 0, lattice)
+    return window.centres(cells[keep]), which[keep]
+
+
+def measure_window(raster: Raster, footprints: gpd.GeoSeries, table: shading.SunTable,
+           params: Dsm = DEFAULTS, ground: Raster | None = None, canopy: Raster | None = None,
+           neighbours: np.ndarray | None = None, flat_module_tilt_deg: float = 0.0
+           ) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    """Roof geometry (:func:`roof_geometry`) plus horizon and annual shading loss.
+
+    Each plane's horizon is sampled at about ``points_per_plane`` of its pixels,
+    ``point_height_m`` above the DSM, over the DSM with trees (``canopy``) added; the
+    plane's loss is the mean over its points, for its own tilt and azimuth (flat planes:
+    ``flat_module_tilt_deg`` facing south, the racks' tilt).
+
+    Returns
+    -------
+    roofs : as :func:`roof_geometry` plus ``shading_loss`` (plan-area-weighted over the
+        planes) and ``sky_view_factor`` (horizontal, mean over the sample points)
+    planes : as :func:`roof_geometry` plus ``shading_loss``, ``sky_visible`` (share of
+        the plane's sky diffuse not blocked), ``horizon_deg`` (mean profile, list) and
+        ``shading_points``
+    """
+    roofs, planes, window, label = _segment(raster, footprints, params, ground, canopy, neighbours)
+    if planes.empty:
+        return roofs.assign(shading_loss=np.nan, sky_view_factor=np.nan), planes
+    surface = raster
+    if canopy is not None:
+        base = ground.z if ground is not None else raster.z
+        trees = np.nan_to_num(canopy.z)
+        surface = Raster(np.fmax(raster.z, np.where(trees > 0, base + trees, np.nan)).astype(np.float32),
+                         raster.x0, raster.y0, raster.res)
+    xy, which = plane_points(label, window, len(planes), params.points_per_plane)
+    z0 = raster.sample(xy) + params.point_height_m
+    h = shading.horizon(surface, xy, z0, params.n_sectors, params.radius_m, params.steps_per_octave)
+    flat = planes["tilt_deg"].to_numpy() < params.flat_max_slope_deg
+    tilt = np.where(flat, flat_module_tilt_deg, planes["tilt_deg"].to_numpy())
+    azimuth = np.where(flat, 180.0, planes["azimuth_deg"].to_numpy())
+    loss, visible = shading.shading_loss(table, h, tilt[which], azimuth[which])
+    count = np.bincount(which, minlength=len(planes))
+    with np.errstate(invalid="ignore"):
+        planes["shading_loss"] = np.bincount(which, loss, minlength=len(planes)) / count
+        planes["sky_visible"] = np.bincount(which, visible, minlength=len(planes)) / count
+        profile = np.stack([np.bincount(which, h[:, k], minlength=len(planes)) / count
+                            for k in range(h.shape[1])], axis=1)
+    planes["horizon_deg"] = list(np.round(profile, 1))
+    planes["shading_points"] = count
+    n = len(roofs)
+    owner = roofs.index.get_indexer(planes["building_id"])
+    area = planes["area_m2"].to_numpy()
+    weight = np.bincount(owner, area, minlength=n)
+    svf = shading.sky_view_factor(h)
+    point_owner = owner[which]
+    measured = roofs["measured"].to_numpy(bool)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        roof_loss = np.bincount(owner, area * planes["shading_loss"], minlength=n) / weight
+        roof_svf = np.bincount(point_owner, svf, minlength=n) / np.bincount(point_owner, minlength=n)
+    roofs["shading_loss"] = np.where(measured, roof_loss, np.nan)
+    roofs["sky_view_factor"] = np.where(measured, roof_svf, np.nan)
+    return roofs, planes
+
+
+def measure(windows: Iterable[tuple], footprints: gpd.GeoSeries, table: shading.SunTable,
+            params: Dsm = DEFAULTS, flat_module_tilt_deg: float = 0.0
+            ) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    """:func:`measure_window` every window of ``windows`` (:func:`roofpv.io.tiles.windows`:
+    positions, DSM, DEM or None, canopy or None) and gather the results; with
+    ``params.workers`` > 1 windows run in that many threads (no processes: the stage
+    runs inside Dask workers too).
+
+    Buildings in no window are absent from the result (their values stay survey values).
+    """
+    geometry = footprints.to_numpy()
+    tree = shapely.STRtree(geometry)
+
+    def run(item):
+        positions, dsm, dem, trees = item
+        near = geometry[tree.query(shapely.box(*dsm.bounds))]
+        return measure_window(dsm, footprints.iloc[positions], table, params, dem, trees, near,
+                      flat_module_tilt_deg)
+
+    if params.workers <= 1:
+        results = [run(item) for item in windows]
+    else:
+        results, pending = [], deque()
+        with ThreadPoolExecutor(params.workers) as pool:
+            for item in windows:  # at most 2 windows per thread in memory
+                pending.append(pool.submit(run, item))
+                if len(pending) > 2 * params.workers:
+                    results.append(pending.popleft().result())
+            results += [f.result() for f in pending]
+    if not results:
+        empty = gpd.GeoDataFrame(geometry=[], crs=footprints.crs)
+        return pd.DataFrame(index=pd.Index([], name="building_id")), empty
+    roofs = pd.concat([r for r, _ in results])
+    planes = pd.concat([p for _, p in results], ignore_index=True)
+    return roofs, gpd.GeoDataFrame(planes, geometry="geometry", crs=footprints.crs)
+
+
+def shading_class(loss: np.ndarray, class_loss: dict[str, float]) -> np.ndarray:
+    """Survey class whose loss is nearest to each measured ``loss`` (boundaries half-way
+    between the classes' losses); None where ``loss`` is NaN."""
+    values = np.array([class_loss[c] for c in SHADING_CLASSES])
+    edges = (values[1:] + values[:-1]) / 2
+    loss = np.asarray(loss, float)
+    cls = np.array(SHADING_CLASSES, object)[np.searchsorted(edges, np.nan_to_num(loss))]
+    return np.where(np.isnan(loss), None, cls)
+
+
+def combine(b: pd.DataFrame, roofs: pd.DataFrame, class_loss: dict[str, float],
+            survey_form: dict[str, str], storey_height_m: float = 3.0) -> pd.DataFrame:
+    """Measured values where the DSM covers a roof, survey values elsewhere.
+
+    Parameters
+    ----------
+    b : buildings indexed by ``building_id`` with ``roof_type``, ``roof_type_source``,
+        ``roof_slope_deg``, ``shading``, ``shading_loss``, ``shading_source``, ``floors``
+    roofs : :func:`measure_window` / :func:`measure` output (joined on ``building_id``)
+    class_loss : annual loss of each survey shading class [-]
+    survey_form : roof form assumed for each roof type without a DSM
+    storey_height_m : storey height for the survey roof height (floors × this) [m]
+
+    Returns
+    -------
+    ``b`` with ``roof_height_m``, ``roof_slope_deg``, ``roof_aspect_deg``, ``roof_form``,
+    ``planar_share``,
+    ``shading_loss``, ``sky_view_factor`` (measured or survey), a ``*_source`` column for
+    each ("dsm" | "survey" | "default" | "none"), ``shading_measured_class``,
+    ``shading_class`` (the measured class where the DSM measured the roof, else the
+    surveyed one: the class the shading rules use), ``dsm_status`` (:data:`DSM_STATUSES`;
+    None where no DSM window holds the roof) and ``field_check`` (surveyed shading class
+    more than one class away from the measured).
+    """
+    m = roofs.reindex(b.index)
+    dsm = m["measured"].fillna(False).astype(bool).to_numpy() if "measured" in m else np.zeros(len(b), bool)
+    out = b.copy()
+    floors = pd.to_numeric(b.get("floors"), errors="coerce") if "floors" in b else pd.Series(np.nan, b.index)
+    survey = {
+        "roof_height_m": (floors * storey_height_m, np.where(floors.notna(), "survey", "none")),
+        "roof_slope_deg": (b["roof_slope_deg"], b["roof_type_source"]),
+        "roof_form": (b["roof_type"].map(survey_form), b["roof_type_source"]),
+        "roof_aspect_deg": (b.get("roof_aspect_deg", pd.Series(np.nan, b.index)),
+                            b["roof_type_source"]),
+        "planar_share": (pd.Series(np.nan, b.index), "none"),
+        "shading_loss": (b["shading_loss"], b["shading_source"]),
+        "sky_view_factor": (pd.Series(np.nan, b.index), "none"),
+    }
+    for col, (value, source) in survey.items():
+        measured = m[col] if col in m else pd.Series(np.nan, b.index)
+        out[col] = np.where(dsm, measured.to_numpy(object), value.to_numpy(object))
+        out[f"{col}_source"] = np.where(dsm, "dsm", source)
+    for col in survey.keys() - {"roof_form"}:
+        out[col] = out[col].astype(float)
+    measured_class = shading_class(np.where(dsm, out["shading_loss"], np.nan), class_loss)
+    out["shading_measured_class"] = measured_class
+    out["shading_class"] = np.where(dsm, measured_class, b["shading"].to_numpy(object))
+    out["dsm_status"] = m["dsm_status"].to_numpy(object) if "dsm_status" in m else None
+    out["field_check"] = dsm & (b["shading_source"].to_numpy() == "survey") & contradicts(
+        b["shading"].to_numpy(object), measured_class)
+    return out
+
+
+def local_planes(planes: gpd.GeoDataFrame, setback_m: np.ndarray,
+                 flat_max_slope_deg: float = DEFAULTS.flat_max_slope_deg) -> pd.DataFrame:
+    """Measured planes in the frame of :func:`roofpv.roofs.roof.roof_planes` (facing local −y,
+    centred on the plane's centroid), shrunk by ``setback_m`` [m], for module layout;
+    planes flatter than ``flat_max_slope_deg`` are flat.
+
+    Returns
+    -------
+    DataFrame with ``building_id``, ``plane``, ``azimuth_deg``, ``slope_deg``, ``local``,
+    ``centre_x``, ``centre_y``, ``rotation_deg``; flat planes face south (racks).
+    """
+    polygons = planes.geometry.to_numpy()
+    centre = shapely.get_coordinates(shapely.centroid(polygons))
+    flat = planes["tilt_deg"].to_numpy() < flat_max_slope_deg
+    azimuth = np.where(flat, 180.0, planes["azimuth_deg"].to_numpy())
+    rotation = azimuth - 180.0
+    local = shapely.buffer(to_local(polygons, centre, rotation), -np.asarray(setback_m, float),
+                           join_style="mitre")
+    return pd.DataFrame({
+        "building_id": planes["building_id"].to_numpy(), "plane": planes["plane"].to_numpy(),
+        "azimuth_deg": azimuth, "slope_deg": np.where(flat, 0.0, planes["tilt_deg"].to_numpy()),
+        "local": local, "centre_x": centre[:, 0], "centre_y": centre[:, 1], "rotation_deg": rotation,
+    })

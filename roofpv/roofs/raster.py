@@ -1,0 +1,124 @@
+"""North-up raster windows in memory and zonal statistics over footprints on them.
+
+The window type is shared by the DSM stage (:mod:`roofpv.roofs.dsm`), the tile reader
+(:mod:`roofpv.io.tiles`), DSM coverage checks and the web map; zonal statistics are one
+exactextract call per window, joined on ``building_id``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import shapely
+from exactextract import exact_extract
+from exactextract.feature import Feature, FeatureSource
+from exactextract.operation import Operation
+from exactextract.raster import NumPyRasterSource
+
+
+@dataclass(frozen=True)
+class Raster:
+    """North-up raster window.
+
+    Attributes
+    ----------
+    z : 2-D float32 array of values (heights above a datum [m] for a DSM); NaN = no data
+    x0, y0 : west and north edge of the window [m]
+    res : pixel size [m]
+    """
+
+    z: np.ndarray
+    x0: float
+    y0: float
+    res: float
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        rows, cols = self.z.shape
+        return self.x0, self.y0 - rows * self.res, self.x0 + cols * self.res, self.y0
+
+    def crop(self, bounds, pad_px: int = 0) -> Raster:
+        """Sub-window covering ``bounds`` plus ``pad_px`` pixels, within this window."""
+        rows, cols = self.z.shape
+        c0 = max(int(np.floor((bounds[0] - self.x0) / self.res)) - pad_px, 0)
+        c1 = min(int(np.ceil((bounds[2] - self.x0) / self.res)) + pad_px, cols)
+        r0 = max(int(np.floor((self.y0 - bounds[3]) / self.res)) - pad_px, 0)
+        r1 = min(int(np.ceil((self.y0 - bounds[1]) / self.res)) + pad_px, rows)
+        return Raster(self.z[r0:r1, c0:c1], self.x0 + c0 * self.res, self.y0 - r0 * self.res, self.res)
+
+    def sample(self, xy: np.ndarray) -> np.ndarray:
+        """Value of the pixel holding each point (n, 2); NaN outside the window."""
+        col = np.floor((xy[:, 0] - self.x0) / self.res).astype(np.int64)
+        row = np.floor((self.y0 - xy[:, 1]) / self.res).astype(np.int64)
+        inside = (row >= 0) & (row < self.z.shape[0]) & (col >= 0) & (col < self.z.shape[1])
+        out = np.full(len(xy), np.nan)
+        out[inside] = self.z[row[inside], col[inside]]
+        return out
+
+    def centres(self, cells: np.ndarray) -> np.ndarray:
+        """(n, 2) x, y of the centres of flat cell indices (row · cols + col) [m]."""
+        cols = self.z.shape[1]
+        return np.c_[self.x0 + (cells % cols + 0.5) * self.res, self.y0 - (cells // cols + 0.5) * self.res]
+
+
+class _Feature(Feature):
+    def __init__(self, building_id: str, wkb: bytes):
+        super().__init__()
+        self._id, self._wkb = building_id, wkb
+
+    def geometry(self):
+        return self._wkb
+
+    def get(self, name):
+        return self._id
+
+    def fields(self):
+        return ["building_id"]
+
+
+class _Features(FeatureSource):
+    """exactextract features from WKB prepared in one vectorised call (the GeoPandas
+    source re-encodes every geometry as GeoJSON, which dominates the run time)."""
+
+    def __init__(self, ids: np.ndarray, geometry: np.ndarray, crs_wkt: str | None):
+        super().__init__()
+        self._ids, self._wkb, self._crs = ids, shapely.to_wkb(geometry), crs_wkt
+
+    def count(self):
+        return len(self._ids)
+
+    def __iter__(self):
+        for i, w in zip(self._ids, self._wkb):
+            yield _Feature(i, w)
+
+    def srs_wkt(self):
+        return self._crs
+
+
+def zonal(raster: Raster, bands: dict[str, np.ndarray], ops: list[tuple[str, str, dict]],
+          ids: np.ndarray, geometry: np.ndarray, crs_wkt: str | None) -> pd.DataFrame:
+    """One exactextract call over ``bands`` (arrays on ``raster``'s pixel grid); ``ops``
+    are (band, stat, options); the result has a column ``{band}_{stat}`` per op and is
+    indexed by ``ids``."""
+    xmin, ymin, xmax, ymax = raster.bounds
+    src = {name: NumPyRasterSource(a, xmin, ymin, xmax, ymax, nodata=np.nan, name=name,
+                                   srs_wkt=crs_wkt) for name, a in bands.items()}
+    operations = [Operation(stat, f"{band}_{stat}", src[band], None, opt)
+                  for band, stat, opt in ops]
+    out = exact_extract(list(src.values()), _Features(ids, geometry, crs_wkt), operations,
+                        include_cols=["building_id"], output="pandas")
+    return out.set_index("building_id")
+
+
+def shrink(geometry: np.ndarray, inner_buffer_m: float) -> np.ndarray:
+    """Footprints shrunk by ``inner_buffer_m`` [m] to keep eaves and walls out of the
+    roof's pixels; a footprint too small to shrink is kept whole."""
+    inner = shapely.buffer(geometry, -inner_buffer_m)
+    return np.where(shapely.is_empty(inner), geometry, inner)
+
+
+def data_share(count: np.ndarray, res: float, inner: np.ndarray) -> np.ndarray:
+    """Share of each shrunk roof covered by ``count`` valid pixels of size ``res`` [m]."""
+    return count * res * res / shapely.area(inner)

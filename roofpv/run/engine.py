@@ -1,0 +1,314 @@
+"""Partitioned survey: the per-building stages on partitions of the buildings, in this
+process or on a Dask cluster, with resumable per-partition results.
+
+The work splits in three:
+
+1. once, jurisdiction-wide: read the inputs, the weather and the yield tables
+   (independent of the number of buildings);
+2. per partition (townships grouped to balance sizes, or runs along a Hilbert curve):
+   :func:`roofpv.run.stages.assess_buildings`, whose rows depend on nothing outside the
+   partition but the footprints the DSM stage sees around it;
+3. once, on the gathered building columns: grid admission in rank order, the rollout
+   plan and the township table (:func:`roofpv.run.pipeline.conclude`).
+
+Each finished partition is written to ``<out>/.partitions/<n>.parquet`` beside a
+``manifest.json`` holding a fingerprint of the config, the inputs' sizes and times and
+the partitioning; ``resume`` reuses the partitions of a matching manifest. Results do
+not depend on the engine or on the partitioning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from roofpv import __version__
+from roofpv.config import Config
+from roofpv.io.partitions import CACHE_DIR, PartitionCache, Partitions
+from roofpv.io.tiles import Mosaic
+from roofpv.results import Results
+from roofpv.run import sequence
+from roofpv.run.pipeline import Prepared, conclude, conclude_columns, prepare
+from roofpv.run.sequence import ARRAYS_MAX_BUILDINGS, ENGINES, PARTITION_BY, PARTITION_SIZE
+from roofpv.run.stages import assess_buildings
+
+
+@dataclass(frozen=True)
+class Shared:
+    """What every partition needs besides its buildings (sent to each worker once)."""
+
+    config: Config
+    hourly: pd.DataFrame
+    tables: dict
+    crs: str
+    mosaic: Mosaic | None
+    dem: Mosaic | None
+    draw_arrays: bool
+
+
+@dataclass(frozen=True)
+class PartitionDone:
+    """Progress report of one finished partition."""
+
+    index: int
+    done: int
+    total: int
+    buildings: int
+    seconds: float
+    cached: bool
+
+
+def partition_labels(b: gpd.GeoDataFrame, n: int, by: str = "township") -> np.ndarray:
+    """Partition number (0 … n−1) of each building.
+
+    ``township``: whole townships, largest first, each into the partition with the
+    fewest buildings so far (a township is never split). ``spatial``: equal runs of
+    buildings ordered along a Hilbert curve over the footprints' bounds."""
+    if by not in PARTITION_BY:
+        raise ValueError(f"partition by {by!r}: use one of {', '.join(PARTITION_BY)}")
+    n = max(1, min(n, len(b)))
+    if by == "spatial":
+        valid = ~(b.geometry.is_empty | b.geometry.isna())
+        key = np.zeros(len(b), dtype=np.int64)
+        if valid.any():
+            key[valid.to_numpy()] = b.geometry[valid].hilbert_distance().to_numpy()
+        order = np.lexsort((np.arange(len(b)), key))
+        labels = np.empty(len(b), dtype=np.int64)
+        labels[order] = np.arange(len(b)) * n // len(b)
+        return labels
+    sizes = b["township"].astype(str).value_counts()
+    sizes = sizes.iloc[np.lexsort((sizes.index.to_numpy(), -sizes.to_numpy()))]
+    load = np.zeros(n, dtype=np.int64)
+    assigned = {}
+    for township, size in sizes.items():
+        k = int(np.argmin(load))
+        assigned[township] = k
+        load[k] += size
+    return b["township"].astype(str).map(assigned).to_numpy(np.int64)
+
+
+def dsm_neighbours(b: gpd.GeoDataFrame, inside: np.ndarray, config: Config) -> gpd.GeoDataFrame | None:
+    """Footprints outside the partition that its DSM windows can see: those within one
+    DSM block plus the horizon radius of the partition's bounds (None without DSM)."""
+    if config.dsm.tiles is None:
+        return None
+    reach = config.dsm.block_m + config.dsm.radius_m
+    xmin, ymin, xmax, ymax = shapely.total_bounds(b.geometry.to_numpy()[inside])
+    area = shapely.box(xmin - reach, ymin - reach, xmax + reach, ymax + reach)
+    near = ~inside & b.geometry.intersects(area).to_numpy()
+    return b[near]
+
+
+def assess_partition(part: gpd.GeoDataFrame, neighbours: gpd.GeoDataFrame | None, shared: Shared,
+                     progress: Callable[[str], None] = lambda stage: None,
+                     ) -> tuple[pd.DataFrame, gpd.GeoDataFrame | None, gpd.GeoDataFrame | None]:
+    """The per-building stages on one partition (runs in a worker); ``progress(stage)``
+    as each stage starts."""
+    return assess_buildings(part, shared.config, shared.hourly, shared.tables, shared.crs,
+                            progress, neighbours=neighbours, mosaic=shared.mosaic, dem=shared.dem,
+                            draw_arrays=shared.draw_arrays)
+
+
+def fingerprint(config: Config, n_partitions: int, by: str, arrays: bool) -> str:
+    """Hash of everything a partition's result depends on: the config, the sizes and
+    modification times of its input files and tiles, the partitioning, whether arrays are
+    drawn and the version."""
+    files = [config.inputs.footprints, config.inputs.survey, config.inputs.townships,
+             config.weather.file, config.dsm.tiles, config.dsm.dem]
+    stats = []
+    for path in files:
+        if path is None:
+            continue
+        path = Path(path)
+        members = sorted(path.rglob("*")) if path.is_dir() else [path]
+        stats += [(str(m), m.stat().st_size, m.stat().st_mtime_ns) for m in members if m.is_file()]
+    text = json.dumps([config.model_dump_json(), stats, n_partitions, by, arrays, __version__],
+                      default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _dask_client(scheduler: str | None, workers: int):
+    """A client of the cluster at ``scheduler``, or of a new local cluster."""
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        return Client(scheduler)
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                           dashboard_address=None)
+    return Client(cluster)
+
+
+def _timed(part: gpd.GeoDataFrame, neighbours: gpd.GeoDataFrame | None, shared: Shared,
+           progress: Callable[[str], None] = lambda stage: None):
+    """:func:`assess_partition` and the seconds it took (measured where it ran)."""
+    started = time.perf_counter()
+    result = assess_partition(part, neighbours, shared, progress)
+    return result, time.perf_counter() - started
+
+
+def _run_local(tasks, shared, cache, on_done, progress):
+    for index, part, neighbours in tasks:
+        layers, seconds = _timed(part, neighbours, shared, progress)
+        cache.store(index, *layers)
+        on_done(index, len(part), seconds)
+
+
+def _run_dask(tasks: Iterator, shared, cache, on_done, scheduler: str | None, workers: int):
+    from distributed import as_completed
+
+    # Dask's workers are the parallelism: the DSM stage runs one window at a time in each
+    # (no threads of its own on top of the worker's, no process pool in a daemon process).
+    dsm = shared.config.dsm.model_copy(update={"workers": 1})
+    shared = replace(shared, config=shared.config.model_copy(update={"dsm": dsm}))
+    client = _dask_client(scheduler, workers)
+    try:
+        remote = client.scatter(shared, broadcast=True)
+        futures = {}
+
+        def submit() -> bool:
+            """Send the next partition; False when none is left."""
+            item = next(tasks, None)
+            if item is None:
+                return False
+            index, part, neighbours = item
+            # Scattered first, so the data go to a worker and not into the task graph.
+            data = client.scatter([part, neighbours])
+            future = client.submit(_timed, *data, remote, key=f"roofpv-{cache.key[:16]}-{index}")
+            futures[future] = (index, len(part))
+            pending.add(future)
+            return True
+
+        # Two partitions in flight per worker thread: workers stay busy, and memory
+        # holds a few partitions, not all of them.
+        pending = as_completed()
+        in_flight = 2 * max(1, sum(client.nthreads().values()))
+        for _ in range(in_flight):
+            if not submit():
+                break
+        for future in pending:
+            index, size = futures.pop(future)
+            layers, seconds = future.result()
+            future.release()
+            cache.store(index, *layers)
+            on_done(index, size, seconds)
+            submit()
+    finally:
+        cluster = client.cluster
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def run_partitions(
+    config: Config, out_dir: Path, *, engine: str = "local", partitions: int | None = None,
+    by: str = "township", scheduler: str | None = None, workers: int = 2, resume: bool = False,
+    arrays: bool | None = None, prepared: Prepared | None = None, stream: bool = False,
+    progress: Callable[[str], None] = lambda stage: None,
+    on_partition: Callable[[PartitionDone], None] = lambda done: None,
+) -> Results:
+    """Run the survey of ``config`` partition by partition; same results as
+    :func:`roofpv.run.pipeline.run`.
+
+    Parameters
+    ----------
+    engine : ``local`` (partitions one after the other in this process) or ``dask``.
+    partitions : number of partitions; default one per :data:`PARTITION_SIZE` buildings.
+    by : ``township`` or ``spatial`` (:func:`partition_labels`).
+    scheduler : address of a running Dask scheduler (``tcp://host:8786``); default a
+        local cluster of ``workers`` processes. Input files must be readable by the
+        workers only through what is sent to them: partitions and the shared tables
+        travel over the network, DSM tiles are read by the workers at their config path.
+    resume : reuse the finished partitions of an interrupted run into ``out_dir``.
+    prepared : the inputs, weather and yield tables of :func:`roofpv.run.pipeline.prepare`,
+        where the caller has them already; default: prepared here.
+    arrays : draw the ``pv_arrays`` layer; default: for up to :data:`ARRAYS_MAX_BUILDINGS`
+        buildings.
+    stream : with more than one partition, gather only the columns the jurisdiction-wide
+        steps need (:func:`roofpv.run.pipeline.conclude_columns`) and leave the rest on disk
+        for :func:`roofpv.io.outputs.write_outputs` to stream partition by partition
+        (``Results.partitions``): memory then holds one chunk of buildings and the slim
+        table, not every building's columns and geometry. The partitions must stay in
+        ``out_dir`` until the outputs are written (:func:`clear_partitions`).
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine {engine!r}: use one of {', '.join(ENGINES)}")
+    prepared = prepared or prepare(config, progress)
+    inventory = prepared.inventory
+    b = inventory.buildings
+    n = partitions or max(1, math.ceil(len(b) / PARTITION_SIZE))
+    draw_arrays = len(b) <= ARRAYS_MAX_BUILDINGS if arrays is None else arrays
+    shared = Shared(config, prepared.hourly, prepared.tables, inventory.crs, inventory.dsm,
+                    inventory.dem, draw_arrays)
+
+    progress(sequence.ROOFS)
+    labels = partition_labels(b, n, by)
+    cache = PartitionCache(out_dir, fingerprint(config, n, by, draw_arrays), resume)
+    todo = [k for k in range(n) if (labels == k).any() and not cache.done(k)]
+    total = int(np.unique(labels).size)
+    finished = total - len(todo)
+    for k in sorted(set(np.unique(labels)) - set(todo)):
+        on_partition(PartitionDone(int(k), finished, total, int((labels == k).sum()), 0.0, True))
+
+    def tasks():
+        for k in todo:
+            inside = labels == k
+            yield k, b[inside], dsm_neighbours(b, inside, config)
+
+    count = [finished]
+
+    def on_done(index: int, size: int, seconds: float) -> None:
+        count[0] += 1
+        on_partition(PartitionDone(index, count[0], total, size, seconds, False))
+
+    if engine == "dask":
+        _run_dask(tasks(), shared, cache, on_done, scheduler, workers)
+    else:
+        _run_local(tasks(), shared, cache, on_done, progress)
+
+    numbers = tuple(int(k) for k in np.unique(labels))
+    if stream and len(numbers) > 1:
+        source = Partitions(cache.dir, numbers, b.index, inventory.crs,
+                            ("planes", *(("arrays",) if draw_arrays else ())))
+        assessed = source.read(conclude_columns(source.columns(), prepared))
+        if inventory.dsm is None:  # conclude reads the inventory's footprints for the DSM only
+            prepared = replace(prepared, inventory=replace(inventory, buildings=b.iloc[:0]))
+        del b, inventory
+        return replace(conclude(assessed, config, prepared, None, None, progress), partitions=source)
+    parts = [cache.load(k) for k in numbers]
+    # infer_objects: a partition without a value in a text column gives it object dtype
+    assessed = pd.concat([p[0] for p in parts]).reindex(b.index).infer_objects()
+    plane_layer, pv_arrays = (
+        _gather([p[i] for p in parts], sort, inventory.crs)
+        for i, sort in ((1, ["building_id", "plane"]), (2, ["building_id", "plane", "row"]))
+    )
+    if not draw_arrays:
+        pv_arrays = None
+    elif pv_arrays is None:  # no roof holds modules
+        pv_arrays = next(p[2] for p in parts if p[2] is not None)
+    return conclude(assessed, config, prepared, plane_layer, pv_arrays, progress)
+
+
+def _gather(layers: list[gpd.GeoDataFrame | None], by: list[str], crs: str
+            ) -> gpd.GeoDataFrame | None:
+    """One layer from the partitions' pieces, in the order of the one-piece run."""
+    pieces = [p for p in layers if p is not None and not p.empty]
+    if not pieces:
+        return None
+    out = pd.concat(pieces).sort_values(by, kind="stable")
+    return gpd.GeoDataFrame(out.reset_index(drop=True), geometry="geometry", crs=crs)
+
+
+def clear_partitions(out_dir: Path) -> None:
+    """Remove the finished partitions of a run once its outputs are written."""
+    shutil.rmtree(out_dir / CACHE_DIR, ignore_errors=True)

@@ -1,0 +1,251 @@
+"""The survey pipeline: the only module that knows the order of the stages.
+
+A run has three steps: :func:`prepare` (read the inputs, the weather and the yield
+tables, once per jurisdiction), :func:`roofpv.run.stages.assess_buildings` (the
+per-building stages, on all buildings or on partitions of them, see
+:mod:`roofpv.run.engine`) and :func:`conclude` (the jurisdiction-wide steps). ``run(config)``
+does the three in this process and returns the :class:`~roofpv.results.Results`;
+:func:`roofpv.io.outputs.write_outputs` puts them on disk. Stages report progress
+through an optional callback ``progress(stage_name)`` called as each stage starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import geopandas as gpd
+import pandas as pd
+
+from roofpv.appraise import economics, grid
+from roofpv.config import Config
+from roofpv.energy import solar
+from roofpv.findings import Finding
+from roofpv.inputs import checks
+from roofpv.inputs.inventory import (
+    assign_townships,
+    fill_from_footprints,
+    footprint_attributes,
+    join_survey,
+    resolve_overlaps,
+    to_analysis_crs,
+)
+from roofpv.io import readers
+from roofpv.io.register_files import read_meters, read_register
+from roofpv.io.weather_files import WeatherFileError, load_weather
+from roofpv.monitoring import calibration
+from roofpv.results import Inventory, Results, add_run_info, run_info
+from roofpv.roofs.roof import analysis_epsg
+from roofpv.run import sequence
+from roofpv.run.stages import MONTHLY_COLUMNS, assess_buildings
+from roofpv.schema import CITY, COLUMN_ALIASES
+from roofpv.targets import planning
+from roofpv.targets.policy import township_summary, with_status
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What every partition of a run shares: the inventory, the transformers, the
+    hourly weather, the yield tables and the ``run_info`` table."""
+
+    inventory: Inventory
+    transformers: pd.DataFrame | None
+    hourly: pd.DataFrame
+    tables: dict[str, solar.YieldTable]
+    info: pd.DataFrame
+    #: Monthly metered generation (``inputs.meters``), or None.
+    meters: pd.DataFrame | None = None
+
+
+def analysis_crs(config: Config) -> str:
+    """The configured projected CRS, else the CGCS2000 3° Gauss-Krüger zone of the site
+    (in China) or its UTM zone (elsewhere)."""
+    return config.crs or f"EPSG:{analysis_epsg(config.site.latitude, config.site.longitude)}"
+
+
+def build_inventory(config: Config) -> Inventory:
+    """Read the inputs and build the buildings table: survey joined to footprints,
+    projected, placed in townships. Every problem found becomes a finding."""
+    inputs = config.inputs
+    footprints, findings = readers.read_footprints(
+        inputs.footprints, inputs.footprints_layer, inputs.footprints_id_column
+    )
+    if inputs.survey is not None:
+        survey, found = readers.read_survey(inputs.survey, inputs.survey_sheet)
+        findings += found
+    else:
+        survey = pd.DataFrame(columns=[c for c in COLUMN_ALIASES if c != "building_id"])
+        survey.index.name = "building_id"
+    polygons = None
+    if inputs.townships is not None:
+        polygons, found = readers.read_townships(
+            inputs.townships, inputs.townships_layer, inputs.townships_name_column
+        )
+        findings += found
+    crs = analysis_crs(config)
+    survey, found = checks.match_ids(footprints.index, survey, str(inputs.survey))
+    findings += found
+    attributes = footprint_attributes(footprints.drop(columns="geometry"), config.dsm.storey_height_m)
+    footprints = footprints[["geometry"]]
+    b, found = join_survey(footprints, survey, str(inputs.survey) if inputs.survey else None,
+                           str(inputs.footprints))
+    findings += found
+    b = fill_from_footprints(b, attributes)
+    b, found = to_analysis_crs(b, crs, str(inputs.footprints), inputs.footprints_datum)
+    findings += found
+    b, found = resolve_overlaps(b, str(inputs.footprints))
+    findings += found
+    findings += checks.row_rule_findings(config)
+    b, found = assign_townships(b, polygons, str(inputs.survey))
+    findings += found
+    matches = None
+    if inputs.register_file is not None:
+        table, found = read_register(inputs.register_file, inputs.register_sheet, crs)
+        b, matches, more = calibration.apply_register(b, table, config, str(inputs.register_file))
+        findings += found + more
+    mosaic, dem, found = checks.open_tiles(config, crs)
+    findings += found
+    findings += checks.datum_check(config, footprints.geometry, polygons, mosaic, crs)
+    polygons = polygons.to_crs(crs) if polygons is not None else None
+    findings += checks.cross_checks(b, polygons, str(inputs.survey), str(inputs.footprints),
+                                          str(inputs.townships))
+    return Inventory(b, polygons, findings, len(survey), crs, mosaic, dem, matches)
+
+
+def check_inputs(config: Config) -> Inventory:
+    """:func:`build_inventory` plus the weather file's checks and the DSM's coverage of the
+    footprints: every check `roofpv validate` makes, without modelling."""
+    inventory = build_inventory(config)
+    _, found = read_transformers(config)
+    try:
+        _, meta = load_weather(config, strict=False)
+        found += meta["findings"]
+    except WeatherFileError as exc:
+        found += [Finding("error", str(config.weather.file or config.source_path), None, None, "weather",
+                         None, str(exc), "fix the weather file or weather.* in the config")]
+    inventory = replace(inventory, findings=inventory.findings + found)
+    if inventory.dsm is None:
+        return inventory
+    _, found = checks.dsm_coverage(inventory.buildings, inventory.dsm, config)
+    return replace(inventory, findings=inventory.findings + found)
+
+
+def read_transformers(config: Config) -> tuple[pd.DataFrame | None, list]:
+    """The configured 台区 transformers table (or None) and its findings."""
+    grid_cfg = config.grid
+    if grid_cfg.transformers is None:
+        return None, []
+    return readers.read_transformers(grid_cfg.transformers, grid_cfg.transformers_layer)
+
+
+def prepare(config: Config, progress: Callable[[str], None] = lambda stage: None) -> Prepared:
+    """Read the inputs and the weather and compute the yield tables: the steps a run
+    does once, whatever the number of buildings."""
+    progress(sequence.READ)
+    inventory = build_inventory(config)
+    transformers, found = read_transformers(config)
+    inventory = replace(inventory, findings=inventory.findings + found)
+    progress(sequence.WEATHER)
+    hourly, weather_meta = load_weather(config)
+    found = weather_meta["findings"]
+    meters = None
+    if inventory.register is not None and config.inputs.meters is not None:
+        meters, more = read_meters(config.inputs.meters)
+        found = found + more
+    inventory = replace(inventory, findings=inventory.findings + found)
+    return Prepared(inventory, transformers, hourly, solar.yield_tables(config, hourly),
+                    run_info(config, weather_meta, hourly, inventory.crs, inventory.township_polygons),
+                    meters)
+
+
+#: Building columns the jurisdiction-wide steps of :func:`conclude` read (grid admission,
+#: the rollout plan and its layer, the township table, the pace from the register, the
+#: potential fields and the reconciliation). A run that streams its partitions to the
+#: outputs gathers only these (all columns when it calibrates with metered generation).
+CONCLUDE_COLUMNS = (
+    "township", "township_source", "name", "category", "owner_type", "year_built", "floor_area_m2",
+    "roof_load_kn_m2", "shading_loss", "shading_loss_source", "transformer_id", "existing_pv_kw",
+    "existing_pv_area_m2", "existing_pv_source", "roof_area_m2", "usable_area_m2", "capacity_kwp",
+    "pv_area_m2", "annual_kwh", "annual_kwh_p90", "specific_yield_kwh_kwp", "suitability", "reasons",
+    "has_survey", "dsm_coverage", "connection_class", "nea_category", "export_mode", "capex_yuan",
+    "revenue_yuan_yr", "npv_yuan", "lcoe_yuan_kwh", "payback_years", "co2_avoided_t_yr",
+    "energy_use_kwh", "existing_pv_kwh",
+)
+
+
+def conclude_columns(columns: list[str], prepared: Prepared) -> list[str]:
+    """Of the assessed ``columns``, those :func:`conclude` needs: :data:`CONCLUDE_COLUMNS`,
+    or every column but the geometry when it calibrates the yields with metered
+    generation (which re-appraises every roof)."""
+    if prepared.inventory.register is not None and prepared.meters is not None:
+        return [c for c in columns if c != "geometry"]
+    return [c for c in columns if c in CONCLUDE_COLUMNS]
+
+
+def conclude(
+    b: pd.DataFrame, config: Config, prepared: Prepared,
+    plane_layer: gpd.GeoDataFrame | None, pv_arrays: gpd.GeoDataFrame | None,
+    progress: Callable[[str], None] = lambda stage: None,
+) -> Results:
+    """The jurisdiction-wide steps on the assessed buildings: the DSM's coverage
+    findings, grid admission in rank order, the rollout plan and the township table.
+    ``b`` may hold only the :func:`conclude_columns` (no geometry): then so do the
+    results' buildings and plan."""
+    inventory, transformers = prepared.inventory, prepared.transformers
+    findings = inventory.findings
+    info, perf, calib = prepared.info, None, None
+    matches = inventory.register
+    if matches is not None and prepared.meters is not None:
+        b, perf, calib, found, items = calibration.calibrate(
+            b, prepared.meters, matches, config, prepared.tables, str(config.inputs.meters))
+        findings, info = findings + found, add_run_info(info, items)
+    if inventory.dsm is not None:
+        b["dsm_coverage"], found = checks.dsm_coverage(
+            inventory.buildings, inventory.dsm, config, b["dsm_coverage"].dropna())
+        findings = findings + found
+    remaining = grid.hosting_capacity(transformers, config.grid) if transformers is not None else None
+    b = planning.admit(b, config.planning, remaining)
+
+    progress(sequence.PLAN)
+    kw_per_m2 = config.module.power_w / config.module.area_m2 / 1000.0
+    plan, plan_status, trajectory = planning.rollout(
+        b, config.policy, config.planning, remaining, kw_per_m2, CITY
+    )
+
+    progress(sequence.TARGETS)
+    townships = pd.concat([
+        township_summary(b, config.policy, config.uncertainty,
+                         None if inventory.township_polygons is None else inventory.township_polygons.index),
+        township_summary(b.assign(township=CITY), config.policy, config.uncertainty)
+    ]).join(planning.wide(plan_status))
+    as_of = config.run_date
+    pace = calibration.registered_pace(b, config, matches, as_of) if matches is not None else None
+    townships = with_status(townships, plan_status, config.policy, as_of, config.planning.start_year, pace)
+    plan_status = plan_status.assign(status=[
+        townships.at[t, f"{r.target}_status_{r.milestone}"] for t, r in zip(plan_status.index, plan_status.itertuples())
+    ])
+    info = add_run_info(info, {"milestone status as of": as_of.isoformat()})
+    crs = inventory.crs
+    monthly = [c for c in MONTHLY_COLUMNS if c in b]
+    monthly_table = b[monthly].dropna(how="all").rename_axis("building_id") if monthly else None
+    b = b.drop(columns=monthly)
+    if "geometry" in b:
+        b, plan = (gpd.GeoDataFrame(f, geometry="geometry", crs=crs) for f in (b, plan))
+    return Results(
+        b, townships, inventory.township_polygons, findings, crs, inventory.survey_rows,
+        plan, plan_status, trajectory,
+        economics.parameters(config.economics), plane_layer, info, pv_arrays,
+        {t.name: t.label for t in config.policy.targets}, matches, perf, calib,
+        monthly_yield=monthly_table,
+    )
+
+
+def run(config: Config, progress: Callable[[str], None] = lambda stage: None) -> Results:
+    """Run the survey described by ``config`` in this process and return its results
+    (no files written)."""
+    prepared = prepare(config, progress)
+    inventory = prepared.inventory
+    b, plane_layer, pv_arrays = assess_buildings(
+        inventory.buildings, config, prepared.hourly, prepared.tables, inventory.crs, progress,
+        mosaic=inventory.dsm, dem=inventory.dem)
+    return conclude(b, config, prepared, plane_layer, pv_arrays, progress)

@@ -1,0 +1,412 @@
+"""The per-building stages: roof geometry (measured or modelled), module layout, yield
+lookup, suitability, capacity and energy, grid class, economics and carbon.
+
+:func:`assess_buildings` runs them in order on any set of buildings; a building's row
+depends only on itself (and, for the DSM, on the footprints around it), so the engine
+may split the buildings into partitions freely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from roofpv.appraise import carbon, economics, grid
+from roofpv.appraise.suitability import classify
+from roofpv.config import Config
+from roofpv.energy import solar, uncertainty
+from roofpv.io import tiles
+from roofpv.roofs import arrays, dsm, layout, shading
+from roofpv.roofs.roof import roof_planes
+from roofpv.run import sequence
+from roofpv.targets.policy import energy, in_cohort
+
+#: Column order of the ``buildings`` output.
+BUILDING_COLUMNS = [
+    "township", "township_source", "name", "address", "category", "owner_type", "year_built", "floors",
+    "floor_area_m2", "roof_type", "roof_type_source", "roof_load_kn_m2", "shading",
+    "shading_source", "shading_loss", "shading_loss_source", "shading_measured_class",
+    "field_check", "sky_view_factor", "roof_height_m", "roof_height_m_source", "roof_form",
+    "roof_form_source", "planar_share", "dsm_coverage", "dsm_status", "roof_slope_deg_source",
+    "roof_aspect_deg_source", "shading_class", "mounting_source",
+    "grid_condition", "transformer_id", "existing_pv_kw",
+    "existing_pv_area_m2", "existing_pv_source", "roof_area_m2", "roof_slope_deg", "roof_aspect_deg", "mounting",
+    "module_tilt_deg", "usable_area_m2", "modules", "capacity_kwp", "pv_area_m2", "annual_kwh",
+    "specific_yield_kwh_kwp", "suitability", "reasons", "has_survey", "note",
+    "category_source", "floors_source", "overlap_of", "overlap_share",
+]
+
+
+def survey_forms(config: Config) -> dict[str, str]:
+    """Roof form assumed for each roof type where no DSM measures it."""
+    return {t: "gable" if r.planes == 2 else "flat" if r.slope_deg == 0 else "mono_pitch"
+            for t, r in config.roofs.items()}
+
+
+def resolve_roofs(b: pd.DataFrame, config: Config, roofs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Fill roof type and shading defaults and attach each roof's rule parameters; take
+    measured roof values from ``roofs`` (:func:`measure_roofs`) where the DSM covers a roof
+    (``dsm_coverage``: share of the roof with DSM data; NaN where not measured)."""
+    out = b.copy()
+    out["roof_type_surveyed"] = out["roof_type"]
+    default_type = out["category"].fillna("other").map(config.rules.default_roof_type)
+    out["roof_type"] = out["roof_type"].fillna(default_type)
+    out["roof_type_source"] = np.where(out["roof_type_surveyed"].notna(), "survey", "default")
+    out["mounting"] = out["roof_type"].map(lambda t: config.roofs[t].mounting)
+    out["roof_slope_deg"] = out["roof_type"].map(lambda t: config.roofs[t].slope_deg).astype(float)
+    dead = {k: m.dead_load_kn_m2 for k, m in config.mountings.items()}
+    out["dead_load_kn_m2"] = out["mounting"].map(dead).astype(float)
+    shading = out["shading"].fillna(config.rules.default_shading)
+    out["shading_loss"] = shading.map(config.rules.shading_loss).astype(float)
+    out["shading_source"] = np.where(out["shading"].notna(), "survey", "default")
+    module = config.module
+    kw = out["existing_pv_kw"].fillna(0.0)
+    area = out["existing_pv_area_m2"].fillna(0.0)
+    out["existing_pv_area_m2"] = np.where(
+        (area == 0) & (kw > 0), kw * 1000.0 / module.power_w * module.area_m2, area
+    )
+    out["existing_pv_kw"] = np.where(
+        (kw == 0) & (area > 0), area / module.area_m2 * module.power_w / 1000.0, kw
+    )
+    if "existing_pv_source" not in out:  # set by the register match where there is one
+        out["existing_pv_source"] = np.where((kw > 0) | (area > 0), "survey", "")
+    # A footprint inside another (a building part, a duplicate) has its roof counted there.
+    counted = out["overlap_of"].isna() if "overlap_of" in out else True
+    out["roof_area_m2"] = np.where(counted, shapely.area(out.geometry.to_numpy()), 0.0)
+    measured = roofs if roofs is not None else pd.DataFrame(index=pd.Index([], name="building_id"))
+    out = dsm.combine(out, measured, config.rules.shading_loss, survey_forms(config),
+                      config.dsm.storey_height_m)
+    out["dsm_coverage"] = measured.get("dsm_coverage", pd.Series(dtype=float)).reindex(out.index)
+    if config.dsm.tiles is not None:  # a roof in no DSM window has no DSM data
+        out["dsm_status"] = out["dsm_status"].where(out["dsm_status"].notna(), "no_data")
+    return mount_by_form(out, config)
+
+
+def form_mountings(config: Config) -> tuple[str | None, str | None]:
+    """Mountings for roofs whose form the DSM measured: (flat, pitched) = the racked
+    mounting of a flat roof type and the flush mounting of the steepest roof type
+    (None where the config has none)."""
+    racked = {k for k, m in config.mountings.items() if m.row_spacing == "gb50797"}
+    flat = next((r.mounting for r in config.roofs.values()
+                 if r.slope_deg == 0 and r.mounting in racked), None)
+    flush = [r for r in config.roofs.values() if r.mounting is not None and r.mounting not in racked]
+    pitched = max(flush, key=lambda r: r.slope_deg).mounting if flush else None
+    return flat, pitched
+
+
+def mount_by_form(b: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Measured form sets the mounting: a roof the DSM measured flat gets racks, one it
+    measured pitched gets flush modules on each plane (:func:`form_mountings`), where
+    the roof type's mounting is of the other kind; ``mounting_source`` says which
+    decided ("dsm" or the roof type's source) and the dead load follows the mounting."""
+    out = b.copy()
+    flat_m, pitched_m = form_mountings(config)
+    racked = out["mounting"].map({k: m.row_spacing == "gb50797" for k, m in config.mountings.items()})
+    measured = (out["roof_form_source"] == "dsm") & out["mounting"].notna()
+    is_flat = out["roof_form"] == "flat"
+    to_flat = measured & is_flat & racked.eq(False) & (flat_m is not None)
+    to_pitched = measured & ~is_flat & racked.eq(True) & (pitched_m is not None)
+    out.loc[to_flat, "mounting"] = flat_m
+    out.loc[to_pitched, "mounting"] = pitched_m
+    out["mounting_source"] = np.where(to_flat | to_pitched, "dsm", out["roof_type_source"])
+    dead = {k: m.dead_load_kn_m2 for k, m in config.mountings.items()}
+    out["dead_load_kn_m2"] = out["mounting"].map(dead).astype(float)
+    return out
+
+
+def measure_roofs(b: gpd.GeoDataFrame, config: Config, hourly: pd.DataFrame, crs: str,
+                  mosaic: tiles.Mosaic | None, dem: tiles.Mosaic | None = None
+                  ) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    """Roof geometry and shading from the DSM tiles (empty without a ``mosaic``)."""
+    c = config.dsm
+    empty = (pd.DataFrame(index=pd.Index([], name="building_id")),
+             gpd.GeoDataFrame(geometry=[], crs=crs))
+    if mosaic is None:
+        return empty
+    site = config.site
+    table = shading.sun_table(hourly, site.latitude, site.longitude, site.altitude_m,
+                              n_sectors=c.n_sectors, albedo=config.system.albedo)
+    racks = [m.module_tilt_deg for m in config.mountings.values() if m.row_spacing == "gb50797"]
+    footprints = b.geometry[b["geometry_valid"]]
+    canopy = tiles.open_mosaic(c.canopy, crs, c.tiles_pattern) if c.canopy is not None else None
+    windows = tiles.windows(mosaic, footprints.to_numpy(), c.radius_m, c.block_m, dem, canopy)
+    return dsm.measure(windows, footprints, table, c, racks[0] if racks else 0.0)
+
+
+def plane_yields(measured: gpd.GeoDataFrame, planes: pd.DataFrame) -> gpd.GeoDataFrame | None:
+    """The ``roof_planes`` layer: measured planes with their layout and yield
+    (``annual_kwh`` = layout kWp × specific yield × (1 − the plane's shading loss));
+    None when no roof was measured."""
+    if measured.empty:
+        return None
+    cols = ["building_id", "plane", "module_tilt_deg", "modules", "layout_kwp", "poa_kwh_m2",
+            "specific_yield_kwh_kwp"]
+    out = measured.merge(planes[cols], on=["building_id", "plane"], how="left")
+    out["annual_kwh"] = out["layout_kwp"] * out["specific_yield_kwh_kwp"] * (1 - out["shading_loss"])
+    out["horizon_deg"] = [";".join(f"{v:g}" for v in h) for h in out["horizon_deg"]]
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=measured.crs)
+
+
+def lay_out(b: pd.DataFrame, config: Config, tables: dict[str, solar.YieldTable],
+            measured_planes: gpd.GeoDataFrame | None = None
+            ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Roof planes, modules and specific yield per plane (pure; one row per plane), and
+    the runs of modules the layout placed (:func:`roofpv.roofs.layout.module_runs`, ``polygon``
+    = position in the planes table), from which :func:`array_layer` draws the rows.
+
+    Roofs measured from the DSM use their measured planes; the others are modelled from
+    footprint and roof type (:func:`roofpv.roofs.roof.roof_planes`). Each plane keeps its local
+    polygon and frame, module depth and row pitch for :func:`array_layer`."""
+    rules = config.roofs
+    sel = b["geometry_valid"].to_numpy() & b["mounting"].notna().to_numpy()
+    used = ["roof_type", "roof_slope_deg", "roof_slope_deg_source", "shading_loss", "mounting",
+            b.geometry.name]
+    rows = b.loc[sel, [c for c in used if c in b]]
+    measured = rows.get("roof_slope_deg_source", pd.Series("", rows.index)).eq("dsm").to_numpy()
+    roof_type = rows["roof_type"].to_numpy(object)
+    setback = _per_value(roof_type, {t: r.setback_m for t, r in rules.items()}).astype(float)
+    modelled = np.flatnonzero(~measured)
+    planes = roof_planes(
+        rows.geometry.to_numpy()[modelled],
+        _per_value(roof_type[modelled], {t: r.planes for t, r in rules.items()}).astype(int),
+        rows["roof_slope_deg"].to_numpy(float)[modelled],
+        setback[modelled],
+    )
+    position = modelled[planes["building"].to_numpy()]      # row of each plane in ``rows``
+    planes.insert(0, "building_id", rows.index.to_numpy()[position])
+    planes["shading_loss"] = rows["shading_loss"].to_numpy(float)[position]
+    planes = planes.drop(columns="building")
+    if measured.any() and measured_planes is not None:
+        mp = measured_planes[measured_planes["building_id"].isin(rows.index[measured])]
+        at = rows.index.get_indexer(mp["building_id"])
+        local = dsm.local_planes(mp, setback[at], config.dsm.flat_max_slope_deg)
+        local["shading_loss"] = mp["shading_loss"].to_numpy()
+        local["measured"] = True
+        planes = pd.concat([planes, local], ignore_index=True)
+        position = np.r_[position, at]
+    # Planes by building id, then plane.
+    rank = (np.arange(len(rows)) if rows.index.is_monotonic_increasing
+            else np.argsort(np.argsort(rows.index.to_numpy(), kind="stable"), kind="stable"))
+    order = np.lexsort((planes["plane"].to_numpy(), rank[position]))
+    if (order != np.arange(len(order))).any():
+        planes, position = planes.iloc[order].reset_index(drop=True), position[order]
+    mounting = rows["mounting"].to_numpy(object)[position]
+    racked_by = {k: m.row_spacing == "gb50797" for k, m in config.mountings.items()}
+    if "measured" in planes:  # measured planes: racks on the flat ones, flush on the pitched
+        flat_m, pitched_m = form_mountings(config)
+        racked_now = _per_value(mounting, racked_by).astype(bool)
+        dsm_plane = planes["measured"].fillna(False).to_numpy(bool)
+        flat_plane = planes["slope_deg"].to_numpy() == 0
+        if flat_m is not None:
+            mounting = np.where(dsm_plane & flat_plane & ~racked_now, flat_m, mounting)
+        if pitched_m is not None:
+            mounting = np.where(dsm_plane & ~flat_plane & racked_now, pitched_m, mounting)
+        planes = planes.drop(columns="measured")
+    planes["mounting"] = mounting
+    racked = _per_value(mounting, racked_by).astype(bool)
+    rack_tilt = _per_value(mounting, {k: m.module_tilt_deg or 0.0 for k, m in config.mountings.items()})
+    tilt = np.where(racked, rack_tilt.astype(float), planes["slope_deg"].to_numpy())
+    planes["module_tilt_deg"] = tilt
+
+    module, rule = config.module, config.rules
+    beta = np.radians(tilt)
+    depth = module.length_m * np.cos(beta)
+    pitch = np.where(
+        racked,
+        layout.row_pitch_tilted(module.length_m, tilt, config.site.latitude),
+        (module.length_m + module.gap_m) * np.cos(beta),
+    )
+    az = planes["azimuth_deg"].to_numpy()
+    off_north = np.abs((az + 180.0) % 360.0 - 180.0)
+    planes["north_unused"] = (off_north < rule.north_half_width_deg) & (tilt > rule.north_max_tilt_deg)
+    used = ~planes["north_unused"].to_numpy()
+    polygons = planes["local"].to_numpy()
+    planes["usable_area_m2"] = np.where(used, shapely.area(polygons), 0.0)
+    runs = layout.module_runs(polygons[used], module.width_m, module.gap_m, depth[used], pitch[used])
+    runs["polygon"] = np.flatnonzero(used)[runs["polygon"]]
+    planes["modules"] = np.bincount(runs["polygon"], weights=runs["modules"],
+                                    minlength=len(planes)).astype(np.int64)
+    planes["layout_kwp"] = planes["modules"] * module.power_w / 1000.0
+    planes["module_depth_m"] = depth
+    planes["row_pitch_m"] = pitch
+
+    models = _per_value(mounting, {k: m.temperature_model for k, m in config.mountings.items()})
+    specific = np.zeros(len(planes))
+    for model in np.unique(models):
+        hit = models == model
+        specific[hit] = solar.interpolate(tables[model], tilt[hit], az[hit])
+    planes["specific_yield_kwh_kwp"] = specific
+    # Irradiance does not depend on the mounting: any table serves.
+    planes["poa_kwh_m2"] = solar.interpolate_field(next(iter(tables.values())), "poa_annual_kwh_m2", tilt, az)
+    return planes, runs
+
+
+def _per_value(values: np.ndarray, field: dict) -> np.ndarray:
+    """``field[v]`` for each of ``values``, looked up once per distinct value."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=False)
+    return np.array([field[v] for v in distinct])[codes] if len(distinct) else np.array([])
+
+
+#: Columns of the ``monthly_yield`` table besides ``building_id``.
+MONTHLY_COLUMNS = [f"kwh_{m:02d}" for m in range(1, 13)] + [f"poa_kwh_m2_{m:02d}" for m in range(1, 13)]
+
+
+def monthly_yield(b: pd.DataFrame, planes: pd.DataFrame, config: Config,
+                  tables: dict[str, solar.YieldTable]) -> pd.DataFrame:
+    """The ``monthly_yield`` table, one row per building with a layout: monthly kWh
+    (the building's ``annual_kwh`` split as its planes' monthly yields, after each
+    plane's shading loss) and the layout-kWp-weighted plane-of-array irradiation of its
+    planes (equal weights without modules), kWh/m², from the same orientation tables."""
+    tilt = planes["module_tilt_deg"].to_numpy(float)
+    az = planes["azimuth_deg"].to_numpy(float)
+    model = _per_value(planes["mounting"].to_numpy(object),
+                       {k: m.temperature_model for k, m in config.mountings.items()})
+    monthly = np.zeros((len(planes), 12))
+    for name in pd.unique(model):
+        hit = model == name
+        monthly[hit] = solar.interpolate_field(tables[name], "monthly_kwh_per_kwp", tilt[hit], az[hit])
+    poa = solar.interpolate_field(next(iter(tables.values())), "poa_monthly_kwh_m2", tilt, az)
+    kwp = planes["layout_kwp"].to_numpy(float)
+    weight = kwp * (1 - planes["shading_loss"].to_numpy(float))
+    owner = planes["building_id"].to_numpy()
+    row, ids = pd.factorize(owner, sort=True)
+    order = np.argsort(row, kind="stable")                    # planes building by building
+    starts = np.flatnonzero(np.r_[True, np.diff(row[order]) != 0])
+    energy = np.add.reduceat((weight[:, None] * monthly)[order], starts) if row.size else np.zeros((0, 12))
+    # Irradiation weighted by layout kWp; planes count equally on a roof without modules.
+    empty = np.bincount(row, kwp, minlength=ids.size) == 0
+    by = np.where(empty[row], 1.0, kwp)
+    irradiation = np.add.reduceat((by[:, None] * poa)[order], starts) if row.size else np.zeros((0, 12))
+    irradiation /= np.bincount(row, by, minlength=ids.size)[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = energy / energy.sum(axis=1, keepdims=True)
+    annual = b["annual_kwh"].reindex(ids).fillna(0.0).to_numpy(float)[:, None]
+    out = pd.DataFrame(np.hstack([np.nan_to_num(share) * annual, irradiation]),
+                       index=pd.Index(ids, name="building_id"), columns=MONTHLY_COLUMNS)
+    return out
+
+
+def building_layout(b: pd.DataFrame, planes: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Aggregate plane layouts to buildings; existing PV takes its share of the modules."""
+    at = b.index.get_indexer(planes["building_id"])          # building of each plane
+    n = len(b)
+
+    def total(values) -> pd.Series:  # per building; NaN counts as 0, as in a pandas sum
+        return pd.Series(np.bincount(at, weights=np.nan_to_num(values), minlength=n), b.index)
+
+    kwp = planes["layout_kwp"].to_numpy(float)
+    specific = planes["specific_yield_kwh_kwp"].to_numpy(float)
+    area = planes["usable_area_m2"].to_numpy(float)
+    has = pd.Series(np.bincount(at, minlength=n) > 0, b.index)   # buildings with planes
+    agg = pd.DataFrame({
+        "usable_area_m2": total(area),
+        "layout_modules": total(planes["modules"].to_numpy(float)),
+        "layout_kwp": total(kwp),
+        "kwh": total(kwp * specific),
+        "shaded_kwh": total(kwp * specific * (1 - planes["shading_loss"].to_numpy(float))),
+        "area_yield": total(area * specific),
+        "north_plane_unused": total(planes["north_unused"].to_numpy(float)) > 0,
+    }).where(has)
+    first = planes["plane"].to_numpy() == 0
+    front = pd.DataFrame(np.nan, index=b.index, columns=["azimuth_deg", "module_tilt_deg"])
+    front.iloc[at[first]] = planes.loc[first, ["azimuth_deg", "module_tilt_deg"]].to_numpy(float)
+    out = b.copy()
+    measured = out.get("roof_aspect_deg_source", pd.Series("", b.index)).eq("dsm")
+    measured_aspect = out.get("roof_aspect_deg", pd.Series(np.nan, b.index))
+    out["roof_aspect_deg"] = measured_aspect.where(measured, front["azimuth_deg"])
+    # Measured roofs: the building's loss is the yield-weighted loss of its planes.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        plane_loss = 1 - agg["shaded_kwh"] / agg["kwh"]
+    out["shading_loss"] = out["shading_loss"].where(~measured | plane_loss.isna(), plane_loss)
+    out["module_tilt_deg"] = front["module_tilt_deg"]
+    out["usable_area_m2"] = agg["usable_area_m2"].fillna(0.0)
+    out["layout_kwp"] = agg["layout_kwp"].fillna(0.0)
+    out["north_plane_unused"] = agg["north_plane_unused"].fillna(False).astype(bool)
+    # Roofs where no module fits keep the usable-area-weighted yield of their planes, so
+    # existing PV on them is valued by its own roof, not by a median of the partition.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["specific_yield_kwh_kwp"] = (agg["kwh"] / agg["layout_kwp"]).where(
+            agg["layout_kwp"] > 0, (agg["area_yield"] / agg["usable_area_m2"]).where(agg["usable_area_m2"] > 0))
+    module = config.module
+    existing_modules = np.ceil(out["existing_pv_area_m2"] / module.area_m2 - 1e-9)
+    out["modules"] = (agg["layout_modules"].fillna(0) - existing_modules).clip(lower=0).astype(int)
+    return out
+
+
+def array_layer(planes: pd.DataFrame, runs: dict[str, np.ndarray], b: pd.DataFrame,
+                config: Config, crs: str) -> gpd.GeoDataFrame:
+    """The ``pv_arrays`` layer: module rows of the layout (its ``runs``) on every plane
+    that holds modules, on roofs that are not unsuitable (a preview: existing PV is not
+    cut out)."""
+    status = b["suitability"].reindex(planes["building_id"]).to_numpy()
+    keep = (status != "unsuitable")[runs["polygon"]]
+    m = config.module
+    rows = arrays.module_rows(planes, m.width_m, m.gap_m, m.power_w,
+                              {k: v[keep] for k, v in runs.items()})
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
+
+
+def finish(b: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Suitability, then capacity and energy of what each suitable or conditional roof adds."""
+    out = b.join(classify(b, config.rules))
+    out.loc[out["suitability"] == "unsuitable", "modules"] = 0
+    module = config.module
+    out["capacity_kwp"] = out["modules"] * module.power_w / 1000.0
+    out["pv_area_m2"] = out["modules"] * module.area_m2
+    out["annual_kwh"] = (
+        out["capacity_kwp"] * out["specific_yield_kwh_kwp"].fillna(0.0) * (1.0 - out["shading_loss"])
+    )
+    for target in config.policy.targets:
+        out[f"cohort_{target.name}"] = in_cohort(out, target).to_numpy()
+    cohorts = [f"cohort_{t.name}" for t in config.policy.targets]
+    return out[BUILDING_COLUMNS + cohorts + ["geometry"]]
+
+
+def assess_buildings(
+    buildings: gpd.GeoDataFrame, config: Config, hourly: pd.DataFrame,
+    tables: dict[str, solar.YieldTable], crs: str,
+    progress: Callable[[str], None] = lambda stage: None, neighbours: gpd.GeoDataFrame | None = None,
+    mosaic: tiles.Mosaic | None = None, dem: tiles.Mosaic | None = None, draw_arrays: bool = True,
+    measured: tuple[pd.DataFrame, gpd.GeoDataFrame] | None = None,
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame | None, gpd.GeoDataFrame | None]:
+    """The per-building stages: DSM roofs, layout, yield, suitability, grid, economics,
+    carbon and energy use. Each building's result depends only on its own row (and, for
+    the DSM, on the footprints around it), so any split of ``buildings`` gives the same
+    rows. ``neighbours``: footprints outside ``buildings`` that the DSM stage sees
+    (ground rings, shading) but whose results are dropped. Returns the buildings, the
+    ``roof_planes`` layer (None without measured roofs) and, with ``draw_arrays``, the
+    ``pv_arrays`` layer. The buildings carry the :data:`MONTHLY_COLUMNS` of the
+    ``monthly_yield`` table (:func:`monthly_yield`). ``measured``: the result of
+    :func:`measure_roofs` for these buildings when already at hand (it depends on
+    neither module, losses nor rules)."""
+    progress(sequence.ROOFS)
+    around = buildings if neighbours is None else pd.concat([buildings, neighbours])
+    roofs, measured_planes = (measure_roofs(around, config, hourly, crs, mosaic, dem)
+                              if measured is None else measured)
+    if neighbours is not None and not roofs.empty:
+        roofs = roofs[roofs.index.isin(buildings.index)]
+        measured_planes = measured_planes[measured_planes["building_id"].isin(buildings.index)]
+    b = resolve_roofs(buildings, config, roofs)
+    planes, runs = lay_out(b, config, tables, measured_planes)
+    plane_layer = plane_yields(measured_planes, planes)
+
+    progress(sequence.YIELD)
+    b = building_layout(b, planes, config)
+
+    progress(sequence.SUITABILITY)
+    b = finish(b, config)
+    pv_arrays = None
+    if draw_arrays:
+        progress(sequence.ARRAYS)
+        pv_arrays = array_layer(planes, runs, b, config, crs)
+
+    progress(sequence.APPRAISE)
+    b = carbon.account(economics.appraise(grid.classify(b, config.grid), config.economics), config.carbon)
+    b = uncertainty.p90(b, config.uncertainty)
+    # The monthly table travels with the buildings as columns; conclude() splits it off.
+    b = b.join(monthly_yield(b, planes, config, tables))
+    return energy(b, config.energy), plane_layer, pv_arrays
