@@ -155,6 +155,9 @@ REASONS: dict[str, tuple[str, str]] = {
     "capacity_too_small": ("可装容量过小", "installable capacity below the minimum"),
     "existing_pv": ("已装光伏", "PV already installed"),
     "north_plane_unused": ("朝北坡面不安装", "north-facing plane left unused"),
+    "plane_too_narrow": ("实测屋面（≥20 m²）退让后过窄或过碎，放不下组件",
+                         "a measured roof plane of 20 m² or more holds no module: after the "
+                         "setback it is narrower than a module or lies in pieces"),
     "dsm_nothing_standing": ("数字表面模型显示轮廓内无建筑（离地高度在测量噪声内），不计潜力",
                              "the DSM shows nothing standing on the footprint (height above ground "
                              "within its noise); not counted as potential"),

@@ -31,7 +31,8 @@ def module_rows(planes: pd.DataFrame, width_m: float, gap_m: float, power_w: flo
         ``module_tilt_deg``, ``local`` (plane polygon after setbacks, local frame),
         ``centre_x``/``centre_y``/``rotation_deg`` (the frame, as from
         :func:`roofpv.roofs.roof.roof_planes`), ``module_depth_m`` (horizontal depth of a
-        module, m) and ``row_pitch_m`` (front edge to front edge, m)
+        module, m), ``row_pitch_m`` (front edge to front edge, m) and optionally
+        ``module_width_m`` (along the row, m: landscape rows; default ``width_m``)
     width_m, gap_m : module width along the row and gap between modules (m)
     power_w : module rating (W)
     runs : the layout's runs of modules (:func:`roofpv.roofs.layout.module_runs`, ``polygon``
@@ -45,8 +46,10 @@ def module_rows(planes: pd.DataFrame, width_m: float, gap_m: float, power_w: flo
     is a MultiPolygon of the row's runs. Ordered by plane, then row.
     """
     depth = planes["module_depth_m"].to_numpy(float)
+    width = (planes["module_width_m"].to_numpy(float) if "module_width_m" in planes
+             else np.full(len(planes), width_m))
     if runs is None:
-        runs = module_runs(planes["local"].to_numpy(), width_m, gap_m, depth,
+        runs = module_runs(planes["local"].to_numpy(), width, gap_m, depth,
                            planes["row_pitch_m"].to_numpy(float))
     owner, row, n = runs["polygon"], runs["row"], runs["modules"]
     if len(owner) == 0:
@@ -54,7 +57,7 @@ def module_rows(planes: pd.DataFrame, width_m: float, gap_m: float, power_w: flo
     # Each run's rectangle, corners in the order of shapely.box, mapped to the projected
     # CRS with the inverse of roofpv.roofs.roof.to_local and built in one pass.
     x0, y0 = runs["x"], runs["y"]
-    x1, y1 = x0 + (n - 1) * (width_m + gap_m) + width_m, y0 + depth[owner]
+    x1, y1 = x0 + n * (width[owner] + gap_m) - gap_m, y0 + depth[owner]
     x = np.stack([x1, x1, x0, x0, x1], axis=1)
     y = np.stack([y0, y1, y1, y0, y0], axis=1)
     theta = np.radians(planes["rotation_deg"].to_numpy(float)[owner])[:, None]

@@ -20,6 +20,12 @@ from roofpv.roofs import convex
 TOLERANCE_M = 1e-3
 
 
+#: A measured roof plane at least this large (plan area, m²) that holds no module gets
+#: a reason (``plane_too_narrow``): it is about eight modules' area, so a plane of this
+#: size left empty says something about its shape, not its size.
+EMPTY_PLANE_MIN_AREA_M2 = 20.0
+
+
 #: Lowest ground coverage ratio (module slope length ÷ row pitch) the GB 50797 row rule
 #: may ask for. Its 9:00–15:00 winter-solstice criterion needs rows ever farther apart
 #: towards 58.5°N, where the sun no longer reaches the criterion's elevation and the rule
@@ -60,33 +66,33 @@ def row_pitch_capped(length_m: float, tilt_deg, latitude_deg: float) -> bool:
 
 
 class CellGrid(NamedTuple):
-    """Each polygon's candidate module grid, centred in the polygon's bounds (m)."""
+    """Each polygon's rows of modules (m): ``ny`` rows, the first starting at
+    ``y_start``, ``pitch`` apart, each ``depth`` deep; along a row up to ``nx`` modules
+    ``step`` apart from ``x_start``."""
 
     nx: np.ndarray       # columns
     ny: np.ndarray       # rows
     x_start: np.ndarray  # lower-left corner of the first cell
     y_start: np.ndarray
-    step: float          # column spacing: module width + gap
+    step: np.ndarray     # column spacing: module width + gap
     depth: np.ndarray    # row depth (horizontal footprint of a module)
     pitch: np.ndarray    # row spacing
     rectangle: np.ndarray  # axis-parallel rectangles hold their whole grid
 
 
-def cell_grid(polygons: np.ndarray, width_m: float, gap_m: float, depth_m, pitch_m) -> CellGrid:
-    """The grid of candidate cells of each polygon (local frame).
+def cell_grid(polygons: np.ndarray, width_m, gap_m: float, depth_m, pitch_m) -> CellGrid:
+    """The grid of cells of each polygon (local frame), centred in its bounds.
 
     Modules of horizontal footprint ``width_m`` × ``depth_m`` stand in rows along x,
     ``gap_m`` apart, consecutive rows ``pitch_m`` apart in y. The grid is centred in
-    the polygon's bounds, so the slack is shared between opposite edges and a footprint
-    that is not quite rectangular does not lose its edge modules. Depth and pitch may
-    differ per polygon.
+    the polygon's bounds, so the slack is shared between opposite edges. Width, depth
+    and pitch may differ per polygon.
     """
     n = len(polygons)
-    depth = np.broadcast_to(np.asarray(depth_m, float), (n,))
-    pitch = np.broadcast_to(np.asarray(pitch_m, float), (n,))
+    width, depth, pitch = (np.broadcast_to(np.asarray(v, float), (n,)) for v in (width_m, depth_m, pitch_m))
     valid = ~shapely.is_empty(polygons) & ~shapely.is_missing(polygons)
     xmin, ymin, xmax, ymax = np.where(valid[:, None], shapely.bounds(polygons), 0.0).T
-    step = width_m + gap_m
+    step = width + gap_m
     eps = 1e-9
     nx = np.where(valid, np.floor((xmax - xmin + gap_m) / step + eps), 0).astype(np.int64)
     ny = np.where(valid & (ymax - ymin >= depth - eps),
@@ -99,58 +105,95 @@ def cell_grid(polygons: np.ndarray, width_m: float, gap_m: float, depth_m, pitch
     return CellGrid(nx, ny, x_start, y_start, step, depth, pitch, rectangle)
 
 
+#: Row positions tried in a polygon that is not an axis-parallel rectangle besides the
+#: rows centred in its bounds: the first row's lower edge at 0, 1/n, … (n − 1)/n of a
+#: row pitch above the polygon's lowest point. A staircase or slanted outline can lose
+#: a whole row to an unlucky row position; with n = 4 the position kept is within a
+#: quarter pitch of the best one.
+ROW_PHASES = 4
+
 #: Columns of the runs :func:`module_runs` returns, one entry per run.
-RUN_FIELDS = ("polygon", "row", "column", "modules", "x", "y")
+RUN_FIELDS = ("polygon", "row", "modules", "x", "y")
 
 
 def module_runs(
-    polygons: np.ndarray, width_m: float, gap_m: float, depth_m, pitch_m
+    polygons: np.ndarray, width_m, gap_m: float, depth_m, pitch_m
 ) -> dict[str, np.ndarray]:
     """The modules that fit in each polygon (local frame), as runs of consecutive modules
-    along a row of the :func:`cell_grid`: a cell holds a module where its box, inset by
-    :data:`TOLERANCE_M`, lies inside the polygon.
+    along rows: a module is placed where its box, inset by :data:`TOLERANCE_M`, lies
+    inside the polygon.
 
-    Axis-parallel rectangles hold their whole grid (one run per row, no test). For the
-    other polygons a row of cells spans the strip y0 … y0 + depth; a cell is inside
-    where no boundary edge crosses it and the polygon holds its centre, so the rows are
-    read from the polygons' edges clipped to the strips (:func:`_edge_runs`), all
-    polygons at once with numpy.
+    Axis-parallel rectangles hold their whole :func:`cell_grid` (one run per row, no
+    test). In the other polygons a row spans the strip y0 … y0 + depth; the strip
+    splits into free x-ranges where it lies wholly inside the polygon, read from the
+    polygon's edges clipped to the strip (:func:`_free_ranges`, all polygons at once
+    with numpy), and each free range holds as many modules as fit in it, centred in it
+    (installers shift each run along its row to fit the outline). The rows are tried
+    centred in the bounds and at :data:`ROW_PHASES` other positions; each polygon keeps
+    the position that holds most modules (the centred one on ties).
+
+    Parameters
+    ----------
+    polygons : local-frame polygons (rows run along x, consecutive rows step up y)
+    width_m : module width along the row (m), scalar or per polygon
+    gap_m : gap between modules along the row (m)
+    depth_m, pitch_m : row depth and row pitch (m, horizontal), scalar or per polygon
 
     Returns
     -------
     dict of :data:`RUN_FIELDS` arrays, one entry per run, ordered by polygon, row and
-    column: ``polygon`` (position in ``polygons``), ``row`` and ``column`` (grid indices
-    of the run's first cell from the lower-left cell), ``modules`` (cells in the run),
-    ``x`` and ``y`` (lower-left corner of the run's first cell, m).
+    x: ``polygon`` (position in ``polygons``), ``row`` (row index from the lowest row
+    position), ``modules`` (modules in the run), ``x`` and ``y`` (lower-left corner of
+    the run's first module, m).
     """
     g = cell_grid(polygons, width_m, gap_m, depth_m, pitch_m)
-    edges = _edges(polygons, ~g.rectangle & (g.ny > 0) & (g.nx > 0))
-    found = [_rectangle_runs(g), _edge_runs(edges, g, width_m)]
-    polygon, row, column, modules = (np.concatenate(v) for v in zip(*found))
-    order = np.lexsort((column, row, polygon))
-    polygon, row, column, modules = polygon[order], row[order], column[order], modules[order]
-    return {"polygon": polygon, "row": row, "column": column, "modules": modules,
-            "x": g.x_start[polygon] + column * g.step, "y": g.y_start[polygon] + row * g.pitch[polygon]}
+    # Rectangles: their whole grid, one run per row.
+    polygon, row = _rows(g.ny, g.rectangle & (g.nx > 0))
+    rect = (polygon, row, g.nx[polygon], g.x_start[polygon], g.y_start[polygon] + row * g.pitch[polygon])
+    # The others: candidate row positions, centred first, then the ROW_PHASES phases.
+    other = np.flatnonzero(~g.rectangle & (g.ny > 0) & (g.nx > 0))
+    k = ROW_PHASES + 1
+    owner = np.repeat(other, k)
+    phase = np.tile(np.arange(-1, ROW_PHASES) / ROW_PHASES, other.size)
+    ymin, ymax = shapely.bounds(polygons[owner])[:, [1, 3]].T if owner.size else (np.zeros(0),) * 2
+    depth, pitch, step = g.depth[owner], g.pitch[owner], g.step[owner]
+    centred = phase < 0
+    y_start = np.where(centred, g.y_start[owner], ymin + phase * pitch)
+    ny = np.where(centred, g.ny[owner],
+                  np.maximum(np.floor((ymax - y_start - depth) / pitch + 1e-9) + 1, 0)).astype(np.int64)
+    c = CellGrid(g.nx[owner], ny, g.x_start[owner], y_start, step, depth, pitch, np.zeros(owner.size, bool))
+    cand, c_row, lo, hi = _free_ranges(_edges(polygons[owner], ny > 0), c)
+    fits = np.floor((hi - lo + 2 * TOLERANCE_M + gap_m) / step[cand] + 1e-9)
+    # Best candidate of each polygon: most modules, the first (centred) on ties.
+    total = np.bincount(cand, weights=np.maximum(fits, 0), minlength=owner.size).reshape(-1, k)
+    best = np.flatnonzero(np.arange(k)[None, :] == np.argmax(total, axis=1)[:, None])
+    keep = np.isin(cand, best) & (fits > 0)
+    cand, c_row, lo, hi, fits = (v[keep] for v in (cand, c_row, lo, hi, fits))
+    free = (owner[cand], c_row, fits.astype(np.int64),
+            (lo + hi) / 2.0 - (fits * step[cand] - gap_m) / 2.0, y_start[cand] + c_row * pitch[cand])
+    polygon, row, modules, x, y = (np.concatenate(v) for v in zip(rect, free))
+    order = np.lexsort((x, row, polygon))
+    return {"polygon": polygon[order], "row": row[order], "modules": modules[order],
+            "x": x[order], "y": y[order]}
 
 
 def module_cells(
-    polygons: np.ndarray, width_m: float, gap_m: float, depth_m, pitch_m
+    polygons: np.ndarray, width_m, gap_m: float, depth_m, pitch_m
 ) -> dict[str, np.ndarray]:
-    """The :func:`module_runs` cell by cell: one entry per module, with ``polygon``,
-    ``row``, ``column``, ``x`` and ``y`` (lower-left corner, m)."""
+    """The :func:`module_runs` module by module: one entry per module, with ``polygon``,
+    ``row``, ``x`` and ``y`` (lower-left corner, m)."""
     runs = module_runs(polygons, width_m, gap_m, depth_m, pitch_m)
     n = runs["modules"]
     k = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
-    step = width_m + gap_m
+    step = np.broadcast_to(np.asarray(width_m, float), (len(polygons),))[runs["polygon"]] + gap_m
     return {"polygon": np.repeat(runs["polygon"], n), "row": np.repeat(runs["row"], n),
-            "column": np.repeat(runs["column"], n) + k, "x": np.repeat(runs["x"], n) + k * step,
-            "y": np.repeat(runs["y"], n)}
+            "x": np.repeat(runs["x"], n) + k * np.repeat(step, n), "y": np.repeat(runs["y"], n)}
 
 
 def count_modules(
-    polygons: np.ndarray, width_m: float, gap_m: float, depth_m, pitch_m
+    polygons: np.ndarray, width_m, gap_m: float, depth_m, pitch_m
 ) -> np.ndarray:
-    """Number of modules that fit in each polygon (local frame): the cells of
+    """Number of modules that fit in each polygon (local frame): the modules of
     :func:`module_runs`.
 
     Returns
@@ -162,17 +205,11 @@ def count_modules(
                        minlength=len(polygons)).astype(np.int64)
 
 
-def _rows(g: CellGrid, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Polygon and row index of every grid row of the polygons selected by ``which``."""
-    ny = np.where(which, g.ny, 0)
+def _rows(ny: np.ndarray, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Polygon and row index of every row of the polygons selected by ``which``."""
+    ny = np.where(which, ny, 0)
     polygon = np.repeat(np.arange(len(ny)), ny)
     return polygon, np.arange(polygon.size) - np.repeat(np.cumsum(ny) - ny, ny)
-
-
-def _rectangle_runs(g: CellGrid):
-    """Axis-parallel rectangles hold their whole grid: one full run per row."""
-    polygon, row = _rows(g, g.rectangle & (g.nx > 0))
-    return polygon, row, np.zeros_like(row), g.nx[polygon]
 
 
 class Edges(NamedTuple):
@@ -214,17 +251,21 @@ def _edges(polygons: np.ndarray, which: np.ndarray) -> Edges:
     return Edges(start[:, 0], start[:, 1], end[:, 0], end[:, 1], owner, is_convex)
 
 
-def _edge_runs(e: Edges, g: CellGrid, width_m: float):
-    """Runs of cells inside the polygons whose ``e``dges are given, row by row.
+def _free_ranges(e: Edges, g: CellGrid):
+    """The free ranges of the rows of the polygons whose ``e``dges are given: x-ranges
+    where a row's strip (inset by :data:`TOLERANCE_M`) lies wholly inside its polygon.
 
-    A row's strip (inset by :data:`TOLERANCE_M`) meets some edges; each blocks the
-    x-range of its part inside the strip. Between blocked ranges the strip lies wholly
-    inside or wholly outside the polygon: inside where an odd number of edges crosses
-    the strip's mid-line to the left. For a convex polygon the free range is simply
-    right of its left chain (edges going down) and left of its right chain (going up).
+    A row's strip meets some edges; each blocks the x-range of its part inside the
+    strip. Between blocked ranges the strip lies wholly inside or wholly outside the
+    polygon: inside where an odd number of edges crosses the strip's mid-line to the
+    left. For a convex polygon the free range is simply right of its left chain (edges
+    going down) and left of its right chain (going up).
+
+    Returns
+    -------
+    polygon, row, lo, hi : one entry per free range (position in ``g``, row, x-range, m)
     """
     t = TOLERANCE_M
-    n = len(g.nx)
     # Pair each edge with the rows whose strip it enters (open overlap in y).
     ylo, yhi = np.minimum(e.y0, e.y1), np.maximum(e.y0, e.y1)
     o = e.owner
@@ -295,16 +336,8 @@ def _edge_runs(e: Edges, g: CellGrid, width_m: float):
         gap_lo = np.r_[gap_lo, g_lo[inside]]
         gap_hi = np.r_[gap_hi, g_hi[inside]]
 
-    # Cells of each free range: c0 = x_start + j·step + t ≥ lo and c0 + width − 2t ≤ hi.
-    polygon = np.repeat(np.arange(n), g.ny)[gap_key]
-    row = gap_key - row_first[polygon]
-    x_start, step = g.x_start[polygon], g.step
-    first_col = np.maximum(np.ceil((gap_lo - t - x_start) / step - 1e-9), 0)
-    last_col = np.minimum(np.floor((gap_hi + t - width_m - x_start) / step + 1e-9), g.nx[polygon] - 1)
-    modules = last_col - first_col + 1
-    full = modules > 0
-    return (polygon[full], row[full], first_col[full].astype(np.int64),
-            modules[full].astype(np.int64))
+    polygon = np.repeat(np.arange(len(g.ny)), g.ny)[gap_key]
+    return polygon, gap_key - row_first[polygon], gap_lo, gap_hi
 
 
 def _running_max(values: np.ndarray, first: np.ndarray) -> np.ndarray:

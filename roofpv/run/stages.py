@@ -86,16 +86,23 @@ def resolve_roofs(b: pd.DataFrame, config: Config, roofs: pd.DataFrame | None = 
     return mount_by_form(out, config)
 
 
-def form_mountings(config: Config) -> tuple[str | None, str | None]:
-    """Mountings for roofs whose form the DSM measured: (flat, pitched) = the racked
-    mounting of a flat roof type and the flush mounting of the steepest roof type
-    (None where the config has none)."""
+def form_roof_types(config: Config) -> tuple[str | None, str | None]:
+    """Roof types that stand for roofs whose form the DSM measured: (flat, pitched) =
+    the flat roof type with a racked mounting and the steepest roof type with a flush
+    mounting (None where the config has none). Their mountings and setbacks apply to
+    measured planes of that form whose own roof type is of the other kind."""
     racked = {k for k, m in config.mountings.items() if m.row_spacing == "gb50797"}
-    flat = next((r.mounting for r in config.roofs.values()
-                 if r.slope_deg == 0 and r.mounting in racked), None)
-    flush = [r for r in config.roofs.values() if r.mounting is not None and r.mounting not in racked]
-    pitched = max(flush, key=lambda r: r.slope_deg).mounting if flush else None
+    flat = next((k for k, r in config.roofs.items() if r.slope_deg == 0 and r.mounting in racked), None)
+    flush = [k for k, r in config.roofs.items() if r.mounting is not None and r.mounting not in racked]
+    pitched = max(flush, key=lambda k: config.roofs[k].slope_deg) if flush else None
     return flat, pitched
+
+
+def form_mountings(config: Config) -> tuple[str | None, str | None]:
+    """Mountings for roofs whose form the DSM measured: (flat, pitched) = the mountings
+    of the :func:`form_roof_types` (None where the config has none)."""
+    return tuple(config.roofs[t].mounting if t is not None else None  # type: ignore[return-value]
+                 for t in form_roof_types(config))
 
 
 def mount_by_form(b: pd.DataFrame, config: Config) -> pd.DataFrame:
@@ -180,12 +187,16 @@ def lay_out(b: pd.DataFrame, config: Config, tables: dict[str, solar.YieldTable]
     planes.insert(0, "building_id", rows.index.to_numpy()[position])
     planes["shading_loss"] = rows["shading_loss"].to_numpy(float)[position]
     planes = planes.drop(columns="building")
+    planes["mounting"] = rows["mounting"].to_numpy(object)[position]
     if measured.any() and measured_planes is not None:
         mp = measured_planes[measured_planes["building_id"].isin(rows.index[measured])]
         at = rows.index.get_indexer(mp["building_id"])
-        local = dsm.local_planes(mp, setback[at], config.dsm.flat_max_slope_deg)
+        flat = mp["tilt_deg"].to_numpy(float) < config.dsm.flat_max_slope_deg
+        mounting, setback_at = _measured_mountings(roof_type[at], flat, config)
+        local = dsm.local_planes(mp, setback_at, config.dsm.flat_max_slope_deg)
         local["shading_loss"] = mp["shading_loss"].to_numpy()
-        local["measured"] = True
+        local["plane_area_m2"] = mp["area_m2"].to_numpy(float)
+        local["mounting"] = mounting
         planes = pd.concat([planes, local], ignore_index=True)
         position = np.r_[position, at]
     # Planes by building id, then plane.
@@ -194,45 +205,33 @@ def lay_out(b: pd.DataFrame, config: Config, tables: dict[str, solar.YieldTable]
     order = np.lexsort((planes["plane"].to_numpy(), rank[position]))
     if (order != np.arange(len(order))).any():
         planes, position = planes.iloc[order].reset_index(drop=True), position[order]
-    mounting = rows["mounting"].to_numpy(object)[position]
-    racked_by = {k: m.row_spacing == "gb50797" for k, m in config.mountings.items()}
-    if "measured" in planes:  # measured planes: racks on the flat ones, flush on the pitched
-        flat_m, pitched_m = form_mountings(config)
-        racked_now = _per_value(mounting, racked_by).astype(bool)
-        dsm_plane = planes["measured"].fillna(False).to_numpy(bool)
-        flat_plane = planes["slope_deg"].to_numpy() == 0
-        if flat_m is not None:
-            mounting = np.where(dsm_plane & flat_plane & ~racked_now, flat_m, mounting)
-        if pitched_m is not None:
-            mounting = np.where(dsm_plane & ~flat_plane & racked_now, pitched_m, mounting)
-        planes = planes.drop(columns="measured")
-    planes["mounting"] = mounting
-    racked = _per_value(mounting, racked_by).astype(bool)
+    mounting = planes["mounting"].to_numpy(object)
+    racked = _per_value(mounting, {k: m.row_spacing == "gb50797" for k, m in config.mountings.items()}).astype(bool)
     rack_tilt = _per_value(mounting, {k: m.module_tilt_deg or 0.0 for k, m in config.mountings.items()})
     tilt = np.where(racked, rack_tilt.astype(float), planes["slope_deg"].to_numpy())
     planes["module_tilt_deg"] = tilt
 
     module, rule = config.module, config.rules
-    beta = np.radians(tilt)
-    depth = module.length_m * np.cos(beta)
-    pitch = np.where(
-        racked,
-        layout.row_pitch_tilted(module.length_m, tilt, config.site.latitude),
-        (module.length_m + module.gap_m) * np.cos(beta),
-    )
     az = planes["azimuth_deg"].to_numpy()
     off_north = np.abs((az + 180.0) % 360.0 - 180.0)
     planes["north_unused"] = (off_north < rule.north_half_width_deg) & (tilt > rule.north_max_tilt_deg)
     used = ~planes["north_unused"].to_numpy()
     polygons = planes["local"].to_numpy()
     planes["usable_area_m2"] = np.where(used, shapely.area(polygons), 0.0)
-    runs = layout.module_runs(polygons[used], module.width_m, module.gap_m, depth[used], pitch[used])
-    runs["polygon"] = np.flatnonzero(used)[runs["polygon"]]
+    runs, width, depth, pitch = _pack(polygons, used, racked, tilt, config)
     planes["modules"] = np.bincount(runs["polygon"], weights=runs["modules"],
                                     minlength=len(planes)).astype(np.int64)
     planes["layout_kwp"] = planes["modules"] * module.power_w / 1000.0
+    planes["module_width_m"] = width
     planes["module_depth_m"] = depth
     planes["row_pitch_m"] = pitch
+    # A plane of some size that holds no module, though it faces the sun: its outline
+    # after the setback is narrower than a module (or it lies in pieces).
+    if "plane_area_m2" not in planes:
+        planes["plane_area_m2"] = np.nan
+    planes["too_narrow"] = (used & (planes["modules"].to_numpy() == 0)
+                            & (planes["plane_area_m2"].to_numpy(float) >= layout.EMPTY_PLANE_MIN_AREA_M2))
+    planes = planes.drop(columns="plane_area_m2")
 
     models = _per_value(mounting, {k: m.temperature_model for k, m in config.mountings.items()})
     specific = np.zeros(len(planes))
@@ -243,6 +242,62 @@ def lay_out(b: pd.DataFrame, config: Config, tables: dict[str, solar.YieldTable]
     # Irradiance does not depend on the mounting: any table serves.
     planes["poa_kwh_m2"] = solar.interpolate_field(next(iter(tables.values())), "poa_annual_kwh_m2", tilt, az)
     return planes, runs
+
+
+def _measured_mountings(roof_type: np.ndarray, flat: np.ndarray, config: Config
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Mounting and setback (m) of each measured plane: racks on the flat ones, flush
+    modules on the pitched ones. Where the mounting of the building's roof type is of
+    the other kind, the plane takes the mounting and setback of the
+    :func:`form_roof_types` of its form, so a pitched plane of a roof assumed flat is
+    not kept a flat roof's edge zone away from its eaves."""
+    rules = config.roofs
+    mounting = _per_value(roof_type, {t: r.mounting for t, r in rules.items()})
+    setback = _per_value(roof_type, {t: r.setback_m for t, r in rules.items()}).astype(float)
+    racked = _per_value(mounting, {k: m.row_spacing == "gb50797" for k, m in config.mountings.items()})
+    for form_type, change in zip(form_roof_types(config), (flat & ~racked.astype(bool), ~flat & racked.astype(bool))):
+        if form_type is not None:
+            mounting[change] = rules[form_type].mounting
+            setback[change] = rules[form_type].setback_m
+    return mounting, setback
+
+
+def _pack(polygons: np.ndarray, used: np.ndarray, racked: np.ndarray, tilt: np.ndarray,
+          config: Config) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+    """Module runs on the ``used`` planes (:func:`roofpv.roofs.layout.module_runs`,
+    ``polygon`` = position in ``polygons``) and each plane's module width along the
+    row, depth and row pitch (m, horizontal).
+
+    Racks stand in portrait rows at the GB 50797 pitch. Flush modules lie in portrait
+    or landscape rows, whichever holds more on the plane (portrait on ties): a narrow
+    plane, e.g. a mansard face 2.5 m deep, holds landscape rows where a portrait
+    module does not fit down the slope.
+    """
+    m = config.module
+    cos = np.cos(np.radians(tilt))
+    portrait = (np.full(len(polygons), m.width_m), m.length_m * cos,
+                np.where(racked, layout.row_pitch_tilted(m.length_m, tilt, config.site.latitude),
+                         (m.length_m + m.gap_m) * cos))
+    flush = np.flatnonzero(used & ~racked)
+    landscape = (np.full(flush.size, m.length_m), m.width_m * cos[flush], (m.width_m + m.gap_m) * cos[flush])
+    tried = np.r_[np.flatnonzero(used), flush]
+    width, depth, pitch = (np.r_[p[used], q] for p, q in zip(portrait, landscape))
+    runs = layout.module_runs(polygons[tried], width, m.gap_m, depth, pitch)
+    count = np.bincount(runs["polygon"], weights=runs["modules"], minlength=tried.size)
+    n_used = int(used.sum())
+    turn = np.zeros(len(polygons), bool)
+    turn[flush] = count[n_used:] > count[:n_used][np.searchsorted(np.flatnonzero(used), flush)]
+    # Keep each plane's better candidate: portrait unless landscape holds more.
+    keep_candidate = np.r_[~turn[tried[:n_used]], turn[flush]]
+    keep = keep_candidate[runs["polygon"]]
+    runs = {k: v[keep] for k, v in runs.items()}
+    runs["polygon"] = tried[runs["polygon"]]
+    order = np.lexsort((runs["x"], runs["row"], runs["polygon"]))
+    runs = {k: v[order] for k, v in runs.items()}
+    out = [p.copy() for p in portrait]
+    for o, q in zip(out, landscape):
+        o[flush[turn[flush]]] = q[turn[flush]]
+    return runs, *out
 
 
 def _per_value(values: np.ndarray, field: dict) -> np.ndarray:
@@ -310,6 +365,7 @@ def building_layout(b: pd.DataFrame, planes: pd.DataFrame, config: Config) -> pd
         "shaded_kwh": total(kwp * specific * (1 - planes["shading_loss"].to_numpy(float))),
         "area_yield": total(area * specific),
         "north_plane_unused": total(planes["north_unused"].to_numpy(float)) > 0,
+        "plane_too_narrow": total(planes["too_narrow"].to_numpy(float)) > 0,
     }).where(has)
     first = planes["plane"].to_numpy() == 0
     front = pd.DataFrame(np.nan, index=b.index, columns=["azimuth_deg", "module_tilt_deg"])
@@ -326,6 +382,7 @@ def building_layout(b: pd.DataFrame, planes: pd.DataFrame, config: Config) -> pd
     out["usable_area_m2"] = agg["usable_area_m2"].fillna(0.0)
     out["layout_kwp"] = agg["layout_kwp"].fillna(0.0)
     out["north_plane_unused"] = agg["north_plane_unused"].fillna(False).astype(bool)
+    out["plane_too_narrow"] = agg["plane_too_narrow"].fillna(False).astype(bool)
     # Roofs where no module fits keep the usable-area-weighted yield of their planes, so
     # existing PV on them is valued by its own roof, not by a median of the partition.
     with np.errstate(invalid="ignore", divide="ignore"):
