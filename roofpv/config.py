@@ -360,6 +360,8 @@ class Dsm(_Model):
                                                "whose low quantile is ground (without a DEM)")
     ground_quantile: float = Field(0.1, ge=0, le=1)
     flat_max_slope_deg: float = Field(3.0, ge=0, lt=90, description="planes flatter than this are flat")
+    align_footprints: bool = Field(False, description="move the footprints by the shift that lays them "
+                                   "best onto the DSM's buildings (up to 4 m; reported as a finding either way)")
     plane_min_area_m2: float = Field(4.0, gt=0, description="smallest roof plane kept (plan area)")
     min_coverage: float = Field(0.9, gt=0, le=1, description="share of the shrunk roof with DSM data "
                                 "for the roof to be measured")

@@ -32,6 +32,8 @@ class Inventory:
     dem: tiles.Mosaic | None = None
     #: Register systems matched to buildings (:func:`roofpv.monitoring.register.match`), or None.
     register: pd.DataFrame | None = None
+    #: Raised roofs of the DSM with no footprint (:mod:`roofpv.inputs.dsm_match`), or None.
+    unmatched_roofs: gpd.GeoDataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ class Results:
     #: steps, without geometry, and the layers ``buildings``, ``monthly_yield``,
     #: ``roof_planes`` and ``pv_arrays`` are read from the partitions as they are written.
     partitions: Partitions | None = None
+    #: Raised roofs of the DSM with no footprint (layer ``unmatched_roofs``), or None.
+    unmatched_roofs: gpd.GeoDataFrame | None = None
 
 
 def run_info(config: Config, weather_meta: dict, hourly: pd.DataFrame, crs: str,

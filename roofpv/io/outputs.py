@@ -136,6 +136,8 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_forma
         layers["roof_planes"] = results.roof_planes
     if results.pv_arrays is not None:
         layers["pv_arrays"] = results.pv_arrays
+    if results.unmatched_roofs is not None and len(results.unmatched_roofs):
+        layers["unmatched_roofs"] = results.unmatched_roofs
     if streamed:
         layers.update(streamed.layers())
     if plan:
@@ -315,7 +317,8 @@ JOURNAL = ".roofpv-swap.json"
 #: Prefixes of a command's staging folder and of the folder the replaced files go to.
 STAGE_PREFIX, TRASH_PREFIX = ".roofpv-stage-", ".roofpv-old-"
 #: Layers written as GeoParquet files with ``--format parquet``.
-PARQUET_LAYERS = ("buildings", "roof_planes", "pv_arrays", "rollout_plan", "run_info", "townships")
+PARQUET_LAYERS = ("buildings", "roof_planes", "pv_arrays", "unmatched_roofs", "rollout_plan", "run_info",
+                  "townships")
 #: What roofpv versions without a manifest wrote into an output folder: the earlier set
 #: when there is no manifest.
 KNOWN_OUTPUTS = (*SURVEY_OUTPUTS, *PLAN_OUTPUTS, *(f"{n}.parquet" for n in PARQUET_LAYERS),

@@ -63,6 +63,7 @@ FIELD_ALIASES = {
     **{f"poa_kwh_m2_{m:02d}": f"{m}月面辐照量(kWh/m²)" for m in range(1, 13)},
     "grid_limited": "并网受限数", "capex_myuan": "投资(百万元)", "revenue_myuan_yr": "年收益(百万元)",
     "npv_myuan": "净现值(百万元)", "energy_use_mwh": "建筑用能(MWh)",
+    "roof_id": "无轮廓屋顶编号", "height_m": "离地高度(m)", "cells": "像元数",
 }
 #: Aliases of the per-target columns ``{target}_{suffix}``; ``{y}`` is the milestone year.
 TARGET_SUFFIXES = {
@@ -366,6 +367,14 @@ def array_styles(al: dict[str, str]) -> list[LayerStyle]:
                        "module rows of the layout preview")]
 
 
+def unmatched_styles(al: dict[str, str]) -> list[LayerStyle]:
+    """Raised roofs with no footprint: hatched magenta, to stand out from the buildings
+    as the ones the register misses."""
+    r = single(fill_symbol("", (197, 27, 125), outline=(142, 1, 82), outline_mm=0.4, brush="b_diagonal"))
+    return [LayerStyle("无轮廓屋顶 roofs without footprint", style_elements(r, al), False,
+                       "raised DSM roofs no footprint covers (buildings missing from the register)")]
+
+
 def layer_styles(layers: dict[str, pd.DataFrame], targets: dict[str, str]) -> list[Style]:
     """Every style of the ``layers`` present, first of each layer the default.
 
@@ -384,6 +393,8 @@ def layer_styles(layers: dict[str, pd.DataFrame], targets: dict[str, str]) -> li
             styles = plane_styles(al)
         elif layer == "pv_arrays":
             styles = array_styles(al)
+        elif layer == "unmatched_roofs":
+            styles = unmatched_styles(al)
         else:
             continue
         for i, s in enumerate(styles):

@@ -21,7 +21,7 @@ from roofpv.appraise import economics, grid
 from roofpv.config import Config
 from roofpv.energy import solar
 from roofpv.findings import Finding
-from roofpv.inputs import checks
+from roofpv.inputs import checks, dsm_match
 from roofpv.inputs.inventory import (
     assign_townships,
     fill_from_footprints,
@@ -106,10 +106,12 @@ def build_inventory(config: Config) -> Inventory:
     mosaic, dem, found = checks.open_tiles(config, crs)
     findings += found
     findings += checks.datum_check(config, footprints.geometry, polygons, mosaic, crs)
+    b, unmatched_roofs, found = dsm_match.footprints_on_dsm(config, b, crs, mosaic, dem)
+    findings += found
     polygons = polygons.to_crs(crs) if polygons is not None else None
     findings += checks.cross_checks(b, polygons, str(inputs.survey), str(inputs.footprints),
                                           str(inputs.townships))
-    return Inventory(b, polygons, findings, len(survey), crs, mosaic, dem, matches)
+    return Inventory(b, polygons, findings, len(survey), crs, mosaic, dem, matches, unmatched_roofs)
 
 
 def check_inputs(config: Config) -> Inventory:
@@ -236,7 +238,7 @@ def conclude(
         plan, plan_status, trajectory,
         economics.parameters(config.economics), plane_layer, info, pv_arrays,
         {t.name: t.label for t in config.policy.targets}, matches, perf, calib,
-        monthly_yield=monthly_table,
+        monthly_yield=monthly_table, unmatched_roofs=inventory.unmatched_roofs,
     )
 
 

@@ -1,0 +1,110 @@
+"""The footprints against the DSM as a whole: how far they lie off its buildings
+(:mod:`roofpv.roofs.alignment`) and which raised roofs none of them accounts for
+(:mod:`roofpv.roofs.unmatched`).
+
+Both read the DSM (and DEM, canopy) window by window over the mosaic's extent, once
+per run, before any roof is measured, so that a shift can be applied to the footprints
+(``dsm.align_footprints``) before the DSM stage uses them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from roofpv.config import Config
+from roofpv.findings import Finding
+from roofpv.io import tiles
+from roofpv.roofs import alignment, unmatched
+from roofpv.roofs.raster import Raster
+
+#: Windows overlap by this much (m), so the ground estimate, the footprint margin and
+#: the shift search see past a window's core.
+OVERLAP_M = unmatched.GROUND_WINDOW_M / 2 + alignment.MAX_SHIFT_M
+
+
+def blocks(mosaic: tiles.Mosaic, block_m: float, dem: tiles.Mosaic | None, canopy: tiles.Mosaic | None
+           ) -> Iterator[tuple[tuple[float, float, float, float], Raster, Raster | None, Raster | None]]:
+    """The mosaic's extent in ``block_m`` squares that meet a tile: each square's core
+    bounds and its DSM, DEM and canopy windows (on the DSM's grid), :data:`OVERLAP_M`
+    larger on every side."""
+    xmin, ymin = mosaic.bounds[:, :2].min(axis=0)
+    xmax, ymax = mosaic.bounds[:, 2:].max(axis=0)
+    tiles_tree = shapely.STRtree(shapely.box(*mosaic.bounds.T))
+
+    def aligned(m: tiles.Mosaic | None):
+        return None if m is None else tiles.Mosaic(m.paths, m.crs, m.bounds, mosaic.res, mosaic.origin)
+
+    dem, canopy = aligned(dem), aligned(canopy)
+    for x0 in np.arange(xmin, xmax, block_m):
+        for y0 in np.arange(ymin, ymax, block_m):
+            core = (float(x0), float(y0), float(min(x0 + block_m, xmax)), float(min(y0 + block_m, ymax)))
+            if tiles_tree.query(shapely.box(*core), predicate="intersects").size == 0:
+                continue
+            bounds = (core[0] - OVERLAP_M, core[1] - OVERLAP_M, core[2] + OVERLAP_M, core[3] + OVERLAP_M)
+            dsm = tiles.read_window(mosaic, bounds)
+            yield (core, dsm,
+                   *(None if m is None else tiles.read_window(m, dsm.bounds) for m in (dem, canopy)))
+
+
+def footprints_on_dsm(config: Config, b: gpd.GeoDataFrame, crs: str, mosaic: tiles.Mosaic | None,
+                      dem: tiles.Mosaic | None) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None, list[Finding]]:
+    """Check the footprints ``b`` (analysis CRS) against the DSM.
+
+    Returns the buildings (moved by the estimated shift where ``dsm.align_footprints``
+    is set and the shift is significant, :func:`roofpv.roofs.alignment.significant`),
+    the ``unmatched_roofs`` layer (None without a DSM) and the findings: the shift, and
+    the raised roofs with no footprint.
+    """
+    if mosaic is None:
+        return b, None, []
+    c = config.dsm
+    canopy = tiles.open_mosaic(c.canopy, crs, c.tiles_pattern) if c.canopy is not None else None
+    valid = b["geometry_valid"].to_numpy(bool) if "geometry_valid" in b else np.ones(len(b), bool)
+    geometry = b.geometry.to_numpy()
+    tree = shapely.STRtree(np.where(valid, geometry, None))
+    findings: list[Finding] = []
+    footprints_file = str(config.inputs.footprints)
+
+    def near(window: Raster, moved: np.ndarray) -> np.ndarray:
+        return moved[tree.query(shapely.box(*window.bounds))]
+
+    shifts, found = [], []
+    for core, dsm, ground, trees in blocks(mosaic, c.block_m, dem, canopy):
+        raised, _ = unmatched.raised_mask(dsm, ground, trees)
+        shifts.append(alignment.footprint_shift(dsm, raised, near(dsm, geometry)))
+        found.append(unmatched.unmatched_roofs(dsm, near(dsm, geometry), ground, trees, core, crs))
+    shift = alignment.combine(shifts)
+    if alignment.significant(shift):
+        length = float(np.hypot(shift.dx, shift.dy))
+        move = (f"{abs(shift.dx):.1f} m {'east' if shift.dx >= 0 else 'west'} and "
+                f"{abs(shift.dy):.1f} m {'north' if shift.dy >= 0 else 'south'}")
+        text = (f"the footprints lie {length:.1f} m off the DSM's buildings: moved {move} they cover them "
+                f"best ({shift.cells:,} footprint cells)")
+        value = f"dx {shift.dx:+.2f} m, dy {shift.dy:+.2f} m"
+        if c.align_footprints:
+            geometry = np.where(valid, shapely.transform(geometry, lambda xy: xy + [shift.dx, shift.dy]), geometry)
+            b = b.set_geometry(gpd.GeoSeries(geometry, index=b.index, crs=b.crs))
+            findings.append(Finding("info", footprints_file, None, None, "geometry", value,
+                                    text + "; moved so (dsm.align_footprints)",
+                                    "fix the footprints' georeferencing to drop the move"))
+            # The roofs no footprint accounts for, with the footprints where they now lie.
+            found = [unmatched.unmatched_roofs(dsm, near(dsm, geometry), ground, trees, core, crs)
+                     for core, dsm, ground, trees in blocks(mosaic, c.block_m, dem, canopy)]
+        else:
+            findings.append(Finding("warning", footprints_file, None, None, "geometry", value, text,
+                                    "set dsm.align_footprints: true to move them, or fix their georeferencing"))
+    layer = gpd.GeoDataFrame(pd.concat(found, ignore_index=True), geometry="geometry", crs=crs) if found \
+        else unmatched.empty_layer(crs)
+    layer["roof_id"] = [f"U{k + 1}" for k in range(len(layer))]
+    if len(layer):
+        findings.append(Finding(
+            "warning", str(c.tiles), None, None, None, None,
+            f"{len(layer)} raised roofs with no footprint, {layer['area_m2'].sum():,.0f} m² "
+            f"(layer unmatched_roofs): buildings missing from the footprint register",
+            "check them on imagery and add the buildings to the footprints file"))
+    return b, layer, findings

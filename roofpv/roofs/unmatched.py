@@ -1,0 +1,200 @@
+"""Raised, building-like regions of a DSM, and those no footprint accounts for.
+
+A bureau's footprint register misses buildings: new ones, sheds, rural houses never
+digitised. On a DSM they stand out as regions raised above the ground that are not
+trees. :func:`raised_mask` finds such cells on one window, :func:`unmatched_roofs`
+groups those outside every footprint into roofs with an area, a height and a first
+plane estimate (the dominant facet's tilt and azimuth). The same mask is what
+:mod:`roofpv.roofs.alignment` matches the footprints against.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+import shapely.geometry
+from rasterio.features import rasterize, shapes
+from rasterio.transform import from_origin
+from scipy import ndimage
+
+from roofpv.roofs.raster import Raster
+
+#: A cell stands when it is at least this high above the ground (m): a storey less a
+#: little, above cars, hedges and garden walls.
+MIN_HEIGHT_M = 2.5
+#: Smallest raised region reported as a roof without footprint (m², plan): a garage.
+MIN_AREA_M2 = 30.0
+#: Without a DEM the ground is the DSM opened (minimum, then maximum filter) over a
+#: square this wide (m): every building narrower than it is removed from the ground.
+GROUND_WINDOW_M = 60.0
+#: Raised cells this close to a footprint (m) belong to it (eaves, walls, a footprint
+#: a little off the DSM).
+FOOTPRINT_MARGIN_M = 1.5
+#: Without a canopy raster, a cell is tree-like where the median over its 3 × 3
+#: neighbourhood of the DSM's discrete Laplacian (the height of a cell against the
+#: mean of its four neighbours, m) exceeds this: roofs, ridges included, are planar
+#: at the pixel scale, crowns are not.
+ROUGH_M = 0.5
+#: A building stands on walls: at least this share of a region's edge cells drop by
+#: :data:`MIN_HEIGHT_M` within :data:`WALL_M` (a hill that the ground estimate cut
+#: off is raised too, but slopes down gently).
+WALL_SHARE = 0.5
+WALL_M = 2.0
+#: Tilt below which a facet counts as flat (deg), as the DSM stage's default.
+FLAT_DEG = 3.0
+
+#: Columns of the ``unmatched_roofs`` layer besides ``geometry``.
+COLUMNS = ["roof_id", "area_m2", "height_m", "tilt_deg", "azimuth_deg", "cells"]
+
+
+def empty_layer(crs=None) -> gpd.GeoDataFrame:
+    """An ``unmatched_roofs`` layer without roofs."""
+    return gpd.GeoDataFrame({c: pd.Series(dtype=object if c == "roof_id" else float) for c in COLUMNS},
+                            geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+
+
+def ground_estimate(z: np.ndarray, res: float) -> np.ndarray:
+    """Ground heights (m) under a DSM window without a DEM: a grey opening of the DSM
+    over :data:`GROUND_WINDOW_M`; no-data cells do not pull the ground down."""
+    k = max(int(round(GROUND_WINDOW_M / res)) | 1, 3)
+    filled = np.where(np.isnan(z), np.nanmax(z) if np.isfinite(z).any() else 0.0, z)
+    return ndimage.grey_opening(filled, size=(k, k))
+
+
+def raised_mask(window: Raster, ground: Raster | None = None, canopy: Raster | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Cells of ``window`` where something building-like stands, and the height above
+    ground of every cell (m).
+
+    Raised: at least :data:`MIN_HEIGHT_M` above the ground (the DEM ``ground`` on the
+    same grid, else :func:`ground_estimate`). Trees are not buildings: cells the
+    ``canopy`` (tree heights, 0 = none) marks, or without one cells rougher than
+    :data:`ROUGH_M` and not next to a smooth raised cell. An opening with a 3 × 3 square then drops walls, fences and
+    single cells.
+    """
+    z, res = window.z.astype(float), window.res
+    base = ground.z.astype(float) if ground is not None else ground_estimate(z, res)
+    height = z - base
+    with np.errstate(invalid="ignore"):
+        raised = height >= MIN_HEIGHT_M
+    if canopy is not None:
+        raised &= ~(np.nan_to_num(canopy.z) > 0)
+    else:
+        filled = np.where(np.isnan(z), base, z)
+        rough = ndimage.median_filter(np.abs(ndimage.laplace(filled)) / 4.0, size=3) > ROUGH_M
+        # A roof's edge cells are rough too (the wall drops beside them): keep raised
+        # cells next to smooth ones, so roofs keep their edges and crowns stay out.
+        raised &= ndimage.binary_dilation(raised & ~rough, structure=np.ones((3, 3), bool))
+    return ndimage.binary_opening(raised, structure=np.ones((3, 3), bool)), height
+
+
+def burn(geometry: np.ndarray, window: Raster, buffer_m: float = 0.0) -> np.ndarray:
+    """Cells of ``window`` whose centre lies in any of ``geometry`` grown by
+    ``buffer_m`` (m)."""
+    shape = window.z.shape
+    polygons = [g for g in shapely.buffer(geometry, buffer_m) if g is not None and not g.is_empty] \
+        if len(geometry) else []
+    if not polygons:
+        return np.zeros(shape, bool)
+    transform = from_origin(window.x0, window.y0, window.res, window.res)
+    return rasterize(polygons, out_shape=shape, transform=transform, fill=0, default_value=1,
+                     dtype="uint8").astype(bool)
+
+
+def unmatched_roofs(window: Raster, footprints: np.ndarray, ground: Raster | None = None,
+                    canopy: Raster | None = None, core: tuple[float, float, float, float] | None = None,
+                    crs=None) -> gpd.GeoDataFrame:
+    """Building-like raised regions of ``window`` that no footprint accounts for.
+
+    Parameters
+    ----------
+    window : DSM window (m)
+    footprints : every footprint near the window (projected CRS of the window)
+    ground, canopy : DEM and tree heights on the window's grid, or None
+    core : keep only regions whose representative point lies in these bounds (windows
+        that overlap report each region once); default: all
+    crs : CRS of the result
+
+    Returns
+    -------
+    GeoDataFrame with :data:`COLUMNS`: ``area_m2`` (plan area of its cells),
+    ``height_m`` (median height above ground), ``tilt_deg`` and ``azimuth_deg`` of the
+    dominant facet (the most common of eight 45° aspect sectors and flat among its
+    inner cells; azimuth NaN when flat), ``cells`` (pixels), ``roof_id`` (empty here,
+    numbered by the caller). Regions of at least :data:`MIN_AREA_M2`, more than
+    :data:`FOOTPRINT_MARGIN_M` from every footprint, standing on walls
+    (:data:`WALL_SHARE`).
+    """
+    res = window.res
+    raised, height = raised_mask(window, ground, canopy)
+    raised &= ~burn(footprints, window, FOOTPRINT_MARGIN_M)
+    label, n = ndimage.label(raised, structure=np.ones((3, 3), bool))
+    empty = empty_layer(crs)
+    if n == 0:
+        return empty
+    cells = np.bincount(label.ravel(), minlength=n + 1)
+    area = cells * res * res
+    # Walls: edge cells that drop by MIN_HEIGHT_M within WALL_M.
+    k = max(int(round(2 * WALL_M / res)) | 1, 3)
+    filled = np.where(np.isnan(window.z), np.inf, window.z.astype(float))
+    with np.errstate(invalid="ignore"):
+        wall = filled - ndimage.minimum_filter(filled, size=k) >= MIN_HEIGHT_M
+    edge = raised & ~ndimage.binary_erosion(raised, structure=np.ones((3, 3), bool), border_value=1)
+    share = (np.bincount(label[edge & wall], minlength=n + 1)
+             / np.maximum(np.bincount(label[edge], minlength=n + 1), 1))
+    keep = np.flatnonzero((area >= MIN_AREA_M2) & (share >= WALL_SHARE))
+    keep = keep[keep > 0]
+    if keep.size == 0:
+        return empty
+    dense = np.zeros(n + 1, np.int64) - 1
+    dense[keep] = np.arange(keep.size)
+    lab = dense[label]
+    # First plane estimate: the dominant facet among cells whose neighbours are all in
+    # the region (no walls), from central-difference slopes.
+    dzdy, dzdx = np.gradient(np.where(np.isnan(window.z), 0.0, window.z.astype(float)), res)
+    inner = ndimage.binary_erosion(lab >= 0, structure=np.ones((3, 3), bool))
+    inner_lab = np.where(inner, lab, -1)
+    own = np.where(np.bincount(inner_lab[inner_lab >= 0], minlength=keep.size)[np.maximum(lab, 0)] > 0,
+                   inner_lab, lab)      # a region with no inner cell uses all its cells
+    at = own >= 0
+    a, b = dzdx[at], -dzdy[at]          # rows run south: north slope is −d/drow
+    tilt = np.degrees(np.arctan(np.hypot(a, b)))
+    azimuth = np.degrees(np.arctan2(-a, -b)) % 360.0
+    sector = np.where(tilt < FLAT_DEG, 8, np.floor(((azimuth + 22.5) % 360.0) / 45.0).astype(int))
+    region = own[at]
+    votes = np.bincount(region * 9 + sector, minlength=keep.size * 9).reshape(keep.size, 9)
+    best = votes.argmax(axis=1)
+    mine = sector == best[region]
+    count = np.bincount(region[mine], minlength=keep.size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_tilt = np.bincount(region[mine], tilt[mine], minlength=keep.size) / count
+        s = np.bincount(region[mine], np.sin(np.radians(azimuth[mine])), minlength=keep.size)
+        c = np.bincount(region[mine], np.cos(np.radians(azimuth[mine])), minlength=keep.size)
+    flat = best == 8
+    tilt_out = np.where(flat, 0.0, mean_tilt)
+    az_out = np.where(flat, np.nan, np.degrees(np.arctan2(s, c)) % 360.0)
+    in_region = lab >= 0
+    h = pd.Series(height[in_region]).groupby(lab[in_region]).median().reindex(range(keep.size)).to_numpy()
+    # Outlines: the region's pixels.
+    transform = from_origin(window.x0, window.y0, res, res)
+    found = list(shapes(lab.astype(np.int32), mask=lab >= 0, connectivity=8, transform=transform))
+    geometry = _union_by([shapely.geometry.shape(g) for g, _ in found],
+                         np.array([int(v) for _, v in found], np.int64))
+    out = gpd.GeoDataFrame({
+        "roof_id": "", "area_m2": area[keep], "height_m": h, "tilt_deg": tilt_out, "azimuth_deg": az_out,
+        "cells": cells[keep],
+    }, geometry=geometry, crs=crs)
+    if core is not None:
+        point = shapely.get_coordinates(shapely.point_on_surface(out.geometry.to_numpy()))
+        x0, y0, x1, y1 = core
+        out = out[(point[:, 0] >= x0) & (point[:, 0] < x1) & (point[:, 1] >= y0) & (point[:, 1] < y1)]
+    return out.reset_index(drop=True)
+
+
+def _union_by(parts: list, owner: np.ndarray) -> np.ndarray:
+    """``parts`` grouped by ``owner`` (0, 1, …, every number present), one
+    MultiPolygon per group."""
+    order = np.argsort(owner, kind="stable")
+    return shapely.multipolygons(np.array(parts, dtype=object)[order], indices=owner[order])
