@@ -75,9 +75,9 @@ def footprints_on_dsm(config: Config, b: gpd.GeoDataFrame, crs: str, mosaic: til
 
     shifts, found = [], []
     for core, dsm, ground, trees in blocks(mosaic, c.block_m, dem, canopy):
-        raised, _ = unmatched.raised_mask(dsm, ground, trees)
-        shifts.append(alignment.footprint_shift(dsm, raised, near(dsm, geometry)))
-        found.append(unmatched.unmatched_roofs(dsm, near(dsm, geometry), ground, trees, core, crs))
+        raised = unmatched.raised_mask(dsm, ground, trees)
+        shifts.append(alignment.footprint_shift(dsm, raised[0], near(dsm, geometry)))
+        found.append(unmatched.unmatched_roofs(dsm, near(dsm, geometry), ground, trees, core, crs, raised))
     shift = alignment.combine(shifts)
     if alignment.significant(shift):
         length = float(np.hypot(shift.dx, shift.dy))

@@ -44,6 +44,12 @@ WALL_SHARE = 0.5
 WALL_M = 2.0
 #: Tilt below which a facet counts as flat (deg), as the DSM stage's default.
 FLAT_DEG = 3.0
+#: A roof is made of planes: its flat cells and its dominant facet (cells within 22.5°
+#: of its aspect and :data:`FACET_TILT_DEG` of its tilt) cover at least this share of
+#: it. A gable's face covers about half, a hip's a quarter, a tree crown's (dome)
+#: a twentieth.
+FACET_SHARE = 0.15
+FACET_TILT_DEG = 10.0
 
 #: Columns of the ``unmatched_roofs`` layer besides ``geometry``.
 COLUMNS = ["roof_id", "area_m2", "height_m", "tilt_deg", "azimuth_deg", "cells"]
@@ -105,7 +111,7 @@ def burn(geometry: np.ndarray, window: Raster, buffer_m: float = 0.0) -> np.ndar
 
 def unmatched_roofs(window: Raster, footprints: np.ndarray, ground: Raster | None = None,
                     canopy: Raster | None = None, core: tuple[float, float, float, float] | None = None,
-                    crs=None) -> gpd.GeoDataFrame:
+                    crs=None, raised: tuple[np.ndarray, np.ndarray] | None = None) -> gpd.GeoDataFrame:
     """Building-like raised regions of ``window`` that no footprint accounts for.
 
     Parameters
@@ -113,84 +119,112 @@ def unmatched_roofs(window: Raster, footprints: np.ndarray, ground: Raster | Non
     window : DSM window (m)
     footprints : every footprint near the window (projected CRS of the window)
     ground, canopy : DEM and tree heights on the window's grid, or None
-    core : keep only regions whose representative point lies in these bounds (windows
-        that overlap report each region once); default: all
+    core : keep only regions whose cells' centroid lies in these bounds (windows that
+        overlap report each region once); default: all
     crs : CRS of the result
+    raised : :func:`raised_mask` of the window when already at hand
 
     Returns
     -------
     GeoDataFrame with :data:`COLUMNS`: ``area_m2`` (plan area of its cells),
     ``height_m`` (median height above ground), ``tilt_deg`` and ``azimuth_deg`` of the
-    dominant facet (the most common of eight 45° aspect sectors and flat among its
-    inner cells; azimuth NaN when flat), ``cells`` (pixels), ``roof_id`` (empty here,
-    numbered by the caller). Regions of at least :data:`MIN_AREA_M2`, more than
-    :data:`FOOTPRINT_MARGIN_M` from every footprint, standing on walls
-    (:data:`WALL_SHARE`).
+    dominant facet (:func:`_facets`; azimuth NaN when flat), ``cells`` (pixels),
+    ``roof_id`` (empty here, numbered by the caller). Regions of at least
+    :data:`MIN_AREA_M2`, more than :data:`FOOTPRINT_MARGIN_M` from every footprint,
+    standing on walls (:data:`WALL_SHARE`) and made of planes (:data:`FACET_SHARE`).
     """
     res = window.res
-    raised, height = raised_mask(window, ground, canopy)
-    raised &= ~burn(footprints, window, FOOTPRINT_MARGIN_M)
-    label, n = ndimage.label(raised, structure=np.ones((3, 3), bool))
-    empty = empty_layer(crs)
+    mask, height = raised if raised is not None else raised_mask(window, ground, canopy)
+    mask = mask & ~burn(footprints, window, FOOTPRINT_MARGIN_M)
+    label, n = ndimage.label(mask, structure=np.ones((3, 3), bool))
     if n == 0:
-        return empty
+        return empty_layer(crs)
     cells = np.bincount(label.ravel(), minlength=n + 1)
-    area = cells * res * res
     # Walls: edge cells that drop by MIN_HEIGHT_M within WALL_M.
     k = max(int(round(2 * WALL_M / res)) | 1, 3)
     filled = np.where(np.isnan(window.z), np.inf, window.z.astype(float))
     with np.errstate(invalid="ignore"):
         wall = filled - ndimage.minimum_filter(filled, size=k) >= MIN_HEIGHT_M
-    edge = raised & ~ndimage.binary_erosion(raised, structure=np.ones((3, 3), bool), border_value=1)
+    edge = mask & ~ndimage.binary_erosion(mask, structure=np.ones((3, 3), bool), border_value=1)
     share = (np.bincount(label[edge & wall], minlength=n + 1)
              / np.maximum(np.bincount(label[edge], minlength=n + 1), 1))
-    keep = np.flatnonzero((area >= MIN_AREA_M2) & (share >= WALL_SHARE))
+    keep = np.flatnonzero((cells * res * res >= MIN_AREA_M2) & (share >= WALL_SHARE))
     keep = keep[keep > 0]
+    if core is not None and keep.size:
+        rows, cols = np.nonzero(np.isin(label, keep))
+        of = label[rows, cols]
+        cx = window.x0 + (np.bincount(of, cols, minlength=n + 1)[keep] / cells[keep] + 0.5) * res
+        cy = window.y0 - (np.bincount(of, rows, minlength=n + 1)[keep] / cells[keep] + 0.5) * res
+        keep = keep[(cx >= core[0]) & (cx < core[2]) & (cy >= core[1]) & (cy < core[3])]
     if keep.size == 0:
-        return empty
-    dense = np.zeros(n + 1, np.int64) - 1
+        return empty_layer(crs)
+    dense = np.full(n + 1, -1, np.int64)
     dense[keep] = np.arange(keep.size)
     lab = dense[label]
-    # First plane estimate: the dominant facet among cells whose neighbours are all in
-    # the region (no walls), from central-difference slopes.
-    dzdy, dzdx = np.gradient(np.where(np.isnan(window.z), 0.0, window.z.astype(float)), res)
-    inner = ndimage.binary_erosion(lab >= 0, structure=np.ones((3, 3), bool))
-    inner_lab = np.where(inner, lab, -1)
-    own = np.where(np.bincount(inner_lab[inner_lab >= 0], minlength=keep.size)[np.maximum(lab, 0)] > 0,
-                   inner_lab, lab)      # a region with no inner cell uses all its cells
-    at = own >= 0
-    a, b = dzdx[at], -dzdy[at]          # rows run south: north slope is −d/drow
-    tilt = np.degrees(np.arctan(np.hypot(a, b)))
-    azimuth = np.degrees(np.arctan2(-a, -b)) % 360.0
-    sector = np.where(tilt < FLAT_DEG, 8, np.floor(((azimuth + 22.5) % 360.0) / 45.0).astype(int))
-    region = own[at]
-    votes = np.bincount(region * 9 + sector, minlength=keep.size * 9).reshape(keep.size, 9)
-    best = votes.argmax(axis=1)
-    mine = sector == best[region]
-    count = np.bincount(region[mine], minlength=keep.size)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean_tilt = np.bincount(region[mine], tilt[mine], minlength=keep.size) / count
-        s = np.bincount(region[mine], np.sin(np.radians(azimuth[mine])), minlength=keep.size)
-        c = np.bincount(region[mine], np.cos(np.radians(azimuth[mine])), minlength=keep.size)
-    flat = best == 8
-    tilt_out = np.where(flat, 0.0, mean_tilt)
-    az_out = np.where(flat, np.nan, np.degrees(np.arctan2(s, c)) % 360.0)
+    tilt, azimuth, planar = _facets(window, lab, keep.size)
+    ok = planar >= FACET_SHARE
+    if not ok.any():
+        return empty_layer(crs)
+    keep, tilt, azimuth = keep[ok], tilt[ok], azimuth[ok]
+    dense[:] = -1
+    dense[keep] = np.arange(keep.size)
+    lab = dense[label]
     in_region = lab >= 0
     h = pd.Series(height[in_region]).groupby(lab[in_region]).median().reindex(range(keep.size)).to_numpy()
-    # Outlines: the region's pixels.
     transform = from_origin(window.x0, window.y0, res, res)
-    found = list(shapes(lab.astype(np.int32), mask=lab >= 0, connectivity=8, transform=transform))
+    found = list(shapes(lab.astype(np.int32), mask=in_region, connectivity=8, transform=transform))
     geometry = _union_by([shapely.geometry.shape(g) for g, _ in found],
                          np.array([int(v) for _, v in found], np.int64))
-    out = gpd.GeoDataFrame({
-        "roof_id": "", "area_m2": area[keep], "height_m": h, "tilt_deg": tilt_out, "azimuth_deg": az_out,
-        "cells": cells[keep],
+    return gpd.GeoDataFrame({
+        "roof_id": "", "area_m2": cells[keep] * res * res, "height_m": h, "tilt_deg": tilt,
+        "azimuth_deg": azimuth, "cells": cells[keep],
     }, geometry=geometry, crs=crs)
-    if core is not None:
-        point = shapely.get_coordinates(shapely.point_on_surface(out.geometry.to_numpy()))
-        x0, y0, x1, y1 = core
-        out = out[(point[:, 0] >= x0) & (point[:, 0] < x1) & (point[:, 1] >= y0) & (point[:, 1] < y1)]
-    return out.reset_index(drop=True)
+
+
+def _facets(window: Raster, lab: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Dominant facet of each region ``lab`` = 0…n−1 (−1: none) and how much of the
+    region it and the flat cells cover.
+
+    From central-difference slopes at the region's inner cells (all its cells where it
+    has none): a region is mostly flat (≥ half its cells
+    below :data:`FLAT_DEG`: tilt 0, azimuth NaN), or its dominant facet is the 45°
+    aspect window with most sloped cells, at their median tilt and mean azimuth. The
+    planar share counts the flat cells and the cells within 22.5° of that azimuth and
+    :data:`FACET_TILT_DEG` of that tilt: a gable's dominant face covers about half its
+    cells, a hip's a quarter, a tree crown's few.
+
+    Returns tilt (deg), azimuth (deg from north, NaN when flat) and planar share.
+    """
+    z = np.where(np.isnan(window.z), 0.0, window.z.astype(float))
+    dzdy, dzdx = np.gradient(z, window.res)
+    inner = ndimage.binary_erosion(lab >= 0, structure=np.ones((3, 3), bool))
+    inner_lab = np.where(inner, lab, -1)
+    has_inner = np.bincount(inner_lab[inner_lab >= 0], minlength=n) > 0
+    own = np.where(has_inner[np.maximum(lab, 0)], inner_lab, lab)
+    at = own >= 0
+    region, a, b = own[at], dzdx[at], -dzdy[at]             # rows run south
+    tilt = np.degrees(np.arctan(np.hypot(a, b)))
+    azimuth = np.degrees(np.arctan2(-a, -b)) % 360.0
+    total = np.bincount(region, minlength=n)
+    flat_cell = tilt < FLAT_DEG
+    flat_share = np.bincount(region[flat_cell], minlength=n) / np.maximum(total, 1)
+    # Most sloped cells in a 45° window of aspect: 5° bins, summed over 9 neighbours.
+    sloped = ~flat_cell
+    bins = (azimuth[sloped] // 5).astype(np.int64) % 72
+    hist = np.bincount(region[sloped] * 72 + bins, minlength=n * 72).reshape(n, 72).astype(float)
+    window_sum = sum(np.roll(hist, s, axis=1) for s in range(-4, 5))
+    mode = (window_sum.argmax(axis=1) + 0.5) * 5.0
+    off = np.abs((azimuth - mode[region] + 180.0) % 360.0 - 180.0)
+    face = sloped & (off <= 22.5)
+    face_tilt = pd.Series(tilt[face]).groupby(region[face]).median().reindex(range(n)).to_numpy()
+    on_face = face & (np.abs(tilt - face_tilt[region]) <= FACET_TILT_DEG)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.bincount(region[on_face], np.sin(np.radians(azimuth[on_face])), minlength=n)
+        c = np.bincount(region[on_face], np.cos(np.radians(azimuth[on_face])), minlength=n)
+    planar = flat_share + np.bincount(region[on_face], minlength=n) / np.maximum(total, 1)
+    flat = flat_share >= 0.5
+    return (np.where(flat, 0.0, face_tilt), np.where(flat, np.nan, np.degrees(np.arctan2(s, c)) % 360.0),
+            np.where(flat, 1.0, planar))
 
 
 def _union_by(parts: list, owner: np.ndarray) -> np.ndarray:
