@@ -76,6 +76,12 @@ ZH: list[tuple[re.Pattern, str]] = [(re.compile(p), zh) for p, zh in (
      r"DSM 覆盖 \2 个建筑轮廓中的 \1 个（\3）；其余 \4 个采用普查的屋顶几何（roof_*_source 为 survey 或 default）"),
     (r"nothing to do if the tiles were meant to cover only part of the area", "若图幅本就只覆盖部分区域，无需处理"),
     (r"footprint positions checked against the DSM: (.*?) fits; (.*)", r"已用 DSM 核对建筑轮廓位置：\1 吻合；\2"),
+    (r"set dsm.align_footprints: true to move them, or fix their georeferencing",
+     "设置 dsm.align_footprints: true 自动平移，或修正轮廓的地理配准"),
+    (r"fix the footprints' georeferencing to drop the move", "修正轮廓的地理配准后即可取消平移"),
+    (r"(\S+) raised roofs with no footprint, (\S+) m² \(layer unmatched_roofs\): buildings missing from the "
+     r"footprint register", r"DSM 中有 \1 处高出地面的屋顶没有建筑轮廓，共 \2 m²（图层 unmatched_roofs）：轮廓底册可能漏登这些建筑"),
+    (r"check them on imagery and add the buildings to the footprints file", "请对照影像核实，并把这些建筑补入轮廓文件"),
     (r"building lies outside every township polygon", "建筑不在任何镇街道边界内"),
     (r"check the footprint's position and CRS, or the township layer", "请检查建筑轮廓的位置与坐标系，或镇街道图层"),
     (r"file is encoded in (\S+), not UTF-8", r"文件编码为 \1，不是 UTF-8"),
@@ -89,7 +95,12 @@ ZH: list[tuple[re.Pattern, str]] = [(re.compile(p), zh) for p, zh in (
     (r"surveyed township '(.*)' matches no township; kept as written", r"普查填写的镇街道“\1”与任何镇街道都不匹配；保留原值"),
     (r"use one of: (.*)", r"请使用以下之一：\1"),
 )]
-
+#: The footprint shift finding, one pattern per pair of directions, moved or not.
+ZH += [(re.compile(rf"the footprints lie (\S+) m off the DSM's buildings: moved (\S+) m {ew} and (\S+) m {ns} "
+                   rf"they cover them best \((\S+) footprint cells\){re.escape(tail)}"),
+        rf"建筑轮廓与 DSM 中的建筑错开 \1 m：向{ew_zh}移 \2 m、向{ns_zh}移 \3 m 时吻合最好（\4 个轮廓像元）{tail_zh}")
+       for ew, ew_zh in (("east", "东"), ("west", "西")) for ns, ns_zh in (("north", "北"), ("south", "南"))
+       for tail, tail_zh in (("", ""), ("; moved so (dsm.align_footprints)", "；已按此平移（dsm.align_footprints）"))]
 
 def translate(text: str | None, lang: str) -> str | None:
     """``text`` (a problem or fix) in ``lang``: Chinese from :data:`ZH`, else as written."""
