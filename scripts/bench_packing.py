@@ -8,7 +8,9 @@ surveyed with ``roofpv survey``; its ``roof_planes`` layer holds every measured 
 (plan polygon, tilt, azimuth) and the modules roofpv placed on it.
 
 The reference packs each plane polygon again without roofpv's layout code: the plane
-is shrunk by the setback of its mounting (shapely buffer), turned so its slope runs
+outline, straightened to within a DSM pixel as roofpv reads it (Douglas–Peucker; also
+packed raw, as the pixel outline the DSM stage drew), is shrunk by the setback of its
+mounting (shapely buffer), turned so its slope runs
 along y, and a regular grid of module boxes (flush: portrait and landscape, rows
 (L + gap)·cosβ apart; flat: portrait racks at the module tilt of the config, rows the
 GB 50797 pitch apart, at most L / 0.25) is laid at ``offsets`` × ``offsets`` grid
@@ -33,6 +35,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import rasterio
 import shapely
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,8 +85,9 @@ def pack(polygon, width: float, depth: float, pitch: float, gap: float, offsets:
     return best
 
 
-def reference(planes: gpd.GeoDataFrame, config, offsets: int) -> np.ndarray:
-    """Modules of the brute-force packing on each plane."""
+def reference(planes: gpd.GeoDataFrame, config, offsets: int, straighten_m: float = 0.0) -> np.ndarray:
+    """Modules of the brute-force packing on each plane (its outline first simplified
+    by ``straighten_m``, Douglas–Peucker, when given)."""
     m = config.module
     racked = {k for k, v in config.mountings.items() if v.row_spacing == "gb50797"}
     flat_type = next(k for k, r in config.roofs.items() if r.slope_deg == 0 and r.mounting in racked)
@@ -95,8 +99,9 @@ def reference(planes: gpd.GeoDataFrame, config, offsets: int) -> np.ndarray:
         flat = p.tilt_deg < config.dsm.flat_max_slope_deg
         setback = config.roofs[flat_type if flat else pitched_type].setback_m
         azimuth = 180.0 if flat else p.azimuth_deg
+        outline = shapely.simplify(p.geometry, straighten_m, preserve_topology=True) if straighten_m else p.geometry
         c = p.geometry.centroid
-        local = shapely.affinity.rotate(shapely.affinity.translate(p.geometry, -c.x, -c.y),
+        local = shapely.affinity.rotate(shapely.affinity.translate(outline, -c.x, -c.y),
                                         azimuth - 180.0, origin=(0, 0))
         local = shapely.make_valid(local.buffer(-setback, join_style="mitre"))
         if flat:
@@ -116,7 +121,7 @@ def survey(config_path: Path, out: Path) -> gpd.GeoDataFrame:
     return gpd.read_file(out / "roofpv.gpkg", layer="roof_planes")
 
 
-def table(planes: gpd.GeoDataFrame, config, ref: np.ndarray) -> pd.DataFrame:
+def table(planes: gpd.GeoDataFrame, config, raw: np.ndarray, ref: np.ndarray) -> pd.DataFrame:
     m = config.module
     flat = planes["tilt_deg"].to_numpy() < config.dsm.flat_max_slope_deg
     area = planes["area_m2"].to_numpy(float)
@@ -135,6 +140,7 @@ def table(planes: gpd.GeoDataFrame, config, ref: np.ndarray) -> pd.DataFrame:
                 "roofpv kWp/m²": mine * m.power_w / 1000 / area[sel].sum(),
                 "reference kWp/m²": theirs * m.power_w / 1000 / area[sel].sum(),
                 "ratio": mine / theirs if theirs else np.nan,
+                "reference, pixel outline kWp/m²": raw[sel].sum() * m.power_w / 1000 / area[sel].sum(),
                 "coverage": mine * m.area_m2 / sloped[sel].sum(),
                 "NREL coverage": NREL_COVERAGE[kind],
                 "empty ≥ 20 m²": int(((planes["modules"].to_numpy() == 0) & (area >= 20) & sel).sum()),
@@ -163,10 +169,14 @@ def main() -> None:
         off_north = np.abs((planes["azimuth_deg"].to_numpy() + 180.0) % 360.0 - 180.0)
         north = (off_north < rule.north_half_width_deg) & (planes["module_tilt_deg"].to_numpy() > rule.north_max_tilt_deg)
         planes = planes[~north].reset_index(drop=True)
-        ref = reference(planes, config, args.offsets)
+        with rasterio.open(sorted(Path(config.dsm.tiles).glob(config.dsm.tiles_pattern))[0]) as src:
+            res = abs(src.transform.a)
+        raw = reference(planes, config, args.offsets)
+        ref = reference(planes, config, args.offsets, res)
         print(f"\n{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: "
               f"{len(planes)} planes not facing north, {planes['area_m2'].sum():.0f} m²")
-        print(markdown(table(planes, config, ref)))
+        print(f"pixel {res:g} m")
+        print(markdown(table(planes, config, raw, ref)))
 
 
 if __name__ == "__main__":
