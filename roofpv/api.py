@@ -10,7 +10,7 @@ no files written.
 >>> weather = roofpv.hourly_weather(config)               # typical year, hourly
 >>> b = roofpv.assess(footprints, config, weather=weather)  # doctest: +SKIP
 
-Each is a composition of the stages of :mod:`roofpv.run.stages`; ``docs/design.md`` lists
+Each runs the stages in the order of :mod:`roofpv.run.pipeline`; ``docs/design.md`` lists
 the columns every stage needs and adds.
 """
 
@@ -25,18 +25,12 @@ from roofpv.config import Config
 from roofpv.energy import solar
 from roofpv.errors import RoofpvError
 from roofpv.findings import findings_frame
-from roofpv.inputs.inventory import (
-    assign_townships,
-    fill_from_footprints,
-    footprint_attributes,
-    resolve_overlaps,
-    to_analysis_crs,
-)
+from roofpv.inputs.inventory import assign_townships, footprint_attributes, place
 from roofpv.inputs.survey_table import map_headers, normalise_survey
 from roofpv.io import tiles
 from roofpv.io.weather_files import load_weather
-from roofpv.run.pipeline import analysis_crs
-from roofpv.run.stages import MONTHLY_COLUMNS, assess_buildings
+from roofpv.run.pipeline import analysis_crs, assess_buildings
+from roofpv.run.stages import MONTHLY_COLUMNS
 from roofpv.schema import COLUMN_ALIASES
 
 
@@ -89,12 +83,8 @@ def buildings_table(footprints: gpd.GeoDataFrame, config: Config,
              if c != "building_id"]
     b["has_survey"] = survey[given].notna().any(axis=1) if given else False
     # OSM-style columns (building, building:levels, height) fill what the survey columns leave blank.
-    b = fill_from_footprints(b, footprint_attributes(attributes.set_axis(survey.index),
-                                                     config.dsm.storey_height_m))
-    crs = analysis_crs(config)
-    b, found = to_analysis_crs(b, crs, "buildings")
-    findings += found
-    b, found = resolve_overlaps(b, "buildings")
+    b, found = place(b, footprint_attributes(attributes.set_axis(survey.index), config.dsm.storey_height_m),
+                     analysis_crs(config), "buildings")
     findings += found
     b, found = assign_townships(b, townships, "buildings")
     b.attrs["findings"] = findings_frame(findings + found)

@@ -8,22 +8,19 @@ may split the buildings into partitions freely.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from roofpv.appraise import carbon, economics, grid
+from roofpv.appraise import carbon, economics
 from roofpv.appraise.suitability import classify
 from roofpv.config import Config
-from roofpv.energy import solar, uncertainty
+from roofpv.energy import solar
 from roofpv.io import tiles
 from roofpv.roofs import arrays, dsm, layout, shading
 from roofpv.roofs.roof import roof_planes
-from roofpv.run import sequence
-from roofpv.targets.policy import energy, in_cohort
+from roofpv.targets.policy import in_cohort
 
 #: Column order of the ``buildings`` output.
 BUILDING_COLUMNS = [
@@ -366,47 +363,8 @@ def finish(b: pd.DataFrame, config: Config) -> pd.DataFrame:
     return out[BUILDING_COLUMNS + cohorts + ["geometry"]]
 
 
-def assess_buildings(
-    buildings: gpd.GeoDataFrame, config: Config, hourly: pd.DataFrame,
-    tables: dict[str, solar.YieldTable], crs: str,
-    progress: Callable[[str], None] = lambda stage: None, neighbours: gpd.GeoDataFrame | None = None,
-    mosaic: tiles.Mosaic | None = None, dem: tiles.Mosaic | None = None, draw_arrays: bool = True,
-    measured: tuple[pd.DataFrame, gpd.GeoDataFrame] | None = None,
-) -> tuple[pd.DataFrame, gpd.GeoDataFrame | None, gpd.GeoDataFrame | None]:
-    """The per-building stages: DSM roofs, layout, yield, suitability, grid, economics,
-    carbon and energy use. Each building's result depends only on its own row (and, for
-    the DSM, on the footprints around it), so any split of ``buildings`` gives the same
-    rows. ``neighbours``: footprints outside ``buildings`` that the DSM stage sees
-    (ground rings, shading) but whose results are dropped. Returns the buildings, the
-    ``roof_planes`` layer (None without measured roofs) and, with ``draw_arrays``, the
-    ``pv_arrays`` layer. The buildings carry the :data:`MONTHLY_COLUMNS` of the
-    ``monthly_yield`` table (:func:`monthly_yield`). ``measured``: the result of
-    :func:`measure_roofs` for these buildings when already at hand (it depends on
-    neither module, losses nor rules)."""
-    progress(sequence.ROOFS)
-    around = buildings if neighbours is None else pd.concat([buildings, neighbours])
-    roofs, measured_planes = (measure_roofs(around, config, hourly, crs, mosaic, dem)
-                              if measured is None else measured)
-    if neighbours is not None and not roofs.empty:
-        roofs = roofs[roofs.index.isin(buildings.index)]
-        measured_planes = measured_planes[measured_planes["building_id"].isin(buildings.index)]
-    b = resolve_roofs(buildings, config, roofs)
-    planes, runs = lay_out(b, config, tables, measured_planes)
-    plane_layer = plane_yields(measured_planes, planes)
-
-    progress(sequence.YIELD)
-    b = building_layout(b, planes, config)
-
-    progress(sequence.SUITABILITY)
-    b = finish(b, config)
-    pv_arrays = None
-    if draw_arrays:
-        progress(sequence.ARRAYS)
-        pv_arrays = array_layer(planes, runs, b, config, crs)
-
-    progress(sequence.APPRAISE)
-    b = carbon.account(economics.appraise(grid.classify(b, config.grid), config.economics), config.carbon)
-    b = uncertainty.p90(b, config.uncertainty)
-    # The monthly table travels with the buildings as columns; conclude() splits it off.
-    b = b.join(monthly_yield(b, planes, config, tables))
-    return energy(b, config.energy), plane_layer, pv_arrays
+def appraise(b: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """What each roof's energy is worth: economics (:func:`roofpv.appraise.economics.appraise`)
+    and avoided carbon (:func:`roofpv.appraise.carbon.account`), again after any change to
+    the roofs' kWh (monitoring's calibration)."""
+    return carbon.account(economics.appraise(b, config.economics), config.carbon)
