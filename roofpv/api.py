@@ -23,7 +23,7 @@ import pandas as pd
 
 from roofpv.config import Config
 from roofpv.energy import solar
-from roofpv.errors import RoofpvError
+from roofpv.errors import ApiInputError
 from roofpv.findings import findings_frame
 from roofpv.inputs.inventory import assign_townships, footprint_attributes, place
 from roofpv.inputs.survey_table import map_headers, normalise_survey
@@ -32,10 +32,6 @@ from roofpv.io.weather_files import load_weather
 from roofpv.run.pipeline import analysis_crs, assess_buildings
 from roofpv.run.stages import MONTHLY_COLUMNS
 from roofpv.schema import COLUMN_ALIASES
-
-
-class ApiInputError(RoofpvError):
-    """A GeoDataFrame handed to the API that cannot be assessed as it is."""
 
 
 def hourly_weather(config: Config) -> pd.DataFrame:

@@ -39,8 +39,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace, console) -> int:
     import pandas as pd
 
-    from roofpv.cli.options import OutputExistsError, default_config
-    from roofpv.config import ConfigError, load_config
+    from roofpv.cli.options import default_config
+    from roofpv.config import load_config
+    from roofpv.errors import ConfigError, OutputExistsError
     from roofpv.fieldwork import forms
     from roofpv.io import form_workbooks as form_io
     from roofpv.io.readers import read_vector

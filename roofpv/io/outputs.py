@@ -27,10 +27,9 @@ import pyogrio
 import pyproj
 
 from roofpv.appraise.suitability import STATUSES
-from roofpv.errors import OutputExistsError, RoofpvError
+from roofpv.errors import InputError, OutputExistsError, OutputLockedError
 from roofpv.findings import findings_frame, in_language
 from roofpv.io import writers
-from roofpv.io.readers import InputError
 from roofpv.qgis.project import project_xml
 from roofpv.qgis.styles import aliases, layer_styles
 from roofpv.results import Results
@@ -315,10 +314,6 @@ PARQUET_LAYERS = ("buildings", "roof_planes", "pv_arrays", "rollout_plan", "run_
 #: when there is no manifest.
 KNOWN_OUTPUTS = (*SURVEY_OUTPUTS, *PLAN_OUTPUTS, *(f"{n}.parquet" for n in PARQUET_LAYERS),
                  "report", "report_en")
-
-
-class OutputLockedError(RoofpvError):
-    """Another roofpv command is writing into the output folder."""
 
 
 @contextmanager

@@ -24,12 +24,13 @@ import pandas as pd
 from roofpv.appraise import economics, grid
 from roofpv.config import Config
 from roofpv.energy import solar, uncertainty
+from roofpv.errors import WeatherFileError
 from roofpv.findings import Finding
 from roofpv.inputs import checks
 from roofpv.inputs.inventory import assign_townships, footprint_attributes, join_survey, place
 from roofpv.io import readers, tiles
 from roofpv.io.register_files import read_meters, read_register
-from roofpv.io.weather_files import WeatherFileError, load_weather
+from roofpv.io.weather_files import load_weather
 from roofpv.monitoring import calibration
 from roofpv.results import Inventory, Results, add_run_info, run_info
 from roofpv.roofs.roof import analysis_epsg
