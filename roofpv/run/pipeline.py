@@ -113,7 +113,7 @@ def build_inventory(config: Config) -> Inventory:
     findings += checks.datum_check(config, footprints.geometry, polygons, mosaic, crs)
     polygons = polygons.to_crs(crs) if polygons is not None else None
     findings += checks.cross_checks(b, polygons, str(inputs.survey), str(inputs.footprints),
-                                          str(inputs.townships))
+                                    str(inputs.townships))
     return Inventory(buildings=b, township_polygons=polygons, findings=findings, survey_rows=len(survey),
                      crs=crs, dsm=mosaic, dem=dem, register=matches)
 
