@@ -33,7 +33,7 @@ from roofpv.inputs.inventory import (
     to_analysis_crs,
 )
 from roofpv.inputs.survey_table import map_headers, normalise_survey
-from roofpv.io import tiles
+from roofpv.io import point_cloud, tiles
 from roofpv.io.weather_files import load_weather
 from roofpv.run.pipeline import analysis_crs
 from roofpv.run.stages import MONTHLY_COLUMNS, assess_buildings
@@ -129,7 +129,8 @@ def assess(buildings: gpd.GeoDataFrame, config: Config, *, weather: pd.DataFrame
     crs = analysis_crs(config)
     hourly = weather if weather is not None else load_weather(config)[0]
     if isinstance(dsm, (str, Path)):
-        dsm = tiles.open_mosaic(dsm, crs, config.dsm.tiles_pattern)
+        c = point_cloud.resolve(config.dsm.model_copy(update={"tiles": Path(dsm)}))
+        dsm = tiles.open_mosaic(c.tiles, crs, c.tiles_pattern)
     b, _, pv_arrays = assess_buildings(buildings, config, hourly, solar.yield_tables(config, hourly),
                                        crs, mosaic=dsm, draw_arrays=arrays)
     out = gpd.GeoDataFrame(b.drop(columns=MONTHLY_COLUMNS), geometry="geometry", crs=crs)
