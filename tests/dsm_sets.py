@@ -224,13 +224,27 @@ def holes(copy: Copy, share: float = 0.03, radius_px: int = 3, seed: int = 0) ->
     on_dsm(copy, punch)
 
 
+def _onto(paths: list[Path], profile: dict, reducer=np.fmax) -> np.ndarray:
+    """The rasters ``paths`` warped onto the grid of ``profile`` and combined (NaN where none)."""
+    out = np.full((profile["height"], profile["width"]), np.nan, np.float32)
+    for path in paths:
+        with rasterio.open(path) as src:
+            z = np.full_like(out, np.nan)
+            reproject(rasterio.band(src, 1), z, src_nodata=src.nodata, dst_transform=profile["transform"],
+                      dst_crs=profile["crs"], dst_nodata=np.nan, resampling=Resampling.bilinear)
+        out = reducer(out, z)
+    return out
+
+
 def overhanging_trees(copy: Copy, every: int = 3, reach_m: float = 3.0, height_m: float = 4.0) -> None:
-    """Trees over the roof edge of every ``every``-th footprint: canopy ``height_m`` above
-    that roof's eaves over a disc of radius ``reach_m`` centred on a footprint vertex
-    (half the crown over the roof). The DSM keeps the roof (the canopy layer holds the
-    trees, as the UMEP CDSM convention has it); a canopy folder is made when there is none."""
+    """Trees over the roof edge of every ``every``-th footprint: a crown of radius
+    ``reach_m`` centred on a footprint vertex (half of it over the roof), ``height_m``
+    above the roof there. The DSM keeps the roof and the canopy layer holds the trees
+    (height above ground, the UMEP CDSM convention); a canopy folder on the DSM's grids
+    is made when there is none."""
     fp = gpd.read_file(copy.footprints)
-    crowns = [shapely.Point(shapely.get_coordinates(g)[0]).buffer(reach_m) for g in fp.geometry[::every]]
+    union = shapely.union_all([shapely.Point(shapely.get_coordinates(g)[0]).buffer(reach_m)
+                               for g in fp.geometry[::every]])
     if copy.config.dsm.canopy is None:
         (copy.root / "canopy").mkdir(exist_ok=True)
         for path in copy.rasters("tiles"):
@@ -240,18 +254,13 @@ def overhanging_trees(copy: Copy, every: int = 3, reach_m: float = 3.0, height_m
             with rasterio.open(copy.root / "canopy" / path.name, "w", **profile) as dst:
                 dst.write(zero, 1)
         copy.with_dsm(canopy=copy.root / "canopy")
-    union = shapely.union_all(crowns)
     for path in copy.rasters("canopy"):
-        def grow(z, p, path=path):
+        def grow(z, p):
             t = p["transform"]
             rows, cols = np.indices(z.shape)
-            x, y = t.c + (cols + 0.5) * t.a, t.f + (rows + 0.5) * t.e
-            inside = shapely.contains_xy(union, x, y)
-            dsm_path = copy.config.dsm.tiles / path.name
-            dem_path = (copy.config.dsm.dem / path.name) if copy.config.dsm.dem is not None else None
-            with rasterio.open(dsm_path) as s:
-                surface = s.read(1)
-            ground = np.nanmin(surface) if dem_path is None or not dem_path.exists() else rasterio.open(dem_path).read(1)
+            inside = shapely.contains_xy(union, t.c + (cols + 0.5) * t.a, t.f + (rows + 0.5) * t.e)
+            surface = _onto(copy.rasters("tiles"), p)
+            ground = _onto(copy.rasters("dem"), p) if copy.rasters("dem") else np.nanmin(surface)
             tree = np.where(inside, np.nan_to_num(surface - ground) + height_m, 0.0)
             return np.fmax(np.nan_to_num(z), tree).astype(np.float32), p
         _rewrite(path, grow)
@@ -303,4 +312,4 @@ def run_variant(name: str, variant: str | None, root: Path, lab: pd.DataFrame | 
     shift = (0.7071, 0.7071) if variant == "shift_1m" else (0.0, 0.0)
     crs = gpd.read_file(SETS[name].parent / "buildings.gpkg", rows=1).crs
     return score(lab, planes, buildings, crs, shift) | {"set": name, "variant": variant or "unchanged",
-                                                     "buildings": len(buildings)}
+                                                     "buildings": len(buildings), "ids": kept}
