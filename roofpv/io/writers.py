@@ -24,11 +24,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from roofpv.errors import RoofpvError
-
-
-class OutputError(RoofpvError):
-    """An output that cannot be written (disk full, no permission, folder missing)."""
+from roofpv.errors import OutputError
 
 
 def output_error(path: Path, exc: OSError) -> OutputError:
@@ -83,10 +79,14 @@ LAYER_DESCRIPTIONS = {
     "townships": "roofpv: coverage today and potential against the targets, per township",
     "roof_planes": "roofpv: roof planes measured from the DSM, with orientation, shading and yield",
     "pv_arrays": "roofpv: module rows of the layout on every roof that can carry PV (preview)",
+    "unmatched_roofs": "roofpv: raised roofs of the DSM that no footprint covers (buildings missing from the register)",
     "rollout_plan": "roofpv: ranked roofs that close each township's gap, with build year",
     "changed_buildings": "roofpv compare: buildings that changed between two runs, with why",
     "layer_styles": "QGIS layer styles",
 }
+#: Geometry type of layers that may be written without features (an empty layer's type
+#: cannot be inferred).
+LAYER_GEOMETRY = {"unmatched_roofs": "MultiPolygon"}
 #: GeoPackage version written: 1.3 is read by every GDAL ≥ 2.2 and QGIS 3, and passes the
 #: validator of older GDAL releases (1.4 changed the R-tree triggers).
 GPKG_VERSION = "1.3"
@@ -218,7 +218,7 @@ def write_geopackage(path: Path, layers: dict[str, pd.DataFrame | Chunked], styl
                 continue
             for i, frame in enumerate(chunked.chunks):
                 pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG",
-                                        geometry_type=chunked.geometry_type,
+                                        geometry_type=chunked.geometry_type or LAYER_GEOMETRY.get(name),
                                         promote_to_multi=chunked.promote_to_multi,
                                         append=i > 0, use_arrow=True,  # through Arrow: about twice as fast
                                         **({} if i else first))
