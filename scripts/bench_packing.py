@@ -3,7 +3,8 @@ independent brute-force packing of the same planes.
 
     python scripts/bench_packing.py [CONFIG ...] [--offsets 8] [--synthetic]
 
-Each CONFIG (default: the Gothenburg DSM corpus, ``tests/data/real/dsm_goteborg``) is
+Each CONFIG (default: the real DSM sets under ``tests/data/real``: Gothenburg 1 m LiDAR,
+Delft AHN3 point cloud gridded at 0.5 m, Zurich LoD2 models rasterised at 0.5 m) is
 surveyed with ``roofpv survey``; its ``roof_planes`` layer holds every measured plane
 (plan polygon, tilt, azimuth) and the modules roofpv placed on it.
 
@@ -46,7 +47,9 @@ sys.path.insert(0, str(ROOT))
 
 from roofpv.config import load_config  # noqa: E402
 
-GOTEBORG = ROOT / "tests" / "data" / "real" / "dsm_goteborg" / "goteborg.yaml"
+REAL = ROOT / "tests" / "data" / "real"
+DATA_SETS = [REAL / "dsm_goteborg" / "goteborg.yaml", REAL / "dsm_delft" / "delft.yaml",
+             REAL / "dsm_zurich" / "zurich.yaml"]
 #: NREL rooftop technical potential: module area per m² of suitable plane.
 NREL_COVERAGE = {"pitched": 0.98, "flat": 0.70}
 SIZE_CLASSES = [(0, 50), (50, 200), (200, np.inf)]
@@ -240,7 +243,7 @@ def synthetic_table(offsets: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("configs", nargs="*", type=Path, default=[GOTEBORG])
+    parser.add_argument("configs", nargs="*", type=Path, default=DATA_SETS)
     parser.add_argument("--offsets", type=int, default=8, help="grid phases per axis")
     parser.add_argument("--synthetic", action="store_true", help="also synthetic gables and flat roofs")
     args = parser.parse_args()
@@ -253,8 +256,12 @@ def main() -> None:
         off_north = np.abs((planes["azimuth_deg"].to_numpy() + 180.0) % 360.0 - 180.0)
         north = (off_north < rule.north_half_width_deg) & (planes["module_tilt_deg"].to_numpy() > rule.north_max_tilt_deg)
         planes = planes[~north].reset_index(drop=True)
-        with rasterio.open(sorted(Path(config.dsm.tiles).glob(config.dsm.tiles_pattern))[0]) as src:
-            res = abs(src.transform.a)
+        rasters = sorted(Path(config.dsm.tiles).glob(config.dsm.tiles_pattern))
+        if rasters:
+            with rasterio.open(rasters[0]) as src:
+                res = abs(src.transform.a)
+        else:                                   # a point cloud, gridded at this cell size
+            res = config.dsm.point_cloud_resolution_m
         raw = reference(planes, config, args.offsets)
         ref = reference(planes, config, args.offsets, res)
         print(f"\n{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: "

@@ -43,9 +43,13 @@ def blocks(mosaic: tiles.Mosaic, block_m: float, dem: tiles.Mosaic | None, canop
     for x0 in np.arange(xmin, xmax, block_m):
         for y0 in np.arange(ymin, ymax, block_m):
             core = (float(x0), float(y0), float(min(x0 + block_m, xmax)), float(min(y0 + block_m, ymax)))
-            if tiles_tree.query(shapely.box(*core), predicate="intersects").size == 0:
+            hit = tiles_tree.query(shapely.box(*core), predicate="intersects")
+            if hit.size == 0:
                 continue
-            bounds = (core[0] - OVERLAP_M, core[1] - OVERLAP_M, core[2] + OVERLAP_M, core[3] + OVERLAP_M)
+            # The window: the core and its overlap, no farther than the tiles there reach.
+            reach = mosaic.bounds[hit]
+            bounds = (max(core[0] - OVERLAP_M, reach[:, 0].min()), max(core[1] - OVERLAP_M, reach[:, 1].min()),
+                      min(core[2] + OVERLAP_M, reach[:, 2].max()), min(core[3] + OVERLAP_M, reach[:, 3].max()))
             dsm = tiles.read_window(mosaic, bounds)
             yield (core, dsm,
                    *(None if m is None else tiles.read_window(m, dsm.bounds) for m in (dem, canopy)))
