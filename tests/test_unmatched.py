@@ -69,7 +69,8 @@ def test_the_house_without_footprint_is_found_and_nothing_else(res, with_dem):
     its area, height and pitch; the trees, the hill and the other houses are not."""
     dsm, dem, trees, footprints, truth = scene(res)
     kept = np.delete(footprints, MISSING)
-    found = unmatched.unmatched_roofs(dsm, kept, dem if with_dem else None, trees if with_dem else None)
+    found = unmatched.unmatched_roofs(dsm, unmatched.burn(kept, dsm), dem if with_dem else None,
+                                      trees if with_dem else None)
     assert len(found) == 1
     roof = found.iloc[0]
     area, height, pitch = truth[MISSING]
@@ -78,7 +79,7 @@ def test_the_house_without_footprint_is_found_and_nothing_else(res, with_dem):
     assert roof["tilt_deg"] == pytest.approx(pitch, abs=5.0)
     assert shapely.intersection(found.geometry.iloc[0], footprints[MISSING]).area > 0.8 * area
     # Every house has a footprint: nothing is reported.
-    assert len(unmatched.unmatched_roofs(dsm, footprints, dem if with_dem else None,
+    assert len(unmatched.unmatched_roofs(dsm, unmatched.burn(footprints, dsm), dem if with_dem else None,
                                          trees if with_dem else None)) == 0
 
 
@@ -88,14 +89,15 @@ def test_footprint_shift_is_estimated_within_half_a_metre(res, shift):
     dsm, dem, trees, footprints, _ = scene(res, noise=0.12, seed=3)
     raised, _ = unmatched.raised_mask(dsm)          # no DEM, no canopy: the hardest case
     moved = shapely.transform(footprints, lambda xy: xy + np.array(shift))
-    s = alignment.footprint_shift(dsm, raised, moved)
+    s = alignment.footprint_shift(dsm, raised, unmatched.burn(moved, dsm))
     assert np.hypot(s.dx + shift[0], s.dy + shift[1]) <= 0.5
     assert alignment.significant(s) == (np.hypot(*shift) >= 1.0)
 
 
 def test_too_few_footprint_cells_give_no_estimate():
     dsm, *_ = scene(1.0)
-    assert alignment.footprint_shift(dsm, np.zeros(dsm.z.shape, bool), np.array([shapely.box(X0, Y0 - 5, X0 + 5, Y0)])) is None
+    small = unmatched.burn(np.array([shapely.box(X0, Y0 - 5, X0 + 5, Y0)]), dsm)
+    assert alignment.footprint_shift(dsm, np.zeros(dsm.z.shape, bool), small) is None
     assert alignment.combine([None]) is None
 
 

@@ -80,8 +80,9 @@ def footprints_on_dsm(config: Config, b: gpd.GeoDataFrame, crs: str, mosaic: til
     shifts, found = [], []
     for core, dsm, ground, trees in blocks(mosaic, c.block_m, dem, canopy):
         raised = unmatched.raised_mask(dsm, ground, trees)
-        shifts.append(alignment.footprint_shift(dsm, raised[0], near(dsm, geometry)))
-        found.append(unmatched.unmatched_roofs(dsm, near(dsm, geometry), ground, trees, core, crs, raised))
+        covered = unmatched.burn(near(dsm, geometry), dsm)
+        shifts.append(alignment.footprint_shift(dsm, raised[0], covered))
+        found.append(unmatched.unmatched_roofs(dsm, covered, ground, trees, core, crs, raised))
     shift = alignment.combine(shifts)
     if alignment.significant(shift):
         length = float(np.hypot(shift.dx, shift.dy))
@@ -97,7 +98,8 @@ def footprints_on_dsm(config: Config, b: gpd.GeoDataFrame, crs: str, mosaic: til
                                     text + "; moved so (dsm.align_footprints)",
                                     "fix the footprints' georeferencing to drop the move"))
             # The roofs no footprint accounts for, with the footprints where they now lie.
-            found = [unmatched.unmatched_roofs(dsm, near(dsm, geometry), ground, trees, core, crs)
+            found = [unmatched.unmatched_roofs(dsm, unmatched.burn(near(dsm, geometry), dsm), ground, trees,
+                                               core, crs)
                      for core, dsm, ground, trees in blocks(mosaic, c.block_m, dem, canopy)]
         else:
             findings.append(Finding("warning", footprints_file, None, None, "geometry", value, text,

@@ -16,9 +16,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from scipy import fft
 
 from roofpv.roofs.raster import Raster
-from roofpv.roofs.unmatched import burn
 
 #: Largest shift searched (m): beyond a few metres a shift is a datum question
 #: (:func:`roofpv.inputs.checks.datum_check`).
@@ -41,24 +41,26 @@ class Shift(NamedTuple):
     gain: float
 
 
-def footprint_shift(window: Raster, raised: np.ndarray, footprints: np.ndarray) -> Shift | None:
-    """The shift (m) that best lays ``footprints`` onto the ``raised`` cells of
-    ``window`` (:func:`roofpv.roofs.unmatched.raised_mask`), or None where too few
-    footprint cells lie on the window.
+def footprint_shift(window: Raster, raised: np.ndarray, covered: np.ndarray) -> Shift | None:
+    """The shift (m) that best lays the footprints' cells ``covered``
+    (:func:`roofpv.roofs.unmatched.burn`) onto the ``raised`` cells of ``window``
+    (:func:`roofpv.roofs.unmatched.raised_mask`), or None where fewer than
+    :data:`MIN_CELLS` footprint cells lie on the window.
 
     Correlation c(s) = Σ f(x)·g(x + s) with f = 1 on footprint cells, g = +1 on raised
     cells, −1 on other cells with data and 0 without data; the footprints, moved by the
     shift s that maximises c, cover most roof and least ground.
     """
     res = window.res
-    f = burn(footprints, window).astype(float)
-    cells = int(f.sum())
+    f = covered.astype(np.float32)
+    cells = int(covered.sum())
     if cells < MIN_CELLS:
         return None
-    g = np.where(np.isnan(window.z), 0.0, np.where(raised, 1.0, -1.0))
+    g = np.where(np.isnan(window.z), 0.0, np.where(raised, 1.0, -1.0)).astype(np.float32)
     m = int(np.ceil(MAX_SHIFT_M / res))
-    shape = (f.shape[0] + 2 * m, f.shape[1] + 2 * m)
-    corr = np.fft.irfft2(np.conj(np.fft.rfft2(f, shape)) * np.fft.rfft2(g, shape), shape)
+    shape = tuple(fft.next_fast_len(n + 2 * m, real=True) for n in f.shape)
+    corr = fft.irfft2(np.conj(fft.rfft2(f, shape, workers=-1)) * fft.rfft2(g, shape, workers=-1), shape,
+                      workers=-1)
     # corr[i, j] = Σ f(x)·g(x + (i, j)), indices taken modulo the padded shape.
     shifts = np.arange(-m, m + 1)
     c = corr[np.ix_(shifts % shape[0], shifts % shape[1])]

@@ -96,12 +96,10 @@ def raised_mask(window: Raster, ground: Raster | None = None, canopy: Raster | N
     return ndimage.binary_opening(raised, structure=np.ones((3, 3), bool)), height
 
 
-def burn(geometry: np.ndarray, window: Raster, buffer_m: float = 0.0) -> np.ndarray:
-    """Cells of ``window`` whose centre lies in any of ``geometry`` grown by
-    ``buffer_m`` (m)."""
+def burn(geometry: np.ndarray, window: Raster) -> np.ndarray:
+    """Cells of ``window`` whose centre lies in any of ``geometry``."""
     shape = window.z.shape
-    polygons = [g for g in shapely.buffer(geometry, buffer_m) if g is not None and not g.is_empty] \
-        if len(geometry) else []
+    polygons = [g for g in geometry if g is not None and not g.is_empty]
     if not polygons:
         return np.zeros(shape, bool)
     transform = from_origin(window.x0, window.y0, window.res, window.res)
@@ -109,7 +107,7 @@ def burn(geometry: np.ndarray, window: Raster, buffer_m: float = 0.0) -> np.ndar
                      dtype="uint8").astype(bool)
 
 
-def unmatched_roofs(window: Raster, footprints: np.ndarray, ground: Raster | None = None,
+def unmatched_roofs(window: Raster, covered: np.ndarray, ground: Raster | None = None,
                     canopy: Raster | None = None, core: tuple[float, float, float, float] | None = None,
                     crs=None, raised: tuple[np.ndarray, np.ndarray] | None = None) -> gpd.GeoDataFrame:
     """Building-like raised regions of ``window`` that no footprint accounts for.
@@ -117,7 +115,7 @@ def unmatched_roofs(window: Raster, footprints: np.ndarray, ground: Raster | Non
     Parameters
     ----------
     window : DSM window (m)
-    footprints : every footprint near the window (projected CRS of the window)
+    covered : cells of the window in a footprint (:func:`burn` of every footprint near it)
     ground, canopy : DEM and tree heights on the window's grid, or None
     core : keep only regions whose cells' centroid lies in these bounds (windows that
         overlap report each region once); default: all
@@ -135,7 +133,9 @@ def unmatched_roofs(window: Raster, footprints: np.ndarray, ground: Raster | Non
     """
     res = window.res
     mask, height = raised if raised is not None else raised_mask(window, ground, canopy)
-    mask = mask & ~burn(footprints, window, FOOTPRINT_MARGIN_M)
+    r = int(np.ceil(FOOTPRINT_MARGIN_M / res))
+    disk = np.hypot(*np.mgrid[-r:r + 1, -r:r + 1]) <= FOOTPRINT_MARGIN_M / res
+    mask = mask & ~ndimage.binary_dilation(covered, structure=disk)
     label, n = ndimage.label(mask, structure=np.ones((3, 3), bool))
     if n == 0:
         return empty_layer(crs)
