@@ -150,3 +150,6 @@ def test_goteborg_dropped_footprints_become_unmatched_roofs(tmp_path):
         assert hit["plan_area_m2"].iloc[0] == pytest.approx(on.geometry[bid].area, rel=0.25)
     text = next(f.problem for f in findings if "no footprint" in f.problem)
     assert text.startswith("2 raised roofs with no footprint") and "unmatched_roofs" in text
+    # A register 2 m off the DSM, not moved: the same two roofs, no slivers of the others.
+    (_, shifted, _), _ = goteborg(tmp_path, shift=(2.0, 0.0), drop=drop)
+    assert len(shifted) == 2

@@ -61,8 +61,9 @@ def footprints_on_dsm(config: Config, b: gpd.GeoDataFrame, crs: str, mosaic: til
 
     Returns the buildings (moved by the estimated shift where ``dsm.align_footprints``
     is set and the shift is significant, :func:`roofpv.roofs.alignment.significant`),
-    the ``unmatched_roofs`` layer (None without a DSM) and the findings: the shift, and
-    the raised roofs with no footprint.
+    the ``unmatched_roofs`` layer (None without a DSM; found with the footprints moved
+    by a significant shift either way) and the findings: the shift, and the raised
+    roofs with no footprint.
     """
     if mosaic is None:
         return b, None, []
@@ -91,25 +92,25 @@ def footprints_on_dsm(config: Config, b: gpd.GeoDataFrame, crs: str, mosaic: til
         text = (f"the footprints lie {length:.1f} m off the DSM's buildings: moved {move} they cover them "
                 f"best ({shift.cells:,} footprint cells)")
         value = f"dx {shift.dx:+.2f} m, dy {shift.dy:+.2f} m"
+        geometry = np.where(valid, shapely.transform(geometry, lambda xy: xy + [shift.dx, shift.dy]), geometry)
         if c.align_footprints:
-            geometry = np.where(valid, shapely.transform(geometry, lambda xy: xy + [shift.dx, shift.dy]), geometry)
             b = b.set_geometry(gpd.GeoSeries(geometry, index=b.index, crs=b.crs))
             findings.append(Finding("info", footprints_file, None, None, "geometry", value,
                                     text + "; moved so (dsm.align_footprints)",
                                     "fix the footprints' georeferencing to drop the move"))
-            # The roofs no footprint accounts for, with the footprints where they now lie.
-            found = [unmatched.unmatched_roofs(dsm, unmatched.burn(near(dsm, geometry), dsm), ground, trees,
-                                               core, crs)
-                     for core, dsm, ground, trees in blocks(mosaic, c.block_m, dem, canopy)]
         else:
             findings.append(Finding("warning", footprints_file, None, None, "geometry", value, text,
                                     "set dsm.align_footprints: true to move them, or fix their georeferencing"))
+        # The roofs no footprint accounts for, with the footprints where they truly lie
+        # (moved or not), so a shifted register does not leave slivers of every roof.
+        found = [unmatched.unmatched_roofs(dsm, unmatched.burn(near(dsm, geometry), dsm), ground, trees, core, crs)
+                 for core, dsm, ground, trees in blocks(mosaic, c.block_m, dem, canopy)]
     layer = gpd.GeoDataFrame(pd.concat(found, ignore_index=True), geometry="geometry", crs=crs) if found \
         else unmatched.empty_layer(crs)
     layer["roof_id"] = [f"U{k + 1}" for k in range(len(layer))]
     if len(layer):
         findings.append(Finding(
-            "warning", str(c.tiles), None, None, None, None,
+            "warning", str(c.tiles), None, None, "DSM", None,
             f"{len(layer)} raised roofs with no footprint, {layer['plan_area_m2'].sum():,.0f} m² "
             f"(layer unmatched_roofs): buildings missing from the footprint register",
             "check them on imagery and add the buildings to the footprints file"))

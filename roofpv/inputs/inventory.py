@@ -73,6 +73,9 @@ def to_analysis_crs(
     invalid = ~shapely.is_valid(geom) & ~shapely.is_missing(geom)
     repaired = geom.copy()
     repaired[invalid] = shapely.make_valid(geom[invalid], method="structure", keep_collapsed=False)
+    # GEOS's repair of a ring that touches itself can leave parts sharing an edge: once more.
+    again = invalid & ~shapely.is_valid(repaired)
+    repaired[again] = shapely.make_valid(repaired[again], method="structure", keep_collapsed=False)
     polygonal = np.isin(shapely.get_type_id(repaired), (3, 6))  # Polygon, MultiPolygon
     area = shapely.area(repaired)
     usable = polygonal & ~shapely.is_empty(repaired) & (area > 0)
