@@ -183,7 +183,7 @@ def synthetic(res: float, noise: float, seed: int = 0):
         inside = (np.abs(u) < hu) & (np.abs(v) < hv)
         z[inside] = (12.0 + (hv - np.abs(v)) * np.tan(np.radians(pitch)))[inside]
 
-        def world(g):
+        def world(g, t=t, cx=cx, cy=cy):
             return shapely.transform(g, lambda q: np.c_[q[:, 0] * np.cos(t) - q[:, 1] * np.sin(t) + cx,
                                                          q[:, 0] * np.sin(t) + q[:, 1] * np.cos(t) + cy])
         bid = f"s{k}"

@@ -151,9 +151,14 @@ def lay_out(b: pd.DataFrame, config: Config, tables: dict[str, solar.YieldTable]
     the runs of modules the layout placed (:func:`roofpv.roofs.layout.module_runs`, ``polygon``
     = position in the planes table), from which :func:`array_layer` draws the rows.
 
-    Roofs measured from the DSM use their measured planes; the others are modelled from
-    footprint and roof type (:func:`roofpv.roofs.roof.roof_planes`). Each plane keeps its local
-    polygon and frame, module depth and row pitch for :func:`array_layer`."""
+    Roofs measured from the DSM use their measured planes (outlines straightened to within
+    a pixel, :func:`_straightened`; racks on the flat ones, flush modules on the pitched
+    ones, each with the setback of its mounting's roof type, :func:`_measured_mountings`);
+    the others are modelled from footprint and roof type
+    (:func:`roofpv.roofs.roof.roof_planes`). Each plane keeps its local polygon and frame,
+    module width, depth and row pitch for :func:`array_layer`; ``too_narrow`` marks a
+    measured plane of at least :data:`roofpv.roofs.layout.EMPTY_PLANE_MIN_AREA_M2` that
+    faces the sun and holds no module."""
     rules = config.roofs
     sel = b["geometry_valid"].to_numpy() & b["mounting"].notna().to_numpy()
     used = ["roof_type", "roof_slope_deg", "roof_slope_deg_source", "shading_loss", "mounting",
