@@ -135,9 +135,13 @@ class Copy:
         self.config = self.config.model_copy(update=update)
 
 
-def copy_set(name: str, root: Path) -> Copy:
-    """The set ``name`` copied into ``root`` (a point cloud as its gridded tiles)."""
+def copy_set(name: str, root: Path, cloud_res: float | None = None) -> Copy:
+    """The set ``name`` copied into ``root`` (a point cloud as its tiles gridded at
+    ``cloud_res`` [m], default the config's ``point_cloud_resolution_m``)."""
     config = roofpv.load_config(SETS[name])
+    if cloud_res is not None:
+        config = config.model_copy(update={
+            "dsm": config.dsm.model_copy(update={"point_cloud_resolution_m": cloud_res})})
     c = point_cloud.resolve(config.dsm)
     root.mkdir(parents=True, exist_ok=True)
     update = {"tiles_pattern": "*.tif"}
@@ -301,9 +305,16 @@ def _res(copy: Copy) -> float:
         return abs(src.res[0])
 
 
-def run_variant(name: str, variant: str | None, root: Path, lab: pd.DataFrame | None = None) -> dict:
-    """Figures of the set ``name`` with ``variant`` applied (None: unchanged), in ``root``."""
-    copy = copy_set(name, root)
+def is_cloud(name: str) -> bool:
+    """Whether the set is read from point clouds."""
+    return bool(point_cloud.clouds(roofpv.load_config(SETS[name]).dsm.tiles))
+
+
+def run_variant(name: str, variant: str | None, root: Path, lab: pd.DataFrame | None = None,
+                cloud_res: float | None = None) -> dict:
+    """Figures of the set ``name`` with ``variant`` applied (None: unchanged), in ``root``;
+    ``cloud_res``: a point-cloud set gridded at this cell size [m]."""
+    copy = copy_set(name, root, cloud_res)
     kept = VARIANTS[variant](copy) if variant else None
     lab = truth(name) if lab is None else lab
     if kept is not None:
