@@ -47,6 +47,8 @@ FAILING = {
     ("zurich", "crs_unset"): CRS_CRASH,
     ("zurich", "reproject"): CRS_CRASH,
     ("zurich", "resample_coarser"): "0.5 → 1 m: within 0.909 → 0.609, measured 0.796 → 0.454",
+    ("delft", "trees_in_dsm"): "trees in the DSM over every third roof corner, no canopy layer: within 0.142 → 0, measured 0.132 → 0",
+    ("zurich", "trees_in_dsm"): "trees in the DSM over every third roof corner, no canopy layer: measured buildings 46 → 33, within 0.909 → 0.701, measured 0.796 → 0.605",
     ("zurich", "smooth"): "σ 0.5 m blur: within 0.909 → 0.797, measured 0.796 → 0.520, kWp 151 → 57",
 }
 #: Sets whose unchanged figures miss WITHIN_MIN / MEASURED_MIN today.
