@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from roofpv.errors import RoofpvError
+from roofpv.io.encodings import EncodingError, read_text
 from roofpv.schema import REASONS, VOCABULARIES
 
 Severity = Literal["unsuitable", "conditional", "info"]
@@ -478,40 +479,14 @@ def _merge(base: dict, override: dict) -> dict:
     return out
 
 
-#: Encodings a config is read in, after a byte-order mark: UTF-8, then GB18030 (which
-#: covers GBK and GB2312, as Windows Notepad in Chinese saves) and Big5.
-CONFIG_ENCODINGS = ("utf-8", "gb18030", "big5")
-_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
-
-
 def config_text(path: Path) -> str:
-    """The text of a config file in whichever of :data:`CONFIG_ENCODINGS` (or a
-    byte-order mark) it was saved. Bytes that decode both as GB18030 and as Big5 are
-    read in the one that gives more CJK ideographs (a wrong guess gives kana and
-    symbols), GB18030 on a tie."""
-    data = path.read_bytes()
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            return data.decode(encoding)
+    """The text of a config file, in whichever encoding it was saved (UTF-8, GBK as
+    Notepad on a Chinese Windows saves, Big5 …; :func:`roofpv.io.encodings.decode`)."""
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    texts = []
-    for encoding in CONFIG_ENCODINGS[1:]:
-        try:
-            texts.append(data.decode(encoding))
-        except UnicodeDecodeError:
-            continue
-    if texts:
-        return max(texts, key=_ideograph_share)  # max keeps the first (GB18030) on a tie
-    raise ConfigError(f"{path}: not readable as UTF-8, GBK/GB18030 or Big5 text; save the "
-                      "config as UTF-8 (in Notepad: Save as → Encoding UTF-8)")
-
-
-def _ideograph_share(text: str) -> float:
-    wide = [c for c in text if ord(c) > 127]
-    return sum("\u4e00" <= c <= "\u9fff" for c in wide) / len(wide) if wide else 1.0
+        return read_text(path).text
+    except EncodingError:
+        raise ConfigError(f"{path}: not readable as UTF-8, GBK/GB18030 or Big5 text; save the "
+                          "config as UTF-8 (in Notepad: Save as → Encoding UTF-8)") from None
 
 
 def _read_yaml(path: Path, chain: tuple[Path, ...] = ()) -> dict:

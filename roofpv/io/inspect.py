@@ -13,9 +13,10 @@ import pandas as pd
 import yaml
 from pyproj import CRS, Transformer
 
+from roofpv.config import config_text
 from roofpv.fieldwork.init import DsmFacts, FootprintFacts, SiteFacts, SurveyFacts, WeatherFacts
 from roofpv.inputs.survey_table import SurveyError, locate_header
-from roofpv.io.readers import CSV_ENCODINGS, InputError, _read_csv, read_layer
+from roofpv.io.readers import InputError, read_csv_cells, read_layer
 from roofpv.io.weather_files import WeatherFileError, read_weather
 from roofpv.schema import HEADER_LOOKUP, header_key
 
@@ -46,7 +47,8 @@ def inspect_survey(path: Path) -> SurveyFacts:
     if suffix in (".xlsx", ".xlsm"):
         sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=object, engine="openpyxl")
     elif suffix == ".csv":
-        sheets = {None: _read_csv(path)[0]}
+        cells, decoded, _ = read_csv_cells(path)
+        sheets = {None: cells}
     else:
         raise InputError(f"{path}: survey must be .xlsx or .csv")
     best = None
@@ -62,7 +64,7 @@ def inspect_survey(path: Path) -> SurveyFacts:
         raise InputError(f"{path}: no sheet has a header row with a building id column (e.g. 建筑编号)")
     name, mapped, unmapped, rows = best
     return SurveyFacts(path=path, sheet=name, mapped=mapped, unmapped=unmapped, rows=rows,
-                       encoding=None if suffix != ".csv" else CSV_ENCODINGS[0])
+                       encoding=None if suffix != ".csv" else decoded.encoding)
 
 
 def inspect_dsm(folder: Path, pattern: str = "*.tif") -> DsmFacts:
@@ -96,7 +98,7 @@ def configured_sites(folder: Path) -> list[SiteFacts]:
     """The site of every configured jurisdiction in ``folder`` (``*.yaml`` with ``site``)."""
     sites = []
     for path in sorted(Path(folder).glob("*.yaml")):
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yaml.safe_load(config_text(path)) or {}
         site = raw.get("site") if isinstance(raw, dict) else None
         if isinstance(site, dict) and {"latitude", "longitude"} <= set(site):
             sites.append(SiteFacts(path=path, name=str(site.get("name", path.stem)),

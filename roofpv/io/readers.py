@@ -7,6 +7,8 @@ file and what to do; everything readable is read, and each problem becomes a fin
 from __future__ import annotations
 
 import csv
+import functools
+import glob
 import io
 import re
 import warnings
@@ -22,7 +24,15 @@ from roofpv.errors import RoofpvError
 from roofpv.findings import Finding
 from roofpv.inputs.georef import resolve_crs
 from roofpv.inputs.ids import REPAIRS, clean_ids
-from roofpv.inputs.survey_table import SurveyError, locate_header, normalise_survey, unit_key
+from roofpv.inputs.survey_table import (
+    SurveyError,
+    cell_fits,
+    locate_header,
+    normalise_survey,
+    unit_key,
+)
+from roofpv.io import encodings
+from roofpv.schema import HEADER_LOOKUP, NUMERIC_COLUMNS, VOCABULARIES, header_key
 
 
 class InputError(RoofpvError):
@@ -30,12 +40,70 @@ class InputError(RoofpvError):
 
 
 def read_vector(path: Path, layer: str | None = None, **options) -> pd.DataFrame:
-    """:func:`pyogrio.read_dataframe` of an input layer. GDAL renumbers GeoJSON features
-    whose ``id`` repeats and warns once per layer; that warning is not shown, since the
-    id column is checked and repeated ids are reported as findings."""
+    """:func:`pyogrio.read_dataframe` of an input layer, the one way roofpv reads a layer.
+
+    A shapefile's text is decoded in the encoding :func:`dbf_encoding` detects when no
+    ``.cpg`` file says it. A fast (``use_arrow``) read that fails is done again the
+    slow way, so the fast path never fails where the slow one works. GDAL renumbers
+    GeoJSON features whose ``id`` repeats and warns once per layer; that warning is not
+    shown, since the id column is checked and repeated ids are reported as findings."""
+    detected = dbf_encoding(Path(path), layer)
+    if detected is not None:
+        options.setdefault("encoding", detected.encoding)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Several features with id", category=RuntimeWarning)
+        if options.get("use_arrow"):
+            try:
+                return pyogrio.read_dataframe(path, layer=layer, **options)
+            except Exception:  # Arrow refuses some encodings and types the slow path reads
+                options["use_arrow"] = False
         return pyogrio.read_dataframe(path, layer=layer, **options)
+
+
+def dbf_of(path: Path, layer: str | None = None) -> Path | None:
+    """The attribute table (``.dbf``) of a shapefile given as its ``.shp``/``.dbf`` or as
+    a folder and layer name; None for other formats."""
+    if path.is_dir() and layer is not None:
+        path = path / f"{layer}.shp"
+    if path.suffix.lower() not in (".shp", ".dbf"):
+        return None
+    found = [p for p in path.parent.glob(f"{glob.escape(path.stem)}.*") if p.suffix.lower() == ".dbf"]
+    return found[0] if found else None
+
+
+def dbf_encoding(path: Path, layer: str | None = None) -> encodings.Decoded | None:
+    """The encoding of a shapefile's text when no ``.cpg`` file beside it says it
+    (:func:`roofpv.io.encodings.dbf_encoding`); None when there is a ``.cpg``, when the
+    text is plain ASCII or for other formats (GeoPackage and GeoJSON are UTF-8)."""
+    dbf = dbf_of(path, layer)
+    if dbf is None or any(p.suffix.lower() == ".cpg" for p in dbf.parent.glob(f"{glob.escape(dbf.stem)}.*")):
+        return None
+    stat = dbf.stat()
+    return _dbf_encoding(str(dbf), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=32)
+def _dbf_encoding(dbf: str, mtime_ns: int, size: int) -> encodings.Decoded | None:
+    return encodings.dbf_encoding(Path(dbf))
+
+
+def encoding_finding(path: Path, layer: str | None = None) -> list[Finding]:
+    """A finding saying in which encoding a shapefile without ``.cpg`` was read (with a
+    sample of its text) and how to make the file say it."""
+    detected = dbf_encoding(path, layer)
+    if detected is None:
+        return []
+    why = {"utf-8": "its text decodes as UTF-8", "cjk": "its text decodes as Chinese",
+           "declared": "its language driver byte says so", "assumed": "it is neither UTF-8 nor Chinese; "
+           "Windows-1252 is the usual encoding of European GIS files"}[detected.how]
+    sample = next((t for t in detected.text.split("\n") if not t.isascii()), "")[:40]
+    dbf = dbf_of(path, layer)
+    cpg = "UTF-8" if detected.encoding == "utf-8" else "GBK" if detected.encoding == "gb18030" else detected.encoding
+    return [Finding("warning", str(path), None, None, None, detected.label,
+                    f"shapefile has no .cpg file saying its text encoding; read as {detected.label} "
+                    f"({why}), e.g. {sample!r}",
+                    f"check the names; add a text file {dbf.with_suffix('.cpg').name} holding the line {cpg} "
+                    "beside the .shp (or export the layer as GeoPackage), so every GIS reads them alike")]
 
 
 def read_layer(path: Path, layer: str | None, what: str) -> tuple[gpd.GeoDataFrame, list[Finding]]:
@@ -59,6 +127,7 @@ def read_layer(path: Path, layer: str | None, what: str) -> tuple[gpd.GeoDataFra
         raise InputError(f"{path}: {what} layer holds {', '.join(found)} geometries, not polygons; "
                          f"point the config at a polygon layer of {what} outlines")
     crs, findings = resolve_crs(frame.crs, frame.total_bounds, str(path))
+    findings = encoding_finding(path, layer) + findings
     if crs is None:
         raise InputError(f"{path}: {findings[0].problem}; {findings[0].fix}")
     return frame.set_crs(crs, allow_override=True), findings
@@ -144,15 +213,12 @@ def read_townships(
     return frame, findings
 
 
-#: Encodings tried, in order, for survey CSV files (GB18030 covers GBK and GB2312).
-CSV_ENCODINGS = ("utf-8-sig", "gb18030")
-
-
 def read_survey(path: Path, sheet: str | int = 0) -> tuple[pd.DataFrame, list[Finding]]:
     """Survey workbook (XLSX) or CSV → canonical survey table and findings.
 
     The header row is found among the first rows (titles above it and two- or
-    three-row headers are fine); CSV files may be UTF-8 or GBK/GB18030.
+    three-row headers are fine); CSV files may be in any encoding
+    :func:`roofpv.io.encodings.decode` detects (UTF-8, GBK, Big5, Windows-1252).
     """
     if not path.exists():
         raise InputError(f"{path}: survey file not found; check inputs.survey in the config")
@@ -175,12 +241,14 @@ def read_survey(path: Path, sheet: str | int = 0) -> tuple[pd.DataFrame, list[Fi
                              "save it again as .xlsx") from None
         sheet_name = sheet if isinstance(sheet, str) else None
     elif suffix == ".csv":
-        cells, encoding = _read_csv(path)
+        cells, decoded, widths = read_csv_cells(path, "survey")
         sheet_name = None
-        if encoding != CSV_ENCODINGS[0]:
+        if decoded.encoding not in ("utf-8", "utf-8-sig"):
             findings.append(Finding(
-                "info", str(path), None, None, None, None, f"file is encoded in {encoding}, not UTF-8",
-                "nothing to do; save as UTF-8 CSV to share it with other tools",
+                "info" if decoded.how == "cjk" else "warning", str(path), None, None, None,
+                decoded.label, f"file is encoded in {decoded.label}, not UTF-8",
+                "nothing to do; save as UTF-8 CSV to share it with other tools" if decoded.how == "cjk"
+                else "check the names read; save the file as UTF-8 CSV",
             ))
     else:
         raise InputError(f"{path}: survey must be .xlsx or .csv")
@@ -190,68 +258,88 @@ def read_survey(path: Path, sheet: str | int = 0) -> tuple[pd.DataFrame, list[Fi
         raise InputError(f"{path}: {exc}") from None
     raw = cells.iloc[first:].set_axis(columns, axis=1)
     if suffix == ".csv":
-        raw, found = _ragged_rows(raw, columns, str(path), first + 1)
+        raw, found = _ragged_rows(raw, columns, widths, str(path), first)
         findings += found
     table, found = normalise_survey(raw, str(path), sheet_name, first_row=first + 1,
                                     typed=suffix != ".csv")
     return table, findings + found
 
 
-def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
-    """All cells of a CSV file as text, and its encoding. Rows of unequal length (a
-    comma inside a cell without quotes) are kept, padded with blanks."""
-    data = path.read_bytes()
-    for encoding in CSV_ENCODINGS:
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise InputError(f"{path}: not readable as UTF-8 or GB18030 text; save it as UTF-8 CSV")
-    if not text.strip():
-        raise InputError(f"{path}: survey file has no text; export the survey sheet again as CSV")
+def read_csv_cells(path: Path, what: str = "CSV") -> tuple[pd.DataFrame, encodings.Decoded, np.ndarray]:
+    """All cells of a CSV file as text (blank as None), how it was decoded
+    (:func:`roofpv.io.encodings.decode`) and the number of cells of each row as written.
+    Rows of unequal length (a comma inside a cell without quotes) are kept, padded with
+    blanks; their lengths tell them apart."""
     try:
-        return pd.read_csv(io.StringIO(text), header=None, dtype=object), encoding
-    except Exception:  # a ragged row or a damaged line: read row by row
-        pass
+        decoded = encodings.read_text(path)
+    except encodings.EncodingError:
+        raise InputError(f"{path}: not readable as UTF-8, GBK, Big5 or Windows-1252 text; "
+                         "save it as UTF-8 CSV") from None
+    if not decoded.text.strip():
+        raise InputError(f"{path}: {what} file has no text; export the sheet again as CSV")
     try:
-        rows = list(csv.reader(io.StringIO(text, newline="")))
+        rows = list(csv.reader(io.StringIO(decoded.text, newline="")))
     except csv.Error as exc:
         raise InputError(f"{path}: not readable as CSV ({exc}); open it in Excel or WPS and save "
                          "it again as CSV UTF-8") from None
-    width = max(map(len, rows), default=0)
-    cells = [[c if c != "" else None for c in row] + [None] * (width - len(row)) for row in rows]
-    return pd.DataFrame(cells, dtype=object), encoding
+    widths = np.fromiter(map(len, rows), dtype=np.intp, count=len(rows))
+    cells = pd.DataFrame(rows, dtype=object)
+    return cells.mask(cells.eq("") | cells.isna(), None), decoded, widths
 
 
-def _ragged_rows(raw: pd.DataFrame, columns: list[str], source: str, first_row: int
-                 ) -> tuple[pd.DataFrame, list[Finding]]:
-    """Leave out the CSV rows with cells beyond the header (an unquoted comma shifted
-    their cells), each reported."""
-    named = [j for j, c in enumerate(columns) if not c.startswith("column ")]
-    width = named[-1] + 1 if named else 0
-    if width >= raw.shape[1]:
+def _ragged_rows(raw: pd.DataFrame, columns: list[str], widths: np.ndarray, source: str,
+                 first: int) -> tuple[pd.DataFrame, list[Finding]]:
+    """Leave out the CSV rows with more cells than the header and the usual row (an
+    unquoted comma shifted their cells), whatever the extra cells hold, each reported
+    with the column where the comma most likely is (:func:`likely_comma`).
+    ``first`` is the position of the first data row; ``widths`` the cells of each row
+    as written."""
+    data = widths[first:first + len(raw)]
+    if not len(data):
         return raw, []
-    extra = raw.iloc[:, width:].notna().to_numpy() & (raw.iloc[:, width:].astype(str) != "").to_numpy()
-    ragged = extra.any(axis=1)
+    header = int(widths[:first].max(initial=0))
+    expected = max(header, int(np.bincount(data).argmax()))
+    ragged = data > expected
     if not ragged.any():
         return raw, []
-    id_col = next((c for c in columns if c in raw.columns and _is_id(c)), columns[0])
-    findings = [
-        Finding("error", source, first_row + int(i), _text(raw.iloc[i][id_col]), None, None,
-                f"row has {width + int(np.flatnonzero(extra[i]).max()) + 1} cells but the header "
-                f"has {width} (a comma inside a cell without quotes?); the row is skipped",
-                "put the cell in double quotes or remove the comma, then export the CSV again")
-        for i in np.flatnonzero(ragged)
-    ]
+    canonical = [_canonical(c) for c in columns]
+    id_col = next((c for c, k in zip(columns, canonical) if k == "building_id"), columns[0])
+    findings = []
+    for i in np.flatnonzero(ragged):
+        cells = [_text(v) for v in raw.iloc[i, :data[i]]]
+        where = likely_comma(cells, canonical[:expected])
+        said = ("likely an unquoted comma in " + " or ".join(
+            f"{columns[j]} ({','.join(c or '' for c in cells[j:j + data[i] - expected + 1])!r})"
+            for j in where)) if where else "a comma inside a cell without quotes?"
+        findings.append(Finding(
+            "error", source, first + 1 + int(i), _text(raw.iloc[i][id_col]), None,
+            ",".join(c or "" for c in cells),
+            f"row has {int(data[i])} cells but the header has {expected} ({said}); the row is skipped",
+            "put the cell in double quotes or remove the comma, then export the CSV again"))
     return raw.loc[~ragged], findings
 
 
-def _is_id(header: str) -> bool:
-    from roofpv.schema import HEADER_LOOKUP, header_key
+def likely_comma(cells: list[str | None], canonical: list[str | None]) -> list[int]:
+    """Where an unquoted comma most likely split a row of ``len(canonical)`` columns
+    into ``cells``: the positions whose cell, joined with the extra cells after it,
+    leaves every cell readable in its column (:func:`roofpv.inputs.survey_table.cell_fits`);
+    free-text columns first when several do."""
+    extra = len(cells) - len(canonical)
+    fitting = []
+    for j in range(len(canonical)):
+        merged = [*cells[:j], ",".join(c or "" for c in cells[j:j + extra + 1]), *cells[j + extra + 1:]]
+        if all(cell_fits(k, v) for k, v in zip(canonical, merged)):
+            fitting.append(j)
+    free = [j for j in fitting if canonical[j] not in TYPED_COLUMNS]
+    return free or fitting
 
-    return HEADER_LOOKUP.get(header_key(header)) == "building_id"
+
+#: Survey columns holding ids, codes or numbers: an unquoted comma is rarely in them.
+TYPED_COLUMNS = {"building_id", *VOCABULARIES, *NUMERIC_COLUMNS}
+
+
+def _canonical(header: str) -> str | None:
+    return HEADER_LOOKUP.get(header_key(header))
 
 
 def _text(value) -> str | None:
@@ -292,7 +380,7 @@ def read_transformers(path: Path, layer: str | None = None) -> tuple[pd.DataFram
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
-            frame = _read_csv(path)[0]
+            frame = read_csv_cells(path, "transformers")[0]
             frame = frame.iloc[1:].set_axis([str(c).strip() for c in frame.iloc[0]], axis=1)
             first = 2
         elif suffix in (".xlsx", ".xls"):

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from roofpv.findings import Finding
-from roofpv.io.readers import InputError, _read_csv
+from roofpv.io.readers import InputError, read_csv_cells
 from roofpv.schema import header_key
 
 REGISTER_ALIASES: dict[str, tuple[str, ...]] = {
@@ -48,7 +48,7 @@ def _table(path: Path, sheet: str | int) -> pd.DataFrame:
     if not path.exists():
         raise InputError(f"{path}: file not found; check `inputs` in the config")
     if path.suffix.lower() == ".csv":
-        frame, _ = _read_csv(path)
+        frame = read_csv_cells(path)[0]
         frame.columns = frame.iloc[0].astype(str)
         return frame.iloc[1:].reset_index(drop=True)
     try:
