@@ -19,10 +19,11 @@ def looks_like_lonlat(bounds) -> bool:
     return x0 <= xmin <= xmax <= x1 and y0 <= ymin <= ymax <= y1
 
 
-def valid_lonlat(bounds) -> bool:
-    """True when (xmin, ymin, xmax, ymax) are possible lon/lat anywhere on Earth."""
+def valid_lonlat(bounds, eps: float = 1e-9) -> bool:
+    """True when (xmin, ymin, xmax, ymax) are possible lon/lat anywhere on Earth (within
+    ``eps`` degrees of rounding: world layers end at 180.00000000000006)."""
     xmin, ymin, xmax, ymax = bounds
-    return -180.0 <= xmin <= xmax <= 180.0 and -90.0 <= ymin <= ymax <= 90.0
+    return -180 - eps <= xmin <= xmax <= 180 + eps and -90 - eps <= ymin <= ymax <= 90 + eps
 
 
 def resolve_crs(crs, bounds, source: str) -> tuple[CRS | None, list[Finding]]:

@@ -98,7 +98,8 @@ def encoding_finding(path: Path, layer: str | None = None) -> list[Finding]:
            "Windows-1252 is the usual encoding of European GIS files"}[detected.how]
     sample = next((t for t in detected.text.split("\n") if not t.isascii()), "")[:40]
     dbf = dbf_of(path, layer)
-    cpg = "UTF-8" if detected.encoding == "utf-8" else "GBK" if detected.encoding == "gb18030" else detected.encoding
+    cpg = {"utf-8": "UTF-8", "gb18030": "GBK", "big5": "BIG5"}.get(
+        detected.encoding, detected.encoding.removeprefix("cp"))  # 1252, 437 …: as ArcGIS writes code pages
     return [Finding("warning", str(path), None, None, None, detected.label,
                     f"shapefile has no .cpg file saying its text encoding; read as {detected.label} "
                     f"({why}), e.g. {sample!r}",
@@ -127,10 +128,9 @@ def read_layer(path: Path, layer: str | None, what: str) -> tuple[gpd.GeoDataFra
         raise InputError(f"{path}: {what} layer holds {', '.join(found)} geometries, not polygons; "
                          f"point the config at a polygon layer of {what} outlines")
     crs, findings = resolve_crs(frame.crs, frame.total_bounds, str(path))
-    findings = encoding_finding(path, layer) + findings
     if crs is None:
         raise InputError(f"{path}: {findings[0].problem}; {findings[0].fix}")
-    return frame.set_crs(crs, allow_override=True), findings
+    return frame.set_crs(crs, allow_override=True), encoding_finding(path, layer) + findings
 
 
 def read_footprints(
