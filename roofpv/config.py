@@ -42,6 +42,9 @@ class Inputs(_Model):
     footprints: Path
     footprints_layer: str | None = None
     footprints_id_column: str = "building_id"
+    footprints_crs: str | None = Field(
+        None, description="CRS of the footprints' coordinates (e.g. EPSG:4528) for a file that "
+        "has none or a wrong one (DXF, shapefile without .prj); null = the file's")
     footprints_datum: Literal["gcj02", "bd09"] | None = Field(
         None, description="web-map datum the footprints were digitised in (GCJ-02: Amap/Tencent, "
         "BD-09: Baidu); converted to WGS84/CGCS2000 on reading; null = as declared")
@@ -50,10 +53,25 @@ class Inputs(_Model):
     townships: Path | None = None
     townships_layer: str | None = None
     townships_name_column: str = "township"
+    townships_crs: str | None = Field(None, description="as footprints_crs, for the townships")
     register_file: Path | None = Field(None, alias="register",
                                        description="grid company's register of connected PV (CSV/XLSX)")
     register_sheet: str | int = 0
     meters: Path | None = Field(None, description="monthly metered generation per system (CSV/XLSX)")
+
+
+    @field_validator("footprints_crs", "townships_crs")
+    @classmethod
+    def _known_crs(cls, v: str | None) -> str | None:
+        if v is not None:
+            from pyproj import CRS
+            from pyproj.exceptions import CRSError
+
+            try:
+                CRS.from_user_input(v)
+            except CRSError:
+                raise ValueError(f"{v!r} is not a CRS pyproj knows; write it as EPSG:<code>") from None
+        return v
 
 
 class Site(_Model):

@@ -169,7 +169,7 @@ def dbf_text_sample(path: Path, limit: int = 20_000) -> tuple[bytes, int]:
         if descriptor[11:12] in (b"C", b"M", b"V"):
             fields.append((offset, size))
         offset += size
-    pieces = [n for n in names if max(n, default=0) > 127]
+    pieces: list[bytes] = []
     count = min(count, (raw.size - start) // width) if width else 0
     if fields and count:
         records = raw[start:start + count * width].reshape(count, width)
@@ -180,7 +180,8 @@ def dbf_text_sample(path: Path, limit: int = 20_000) -> tuple[bytes, int]:
             pieces += [bytes(v).rstrip(b" \0") for v in values]
             if len(pieces) > limit:
                 break
-    return b"\n".join(pieces[:limit]).replace(b"\0", b" "), int(header[29])
+    pieces = pieces[:limit] + [n for n in names if max(n, default=0) > 127]  # values first: the example
+    return b"\n".join(pieces).replace(b"\0", b" "), int(header[29])
 
 
 def dbf_encoding(path: Path) -> Decoded | None:

@@ -6,6 +6,7 @@ file and what to do; everything readable is read, and each problem becomes a fin
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import glob
@@ -47,6 +48,8 @@ def read_vector(path: Path, layer: str | None = None, **options) -> pd.DataFrame
     slow way, so the fast path never fails where the slow one works. GDAL renumbers
     GeoJSON features whose ``id`` repeats and warns once per layer; that warning is not
     shown, since the id column is checked and repeated ids are reported as findings."""
+    if Path(path).suffix.lower() == ".dxf":
+        return read_dxf(Path(path), layer, **options)[0]
     detected = dbf_encoding(Path(path), layer)
     if detected is not None:
         options.setdefault("encoding", detected.encoding)
@@ -107,15 +110,122 @@ def encoding_finding(path: Path, layer: str | None = None) -> list[Finding]:
                     "beside the .shp (or export the layer as GeoPackage), so every GIS reads them alike")]
 
 
-def read_layer(path: Path, layer: str | None, what: str) -> tuple[gpd.GeoDataFrame, list[Finding]]:
+#: CAD layers read as building outlines when the config names none: 居民地 (settlements),
+#: coded JMD in Chinese topographic maps, and its common spellings.
+DXF_BUILDING_LAYERS = ("JMD", "居民地", "房屋", "FW", "BUILDING", "BUILDINGS")
+
+
+def dxf_encoding(path: Path) -> str:
+    """The encoding of a DXF drawing's text (:func:`roofpv.io.encodings.decode`). GDAL
+    takes it from ``$DWGCODEPAGE``, which AutoCAD 2007 and later leave at the system's
+    code page (ANSI_936) while writing UTF-8, so Chinese layer names and labels would
+    come out garbled."""
+    try:
+        return encodings.read_text(path).encoding
+    except encodings.EncodingError:
+        return "utf-8"
+
+
+@contextlib.contextmanager
+def _gdal_options(**values):
+    """GDAL configuration options set for the duration of a read, then restored."""
+    before = {k: pyogrio.get_gdal_config_option(k) for k in values}
+    pyogrio.set_gdal_config_options(values)
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options(before)
+
+
+def read_dxf(path: Path, cad_layer: str | None = None, **options) -> tuple[gpd.GeoDataFrame, list[Finding]]:
+    """The outlines on one layer of a CAD drawing (DXF, as topographic maps 地形图 are
+    exported) as polygons, one row per entity with its ``EntityHandle`` (the drawing's
+    own id of the entity), and findings on what was chosen and left out.
+
+    ``cad_layer`` is the drawing's layer (CAD layer names ignore case); without one, the
+    first of :data:`DXF_BUILDING_LAYERS` present. Closed polylines and hatches become
+    polygons; a hatch repeating a closed polyline's outline (a filled building) is
+    kept once; open lines, texts and points are left out and counted.
+    """
+    read_geometry = options.pop("read_geometry", True)
+    for key in ("columns", "use_arrow", "encoding", "where"):
+        options.pop(key, None)
+    findings: list[Finding] = []
+    with _gdal_options(DXF_ENCODING=dxf_encoding(path)), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        names = pyogrio.read_dataframe(path, columns=["Layer"], read_geometry=False, **options)["Layer"]
+        layers = names.value_counts()
+        if cad_layer is None:
+            present = {str(n).casefold(): n for n in layers.index}
+            cad_layer = next((present[k.casefold()] for k in DXF_BUILDING_LAYERS if k.casefold() in present), None)
+            if cad_layer is not None:
+                findings.append(Finding("info", str(path), None, None, "Layer", cad_layer,
+                                        f"no CAD layer configured; outlines read from layer {cad_layer}",
+                                        "set inputs.footprints_layer to the drawing's building layer"))
+        chosen = [n for n in layers.index if cad_layer is not None and str(n).casefold() == cad_layer.casefold()]
+        if not chosen:
+            listed = ", ".join(f"{n} ({c})" for n, c in layers.head(30).items())
+            raise InputError(f"{path}: no CAD layer {cad_layer!r} in the drawing; its layers (entities) are "
+                             f"{listed}. Set inputs.footprints_layer to the building layer (居民地, JMD)")
+        quoted = "', '".join(str(n).replace("'", "''") for n in chosen)
+        frame = pyogrio.read_dataframe(path, where=f"Layer IN ('{quoted}')", **options)
+    frame, found = _cad_outlines(frame, str(path), chosen[0])
+    findings += found
+    if not read_geometry:
+        frame = pd.DataFrame(frame.drop(columns="geometry"))
+    return frame, findings
+
+
+def _cad_outlines(frame: gpd.GeoDataFrame, source: str, layer: str) -> tuple[gpd.GeoDataFrame, list[Finding]]:
+    """Closed lines of ``frame`` as polygons, polygons kept, hatches repeating an
+    outline dropped, everything else left out; findings count what was left out."""
+    g = frame.geometry.to_numpy()
+    kind = shapely.get_type_id(g)
+    closed = (kind == 1) & shapely.is_closed(g) & (shapely.get_num_coordinates(g) >= 4)
+    if closed.any():
+        xy, index = shapely.get_coordinates(g[closed], return_index=True)
+        g = g.copy()
+        g[closed] = shapely.polygons(shapely.linearrings(xy, indices=index))
+    outline = closed | np.isin(kind, (3, 6))
+    findings = []
+    left = frame.geometry[~outline].geom_type.fillna("no geometry").value_counts()
+    if len(left):
+        kinds = ", ".join(f"{n} {k}" for k, n in left.items())
+        findings.append(Finding("info", source, None, None, "Layer", layer,
+                                f"{int(left.sum())} entities of layer {layer} are not closed outlines "
+                                f"({kinds}); left out", "close the building outlines in CAD (PEDIT → Close)"))
+    frame = frame.set_geometry(gpd.GeoSeries(g, index=frame.index, crs=frame.crs))[outline]
+    key = pd.Series(shapely.to_wkb(shapely.normalize(shapely.set_precision(frame.geometry.to_numpy(), 0.001))),
+                    index=frame.index)
+    hatch = frame.get("SubClasses", pd.Series("", index=frame.index)).fillna("").str.contains("Hatch")
+    order = np.argsort(hatch.to_numpy(), kind="stable")  # outlines before the hatches that fill them
+    repeat = np.zeros(len(frame), bool)
+    repeat[order] = key.iloc[order].duplicated().to_numpy()
+    if repeat.any():
+        findings.append(Finding("info", source, None, None, "Layer", layer,
+                                f"{int(repeat.sum())} hatches or outlines of layer {layer} repeat another "
+                                "outline; each building counted once", "nothing to do"))
+    return frame[~repeat], findings
+
+
+def read_layer(path: Path, layer: str | None, what: str, crs: str | None = None,
+               crs_key: str = "inputs.footprints_crs") -> tuple[gpd.GeoDataFrame, list[Finding]]:
     """A polygon layer with its CRS resolved (and the findings about it); a message
-    naming the file for one that is missing, empty, unreadable or not polygons."""
+    naming the file for one that is missing, empty, unreadable or not polygons.
+    ``crs`` (the config's ``crs_key``) replaces the file's CRS; a DXF drawing's
+    ``layer`` is its CAD layer (:func:`read_dxf`)."""
     if not path.exists():
         raise InputError(f"{path}: {what} file not found; check `inputs` in the config")
     if path.is_file() and path.stat().st_size == 0:
         raise InputError(f"{path}: {what} file is empty (0 bytes); export the layer again")
+    found: list[Finding] = []
     try:
-        frame = read_vector(path, layer)
+        if path.suffix.lower() == ".dxf":
+            frame, found = read_dxf(path, layer)
+        else:
+            frame = read_vector(path, layer)
+    except InputError:
+        raise
     except Exception as exc:  # pyogrio raises several DataSourceError subclasses
         raise InputError(f"{path}: cannot read {what} ({exc}); open it in QGIS to check it, "
                          "or export it again as GeoPackage") from None
@@ -127,22 +237,34 @@ def read_layer(path: Path, layer: str | None, what: str) -> tuple[gpd.GeoDataFra
         found = sorted(set(frame.geometry.geom_type.dropna()))
         raise InputError(f"{path}: {what} layer holds {', '.join(found)} geometries, not polygons; "
                          f"point the config at a polygon layer of {what} outlines")
-    crs, findings = resolve_crs(frame.crs, frame.total_bounds, str(path))
+    crs, findings = resolve_crs(frame.crs, frame.total_bounds, str(path), crs, crs_key)
     if crs is None:
         raise InputError(f"{path}: {findings[0].problem}; {findings[0].fix}")
-    return frame.set_crs(crs, allow_override=True), encoding_finding(path, layer) + findings
+    return frame.set_crs(crs, allow_override=True), found + encoding_finding(path, layer) + findings
+
+
+#: Column of a DXF drawing's entity handles, the building ids of CAD outlines.
+DXF_HANDLE = "EntityHandle"
 
 
 def read_footprints(
-    path: Path, layer: str | None = None, id_column: str = "building_id"
+    path: Path, layer: str | None = None, id_column: str = "building_id", crs: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, list[Finding]]:
     """Building footprints indexed by ``building_id`` (string), geometry and the layer's
-    other columns as found.
+    other columns as found; ``crs`` replaces the file's (``inputs.footprints_crs``).
 
     Every feature is kept: a blank id becomes ``<file>#<feature number>`` and a repeated
-    id gets ``#2``, ``#3`` …, each reported.
+    id gets ``#2``, ``#3`` …, each reported. Outlines from a DXF drawing without the id
+    column take their entity handles as ids.
     """
-    frame, findings = read_layer(path, layer, "footprints")
+    frame, findings = read_layer(path, layer, "footprints", crs)
+    if id_column not in frame.columns and DXF_HANDLE in frame.columns:
+        findings.append(Finding("info", str(path), None, None, DXF_HANDLE, None,
+                                f"the drawing has no {id_column!r} attribute; its entity handles "
+                                f"(e.g. {frame[DXF_HANDLE].iloc[0]}) are the building ids",
+                                "use the handles as 建筑编号 in the survey, or set "
+                                "inputs.footprints_id_column to an attribute holding the ids"))
+        id_column = DXF_HANDLE
     if id_column not in frame.columns:
         raise InputError(
             f"{path}: footprints have no id column {id_column!r}; columns are "
@@ -179,15 +301,16 @@ def read_footprints(
 
 
 def read_townships(
-    path: Path, layer: str | None, name_column: str
+    path: Path, layer: str | None, name_column: str, crs: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, list[Finding]]:
-    """Township polygons indexed by name, one row per name.
+    """Township polygons indexed by name, one row per name; ``crs`` replaces the file's
+    (``inputs.townships_crs``).
 
     A polygon without a name is named ``<file>#<feature number>``; polygons sharing a
     name are merged into one township (so it is counted once and gets one page); each
     is reported.
     """
-    frame, findings = read_layer(path, layer, "townships")
+    frame, findings = read_layer(path, layer, "townships", crs, "inputs.townships_crs")
     if name_column not in frame.columns:
         raise InputError(
             f"{path}: townships have no name column {name_column!r}; columns are "
@@ -449,12 +572,18 @@ def _quantity(value, units: dict[str, float]) -> float | None:
 def layer_text(path: Path, layer: str | None = None, limit: int = 1000) -> list[str]:
     """The words of a vector layer that may say where it came from: file and layer
     name, field names, metadata and up to ``limit`` distinct values of each text field."""
-    info = pyogrio.read_info(path, layer=layer)
-    texts = [path.name, str(info["layer_name"]), *map(str, info["fields"]),
-             str(info["layer_metadata"]), str(info["dataset_metadata"])]
-    text_fields = [f for f, t in zip(info["fields"], info["dtypes"]) if t == "object"]
-    if text_fields:
-        frame = read_vector(path, layer, columns=text_fields, read_geometry=False, use_arrow=True)
-        for column in text_fields:
-            texts += frame[column].dropna().astype(str).unique()[:limit].tolist()
+    if path.suffix.lower() == ".dxf":
+        frame = read_vector(path, layer, read_geometry=False)
+        text_fields = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c])]
+        texts = [path.name, str(layer), *map(str, frame.columns)]
+    else:
+        detected = dbf_encoding(path, layer)
+        info = pyogrio.read_info(path, layer=layer, encoding=detected.encoding if detected else None)
+        texts = [path.name, str(info["layer_name"]), *map(str, info["fields"]),
+                 str(info["layer_metadata"]), str(info["dataset_metadata"])]
+        text_fields = [f for f, t in zip(info["fields"], info["dtypes"]) if t == "object"]
+        if text_fields:
+            frame = read_vector(path, layer, columns=text_fields, read_geometry=False, use_arrow=True)
+    for column in text_fields:
+        texts += frame[column].dropna().astype(str).unique()[:limit].tolist()
     return texts

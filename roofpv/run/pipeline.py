@@ -68,7 +68,7 @@ def build_inventory(config: Config) -> Inventory:
     projected, placed in townships. Every problem found becomes a finding."""
     inputs = config.inputs
     footprints, findings = readers.read_footprints(
-        inputs.footprints, inputs.footprints_layer, inputs.footprints_id_column
+        inputs.footprints, inputs.footprints_layer, inputs.footprints_id_column, inputs.footprints_crs
     )
     if inputs.survey is not None:
         survey, found = readers.read_survey(inputs.survey, inputs.survey_sheet)
@@ -79,7 +79,7 @@ def build_inventory(config: Config) -> Inventory:
     polygons = None
     if inputs.townships is not None:
         polygons, found = readers.read_townships(
-            inputs.townships, inputs.townships_layer, inputs.townships_name_column
+            inputs.townships, inputs.townships_layer, inputs.townships_name_column, inputs.townships_crs
         )
         findings += found
     crs = analysis_crs(config)
