@@ -13,6 +13,7 @@ import glob
 import io
 import re
 import warnings
+import zipfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -23,6 +24,7 @@ import shapely
 
 from roofpv.errors import RoofpvError
 from roofpv.findings import Finding
+from roofpv.inputs.formulas import plain_arithmetic
 from roofpv.inputs.georef import resolve_crs
 from roofpv.inputs.ids import REPAIRS, clean_ids
 from roofpv.inputs.survey_table import (
@@ -363,6 +365,7 @@ def read_survey(path: Path, sheet: str | int = 0) -> tuple[pd.DataFrame, list[Fi
                              "the file may be truncated or not XLSX: open it in Excel or WPS and "
                              "save it again as .xlsx") from None
         sheet_name = sheet if isinstance(sheet, str) else None
+        cells, evaluated = _unsaved_formulas(path, sheet, cells)
     elif suffix == ".csv":
         cells, decoded, widths = read_csv_cells(path, "survey")
         sheet_name = None
@@ -380,12 +383,62 @@ def read_survey(path: Path, sheet: str | int = 0) -> tuple[pd.DataFrame, list[Fi
     except SurveyError as exc:
         raise InputError(f"{path}: {exc}") from None
     raw = cells.iloc[first:].set_axis(columns, axis=1)
+    if suffix != ".csv":
+        id_col = next((c for c in columns if _canonical(c) == "building_id"), columns[0])
+        findings += [
+            Finding("info" if value is not None else "warning", str(path), i + 1, _text(cells.iat[i, columns.index(id_col)]),
+                    columns[j], formula,
+                    f"formula {formula} has no saved value (the workbook was written by a program, not "
+                    + (f"saved in Excel or WPS); evaluated as {value:g}" if value is not None else
+                       "saved in Excel or WPS) and is not plain arithmetic (numbers with + - * /); read as blank"),
+                    "open the workbook in Excel or WPS and save it, so that formulas keep their values"
+                    + ("" if value is not None else ", or type the value"), sheet_name)
+            for i, j, formula, value in evaluated if i >= first
+        ]
     if suffix == ".csv":
         raw, found = _ragged_rows(raw, columns, widths, str(path), first)
         findings += found
     table, found = normalise_survey(raw, str(path), sheet_name, first_row=first + 1,
                                     typed=suffix != ".csv")
     return table, findings + found
+
+
+#: The end of a worksheet cell holding a formula without a saved value (as scripts
+#: write them): ``</f>`` followed by an empty ``<v/>`` or by the cell's end, with or
+#: without a namespace prefix.
+_UNSAVED = re.compile(rb"</(?:\w+:)?f>\s*(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>|</(?:\w+:)?c>)"
+                      rb"|<(?:\w+:)?f\b[^>]*/>\s*(?:<(?:\w+:)?v\s*/>|</(?:\w+:)?c>)")
+
+
+def _unsaved_formulas(path: Path, sheet: str | int, cells: pd.DataFrame
+                      ) -> tuple[pd.DataFrame, list[tuple[int, int, str, float | None]]]:
+    """``cells`` (as read from A1) with the blank cells whose formula has no saved value
+    filled with its value when it is plain arithmetic
+    (:func:`roofpv.inputs.formulas.plain_arithmetic`), and each such cell: row and
+    column position, formula, value (None when not evaluated). Only a workbook whose
+    sheets hold such formulas is read a second time, for its formulas."""
+    with zipfile.ZipFile(path) as book:
+        sheets = [n for n in book.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
+        if not any(_UNSAVED.search(book.read(n)) for n in sheets):
+            return cells, []
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, read_only=True, data_only=False)
+    try:
+        ws = book[sheet] if isinstance(sheet, str) else book.worksheets[sheet]
+        found = [(i, j, v) for i, row in enumerate(ws.iter_rows(values_only=True)) if i < len(cells)
+                 for j, v in enumerate(row[:cells.shape[1]])
+                 if isinstance(v, str) and v.startswith("=") and _text(cells.iat[i, j]) is None]
+    finally:
+        book.close()
+    cells = cells.copy()
+    out = []
+    for i, j, formula in found:
+        value = plain_arithmetic(formula)
+        if value is not None:
+            cells.iat[i, j] = value
+        out.append((i, j, formula, value))
+    return cells, out
 
 
 def read_csv_cells(path: Path, what: str = "CSV") -> tuple[pd.DataFrame, encodings.Decoded, np.ndarray]:

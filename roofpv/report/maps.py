@@ -207,8 +207,9 @@ def township_atlas(buildings: gpd.GeoDataFrame, boundary: gpd.GeoSeries | None, 
                    words: dict[str, str]) -> Atlas:
     """The atlas of one township: ``buildings`` with ``suitability``; ``numbers`` maps
     building id → number written on the roof (its rank in the page's plan table);
-    ``words`` has ``sheet``, ``north``, ``m``, ``km`` and ``overview``."""
-    b = projected(buildings)
+    ``words`` has ``sheet``, ``north``, ``m``, ``km`` and ``overview``. Buildings without
+    a geometry (kept in the tables with their reason) are not drawn."""
+    b = projected(buildings[~(buildings.geometry.isna() | buildings.geometry.is_empty).to_numpy()])
     geoms = b.geometry.to_numpy()
     if boundary is not None and not boundary.empty and b.crs is not None and boundary.crs is not None:
         boundary = boundary.to_crs(b.crs)
