@@ -23,6 +23,7 @@ share wins (GB18030 on a tie).
 from __future__ import annotations
 
 import codecs
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,16 +89,9 @@ def _frequent(char: str, encoding: str) -> bool:
 def cjk_share(text: str, encoding: str) -> float:
     """Share of the non-ASCII characters of ``text`` that are frequently used
     characters of ``encoding`` (1.0 for text without any)."""
-    wide = {c: n for c, n in _counts(text).items() if ord(c) > 127}
+    wide = {c: n for c, n in Counter(text).items() if ord(c) > 127}
     total = sum(wide.values())
     return sum(n for c, n in wide.items() if _frequent(c, encoding)) / total if total else 1.0
-
-
-def _counts(text: str) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for c in text:
-        counts[c] = counts.get(c, 0) + 1
-    return counts
 
 
 def _strict(data: bytes, encoding: str, final: bool) -> str | None:
@@ -144,13 +138,13 @@ def read_text(path: Path) -> Decoded:
     return decode(Path(path).read_bytes())
 
 
-def dbf_text_sample(path: Path, limit: int = 20_000) -> tuple[bytes, int]:
+def dbf_text_sample(path: Path, limit: int = 5_000) -> tuple[bytes, int]:
     """The non-ASCII bytes of a DBF table's field names and text fields (up to
     ``limit`` distinct values, each with its padding stripped, joined by newlines) and
     its language driver id (header byte 29).
 
-    The records are viewed as a byte matrix, so a million-row table is scanned without
-    a loop over rows."""
+    The records are viewed as a byte matrix, scanned in blocks of rows until the
+    sample is full, so a million-row table is not read whole."""
     import numpy as np
 
     raw = np.memmap(path, dtype=np.uint8, mode="r")
@@ -173,12 +167,13 @@ def dbf_text_sample(path: Path, limit: int = 20_000) -> tuple[bytes, int]:
     count = min(count, (raw.size - start) // width) if width else 0
     if fields and count:
         records = raw[start:start + count * width].reshape(count, width)
-        for first, size in fields:
-            cells = records[:, first:first + size]
-            wide = np.flatnonzero((cells > 127).any(axis=1))
-            values = np.unique(cells[wide], axis=0)[:limit] if wide.size else []
-            pieces += [bytes(v).rstrip(b" \0") for v in values]
-            if len(pieces) > limit:
+        for block in range(0, count, 65_536):
+            rows = records[block:block + 65_536]
+            for first, size in fields:
+                cells = rows[:, first:first + size]
+                wide = np.flatnonzero((cells > 127).any(axis=1))[:limit]
+                pieces += [bytes(v).rstrip(b" \0") for v in np.unique(cells[wide], axis=0)]
+            if len(pieces) >= limit:
                 break
     pieces = pieces[:limit] + [n for n in names if max(n, default=0) > 127]  # values first: the example
     return b"\n".join(pieces).replace(b"\0", b" "), int(header[29])
