@@ -22,24 +22,14 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from roofpv.errors import RoofpvError
+from roofpv.errors import InputError, SurveyError
 from roofpv.findings import Finding
 from roofpv.inputs.formulas import plain_arithmetic
 from roofpv.inputs.georef import resolve_crs
 from roofpv.inputs.ids import REPAIRS, clean_ids
-from roofpv.inputs.survey_table import (
-    SurveyError,
-    cell_fits,
-    locate_header,
-    normalise_survey,
-    unit_key,
-)
+from roofpv.inputs.survey_table import cell_fits, locate_header, normalise_survey, unit_key
 from roofpv.io import encodings
 from roofpv.schema import HEADER_LOOKUP, NUMERIC_COLUMNS, VOCABULARIES, header_key
-
-
-class InputError(RoofpvError):
-    """An input file that cannot be used; the message names the file and what to do."""
 
 
 def read_vector(path: Path, layer: str | None = None, **options) -> pd.DataFrame:
