@@ -17,6 +17,7 @@ import pytest
 import shapely
 from pyproj import CRS
 
+from roofpv.errors import InputError
 from roofpv.inputs.formulas import plain_arithmetic
 from roofpv.inputs.georef import GK_PREFIXED, prefixed_zone
 from roofpv.inputs.survey_table import KG_PER_KN
@@ -188,7 +189,7 @@ def test_zone_prefixed_coordinates_without_prj_are_placed_in_their_zone(config, 
 def test_unprefixed_coordinates_without_crs_ask_for_footprints_crs(config, tmp_path):
     case = Case(tmp_path)
     fp = shapefile(tmp_path / "fp.shp", gpd.GeoDataFrame({"编号": case.ids}, geometry=case.geoms), prj=False)
-    with pytest.raises(readers.InputError, match="set inputs.footprints_crs to the CRS"):
+    with pytest.raises(InputError, match="set inputs.footprints_crs to the CRS"):
         check_inputs(with_files(case, config, fp, footprints_id_column="编号"))
     inventory = check_inputs(with_files(case, config, fp, footprints_id_column="编号", footprints_crs="EPSG:4549"))
     assert (inventory.buildings["township"] == "甲镇").all()
@@ -239,7 +240,7 @@ def test_dxf_layer_and_crs_from_the_config(config, tmp_path):
     inventory = check_inputs(cfg)  # no layer configured: 居民地 is found (UTF-8, whatever $DWGCODEPAGE says)
     assert list(inventory.buildings.index) == handles
     assert any(f.problem == "no CAD layer configured; outlines read from layer 居民地" for f in inventory.findings)
-    with pytest.raises(readers.InputError, match=r"no CAD layer 'FW' in the drawing; its layers \(entities\) are"):
+    with pytest.raises(InputError, match=r"no CAD layer 'FW' in the drawing; its layers \(entities\) are"):
         check_inputs(with_files(case, config, tmp_path / "map.dxf", footprints_layer="FW",
                                 footprints_crs="EPSG:4549"))
 
@@ -315,22 +316,30 @@ def test_plain_arithmetic_only(formula, value):
 
 
 @pytest.mark.slow
-def test_gbk_config_runs_survey_and_report(config, tmp_path):
-    """A config saved by Notepad on a Chinese Windows (GBK) is read by the report too."""
+def test_gbk_config_and_gbk_shapefiles_run_survey_and_report(config, tmp_path):
+    """A config saved by Notepad on a Chinese Windows (GBK) is read by the report too,
+    and GBK township names come out right in every layer, table and page."""
     from roofpv.cli import main
 
-    case = Case(tmp_path)
+    case, fp, towns = gbk_case(tmp_path)
     cfg = case.config(config)
     path = tmp_path / "平湖.yaml"
     path.write_bytes((f"# 平湖市配置（GBK 保存）\nextends: {cfg.source_path}\nsite:\n  name: 平湖市试点\n"
-                      f"inputs:\n  footprints: {cfg.inputs.footprints}\n  footprints_layer: footprints\n"
-                      f"  survey: {cfg.inputs.survey}\n  townships: {cfg.inputs.townships}\n"
-                      "  townships_name_column: name  # 镇街道名称字段\ndsm:\n  tiles: null\n").encode("gbk"))
+                      f"inputs:\n  footprints: {fp}\n  footprints_id_column: 编号\n"
+                      f"  survey: {cfg.inputs.survey}\n  townships: {towns}\n"
+                      "  townships_name_column: 乡镇名称  # 镇街道名称字段\ndsm:\n  tiles: null\n").encode("gbk"))
     out = tmp_path / "out"
     assert main(["survey", str(path), "--out", str(out), "--quiet", "--report"]) == 0
-    pages = "".join(p.read_text(encoding="utf-8") for p in (out / "report").glob("*.html"))
-    assert "平湖市试点" in pages
-    assert len(pyogrio.read_dataframe(out / "roofpv.gpkg", layer="buildings", read_geometry=False)) == 3
+    pages = {p.name: p.read_text(encoding="utf-8") for p in (out / "report").glob("*.html")}
+    everything = "".join(pages.values())
+    assert "平湖市试点" in everything and "当湖街道" in everything and "钟埭街道" in everything
+    assert "µ±ºþ" not in everything  # 当湖 read as Latin-1
+    buildings = pyogrio.read_dataframe(out / "roofpv.gpkg", layer="buildings", read_geometry=False)
+    assert sorted(buildings["township"]) == ["当湖街道", "当湖街道", "钟埭街道"]
+    layer = pyogrio.read_dataframe(out / "roofpv.gpkg", layer="townships", read_geometry=False)
+    assert set(layer["township"]) == {"当湖街道", "钟埭街道"}
+    table = pd.read_csv(out / "townships.csv", encoding="utf-8-sig")
+    assert {"当湖街道", "钟埭街道"} <= set(table["township"])
 
 
 @pytest.mark.slow

@@ -449,6 +449,9 @@ def read_csv_cells(path: Path, what: str = "CSV") -> tuple[pd.DataFrame, encodin
         raise InputError(f"{path}: not readable as CSV ({exc}); open it in Excel or WPS and save "
                          "it again as CSV UTF-8") from None
     widths = np.fromiter(map(len, rows), dtype=np.intp, count=len(rows))
+    if len(rows) and widths.min() < widths.max():  # pad the short rows with blanks
+        width = int(widths.max())
+        rows = [row + [""] * (width - len(row)) for row in rows]
     cells = pd.DataFrame(rows, dtype=object)
     return cells.mask(cells.eq("") | cells.isna(), None), decoded, widths
 
