@@ -110,6 +110,21 @@ def test_gbk_shapefiles_without_cpg_read_right_in_every_layer(config, tmp_path, 
     assert set(NAMES.values()) <= set(readers.layer_text(fp))
 
 
+def test_zipped_gbk_shapefile_without_cpg(tmp_path):
+    """Shapefiles are mailed zipped; GDAL reads the zip, the encoding is detected in it."""
+    import zipfile
+
+    _, fp, _ = gbk_case(tmp_path)
+    packed = tmp_path / "建筑.zip"
+    with zipfile.ZipFile(packed, "w") as book:
+        for part in fp.parent.glob("建筑.*"):
+            book.write(part, part.name)
+    frame, findings = readers.read_footprints(packed, id_column="编号")
+    assert frame["名称"].to_dict() == NAMES
+    assert findings[0].problem.endswith("read as GBK (its text decodes as Chinese), e.g. '当湖街道东湖大厦'")
+    assert "add a text file 建筑.cpg" in findings[0].fix
+
+
 def test_an_arrow_read_that_fails_is_done_the_slow_way(tmp_path, monkeypatch):
     case, fp, _ = gbk_case(tmp_path)
     real = pyogrio.read_dataframe

@@ -138,7 +138,7 @@ def read_text(path: Path) -> Decoded:
     return decode(Path(path).read_bytes())
 
 
-def dbf_text_sample(path: Path, limit: int = 5_000) -> tuple[bytes, int]:
+def dbf_text_sample(path: Path | bytes, limit: int = 5_000) -> tuple[bytes, int]:
     """The non-ASCII bytes of a DBF table's field names and text fields (up to
     ``limit`` distinct values, each with its padding stripped, joined by newlines) and
     its language driver id (header byte 29).
@@ -147,7 +147,7 @@ def dbf_text_sample(path: Path, limit: int = 5_000) -> tuple[bytes, int]:
     sample is full, so a million-row table is not read whole."""
     import numpy as np
 
-    raw = np.memmap(path, dtype=np.uint8, mode="r")
+    raw = np.frombuffer(path, np.uint8) if isinstance(path, bytes) else np.memmap(path, dtype=np.uint8, mode="r")
     if raw.size < 32:
         return b"", 0
     header = bytes(raw[:32])
@@ -179,8 +179,8 @@ def dbf_text_sample(path: Path, limit: int = 5_000) -> tuple[bytes, int]:
     return b"\n".join(pieces).replace(b"\0", b" "), int(header[29])
 
 
-def dbf_encoding(path: Path) -> Decoded | None:
-    """How the text of a DBF table without a ``.cpg`` file is encoded (see
+def dbf_encoding(path: Path | bytes) -> Decoded | None:
+    """How the text of a DBF table (a file, or its bytes) without a ``.cpg`` file is encoded (see
     :func:`decode`; the language driver byte is the declared single-byte encoding), or
     None when its text is plain ASCII."""
     sample, driver = dbf_text_sample(path)

@@ -66,10 +66,22 @@ def dbf_of(path: Path, layer: str | None = None) -> Path | None:
     return found[0] if found else None
 
 
+def zipped_dbf(path: Path, layer: str | None = None) -> str | None:
+    """The member name of the attribute table of a zipped shapefile (the one named
+    ``layer``, else the only one); None when there is none or several."""
+    with zipfile.ZipFile(path) as book:
+        found = [n for n in book.namelist()
+                 if n.lower().endswith(".dbf") and (layer is None or Path(n).stem == layer)]
+    return found[0] if len(found) == 1 else None
+
+
 def dbf_encoding(path: Path, layer: str | None = None) -> encodings.Decoded | None:
-    """The encoding of a shapefile's text when no ``.cpg`` file beside it says it
-    (:func:`roofpv.io.encodings.dbf_encoding`); None when there is a ``.cpg``, when the
-    text is plain ASCII or for other formats (GeoPackage and GeoJSON are UTF-8)."""
+    """The encoding of a shapefile's text (also zipped) when no ``.cpg`` file beside it
+    says it (:func:`roofpv.io.encodings.dbf_encoding`); None when there is a ``.cpg``,
+    when the text is plain ASCII or for other formats (GeoPackage and GeoJSON are UTF-8)."""
+    if path.suffix.lower() == ".zip" and zipfile.is_zipfile(path):
+        stat = path.stat()
+        return _zipped_encoding(str(path), layer, stat.st_mtime_ns, stat.st_size)
     dbf = dbf_of(path, layer)
     if dbf is None or any(p.suffix.lower() == ".cpg" for p in dbf.parent.glob(f"{glob.escape(dbf.stem)}.*")):
         return None
@@ -82,6 +94,17 @@ def _dbf_encoding(dbf: str, mtime_ns: int, size: int) -> encodings.Decoded | Non
     return encodings.dbf_encoding(Path(dbf))
 
 
+@functools.lru_cache(maxsize=32)
+def _zipped_encoding(path: str, layer: str | None, mtime_ns: int, size: int) -> encodings.Decoded | None:
+    member = zipped_dbf(Path(path), layer)
+    if member is None:
+        return None
+    with zipfile.ZipFile(path) as book:
+        if any(n.lower() == member[:-4].lower() + ".cpg" for n in book.namelist()):
+            return None
+        return encodings.dbf_encoding(book.read(member))
+
+
 def encoding_finding(path: Path, layer: str | None = None) -> list[Finding]:
     """A finding saying in which encoding a shapefile without ``.cpg`` was read (with a
     sample of its text) and how to make the file say it."""
@@ -92,7 +115,7 @@ def encoding_finding(path: Path, layer: str | None = None) -> list[Finding]:
            "declared": "its language driver byte says so", "assumed": "it is neither UTF-8 nor Chinese; "
            "Windows-1252 is the usual encoding of European GIS files"}[detected.how]
     sample = next((t for t in detected.text.split("\n") if not t.isascii()), "")[:40]
-    dbf = dbf_of(path, layer)
+    dbf = dbf_of(path, layer) or Path(zipped_dbf(path, layer) or path.name)
     cpg = {"utf-8": "UTF-8", "gb18030": "GBK", "big5": "BIG5"}.get(
         detected.encoding, detected.encoding.removeprefix("cp"))  # 1252, 437 …: as ArcGIS writes code pages
     return [Finding("warning", str(path), None, None, None, detected.label,
