@@ -23,6 +23,8 @@ share wins (GB18030 on a tie).
 from __future__ import annotations
 
 import codecs
+import mmap
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,6 +138,18 @@ def decode(data: bytes, declared: str | None = None, *, truncated: bool = False)
 def read_text(path: Path) -> Decoded:
     """The text of the file at ``path`` (see :func:`decode`)."""
     return decode(Path(path).read_bytes())
+
+
+#: A line of text holding a byte above ASCII.
+_WIDE_LINE = re.compile(rb"[^\n]*[\x80-\xff][^\n]*")
+
+
+def text_sample(path: Path, limit: int = 5_000) -> bytes:
+    """Up to ``limit`` lines of a text file that hold non-ASCII bytes, joined by
+    newlines: what tells its encoding, without holding a large file (a county's CAD
+    drawing) in memory as text."""
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        return b"\n".join(m.group() for m, _ in zip(_WIDE_LINE.finditer(data), range(limit)))
 
 
 def dbf_text_sample(path: Path | bytes, limit: int = 5_000) -> tuple[bytes, int]:

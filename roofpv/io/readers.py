@@ -131,13 +131,14 @@ DXF_BUILDING_LAYERS = ("JMD", "居民地", "房屋", "FW", "BUILDING", "BUILDING
 
 
 def dxf_encoding(path: Path) -> str:
-    """The encoding of a DXF drawing's text (:func:`roofpv.io.encodings.decode`). GDAL
-    takes it from ``$DWGCODEPAGE``, which AutoCAD 2007 and later leave at the system's
-    code page (ANSI_936) while writing UTF-8, so Chinese layer names and labels would
-    come out garbled."""
+    """The encoding of a DXF drawing's text (:func:`roofpv.io.encodings.decode` of its
+    non-ASCII lines), as GDAL names it. GDAL takes it from ``$DWGCODEPAGE``, which
+    AutoCAD 2007 and later leave at the system's code page (ANSI_936) while writing
+    UTF-8, so Chinese layer names and labels would come out garbled."""
     try:
-        return encodings.read_text(path).encoding
-    except encodings.EncodingError:
+        sample = encodings.text_sample(path)
+        return encodings.decode(sample, truncated=True).encoding.removesuffix("-sig") if sample else "utf-8"
+    except (encodings.EncodingError, ValueError):  # ValueError: an empty file cannot be mapped
         return "utf-8"
 
 
