@@ -181,7 +181,8 @@ def read_dxf(path: Path, cad_layer: str | None = None, **options) -> tuple[gpd.G
         chosen = [n for n in layers.index if cad_layer is not None and str(n).casefold() == cad_layer.casefold()]
         if not chosen:
             listed = ", ".join(f"{n} ({c})" for n, c in layers.head(30).items())
-            raise InputError(f"{path}: no CAD layer {cad_layer!r} in the drawing; its layers (entities) are "
+            wanted = repr(cad_layer) if cad_layer else f"named like a building layer ({', '.join(DXF_BUILDING_LAYERS)})"
+            raise InputError(f"{path}: no CAD layer {wanted} in the drawing; its layers (entities) are "
                              f"{listed}. Set inputs.footprints_layer to the building layer (居民地, JMD)")
         quoted = "', '".join(str(n).replace("'", "''") for n in chosen)
         frame = pyogrio.read_dataframe(path, where=f"Layer IN ('{quoted}')", **options)
