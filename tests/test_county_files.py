@@ -149,6 +149,7 @@ def test_real_latin1_shapefile_without_cpg():
                             "(it is neither UTF-8 nor Chinese; Windows-1252 is the usual encoding of European "
                             "GIS files), e.g. \"Côte d'Ivoire\"")
     assert "naturalearth_lowres.cpg holding the line 1252" in said.fix
+    assert "Côte d'Ivoire" in readers.layer_text(LATIN1)  # the datum check's fast (Arrow) read
 
 
 def test_gbk_shapefile_runs_validate_and_survey_from_the_command_line(config, tmp_path, capsys):
