@@ -101,6 +101,8 @@ ZH: list[tuple[re.Pattern, str]] = [(re.compile(p), zh) for p, zh in (
      r"公式 \1 没有保存计算结果（工作簿由程序生成，未经 Excel 或 WPS 保存），且不是简单四则运算；按空值读取"),
     (r"row has (\d+) cells but the header has (\d+) \(likely an unquoted comma in (.*)\); the row is skipped",
      r"该行有 \1 个单元格而表头只有 \2 个（可能是 \3 中的逗号未加引号）；该行已跳过"),
+    (r"row has (\d+) cells but the header has (\d+); the extra cells are blank and the others read right where "
+     r"they are, so the row is read as written", r"该行有 \1 个单元格而表头只有 \2 个；多出的单元格为空，其余单元格内容与列相符，按原样读取"),
     (r"row has (\d+) cells but the header has (\d+) \((.*)\); the row is skipped",
      r"该行有 \1 个单元格而表头只有 \2 个（单元格内有未加引号的逗号？）；该行已跳过"),
 )]

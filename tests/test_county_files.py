@@ -281,6 +281,19 @@ def test_ragged_row_with_an_empty_last_column_is_found(config, tmp_path):
     assert b.loc["A", "name"] == "东湖大厦" and b.loc["C", "roof_load_kn_m2"] == 2.0
 
 
+def test_a_stray_trailing_comma_keeps_its_row(tmp_path):
+    path = tmp_path / "survey.csv"
+    path.write_text("建筑编号,建筑名称,建筑类别,屋面荷载,备注\nA,东湖大厦,工业厂房,2.0,\nB,鑫达纺织厂,工业厂房,3.0,,\n"
+                    "C,卫生院,公共机构,1.5,\nD,张三,李四纺织厂,工业厂房,2.0,\n", encoding="utf-8")
+    survey, findings = readers.read_survey(path)
+    assert list(survey.index) == ["A", "B", "C"] and survey.loc["B", "roof_load_kn_m2"] == 3.0
+    said = {f.building_id: f for f in findings if "cells but the header" in f.problem}
+    assert (said["B"].level, said["B"].row) == ("warning", 3)
+    assert said["B"].problem == ("row has 6 cells but the header has 5; the extra cells are blank and the others "
+                                 "read right where they are, so the row is read as written")
+    assert (said["D"].level, said["D"].row) == ("error", 5) and "建筑名称 ('张三,李四纺织厂')" in said["D"].problem
+
+
 def test_loads_in_kilogram_force(tmp_path):
     path = tmp_path / "survey.csv"
     path.write_text("建筑编号,屋面荷载\nA,250kgf/m2\nB,300公斤力/平方米\nC,2.0\n", encoding="utf-8")

@@ -485,9 +485,10 @@ def _ragged_rows(raw: pd.DataFrame, columns: list[str], widths: np.ndarray, sour
                  first: int) -> tuple[pd.DataFrame, list[Finding]]:
     """Leave out the CSV rows with more cells than the header and the usual row (an
     unquoted comma shifted their cells), whatever the extra cells hold, each reported
-    with the column where the comma most likely is (:func:`likely_comma`).
-    ``first`` is the position of the first data row; ``widths`` the cells of each row
-    as written."""
+    with the column where the comma most likely is (:func:`likely_comma`). A row whose
+    extra cells are blank and whose cells all read right where they are (a stray
+    trailing comma) is kept, with a warning. ``first`` is the position of the first
+    data row; ``widths`` the cells of each row as written."""
     data = widths[first:first + len(raw)]
     if not len(data):
         return raw, []
@@ -501,6 +502,15 @@ def _ragged_rows(raw: pd.DataFrame, columns: list[str], widths: np.ndarray, sour
     findings = []
     for i in np.flatnonzero(ragged):
         cells = [_text(v) for v in raw.iloc[i, :data[i]]]
+        if all(c is None for c in cells[expected:]) and all(map(cell_fits, canonical[:expected], cells)):
+            ragged[i] = False
+            findings.append(Finding(
+                "warning", source, first + 1 + int(i), _text(raw.iloc[i][id_col]), None, ",".join(c or "" for c in cells),
+                f"row has {int(data[i])} cells but the header has {expected}; the extra cells are blank and "
+                "the others read right where they are, so the row is read as written",
+                "check the row (a comma inside a cell without quotes shifts the cells after it) and "
+                "remove the trailing commas"))
+            continue
         where = likely_comma(cells, canonical[:expected])
         said = ("likely an unquoted comma in " + " or ".join(
             f"{columns[j]} ({','.join(c or '' for c in cells[j:j + data[i] - expected + 1])!r})"
