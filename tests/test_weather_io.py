@@ -80,7 +80,8 @@ def test_epw_mixed_years_to_canonical(tmp_path, truth):
     assert list(weather.columns) == list(COLUMNS)
     pd.testing.assert_frame_equal(weather, truth, check_freq=False)
     assert meta == {**SITE, "tz": "Asia/Shanghai",
-                    "source": "EPW file site.epw", "findings": [], "shift_h": 0.0}
+                    "source": "EPW file site.epw", "findings": [], "shift_h": 0.0,
+                    "covered_hours": 8760, "period": "full year", "split": []}
     fixed, meta = read_weather(path)
     assert meta["tz"] == "Etc/GMT-8"
     np.testing.assert_array_equal(fixed.to_numpy(), truth.to_numpy())
@@ -179,7 +180,11 @@ def test_errors(tmp_path, truth):
         read_weather(path)
 
     plain(truth).drop(columns="dni").to_csv(path, index=False)
-    with pytest.raises(WeatherFileError, match=r"bad.csv: no column 'dni'"):
+    with pytest.raises(WeatherFileError, match=r"bad.csv: the file gives no DNI; splitting GHI "
+                                               "needs the file's location"):
+        read_weather(path, tz="Asia/Shanghai")
+    plain(truth).drop(columns=["dni", "temp_air"]).to_csv(path, index=False)
+    with pytest.raises(WeatherFileError, match=r"bad.csv: no column 'temp_air'"):
         read_weather(path, tz="Asia/Shanghai")
 
     plain(truth).to_csv(path, index=False)
@@ -198,10 +203,6 @@ def test_errors(tmp_path, truth):
     frame.loc[10:20, "ghi"] = np.nan
     frame.to_csv(path, index=False)
     with pytest.raises(WeatherFileError, match="gap of more than 6 hours"):
-        read_weather(path, tz="Asia/Shanghai")
-
-    plain(truth).iloc[:-24].to_csv(path, index=False)
-    with pytest.raises(WeatherFileError, match="24 hours missing"):
         read_weather(path, tz="Asia/Shanghai")
 
     two_years = pd.concat([plain(truth), plain(truth.shift(
@@ -228,9 +229,10 @@ def test_leap_day_dropped(tmp_path, truth):
     rest = leap.loc[:"2024-02-28"]
     path = tmp_path / "leap.csv"
     pd.concat([plain(rest), plain(feb29)]).to_csv(path, index=False)
-    # 59 days: Feb 29 is dropped without complaint, the rest is missing.
-    with pytest.raises(WeatherFileError, match=f"{8760 - 59 * 24} hours"):
-        read_weather(path, tz="Asia/Shanghai")
+    # 59 days: Feb 29 is dropped without complaint, the rest of the year is not covered.
+    weather, meta = read_weather(path, tz="Asia/Shanghai")
+    assert meta["covered_hours"] == 59 * 24
+    assert weather.loc["2023-03-01":, "ghi"].sum() == 0
 
 
 @pytest.mark.skipif(not SHANGHAI_EPW.is_file(),
@@ -334,5 +336,5 @@ def test_gzip_files(tmp_path, truth):
         read_weather(broken)
     bad = tmp_path / "bad.csv.gz"
     bad.write_bytes(gzip.compress(b"timestamp,ghi\n2023-01-01 00:00,0\n"))
-    with pytest.raises(WeatherFileError, match=r"bad.csv.gz: no column 'dni'"):
+    with pytest.raises(WeatherFileError, match=r"bad.csv.gz: no column 'temp_air'"):
         read_weather(bad, tz="Asia/Shanghai")
