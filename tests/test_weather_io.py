@@ -308,9 +308,17 @@ def test_location_findings():
     near = {"latitude": 30.70, "longitude": 121.05}
     assert location_findings(near, 30.677, 121.013, "f") == []
     hangzhou = {"latitude": 30.23, "longitude": 120.17}
-    (warn,) = location_findings(hangzhou, 30.677, 121.013, "f")
+    # 95 km: within the 150 km of a station's climate (issue 23), a warning only when asked.
+    assert location_findings(hangzhou, 30.677, 121.013, "f") == []
+    (warn,) = location_findings(hangzhou, 30.677, 121.013, "f", warn_km=50)
     assert warn.level == "warning" and "95 km" in warn.problem
-    assert location_findings(hangzhou, 30.677, 121.013, "f", warn_km=100) == []
+    zhengzhou = {"latitude": 34.72, "longitude": 113.65}  # 823 km
+    (error,) = location_findings(zhengzhou, 30.677, 121.013, "f")
+    assert error.level == "error" and "823 km" in error.problem
+    nanjing = {"latitude": 32.0, "longitude": 118.8}  # 257 km (haversine by hand: 256 km)
+    (warn,) = location_findings(nanjing, 30.677, 121.013, "f", what="typical-year climate")
+    assert warn.level == "warning" and warn.problem == ("typical-year climate lies 257 km from the "
+                                                        "site (more than 150 km)")
     berlin = {"latitude": 52.5, "longitude": 13.4}
     (error,) = location_findings(berlin, 30.677, 121.013, "f")
     assert error.level == "error" and "max_distance_km" in error.fix

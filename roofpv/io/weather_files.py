@@ -572,8 +572,9 @@ def load_weather(config: Config, strict: bool = True) -> tuple[pd.DataFrame, dic
     Hourly weather of a run: the configured file, else a typical year built from the
     config's monthly means (:func:`roofpv.energy.weather.typical_year`).
 
-    A file's findings (values repaired, time stamps against the sun, distance from the
-    site) are in ``meta["findings"]``; with ``strict`` an error among them (a file too far
+    Findings (values repaired, DNI/DHI split from GHI, a part year, time stamps against the
+    sun, distance of the file's or the monthly climate's location from the site) are in
+    ``meta["findings"]``; with ``strict`` an error among them (a file or climate too far
     from the site) raises :class:`WeatherFileError`.
     """
     w, site = config.weather, config.site
@@ -590,9 +591,19 @@ def load_weather(config: Config, strict: bool = True) -> tuple[pd.DataFrame, dic
                 f"at {site.latitude:.2f}°N, {site.longitude:.2f}°E ({exc}): the monthly means "
                 "belong to another climate; give weather.file or the site's own monthly means"
             ) from None
-        return hourly, {**meta, "findings": []}
+        if m.source:
+            meta["source"] += f" of {m.source}"
+        source = f"weather.{'station' if w.station else 'monthly'} of {config.source_path or 'the config'}"
+        found = _weather.location_findings(
+            {"latitude": m.latitude, "longitude": m.longitude}, site.latitude, site.longitude, source,
+            w.warn_distance_km, w.max_distance_km, what="typical-year climate")
+        if strict and any(f.level == "error" for f in found):
+            raise WeatherFileError(f"{source}: {found[0].problem}; {found[0].fix}")
+        return hourly, {**meta, "findings": found, "covered_hours": len(hourly), "period": "full year",
+                        "split": []}
     hourly, meta = read_weather(w.file, w.format, tz=site.timezone, label=w.label,
-                                columns=w.columns or None, shift_h=w.shift_h)
+                                columns=w.columns or None, shift_h=w.shift_h,
+                                site=(site.latitude, site.longitude, site.altitude_m))
     source = str(w.file)
     found = _weather.location_findings(meta, site.latitude, site.longitude, source,
                                        w.warn_distance_km, w.max_distance_km)
