@@ -101,3 +101,38 @@ def nearest(latitude: float, longitude: float) -> tuple[Station, float]:
     km = distances_km(latitude, longitude)
     k = int(np.argmin(km))
     return _station(table().iloc[k]), float(km[k])
+
+
+#: Stations voting on a site's province, and how far a station may lie to vote [km]:
+#: beyond it the site is taken to lie outside China.
+PROVINCE_VOTERS = 3
+CHINA_MAX_KM = 500.0
+
+
+def site_province(latitude: float, longitude: float) -> tuple[str, Station, float] | None:
+    """
+    The province a site most likely lies in, guessed from the stations nearest to it.
+
+    The table holds no boundaries (China's boundary data need an approved map), so the
+    province is the one most of the :data:`PROVINCE_VOTERS` nearest stations within
+    :data:`CHINA_MAX_KM` lie in, the nearest station's on a tie: Yangquan (山西), 76 km
+    from Shijiazhuang (河北), has Taiyuan and Yushe (山西) next. A guess near a border;
+    ``site.province`` in the config states it.
+
+    Returns
+    -------
+    tuple or None
+        ``(province, nearest station, its distance [km])``; None when no station lies
+        within :data:`CHINA_MAX_KM` (a site outside China).
+    """
+    km = distances_km(latitude, longitude)
+    order = np.argsort(km)[:PROVINCE_VOTERS]
+    order = order[km[order] < CHINA_MAX_KM]
+    if order.size == 0:
+        return None
+    t = table()
+    provinces = t["province_zh"].to_numpy()[order]
+    names, counts = np.unique(provinces, return_counts=True)
+    best = names[counts == counts.max()]
+    province = provinces[0] if provinces[0] in best else best[0]
+    return str(province), _station(t.iloc[order[0]]), float(km[order[0]])

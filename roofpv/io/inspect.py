@@ -100,5 +100,6 @@ def configured_sites(folder: Path) -> list[SiteFacts]:
         site = raw.get("site") if isinstance(raw, dict) else None
         if isinstance(site, dict) and {"latitude", "longitude"} <= set(site):
             sites.append(SiteFacts(path=path, name=str(site.get("name", path.stem)),
-                                   latitude=float(site["latitude"]), longitude=float(site["longitude"])))
+                                   latitude=float(site["latitude"]), longitude=float(site["longitude"]),
+                                   province=site.get("province")))
     return sites

@@ -574,12 +574,18 @@ def load_weather(config: Config, strict: bool = True) -> tuple[pd.DataFrame, dic
 
     Findings (values repaired, DNI/DHI split from GHI, a part year, time stamps against the
     sun, distance of the file's or the monthly climate's location from the site) are in
-    ``meta["findings"]``; with ``strict`` an error among them (a file or climate too far
-    from the site) raises :class:`WeatherFileError`.
+    ``meta["findings"]``. A monthly climate too far from the site (another climate)
+    raises :class:`WeatherFileError`; so does a file too far with ``strict``.
     """
     w, site = config.weather, config.site
     if w.file is None:
         m = w.monthly
+        source = f"weather.{'station' if w.station else 'monthly'} of {config.source_path or 'the config'}"
+        found = _weather.location_findings(
+            {"latitude": m.latitude, "longitude": m.longitude}, site.latitude, site.longitude, source,
+            w.warn_distance_km, w.max_distance_km, what="typical-year climate")
+        if any(f.level == "error" for f in found):  # another climate: no year to build
+            raise WeatherFileError(f"{source}: {found[0].problem}; {found[0].fix}")
         try:
             hourly, meta = typical_year(
                 site.latitude, site.longitude, site.altitude_m, m.ghi_kwh_m2, m.temp_air_c,
@@ -593,12 +599,6 @@ def load_weather(config: Config, strict: bool = True) -> tuple[pd.DataFrame, dic
             ) from None
         if m.source:
             meta["source"] += f" of {m.source}"
-        source = f"weather.{'station' if w.station else 'monthly'} of {config.source_path or 'the config'}"
-        found = _weather.location_findings(
-            {"latitude": m.latitude, "longitude": m.longitude}, site.latitude, site.longitude, source,
-            w.warn_distance_km, w.max_distance_km, what="typical-year climate")
-        if strict and any(f.level == "error" for f in found):
-            raise WeatherFileError(f"{source}: {found[0].problem}; {found[0].fix}")
         return hourly, {**meta, "findings": found, "covered_hours": len(hourly), "period": "full year",
                         "split": []}
     hourly, meta = read_weather(w.file, w.format, tz=site.timezone, label=w.label,
