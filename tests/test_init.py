@@ -17,6 +17,7 @@ from roofpv.fieldwork.init import (
     timezone,
 )
 from roofpv.io import inspect
+from roofpv.run.pipeline import check_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
@@ -93,9 +94,8 @@ def test_init_outside_china_uses_utm_and_warns_about_climate(tmp_path, capsys):
     assert config.inputs.footprints_id_column == "osm_id" and config.site.longitude == pytest.approx(8.5415)
     assert config.weather.station == "517090_CSWD"  # Kashi and config.site.province is None
     # The station's climate is refused with its distance: an error with a message, no traceback.
-    capsys.readouterr()
     assert main(["validate", str(out), "--out", str(tmp_path / "v")]) == 1
-    told = " ".join(capsys.readouterr().out.split())
+    told = " | ".join(f.problem for f in check_inputs(config).findings)
     assert "typical-year climate lies 5,358 km from the site (more than 500 km)" in told
     assert "the site lies outside China (no typical-year station within 500 km)" in told
     assert main(["survey", str(out), "--out", str(tmp_path / "s"), "--no-report", "--quiet"]) == 2
@@ -161,9 +161,8 @@ def test_init_southern_china_picks_the_nearest_station(tmp_path, capsys, name, l
     assert f"# CHECK: roofpv has no prices or emission factor for {province}: those of pinghu.yaml (浙江)" in text
     config = load_config(out)
     assert config.weather.monthly.latitude == pytest.approx(lat, abs=0.3)
-    capsys.readouterr()
     assert main(["validate", str(out), "--out", str(tmp_path / "v")]) == 0
-    told = " ".join(capsys.readouterr().out.split())
+    told = " | ".join(f.problem for f in check_inputs(config).findings)
     assert "typical-year climate lies" not in told                  # within 150 km: nothing to say
     assert f"the prices (mechanism price, tariffs) are 浙江's, but the site lies in {province}" in told
     assert f"the grid emission factor is 浙江's, but the site lies in {province}" in told
@@ -202,8 +201,6 @@ def _station_config(tmp_path, lat, lon, **weather):
 def test_validate_climate_distance_thresholds(tmp_path, lat, level, text):
     """Hangzhou CSWD (30.23°N 120.17°E) for a site due north of it, on the same meridian:
     by hand 1° of latitude ≈ 110.9 km, so 1.27° ≈ 141 km, 1.47° ≈ 163 km, 4.57° ≈ 507 km."""
-    from roofpv.run.pipeline import check_inputs
-
     found = [f for f in check_inputs(load_config(_station_config(tmp_path, lat, 120.17))).findings
              if "climate" in f.problem]
     if level is None:
