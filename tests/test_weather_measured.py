@@ -129,3 +129,29 @@ def test_short_absent_spell_filled(tmp_path, changsha):
     assert any("3 hours absent from 02-11 16:00" in f.problem for f in got["findings"])
     np.testing.assert_allclose(weather["temp_air"].iloc[1001],
                                np.interp(1001, [999, 1003], real["temp_air"].iloc[[999, 1003]]))
+
+
+def test_run_labels_part_year_and_ghi_only(tmp_path, changsha):
+    """Through the config: a GHI-only monitoring period, split at the site (the CSV states no
+    location), labelled in the run's findings and run_info."""
+    from roofpv.config import load_config
+    from roofpv.io.weather_files import load_weather
+    from roofpv.results import run_info
+
+    real, meta = changsha
+    path = _csv(real.loc["2023-03-01":"2023-03-31"], tmp_path / "meter_period.csv")
+    root = Path(__file__).resolve().parents[1]
+    config = load_config(root / "configs" / "pinghu.yaml")
+    site = config.site.model_copy(update={"latitude": meta["latitude"], "longitude": meta["longitude"]})
+    weather_cfg = config.weather.model_copy(update={"file": path, "monthly": None})
+    config = config.model_copy(update={"site": site, "weather": weather_cfg})
+    hourly, got = load_weather(config)
+    assert got["covered_hours"] == 31 * 24 and got["split"] == ["dni", "dhi"]
+    problems = " | ".join(f.problem for f in got["findings"])
+    assert "the file covers 744 of 8,760 hours of a year (03-01 00:00 to 03-31 23:00)" in problems
+    assert "the file gives no DNI and DHI: split from GHI with the Erbs" in problems
+    info = run_info(config, got, hourly, "EPSG:4549").set_index("item")["value"]
+    assert info["weather period"] == ("part year: 744 of 8,760 hours covered (03-01 00:00 to 03-31 23:00); "
+                                      "energy figures cover these hours only")
+    assert "DNI and DHI split from GHI with the Erbs" in info["weather source"]
+    assert float(info["weather annual GHI (kWh/m²)"]) == pytest.approx(real.loc["2023-03", "ghi"].sum() / 1000, abs=0.05)
