@@ -220,3 +220,26 @@ def test_climate_distance_limits_overridable(tmp_path):
     assert f.level == "warning" and "507 km" in f.problem
     config = load_config(_station_config(tmp_path, 31.7, 120.17, warn_distance_km=200))
     assert load_weather(config)[1]["findings"] == []
+
+
+def test_init_with_a_ghi_only_monitoring_file(tmp_path):
+    """A station's GHI-only export of one month (no location in the file): init reads it at
+    the footprints' centre, validate reports the split and the part year, nothing fails."""
+    from roofpv.io.weather_files import read_weather
+
+    real, meta = read_weather(ROOT / "tests" / "data" / "real" / "weather"
+                              / "CHN_HN_Changsha.576870_TMYx.2007-2021.epw.gz", tz="Asia/Shanghai")
+    month = real.loc["2023-05"]
+    csv = tmp_path / "changsha_may.csv"
+    month[["ghi", "temp_air", "wind_speed"]].set_axis(month.index.strftime("%Y-%m-%dT%H:%M+08:00")) \
+        .rename_axis("timestamp").reset_index().to_csv(csv, index=False)
+    layer = _layer(tmp_path, "changsha", meta["latitude"], meta["longitude"])
+    out = tmp_path / "changsha.yaml"
+    assert main(["init", str(layer), "--weather", str(csv), "--out", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "  # hourly CSV file changsha_may.csv (stamps at interval start), part year: 744 of 8,760" in text
+    assert "  # CHECK: 2 findings on reading it (values repaired, DNI/DHI split from GHI, hours not" in text
+    problems = " | ".join(f.problem for f in check_inputs(load_config(out)).findings)
+    assert "the file gives no DNI and DHI: split from GHI with the Erbs" in problems
+    assert "the file covers 744 of 8,760 hours of a year (05-01 00:00 to 05-31 23:00)" in problems
+    assert main(["validate", str(out), "--out", str(tmp_path / "v")]) == 0
