@@ -75,7 +75,7 @@ def run_info(config: Config, weather_meta: dict, hourly: pd.DataFrame, crs: str,
 
     source = weather_meta["source"]
     if config.weather.file is None:
-        source += f" (config weather.monthly, seed {config.weather.seed})"
+        source += f" (config weather.{'station' if config.weather.station else 'monthly'}, seed {config.weather.seed})"
     items = {
         "roofpv version": __version__,
         "config": str(config.source_path or ""),
