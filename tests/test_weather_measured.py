@@ -118,6 +118,11 @@ def test_part_year_energy_for_the_period(tmp_path, changsha):
     assert part.monthly_kwh_per_kwp[:5].sum() == 0 and part.monthly_kwh_per_kwp[8:].sum() == 0
     np.testing.assert_allclose(part.monthly_kwh_per_kwp[5:8], full.monthly_kwh_per_kwp[5:8], rtol=1e-9)
     assert part.annual_kwh_per_kwp[1, 0] == pytest.approx(full.monthly_kwh_per_kwp[5:8, 1, 0].sum())
+    # The time-stamp check looks at the covered days only: the full year's 0.38 h late.
+    from roofpv.energy.weather import irradiance_lag_h
+
+    full_lag = irradiance_lag_h(real, meta["latitude"], meta["longitude"])
+    assert irradiance_lag_h(weather, meta["latitude"], meta["longitude"]) == pytest.approx(full_lag, abs=0.02)
 
 
 def test_short_absent_spell_filled(tmp_path, changsha):

@@ -348,8 +348,9 @@ def irradiance_lag_h(weather, latitude, longitude):
 
     Clear-sky GHI (Haurwitz) is averaged over each row's hour moved by lags of
     ±:data:`MAX_LAG_H` in :data:`LAG_STEP_MIN` steps and correlated with the
-    frame's GHI on the clearest :data:`CLEAR_DAY_SHARE` of days (clouds on
-    other days, often in the afternoon, bias the fit); the best lag is refined
+    frame's GHI on the clearest :data:`CLEAR_DAY_SHARE` of the days with any GHI (clouds on
+    other days, often in the afternoon, bias the fit; a part year's days outside its
+    period have none); the best lag is refined
     by a parabola through the correlation peak. A frame whose rows hold the
     mean of the hour they start gives 0; data stamped one hour too late, +1;
     instantaneous values at the hour's end, +0.5.
@@ -384,7 +385,9 @@ def irradiance_lag_h(weather, latitude, longitude):
     day = np.arange(n) // 24
     centre = model[len(lags) // 2]
     index_of_day = np.bincount(day, ghi) / np.maximum(np.bincount(day, centre), 1e-9)
-    clearest = index_of_day >= np.quantile(index_of_day, 1 - CLEAR_DAY_SHARE)
+    # Days without any GHI (outside a part-year file's period) are not candidates.
+    lit = index_of_day > 0
+    clearest = lit & (index_of_day >= np.quantile(index_of_day[lit], 1 - CLEAR_DAY_SHARE))
     use = clearest[day]
     x = ghi[use] - ghi[use].mean()
     m = model[:, use] - model[:, use].mean(axis=1, keepdims=True)
