@@ -33,9 +33,14 @@ def test_every_province_and_capital_with_its_source():
     ghi = t[[f"ghi_kwh_m2_{m:02d}" for m in range(1, 13)]].to_numpy()
     dhi = t[[f"dhi_kwh_m2_{m:02d}" for m in range(1, 13)]].to_numpy()
     assert (ghi > 0).all() and (dhi <= ghi + 0.05).all()
-    # Sichuan basin darkest, Tibetan plateau brightest (published ranges ~900 and ~2000 kWh/m²).
+    # GB/T 31155-2014 classes of annual GHI (≥ 1750, 1400-1750, 1050-1400, < 1050 kWh/m²) as the
+    # national resource map places these cities: plateau richest, Sichuan basin and Guizhou lowest.
     annual = dict(zip(t["name"], ghi.sum(axis=1)))
-    assert annual["Chengdu"] < 950 and annual["Lhasa"] > 1950
+    classes = {"Lhasa": 0, "Golmud": 0, "Yinchuan": 1, "Hohhot": 1, "Kunming": 1, "Shanghai": 2,
+               "Guangzhou": 2, "Jinan": 2, "Wuhan": 2, "Shapingba": 3, "Chengdu": 3, "Guiyang": 3}
+    bounds = [np.inf, 1750, 1400, 1050, 0]
+    for name, k in classes.items():
+        assert bounds[k + 1] <= annual[name] < bounds[k], (name, annual[name])
 
 
 @pytest.mark.parametrize("path", ["CHN_Zhejiang.Hangzhou.584570_CSWD.epw.gz", "CHN_Henan.Zhengzhou.570830_CSWD.epw.gz"])
