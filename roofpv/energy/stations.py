@@ -59,11 +59,6 @@ class Station:
         """How findings and configs name the station."""
         return f"{self.name} ({self.province_zh}, {self.dataset} {self.station_id.split('_')[0]})"
 
-    @property
-    def diffuse_share(self) -> float:
-        """Annual DHI / GHI [unitless]."""
-        return sum(self.monthly["dhi_kwh_m2"]) / sum(self.monthly["ghi_kwh_m2"])
-
 
 @lru_cache(maxsize=1)
 def table() -> pd.DataFrame:

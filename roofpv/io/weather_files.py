@@ -274,12 +274,13 @@ def _fixed_offset(hours):
 
 
 def _require(path, frame, names):
-    """``frame`` with every column of ``names`` (DNI and DHI may be absent: then all missing)."""
-    missing = [c for c in names if c not in frame.columns and c not in ("dni", "dhi")]
+    """``frame`` with every column of ``names``; DNI and DHI may be absent (then all missing),
+    the others (:data:`REQUIRED`, a time stamp) not."""
+    needed = [n for n in names if n not in COLUMNS or n in REQUIRED]
+    missing = [c for c in needed if c not in frame.columns]
     if missing:
         raise WeatherFileError(
-            f"{path}: no column {missing[0]!r} (needed: {[n for n in names if n not in ('dni', 'dhi')]}; "
-            f"found: {list(frame.columns)})")
+            f"{path}: no column {missing[0]!r} (needed: {needed}; found: {list(frame.columns)})")
     return frame.assign(**{c: np.nan for c in names if c not in frame.columns})
 
 
