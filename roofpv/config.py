@@ -76,6 +76,8 @@ class Site(_Model):
     longitude: float = Field(ge=-180, le=180, description="deg E")
     altitude_m: float = 0.0
     timezone: str = "Asia/Shanghai"
+    province: str | None = Field(None, description="province the site lies in, e.g. 浙江; "
+                                 "None: guessed from the nearest stations (roofpv.energy.stations)")
 
 
 class MonthlyClimate(_Model):
@@ -85,6 +87,9 @@ class MonthlyClimate(_Model):
     dhi_kwh_m2: list[float] | None = Field(
         None, min_length=12, max_length=12,
         description="monthly diffuse horizontal irradiation; sets the diffuse share of the typical year")
+    latitude: float | None = Field(None, ge=-90, le=90, description="where the monthly means hold, deg N")
+    longitude: float | None = Field(None, ge=-180, le=180, description="deg E; compared with the site")
+    source: str | None = Field(None, description="where the monthly means come from")
 
     @field_validator("ghi_kwh_m2")
     @classmethod
@@ -108,16 +113,37 @@ class Weather(_Model):
     label: Literal["start", "middle", "end"] = Field("start", description="plain CSV time stamps")
     columns: dict[str, str] = Field(default_factory=dict, description="plain CSV column names")
     monthly: MonthlyClimate | None = None
+    station: str | None = Field(None, description="station of roofpv's typical-year table "
+                                "(roofpv/energy/stations.csv), e.g. 592870_CSWD; gives `monthly`")
     seed: int = 0
     shift_h: float = Field(0.0, ge=-12, le=12, description="hours added to the file's time stamps "
                            "(any format, fractions allowed); e.g. -1 when irradiance runs an hour late")
-    warn_distance_km: float = Field(50.0, gt=0, description="file location this far from the site: warning")
+    warn_distance_km: float = Field(150.0, gt=0, description="file or climate this far from the site: warning")
     max_distance_km: float | None = Field(500.0, gt=0, description="this far: refused; null = no limit")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _station_climate(cls, data):
+        """``monthly`` from ``station``: the station's typical-year means and location."""
+        if not isinstance(data, dict) or data.get("station") is None:
+            return data
+        if data.get("monthly") is not None:
+            raise ValueError("give weather.station or weather.monthly, not both (set monthly: null "
+                             "when the station replaces an inherited climate)")
+        from roofpv.energy.stations import station
+
+        try:
+            found = station(str(data["station"]))
+        except KeyError as exc:
+            raise ValueError(str(exc.args[0])) from None
+        monthly = {**found.monthly, "latitude": found.latitude, "longitude": found.longitude,
+                   "source": f"{found.label}, typical year {found.file}"}
+        return {**data, "monthly": monthly}
 
     @model_validator(mode="after")
     def _source(self) -> Weather:
         if self.file is None and self.monthly is None:
-            raise ValueError("give weather.file or weather.monthly")
+            raise ValueError("give weather.file, weather.station or weather.monthly")
         return self
 
 
@@ -314,6 +340,7 @@ class Economics(_Model):
     self_consumption: dict[Category, float] = Field(description="self-consumed share of output")
     mode: dict[NeaCategory, ExportMode]
     shared_prosperity: SharedProsperity | None = None
+    province: str | None = Field(None, description="province whose prices these are, e.g. 浙江")
     assumptions: list[str] = Field(description="fields whose values no official source confirms")
 
     @model_validator(mode="after")
@@ -335,6 +362,7 @@ class Economics(_Model):
 class Carbon(_Model):
     emission_factor_t_mwh: float = Field(gt=0, description="grid CO₂ emission factor, tCO₂/MWh")
     source: str
+    province: str | None = Field(None, description="province of the factor, e.g. 浙江; 全国 = national")
 
 
 class Planning(_Model):

@@ -106,10 +106,11 @@ def inspect_point_clouds(folder: Path) -> DsmFacts:
                     crs=CRS.from_wkt(crs).to_string() if crs else None, points_per_m2=float(density))
 
 
-def inspect_weather(path: Path) -> WeatherFacts:
-    """Location and format of a weather file (read in full, so it is known to load)."""
+def inspect_weather(path: Path, site: tuple[float, float, float] | None = None) -> WeatherFacts:
+    """Location and format of a weather file (read in full, so it is known to load); ``site``
+    (latitude, longitude, altitude) splits a GHI-only file that states no location."""
     try:
-        _, meta = read_weather(path)
+        _, meta = read_weather(path, site=site)
     except WeatherFileError as exc:
         raise InputError(str(exc)) from None
     return WeatherFacts(path=path, source=meta["source"], latitude=meta.get("latitude"),
@@ -124,5 +125,6 @@ def configured_sites(folder: Path) -> list[SiteFacts]:
         site = raw.get("site") if isinstance(raw, dict) else None
         if isinstance(site, dict) and {"latitude", "longitude"} <= set(site):
             sites.append(SiteFacts(path=path, name=str(site.get("name", path.stem)),
-                                   latitude=float(site["latitude"]), longitude=float(site["longitude"])))
+                                   latitude=float(site["latitude"]), longitude=float(site["longitude"]),
+                                   province=site.get("province")))
     return sites
