@@ -13,7 +13,7 @@ import shapely
 from shapely.geometry import box
 
 from roofpv.cli import main
-from roofpv.inputs.inventory import footprint_attributes, resolve_overlaps
+from roofpv.inputs.inventory import fill_from_footprints, footprint_attributes, resolve_overlaps
 from roofpv.roofs import layout
 from roofpv.roofs.roof import analysis_epsg
 
@@ -62,8 +62,23 @@ def test_attributes_from_the_footprint_layer():
     a = footprint_attributes(layer)
     assert a["category"].fillna("-").tolist() == ["factory", "urban_residential", "-", "-", "public_institution"]
     assert a["floors"].tolist()[:4] == [2.0, 11.0, 5.0, 4.0] and np.isnan(a["floors"][4])
-    assert a["floors_from"].fillna("-").tolist() == ["levels", "height", "levels", "height", "-"]
+    assert a["floors_from"].fillna("-").tolist() == ["building:levels", "height", "building:levels", "height", "-"]
     assert a["name"].fillna("-").tolist() == ["厂房", "-", "-", "-", "小学"]
+
+
+@pytest.mark.parametrize(("height", "levels"), [("height_m", "floors"), ("Height (m)", "层数"),
+                                                ("建筑高度(米)", "building_levels")])
+def test_heights_and_floors_from_gis_export_columns(height, levels):
+    """A GIS export's ``height_m`` (or its Chinese or bracketed-unit spelling) gives the
+    floors where no level count is given, and the source names the column read."""
+    layer = pd.DataFrame({height: [12.5, "33 m", None, 0.0], levels: [None, None, "6", None]})
+    a = footprint_attributes(layer, storey_height_m=3.0)
+    assert a["floors"].tolist()[:3] == [4.0, 11.0, 6.0] and np.isnan(a["floors"][3])  # 0 m: blank
+    assert a["floors_from"].fillna("-").tolist() == [height, height, levels, "-"]
+    b = fill_from_footprints(pd.DataFrame({"name": None, "category": None, "floors": [np.nan, np.nan, 2.0, np.nan]},
+                                          index=a.index), a)
+    assert b["floors"].tolist()[:3] == [4.0, 11.0, 2.0]
+    assert b["floors_source"].tolist() == [f"footprints:{height}", f"footprints:{height}", "survey", "default"]
 
 
 @pytest.mark.parametrize(("lat", "lon", "epsg"), [
@@ -136,7 +151,8 @@ def test_lujiazui_end_to_end(tmp_path, capsys):
     assert b["overlap_of"].notna().to_numpy()[parts].mean() > 0.95
     # Attributes from the layer: kind_detail=commercial → commercial; height 168 m → 56 floors.
     assert b.loc["164972439", ["category", "category_source"]].tolist() == ["commercial", "footprints"]
-    assert b.loc["164972439", ["floors", "floors_source"]].tolist() == [56.0, "footprints"]
+    assert b.loc["164972439", ["floors", "floors_source", "roof_height_m_source"]].tolist() == [
+        56.0, "footprints:height", "footprints:height"]
     assert set(b["category_source"]) <= {"footprints", "default"}
     findings = pd.read_csv(out / "findings.csv", dtype={"building_id": str})
     assert findings["problem"].str.contains("irradiance runs 1.02 h late").any()

@@ -434,7 +434,7 @@ def test_capacity_fields_agree_across_layers_csv_and_report(out):
     city = next(r for r in book["汇总"].iter_rows(values_only=True) if r[0] == CITY)
     index = (out / "report" / "index.html").read_text(encoding="utf-8")
     for field, label, page_label, unit in (
-        ("technical_potential_kwp", "技术潜力 (kWp，适宜＋有条件)", "技术潜力 (MWp，适宜＋有条件适宜)", 1000),
+        ("technical_potential_kwp", "技术潜力 (kWp，适宜＋有条件)", "技术潜力 (MWp，适宜＋有条件适宜，筛查†)", 1000),
         ("counted_potential_kwp", "计入潜力 (kWp，仅适宜)", "计入潜力 (MWp，适宜屋顶)", 1000),
         ("existing_pv_kw", "已装光伏 (kW)", "已装光伏 (MW)", 1000),
     ):
@@ -446,6 +446,15 @@ def test_capacity_fields_agree_across_layers_csv_and_report(out):
         assert city[header.index(label)] == pytest.approx(total), field
         shown = re.search(rf"<dt>{re.escape(page_label)}</dt><dd>([\d,.]+)</dd>", index).group(1)
         assert float(shown.replace(",", "")) == pytest.approx(total / unit, abs=0.051), field  # shown to 0.1
+    # the technical potential's energy (screening): P50 the sum of its roofs', P90 below it
+    technical = buildings["suitability"].isin(["suitable", "conditional"])
+    mwh = buildings.loc[technical, "annual_kwh"].sum() / 1000.0
+    assert csv.loc[CITY, "technical_annual_mwh"] == pytest.approx(mwh, abs=0.1)
+    assert csv.loc[CITY, "annual_mwh"] < mwh and 0.8 * mwh < csv.loc[CITY, "technical_annual_mwh_p90"] < mwh
+    assert layer["technical_annual_mwh"].sum() == pytest.approx(mwh)
+    assert city[header.index("技术潜力年发电量 P50 (MWh，筛查，需普查核实后方可计入目标)")] == pytest.approx(mwh)
+    shown = re.search(r"<dt>技术潜力年发电量 P50 \(GWh，筛查†\)</dt><dd>([\d,.]+)</dd>", index).group(1)
+    assert float(shown) == pytest.approx(mwh / 1000, abs=0.006)
     # technical ⊇ counted; the suitable roofs already full of PV are counted and named
     assert buildings["technical_potential_kwp"].sum() > buildings["counted_potential_kwp"].sum()
     full = buildings["pv_full"].astype(bool)
