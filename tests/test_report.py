@@ -608,3 +608,28 @@ def test_workbook_has_gap_columns_per_milestone(out):
         assert gap == pytest.approx(towns.loc[CITY, f"new_public_and_factory_gap_{year}"])
         kwp = city[header.index(f"{label} {year} 缺口 (kWp)")]
         assert kwp == pytest.approx(towns.loc[CITY, f"new_public_and_factory_gap_kwp_{year}"], abs=0.1)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed (apt-get install chromium)")
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_pages_fit_a4_between_the_margins(out, config, tmp_path, lang):
+    """Laid out for print, nothing of the city page (its township table with the screening
+    columns) or of a township page (three columns of map sheets) reaches past the A4
+    content width, and the PDF's text stays inside the page's right margin."""
+    pypdf = pytest.importorskip("pypdf")
+    from roofpv.report import pdf
+
+    render = _render_script()
+    folder = report.write(report.from_folder(out, config), config, tmp_path, lang)
+    for name in ("index.html", pages.page_file(1, TOWNSHIPS[0])):
+        assert render.print_overflow(folder / name, render.browser()) == [], name
+    printed = pdf.pdfs({name: (folder / name).read_text(encoding="utf-8")
+                        for name in ("index.html", pages.page_file(1, TOWNSHIPS[0]))})
+    right = (210 - 14) / 25.4 * 72 + 1  # points: the right margin of A4, 1 pt to spare
+    for name, data_ in printed.items():
+        for page in pypdf.PdfReader(io.BytesIO(data_)).pages:
+            xs = []
+            page.extract_text(visitor_text=lambda text, cm, tm, *_: xs.append(tm[4] * cm[0] + cm[4])
+                              if text.strip() else None)
+            assert xs and max(xs) < right, (name, max(xs))
