@@ -628,8 +628,14 @@ def test_pages_fit_a4_between_the_margins(out, config, tmp_path, lang):
                         for name in ("index.html", pages.page_file(1, TOWNSHIPS[0]))})
     right = (210 - 14) / 25.4 * 72 + 1  # points: the right margin of A4, 1 pt to spare
     for name, data_ in printed.items():
-        xs = []
-        for page in pypdf.PdfReader(io.BytesIO(data_)).pages:
-            page.extract_text(visitor_text=lambda text, cm, tm, *_: xs.append(tm[4] * cm[0] + cm[4])
-                              if text.strip() else None)
+        xs = _text_x(pypdf.PdfReader(io.BytesIO(data_)))
         assert xs and max(xs) < right, (name, max(xs))
+
+
+def _text_x(reader) -> list[float]:
+    """Where every piece of text of a PDF starts, in points from the page's left edge."""
+    xs = []
+    for page in reader.pages:
+        page.extract_text(visitor_text=lambda text, cm, tm, *_: xs.append(tm[4] * cm[0] + cm[4])
+                          if text.strip() else None)
+    return xs
