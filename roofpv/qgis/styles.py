@@ -58,6 +58,7 @@ FIELD_ALIASES = {
     "buildings": "建筑数", "suitable": "适宜数", "conditional": "有条件适宜数",
     "unsuitable": "不适宜数", "annual_mwh": "年发电量(MWh)",
     "annual_mwh_p90": "年发电量P90(MWh)", "annual_kwh_p90": "年发电量P90(kWh)",
+    "technical_annual_mwh": "技术潜力年发电量(MWh,筛查)", "technical_annual_mwh_p90": "技术潜力年发电量P90(MWh,筛查)",
     "yield_uncertainty_pct": "发电量不确定度(%)", "poa_kwh_m2": "年面辐照量(kWh/m²)",
     **{f"kwh_{m:02d}": f"{m}月发电量(kWh)" for m in range(1, 13)},
     **{f"poa_kwh_m2_{m:02d}": f"{m}月面辐照量(kWh/m²)" for m in range(1, 13)},
@@ -67,7 +68,7 @@ FIELD_ALIASES = {
 #: Aliases of the per-target columns ``{target}_{suffix}``; ``{y}`` is the milestone year.
 TARGET_SUFFIXES = {
     r"buildings": "对象建筑数", r"denominator": "覆盖率分母",
-    r"coverage_today": "现状覆盖率", r"coverage_potential": "潜在覆盖率",
+    r"coverage_today": "现状覆盖率", r"coverage_potential": "潜在覆盖率", r"coverage_technical": "筛查覆盖率",
     r"target_(?P<y>\d{4})": "{y}年目标", r"gap_(?P<y>\d{4})": "{y}年差距",
     r"reachable_(?P<y>\d{4})": "{y}年可达", r"gap_kwp_(?P<y>\d{4})": "{y}年缺口(kWp)",
     r"plan_roofs_(?P<y>\d{4})": "{y}年规划屋顶数", r"plan_kwp_(?P<y>\d{4})": "{y}年规划容量(kWp)",
