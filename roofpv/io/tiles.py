@@ -23,12 +23,8 @@ from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
 from rasterio.warp import transform_bounds
 
-from roofpv.errors import RoofpvError
+from roofpv.errors import TileError
 from roofpv.roofs.raster import Raster
-
-
-class TileError(RoofpvError):
-    """A tile folder that cannot be used; the message names the folder or file."""
 
 
 @dataclass(frozen=True)
