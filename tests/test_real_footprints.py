@@ -146,7 +146,8 @@ def test_lujiazui_end_to_end(tmp_path, capsys):
     assert b["roof_area_m2"].sum() == pytest.approx(union, rel=1e-3)
     # Huaxia Bank Tower (way 164901925, building:part) stands on 华夏银行大厦 (way 164901939).
     assert b.loc["164901925", "overlap_of"] == "164901939"
-    assert b.loc["164901925", ["roof_area_m2", "capacity_kwp"]].tolist() == [0.0, 0.0]
+    assert b.loc["164901925", ["roof_area_m2", "usable_area_m2", "capacity_kwp"]].tolist() == [0.0, 0.0, 0.0]
+    assert (b.loc[b["overlap_of"].notna(), "usable_area_m2"] == 0).all()  # parts: area counted once
     assert "footprint_overlap" in b.loc["164901925", "reasons"]
     parts = raw["kind"].eq("building_part").to_numpy()
     assert b["overlap_of"].notna().to_numpy()[parts].mean() > 0.95
