@@ -69,13 +69,12 @@ def summary_table(townships, target, lang: str = "zh"):
         table.add_column(f"{year}", justify="right")
     p = f"{target.name}_"
     for name, row in townships.iterrows():
-        p90 = row.get("technical_annual_mwh_p90", float("nan"))
         cells = [
             str(name), f"{row['buildings']:,.0f}", f"{row['suitable']:,.0f}",
             f"{row['conditional']:,.0f}", f"{row['counted_potential_kwp'] / 1000:,.1f}",
             f"{row['annual_mwh'] / 1000:,.1f}", pct(row[p + "coverage_today"]),
             pct(row[p + "coverage_potential"]), f"{row['technical_potential_kwp'] / 1000:,.1f}",
-            f"{row['technical_annual_mwh'] / 1000:,.1f}/" + ("–" if p90 != p90 else f"{p90 / 1000:,.1f}"),
+            f"{row['technical_annual_mwh'] / 1000:,.1f}/{row['technical_annual_mwh_p90'] / 1000:,.1f}",
             pct(row[p + "coverage_technical"]),
         ]
         for year in milestones:

@@ -24,6 +24,11 @@ import pandas as pd
 from roofpv.config import EnergyUse, Policy, Target, Uncertainty
 from roofpv.energy import uncertainty
 
+#: Statuses whose roofs make the technical potential: the screening answer, which a
+#: survey must confirm (conditional roofs, footprints without a survey row among them)
+#: before it counts toward a target.
+TECHNICAL = ("suitable", "conditional")
+
 
 def in_cohort(b: pd.DataFrame, target: Target) -> pd.Series:
     """Buildings of the target's categories built in or after ``built_since``."""
@@ -101,10 +106,6 @@ def coverage(b: pd.DataFrame, target: Target, by: str = "township") -> pd.DataFr
 #: technical potential (suitable and conditional roofs), the counted potential (suitable
 #: roofs only: what totals, energy and coverage count) and the PV already installed.
 POTENTIAL_FIELDS = ("technical_potential_kwp", "counted_potential_kwp", "existing_pv_kw")
-#: Statuses whose roofs make the technical potential: the screening answer, which a
-#: survey must confirm (conditional roofs, footprints without a survey row among them)
-#: before it counts toward a target.
-TECHNICAL = ("suitable", "conditional")
 
 
 def potential(b: pd.DataFrame) -> pd.DataFrame:
