@@ -122,7 +122,7 @@ def north_arrow(view: View, north: str = "N") -> str:
 
 def _svg(view: View, body: list[str], label: str) -> str:
     return svg.document(view.width, view.height, body, label, "map",
-                        '<rect width="100%" height="100%" fill="#fbfcfc" stroke="#d5d8dc"/>')
+                        '<rect width="100%" height="100%" fill="#fbfcfc" stroke="#d5d8dc"/>', clip=True)
 
 
 def _fit(box: tuple[float, float, float, float], width: float, pad: float = 0.04, max_aspect: float = 1.0) -> View:
