@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import io
 from pathlib import Path
 
 #: Chinese (English) headers of the collect workbook's tables.
@@ -80,6 +81,7 @@ def run(args: argparse.Namespace, console) -> int:
     from roofpv.findings import Finding, findings_frame
     from roofpv.inputs.survey_table import normalise_survey
     from roofpv.io import form_workbooks as form_io
+    from roofpv.io.encodings import read_text
 
     config = load_config(args.config or default_config())
     if args.out.exists() and not args.overwrite:
@@ -106,7 +108,7 @@ def run(args: argparse.Namespace, console) -> int:
         listing_path = args.issued / ISSUED_LIST if args.issued.is_dir() else args.issued
         if not listing_path.exists():
             raise ConfigError(f"{listing_path}: not found; pass the forms folder of `roofpv forms`")
-        listing = pd.read_csv(listing_path, dtype=str, encoding="utf-8-sig").set_index("building_id")
+        listing = pd.read_csv(io.StringIO(read_text(listing_path).text), dtype=str).set_index("building_id")
     else:
         listing = pd.concat([pd.DataFrame({"form": r.form_id, "township": r.township, "issued": r.issued_on,
                                            "measured_shading": r.measured.to_numpy(object)},

@@ -37,12 +37,13 @@ def run(args: argparse.Namespace, console) -> int:
     out = args.out or Path(args.footprints.stem + ".yaml")
     if out.exists() and not args.overwrite:
         raise OutputExistsError(f"{out} already exists; pass --overwrite to replace it or --out to write elsewhere")
+    footprints = inspect.inspect_footprints(args.footprints, args.layer)
+    site = (footprints.latitude, footprints.longitude, 0.0)
     text = config_text(
-        out, inspect.inspect_footprints(args.footprints, args.layer),
-        inspect.configured_sites(default_config().parent),
+        out, footprints, inspect.configured_sites(default_config().parent),
         survey=inspect.inspect_survey(args.survey) if args.survey else None,
         dsm=inspect.inspect_dsm(args.dsm) if args.dsm else None,
-        weather=inspect.inspect_weather(args.weather) if args.weather else None,
+        weather=inspect.inspect_weather(args.weather, site) if args.weather else None,
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
