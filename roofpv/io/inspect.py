@@ -1,7 +1,7 @@
 """What `roofpv init` reads from a user's files: columns, CRS, extent, headers, resolution.
 
-Each function returns plain facts (:mod:`roofpv.fieldwork.init` turns them into a config); none
-assesses anything.
+Each ``inspect_*`` function returns plain facts (:mod:`roofpv.fieldwork.init` turns them
+into a config, :func:`starting_config` both); none assesses anything.
 """
 
 from __future__ import annotations
@@ -14,7 +14,14 @@ import yaml
 from pyproj import CRS, Transformer
 
 from roofpv.errors import InputError, SurveyError, WeatherFileError
-from roofpv.fieldwork.init import DsmFacts, FootprintFacts, SiteFacts, SurveyFacts, WeatherFacts
+from roofpv.fieldwork.init import (
+    DsmFacts,
+    FootprintFacts,
+    SiteFacts,
+    SurveyFacts,
+    WeatherFacts,
+    config_text,
+)
 from roofpv.inputs.survey_table import locate_header
 from roofpv.io.readers import CSV_ENCODINGS, _read_csv, read_layer
 from roofpv.io.weather_files import read_weather
@@ -103,3 +110,20 @@ def configured_sites(folder: Path) -> list[SiteFacts]:
             sites.append(SiteFacts(path=path, name=str(site.get("name", path.stem)),
                                    latitude=float(site["latitude"]), longitude=float(site["longitude"])))
     return sites
+
+
+def starting_config(footprints: Path, out: Path, *, configs: Path, layer: str | None = None,
+                    survey: Path | None = None, dsm: Path | None = None, weather: Path | None = None) -> str:
+    """The YAML of a starting config for the user's ``footprints`` (and ``survey``
+    workbook, ``dsm`` folder of GeoTIFF tiles, hourly ``weather`` file), to be saved as
+    ``out`` (the paths in it are relative to ``out``'s folder): id column and CRS
+    detected, survey headers mapped, DSM resolution read, the site at the footprints'
+    centre, extending the jurisdiction of ``configs`` (a folder of configs) nearest to it;
+    ``# CHECK`` comments say what to confirm. ``layer``: of a multi-layer footprint file.
+    """
+    return config_text(
+        Path(out), inspect_footprints(Path(footprints), layer), configured_sites(Path(configs)),
+        survey=inspect_survey(Path(survey)) if survey else None,
+        dsm=inspect_dsm(Path(dsm)) if dsm else None,
+        weather=inspect_weather(Path(weather)) if weather else None,
+    )
