@@ -335,3 +335,14 @@ def test_collect_workbook_written_atomically(tmp_path, monkeypatch):
         write_sheets(out, {"later": pd.DataFrame({"a": [2]})})
     assert out.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["survey.xlsx"]
+
+
+def test_filled_in_tells_a_returned_form_from_an_issued_one(forms, tmp_path):
+    from roofpv.fieldwork.collect import filled_in
+
+    issued = next(iter(forms.values()))
+    assert not filled_in(read_form(issued))
+    bid = read_form(issued).issued.index[0]
+    assert filled_in(read_form(fill(issued, tmp_path / "office.xlsx", {}, office="农办")))
+    assert filled_in(read_form(fill(issued, tmp_path / "edit.xlsx", {bid: {"roof_load_kn_m2": 3.5}})))
+    assert filled_in(read_form(fill(issued, tmp_path / "ok.xlsx", {bid: {"confirmed": "是"}})))

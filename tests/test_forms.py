@@ -22,7 +22,7 @@ from roofpv.io.form_workbooks import (
 from roofpv.io.readers import read_survey
 
 from .conftest import ROOT
-from .formcases import HEADER, buildings, write_forms
+from .formcases import HEADER, buildings, fill, write_forms
 
 
 @pytest.fixture(scope="module")
@@ -264,7 +264,8 @@ weather:  # rough monthly means for 57.7°N (assumption: only the shading classe
 def test_forms_replace_their_set_and_keep_returned_forms(tmp_path, monkeypatch, capsys):
     """The forms folder is written as one set (merged into the folder): a run stopped
     part-way leaves the earlier forms; --overwrite replaces the forms and the listing and
-    keeps every other file, e.g. returned forms saved beside them under their own names."""
+    keeps every other file, e.g. returned forms saved beside them under their own names,
+    and refuses to replace a form an office filled in."""
     out = tmp_path / "forms"
     args = ["forms", str(ROOT / "configs" / "pinghu.yaml"), "--out", str(out), "--no-maps", "--quiet"]
     assert main([*args, "--date", "2026-01-05"]) == 0
@@ -288,3 +289,9 @@ def test_forms_replace_their_set_and_keep_returned_forms(tmp_path, monkeypatch, 
     assert read_form(out / "01-当湖街道.xlsx").issued_on == "2026-03-01"
     listing = pd.read_csv(out / "forms_issued.csv", encoding="utf-8-sig")
     assert set(listing["issued"]) == {"2026-03-01"} and len(listing) == 3449
+    # a returned form saved over its issued file is never replaced
+    fill(out / "02-钟埭街道.xlsx", out / "02-钟埭街道.xlsx", {}, office="钟埭街道农办")
+    filled = (out / "02-钟埭街道.xlsx").read_bytes()
+    assert main([*args, "--overwrite"]) == 2
+    assert "02-钟埭街道.xlsx: filled in by an office" in capsys.readouterr().err.replace("\n", "")
+    assert (out / "02-钟埭街道.xlsx").read_bytes() == filled

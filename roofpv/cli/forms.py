@@ -81,6 +81,7 @@ def run(args: argparse.Namespace, console) -> int:
     # merge: the folder's other files (returned forms, an earlier round's forms) are kept
     with output_set(out_dir, args.overwrite, names, merge=True) as stage, \
             console.status("writing forms…") as status:
+        _keep_returned(out_dir, names)
         for form in made:
             status.update(f"writing {form.file_name}")
             rows = b.loc[form.values.index]
@@ -105,3 +106,24 @@ def run(args: argparse.Namespace, console) -> int:
         for form in made:
             console.print(f"  {form.file_name}.xlsx{' + .pdf' if args.maps else ''}: {len(form.values):,} buildings")
     return 0
+
+
+def _keep_returned(out_dir: Path, names: list[str]) -> None:
+    """Refuse to replace a form an office has filled in (a returned form saved under its
+    issued name): it would be lost."""
+    from roofpv.errors import FormError, OutputExistsError
+    from roofpv.fieldwork.collect import filled_in
+    from roofpv.io.form_workbooks import read_form
+
+    for name in names:
+        path = out_dir / name
+        if path.suffix != ".xlsx" or not path.exists():
+            continue
+        try:
+            returned = filled_in(read_form(path))
+        except FormError:
+            returned = True  # not a form roofpv wrote: not ours to replace
+        if returned:
+            raise OutputExistsError(
+                f"{path}: filled in by an office (a returned form) or not a form roofpv wrote; "
+                "move it out of the folder (or rename it) before issuing new forms, so it is not lost")

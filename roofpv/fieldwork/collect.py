@@ -275,6 +275,16 @@ def collect(returns: list[Returned]) -> Collected:
                      _returns(pd.DataFrame(seen_files)), problems)
 
 
+def filled_in(r: Returned) -> bool:
+    """Whether an office entered anything into the form: its name, person or date, a
+    value that differs from what was issued, a confirmed row or a new row."""
+    if r.office or r.person or r.filled_from != "file time":
+        return True
+    merged = collect([r])
+    return len(merged.history) > 0 or len(merged.new_rows) > 0 or bool(
+        _rows(r)["confirmed"].map(lambda v: isinstance(v, str) and value_key(v) == CONFIRMED_YES).any())
+
+
 def _issue_time(r: Returned) -> dt.datetime:
     return dt.datetime.fromisoformat(r.issued_on)
 
