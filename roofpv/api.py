@@ -30,8 +30,7 @@ from roofpv.inputs.survey_table import map_headers, normalise_survey
 from roofpv.io import tiles
 from roofpv.io.weather_files import load_weather
 from roofpv.run.pipeline import analysis_crs, assess_buildings
-from roofpv.run.stages import MONTHLY_COLUMNS
-from roofpv.schema import COLUMN_ALIASES
+from roofpv.schema import COLUMN_ALIASES, MONTHLY_FIELDS
 
 
 def hourly_weather(config: Config) -> pd.DataFrame:
@@ -118,7 +117,7 @@ def assess(buildings: gpd.GeoDataFrame, config: Config, *, weather: pd.DataFrame
         dsm = tiles.open_mosaic(dsm, crs, config.dsm.tiles_pattern)
     b, _, pv_arrays = assess_buildings(buildings, config, hourly, solar.yield_tables(config, hourly),
                                        crs, mosaic=dsm, draw_arrays=arrays)
-    out = gpd.GeoDataFrame(b.drop(columns=MONTHLY_COLUMNS), geometry="geometry", crs=crs)
+    out = gpd.GeoDataFrame(b.drop(columns=MONTHLY_FIELDS), geometry="geometry", crs=crs)
     out.attrs = dict(buildings.attrs)
     return (out, pv_arrays) if arrays else out
 

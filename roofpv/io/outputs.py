@@ -33,7 +33,7 @@ from roofpv.io import writers
 from roofpv.qgis.project import project_xml
 from roofpv.qgis.styles import aliases, layer_styles
 from roofpv.results import Results
-from roofpv.schema import CITY, PLAN_OUTPUTS, SURVEY_OUTPUTS
+from roofpv.schema import CITY, MONTHLY_FIELDS, PLAN_OUTPUTS, SURVEY_OUTPUTS
 from roofpv.targets.planning import by_building
 
 
@@ -221,11 +221,9 @@ class _Streamed:
     of the one-piece run."""
 
     def __init__(self, results: Results, plan: bool):
-        from roofpv.run.stages import MONTHLY_COLUMNS
-
         self.results, self.source = results, results.partitions
         self.columns = self.source.columns()
-        self.monthly = [c for c in MONTHLY_COLUMNS if c in self.columns]
+        self.monthly = [c for c in MONTHLY_FIELDS if c in self.columns]
         self.plan_ids = set(results.plan.index) if plan else set()
         self.plan_geometry: list[pd.Series] = []
         self.rows = {"buildings": len(results.buildings)}

@@ -36,7 +36,6 @@ from roofpv.results import Inventory, Results, add_run_info, run_info
 from roofpv.roofs.roof import analysis_epsg
 from roofpv.run import sequence
 from roofpv.run.stages import (
-    MONTHLY_COLUMNS,
     appraise,
     array_layer,
     building_layout,
@@ -47,7 +46,7 @@ from roofpv.run.stages import (
     plane_yields,
     resolve_roofs,
 )
-from roofpv.schema import CITY, COLUMN_ALIASES
+from roofpv.schema import CITY, COLUMN_ALIASES, MONTHLY_FIELDS
 from roofpv.targets import planning
 from roofpv.targets.policy import energy, potential, township_summary, with_status
 
@@ -114,7 +113,7 @@ def build_inventory(config: Config) -> Inventory:
     findings += checks.datum_check(config, footprints.geometry, polygons, mosaic, crs)
     polygons = polygons.to_crs(crs) if polygons is not None else None
     findings += checks.cross_checks(b, polygons, str(inputs.survey), str(inputs.footprints),
-                                          str(inputs.townships))
+                                    str(inputs.townships))
     return Inventory(buildings=b, township_polygons=polygons, findings=findings, survey_rows=len(survey),
                      crs=crs, dsm=mosaic, dem=dem, register=matches)
 
@@ -193,7 +192,7 @@ def assess_buildings(
     rows. ``neighbours``: footprints outside ``buildings`` that the DSM stage sees
     (ground rings, shading) but whose results are dropped. Returns the buildings, the
     ``roof_planes`` layer (None without measured roofs) and, with ``draw_arrays``, the
-    ``pv_arrays`` layer. The buildings carry the :data:`MONTHLY_COLUMNS` of the
+    ``pv_arrays`` layer. The buildings carry the :data:`MONTHLY_FIELDS` of the
     ``monthly_yield`` table (:func:`monthly_yield`). ``measured``: the result of
     :func:`measure_roofs` for these buildings when already at hand (it depends on
     neither module, losses nor rules)."""
@@ -307,7 +306,7 @@ def conclude(
     ])
     info = add_run_info(info, {"milestone status as of": as_of.isoformat()})
     crs = inventory.crs
-    monthly = [c for c in MONTHLY_COLUMNS if c in b]
+    monthly = [c for c in MONTHLY_FIELDS if c in b]
     monthly_table = b[monthly].dropna(how="all").rename_axis("building_id") if monthly else None
     b = b.drop(columns=monthly)
     extra = potential(b)  # technical and counted potential, pv_full

@@ -20,22 +20,8 @@ from roofpv.energy import solar
 from roofpv.io import tiles
 from roofpv.roofs import arrays, dsm, layout, shading
 from roofpv.roofs.roof import roof_planes
+from roofpv.schema import ASSESSED_FIELDS, MONTHLY_FIELDS
 from roofpv.targets.policy import in_cohort
-
-#: Column order of the ``buildings`` output.
-BUILDING_COLUMNS = [
-    "township", "township_source", "name", "address", "category", "owner_type", "year_built", "floors",
-    "floor_area_m2", "roof_type", "roof_type_source", "roof_load_kn_m2", "shading",
-    "shading_source", "shading_loss", "shading_loss_source", "shading_measured_class",
-    "field_check", "sky_view_factor", "roof_height_m", "roof_height_m_source", "roof_form",
-    "roof_form_source", "planar_share", "dsm_coverage", "dsm_status", "roof_slope_deg_source",
-    "roof_aspect_deg_source", "shading_class", "mounting_source",
-    "grid_condition", "transformer_id", "existing_pv_kw",
-    "existing_pv_area_m2", "existing_pv_source", "roof_area_m2", "roof_slope_deg", "roof_aspect_deg", "mounting",
-    "module_tilt_deg", "usable_area_m2", "modules", "capacity_kwp", "pv_area_m2", "annual_kwh",
-    "specific_yield_kwh_kwp", "suitability", "reasons", "has_survey", "note",
-    "category_source", "floors_source", "overlap_of", "overlap_share",
-]
 
 
 def survey_forms(config: Config) -> dict[str, str]:
@@ -248,10 +234,6 @@ def _per_value(values: np.ndarray, field: dict) -> np.ndarray:
     return np.array([field[v] for v in distinct])[codes] if len(distinct) else np.array([])
 
 
-#: Columns of the ``monthly_yield`` table besides ``building_id``.
-MONTHLY_COLUMNS = [f"kwh_{m:02d}" for m in range(1, 13)] + [f"poa_kwh_m2_{m:02d}" for m in range(1, 13)]
-
-
 def monthly_yield(b: pd.DataFrame, planes: pd.DataFrame, config: Config,
                   tables: dict[str, solar.YieldTable]) -> pd.DataFrame:
     """The ``monthly_yield`` table, one row per building with a layout: monthly kWh
@@ -283,7 +265,7 @@ def monthly_yield(b: pd.DataFrame, planes: pd.DataFrame, config: Config,
         share = energy / energy.sum(axis=1, keepdims=True)
     annual = b["annual_kwh"].reindex(ids).fillna(0.0).to_numpy(float)[:, None]
     out = pd.DataFrame(np.hstack([np.nan_to_num(share) * annual, irradiation]),
-                       index=pd.Index(ids, name="building_id"), columns=MONTHLY_COLUMNS)
+                       index=pd.Index(ids, name="building_id"), columns=MONTHLY_FIELDS)
     return out
 
 
@@ -360,7 +342,7 @@ def finish(b: pd.DataFrame, config: Config) -> pd.DataFrame:
     for target in config.policy.targets:
         out[f"cohort_{target.name}"] = in_cohort(out, target).to_numpy()
     cohorts = [f"cohort_{t.name}" for t in config.policy.targets]
-    return out[BUILDING_COLUMNS + cohorts + ["geometry"]]
+    return out[[*ASSESSED_FIELDS, *cohorts, "geometry"]]
 
 
 def appraise(b: pd.DataFrame, config: Config) -> pd.DataFrame:
