@@ -136,7 +136,7 @@ def configured_sites(folder: Path) -> list[SiteFacts]:
 def starting_config(footprints: Path, out: Path, *, configs: Path, layer: str | None = None,
                     survey: Path | None = None, dsm: Path | None = None, weather: Path | None = None) -> str:
     """The YAML of a starting config for the user's ``footprints`` (and ``survey``
-    workbook, ``dsm`` folder of GeoTIFF tiles, hourly ``weather`` file), to be saved as
+    workbook, ``dsm`` folder of GeoTIFF tiles or LAS/LAZ clouds, hourly ``weather`` file), saved as
     ``out`` (the paths in it are relative to ``out``'s folder): id column and CRS
     detected, survey headers mapped, DSM resolution read, the site at the footprints'
     centre, extending the jurisdiction of ``configs`` (a folder of configs) nearest to it;
