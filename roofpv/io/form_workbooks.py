@@ -31,6 +31,7 @@ from roofpv.fieldwork.collect import Returned
 from roofpv.fieldwork.forms import Column, Form, is_survey, survey_columns
 from roofpv.findings import Finding
 from roofpv.inputs.survey_table import locate_header
+from roofpv.io.encodings import read_text
 from roofpv.io.writers import FORMULA_LEADS, atomic
 
 DATA_SHEET, INSTRUCTIONS_SHEET = "调查表", "填表说明"
@@ -367,12 +368,13 @@ def read_returns(paths: list[Path]) -> tuple[list[Returned], list[Finding]]:
 def read_issued(path: Path) -> pd.DataFrame:
     """The listing ``roofpv forms`` wrote (``path`` is the file or its folder): by
     ``building_id``, columns ``form``, ``township``, ``file``, ``issued`` (YYYY-MM-DD) and
-    ``measured_shading`` (DSM shading class code, blank where not measured), as text."""
+    ``measured_shading`` (DSM shading class code, blank where not measured), as text;
+    in any encoding a spreadsheet may have saved it in."""
     path = Path(path)
     listing = path / ISSUED_LIST if path.is_dir() else path
     if not listing.exists():
         raise ConfigError(f"{listing}: not found; pass the forms folder of `roofpv forms`")
-    return pd.read_csv(listing, dtype=str, encoding="utf-8-sig").set_index("building_id")
+    return pd.read_csv(io.StringIO(read_text(listing).text), dtype=str).set_index("building_id")
 
 
 def _text(value) -> str | None:
