@@ -1,7 +1,7 @@
 """What `roofpv init` reads from a user's files: columns, CRS, extent, headers, resolution.
 
-Each function returns plain facts (:mod:`roofpv.fieldwork.init` turns them into a config); none
-assesses anything.
+Each ``inspect_*`` function returns plain facts (:mod:`roofpv.fieldwork.init` turns them
+into a config, :func:`starting_config` both); none assesses anything.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pyproj import CRS, Transformer
 
 from roofpv.config import config_text
 from roofpv.errors import InputError, SurveyError, WeatherFileError
+from roofpv.fieldwork import init as starting
 from roofpv.fieldwork.init import DsmFacts, FootprintFacts, SiteFacts, SurveyFacts, WeatherFacts
 from roofpv.inputs.survey_table import locate_header
 from roofpv.io import point_cloud
@@ -128,3 +129,22 @@ def configured_sites(folder: Path) -> list[SiteFacts]:
                                    latitude=float(site["latitude"]), longitude=float(site["longitude"]),
                                    province=site.get("province")))
     return sites
+
+
+def starting_config(footprints: Path, out: Path, *, configs: Path, layer: str | None = None,
+                    survey: Path | None = None, dsm: Path | None = None, weather: Path | None = None) -> str:
+    """The YAML of a starting config for the user's ``footprints`` (and ``survey``
+    workbook, ``dsm`` folder of GeoTIFF tiles or LAS/LAZ clouds, hourly ``weather`` file), saved as
+    ``out`` (the paths in it are relative to ``out``'s folder): id column and CRS
+    detected, survey headers mapped, DSM resolution read, the site at the footprints'
+    centre (where a GHI-only weather file without a location is split), extending the jurisdiction of ``configs`` (a folder of configs) nearest to it;
+    ``# CHECK`` comments say what to confirm. ``layer``: of a multi-layer footprint file.
+    """
+    facts = inspect_footprints(Path(footprints), layer)
+    site = (facts.latitude, facts.longitude, 0.0)
+    return starting.config_text(
+        Path(out), facts, configured_sites(Path(configs)),
+        survey=inspect_survey(Path(survey)) if survey else None,
+        dsm=inspect_dsm(Path(dsm)) if dsm else None,
+        weather=inspect_weather(Path(weather), site) if weather else None,
+    )
