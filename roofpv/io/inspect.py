@@ -13,7 +13,7 @@ import pandas as pd
 import yaml
 from pyproj import CRS, Transformer
 
-from roofpv.config import config_text
+from roofpv.config import read_config_text
 from roofpv.errors import InputError, SurveyError, WeatherFileError
 from roofpv.fieldwork import init as starting
 from roofpv.fieldwork.init import DsmFacts, FootprintFacts, SiteFacts, SurveyFacts, WeatherFacts
@@ -122,7 +122,7 @@ def configured_sites(folder: Path) -> list[SiteFacts]:
     """The site of every configured jurisdiction in ``folder`` (``*.yaml`` with ``site``)."""
     sites = []
     for path in sorted(Path(folder).glob("*.yaml")):
-        raw = yaml.safe_load(config_text(path)) or {}
+        raw = yaml.safe_load(read_config_text(path)) or {}
         site = raw.get("site") if isinstance(raw, dict) else None
         if isinstance(site, dict) and {"latitude", "longitude"} <= set(site):
             sites.append(SiteFacts(path=path, name=str(site.get("name", path.stem)),
