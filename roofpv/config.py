@@ -525,7 +525,7 @@ def _merge(base: dict, override: dict) -> dict:
     return out
 
 
-def config_text(path: Path) -> str:
+def read_config_text(path: Path) -> str:
     """The text of a config file, in whichever encoding it was saved (UTF-8, GBK as
     Notepad on a Chinese Windows saves, Big5 …; :func:`roofpv.io.encodings.decode`)."""
     try:
@@ -540,7 +540,7 @@ def _read_yaml(path: Path, chain: tuple[Path, ...] = ()) -> dict:
     if path.resolve() in chain:
         raise ConfigError(f"{path}: extends itself (through {', '.join(p.name for p in chain)})")
     try:
-        raw = yaml.safe_load(config_text(path))
+        raw = yaml.safe_load(read_config_text(path))
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
     except IsADirectoryError:

@@ -134,6 +134,23 @@ def test_outside_china_end_to_end(tmp_path, capsys):
     capsys.readouterr()
 
 
+def test_starting_config_from_python(tmp_path):
+    """roofpv.starting_config gives the text `roofpv init` writes, without the command
+    line; the command writes it whole (no temporary file left beside it)."""
+    import roofpv
+
+    out = tmp_path / "mine.yaml"
+    text = roofpv.starting_config(SAMPLE / "footprints.gpkg", out, configs=ROOT / "configs",
+                                  survey=SAMPLE / "survey.xlsx", dsm=ROOT / "data" / "sample_tiles")
+    assert "建筑编号 → building_id" in text and "0.5 × 0.5 pixels" in text
+    assert main(["init", str(SAMPLE / "footprints.gpkg"), "--survey", str(SAMPLE / "survey.xlsx"),
+                 "--dsm", str(ROOT / "data" / "sample_tiles"), "--out", str(tmp_path / "cli.yaml")]) == 0
+    assert (tmp_path / "cli.yaml").read_text(encoding="utf-8") == text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cli.yaml"]
+    out.write_text(text, encoding="utf-8")
+    config = load_config(out)
+    assert config.inputs.footprints == (SAMPLE / "footprints.gpkg").resolve()
+    assert config.dsm.tiles == (ROOT / "data" / "sample_tiles").resolve()
 def _layer(tmp_path, name, lat, lon):
     """Three small footprints around a point, WGS84."""
     d = 0.0005

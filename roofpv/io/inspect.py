@@ -1,7 +1,7 @@
 """What `roofpv init` reads from a user's files: columns, CRS, extent, headers, resolution.
 
-Each function returns plain facts (:mod:`roofpv.fieldwork.init` turns them into a config); none
-assesses anything.
+Each ``inspect_*`` function returns plain facts (:mod:`roofpv.fieldwork.init` turns them
+into a config, :func:`starting_config` both); none assesses anything.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ import pandas as pd
 import yaml
 from pyproj import CRS, Transformer
 
-from roofpv.config import config_text
+from roofpv.config import read_config_text
 from roofpv.errors import InputError, SurveyError, WeatherFileError
+from roofpv.fieldwork import init as starting
 from roofpv.fieldwork.init import DsmFacts, FootprintFacts, SiteFacts, SurveyFacts, WeatherFacts
 from roofpv.inputs.survey_table import locate_header
 from roofpv.io import point_cloud
@@ -121,10 +122,29 @@ def configured_sites(folder: Path) -> list[SiteFacts]:
     """The site of every configured jurisdiction in ``folder`` (``*.yaml`` with ``site``)."""
     sites = []
     for path in sorted(Path(folder).glob("*.yaml")):
-        raw = yaml.safe_load(config_text(path)) or {}
+        raw = yaml.safe_load(read_config_text(path)) or {}
         site = raw.get("site") if isinstance(raw, dict) else None
         if isinstance(site, dict) and {"latitude", "longitude"} <= set(site):
             sites.append(SiteFacts(path=path, name=str(site.get("name", path.stem)),
                                    latitude=float(site["latitude"]), longitude=float(site["longitude"]),
                                    province=site.get("province")))
     return sites
+
+
+def starting_config(footprints: Path, out: Path, *, configs: Path, layer: str | None = None,
+                    survey: Path | None = None, dsm: Path | None = None, weather: Path | None = None) -> str:
+    """The YAML of a starting config for the user's ``footprints`` (and ``survey``
+    workbook, ``dsm`` folder of GeoTIFF tiles or LAS/LAZ clouds, hourly ``weather`` file), saved as
+    ``out`` (the paths in it are relative to ``out``'s folder): id column and CRS
+    detected, survey headers mapped, DSM resolution read, the site at the footprints'
+    centre (where a GHI-only weather file without a location is split), extending the jurisdiction of ``configs`` (a folder of configs) nearest to it;
+    ``# CHECK`` comments say what to confirm. ``layer``: of a multi-layer footprint file.
+    """
+    facts = inspect_footprints(Path(footprints), layer)
+    site = (facts.latitude, facts.longitude, 0.0)
+    return starting.config_text(
+        Path(out), facts, configured_sites(Path(configs)),
+        survey=inspect_survey(Path(survey)) if survey else None,
+        dsm=inspect_dsm(Path(dsm)) if dsm else None,
+        weather=inspect_weather(Path(weather), site) if weather else None,
+    )
