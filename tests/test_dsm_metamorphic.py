@@ -51,6 +51,8 @@ FAILING = {
     ("zurich", "crs_unset"): CRS_CRASH,
     ("zurich", "reproject"): CRS_CRASH,
     ("zurich", "resample_coarser"): "0.5 → 1 m: within 0.909 → 0.609, measured 0.796 → 0.454",
+    ("delft", "trees_in_dsm"): "trees in the DSM over every third roof corner, no canopy layer: within 0.142 → 0, measured 0.132 → 0",
+    ("zurich", "trees_in_dsm"): "trees in the DSM over every third roof corner, no canopy layer: measured buildings 46 → 33, within 0.909 → 0.701, measured 0.796 → 0.605",
     ("zurich", "smooth"): "σ 0.5 m blur: within 0.909 → 0.797, measured 0.796 → 0.520, kWp 151 → 57",
 }
 #: Sets whose unchanged figures miss WITHIN_MIN / MEASURED_MIN today.
@@ -75,11 +77,13 @@ def _params():
     for name in ds.SETS:
         for variant in ds.VARIANTS:
             reason = FAILING.get((name, variant))
-            marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+            raises = RuntimeError if reason == CRS_CRASH else AssertionError
+            marks = [pytest.mark.xfail(strict=True, reason=reason, raises=raises)] if reason else []
             yield pytest.param(name, variant, marks=marks, id=f"{name}-{variant}")
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=[pytest.mark.xfail(strict=True, reason=SHORT[n])]
+@pytest.mark.parametrize("name", [pytest.param(n, marks=[pytest.mark.xfail(strict=True, reason=SHORT[n],
+                                                                            raises=AssertionError)]
                                                if n in SHORT else []) for n in ds.SETS])
 def test_unchanged_set_meets_the_figures(name, unchanged):
     f = unchanged(name)

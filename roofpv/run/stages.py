@@ -112,11 +112,11 @@ def measure_roofs(b: gpd.GeoDataFrame, config: Config, hourly: pd.DataFrame, crs
                   mosaic: tiles.Mosaic | None, dem: tiles.Mosaic | None = None
                   ) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
     """Roof geometry and shading from the DSM tiles (empty without a ``mosaic``)."""
-    c = point_cloud.resolve(config.dsm)
     empty = (pd.DataFrame(index=pd.Index([], name="building_id")),
              gpd.GeoDataFrame(geometry=[], crs=crs))
     if mosaic is None:
         return empty
+    c = point_cloud.resolve(config.dsm)  # the gridded canopy of a point-cloud folder
     site = config.site
     table = shading.sun_table(hourly, site.latitude, site.longitude, site.altitude_m,
                               n_sectors=c.n_sectors, albedo=config.system.albedo)
@@ -412,6 +412,8 @@ def finish(b: pd.DataFrame, config: Config) -> pd.DataFrame:
     """Suitability, then capacity and energy of what each suitable or conditional roof adds."""
     out = b.join(classify(b, config.rules))
     out.loc[out["suitability"] == "unsuitable", "modules"] = 0
+    # A footprint inside another has its roof, and so its usable area, counted there.
+    out["usable_area_m2"] = out["usable_area_m2"].where(out["roof_area_m2"] > 0, 0.0)
     module = config.module
     out["capacity_kwp"] = out["modules"] * module.power_w / 1000.0
     out["pv_area_m2"] = out["modules"] * module.area_m2
