@@ -153,3 +153,15 @@ def test_goteborg_dropped_footprints_become_unmatched_roofs(tmp_path):
     # A register 2 m off the DSM, not moved: the same two roofs, no slivers of the others.
     (_, shifted, _), _ = goteborg(tmp_path, shift=(2.0, 0.0), drop=drop)
     assert len(shifted) == 2
+
+
+def test_a_dem_window_a_pixel_off_is_cut_to_the_dsm_window():
+    """A warped mosaic's snapped DEM window can differ from the DSM's by a pixel: it is cut
+    or padded (no data) to the DSM's shape instead of failing the check."""
+    dsm = Raster(np.zeros((10, 10), np.float32), X0, Y0, 1.0)
+    dem = Raster(np.ones((11, 9), np.float32), X0, Y0, 1.0)
+    fitted = dsm_match._on(dsm, dem)
+    assert fitted.z.shape == (10, 10)
+    assert np.isnan(fitted.z[:, 9]).all() and (fitted.z[:, :9] == 1).all()
+    raised, height = unmatched.raised_mask(dsm, fitted)
+    assert raised.shape == (10, 10) and not raised.any()

@@ -52,7 +52,19 @@ def blocks(mosaic: tiles.Mosaic, block_m: float, dem: tiles.Mosaic | None, canop
                       min(core[2] + OVERLAP_M, reach[:, 2].max()), min(core[3] + OVERLAP_M, reach[:, 3].max()))
             dsm = tiles.read_window(mosaic, bounds)
             yield (core, dsm,
-                   *(None if m is None else tiles.read_window(m, dsm.bounds) for m in (dem, canopy)))
+                   *(None if m is None else _on(dsm, tiles.read_window(m, dsm.bounds)) for m in (dem, canopy)))
+
+
+def _on(dsm: Raster, other: Raster) -> Raster:
+    """``other`` (read on the DSM's grid from the DSM window's bounds) cut or padded with
+    no data to the DSM window's shape: a warped mosaic's snapped window can differ by a
+    pixel."""
+    if other.z.shape == dsm.z.shape:
+        return other
+    z = np.full(dsm.z.shape, np.nan, np.float32)
+    rows, cols = (min(a, b) for a, b in zip(dsm.z.shape, other.z.shape))
+    z[:rows, :cols] = other.z[:rows, :cols]
+    return Raster(z, dsm.x0, dsm.y0, dsm.res)
 
 
 def footprints_on_dsm(config: Config, b: gpd.GeoDataFrame, crs: str, mosaic: tiles.Mosaic | None,
