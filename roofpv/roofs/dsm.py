@@ -33,6 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 from rasterio.features import rasterize, shapes
 from rasterio.transform import from_origin
@@ -42,7 +43,7 @@ from scipy.sparse.csgraph import connected_components
 from roofpv.config import Dsm
 from roofpv.fieldwork.completeness import contradicts
 from roofpv.roofs import shading
-from roofpv.roofs.raster import Raster, data_share, shrink, zonal
+from roofpv.roofs.raster import Raster, data_share, inner_buffer, shrink, zonal
 from roofpv.roofs.roof import to_local
 from roofpv.schema import SHADING_CLASSES
 
@@ -67,8 +68,19 @@ _RMS_Q25 = 0.62
 _PLANAR_SIGMA = 1.4
 #: A pixel belongs to a plane within this many σ(s) of it; above it by more, it is an obstacle.
 _FIT_SIGMA = 3.0
-#: Nothing stands on a footprint whose median height is below this many σ₀ (at least).
+#: Something stands on a footprint whose median DSM − ground over the footprint exceeds
+#: this [m] (a storey: sheds and garages reach it, cars, walls and hedges mostly do not) …
+_STANDING_M = 2.0
+#: … and this many σ₀ (a noisy DSM).
 _STANDING_SIGMA = 5.0
+#: Ring around a footprint whose raised share tells why a whole area stands on nothing [m].
+_AROUND_M = (1.0, 10.0)
+#: Width of the grey opening of the DSM that stands in for the ground in that ring
+#: without a DEM [m] (wider than most buildings: raised cells, trees and roofs, vanish).
+_OPENING_M = 40.0
+#: Fewer open roof pixels than this in a window: the noise is measured on every pixel of
+#: the window too (ground, roads and the roofs of the halo), not on these roofs alone.
+_NOISE_MIN_PX = 2000
 #: Steepest roof plane [deg]; steeper fitted surfaces are walls or towers.
 _MAX_TILT = 75.0
 #: Normal-space histogram: bin width and most planes kept per roof.
@@ -124,7 +136,7 @@ def slope_aspect(z: np.ndarray, res: float, cells: np.ndarray | None = None
     return slope, aspect, rms
 
 
-def noise_model(slope: np.ndarray, rms: np.ndarray, res: float) -> tuple[float, float]:
+def noise_model(slope: np.ndarray, rms: np.ndarray, res: float, step: float = 0.0) -> tuple[float, float]:
     """Vertical noise of a DSM, σ(s) = √(σ₀² + (k·tan s)²), from its roof pixels.
 
     σ of a set of pixels is the lower quartile of their 3 × 3 plane-fit rms divided by
@@ -133,19 +145,21 @@ def noise_model(slope: np.ndarray, rms: np.ndarray, res: float) -> tuple[float, 
     5° slope bin); k (the horizontal position noise that makes
     a resampled DSM rougher on steep roofs) is the pixel-weighted median over the 5° slope
     bins from 10° to 60° holding ≥ 50 pixels of √(σ² − σ₀²) / tan s. σ₀ is at least
-    1 mm + 0.2 % of the pixel size (float rounding of a perfect surface).
+    1 mm + 0.2 % of the pixel size (float rounding of a perfect surface) and the rounding
+    noise of heights stored in steps of ``step``, step / √12.
 
     Parameters
     ----------
     slope, rms : per-pixel slope [deg] and 3 × 3 rms [m] of roof pixels (1-D)
     res : pixel size [m]
+    step : height step of the DSM [m] (:func:`height_step`; 0 = continuous)
 
     Returns
     -------
     sigma0 : noise on flat roofs [m]
     k : growth of the noise with tan(slope) [m]
     """
-    floor = 1e-3 + 2e-3 * res
+    floor = max(1e-3 + 2e-3 * res, step / np.sqrt(12.0))
     keep = np.isfinite(slope) & np.isfinite(rms)
     s, r = slope[keep], rms[keep]
     b = (s // 5).astype(int)
@@ -164,6 +178,31 @@ def noise_model(slope: np.ndarray, rms: np.ndarray, res: float) -> tuple[float, 
     order = np.argsort(ks)
     cum = np.cumsum(np.asarray(w, float)[order])
     return sigma0, float(np.asarray(ks)[order][np.searchsorted(cum, cum[-1] / 2)])
+
+
+def height_step(z: np.ndarray) -> float:
+    """Height step of a DSM [m]: the median gap between its sorted distinct values
+    (1 cm for heights stored in centimetres; ≈ 0 for continuous values)."""
+    values = np.unique(z[np.isfinite(z)])
+    return float(np.median(np.diff(values))) if values.size > 2 else 0.0
+
+
+def window_noise(raster: Raster, z: np.ndarray, slope: np.ndarray, rms: np.ndarray, cells: np.ndarray
+                 ) -> tuple[float, float]:
+    """:func:`noise_model` of a window's open roof pixels (``cells`` of ``z``, with their
+    ``slope`` and ``rms``). With fewer than :data:`_NOISE_MIN_PX` of them (a few small
+    buildings) the noise is pooled with a lattice sample of every pixel of ``raster``
+    (the whole window, halo included: ground, roads, other roofs), so a lone small roof
+    gets the DSM's noise, not the floor."""
+    r = raster.res
+    if slope.size >= _NOISE_MIN_PX:
+        return noise_model(slope, rms, r, height_step(z.ravel()[cells]))
+    rows, cols = raster.z.shape
+    every = max(int(np.sqrt(raster.z.size / 200_000)), 1)
+    rr, cc = np.meshgrid(np.arange(1, rows - 1, every), np.arange(1, cols - 1, every), indexing="ij")
+    sample = (rr * cols + cc).ravel()
+    s2, _, r2 = slope_aspect(raster.z, r, sample)
+    return noise_model(np.r_[slope, s2], np.r_[rms, r2], r, height_step(raster.z.ravel()[sample]))
 
 
 def _sigma(slope_deg, sigma0: float, k: float):
@@ -190,21 +229,28 @@ def ground_from_rings(raster: Raster, ids: np.ndarray, geometry: np.ndarray, nei
     return out
 
 
-def standing_threshold(z: np.ndarray, dem: np.ndarray | None, footprint: np.ndarray,
-                       covered: np.ndarray, res: float, sigma0: float) -> float:
-    """Height above ground [m] a roof's median must exceed for something to stand on
-    its footprint: the 99th percentile of DSM − DEM over the window's open ground
-    (pixels ≥ 1 m from every footprint and not under trees: what cars, walls and
-    ground clutter reach), and at least 5 σ₀. Without a DEM, 5 σ₀."""
-    floor = _STANDING_SIGMA * sigma0
-    if dem is None:
-        return floor
-    near = ndimage.binary_dilation(footprint, iterations=max(int(np.ceil(1.0 / res)), 1))
-    open_ground = (z - dem)[~near & ~covered]
-    open_ground = open_ground[np.isfinite(open_ground)]
-    if open_ground.size < 100:
-        return floor
-    return max(float(np.quantile(open_ground, 0.99)), floor)
+def ground_surface(z: np.ndarray, res: float) -> np.ndarray:
+    """Ground under a DSM without a DEM: its grey opening over :data:`_OPENING_M` (the
+    highest surface a disc that wide can reach from below; roofs and trees narrower than
+    that vanish). Used only to tell raised from open ground around footprints."""
+    size = max(int(round(_OPENING_M / res)), 3)
+    filled = np.where(np.isfinite(z), z, np.nanmedian(z) if np.isfinite(z).any() else 0.0)
+    return ndimage.grey_opening(filled, size=(size, size))
+
+
+def true_north(crs_wkt: str | None, x: float, y: float) -> float:
+    """Azimuth of grid north against true north at (x, y) [deg, clockwise] (the grid
+    convergence, from pyproj): a grid azimuth plus this is an azimuth from true north.
+    0 without a CRS."""
+    if crs_wkt is None:
+        return 0.0
+    crs = pyproj.CRS.from_wkt(crs_wkt)
+    if not crs.is_projected:
+        return 0.0
+    to_geo = pyproj.Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True)
+    lon, lat = to_geo.transform([x, x], [y, y + 100.0])
+    azimuth, _, _ = crs.get_geod().inv(lon[0], lat[0], lon[1], lat[1])
+    return float(azimuth)
 
 
 def _burn(geometry: np.ndarray, raster: Raster, values: np.ndarray, fill: int) -> np.ndarray:
@@ -317,26 +363,42 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
     geometry = footprints.to_numpy()
     crs_wkt = footprints.crs.to_wkt() if footprints.crs is not None else None
     n, r = len(ids), raster.res
-    pad = int(np.ceil(params.ground_ring_m[1] / r)) + 2
-    window = raster.crop(shapely.total_bounds(geometry), pad)
+    for extra, what in ((ground, "DEM"), (canopy, "canopy")):
+        if extra is not None and not extra.on_grid_of(raster):
+            raise ValueError(f"the {what} window is not on the DSM window's pixel grid "
+                             "(read the windows with roofpv.io.tiles.windows)")
+    pad = int(np.ceil(max(params.ground_ring_m[1], _AROUND_M[1]) / r)) + 2
+    index = raster.slices(shapely.total_bounds(geometry), pad)
+    window = raster.cut(index)
     z = window.z
-    inner = shrink(geometry, params.inner_buffer_m)
+    dem = ground.z[index] if ground is not None else None
+    buffer_m = inner_buffer(geometry, r, params.inner_buffer_m)
+    inner = shrink(geometry, buffer_m)
 
+    # Heights over the whole footprint (eaves included); data coverage of the shrunk roof.
     bands = {"z": z}
-    ops = [("z", "quantile", {"q": 0.5}), ("z", "quantile", {"q": 0.9}), ("z", "count", {})]
-    if ground is not None:
-        bands["dem"] = ground.crop(window.bounds).z
+    ops = [("z", "quantile", {"q": 0.5}), ("z", "quantile", {"q": 0.9})]
+    if dem is not None:
+        bands["dem"] = dem
         ops.append(("dem", "mean", {}))
-    stats = zonal(window, bands, ops, ids, inner, crs_wkt).reindex(ids)
-    if ground is not None:
-        ground_m = stats["dem_mean"].to_numpy(float)
-    else:
-        ground_m = ground_from_rings(window, ids, geometry,
-                                     geometry if neighbours is None else neighbours,
-                                     params, crs_wkt).to_numpy(float)
-    coverage = data_share(stats["z_count"].fillna(0).to_numpy(), r, inner)
+    stats = zonal(window, bands, ops, ids, geometry, crs_wkt).reindex(ids)
+    count = zonal(window, {"z": z}, [("z", "count", {})], ids, inner, crs_wkt)["z_count"].reindex(ids)
+    ground_m = stats["dem_mean"].to_numpy(float) if dem is not None else np.full(n, np.nan)
+    rings = ~np.isfinite(ground_m)  # no DEM, or no DEM data under the footprint
+    if rings.any():
+        ground_m[rings] = ground_from_rings(window, ids[rings], geometry[rings],
+                                            geometry if neighbours is None else neighbours,
+                                            params, crs_wkt).to_numpy(float)
+    coverage = data_share(count.fillna(0).to_numpy(), r, inner)
     height = stats["z_quantile_50"].to_numpy(float) - ground_m
     height_max = stats["z_quantile_90"].to_numpy(float) - ground_m
+    # Share of the ring around each footprint standing above the ground: what tells a
+    # DSM without buildings (a terrain model) from footprints that miss its buildings.
+    base = dem if dem is not None else ground_surface(z, r)
+    raised = np.where(np.isfinite(z) & np.isfinite(base), (z - base > _STANDING_M).astype(np.float32), np.nan)
+    around = shapely.difference(shapely.buffer(geometry, _AROUND_M[1]), shapely.buffer(geometry, _AROUND_M[0]))
+    raised_around = zonal(window, {"raised": raised}, [("raised", "mean", {})], ids, around,
+                          crs_wkt)["raised_mean"].reindex(ids).to_numpy(float)
 
     # Pixels: owner (footprint position) of each pixel, and of each roof pixel (shrunk).
     positions = np.arange(n)
@@ -348,15 +410,15 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
     slope, aspect, rms = slope_aspect(z, r, roof)
     usable = np.isfinite(rms)
     if canopy is not None:
-        base = bands["dem"] if ground is not None else z
-        trees = canopy.crop(window.bounds).z
+        trees = canopy.z[index]
+        base = dem if dem is not None else z
         tree_top = np.where(np.nan_to_num(trees) > 0, base + np.nan_to_num(trees), -np.inf)
         covered = tree_top > np.nan_to_num(z, nan=-np.inf) + 0.5
     else:
         covered = np.zeros(z.shape, bool)
     open_roof = usable & ~covered.ravel()[roof]
-    sigma0, k_noise = noise_model(slope[open_roof], rms[open_roof], r)
-    standing = height > standing_threshold(z, bands.get("dem"), owner_full >= 0, covered, r, sigma0)
+    sigma0, k_noise = window_noise(raster, z, slope[open_roof], rms[open_roof], roof[open_roof])
+    standing = height > max(_STANDING_M, _STANDING_SIGMA * sigma0)
     measured_cov = coverage >= params.min_coverage
     live = measured_cov & standing
 
@@ -435,7 +497,8 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
     with np.errstate(invalid="ignore", divide="ignore"):
         fit_rms = np.sqrt(np.bincount(ga, e * e, minlength=m) / cnt)
     tilt = np.degrees(np.arctan(np.hypot(a, b)))
-    azimuth = np.degrees(np.arctan2(-a, -b)) % 360.0
+    x_mid, y_mid = (window.bounds[0] + window.bounds[2]) / 2, (window.bounds[1] + window.bounds[3]) / 2
+    azimuth = (np.degrees(np.arctan2(-a, -b)) + true_north(crs_wkt, x_mid, y_mid)) % 360.0
 
     # Plane outlines: the plane's pixels, grown by half a pixel into the footprint where
     # no other plane of the roof holds the pixels (so the eaves follow the footprint edge
@@ -500,6 +563,7 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
         "roof_form": form,
         "n_planes": n_planes,
         "dsm_noise_m": sigma0,
+        "raised_around_share": raised_around,
     }, index=pd.Index(ids, name="building_id"))
     planes = gpd.GeoDataFrame({
         "building_id": ids[p_owner], "plane": p_rank, "azimuth_deg": p_az, "tilt_deg": p_tilt,

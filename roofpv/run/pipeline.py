@@ -30,7 +30,7 @@ from roofpv.inputs.inventory import (
     resolve_overlaps,
     to_analysis_crs,
 )
-from roofpv.io import readers
+from roofpv.io import readers, tiles
 from roofpv.io.register_files import read_meters, read_register
 from roofpv.io.weather_files import WeatherFileError, load_weather
 from roofpv.monitoring import calibration
@@ -58,9 +58,13 @@ class Prepared:
 
 
 def analysis_crs(config: Config) -> str:
-    """The configured projected CRS, else the CGCS2000 3° Gauss-Krüger zone of the site
-    (in China) or its UTM zone (elsewhere)."""
-    return config.crs or f"EPSG:{analysis_epsg(config.site.latitude, config.site.longitude)}"
+    """The configured projected CRS, else the DSM's own CRS when it is projected in
+    metres (so the DSM is measured on its own grid, never resampled), else the CGCS2000
+    3° Gauss-Krüger zone of the site (in China) or its UTM zone (elsewhere)."""
+    if config.crs:
+        return config.crs
+    native = tiles.native_crs(config.dsm.tiles, config.dsm.tiles_pattern) if config.dsm.tiles else None
+    return native or f"EPSG:{analysis_epsg(config.site.latitude, config.site.longitude)}"
 
 
 def build_inventory(config: Config) -> Inventory:
