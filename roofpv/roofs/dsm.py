@@ -383,7 +383,7 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
         ops.append(("dem", "mean", {}))
     stats = zonal(window, bands, ops, ids, geometry, crs_wkt).reindex(ids)
     count = zonal(window, {"z": z}, [("z", "count", {})], ids, inner, crs_wkt)["z_count"].reindex(ids)
-    ground_m = stats["dem_mean"].to_numpy(float) if dem is not None else np.full(n, np.nan)
+    ground_m = stats["dem_mean"].to_numpy(float, copy=True) if dem is not None else np.full(n, np.nan)
     rings = ~np.isfinite(ground_m)  # no DEM, or no DEM data under the footprint
     if rings.any():
         ground_m[rings] = ground_from_rings(window, ids[rings], geometry[rings],
