@@ -42,6 +42,7 @@ from scipy.sparse.csgraph import connected_components
 
 from roofpv.config import Dsm
 from roofpv.fieldwork.completeness import contradicts
+from roofpv.findings import Finding
 from roofpv.roofs import shading
 from roofpv.roofs.raster import Raster, data_share, inner_buffer, shrink, zonal
 from roofpv.roofs.roof import to_local
@@ -251,6 +252,47 @@ def true_north(crs_wkt: str | None, x: float, y: float) -> float:
     lon, lat = to_geo.transform([x, x], [y, y + 100.0])
     azimuth, _, _ = crs.get_geod().inv(lon[0], lat[0], lon[1], lat[1])
     return float(azimuth)
+
+
+def halo_m(params: Dsm = DEFAULTS) -> float:
+    """DSM around the footprints that :func:`roof_geometry` reads (ground and raised
+    rings) [m]."""
+    return max(params.ground_ring_m[1], _AROUND_M[1])
+
+
+def standing_findings(roofs: pd.DataFrame, source: str) -> list[Finding]:
+    """A warning when most footprints the DSM covers show nothing standing (status
+    ``nothing_standing``), naming the likely cause from what stands around them.
+
+    ``roofs``: :func:`roof_geometry`'s table (``dsm_status``, ``roof_height_m``,
+    ``raised_around_share``) of all footprints or of a sample of them.
+    """
+    seen = roofs[roofs["dsm_status"].ne("no_data")]
+    flat = seen[seen["dsm_status"].eq("nothing_standing")]
+    n, k = len(seen), len(flat)
+    if n < 5 or k < 0.5 * n:
+        return []
+    height = float(flat["roof_height_m"].median())
+    around = float(flat["raised_around_share"].median())
+    if height < -_STANDING_M:
+        cause = (f"the ground lies {-height:.1f} m above the DSM under them: the DEM is probably "
+                 "in another height datum or unit than the DSM")
+        fix = "give DSM and DEM heights in the same datum and in metres (or drop dsm.dem)"
+    elif around < 0.05:
+        cause = ("little stands above the ground around them either: the DSM is probably a "
+                 "terrain model (DTM, bare ground) rather than a surface model with the buildings")
+        fix = ("point dsm.tiles at the surface model (first returns, buildings included) and "
+               "dsm.dem at the terrain model")
+    else:
+        cause = (f"the DSM shows buildings around them ({around:.0%} of a {_AROUND_M[1]:g} m ring "
+                 "stands out) but not on them: the footprints are probably shifted against the "
+                 "DSM (web-map offset, another survey) or declared in the wrong CRS")
+        fix = ("load footprints and DSM together in QGIS; set inputs.footprints_datum or the "
+               "footprint file's CRS")
+    return [Finding(
+        "warning", source, None, None, "dsm_status", f"{k:,} of {n:,}",
+        f"{k:,} of the {n:,} footprints the DSM covers ({k / n:.0%}) show nothing standing "
+        f"(median DSM − ground over the footprint under {_STANDING_M:g} m); {cause}", fix)]
 
 
 def _burn(geometry: np.ndarray, raster: Raster, values: np.ndarray, fill: int) -> np.ndarray:

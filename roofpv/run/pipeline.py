@@ -108,7 +108,8 @@ def build_inventory(config: Config) -> Inventory:
         b, matches, more = calibration.apply_register(b, table, config, str(inputs.register_file))
         findings += found + more
     mosaic, dem, found = checks.open_tiles(config, crs)
-    findings += found
+    findings += found + checks.grid_findings(config, crs, mosaic, dem)
+    findings += checks.standing_check(b, mosaic, dem, config)
     findings += checks.datum_check(config, footprints.geometry, polygons, mosaic, crs)
     polygons = polygons.to_crs(crs) if polygons is not None else None
     findings += checks.cross_checks(b, polygons, str(inputs.survey), str(inputs.footprints),
