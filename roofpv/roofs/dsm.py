@@ -347,6 +347,20 @@ def _fit_planes(group: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray, 
     return mx, my, mz, a, b, cnt
 
 
+def _seed_planes(group: np.ndarray, xy: np.ndarray, z: np.ndarray, grad: tuple[np.ndarray, np.ndarray],
+                 m: int) -> tuple[np.ndarray, ...]:
+    """Planes of ``m`` seed regions: the least-squares plane (:func:`_fit_planes`), or,
+    where the region is one pixel row (collinear: a plane 2–3 pixels wide keeps only its
+    middle row as seed), the plane through its centroid with its pixels' mean gradient
+    ``grad`` (dz/dx, dz/dy). Returns x̄, ȳ, z̄, a, b."""
+    mx, my, mz, a, b, cnt = _fit_planes(group, xy[:, 0], xy[:, 1], z, m)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        line = ~np.isfinite(a) & (cnt >= 3)
+        a = np.where(line, np.bincount(group, grad[0], minlength=m) / cnt, a)
+        b = np.where(line, np.bincount(group, grad[1], minlength=m) / cnt, b)
+    return mx, my, mz, a, b
+
+
 def _components(cells: np.ndarray, label: np.ndarray, cols: int) -> np.ndarray:
     """4-connected regions of equal ``label`` among the pixels ``cells`` (ascending flat
     indices of a grid ``cols`` wide): region of each pixel, numbered 0… in the order of
@@ -491,12 +505,15 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
     seed_owner[g] = owner_in.ravel()[seed_cells]
     xy = window.centres(seed_cells)
     zs = z.ravel()[seed_cells].astype(float)
-    mx, my, mz, a, b, _ = _fit_planes(g, xy[:, 0], xy[:, 1], zs, m)
+    # Pixel gradients (dz/dx, dz/dy), for seeds one pixel row wide (narrow planes).
+    tan_s = np.tan(np.radians(slope[cand][near][region >= 0]))
+    grad = -tan_s * np.sin(asp[near][region >= 0]), -tan_s * np.cos(asp[near][region >= 0])
+    mx, my, mz, a, b = _seed_planes(g, xy, zs, grad, m)
     # Refit without outliers.
     tilt = np.degrees(np.arctan(np.hypot(a, b)))
     res_ = zs - (mz[g] + a[g] * (xy[:, 0] - mx[g]) + b[g] * (xy[:, 1] - my[g]))
     inl = np.abs(res_) <= _FIT_SIGMA * _sigma(np.nan_to_num(tilt[g]), sigma0, k_noise)
-    mx, my, mz, a, b, _ = _fit_planes(g[inl], xy[inl, 0], xy[inl, 1], zs[inl], m)
+    mx, my, mz, a, b = _seed_planes(g[inl], xy[inl], zs[inl], (grad[0][inl], grad[1][inl]), m)
 
     # Every footprint pixel joins its nearest seed region's plane if it fits it (regions
     # without a plane, e.g. one pixel row along a ridge, seed nothing). The distance
