@@ -30,6 +30,8 @@ PLACES = {
     "EPSG:4549": ((596_000.0, 3_400_000.0), "EPSG:4490", 1e-5),  # CGCS2000 GK 120E; DEM geographic
 }
 SIZE = (100.0, 80.0)
+#: Ground around the scene on the DSM [m] (room for the buildings when turned).
+MARGIN = 20.0
 
 
 def ground(u, v):
@@ -142,37 +144,48 @@ def _true_azimuth(crs: str, x: np.ndarray, y: np.ndarray, grid_azimuth: np.ndarr
 
 
 def make_scene(folder: Path, crs: str = "EPSG:3007", res: float = 0.5, noise: float = 0.0,
-               step: float = 0.0, seed: int = 0) -> Scene:
+               step: float = 0.0, seed: int = 0, turn_deg: float = 0.0, shift_m: float = 0.0) -> Scene:
     """Write the scene's DSM (``crs``, ``res``, Gaussian ``noise`` σ [m], heights rounded
-    to ``step`` [m] when > 0) and DEM (another CRS and grid) under ``folder``."""
+    to ``step`` [m] when > 0) and DEM (another CRS and grid) under ``folder``. The
+    buildings are turned counter-clockwise by ``turn_deg`` about the scene's centre and
+    the pixel grid is offset by ``shift_m`` (so outlines cross pixels)."""
     (x0, y0), dem_crs, dem_res = PLACES[crs]
+    x0, y0 = x0 + shift_m, y0 + shift_m
+    t = np.radians(turn_deg)
+    cu, cv = SIZE[0] / 2, SIZE[1] / 2
+
+    def unturn(u, v):  # grid-local point → scene frame
+        du, dv = u - cu, v - cv
+        return cu + du * np.cos(t) + dv * np.sin(t), cv - du * np.sin(t) + dv * np.cos(t)
     folder = Path(folder)
     (folder / "dsm").mkdir(parents=True, exist_ok=True)
     (folder / "dem").mkdir(parents=True, exist_ok=True)
-    cols, rows = int(SIZE[0] / res), int(SIZE[1] / res)
-    u, v = np.meshgrid((np.arange(cols) + 0.5) * res, SIZE[1] - (np.arange(rows) + 0.5) * res)
-    z = surface(u, v) + np.random.default_rng(seed).normal(0.0, noise, u.shape)
+    cols, rows = int((SIZE[0] + 2 * MARGIN) / res), int((SIZE[1] + 2 * MARGIN) / res)
+    u, v = np.meshgrid((np.arange(cols) + 0.5) * res - MARGIN, SIZE[1] + MARGIN - (np.arange(rows) + 0.5) * res)
+    z = surface(*unturn(u, v)) + np.random.default_rng(seed).normal(0.0, noise, u.shape)
     if step > 0:
         z = np.round(z / step) * step
     profile = {"driver": "GTiff", "dtype": "float32", "count": 1, "nodata": -9999.0, "crs": crs}
     with rasterio.open(folder / "dsm" / "dsm.tif", "w", width=cols, height=rows,
-                       transform=from_origin(x0, y0 + SIZE[1], res, res), **profile) as dst:
+                       transform=from_origin(x0 - MARGIN, y0 + SIZE[1] + MARGIN, res, res), **profile) as dst:
         dst.write(z.astype(np.float32), 1)
     # DEM: the ground on a grid of another CRS covering the scene with a margin.
     to_dem = pyproj.Transformer.from_crs(crs, dem_crs, always_xy=True)
     back = pyproj.Transformer.from_crs(dem_crs, crs, always_xy=True)
-    ex, ey = to_dem.transform([x0 - 20, x0 + SIZE[0] + 20, x0 - 20, x0 + SIZE[0] + 20],
-                              [y0 - 20, y0 - 20, y0 + SIZE[1] + 20, y0 + SIZE[1] + 20])
+    far = MARGIN + 20
+    ex, ey = to_dem.transform([x0 - far, x0 + SIZE[0] + far, x0 - far, x0 + SIZE[0] + far],
+                              [y0 - far, y0 - far, y0 + SIZE[1] + far, y0 + SIZE[1] + far])
     left, top = min(ex), max(ey)
     dcols, drows = int(np.ceil((max(ex) - left) / dem_res)), int(np.ceil((top - min(ey)) / dem_res))
     du, dv = np.meshgrid(left + (np.arange(dcols) + 0.5) * dem_res, top - (np.arange(drows) + 0.5) * dem_res)
     gx, gy = back.transform(du, dv)
     with rasterio.open(folder / "dem" / "dem.tif", "w", width=dcols, height=drows,
                        transform=from_origin(left, top, dem_res, dem_res), **(profile | {"crs": dem_crs})) as dst:
-        dst.write(ground(gx - x0, gy - y0).astype(np.float32), 1)
+        dst.write(ground(*unturn(gx - x0, gy - y0)).astype(np.float32), 1)
 
-    def place(g):
-        return shapely.transform(g, lambda c: c + [x0, y0])
+    def place(g):  # scene frame → CRS (turned about the centre, then moved to the origin)
+        d = np.asarray([[np.cos(t), np.sin(t)], [-np.sin(t), np.cos(t)]])
+        return shapely.transform(g, lambda c: (c - [cu, cv]) @ d + [cu + x0, cv + y0])
 
     blds = buildings()
     fp = gpd.GeoDataFrame({"building_id": [b["building_id"] for b in blds]},
@@ -180,6 +193,7 @@ def make_scene(folder: Path, crs: str = "EPSG:3007", res: float = 0.5, noise: fl
     rows_ = [(b["building_id"], place(p), tilt, az) for b in blds for p, tilt, az in b["planes"]]
     truth = pd.DataFrame(rows_, columns=["building_id", "geometry", "tilt_deg", "grid_azimuth_deg"])
     centre = shapely.get_coordinates(shapely.centroid(truth["geometry"].to_numpy()))
+    truth["grid_azimuth_deg"] = (truth["grid_azimuth_deg"] - turn_deg) % 360.0
     truth["azimuth_deg"] = _true_azimuth(crs, centre[:, 0], centre[:, 1], truth["grid_azimuth_deg"].to_numpy())
     truth["area_m2"] = shapely.area(truth["geometry"].to_numpy())
     heights = {}

@@ -322,6 +322,23 @@ def _form(flat: np.ndarray, azimuth: np.ndarray, n_planes: np.ndarray) -> np.nda
     )
 
 
+def _group_quantiles(owner: np.ndarray, values: np.ndarray, n: int, qs: tuple[float, ...]
+                     ) -> list[np.ndarray]:
+    """Quantiles ``qs`` (nearest rank) of the finite ``values`` of each owner 0…n−1
+    (owner −1 = none); NaN for an owner without values."""
+    keep = (owner >= 0) & np.isfinite(values)
+    o, v = owner[keep], values[keep]
+    order = np.lexsort((v, o))
+    o, v = o[order], v[order]
+    count = np.bincount(o, minlength=n)
+    start = np.r_[0, np.cumsum(count)[:-1]]
+    out = []
+    for q in qs:
+        at = start + np.floor(q * np.maximum(count - 1, 0)).astype(np.int64)
+        out.append(np.where(count > 0, v[np.minimum(at, max(v.size - 1, 0))] if v.size else np.nan, np.nan))
+    return out
+
+
 def _rank_within(groups: np.ndarray) -> np.ndarray:
     """0, 1, 2 … within each run of equal values of a sorted array."""
     first = np.r_[0, np.flatnonzero(np.diff(groups)) + 1]
@@ -345,6 +362,15 @@ def _fit_planes(group: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray, 
         a = np.where(ok, (syy * sxz - sxy * syz) / det, np.nan)
         b = np.where(ok, (sxx * syz - sxy * sxz) / det, np.nan)
     return mx, my, mz, a, b, cnt
+
+
+def seed_size(geometry: np.ndarray, res: float, plane_min_area_m2: float) -> np.ndarray:
+    """Fewest planar pixels that seed a plane on each footprint: those of
+    ``plane_min_area_m2`` (at least 6), but no more than a sixteenth of the footprint's
+    pixels and no fewer than 3 (a narrow row house at 1 m: 5 m × 9 m, two planes of
+    22 m² whose 3 × 3-planar interior holds 3–6 pixels each)."""
+    area_px = shapely.area(geometry) / (res * res)
+    return np.clip(area_px / 16, 3, max(plane_min_area_m2 / (res * res), 6))
 
 
 def _seed_planes(group: np.ndarray, xy: np.ndarray, z: np.ndarray, grad: tuple[np.ndarray, np.ndarray],
@@ -376,10 +402,10 @@ def _components(cells: np.ndarray, label: np.ndarray, cols: int) -> np.ndarray:
 
 
 def _normal_peaks(owner: np.ndarray, u: np.ndarray, v: np.ndarray, n: int, radius: int,
-                  min_px: float) -> tuple[np.ndarray, np.ndarray]:
+                  min_px: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per roof, the peaks of the 2-D histogram of the pixels' normals (u, v) =
     sin(slope)·(sin, cos)(aspect): local maxima of the 3 × 3-smoothed histogram within
-    ``radius`` bins that hold ≥ ``min_px`` pixels within that radius.
+    ``radius`` bins that hold ≥ ``min_px`` (of each roof, (n,)) pixels within that radius.
 
     Returns
     -------
@@ -397,7 +423,8 @@ def _normal_peaks(owner: np.ndarray, u: np.ndarray, v: np.ndarray, n: int, radiu
     smooth += np.tile(np.arange(nb * nb, dtype=np.float64).reshape(nb, nb), (present.size, 1, 1)) * 1e-6
     w = 2 * radius + 1
     mass = ndimage.uniform_filter(hist, size=(1, w, w), mode="constant") * w * w
-    peak = (smooth == ndimage.maximum_filter(smooth, size=(1, w, w), mode="constant")) & (mass >= min_px)
+    enough = mass >= np.asarray(min_px, float)[present][:, None, None]
+    peak = (smooth == ndimage.maximum_filter(smooth, size=(1, w, w), mode="constant")) & enough
     r, pu, pv = np.nonzero(peak)
     order = np.lexsort((-mass[r, pu, pv], r))
     r, pu, pv = r[order], pu[order], pv[order]
@@ -433,7 +460,7 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
 
     # Heights over the whole footprint (eaves included); data coverage of the shrunk roof.
     bands = {"z": z}
-    ops = [("z", "quantile", {"q": 0.5}), ("z", "quantile", {"q": 0.9})]
+    ops = [("z", "mean", {})]
     if dem is not None:
         bands["dem"] = dem
         ops.append(("dem", "mean", {}))
@@ -446,8 +473,17 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
                                             geometry if neighbours is None else neighbours,
                                             params, crs_wkt).to_numpy(float)
     coverage = data_share(count.fillna(0).to_numpy(), r, inner)
-    height = stats["z_quantile_50"].to_numpy(float) - ground_m
-    height_max = stats["z_quantile_90"].to_numpy(float) - ground_m
+    # Pixels: owner (footprint position) of each pixel, and of each roof pixel (shrunk).
+    positions = np.arange(n)
+    owner_full = _burn(geometry, window, positions, -1)
+    owner_in = _burn(inner, window, positions, -1)
+    # Median and 90th percentile of the pixels whose centre lies on the footprint
+    # (exactextract's quantiles interpolate between distinct values, which a noise-free
+    # DSM has few of); the coverage-weighted mean for a footprint holding no pixel centre.
+    mid, high = _group_quantiles(owner_full.ravel(), z.ravel(), n, (0.5, 0.9))
+    mean = stats["z_mean"].to_numpy(float)
+    height = np.where(np.isfinite(mid), mid, mean) - ground_m
+    height_max = np.where(np.isfinite(high), high, mean) - ground_m
     # Share of the ring around each footprint standing above the ground: what tells a
     # DSM without buildings (a terrain model) from footprints that miss its buildings.
     base = dem if dem is not None else ground_surface(z, r)
@@ -456,10 +492,6 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
     raised_around = zonal(window, {"raised": raised}, [("raised", "mean", {})], ids, around,
                           crs_wkt)["raised_mean"].reindex(ids).to_numpy(float)
 
-    # Pixels: owner (footprint position) of each pixel, and of each roof pixel (shrunk).
-    positions = np.arange(n)
-    owner_full = _burn(geometry, window, positions, -1)
-    owner_in = _burn(inner, window, positions, -1)
     # Per-pixel roof values only at the roof pixels (a small part of the window).
     roof = np.flatnonzero(owner_in >= 0)
     roof_owner = owner_in.ravel()[roof]
@@ -487,14 +519,16 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
     u, v = sin_s * np.sin(asp), sin_s * np.cos(asp)
     sigma_n = 0.61 * sigma0 / r
     radius = int(np.clip(np.ceil(2.0 * sigma_n / _NORMAL_BIN), 2, 6))
-    min_px = params.plane_min_area_m2 / (r * r)
-    peak_u, peak_v = _normal_peaks(own, u, v, n, radius, max(min_px, 6))
+    seed_px = seed_size(geometry, r, params.plane_min_area_m2)
+    peak_u, peak_v = _normal_peaks(own, u, v, n, radius, seed_px)
     d2 = (peak_u[own] - u[:, None]) ** 2 + (peak_v[own] - v[:, None]) ** 2
     best = np.argmin(np.nan_to_num(d2, nan=np.inf), axis=1)
     near = np.nan_to_num(d2[np.arange(len(cells)), best], nan=np.inf) <= (2 * radius * _NORMAL_BIN) ** 2
     region = _components(cells[near], own[near] * _MAX_PLANES + best[near], z.shape[1])
     size = np.bincount(region)
-    big = np.flatnonzero(size >= max(min_px, 6))
+    region_owner = np.zeros(size.size, np.int64)
+    region_owner[region] = own[near]
+    big = np.flatnonzero(size >= seed_px[region_owner])
     renum = np.full(size.size, -1, np.int64)
     renum[big] = np.arange(big.size)
     region = renum[region]
