@@ -387,16 +387,98 @@ def _seed_planes(group: np.ndarray, xy: np.ndarray, z: np.ndarray, grad: tuple[n
     return mx, my, mz, a, b
 
 
+def _two_planes(xy: np.ndarray, z: np.ndarray, grad: np.ndarray, min_px: float) -> np.ndarray | None:
+    """Pixels of one fitted plane that are two planes (a ridge, a valley or a change of
+    pitch it was fitted across): the second plane's pixels, or None.
+
+    The pixels are first split by their gradient (``grad``, (n, 2) dz/dx, dz/dy) along
+    the gradients' principal axis, then by which of the two fitted planes each lies
+    closer to, until the split settles (k-planes). Two planes are kept when they explain
+    the heights better by Schwarz's criterion (BIC lower by > 10, three more parameters),
+    both hold ≥ ``min_px`` pixels and their normals differ by ≥ 3°."""
+    n = z.size
+    design = np.c_[np.ones(n), xy - xy.mean(axis=0)]
+    ok = np.isfinite(grad).all(axis=1)
+    if ok.sum() < 2 * min_px:
+        return None
+    g = grad[ok] - np.median(grad[ok], axis=0)
+    axis = np.linalg.eigh(np.cov(g.T))[1][:, -1]
+    side = np.zeros(n, bool)
+    side[ok] = g @ axis > 0
+    one = np.linalg.lstsq(design, z, rcond=None)[0]
+    rss1 = float(np.sum((z - design @ one) ** 2))
+    fits = None
+    for _ in range(8):
+        if side.sum() < 3 or (~side).sum() < 3:
+            return None
+        fits = [np.linalg.lstsq(design[part], z[part], rcond=None)[0] for part in (~side, side)]
+        err = np.abs(z[:, None] - design @ np.c_[fits[0], fits[1]])
+        new = err[:, 1] < err[:, 0]
+        if np.array_equal(new, side):
+            break
+        side = new
+    rss2 = float(np.sum(np.min(err, axis=1) ** 2))
+    if min(side.sum(), (~side).sum()) < min_px or rss2 <= 0 or rss1 <= 0:
+        return None
+    normals = [np.r_[-f[1], -f[2], 1.0] / np.linalg.norm(np.r_[f[1], f[2], 1.0]) for f in fits]
+    angle = np.degrees(np.arccos(np.clip(normals[0] @ normals[1], -1, 1)))
+    better = n * np.log(rss1 / n) - (n * np.log(rss2 / n) + 3 * np.log(n))
+    return side if better > 10 and angle >= 3 else None
+
+
+def _split_at_breaks(plane_px: np.ndarray, z: np.ndarray, window: Raster, seed_owner: np.ndarray,
+                     seed_px: np.ndarray, sigma) -> tuple[np.ndarray, np.ndarray]:
+    """Planes whose pixels fit them worse than the noise allows (rms > 1.5 σ(tilt)) and
+    that hold two planes (:func:`_two_planes`: a low-pitch gable fitted across its
+    ridge, a roof of two pitches read as one) split in two, up to three times over.
+
+    Returns the relabelled plane raster (flat, plane per pixel) and the owner of each
+    plane (new planes appended)."""
+    for _ in range(3):
+        cells = np.flatnonzero(plane_px >= 0)
+        g = plane_px[cells]
+        m = seed_owner.size
+        xy = window.centres(cells)
+        zz = z.ravel()[cells].astype(float)
+        mx, my, mz, a, b, cnt = _fit_planes(g, xy[:, 0], xy[:, 1], zz, m)
+        e = zz - (mz[g] + a[g] * (xy[:, 0] - mx[g]) + b[g] * (xy[:, 1] - my[g]))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rms = np.sqrt(np.bincount(g, e * e, minlength=m) / cnt)
+            tilt = np.degrees(np.arctan(np.hypot(a, b)))
+            suspect = np.flatnonzero((rms > 1.5 * sigma(tilt)) & (cnt >= 2 * seed_px[seed_owner]))
+        if suspect.size == 0:
+            break
+        order = np.argsort(g, kind="stable")
+        start = np.r_[0, np.cumsum(np.bincount(g, minlength=m))]
+        slope, aspect, _ = slope_aspect(z, window.res, cells)
+        tan_s = np.tan(np.radians(slope))
+        grad = np.c_[-tan_s * np.sin(np.radians(aspect)), -tan_s * np.cos(np.radians(aspect))]
+        added = []
+        for p in suspect:
+            sel = order[start[p]:start[p + 1]]
+            second = _two_planes(xy[sel], zz[sel], grad[sel], seed_px[seed_owner[p]])
+            if second is not None:
+                plane_px[cells[sel[second]]] = m + len(added)
+                added.append(seed_owner[p])
+        if not added:
+            break
+        seed_owner = np.r_[seed_owner, np.asarray(added, np.int64)]
+    return plane_px, seed_owner
+
+
 def _components(cells: np.ndarray, label: np.ndarray, cols: int) -> np.ndarray:
-    """4-connected regions of equal ``label`` among the pixels ``cells`` (ascending flat
+    """8-connected regions of equal ``label`` among the pixels ``cells`` (ascending flat
     indices of a grid ``cols`` wide): region of each pixel, numbered 0… in the order of
-    their first pixel."""
-    right = np.flatnonzero((cells[1:] == cells[:-1] + 1) & (cells[:-1] % cols != cols - 1)
-                           & (label[1:] == label[:-1]))
-    below = np.minimum(np.searchsorted(cells, cells + cols), max(cells.size - 1, 0))
-    down = np.flatnonzero((cells[below] == cells + cols) & (label[below] == label))
-    src = np.r_[right, down]
-    dst = np.r_[right + 1, below[down]]
+    their first pixel. Diagonal neighbours join: the planar interior of a plane 2–3
+    pixels wide turned against the grid is a staircase."""
+    col = cells % cols
+    src, dst = [], []
+    for step, ok in ((1, col != cols - 1), (cols, True), (cols - 1, col != 0), (cols + 1, col != cols - 1)):
+        at = np.minimum(np.searchsorted(cells, cells + step), max(cells.size - 1, 0))
+        hit = np.flatnonzero((cells[at] == cells + step) & (label[at] == label) & ok)
+        src.append(hit)
+        dst.append(at[hit])
+    src, dst = np.concatenate(src), np.concatenate(dst)
     graph = sparse.coo_matrix((np.ones(src.size, np.int8), (src, dst)), shape=(cells.size, cells.size))
     return connected_components(graph, directed=False)[1]
 
@@ -581,7 +663,10 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
     above = in_roof & (e > tol) & (owner_in.ravel()[pix] == seed_owner[p])
     roof_count = np.bincount(roof_owner[usable], minlength=n)
     obstacle = np.bincount(owner_in.ravel()[pix[above]], minlength=n)
-    # Final planes from their pixels.
+    # Planes that are two planes meeting at a break line are split; final planes from their pixels.
+    plane_px, seed_owner = _split_at_breaks(plane_px, z, window, seed_owner, seed_px,
+                                            lambda t: _sigma(t, sigma0, k_noise))
+    m = seed_owner.size
     a_cells = np.flatnonzero(plane_px >= 0)
     ga = plane_px[a_cells]
     axy = window.centres(a_cells)
