@@ -1,6 +1,6 @@
 """Synthetic DSM scenes with known roofs, written as GeoTIFF tiles in a national CRS.
 
-A scene is a 100 m × 80 m patch of sloping ground with eleven buildings of known
+A scene is a 100 m × 80 m patch of sloping ground with fourteen buildings of known
 geometry (flat, gable, hip, mansard, low-pitch, two-pitch, a row of narrow houses, a
 narrow gable, a steep gable), trees beside them and a building without footprint; its
 DSM is the exact surface sampled at pixel centres (as LiDAR gridding does), optionally
@@ -94,6 +94,15 @@ def buildings() -> list[dict]:
     f, r = _gable((40, 52, 58, 58), 38.0)
     add("narrow", (40, 52, 58, 58), 6.0, f,
         [(shapely.box(40, 52, 58, r), 38.0, 180.0), (shapely.box(40, r, 58, 58), 38.0, 0.0)])
+    t70, t40 = np.tan(np.radians(70.0)), np.tan(np.radians(40.0))
+
+    def steep_mansard(u, v):  # 70° lower bands 2.4 m wide under 40° upper planes
+        d = np.minimum(v - 64, 76 - v)
+        return np.where(d < 2.4, d * t70, 2.4 * t70 + (d - 2.4) * t40)
+
+    add("mansard70", (40, 64, 58, 76), 4.0, steep_mansard,
+        [(shapely.box(40, 64, 58, 66.4), 70.0, 180.0), (shapely.box(40, 73.6, 58, 76), 70.0, 0.0),
+         (shapely.box(40, 66.4, 58, 70), 40.0, 180.0), (shapely.box(40, 70, 58, 73.6), 40.0, 0.0)])
     f, r = _gable((85, 45, 95, 70), 55.0, axis="v")  # ridge north-south: planes face west and east
     add("steep55", (85, 45, 95, 70), 5.0, f,
         [(shapely.box(85, 45, r, 70), 55.0, 270.0), (shapely.box(r, 45, 95, 70), 55.0, 90.0)])
