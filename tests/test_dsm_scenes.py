@@ -132,7 +132,7 @@ def test_dem_window_is_on_the_dsm_grid_whatever_its_crs_and_resolution(tmp_path)
         mosaic = tiles.open_mosaic(scene.dsm, crs)
         dem = tiles.open_mosaic(scene.dem, crs)
         geometry = scene.footprints.geometry.to_numpy()
-        for pos, raster, ground, _ in tiles.windows(mosaic, geometry, 7.3, 30.0, dem):
+        for _, raster, ground, _ in tiles.windows(mosaic, geometry, 7.3, 30.0, dem):
             assert ground.on_grid_of(raster)
             # The DEM resampled from another CRS and grid holds the ground (a plane: exact).
             assert np.nanmax(np.abs(ground.z - _ground_at(raster, scene))) < 0.02
@@ -144,3 +144,35 @@ def _ground_at(raster, scene):
     rows, cols = raster.z.shape
     xy = raster.centres(np.arange(rows * cols))
     return ground(xy[:, 0] - x0, xy[:, 1] - y0).reshape(rows, cols)
+
+
+@pytest.mark.slow
+def test_init_validate_survey_with_a_dem_in_another_crs(tmp_path, capsys):
+    """The README's path on a DSM in a national CRS with a DEM in another CRS and grid,
+    ``crs`` left as `init` writes it: the DSM's own CRS is the analysis CRS, no error."""
+    import shutil
+
+    import geopandas as gpd
+
+    from roofpv.cli import main
+    from tests.conftest import ROOT
+
+    scene = make_scene(tmp_path, "EPSG:3007", 0.5, 0.05)
+    scene.footprints.reset_index().to_file(tmp_path / "buildings.gpkg")
+    weather = ROOT / "tests" / "data" / "real" / "dsm_goteborg" / "weather" / "GBG_TMY_1977.csv.gz"
+    shutil.copy(weather, tmp_path / weather.name)
+    config, out = tmp_path / "scene.yaml", tmp_path / "out"
+    assert main(["init", str(tmp_path / "buildings.gpkg"), "--dsm", str(scene.dsm),
+                 "--weather", str(tmp_path / weather.name), "--out", str(config)]) == 0
+    text = config.read_text(encoding="utf-8")
+    assert "crs: null" in text and "dem: null" in text
+    config.write_text(text.replace("dem: null", "dem: dem"), encoding="utf-8")
+    assert main(["validate", str(config), "--out", str(out), "--lang", "en"]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "not on the DSM's grid (EPSG:3007, 0.5 m): resampled onto" in said
+    assert "show nothing standing" not in said
+    assert main(["survey", str(config), "--out", str(out), "--overwrite", "--quiet", "--no-report"]) == 0
+    b = gpd.read_file(out / "roofpv.gpkg", layer="buildings").set_index("building_id")
+    assert b.crs.to_epsg() == 3007
+    assert (b["dsm_status"] == "measured").all()
+    assert b["roof_height_m"].sub(scene.heights.reindex(b.index)).abs().max() <= 0.5

@@ -7,17 +7,25 @@ read by :mod:`roofpv.io.tiles`), for all footprints of a window at once:
    the rms residual of a plane fitted to its 3 × 3 neighbourhood (Horn 1981 differences).
 2. The DSM's vertical noise is measured on the window's roof pixels as a function of
    slope, σ(s) = √(σ₀² + (k·tan s)²) (a resampled DSM is noisier on steep roofs), from
-   the lower quartile of the 3 × 3 residuals (:func:`noise_model`); every threshold
-   below derives from it.
+   the lower quartile of the 3 × 3 residuals (:func:`noise_model`), pooled with the
+   whole window's pixels where it holds few roofs and never below the rounding noise of
+   the DSM's height step (:func:`window_noise`); every threshold below derives from it.
 3. Planar pixels are clustered per roof by their unit normal (peaks of a 2-D histogram
    of its horizontal part, so mansards split by tilt and hips by aspect), split into
-   connected regions, and each region of at least ``plane_min_area_m2`` gets a
-   least-squares plane (refitted once without outliers).
+   8-connected regions, and each region of at least :func:`seed_size` pixels gets a
+   least-squares plane (refitted once without outliers; a region one pixel row wide
+   takes its pixels' mean gradient).
 4. Every footprint pixel joins the plane of its nearest region when it lies within 3σ
    of that plane; roof pixels standing above their plane are obstacles (chimneys,
-   dormers), pixels under tree canopy are not roof.
-5. Plane outlines are the pixels' outlines clipped to the footprint; heights and data
-   coverage come from one exactextract call over the footprints shrunk by an inner buffer.
+   dormers), pixels under tree canopy are not roof. A plane that fits its pixels worse
+   than the noise allows and holds two planes (a ridge or a change of pitch it was
+   fitted across) is split (:func:`_split_at_breaks`).
+5. Plane outlines are the pixels' outlines clipped to the footprint. Heights are
+   quantiles of DSM − ground over the whole footprint (eaves included), ground from the
+   DEM or a ring around the footprint; something stands on a footprint whose median
+   height exceeds 2 m (and 5 σ₀). Data coverage is counted over the footprint shrunk
+   by its inner buffer (:func:`roofpv.roofs.raster.inner_buffer`).
+6. Plane azimuths are turned from grid north to true north (:func:`true_north`).
 
 A roof that cannot be read keeps no plane and gets a ``dsm_status`` saying why
 (:data:`DSM_STATUSES`); it is never an error. Areas are plan areas in m².
@@ -52,8 +60,8 @@ from roofpv.schema import SHADING_CLASSES
 DSM_STATUSES = {
     "measured": "roof planes measured from the DSM",
     "no_data": "DSM data over less than dsm.min_coverage of the roof",
-    "nothing_standing": "the DSM shows nothing standing on the footprint (median DSM − ground below what "
-                        "open ground reaches)",
+    "nothing_standing": "the DSM shows nothing standing on the footprint (median DSM − ground over it "
+                        "below 2 m)",
     "no_planes": "no roof plane could be read from the DSM (too small, too rough or covered by trees)",
 }
 
@@ -796,7 +804,8 @@ def roof_geometry(raster: Raster, footprints: gpd.GeoSeries, params: Dsm = DEFAU
     raster : DSM window covering the footprints (and their ground rings)
     footprints : polygons in the raster's CRS, indexed by ``building_id``
     params : measurement parameters (``config.dsm``)
-    ground : DEM on the same pixel grid; None = ground from rings around each footprint
+    ground : DEM on the same pixel grid (:func:`roofpv.io.tiles.windows` reads it so);
+        None = ground from rings around each footprint (also where the DEM has no data)
     canopy : tree heights above ground on the same pixel grid [m]; None = no trees
     neighbours : every footprint in the window (masked out of the ground rings);
         default ``footprints``
@@ -805,15 +814,16 @@ def roof_geometry(raster: Raster, footprints: gpd.GeoSeries, params: Dsm = DEFAU
     -------
     roofs : DataFrame indexed by ``building_id``: ``dsm_coverage`` (share of the shrunk
         roof with data), ``dsm_status`` (:data:`DSM_STATUSES`), ``measured`` (status
-        ``measured``), ``ground_m``, ``roof_height_m`` (median above ground),
-        ``roof_height_max_m`` (90th percentile), ``roof_slope_deg`` (area-weighted plane
+        ``measured``), ``ground_m``, ``roof_height_m`` (median above ground over the
+        footprint), ``roof_height_max_m`` (90th percentile), ``roof_slope_deg`` (area-weighted plane
         tilt), ``roof_aspect_deg`` (plane facing nearest south; NaN for flat roofs),
         ``planar_share`` (plane area / footprint area), ``obstacle_share`` (share of roof
         pixels standing above their plane), ``roof_form``, ``n_planes``, ``dsm_noise_m``
-        (σ₀ of the window)
+        (σ₀ of the window), ``raised_around_share`` (share of a 1–10 m ring around the
+        footprint standing 2 m above the ground: :func:`standing_findings`)
     planes : GeoDataFrame, one row per plane of each measured roof: ``building_id``,
         ``plane`` (0 = facing nearest south), ``azimuth_deg`` (of the fitted plane's
-        downslope; 180 for flat planes), ``tilt_deg``, ``area_m2`` (plan), ``fit_rms_m``,
+        downslope, from true north; 180 for flat planes), ``tilt_deg``, ``area_m2`` (plan), ``fit_rms_m``,
         ``geometry`` (the plane's pixels clipped to the footprint)
     """
     roofs, planes, *_ = _segment(raster, footprints, params, ground, canopy, neighbours)
@@ -965,7 +975,8 @@ def combine(b: pd.DataFrame, roofs: pd.DataFrame, class_loss: dict[str, float],
 
     Returns
     -------
-    ``b`` with ``roof_height_m``, ``roof_slope_deg``, ``roof_aspect_deg``, ``roof_form``,
+    ``b`` with ``roof_height_m`` (measured wherever the DSM covers the roof, planes found
+    or not), ``roof_slope_deg``, ``roof_aspect_deg``, ``roof_form``,
     ``planar_share``,
     ``shading_loss``, ``sky_view_factor`` (measured or survey), a ``*_source`` column for
     each ("dsm" | "survey" | "default" | "none"), ``shading_measured_class``,
@@ -988,10 +999,14 @@ def combine(b: pd.DataFrame, roofs: pd.DataFrame, class_loss: dict[str, float],
         "shading_loss": (b["shading_loss"], b["shading_source"]),
         "sky_view_factor": (pd.Series(np.nan, b.index), "none"),
     }
+    # Heights are read wherever the DSM covers the roof, planes found or not.
+    covered = (m["dsm_status"].isin(["measured", "no_planes", "nothing_standing"]).to_numpy()
+               if "dsm_status" in m else dsm)
     for col, (value, source) in survey.items():
         measured = m[col] if col in m else pd.Series(np.nan, b.index)
-        out[col] = np.where(dsm, measured.to_numpy(object), value.to_numpy(object))
-        out[f"{col}_source"] = np.where(dsm, "dsm", source)
+        use = (covered & measured.notna().to_numpy()) if col == "roof_height_m" else dsm
+        out[col] = np.where(use, measured.to_numpy(object), value.to_numpy(object))
+        out[f"{col}_source"] = np.where(use, "dsm", source)
     for col in survey.keys() - {"roof_form"}:
         out[col] = out[col].astype(float)
     measured_class = shading_class(np.where(dsm, out["shading_loss"], np.nan), class_loss)
