@@ -10,7 +10,7 @@ no files written.
 >>> weather = roofpv.hourly_weather(config)               # typical year, hourly
 >>> b = roofpv.assess(footprints, config, weather=weather)  # doctest: +SKIP
 
-Each is a composition of the stages of :mod:`roofpv.run.stages`; ``docs/design.md`` lists
+Each runs the stages in the order of :mod:`roofpv.run.pipeline`; ``docs/design.md`` lists
 the columns every stage needs and adds.
 """
 
@@ -23,25 +23,14 @@ import pandas as pd
 
 from roofpv.config import Config
 from roofpv.energy import solar
-from roofpv.errors import RoofpvError
+from roofpv.errors import ApiInputError
 from roofpv.findings import findings_frame
-from roofpv.inputs.inventory import (
-    assign_townships,
-    fill_from_footprints,
-    footprint_attributes,
-    resolve_overlaps,
-    to_analysis_crs,
-)
+from roofpv.inputs.inventory import assign_townships, footprint_attributes, place
 from roofpv.inputs.survey_table import map_headers, normalise_survey
 from roofpv.io import tiles
 from roofpv.io.weather_files import load_weather
-from roofpv.run.pipeline import analysis_crs
-from roofpv.run.stages import MONTHLY_COLUMNS, assess_buildings
-from roofpv.schema import COLUMN_ALIASES
-
-
-class ApiInputError(RoofpvError):
-    """A GeoDataFrame handed to the API that cannot be assessed as it is."""
+from roofpv.run.pipeline import analysis_crs, assess_buildings
+from roofpv.schema import COLUMN_ALIASES, MONTHLY_FIELDS
 
 
 def hourly_weather(config: Config) -> pd.DataFrame:
@@ -89,12 +78,8 @@ def buildings_table(footprints: gpd.GeoDataFrame, config: Config,
              if c != "building_id"]
     b["has_survey"] = survey[given].notna().any(axis=1) if given else False
     # OSM-style columns (building, building:levels, height) fill what the survey columns leave blank.
-    b = fill_from_footprints(b, footprint_attributes(attributes.set_axis(survey.index),
-                                                     config.dsm.storey_height_m))
-    crs = analysis_crs(config)
-    b, found = to_analysis_crs(b, crs, "buildings")
-    findings += found
-    b, found = resolve_overlaps(b, "buildings")
+    b, found = place(b, footprint_attributes(attributes.set_axis(survey.index), config.dsm.storey_height_m),
+                     analysis_crs(config), "buildings")
     findings += found
     b, found = assign_townships(b, townships, "buildings")
     b.attrs["findings"] = findings_frame(findings + found)
@@ -132,7 +117,7 @@ def assess(buildings: gpd.GeoDataFrame, config: Config, *, weather: pd.DataFrame
         dsm = tiles.open_mosaic(dsm, crs, config.dsm.tiles_pattern)
     b, _, pv_arrays = assess_buildings(buildings, config, hourly, solar.yield_tables(config, hourly),
                                        crs, mosaic=dsm, draw_arrays=arrays)
-    out = gpd.GeoDataFrame(b.drop(columns=MONTHLY_COLUMNS), geometry="geometry", crs=crs)
+    out = gpd.GeoDataFrame(b.drop(columns=MONTHLY_FIELDS), geometry="geometry", crs=crs)
     out.attrs = dict(buildings.attrs)
     return (out, pv_arrays) if arrays else out
 

@@ -14,7 +14,7 @@ from typing import Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from roofpv.errors import RoofpvError
+from roofpv.errors import ConfigError
 from roofpv.schema import REASONS, VOCABULARIES
 
 Severity = Literal["unsuitable", "conditional", "info"]
@@ -25,10 +25,6 @@ Category = Literal[
     "party_gov", "public_institution", "factory", "commercial",
     "urban_residential", "rural_residential", "other",
 ]
-
-
-class ConfigError(RoofpvError):
-    """A configuration file that cannot be used; the message says where and why."""
 
 
 class _Model(BaseModel):

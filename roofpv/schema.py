@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 #: Name of the whole-jurisdiction row of the township table.
 CITY = "全市"
@@ -168,3 +169,226 @@ REASONS: dict[str, tuple[str, str]] = {
     "township_from_location": ("镇街道按位置判定", "township taken from the location"),
     "outside_townships": ("不在任何镇街道范围内", "outside every township boundary"),
 }
+
+
+# --- Output layers ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of the output layers and tables: its unit (``""`` for codes, text,
+    counts and shares 0–1), its Chinese alias (QGIS field alias, workbook header) and
+    what it means, in one line."""
+
+    unit: str
+    alias: str
+    meaning: str
+
+
+#: Every column of the output layers and tables, by name: declared once, one name per
+#: concept, the same name in every layer and table (docs/columns.md lists them).
+#: ``*_source`` columns say where a value came from (``survey``, ``footprints``,
+#: ``dsm``, ``register``, ``default``). Per-target columns are in :data:`TARGET_FIELDS`.
+FIELDS: dict[str, Field] = {
+    # identity and survey
+    "building_id": Field("", "建筑编号", "id of the footprint (blank or repeated ids kept as <file>#<n>, ID#2)"),
+    "township": Field("", "镇街道", "township (镇/街道) the building lies in"),
+    "township_source": Field("", "镇街道来源", "where the township came from: survey, the township layer, or 未知"),
+    "name": Field("", "建筑名称", "building or owner name, from the survey or the footprint layer"),
+    "address": Field("", "地址", "address from the survey"),
+    "category": Field("", "建筑类别", "building category code (schema.VOCABULARIES['category'])"),
+    "category_source": Field("", "建筑类别来源", "where the category came from"),
+    "owner_type": Field("", "权属", "owner type code (public institution, enterprise, household, …)"),
+    "year_built": Field("year", "建成年份", "year of completion"),
+    "floors": Field("", "层数", "storeys above ground"),
+    "floors_source": Field("", "层数来源", "where the storeys came from"),
+    "floor_area_m2": Field("m²", "建筑面积(m²)", "gross floor area"),
+    "roof_type": Field("", "屋面类型", "roof type code (configs' roofs: concrete flat, tile, metal, …)"),
+    "roof_type_source": Field("", "屋面类型来源", "where the roof type came from"),
+    "roof_load_kn_m2": Field("kN/m²", "屋面荷载(kN/m²)", "spare roof load from the structural survey"),
+    "shading": Field("", "遮挡情况", "surveyed shading class: none, light, moderate, severe"),
+    "shading_source": Field("", "遮挡来源", "where the shading class came from"),
+    "grid_condition": Field("", "并网条件", "surveyed grid connection condition code"),
+    "transformer_id": Field("", "台区变压器编号", "台区 transformer serving the building"),
+    "existing_pv_kw": Field("kW", "已装光伏容量(kW)", "PV already installed (survey or grid register)"),
+    "existing_pv_area_m2": Field("m²", "已装光伏面积(m²)", "panel area of the PV already installed"),
+    "existing_pv_source": Field("", "已装光伏来源", "where the installed PV came from: survey or register"),
+    "note": Field("", "备注", "the survey's remarks"),
+    "has_survey": Field("", "有普查记录", "the building has a survey row"),
+    "overlap_of": Field("", "所在轮廓编号", "id of the larger footprint this one lies mostly inside (counted there)"),
+    "overlap_share": Field("", "重叠比例", "share of this footprint inside that larger footprint"),
+    # measured roofs (DSM)
+    "shading_loss": Field("", "遮挡损失", "annual share of the energy lost to shading (0–1)"),
+    "shading_loss_source": Field("", "遮挡损失来源", "where the shading loss came from: survey class or DSM horizon"),
+    "shading_measured_class": Field("", "实测遮挡等级", "shading class of the DSM-measured loss"),
+    "shading_class": Field("", "采用遮挡等级", "shading class the rules use (measured where the DSM gives one)"),
+    "field_check": Field("", "需现场核查", "surveyed shading two or more classes from the DSM's: check on site"),
+    "sky_view_factor": Field("", "天空可视因子", "share of the sky dome the roof sees (DSM)"),
+    "roof_height_m": Field("m", "屋面高度(m)", "roof height above ground"),
+    "roof_height_m_source": Field("", "屋面高度来源", "where the roof height came from"),
+    "roof_form": Field("", "屋顶形式", "roof form: flat, mono_pitch, gable, hip, complex"),
+    "roof_form_source": Field("", "屋顶形式来源", "where the roof form came from"),
+    "planar_share": Field("", "平面占比", "share of the roof's DSM pixels on fitted planes"),
+    "dsm_coverage": Field("", "DSM覆盖率", "share of the roof with DSM data"),
+    "dsm_status": Field("", "数字表面模型测量结果", "what the DSM gave: measured, no_data, nothing_standing, no_planes"),
+    "roof_slope_deg_source": Field("", "屋面坡度来源", "where the roof slope came from"),
+    "roof_aspect_deg_source": Field("", "屋面朝向来源", "where the roof aspect came from"),
+    "mounting_source": Field("", "安装方式来源", "where the mounting came from: roof type or DSM roof form"),
+    # layout and yield
+    "roof_area_m2": Field("m²", "屋顶面积(m²)", "footprint area counted once (overlaps removed)"),
+    "roof_slope_deg": Field("°", "屋面坡度(°)", "roof slope"),
+    "roof_aspect_deg": Field("°", "屋面朝向(°)", "azimuth of the main roof plane, clockwise from north"),
+    "mounting": Field("", "安装方式", "module mounting (configs' mountings: racks, flush rails, clamps)"),
+    "module_tilt_deg": Field("°", "组件倾角(°)", "module tilt"),
+    "usable_area_m2": Field("m²", "可用面积(m²)", "roof area inside the setbacks on usable planes"),
+    "modules": Field("", "组件数", "modules the layout adds (net of the PV already installed)"),
+    "capacity_kwp": Field("kWp", "本栋排布容量(kWp)", "capacity of the roof's layout, modules × module power"),
+    "pv_area_m2": Field("m²", "光伏面积(m²)", "panel area of the layout"),
+    "annual_kwh": Field("kWh/yr", "年发电量(kWh)", "P50 annual energy of the layout after shading"),
+    "annual_kwh_p90": Field("kWh/yr", "年发电量P90(kWh)", "P90 annual energy"),
+    "yield_uncertainty_pct": Field("%", "发电量不确定度(%)", "standard deviation of the annual energy"),
+    "specific_yield_kwh_kwp": Field("kWh/kWp·yr", "单位发电量(kWh/kWp)", "annual energy per kWp before shading"),
+    "suitability": Field("", "适宜性", "suitable, conditional or unsuitable (the worst of the reasons)"),
+    "reasons": Field("", "原因", "reason codes, ';'-separated (schema.REASONS)"),
+    "technical_potential_kwp": Field("kWp", "技术潜力(kWp,适宜+有条件)", "capacity of suitable and conditional roofs"),
+    "counted_potential_kwp": Field("kWp", "计入潜力(kWp,仅适宜)", "capacity of suitable roofs: what totals and coverage count"),
+    "pv_full": Field("", "适宜但已装满光伏", "suitable, but the PV already installed leaves no room"),
+    # grid, economics, carbon, energy use
+    "connection_class": Field("", "并网电压等级", "connection voltage class by capacity (grid rules)"),
+    "nea_category": Field("", "能源局分类", "NEA distributed-PV category (natural person, general or large commercial)"),
+    "export_modes": Field("", "可选上网模式", "export modes the NEA rules allow, ';'-separated"),
+    "export_mode": Field("", "上网模式", "export mode appraised: full export, self-use, self-use with surplus export"),
+    "shared_prosperity": Field("", "共富模式", "village-collective (共同富裕) model applies"),
+    "capex_yuan": Field("yuan", "投资(元)", "investment"),
+    "revenue_yuan_yr": Field("yuan/yr", "年收益(元)", "first-year revenue and savings"),
+    "npv_yuan": Field("yuan", "净现值(元)", "net present value over the system life"),
+    "lcoe_yuan_kwh": Field("yuan/kWh", "度电成本(元/kWh)", "levelised cost of energy"),
+    "payback_years": Field("yr", "回收期(年)", "simple payback time"),
+    "household_income_yuan_yr": Field("yuan/yr", "农户年收入(元)", "household's yearly income under the shared model"),
+    "collective_income_yuan_yr": Field("yuan/yr", "村集体年收入(元)", "village collective's yearly income under the shared model"),
+    "co2_avoided_t_yr": Field("t/yr", "年减碳(tCO₂)", "CO₂ avoided by the annual energy (grid emission factor)"),
+    "energy_use_kwh": Field("kWh/yr", "建筑用能(kWh)", "annual energy use (floor area × intensity by category)"),
+    "existing_pv_kwh": Field("kWh/yr", "已装光伏发电量(kWh)", "annual energy of the PV already installed"),
+    # rollout plan
+    "plan_order": Field("", "实施顺序", "rank of the roof in the rollout order"),
+    "plan_rank": Field("", "规划排序", "rank of the roof in the plan"),
+    "contribution": Field("", "贡献", "what the roof adds to its target's coverage numerator"),
+    "milestone": Field("year", "节点年份", "milestone year"),
+    "target": Field("", "目标", "policy target name"),
+    "targets": Field("", "服务目标", "targets the roof serves, ';'-separated"),
+    "milestones": Field("", "目标节点", "milestones the roof serves, ';'-separated"),
+    "overdue": Field("", "已逾期", "the milestone lies before the plan's start year"),
+    "build_year": Field("year", "建设年份", "year the plan builds the roof"),
+    # roof planes and module rows
+    "plane": Field("", "屋面编号", "plane number within the building"),
+    "azimuth_deg": Field("°", "朝向(°)", "plane azimuth, clockwise from true north"),
+    "tilt_deg": Field("°", "坡度(°)", "plane tilt from horizontal"),
+    "area_m2": Field("m²", "面积(m²)", "plane area (sloped)"),
+    "fit_rms_m": Field("m", "拟合残差(m)", "root-mean-square distance of the plane's pixels from its fitted plane"),
+    "sky_visible": Field("", "可见天空比例", "share of the sky the plane's sample points see"),
+    "horizon_deg": Field("°", "地平线高度角(°)", "horizon elevation in 36 sectors of 10° from north"),
+    "shading_points": Field("", "遮挡采样点数", "sample points of the plane's horizon"),
+    "layout_kwp": Field("kWp", "排布容量(kWp)", "capacity the layout places on the plane"),
+    "poa_kwh_m2": Field("kWh/m²·yr", "年面辐照量(kWh/m²)", "annual plane-of-array irradiation"),
+    "row": Field("", "阵列排号", "module row number on the plane"),
+    "kwp": Field("kWp", "容量(kWp)", "capacity of the module row"),
+    # townships
+    "buildings": Field("", "建筑数", "buildings (footprints)"),
+    "suitable": Field("", "适宜数", "suitable roofs"),
+    "conditional": Field("", "有条件适宜数", "conditional roofs"),
+    "unsuitable": Field("", "不适宜数", "unsuitable roofs"),
+    "annual_mwh": Field("MWh/yr", "年发电量(MWh)", "P50 annual energy of the suitable roofs"),
+    "annual_mwh_p90": Field("MWh/yr", "年发电量P90(MWh)", "P90 annual energy of the suitable roofs"),
+    "grid_limited": Field("", "并网受限数", "suitable roofs whose grid condition is limited"),
+    "capex_myuan": Field("million yuan", "投资(百万元)", "investment of the suitable roofs"),
+    "revenue_myuan_yr": Field("million yuan/yr", "年收益(百万元)", "first-year revenue of the suitable roofs"),
+    "npv_myuan": Field("million yuan", "净现值(百万元)", "net present value of the suitable roofs"),
+    "energy_use_mwh": Field("MWh/yr", "建筑用能(MWh)", "annual energy use of the buildings"),
+    **{f"kwh_{m:02d}": Field("kWh", f"{m}月发电量(kWh)", f"energy in month {m}") for m in range(1, 13)},
+    **{f"poa_kwh_m2_{m:02d}": Field("kWh/m²", f"{m}月面辐照量(kWh/m²)", f"plane-of-array irradiation in month {m}")
+       for m in range(1, 13)},
+}
+
+#: Per-target columns ``<target>_<suffix>`` of the township table (``{y}``: the milestone
+#: year) and ``cohort_<target>`` of the buildings: pattern → field (alias after the
+#: target's label).
+TARGET_FIELDS: dict[str, Field] = {
+    r"buildings": Field("", "对象建筑数", "buildings in the target's cohort"),
+    r"denominator": Field("m², buildings or kWh", "覆盖率分母", "the coverage measure's denominator over the cohort"),
+    r"coverage_today": Field("", "现状覆盖率", "coverage by the PV installed today"),
+    r"coverage_potential": Field("", "潜在覆盖率", "coverage with every suitable roof built"),
+    r"target_(?P<y>\d{4})": Field("", "{y}年目标", "target coverage at the milestone"),
+    r"gap_(?P<y>\d{4})": Field("m², buildings or kWh", "{y}年差距", "numerator still missing at the milestone"),
+    r"reachable_(?P<y>\d{4})": Field("", "{y}年可达", "the suitable roofs can reach the milestone's target"),
+    r"gap_kwp_(?P<y>\d{4})": Field("kWp", "{y}年缺口(kWp)", "the gap as capacity"),
+    r"plan_roofs_(?P<y>\d{4})": Field("", "{y}年规划屋顶数", "roofs the plan builds by the milestone"),
+    r"plan_kwp_(?P<y>\d{4})": Field("kWp", "{y}年规划容量(kWp)", "capacity the plan builds by the milestone"),
+    r"planned_coverage_(?P<y>\d{4})": Field("", "{y}年规划覆盖率", "coverage the plan reaches at the milestone"),
+    r"binding_(?P<y>\d{4})": Field("", "{y}年制约因素", "what limits the plan at the milestone (roofs, grid, …)"),
+    r"status_(?P<y>\d{4})": Field("", "{y}年目标状态", "met, on track, at risk, unreachable or missed on the run date"),
+    r"pace_needed_(?P<y>\d{4})": Field("per year", "{y}年所需年进度", "coverage points a year needed to meet the milestone"),
+}
+
+#: Columns of each output layer and table, in order (``cohort_<target>`` after
+#: ``overlap_share``; the township table's per-target columns after ``annual_mwh_p90``).
+LAYER_FIELDS: dict[str, tuple[str, ...]] = {
+    "buildings": (
+        "building_id", "township", "township_source", "name", "address", "category", "owner_type", "year_built",
+        "floors", "floor_area_m2", "roof_type", "roof_type_source", "roof_load_kn_m2", "shading",
+        "shading_source", "shading_loss", "shading_loss_source", "shading_measured_class", "field_check",
+        "sky_view_factor", "roof_height_m", "roof_height_m_source", "roof_form", "roof_form_source",
+        "planar_share", "dsm_coverage", "dsm_status", "roof_slope_deg_source", "roof_aspect_deg_source",
+        "shading_class", "mounting_source", "grid_condition", "transformer_id", "existing_pv_kw",
+        "existing_pv_area_m2", "existing_pv_source", "roof_area_m2", "roof_slope_deg", "roof_aspect_deg",
+        "mounting", "module_tilt_deg", "usable_area_m2", "modules", "capacity_kwp", "pv_area_m2", "annual_kwh",
+        "specific_yield_kwh_kwp", "suitability", "reasons", "has_survey", "note", "category_source",
+        "floors_source", "overlap_of", "overlap_share",
+        "connection_class", "nea_category", "export_modes", "export_mode", "shared_prosperity", "capex_yuan",
+        "revenue_yuan_yr", "npv_yuan", "lcoe_yuan_kwh", "payback_years", "household_income_yuan_yr",
+        "collective_income_yuan_yr", "co2_avoided_t_yr", "annual_kwh_p90", "yield_uncertainty_pct",
+        "energy_use_kwh", "existing_pv_kwh", "plan_order", "grid_limited", "technical_potential_kwp",
+        "counted_potential_kwp", "pv_full",
+    ),
+    "roof_planes": (
+        "building_id", "plane", "azimuth_deg", "tilt_deg", "area_m2", "fit_rms_m", "shading_loss",
+        "sky_visible", "horizon_deg", "shading_points", "module_tilt_deg", "modules", "layout_kwp",
+        "poa_kwh_m2", "specific_yield_kwh_kwp", "annual_kwh",
+    ),
+    "pv_arrays": ("building_id", "plane", "row", "modules", "kwp", "module_tilt_deg", "azimuth_deg"),
+    "monthly_yield": ("building_id", *(f"kwh_{m:02d}" for m in range(1, 13)),
+                      *(f"poa_kwh_m2_{m:02d}" for m in range(1, 13))),
+    "rollout_plan": (
+        "building_id", "plan_rank", "township", "name", "category", "owner_type", "capacity_kwp", "pv_area_m2",
+        "annual_kwh", "specific_yield_kwh_kwp", "transformer_id", "connection_class", "nea_category",
+        "export_mode", "capex_yuan", "revenue_yuan_yr", "npv_yuan", "lcoe_yuan_kwh", "payback_years",
+        "co2_avoided_t_yr", "plan_order", "overdue", "build_year", "targets", "milestones",
+    ),
+    "townships": (
+        "township", "buildings", "suitable", "conditional", "unsuitable", "roof_area_m2", "usable_area_m2",
+        "pv_full", "technical_potential_kwp", "counted_potential_kwp", "existing_pv_kw", "annual_mwh",
+        "grid_limited", "capex_myuan", "revenue_myuan_yr", "npv_myuan", "co2_avoided_t_yr", "energy_use_mwh",
+        "lcoe_yuan_kwh", "payback_years", "annual_mwh_p90",
+    ),
+}
+#: Columns of layer ``buildings`` the suitability stage fixes (:func:`roofpv.run.stages.finish`),
+#: before the ``cohort_<target>`` flags and the columns the later stages add.
+ASSESSED_FIELDS = list(LAYER_FIELDS["buildings"][1:LAYER_FIELDS["buildings"].index("overlap_share") + 1])
+#: Columns of table ``monthly_yield`` besides ``building_id``.
+MONTHLY_FIELDS = list(LAYER_FIELDS["monthly_yield"][1:])
+
+
+def field_alias(column: str, targets: dict[str, str] | None = None) -> str | None:
+    """Chinese alias of an output column (``targets``: target name → label, for the
+    per-target columns), or None."""
+    if column in FIELDS:
+        return FIELDS[column].alias
+    for name, label in (targets or {}).items():
+        if column == f"cohort_{name}":
+            return f"属于对象：{label}"
+        if column.startswith(f"{name}_"):
+            suffix = column[len(name) + 1:]
+            for pattern, field in TARGET_FIELDS.items():
+                m = re.fullmatch(pattern, suffix)
+                if m:
+                    return f"{label}·{field.alias.format(**m.groupdict())}"
+    return None

@@ -1473,11 +1473,12 @@ def write_sample_forms(out_dir: Path) -> list[Path]:
     """``<out>/sample/forms/``: the forms roofpv issued on FORMS_ISSUED for the sample
     without its survey (``forms_issued.csv``) and the returned, partly filled forms
     (RETURNS), filled with the sample survey's answers (blank cells as in the survey)."""
-    from roofpv.cli.forms import ISSUED_LIST, form_buildings
+    from roofpv.cli.forms import ISSUED_LIST
     from roofpv.config import load_config
     from roofpv.fieldwork.forms import make_forms
     from roofpv.io import form_workbooks as form_io
     from roofpv.io.readers import read_survey
+    from roofpv.run.pipeline import survey_roofs
     from roofpv.schema import LABELS_ZH
 
     sample = out_dir / "sample"
@@ -1495,7 +1496,7 @@ def write_sample_forms(out_dir: Path) -> list[Path]:
         if column in shown:
             shown[column] = shown[column].map(labels)
     shown = shown.astype(object).where(shown.notna(), None).drop(columns="township")
-    inventory, b = form_buildings(config)
+    inventory, b = survey_roofs(config)
     forms = {f.township: f for f in make_forms(b, config.dsm.storey_height_m, FORMS_ISSUED,
                                                list(inventory.township_polygons.index))}
     rng = np.random.default_rng([SEED, 18])

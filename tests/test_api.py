@@ -11,7 +11,7 @@ import pytest
 import shapely
 
 import roofpv
-from roofpv.api import ApiInputError
+from roofpv.errors import ApiInputError
 
 from .conftest import ROOT
 

@@ -166,9 +166,9 @@ def test_round_trip_reproduces_the_sample_survey(tmp_path):
     """Forms of the sample without its survey → filled with the sample survey by the test
     (the orphan survey row XC00425 as a new row) → collect → the survey reader gives the
     sample survey back, value for value."""
-    from roofpv.cli.forms import form_buildings
     from roofpv.fieldwork.forms import make_forms
     from roofpv.io.form_workbooks import write_form
+    from roofpv.run.pipeline import survey_roofs
 
     config = load_config(ROOT / "configs" / "pinghu.yaml")
     sample, _ = read_survey(config.inputs.survey, config.inputs.survey_sheet)
@@ -176,7 +176,7 @@ def test_round_trip_reproduces_the_sample_survey(tmp_path):
         "inputs": config.inputs.model_copy(update={"survey": None}),
         "dsm": config.dsm.model_copy(update={"tiles": None}),
     })
-    inventory, b = form_buildings(blank)
+    inventory, b = survey_roofs(blank)
     order = list(inventory.township_polygons.index)
     values = _sample_display(sample)
     returned = []

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from roofpv.config import ConfigError, load_config
+from roofpv.config import load_config
+from roofpv.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 

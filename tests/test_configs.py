@@ -6,7 +6,8 @@ import pytest
 import yaml
 
 from roofpv.cli.options import policy_of
-from roofpv.config import ConfigError, load_config
+from roofpv.config import load_config
+from roofpv.errors import ConfigError
 from roofpv.run.pipeline import run
 from roofpv.schema import CITY
 

@@ -9,7 +9,8 @@ from roofpv.appraise.grid import (
     hosting_capacity,
     over_hosting,
 )
-from roofpv.io.readers import InputError, read_transformers
+from roofpv.errors import InputError
+from roofpv.io.readers import read_transformers
 
 
 def test_connection_class_limits(config):

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 import shapely
 
+from roofpv.errors import InputError, OutputError
 from roofpv.inputs.georef import resolve_crs
 from roofpv.inputs.inventory import assign_townships, to_analysis_crs
 from roofpv.io import readers, writers
-from roofpv.io.readers import InputError
 
 LONLAT = (121.0, 30.7, 121.01, 30.71)
 METRES = (500_000.0, 3_394_000.0, 500_100.0, 3_394_100.0)
@@ -167,7 +167,7 @@ def test_failed_write_leaves_the_earlier_output_intact(tmp_path, monkeypatch):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", full_disk)
-    with pytest.raises(writers.OutputError, match=r"t.csv: cannot write \(No space left on device\); free disk space"):
+    with pytest.raises(OutputError, match=r"t.csv: cannot write \(No space left on device\); free disk space"):
         writers.write_table(path, pd.DataFrame({"a": [2]}))
     monkeypatch.undo()
     assert pd.read_csv(path, encoding="utf-8-sig")["a"].tolist() == [1]
@@ -253,7 +253,8 @@ def test_config_in_any_common_encoding_loads(tmp_path, encoding):
 
 
 def test_config_that_is_not_text_or_not_yaml_gets_a_message(tmp_path):
-    from roofpv.config import ConfigError, load_config
+    from roofpv.config import load_config
+    from roofpv.errors import ConfigError
 
     path = tmp_path / "c.yaml"
     path.write_bytes(bytes(range(128, 256)) * 4)

@@ -12,6 +12,7 @@ import time
 import pytest
 
 from roofpv.cli import main
+from roofpv.errors import OutputError
 from roofpv.io import outputs
 from roofpv.io.outputs import (
     JOURNAL,
@@ -22,7 +23,7 @@ from roofpv.io.outputs import (
     output_set,
     recover,
 )
-from roofpv.io.writers import OutputError, write_table
+from roofpv.io.writers import write_table
 
 
 def write_set(out, files, overwrite=True, merge=False):

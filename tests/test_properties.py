@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from roofpv.energy import solar
+from roofpv.errors import SurveyError
 from roofpv.inputs.inventory import (
     fill_from_footprints,
     footprint_attributes,
@@ -17,7 +18,7 @@ from roofpv.inputs.inventory import (
     resolve_overlaps,
     to_analysis_crs,
 )
-from roofpv.inputs.survey_table import SurveyError, normalise_survey
+from roofpv.inputs.survey_table import normalise_survey
 from roofpv.io.weather_files import load_weather
 from roofpv.run import stages
 from roofpv.schema import COLUMN_ALIASES, VOCABULARIES

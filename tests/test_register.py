@@ -107,7 +107,7 @@ def test_read_register_units_headers_and_coordinates(tmp_path):
 def test_read_register_without_capacity_says_which_headers(tmp_path):
     path = tmp_path / "register.csv"
     path.write_text("户号,地址\n1,红光村\n", encoding="utf-8")
-    from roofpv.io.readers import InputError
+    from roofpv.errors import InputError
     with pytest.raises(InputError, match="装机容量"):
         read_register(path, 0, CRS)
 

@@ -42,3 +42,24 @@ def test_energy_and_coverage_move_the_expected_way(table, config):
     target = config.policy.targets[0].name
     assert (city[f"{target}_coverage_change_pp"].loc["base"] == 0).all()
     assert (table["annual_mwh_p90"] <= table["annual_mwh"]).all()
+
+
+def test_base_case_rows_are_the_township_table(config):
+    """sensitivity.csv lists the townships of townships.csv, also one without buildings,
+    and its base case has the same capacity and energy."""
+    from roofpv.run.pipeline import assess_buildings, conclude
+
+    prepared = prepare(config)
+    inventory = prepared.inventory
+    b = inventory.buildings
+    empty = inventory.township_polygons.index[0]
+    small = b[b["township"] != empty].iloc[::10].iloc[:200]
+    prepared = replace(prepared, inventory=replace(inventory, buildings=small, dsm=None, dem=None))
+    table = sensitivity_table(config, prepared)
+    base = table[table["parameter"] == "base"].set_index("township")
+    assessed, planes, arrays = assess_buildings(small, config, prepared.hourly, prepared.tables,
+                                                inventory.crs, draw_arrays=False)
+    townships = conclude(assessed, config, prepared, planes, arrays).townships
+    assert empty in base.index and list(base.index) == list(townships.index)
+    assert np.allclose(base["capacity_mwp"], townships["counted_potential_kwp"] / 1000.0)
+    assert np.allclose(base["annual_mwh"], townships["annual_mwh"])

@@ -8,6 +8,7 @@ import pytest
 
 from roofpv.qgis import styles
 from roofpv.qgis.project import project_xml
+from roofpv.schema import field_alias
 
 TARGETS = {"t1": "覆盖率"}
 
@@ -28,7 +29,7 @@ def test_quantile_breaks():
     ("t2_target_2025", None),
 ])
 def test_target_aliases(column, alias):
-    assert styles.target_alias(column, TARGETS) == alias
+    assert field_alias(column, TARGETS) == alias
 
 
 def frames():

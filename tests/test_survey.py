@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from roofpv.inputs.survey_table import SurveyError, normalise_survey
+from roofpv.errors import SurveyError
+from roofpv.inputs.survey_table import normalise_survey
 
 
 def raw(**columns):

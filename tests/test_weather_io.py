@@ -8,7 +8,8 @@ import pvlib
 import pytest
 
 from roofpv.energy.weather import typical_year
-from roofpv.io.weather_files import COLUMNS, WeatherFileError, read_weather
+from roofpv.errors import WeatherFileError
+from roofpv.io.weather_files import COLUMNS, read_weather
 
 SITE = {"latitude": 30.68, "longitude": 121.01, "altitude": 5.0}
 GHI = [74.5, 80.2, 110.2, 131.2, 144.6, 134.4,

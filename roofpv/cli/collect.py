@@ -71,8 +71,9 @@ def run(args: argparse.Namespace, console) -> int:
     from rich.table import Table
 
     from roofpv.cli.forms import ISSUED_LIST
-    from roofpv.cli.options import OutputExistsError, default_config
-    from roofpv.config import ConfigError, load_config
+    from roofpv.cli.options import default_config
+    from roofpv.config import load_config
+    from roofpv.errors import ConfigError, FormError, OutputExistsError
     from roofpv.fieldwork import completeness
     from roofpv.fieldwork.collect import collect
     from roofpv.fieldwork.forms import survey_columns
@@ -91,11 +92,11 @@ def run(args: argparse.Namespace, console) -> int:
     for path in _paths(args.forms):
         try:
             returns.append(form_io.read_form(path))
-        except form_io.FormError as exc:
+        except FormError as exc:
             unreadable.append(Finding("error", str(path), None, None, None, None, str(exc),
                                       "collect the forms `roofpv forms` wrote, as returned"))
     if not returns:
-        raise form_io.FormError("no readable form among " + ", ".join(map(str, args.forms))
+        raise FormError("no readable form among " + ", ".join(map(str, args.forms))
                                 + ("; " + unreadable[0].problem if unreadable else ""))
     merged = collect(returns)
     problems = unreadable + merged.problems

@@ -45,7 +45,7 @@ def reconciliation(counts: dict[str, int]) -> str:
 def execute(config, out_dir: Path, args: argparse.Namespace, progress, on_partition, prepared=None):
     """Run the survey with the engine and partitioning the options ask for (on the
     ``prepared`` inputs, weather and yield tables where given)."""
-    from roofpv.config import ConfigError
+    from roofpv.errors import ConfigError
     from roofpv.run.engine import run_partitions
 
     if args.partitions is not None and args.partitions < 1:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from roofpv.cli.common import milestone_cell, pct
-from roofpv.cli.options import OutputExistsError
+from roofpv.errors import OutputExistsError
 from roofpv.schema import CITY
 
 #: Files `roofpv compare` writes into its folder.

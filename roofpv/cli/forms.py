@@ -36,34 +36,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return command
 
 
-def form_buildings(config):
-    """The buildings with the values a form needs: the survey joined to footprints and
-    the DSM's roof measurements (the pipeline's read-inputs and DSM stages only; no
-    layout, yield or economics). Returns the inventory and the buildings."""
-    from roofpv.io.weather_files import load_weather
-    from roofpv.run.pipeline import build_inventory
-    from roofpv.run.stages import measure_roofs, resolve_roofs
-    from roofpv.schema import COLUMN_ALIASES
-
-    inventory = build_inventory(config)
-    hourly = load_weather(config)[0] if inventory.dsm is not None else None
-    roofs, _ = measure_roofs(inventory.buildings, config, hourly, inventory.crs, inventory.dsm, inventory.dem)
-    b = resolve_roofs(inventory.buildings, config, roofs)
-    # Survey values as surveyed, not with the defaults the model fills in.
-    survey = [c for c in COLUMN_ALIASES if c in inventory.buildings and c != "building_id"]
-    b[survey] = inventory.buildings[survey]
-    return inventory, b
-
-
 def run(args: argparse.Namespace, console) -> int:
     import pandas as pd
 
-    from roofpv.cli.options import OutputExistsError, default_config
-    from roofpv.config import ConfigError, load_config
+    from roofpv.cli.options import default_config
+    from roofpv.config import load_config
+    from roofpv.errors import ConfigError, OutputExistsError
     from roofpv.fieldwork import forms
     from roofpv.io import form_workbooks as form_io
     from roofpv.io.readers import read_vector
     from roofpv.io.writers import write_table
+    from roofpv.run.pipeline import survey_roofs
 
     config_path = args.config or default_config()
     config = load_config(config_path)
@@ -77,7 +60,7 @@ def run(args: argparse.Namespace, console) -> int:
         raise OutputExistsError(f"{out_dir / ISSUED_LIST} already exists; pass --overwrite to replace "
                                 "the forms or --out to write elsewhere")
     with console.status("reading inputs and measuring roofs on the DSM…"):
-        inventory, b = form_buildings(config)
+        inventory, b = survey_roofs(config)
     village = None
     if args.village_column:
         inputs = config.inputs

@@ -29,7 +29,8 @@ def add_parser(commands) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace, console) -> int:
-    from roofpv.cli.options import OutputExistsError, default_config
+    from roofpv.cli.options import default_config
+    from roofpv.errors import OutputExistsError
     from roofpv.fieldwork.init import config_text
     from roofpv.io import inspect
 

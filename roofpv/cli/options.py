@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from roofpv.errors import OutputExistsError  # noqa: F401  (the commands import it from here)
 from roofpv.run.sequence import (
     ARRAYS_MAX_BUILDINGS,
     ENGINES,
@@ -21,7 +20,7 @@ CONFIG_HELP = f"jurisdiction config (YAML); default: the Pinghu sample, configs/
 
 def default_config() -> Path:
     """``configs/pinghu.yaml`` of the working directory, else of the roofpv source tree."""
-    from roofpv.config import ConfigError
+    from roofpv.errors import ConfigError
 
     for root in (Path.cwd(), Path(__file__).resolve().parents[2]):
         candidate = root / "configs" / DEFAULT_CONFIG
@@ -101,7 +100,8 @@ def policy_of(names: list[str], config_path: Path):
     ``configs/NAME.yaml`` beside the config, or a YAML path."""
     from pydantic import ValidationError
 
-    from roofpv.config import ConfigError, Policy, load_config
+    from roofpv.config import Policy, load_config
+    from roofpv.errors import ConfigError
 
     paths = [Path(n) if n.endswith((".yaml", ".yml")) else config_path.parent / f"{n}.yaml" for n in names]
     try:

@@ -25,7 +25,7 @@ def add_parser(commands) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace, console) -> int:
     from roofpv import report
-    from roofpv.config import ConfigError
+    from roofpv.errors import ConfigError
     from roofpv.io.outputs import output_set
 
     config, out_dir = setup(args)

@@ -12,6 +12,7 @@ import shapely
 from rasterio.crs import CRS
 
 from roofpv.config import Config
+from roofpv.errors import TileError
 from roofpv.findings import Finding
 from roofpv.inputs import ids, webmap
 from roofpv.inputs.dsm_coverage import coverage_findings, extent_share, roof_coverage
@@ -30,7 +31,7 @@ def open_tiles(config: Config, crs: str) -> tuple[tiles.Mosaic | None, tiles.Mos
             continue
         try:
             mosaic = tiles.open_mosaic(folder, crs, pattern)
-        except tiles.TileError as exc:
+        except TileError as exc:
             findings.append(Finding(
                 "error", str(folder), None, None, what, None, str(exc).removeprefix(f"{folder}: "),
                 f"point dsm.{'tiles' if what == 'DSM' else 'dem'} at the folder of GeoTIFF tiles"))

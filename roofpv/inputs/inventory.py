@@ -326,3 +326,14 @@ def fill_from_footprints(
             surveyed, "survey", np.where(out[column].notna(), "footprints", "default"))
     out["name"] = out["name"].where(out["name"].notna(), attributes["name"])
     return out
+
+
+def place(buildings: gpd.GeoDataFrame, attributes: pd.DataFrame, crs, source: str = "footprints",
+          datum: Datum | None = None) -> tuple[gpd.GeoDataFrame, list[Finding]]:
+    """The joined buildings as every later step sees them: blank cells filled from the
+    footprint layer's ``attributes`` (:func:`fill_from_footprints`), projected to the
+    analysis ``crs`` (:func:`to_analysis_crs`) and overlapping footprints counted once
+    (:func:`resolve_overlaps`)."""
+    b, findings = to_analysis_crs(fill_from_footprints(buildings, attributes), crs, source, datum)
+    b, found = resolve_overlaps(b, source)
+    return b, findings + found

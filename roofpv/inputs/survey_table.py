@@ -12,7 +12,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from roofpv.errors import RoofpvError
+from roofpv.errors import SurveyError
 from roofpv.findings import Finding
 from roofpv.inputs.ids import REPAIRS, clean_ids
 from roofpv.schema import (
@@ -98,10 +98,6 @@ def unit_key(text: str) -> str:
     for word, unit in _UNIT_WORDS:
         key = key.replace(word, unit)
     return key
-
-
-class SurveyError(RoofpvError):
-    """A survey table that cannot be read at all (for example, no building id column)."""
 
 
 def _blank(value: object) -> bool:

@@ -27,10 +27,10 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.writer.excel import ExcelWriter
 
-from roofpv.errors import RoofpvError
+from roofpv.errors import FormError, SurveyError
 from roofpv.fieldwork.collect import Returned
 from roofpv.fieldwork.forms import Column, Form, is_survey, survey_columns
-from roofpv.inputs.survey_table import SurveyError, locate_header
+from roofpv.inputs.survey_table import locate_header
 from roofpv.io.writers import FORMULA_LEADS
 
 DATA_SHEET, INSTRUCTIONS_SHEET = "调查表", "填表说明"
@@ -50,10 +50,6 @@ HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
 INPUT_FILL = PatternFill("solid", fgColor="E2EFDA")
 THIN = Border(*(Side(style="thin", color="BFBFBF"),) * 4)
 
-
-
-class FormError(RoofpvError):
-    """A workbook that is not a readable roofpv survey form; the message says why."""
 
 
 def put(ws, ref: str, value) -> None:

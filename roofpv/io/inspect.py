@@ -13,10 +13,11 @@ import pandas as pd
 import yaml
 from pyproj import CRS, Transformer
 
+from roofpv.errors import InputError, SurveyError, WeatherFileError
 from roofpv.fieldwork.init import DsmFacts, FootprintFacts, SiteFacts, SurveyFacts, WeatherFacts
-from roofpv.inputs.survey_table import SurveyError, locate_header
-from roofpv.io.readers import CSV_ENCODINGS, InputError, _read_csv, read_layer
-from roofpv.io.weather_files import WeatherFileError, read_weather
+from roofpv.inputs.survey_table import locate_header
+from roofpv.io.readers import CSV_ENCODINGS, _read_csv, read_layer
+from roofpv.io.weather_files import read_weather
 from roofpv.schema import HEADER_LOOKUP, header_key
 
 

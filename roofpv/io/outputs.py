@@ -27,16 +27,14 @@ import pyogrio
 import pyproj
 
 from roofpv.appraise.suitability import STATUSES
-from roofpv.errors import OutputExistsError, RoofpvError
+from roofpv.errors import InputError, OutputExistsError, OutputLockedError
 from roofpv.findings import findings_frame, in_language
 from roofpv.io import writers
-from roofpv.io.readers import InputError
 from roofpv.qgis.project import project_xml
 from roofpv.qgis.styles import aliases, layer_styles
 from roofpv.results import Results
-from roofpv.schema import CITY, PLAN_OUTPUTS, SURVEY_OUTPUTS
+from roofpv.schema import CITY, MONTHLY_FIELDS, PLAN_OUTPUTS, SURVEY_OUTPUTS
 from roofpv.targets.planning import by_building
-from roofpv.targets.policy import potential
 
 
 def read_outputs(out_dir: Path) -> dict:
@@ -128,10 +126,8 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_forma
     except OSError as exc:
         raise writers.output_error(out_dir, exc) from None
     gpkg = out_dir / "roofpv.gpkg"
-    extra = potential(results.buildings)
-    streamed = _Streamed(results, extra, plan) if results.partitions is not None else None
-    layers = {"buildings": streamed.buildings() if streamed else
-              results.buildings.drop(columns=extra.columns, errors="ignore").join(extra).reset_index()}
+    streamed = _Streamed(results, plan) if results.partitions is not None else None
+    layers = {"buildings": streamed.buildings() if streamed else results.buildings.reset_index()}
     if results.roof_planes is not None:
         layers["roof_planes"] = results.roof_planes
     if results.pv_arrays is not None:
@@ -224,12 +220,10 @@ class _Streamed:
     disk, joined to the jurisdiction-wide columns, in the rows, values, dtypes and order
     of the one-piece run."""
 
-    def __init__(self, results: Results, extra: pd.DataFrame, plan: bool):
-        from roofpv.run.stages import MONTHLY_COLUMNS
-
-        self.results, self.extra, self.source = results, extra, results.partitions
+    def __init__(self, results: Results, plan: bool):
+        self.results, self.source = results, results.partitions
         self.columns = self.source.columns()
-        self.monthly = [c for c in MONTHLY_COLUMNS if c in self.columns]
+        self.monthly = [c for c in MONTHLY_FIELDS if c in self.columns]
         self.plan_ids = set(results.plan.index) if plan else set()
         self.plan_geometry: list[pd.Series] = []
         self.rows = {"buildings": len(results.buildings)}
@@ -243,7 +237,6 @@ class _Streamed:
         slim = self.results.buildings
         final = [c for c in self.columns if c not in self.monthly]
         final += [c for c in slim.columns if c not in final]
-        final = [c for c in final if c not in self.extra.columns] + list(self.extra.columns)
         # the yields for the styles' class breaks; the other columns' names only
         self._shapes["buildings"] = (slim[["specific_yield_kwh_kwp"]].reindex(columns=final)
                                      .reset_index())
@@ -254,7 +247,6 @@ class _Streamed:
                 rows = slim.loc[chunk.index]
                 for column in slim.columns:  # set: existing columns keep their place
                     chunk[column] = rows[column]
-                chunk = chunk.drop(columns=self.extra.columns, errors="ignore").join(self.extra.loc[chunk.index])
                 if self.plan_ids:
                     self.plan_geometry.append(chunk["geometry"][chunk.index.isin(self.plan_ids)])
                 yield chunk.reset_index()
@@ -320,10 +312,6 @@ PARQUET_LAYERS = ("buildings", "roof_planes", "pv_arrays", "rollout_plan", "run_
 #: when there is no manifest.
 KNOWN_OUTPUTS = (*SURVEY_OUTPUTS, *PLAN_OUTPUTS, *(f"{n}.parquet" for n in PARQUET_LAYERS),
                  "report", "report_en")
-
-
-class OutputLockedError(RoofpvError):
-    """Another roofpv command is writing into the output folder."""
 
 
 @contextmanager

@@ -18,15 +18,11 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from roofpv.errors import RoofpvError
+from roofpv.errors import InputError, SurveyError
 from roofpv.findings import Finding
 from roofpv.inputs.georef import resolve_crs
 from roofpv.inputs.ids import REPAIRS, clean_ids
-from roofpv.inputs.survey_table import SurveyError, locate_header, normalise_survey, unit_key
-
-
-class InputError(RoofpvError):
-    """An input file that cannot be used; the message names the file and what to do."""
+from roofpv.inputs.survey_table import locate_header, normalise_survey, unit_key
 
 
 def read_vector(path: Path, layer: str | None = None, **options) -> pd.DataFrame:

@@ -13,8 +13,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from roofpv.errors import InputError
 from roofpv.findings import Finding
-from roofpv.io.readers import InputError, _read_csv
+from roofpv.io.readers import _read_csv
 from roofpv.schema import header_key
 
 REGISTER_ALIASES: dict[str, tuple[str, ...]] = {

@@ -27,12 +27,8 @@ from rasterio.enums import Resampling
 from rasterio.transform import from_origin
 from rasterio.warp import reproject, transform_bounds
 
-from roofpv.errors import RoofpvError
+from roofpv.errors import TileError
 from roofpv.roofs.raster import Raster
-
-
-class TileError(RoofpvError):
-    """A tile folder that cannot be used; the message names the folder or file."""
 
 
 @dataclass(frozen=True)

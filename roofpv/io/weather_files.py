@@ -48,7 +48,7 @@ from pvlib import iotools
 
 from roofpv.energy import weather as _weather
 from roofpv.energy.weather import shift_hours, typical_year
-from roofpv.errors import RoofpvError
+from roofpv.errors import WeatherFileError
 from roofpv.findings import Finding
 
 if TYPE_CHECKING:
@@ -75,10 +75,6 @@ FILL_MAX_HOURS = 6
 #: More bad values than this share of a column means wrong units or a broken
 #: file, not single bad records: the file is refused.
 MAX_REPAIR_SHARE = 0.01
-
-
-class WeatherFileError(RoofpvError):
-    """A weather file that cannot be used; the message names the file."""
 
 
 def read_weather(path, format=None, tz=None, *, label="start", year=2023,

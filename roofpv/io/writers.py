@@ -24,11 +24,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from roofpv.errors import RoofpvError
-
-
-class OutputError(RoofpvError):
-    """An output that cannot be written (disk full, no permission, folder missing)."""
+from roofpv.errors import OutputError
 
 
 def output_error(path: Path, exc: OSError) -> OutputError:

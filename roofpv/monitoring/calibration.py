@@ -8,13 +8,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from roofpv.appraise import carbon, economics
 from roofpv.config import Config
 from roofpv.energy import solar
 from roofpv.findings import Finding
 from roofpv.monitoring import metering, register
-from roofpv.run.stages import MONTHLY_COLUMNS
-from roofpv.schema import CITY
+from roofpv.run.stages import appraise
+from roofpv.schema import CITY, MONTHLY_FIELDS
 from roofpv.targets.policy import energy, observed_pace
 
 
@@ -56,9 +55,9 @@ def calibrate(b: pd.DataFrame, meters: pd.DataFrame, matches: pd.DataFrame, conf
     if cfg.calibrate and perf["performance_ratio"].notna().any():
         factor = metering.factors(b, calib, cfg.calibrate_by)
         # P50, P90 and the monthly split scale alike.
-        kwh = [c for c in ("annual_kwh", "annual_kwh_p90", *MONTHLY_COLUMNS[:12]) if c in b]
+        kwh = [c for c in ("annual_kwh", "annual_kwh_p90", *MONTHLY_FIELDS[:12]) if c in b]
         b = b.assign(**{c: b[c].mul(factor) for c in kwh})
-        b = energy(carbon.account(economics.appraise(b, config.economics), config.carbon), config.energy)
+        b = energy(appraise(b, config), config.energy)
         info["calibration applied"] = (f"potential yields × factor of the {cfg.calibrate_by} "
                                        f"(range {factor.min():.3f}–{factor.max():.3f})")
     else:

@@ -18,62 +18,12 @@ import numpy as np
 import pandas as pd
 
 from roofpv.appraise.suitability import STATUS_COLOURS, STATUSES
-from roofpv.schema import LABELS_ZH
+from roofpv.schema import LABELS_ZH, field_alias
 
 #: QGIS version the documents are written for (read by QGIS ≥ 3.16).
 QGIS_VERSION = "3.22.16-Białowieża"
 #: QGIS geometry type code of polygon layers (``<layerGeometryType>``).
 POLYGON = 2
-
-#: Chinese aliases of the fixed output columns.
-FIELD_ALIASES = {
-    "building_id": "建筑编号", "township": "镇街道", "township_source": "镇街道来源",
-    "name": "建筑名称", "category": "建筑类别", "owner_type": "权属", "year_built": "建成年份",
-    "floors": "层数", "floor_area_m2": "建筑面积(m²)", "roof_type": "屋面类型",
-    "roof_type_source": "屋面类型来源", "roof_load_kn_m2": "屋面荷载(kN/m²)", "shading": "遮挡情况",
-    "shading_source": "遮挡来源", "shading_loss": "遮挡损失", "shading_loss_source": "遮挡损失来源",
-    "shading_measured_class": "实测遮挡等级", "field_check": "需现场核查",
-    "sky_view_factor": "天空可视因子", "roof_height_m": "屋面高度(m)",
-    "roof_height_m_source": "屋面高度来源", "roof_form": "屋顶形式", "roof_form_source": "屋顶形式来源",
-    "planar_share": "平面占比", "dsm_status": "数字表面模型测量结果", "shading_class": "采用遮挡等级",
-    "mounting_source": "安装方式来源", "roof_slope_deg_source": "屋面坡度来源",
-    "roof_aspect_deg_source": "屋面朝向来源", "grid_condition": "并网条件",
-    "transformer_id": "台区变压器编号", "existing_pv_kw": "已装光伏容量(kW)", "existing_pv_source": "已装光伏来源", "address": "地址",
-    "existing_pv_area_m2": "已装光伏面积(m²)", "roof_area_m2": "屋顶面积(m²)",
-    "roof_slope_deg": "屋面坡度(°)", "roof_aspect_deg": "屋面朝向(°)", "mounting": "安装方式",
-    "module_tilt_deg": "组件倾角(°)", "usable_area_m2": "可用面积(m²)", "modules": "组件数",
-    "capacity_kwp": "本栋排布容量(kWp)", "technical_potential_kwp": "技术潜力(kWp,适宜+有条件)",
-    "counted_potential_kwp": "计入潜力(kWp,仅适宜)", "pv_full": "适宜但已装满光伏", "pv_area_m2": "光伏面积(m²)", "annual_kwh": "年发电量(kWh)",
-    "specific_yield_kwh_kwp": "单位发电量(kWh/kWp)", "suitability": "适宜性", "reasons": "原因",
-    "has_survey": "有普查记录", "note": "备注", "category_source": "建筑类别来源",
-    "floors_source": "层数来源", "overlap_of": "所在轮廓编号", "overlap_share": "重叠比例", "connection_class": "并网电压等级",
-    "nea_category": "能源局分类", "export_mode": "上网模式", "capex_yuan": "投资(元)",
-    "revenue_yuan_yr": "年收益(元)", "npv_yuan": "净现值(元)", "lcoe_yuan_kwh": "度电成本(元/kWh)",
-    "payback_years": "回收期(年)", "co2_avoided_t_yr": "年减碳(tCO₂)",
-    "plan_rank": "规划排序", "contribution": "贡献", "plan_order": "实施顺序", "milestone": "节点年份",
-    "target": "目标", "targets": "服务目标", "milestones": "目标节点", "overdue": "已逾期", "build_year": "建设年份",
-    "plane": "屋面编号", "azimuth_deg": "朝向(°)", "tilt_deg": "坡度(°)", "area_m2": "面积(m²)",
-    "sky_visible": "可见天空比例", "horizon_deg": "地平线高度角(°)", "layout_kwp": "排布容量(kWp)",
-    "row": "阵列排号", "kwp": "容量(kWp)",
-    "buildings": "建筑数", "suitable": "适宜数", "conditional": "有条件适宜数",
-    "unsuitable": "不适宜数", "annual_mwh": "年发电量(MWh)",
-    "annual_mwh_p90": "年发电量P90(MWh)", "annual_kwh_p90": "年发电量P90(kWh)",
-    "yield_uncertainty_pct": "发电量不确定度(%)", "poa_kwh_m2": "年面辐照量(kWh/m²)",
-    **{f"kwh_{m:02d}": f"{m}月发电量(kWh)" for m in range(1, 13)},
-    **{f"poa_kwh_m2_{m:02d}": f"{m}月面辐照量(kWh/m²)" for m in range(1, 13)},
-    "grid_limited": "并网受限数", "capex_myuan": "投资(百万元)", "revenue_myuan_yr": "年收益(百万元)",
-    "npv_myuan": "净现值(百万元)", "energy_use_mwh": "建筑用能(MWh)",
-}
-#: Aliases of the per-target columns ``{target}_{suffix}``; ``{y}`` is the milestone year.
-TARGET_SUFFIXES = {
-    r"buildings": "对象建筑数", r"denominator": "覆盖率分母",
-    r"coverage_today": "现状覆盖率", r"coverage_potential": "潜在覆盖率",
-    r"target_(?P<y>\d{4})": "{y}年目标", r"gap_(?P<y>\d{4})": "{y}年差距",
-    r"reachable_(?P<y>\d{4})": "{y}年可达", r"gap_kwp_(?P<y>\d{4})": "{y}年缺口(kWp)",
-    r"plan_roofs_(?P<y>\d{4})": "{y}年规划屋顶数", r"plan_kwp_(?P<y>\d{4})": "{y}年规划容量(kWp)",
-    r"planned_coverage_(?P<y>\d{4})": "{y}年规划覆盖率", r"binding_(?P<y>\d{4})": "{y}年制约因素",
-    r"status_(?P<y>\d{4})": "{y}年目标状态", r"pace_needed_(?P<y>\d{4})": "{y}年所需年进度",
-}
 
 #: Sequential ramp (light → dark yellow-orange-red), for yields and losses.
 SEQUENTIAL = [(255, 255, 178), (254, 204, 92), (253, 141, 60), (240, 59, 32), (189, 0, 38)]
@@ -110,28 +60,9 @@ class Style:
     description: str
 
 
-def target_alias(column: str, targets: dict[str, str]) -> str | None:
-    """Chinese alias of a per-target column (``targets``: name → label), or None."""
-    for name, label in targets.items():
-        if column == f"cohort_{name}":
-            return f"属于对象：{label}"
-        if column.startswith(f"{name}_"):
-            suffix = column[len(name) + 1:]
-            for pattern, alias in TARGET_SUFFIXES.items():
-                m = re.fullmatch(pattern, suffix)
-                if m:
-                    return f"{label}·{alias.format(**m.groupdict())}"
-    return None
-
-
 def aliases(columns, targets: dict[str, str]) -> dict[str, str]:
-    """Chinese alias of every column that has one."""
-    out = {}
-    for c in columns:
-        alias = FIELD_ALIASES.get(c) or target_alias(c, targets)
-        if alias:
-            out[c] = alias
-    return out
+    """Chinese alias of every column that has one (:func:`roofpv.schema.field_alias`)."""
+    return {c: alias for c in columns if (alias := field_alias(c, targets))}
 
 
 def _rgba(rgb, alpha: int = 255) -> str:

@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from roofpv.errors import RoofpvError
+from roofpv.errors import PdfError
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -24,10 +24,6 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--dis
 COMBINED = "city.pdf"
 #: Seconds a page may take to print.
 TIMEOUT_S = 180
-
-
-class PdfError(RoofpvError):
-    """Chromium is missing or failed to print a page."""
 
 
 def browser() -> str | None:

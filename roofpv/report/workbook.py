@@ -19,10 +19,8 @@ from roofpv.io.writers import safe_frame, safe_text
 from roofpv.report.data import ReportData
 from roofpv.report.labels import code_label, reason_label, text
 from roofpv.targets.milestones import COLOURS, LABELS
-from roofpv.targets.policy import potential
 
 INT, ONE, TWO, PCT = "#,##0", "#,##0.0", "#,##0.00", "0.0%"
-potential_columns = ("technical_potential_kwp", "counted_potential_kwp", "pv_full")
 #: Summary columns: townships-table column, label key or (zh, en) header, number format.
 SUMMARY = [
     ("buildings", "buildings", INT), ("suitable", "suitable", INT),
@@ -179,7 +177,7 @@ def build(report: ReportData, config: Config, lang: str) -> bytes:
         "reasons": _labelled(b["reasons"], reasons),
         "plan_year": plan_year.reindex(b.index),
     }, index=b.index)
-    table = b.drop(columns=[*shown.columns, *potential_columns], errors="ignore").join(shown).join(potential(b))
+    table = b.drop(columns=shown.columns, errors="ignore").join(shown)
     columns = [c for c, *_ in BUILDINGS]
     table = table.reindex(columns=columns)
     headers = [t["building_id"]] + [_header(label, lang) for _, label, _ in BUILDINGS]

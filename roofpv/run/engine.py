@@ -39,9 +39,8 @@ from roofpv.io.partitions import CACHE_DIR, PartitionCache, Partitions
 from roofpv.io.tiles import Mosaic
 from roofpv.results import Results
 from roofpv.run import sequence
-from roofpv.run.pipeline import Prepared, conclude, conclude_columns, prepare
+from roofpv.run.pipeline import Prepared, assess_buildings, conclude, conclude_columns, prepare
 from roofpv.run.sequence import ARRAYS_MAX_BUILDINGS, ENGINES, PARTITION_BY, PARTITION_SIZE
-from roofpv.run.stages import assess_buildings
 
 
 @dataclass(frozen=True)

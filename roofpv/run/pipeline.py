@@ -1,12 +1,16 @@
-"""The survey pipeline: the only module that knows the order of the stages.
+"""The survey pipeline: the one module that runs the stages, in the order of
+:data:`roofpv.run.sequence.STAGES`.
 
 A run has three steps: :func:`prepare` (read the inputs, the weather and the yield
-tables, once per jurisdiction), :func:`roofpv.run.stages.assess_buildings` (the
-per-building stages, on all buildings or on partitions of them, see
-:mod:`roofpv.run.engine`) and :func:`conclude` (the jurisdiction-wide steps). ``run(config)``
-does the three in this process and returns the :class:`~roofpv.results.Results`;
-:func:`roofpv.io.outputs.write_outputs` puts them on disk. Stages report progress
-through an optional callback ``progress(stage_name)`` called as each stage starts.
+tables, once per jurisdiction), :func:`assess_buildings` (the per-building stages, on
+all buildings or on partitions of them, see :mod:`roofpv.run.engine`) and
+:func:`conclude` (the jurisdiction-wide steps). ``run(config)`` does the three in this
+process and returns the :class:`~roofpv.results.Results`;
+:func:`roofpv.io.outputs.write_outputs` puts them on disk. Every caller — `roofpv
+survey` and `plan`, the engine's partitions, :func:`roofpv.api.assess`, the sensitivity
+scenarios and monitoring — goes through these functions. Stages report progress through
+an optional callback ``progress(stage)`` called with a label of
+:mod:`roofpv.run.sequence` as each stage starts.
 """
 
 from __future__ import annotations
@@ -19,28 +23,32 @@ import pandas as pd
 
 from roofpv.appraise import economics, grid
 from roofpv.config import Config
-from roofpv.energy import solar
+from roofpv.energy import solar, uncertainty
+from roofpv.errors import WeatherFileError
 from roofpv.findings import Finding
 from roofpv.inputs import checks
-from roofpv.inputs.inventory import (
-    assign_townships,
-    fill_from_footprints,
-    footprint_attributes,
-    join_survey,
-    resolve_overlaps,
-    to_analysis_crs,
-)
+from roofpv.inputs.inventory import assign_townships, footprint_attributes, join_survey, place
 from roofpv.io import readers, tiles
 from roofpv.io.register_files import read_meters, read_register
-from roofpv.io.weather_files import WeatherFileError, load_weather
+from roofpv.io.weather_files import load_weather
 from roofpv.monitoring import calibration
 from roofpv.results import Inventory, Results, add_run_info, run_info
 from roofpv.roofs.roof import analysis_epsg
 from roofpv.run import sequence
-from roofpv.run.stages import MONTHLY_COLUMNS, assess_buildings
-from roofpv.schema import CITY, COLUMN_ALIASES
+from roofpv.run.stages import (
+    appraise,
+    array_layer,
+    building_layout,
+    finish,
+    lay_out,
+    measure_roofs,
+    monthly_yield,
+    plane_yields,
+    resolve_roofs,
+)
+from roofpv.schema import CITY, COLUMN_ALIASES, MONTHLY_FIELDS
 from roofpv.targets import planning
-from roofpv.targets.policy import township_summary, with_status
+from roofpv.targets.policy import energy, potential, township_summary, with_status
 
 
 @dataclass(frozen=True)
@@ -94,10 +102,7 @@ def build_inventory(config: Config) -> Inventory:
     b, found = join_survey(footprints, survey, str(inputs.survey) if inputs.survey else None,
                            str(inputs.footprints))
     findings += found
-    b = fill_from_footprints(b, attributes)
-    b, found = to_analysis_crs(b, crs, str(inputs.footprints), inputs.footprints_datum)
-    findings += found
-    b, found = resolve_overlaps(b, str(inputs.footprints))
+    b, found = place(b, attributes, crs, str(inputs.footprints), inputs.footprints_datum)
     findings += found
     findings += checks.row_rule_findings(config)
     b, found = assign_townships(b, polygons, str(inputs.survey))
@@ -113,8 +118,9 @@ def build_inventory(config: Config) -> Inventory:
     findings += checks.datum_check(config, footprints.geometry, polygons, mosaic, crs)
     polygons = polygons.to_crs(crs) if polygons is not None else None
     findings += checks.cross_checks(b, polygons, str(inputs.survey), str(inputs.footprints),
-                                          str(inputs.townships))
-    return Inventory(b, polygons, findings, len(survey), crs, mosaic, dem, matches)
+                                    str(inputs.townships))
+    return Inventory(buildings=b, township_polygons=polygons, findings=findings, survey_rows=len(survey),
+                     crs=crs, dsm=mosaic, dem=dem, register=matches)
 
 
 def check_inputs(config: Config) -> Inventory:
@@ -158,9 +164,88 @@ def prepare(config: Config, progress: Callable[[str], None] = lambda stage: None
         meters, more = read_meters(config.inputs.meters)
         found = found + more
     inventory = replace(inventory, findings=inventory.findings + found)
-    return Prepared(inventory, transformers, hourly, solar.yield_tables(config, hourly),
-                    run_info(config, weather_meta, hourly, inventory.crs, inventory.township_polygons),
-                    meters)
+    return Prepared(inventory=inventory, transformers=transformers, hourly=hourly,
+                    tables=solar.yield_tables(config, hourly),
+                    info=run_info(config, weather_meta, hourly, inventory.crs, inventory.township_polygons),
+                    meters=meters)
+
+
+def survey_roofs(config: Config) -> tuple[Inventory, gpd.GeoDataFrame]:
+    """The buildings with the values a survey form needs: the inputs read and the roofs
+    the DSM measures (stages :data:`~roofpv.run.sequence.READ` and the measurement of
+    :data:`~roofpv.run.sequence.ROOFS`; no layout, yield or economics), survey columns as
+    surveyed (not filled with defaults). Returns the inventory and the buildings."""
+    inventory = build_inventory(config)
+    hourly = load_weather(config)[0] if inventory.dsm is not None else None
+    roofs, _ = measure_roofs(inventory.buildings, config, hourly, inventory.crs, inventory.dsm, inventory.dem)
+    b = resolve_roofs(inventory.buildings, config, roofs)
+    survey = [c for c in COLUMN_ALIASES if c in inventory.buildings and c != "building_id"]
+    b[survey] = inventory.buildings[survey]
+    return inventory, b
+
+
+def assess_buildings(
+    buildings: gpd.GeoDataFrame, config: Config, hourly: pd.DataFrame,
+    tables: dict[str, solar.YieldTable], crs: str,
+    progress: Callable[[str], None] = lambda stage: None, neighbours: gpd.GeoDataFrame | None = None,
+    mosaic: tiles.Mosaic | None = None, dem: tiles.Mosaic | None = None, draw_arrays: bool = True,
+    measured: tuple[pd.DataFrame, gpd.GeoDataFrame] | None = None,
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame | None, gpd.GeoDataFrame | None]:
+    """The per-building stages: DSM roofs, layout, yield, suitability, grid, economics,
+    carbon and energy use. Each building's result depends only on its own row (and, for
+    the DSM, on the footprints around it), so any split of ``buildings`` gives the same
+    rows. ``neighbours``: footprints outside ``buildings`` that the DSM stage sees
+    (ground rings, shading) but whose results are dropped. Returns the buildings, the
+    ``roof_planes`` layer (None without measured roofs) and, with ``draw_arrays``, the
+    ``pv_arrays`` layer. The buildings carry the :data:`MONTHLY_FIELDS` of the
+    ``monthly_yield`` table (:func:`monthly_yield`). ``measured``: the result of
+    :func:`measure_roofs` for these buildings when already at hand (it depends on
+    neither module, losses nor rules)."""
+    progress(sequence.ROOFS)
+    around = buildings if neighbours is None else pd.concat([buildings, neighbours])
+    roofs, measured_planes = (measure_roofs(around, config, hourly, crs, mosaic, dem)
+                              if measured is None else measured)
+    if neighbours is not None and not roofs.empty:
+        roofs = roofs[roofs.index.isin(buildings.index)]
+        measured_planes = measured_planes[measured_planes["building_id"].isin(buildings.index)]
+    b = resolve_roofs(buildings, config, roofs)
+    planes, runs = lay_out(b, config, tables, measured_planes)
+    plane_layer = plane_yields(measured_planes, planes)
+
+    progress(sequence.YIELD)
+    b = building_layout(b, planes, config)
+
+    progress(sequence.SUITABILITY)
+    b = finish(b, config)
+    pv_arrays = None
+    if draw_arrays:
+        progress(sequence.ARRAYS)
+        pv_arrays = array_layer(planes, runs, b, config, crs)
+
+    progress(sequence.APPRAISE)
+    b = uncertainty.p90(appraise(grid.classify(b, config.grid), config), config.uncertainty)
+    # The monthly table travels with the buildings as columns; conclude() splits it off.
+    b = b.join(monthly_yield(b, planes, config, tables))
+    return energy(b, config.energy), plane_layer, pv_arrays
+
+
+def admit(b: pd.DataFrame, config: Config, transformers: pd.DataFrame | None
+          ) -> tuple[pd.DataFrame, pd.Series | None]:
+    """Grid admission in rank order (:func:`roofpv.targets.planning.admit`) against the
+    transformers' hosting capacity (None without a transformers table): the buildings
+    and the capacity left per transformer."""
+    remaining = grid.hosting_capacity(transformers, config.grid) if transformers is not None else None
+    return planning.admit(b, config.planning, remaining), remaining
+
+
+def township_table(b: pd.DataFrame, config: Config, polygons: gpd.GeoDataFrame | None) -> pd.DataFrame:
+    """Per-township totals and target coverage (:func:`roofpv.targets.policy.township_summary`),
+    every township of the township layer listed (also those without buildings), then the
+    whole-city row :data:`~roofpv.schema.CITY`."""
+    return pd.concat([
+        township_summary(b, config.policy, config.uncertainty, None if polygons is None else polygons.index),
+        township_summary(b.assign(township=CITY), config.policy, config.uncertainty),
+    ])
 
 
 #: Building columns the jurisdiction-wide steps of :func:`conclude` read (grid admission,
@@ -208,8 +293,7 @@ def conclude(
         b["dsm_coverage"], found = checks.dsm_coverage(
             inventory.buildings, inventory.dsm, config, b["dsm_coverage"].dropna())
         findings = findings + found
-    remaining = grid.hosting_capacity(transformers, config.grid) if transformers is not None else None
-    b = planning.admit(b, config.planning, remaining)
+    b, remaining = admit(b, config, transformers)
 
     progress(sequence.PLAN)
     kw_per_m2 = config.module.power_w / config.module.area_m2 / 1000.0
@@ -218,11 +302,7 @@ def conclude(
     )
 
     progress(sequence.TARGETS)
-    townships = pd.concat([
-        township_summary(b, config.policy, config.uncertainty,
-                         None if inventory.township_polygons is None else inventory.township_polygons.index),
-        township_summary(b.assign(township=CITY), config.policy, config.uncertainty)
-    ]).join(planning.wide(plan_status))
+    townships = township_table(b, config, inventory.township_polygons).join(planning.wide(plan_status))
     as_of = config.run_date
     pace = calibration.registered_pace(b, config, matches, as_of) if matches is not None else None
     townships = with_status(townships, plan_status, config.policy, as_of, config.planning.start_year, pace)
@@ -231,17 +311,21 @@ def conclude(
     ])
     info = add_run_info(info, {"milestone status as of": as_of.isoformat()})
     crs = inventory.crs
-    monthly = [c for c in MONTHLY_COLUMNS if c in b]
+    monthly = [c for c in MONTHLY_FIELDS if c in b]
     monthly_table = b[monthly].dropna(how="all").rename_axis("building_id") if monthly else None
     b = b.drop(columns=monthly)
+    extra = potential(b)  # technical and counted potential, pv_full
+    b = b.drop(columns=extra.columns, errors="ignore").join(extra)
     if "geometry" in b:
         b, plan = (gpd.GeoDataFrame(f, geometry="geometry", crs=crs) for f in (b, plan))
     return Results(
-        b, townships, inventory.township_polygons, findings, crs, inventory.survey_rows,
-        plan, plan_status, trajectory,
-        economics.parameters(config.economics), plane_layer, info, pv_arrays,
-        {t.name: t.label for t in config.policy.targets}, matches, perf, calib,
-        monthly_yield=monthly_table,
+        buildings=b, townships=townships, township_polygons=inventory.township_polygons,
+        findings=findings, crs=crs, survey_rows=inventory.survey_rows, plan=plan,
+        plan_status=plan_status, trajectory=trajectory,
+        parameters=economics.parameters(config.economics), roof_planes=plane_layer,
+        run_info=info, pv_arrays=pv_arrays,
+        target_labels={t.name: t.label for t in config.policy.targets}, register=matches,
+        performance=perf, calibration=calib, monthly_yield=monthly_table,
     )
 
 

@@ -15,14 +15,10 @@ from collections.abc import Callable, Iterator
 
 import pandas as pd
 
-from roofpv.appraise import grid
 from roofpv.config import Config
 from roofpv.energy import solar
-from roofpv.run.pipeline import Prepared
-from roofpv.run.stages import assess_buildings, measure_roofs
-from roofpv.schema import CITY
-from roofpv.targets import planning
-from roofpv.targets.policy import township_summary
+from roofpv.run.pipeline import Prepared, admit, assess_buildings, township_table
+from roofpv.run.stages import measure_roofs
 
 
 def scenarios(config: Config) -> Iterator[tuple[str, float, Config]]:
@@ -64,11 +60,8 @@ def sensitivity_table(config: Config, prepared: Prepared,
                   else solar.yield_tables(changed, prepared.hourly))
         b, _, _ = assess_buildings(b0, changed, prepared.hourly, tables, inventory.crs,
                                    draw_arrays=False, measured=measured)
-        remaining = (grid.hosting_capacity(prepared.transformers, changed.grid)
-                     if prepared.transformers is not None else None)
-        b = planning.admit(b, changed.planning, remaining)
-        towns = pd.concat([township_summary(b, changed.policy, changed.uncertainty),
-                           township_summary(b.assign(township=CITY), changed.policy, changed.uncertainty)])
+        b, _ = admit(b, changed, prepared.transformers)
+        towns = township_table(b, changed, inventory.township_polygons)
         coverage = [f"{t.name}_coverage_potential" for t in changed.policy.targets]
         frame = towns[["counted_potential_kwp", "annual_mwh", "annual_mwh_p90", *coverage]].copy()
         frame.insert(0, "value", value)

@@ -8,37 +8,20 @@ may split the buildings into partitions freely.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from roofpv.appraise import carbon, economics, grid
+from roofpv.appraise import carbon, economics
 from roofpv.appraise.suitability import classify
 from roofpv.config import Config
-from roofpv.energy import solar, uncertainty
+from roofpv.energy import solar
 from roofpv.io import tiles
 from roofpv.roofs import arrays, dsm, layout, shading
 from roofpv.roofs.roof import roof_planes
-from roofpv.run import sequence
-from roofpv.targets.policy import energy, in_cohort
-
-#: Column order of the ``buildings`` output.
-BUILDING_COLUMNS = [
-    "township", "township_source", "name", "address", "category", "owner_type", "year_built", "floors",
-    "floor_area_m2", "roof_type", "roof_type_source", "roof_load_kn_m2", "shading",
-    "shading_source", "shading_loss", "shading_loss_source", "shading_measured_class",
-    "field_check", "sky_view_factor", "roof_height_m", "roof_height_m_source", "roof_form",
-    "roof_form_source", "planar_share", "dsm_coverage", "dsm_status", "roof_slope_deg_source",
-    "roof_aspect_deg_source", "shading_class", "mounting_source",
-    "grid_condition", "transformer_id", "existing_pv_kw",
-    "existing_pv_area_m2", "existing_pv_source", "roof_area_m2", "roof_slope_deg", "roof_aspect_deg", "mounting",
-    "module_tilt_deg", "usable_area_m2", "modules", "capacity_kwp", "pv_area_m2", "annual_kwh",
-    "specific_yield_kwh_kwp", "suitability", "reasons", "has_survey", "note",
-    "category_source", "floors_source", "overlap_of", "overlap_share",
-]
+from roofpv.schema import ASSESSED_FIELDS, MONTHLY_FIELDS
+from roofpv.targets.policy import in_cohort
 
 
 def survey_forms(config: Config) -> dict[str, str]:
@@ -251,10 +234,6 @@ def _per_value(values: np.ndarray, field: dict) -> np.ndarray:
     return np.array([field[v] for v in distinct])[codes] if len(distinct) else np.array([])
 
 
-#: Columns of the ``monthly_yield`` table besides ``building_id``.
-MONTHLY_COLUMNS = [f"kwh_{m:02d}" for m in range(1, 13)] + [f"poa_kwh_m2_{m:02d}" for m in range(1, 13)]
-
-
 def monthly_yield(b: pd.DataFrame, planes: pd.DataFrame, config: Config,
                   tables: dict[str, solar.YieldTable]) -> pd.DataFrame:
     """The ``monthly_yield`` table, one row per building with a layout: monthly kWh
@@ -286,7 +265,7 @@ def monthly_yield(b: pd.DataFrame, planes: pd.DataFrame, config: Config,
         share = energy / energy.sum(axis=1, keepdims=True)
     annual = b["annual_kwh"].reindex(ids).fillna(0.0).to_numpy(float)[:, None]
     out = pd.DataFrame(np.hstack([np.nan_to_num(share) * annual, irradiation]),
-                       index=pd.Index(ids, name="building_id"), columns=MONTHLY_COLUMNS)
+                       index=pd.Index(ids, name="building_id"), columns=MONTHLY_FIELDS)
     return out
 
 
@@ -363,50 +342,11 @@ def finish(b: pd.DataFrame, config: Config) -> pd.DataFrame:
     for target in config.policy.targets:
         out[f"cohort_{target.name}"] = in_cohort(out, target).to_numpy()
     cohorts = [f"cohort_{t.name}" for t in config.policy.targets]
-    return out[BUILDING_COLUMNS + cohorts + ["geometry"]]
+    return out[[*ASSESSED_FIELDS, *cohorts, "geometry"]]
 
 
-def assess_buildings(
-    buildings: gpd.GeoDataFrame, config: Config, hourly: pd.DataFrame,
-    tables: dict[str, solar.YieldTable], crs: str,
-    progress: Callable[[str], None] = lambda stage: None, neighbours: gpd.GeoDataFrame | None = None,
-    mosaic: tiles.Mosaic | None = None, dem: tiles.Mosaic | None = None, draw_arrays: bool = True,
-    measured: tuple[pd.DataFrame, gpd.GeoDataFrame] | None = None,
-) -> tuple[pd.DataFrame, gpd.GeoDataFrame | None, gpd.GeoDataFrame | None]:
-    """The per-building stages: DSM roofs, layout, yield, suitability, grid, economics,
-    carbon and energy use. Each building's result depends only on its own row (and, for
-    the DSM, on the footprints around it), so any split of ``buildings`` gives the same
-    rows. ``neighbours``: footprints outside ``buildings`` that the DSM stage sees
-    (ground rings, shading) but whose results are dropped. Returns the buildings, the
-    ``roof_planes`` layer (None without measured roofs) and, with ``draw_arrays``, the
-    ``pv_arrays`` layer. The buildings carry the :data:`MONTHLY_COLUMNS` of the
-    ``monthly_yield`` table (:func:`monthly_yield`). ``measured``: the result of
-    :func:`measure_roofs` for these buildings when already at hand (it depends on
-    neither module, losses nor rules)."""
-    progress(sequence.ROOFS)
-    around = buildings if neighbours is None else pd.concat([buildings, neighbours])
-    roofs, measured_planes = (measure_roofs(around, config, hourly, crs, mosaic, dem)
-                              if measured is None else measured)
-    if neighbours is not None and not roofs.empty:
-        roofs = roofs[roofs.index.isin(buildings.index)]
-        measured_planes = measured_planes[measured_planes["building_id"].isin(buildings.index)]
-    b = resolve_roofs(buildings, config, roofs)
-    planes, runs = lay_out(b, config, tables, measured_planes)
-    plane_layer = plane_yields(measured_planes, planes)
-
-    progress(sequence.YIELD)
-    b = building_layout(b, planes, config)
-
-    progress(sequence.SUITABILITY)
-    b = finish(b, config)
-    pv_arrays = None
-    if draw_arrays:
-        progress(sequence.ARRAYS)
-        pv_arrays = array_layer(planes, runs, b, config, crs)
-
-    progress(sequence.APPRAISE)
-    b = carbon.account(economics.appraise(grid.classify(b, config.grid), config.economics), config.carbon)
-    b = uncertainty.p90(b, config.uncertainty)
-    # The monthly table travels with the buildings as columns; conclude() splits it off.
-    b = b.join(monthly_yield(b, planes, config, tables))
-    return energy(b, config.energy), plane_layer, pv_arrays
+def appraise(b: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """What each roof's energy is worth: economics (:func:`roofpv.appraise.economics.appraise`)
+    and avoided carbon (:func:`roofpv.appraise.carbon.account`), again after any change to
+    the roofs' kWh (monitoring's calibration)."""
+    return carbon.account(economics.appraise(b, config.economics), config.carbon)
