@@ -82,8 +82,6 @@ _FIT_SIGMA = 3.0
 _STANDING_M = 2.0
 #: … and this many σ₀ (a noisy DSM).
 _STANDING_SIGMA = 5.0
-#: Ring around a footprint whose raised share tells why a whole area stands on nothing [m].
-_AROUND_M = (1.0, 10.0)
 #: Width of the grey opening of the DSM that stands in for the ground in that ring
 #: without a DEM [m] (wider than most buildings: raised cells, trees and roofs, vanish).
 _OPENING_M = 40.0
@@ -218,23 +216,32 @@ def _sigma(slope_deg, sigma0: float, k: float):
     return np.hypot(sigma0, k * np.tan(np.radians(np.minimum(slope_deg, 80.0))))
 
 
-def ground_from_rings(raster: Raster, ids: np.ndarray, geometry: np.ndarray, neighbours: np.ndarray,
-                      params: Dsm, crs_wkt: str | None = None) -> pd.Series:
-    """Ground height per building: a low quantile of the DSM in a ring around it.
+def ring_stats(raster: Raster, ids: np.ndarray, geometry: np.ndarray, neighbours: np.ndarray,
+               params: Dsm, raised: np.ndarray, crs_wkt: str | None = None, ground: bool = True
+               ) -> pd.DataFrame:
+    """What a ring ``ground_ring_m`` around each building holds, in one exactextract call.
 
-    Pixels within ``ground_ring_m[0]`` of any footprint in ``neighbours`` are not ground.
-    Where a ring holds no such pixel the window-wide quantile is used.
+    Returns, indexed by ``ids``: ``raised_around_share`` (mean of ``raised``, 1 where a
+    pixel stands above the ground, 0 where not) and, with ``ground``, ``ground_m``: a low
+    quantile (``ground_quantile``) of the DSM in the ring, where pixels within
+    ``ground_ring_m[0]`` of any footprint in ``neighbours`` are not ground (the
+    window-wide quantile where a ring holds no such pixel).
     """
     inner, outer = params.ground_ring_m
-    neighbours = neighbours[shapely.intersects(neighbours, shapely.box(*raster.bounds))]
-    mask = _burn(shapely.buffer(neighbours, inner), raster, np.ones(len(neighbours), np.int32), 0)
-    ground = np.where(mask == 1, np.nan, raster.z).astype(np.float32)
     rings = shapely.difference(shapely.buffer(geometry, outer), shapely.buffer(geometry, inner))
-    q = params.ground_quantile
-    stats = zonal(raster, {"ground": ground}, [("ground", "quantile", {"q": q})], ids, rings, crs_wkt)
-    out = stats.iloc[:, 0].reindex(ids).rename("ground_m")
-    if out.isna().any():
-        out = out.fillna(np.nanquantile(ground, q) if np.isfinite(ground).any() else np.nan)
+    bands, ops = {"raised": raised}, [("raised", "mean", {})]
+    if ground:
+        neighbours = neighbours[shapely.intersects(neighbours, shapely.box(*raster.bounds))]
+        mask = _burn(shapely.buffer(neighbours, inner), raster, np.ones(len(neighbours), np.int32), 0)
+        bands["ground"] = np.where(mask == 1, np.nan, raster.z).astype(np.float32)
+        ops.append(("ground", "quantile", {"q": params.ground_quantile}))
+    stats = zonal(raster, bands, ops, ids, rings, crs_wkt).reindex(ids)
+    out = pd.DataFrame({"raised_around_share": stats["raised_mean"].to_numpy(float)},
+                       index=pd.Index(ids, name="building_id"))
+    if ground:
+        values = bands["ground"]
+        fill = np.nanquantile(values, params.ground_quantile) if np.isfinite(values).any() else np.nan
+        out["ground_m"] = stats.iloc[:, 1].fillna(fill).to_numpy(float)
     return out
 
 
@@ -265,7 +272,7 @@ def true_north(crs_wkt: str | None, x: float, y: float) -> float:
 def halo_m(params: Dsm = DEFAULTS) -> float:
     """DSM around the footprints that :func:`roof_geometry` reads (ground and raised
     rings) [m]."""
-    return max(params.ground_ring_m[1], _AROUND_M[1])
+    return params.ground_ring_m[1]
 
 
 def standing_findings(roofs: pd.DataFrame, source: str) -> list[Finding]:
@@ -292,7 +299,7 @@ def standing_findings(roofs: pd.DataFrame, source: str) -> list[Finding]:
         fix = ("point dsm.tiles at the surface model (first returns, buildings included) and "
                "dsm.dem at the terrain model")
     else:
-        cause = (f"the DSM shows buildings around them ({around:.0%} of a {_AROUND_M[1]:g} m ring "
+        cause = (f"the DSM shows buildings around them ({around:.0%} of the ring around them "
                  "stands out) but not on them: the footprints are probably shifted against the "
                  "DSM (web-map offset, another survey) or declared in the wrong CRS")
         fix = ("load footprints and DSM together in QGIS; set inputs.footprints_datum or the "
@@ -540,7 +547,7 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
         if extra is not None and not extra.on_grid_of(raster):
             raise ValueError(f"the {what} window is not on the DSM window's pixel grid "
                              "(read the windows with roofpv.io.tiles.windows)")
-    pad = int(np.ceil(max(params.ground_ring_m[1], _AROUND_M[1]) / r)) + 2
+    pad = int(np.ceil(halo_m(params) / r)) + 2
     index = raster.slices(shapely.total_bounds(geometry), pad)
     window = raster.cut(index)
     z = window.z
@@ -556,12 +563,16 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
         ops.append(("dem", "mean", {}))
     stats = zonal(window, bands, ops, ids, geometry, crs_wkt).reindex(ids)
     count = zonal(window, {"z": z}, [("z", "count", {})], ids, inner, crs_wkt)["z_count"].reindex(ids)
+    # Something stands where pixels rise above the ground: the DEM, else the DSM's grey
+    # opening (only for the share of the ring around each footprint that stands).
+    base = dem if dem is not None else ground_surface(z, r)
+    raised = np.where(np.isfinite(z) & np.isfinite(base), (z - base > _STANDING_M).astype(np.float32), np.nan)
     ground_m = stats["dem_mean"].to_numpy(float, copy=True) if dem is not None else np.full(n, np.nan)
-    rings = ~np.isfinite(ground_m)  # no DEM, or no DEM data under the footprint
-    if rings.any():
-        ground_m[rings] = ground_from_rings(window, ids[rings], geometry[rings],
-                                            geometry if neighbours is None else neighbours,
-                                            params, crs_wkt).to_numpy(float)
+    rings = ring_stats(window, ids, geometry, geometry if neighbours is None else neighbours, params,
+                       raised, crs_wkt, ground=not np.isfinite(ground_m).all())
+    raised_around = rings["raised_around_share"].to_numpy(float)
+    if "ground_m" in rings:  # no DEM, or no DEM data under a footprint: ground from its ring
+        ground_m = np.where(np.isfinite(ground_m), ground_m, rings["ground_m"].to_numpy(float))
     coverage = data_share(count.fillna(0).to_numpy(), r, inner)
     # Pixels: owner (footprint position) of each pixel, and of each roof pixel (shrunk).
     positions = np.arange(n)
@@ -574,14 +585,6 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
     mean = stats["z_mean"].to_numpy(float)
     height = np.where(np.isfinite(mid), mid, mean) - ground_m
     height_max = np.where(np.isfinite(high), high, mean) - ground_m
-    # Share of the ring around each footprint standing above the ground: what tells a
-    # DSM without buildings (a terrain model) from footprints that miss its buildings.
-    base = dem if dem is not None else ground_surface(z, r)
-    raised = np.where(np.isfinite(z) & np.isfinite(base), (z - base > _STANDING_M).astype(np.float32), np.nan)
-    around = shapely.difference(shapely.buffer(geometry, _AROUND_M[1]), shapely.buffer(geometry, _AROUND_M[0]))
-    raised_around = zonal(window, {"raised": raised}, [("raised", "mean", {})], ids, around,
-                          crs_wkt)["raised_mean"].reindex(ids).to_numpy(float)
-
     # Per-pixel roof values only at the roof pixels (a small part of the window).
     roof = np.flatnonzero(owner_in >= 0)
     roof_owner = owner_in.ravel()[roof]
@@ -819,8 +822,8 @@ def roof_geometry(raster: Raster, footprints: gpd.GeoSeries, params: Dsm = DEFAU
         tilt), ``roof_aspect_deg`` (plane facing nearest south; NaN for flat roofs),
         ``planar_share`` (plane area / footprint area), ``obstacle_share`` (share of roof
         pixels standing above their plane), ``roof_form``, ``n_planes``, ``dsm_noise_m``
-        (σ₀ of the window), ``raised_around_share`` (share of a 1–10 m ring around the
-        footprint standing 2 m above the ground: :func:`standing_findings`)
+        (σ₀ of the window), ``raised_around_share`` (share of the ring ``ground_ring_m``
+        around the footprint standing 2 m above the ground: :func:`standing_findings`)
     planes : GeoDataFrame, one row per plane of each measured roof: ``building_id``,
         ``plane`` (0 = facing nearest south), ``azimuth_deg`` (of the fitted plane's
         downslope, from true north; 180 for flat planes), ``tilt_deg``, ``area_m2`` (plan), ``fit_rms_m``,
