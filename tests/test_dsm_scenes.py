@@ -3,15 +3,25 @@ national CRSs (SWEREF99, RD New, CGCS2000 GK), a DEM in another CRS and grid, 0.
 1 m pixels, noise-free (and quantised) or noisy, buildings turned against the grid,
 narrow row houses, trees and a building without footprint (tests/dsm_scenes.py)."""
 
+import shutil
+
+import geopandas as gpd
 import numpy as np
 import pytest
+import rasterio
 import shapely
+from rasterio.transform import from_origin
 
+from roofpv.cli import main
 from roofpv.config import Dsm
+from roofpv.inputs import checks
 from roofpv.io import tiles
 from roofpv.roofs import dsm
 from roofpv.roofs.raster import Raster
-from tests.dsm_scenes import make_scene, score
+from roofpv.run.pipeline import analysis_crs
+from tests.conftest import ROOT
+from tests.dsm_scenes import PLACES, make_scene, score
+from tests.dsm_scenes import ground as scene_ground
 
 
 def _measure(scene, with_dem=True, footprints=None):
@@ -110,7 +120,7 @@ def test_a_lone_small_noisy_building_gets_the_dsm_noise_and_its_planes():
     inside = (x > 57) & (x < 63) & (y > 56) & (y < 64)
     z[inside] = 26.0 + (3.0 - np.abs(x[inside] - 60.0)) * np.tan(np.radians(35.0))
     z = (z + np.random.default_rng(3).normal(0, noise, z.shape)).astype(np.float32)
-    fp = __import__("geopandas").GeoSeries([shapely.box(57, 56, 63, 64)], index=["lone"])
+    fp = gpd.GeoSeries([shapely.box(57, 56, 63, 64)], index=["lone"])
     roofs, planes = dsm.roof_geometry(Raster(z, 0.0, n * res, res), fp)
     assert roofs.loc["lone", "dsm_noise_m"] == pytest.approx(noise, rel=0.3)
     assert roofs.loc["lone", "roof_form"] == "gable"
@@ -139,24 +149,16 @@ def test_dem_window_is_on_the_dsm_grid_whatever_its_crs_and_resolution(tmp_path)
 
 
 def _ground_at(raster, scene):
-    from tests.dsm_scenes import PLACES, ground
     (x0, y0), *_ = PLACES[scene.crs]
     rows, cols = raster.z.shape
     xy = raster.centres(np.arange(rows * cols))
-    return ground(xy[:, 0] - x0, xy[:, 1] - y0).reshape(rows, cols)
+    return scene_ground(xy[:, 0] - x0, xy[:, 1] - y0).reshape(rows, cols)
 
 
 @pytest.mark.slow
 def test_init_validate_survey_with_a_dem_in_another_crs(tmp_path, capsys):
     """The README's path on a DSM in a national CRS with a DEM in another CRS and grid,
     ``crs`` left as `init` writes it: the DSM's own CRS is the analysis CRS, no error."""
-    import shutil
-
-    import geopandas as gpd
-
-    from roofpv.cli import main
-    from tests.conftest import ROOT
-
     scene = make_scene(tmp_path, "EPSG:3007", 0.5, 0.05)
     scene.footprints.reset_index().to_file(tmp_path / "buildings.gpkg")
     weather = ROOT / "tests" / "data" / "real" / "dsm_goteborg" / "weather" / "GBG_TMY_1977.csv.gz"
@@ -176,3 +178,32 @@ def test_init_validate_survey_with_a_dem_in_another_crs(tmp_path, capsys):
     assert b.crs.to_epsg() == 3007
     assert (b["dsm_status"] == "measured").all()
     assert b["roof_height_m"].sub(scene.heights.reindex(b.index)).abs().max() <= 0.5
+
+
+def test_validate_names_a_resampled_dsm_and_a_dem_off_its_grid_or_extent(config, tmp_path):
+
+    scene = make_scene(tmp_path, "EPSG:28992", 1.0)
+    # A DEM over the western 40 m of the DSM's 140 m only, on a grid offset by 0.25 m.
+    (x0, y0), *_ = PLACES["EPSG:28992"]
+    (tmp_path / "dem_part").mkdir()
+    with rasterio.open(tmp_path / "dem_part" / "dem.tif", "w", driver="GTiff", width=40, height=120,
+                       count=1, dtype="float32", crs="EPSG:28992",
+                       transform=from_origin(x0 - 20.25, y0 + 100.25, 1.0, 1.0)) as dst:
+        dst.write(np.full((120, 40), 12.0, np.float32), 1)
+    dsm_cfg = config.dsm.model_copy(update={"tiles": scene.dsm, "dem": tmp_path / "dem_part"})
+    own = config.model_copy(update={"crs": None, "dsm": dsm_cfg})
+    assert analysis_crs(own) == "EPSG:28992"  # the DSM's own CRS, not the site's GK zone
+    mosaic, dem, found = checks.open_tiles(own, "EPSG:28992")
+    assert found == []
+    found = checks.grid_findings(own, "EPSG:28992", mosaic, dem)
+    (off,) = [f for f in found if "not on the DSM's grid" in f.problem]
+    assert off.level == "info" and off.column == "DEM" and off.value == "EPSG:28992, 1 m"
+    (part,) = [f for f in found if "of the DSM's extent" in f.problem]
+    assert part.level == "warning" and part.value == "28%" and "ring around the footprint" in part.problem  # 39.75 × 119.75 of 140 × 120 m
+    # The same DSM analysed in another CRS (config crs set): resampled, and said so.
+    other = own.model_copy(update={"crs": "EPSG:25831"})
+    assert analysis_crs(other) == "EPSG:25831"
+    mosaic, dem, _ = checks.open_tiles(other, "EPSG:25831")
+    (moved,) = [f for f in checks.grid_findings(other, "EPSG:25831", mosaic, dem) if f.column == "DSM"]
+    assert moved.level == "warning" and "resampled to the analysis CRS EPSG:25831" in moved.problem
+    assert "crs: null" in moved.fix
