@@ -27,7 +27,7 @@ from roofpv.errors import ApiInputError
 from roofpv.findings import findings_frame
 from roofpv.inputs.inventory import assign_townships, footprint_attributes, place
 from roofpv.inputs.survey_table import map_headers, normalise_survey
-from roofpv.io import tiles
+from roofpv.io import point_cloud, tiles
 from roofpv.io.weather_files import load_weather
 from roofpv.run.pipeline import analysis_crs, assess_buildings
 from roofpv.schema import COLUMN_ALIASES, MONTHLY_FIELDS
@@ -114,7 +114,8 @@ def assess(buildings: gpd.GeoDataFrame, config: Config, *, weather: pd.DataFrame
     crs = analysis_crs(config)
     hourly = weather if weather is not None else load_weather(config)[0]
     if isinstance(dsm, (str, Path)):
-        dsm = tiles.open_mosaic(dsm, crs, config.dsm.tiles_pattern)
+        c = point_cloud.resolve(config.dsm.model_copy(update={"tiles": Path(dsm)}))
+        dsm = tiles.open_mosaic(c.tiles, crs, c.tiles_pattern)
     b, _, pv_arrays = assess_buildings(buildings, config, hourly, solar.yield_tables(config, hourly),
                                        crs, mosaic=dsm, draw_arrays=arrays)
     out = gpd.GeoDataFrame(b.drop(columns=MONTHLY_FIELDS), geometry="geometry", crs=crs)

@@ -342,8 +342,12 @@ class Dsm(_Model):
     m, angles in degrees. Planarity and plane-fit thresholds are not set here: they come
     from the noise measured on each DSM window."""
 
-    tiles: Path | None = Field(None, description="folder of DSM GeoTIFF tiles; null = no DSM")
+    tiles: Path | None = Field(None, description="folder of DSM GeoTIFF tiles, or of classified "
+                                "LAS/LAZ point clouds (gridded, see point_cloud_*); null = no DSM")
     tiles_pattern: str = "*.tif"
+    point_cloud_resolution_m: float = Field(0.5, gt=0, description="cell size of the DSM, DTM and "
+                                            "canopy gridded from a `tiles` folder of LAS/LAZ point clouds")
+    point_cloud_crs: str | None = Field(None, description="CRS of point clouds whose header has none")
     dem: Path | None = Field(None, description="folder of DEM tiles; null = ground from the DSM")
     canopy: Path | None = Field(None, description="folder of canopy (tree) height tiles, m above "
                                 "ground, 0 = no tree (UMEP CDSM); trees shade roofs and are not roof")

@@ -152,10 +152,11 @@ def _profile(raster: Raster, start, direction, length, step=0.5):
     return d, raster.sample(xy)
 
 
-def measure_labels(raster: Raster, footprints: gpd.GeoSeries, dem: Raster) -> pd.DataFrame:
+def measure_labels(raster: Raster, footprints: gpd.GeoSeries, dem: Raster | None = None,
+                   min_edge_m: float = 6.0) -> pd.DataFrame:
     """Candidate plane labels from DSM profiles perpendicular to footprint edges.
 
-    For each footprint edge ≥ 6 m long of a footprint wholly on the DSM, nine profiles
+    For each footprint edge ≥ ``min_edge_m`` long (6 m) of a footprint wholly on the DSM, nine profiles
     (from 20 to 80 % of the edge, every 0.5 m) run inward, perpendicular to the edge,
     to the highest point within the footprint and 15 m (the ridge). The pooled samples
     between 1.5 m inside the edge and 1 m before the median ridge distance are regressed
@@ -172,7 +173,7 @@ def measure_labels(raster: Raster, footprints: gpd.GeoSeries, dem: Raster) -> pd
         ring = np.asarray(shapely.get_coordinates(shapely.orient_polygons(fp).exterior))
         for (xa, ya), (xb, yb) in zip(ring[:-1], ring[1:]):
             length = np.hypot(xb - xa, yb - ya)
-            if length < 6:
+            if length < min_edge_m:
                 continue
             ex, ey = (xb - xa) / length, (yb - ya) / length
             inward = np.array([-ey, ex])  # exterior ring counter-clockwise: left is inside

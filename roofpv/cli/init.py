@@ -20,7 +20,7 @@ def add_parser(commands) -> argparse.ArgumentParser:
     parser.add_argument("footprints", type=Path, help="building footprint layer (GeoPackage, GeoJSON, Shapefile …)")
     parser.add_argument("--layer", help="layer of a multi-layer file")
     parser.add_argument("--survey", type=Path, metavar="F", help="survey workbook (.xlsx) or CSV")
-    parser.add_argument("--dsm", type=Path, metavar="DIR", help="folder of DSM GeoTIFF tiles")
+    parser.add_argument("--dsm", type=Path, metavar="DIR", help="folder of DSM GeoTIFF tiles or of classified LAS/LAZ point clouds")
     parser.add_argument("--weather", type=Path, metavar="F", help="hourly weather file (EPW, TMY3, PVGIS, CSV)")
     parser.add_argument("--out", type=Path, metavar="CONFIG",
                         help="config file to write; default: <footprints name>.yaml")

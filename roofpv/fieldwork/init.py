@@ -55,6 +55,8 @@ class DsmFacts:
     tiles: int
     resolution_m: tuple[float, float]
     crs: str | None
+    #: Mean point density of a folder of LAS/LAZ point clouds [points/m²]; None for GeoTIFFs.
+    points_per_m2: float | None = None
 
 
 @dataclass(frozen=True)
@@ -237,6 +239,20 @@ def config_text(out: Path, footprints: FootprintFacts, sites: list[SiteFacts],
     ]
     if dsm is None:
         lines += ["  # No DSM: roof slope and shading come from survey or defaults.", "  tiles: null"]
+    elif dsm.points_per_m2 is not None:
+        lines += [
+            f"  # {dsm.tiles} LAS/LAZ point clouds, {dsm.points_per_m2:.1f} points/m², CRS "
+            f"{dsm.crs or 'none in the headers'}:",
+            "  # gridded to DSM, DTM (ground class) and canopy (vegetation classes) at",
+            f"  # point_cloud_resolution_m into {dsm.folder.name}/roofpv_grid/.",
+            f"  tiles: {_quote(_path(dsm.folder, out))}",
+            f"  point_cloud_resolution_m: {dsm.resolution_m[0]:g}",
+        ]
+        if dsm.crs is None:
+            lines += ["  # CHECK: the clouds' headers carry no CRS; give it (the footprints' is "
+                      f"{footprints.crs}).",
+                      "  point_cloud_crs: null"]
+        lines += ["  # null: the DTM and canopy gridded from the clouds.", "  dem: null", "  canopy: null"]
     else:
         rx, ry = dsm.resolution_m
         lines += [

@@ -16,15 +16,20 @@ from roofpv.errors import TileError
 from roofpv.findings import Finding
 from roofpv.inputs import ids, webmap
 from roofpv.inputs.dsm_coverage import coverage_findings, extent_share, roof_coverage
-from roofpv.io import readers, tiles
+from roofpv.io import point_cloud, readers, tiles
 from roofpv.roofs import dsm, layout
 
 
 def open_tiles(config: Config, crs: str) -> tuple[tiles.Mosaic | None, tiles.Mosaic | None, list[Finding]]:
     """The DSM and DEM mosaics of the config (None when not configured or without a
     single usable tile) and a finding per tile left out or folder without tiles."""
-    c = config.dsm
     out, findings = [], []
+    try:
+        c = point_cloud.resolve(config.dsm)
+    except point_cloud.PointCloudError as exc:
+        return None, None, [Finding("error", str(config.dsm.tiles), None, None, "DSM", None, str(exc),
+                                    "fix the point cloud as the message says, or point dsm.tiles "
+                                    "at a folder of GeoTIFF tiles")]
     for what, folder, pattern in (("DSM", c.tiles, c.tiles_pattern), ("DEM", c.dem, "*.tif")):
         if folder is None:
             out.append(None)

@@ -16,6 +16,7 @@ from pyproj import CRS, Transformer
 from roofpv.errors import InputError, SurveyError, WeatherFileError
 from roofpv.fieldwork.init import DsmFacts, FootprintFacts, SiteFacts, SurveyFacts, WeatherFacts
 from roofpv.inputs.survey_table import locate_header
+from roofpv.io import point_cloud
 from roofpv.io.readers import CSV_ENCODINGS, _read_csv, read_layer
 from roofpv.io.weather_files import read_weather
 from roofpv.schema import HEADER_LOOKUP, header_key
@@ -67,10 +68,13 @@ def inspect_survey(path: Path) -> SurveyFacts:
 
 
 def inspect_dsm(folder: Path, pattern: str = "*.tif") -> DsmFacts:
-    """Tile count, pixel size and CRS of a folder of DSM GeoTIFFs."""
+    """Tile count, pixel size and CRS of a folder of DSM GeoTIFFs, or of LAS/LAZ point
+    clouds (:func:`inspect_point_clouds`)."""
     import rasterio
 
     tiles = sorted(Path(folder).glob(pattern))
+    if not tiles and point_cloud.clouds(folder):
+        return inspect_point_clouds(folder)
     if not tiles:
         raise InputError(f"{folder}: no DSM tiles matching {pattern}")
     sizes, crs = [], None
@@ -81,6 +85,23 @@ def inspect_dsm(folder: Path, pattern: str = "*.tif") -> DsmFacts:
     res = np.median(np.asarray(sizes), axis=0)
     return DsmFacts(folder=Path(folder), pattern=pattern, tiles=len(tiles),
                     resolution_m=(float(res[0]), float(res[1])), crs=crs)
+
+
+def inspect_point_clouds(folder: Path) -> DsmFacts:
+    """Cloud count, mean point density, CRS (None when no header has one) of a folder of
+    LAS/LAZ point clouds, from their headers, and the grid cell suggested for them: the
+    finest of 0.25, 0.5, 1 and 2 m holding 2 points per cell on average (the cells a
+    return misses are filled from their neighbours)."""
+    try:
+        facts = [point_cloud.header_facts(p) for p in point_cloud.clouds(folder)]
+    except point_cloud.PointCloudError as exc:
+        raise InputError(str(exc)) from None
+    area = sum(max((b[2] - b[0]) * (b[3] - b[1]), 1e-9) for _, b, _ in facts)
+    density = sum(n for *_, n in facts) / area
+    res = next((r for r in (0.25, 0.5, 1.0) if density * r * r >= 2), 2.0)
+    crs = next((c for c, *_ in facts if c is not None), None)
+    return DsmFacts(folder=Path(folder), pattern="*.las/*.laz", tiles=len(facts), resolution_m=(res, res),
+                    crs=CRS.from_wkt(crs).to_string() if crs else None, points_per_m2=float(density))
 
 
 def inspect_weather(path: Path) -> WeatherFacts:

@@ -17,7 +17,7 @@ from roofpv.appraise import carbon, economics
 from roofpv.appraise.suitability import classify
 from roofpv.config import Config
 from roofpv.energy import solar
-from roofpv.io import tiles
+from roofpv.io import point_cloud, tiles
 from roofpv.roofs import arrays, dsm, layout, shading
 from roofpv.roofs.roof import roof_planes
 from roofpv.schema import ASSESSED_FIELDS, MONTHLY_FIELDS
@@ -105,7 +105,7 @@ def measure_roofs(b: gpd.GeoDataFrame, config: Config, hourly: pd.DataFrame, crs
                   mosaic: tiles.Mosaic | None, dem: tiles.Mosaic | None = None
                   ) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
     """Roof geometry and shading from the DSM tiles (empty without a ``mosaic``)."""
-    c = config.dsm
+    c = point_cloud.resolve(config.dsm)
     empty = (pd.DataFrame(index=pd.Index([], name="building_id")),
              gpd.GeoDataFrame(geometry=[], crs=crs))
     if mosaic is None:

@@ -1,0 +1,101 @@
+"""Metamorphic tests of the DSM stage on every real DSM set (tests/dsm_sets.py): each set
+changed the way the next data set will differ — another CRS, another resolution, noise,
+photogrammetric smoothing, no-data holes, trees over the eaves, footprints missing or
+shifted — must run without a crash and keep its figures within the tolerances below of
+the unchanged run. docs/validation.md states the same tolerances and the figures.
+
+Variants that fail today are marked ``xfail(strict=True)`` with the figure measured when
+they were marked, so a fix turns them into a failure that asks for the mark to go.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from . import dsm_sets as ds
+
+pytestmark = [pytest.mark.metamorphic, pytest.mark.real_data]
+
+#: Largest fall of the share of true roof area within 5°/15° (absolute), by variant;
+#: resampling 0.5 → 1 m (or 1 → 2 m) loses narrow faces, so it is allowed more.
+WITHIN_DROP = {"resample_coarser": 0.15}
+WITHIN_DROP_DEFAULT = 0.10
+#: Largest fall of the share of true roof area measured (absolute).
+MEASURED_DROP = {"resample_coarser": 0.15}
+MEASURED_DROP_DEFAULT = 0.10
+#: Largest relative change of the kWp installed on the measured buildings (on the
+#: footprints both runs have).
+KWP_CHANGE = 0.25
+
+#: Figures the unchanged sets must reach (issue 24's "done when"): share within 5°/15°
+#: at the set's resolution (0.5 m: 0.90, 1 m: 0.80) and share of true area measured.
+WITHIN_MIN = {"goteborg": 0.80, "delft": 0.90, "zurich": 0.90}
+MEASURED_MIN = 0.85
+
+CRS_CRASH = "RuntimeError 'Incompatible extents.' from exactextract: DSM warped to another CRS and its DEM window differ by a pixel"
+#: (set, variant) → why it fails today, with the figure measured (unchanged → variant).
+FAILING = {
+    ("goteborg", "crs_unset"): CRS_CRASH,
+    ("goteborg", "reproject"): CRS_CRASH,
+    ("goteborg", "resample_coarser"): "1 → 2 m: within 5°/15° 0.914 → 0.467",
+    ("goteborg", "resample_finer"): "1 → 0.5 m: kWp 462 → 87, measured 0.911 → 0.720",
+    ("goteborg", "noise_0.15"): "within 5°/15° 0.914 → 0.790",
+    ("goteborg", "drop_30pct"): "every footprint nothing_standing (open-ground height threshold raised by roofs without footprint): measured 0.911 → 0",
+    ("goteborg", "shift_1m"): "within 0.914 → 0.734, measured 0.911 → 0.702",
+    ("delft", "crs_unset"): CRS_CRASH,
+    ("delft", "reproject"): CRS_CRASH,
+    ("zurich", "crs_unset"): CRS_CRASH,
+    ("zurich", "reproject"): CRS_CRASH,
+    ("zurich", "resample_coarser"): "0.5 → 1 m: within 0.909 → 0.609, measured 0.796 → 0.454",
+    ("zurich", "smooth"): "σ 0.5 m blur: within 0.909 → 0.797, measured 0.796 → 0.520, kWp 151 → 57",
+}
+#: Sets whose unchanged figures miss WITHIN_MIN / MEASURED_MIN today.
+SHORT = {
+    "delft": "every row house 'nothing_standing' with the DTM given (79 of 92): within 0.142, measured 0.132",
+    "zurich": "narrow faces lost to the inner buffer: measured 0.796",
+}
+
+
+@pytest.fixture(scope="module")
+def unchanged(tmp_path_factory):
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            cache[name] = ds.run_variant(name, None, tmp_path_factory.mktemp(f"{name}_unchanged"))
+        return cache[name]
+    return get
+
+
+def _params():
+    for name in ds.SETS:
+        for variant in ds.VARIANTS:
+            reason = FAILING.get((name, variant))
+            marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+            yield pytest.param(name, variant, marks=marks, id=f"{name}-{variant}")
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=[pytest.mark.xfail(strict=True, reason=SHORT[n])]
+                                               if n in SHORT else []) for n in ds.SETS])
+def test_unchanged_set_meets_the_figures(name, unchanged):
+    f = unchanged(name)
+    assert f["faces"] >= 30
+    assert f["within_tol"] >= WITHIN_MIN[name], f
+    assert f["measured"] >= MEASURED_MIN, f
+
+
+@pytest.mark.parametrize("name, variant", list(_params()))
+def test_variant_keeps_the_figures(name, variant, unchanged, tmp_path):
+    base = unchanged(name)
+    got = ds.run_variant(name, variant, tmp_path)  # nothing crashes
+    assert got["buildings"] > 0
+    summary = {k: round(v, 3) for k, v in got.items() if isinstance(v, float)}
+    assert got["within_tol"] >= base["within_tol"] - WITHIN_DROP.get(variant, WITHIN_DROP_DEFAULT), summary
+    assert got["measured"] >= base["measured"] - MEASURED_DROP.get(variant, MEASURED_DROP_DEFAULT), summary
+    # kWp on the footprints both runs have (a dropped footprint takes its kWp along).
+    kept = got["capacity"].index.union(base["capacity"].index)
+    if variant == "drop_30pct":
+        kept = kept.intersection(got["ids"])
+    before = float(base["capacity"].reindex(kept).fillna(0).sum())
+    after = float(got["capacity"].reindex(kept).fillna(0).sum())
+    assert abs(after - before) <= KWP_CHANGE * max(before, 1.0), (before, after, summary)
