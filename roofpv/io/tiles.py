@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pyproj
 import rasterio
 import rasterio.errors
 import rasterio.windows
@@ -63,7 +64,11 @@ def _check_tile(src) -> None:
 
 
 def _metric(crs: CRS) -> bool:
-    return crs.is_projected and crs.linear_units_factor[1] == 1.0
+    """Projected with metre axes (the horizontal part of a compound CRS, e.g. RD New + NAP)."""
+    horizontal = pyproj.CRS.from_wkt(crs.to_wkt())
+    if horizontal.is_compound:
+        horizontal = horizontal.sub_crs_list[0]
+    return horizontal.is_projected and all(a.unit_name in ("metre", "meter") for a in horizontal.axis_info)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from roofpv.errors import WeatherFileError
 from roofpv.findings import Finding
 from roofpv.inputs import checks
 from roofpv.inputs.inventory import assign_townships, footprint_attributes, join_survey, place
-from roofpv.io import readers, tiles
+from roofpv.io import point_cloud, readers, tiles
 from roofpv.io.register_files import read_meters, read_register
 from roofpv.io.weather_files import load_weather
 from roofpv.monitoring import calibration
@@ -71,7 +71,13 @@ def analysis_crs(config: Config) -> str:
     3° Gauss-Krüger zone of the site (in China) or its UTM zone (elsewhere)."""
     if config.crs:
         return config.crs
-    native = tiles.native_crs(config.dsm.tiles, config.dsm.tiles_pattern) if config.dsm.tiles else None
+    native = None
+    if config.dsm.tiles is not None:
+        try:  # a folder of point clouds: the CRS of its gridded tiles
+            c = point_cloud.resolve(config.dsm)
+        except point_cloud.PointCloudError:  # reported by checks.open_tiles
+            c = config.dsm
+        native = tiles.native_crs(c.tiles, c.tiles_pattern)
     return native or f"EPSG:{analysis_epsg(config.site.latitude, config.site.longitude)}"
 
 
