@@ -7,6 +7,10 @@ The Python interface (see ``examples/notebook_api.py``)::
     results = roofpv.run(config)                 # the whole survey, as `roofpv survey`
     b = roofpv.assess(footprints, config)        # the per-building stages on a GeoDataFrame
 
+The other commands' workflows, without the command line: ``read_returns``,
+``read_issued`` and ``collect_survey`` (``roofpv collect``), ``compare_runs`` and
+``write_comparison`` (``roofpv compare``), ``starting_config`` (``roofpv init``).
+
 Names load on first use (module ``__getattr__``), so ``import roofpv`` stays light.
 """
 
@@ -28,6 +32,12 @@ _API = {
     "hourly_weather": "roofpv.api",
     "buildings_table": "roofpv.api",
     "assess": "roofpv.api",
+    "read_returns": "roofpv.io.form_workbooks",
+    "read_issued": "roofpv.io.form_workbooks",
+    "collect_survey": "roofpv.fieldwork.collect",
+    "compare_runs": "roofpv.io.comparison",
+    "write_comparison": "roofpv.io.comparison",
+    "starting_config": "roofpv.io.inspect",
     "RoofpvError": "roofpv.errors",
 }
 

@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from roofpv.errors import ConfigError
+from roofpv.io.encodings import EncodingError, read_text
 from roofpv.schema import REASONS, VOCABULARIES
 
 Severity = Literal["unsuitable", "conditional", "info"]
@@ -37,6 +38,9 @@ class Inputs(_Model):
     footprints: Path
     footprints_layer: str | None = None
     footprints_id_column: str = "building_id"
+    footprints_crs: str | None = Field(
+        None, description="CRS of the footprints' coordinates (e.g. EPSG:4528) for a file that "
+        "has none or a wrong one (DXF, shapefile without .prj); null = the file's")
     footprints_datum: Literal["gcj02", "bd09"] | None = Field(
         None, description="web-map datum the footprints were digitised in (GCJ-02: Amap/Tencent, "
         "BD-09: Baidu); converted to WGS84/CGCS2000 on reading; null = as declared")
@@ -45,10 +49,25 @@ class Inputs(_Model):
     townships: Path | None = None
     townships_layer: str | None = None
     townships_name_column: str = "township"
+    townships_crs: str | None = Field(None, description="as footprints_crs, for the townships")
     register_file: Path | None = Field(None, alias="register",
                                        description="grid company's register of connected PV (CSV/XLSX)")
     register_sheet: str | int = 0
     meters: Path | None = Field(None, description="monthly metered generation per system (CSV/XLSX)")
+
+
+    @field_validator("footprints_crs", "townships_crs")
+    @classmethod
+    def _known_crs(cls, v: str | None) -> str | None:
+        if v is not None:
+            from pyproj import CRS
+            from pyproj.exceptions import CRSError
+
+            try:
+                CRS.from_user_input(v)
+            except CRSError:
+                raise ValueError(f"{v!r} is not a CRS pyproj knows; write it as EPSG:<code>") from None
+        return v
 
 
 class Site(_Model):
@@ -57,6 +76,8 @@ class Site(_Model):
     longitude: float = Field(ge=-180, le=180, description="deg E")
     altitude_m: float = 0.0
     timezone: str = "Asia/Shanghai"
+    province: str | None = Field(None, description="province the site lies in, e.g. 浙江; "
+                                 "None: guessed from the nearest stations (roofpv.energy.stations)")
 
 
 class MonthlyClimate(_Model):
@@ -66,6 +87,9 @@ class MonthlyClimate(_Model):
     dhi_kwh_m2: list[float] | None = Field(
         None, min_length=12, max_length=12,
         description="monthly diffuse horizontal irradiation; sets the diffuse share of the typical year")
+    latitude: float | None = Field(None, ge=-90, le=90, description="where the monthly means hold, deg N")
+    longitude: float | None = Field(None, ge=-180, le=180, description="deg E; compared with the site")
+    source: str | None = Field(None, description="where the monthly means come from")
 
     @field_validator("ghi_kwh_m2")
     @classmethod
@@ -89,16 +113,37 @@ class Weather(_Model):
     label: Literal["start", "middle", "end"] = Field("start", description="plain CSV time stamps")
     columns: dict[str, str] = Field(default_factory=dict, description="plain CSV column names")
     monthly: MonthlyClimate | None = None
+    station: str | None = Field(None, description="station of roofpv's typical-year table "
+                                "(roofpv/energy/stations.csv), e.g. 592870_CSWD; gives `monthly`")
     seed: int = 0
     shift_h: float = Field(0.0, ge=-12, le=12, description="hours added to the file's time stamps "
                            "(any format, fractions allowed); e.g. -1 when irradiance runs an hour late")
-    warn_distance_km: float = Field(50.0, gt=0, description="file location this far from the site: warning")
+    warn_distance_km: float = Field(150.0, gt=0, description="file or climate this far from the site: warning")
     max_distance_km: float | None = Field(500.0, gt=0, description="this far: refused; null = no limit")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _station_climate(cls, data):
+        """``monthly`` from ``station``: the station's typical-year means and location."""
+        if not isinstance(data, dict) or data.get("station") is None:
+            return data
+        if data.get("monthly") is not None:
+            raise ValueError("give weather.station or weather.monthly, not both (set monthly: null "
+                             "when the station replaces an inherited climate)")
+        from roofpv.energy.stations import station
+
+        try:
+            found = station(str(data["station"]))
+        except KeyError as exc:
+            raise ValueError(str(exc.args[0])) from None
+        monthly = {**found.monthly, "latitude": found.latitude, "longitude": found.longitude,
+                   "source": f"{found.label}, typical year {found.file}"}
+        return {**data, "monthly": monthly}
 
     @model_validator(mode="after")
     def _source(self) -> Weather:
         if self.file is None and self.monthly is None:
-            raise ValueError("give weather.file or weather.monthly")
+            raise ValueError("give weather.file, weather.station or weather.monthly")
         return self
 
 
@@ -295,6 +340,7 @@ class Economics(_Model):
     self_consumption: dict[Category, float] = Field(description="self-consumed share of output")
     mode: dict[NeaCategory, ExportMode]
     shared_prosperity: SharedProsperity | None = None
+    province: str | None = Field(None, description="province whose prices these are, e.g. 浙江")
     assumptions: list[str] = Field(description="fields whose values no official source confirms")
 
     @model_validator(mode="after")
@@ -316,6 +362,7 @@ class Economics(_Model):
 class Carbon(_Model):
     emission_factor_t_mwh: float = Field(gt=0, description="grid CO₂ emission factor, tCO₂/MWh")
     source: str
+    province: str | None = Field(None, description="province of the factor, e.g. 浙江; 全国 = national")
 
 
 class Planning(_Model):
@@ -479,40 +526,14 @@ def _merge(base: dict, override: dict) -> dict:
     return out
 
 
-#: Encodings a config is read in, after a byte-order mark: UTF-8, then GB18030 (which
-#: covers GBK and GB2312, as Windows Notepad in Chinese saves) and Big5.
-CONFIG_ENCODINGS = ("utf-8", "gb18030", "big5")
-_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
-
-
-def config_text(path: Path) -> str:
-    """The text of a config file in whichever of :data:`CONFIG_ENCODINGS` (or a
-    byte-order mark) it was saved. Bytes that decode both as GB18030 and as Big5 are
-    read in the one that gives more CJK ideographs (a wrong guess gives kana and
-    symbols), GB18030 on a tie."""
-    data = path.read_bytes()
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            return data.decode(encoding)
+def read_config_text(path: Path) -> str:
+    """The text of a config file, in whichever encoding it was saved (UTF-8, GBK as
+    Notepad on a Chinese Windows saves, Big5 …; :func:`roofpv.io.encodings.decode`)."""
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    texts = []
-    for encoding in CONFIG_ENCODINGS[1:]:
-        try:
-            texts.append(data.decode(encoding))
-        except UnicodeDecodeError:
-            continue
-    if texts:
-        return max(texts, key=_ideograph_share)  # max keeps the first (GB18030) on a tie
-    raise ConfigError(f"{path}: not readable as UTF-8, GBK/GB18030 or Big5 text; save the "
-                      "config as UTF-8 (in Notepad: Save as → Encoding UTF-8)")
-
-
-def _ideograph_share(text: str) -> float:
-    wide = [c for c in text if ord(c) > 127]
-    return sum("\u4e00" <= c <= "\u9fff" for c in wide) / len(wide) if wide else 1.0
+        return read_text(path).text
+    except EncodingError:
+        raise ConfigError(f"{path}: not readable as UTF-8, GBK/GB18030 or Big5 text; save the "
+                          "config as UTF-8 (in Notepad: Save as → Encoding UTF-8)") from None
 
 
 def _read_yaml(path: Path, chain: tuple[Path, ...] = ()) -> dict:
@@ -520,7 +541,7 @@ def _read_yaml(path: Path, chain: tuple[Path, ...] = ()) -> dict:
     if path.resolve() in chain:
         raise ConfigError(f"{path}: extends itself (through {', '.join(p.name for p in chain)})")
     try:
-        raw = yaml.safe_load(config_text(path))
+        raw = yaml.safe_load(read_config_text(path))
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
     except IsADirectoryError:

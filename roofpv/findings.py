@@ -88,6 +88,23 @@ ZH: list[tuple[re.Pattern, str]] = [(re.compile(p), zh) for p, zh in (
     (r"surveyed township '(.*)' matches no township; located in (.*)", r"普查填写的镇街道“\1”与任何镇街道都不匹配；按位置归入\2"),
     (r"surveyed township '(.*)' matches no township; kept as written", r"普查填写的镇街道“\1”与任何镇街道都不匹配；保留原值"),
     (r"use one of: (.*)", r"请使用以下之一：\1"),
+    (r"shapefile has no \.cpg file saying its text encoding; read as (.+?) \((.*)\), e\.g\. (.*)",
+     r"shapefile 缺少说明文字编码的 .cpg 文件；按 \1 读取（依据：\2），例如 \3"),
+    (r"check the names; add a text file (\S+) holding the line (\S+) beside the \.shp .*",
+     r"请核对名称；在 .shp 旁新建文本文件 \1，内容为一行 \2（或将图层导出为 GeoPackage），使各 GIS 软件读法一致"),
+    (r"layer has no CRS; its eastings start with the zone number (\d+) \((.*)\): read as (.*) \((EPSG:\d+)\)",
+     r"图层没有坐标系；横坐标以带号 \1 开头（\2）：按 \3（\4）读取"),
+    (r"formula (.*) has no saved value \(the workbook was written by a program, not saved in Excel or WPS\); "
+     r"evaluated as (\S+)", r"公式 \1 没有保存计算结果（工作簿由程序生成，未经 Excel 或 WPS 保存）；已计算为 \2"),
+    (r"formula (.*) has no saved value \(the workbook was written by a program, not saved in Excel or WPS\) "
+     r"and is not plain arithmetic \(numbers with \+ - \* /\); read as blank",
+     r"公式 \1 没有保存计算结果（工作簿由程序生成，未经 Excel 或 WPS 保存），且不是简单四则运算；按空值读取"),
+    (r"row has (\d+) cells but the header has (\d+) \(likely an unquoted comma in (.*)\); the row is skipped",
+     r"该行有 \1 个单元格而表头只有 \2 个（可能是 \3 中的逗号未加引号）；该行已跳过"),
+    (r"row has (\d+) cells but the header has (\d+); the extra cells are blank and the others read right where "
+     r"they are, so the row is read as written", r"该行有 \1 个单元格而表头只有 \2 个；多出的单元格为空，其余单元格内容与列相符，按原样读取"),
+    (r"row has (\d+) cells but the header has (\d+) \((.*)\); the row is skipped",
+     r"该行有 \1 个单元格而表头只有 \2 个（单元格内有未加引号的逗号？）；该行已跳过"),
 )]
 
 

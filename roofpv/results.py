@@ -75,12 +75,13 @@ def run_info(config: Config, weather_meta: dict, hourly: pd.DataFrame, crs: str,
 
     source = weather_meta["source"]
     if config.weather.file is None:
-        source += f" (config weather.monthly, seed {config.weather.seed})"
+        source += f" (config weather.{'station' if config.weather.station else 'monthly'}, seed {config.weather.seed})"
     items = {
         "roofpv version": __version__,
         "config": str(config.source_path or ""),
         "weather source": source,
         "weather annual GHI (kWh/m²)": f"{hourly['ghi'].sum() / 1000:.1f}",
+        "weather period": weather_meta.get("period", "full year"),
         "site (lat, lon)": f"{config.site.latitude:.4f}, {config.site.longitude:.4f}",
         "analysis CRS": crs,
         "synthetic sample inputs": ", ".join(sample_inputs(config)) or "none",

@@ -201,7 +201,8 @@ FIELDS: dict[str, Field] = {
     "owner_type": Field("", "权属", "owner type code (public institution, enterprise, household, …)"),
     "year_built": Field("year", "建成年份", "year of completion"),
     "floors": Field("", "层数", "storeys above ground"),
-    "floors_source": Field("", "层数来源", "where the storeys came from"),
+    "floors_source": Field("", "层数来源", "where the storeys came from: survey, footprints:<the footprint "
+                                          "layer's column, e.g. height_m> or default"),
     "floor_area_m2": Field("m²", "建筑面积(m²)", "gross floor area"),
     "roof_type": Field("", "屋面类型", "roof type code (configs' roofs: concrete flat, tile, metal, …)"),
     "roof_type_source": Field("", "屋面类型来源", "where the roof type came from"),
@@ -225,7 +226,7 @@ FIELDS: dict[str, Field] = {
     "field_check": Field("", "需现场核查", "surveyed shading two or more classes from the DSM's: check on site"),
     "sky_view_factor": Field("", "天空可视因子", "share of the sky dome the roof sees (DSM)"),
     "roof_height_m": Field("m", "屋面高度(m)", "roof height above ground"),
-    "roof_height_m_source": Field("", "屋面高度来源", "where the roof height came from"),
+    "roof_height_m_source": Field("", "屋面高度来源", "where the roof height came from: dsm, or the storeys' source"),
     "roof_form": Field("", "屋顶形式", "roof form: flat, mono_pitch, gable, hip, complex"),
     "roof_form_source": Field("", "屋顶形式来源", "where the roof form came from"),
     "planar_share": Field("", "平面占比", "share of the roof's DSM pixels on fitted planes"),
@@ -240,7 +241,8 @@ FIELDS: dict[str, Field] = {
     "roof_aspect_deg": Field("°", "屋面朝向(°)", "azimuth of the main roof plane, clockwise from north"),
     "mounting": Field("", "安装方式", "module mounting (configs' mountings: racks, flush rails, clamps)"),
     "module_tilt_deg": Field("°", "组件倾角(°)", "module tilt"),
-    "usable_area_m2": Field("m²", "可用面积(m²)", "roof area inside the setbacks on usable planes"),
+    "usable_area_m2": Field("m²", "可用面积(m²)", "roof area inside the setbacks on usable planes (townships: "
+                                                  "of the suitable and conditional roofs, those of the technical potential)"),
     "modules": Field("", "组件数", "modules the layout adds (net of the PV already installed)"),
     "capacity_kwp": Field("kWp", "本栋排布容量(kWp)", "capacity of the roof's layout, modules × module power"),
     "pv_area_m2": Field("m²", "光伏面积(m²)", "panel area of the layout"),
@@ -299,6 +301,11 @@ FIELDS: dict[str, Field] = {
     "unsuitable": Field("", "不适宜数", "unsuitable roofs"),
     "annual_mwh": Field("MWh/yr", "年发电量(MWh)", "P50 annual energy of the suitable roofs"),
     "annual_mwh_p90": Field("MWh/yr", "年发电量P90(MWh)", "P90 annual energy of the suitable roofs"),
+    "technical_annual_mwh": Field("MWh/yr", "技术潜力年发电量(MWh,筛查)",
+                                  "P50 annual energy of the technical potential (suitable and conditional roofs): "
+                                  "the screening answer, survey needed before it counts toward a target"),
+    "technical_annual_mwh_p90": Field("MWh/yr", "技术潜力年发电量P90(MWh,筛查)",
+                                      "P90 annual energy of the technical potential (screening)"),
     "grid_limited": Field("", "并网受限数", "suitable roofs whose grid condition is limited"),
     "capex_myuan": Field("million yuan", "投资(百万元)", "investment of the suitable roofs"),
     "revenue_myuan_yr": Field("million yuan/yr", "年收益(百万元)", "first-year revenue of the suitable roofs"),
@@ -317,6 +324,8 @@ TARGET_FIELDS: dict[str, Field] = {
     r"denominator": Field("m², buildings or kWh", "覆盖率分母", "the coverage measure's denominator over the cohort"),
     r"coverage_today": Field("", "现状覆盖率", "coverage by the PV installed today"),
     r"coverage_potential": Field("", "潜在覆盖率", "coverage with every suitable roof built"),
+    r"coverage_technical": Field("", "筛查覆盖率", "screening coverage: with every suitable and conditional roof "
+                                                 "built (survey needed before it counts toward the target)"),
     r"target_(?P<y>\d{4})": Field("", "{y}年目标", "target coverage at the milestone"),
     r"gap_(?P<y>\d{4})": Field("m², buildings or kWh", "{y}年差距", "numerator still missing at the milestone"),
     r"reachable_(?P<y>\d{4})": Field("", "{y}年可达", "the suitable roofs can reach the milestone's target"),
@@ -330,7 +339,7 @@ TARGET_FIELDS: dict[str, Field] = {
 }
 
 #: Columns of each output layer and table, in order (``cohort_<target>`` after
-#: ``overlap_share``; the township table's per-target columns after ``annual_mwh_p90``).
+#: ``overlap_share``; the township table's per-target columns after ``technical_annual_mwh_p90``).
 LAYER_FIELDS: dict[str, tuple[str, ...]] = {
     "buildings": (
         "building_id", "township", "township_source", "name", "address", "category", "owner_type", "year_built",
@@ -366,8 +375,9 @@ LAYER_FIELDS: dict[str, tuple[str, ...]] = {
     "townships": (
         "township", "buildings", "suitable", "conditional", "unsuitable", "roof_area_m2", "usable_area_m2",
         "pv_full", "technical_potential_kwp", "counted_potential_kwp", "existing_pv_kw", "annual_mwh",
-        "grid_limited", "capex_myuan", "revenue_myuan_yr", "npv_myuan", "co2_avoided_t_yr", "energy_use_mwh",
-        "lcoe_yuan_kwh", "payback_years", "annual_mwh_p90",
+        "technical_annual_mwh", "grid_limited", "capex_myuan", "revenue_myuan_yr", "npv_myuan",
+        "co2_avoided_t_yr", "energy_use_mwh", "lcoe_yuan_kwh", "payback_years", "annual_mwh_p90",
+        "technical_annual_mwh_p90",
     ),
 }
 #: Columns of layer ``buildings`` the suitability stage fixes (:func:`roofpv.run.stages.finish`),

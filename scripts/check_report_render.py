@@ -148,6 +148,41 @@ def screenshot(page: Path, png: Path, exe: str, full: bool = False) -> str:
     return fonts
 
 
+#: Elements (outside the SVG drawings, whose own clip holds their content) reaching past the
+#: body's right edge: [tag.class, right edge in CSS px].
+OVERFLOW = ("JSON.stringify([...document.querySelectorAll('body *')].filter(e => !e.parentElement.closest('svg'))"
+            ".map(e => [e.tagName + '.' + (e.getAttribute('class') || ''), e.getBoundingClientRect().right])"
+            ".filter(x => x[1] > document.body.getBoundingClientRect().right + 0.5))")
+#: Width of an A4 page between roofpv's 14 mm margins, in CSS px (96 per inch).
+A4_CONTENT_PX = (210 - 2 * 14) / 25.4 * 96
+
+
+def print_overflow(page: Path, exe: str, width: float = A4_CONTENT_PX) -> list:
+    """What of ``page`` laid out for print on a page ``width`` CSS px wide (A4 between the
+    margins) reaches past its right edge: [tag.class, right edge] per element (empty:
+    everything fits)."""
+    with tempfile.TemporaryDirectory() as profile:
+        chrome = DevTools(exe, dict(os.environ), profile, page.as_uri())
+        try:
+            pages = [t for t in chrome.call("Target.getTargets")["targetInfos"] if t["type"] == "page"]
+            chrome.session = chrome.call("Target.attachToTarget", targetId=pages[0]["targetId"],
+                                         flatten=True)["sessionId"]
+            ready = "location.protocol === 'file:' && document.readyState === 'complete'"
+            for _ in range(200):  # until the page (not the first about:blank) has loaded
+                try:
+                    if chrome.call("Runtime.evaluate", expression=ready)["result"]["value"]:
+                        break
+                except RuntimeError:  # navigation replaced the context under the call
+                    pass
+                time.sleep(0.05)
+            chrome.call("Emulation.setEmulatedMedia", media="print")
+            chrome.call("Emulation.setDeviceMetricsOverride", width=int(width), height=1100,
+                        deviceScaleFactor=1, mobile=False)
+            return json.loads(chrome.call("Runtime.evaluate", expression=OVERFLOW)["result"]["value"])
+        finally:
+            chrome.close()
+
+
 FAMILY = "Noto Sans CJK SC"
 
 

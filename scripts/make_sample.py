@@ -1473,10 +1473,10 @@ def write_sample_forms(out_dir: Path) -> list[Path]:
     """``<out>/sample/forms/``: the forms roofpv issued on FORMS_ISSUED for the sample
     without its survey (``forms_issued.csv``) and the returned, partly filled forms
     (RETURNS), filled with the sample survey's answers (blank cells as in the survey)."""
-    from roofpv.cli.forms import ISSUED_LIST
     from roofpv.config import load_config
     from roofpv.fieldwork.forms import make_forms
     from roofpv.io import form_workbooks as form_io
+    from roofpv.io.form_workbooks import ISSUED_LIST
     from roofpv.io.readers import read_survey
     from roofpv.run.pipeline import survey_roofs
     from roofpv.schema import LABELS_ZH

@@ -37,8 +37,7 @@ from rasterio.warp import Resampling, calculate_default_transform, reproject
 
 import roofpv
 from roofpv.io import point_cloud
-from roofpv.run.pipeline import prepare
-from roofpv.run.pipeline import assess_buildings
+from roofpv.run.pipeline import assess_buildings, prepare
 
 REAL = Path(__file__).parent / "data" / "real"
 SETS = {

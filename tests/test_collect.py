@@ -276,3 +276,73 @@ def test_date_typed_as_text_orders_the_versions(forms, tmp_path):
     merged = collect([read_form(newer), read_form(older)])
     assert merged.survey.loc["A4", "shading"] == "部分"
     assert read_form(newer).filled == dt.datetime(2026, 3, 20)
+
+
+def test_collect_survey_from_python(tmp_path):
+    """The library entry points give what `roofpv collect` writes and prints, without the
+    command line: the README's figures for the sample returns (10 forms, 2,245 buildings
+    surveyed, 12 conflicting cells, 乍浦 missing, 林埭 stale)."""
+    from roofpv import collect_survey, read_issued, read_returns
+
+    folder = ROOT / "data" / "sample" / "forms"
+    config = load_config(ROOT / "configs" / "pinghu.yaml")
+    returns, unreadable = read_returns([folder])
+    assert len(returns) == 10 and unreadable == []
+    listing = read_issued(folder)
+    assert listing.index.name == "building_id" and listing.index.is_unique
+    survey = collect_survey(returns, config, dt.datetime(2026, 3, 31), listing, unreadable)
+    assert survey.forms_read == 10 and len(survey.merged.survey) == 2245 and survey.conflicting_cells == 12
+    assert survey.forms.loc["乍浦镇", "status"] == completeness.MISSING
+    assert survey.forms.loc["林埭镇", "status"] == completeness.STALE
+    assert survey.townships.loc[completeness.TOTAL, "buildings"] == 3450
+    assert list(survey.sheets) == ["屋顶普查", "完成情况", "各列完成率", "表单状态", "修改记录", "冲突",
+                                   "新增建筑", "问题", "报送文件", "现场复核"]
+    # without the listing only the returned forms count: none is missing
+    returned_only = collect_survey(returns, config, dt.datetime(2026, 3, 31))
+    assert (returned_only.forms["status"] != completeness.MISSING).all()
+    assert "乍浦镇" not in returned_only.forms.index
+
+
+def test_read_returns_and_issued_name_what_is_wrong(tmp_path):
+    from roofpv.errors import ConfigError, FormError
+    from roofpv.io.form_workbooks import read_issued, read_returns
+
+    bad = tmp_path / "not_a_form.xlsx"
+    write_sheets(bad, {"x": pd.DataFrame({"a": [1]})})
+    with pytest.raises(FormError, match="no readable form among .*not_a_form.xlsx: not a roofpv survey form"):
+        read_returns([tmp_path])
+    with pytest.raises(ConfigError, match=r"forms_issued.csv: not found; pass the forms folder"):
+        read_issued(tmp_path)
+
+
+def test_collect_workbook_written_atomically(tmp_path, monkeypatch):
+    """A collect stopped while writing leaves the earlier workbook as it was and no
+    temporary file."""
+    from openpyxl import Workbook
+
+    out = tmp_path / "survey.xlsx"
+    write_sheets(out, {"earlier": pd.DataFrame({"a": [1]})})
+    before = out.read_bytes()
+
+    save = Workbook.save
+
+    def broken(self, filename):  # written, then the disk fills before the move
+        save(self, filename)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Workbook, "save", broken)
+    with pytest.raises(Exception, match="No space left"):
+        write_sheets(out, {"later": pd.DataFrame({"a": [2]})})
+    assert out.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["survey.xlsx"]
+
+
+def test_filled_in_tells_a_returned_form_from_an_issued_one(forms, tmp_path):
+    from roofpv.fieldwork.collect import filled_in
+
+    issued = next(iter(forms.values()))
+    assert not filled_in(read_form(issued))
+    bid = read_form(issued).issued.index[0]
+    assert filled_in(read_form(fill(issued, tmp_path / "office.xlsx", {}, office="农办")))
+    assert filled_in(read_form(fill(issued, tmp_path / "edit.xlsx", {bid: {"roof_load_kn_m2": 3.5}})))
+    assert filled_in(read_form(fill(issued, tmp_path / "ok.xlsx", {bid: {"confirmed": "是"}})))

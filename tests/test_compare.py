@@ -117,3 +117,62 @@ def test_compare_two_runs_of_the_sample_the_second_with_the_register(pinghu_plan
     assert table.loc[CITY, "kw_added"] > 5000
     for name in targets_of(table.rename(columns=lambda c: c.replace("_coverage_new", "_coverage_today"))):
         assert table.loc[CITY, f"{name}_status_2025_new"] == "missed"
+
+
+def test_compare_runs_from_python_gives_what_the_command_writes(pinghu_plan_out, later_out, tmp_path):
+    """The library entry points: compare_runs reads the two folders, write_comparison
+    writes the command's five files; a Comparison computed from dicts in memory gives the
+    same tables."""
+    import roofpv
+    from roofpv.io.comparison import COMPARE_OUTPUTS, read_run
+    from roofpv.targets.compare import compare
+
+    out, new, kw, flipped = later_out
+    comparison = roofpv.compare_runs(pinghu_plan_out, out)
+    assert set(comparison.changes.index) == {*new, flipped}
+    assert comparison.townships.loc[CITY, "new_systems"] == 10
+    assert comparison.townships.loc[CITY, "kw_added"] == pytest.approx(kw.sum())
+    assert comparison.new["as_of"] == LATER and comparison.new["folder"] == str(out)
+    name = next(iter(targets_of(comparison.new["townships"])))
+    assert comparison.labels[name] != name  # the label kept as the cohort column's alias
+    in_memory = compare(read_run(pinghu_plan_out), read_run(out))
+    pd.testing.assert_frame_equal(in_memory.townships, comparison.townships)
+    assert in_memory.labels == {}  # no labels given: the page shows the target names
+
+    paths = roofpv.write_comparison(comparison, tmp_path / "py")
+    assert [p.name for p in paths] == list(COMPARE_OUTPUTS) and all(p.exists() for p in paths)
+    assert main(["compare", str(pinghu_plan_out), str(out), "--out", str(tmp_path / "cli"), "--quiet"]) == 0
+    for name in ("compare_townships.csv", "compare_cohorts.csv", "changed_buildings.csv", "compare.html"):
+        assert (tmp_path / "py" / name).read_bytes() == (tmp_path / "cli" / name).read_bytes()
+
+
+def test_compare_stopped_while_writing_leaves_the_earlier_comparison(pinghu_plan_out, later_out, tmp_path,
+                                                                     monkeypatch, capsys):
+    """A compare that fails part-way (here: the page cannot be written) leaves the earlier
+    comparison whole and the folder's other files alone; the next one replaces it as one."""
+    from roofpv.io import comparison as io_comparison
+    from roofpv.io.outputs import MANIFEST
+
+    out, *_ = later_out
+    target = tmp_path / "cmp"
+    target.mkdir()
+    (target / "notes.txt").write_text("mine", encoding="utf-8")
+    assert main(["compare", str(out), str(out), "--out", str(target), "--quiet"]) == 0  # nothing changed
+    earlier = {p.name: p.read_bytes() for p in target.iterdir()}
+    assert pd.read_csv(target / "changed_buildings.csv").empty
+
+    def disk_full(path, text):
+        path.write_text(text[:100], encoding="utf-8")
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(io_comparison, "write_text", disk_full)
+    assert main(["compare", str(pinghu_plan_out), str(out), "--out", str(target), "--overwrite",
+                 "--quiet"]) == 2
+    assert "compare.html: cannot write (No space left on device)" in capsys.readouterr().err.replace("\n", "")
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == earlier  # no staging folder left either
+    monkeypatch.undo()
+    assert main(["compare", str(pinghu_plan_out), str(out), "--out", str(target), "--overwrite",
+                 "--quiet"]) == 0
+    assert len(pd.read_csv(target / "changed_buildings.csv", encoding="utf-8-sig")) == 11
+    assert (target / "notes.txt").read_text(encoding="utf-8") == "mine"
+    assert "notes.txt" not in (target / MANIFEST).read_text(encoding="utf-8")

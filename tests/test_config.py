@@ -60,5 +60,18 @@ def test_weather_file_resolves_against_the_config_folder(tmp_path):
 
 
 def test_weather_needs_a_file_or_monthly_means(tmp_path):
-    with pytest.raises(ConfigError, match="give weather.file or weather.monthly"):
+    with pytest.raises(ConfigError, match="give weather.file, weather.station or weather.monthly"):
         load_config(broken(tmp_path, lambda r: r["weather"].update(monthly=None)))
+
+
+def test_weather_station_gives_the_monthly_climate(tmp_path):
+    config = load_config(broken(tmp_path, lambda r: r["weather"].update(monthly=None, station="594310_CSWD")))
+    m = config.weather.monthly
+    # Nanning CSWD typical year (roofpv/energy/stations.csv, from CHN_Guangxi.Zhuang.Nanning.594310_CSWD.epw).
+    assert (m.latitude, m.longitude) == (22.63, 108.22)
+    assert m.source == "Nanning (广西, CSWD 594310), typical year CHN_Guangxi.Zhuang.Nanning.594310_CSWD.epw"
+    assert len(m.ghi_kwh_m2) == 12 and 1000 < sum(m.ghi_kwh_m2) < 1500
+    with pytest.raises(ConfigError, match="give weather.station or weather.monthly, not both"):
+        load_config(broken(tmp_path, lambda r: r["weather"].update(station="594310_CSWD")))
+    with pytest.raises(ConfigError, match="no station 'Atlantis'"):
+        load_config(broken(tmp_path, lambda r: r["weather"].update(monthly=None, station="Atlantis")))

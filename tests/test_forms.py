@@ -22,7 +22,7 @@ from roofpv.io.form_workbooks import (
 from roofpv.io.readers import read_survey
 
 from .conftest import ROOT
-from .formcases import HEADER, buildings, write_forms
+from .formcases import HEADER, buildings, fill, write_forms
 
 
 @pytest.fixture(scope="module")
@@ -258,3 +258,40 @@ weather:  # rough monthly means for 57.7°N (assumption: only the shading classe
     pitched = labels[(labels["keep"] == 1) & (labels["tilt_deg"] > 10)]["building_id"].unique()
     measured = form.loc[form.index.isin(pitched), "roof_form"].dropna()
     assert len(measured) >= 10 and (measured != "平屋顶").all()
+
+
+@pytest.mark.slow
+def test_forms_replace_their_set_and_keep_returned_forms(tmp_path, monkeypatch, capsys):
+    """The forms folder is written as one set (merged into the folder): a run stopped
+    part-way leaves the earlier forms; --overwrite replaces the forms and the listing and
+    keeps every other file, e.g. returned forms saved beside them under their own names,
+    and refuses to replace a form an office filled in."""
+    out = tmp_path / "forms"
+    args = ["forms", str(ROOT / "configs" / "pinghu.yaml"), "--out", str(out), "--no-maps", "--quiet"]
+    assert main([*args, "--date", "2026-01-05"]) == 0
+    returned = out / "01-当湖街道-农办返回.xlsx"
+    shutil.copy(out / "01-当湖街道.xlsx", returned)
+    (out / "说明.txt").write_text("第二轮", encoding="utf-8")
+    earlier = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def disk_full(path, frame):
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr("roofpv.io.writers.write_table", disk_full)  # the listing, written last
+    assert main([*args, "--date", "2026-03-01", "--overwrite"]) == 2
+    assert "forms_issued.csv: cannot write (No space left on device)" in capsys.readouterr().err.replace("\n", "")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == earlier
+    monkeypatch.undo()
+
+    assert main([*args, "--date", "2026-03-01", "--overwrite"]) == 0
+    assert returned.read_bytes() == earlier[returned.name] and (out / "说明.txt").exists()
+    assert read_form(returned).issued_on == "2026-01-05"
+    assert read_form(out / "01-当湖街道.xlsx").issued_on == "2026-03-01"
+    listing = pd.read_csv(out / "forms_issued.csv", encoding="utf-8-sig")
+    assert set(listing["issued"]) == {"2026-03-01"} and len(listing) == 3449
+    # a returned form saved over its issued file is never replaced
+    fill(out / "02-钟埭街道.xlsx", out / "02-钟埭街道.xlsx", {}, office="钟埭街道农办")
+    filled = (out / "02-钟埭街道.xlsx").read_bytes()
+    assert main([*args, "--overwrite"]) == 2
+    assert "02-钟埭街道.xlsx: filled in by an office" in capsys.readouterr().err.replace("\n", "")
+    assert (out / "02-钟埭街道.xlsx").read_bytes() == filled

@@ -144,7 +144,7 @@ def area_in_mu(c):
 def gbk_csv(c):
     c.survey_file = c.dir / "survey_gbk.csv"
     c.survey.assign(屋面类型=["混凝土平屋面", "梯形彩鋼瓦", "瓦屋面"]).to_csv(c.survey_file, index=False, encoding="gbk")
-    return "info", None, None, "file is encoded in gb18030, not UTF-8"
+    return "info", None, None, "file is encoded in GBK, not UTF-8"
 
 
 def workbook(c):
@@ -199,7 +199,8 @@ def ragged_row(c):
                          "A,工业厂房,混凝土平屋面,2.0,无,2020\n"
                          "B,工业厂房,混凝土平屋面,2,5,无,2020\n"
                          "C,工业厂房,混凝土平屋面,2.0,无,2020\n")
-    return "error", "B", None, "row has 7 cells but the header has 6 (a comma inside a cell without quotes?)"
+    return "error", "B", None, ("row has 7 cells but the header has 6 (likely an unquoted comma in 屋面荷载 ('2,5')); "
+                           "the row is skipped")
 
 
 def headers_only(c):

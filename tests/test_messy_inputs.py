@@ -118,7 +118,7 @@ def test_gbk_csv_with_traditional_characters_and_units(tmp_path):
     assert survey["shading"].tolist() == ["severe", "none"]
     assert survey["floor_area_m2"].tolist() == pytest.approx([1000.0, 800.0])
     assert survey["existing_pv_kw"].tolist() == pytest.approx([200.0, 50.0])
-    assert found[0].problem == "file is encoded in gb18030, not UTF-8"
+    assert found[0].problem == "file is encoded in GBK, not UTF-8"
     assert any("亩" in f.problem and f.building_id == "A" for f in found)
 
 
@@ -197,7 +197,7 @@ def test_truncated_workbook_is_refused_with_what_to_do(tmp_path):
 def test_undecodable_survey_csv_is_refused(tmp_path):
     path = tmp_path / "s.csv"
     path.write_bytes(b"\xff\xfe\x00\xd8" * 10)
-    with pytest.raises(InputError, match="not readable as UTF-8 or GB18030"):
+    with pytest.raises(InputError, match="not readable as UTF-8, GBK, Big5 or Windows-1252 text"):
         readers.read_survey(path)
 
 

@@ -2,6 +2,7 @@
 from China, the row rule at high latitude — and an OSM export of Lujiazui, Shanghai, run
 end to end (tests/data/real/osm_shanghai)."""
 
+import re
 import warnings
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import shapely
 from shapely.geometry import box
 
 from roofpv.cli import main
-from roofpv.inputs.inventory import footprint_attributes, resolve_overlaps
+from roofpv.inputs.inventory import fill_from_footprints, footprint_attributes, resolve_overlaps
 from roofpv.roofs import layout
 from roofpv.roofs.roof import analysis_epsg
 
@@ -62,8 +63,23 @@ def test_attributes_from_the_footprint_layer():
     a = footprint_attributes(layer)
     assert a["category"].fillna("-").tolist() == ["factory", "urban_residential", "-", "-", "public_institution"]
     assert a["floors"].tolist()[:4] == [2.0, 11.0, 5.0, 4.0] and np.isnan(a["floors"][4])
-    assert a["floors_from"].fillna("-").tolist() == ["levels", "height", "levels", "height", "-"]
+    assert a["floors_from"].fillna("-").tolist() == ["building:levels", "height", "building:levels", "height", "-"]
     assert a["name"].fillna("-").tolist() == ["厂房", "-", "-", "-", "小学"]
+
+
+@pytest.mark.parametrize(("height", "levels"), [("height_m", "floors"), ("Height (m)", "层数"),
+                                                ("建筑高度(米)", "building_levels")])
+def test_heights_and_floors_from_gis_export_columns(height, levels):
+    """A GIS export's ``height_m`` (or its Chinese or bracketed-unit spelling) gives the
+    floors where no level count is given, and the source names the column read."""
+    layer = pd.DataFrame({height: [12.5, "33 m", None, 0.0], levels: [None, None, "6", None]})
+    a = footprint_attributes(layer, storey_height_m=3.0)
+    assert a["floors"].tolist()[:3] == [4.0, 11.0, 6.0] and np.isnan(a["floors"][3])  # 0 m: blank
+    assert a["floors_from"].fillna("-").tolist() == [height, height, levels, "-"]
+    b = fill_from_footprints(pd.DataFrame({"name": None, "category": None, "floors": [np.nan, np.nan, 2.0, np.nan]},
+                                          index=a.index), a)
+    assert b["floors"].tolist()[:3] == [4.0, 11.0, 2.0]
+    assert b["floors_source"].tolist() == [f"footprints:{height}", f"footprints:{height}", "survey", "default"]
 
 
 @pytest.mark.parametrize(("lat", "lon", "epsg"), [
@@ -130,13 +146,15 @@ def test_lujiazui_end_to_end(tmp_path, capsys):
     assert b["roof_area_m2"].sum() == pytest.approx(union, rel=1e-3)
     # Huaxia Bank Tower (way 164901925, building:part) stands on 华夏银行大厦 (way 164901939).
     assert b.loc["164901925", "overlap_of"] == "164901939"
-    assert b.loc["164901925", ["roof_area_m2", "capacity_kwp"]].tolist() == [0.0, 0.0]
+    assert b.loc["164901925", ["roof_area_m2", "usable_area_m2", "capacity_kwp"]].tolist() == [0.0, 0.0, 0.0]
+    assert (b.loc[b["overlap_of"].notna(), "usable_area_m2"] == 0).all()  # parts: area counted once
     assert "footprint_overlap" in b.loc["164901925", "reasons"]
     parts = raw["kind"].eq("building_part").to_numpy()
     assert b["overlap_of"].notna().to_numpy()[parts].mean() > 0.95
     # Attributes from the layer: kind_detail=commercial → commercial; height 168 m → 56 floors.
     assert b.loc["164972439", ["category", "category_source"]].tolist() == ["commercial", "footprints"]
-    assert b.loc["164972439", ["floors", "floors_source"]].tolist() == [56.0, "footprints"]
+    assert b.loc["164972439", ["floors", "floors_source", "roof_height_m_source"]].tolist() == [
+        56.0, "footprints:height", "footprints:height"]
     assert set(b["category_source"]) <= {"footprints", "default"}
     findings = pd.read_csv(out / "findings.csv", dtype={"building_id": str})
     assert findings["problem"].str.contains("irradiance runs 1.02 h late").any()
@@ -174,3 +192,65 @@ def test_nothing_crashes_on_empty_townships_and_cohorts(tmp_path, capsys):
     assert main(["report", str(config), "--out", str(out), "--overwrite",
                  "--policy", str(root / "configs" / "national.yaml")]) == 2
     assert "did not assess the targets" in " ".join(capsys.readouterr().err.split())
+
+
+WUHAN = Path(__file__).parent / "data" / "real" / "osm_wuhan" / "guanggu_buildings.geojson"
+
+
+@pytest.mark.real_data
+def test_wuhan_screening_without_a_survey(tmp_path, capsys):
+    """init → validate → survey → report on OSM footprints of a Wuhan district with no
+    survey, no townships and no DSM: non-zero screening figures on every headline, the
+    counted ones 0, and the datum check saying it could not run (docs/validation.md)."""
+    root = Path(__file__).resolve().parents[1]
+    config, out = tmp_path / "wuhan.yaml", tmp_path / "out"
+    assert main(["init", str(WUHAN), "--out", str(config)]) == 0
+    text = config.read_text(encoding="utf-8")
+    assert "footprints_id_column: id" in text
+    # which climate init picked (the nearest configured one until a station table exists)
+    assert re.search(r"comes from \S+ \(\S+, [\d,]+ km away\)", text)
+    capsys.readouterr()
+    assert main(["validate", str(config), "--out", str(out)]) == 0
+    validate = " ".join(capsys.readouterr().out.split())
+    assert "could not run: no DSM (dsm.tiles); no township layer (inputs.townships)" in validate
+    assert "│ nan │" not in validate
+    policy = str(root / "configs" / "nea_whole_county.yaml")
+    assert main(["survey", str(config), "--out", str(out), "--overwrite", "--policy", policy]) == 0
+    survey = capsys.readouterr().out
+    assert main(["report", str(config), "--out", str(out), "--overwrite", "--policy", policy]) == 0
+
+    b = gpd.read_file(out / "roofpv.gpkg", layer="buildings").set_index("building_id")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")     # GDAL: repeated feature ids in the GeoJSON
+        raw = gpd.read_file(WUHAN)
+    assert len(b) == len(raw) == 265
+    towns = pd.read_csv(out / "townships.csv", encoding="utf-8-sig").set_index("township")
+    city = towns.loc["全市"]
+    # counted figures: none without a survey; screening figures: all there
+    assert city[["suitable", "counted_potential_kwp", "annual_mwh"]].tolist() == [0, 0, 0]
+    assert city["conditional"] == (b["suitability"] == "conditional").sum() > 200
+    kwp, mwh, p90 = city[["technical_potential_kwp", "technical_annual_mwh", "technical_annual_mwh_p90"]]
+    assert kwp == pytest.approx(b["capacity_kwp"].sum(), abs=0.1) and kwp > 30_000
+    assert mwh == pytest.approx(b["annual_kwh"].sum() / 1000, abs=0.1) and 0.85 * mwh < p90 < mwh
+    # per m²: within the range of published rooftop technical potential (docs/validation.md:
+    # 0.138 kWp per m² of suitable roof, Gagnon et al. 2018); usable area never above the roofs'
+    assert 0 < city["usable_area_m2"] <= city["roof_area_m2"]
+    assert 0.10 < kwp / city["usable_area_m2"] < 0.16
+    assert 1000 < 1000 * mwh / kwp < 1250  # kWh/kWp, central China
+    for target in ("nea_public", "nea_industry_commerce", "nea_rural"):
+        assert city[f"{target}_coverage_technical"] > 0.3 and city[f"{target}_coverage_potential"] == 0
+    # heights: the tiles' height (m) gives floors (÷ 3 m), its source named; a height of 0 is blank
+    from_height = b["floors_source"] == "footprints:height"
+    assert from_height.sum() == (raw["height"] > 0).sum() == 87
+    heights = raw.set_index(b.index)["height"][from_height]
+    assert (b.loc[from_height, "floors"] == (heights / 3).round().clip(lower=1)).all()
+    # every headline: console, report pages, workbook
+    row = next(line for line in survey.splitlines() if line.strip("│ ").startswith("全市"))
+    assert f"{kwp / 1000:,.1f}" in row and f"{mwh / 1000:,.1f}/{p90 / 1000:,.1f}" in row
+    assert "area_total" not in survey
+    index = (out / "report" / "index.html").read_text(encoding="utf-8")
+    assert f"<dt>技术潜力年发电量 P50 (GWh，筛查†)</dt><dd>{mwh / 1000:,.2f}</dd>" in index
+    assert "需普查核实后方可计入目标" in index
+    page = next((out / "report").glob("01-*.html")).read_text(encoding="utf-8")
+    assert f"<dt>技术潜力 (MWp，适宜＋有条件适宜，筛查†)</dt><dd>{kwp / 1000:,.1f}</dd>" in page
+    assert (out / "report" / "roofpv.xlsx").exists()

@@ -103,7 +103,8 @@ def write_config(tmp_path, weather, extra=""):
 
 
 def test_validate_reports_the_weather(tmp_path, capsys):
-    config = write_config(tmp_path, HANGZHOU)
+    # 95 km: within the default 150 km; a warning once the config asks from 50 km.
+    config = write_config(tmp_path, HANGZHOU, "  warn_distance_km: 50\n")
     assert main(["validate", str(config), "--out", str(tmp_path / "v")]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "weather file lies 95 km from the site" in out

@@ -84,6 +84,22 @@ def test_register_replaces_survey_capacity_and_reports_disagreement(buildings):
     assert registered_kw(m, b.index).notna().sum() == 2
 
 
+def test_blank_surveyed_capacity_is_unknown_not_zero(buildings):
+    """XC00001's 已装光伏容量 is blank: the register fills it without a disagreement, and no
+    text says the survey had 0 kW; a surveyed 0 kW is a disagreement."""
+    register = _register([{"system_id": "A", "kw": 12.0, "building_id": "XC00001"},
+                          {"system_id": "B", "kw": 20.0, "building_id": "XC00004"}])
+    surveyed = buildings.assign(existing_pv_kw=buildings["existing_pv_kw"].where(buildings.index != "XC00004", 0.0))
+    m, _ = match(register, surveyed, CFG, "register.csv")
+    b, findings = apply(surveyed, m, CFG, "register.csv")
+    assert b.loc[["XC00001", "XC00004"], "existing_pv_kw"].tolist() == [12.0, 20.0]
+    by_id = {f.building_id: f for f in findings}
+    assert (by_id["XC00001"].level, by_id["XC00001"].value) == ("info", "survey blank, register 12 kW")
+    assert "not 0 kW" in by_id["XC00001"].problem
+    assert (by_id["XC00004"].level, by_id["XC00004"].value) == ("warning", "survey 0 kW, register 20 kW")
+    assert not any("survey 0 kW" in f.value for f in findings if f.building_id == "XC00001")
+
+
 def test_read_register_units_headers_and_coordinates(tmp_path):
     path = tmp_path / "register.csv"
     path.write_text(

@@ -434,7 +434,7 @@ def test_capacity_fields_agree_across_layers_csv_and_report(out):
     city = next(r for r in book["汇总"].iter_rows(values_only=True) if r[0] == CITY)
     index = (out / "report" / "index.html").read_text(encoding="utf-8")
     for field, label, page_label, unit in (
-        ("technical_potential_kwp", "技术潜力 (kWp，适宜＋有条件)", "技术潜力 (MWp，适宜＋有条件适宜)", 1000),
+        ("technical_potential_kwp", "技术潜力 (kWp，适宜＋有条件)", "技术潜力 (MWp，适宜＋有条件适宜，筛查†)", 1000),
         ("counted_potential_kwp", "计入潜力 (kWp，仅适宜)", "计入潜力 (MWp，适宜屋顶)", 1000),
         ("existing_pv_kw", "已装光伏 (kW)", "已装光伏 (MW)", 1000),
     ):
@@ -446,6 +446,15 @@ def test_capacity_fields_agree_across_layers_csv_and_report(out):
         assert city[header.index(label)] == pytest.approx(total), field
         shown = re.search(rf"<dt>{re.escape(page_label)}</dt><dd>([\d,.]+)</dd>", index).group(1)
         assert float(shown.replace(",", "")) == pytest.approx(total / unit, abs=0.051), field  # shown to 0.1
+    # the technical potential's energy (screening): P50 the sum of its roofs', P90 below it
+    technical = buildings["suitability"].isin(["suitable", "conditional"])
+    mwh = buildings.loc[technical, "annual_kwh"].sum() / 1000.0
+    assert csv.loc[CITY, "technical_annual_mwh"] == pytest.approx(mwh, abs=0.1)
+    assert csv.loc[CITY, "annual_mwh"] < mwh and 0.8 * mwh < csv.loc[CITY, "technical_annual_mwh_p90"] < mwh
+    assert layer["technical_annual_mwh"].sum() == pytest.approx(mwh)
+    assert city[header.index("技术潜力年发电量 P50 (MWh，筛查，需普查核实后方可计入目标)")] == pytest.approx(mwh)
+    shown = re.search(r"<dt>技术潜力年发电量 P50 \(GWh，筛查†\)</dt><dd>([\d,.]+)</dd>", index).group(1)
+    assert float(shown) == pytest.approx(mwh / 1000, abs=0.006)
     # technical ⊇ counted; the suitable roofs already full of PV are counted and named
     assert buildings["technical_potential_kwp"].sum() > buildings["counted_potential_kwp"].sum()
     full = buildings["pv_full"].astype(bool)
@@ -599,3 +608,34 @@ def test_workbook_has_gap_columns_per_milestone(out):
         assert gap == pytest.approx(towns.loc[CITY, f"new_public_and_factory_gap_{year}"])
         kwp = city[header.index(f"{label} {year} 缺口 (kWp)")]
         assert kwp == pytest.approx(towns.loc[CITY, f"new_public_and_factory_gap_kwp_{year}"], abs=0.1)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed (apt-get install chromium)")
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_pages_fit_a4_between_the_margins(out, config, tmp_path, lang):
+    """Laid out for print, nothing of the city page (its township table with the screening
+    columns) or of a township page (three columns of map sheets) reaches past the A4
+    content width, and the PDF's text stays inside the page's right margin."""
+    pypdf = pytest.importorskip("pypdf")
+    from roofpv.report import pdf
+
+    render = _render_script()
+    folder = report.write(report.from_folder(out, config), config, tmp_path, lang)
+    for name in ("index.html", pages.page_file(1, TOWNSHIPS[0])):
+        assert render.print_overflow(folder / name, render.browser()) == [], name
+    printed = pdf.pdfs({name: (folder / name).read_text(encoding="utf-8")
+                        for name in ("index.html", pages.page_file(1, TOWNSHIPS[0]))})
+    right = (210 - 14) / 25.4 * 72 + 1  # points: the right margin of A4, 1 pt to spare
+    for name, data_ in printed.items():
+        xs = _text_x(pypdf.PdfReader(io.BytesIO(data_)))
+        assert xs and max(xs) < right, (name, max(xs))
+
+
+def _text_x(reader) -> list[float]:
+    """Where every piece of text of a PDF starts, in points from the page's left edge."""
+    xs = []
+    for page in reader.pages:
+        page.extract_text(visitor_text=lambda text, cm, tm, *_: xs.append(tm[4] * cm[0] + cm[4])
+                          if text.strip() else None)
+    return xs

@@ -157,3 +157,48 @@ def test_map_text_is_escaped_and_haloed():
     text = maps._text(5, 5, EVIL)
     assert "<script" not in text and "&lt;script&gt;" in text and 'paint-order="stroke"' in text
     assert re.fullmatch(r"<text [^<>]*>[^<>]*</text>", text)
+
+
+def test_coverage_chart_shows_the_screening_coverage_as_a_third_bar():
+    rows = [{"target": _target("整县推进"), "today": 0.05, "potential": 0.0, "technical": 0.45,
+             "milestones": [(2025, 0.5, "unreachable")]}]
+    root = _parse(charts.coverage_chart(rows, "zh"))
+    today, screening = _bars(root, charts.TODAY), _bars(root, charts.SCREENING)
+    assert len(screening) == 1
+    assert float(screening[0]["width"]) / float(today[0]["width"]) == pytest.approx(9.0, rel=0.01)
+    assert {"5.0%", "0.0%", "45.0%", "筛查†（适宜＋有条件适宜屋顶）"} <= set(_texts(root))
+    # rows without the screening coverage (an output written before it existed): two bars
+    old = [{k: v for k, v in rows[0].items() if k != "technical"}]
+    assert _bars(_parse(charts.coverage_chart(old, "zh")), charts.SCREENING) == []
+
+
+def test_map_sheets_are_clipped_to_their_frame():
+    """Roofs straddling a sheet's edge are drawn through a clipPath of the sheet's box, so
+    nothing of one sheet shows on its neighbours (Chromium draws an SVG's overflow)."""
+    import geopandas as gpd
+    import shapely
+
+    x, y = np.meshgrid(np.arange(0, 1200, 25.0), np.arange(0, 600, 25.0))
+    roofs = shapely.box(x.ravel(), y.ravel(), x.ravel() + 18, y.ravel() + 12)
+    b = gpd.GeoDataFrame({"suitability": "suitable"}, geometry=roofs, crs="EPSG:4549",
+                         index=pd.Index([f"b{i}" for i in range(len(roofs))], name="building_id"))
+    words = {"sheet": "图幅", "north": "北", "m": "米", "km": "千米", "overview": "总图"}
+    atlas = maps.township_atlas(b, None, {}, words)
+    assert len(atlas.sheets) >= 2
+    ids = set()
+    for letter, svg in [("overview", atlas.overview), *atlas.sheets]:
+        root = _parse(svg)
+        _, _, width, height = root.get("viewBox").split()
+        (clip,) = root.iter(f"{SVG}clipPath")
+        (rect,) = clip.iter(f"{SVG}rect")
+        assert (rect.get("width"), rect.get("height")) == (width, height), letter
+        ids.add(clip.get("id"))
+        # every drawing hangs under the clipped group; only the frame's background is outside
+        (group,) = [g for g in root if g.tag == f"{SVG}g"]
+        assert group.get("clip-path") == f"url(#{clip.get('id')})"
+        assert [e.tag for e in root if e not in (group,)] == [f"{SVG}rect", f"{SVG}defs"]
+        paths = [p.get("d") for p in group.iter(f"{SVG}path") if "roof" in (p.get("class") or "")]
+        coords = np.array([float(v) for d in paths for v in re.findall(r"-?\d+(?:\.\d+)?", d)])
+        if letter != "overview":  # roofs reach past the edge: the clip is what keeps them in
+            assert coords.max() > float(width) or coords.min() < 0, letter
+    assert len(ids) == len(atlas.sheets) + 1  # unique on the page

@@ -81,7 +81,8 @@ def test_epw_mixed_years_to_canonical(tmp_path, truth):
     assert list(weather.columns) == list(COLUMNS)
     pd.testing.assert_frame_equal(weather, truth, check_freq=False)
     assert meta == {**SITE, "tz": "Asia/Shanghai",
-                    "source": "EPW file site.epw", "findings": [], "shift_h": 0.0}
+                    "source": "EPW file site.epw", "findings": [], "shift_h": 0.0,
+                    "covered_hours": 8760, "period": "full year", "split": []}
     fixed, meta = read_weather(path)
     assert meta["tz"] == "Etc/GMT-8"
     np.testing.assert_array_equal(fixed.to_numpy(), truth.to_numpy())
@@ -180,7 +181,11 @@ def test_errors(tmp_path, truth):
         read_weather(path)
 
     plain(truth).drop(columns="dni").to_csv(path, index=False)
-    with pytest.raises(WeatherFileError, match=r"bad.csv: no column 'dni'"):
+    with pytest.raises(WeatherFileError, match=r"bad.csv: the file gives no DNI; splitting GHI "
+                                               "needs the file's location"):
+        read_weather(path, tz="Asia/Shanghai")
+    plain(truth).drop(columns=["dni", "temp_air"]).to_csv(path, index=False)
+    with pytest.raises(WeatherFileError, match=r"bad.csv: no column 'temp_air'"):
         read_weather(path, tz="Asia/Shanghai")
 
     plain(truth).to_csv(path, index=False)
@@ -199,10 +204,6 @@ def test_errors(tmp_path, truth):
     frame.loc[10:20, "ghi"] = np.nan
     frame.to_csv(path, index=False)
     with pytest.raises(WeatherFileError, match="gap of more than 6 hours"):
-        read_weather(path, tz="Asia/Shanghai")
-
-    plain(truth).iloc[:-24].to_csv(path, index=False)
-    with pytest.raises(WeatherFileError, match="24 hours missing"):
         read_weather(path, tz="Asia/Shanghai")
 
     two_years = pd.concat([plain(truth), plain(truth.shift(
@@ -229,9 +230,10 @@ def test_leap_day_dropped(tmp_path, truth):
     rest = leap.loc[:"2024-02-28"]
     path = tmp_path / "leap.csv"
     pd.concat([plain(rest), plain(feb29)]).to_csv(path, index=False)
-    # 59 days: Feb 29 is dropped without complaint, the rest is missing.
-    with pytest.raises(WeatherFileError, match=f"{8760 - 59 * 24} hours"):
-        read_weather(path, tz="Asia/Shanghai")
+    # 59 days: Feb 29 is dropped without complaint, the rest of the year is not covered.
+    weather, meta = read_weather(path, tz="Asia/Shanghai")
+    assert meta["covered_hours"] == 59 * 24
+    assert weather.loc["2023-03-01":, "ghi"].sum() == 0
 
 
 @pytest.mark.skipif(not SHANGHAI_EPW.is_file(),
@@ -307,9 +309,17 @@ def test_location_findings():
     near = {"latitude": 30.70, "longitude": 121.05}
     assert location_findings(near, 30.677, 121.013, "f") == []
     hangzhou = {"latitude": 30.23, "longitude": 120.17}
-    (warn,) = location_findings(hangzhou, 30.677, 121.013, "f")
+    # 95 km: within the 150 km of a station's climate (issue 23), a warning only when asked.
+    assert location_findings(hangzhou, 30.677, 121.013, "f") == []
+    (warn,) = location_findings(hangzhou, 30.677, 121.013, "f", warn_km=50)
     assert warn.level == "warning" and "95 km" in warn.problem
-    assert location_findings(hangzhou, 30.677, 121.013, "f", warn_km=100) == []
+    zhengzhou = {"latitude": 34.72, "longitude": 113.65}  # 823 km
+    (error,) = location_findings(zhengzhou, 30.677, 121.013, "f")
+    assert error.level == "error" and "823 km" in error.problem
+    nanjing = {"latitude": 32.0, "longitude": 118.8}  # 257 km (haversine by hand: 256 km)
+    (warn,) = location_findings(nanjing, 30.677, 121.013, "f", what="typical-year climate")
+    assert warn.level == "warning" and warn.problem == ("typical-year climate lies 257 km from the "
+                                                        "site (more than 150 km)")
     berlin = {"latitude": 52.5, "longitude": 13.4}
     (error,) = location_findings(berlin, 30.677, 121.013, "f")
     assert error.level == "error" and "max_distance_km" in error.fix
@@ -335,5 +345,5 @@ def test_gzip_files(tmp_path, truth):
         read_weather(broken)
     bad = tmp_path / "bad.csv.gz"
     bad.write_bytes(gzip.compress(b"timestamp,ghi\n2023-01-01 00:00,0\n"))
-    with pytest.raises(WeatherFileError, match=r"bad.csv.gz: no column 'dni'"):
+    with pytest.raises(WeatherFileError, match=r"bad.csv.gz: no column 'temp_air'"):
         read_weather(bad, tz="Asia/Shanghai")

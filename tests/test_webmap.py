@@ -108,5 +108,22 @@ def test_townships_and_names_without_dsm():
     # Small differences are not evidence.
     assert decide({d: Fit(0, 0, k) for d, k in ((None, 98), ("gcj02", 99), ("bd09", 97))}) == []
     named = decide(fits, hints={"百度": "bd09"})
-    assert [f.level for f in named] == ["warning"] and "BD-09" in named[0].problem
-    assert "inputs.footprints_datum: bd09" in named[0].fix
+    assert [f.level for f in named] == ["info", "warning"] and "BD-09" in named[1].problem
+    assert "inputs.footprints_datum: bd09" in named[1].fix
+
+
+def test_says_when_the_datum_check_could_not_run_and_why():
+    untested = {d: Fit(0, 0, None) for d in (None, "gcj02", "bd09")}
+    (note,) = decide(untested)
+    assert note.level == "info" and note.column == "geometry"
+    assert note.problem.startswith("the web-map datum check (GCJ-02/BD-09) could not run: no DSM (dsm.tiles); "
+                                   "no township layer (inputs.townships)")
+    assert "~490–1100 m" in note.problem and "give dsm.tiles or inputs.townships" in note.fix
+    # DSM tiles given but reaching too few footprints: the reason says so
+    sparse = {None: Fit(3, 3, None), "gcj02": Fit(4, 1, None), "bd09": Fit(0, 0, None)}
+    (note,) = datum_findings(sparse, None, 100, {}, SHIFT, "fp.gpkg", dsm=True)
+    assert "the DSM tiles reach 4 footprints at most (10 needed)" in note.problem
+    # any evidence: no such note
+    assert decide({d: Fit(0, 0, 100) for d in (None, "gcj02", "bd09")}) == []
+    assert all("could not run" not in f.problem
+               for f in decide({None: Fit(51, 50, None), "gcj02": Fit(51, 8, None), "bd09": Fit(0, 0, None)}))

@@ -7,22 +7,6 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
-#: Chinese (English) headers of the collect workbook's tables.
-HEADERS = {
-    "building_id": "建筑编号 building id", "column": "列 column", "value": "值 value",
-    "time": "时间 time", "kind": "类型 kind", "file": "文件 file", "sheet": "工作表 sheet",
-    "row": "行 row", "form": "表单 form", "office": "填报单位 office", "issued_value": "发放值 issued",
-    "taken": "采用 taken", "final": "最终值 final", "township": "镇街道 township", "name": "建筑名称 name",
-    "category": "建筑类别 category", "note": "备注 note", "action": "处理 action", "level": "级别 level",
-    "problem": "问题 problem", "fix": "处理建议 fix", "person": "填报人 person", "filled": "填报日期 filled",
-    "filled_from": "日期来源 date from", "issued": "发放日期 issued", "rows": "行数 rows",
-    "status": "状态 status", "buildings": "建筑数 buildings", "returns": "报送次数 returns",
-    "latest": "最近报送 latest", "senders": "报送单位 senders", "surveyed": "已调查 surveyed",
-    "surveyed_share": "已调查比例 surveyed share", "complete": "关键列齐全 complete",
-    "complete_share": "齐全比例 complete share", "field_check": "需现场复核 field check",
-    "cohort_unknown": "无法判定是否属政策对象 cohort unknown", "measured": "DSM遮挡 DSM shading",
-}
-
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     command = subparsers.add_parser(
@@ -54,31 +38,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return command
 
 
-def _paths(items: list[Path]) -> list[Path]:
-    from roofpv.cli.forms import ISSUED_LIST
-
-    out: list[Path] = []
-    for item in items:
-        if item.is_dir():
-            out += sorted(p for p in item.glob("*.xlsx") if not p.name.startswith((".", "~$")))
-        else:
-            out.append(item)
-    return [p for p in out if p.name != ISSUED_LIST]
-
-
 def run(args: argparse.Namespace, console) -> int:
-    import pandas as pd
     from rich.table import Table
 
-    from roofpv.cli.forms import ISSUED_LIST
     from roofpv.cli.options import default_config
     from roofpv.config import load_config
-    from roofpv.errors import ConfigError, FormError, OutputExistsError
+    from roofpv.errors import ConfigError, OutputExistsError
     from roofpv.fieldwork import completeness
-    from roofpv.fieldwork.collect import collect
-    from roofpv.fieldwork.forms import survey_columns
-    from roofpv.findings import Finding, findings_frame
-    from roofpv.inputs.survey_table import normalise_survey
+    from roofpv.fieldwork.collect import collect_survey
+    from roofpv.findings import findings_frame
     from roofpv.io import form_workbooks as form_io
 
     config = load_config(args.config or default_config())
@@ -88,70 +56,14 @@ def run(args: argparse.Namespace, console) -> int:
         as_of = dt.datetime.fromisoformat(args.as_of) if args.as_of else dt.datetime.now()
     except ValueError:
         raise ConfigError(f"--as-of {args.as_of!r}: write the date as YYYY-MM-DD") from None
-    returns, unreadable = [], []
-    for path in _paths(args.forms):
-        try:
-            returns.append(form_io.read_form(path))
-        except FormError as exc:
-            unreadable.append(Finding("error", str(path), None, None, None, None, str(exc),
-                                      "collect the forms `roofpv forms` wrote, as returned"))
-    if not returns:
-        raise FormError("no readable form among " + ", ".join(map(str, args.forms))
-                                + ("; " + unreadable[0].problem if unreadable else ""))
-    merged = collect(returns)
-    problems = unreadable + merged.problems
-
-    # What was issued: the listing of `roofpv forms`, else the returned forms themselves.
-    if args.issued is not None:
-        listing_path = args.issued / ISSUED_LIST if args.issued.is_dir() else args.issued
-        if not listing_path.exists():
-            raise ConfigError(f"{listing_path}: not found; pass the forms folder of `roofpv forms`")
-        listing = pd.read_csv(listing_path, dtype=str, encoding="utf-8-sig").set_index("building_id")
-    else:
-        listing = pd.concat([pd.DataFrame({"form": r.form_id, "township": r.township, "issued": r.issued_on,
-                                           "measured_shading": r.measured.to_numpy(object)},
-                                          index=r.issued.index) for r in returns])
-        listing = listing[~listing.index.duplicated(keep="last")]
-    canonical, _ = normalise_survey(merged.survey.reset_index(), str(args.out), None, first_row=2)
-    status = completeness.building_status(listing[["township", "form"]], canonical,
-                                          listing["measured_shading"].where(listing["measured_shading"].notna()))
-    order = list(dict.fromkeys(listing["township"]))
-    targets = list(config.policy.targets)
-    by_town = completeness.summary(status, targets, order)
-    by_column = completeness.column_shares(status, order)
-    issued_forms = listing.groupby("form", sort=False).agg(
-        township=("township", "first"), buildings=("township", "size"), issued=("issued", "first"))
-    forms_status = completeness.form_status(issued_forms, merged.returns, as_of, args.stale_days)
-    checks = status[status["field_check"]].join(canonical[["shading"]]).assign(
-        measured=listing["measured_shading"])[["township", "form", "shading", "measured"]]
-
-    labels = {c.key: c.header for c in survey_columns(as_of.year)}
-    sheet = config.inputs.survey_sheet if isinstance(config.inputs.survey_sheet, str) else "屋顶普查"
-    survey_sheet = merged.survey.reset_index().rename(columns=labels)
-    col_labels = {**HEADERS, **{k: v for k, v in labels.items() if k not in HEADERS}}
-    t_labels = {f"{t.name}_{s}": f"{t.label} {w}" for t in targets
-                for s, w in (("cohort", "政策对象建筑数"), ("complete", "齐全数"), ("complete_share", "齐全比例"))}
-
-    def table(frame, index=False):
-        frame = frame.reset_index() if index else frame
-        return frame.rename(columns={**col_labels, **t_labels})
-
-    sheets = {
-        sheet: survey_sheet,
-        "完成情况": table(by_town, index=True),
-        "各列完成率": table(by_column, index=True),
-        "表单状态": table(forms_status, index=True),
-        "修改记录": table(merged.history),
-        "冲突": table(merged.conflicts),
-        "新增建筑": table(merged.new_rows),
-        "问题": table(findings_frame(problems)),
-        "报送文件": table(merged.returns),
-        "现场复核": table(checks.rename_axis("building_id"), index=True),
-    }
-    form_io.write_sheets(args.out, sheets)
+    returns, unreadable = form_io.read_returns(args.forms)
+    listing = form_io.read_issued(args.issued) if args.issued is not None else None
+    survey = collect_survey(returns, config, as_of, listing, unreadable, args.stale_days)
+    form_io.write_sheets(args.out, survey.sheets)
     if args.quiet:
         return 0
 
+    by_town, targets, merged = survey.townships, list(config.policy.targets), survey.merged
     view = Table(title="roofpv collect · 普查完成情况", header_style="bold", pad_edge=False)
     for col in ("township", "bldgs", "surveyed", "complete", *(t.name[:18] for t in targets), "field chk"):
         view.add_column(col, justify="left" if col == "township" else "right", no_wrap=True)
@@ -163,13 +75,13 @@ def run(args: argparse.Namespace, console) -> int:
     console.print("surveyed: a survey row; complete: " + ", ".join(completeness.DECISIVE)
                   + " filled; cohort share: complete buildings of those the survey places in the cohort")
     for label, state in (("missing", completeness.MISSING), ("stale", completeness.STALE)):
-        names = forms_status.index[forms_status["status"] == state]
+        names = survey.forms.index[survey.forms["status"] == state]
         if len(names):
             console.print(f"{label} forms ({len(names)}): {'、'.join(names)}")
-    levels = findings_frame(problems)["level"].value_counts()
+    levels = findings_frame(survey.problems)["level"].value_counts()
     console.print(
-        f"{len(returns)} forms read ({len(unreadable)} unreadable), {len(merged.survey):,} buildings surveyed; "
-        f"{len(merged.history):,} values received, {merged.conflicts[['building_id', 'column']].drop_duplicates().shape[0]:,} "
+        f"{survey.forms_read} forms read ({len(unreadable)} unreadable), {len(merged.survey):,} buildings surveyed; "
+        f"{len(merged.history):,} values received, {survey.conflicting_cells:,} "
         f"conflicting cells, {len(merged.new_rows):,} rows added in the field, "
         f"{int(levels.get('warning', 0)) + int(levels.get('error', 0)):,} problems; written to {args.out}")
     return 0

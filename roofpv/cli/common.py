@@ -29,6 +29,14 @@ def status_legend(as_of) -> str:
         milestone_cell(LABELS["en"][s], s) for s in STATUSES) + " (rules: docs/design.md)")
 
 
+def coverage_line(target, lang: str = "zh") -> str:
+    """The line under a target's table: how its coverage is measured, in words (not the
+    metric's code), and the policy it comes from."""
+    from roofpv.report.labels import text
+
+    return f"{'覆盖率' if lang == 'zh' else 'coverage'}: {text(lang)[f'metric_{target.metric}']} · {target.source}"
+
+
 def reconciliation(counts: dict[str, int]) -> str:
     """One line: footprints in = buildings out, by status, and the survey rows."""
     from roofpv.appraise.suitability import STATUSES

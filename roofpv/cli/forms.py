@@ -7,8 +7,7 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
-#: Listing of every issued building, written beside the forms for `roofpv collect --issued`.
-ISSUED_LIST = "forms_issued.csv"
+from roofpv.io.form_workbooks import ISSUED_LIST
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -44,6 +43,7 @@ def run(args: argparse.Namespace, console) -> int:
     from roofpv.errors import ConfigError, OutputExistsError
     from roofpv.fieldwork import forms
     from roofpv.io import form_workbooks as form_io
+    from roofpv.io.outputs import output_set
     from roofpv.io.readers import read_vector
     from roofpv.io.writers import write_table
     from roofpv.run.pipeline import survey_roofs
@@ -75,25 +75,30 @@ def run(args: argparse.Namespace, console) -> int:
     made = forms.make_forms(b, config.dsm.storey_height_m, issued, order, village)
     title = config.site.name
     font = Path(__file__).parents[1] / "report" / "fonts" / "NotoSansCJKsc-GB2312.otf"
+    suffixes = (".xlsx", ".pdf") if args.maps else (".xlsx",)
+    names = [ISSUED_LIST, *(f"{f.file_name}{suffix}" for f in made for suffix in suffixes)]
     listing = []
-    with console.status("writing forms…") as status:
+    # merge: the folder's other files (returned forms, an earlier round's forms) are kept
+    with output_set(out_dir, args.overwrite, names, merge=True) as stage, \
+            console.status("writing forms…") as status:
+        _keep_returned(out_dir, names)
         for form in made:
             status.update(f"writing {form.file_name}")
             rows = b.loc[form.values.index]
             points = rows.geometry.representative_point()
             pages, page = forms.map_pages(points.x.to_numpy(), points.y.to_numpy(), rows.index, args.paper)
-            form_io.write_form(out_dir / f"{form.file_name}.xlsx", form, title, page)
+            form_io.write_form(stage / f"{form.file_name}.xlsx", form, title, page)
             if args.maps:
                 polygon = (inventory.township_polygons.geometry.get(form.township)
                            if inventory.township_polygons is not None else None)
-                form_io.write_map(out_dir / f"{form.file_name}.pdf", rows[["geometry"]], polygon, pages, page,
+                form_io.write_map(stage / f"{form.file_name}.pdf", rows[["geometry"]], polygon, pages, page,
                                   f"{title} · {form.form_id} · 屋顶光伏普查地图", args.paper, font)
             listing.append(pd.DataFrame({
                 "building_id": form.values.index, "form": form.form_id, "township": form.township,
                 "file": f"{form.file_name}.xlsx", "issued": issued,
                 "measured_shading": form.measured.to_numpy(object),
             }))
-    write_table(out_dir / ISSUED_LIST, pd.concat(listing, ignore_index=True))
+        write_table(stage / ISSUED_LIST, pd.concat(listing, ignore_index=True))
     if not args.quiet:
         estimates = sum(int(f.estimate.to_numpy().sum()) for f in made)
         console.print(f"{len(made)} forms, {len(b):,} buildings, {estimates:,} DSM estimates to confirm; "
@@ -101,3 +106,24 @@ def run(args: argparse.Namespace, console) -> int:
         for form in made:
             console.print(f"  {form.file_name}.xlsx{' + .pdf' if args.maps else ''}: {len(form.values):,} buildings")
     return 0
+
+
+def _keep_returned(out_dir: Path, names: list[str]) -> None:
+    """Refuse to replace a form an office has filled in (a returned form saved under its
+    issued name): it would be lost."""
+    from roofpv.errors import FormError, OutputExistsError
+    from roofpv.fieldwork.collect import filled_in
+    from roofpv.io.form_workbooks import read_form
+
+    for name in names:
+        path = out_dir / name
+        if path.suffix != ".xlsx" or not path.exists():
+            continue
+        try:
+            returned = filled_in(read_form(path))
+        except FormError:
+            returned = True  # not a form roofpv wrote: not ours to replace
+        if returned:
+            raise OutputExistsError(
+                f"{path}: filled in by an office (a returned form) or not a form roofpv wrote; "
+                "move it out of the folder (or rename it) before issuing new forms, so it is not lost")

@@ -31,21 +31,16 @@ def add_parser(commands) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace, console) -> int:
     from roofpv.cli.options import default_config
     from roofpv.errors import OutputExistsError
-    from roofpv.fieldwork.init import config_text
-    from roofpv.io import inspect
+    from roofpv.io.inspect import starting_config
+    from roofpv.io.writers import write_text
 
     out = args.out or Path(args.footprints.stem + ".yaml")
     if out.exists() and not args.overwrite:
         raise OutputExistsError(f"{out} already exists; pass --overwrite to replace it or --out to write elsewhere")
-    text = config_text(
-        out, inspect.inspect_footprints(args.footprints, args.layer),
-        inspect.configured_sites(default_config().parent),
-        survey=inspect.inspect_survey(args.survey) if args.survey else None,
-        dsm=inspect.inspect_dsm(args.dsm) if args.dsm else None,
-        weather=inspect.inspect_weather(args.weather) if args.weather else None,
-    )
+    text = starting_config(args.footprints, out, configs=default_config().parent, layer=args.layer,
+                           survey=args.survey, dsm=args.dsm, weather=args.weather)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    write_text(out, text)
     checks = sum("CHECK" in line for line in text.splitlines())
     console.print(f"wrote {out}: {checks} CHECK comments to read, then `roofpv validate {out}`")
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from roofpv.cli.common import (
+    coverage_line,
     execute,
     milestone_cell,
     pct,
@@ -36,33 +37,45 @@ def add_parser(commands) -> argparse.ArgumentParser:
     return parser
 
 
-#: Column headers of the terminal table per language.
+#: Column headers of the terminal table per language; † marks the screening columns.
 SUMMARY_COLUMNS = {
-    "zh": ("镇街道", "建筑数", "适宜", "有条件", "计入潜力 MWp", "年发电 GWh", "现状覆盖率", "潜力覆盖率"),
-    "en": ("township", "bldgs", "suitable", "cond.", "counted MWp", "GWh/yr", "cov. now", "potential"),
+    "zh": ("镇街道", "建筑数", "适宜", "有条件", "计入潜力\nMWp", "年发电\nGWh", "现状\n覆盖率", "潜力\n覆盖率",
+           "技术潜力†\nMWp", "年发电† GWh\nP50/P90", "筛查†\n覆盖率"),
+    "en": ("township", "bldgs", "suitable", "cond.", "counted\nMWp", "GWh/yr", "cov.\nnow", "cov.\npotential",
+           "technical†\nMWp", "GWh/yr†\nP50/P90", "cov.†\nscreening"),
+}
+#: What the screening columns are, printed under each table.
+SCREENING_NOTE = {
+    "zh": "† 筛查：适宜与有条件适宜屋顶（含无普查记录的建筑）的技术潜力，需普查核实后方可计入目标",
+    "en": "† screening: technical potential of suitable and conditional roofs (buildings without a "
+          "survey row among them); survey needed before counting toward a target",
 }
 
 
 def summary_table(townships, target, lang: str = "zh"):
-    """Rich table: buildings, suitable, capacity, energy and coverage of ``target`` per
-    township, headed in ``lang``."""
+    """Rich table: buildings, suitable, counted capacity, energy and coverage of ``target``
+    per township and, marked † as screening, the technical potential with its P50/P90
+    energy and coverage (:data:`SCREENING_NOTE`), headed in ``lang``."""
     from rich.table import Table
 
     milestones = list(target.milestones)
     title = (f"roofpv survey · 分镇街道汇总 · {target.label}" if lang == "zh"
              else f"roofpv survey · townships · {target.name.replace('_', ' ')}")
-    table = Table(title=title, header_style="bold", pad_edge=False)
+    table = Table(title=title, header_style="bold", pad_edge=False, caption=SCREENING_NOTE[lang],
+                  caption_justify="left")
     for i, col in enumerate(SUMMARY_COLUMNS[lang]):
         table.add_column(col, justify="left" if i == 0 else "right", no_wrap=True)
     for year in milestones:
-        table.add_column(f"{year}", justify="right", no_wrap=True)
+        table.add_column(f"{year}", justify="right")
     p = f"{target.name}_"
     for name, row in townships.iterrows():
         cells = [
             str(name), f"{row['buildings']:,.0f}", f"{row['suitable']:,.0f}",
             f"{row['conditional']:,.0f}", f"{row['counted_potential_kwp'] / 1000:,.1f}",
             f"{row['annual_mwh'] / 1000:,.1f}", pct(row[p + "coverage_today"]),
-            pct(row[p + "coverage_potential"]),
+            pct(row[p + "coverage_potential"]), f"{row['technical_potential_kwp'] / 1000:,.1f}",
+            f"{row['technical_annual_mwh'] / 1000:,.1f}/{row['technical_annual_mwh_p90'] / 1000:,.1f}",
+            pct(row[p + "coverage_technical"]),
         ]
         for year in milestones:
             cells.append(milestone_cell(pct(row[f"{p}target_{year}"]), row[f"{p}status_{year}"]))
@@ -110,7 +123,7 @@ def run(args: argparse.Namespace, console) -> int:
     table = pd.concat([t.loc[township_order(results)], t.loc[[CITY]]])
     for target in config.policy.targets:
         console.print(summary_table(table, target, args.lang))
-        console.print(f"coverage: {target.metric}, {target.source}")
+        console.print(coverage_line(target, args.lang))
     console.print(status_legend(config.run_date))
     console.print(reconciliation(reconcile(results.buildings, results.survey_rows)))
     errors = sum(f.level == "error" for f in results.findings)

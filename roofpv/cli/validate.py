@@ -44,7 +44,9 @@ def run(args: argparse.Namespace, console) -> int:
         inventory = check_inputs(config)
     frame = in_language(findings_frame(inventory.findings), args.lang)
     levels = frame["level"].value_counts()
-    summary = frame.groupby(["level", "column", "problem"], dropna=False).size().rename("count").reset_index()
+    # a finding about no column in particular (a file, the survey as a whole) groups under "–"
+    summary = (frame.assign(column=frame["column"].fillna("–")).groupby(["level", "column", "problem"])
+               .size().rename("count").reset_index())
     counts = reconcile(inventory.buildings, inventory.survey_rows)
     overview = pd.DataFrame(list(counts.items()), columns=["item", "count"])
     with output_set(out_dir, args.overwrite, ["validation.xlsx"], merge=True) as stage:
@@ -55,7 +57,7 @@ def run(args: argparse.Namespace, console) -> int:
     for col in ("level", "column", "problem", "count"):
         table.add_column(col, justify="right" if col == "count" else "left")
     for _, row in summary.sort_values("count", ascending=False).iterrows():
-        table.add_row(row["level"], str(row["column"]), row["problem"], f"{row['count']:,}")
+        table.add_row(row["level"], row["column"], row["problem"], f"{row['count']:,}")
     console.print(table)
     console.print(reconciliation(counts))
     console.print(

@@ -348,8 +348,9 @@ def irradiance_lag_h(weather, latitude, longitude):
 
     Clear-sky GHI (Haurwitz) is averaged over each row's hour moved by lags of
     ±:data:`MAX_LAG_H` in :data:`LAG_STEP_MIN` steps and correlated with the
-    frame's GHI on the clearest :data:`CLEAR_DAY_SHARE` of days (clouds on
-    other days, often in the afternoon, bias the fit); the best lag is refined
+    frame's GHI on the clearest :data:`CLEAR_DAY_SHARE` of the days with any GHI (clouds on
+    other days, often in the afternoon, bias the fit; a part year's days outside its
+    period have none); the best lag is refined
     by a parabola through the correlation peak. A frame whose rows hold the
     mean of the hour they start gives 0; data stamped one hour too late, +1;
     instantaneous values at the hour's end, +0.5.
@@ -384,7 +385,9 @@ def irradiance_lag_h(weather, latitude, longitude):
     day = np.arange(n) // 24
     centre = model[len(lags) // 2]
     index_of_day = np.bincount(day, ghi) / np.maximum(np.bincount(day, centre), 1e-9)
-    clearest = index_of_day >= np.quantile(index_of_day, 1 - CLEAR_DAY_SHARE)
+    # Days without any GHI (outside a part-year file's period) are not candidates.
+    lit = index_of_day > 0
+    clearest = lit & (index_of_day >= np.quantile(index_of_day[lit], 1 - CLEAR_DAY_SHARE))
     use = clearest[day]
     x = ghi[use] - ghi[use].mean()
     m = model[:, use] - model[:, use].mean(axis=1, keepdims=True)
@@ -448,9 +451,11 @@ def distance_km(lat1, lon1, lat2, lon2):
     return metres / 1000.0
 
 
-def location_findings(meta, latitude, longitude, source, warn_km=50.0, max_km=500.0):
+def location_findings(meta, latitude, longitude, source, warn_km=150.0, max_km=500.0,
+                      what="weather file"):
     """
-    Findings on how far a weather file's location lies from the site.
+    Findings on how far a weather file's (or a typical-year climate's) location lies from
+    the site.
 
     Parameters
     ----------
@@ -459,11 +464,13 @@ def location_findings(meta, latitude, longitude, source, warn_km=50.0, max_km=50
     latitude, longitude : float
         The site [degrees north, degrees east].
     source : str
-        The file, for the finding.
-    warn_km : float, default 50
-        From this distance a ``warning``.
+        The file or config key, for the finding.
+    warn_km : float, default 150
+        From this distance a ``warning``: irradiation differs by several per cent.
     max_km : float or None, default 500
-        From this distance an ``error``; None: never.
+        From this distance an ``error``: another climate; None: never.
+    what : str, default "weather file"
+        What lies there, for the finding's text.
 
     Returns
     -------
@@ -472,19 +479,22 @@ def location_findings(meta, latitude, longitude, source, warn_km=50.0, max_km=50
     lat, lon = meta.get("latitude"), meta.get("longitude")
     if lat is None or lon is None:
         return [Finding("info", source, None, None, "location", None,
-                        "weather file states no location; not compared with the site",
-                        "check that the file belongs to the site")]
+                        f"{what} states no location; not compared with the site",
+                        "check that it belongs to the site" + (
+                            "" if what == "weather file" else
+                            " (weather.monthly.latitude/longitude say where the means hold)"))]
     km = distance_km(lat, lon, latitude, longitude)
     at = f"{lat:.3f}°N {lon:.3f}°E"
     if max_km is not None and km >= max_km:
         return [Finding("error", source, None, None, "location", at,
-                        f"weather file lies {km:,.0f} km from the site (more than "
+                        f"{what} lies {km:,.0f} km from the site (more than "
                         f"{max_km:g} km): another climate",
-                        "use a weather file of the site's region, or raise "
-                        "weather.max_distance_km (null = no limit) if intended")]
+                        "use a weather file or station of the site's region (`roofpv init` "
+                        "picks the nearest station), or raise weather.max_distance_km "
+                        "(null = no limit) if intended")]
     if km >= warn_km:
         return [Finding("warning", source, None, None, "location", at,
-                        f"weather file lies {km:,.0f} km from the site",
-                        "use a nearer station if there is one; set "
+                        f"{what} lies {km:,.0f} km from the site (more than {warn_km:g} km)",
+                        "use a nearer station if there is one; raise "
                         "weather.warn_distance_km to accept it")]
     return []

@@ -16,14 +16,17 @@ and column and not taken.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from roofpv.config import Config
+from roofpv.fieldwork import completeness
 from roofpv.fieldwork.forms import CONFIRMED_YES, is_survey, survey_columns
-from roofpv.findings import Finding
+from roofpv.findings import Finding, findings_frame
 from roofpv.inputs.survey_table import _blanks, normalise_survey
 from roofpv.schema import value_key
 
@@ -272,6 +275,16 @@ def collect(returns: list[Returned]) -> Collected:
                      _returns(pd.DataFrame(seen_files)), problems)
 
 
+def filled_in(r: Returned) -> bool:
+    """Whether an office entered anything into the form: its name, person or date, a
+    value that differs from what was issued, a confirmed row or a new row."""
+    if r.office or r.person or r.filled_from != "file time":
+        return True
+    merged = collect([r])
+    return len(merged.history) > 0 or len(merged.new_rows) > 0 or bool(
+        _rows(r)["confirmed"].map(lambda v: isinstance(v, str) and value_key(v) == CONFIRMED_YES).any())
+
+
 def _issue_time(r: Returned) -> dt.datetime:
     return dt.datetime.fromisoformat(r.issued_on)
 
@@ -304,3 +317,123 @@ def _returns(files: pd.DataFrame) -> pd.DataFrame:
     later = files.groupby("form")["order"].transform("max") > files["order"]
     return files.assign(status=np.where(later, "superseded", "latest")).drop(columns="order")
 
+
+
+# ---------------------------------------------------------------------------------------
+# The survey workbook of `roofpv collect`
+# ---------------------------------------------------------------------------------------
+
+#: Chinese (English) headers of the survey workbook's tables.
+HEADERS = {
+    "building_id": "建筑编号 building id", "column": "列 column", "value": "值 value",
+    "time": "时间 time", "kind": "类型 kind", "file": "文件 file", "sheet": "工作表 sheet",
+    "row": "行 row", "form": "表单 form", "office": "填报单位 office", "issued_value": "发放值 issued",
+    "taken": "采用 taken", "final": "最终值 final", "township": "镇街道 township", "name": "建筑名称 name",
+    "category": "建筑类别 category", "note": "备注 note", "action": "处理 action", "level": "级别 level",
+    "problem": "问题 problem", "fix": "处理建议 fix", "person": "填报人 person", "filled": "填报日期 filled",
+    "filled_from": "日期来源 date from", "issued": "发放日期 issued", "rows": "行数 rows",
+    "status": "状态 status", "buildings": "建筑数 buildings", "returns": "报送次数 returns",
+    "latest": "最近报送 latest", "senders": "报送单位 senders", "surveyed": "已调查 surveyed",
+    "surveyed_share": "已调查比例 surveyed share", "complete": "关键列齐全 complete",
+    "complete_share": "齐全比例 complete share", "field_check": "需现场复核 field check",
+    "cohort_unknown": "无法判定是否属政策对象 cohort unknown", "measured": "DSM遮挡 DSM shading",
+}
+#: Name of the survey sheet when the config names none.
+SURVEY_SHEET = "屋顶普查"
+
+
+@dataclass(frozen=True)
+class CollectedSurvey:
+    """The survey workbook ``roofpv collect`` writes, and what it tells the user.
+
+    ``sheets``: sheet name → table as written (the survey sheet named as
+    ``inputs.survey_sheet``, then 完成情况, 各列完成率, 表单状态, 修改记录, 冲突, 新增建筑,
+    问题, 报送文件, 现场复核; Chinese headers); ``merged``: the merge of the returns
+    (:func:`collect`); ``townships``: completeness per township, the total row
+    (:data:`~roofpv.fieldwork.completeness.TOTAL`) last
+    (:func:`~roofpv.fieldwork.completeness.summary`); ``forms``: each issued form's
+    returns, latest date and status (``returned``, ``stale``, ``missing``); ``problems``:
+    the unreadable workbooks and what the merge found; ``forms_read``: forms read.
+    """
+
+    sheets: dict[str, pd.DataFrame]
+    merged: Collected
+    townships: pd.DataFrame
+    forms: pd.DataFrame
+    problems: list[Finding]
+    forms_read: int
+
+    @property
+    def conflicting_cells(self) -> int:
+        """Cells (building and column) that two offices filled differently."""
+        return len(self.merged.conflicts[["building_id", "column"]].drop_duplicates())
+
+
+def issued_listing(returns: list[Returned]) -> pd.DataFrame:
+    """What was issued, as far as the returned forms tell (when the listing of ``roofpv
+    forms`` is not at hand): by ``building_id``, its ``form``, ``township``, ``issued``
+    date and ``measured_shading``; a building on two forms counts on the last one."""
+    listing = pd.concat([pd.DataFrame({"form": r.form_id, "township": r.township, "issued": r.issued_on,
+                                       "measured_shading": r.measured.to_numpy(object)},
+                                      index=r.issued.index) for r in returns])
+    return listing[~listing.index.duplicated(keep="last")]
+
+
+def collect_survey(returns: list[Returned], config: Config, as_of: dt.datetime,
+                   listing: pd.DataFrame | None = None, unreadable: Sequence[Finding] = (),
+                   stale_days: int = 30) -> CollectedSurvey:
+    """Merge returned forms into the survey workbook and measure how complete the survey is.
+
+    Parameters
+    ----------
+    returns : the returned forms (:func:`roofpv.io.form_workbooks.read_returns`), any
+        order, several versions of a form allowed.
+    config : names the survey sheet (``inputs.survey_sheet``) and the policy targets whose
+        cohorts' completeness is counted.
+    as_of : the date staleness is measured at.
+    listing : what was issued (:func:`roofpv.io.form_workbooks.read_issued`, by building
+        id); None: only the returned forms count (:func:`issued_listing`), so no form is
+        missing.
+    unreadable : findings on workbooks that could not be read, listed with the problems.
+    stale_days : a form last returned more than this many days before ``as_of`` is stale.
+    """
+    merged = collect(returns)
+    problems = [*unreadable, *merged.problems]
+    if listing is None:
+        listing = issued_listing(returns)
+    canonical, _ = normalise_survey(merged.survey.reset_index(), "collected survey", None, first_row=2)
+    measured = listing["measured_shading"]
+    status = completeness.building_status(listing[["township", "form"]], canonical, measured.where(measured.notna()))
+    order = list(dict.fromkeys(listing["township"]))
+    targets = list(config.policy.targets)
+    by_town = completeness.summary(status, targets, order)
+    by_column = completeness.column_shares(status, order)
+    issued_forms = listing.groupby("form", sort=False).agg(
+        township=("township", "first"), buildings=("township", "size"), issued=("issued", "first"))
+    forms_status = completeness.form_status(issued_forms, merged.returns, as_of, stale_days)
+    checks = status[status["field_check"]].join(canonical[["shading"]]).assign(
+        measured=measured)[["township", "form", "shading", "measured"]]
+
+    labels = {c.key: c.header for c in survey_columns(as_of.year)}
+    sheet = config.inputs.survey_sheet if isinstance(config.inputs.survey_sheet, str) else SURVEY_SHEET
+    col_labels = {**HEADERS, **{k: v for k, v in labels.items() if k not in HEADERS}}
+    t_labels = {f"{t.name}_{s}": f"{t.label} {w}" for t in targets
+                for s, w in (("cohort", "政策对象建筑数"), ("complete", "齐全数"), ("complete_share", "齐全比例"))}
+
+    def table(frame, index=False):
+        frame = frame.reset_index() if index else frame
+        return frame.rename(columns={**col_labels, **t_labels})
+
+    sheets = {
+        sheet: merged.survey.reset_index().rename(columns=labels),
+        "完成情况": table(by_town, index=True),
+        "各列完成率": table(by_column, index=True),
+        "表单状态": table(forms_status, index=True),
+        "修改记录": table(merged.history),
+        "冲突": table(merged.conflicts),
+        "新增建筑": table(merged.new_rows),
+        "问题": table(findings_frame(problems)),
+        "报送文件": table(merged.returns),
+        "现场复核": table(checks.rename_axis("building_id"), index=True),
+    }
+    return CollectedSurvey(sheets, merged, by_town, forms_status, problems, len(returns))

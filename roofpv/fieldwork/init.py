@@ -2,8 +2,11 @@
 
 :mod:`roofpv.io.inspect` reads the facts (columns, CRS, extent, survey headers, DSM
 pixel size, weather location); :func:`config_text` writes the YAML: it extends the
-nearest configured jurisdiction, points ``inputs`` at the user's files and says in
-comments what was detected and what to check.
+nearest configured jurisdiction of the site's province (else the nearest one, with CHECK
+comments on the prices and emission factor that do not fit), takes the typical year of
+the nearest station of roofpv's table (:mod:`roofpv.energy.stations`) unless a weather
+file is given, points ``inputs`` at the user's files and says in comments what was
+detected and what to check.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from roofpv.energy.stations import CHINA_MAX_KM, PROVINCE_VOTERS, nearest, site_province
 from roofpv.energy.weather import distance_km
 from roofpv.roofs.roof import CHINA_LATITUDE, CHINA_LONGITUDE, analysis_epsg
 from roofpv.schema import COLUMN_ALIASES, header_key
@@ -20,8 +24,9 @@ from roofpv.schema import COLUMN_ALIASES, header_key
 ID_COLUMNS = tuple(COLUMN_ALIASES["building_id"]) + (
     "osm_id", "@id", "full_id", "osm_way_id", "fid", "objectid", "gid", "uuid",
 )
-#: A configured jurisdiction farther than this (km) gives no usable climate.
-CLIMATE_MAX_KM = 300.0
+#: A station or weather file farther than this from the site [km]: CHECK (`roofpv validate`
+#: warns from the same distance, weather.warn_distance_km).
+CLIMATE_WARN_KM = 150.0
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,7 @@ class SiteFacts:
     name: str
     latitude: float
     longitude: float
+    province: str | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,14 @@ def nearest_site(sites: list[SiteFacts], latitude: float, longitude: float) -> t
     return sites[k], distances[k]
 
 
+def base_site(sites: list[SiteFacts], latitude: float, longitude: float,
+              province: str | None) -> tuple[SiteFacts, float]:
+    """The configured jurisdiction a new config extends: the nearest one in ``province``
+    (its prices and emission factor hold there), else the nearest one; and its distance [km]."""
+    same = [s for s in sites if province is not None and s.province == province]
+    return nearest_site(same or sites, latitude, longitude)
+
+
 def timezone(latitude: float, longitude: float) -> str:
     """Asia/Shanghai inside China's extent, else the fixed offset of the longitude."""
     if (CHINA_LATITUDE[0] <= latitude <= CHINA_LATITUDE[1]
@@ -122,6 +136,79 @@ def timezone(latitude: float, longitude: float) -> str:
         return "Asia/Shanghai"
     hours = round(longitude / 15.0)
     return "UTC" if hours == 0 else f"Etc/GMT{-hours:+d}"
+
+
+def _site_lines(lat: float, lon: float, guess) -> list[str]:
+    """The ``province`` and ``timezone`` lines of the site, each with what to check."""
+    zone = timezone(lat, lon)
+    if guess is None:
+        return [
+            "  # Outside China: no province (prices and emission factor below are CHECKs).",
+            "  province: null",
+            f"  # CHECK: time zone from the longitude ({lon:.1f}° ≈ UTC{round(lon / 15):+d}, no daylight",
+            "  # saving); set the zone the weather file's time stamps are in.",
+            f"  timezone: {zone}",
+        ]
+    province, station, km = guess
+    return [
+        f"  # CHECK: province guessed from the {PROVINCE_VOTERS} nearest stations (the nearest: {station.label},",
+        f"  # {km:,.0f} km); correct it if the site lies across a border.",
+        f"  province: {province}",
+        "  # Beijing time, as all of China keeps.",
+        f"  timezone: {zone}",
+    ]
+
+
+def _weather_lines(out: Path, lat: float, lon: float, weather: WeatherFacts | None) -> list[str]:
+    """The ``weather`` section: the given file, else the nearest station's typical year."""
+    if weather is not None:
+        lines = [f"  # {weather.source}."]
+        if weather.latitude is not None:
+            wkm = distance_km(weather.latitude, weather.longitude, lat, lon)
+            lines += [f"  # Its station lies {wkm:,.0f} km from the site"
+                      + (" — CHECK: a nearer station would fit better." if wkm >= CLIMATE_WARN_KM else ".")]
+        if weather.repairs:
+            lines += [f"  # CHECK: {weather.repairs} findings on reading it (values repaired, DNI/DHI split "
+                      "from GHI, hours not covered; see `roofpv validate`)."]
+        return lines + [
+            "  # `roofpv validate` compares the irradiance with the sun; if it reports an offset,",
+            "  # CHECK the file's time convention and set shift_h as it says.",
+            f"  file: {_quote(_path(weather.path, out))}",
+            "  shift_h: 0",
+        ]
+    station, km = nearest(lat, lon)
+    lines = [f"  # Typical year of the nearest station of roofpv's table: {station.label}, {km:,.0f} km",
+             f"  # from the site; monthly means of {station.file}:", f"  # {station.url}"]
+    if km >= CHINA_MAX_KM:
+        lines += [f"  # CHECK: no station is near (the table covers China): this climate is {km:,.0f} km away",
+                  "  # and `roofpv validate` refuses it. Give an hourly weather file (roofpv init --weather)."]
+    elif km >= CLIMATE_WARN_KM:
+        lines += [f"  # CHECK: {km:,.0f} km is far for a climate: a local typical-year file (CSWD/CTYW/TMYx",
+                  "  # EPW) or measured hourly GHI fits better (roofpv init --weather)."]
+    else:
+        lines += ["  # A local typical-year or measured file is better still: roofpv init --weather."]
+    return lines + [f"  station: {station.station_id}", "  monthly: null", "  file: null"]
+
+
+def _defaults_lines(base: SiteFacts, guess) -> list[str]:
+    """Comments on the prices, emission factor and targets inherited from ``base``."""
+    inherited = f"{base.path.name} ({base.province or 'no province stated'})"
+    if guess is None:
+        return [
+            f"# CHECK: the site lies outside China: the prices, tariffs and emission factor of {inherited}",
+            "# do not apply — set economics.* and carbon.* (and their province: null) for the site;",
+            "# `roofpv validate` warns until then. Policy targets are Chinese ones, to be replaced.",
+        ]
+    province = guess[0]
+    if base.province == province:
+        return [f"# Prices, tariffs and emission factor are {province}'s, from {inherited}; CHECK they are",
+                "# current, and the module, policy targets and energy use in the file extended above."]
+    return [
+        f"# CHECK: roofpv has no prices or emission factor for {province}: those of {inherited} are",
+        f"# inherited. Set economics.* and carbon.* to {province}'s values with economics.province and",
+        f"# carbon.province: {province} (or the national factor of national.yaml); `roofpv validate`",
+        "# warns until then. CHECK also the module, policy targets and energy use extended above.",
+    ]
 
 
 def _path(target: Path, out: Path) -> str:
@@ -148,13 +235,15 @@ def config_text(out: Path, footprints: FootprintFacts, sites: list[SiteFacts],
     given file or the nearest jurisdiction's typical year; comments say what to check.
     """
     lat, lon = footprints.latitude, footprints.longitude
-    base, km = nearest_site(sites, lat, lon)
+    guess = site_province(lat, lon)
+    base, km = base_site(sites, lat, lon, guess[0] if guess else None)
     ident = id_column(footprints)
     epsg = analysis_epsg(lat, lon)
     lines = [
         f"# roofpv configuration for {footprints.path.name}, written by `roofpv init`.",
         "# Read every CHECK below, then run `roofpv validate` on this file.",
-        f"# Everything not set here comes from {base.path.name} ({base.name}, {km:,.0f} km away):",
+        f"# Everything not set here comes from {base.path.name} ({base.name}, {km:,.0f} km away"
+        + (f", {base.province}" if base.province else "") + "):",
         "# module, losses, roof rules, policy targets, prices and emission factor.",
         f"extends: {_path(base.path, out)}",
         "",
@@ -198,7 +287,7 @@ def config_text(out: Path, footprints: FootprintFacts, sites: list[SiteFacts],
         f"  latitude: {lat:.4f}",
         f"  longitude: {lon:.4f}",
         "  altitude_m: 0",
-        f"  timezone: {timezone(lat, lon)}",
+        *_site_lines(lat, lon, guess),
         "",
         f"# null: analysis CRS chosen from the site, here EPSG:{epsg} "
         + ("(CGCS2000 3° Gauss-Krüger)." if epsg < 32600 else "(WGS84 UTM; the site is outside China)."),
@@ -206,29 +295,7 @@ def config_text(out: Path, footprints: FootprintFacts, sites: list[SiteFacts],
         "",
         "weather:",
     ]
-    if weather is not None:
-        lines += [f"  # {weather.source}."]
-        if weather.latitude is not None:
-            wkm = distance_km(weather.latitude, weather.longitude, lat, lon)
-            lines += [f"  # Its station lies {wkm:,.0f} km from the site"
-                      + (" — CHECK: a nearer station would fit better." if wkm >= 50 else ".")]
-        if weather.repairs:
-            lines += [f"  # CHECK: {weather.repairs} implausible or missing values are repaired on "
-                      "reading (see `roofpv validate`)."]
-        lines += [
-            "  # `roofpv validate` compares the irradiance with the sun; if it reports an offset,",
-            "  # CHECK the file's time convention and set shift_h as it says.",
-            f"  file: {_quote(_path(weather.path, out))}",
-            "  shift_h: 0",
-        ]
-    elif km <= CLIMATE_MAX_KM:
-        lines += [f"  # Typical-year monthly means of {base.name} ({km:,.0f} km away), inherited.",
-                  "  # CHECK: a local typical-year file (CSWD/CTYW/TMYx EPW) is better: roofpv init --weather.",
-                  "  file: null"]
-    else:
-        lines += [f"  # CHECK: the nearest configured climate ({base.name}) is {km:,.0f} km away and does",
-                  "  # not describe this site: give an hourly weather file (roofpv init --weather).",
-                  "  file: null"]
+    lines += _weather_lines(out, lat, lon, weather)
     lines += [
         "",
         "grid:",
@@ -262,9 +329,5 @@ def config_text(out: Path, footprints: FootprintFacts, sites: list[SiteFacts],
             "  # CHECK: the folder of DEM tiles (ground) if there is one.",
             "  dem: null",
         ]
-    lines += [
-        "",
-        "# CHECK also, in the file extended above: module, economics (prices of your province),",
-        "# policy targets and carbon factor — override any section here.",
-    ]
+    lines += ["", *_defaults_lines(base, guess)]
     return "\n".join(lines) + "\n"

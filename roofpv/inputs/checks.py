@@ -194,6 +194,8 @@ def datum_check(config: Config, raw: gpd.GeoSeries, polygons: gpd.GeoDataFrame |
         corners = gpd.GeoSeries(shapely.points(np.reshape(footprints.total_bounds, (2, 2))), crs=footprints.crs)
         lon, lat = np.mean(shapely.get_coordinates(corners.to_crs("EPSG:4326").to_numpy()), axis=0)
     shift = {d: webmap.shift_m(lon, lat, d) for d in ("gcj02", "bd09")}
+    if n == 0 or max(shift.values()) < 1.0:  # outside China web maps are not shifted
+        return []
     located = dict.fromkeys(webmap.CANDIDATES)
     counted = n
     if polygons is not None and n:
@@ -227,7 +229,7 @@ def datum_check(config: Config, raw: gpd.GeoSeries, polygons: gpd.GeoDataFrame |
     fits = {d: webmap.Fit(tested[d], raised[d], located[d]) for d in webmap.CANDIDATES}
     hints = webmap.hinted_datums(readers.layer_text(inputs.footprints, inputs.footprints_layer))
     return webmap.datum_findings(fits, inputs.footprints_datum, counted, hints, shift,
-                                 str(inputs.footprints), total=len(raw))
+                                 str(inputs.footprints), total=len(raw), dsm=mosaic is not None)
 
 
 def dsm_coverage(buildings: gpd.GeoDataFrame, mosaic: tiles.Mosaic, config: Config,

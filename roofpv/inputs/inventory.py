@@ -13,7 +13,7 @@ import shapely
 
 from roofpv.findings import Finding
 from roofpv.inputs.webmap import Datum, unshift
-from roofpv.schema import value_key
+from roofpv.schema import header_key, value_key
 
 
 def join_survey(
@@ -254,13 +254,16 @@ def resolve_overlaps(
     return out, findings
 
 
-#: Footprint-layer columns that carry building attributes (compared in lower case):
-#: OSM tags (``building``, ``building:levels``, ``height``), their vector-tile names
-#: (``kind_detail``, ``building_levels``) and common Chinese headers.
+#: Footprint-layer columns that carry building attributes, compared after
+#: :func:`roofpv.schema.header_key` (case, spaces, ``_``, units in brackets ignored: ``height_m``,
+#: ``Height (m)`` and ``高度(米)`` all match): OSM tags (``building``, ``building:levels``,
+#: ``height``), their vector-tile names (``kind_detail``, ``building_levels``), GIS exports
+#: (``height_m``, ``floors``) and common Chinese headers.
 ATTRIBUTE_COLUMNS = {
     "building_type": ("building", "kind_detail", "building_type", "建筑类型", "类型", "用途"),
-    "levels": ("building:levels", "building_levels", "levels", "floors", "层数", "建筑层数"),
-    "height_m": ("height", "building_height", "高度", "建筑高度"),
+    "levels": ("building:levels", "building_levels", "levels", "floors", "storeys", "stories",
+               "num_floors", "floor_count", "层数", "建筑层数", "楼层数", "地上层数"),
+    "height_m": ("height", "height_m", "building_height", "bldg_height", "高度", "建筑高度", "楼高"),
     "name": ("name", "名称", "建筑名称"),
 }
 #: OSM ``building=*`` values by roofpv category (values not listed stay unknown).
@@ -283,26 +286,30 @@ def footprint_attributes(frame: pd.DataFrame, storey_height_m: float = 3.0) -> p
     """Survey columns read from the footprint layer's own attributes.
 
     Returns ``name``, ``category`` (from the building type, e.g. OSM
-    ``building=industrial`` → ``factory``) and ``floors`` (levels, else height ÷
+    ``building=industrial`` → ``factory``) and ``floors`` (levels, else height [m] ÷
     ``storey_height_m``, rounded, at least 1), NaN where the layer says nothing, plus
-    ``floors_from`` (``levels``, ``height`` or None) — indexed like ``frame``.
+    ``floors_from``: the layer's column the floors were read from (e.g.
+    ``building:levels``, ``height_m``), None where none — indexed like ``frame``.
     """
-    lower = {str(c).strip().lower(): c for c in frame.columns}
+    keys = {header_key(c): c for c in reversed(frame.columns)}  # the first of equal keys wins
 
-    def column(key):
-        found = next((lower[a] for a in ATTRIBUTE_COLUMNS[key] if a in lower), None)
-        return frame[found] if found is not None else pd.Series(np.nan, index=frame.index)
+    def found(key):
+        return next((keys[header_key(a)] for a in ATTRIBUTE_COLUMNS[key] if header_key(a) in keys), None)
+
+    def column(name):
+        return frame[name] if name is not None else pd.Series(np.nan, index=frame.index)
 
     def number(values):
         text = values.astype("string").str.extract(r"(-?\d+(?:\.\d+)?)", expand=False)
         return pd.to_numeric(text, errors="coerce").where(lambda v: v > 0)
 
-    kind = column("building_type").astype("string").str.strip().str.lower()
-    levels = number(column("levels")).round()
-    from_height = (number(column("height_m")) / storey_height_m).round().clip(lower=1)
+    levels_col, height_col = found("levels"), found("height_m")
+    kind = column(found("building_type")).astype("string").str.strip().str.lower()
+    levels = number(column(levels_col)).round()
+    from_height = (number(column(height_col)) / storey_height_m).round().clip(lower=1)
     floors = levels.fillna(from_height)
-    source = np.where(levels.notna(), "levels", np.where(from_height.notna(), "height", None))
-    name = column("name").astype("string").str.strip().replace("", pd.NA)
+    source = np.where(levels.notna(), levels_col, np.where(from_height.notna(), height_col, None))
+    name = column(found("name")).astype("string").str.strip().replace("", pd.NA)
     return pd.DataFrame({
         "name": name.astype(object).where(name.notna(), None),
         "category": kind.map(_CATEGORY_OF).astype(object),
@@ -315,15 +322,18 @@ def fill_from_footprints(
     buildings: pd.DataFrame, attributes: pd.DataFrame
 ) -> pd.DataFrame:
     """Blank survey cells of ``name``, ``category`` and ``floors`` filled from the
-    footprint layer; adds ``category_source`` and ``floors_source`` (``survey``,
-    ``footprints`` or ``default``)."""
+    footprint layer; adds ``category_source`` (``survey``, ``footprints`` or ``default``)
+    and ``floors_source`` (``survey``, ``footprints:<column>`` naming the layer's column
+    the floors come from, e.g. ``footprints:height_m``, or ``default``)."""
     out = buildings.copy()
     attributes = attributes.reindex(out.index)
     for column in ("category", "floors"):
         surveyed = out[column].notna()
         out[column] = out[column].where(surveyed, attributes[column])
+        from_layer = ("footprints:" + attributes["floors_from"].astype("string")).fillna("footprints")
         out[f"{column}_source"] = np.where(
-            surveyed, "survey", np.where(out[column].notna(), "footprints", "default"))
+            surveyed, "survey", np.where(out[column].notna(),
+                                         from_layer if column == "floors" else "footprints", "default"))
     out["name"] = out["name"].where(out["name"].notna(), attributes["name"])
     return out
 

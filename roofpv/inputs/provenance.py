@@ -10,6 +10,7 @@ import geopandas as gpd
 from shapely.geometry import Point
 
 from roofpv.config import Config
+from roofpv.io.encodings import EncodingError, read_text
 from roofpv.roofs.roof import utm_epsg
 
 #: First line of the README of a folder of synthetic sample data (data/sample/README.md).
@@ -29,8 +30,8 @@ def sample_inputs(config: Config) -> list[str]:
             continue
         readme = Path(path).parent / "README.md"
         try:
-            first = readme.read_text(encoding="utf-8").splitlines()[0] if readme.exists() else ""
-        except (OSError, UnicodeDecodeError, IndexError):
+            first = read_text(readme).text.splitlines()[0] if readme.exists() else ""
+        except (OSError, EncodingError, IndexError):
             first = ""
         if SAMPLE_MARK in first:
             out.append(Path(path).name)

@@ -25,7 +25,9 @@ from roofpv.schema import (
     value_key,
 )
 
-#: 1 kN/m² = 1000 N/m² = 101.97 kg/m² under standard gravity.
+#: 1 kN/m² = 1000 N/m² = 101.97 kg/m² under standard gravity; a kilogram-force per
+#: square metre (kgf/m², 公斤力/平方米, the unit of older Chinese load tables) is the
+#: weight of 1 kg/m², so it converts alike.
 KG_PER_KN = 1000.0 / 9.80665
 #: A spare roof load above this many kN/m² is taken to be written in kg/m².
 LOAD_KG_THRESHOLD = 20.0
@@ -43,7 +45,7 @@ UNIT_LABELS = {
 UNITS: dict[str, dict[str, float]] = {
     "roof_load_kn_m2": {
         **{u: 1.0 for u in ("kn/m2", "kn")},
-        **{u: 1.0 / KG_PER_KN for u in ("kg/m2", "kg")},
+        **{u: 1.0 / KG_PER_KN for u in ("kg/m2", "kg", "kgf/m2", "kgf")},
     },
     "floor_area_m2": _AREA,
     "existing_pv_area_m2": _AREA,
@@ -52,7 +54,7 @@ UNITS: dict[str, dict[str, float]] = {
     "floors": {"层": 1.0},
 }
 #: Unit words written out, as :func:`unit_key` rewrites them before looking them up.
-_UNIT_WORDS = (("千克", "kg"), ("公斤", "kg"), ("千牛", "kn"), ("kpa", "kn/m2"), ("平方米", "m2"),
+_UNIT_WORDS = (("千克力", "kgf"), ("公斤力", "kgf"), ("千克", "kg"), ("公斤", "kg"), ("千牛", "kn"), ("kpa", "kn/m2"), ("平方米", "m2"),
                ("平米", "m2"), ("㎡", "m2"), ("m^2", "m2"), ("m²", "m2"), ("每", "/"), ("千瓦", "kw"),
                ("兆瓦", "mw"))
 
@@ -80,7 +82,7 @@ BLANK_MEANS = {
 }
 
 #: How a unit is named in messages (spellings are compared after NFKC, where ² is 2).
-_UNIT_NAMES = {"kg/m2": "kg/m²", "kg": "kg/m²", "kn/m2": "kN/m²", "kn": "kN/m²",
+_UNIT_NAMES = {"kg/m2": "kg/m²", "kg": "kg/m²", "kgf/m2": "kgf/m²", "kgf": "kgf/m²", "kn/m2": "kN/m²", "kn": "kN/m²",
                "mw": "MW", "mwp": "MWp", "kw": "kW", "kwp": "kWp", "m2": "m²"}
 
 _NUMBER = re.compile(r"^[+]?(?P<num>\d+(?:\.\d*)?|\.\d+)(?P<unit>.*)$")
@@ -325,6 +327,23 @@ def normalise_survey(
                 report("info", row, ids[row], column, None, f"blank cell: {BLANK_MEANS[column]}",
                        "fill in the cell")
     return out, findings
+
+
+def cell_fits(column: str | None, value: object) -> bool:
+    """Whether a cell can be read as the canonical ``column`` (None: a column roofpv
+    does not use): blank, a known code of its vocabulary, a number in one of its units,
+    or any text for text columns. Tells where an unquoted comma shifted a CSV row."""
+    if column is None or _blank(value) or column == "building_id":
+        return True
+    if column in VOCABULARIES:
+        return value_key(value) in VALUE_LOOKUP[column]
+    if column in NUMERIC_COLUMNS:
+        text = value_key(value).lstrip("'")
+        if _THOUSANDS.match(text):
+            text = text.replace(",", "")
+        match = _NUMBER.match(_DECIMAL_COMMA.sub(r"\1.\2", text, count=1))
+        return match is not None and unit_key(match["unit"]) in ("", *UNITS[column])
+    return True
 
 
 def _per_value(values: pd.Series, cells: _Distinct, ids: pd.Series, column: str, report, parse,

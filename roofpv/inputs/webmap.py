@@ -198,7 +198,7 @@ def _share(k: int, n: int) -> str:
 
 
 def datum_findings(fits: dict, configured: Datum | None, footprints: int, hints: dict[str, Datum],
-                   shift: dict, source: str, total: int | None = None) -> list[Finding]:
+                   shift: dict, source: str, total: int | None = None, dsm: bool = False) -> list[Finding]:
     """Findings on the footprints' datum from the evidence of each candidate.
 
     Parameters
@@ -210,6 +210,10 @@ def datum_findings(fits: dict, configured: Datum | None, footprints: int, hints:
     shift : how far (m) each web-map datum moves points here
     source : the footprint file
     total : number of footprints in the file when ``footprints`` is a sample of them
+    dsm : whether DSM tiles were given (to say why the check could not run without them)
+
+    Without evidence from the DSM (tiles reaching :data:`MIN_TESTED` footprints) or the
+    townships, a note says that the positions could not be checked, and why.
     """
     key = "inputs.footprints_datum"
 
@@ -262,6 +266,18 @@ def datum_findings(fits: dict, configured: Datum | None, footprints: int, hints:
                 "warning", f"fewer footprints fall outside every township if read as "
                 f"{LABELS[town_best]}; footprints outside every township: {numbers}",
                 fix_for(town_best)))
+
+    # Neither DSM nor townships: say that the positions went unchecked, and why.
+    if not known and not located:
+        reach = max(f.tested for f in fits.values())
+        why = [f"the DSM tiles reach {reach:,} footprints at most ({MIN_TESTED} needed)" if dsm
+               else "no DSM (dsm.tiles)", "no township layer (inputs.townships)"]
+        out.append(finding(
+            "info", f"the web-map datum check (GCJ-02/BD-09) could not run: {'; '.join(why)}; "
+            f"footprints traced on Amap/Tencent or Baidu maps would lie ~{shift['gcj02']:.0f}–"
+            f"{shift['bd09']:.0f} m from their buildings unnoticed",
+            f"give dsm.tiles or inputs.townships to have the positions checked, or set {key}: gcj02 "
+            "or bd09 if the footprints were traced on a Chinese web map"))
 
     # Names: the file, its layers, fields or values mention a web map.
     named = {d for d in hints.values() if d != configured}

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import re
 import zipfile
 from pathlib import Path
@@ -27,11 +26,13 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.writer.excel import ExcelWriter
 
-from roofpv.errors import FormError, SurveyError
+from roofpv.errors import ConfigError, FormError, SurveyError
 from roofpv.fieldwork.collect import Returned
 from roofpv.fieldwork.forms import Column, Form, is_survey, survey_columns
+from roofpv.findings import Finding
 from roofpv.inputs.survey_table import locate_header
-from roofpv.io.writers import FORMULA_LEADS
+from roofpv.io.encodings import read_text
+from roofpv.io.writers import FORMULA_LEADS, atomic
 
 DATA_SHEET, INSTRUCTIONS_SHEET = "调查表", "填表说明"
 META_SHEET, ROWS_SHEET = "_roofpv_meta", "_roofpv_rows"
@@ -42,6 +43,8 @@ OFFICE_CELL, PERSON_CELL, DATE_CELL = "G2", "I2", "K2"
 #: Blank rows left at the end of every form for buildings found in the field.
 EXTRA_ROWS = 20
 FORMAT = "roofpv-survey-form 1"
+#: Listing of every issued building, written beside the forms for `roofpv collect --issued`.
+ISSUED_LIST = "forms_issued.csv"
 
 ESTIMATE_FILL = PatternFill("solid", fgColor="FFF2CC")
 KNOWN_FILL = PatternFill("solid", fgColor="FFFFFF")
@@ -67,22 +70,21 @@ def put(ws, ref: str, value) -> None:
 
 
 def save(wb: Workbook, path: Path, fixed_time: dt.datetime | None = None) -> None:
-    """Save a workbook; with ``fixed_time`` the document properties and zip member times
-    are that time, so the same content gives the same bytes."""
+    """Save a workbook, atomically; with ``fixed_time`` the document properties and zip
+    member times are that time, so the same content gives the same bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    if fixed_time is None:
-        wb.save(tmp)
-    else:
-        wb.properties.created = wb.properties.modified = fixed_time
-        buffer = io.BytesIO()
-        ExcelWriter(wb, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED)).save()
-        with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(tmp, "w") as dst:
-            for info in src.infolist():
-                member = zipfile.ZipInfo(info.filename, date_time=fixed_time.timetuple()[:6])
-                member.compress_type = zipfile.ZIP_DEFLATED
-                dst.writestr(member, src.read(info.filename))
-    os.replace(tmp, path)
+    with atomic(path) as tmp:
+        if fixed_time is None:
+            wb.save(tmp)
+        else:
+            wb.properties.created = wb.properties.modified = fixed_time
+            buffer = io.BytesIO()
+            ExcelWriter(wb, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED)).save()
+            with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(tmp, "w") as dst:
+                for info in src.infolist():
+                    member = zipfile.ZipInfo(info.filename, date_time=fixed_time.timetuple()[:6])
+                    member.compress_type = zipfile.ZIP_DEFLATED
+                    dst.writestr(member, src.read(info.filename))
 
 
 def _validation(column: Column) -> DataValidation | None:
@@ -338,6 +340,43 @@ def read_form(path: Path) -> Returned:
     )
 
 
+def read_returns(paths: list[Path]) -> tuple[list[Returned], list[Finding]]:
+    """The returned forms among ``paths`` (workbooks, or folders whose ``*.xlsx`` are
+    read; the issued listing and Office lock files skipped) and an error finding for each
+    workbook that is not a readable roofpv form. Raises :class:`FormError` when none is."""
+    files: list[Path] = []
+    for item in map(Path, paths):
+        if item.is_dir():
+            files += sorted(p for p in item.glob("*.xlsx") if not p.name.startswith((".", "~$")))
+        else:
+            files.append(item)
+    returns, unreadable = [], []
+    for path in files:
+        if path.name == ISSUED_LIST:
+            continue
+        try:
+            returns.append(read_form(path))
+        except FormError as exc:
+            unreadable.append(Finding("error", str(path), None, None, None, None, str(exc),
+                                      "collect the forms `roofpv forms` wrote, as returned"))
+    if not returns:
+        raise FormError("no readable form among " + ", ".join(map(str, paths))
+                        + ("; " + unreadable[0].problem if unreadable else ""))
+    return returns, unreadable
+
+
+def read_issued(path: Path) -> pd.DataFrame:
+    """The listing ``roofpv forms`` wrote (``path`` is the file or its folder): by
+    ``building_id``, columns ``form``, ``township``, ``file``, ``issued`` (YYYY-MM-DD) and
+    ``measured_shading`` (DSM shading class code, blank where not measured), as text;
+    in any encoding a spreadsheet may have saved it in."""
+    path = Path(path)
+    listing = path / ISSUED_LIST if path.is_dir() else path
+    if not listing.exists():
+        raise ConfigError(f"{listing}: not found; pass the forms folder of `roofpv forms`")
+    return pd.read_csv(io.StringIO(read_text(listing).text), dtype=str).set_index("building_id")
+
+
 def _text(value) -> str | None:
     return None if value is None or str(value).strip() == "" else str(value).strip()
 
@@ -410,9 +449,8 @@ def write_map(path: Path, buildings, township, pages: pd.DataFrame, page: pd.Ser
     geoms = buildings.geometry
     points = geoms.representative_point()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with PdfPages(tmp, metadata={"Title": title, "Creator": "roofpv",
-                                 "CreationDate": None, "ModDate": None}) as pdf:
+    metadata = {"Title": title, "Creator": "roofpv", "CreationDate": None, "ModDate": None}
+    with atomic(path) as tmp, PdfPages(tmp, metadata=metadata) as pdf:
         fig, ax = plt.subplots(figsize=size)
         if township is not None:
             _outline(ax, township, "#888888", 1.0)
@@ -442,7 +480,6 @@ def write_map(path: Path, buildings, township, pages: pd.DataFrame, page: pd.Ser
             _finish(ax, f"{title} · 第 {number} 页（{int(inside.sum())} 栋）", font, scale_m=100)
             pdf.savefig(fig)
         plt.close(fig)
-    os.replace(tmp, path)
 
 
 def _polygons(geoms, **style):

@@ -1,7 +1,7 @@
 """What `roofpv init` reads from a user's files: columns, CRS, extent, headers, resolution.
 
-Each function returns plain facts (:mod:`roofpv.fieldwork.init` turns them into a config); none
-assesses anything.
+Each ``inspect_*`` function returns plain facts (:mod:`roofpv.fieldwork.init` turns them
+into a config, :func:`starting_config` both); none assesses anything.
 """
 
 from __future__ import annotations
@@ -13,11 +13,13 @@ import pandas as pd
 import yaml
 from pyproj import CRS, Transformer
 
+from roofpv.config import read_config_text
 from roofpv.errors import InputError, SurveyError, WeatherFileError
+from roofpv.fieldwork import init as starting
 from roofpv.fieldwork.init import DsmFacts, FootprintFacts, SiteFacts, SurveyFacts, WeatherFacts
 from roofpv.inputs.survey_table import locate_header
 from roofpv.io import point_cloud
-from roofpv.io.readers import CSV_ENCODINGS, _read_csv, read_layer
+from roofpv.io.readers import read_csv_cells, read_layer
 from roofpv.io.weather_files import read_weather
 from roofpv.schema import HEADER_LOOKUP, header_key
 
@@ -48,7 +50,8 @@ def inspect_survey(path: Path) -> SurveyFacts:
     if suffix in (".xlsx", ".xlsm"):
         sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=object, engine="openpyxl")
     elif suffix == ".csv":
-        sheets = {None: _read_csv(path)[0]}
+        cells, decoded, _ = read_csv_cells(path)
+        sheets = {None: cells}
     else:
         raise InputError(f"{path}: survey must be .xlsx or .csv")
     best = None
@@ -64,7 +67,7 @@ def inspect_survey(path: Path) -> SurveyFacts:
         raise InputError(f"{path}: no sheet has a header row with a building id column (e.g. 建筑编号)")
     name, mapped, unmapped, rows = best
     return SurveyFacts(path=path, sheet=name, mapped=mapped, unmapped=unmapped, rows=rows,
-                       encoding=None if suffix != ".csv" else CSV_ENCODINGS[0])
+                       encoding=None if suffix != ".csv" else decoded.encoding)
 
 
 def inspect_dsm(folder: Path, pattern: str = "*.tif") -> DsmFacts:
@@ -104,10 +107,11 @@ def inspect_point_clouds(folder: Path) -> DsmFacts:
                     crs=CRS.from_wkt(crs).to_string() if crs else None, points_per_m2=float(density))
 
 
-def inspect_weather(path: Path) -> WeatherFacts:
-    """Location and format of a weather file (read in full, so it is known to load)."""
+def inspect_weather(path: Path, site: tuple[float, float, float] | None = None) -> WeatherFacts:
+    """Location and format of a weather file (read in full, so it is known to load); ``site``
+    (latitude, longitude, altitude) splits a GHI-only file that states no location."""
     try:
-        _, meta = read_weather(path)
+        _, meta = read_weather(path, site=site)
     except WeatherFileError as exc:
         raise InputError(str(exc)) from None
     return WeatherFacts(path=path, source=meta["source"], latitude=meta.get("latitude"),
@@ -118,9 +122,29 @@ def configured_sites(folder: Path) -> list[SiteFacts]:
     """The site of every configured jurisdiction in ``folder`` (``*.yaml`` with ``site``)."""
     sites = []
     for path in sorted(Path(folder).glob("*.yaml")):
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yaml.safe_load(read_config_text(path)) or {}
         site = raw.get("site") if isinstance(raw, dict) else None
         if isinstance(site, dict) and {"latitude", "longitude"} <= set(site):
             sites.append(SiteFacts(path=path, name=str(site.get("name", path.stem)),
-                                   latitude=float(site["latitude"]), longitude=float(site["longitude"])))
+                                   latitude=float(site["latitude"]), longitude=float(site["longitude"]),
+                                   province=site.get("province")))
     return sites
+
+
+def starting_config(footprints: Path, out: Path, *, configs: Path, layer: str | None = None,
+                    survey: Path | None = None, dsm: Path | None = None, weather: Path | None = None) -> str:
+    """The YAML of a starting config for the user's ``footprints`` (and ``survey``
+    workbook, ``dsm`` folder of GeoTIFF tiles or LAS/LAZ clouds, hourly ``weather`` file), saved as
+    ``out`` (the paths in it are relative to ``out``'s folder): id column and CRS
+    detected, survey headers mapped, DSM resolution read, the site at the footprints'
+    centre (where a GHI-only weather file without a location is split), extending the jurisdiction of ``configs`` (a folder of configs) nearest to it;
+    ``# CHECK`` comments say what to confirm. ``layer``: of a multi-layer footprint file.
+    """
+    facts = inspect_footprints(Path(footprints), layer)
+    site = (facts.latitude, facts.longitude, 0.0)
+    return starting.config_text(
+        Path(out), facts, configured_sites(Path(configs)),
+        survey=inspect_survey(Path(survey)) if survey else None,
+        dsm=inspect_dsm(Path(dsm)) if dsm else None,
+        weather=inspect_weather(Path(weather), site) if weather else None,
+    )

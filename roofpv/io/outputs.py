@@ -80,7 +80,7 @@ def read_buildings(out_dir: Path) -> tuple[gpd.GeoDataFrame, pd.DataFrame | None
 
 #: Decimals of the township table's quantities, by suffix; ratios and shares are written
 #: in full, so that `roofpv report` re-reads the coverage the run computed.
-CSV_DECIMALS = {"_kwp": 1, "_kw": 1, "_mwh": 1, "_m2": 0, "_myuan": 3, "_myuan_yr": 3, "_t_yr": 1,
+CSV_DECIMALS = {"_kwp": 1, "_kw": 1, "_mwh": 1, "_mwh_p90": 1, "_m2": 0, "_myuan": 3, "_myuan_yr": 3, "_t_yr": 1,
                 "_yuan_kwh": 4, "_years": 1}
 
 

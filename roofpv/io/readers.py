@@ -6,10 +6,14 @@ file and what to do; everything readable is read, and each problem becomes a fin
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import functools
+import glob
 import io
 import re
 import warnings
+import zipfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -20,29 +24,225 @@ import shapely
 
 from roofpv.errors import InputError, SurveyError
 from roofpv.findings import Finding
+from roofpv.inputs.formulas import plain_arithmetic
 from roofpv.inputs.georef import resolve_crs
 from roofpv.inputs.ids import REPAIRS, clean_ids
-from roofpv.inputs.survey_table import locate_header, normalise_survey, unit_key
+from roofpv.inputs.survey_table import cell_fits, locate_header, normalise_survey, unit_key
+from roofpv.io import encodings
+from roofpv.schema import HEADER_LOOKUP, NUMERIC_COLUMNS, VOCABULARIES, header_key
 
 
 def read_vector(path: Path, layer: str | None = None, **options) -> pd.DataFrame:
-    """:func:`pyogrio.read_dataframe` of an input layer. GDAL renumbers GeoJSON features
-    whose ``id`` repeats and warns once per layer; that warning is not shown, since the
-    id column is checked and repeated ids are reported as findings."""
+    """:func:`pyogrio.read_dataframe` of an input layer, the one way roofpv reads a layer.
+
+    A shapefile's text is decoded in the encoding :func:`dbf_encoding` detects when no
+    ``.cpg`` file says it. A fast (``use_arrow``) read that fails is done again the
+    slow way, so the fast path never fails where the slow one works. GDAL renumbers
+    GeoJSON features whose ``id`` repeats and warns once per layer; that warning is not
+    shown, since the id column is checked and repeated ids are reported as findings."""
+    if Path(path).suffix.lower() == ".dxf":
+        return read_dxf(Path(path), layer, **options)[0]
+    detected = dbf_encoding(Path(path), layer)
+    if detected is not None:
+        options.setdefault("encoding", detected.encoding)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Several features with id", category=RuntimeWarning)
+        if options.get("use_arrow"):
+            try:
+                return pyogrio.read_dataframe(path, layer=layer, **options)
+            except Exception:  # Arrow refuses some encodings and types the slow path reads
+                options["use_arrow"] = False
         return pyogrio.read_dataframe(path, layer=layer, **options)
 
 
-def read_layer(path: Path, layer: str | None, what: str) -> tuple[gpd.GeoDataFrame, list[Finding]]:
+def dbf_of(path: Path, layer: str | None = None) -> Path | None:
+    """The attribute table (``.dbf``) of a shapefile given as its ``.shp``/``.dbf`` or as
+    a folder and layer name; None for other formats."""
+    if path.is_dir() and layer is not None:
+        path = path / f"{layer}.shp"
+    if path.suffix.lower() not in (".shp", ".dbf"):
+        return None
+    found = [p for p in path.parent.glob(f"{glob.escape(path.stem)}.*") if p.suffix.lower() == ".dbf"]
+    return found[0] if found else None
+
+
+def zipped_dbf(path: Path, layer: str | None = None) -> str | None:
+    """The member name of the attribute table of a zipped shapefile (the one named
+    ``layer``, else the only one); None when there is none or several."""
+    with zipfile.ZipFile(path) as book:
+        found = [n for n in book.namelist()
+                 if n.lower().endswith(".dbf") and (layer is None or Path(n).stem == layer)]
+    return found[0] if len(found) == 1 else None
+
+
+def dbf_encoding(path: Path, layer: str | None = None) -> encodings.Decoded | None:
+    """The encoding of a shapefile's text (also zipped) when no ``.cpg`` file beside it
+    says it (:func:`roofpv.io.encodings.dbf_encoding`); None when there is a ``.cpg``,
+    when the text is plain ASCII or for other formats (GeoPackage and GeoJSON are UTF-8)."""
+    if path.suffix.lower() == ".zip" and zipfile.is_zipfile(path):
+        stat = path.stat()
+        return _zipped_encoding(str(path), layer, stat.st_mtime_ns, stat.st_size)
+    dbf = dbf_of(path, layer)
+    if dbf is None or any(p.suffix.lower() == ".cpg" for p in dbf.parent.glob(f"{glob.escape(dbf.stem)}.*")):
+        return None
+    stat = dbf.stat()
+    return _dbf_encoding(str(dbf), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=32)
+def _dbf_encoding(dbf: str, mtime_ns: int, size: int) -> encodings.Decoded | None:
+    return encodings.dbf_encoding(Path(dbf))
+
+
+@functools.lru_cache(maxsize=32)
+def _zipped_encoding(path: str, layer: str | None, mtime_ns: int, size: int) -> encodings.Decoded | None:
+    member = zipped_dbf(Path(path), layer)
+    if member is None:
+        return None
+    with zipfile.ZipFile(path) as book:
+        if any(n.lower() == member[:-4].lower() + ".cpg" for n in book.namelist()):
+            return None
+        return encodings.dbf_encoding(book.read(member))
+
+
+def encoding_finding(path: Path, layer: str | None = None) -> list[Finding]:
+    """A finding saying in which encoding a shapefile without ``.cpg`` was read (with a
+    sample of its text) and how to make the file say it."""
+    detected = dbf_encoding(path, layer)
+    if detected is None:
+        return []
+    why = {"utf-8": "its text decodes as UTF-8", "cjk": "its text decodes as Chinese",
+           "declared": "its language driver byte says so", "assumed": "it is neither UTF-8 nor Chinese; "
+           "Windows-1252 is the usual encoding of European GIS files"}[detected.how]
+    sample = next((t for t in detected.text.split("\n") if not t.isascii()), "")[:40]
+    dbf = dbf_of(path, layer) or Path(zipped_dbf(path, layer) or path.name)
+    cpg = {"utf-8": "UTF-8", "gb18030": "GBK", "big5": "BIG5"}.get(
+        detected.encoding, detected.encoding.removeprefix("cp"))  # 1252, 437 …: as ArcGIS writes code pages
+    return [Finding("warning", str(path), None, None, None, detected.label,
+                    f"shapefile has no .cpg file saying its text encoding; read as {detected.label} "
+                    f"({why}), e.g. {sample!r}",
+                    f"check the names; add a text file {dbf.with_suffix('.cpg').name} holding the line {cpg} "
+                    "beside the .shp (or export the layer as GeoPackage), so every GIS reads them alike")]
+
+
+#: CAD layers read as building outlines when the config names none: 居民地 (settlements),
+#: coded JMD in Chinese topographic maps, and its common spellings.
+DXF_BUILDING_LAYERS = ("JMD", "居民地", "房屋", "FW", "BUILDING", "BUILDINGS")
+
+
+def dxf_encoding(path: Path) -> str:
+    """The encoding of a DXF drawing's text (:func:`roofpv.io.encodings.decode` of its
+    non-ASCII lines), as GDAL names it. GDAL takes it from ``$DWGCODEPAGE``, which
+    AutoCAD 2007 and later leave at the system's code page (ANSI_936) while writing
+    UTF-8, so Chinese layer names and labels would come out garbled."""
+    try:
+        sample = encodings.text_sample(path)
+        return encodings.decode(sample, truncated=True).encoding.removesuffix("-sig") if sample else "utf-8"
+    except (encodings.EncodingError, ValueError):  # ValueError: an empty file cannot be mapped
+        return "utf-8"
+
+
+@contextlib.contextmanager
+def _gdal_options(**values):
+    """GDAL configuration options set for the duration of a read, then restored."""
+    before = {k: pyogrio.get_gdal_config_option(k) for k in values}
+    pyogrio.set_gdal_config_options(values)
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options(before)
+
+
+def read_dxf(path: Path, cad_layer: str | None = None, **options) -> tuple[gpd.GeoDataFrame, list[Finding]]:
+    """The outlines on one layer of a CAD drawing (DXF, as topographic maps 地形图 are
+    exported) as polygons, one row per entity with its ``EntityHandle`` (the drawing's
+    own id of the entity), and findings on what was chosen and left out.
+
+    ``cad_layer`` is the drawing's layer (CAD layer names ignore case); without one, the
+    first of :data:`DXF_BUILDING_LAYERS` present. Closed polylines and hatches become
+    polygons; a hatch repeating a closed polyline's outline (a filled building) is
+    kept once; open lines, texts and points are left out and counted.
+    """
+    read_geometry = options.pop("read_geometry", True)
+    for key in ("columns", "use_arrow", "encoding", "where"):
+        options.pop(key, None)
+    findings: list[Finding] = []
+    with _gdal_options(DXF_ENCODING=dxf_encoding(path)), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        names = pyogrio.read_dataframe(path, columns=["Layer"], read_geometry=False, **options)["Layer"]
+        layers = names.value_counts()
+        if cad_layer is None:
+            present = {str(n).casefold(): n for n in layers.index}
+            cad_layer = next((present[k.casefold()] for k in DXF_BUILDING_LAYERS if k.casefold() in present), None)
+            if cad_layer is not None:
+                findings.append(Finding("info", str(path), None, None, "Layer", cad_layer,
+                                        f"no CAD layer configured; outlines read from layer {cad_layer}",
+                                        "set inputs.footprints_layer to the drawing's building layer"))
+        chosen = [n for n in layers.index if cad_layer is not None and str(n).casefold() == cad_layer.casefold()]
+        if not chosen:
+            listed = ", ".join(f"{n} ({c})" for n, c in layers.head(30).items())
+            wanted = repr(cad_layer) if cad_layer else f"named like a building layer ({', '.join(DXF_BUILDING_LAYERS)})"
+            raise InputError(f"{path}: no CAD layer {wanted} in the drawing; its layers (entities) are "
+                             f"{listed}. Set inputs.footprints_layer to the building layer (居民地, JMD)")
+        quoted = "', '".join(str(n).replace("'", "''") for n in chosen)
+        frame = pyogrio.read_dataframe(path, where=f"Layer IN ('{quoted}')", **options)
+    frame, found = _cad_outlines(frame, str(path), chosen[0])
+    findings += found
+    if not read_geometry:
+        frame = pd.DataFrame(frame.drop(columns="geometry"))
+    return frame, findings
+
+
+def _cad_outlines(frame: gpd.GeoDataFrame, source: str, layer: str) -> tuple[gpd.GeoDataFrame, list[Finding]]:
+    """Closed lines of ``frame`` as polygons, polygons kept, hatches repeating an
+    outline dropped, everything else left out; findings count what was left out."""
+    g = frame.geometry.to_numpy()
+    kind = shapely.get_type_id(g)
+    closed = (kind == 1) & shapely.is_closed(g) & (shapely.get_num_coordinates(g) >= 4)
+    if closed.any():
+        xy, index = shapely.get_coordinates(g[closed], return_index=True)
+        g = g.copy()
+        g[closed] = shapely.polygons(shapely.linearrings(xy, indices=index))
+    outline = closed | np.isin(kind, (3, 6))
+    findings = []
+    left = frame.geometry[~outline].geom_type.fillna("no geometry").value_counts()
+    if len(left):
+        kinds = ", ".join(f"{n} {k}" for k, n in left.items())
+        findings.append(Finding("info", source, None, None, "Layer", layer,
+                                f"{int(left.sum())} entities of layer {layer} are not closed outlines "
+                                f"({kinds}); left out", "close the building outlines in CAD (PEDIT → Close)"))
+    frame = frame.set_geometry(gpd.GeoSeries(g, index=frame.index, crs=frame.crs))[outline]
+    key = pd.Series(shapely.to_wkb(shapely.normalize(shapely.set_precision(frame.geometry.to_numpy(), 0.001))),
+                    index=frame.index)
+    hatch = frame.get("SubClasses", pd.Series("", index=frame.index)).fillna("").str.contains("Hatch")
+    order = np.argsort(hatch.to_numpy(), kind="stable")  # outlines before the hatches that fill them
+    repeat = np.zeros(len(frame), bool)
+    repeat[order] = key.iloc[order].duplicated().to_numpy()
+    if repeat.any():
+        findings.append(Finding("info", source, None, None, "Layer", layer,
+                                f"{int(repeat.sum())} hatches or outlines of layer {layer} repeat another "
+                                "outline; each building counted once", "nothing to do"))
+    return frame[~repeat], findings
+
+
+def read_layer(path: Path, layer: str | None, what: str, crs: str | None = None,
+               crs_key: str = "inputs.footprints_crs") -> tuple[gpd.GeoDataFrame, list[Finding]]:
     """A polygon layer with its CRS resolved (and the findings about it); a message
-    naming the file for one that is missing, empty, unreadable or not polygons."""
+    naming the file for one that is missing, empty, unreadable or not polygons.
+    ``crs`` (the config's ``crs_key``) replaces the file's CRS; a DXF drawing's
+    ``layer`` is its CAD layer (:func:`read_dxf`)."""
     if not path.exists():
         raise InputError(f"{path}: {what} file not found; check `inputs` in the config")
     if path.is_file() and path.stat().st_size == 0:
         raise InputError(f"{path}: {what} file is empty (0 bytes); export the layer again")
+    found: list[Finding] = []
     try:
-        frame = read_vector(path, layer)
+        if path.suffix.lower() == ".dxf":
+            frame, found = read_dxf(path, layer)
+        else:
+            frame = read_vector(path, layer)
+    except InputError:
+        raise
     except Exception as exc:  # pyogrio raises several DataSourceError subclasses
         raise InputError(f"{path}: cannot read {what} ({exc}); open it in QGIS to check it, "
                          "or export it again as GeoPackage") from None
@@ -54,22 +254,34 @@ def read_layer(path: Path, layer: str | None, what: str) -> tuple[gpd.GeoDataFra
         found = sorted(set(frame.geometry.geom_type.dropna()))
         raise InputError(f"{path}: {what} layer holds {', '.join(found)} geometries, not polygons; "
                          f"point the config at a polygon layer of {what} outlines")
-    crs, findings = resolve_crs(frame.crs, frame.total_bounds, str(path))
+    crs, findings = resolve_crs(frame.crs, frame.total_bounds, str(path), crs, crs_key)
     if crs is None:
         raise InputError(f"{path}: {findings[0].problem}; {findings[0].fix}")
-    return frame.set_crs(crs, allow_override=True), findings
+    return frame.set_crs(crs, allow_override=True), found + encoding_finding(path, layer) + findings
+
+
+#: Column of a DXF drawing's entity handles, the building ids of CAD outlines.
+DXF_HANDLE = "EntityHandle"
 
 
 def read_footprints(
-    path: Path, layer: str | None = None, id_column: str = "building_id"
+    path: Path, layer: str | None = None, id_column: str = "building_id", crs: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, list[Finding]]:
     """Building footprints indexed by ``building_id`` (string), geometry and the layer's
-    other columns as found.
+    other columns as found; ``crs`` replaces the file's (``inputs.footprints_crs``).
 
     Every feature is kept: a blank id becomes ``<file>#<feature number>`` and a repeated
-    id gets ``#2``, ``#3`` …, each reported.
+    id gets ``#2``, ``#3`` …, each reported. Outlines from a DXF drawing without the id
+    column take their entity handles as ids.
     """
-    frame, findings = read_layer(path, layer, "footprints")
+    frame, findings = read_layer(path, layer, "footprints", crs)
+    if id_column not in frame.columns and DXF_HANDLE in frame.columns:
+        findings.append(Finding("info", str(path), None, None, DXF_HANDLE, None,
+                                f"the drawing has no {id_column!r} attribute; its entity handles "
+                                f"(e.g. {frame[DXF_HANDLE].iloc[0]}) are the building ids",
+                                "use the handles as 建筑编号 in the survey, or set "
+                                "inputs.footprints_id_column to an attribute holding the ids"))
+        id_column = DXF_HANDLE
     if id_column not in frame.columns:
         raise InputError(
             f"{path}: footprints have no id column {id_column!r}; columns are "
@@ -106,15 +318,16 @@ def read_footprints(
 
 
 def read_townships(
-    path: Path, layer: str | None, name_column: str
+    path: Path, layer: str | None, name_column: str, crs: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, list[Finding]]:
-    """Township polygons indexed by name, one row per name.
+    """Township polygons indexed by name, one row per name; ``crs`` replaces the file's
+    (``inputs.townships_crs``).
 
     A polygon without a name is named ``<file>#<feature number>``; polygons sharing a
     name are merged into one township (so it is counted once and gets one page); each
     is reported.
     """
-    frame, findings = read_layer(path, layer, "townships")
+    frame, findings = read_layer(path, layer, "townships", crs, "inputs.townships_crs")
     if name_column not in frame.columns:
         raise InputError(
             f"{path}: townships have no name column {name_column!r}; columns are "
@@ -140,15 +353,12 @@ def read_townships(
     return frame, findings
 
 
-#: Encodings tried, in order, for survey CSV files (GB18030 covers GBK and GB2312).
-CSV_ENCODINGS = ("utf-8-sig", "gb18030")
-
-
 def read_survey(path: Path, sheet: str | int = 0) -> tuple[pd.DataFrame, list[Finding]]:
     """Survey workbook (XLSX) or CSV → canonical survey table and findings.
 
     The header row is found among the first rows (titles above it and two- or
-    three-row headers are fine); CSV files may be UTF-8 or GBK/GB18030.
+    three-row headers are fine); CSV files may be in any encoding
+    :func:`roofpv.io.encodings.decode` detects (UTF-8, GBK, Big5, Windows-1252).
     """
     if not path.exists():
         raise InputError(f"{path}: survey file not found; check inputs.survey in the config")
@@ -170,13 +380,16 @@ def read_survey(path: Path, sheet: str | int = 0) -> tuple[pd.DataFrame, list[Fi
                              "the file may be truncated or not XLSX: open it in Excel or WPS and "
                              "save it again as .xlsx") from None
         sheet_name = sheet if isinstance(sheet, str) else None
+        cells, evaluated = _unsaved_formulas(path, sheet, cells)
     elif suffix == ".csv":
-        cells, encoding = _read_csv(path)
+        cells, decoded, widths = read_csv_cells(path, "survey")
         sheet_name = None
-        if encoding != CSV_ENCODINGS[0]:
+        if decoded.encoding not in ("utf-8", "utf-8-sig"):
             findings.append(Finding(
-                "info", str(path), None, None, None, None, f"file is encoded in {encoding}, not UTF-8",
-                "nothing to do; save as UTF-8 CSV to share it with other tools",
+                "info" if decoded.how == "cjk" else "warning", str(path), None, None, None,
+                decoded.label, f"file is encoded in {decoded.label}, not UTF-8",
+                "nothing to do; save as UTF-8 CSV to share it with other tools" if decoded.how == "cjk"
+                else "check the names read; save the file as UTF-8 CSV",
             ))
     else:
         raise InputError(f"{path}: survey must be .xlsx or .csv")
@@ -185,69 +398,152 @@ def read_survey(path: Path, sheet: str | int = 0) -> tuple[pd.DataFrame, list[Fi
     except SurveyError as exc:
         raise InputError(f"{path}: {exc}") from None
     raw = cells.iloc[first:].set_axis(columns, axis=1)
+    if suffix != ".csv":
+        id_col = next((c for c in columns if _canonical(c) == "building_id"), columns[0])
+        findings += [
+            Finding("info" if value is not None else "warning", str(path), i + 1, _text(cells.iat[i, columns.index(id_col)]),
+                    columns[j], formula,
+                    f"formula {formula} has no saved value (the workbook was written by a program, not "
+                    + (f"saved in Excel or WPS); evaluated as {value:g}" if value is not None else
+                       "saved in Excel or WPS) and is not plain arithmetic (numbers with + - * /); read as blank"),
+                    "open the workbook in Excel or WPS and save it, so that formulas keep their values"
+                    + ("" if value is not None else ", or type the value"), sheet_name)
+            for i, j, formula, value in evaluated if i >= first
+        ]
     if suffix == ".csv":
-        raw, found = _ragged_rows(raw, columns, str(path), first + 1)
+        raw, found = _ragged_rows(raw, columns, widths, str(path), first)
         findings += found
     table, found = normalise_survey(raw, str(path), sheet_name, first_row=first + 1,
                                     typed=suffix != ".csv")
     return table, findings + found
 
 
-def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
-    """All cells of a CSV file as text, and its encoding. Rows of unequal length (a
-    comma inside a cell without quotes) are kept, padded with blanks."""
-    data = path.read_bytes()
-    for encoding in CSV_ENCODINGS:
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise InputError(f"{path}: not readable as UTF-8 or GB18030 text; save it as UTF-8 CSV")
-    if not text.strip():
-        raise InputError(f"{path}: survey file has no text; export the survey sheet again as CSV")
+#: The end of a worksheet cell holding a formula without a saved value (as scripts
+#: write them): ``</f>`` followed by an empty ``<v/>`` or by the cell's end, with or
+#: without a namespace prefix.
+_UNSAVED = re.compile(rb"</(?:\w+:)?f>\s*(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>|</(?:\w+:)?c>)"
+                      rb"|<(?:\w+:)?f\b[^>]*/>\s*(?:<(?:\w+:)?v\s*/>|</(?:\w+:)?c>)")
+
+
+def _unsaved_formulas(path: Path, sheet: str | int, cells: pd.DataFrame
+                      ) -> tuple[pd.DataFrame, list[tuple[int, int, str, float | None]]]:
+    """``cells`` (as read from A1) with the blank cells whose formula has no saved value
+    filled with its value when it is plain arithmetic
+    (:func:`roofpv.inputs.formulas.plain_arithmetic`), and each such cell: row and
+    column position, formula, value (None when not evaluated). Only a workbook whose
+    sheets hold such formulas is read a second time, for its formulas."""
+    with zipfile.ZipFile(path) as book:
+        sheets = [n for n in book.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
+        if not any(_UNSAVED.search(book.read(n)) for n in sheets):
+            return cells, []
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, read_only=True, data_only=False)
     try:
-        return pd.read_csv(io.StringIO(text), header=None, dtype=object), encoding
-    except Exception:  # a ragged row or a damaged line: read row by row
-        pass
+        ws = book[sheet] if isinstance(sheet, str) else book.worksheets[sheet]
+        found = [(i, j, v) for i, row in enumerate(ws.iter_rows(values_only=True)) if i < len(cells)
+                 for j, v in enumerate(row[:cells.shape[1]])
+                 if isinstance(v, str) and v.startswith("=") and _text(cells.iat[i, j]) is None]
+    finally:
+        book.close()
+    cells = cells.copy()
+    out = []
+    for i, j, formula in found:
+        value = plain_arithmetic(formula)
+        if value is not None:
+            cells.iat[i, j] = value
+        out.append((i, j, formula, value))
+    return cells, out
+
+
+def read_csv_cells(path: Path, what: str = "CSV") -> tuple[pd.DataFrame, encodings.Decoded, np.ndarray]:
+    """All cells of a CSV file as text (blank as None), how it was decoded
+    (:func:`roofpv.io.encodings.decode`) and the number of cells of each row as written.
+    Rows of unequal length (a comma inside a cell without quotes) are kept, padded with
+    blanks; their lengths tell them apart."""
     try:
-        rows = list(csv.reader(io.StringIO(text, newline="")))
+        decoded = encodings.read_text(path)
+    except encodings.EncodingError:
+        raise InputError(f"{path}: not readable as UTF-8, GBK, Big5 or Windows-1252 text; "
+                         "save it as UTF-8 CSV") from None
+    if not decoded.text.strip():
+        raise InputError(f"{path}: {what} file has no text; export the sheet again as CSV")
+    try:
+        rows = list(csv.reader(io.StringIO(decoded.text, newline="")))
     except csv.Error as exc:
         raise InputError(f"{path}: not readable as CSV ({exc}); open it in Excel or WPS and save "
                          "it again as CSV UTF-8") from None
-    width = max(map(len, rows), default=0)
-    cells = [[c if c != "" else None for c in row] + [None] * (width - len(row)) for row in rows]
-    return pd.DataFrame(cells, dtype=object), encoding
+    widths = np.fromiter(map(len, rows), dtype=np.intp, count=len(rows))
+    if len(rows) and widths.min() < widths.max():  # pad the short rows with blanks
+        width = int(widths.max())
+        rows = [row + [""] * (width - len(row)) for row in rows]
+    cells = pd.DataFrame(rows, dtype=object)
+    return cells.mask(cells.eq("") | cells.isna(), None), decoded, widths
 
 
-def _ragged_rows(raw: pd.DataFrame, columns: list[str], source: str, first_row: int
-                 ) -> tuple[pd.DataFrame, list[Finding]]:
-    """Leave out the CSV rows with cells beyond the header (an unquoted comma shifted
-    their cells), each reported."""
-    named = [j for j, c in enumerate(columns) if not c.startswith("column ")]
-    width = named[-1] + 1 if named else 0
-    if width >= raw.shape[1]:
+def _ragged_rows(raw: pd.DataFrame, columns: list[str], widths: np.ndarray, source: str,
+                 first: int) -> tuple[pd.DataFrame, list[Finding]]:
+    """Leave out the CSV rows with more cells than the header and the usual row (an
+    unquoted comma shifted their cells), whatever the extra cells hold, each reported
+    with the column where the comma most likely is (:func:`likely_comma`). A row whose
+    extra cells are blank and whose cells all read right where they are (a stray
+    trailing comma) is kept, with a warning. ``first`` is the position of the first
+    data row; ``widths`` the cells of each row as written."""
+    data = widths[first:first + len(raw)]
+    if not len(data):
         return raw, []
-    extra = raw.iloc[:, width:].notna().to_numpy() & (raw.iloc[:, width:].astype(str) != "").to_numpy()
-    ragged = extra.any(axis=1)
+    header = int(widths[:first].max(initial=0))
+    expected = max(header, int(np.bincount(data).argmax()))
+    ragged = data > expected
     if not ragged.any():
         return raw, []
-    id_col = next((c for c in columns if c in raw.columns and _is_id(c)), columns[0])
-    findings = [
-        Finding("error", source, first_row + int(i), _text(raw.iloc[i][id_col]), None, None,
-                f"row has {width + int(np.flatnonzero(extra[i]).max()) + 1} cells but the header "
-                f"has {width} (a comma inside a cell without quotes?); the row is skipped",
-                "put the cell in double quotes or remove the comma, then export the CSV again")
-        for i in np.flatnonzero(ragged)
-    ]
+    canonical = [_canonical(c) for c in columns]
+    id_col = next((c for c, k in zip(columns, canonical) if k == "building_id"), columns[0])
+    findings = []
+    for i in np.flatnonzero(ragged):
+        cells = [_text(v) for v in raw.iloc[i, :data[i]]]
+        if all(c is None for c in cells[expected:]) and all(map(cell_fits, canonical[:expected], cells)):
+            ragged[i] = False
+            findings.append(Finding(
+                "warning", source, first + 1 + int(i), _text(raw.iloc[i][id_col]), None, ",".join(c or "" for c in cells),
+                f"row has {int(data[i])} cells but the header has {expected}; the extra cells are blank and "
+                "the others read right where they are, so the row is read as written",
+                "check the row (a comma inside a cell without quotes shifts the cells after it) and "
+                "remove the trailing commas"))
+            continue
+        where = likely_comma(cells, canonical[:expected])
+        said = ("likely an unquoted comma in " + " or ".join(
+            f"{columns[j]} ({','.join(c or '' for c in cells[j:j + data[i] - expected + 1])!r})"
+            for j in where)) if where else "a comma inside a cell without quotes?"
+        findings.append(Finding(
+            "error", source, first + 1 + int(i), _text(raw.iloc[i][id_col]), None,
+            ",".join(c or "" for c in cells),
+            f"row has {int(data[i])} cells but the header has {expected} ({said}); the row is skipped",
+            "put the cell in double quotes or remove the comma, then export the CSV again"))
     return raw.loc[~ragged], findings
 
 
-def _is_id(header: str) -> bool:
-    from roofpv.schema import HEADER_LOOKUP, header_key
+def likely_comma(cells: list[str | None], canonical: list[str | None]) -> list[int]:
+    """Where an unquoted comma most likely split a row of ``len(canonical)`` columns
+    into ``cells``: the positions whose cell, joined with the extra cells after it,
+    leaves every cell readable in its column (:func:`roofpv.inputs.survey_table.cell_fits`);
+    free-text columns first when several do."""
+    extra = len(cells) - len(canonical)
+    fitting = []
+    for j in range(len(canonical)):
+        merged = [*cells[:j], ",".join(c or "" for c in cells[j:j + extra + 1]), *cells[j + extra + 1:]]
+        if all(cell_fits(k, v) for k, v in zip(canonical, merged)):
+            fitting.append(j)
+    free = [j for j in fitting if canonical[j] not in TYPED_COLUMNS]
+    return free or fitting
 
-    return HEADER_LOOKUP.get(header_key(header)) == "building_id"
+
+#: Survey columns holding ids, codes or numbers: an unquoted comma is rarely in them.
+TYPED_COLUMNS = {"building_id", *VOCABULARIES, *NUMERIC_COLUMNS}
+
+
+def _canonical(header: str) -> str | None:
+    return HEADER_LOOKUP.get(header_key(header))
 
 
 def _text(value) -> str | None:
@@ -288,7 +584,7 @@ def read_transformers(path: Path, layer: str | None = None) -> tuple[pd.DataFram
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
-            frame = _read_csv(path)[0]
+            frame = read_csv_cells(path, "transformers")[0]
             frame = frame.iloc[1:].set_axis([str(c).strip() for c in frame.iloc[0]], axis=1)
             first = 2
         elif suffix in (".xlsx", ".xls"):
@@ -357,12 +653,18 @@ def _quantity(value, units: dict[str, float]) -> float | None:
 def layer_text(path: Path, layer: str | None = None, limit: int = 1000) -> list[str]:
     """The words of a vector layer that may say where it came from: file and layer
     name, field names, metadata and up to ``limit`` distinct values of each text field."""
-    info = pyogrio.read_info(path, layer=layer)
-    texts = [path.name, str(info["layer_name"]), *map(str, info["fields"]),
-             str(info["layer_metadata"]), str(info["dataset_metadata"])]
-    text_fields = [f for f, t in zip(info["fields"], info["dtypes"]) if t == "object"]
-    if text_fields:
-        frame = read_vector(path, layer, columns=text_fields, read_geometry=False, use_arrow=True)
-        for column in text_fields:
-            texts += frame[column].dropna().astype(str).unique()[:limit].tolist()
+    if path.suffix.lower() == ".dxf":
+        frame = read_vector(path, layer, read_geometry=False)
+        text_fields = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c])]
+        texts = [path.name, str(layer), *map(str, frame.columns)]
+    else:
+        detected = dbf_encoding(path, layer)
+        info = pyogrio.read_info(path, layer=layer, encoding=detected.encoding if detected else None)
+        texts = [path.name, str(info["layer_name"]), *map(str, info["fields"]),
+                 str(info["layer_metadata"]), str(info["dataset_metadata"])]
+        text_fields = [f for f, t in zip(info["fields"], info["dtypes"]) if t == "object"]
+        if text_fields:
+            frame = read_vector(path, layer, columns=text_fields, read_geometry=False, use_arrow=True)
+    for column in text_fields:
+        texts += frame[column].dropna().astype(str).unique()[:limit].tolist()
     return texts

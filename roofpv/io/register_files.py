@@ -15,7 +15,7 @@ import pandas as pd
 
 from roofpv.errors import InputError
 from roofpv.findings import Finding
-from roofpv.io.readers import _read_csv
+from roofpv.io.readers import read_csv_cells
 from roofpv.schema import header_key
 
 REGISTER_ALIASES: dict[str, tuple[str, ...]] = {
@@ -49,7 +49,7 @@ def _table(path: Path, sheet: str | int) -> pd.DataFrame:
     if not path.exists():
         raise InputError(f"{path}: file not found; check `inputs` in the config")
     if path.suffix.lower() == ".csv":
-        frame, _ = _read_csv(path)
+        frame = read_csv_cells(path)[0]
         frame.columns = frame.iloc[0].astype(str)
         return frame.iloc[1:].reset_index(drop=True)
     try:

@@ -106,7 +106,7 @@ TMP_MARK = ".roofpv-tmp"
 
 
 @contextmanager
-def _atomic(path: Path):
+def atomic(path: Path):
     """Yield a temporary path beside ``path``; move it onto ``path`` only on success."""
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TMP_MARK}.", suffix=path.suffix, dir=path.parent)
@@ -202,7 +202,7 @@ def write_geopackage(path: Path, layers: dict[str, pd.DataFrame | Chunked], styl
     (:class:`roofpv.qgis.styles.Style`) as table ``layer_styles`` and the field ``aliases``
     (layer → column → alias) into ``gpkg_data_columns``; ``progress(layer)`` is called
     as each layer starts."""
-    with _atomic(path) as tmp:
+    with atomic(path) as tmp:
         for name, layer in layers.items():
             progress(name)
             options = {"DESCRIPTION": LAYER_DESCRIPTIONS.get(name, name),
@@ -319,7 +319,7 @@ def _write_aliases(path: Path, aliases: dict[str, dict[str, str]]) -> None:
 
 def write_qgis_project(path: Path, qgs: str) -> None:
     """A ``.qgz`` project: the ``.qgs`` document ``qgs`` zipped under the same stem."""
-    with _atomic(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+    with atomic(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr(f"{path.stem}.qgs", qgs)
 
 
@@ -350,14 +350,14 @@ def write_folder(path: Path, files: dict[str, bytes]) -> None:
 
 
 def write_text(path: Path, text: str) -> None:
-    """A UTF-8 text file (HTML page), written atomically."""
-    with _atomic(path) as tmp:
+    """A UTF-8 text file (HTML page, config), written atomically."""
+    with atomic(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
 
 
 def write_geoparquet(path: Path, frame: gpd.GeoDataFrame) -> None:
     """One layer as GeoParquet (for large runs: fast to write and to read)."""
-    with _atomic(path) as tmp:
+    with atomic(path) as tmp:
         frame.to_parquet(tmp)
 
 
@@ -365,7 +365,7 @@ def write_table(path: Path, frame: pd.DataFrame) -> None:
     """CSV in UTF-8 with a byte-order mark, so Excel shows Chinese correctly; text cells
     made inert (:func:`safe_text`). Lines end in CRLF (RFC 4180), so a cell holding a
     bare CR is quoted rather than read as a line break."""
-    with _atomic(path) as tmp:
+    with atomic(path) as tmp:
         safe_frame(frame).to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
 
 
@@ -391,7 +391,7 @@ def write_findings_workbook(path: Path, findings: pd.DataFrame, summary: pd.Data
         "汇总 summary": summary,
         "问题清单 findings": findings[columns].rename(columns=FINDING_HEADERS),
     }
-    with _atomic(path) as tmp:
+    with atomic(path) as tmp:
         book = xlsxwriter.Workbook(tmp, {"constant_memory": True, "strings_to_formulas": False,
                                          "strings_to_urls": False, "strings_to_numbers": False,
                                          "tmpdir": str(path.parent)})

@@ -284,17 +284,25 @@ def apply(b: pd.DataFrame, matches: pd.DataFrame, cfg: Monitoring, source: str
           ) -> tuple[pd.DataFrame, list[Finding]]:
     """Existing PV from the register where a system is matched (``existing_pv_source``
     register, else survey); a finding for each building whose surveyed kW disagrees with
-    the register by more than ``capacity_tolerance``."""
+    the register by more than ``capacity_tolerance``. A blank surveyed kW is unknown, not
+    0 kW: it is not compared, a note says the register's value fills it."""
     kw = registered_kw(matches, b.index)
     surveyed = b["existing_pv_kw"]
     has = kw.notna()
-    differs = has & ((surveyed.fillna(0.0) - kw).abs() > cfg.capacity_tolerance * kw.clip(lower=1.0))
+    blank = has & surveyed.isna()
+    differs = has & surveyed.notna() & ((surveyed - kw).abs() > cfg.capacity_tolerance * kw.clip(lower=1.0))
     findings = [
         Finding("warning", source, None, bid, "existing_pv_kw",
-                f"survey {0 if pd.isna(surveyed[bid]) else surveyed[bid]:g} kW, register {kw[bid]:g} kW",
+                f"survey {surveyed[bid]:g} kW, register {kw[bid]:g} kW",
                 f"surveyed PV differs from the register by more than {cfg.capacity_tolerance:.0%}; "
                 "the register's value is used", "correct 已装光伏容量 in the survey")
         for bid in b.index[differs]
+    ]
+    findings += [
+        Finding("info", source, None, bid, "existing_pv_kw", f"survey blank, register {kw[bid]:g} kW",
+                "已装光伏容量 is blank in the survey (unknown, not 0 kW); the register's value is used",
+                "nothing to do; fill 已装光伏容量 where the survey is kept up to date")
+        for bid in b.index[blank]
     ]
     out = b.copy()
     out["existing_pv_kw"] = kw.where(has, surveyed)

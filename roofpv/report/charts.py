@@ -23,6 +23,8 @@ from roofpv.targets.milestones import COLOURS, LABELS
 
 #: Colours: coverage today, potential (and capacity), generation, monthly generation.
 TODAY, POTENTIAL, GENERATION, MONTHLY = "#7f8c8d", "#2e8b57", "#2874a6", "#d4a017"
+#: Colour of the screening coverage (suitable and conditional roofs): the potential's, lighter.
+SCREENING = "#a9dfbf"
 #: Width of a chart and the margin around its drawing, points.
 WIDTH, MARGIN = 504.0, 8.0
 #: Font sizes, points: tick and category labels, titles, values written beside bars,
@@ -119,10 +121,14 @@ def _hbars(ax: Axes, at: np.ndarray, values: np.ndarray, colours: list[str], hei
 
 
 def coverage_chart(rows: list[dict], lang: str) -> str:
-    """Per target (cohort): bars of coverage today and potential, with the milestone
-    targets as vertical lines in the colour of their status (solid: met or on track)."""
+    """Per target (cohort): bars of coverage today, potential and, where the rows have it,
+    the screening coverage (suitable and conditional roofs, not counted toward the target),
+    with the milestone targets as vertical lines in the colour of their status (solid: met
+    or on track)."""
     t = text(lang)
-    labels = [t["coverage_today"], t["coverage_potential"]]
+    screening = any("technical" in r for r in rows)
+    labels = [t["coverage_today"], t["coverage_potential"], *([t["coverage_technical"]] if screening else [])]
+    bars = np.arange(len(labels), dtype=float)[::-1] - (len(labels) - 2)
     left = MARGIN + max(text_width(s, LABEL) for s in labels) + TICK + PAD
     right = WIDTH - MARGIN
     body, y = [], MARGIN
@@ -134,13 +140,13 @@ def coverage_chart(rows: list[dict], lang: str) -> str:
             y += LINE
             body.append(svg.text(left, y - 2, line, TITLE))
         # An empty cohort has no coverage (NaN): no bar, a dash.
-        shown = np.array([row["today"], row["potential"]], float)
+        shown = np.array([row["today"], row["potential"], *([row["technical"]] if screening else [])], float)
         values = np.where(np.isfinite(shown), shown, 0.0)
         top = max([*values, *(r for _, r, _ in row["milestones"])]) * 1.25 or 1.0
-        ax = Axes(left, y + 4, right, y + 76, 0.0, top, -0.5, 2.15)
-        body += _hbars(ax, np.array([1.0, 0.0]), values, [TODAY, POTENTIAL])
-        for x, at, v in zip(ax.x(values).tolist(), ax.y([1.0, 0.0]).tolist(), shown):
-            body.append(svg.text(x + 2, at + 0.35 * VALUE, f"{v:.1%}" if np.isfinite(v) else "–", VALUE))
+        ax = Axes(left, y + 4, right, y + 76 + 24 * (len(labels) - 2), 0.0, top, bars[-1] - 0.5, 2.15)
+        body += _hbars(ax, bars, values, [TODAY, POTENTIAL, SCREENING][:len(labels)])
+        for x, bar, v in zip(ax.x(values).tolist(), ax.y(bars).tolist(), shown):
+            body.append(svg.text(x + 2, bar + 0.35 * VALUE, f"{v:.1%}" if np.isfinite(v) else "–", VALUE))
         for k, (year, ratio, status) in enumerate(row["milestones"]):
             x = float(ax.x(ratio))
             dash = None if status in ("met", "on_track") else "4 2"
@@ -153,7 +159,7 @@ def coverage_chart(rows: list[dict], lang: str) -> str:
                 body.append(svg.text(x - 2, at, note, NOTE, "end", colour=COLOURS[status]))
         ticks, decimals = nice_ticks(top, int((right - left) / TICK_SPACING))
         body += _x_axis(ax, ticks, [f"{v * 100:.{max(decimals - 2, 0)}f}%" for v in ticks])
-        body += _y_axis(ax, np.array([1.0, 0.0]), labels)
+        body += _y_axis(ax, bars, labels)
         y = ax.bottom + AXIS + 4
     return svg.document(WIDTH, y + MARGIN, body, t["coverage"], "chart")
 

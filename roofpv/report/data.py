@@ -101,14 +101,17 @@ def plan_roofs(plan: pd.DataFrame, n: int) -> pd.DataFrame:
 
 
 def coverage_rows(row: pd.Series, targets) -> list[dict]:
-    """Per target: coverage today and potential and, per milestone, the target ratio and
-    its status on the run date (:mod:`roofpv.targets.milestones`)."""
+    """Per target: coverage today, potential and ``technical`` (the screening coverage:
+    suitable and conditional roofs; NaN in outputs written before it existed) and, per
+    milestone, the target ratio and its status on the run date
+    (:mod:`roofpv.targets.milestones`)."""
     out = []
     for t in targets:
         p = f"{t.name}_"
         out.append({
             "target": t, "today": float(row[p + "coverage_today"]),
             "potential": float(row[p + "coverage_potential"]),
+            "technical": float(row.get(p + "coverage_technical", np.nan)),
             "milestones": [
                 (year, float(row[f"{p}target_{year}"]), row[f"{p}status_{year}"])
                 for year in t.milestones

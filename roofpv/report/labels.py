@@ -18,7 +18,14 @@ TEXT: dict[str, dict[str, str]] = {
         "unsuitable": "不适宜",
         "capacity_mwp": "可装容量 (MWp)",
         "counted_mwp": "计入潜力 (MWp，适宜屋顶)",
-        "technical_mwp": "技术潜力 (MWp，适宜＋有条件适宜)",
+        "technical_mwp": "技术潜力 (MWp，适宜＋有条件适宜，筛查†)",
+        "technical_gwh": "技术潜力年发电量 P50 (GWh，筛查†)",
+        "technical_p90_gwh": "技术潜力年发电量 P90 (GWh，筛查†)",
+        "technical_gwh_short": "筛查† 年发电量 P50 / P90 (GWh)",
+        "coverage_technical": "筛查†（适宜＋有条件适宜屋顶）",
+        "coverage_technical_col": "筛查覆盖率†",
+        "screening_note": ("† 筛查：技术潜力计入适宜与有条件适宜的屋顶（没有普查记录的建筑按有条件适宜评估），"
+                           "是尚未核实的筛查结果，需普查核实后方可计入目标；计入潜力、年发电量和覆盖率只计适宜屋顶。"),
         "existing_mw": "已装光伏 (MW)",
         "pv_full": "适宜但已装满光伏的屋顶",
         "counted_kwp": "计入潜力 (kWp，仅适宜)",
@@ -109,7 +116,16 @@ TEXT: dict[str, dict[str, str]] = {
         "unsuitable": "Unsuitable",
         "capacity_mwp": "Capacity (MWp)",
         "counted_mwp": "Counted potential (MWp, suitable roofs)",
-        "technical_mwp": "Technical potential (MWp, suitable + conditional)",
+        "technical_mwp": "Technical potential (MWp, suitable + conditional, screening†)",
+        "technical_gwh": "Technical potential generation P50 (GWh/yr, screening†)",
+        "technical_p90_gwh": "Technical potential generation P90 (GWh/yr, screening†)",
+        "technical_gwh_short": "Screening† generation P50 / P90 (GWh/yr)",
+        "coverage_technical": "Screening† (suitable + conditional roofs)",
+        "coverage_technical_col": "Coverage screening†",
+        "screening_note": ("† Screening: the technical potential counts suitable and conditional roofs "
+                           "(buildings without a survey row are assessed as conditional); it is a screening "
+                           "figure, and the survey is needed before it counts toward a target. Counted "
+                           "potential, generation and coverage count suitable roofs only."),
         "existing_mw": "Existing PV (MW)",
         "pv_full": "Suitable roofs already full of PV",
         "counted_kwp": "Counted potential (kWp, suitable only)",

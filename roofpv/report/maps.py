@@ -122,7 +122,7 @@ def north_arrow(view: View, north: str = "N") -> str:
 
 def _svg(view: View, body: list[str], label: str) -> str:
     return svg.document(view.width, view.height, body, label, "map",
-                        '<rect width="100%" height="100%" fill="#fbfcfc" stroke="#d5d8dc"/>')
+                        '<rect width="100%" height="100%" fill="#fbfcfc" stroke="#d5d8dc"/>', clip=True)
 
 
 def _fit(box: tuple[float, float, float, float], width: float, pad: float = 0.04, max_aspect: float = 1.0) -> View:
@@ -207,8 +207,9 @@ def township_atlas(buildings: gpd.GeoDataFrame, boundary: gpd.GeoSeries | None, 
                    words: dict[str, str]) -> Atlas:
     """The atlas of one township: ``buildings`` with ``suitability``; ``numbers`` maps
     building id → number written on the roof (its rank in the page's plan table);
-    ``words`` has ``sheet``, ``north``, ``m``, ``km`` and ``overview``."""
-    b = projected(buildings)
+    ``words`` has ``sheet``, ``north``, ``m``, ``km`` and ``overview``. Buildings without
+    a geometry (kept in the tables with their reason) are not drawn."""
+    b = projected(buildings[~(buildings.geometry.isna() | buildings.geometry.is_empty).to_numpy()])
     geoms = b.geometry.to_numpy()
     if boundary is not None and not boundary.empty and b.crs is not None and boundary.crs is not None:
         boundary = boundary.to_crs(b.crs)

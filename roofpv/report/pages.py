@@ -58,13 +58,15 @@ def _figures(row: pd.Series, t: dict) -> list[tuple[str, str]]:
         (t["buildings"], _num(row["buildings"], 0)), (t["suitable"], _num(row["suitable"], 0)),
         (t["conditional"], _num(row["conditional"], 0)), (t["unsuitable"], _num(row["unsuitable"], 0)),
         (t["counted_mwp"], _num(row["counted_potential_kwp"] / 1000.0)),
-        (t["technical_mwp"], _num(row["technical_potential_kwp"] / 1000.0)),
-        (t["existing_mw"], _num(row["existing_pv_kw"] / 1000.0, 2)),
-        (t["pv_full"], _num(row["pv_full"], 0)),
         (t["generation_gwh"], _num(row["annual_mwh"] / 1000.0, 2)),
         *([(t["generation_p90_gwh"], _num(row["annual_mwh_p90"] / 1000.0, 2))]
           if "annual_mwh_p90" in row else []),
+        (t["existing_mw"], _num(row["existing_pv_kw"] / 1000.0, 2)),
+        (t["pv_full"], _num(row["pv_full"], 0)),
         (t["co2_kt"], _num(row["co2_avoided_t_yr"] / 1000.0, 2)),
+        (t["technical_mwp"], _num(row["technical_potential_kwp"] / 1000.0)),
+        (t["technical_gwh"], _num(row.get("technical_annual_mwh", np.nan) / 1000.0, 2)),
+        (t["technical_p90_gwh"], _num(row.get("technical_annual_mwh_p90", np.nan) / 1000.0, 2)),
     ]
 
 
@@ -193,8 +195,10 @@ def render(report: data.ReportData, config: Config, parameters: pd.DataFrame, la
             "buildings": _num(row["buildings"], 0), "suitable": _num(row["suitable"], 0),
             "mwp": _num(row["counted_potential_kwp"] / 1000.0),
             "technical": _num(row["technical_potential_kwp"] / 1000.0), "gwh": _num(row["annual_mwh"] / 1000.0, 2),
+            "technical_gwh": (f"{_num(row.get('technical_annual_mwh', np.nan) / 1000.0, 2)} / "
+                              f"{_num(row.get('technical_annual_mwh_p90', np.nan) / 1000.0, 2)}"),
             "coverage": [
-                {"today": _pct(c["today"]), "potential": _pct(c["potential"]),
+                {"today": _pct(c["today"]), "potential": _pct(c["potential"]), "technical": _pct(c["technical"]),
                  "reach": [(year, LABELS[lang][s], COLOURS[s]) for year, _, s in c["milestones"]]}
                 for c in data.coverage_rows(row, targets)
             ],

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from roofpv.config import read_config_text
 from roofpv.report.sources import source_text
 
 #: Sections and keys shown in reports, in order, with Chinese and English names.
@@ -99,7 +100,7 @@ def key_comments(text: str) -> dict[str, str]:
 
 def config_comments(path: Path) -> dict[str, str]:
     """Comments of a config and of the files it ``extends:``; its own win."""
-    text = path.read_text(encoding="utf-8")
+    text = read_config_text(path)
     parent = (yaml.safe_load(text) or {}).get("extends")
     base = config_comments(path.parent / parent) if parent else {}
     return {**base, **{k: v for k, v in key_comments(text).items() if v}}

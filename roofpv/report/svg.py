@@ -6,6 +6,8 @@ the inputs cannot open a tag or an attribute; numbers are written to 0.1 unit.
 
 from __future__ import annotations
 
+import hashlib
+
 from markupsafe import escape
 
 from roofpv.report.fonts import printable
@@ -43,10 +45,22 @@ def line(x0: float, y0: float, x1: float, y1: float, colour: str = INK, width: f
 
 
 def document(width: float, height: float, body: list[str], label: str, css_class: str,
-             background: str = "") -> str:
+             background: str = "", clip: bool = False) -> str:
     """An inline ``<svg>`` of ``width`` × ``height`` user units (scaled to the page's
-    width by its CSS) holding ``background`` (an element) and ``body``, clipped to its
-    box; ``label`` is read out by screen readers."""
+    width by its CSS) holding ``background`` (an element) and ``body``; ``label`` is read
+    out by screen readers.
+
+    With ``clip`` the body is drawn through a ``<clipPath>`` of the box, so nothing shows
+    outside it whatever the renderer does with ``overflow`` (Chromium draws an inline
+    SVG's overflow onto the page and into the PDF). The clip's id is made from the body,
+    so it is unique among the maps of a page and of the combined PDF, and the same for
+    the same drawing.
+    """
+    content = "".join(body)
+    if clip:
+        key = hashlib.sha1(f"{width:.0f} {height:.0f} {content}".encode()).hexdigest()[:12]
+        content = (f'<defs><clipPath id="clip-{key}"><rect width="{width:.0f}" height="{height:.0f}"/>'
+                   f'</clipPath></defs><g clip-path="url(#clip-{key})">{content}</g>')
     return (f'<svg class="{css_class}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" '
             f'width="{width:.0f}" height="{height:.0f}" overflow="hidden" role="img" '
-            f'aria-label="{escape(printable(label))}">{background}{"".join(body)}</svg>')
+            f'aria-label="{escape(printable(label))}">{background}{content}</svg>')

@@ -30,6 +30,11 @@ SUMMARY = [
     ("pv_full", "pv_full", INT),
     ("annual_mwh", ("年发电量 (MWh)", "Generation (MWh/yr)"), ONE),
     ("annual_mwh_p90", ("年发电量 P90 (MWh)", "Generation P90 (MWh/yr)"), ONE),
+    ("technical_annual_mwh", ("技术潜力年发电量 P50 (MWh，筛查，需普查核实后方可计入目标)",
+                              "Technical potential generation P50 (MWh/yr, screening: survey needed "
+                              "before counting toward a target)"), ONE),
+    ("technical_annual_mwh_p90", ("技术潜力年发电量 P90 (MWh，筛查)",
+                                  "Technical potential generation P90 (MWh/yr, screening)"), ONE),
     ("existing_pv_kw", "existing_kw", ONE),
     ("capex_myuan", ("投资 (百万元)", "Capex (M yuan)"), TWO),
     ("npv_myuan", ("净现值 (百万元)", "NPV (M yuan)"), TWO),
@@ -131,8 +136,9 @@ def build(report: ReportData, config: Config, lang: str) -> bytes:
     names = {tg.name: (tg.label if lang == "zh" else tg.name.replace("_", " ")) for tg in config.policy.targets}
     towns = report.townships
     for tg in config.policy.targets:
-        headers += [f"{names[tg.name]} {t['coverage_today_col']}", f"{names[tg.name]} {t['coverage_potential_col']}"]
-        formats += [PCT, PCT]
+        headers += [f"{names[tg.name]} {t[c]}" for c in ("coverage_today_col", "coverage_potential_col",
+                                                          "coverage_technical_col")]
+        formats += [PCT, PCT, PCT]
         for year in tg.milestones:
             headers += [f"{names[tg.name]} {year} {t['target']}", f"{names[tg.name]} {year} {t['gap']}"]
             formats += [PCT, PCT]
@@ -144,10 +150,10 @@ def build(report: ReportData, config: Config, lang: str) -> bytes:
     rows = []
     for name in [*report.order, report.city]:
         r = report.townships.loc[name]
-        row = [name] + [r[c] for c, *_ in SUMMARY]
+        row = [name] + [r.get(c, np.nan) for c, *_ in SUMMARY]
         for tg in config.policy.targets:
             p = f"{tg.name}_"
-            row += [r[p + "coverage_today"], r[p + "coverage_potential"]]
+            row += [r[p + "coverage_today"], r[p + "coverage_potential"], r.get(p + "coverage_technical", np.nan)]
             for year in tg.milestones:
                 row += [r[f"{p}target_{year}"], r[f"{p}gap_{year}"]]
                 if f"{p}gap_kwp_{year}" in towns.columns:

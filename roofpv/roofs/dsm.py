@@ -993,7 +993,8 @@ def combine(b: pd.DataFrame, roofs: pd.DataFrame, class_loss: dict[str, float],
     out = b.copy()
     floors = pd.to_numeric(b.get("floors"), errors="coerce") if "floors" in b else pd.Series(np.nan, b.index)
     survey = {
-        "roof_height_m": (floors * storey_height_m, np.where(floors.notna(), "survey", "none")),
+        "roof_height_m": (floors * storey_height_m,
+                          np.where(floors.notna(), b.get("floors_source", "survey"), "none")),
         "roof_slope_deg": (b["roof_slope_deg"], b["roof_type_source"]),
         "roof_form": (b["roof_type"].map(survey_form), b["roof_type_source"]),
         "roof_aspect_deg": (b.get("roof_aspect_deg", pd.Series(np.nan, b.index)),

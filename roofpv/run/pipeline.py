@@ -28,6 +28,7 @@ from roofpv.errors import WeatherFileError
 from roofpv.findings import Finding
 from roofpv.inputs import checks
 from roofpv.inputs.inventory import assign_townships, footprint_attributes, join_survey, place
+from roofpv.inputs.site_checks import site_findings
 from roofpv.io import point_cloud, readers, tiles
 from roofpv.io.register_files import read_meters, read_register
 from roofpv.io.weather_files import load_weather
@@ -86,7 +87,7 @@ def build_inventory(config: Config) -> Inventory:
     projected, placed in townships. Every problem found becomes a finding."""
     inputs = config.inputs
     footprints, findings = readers.read_footprints(
-        inputs.footprints, inputs.footprints_layer, inputs.footprints_id_column
+        inputs.footprints, inputs.footprints_layer, inputs.footprints_id_column, inputs.footprints_crs
     )
     if inputs.survey is not None:
         survey, found = readers.read_survey(inputs.survey, inputs.survey_sheet)
@@ -97,7 +98,7 @@ def build_inventory(config: Config) -> Inventory:
     polygons = None
     if inputs.townships is not None:
         polygons, found = readers.read_townships(
-            inputs.townships, inputs.townships_layer, inputs.townships_name_column
+            inputs.townships, inputs.townships_layer, inputs.townships_name_column, inputs.townships_crs
         )
         findings += found
     crs = analysis_crs(config)
@@ -140,6 +141,7 @@ def check_inputs(config: Config) -> Inventory:
     except WeatherFileError as exc:
         found += [Finding("error", str(config.weather.file or config.source_path), None, None, "weather",
                          None, str(exc), "fix the weather file or weather.* in the config")]
+    found += site_findings(config)
     inventory = replace(inventory, findings=inventory.findings + found)
     if inventory.dsm is None:
         return inventory
@@ -164,7 +166,7 @@ def prepare(config: Config, progress: Callable[[str], None] = lambda stage: None
     inventory = replace(inventory, findings=inventory.findings + found)
     progress(sequence.WEATHER)
     hourly, weather_meta = load_weather(config)
-    found = weather_meta["findings"]
+    found = weather_meta["findings"] + site_findings(config)
     meters = None
     if inventory.register is not None and config.inputs.meters is not None:
         meters, more = read_meters(config.inputs.meters)

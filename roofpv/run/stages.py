@@ -333,6 +333,8 @@ def finish(b: pd.DataFrame, config: Config) -> pd.DataFrame:
     """Suitability, then capacity and energy of what each suitable or conditional roof adds."""
     out = b.join(classify(b, config.rules))
     out.loc[out["suitability"] == "unsuitable", "modules"] = 0
+    # A footprint inside another has its roof, and so its usable area, counted there.
+    out["usable_area_m2"] = out["usable_area_m2"].where(out["roof_area_m2"] > 0, 0.0)
     module = config.module
     out["capacity_kwp"] = out["modules"] * module.power_w / 1000.0
     out["pv_area_m2"] = out["modules"] * module.area_m2

@@ -11,11 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from roofpv.schema import CITY
 from roofpv.targets.milestones import COLOURS, LABELS, deadline
 
 #: Change codes of the changed-buildings layer.
@@ -286,3 +288,40 @@ def page(table: pd.DataFrame, cohorts: pd.DataFrame, old: dict, new: dict, label
     out.append(f"<p>{legend}</p><p>{'按当前进度：两次评估之间的年进度线性外推至目标年末。' if zh else 'At this pace: the pace between the runs extended linearly to the end of the milestone year.'}</p>")
     out.append("</body></html>")
     return "\n".join(out)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Progress between two runs (:func:`compare`).
+
+    ``changes``: every building that changed (:func:`building_changes`, by building id);
+    ``townships``: per township and the whole city (:data:`roofpv.schema.CITY`, last)
+    (:func:`township_changes`); ``cohorts``: per target cohort and township
+    (:func:`cohort_changes`); ``old``, ``new``: the two runs' outputs as compared;
+    ``labels``: target name → label shown on the page.
+    """
+
+    changes: gpd.GeoDataFrame
+    townships: pd.DataFrame
+    cohorts: pd.DataFrame
+    old: dict
+    new: dict
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def html(self, lang: str = "zh") -> str:
+        """The comparison page (``compare.html``) in ``lang`` (``zh`` or ``en``)."""
+        return page(self.townships, self.cohorts, self.old, self.new, self.labels, CITY, lang)
+
+
+def compare(old: dict, new: dict, labels: dict[str, str] | None = None) -> Comparison:
+    """Progress from the run ``old`` to the run ``new``.
+
+    Each run is a dict as :func:`roofpv.io.outputs.read_outputs` returns it (``buildings``
+    by building id, ``townships`` with the whole-city row) with ``as_of``, its run date
+    (a :class:`datetime.date`, or None: then no pace), and ``folder``, how the page names
+    it. ``labels``: target name → label (default: the target names).
+    """
+    changes = building_changes(old["buildings"], new["buildings"])
+    towns = township_changes(old, new, changes, CITY)
+    cohorts = cohort_changes(old, new, changes)
+    return Comparison(changes, towns, cohorts, old, new, dict(labels or {}))

@@ -10,7 +10,10 @@ measured three ways, chosen per target (REFERENCE §1: no national definition):
                       intensity of the category, REFERENCE §1 assumption)
 
 *Today* counts existing PV only; *potential* adds the PV that every suitable roof of
-the cohort could carry.
+the cohort could carry; *technical* (the screening coverage) adds the PV of every
+suitable and conditional roof: the answer before a survey has settled the conditional
+roofs (a footprint without a survey row is conditional), which does not count toward a
+target until the survey confirms the roofs.
 """
 
 from __future__ import annotations
@@ -20,6 +23,11 @@ import pandas as pd
 
 from roofpv.config import EnergyUse, Policy, Target, Uncertainty
 from roofpv.energy import uncertainty
+
+#: Statuses whose roofs make the technical potential: the screening answer, which a
+#: survey must confirm (conditional roofs, footprints without a survey row among them)
+#: before it counts toward a target.
+TECHNICAL = ("suitable", "conditional")
 
 
 def in_cohort(b: pd.DataFrame, target: Target) -> pd.Series:
@@ -59,16 +67,21 @@ def _numerators(b: pd.DataFrame, metric: str) -> pd.DataFrame:
     today = {
         "count": (b["existing_pv_area_m2"] > 0).astype(float), "substitution": b.get("existing_pv_kwh"),
     }.get(metric, b["existing_pv_area_m2"])
-    added = contribution(b, metric).where(b["suitability"] == "suitable", 0.0)
-    return pd.DataFrame({"denominator": denominator, "today": today, "potential": today + added})
+    adds = contribution(b, metric)
+    counted = adds.where(b["suitability"] == "suitable", 0.0)
+    technical = adds.where(b["suitability"].isin(TECHNICAL), 0.0)
+    return pd.DataFrame({"denominator": denominator, "today": today, "potential": today + counted,
+                         "technical": today + technical})
 
 
 def coverage(b: pd.DataFrame, target: Target, by: str = "township") -> pd.DataFrame:
     """Coverage today and potential, target and gap per milestone, per group.
 
     Returns one row per group (every group of ``b[by]``, cohort empty or not) with
-    ``buildings``, ``denominator``, ``today``, ``potential`` (sums, in m² or counts),
-    ``coverage_today``, ``coverage_potential``, and for each milestone year Y:
+    ``buildings``, ``denominator``, ``today``, ``potential``, ``technical`` (sums, in m²,
+    counts or kWh/yr), ``coverage_today``, ``coverage_potential`` (suitable roofs added),
+    ``coverage_technical`` (suitable and conditional roofs added: the screening
+    coverage, not counted toward the target), and for each milestone year Y:
     ``target_Y`` (ratio), ``gap_Y`` (m² of PV panels, buildings or kWh/yr still
     needed beyond today's) and ``reachable_Y`` (potential ≥ target).
     """
@@ -79,6 +92,7 @@ def coverage(b: pd.DataFrame, target: Target, by: str = "township") -> pd.DataFr
     with np.errstate(invalid="ignore", divide="ignore"):
         sums["coverage_today"] = sums["today"] / sums["denominator"]
         sums["coverage_potential"] = sums["potential"] / sums["denominator"]
+        sums["coverage_technical"] = sums["technical"] / sums["denominator"]
     for year, ratio in target.milestones.items():
         needed = ratio * sums["denominator"]
         sums[f"target_{year}"] = ratio
@@ -103,7 +117,7 @@ def potential(b: pd.DataFrame) -> pd.DataFrame:
     existing = b["existing_pv_kw"].fillna(0.0)
     area = b["existing_pv_area_m2"].fillna(0.0) if "existing_pv_area_m2" in b else 0.0
     return pd.DataFrame({
-        "technical_potential_kwp": kwp.where(status.isin(["suitable", "conditional"]), 0.0),
+        "technical_potential_kwp": kwp.where(status.isin(TECHNICAL), 0.0),
         "counted_potential_kwp": kwp.where(status == "suitable", 0.0),
         "pv_full": (status == "suitable") & (kwp <= 0) & ((existing > 0) | (area > 0)),
     }, index=b.index)
@@ -118,14 +132,20 @@ def township_summary(b: pd.DataFrame, policy: Policy,
 
     ``annual_mwh`` is the P50 of the suitable roofs' energy; with
     ``uncertainty_config``, ``annual_mwh_p90`` is its P90 (:mod:`roofpv.energy.uncertainty`).
+    ``technical_annual_mwh`` (``_p90``) is the same for the roofs of the technical
+    potential (suitable and conditional): the screening answer where the survey is
+    missing, which does not count toward a target.
 
     Target columns are prefixed with the target's name. Energy, economics and carbon
     count suitable roofs; capacity is in the :data:`POTENTIAL_FIELDS` (see
     :func:`potential`), ``pv_full`` counts suitable roofs already full of PV.
+    ``usable_area_m2`` is the usable roof area of the technical potential's roofs (the
+    area its modules are laid out on), ``roof_area_m2`` that of every roof.
     ``lcoe_yuan_kwh`` is weighted by energy, ``payback_years`` is the median.
     """
     status = b["suitability"]
     suitable = status == "suitable"
+    technical = status.isin(TECHNICAL)
     kwp = potential(b)
     frame = pd.DataFrame({
         "township": b["township"],
@@ -134,12 +154,13 @@ def township_summary(b: pd.DataFrame, policy: Policy,
         "conditional": status == "conditional",
         "unsuitable": status == "unsuitable",
         "roof_area_m2": b["roof_area_m2"],
-        "usable_area_m2": b["usable_area_m2"].where(suitable, 0.0),
+        "usable_area_m2": b["usable_area_m2"].where(technical, 0.0),
         "pv_full": kwp["pv_full"],
         "technical_potential_kwp": kwp["technical_potential_kwp"],
         "counted_potential_kwp": kwp["counted_potential_kwp"],
         "existing_pv_kw": b["existing_pv_kw"],
         "annual_mwh": (b["annual_kwh"] / 1000.0).where(suitable, 0.0),
+        "technical_annual_mwh": (b["annual_kwh"] / 1000.0).where(technical, 0.0),
         "grid_limited": b["grid_limited"] & suitable,
         "capex_myuan": (b["capex_yuan"] / 1e6).where(suitable, 0.0),
         "revenue_myuan_yr": (b["revenue_yuan_yr"] / 1e6).where(suitable, 0.0),
@@ -155,11 +176,12 @@ def township_summary(b: pd.DataFrame, policy: Policy,
         table["lcoe_yuan_kwh"] = table.pop("lcoe_x_kwh") / (table["annual_mwh"] * 1000.0)
     table["payback_years"] = b["payback_years"].where(suitable).groupby(b["township"]).median()
     if uncertainty_config is not None:
-        table["annual_mwh_p90"] = uncertainty.p90_of_sum(
-            frame["annual_mwh"], uncertainty.shading_sigma(b["shading_loss_source"], uncertainty_config),
-            b["township"], uncertainty_config)
+        sigma = uncertainty.shading_sigma(b["shading_loss_source"], uncertainty_config)
+        for column in ("annual_mwh", "technical_annual_mwh"):
+            table[f"{column}_p90"] = uncertainty.p90_of_sum(frame[column], sigma, b["township"],
+                                                            uncertainty_config)
     for target in policy.targets:
-        cov = coverage(b, target).drop(columns=["today", "potential"])
+        cov = coverage(b, target).drop(columns=["today", "potential", "technical"])
         table = table.join(cov.add_prefix(f"{target.name}_"))
     return table
 
