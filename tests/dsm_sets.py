@@ -134,9 +134,13 @@ class Copy:
         self.config = self.config.model_copy(update=update)
 
 
-def copy_set(name: str, root: Path) -> Copy:
-    """The set ``name`` copied into ``root`` (a point cloud as its gridded tiles)."""
+def copy_set(name: str, root: Path, cloud_res: float | None = None) -> Copy:
+    """The set ``name`` copied into ``root`` (a point cloud as its tiles gridded at
+    ``cloud_res`` [m], default the config's ``point_cloud_resolution_m``)."""
     config = roofpv.load_config(SETS[name])
+    if cloud_res is not None:
+        config = config.model_copy(update={
+            "dsm": config.dsm.model_copy(update={"point_cloud_resolution_m": cloud_res})})
     c = point_cloud.resolve(config.dsm)
     root.mkdir(parents=True, exist_ok=True)
     update = {"tiles_pattern": "*.tif"}
@@ -265,6 +269,28 @@ def overhanging_trees(copy: Copy, every: int = 3, reach_m: float = 3.0, height_m
         _rewrite(path, grow)
 
 
+def trees_in_dsm(copy: Copy, every: int = 3, reach_m: float = 3.0, height_m: float = 4.0) -> None:
+    """The crowns of :func:`overhanging_trees` in the DSM itself, as a photogrammetric DSM
+    or a DSM without a canopy layer has them: the surface raised to ``height_m`` above
+    the roof's eaves over each crown, no canopy layer saying they are trees."""
+    fp = gpd.read_file(copy.footprints)
+    union = shapely.union_all([shapely.Point(shapely.get_coordinates(g)[0]).buffer(reach_m)
+                               for g in fp.geometry[::every]])
+
+    def grow(z, p):
+        t = p["transform"]
+        rows, cols = np.indices(z.shape)
+        inside = shapely.contains_xy(union, t.c + (cols + 0.5) * t.a, t.f + (rows + 0.5) * t.e)
+        if not inside.any():
+            return z, p
+        from scipy.ndimage import grey_dilation
+
+        top = grey_dilation(np.nan_to_num(z, nan=-1e9), size=int(2 * reach_m / abs(t.a)) | 1)
+        return np.where(inside, np.fmax(z, top + height_m), z), p
+    on_dsm(copy, grow)
+    copy.with_dsm(canopy=None)
+
+
 def drop_footprints(copy: Copy, share: float = 0.3, seed: int = 0) -> list[str]:
     """Remove ``share`` of the footprints; returns the ids kept."""
     fp = gpd.read_file(copy.footprints)
@@ -290,6 +316,7 @@ VARIANTS = {
     "smooth": lambda c: smooth(c, 0.5),
     "holes": holes,
     "trees": overhanging_trees,
+    "trees_in_dsm": trees_in_dsm,
     "drop_30pct": drop_footprints,
     "shift_1m": lambda c: shift_footprints(c, 0.7071, 0.7071),
 }
@@ -300,9 +327,16 @@ def _res(copy: Copy) -> float:
         return abs(src.res[0])
 
 
-def run_variant(name: str, variant: str | None, root: Path, lab: pd.DataFrame | None = None) -> dict:
-    """Figures of the set ``name`` with ``variant`` applied (None: unchanged), in ``root``."""
-    copy = copy_set(name, root)
+def is_cloud(name: str) -> bool:
+    """Whether the set is read from point clouds."""
+    return bool(point_cloud.clouds(roofpv.load_config(SETS[name]).dsm.tiles))
+
+
+def run_variant(name: str, variant: str | None, root: Path, lab: pd.DataFrame | None = None,
+                cloud_res: float | None = None) -> dict:
+    """Figures of the set ``name`` with ``variant`` applied (None: unchanged), in ``root``;
+    ``cloud_res``: a point-cloud set gridded at this cell size [m]."""
+    copy = copy_set(name, root, cloud_res)
     kept = VARIANTS[variant](copy) if variant else None
     lab = truth(name) if lab is None else lab
     if kept is not None:

@@ -45,6 +45,7 @@ FAILING = {
     ("zurich", "reproject"): "0.5 m DSM resampled to another CRS: measured 0.821 → 0.686, kWp 161 → 102",
     ("zurich", "resample_coarser"): "0.5 → 1 m: within 0.909 → 0.609, measured 0.796 → 0.454",
     ("zurich", "resample_finer"): "0.5 → 0.25 m: kWp 161 → 114, measured 0.821 → 0.744",
+    ("delft", "trees_in_dsm"): "trees in the DSM over every third roof corner, no canopy layer: within 0.781 → 0.624",
     ("zurich", "smooth"): "σ 0.5 m blur: within 0.909 → 0.797, measured 0.796 → 0.520, kWp 151 → 57",
 }
 #: Sets whose unchanged figures miss WITHIN_MIN / MEASURED_MIN today.
@@ -69,11 +70,12 @@ def _params():
     for name in ds.SETS:
         for variant in ds.VARIANTS:
             reason = FAILING.get((name, variant))
-            marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+            marks = [pytest.mark.xfail(strict=True, reason=reason, raises=AssertionError)] if reason else []
             yield pytest.param(name, variant, marks=marks, id=f"{name}-{variant}")
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=[pytest.mark.xfail(strict=True, reason=SHORT[n])]
+@pytest.mark.parametrize("name", [pytest.param(n, marks=[pytest.mark.xfail(strict=True, reason=SHORT[n],
+                                                                            raises=AssertionError)]
                                                if n in SHORT else []) for n in ds.SETS])
 def test_unchanged_set_meets_the_figures(name, unchanged):
     f = unchanged(name)

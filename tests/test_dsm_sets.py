@@ -25,9 +25,17 @@ def _roofpv(*args):
     return subprocess.run([sys.executable, "-m", "roofpv", *map(str, args)], capture_output=True, text=True)
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=FAILING[n]))
-                                  if n in FAILING else n for n in ds.SETS])
-def test_init_validate_survey_with_a_dem_and_the_crs_init_writes(name, tmp_path):
+def _params():
+    for name in ds.SETS:
+        yield pytest.param(name, "set", id=f"{name}-crs_of_the_data")
+        marks = [pytest.mark.xfail(strict=True, reason=FAILING[name])] if name in FAILING else []
+        yield pytest.param(name, "init", marks=marks, id=f"{name}-crs_as_init_writes")
+
+
+@pytest.mark.parametrize("name, crs", list(_params()))
+def test_init_validate_survey_with_a_dem_and_the_crs_init_writes(name, crs, tmp_path):
+    """``crs``: "init" keeps the config's ``crs`` as ``init`` writes it (null); "set" gives
+    the data's own CRS, so a failure of the rest of the chain is not hidden by the CRS's."""
     src = ds.SETS[name].parent
     own = yaml.safe_load(ds.SETS[name].read_text(encoding="utf-8"))
     dsm = own["dsm"]
@@ -48,6 +56,8 @@ def test_init_validate_survey_with_a_dem_and_the_crs_init_writes(name, tmp_path)
         assert text["dsm"]["point_cloud_crs"] is None
         text["dsm"]["point_cloud_crs"] = dsm["point_cloud_crs"]
     text["weather"] = {"monthly": own["weather"]["monthly"]}
+    if crs == "set":
+        text["crs"] = own["crs"]
     config.write_text(yaml.safe_dump(text, allow_unicode=True), encoding="utf-8")
     for command in (("validate", "--lang", "en"), ("survey", "--no-report", "--quiet")):
         run = _roofpv(command[0], config, "--out", tmp_path / command[0], *command[1:])

@@ -93,6 +93,9 @@ def test_folder_is_gridded_once_into_tiles_on_one_grid_and_resolved_for_the_stag
     stamp = tiles[0].stat().st_mtime_ns
     point_cloud.resolve(Dsm(tiles=folder, point_cloud_resolution_m=0.5))  # cached: not rewritten
     assert tiles[0].stat().st_mtime_ns == stamp
+    # A CRS given for the clouds is part of the cache's key (a changed setting regrids).
+    given = point_cloud.resolve(Dsm(tiles=folder, point_cloud_resolution_m=0.5, point_cloud_crs="EPSG:4549"))
+    assert given.tiles == folder / "roofpv_grid" / "0.5m_EPSG4549" / "dsm"
     # A DEM the config names is kept; GeoTIFF folders are left alone.
     own = Dsm(tiles=folder, dem=tmp_path / "mydem")
     assert point_cloud.resolve(own).dem == tmp_path / "mydem"

@@ -347,3 +347,19 @@ def test_gzip_files(tmp_path, truth):
     bad.write_bytes(gzip.compress(b"timestamp,ghi\n2023-01-01 00:00,0\n"))
     with pytest.raises(WeatherFileError, match=r"bad.csv.gz: no column 'temp_air'"):
         read_weather(bad, tz="Asia/Shanghai")
+
+
+def test_gbk_station_files(tmp_path, truth):
+    """A station's hourly CSV with Chinese headers and an EPW with a Chinese place name,
+    both saved in GBK (as Chinese Windows tools save them), read like UTF-8 ones."""
+    epw = tmp_path / "平湖.epw"
+    write_epw(epw, truth)
+    epw.write_bytes(epw.read_text().replace("LOCATION,Pinghu", "LOCATION,平湖").encode("gbk"))
+    weather, meta = read_weather(epw, tz="Asia/Shanghai")
+    pd.testing.assert_frame_equal(weather, truth, check_freq=False)
+    csv = tmp_path / "站点.csv"
+    frame = plain(truth, "start").rename(columns={"ghi": "总辐射", "temp_air": "气温"})
+    csv.write_bytes(frame.to_csv(index=False).encode("gbk"))
+    weather, _ = read_weather(csv, tz="Asia/Shanghai", label="start",
+                              columns={"总辐射": "ghi", "气温": "temp_air"}, latitude=30.68, longitude=121.01)
+    pd.testing.assert_frame_equal(weather, truth, check_freq=False)

@@ -21,8 +21,9 @@ tiles of neighbouring files line up into one mosaic):
     class-1 returns more than :data:`CLASS1_TREE_MIN_M` above ground as canopy.
 
 The tiles are written once into a cache folder beside the clouds
-(``roofpv_grid/<resolution>m/{dsm,dtm,canopy}/``) and reused while they are newer than
-their cloud; the DSM stage then reads them as any GeoTIFF tile folder
+(``roofpv_grid/<resolution>m[_<CRS given>]/{dsm,dtm,canopy}/``, a CRS given for clouds
+without one is part of the key) and reused while they are newer than their cloud and
+were written by this gridding (:data:`GRID_VERSION`); the DSM stage then reads them as any GeoTIFF tile folder
 (:mod:`roofpv.io.tiles`). Gridding is vectorised (one sort of the cell indices per
 chunk of points); clouds are read in chunks so a tile of any size fits in memory.
 Needs the optional extra ``pointcloud`` (laspy with the lazrs LAZ backend).
@@ -54,6 +55,8 @@ FILL_CELLS = 2
 #: Points read per chunk.
 CHUNK = 2_000_000
 CACHE = "roofpv_grid"
+#: Bumped when the gridding changes, so tiles gridded before are made again.
+GRID_VERSION = "1"
 LAYERS = ("dsm", "dtm", "canopy")
 
 
@@ -212,6 +215,16 @@ def grid_cloud(path: str | Path, res: float, crs: str | None = None
     return {"dsm": dsm, "dtm": dtm, "canopy": canopy}, (float(x0), float(y1)), wkt
 
 
+def _version(path: Path) -> str | None:
+    import rasterio
+
+    try:
+        with rasterio.open(path) as src:
+            return src.tags().get("ROOFPV_GRID_VERSION")
+    except rasterio.errors.RasterioError:
+        return None
+
+
 def _write(path: Path, z: np.ndarray, origin: tuple[float, float], res: float, wkt: str) -> None:
     import rasterio
     from rasterio.transform import from_origin
@@ -221,13 +234,15 @@ def _write(path: Path, z: np.ndarray, origin: tuple[float, float], res: float, w
                        dtype="float32", crs=wkt, transform=from_origin(*origin, res, res),
                        nodata=np.nan, compress="deflate", predictor=3, tiled=True) as dst:
         dst.write(z, 1)
+        dst.update_tags(ROOFPV_GRID_VERSION=GRID_VERSION)
     os.replace(tmp, path)
 
 
 def grid_folder(folder: str | Path, res: float, crs: str | None = None,
                 cache: str | Path | None = None) -> Grids:
-    """Grid every cloud of ``folder`` into ``cache`` (default ``folder/roofpv_grid/<res>m``),
-    skipping clouds whose three tiles are newer than the cloud.
+    """Grid every cloud of ``folder`` into ``cache`` (default ``folder/roofpv_grid/<res>m``,
+    with ``_<crs>`` when ``crs`` is given), skipping clouds whose three tiles are newer
+    than the cloud and carry this :data:`GRID_VERSION`.
 
     Raises
     ------
@@ -238,14 +253,16 @@ def grid_folder(folder: str | Path, res: float, crs: str | None = None,
         raise PointCloudError(f"{folder}: no .las or .laz point clouds; check dsm.tiles in the config")
     if not res > 0:
         raise PointCloudError(f"dsm.point_cloud_resolution_m must be > 0 (got {res})")
-    root = Path(cache) if cache is not None else Path(folder) / CACHE / f"{res:g}m"
+    key = f"{res:g}m" + ("_" + "".join(ch for ch in crs if ch.isalnum()) if crs else "")
+    root = Path(cache) if cache is not None else Path(folder) / CACHE / key
     grids = Grids(*(root / layer for layer in LAYERS))
     for d in (grids.dsm, grids.dtm, grids.canopy):
         d.mkdir(parents=True, exist_ok=True)
     for path in found:
         targets = [getattr(grids, layer) / f"{path.stem}.tif" for layer in LAYERS]
         stamp = path.stat().st_mtime
-        if all(t.exists() and t.stat().st_mtime >= stamp for t in targets):
+        if all(t.exists() and t.stat().st_mtime >= stamp and _version(t) == GRID_VERSION
+               for t in targets):
             continue
         layers, origin, wkt = grid_cloud(path, res, crs)
         for layer, target in zip(LAYERS, targets):

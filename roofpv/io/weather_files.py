@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import gzip
+import io
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -52,6 +53,7 @@ from roofpv.energy.decomposition import split_ghi
 from roofpv.energy.weather import shift_hours, typical_year
 from roofpv.errors import WeatherFileError
 from roofpv.findings import Finding
+from roofpv.io.encodings import EncodingError, read_text
 
 if TYPE_CHECKING:
     from roofpv.config import Config
@@ -284,8 +286,18 @@ def _require(path, frame, names):
     return frame.assign(**{c: np.nan for c in names if c not in frame.columns})
 
 
+def _text(path) -> io.StringIO:
+    """The file's text in whichever encoding it was saved (a station export in GBK, an
+    EPW with a Chinese place name; :func:`roofpv.io.encodings.read_text`)."""
+    try:
+        return io.StringIO(read_text(path).text)
+    except EncodingError:
+        raise WeatherFileError(f"{path}: not readable as UTF-8, GBK/GB18030 or Big5 text; "
+                               "save it as UTF-8") from None
+
+
 def _read_epw(path, **_):
-    data, head = iotools.read_epw(path)
+    data, head = iotools.read_epw(_text(path))
     data = _require(path, data, COLUMNS)
     meta = {"latitude": head["latitude"], "longitude": head["longitude"],
             "altitude": head["altitude"], "source": f"EPW file {path.name}",
@@ -365,7 +377,7 @@ def _find_offset(tree):
 
 
 def _read_csv(path, *, tz, label, columns, latitude, longitude, altitude):
-    data = pd.read_csv(path)
+    data = pd.read_csv(_text(path))
     rename = {c: columns.get(c, str(c).strip().lower()) for c in data.columns}
     data = data.rename(columns=rename)
     data = _require(path, data, ("timestamp",) + COLUMNS)

@@ -105,11 +105,11 @@ def measure_roofs(b: gpd.GeoDataFrame, config: Config, hourly: pd.DataFrame, crs
                   mosaic: tiles.Mosaic | None, dem: tiles.Mosaic | None = None
                   ) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
     """Roof geometry and shading from the DSM tiles (empty without a ``mosaic``)."""
-    c = point_cloud.resolve(config.dsm)
     empty = (pd.DataFrame(index=pd.Index([], name="building_id")),
              gpd.GeoDataFrame(geometry=[], crs=crs))
     if mosaic is None:
         return empty
+    c = point_cloud.resolve(config.dsm)  # the gridded canopy of a point-cloud folder
     site = config.site
     table = shading.sun_table(hourly, site.latitude, site.longitude, site.altitude_m,
                               n_sectors=c.n_sectors, albedo=config.system.albedo)
