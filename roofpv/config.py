@@ -14,8 +14,8 @@ from typing import Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from roofpv.errors import ConfigError
-from roofpv.io.encodings import EncodingError, read_text
+from roofpv.errors import ConfigError, EncodingError
+from roofpv.io.encodings import read_text
 from roofpv.schema import REASONS, VOCABULARIES
 
 Severity = Literal["unsuitable", "conditional", "info"]

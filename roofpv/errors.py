@@ -51,3 +51,11 @@ class TileError(RoofpvError):
 
 class WeatherFileError(RoofpvError):
     """A weather file that cannot be used; the message names the file."""
+
+
+class EncodingError(RoofpvError):
+    """Bytes that no candidate encoding decodes (:mod:`roofpv.io.encodings`)."""
+
+
+class PointCloudError(RoofpvError):
+    """A point cloud that cannot be gridded; the message names the file and the fix."""

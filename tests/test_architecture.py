@@ -83,3 +83,16 @@ def test_top_level_holds_only_the_named_modules_and_the_stage_packages():
     packages = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
     assert top == TOP
     assert packages == STAGE_PACKAGES
+
+
+def test_every_error_class_lives_in_errors():
+    """One owner of every exception class: roofpv/errors.py (issue: "one errors.py")."""
+    elsewhere = []
+    for name, path in modules().items():
+        if name == "roofpv.errors":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and any(
+                    getattr(b, "id", getattr(b, "attr", "")).endswith(("Error", "Exception")) for b in node.bases):
+                elsewhere.append(f"{name}.{node.name}")
+    assert elsewhere == []

@@ -18,6 +18,7 @@ import shapely
 laspy = pytest.importorskip("laspy")
 
 from roofpv.config import Dsm  # noqa: E402
+from roofpv.errors import PointCloudError  # noqa: E402
 from roofpv.io import inspect, point_cloud  # noqa: E402
 
 DELFT = Path(__file__).parent / "data" / "real" / "dsm_delft"
@@ -104,19 +105,19 @@ def test_folder_is_gridded_once_into_tiles_on_one_grid_and_resolved_for_the_stag
 
 def test_cloud_without_crs_or_ground_gets_a_message_naming_file_and_fix(tmp_path):
     _cloud(tmp_path / "nocrs.laz", crs=None)
-    with pytest.raises(point_cloud.PointCloudError, match=r"nocrs\.laz.*no CRS.*dsm\.point_cloud_crs"):
+    with pytest.raises(PointCloudError, match=r"nocrs\.laz.*no CRS.*dsm\.point_cloud_crs"):
         point_cloud.grid_cloud(tmp_path / "nocrs.laz", 1.0)
     grids, _, wkt = point_cloud.grid_cloud(tmp_path / "nocrs.laz", 1.0, crs="EPSG:4549")
     assert "4549" in wkt or "CGCS2000" in wkt
     las = laspy.read(tmp_path / "nocrs.laz")
     las.classification = np.where(las.classification == 2, 1, las.classification)
     las.write(tmp_path / "noground.laz")
-    with pytest.raises(point_cloud.PointCloudError, match=r"noground\.laz: no ground \(class 2\)"):
+    with pytest.raises(PointCloudError, match=r"noground\.laz: no ground \(class 2\)"):
         point_cloud.grid_cloud(tmp_path / "noground.laz", 1.0, crs="EPSG:4549")
     (tmp_path / "broken.laz").write_bytes(b"LASF" + b"\0" * 50)
-    with pytest.raises(point_cloud.PointCloudError, match=r"broken\.laz: cannot read"):
+    with pytest.raises(PointCloudError, match=r"broken\.laz: cannot read"):
         point_cloud.grid_cloud(tmp_path / "broken.laz", 1.0)
-    with pytest.raises(point_cloud.PointCloudError, match="no .las or .laz"):
+    with pytest.raises(PointCloudError, match="no .las or .laz"):
         point_cloud.grid_folder(tmp_path / "nothing", 1.0)
 
 

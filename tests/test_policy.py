@@ -83,3 +83,13 @@ def test_substitution_rate_by_hand():
     assert cov.loc["A", "coverage_today"] == pytest.approx(40_000 / 190_000)
     assert cov.loc["A", "coverage_potential"] == pytest.approx(232_000 / 190_000)
     assert cov.loc["B", "gap_2030"] == pytest.approx(0.12 * 24_000)
+
+
+def test_empty_cohort_with_text_typed_columns_gives_unknown_coverage():
+    """No building in the cohort, with columns of object dtype (as a run's frame has
+    them before any value is read): coverage unknown (NaN), never a ZeroDivisionError."""
+    b = buildings().astype({"existing_pv_area_m2": object, "roof_area_m2": object})
+    b["year_built"] = 2000
+    cov = coverage(b, TARGET)
+    assert cov["buildings"].tolist() == [0, 0]
+    assert cov["coverage_today"].isna().all() and cov["coverage_potential"].isna().all()

@@ -12,7 +12,7 @@ import shapely
 from rasterio.crs import CRS
 
 from roofpv.config import Config
-from roofpv.errors import TileError
+from roofpv.errors import PointCloudError, TileError
 from roofpv.findings import Finding
 from roofpv.inputs import ids, webmap
 from roofpv.inputs.dsm_coverage import coverage_findings, extent_share, roof_coverage
@@ -26,7 +26,7 @@ def open_tiles(config: Config, crs: str) -> tuple[tiles.Mosaic | None, tiles.Mos
     out, findings = [], []
     try:
         c = point_cloud.resolve(config.dsm)
-    except point_cloud.PointCloudError as exc:
+    except PointCloudError as exc:
         return None, None, [Finding("error", str(config.dsm.tiles), None, None, "DSM", None, str(exc),
                                     "fix the point cloud as the message says, or point dsm.tiles "
                                     "at a folder of GeoTIFF tiles")]

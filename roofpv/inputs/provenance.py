@@ -10,7 +10,8 @@ import geopandas as gpd
 from shapely.geometry import Point
 
 from roofpv.config import Config
-from roofpv.io.encodings import EncodingError, read_text
+from roofpv.errors import EncodingError
+from roofpv.io.encodings import read_text
 from roofpv.roofs.roof import utm_epsg
 
 #: First line of the README of a folder of synthetic sample data (data/sample/README.md).

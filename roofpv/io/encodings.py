@@ -29,6 +29,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from roofpv.errors import EncodingError
+
 #: Byte-order marks and their encodings.
 BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 #: CJK double-byte encodings tried after UTF-8, in order (ties go to the first).
@@ -54,10 +56,6 @@ DBF_LANGUAGE_DRIVERS = {
     0x7A: "gb18030", 0x7B: "cp932", 0x7C: "cp874", 0x86: "cp737", 0x87: "cp852", 0x88: "cp857",
     0xC8: "cp1250", 0xC9: "cp1251", 0xCA: "cp1254", 0xCB: "cp1253", 0xCC: "cp1257",
 }
-
-
-class EncodingError(ValueError):
-    """Bytes that no candidate encoding decodes."""
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import yaml
 from pyproj import CRS, Transformer
 
 from roofpv.config import read_config_text
-from roofpv.errors import InputError, SurveyError, WeatherFileError
+from roofpv.errors import InputError, PointCloudError, SurveyError, WeatherFileError
 from roofpv.fieldwork import init as starting
 from roofpv.fieldwork.init import DsmFacts, FootprintFacts, SiteFacts, SurveyFacts, WeatherFacts
 from roofpv.inputs.survey_table import locate_header
@@ -97,7 +97,7 @@ def inspect_point_clouds(folder: Path) -> DsmFacts:
     return misses are filled from their neighbours)."""
     try:
         facts = [point_cloud.header_facts(p) for p in point_cloud.clouds(folder)]
-    except point_cloud.PointCloudError as exc:
+    except PointCloudError as exc:
         raise InputError(str(exc)) from None
     area = sum(max((b[2] - b[0]) * (b[3] - b[1]), 1e-9) for _, b, _ in facts)
     density = sum(n for *_, n in facts) / area

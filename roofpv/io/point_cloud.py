@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from roofpv.errors import RoofpvError
+from roofpv.errors import PointCloudError
 
 #: File names taken as point clouds (case-insensitive).
 SUFFIXES = (".las", ".laz")
@@ -58,10 +58,6 @@ CACHE = "roofpv_grid"
 #: Bumped when the gridding changes, so tiles gridded before are made again.
 GRID_VERSION = "1"
 LAYERS = ("dsm", "dtm", "canopy")
-
-
-class PointCloudError(RoofpvError):
-    """A point cloud that cannot be gridded; the message names the file and the fix."""
 
 
 @dataclass(frozen=True)

@@ -51,9 +51,9 @@ from roofpv.energy import decomposition
 from roofpv.energy import weather as _weather
 from roofpv.energy.decomposition import split_ghi
 from roofpv.energy.weather import shift_hours, typical_year
-from roofpv.errors import WeatherFileError
+from roofpv.errors import EncodingError, WeatherFileError
 from roofpv.findings import Finding
-from roofpv.io.encodings import EncodingError, read_text
+from roofpv.io.encodings import read_text
 
 if TYPE_CHECKING:
     from roofpv.config import Config

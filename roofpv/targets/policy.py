@@ -70,8 +70,9 @@ def _numerators(b: pd.DataFrame, metric: str) -> pd.DataFrame:
     adds = contribution(b, metric)
     counted = adds.where(b["suitability"] == "suitable", 0.0)
     technical = adds.where(b["suitability"].isin(TECHNICAL), 0.0)
+    # float: sums over an empty cohort stay numbers (0/0 is NaN, not ZeroDivisionError)
     return pd.DataFrame({"denominator": denominator, "today": today, "potential": today + counted,
-                         "technical": today + technical})
+                         "technical": today + technical}, dtype=float)
 
 
 def coverage(b: pd.DataFrame, target: Target, by: str = "township") -> pd.DataFrame:
