@@ -24,7 +24,7 @@ import pandas as pd
 from roofpv.appraise import economics, grid
 from roofpv.config import Config
 from roofpv.energy import solar, uncertainty
-from roofpv.errors import WeatherFileError
+from roofpv.errors import PointCloudError, WeatherFileError
 from roofpv.findings import Finding
 from roofpv.inputs import checks
 from roofpv.inputs.inventory import assign_townships, footprint_attributes, join_survey, place
@@ -76,7 +76,7 @@ def analysis_crs(config: Config) -> str:
     if config.dsm.tiles is not None:
         try:  # a folder of point clouds: the CRS of its gridded tiles
             c = point_cloud.resolve(config.dsm)
-        except point_cloud.PointCloudError:  # reported by checks.open_tiles
+        except PointCloudError:  # reported by checks.open_tiles
             c = config.dsm
         native = tiles.native_crs(c.tiles, c.tiles_pattern)
     return native or f"EPSG:{analysis_epsg(config.site.latitude, config.site.longitude)}"
