@@ -7,6 +7,7 @@ import shutil
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import rasterio
 import shapely
@@ -207,3 +208,23 @@ def test_validate_names_a_resampled_dsm_and_a_dem_off_its_grid_or_extent(config,
     (moved,) = [f for f in checks.grid_findings(other, "EPSG:25831", mosaic, dem) if f.column == "DSM"]
     assert moved.level == "warning" and "resampled to the analysis CRS EPSG:25831" in moved.problem
     assert "crs: null" in moved.fix
+
+
+@pytest.mark.slow
+def test_a_terrain_model_as_dsm_is_named_by_validate_and_survey(tmp_path, capsys):
+    """The DEM given as the DSM: `validate` (from a sample) and `survey` (from the
+    measured roofs, measuring a sample only then) both name the likely cause."""
+    scene = make_scene(tmp_path, "EPSG:3007", 1.0)
+    scene.footprints.reset_index().to_file(tmp_path / "buildings.gpkg")
+    weather = ROOT / "tests" / "data" / "real" / "dsm_goteborg" / "weather" / "GBG_TMY_1977.csv.gz"
+    shutil.copy(weather, tmp_path / weather.name)
+    config, out = tmp_path / "scene.yaml", tmp_path / "out"
+    assert main(["init", str(tmp_path / "buildings.gpkg"), "--dsm", str(scene.dem),
+                 "--weather", str(tmp_path / weather.name), "--out", str(config)]) == 0
+    capsys.readouterr()
+    assert main(["validate", str(config), "--out", str(out), "--lang", "en"]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "show nothing standing" in said and "terrain model" in said
+    assert main(["survey", str(config), "--out", str(out), "--overwrite", "--quiet", "--no-report"]) == 0
+    findings = pd.read_csv(out / "findings.csv", encoding="utf-8-sig")
+    assert findings["problem"].str.contains("terrain model").sum() == 1

@@ -275,6 +275,13 @@ def halo_m(params: Dsm = DEFAULTS) -> float:
     return params.ground_ring_m[1]
 
 
+def mostly_nothing_standing(status: pd.Series) -> bool:
+    """Whether most of the (at least 5) footprints the DSM covers show nothing standing
+    (``dsm_status``): the sign of a whole area off its DSM, not of a few open lots."""
+    seen = status[status.ne("no_data") & status.notna()]
+    return len(seen) >= 5 and seen.eq("nothing_standing").sum() >= 0.5 * len(seen)
+
+
 def standing_findings(roofs: pd.DataFrame, source: str) -> list[Finding]:
     """A warning when most footprints the DSM covers show nothing standing (status
     ``nothing_standing``), naming the likely cause from what stands around them.
@@ -282,11 +289,11 @@ def standing_findings(roofs: pd.DataFrame, source: str) -> list[Finding]:
     ``roofs``: :func:`roof_geometry`'s table (``dsm_status``, ``roof_height_m``,
     ``raised_around_share``) of all footprints or of a sample of them.
     """
+    if not mostly_nothing_standing(roofs["dsm_status"]):
+        return []
     seen = roofs[roofs["dsm_status"].ne("no_data")]
     flat = seen[seen["dsm_status"].eq("nothing_standing")]
     n, k = len(seen), len(flat)
-    if n < 5 or k < 0.5 * n:
-        return []
     height = float(flat["roof_height_m"].median())
     around = float(flat["raised_around_share"].median())
     if height < -_STANDING_M:

@@ -34,6 +34,7 @@ from roofpv.io.register_files import read_meters, read_register
 from roofpv.io.weather_files import load_weather
 from roofpv.monitoring import calibration
 from roofpv.results import Inventory, Results, add_run_info, run_info
+from roofpv.roofs import dsm
 from roofpv.roofs.roof import analysis_epsg
 from roofpv.run import sequence
 from roofpv.run.stages import (
@@ -121,7 +122,6 @@ def build_inventory(config: Config) -> Inventory:
         findings += found + more
     mosaic, dem, found = checks.open_tiles(config, crs)
     findings += found + checks.grid_findings(config, crs, mosaic, dem)
-    findings += checks.standing_check(b, mosaic, dem, config)
     findings += checks.datum_check(config, footprints.geometry, polygons, mosaic, crs)
     polygons = polygons.to_crs(crs) if polygons is not None else None
     findings += checks.cross_checks(b, polygons, str(inputs.survey), str(inputs.footprints),
@@ -146,6 +146,7 @@ def check_inputs(config: Config) -> Inventory:
     if inventory.dsm is None:
         return inventory
     _, found = checks.dsm_coverage(inventory.buildings, inventory.dsm, config)
+    found += checks.standing_check(inventory.buildings, inventory.dsm, inventory.dem, config)
     return replace(inventory, findings=inventory.findings + found)
 
 
@@ -265,7 +266,7 @@ CONCLUDE_COLUMNS = (
     "roof_load_kn_m2", "shading_loss", "shading_loss_source", "transformer_id", "existing_pv_kw",
     "existing_pv_area_m2", "existing_pv_source", "roof_area_m2", "usable_area_m2", "capacity_kwp",
     "pv_area_m2", "annual_kwh", "annual_kwh_p90", "specific_yield_kwh_kwp", "suitability", "reasons",
-    "has_survey", "dsm_coverage", "connection_class", "nea_category", "export_mode", "capex_yuan",
+    "has_survey", "dsm_coverage", "dsm_status", "connection_class", "nea_category", "export_mode", "capex_yuan",
     "revenue_yuan_yr", "npv_yuan", "lcoe_yuan_kwh", "payback_years", "co2_avoided_t_yr",
     "energy_use_kwh", "existing_pv_kwh",
 )
@@ -300,6 +301,8 @@ def conclude(
     if inventory.dsm is not None:
         b["dsm_coverage"], found = checks.dsm_coverage(
             inventory.buildings, inventory.dsm, config, b["dsm_coverage"].dropna())
+        if dsm.mostly_nothing_standing(b["dsm_status"]):  # name the likely cause (rare: measured again)
+            found += checks.standing_check(inventory.buildings, inventory.dsm, inventory.dem, config)
         findings = findings + found
     b, remaining = admit(b, config, transformers)
 
