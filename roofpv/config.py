@@ -401,8 +401,8 @@ class Dsm(_Model):
     block_m: float = Field(500.0, gt=0)
     workers: int = Field(1, ge=1, description="threads measuring DSM windows")
     storey_height_m: float = Field(3.0, gt=0)
-    inner_buffer_m: float = Field(0.75, ge=0, description="footprints shrunk by this before roof "
-                                  "statistics (walls, eaves, parapets)")
+    inner_buffer_m: float = Field(0.75, ge=0, description="largest inner buffer of the roof pixels that "
+                                  "seed planes: half a pixel, at most this and 1/8 of the footprint's width")
     ground_ring_m: tuple[float, float] = Field((1.0, 6.0), description="ring around each footprint "
                                                "whose low quantile is ground (without a DEM)")
     ground_quantile: float = Field(0.1, ge=0, le=1)
@@ -450,7 +450,8 @@ class Monitoring(_Model):
 class Config(_Model):
     inputs: Inputs
     site: Site
-    crs: str | None = Field(None, description="projected CRS; null = CGCS2000 3° Gauss-Krüger zone")
+    crs: str | None = Field(None, description="projected CRS; null = the DSM's own CRS when it is "
+                            "projected in metres, else the CGCS2000 3° Gauss-Krüger zone (UTM outside China)")
     weather: Weather
     module: Module
     system: System

@@ -21,6 +21,11 @@ SURVEY_OUTPUTS = ("roofpv.gpkg", "roofpv.qgz", "townships.csv", "findings.csv", 
                   "performance.csv", "calibration.csv")
 #: Files `roofpv plan` writes besides the survey's (and layer ``rollout_plan`` in roofpv.gpkg).
 PLAN_OUTPUTS = ("rollout_plan.csv", "plan_status.csv", "trajectory.csv", "parameters.csv")
+#: Files `roofpv compare` writes into its folder.
+COMPARE_OUTPUTS = ("compare_townships.csv", "compare_cohorts.csv", "changed_buildings.csv", "compare.gpkg",
+                   "compare.html")
+#: Listing of every issued building, written beside the forms for `roofpv collect --issued`.
+ISSUED_LIST = "forms_issued.csv"
 #: Languages of the reports and tables: Chinese (default) and English.
 LANGS = ("zh", "en")
 #: Report folder inside the output folder per language.

@@ -1476,10 +1476,9 @@ def write_sample_forms(out_dir: Path) -> list[Path]:
     from roofpv.config import load_config
     from roofpv.fieldwork.forms import make_forms
     from roofpv.io import form_workbooks as form_io
-    from roofpv.io.form_workbooks import ISSUED_LIST
     from roofpv.io.readers import read_survey
     from roofpv.run.pipeline import survey_roofs
-    from roofpv.schema import LABELS_ZH
+    from roofpv.schema import ISSUED_LIST, LABELS_ZH
 
     sample = out_dir / "sample"
     folder = sample / "forms"

@@ -96,3 +96,16 @@ def test_every_error_class_lives_in_errors():
                     getattr(b, "id", getattr(b, "attr", "")).endswith(("Error", "Exception")) for b in node.bases):
                 elsewhere.append(f"{name}.{node.name}")
     assert elsewhere == []
+
+
+def test_help_loads_no_heavy_stack():
+    """`roofpv --help` and every command's parser stay free of pandas, numpy and the
+    geospatial and PV stacks (the commands load them in their run)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from roofpv.cli import _parser; _parser(); "
+            "print(' '.join(m for m in ('numpy', 'pandas', 'geopandas', 'pvlib', 'rasterio', 'openpyxl') "
+            "if m in sys.modules))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == ""

@@ -124,7 +124,8 @@ def test_compare_runs_from_python_gives_what_the_command_writes(pinghu_plan_out,
     writes the command's five files; a Comparison computed from dicts in memory gives the
     same tables."""
     import roofpv
-    from roofpv.io.comparison import COMPARE_OUTPUTS, read_run
+    from roofpv.io.comparison import read_run
+    from roofpv.schema import COMPARE_OUTPUTS
     from roofpv.targets.compare import compare
 
     out, new, kw, flipped = later_out

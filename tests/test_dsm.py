@@ -220,7 +220,7 @@ def test_slope_aspect_at_cells_equals_the_whole_grid_at_those_cells():
     assert np.isnan(whole[0][0]).all() and np.isnan(whole[2][:, -1]).all()
 
 
-def test_components_are_the_4_connected_regions_of_equal_label():
+def test_components_are_the_8_connected_regions_of_equal_label():
     rng = np.random.default_rng(4)
     grid = rng.integers(-1, 3, (40, 30))
     cells = np.flatnonzero(grid >= 0)
@@ -228,7 +228,7 @@ def test_components_are_the_4_connected_regions_of_equal_label():
     expected = np.full(grid.shape, -1)
     count = 0
     for value in range(3):
-        lab, k = ndimage.label(grid == value)  # 4-connected by default
+        lab, k = ndimage.label(grid == value, structure=np.ones((3, 3)))  # 8-connected
         expected[lab > 0] = lab[lab > 0] + count
         count += k
     assert region.max() + 1 == count

@@ -1,8 +1,8 @@
 """`roofpv init` → `validate` → `survey` on every real DSM set (tests/dsm_sets.py), as a
 new user runs it: the footprints and the DSM folder (GeoTIFF tiles, or a folder of LAZ
 point clouds) given to `init`, the DEM named as its CHECK comment asks, the weather the
-set's own, and `crs` left as `init` writes it (null: the analysis CRS chosen from the
-site, so a DSM in a national CRS is warped)."""
+set's own, and `crs` left as `init` writes it (null: the analysis CRS is the
+DSM's own CRS when it is metric, so the DSM is not resampled)."""
 
 from __future__ import annotations
 
@@ -18,11 +18,7 @@ from . import dsm_sets as ds
 pytestmark = pytest.mark.real_data
 
 #: Sets whose chain fails today, and why.
-FAILING: dict[str, str] = {
-    name: "RuntimeError 'Incompatible extents.' (exactextract, raster.zonal ← dsm._segment): "
-          "with crs null the DSM is warped to UTM and its DEM window differs by a pixel"
-    for name in ds.SETS
-}
+FAILING: dict[str, str] = {}
 
 
 def _roofpv(*args):

@@ -9,8 +9,12 @@ from roofpv.schema import CITY
 
 
 @pytest.fixture(scope="module")
-def table(config):
-    prepared = prepare(config)
+def prepared(config):
+    return prepare(config)
+
+
+@pytest.fixture(scope="module")
+def table(config, prepared):
     inventory = prepared.inventory
     # 300 buildings without the DSM keep the test short; the stages are the survey's.
     small = replace(inventory, buildings=inventory.buildings.iloc[::10].iloc[:300], dsm=None, dem=None)
@@ -44,16 +48,15 @@ def test_energy_and_coverage_move_the_expected_way(table, config):
     assert (table["annual_mwh_p90"] <= table["annual_mwh"]).all()
 
 
-def test_base_case_rows_are_the_township_table(config):
+def test_base_case_rows_are_the_township_table(config, prepared):
     """sensitivity.csv lists the townships of townships.csv, also one without buildings,
     and its base case has the same capacity and energy."""
     from roofpv.run.pipeline import assess_buildings, conclude
 
-    prepared = prepare(config)
     inventory = prepared.inventory
     b = inventory.buildings
     empty = inventory.township_polygons.index[0]
-    small = b[b["township"] != empty].iloc[::10].iloc[:200]
+    small = b[b["township"] != empty].iloc[::20].iloc[:100]
     prepared = replace(prepared, inventory=replace(inventory, buildings=small, dsm=None, dem=None))
     table = sensitivity_table(config, prepared)
     base = table[table["parameter"] == "base"].set_index("township")

@@ -6,8 +6,7 @@ import argparse
 from pathlib import Path
 
 from roofpv.cli.common import milestone_cell, pct
-from roofpv.io.comparison import COMPARE_OUTPUTS
-from roofpv.schema import CITY
+from roofpv.schema import CITY, COMPARE_OUTPUTS
 
 
 def add_parser(commands) -> argparse.ArgumentParser:

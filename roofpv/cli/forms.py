@@ -7,7 +7,7 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
-from roofpv.io.form_workbooks import ISSUED_LIST
+from roofpv.schema import ISSUED_LIST
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:

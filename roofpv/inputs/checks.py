@@ -9,6 +9,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from rasterio.crs import CRS
 
 from roofpv.config import Config
 from roofpv.errors import PointCloudError, TileError
@@ -16,7 +17,7 @@ from roofpv.findings import Finding
 from roofpv.inputs import ids, webmap
 from roofpv.inputs.dsm_coverage import coverage_findings, extent_share, roof_coverage
 from roofpv.io import point_cloud, readers, tiles
-from roofpv.roofs import layout
+from roofpv.roofs import dsm, layout
 
 
 def open_tiles(config: Config, crs: str) -> tuple[tiles.Mosaic | None, tiles.Mosaic | None, list[Finding]]:
@@ -50,6 +51,86 @@ def open_tiles(config: Config, crs: str) -> tuple[tiles.Mosaic | None, tiles.Mos
         ]
         out.append(mosaic if mosaic.paths else None)
     return out[0], out[1], findings
+
+
+def grid_findings(config: Config, crs: str, mosaic: tiles.Mosaic | None,
+                  dem: tiles.Mosaic | None) -> list[Finding]:
+    """How the DSM, DEM and canopy tiles meet: a DSM resampled to another CRS (it loses
+    ridges and eaves), DEM or canopy tiles off the DSM's grid (resampled onto it, said
+    once per folder), and a DEM or canopy that covers only part of the DSM."""
+    c = config.dsm
+    if mosaic is None:
+        return []
+    target = CRS.from_user_input(crs)
+    found = []
+    moved = [g for g in tiles.tile_grids(c.tiles, c.tiles_pattern) if CRS.from_wkt(g.crs) != target]
+    if moved:
+        g = moved[0]
+        name = CRS.from_wkt(g.crs).to_string()
+        found.append(Finding(
+            "warning", g.path, None, None, "DSM", name,
+            f"{len(moved)} DSM tile(s) in {name}{'' if g.metric else ' (not metres)'} are resampled to "
+            f"the analysis CRS {crs}; resampling smooths ridges and eaves and costs measured planes",
+            "leave crs: null to analyse a metric DSM in its own CRS" if g.metric else
+            "reproject the tiles to a projected CRS in metres (gdalwarp -t_srs EPSG:… -r bilinear)"))
+    extent = shapely.union_all(shapely.box(*mosaic.bounds.T))
+    for what, folder, pattern, m in (("DEM", c.dem, "*.tif", dem), ("canopy", c.canopy, c.tiles_pattern, None)):
+        if folder is None:
+            continue
+        if m is None:
+            try:
+                m = tiles.open_mosaic(folder, crs, pattern)
+            except tiles.TileError as exc:
+                found.append(Finding("error", str(folder), None, None, what, None, str(exc),
+                                     f"point dsm.{what.lower()} at the folder of GeoTIFF tiles"))
+                continue
+        off = [g for g in tiles.tile_grids(folder, pattern)
+               if CRS.from_wkt(g.crs) != target or abs(g.res - mosaic.res) > 1e-6 * mosaic.res
+               or any(abs(d / mosaic.res - round(d / mosaic.res)) > 1e-3
+                      for d in (g.origin[0] - mosaic.origin[0], g.origin[1] - mosaic.origin[1]))]
+        if off:
+            g = off[0]
+            found.append(Finding(
+                "info", str(folder), None, None, what, f"{CRS.from_wkt(g.crs).to_string()}, {g.res:g} m",
+                f"{len(off)} {what} tile(s) are not on the DSM's grid ({target.to_string()}, "
+                f"{mosaic.res:g} m): resampled onto the DSM's grid, window by window", "nothing to do"))
+        share = (shapely.area(shapely.intersection(extent, shapely.union_all(shapely.box(*m.bounds.T))))
+                 / shapely.area(extent)) if len(m.bounds) else 0.0
+        if share < 0.99:
+            found.append(Finding(
+                "warning" if share < 0.5 else "info", str(folder), None, None, what, f"{share:.0%}",
+                f"the {what} tiles cover {share:.0%} of the DSM's extent; "
+                + ("roofs outside them take their ground from a ring around the footprint" if what == "DEM"
+                   else "trees outside them are not known (they neither shade roofs nor hide them)"),
+                f"check dsm.{what.lower()} and its CRS against the DSM (e.g. load both in QGIS)"))
+    return found
+
+
+#: Footprints measured by :func:`standing_check` (evenly spaced through the file).
+STANDING_SAMPLE = 300
+
+
+def standing_check(buildings: gpd.GeoDataFrame, mosaic: tiles.Mosaic | None,
+                   dem: tiles.Mosaic | None, config: Config) -> list[Finding]:
+    """Measure up to :data:`STANDING_SAMPLE` footprints on the DSM and warn when most
+    show nothing standing, with the likely cause (:func:`roofpv.roofs.dsm.standing_findings`):
+    the check that catches a terrain model given as DSM or footprints off the DSM before
+    a survey marks every roof unsuitable."""
+    if mosaic is None:
+        return []
+    valid = buildings.geometry[buildings["geometry_valid"]]
+    on = np.unique(shapely.STRtree(shapely.box(*mosaic.bounds.T)).query(valid.to_numpy(), predicate="within")[0])
+    if on.size == 0:
+        return []
+    pick = on[np.unique(np.linspace(0, on.size - 1, min(on.size, STANDING_SAMPLE)).round().astype(np.intp))]
+    sample = valid.iloc[pick]
+    everything, tree = valid.to_numpy(), shapely.STRtree(valid.to_numpy())
+    parts = []
+    for pos, grid, ground, _ in tiles.windows(mosaic, sample.to_numpy(), dsm.halo_m(config.dsm) + 2 * mosaic.res,
+                                              config.dsm.block_m, dem):
+        near = everything[tree.query(shapely.box(*grid.bounds))]
+        parts.append(dsm.roof_geometry(grid, sample.iloc[pos], config.dsm, ground, None, near)[0])
+    return dsm.standing_findings(pd.concat(parts), str(config.dsm.tiles)) if parts else []
 
 
 def _polygonal(geometry: gpd.GeoSeries) -> gpd.GeoSeries:

@@ -2,7 +2,8 @@
 
 A roof is measured from the DSM only where its tiles hold data over most of it
 (``dsm.min_coverage``); other roofs keep the survey's roof geometry. Coverage is the
-share of the roof (footprint shrunk by ``dsm.inner_buffer_m``) with DSM data.
+share of the roof (footprint shrunk by its inner buffer, :func:`roofpv.roofs.raster.inner_buffer`)
+with DSM data.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import pandas as pd
 import shapely
 
 from roofpv.findings import Finding
-from roofpv.roofs.raster import Raster, data_share, shrink, zonal
+from roofpv.roofs.raster import Raster, data_share, inner_buffer, shrink, zonal
 
 
 def extent_share(geometry: np.ndarray, tile_bounds: np.ndarray) -> np.ndarray:
@@ -28,10 +29,11 @@ def extent_share(geometry: np.ndarray, tile_bounds: np.ndarray) -> np.ndarray:
 
 def roof_coverage(grid: Raster, ids: np.ndarray, geometry: np.ndarray, inner_buffer_m: float,
                   crs_wkt: str | None = None) -> pd.Series:
-    """Share of each roof (footprint shrunk by ``inner_buffer_m``) holding DSM data on
-    ``grid``, as :func:`roofpv.roofs.dsm.roof_geometry` counts it, indexed by ``ids``."""
+    """Share of each roof (footprint shrunk by its inner buffer, at most ``inner_buffer_m``)
+    holding DSM data on ``grid``, as :func:`roofpv.roofs.dsm.roof_geometry` counts it,
+    indexed by ``ids``."""
     ids = np.asarray(ids).astype(str)
-    inner = shrink(geometry, inner_buffer_m)
+    inner = shrink(geometry, inner_buffer(geometry, grid.res, inner_buffer_m))
     count = zonal(grid, {"z": grid.z}, [("z", "count", {})], ids, inner, crs_wkt)["z_count"]
     share = data_share(count.reindex(ids).fillna(0).to_numpy(), grid.res, inner)
     return pd.Series(np.clip(share, 0.0, 1.0), index=pd.Index(ids, name="building_id"))

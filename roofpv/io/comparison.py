@@ -8,11 +8,8 @@ from pathlib import Path
 
 from roofpv.io.outputs import field_aliases, output_set, read_outputs, run_date
 from roofpv.io.writers import write_geopackage, write_table, write_text
+from roofpv.schema import COMPARE_OUTPUTS
 from roofpv.targets.compare import Comparison, compare
-
-#: Files a comparison is written as.
-COMPARE_OUTPUTS = ("compare_townships.csv", "compare_cohorts.csv", "changed_buildings.csv", "compare.gpkg",
-                   "compare.html")
 
 
 def read_run(out_dir: Path) -> dict:

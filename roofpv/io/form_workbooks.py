@@ -33,6 +33,7 @@ from roofpv.findings import Finding
 from roofpv.inputs.survey_table import locate_header
 from roofpv.io.encodings import read_text
 from roofpv.io.writers import FORMULA_LEADS, atomic
+from roofpv.schema import ISSUED_LIST
 
 DATA_SHEET, INSTRUCTIONS_SHEET = "调查表", "填表说明"
 META_SHEET, ROWS_SHEET = "_roofpv_meta", "_roofpv_rows"
@@ -43,8 +44,6 @@ OFFICE_CELL, PERSON_CELL, DATE_CELL = "G2", "I2", "K2"
 #: Blank rows left at the end of every form for buildings found in the field.
 EXTRA_ROWS = 20
 FORMAT = "roofpv-survey-form 1"
-#: Listing of every issued building, written beside the forms for `roofpv collect --issued`.
-ISSUED_LIST = "forms_issued.csv"
 
 ESTIMATE_FILL = PatternFill("solid", fgColor="FFF2CC")
 KNOWN_FILL = PatternFill("solid", fgColor="FFFFFF")

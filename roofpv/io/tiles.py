@@ -1,8 +1,12 @@
 """DSM / DEM tile folders read as one virtual mosaic, window by window.
 
 A folder of GeoTIFF tiles (any CRS, any nodata value) is indexed once by its headers;
-windows are then read from every tile they touch and mosaicked on the fly, reprojected
-to the analysis CRS where a tile is in another CRS (bilinear). Nodata becomes NaN.
+windows are then read from every tile they touch and mosaicked on the fly. A window is a
+grid of the mosaic (its pixel size and origin): tiles on that grid are read as they are,
+other tiles (another CRS, pixel size or origin) are resampled onto it. DEM and canopy
+windows are read on the DSM window's grid, so the three are aligned by construction
+whatever their CRS and resolution; the DSM itself is analysed in its own CRS when that
+is metric (:func:`native_crs`), so it is not resampled at all. Nodata becomes NaN.
 Nothing is written to disk.
 """
 
@@ -14,14 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pyproj
 import rasterio
 import rasterio.errors
-import rasterio.merge
+import rasterio.windows
 import shapely
 from rasterio.crs import CRS
 from rasterio.enums import Resampling
-from rasterio.vrt import WarpedVRT
-from rasterio.warp import transform_bounds
+from rasterio.transform import from_origin
+from rasterio.warp import reproject, transform_bounds
 
 from roofpv.errors import TileError
 from roofpv.roofs.raster import Raster
@@ -56,6 +61,52 @@ def _check_tile(src) -> None:
     src.read(1, window=last)
     if src.crs is None:
         raise TileError("tile has no CRS")
+
+
+def _metric(crs: CRS) -> bool:
+    """Projected with metre axes (the horizontal part of a compound CRS, e.g. RD New + NAP)."""
+    horizontal = pyproj.CRS.from_wkt(crs.to_wkt())
+    if horizontal.is_compound:
+        horizontal = horizontal.sub_crs_list[0]
+    return horizontal.is_projected and all(a.unit_name in ("metre", "meter") for a in horizontal.axis_info)
+
+
+@dataclass(frozen=True)
+class TileGrid:
+    """Header of one tile: its CRS, pixel size and north-west corner (in its CRS)."""
+
+    path: str
+    crs: str
+    res: float
+    origin: tuple[float, float]
+    metric: bool
+
+
+def tile_grids(folder: str | Path, pattern: str = "*.tif") -> list[TileGrid]:
+    """Headers of the readable tiles of ``folder`` (tiles without CRS are left out)."""
+    out = []
+    for path in sorted(Path(folder).glob(pattern)):
+        try:
+            with rasterio.open(path) as src:
+                if src.crs is None:
+                    continue
+                out.append(TileGrid(str(path), src.crs.to_wkt(), float(abs(src.res[0])),
+                                    (float(src.bounds.left), float(src.bounds.top)), _metric(src.crs)))
+        except rasterio.errors.RasterioError:
+            continue
+    return out
+
+
+def native_crs(folder: str | Path, pattern: str = "*.tif") -> str | None:
+    """The CRS of a DSM tile folder when every readable tile has the same projected CRS
+    in metres (the DSM is then analysed on its own grid, never resampled); else None."""
+    grids = tile_grids(folder, pattern) if Path(folder).is_dir() else []
+    crs = {CRS.from_wkt(g.crs) for g in grids}
+    if len(crs) != 1 or not all(g.metric for g in grids):
+        return None
+    (only,) = crs
+    epsg = only.to_epsg()
+    return f"EPSG:{epsg}" if epsg is not None else only.to_wkt()
 
 
 def open_mosaic(folder: str | Path, crs: str, pattern: str = "*.tif",
@@ -122,39 +173,54 @@ def read_window(mosaic: Mosaic, bounds, resampling: Resampling = Resampling.bili
                 _open: dict | None = None) -> Raster:
     """Mosaic of ``bounds`` (xmin, ymin, xmax, ymax) snapped outward to the mosaic grid.
 
-    Pixels no tile covers, and nodata pixels, are NaN. Tiles in another CRS are warped
-    with ``resampling``; tiles in the analysis CRS on the same grid are read as is.
+    The window holds exactly the snapped grid's pixels: windows of mosaics with the same
+    pixel size and origin (a DEM read on the DSM's grid) share their pixel grid. Pixels
+    no tile covers, and nodata pixels, are NaN. Tiles on the grid are read as is; the
+    others are resampled onto it with ``resampling`` (``average`` where a tile is more
+    than 1.5 times finer than the grid). Where tiles overlap, the first one wins.
     """
     r = mosaic.res
     x0, y0, x1, y1, width, height = _snap(mosaic, bounds)
     z = np.full((height, width), np.nan, np.float32)
     hit = np.flatnonzero(shapely.intersects(shapely.box(*mosaic.bounds.T), shapely.box(x0, y0, x1, y1)))
+    target = CRS.from_wkt(mosaic.crs)
+    transform = from_origin(x0, y1, r, r)
     with ExitStack() as stack:
-        sources = []
         for i in hit:
             src = (_open or {}).get(i) or stack.enter_context(rasterio.open(mosaic.paths[i]))
-            if src.crs != CRS.from_wkt(mosaic.crs):
-                src = stack.enter_context(WarpedVRT(src, crs=mosaic.crs, resampling=resampling))
-            sources.append(src)
-        if sources:
-            data, _ = rasterio.merge.merge(
-                sources, bounds=(x0, y0, x1, y1), res=r, nodata=np.nan, dtype="float32",
-                resampling=resampling, masked=True,
-            )
-            z[:] = np.ma.filled(data[0, :height, :width].astype(np.float32), np.nan)
+            part = np.full((height, width), np.nan, np.float32)
+            offset = _grid_offset(src, target, r, (x0, y1))
+            if offset is not None:  # on the grid: read the overlapping pixels as they are
+                col, row = offset
+                c0, r0 = max(col, 0), max(row, 0)
+                c1, r1 = min(col + width, src.width), min(row + height, src.height)
+                if c0 >= c1 or r0 >= r1:
+                    continue
+                data = src.read(1, window=rasterio.windows.Window(c0, r0, c1 - c0, r1 - r0), masked=True)
+                part[r0 - row:r1 - row, c0 - col:c1 - col] = np.ma.filled(data.astype(np.float32), np.nan)
+            else:
+                size = (mosaic.bounds[i, 2] - mosaic.bounds[i, 0]) / src.width
+                reproject(rasterio.band(src, 1), part, src_nodata=src.nodata, dst_transform=transform,
+                          dst_crs=target, dst_nodata=np.nan,
+                          resampling=Resampling.average if size < r / 1.5 else resampling)
+            z = np.where(np.isnan(z), part, z)
     return Raster(z, float(x0), float(y1), r)
+
+
+def _grid_offset(src, target: CRS, res: float, corner: tuple[float, float]) -> tuple[int, int] | None:
+    """(column, row) of ``corner`` in a tile lying on the grid of pixel size ``res``
+    through ``corner`` in ``target``; None when the tile is off that grid."""
+    steps = ((corner[0] - src.bounds.left) / res, (src.bounds.top - corner[1]) / res)
+    if (src.crs != target or not np.allclose(np.abs(src.res), res, rtol=1e-9, atol=0)
+            or any(abs(s - round(s)) > 1e-6 for s in steps)):
+        return None
+    return round(steps[0]), round(steps[1])
 
 
 def _on_grid(mosaic: Mosaic, sources: dict) -> bool:
     """Every tile in the analysis CRS with the mosaic's pixel size and grid (read as is)."""
     target = CRS.from_wkt(mosaic.crs)
-    r, (ox, oy) = mosaic.res, mosaic.origin
-    for src in sources.values():
-        steps = ((src.bounds.left - ox) / r, (oy - src.bounds.top) / r)
-        if (src.crs != target or not np.allclose(np.abs(src.res), r, rtol=1e-9, atol=0)
-                or any(abs(s - round(s)) > 1e-6 for s in steps)):
-            return False
-    return True
+    return all(_grid_offset(src, target, mosaic.res, mosaic.origin) is not None for src in sources.values())
 
 
 def _cut(full: Raster, mosaic: Mosaic, bounds) -> Raster:
@@ -186,7 +252,7 @@ def windows(mosaic: Mosaic, geometry: np.ndarray, halo_m: float, block_m: float 
     ------
     positions : int array, rows of ``geometry`` in the block
     dsm : Raster of the window (NaN = no data)
-    dem, canopy : Raster on the same pixel grid, or None
+    dem, canopy : Raster on the DSM window's pixel grid (resampled onto it), or None
     """
     tiles = shapely.STRtree(shapely.box(*mosaic.bounds.T))
     touching = np.unique(tiles.query(geometry, predicate="intersects")[0])

@@ -7,17 +7,25 @@ read by :mod:`roofpv.io.tiles`), for all footprints of a window at once:
    the rms residual of a plane fitted to its 3 × 3 neighbourhood (Horn 1981 differences).
 2. The DSM's vertical noise is measured on the window's roof pixels as a function of
    slope, σ(s) = √(σ₀² + (k·tan s)²) (a resampled DSM is noisier on steep roofs), from
-   the lower quartile of the 3 × 3 residuals (:func:`noise_model`); every threshold
-   below derives from it.
+   the lower quartile of the 3 × 3 residuals (:func:`noise_model`), pooled with the
+   whole window's pixels where it holds few roofs and never below the rounding noise of
+   the DSM's height step (:func:`window_noise`); every threshold below derives from it.
 3. Planar pixels are clustered per roof by their unit normal (peaks of a 2-D histogram
    of its horizontal part, so mansards split by tilt and hips by aspect), split into
-   connected regions, and each region of at least ``plane_min_area_m2`` gets a
-   least-squares plane (refitted once without outliers).
+   8-connected regions, and each region of at least :func:`seed_size` pixels gets a
+   least-squares plane (refitted once without outliers; a region one pixel row wide
+   takes its pixels' mean gradient).
 4. Every footprint pixel joins the plane of its nearest region when it lies within 3σ
    of that plane; roof pixels standing above their plane are obstacles (chimneys,
-   dormers), pixels under tree canopy are not roof.
-5. Plane outlines are the pixels' outlines clipped to the footprint; heights and data
-   coverage come from one exactextract call over the footprints shrunk by an inner buffer.
+   dormers), pixels under tree canopy are not roof. A plane that fits its pixels worse
+   than the noise allows and holds two planes (a ridge or a change of pitch it was
+   fitted across) is split (:func:`_split_at_breaks`).
+5. Plane outlines are the pixels' outlines clipped to the footprint. Heights are
+   quantiles of DSM − ground over the whole footprint (eaves included), ground from the
+   DEM or a ring around the footprint; something stands on a footprint whose median
+   height exceeds 2 m (and 5 σ₀). Data coverage is counted over the footprint shrunk
+   by its inner buffer (:func:`roofpv.roofs.raster.inner_buffer`).
+6. Plane azimuths are turned from grid north to true north (:func:`true_north`).
 
 A roof that cannot be read keeps no plane and gets a ``dsm_status`` saying why
 (:data:`DSM_STATUSES`); it is never an error. Areas are plan areas in m².
@@ -33,6 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 from rasterio.features import rasterize, shapes
 from rasterio.transform import from_origin
@@ -41,8 +50,9 @@ from scipy.sparse.csgraph import connected_components
 
 from roofpv.config import Dsm
 from roofpv.fieldwork.completeness import contradicts
+from roofpv.findings import Finding
 from roofpv.roofs import shading
-from roofpv.roofs.raster import Raster, data_share, shrink, zonal
+from roofpv.roofs.raster import Raster, data_share, inner_buffer, shrink, zonal
 from roofpv.roofs.roof import to_local
 from roofpv.schema import SHADING_CLASSES
 
@@ -50,8 +60,8 @@ from roofpv.schema import SHADING_CLASSES
 DSM_STATUSES = {
     "measured": "roof planes measured from the DSM",
     "no_data": "DSM data over less than dsm.min_coverage of the roof",
-    "nothing_standing": "the DSM shows nothing standing on the footprint (median DSM − ground below what "
-                        "open ground reaches)",
+    "nothing_standing": "the DSM shows nothing standing on the footprint (median DSM − ground over it "
+                        "below 2 m)",
     "no_planes": "no roof plane could be read from the DSM (too small, too rough or covered by trees)",
 }
 
@@ -67,8 +77,17 @@ _RMS_Q25 = 0.62
 _PLANAR_SIGMA = 1.4
 #: A pixel belongs to a plane within this many σ(s) of it; above it by more, it is an obstacle.
 _FIT_SIGMA = 3.0
-#: Nothing stands on a footprint whose median height is below this many σ₀ (at least).
+#: Something stands on a footprint whose median DSM − ground over the footprint exceeds
+#: this [m] (a storey: sheds and garages reach it, cars, walls and hedges mostly do not) …
+_STANDING_M = 2.0
+#: … and this many σ₀ (a noisy DSM).
 _STANDING_SIGMA = 5.0
+#: Width of the grey opening of the DSM that stands in for the ground in that ring
+#: without a DEM [m] (wider than most buildings: raised cells, trees and roofs, vanish).
+_OPENING_M = 40.0
+#: Fewer open roof pixels than this in a window: the noise is measured on every pixel of
+#: the window too (ground, roads and the roofs of the halo), not on these roofs alone.
+_NOISE_MIN_PX = 2000
 #: Steepest roof plane [deg]; steeper fitted surfaces are walls or towers.
 _MAX_TILT = 75.0
 #: Normal-space histogram: bin width and most planes kept per roof.
@@ -124,7 +143,7 @@ def slope_aspect(z: np.ndarray, res: float, cells: np.ndarray | None = None
     return slope, aspect, rms
 
 
-def noise_model(slope: np.ndarray, rms: np.ndarray, res: float) -> tuple[float, float]:
+def noise_model(slope: np.ndarray, rms: np.ndarray, res: float, step: float = 0.0) -> tuple[float, float]:
     """Vertical noise of a DSM, σ(s) = √(σ₀² + (k·tan s)²), from its roof pixels.
 
     σ of a set of pixels is the lower quartile of their 3 × 3 plane-fit rms divided by
@@ -133,19 +152,21 @@ def noise_model(slope: np.ndarray, rms: np.ndarray, res: float) -> tuple[float, 
     5° slope bin); k (the horizontal position noise that makes
     a resampled DSM rougher on steep roofs) is the pixel-weighted median over the 5° slope
     bins from 10° to 60° holding ≥ 50 pixels of √(σ² − σ₀²) / tan s. σ₀ is at least
-    1 mm + 0.2 % of the pixel size (float rounding of a perfect surface).
+    1 mm + 0.2 % of the pixel size (float rounding of a perfect surface) and the rounding
+    noise of heights stored in steps of ``step``, step / √12.
 
     Parameters
     ----------
     slope, rms : per-pixel slope [deg] and 3 × 3 rms [m] of roof pixels (1-D)
     res : pixel size [m]
+    step : height step of the DSM [m] (:func:`height_step`; 0 = continuous)
 
     Returns
     -------
     sigma0 : noise on flat roofs [m]
     k : growth of the noise with tan(slope) [m]
     """
-    floor = 1e-3 + 2e-3 * res
+    floor = max(1e-3 + 2e-3 * res, step / np.sqrt(12.0))
     keep = np.isfinite(slope) & np.isfinite(rms)
     s, r = slope[keep], rms[keep]
     b = (s // 5).astype(int)
@@ -166,45 +187,134 @@ def noise_model(slope: np.ndarray, rms: np.ndarray, res: float) -> tuple[float, 
     return sigma0, float(np.asarray(ks)[order][np.searchsorted(cum, cum[-1] / 2)])
 
 
+def height_step(z: np.ndarray) -> float:
+    """Height step of a DSM [m]: the median gap between its sorted distinct values
+    (1 cm for heights stored in centimetres; ≈ 0 for continuous values)."""
+    values = np.unique(z[np.isfinite(z)])
+    return float(np.median(np.diff(values))) if values.size > 2 else 0.0
+
+
+def window_noise(raster: Raster, z: np.ndarray, slope: np.ndarray, rms: np.ndarray, cells: np.ndarray
+                 ) -> tuple[float, float]:
+    """:func:`noise_model` of a window's open roof pixels (``cells`` of ``z``, with their
+    ``slope`` and ``rms``). With fewer than :data:`_NOISE_MIN_PX` of them (a few small
+    buildings) the noise is pooled with a lattice sample of every pixel of ``raster``
+    (the whole window, halo included: ground, roads, other roofs), so a lone small roof
+    gets the DSM's noise, not the floor."""
+    r = raster.res
+    if slope.size >= _NOISE_MIN_PX:
+        return noise_model(slope, rms, r, height_step(z.ravel()[cells]))
+    rows, cols = raster.z.shape
+    every = max(int(np.sqrt(raster.z.size / 200_000)), 1)
+    rr, cc = np.meshgrid(np.arange(1, rows - 1, every), np.arange(1, cols - 1, every), indexing="ij")
+    sample = (rr * cols + cc).ravel()
+    s2, _, r2 = slope_aspect(raster.z, r, sample)
+    return noise_model(np.r_[slope, s2], np.r_[rms, r2], r, height_step(raster.z.ravel()[sample]))
+
+
 def _sigma(slope_deg, sigma0: float, k: float):
     return np.hypot(sigma0, k * np.tan(np.radians(np.minimum(slope_deg, 80.0))))
 
 
-def ground_from_rings(raster: Raster, ids: np.ndarray, geometry: np.ndarray, neighbours: np.ndarray,
-                      params: Dsm, crs_wkt: str | None = None) -> pd.Series:
-    """Ground height per building: a low quantile of the DSM in a ring around it.
+def ring_stats(raster: Raster, ids: np.ndarray, geometry: np.ndarray, neighbours: np.ndarray,
+               params: Dsm, raised: np.ndarray, crs_wkt: str | None = None, ground: bool = True
+               ) -> pd.DataFrame:
+    """What a ring ``ground_ring_m`` around each building holds, in one exactextract call.
 
-    Pixels within ``ground_ring_m[0]`` of any footprint in ``neighbours`` are not ground.
-    Where a ring holds no such pixel the window-wide quantile is used.
+    Returns, indexed by ``ids``: ``raised_around_share`` (mean of ``raised``, 1 where a
+    pixel stands above the ground, 0 where not) and, with ``ground``, ``ground_m``: a low
+    quantile (``ground_quantile``) of the DSM in the ring, where pixels within
+    ``ground_ring_m[0]`` of any footprint in ``neighbours`` are not ground (the
+    window-wide quantile where a ring holds no such pixel).
     """
     inner, outer = params.ground_ring_m
-    neighbours = neighbours[shapely.intersects(neighbours, shapely.box(*raster.bounds))]
-    mask = _burn(shapely.buffer(neighbours, inner), raster, np.ones(len(neighbours), np.int32), 0)
-    ground = np.where(mask == 1, np.nan, raster.z).astype(np.float32)
     rings = shapely.difference(shapely.buffer(geometry, outer), shapely.buffer(geometry, inner))
-    q = params.ground_quantile
-    stats = zonal(raster, {"ground": ground}, [("ground", "quantile", {"q": q})], ids, rings, crs_wkt)
-    out = stats.iloc[:, 0].reindex(ids).rename("ground_m")
-    if out.isna().any():
-        out = out.fillna(np.nanquantile(ground, q) if np.isfinite(ground).any() else np.nan)
+    bands, ops = {"raised": raised}, [("raised", "mean", {})]
+    if ground:
+        neighbours = neighbours[shapely.intersects(neighbours, shapely.box(*raster.bounds))]
+        mask = _burn(shapely.buffer(neighbours, inner), raster, np.ones(len(neighbours), np.int32), 0)
+        bands["ground"] = np.where(mask == 1, np.nan, raster.z).astype(np.float32)
+        ops.append(("ground", "quantile", {"q": params.ground_quantile}))
+    stats = zonal(raster, bands, ops, ids, rings, crs_wkt).reindex(ids)
+    out = pd.DataFrame({"raised_around_share": stats["raised_mean"].to_numpy(float)},
+                       index=pd.Index(ids, name="building_id"))
+    if ground:
+        values = bands["ground"]
+        fill = np.nanquantile(values, params.ground_quantile) if np.isfinite(values).any() else np.nan
+        out["ground_m"] = stats.iloc[:, 1].fillna(fill).to_numpy(float)
     return out
 
 
-def standing_threshold(z: np.ndarray, dem: np.ndarray | None, footprint: np.ndarray,
-                       covered: np.ndarray, res: float, sigma0: float) -> float:
-    """Height above ground [m] a roof's median must exceed for something to stand on
-    its footprint: the 99th percentile of DSM − DEM over the window's open ground
-    (pixels ≥ 1 m from every footprint and not under trees: what cars, walls and
-    ground clutter reach), and at least 5 σ₀. Without a DEM, 5 σ₀."""
-    floor = _STANDING_SIGMA * sigma0
-    if dem is None:
-        return floor
-    near = ndimage.binary_dilation(footprint, iterations=max(int(np.ceil(1.0 / res)), 1))
-    open_ground = (z - dem)[~near & ~covered]
-    open_ground = open_ground[np.isfinite(open_ground)]
-    if open_ground.size < 100:
-        return floor
-    return max(float(np.quantile(open_ground, 0.99)), floor)
+def ground_surface(z: np.ndarray, res: float) -> np.ndarray:
+    """Ground under a DSM without a DEM: its grey opening over :data:`_OPENING_M` (the
+    highest surface a disc that wide can reach from below; roofs and trees narrower than
+    that vanish). Used only to tell raised from open ground around footprints."""
+    size = max(int(round(_OPENING_M / res)), 3)
+    filled = np.where(np.isfinite(z), z, np.nanmedian(z) if np.isfinite(z).any() else 0.0)
+    return ndimage.grey_opening(filled, size=(size, size))
+
+
+def true_north(crs_wkt: str | None, x: float, y: float) -> float:
+    """Azimuth of grid north against true north at (x, y) [deg, clockwise] (the grid
+    convergence, from pyproj): a grid azimuth plus this is an azimuth from true north.
+    0 without a CRS."""
+    if crs_wkt is None:
+        return 0.0
+    crs = pyproj.CRS.from_wkt(crs_wkt)
+    if not crs.is_projected:
+        return 0.0
+    to_geo = pyproj.Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True)
+    lon, lat = to_geo.transform([x, x], [y, y + 100.0])
+    azimuth, _, _ = crs.get_geod().inv(lon[0], lat[0], lon[1], lat[1])
+    return float(azimuth)
+
+
+def halo_m(params: Dsm = DEFAULTS) -> float:
+    """DSM around the footprints that :func:`roof_geometry` reads (ground and raised
+    rings) [m]."""
+    return params.ground_ring_m[1]
+
+
+def mostly_nothing_standing(status: pd.Series) -> bool:
+    """Whether most of the (at least 5) footprints the DSM covers show nothing standing
+    (``dsm_status``): the sign of a whole area off its DSM, not of a few open lots."""
+    seen = status[status.ne("no_data") & status.notna()]
+    return len(seen) >= 5 and seen.eq("nothing_standing").sum() >= 0.5 * len(seen)
+
+
+def standing_findings(roofs: pd.DataFrame, source: str) -> list[Finding]:
+    """A warning when most footprints the DSM covers show nothing standing (status
+    ``nothing_standing``), naming the likely cause from what stands around them.
+
+    ``roofs``: :func:`roof_geometry`'s table (``dsm_status``, ``roof_height_m``,
+    ``raised_around_share``) of all footprints or of a sample of them.
+    """
+    if not mostly_nothing_standing(roofs["dsm_status"]):
+        return []
+    seen = roofs[roofs["dsm_status"].ne("no_data")]
+    flat = seen[seen["dsm_status"].eq("nothing_standing")]
+    n, k = len(seen), len(flat)
+    height = float(flat["roof_height_m"].median())
+    around = float(flat["raised_around_share"].median())
+    if height < -_STANDING_M:
+        cause = (f"the ground lies {-height:.1f} m above the DSM under them: the DEM is probably "
+                 "in another height datum or unit than the DSM")
+        fix = "give DSM and DEM heights in the same datum and in metres (or drop dsm.dem)"
+    elif around < 0.05:
+        cause = ("little stands above the ground around them either: the DSM is probably a "
+                 "terrain model (DTM, bare ground) rather than a surface model with the buildings")
+        fix = ("point dsm.tiles at the surface model (first returns, buildings included) and "
+               "dsm.dem at the terrain model")
+    else:
+        cause = (f"the DSM shows buildings around them ({around:.0%} of the ring around them "
+                 "stands out) but not on them: the footprints are probably shifted against the "
+                 "DSM (web-map offset, another survey) or declared in the wrong CRS")
+        fix = ("load footprints and DSM together in QGIS; set inputs.footprints_datum or the "
+               "footprint file's CRS")
+    return [Finding(
+        "warning", source, None, None, "dsm_status", f"{k:,} of {n:,}",
+        f"{k:,} of the {n:,} footprints the DSM covers ({k / n:.0%}) show nothing standing "
+        f"(median DSM − ground over the footprint under {_STANDING_M:g} m); {cause}", fix)]
 
 
 def _burn(geometry: np.ndarray, raster: Raster, values: np.ndarray, fill: int) -> np.ndarray:
@@ -234,6 +344,23 @@ def _form(flat: np.ndarray, azimuth: np.ndarray, n_planes: np.ndarray) -> np.nda
     )
 
 
+def _group_quantiles(owner: np.ndarray, values: np.ndarray, n: int, qs: tuple[float, ...]
+                     ) -> list[np.ndarray]:
+    """Quantiles ``qs`` (nearest rank) of the finite ``values`` of each owner 0…n−1
+    (owner −1 = none); NaN for an owner without values."""
+    keep = (owner >= 0) & np.isfinite(values)
+    o, v = owner[keep], values[keep]
+    order = np.lexsort((v, o))
+    o, v = o[order], v[order]
+    count = np.bincount(o, minlength=n)
+    start = np.r_[0, np.cumsum(count)[:-1]]
+    out = []
+    for q in qs:
+        at = start + np.floor(q * np.maximum(count - 1, 0)).astype(np.int64)
+        out.append(np.where(count > 0, v[np.minimum(at, max(v.size - 1, 0))] if v.size else np.nan, np.nan))
+    return out
+
+
 def _rank_within(groups: np.ndarray) -> np.ndarray:
     """0, 1, 2 … within each run of equal values of a sorted array."""
     first = np.r_[0, np.flatnonzero(np.diff(groups)) + 1]
@@ -259,25 +386,130 @@ def _fit_planes(group: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray, 
     return mx, my, mz, a, b, cnt
 
 
+def seed_size(geometry: np.ndarray, res: float, plane_min_area_m2: float) -> np.ndarray:
+    """Fewest planar pixels that seed a plane on each footprint: those of
+    ``plane_min_area_m2`` (at least 6), but no more than a sixteenth of the footprint's
+    pixels and no fewer than 3 (a narrow row house at 1 m: 5 m × 9 m, two planes of
+    22 m² whose 3 × 3-planar interior holds 3–6 pixels each)."""
+    area_px = shapely.area(geometry) / (res * res)
+    return np.clip(area_px / 16, 3, max(plane_min_area_m2 / (res * res), 6))
+
+
+def _seed_planes(group: np.ndarray, xy: np.ndarray, z: np.ndarray, grad: tuple[np.ndarray, np.ndarray],
+                 m: int) -> tuple[np.ndarray, ...]:
+    """Planes of ``m`` seed regions: the least-squares plane (:func:`_fit_planes`), or,
+    where the region is one pixel row (collinear: a plane 2–3 pixels wide keeps only its
+    middle row as seed), the plane through its centroid with its pixels' mean gradient
+    ``grad`` (dz/dx, dz/dy). Returns x̄, ȳ, z̄, a, b."""
+    mx, my, mz, a, b, cnt = _fit_planes(group, xy[:, 0], xy[:, 1], z, m)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        line = ~np.isfinite(a) & (cnt >= 3)
+        a = np.where(line, np.bincount(group, grad[0], minlength=m) / cnt, a)
+        b = np.where(line, np.bincount(group, grad[1], minlength=m) / cnt, b)
+    return mx, my, mz, a, b
+
+
+def _two_planes(xy: np.ndarray, z: np.ndarray, grad: np.ndarray, min_px: float) -> np.ndarray | None:
+    """Pixels of one fitted plane that are two planes (a ridge, a valley or a change of
+    pitch it was fitted across): the second plane's pixels, or None.
+
+    The pixels are first split by their gradient (``grad``, (n, 2) dz/dx, dz/dy) along
+    the gradients' principal axis, then by which of the two fitted planes each lies
+    closer to, until the split settles (k-planes). Two planes are kept when they explain
+    the heights better by Schwarz's criterion (BIC lower by > 10, three more parameters),
+    both hold ≥ ``min_px`` pixels and their normals differ by ≥ 3°."""
+    n = z.size
+    design = np.c_[np.ones(n), xy - xy.mean(axis=0)]
+    ok = np.isfinite(grad).all(axis=1)
+    if ok.sum() < 2 * min_px:
+        return None
+    g = grad[ok] - np.median(grad[ok], axis=0)
+    axis = np.linalg.eigh(np.cov(g.T))[1][:, -1]
+    side = np.zeros(n, bool)
+    side[ok] = g @ axis > 0
+    one = np.linalg.lstsq(design, z, rcond=None)[0]
+    rss1 = float(np.sum((z - design @ one) ** 2))
+    fits = None
+    for _ in range(8):
+        if side.sum() < 3 or (~side).sum() < 3:
+            return None
+        fits = [np.linalg.lstsq(design[part], z[part], rcond=None)[0] for part in (~side, side)]
+        err = np.abs(z[:, None] - design @ np.c_[fits[0], fits[1]])
+        new = err[:, 1] < err[:, 0]
+        if np.array_equal(new, side):
+            break
+        side = new
+    rss2 = float(np.sum(np.min(err, axis=1) ** 2))
+    if min(side.sum(), (~side).sum()) < min_px or rss2 <= 0 or rss1 <= 0:
+        return None
+    normals = [np.r_[-f[1], -f[2], 1.0] / np.linalg.norm(np.r_[f[1], f[2], 1.0]) for f in fits]
+    angle = np.degrees(np.arccos(np.clip(normals[0] @ normals[1], -1, 1)))
+    better = n * np.log(rss1 / n) - (n * np.log(rss2 / n) + 3 * np.log(n))
+    return side if better > 10 and angle >= 3 else None
+
+
+def _split_at_breaks(plane_px: np.ndarray, z: np.ndarray, window: Raster, seed_owner: np.ndarray,
+                     seed_px: np.ndarray, sigma) -> tuple[np.ndarray, np.ndarray]:
+    """Planes whose pixels fit them worse than the noise allows (rms > 1.5 σ(tilt)) and
+    that hold two planes (:func:`_two_planes`: a low-pitch gable fitted across its
+    ridge, a roof of two pitches read as one) split in two, up to three times over.
+
+    Returns the relabelled plane raster (flat, plane per pixel) and the owner of each
+    plane (new planes appended)."""
+    for _ in range(3):
+        cells = np.flatnonzero(plane_px >= 0)
+        g = plane_px[cells]
+        m = seed_owner.size
+        xy = window.centres(cells)
+        zz = z.ravel()[cells].astype(float)
+        mx, my, mz, a, b, cnt = _fit_planes(g, xy[:, 0], xy[:, 1], zz, m)
+        e = zz - (mz[g] + a[g] * (xy[:, 0] - mx[g]) + b[g] * (xy[:, 1] - my[g]))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rms = np.sqrt(np.bincount(g, e * e, minlength=m) / cnt)
+            tilt = np.degrees(np.arctan(np.hypot(a, b)))
+            suspect = np.flatnonzero((rms > 1.5 * sigma(tilt)) & (cnt >= 2 * seed_px[seed_owner]))
+        if suspect.size == 0:
+            break
+        order = np.argsort(g, kind="stable")
+        start = np.r_[0, np.cumsum(np.bincount(g, minlength=m))]
+        slope, aspect, _ = slope_aspect(z, window.res, cells)
+        tan_s = np.tan(np.radians(slope))
+        grad = np.c_[-tan_s * np.sin(np.radians(aspect)), -tan_s * np.cos(np.radians(aspect))]
+        added = []
+        for p in suspect:
+            sel = order[start[p]:start[p + 1]]
+            second = _two_planes(xy[sel], zz[sel], grad[sel], seed_px[seed_owner[p]])
+            if second is not None:
+                plane_px[cells[sel[second]]] = m + len(added)
+                added.append(seed_owner[p])
+        if not added:
+            break
+        seed_owner = np.r_[seed_owner, np.asarray(added, np.int64)]
+    return plane_px, seed_owner
+
+
 def _components(cells: np.ndarray, label: np.ndarray, cols: int) -> np.ndarray:
-    """4-connected regions of equal ``label`` among the pixels ``cells`` (ascending flat
+    """8-connected regions of equal ``label`` among the pixels ``cells`` (ascending flat
     indices of a grid ``cols`` wide): region of each pixel, numbered 0… in the order of
-    their first pixel."""
-    right = np.flatnonzero((cells[1:] == cells[:-1] + 1) & (cells[:-1] % cols != cols - 1)
-                           & (label[1:] == label[:-1]))
-    below = np.minimum(np.searchsorted(cells, cells + cols), max(cells.size - 1, 0))
-    down = np.flatnonzero((cells[below] == cells + cols) & (label[below] == label))
-    src = np.r_[right, down]
-    dst = np.r_[right + 1, below[down]]
+    their first pixel. Diagonal neighbours join: the planar interior of a plane 2–3
+    pixels wide turned against the grid is a staircase."""
+    col = cells % cols
+    src, dst = [], []
+    for step, ok in ((1, col != cols - 1), (cols, True), (cols - 1, col != 0), (cols + 1, col != cols - 1)):
+        at = np.minimum(np.searchsorted(cells, cells + step), max(cells.size - 1, 0))
+        hit = np.flatnonzero((cells[at] == cells + step) & (label[at] == label) & ok)
+        src.append(hit)
+        dst.append(at[hit])
+    src, dst = np.concatenate(src), np.concatenate(dst)
     graph = sparse.coo_matrix((np.ones(src.size, np.int8), (src, dst)), shape=(cells.size, cells.size))
     return connected_components(graph, directed=False)[1]
 
 
 def _normal_peaks(owner: np.ndarray, u: np.ndarray, v: np.ndarray, n: int, radius: int,
-                  min_px: float) -> tuple[np.ndarray, np.ndarray]:
+                  min_px: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per roof, the peaks of the 2-D histogram of the pixels' normals (u, v) =
     sin(slope)·(sin, cos)(aspect): local maxima of the 3 × 3-smoothed histogram within
-    ``radius`` bins that hold ≥ ``min_px`` pixels within that radius.
+    ``radius`` bins that hold ≥ ``min_px`` (of each roof, (n,)) pixels within that radius.
 
     Returns
     -------
@@ -295,7 +527,8 @@ def _normal_peaks(owner: np.ndarray, u: np.ndarray, v: np.ndarray, n: int, radiu
     smooth += np.tile(np.arange(nb * nb, dtype=np.float64).reshape(nb, nb), (present.size, 1, 1)) * 1e-6
     w = 2 * radius + 1
     mass = ndimage.uniform_filter(hist, size=(1, w, w), mode="constant") * w * w
-    peak = (smooth == ndimage.maximum_filter(smooth, size=(1, w, w), mode="constant")) & (mass >= min_px)
+    enough = mass >= np.asarray(min_px, float)[present][:, None, None]
+    peak = (smooth == ndimage.maximum_filter(smooth, size=(1, w, w), mode="constant")) & enough
     r, pu, pv = np.nonzero(peak)
     order = np.lexsort((-mass[r, pu, pv], r))
     r, pu, pv = r[order], pu[order], pv[order]
@@ -317,46 +550,63 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
     geometry = footprints.to_numpy()
     crs_wkt = footprints.crs.to_wkt() if footprints.crs is not None else None
     n, r = len(ids), raster.res
-    pad = int(np.ceil(params.ground_ring_m[1] / r)) + 2
-    window = raster.crop(shapely.total_bounds(geometry), pad)
+    for extra, what in ((ground, "DEM"), (canopy, "canopy")):
+        if extra is not None and not extra.on_grid_of(raster):
+            raise ValueError(f"the {what} window is not on the DSM window's pixel grid "
+                             "(read the windows with roofpv.io.tiles.windows)")
+    pad = int(np.ceil(halo_m(params) / r)) + 2
+    index = raster.slices(shapely.total_bounds(geometry), pad)
+    window = raster.cut(index)
     z = window.z
-    inner = shrink(geometry, params.inner_buffer_m)
+    dem = ground.z[index] if ground is not None else None
+    buffer_m = inner_buffer(geometry, r, params.inner_buffer_m)
+    inner = shrink(geometry, buffer_m)
 
+    # Heights over the whole footprint (eaves included); data coverage of the shrunk roof.
     bands = {"z": z}
-    ops = [("z", "quantile", {"q": 0.5}), ("z", "quantile", {"q": 0.9}), ("z", "count", {})]
-    if ground is not None:
-        bands["dem"] = ground.crop(window.bounds).z
+    ops = [("z", "mean", {})]
+    if dem is not None:
+        bands["dem"] = dem
         ops.append(("dem", "mean", {}))
-    stats = zonal(window, bands, ops, ids, inner, crs_wkt).reindex(ids)
-    if ground is not None:
-        ground_m = stats["dem_mean"].to_numpy(float)
-    else:
-        ground_m = ground_from_rings(window, ids, geometry,
-                                     geometry if neighbours is None else neighbours,
-                                     params, crs_wkt).to_numpy(float)
-    coverage = data_share(stats["z_count"].fillna(0).to_numpy(), r, inner)
-    height = stats["z_quantile_50"].to_numpy(float) - ground_m
-    height_max = stats["z_quantile_90"].to_numpy(float) - ground_m
-
+    stats = zonal(window, bands, ops, ids, geometry, crs_wkt).reindex(ids)
+    count = zonal(window, {"z": z}, [("z", "count", {})], ids, inner, crs_wkt)["z_count"].reindex(ids)
+    # Something stands where pixels rise above the ground: the DEM, else the DSM's grey
+    # opening (only for the share of the ring around each footprint that stands).
+    base = dem if dem is not None else ground_surface(z, r)
+    raised = np.where(np.isfinite(z) & np.isfinite(base), (z - base > _STANDING_M).astype(np.float32), np.nan)
+    ground_m = stats["dem_mean"].to_numpy(float, copy=True) if dem is not None else np.full(n, np.nan)
+    rings = ring_stats(window, ids, geometry, geometry if neighbours is None else neighbours, params,
+                       raised, crs_wkt, ground=not np.isfinite(ground_m).all())
+    raised_around = rings["raised_around_share"].to_numpy(float)
+    if "ground_m" in rings:  # no DEM, or no DEM data under a footprint: ground from its ring
+        ground_m = np.where(np.isfinite(ground_m), ground_m, rings["ground_m"].to_numpy(float))
+    coverage = data_share(count.fillna(0).to_numpy(), r, inner)
     # Pixels: owner (footprint position) of each pixel, and of each roof pixel (shrunk).
     positions = np.arange(n)
     owner_full = _burn(geometry, window, positions, -1)
     owner_in = _burn(inner, window, positions, -1)
+    # Median and 90th percentile of the pixels whose centre lies on the footprint
+    # (exactextract's quantiles interpolate between distinct values, which a noise-free
+    # DSM has few of); the coverage-weighted mean for a footprint holding no pixel centre.
+    mid, high = _group_quantiles(owner_full.ravel(), z.ravel(), n, (0.5, 0.9))
+    mean = stats["z_mean"].to_numpy(float)
+    height = np.where(np.isfinite(mid), mid, mean) - ground_m
+    height_max = np.where(np.isfinite(high), high, mean) - ground_m
     # Per-pixel roof values only at the roof pixels (a small part of the window).
     roof = np.flatnonzero(owner_in >= 0)
     roof_owner = owner_in.ravel()[roof]
     slope, aspect, rms = slope_aspect(z, r, roof)
     usable = np.isfinite(rms)
     if canopy is not None:
-        base = bands["dem"] if ground is not None else z
-        trees = canopy.crop(window.bounds).z
+        trees = canopy.z[index]
+        base = dem if dem is not None else z
         tree_top = np.where(np.nan_to_num(trees) > 0, base + np.nan_to_num(trees), -np.inf)
         covered = tree_top > np.nan_to_num(z, nan=-np.inf) + 0.5
     else:
         covered = np.zeros(z.shape, bool)
     open_roof = usable & ~covered.ravel()[roof]
-    sigma0, k_noise = noise_model(slope[open_roof], rms[open_roof], r)
-    standing = height > standing_threshold(z, bands.get("dem"), owner_full >= 0, covered, r, sigma0)
+    sigma0, k_noise = window_noise(raster, z, slope[open_roof], rms[open_roof], roof[open_roof])
+    standing = height > max(_STANDING_M, _STANDING_SIGMA * sigma0)
     measured_cov = coverage >= params.min_coverage
     live = measured_cov & standing
 
@@ -369,14 +619,16 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
     u, v = sin_s * np.sin(asp), sin_s * np.cos(asp)
     sigma_n = 0.61 * sigma0 / r
     radius = int(np.clip(np.ceil(2.0 * sigma_n / _NORMAL_BIN), 2, 6))
-    min_px = params.plane_min_area_m2 / (r * r)
-    peak_u, peak_v = _normal_peaks(own, u, v, n, radius, max(min_px, 6))
+    seed_px = seed_size(geometry, r, params.plane_min_area_m2)
+    peak_u, peak_v = _normal_peaks(own, u, v, n, radius, seed_px)
     d2 = (peak_u[own] - u[:, None]) ** 2 + (peak_v[own] - v[:, None]) ** 2
     best = np.argmin(np.nan_to_num(d2, nan=np.inf), axis=1)
     near = np.nan_to_num(d2[np.arange(len(cells)), best], nan=np.inf) <= (2 * radius * _NORMAL_BIN) ** 2
     region = _components(cells[near], own[near] * _MAX_PLANES + best[near], z.shape[1])
     size = np.bincount(region)
-    big = np.flatnonzero(size >= max(min_px, 6))
+    region_owner = np.zeros(size.size, np.int64)
+    region_owner[region] = own[near]
+    big = np.flatnonzero(size >= seed_px[region_owner])
     renum = np.full(size.size, -1, np.int64)
     renum[big] = np.arange(big.size)
     region = renum[region]
@@ -387,12 +639,15 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
     seed_owner[g] = owner_in.ravel()[seed_cells]
     xy = window.centres(seed_cells)
     zs = z.ravel()[seed_cells].astype(float)
-    mx, my, mz, a, b, _ = _fit_planes(g, xy[:, 0], xy[:, 1], zs, m)
+    # Pixel gradients (dz/dx, dz/dy), for seeds one pixel row wide (narrow planes).
+    tan_s = np.tan(np.radians(slope[cand][near][region >= 0]))
+    grad = -tan_s * np.sin(asp[near][region >= 0]), -tan_s * np.cos(asp[near][region >= 0])
+    mx, my, mz, a, b = _seed_planes(g, xy, zs, grad, m)
     # Refit without outliers.
     tilt = np.degrees(np.arctan(np.hypot(a, b)))
     res_ = zs - (mz[g] + a[g] * (xy[:, 0] - mx[g]) + b[g] * (xy[:, 1] - my[g]))
     inl = np.abs(res_) <= _FIT_SIGMA * _sigma(np.nan_to_num(tilt[g]), sigma0, k_noise)
-    mx, my, mz, a, b, _ = _fit_planes(g[inl], xy[inl, 0], xy[inl, 1], zs[inl], m)
+    mx, my, mz, a, b = _seed_planes(g[inl], xy[inl], zs[inl], (grad[0][inl], grad[1][inl]), m)
 
     # Every footprint pixel joins its nearest seed region's plane if it fits it (regions
     # without a plane, e.g. one pixel row along a ridge, seed nothing). The distance
@@ -426,7 +681,10 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
     above = in_roof & (e > tol) & (owner_in.ravel()[pix] == seed_owner[p])
     roof_count = np.bincount(roof_owner[usable], minlength=n)
     obstacle = np.bincount(owner_in.ravel()[pix[above]], minlength=n)
-    # Final planes from their pixels.
+    # Planes that are two planes meeting at a break line are split; final planes from their pixels.
+    plane_px, seed_owner = _split_at_breaks(plane_px, z, window, seed_owner, seed_px,
+                                            lambda t: _sigma(t, sigma0, k_noise))
+    m = seed_owner.size
     a_cells = np.flatnonzero(plane_px >= 0)
     ga = plane_px[a_cells]
     axy = window.centres(a_cells)
@@ -435,7 +693,8 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
     with np.errstate(invalid="ignore", divide="ignore"):
         fit_rms = np.sqrt(np.bincount(ga, e * e, minlength=m) / cnt)
     tilt = np.degrees(np.arctan(np.hypot(a, b)))
-    azimuth = np.degrees(np.arctan2(-a, -b)) % 360.0
+    x_mid, y_mid = (window.bounds[0] + window.bounds[2]) / 2, (window.bounds[1] + window.bounds[3]) / 2
+    azimuth = (np.degrees(np.arctan2(-a, -b)) + true_north(crs_wkt, x_mid, y_mid)) % 360.0
 
     # Plane outlines: the plane's pixels, grown by half a pixel into the footprint where
     # no other plane of the roof holds the pixels (so the eaves follow the footprint edge
@@ -500,6 +759,7 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
         "roof_form": form,
         "n_planes": n_planes,
         "dsm_noise_m": sigma0,
+        "raised_around_share": raised_around,
     }, index=pd.Index(ids, name="building_id"))
     planes = gpd.GeoDataFrame({
         "building_id": ids[p_owner], "plane": p_rank, "azimuth_deg": p_az, "tilt_deg": p_tilt,
@@ -554,7 +814,8 @@ def roof_geometry(raster: Raster, footprints: gpd.GeoSeries, params: Dsm = DEFAU
     raster : DSM window covering the footprints (and their ground rings)
     footprints : polygons in the raster's CRS, indexed by ``building_id``
     params : measurement parameters (``config.dsm``)
-    ground : DEM on the same pixel grid; None = ground from rings around each footprint
+    ground : DEM on the same pixel grid (:func:`roofpv.io.tiles.windows` reads it so);
+        None = ground from rings around each footprint (also where the DEM has no data)
     canopy : tree heights above ground on the same pixel grid [m]; None = no trees
     neighbours : every footprint in the window (masked out of the ground rings);
         default ``footprints``
@@ -563,15 +824,16 @@ def roof_geometry(raster: Raster, footprints: gpd.GeoSeries, params: Dsm = DEFAU
     -------
     roofs : DataFrame indexed by ``building_id``: ``dsm_coverage`` (share of the shrunk
         roof with data), ``dsm_status`` (:data:`DSM_STATUSES`), ``measured`` (status
-        ``measured``), ``ground_m``, ``roof_height_m`` (median above ground),
-        ``roof_height_max_m`` (90th percentile), ``roof_slope_deg`` (area-weighted plane
+        ``measured``), ``ground_m``, ``roof_height_m`` (median above ground over the
+        footprint), ``roof_height_max_m`` (90th percentile), ``roof_slope_deg`` (area-weighted plane
         tilt), ``roof_aspect_deg`` (plane facing nearest south; NaN for flat roofs),
         ``planar_share`` (plane area / footprint area), ``obstacle_share`` (share of roof
         pixels standing above their plane), ``roof_form``, ``n_planes``, ``dsm_noise_m``
-        (σ₀ of the window)
+        (σ₀ of the window), ``raised_around_share`` (share of the ring ``ground_ring_m``
+        around the footprint standing 2 m above the ground: :func:`standing_findings`)
     planes : GeoDataFrame, one row per plane of each measured roof: ``building_id``,
         ``plane`` (0 = facing nearest south), ``azimuth_deg`` (of the fitted plane's
-        downslope; 180 for flat planes), ``tilt_deg``, ``area_m2`` (plan), ``fit_rms_m``,
+        downslope, from true north; 180 for flat planes), ``tilt_deg``, ``area_m2`` (plan), ``fit_rms_m``,
         ``geometry`` (the plane's pixels clipped to the footprint)
     """
     roofs, planes, *_ = _segment(raster, footprints, params, ground, canopy, neighbours)
@@ -723,7 +985,8 @@ def combine(b: pd.DataFrame, roofs: pd.DataFrame, class_loss: dict[str, float],
 
     Returns
     -------
-    ``b`` with ``roof_height_m``, ``roof_slope_deg``, ``roof_aspect_deg``, ``roof_form``,
+    ``b`` with ``roof_height_m`` (measured wherever the DSM covers the roof, planes found
+    or not), ``roof_slope_deg``, ``roof_aspect_deg``, ``roof_form``,
     ``planar_share``,
     ``shading_loss``, ``sky_view_factor`` (measured or survey), a ``*_source`` column for
     each ("dsm" | "survey" | "default" | "none"), ``shading_measured_class``,
@@ -747,10 +1010,14 @@ def combine(b: pd.DataFrame, roofs: pd.DataFrame, class_loss: dict[str, float],
         "shading_loss": (b["shading_loss"], b["shading_source"]),
         "sky_view_factor": (pd.Series(np.nan, b.index), "none"),
     }
+    # Heights are read wherever the DSM covers the roof, planes found or not.
+    covered = (m["dsm_status"].isin(["measured", "no_planes", "nothing_standing"]).to_numpy()
+               if "dsm_status" in m else dsm)
     for col, (value, source) in survey.items():
         measured = m[col] if col in m else pd.Series(np.nan, b.index)
-        out[col] = np.where(dsm, measured.to_numpy(object), value.to_numpy(object))
-        out[f"{col}_source"] = np.where(dsm, "dsm", source)
+        use = (covered & measured.notna().to_numpy()) if col == "roof_height_m" else dsm
+        out[col] = np.where(use, measured.to_numpy(object), value.to_numpy(object))
+        out[f"{col}_source"] = np.where(use, "dsm", source)
     for col in survey.keys() - {"roof_form"}:
         out[col] = out[col].astype(float)
     measured_class = shading_class(np.where(dsm, out["shading_loss"], np.nan), class_loss)

@@ -24,16 +24,17 @@ import pandas as pd
 from roofpv.appraise import economics, grid
 from roofpv.config import Config
 from roofpv.energy import solar, uncertainty
-from roofpv.errors import WeatherFileError
+from roofpv.errors import PointCloudError, WeatherFileError
 from roofpv.findings import Finding
 from roofpv.inputs import checks, dsm_match
 from roofpv.inputs.inventory import assign_townships, footprint_attributes, join_survey, place
 from roofpv.inputs.site_checks import site_findings
-from roofpv.io import readers, tiles
+from roofpv.io import point_cloud, readers, tiles
 from roofpv.io.register_files import read_meters, read_register
 from roofpv.io.weather_files import load_weather
 from roofpv.monitoring import calibration
 from roofpv.results import Inventory, Results, add_run_info, run_info
+from roofpv.roofs import dsm
 from roofpv.roofs.roof import analysis_epsg
 from roofpv.run import sequence
 from roofpv.run.stages import (
@@ -67,9 +68,19 @@ class Prepared:
 
 
 def analysis_crs(config: Config) -> str:
-    """The configured projected CRS, else the CGCS2000 3° Gauss-Krüger zone of the site
-    (in China) or its UTM zone (elsewhere)."""
-    return config.crs or f"EPSG:{analysis_epsg(config.site.latitude, config.site.longitude)}"
+    """The configured projected CRS, else the DSM's own CRS when it is projected in
+    metres (so the DSM is measured on its own grid, never resampled), else the CGCS2000
+    3° Gauss-Krüger zone of the site (in China) or its UTM zone (elsewhere)."""
+    if config.crs:
+        return config.crs
+    native = None
+    if config.dsm.tiles is not None:
+        try:  # a folder of point clouds: the CRS of its gridded tiles
+            c = point_cloud.resolve(config.dsm)
+        except PointCloudError:  # reported by checks.open_tiles
+            c = config.dsm
+        native = tiles.native_crs(c.tiles, c.tiles_pattern)
+    return native or f"EPSG:{analysis_epsg(config.site.latitude, config.site.longitude)}"
 
 
 def build_inventory(config: Config) -> Inventory:
@@ -110,7 +121,7 @@ def build_inventory(config: Config) -> Inventory:
         b, matches, more = calibration.apply_register(b, table, config, str(inputs.register_file))
         findings += found + more
     mosaic, dem, found = checks.open_tiles(config, crs)
-    findings += found
+    findings += found + checks.grid_findings(config, crs, mosaic, dem)
     findings += checks.datum_check(config, footprints.geometry, polygons, mosaic, crs)
     b, unmatched_roofs, found = dsm_match.footprints_on_dsm(config, b, crs, mosaic, dem)
     findings += found
@@ -137,6 +148,7 @@ def check_inputs(config: Config) -> Inventory:
     if inventory.dsm is None:
         return inventory
     _, found = checks.dsm_coverage(inventory.buildings, inventory.dsm, config)
+    found += checks.standing_check(inventory.buildings, inventory.dsm, inventory.dem, config)
     return replace(inventory, findings=inventory.findings + found)
 
 
@@ -256,7 +268,7 @@ CONCLUDE_COLUMNS = (
     "roof_load_kn_m2", "shading_loss", "shading_loss_source", "transformer_id", "existing_pv_kw",
     "existing_pv_area_m2", "existing_pv_source", "roof_area_m2", "usable_area_m2", "capacity_kwp",
     "pv_area_m2", "annual_kwh", "annual_kwh_p90", "specific_yield_kwh_kwp", "suitability", "reasons",
-    "has_survey", "dsm_coverage", "connection_class", "nea_category", "export_mode", "capex_yuan",
+    "has_survey", "dsm_coverage", "dsm_status", "connection_class", "nea_category", "export_mode", "capex_yuan",
     "revenue_yuan_yr", "npv_yuan", "lcoe_yuan_kwh", "payback_years", "co2_avoided_t_yr",
     "energy_use_kwh", "existing_pv_kwh",
 )
@@ -291,6 +303,8 @@ def conclude(
     if inventory.dsm is not None:
         b["dsm_coverage"], found = checks.dsm_coverage(
             inventory.buildings, inventory.dsm, config, b["dsm_coverage"].dropna())
+        if dsm.mostly_nothing_standing(b["dsm_status"]):  # name the likely cause (rare: measured again)
+            found += checks.standing_check(inventory.buildings, inventory.dsm, inventory.dem, config)
         findings = findings + found
     b, remaining = admit(b, config, transformers)
 
