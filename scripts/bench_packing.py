@@ -9,8 +9,9 @@ surveyed with ``roofpv survey``; its ``roof_planes`` layer holds every measured 
 (plan polygon, tilt, azimuth) and the modules roofpv placed on it.
 
 The reference packs each plane polygon again without roofpv's layout code: the plane
-outline, straightened to within a DSM pixel as roofpv reads it (Douglas–Peucker; also
-packed raw, as the pixel outline the DSM stage drew), is shrunk by the setback of its
+outline read as roofpv reads it (gaps and notches narrower than two pixels closed,
+straightened to within a pixel by Douglas–Peucker; also packed raw, as the pixel
+outline the DSM stage drew), is shrunk by the setback of its
 mounting (shapely buffer), turned so its slope runs
 along y, and a regular grid of module boxes (flush: portrait and landscape, rows
 (L + gap)·cosβ apart; flat: portrait racks at the module tilt of the config, rows the
@@ -105,7 +106,10 @@ def reference(planes: gpd.GeoDataFrame, config, offsets: int, straighten_m: floa
         flat = p.tilt_deg < config.dsm.flat_max_slope_deg
         setback = config.roofs[flat_type if flat else pitched_type].setback_m
         azimuth = 180.0 if flat else p.azimuth_deg
-        outline = shapely.simplify(p.geometry, straighten_m, preserve_topology=True) if straighten_m else p.geometry
+        outline = p.geometry
+        if straighten_m:  # read as roofpv reads a pixel outline: gaps of a pixel closed, straightened
+            closed = outline.buffer(straighten_m, join_style="mitre").buffer(-straighten_m, join_style="mitre")
+            outline = shapely.simplify(closed, straighten_m, preserve_topology=True)
         c = p.geometry.centroid
         local = shapely.affinity.rotate(shapely.affinity.translate(outline, -c.x, -c.y),
                                         azimuth - 180.0, origin=(0, 0))

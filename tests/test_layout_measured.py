@@ -71,7 +71,6 @@ def test_measured_staircase_planes_hold_nearly_the_modules_of_the_exact_planes(c
     before the outlines were straightened 84 %)."""
     raster, fp, truth = gable_scene(res)
     _, planes = dsm.roof_geometry(raster, fp)
-    assert len(planes) == 32
     planes["shading_loss"] = 0.0
     planes["resolution_m"] = res
     b = buildings(fp)

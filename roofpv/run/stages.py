@@ -236,16 +236,22 @@ def lay_out(b: pd.DataFrame, config: Config, tables: dict[str, solar.YieldTable]
 
 
 def _straightened(planes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Measured planes with their outlines straightened to within one pixel
-    (``resolution_m``; Douglas–Peucker, topology kept): where two planes of a roof meet,
-    the outline is the pixel staircase between them, whose teeth stand up to a pixel
-    into every row strip along it; on rotated gables at 0.5 m and 1 m that staircase
-    cost 16 % of the modules the exact planes hold, 8 % once straightened."""
+    """Measured planes read as roof planes, not pixel sets (``resolution_m``): gaps and
+    notches narrower than two pixels closed (a mitred buffer out and back by a pixel:
+    pixels that missed the plane fit by noise split a plane into pieces, most at fine
+    resolution — Delft at 0.25 m: 2.7 pieces a plane, 159 → 12 modules), then the
+    outline straightened to within a pixel (Douglas–Peucker, topology kept): where two
+    planes of a roof meet, the outline is the pixel staircase between them, whose teeth
+    stand up to a pixel into every row strip along it; on rotated gables at 0.5 m and
+    1 m that staircase cost 16 % of the modules the exact planes hold, 7–9 % once read
+    so."""
     if "resolution_m" not in planes:
         return planes
     out = planes.copy()
-    out[out.geometry.name] = shapely.simplify(planes.geometry.to_numpy(),
-                                              planes["resolution_m"].to_numpy(float), preserve_topology=True)
+    res = planes["resolution_m"].to_numpy(float)
+    closed = shapely.buffer(shapely.buffer(planes.geometry.to_numpy(), res, join_style="mitre"), -res,
+                            join_style="mitre")
+    out[out.geometry.name] = shapely.simplify(closed, res, preserve_topology=True)
     return out
 
 
