@@ -70,6 +70,10 @@ def flat_reference(tmp_path_factory, flat_config):
     return out
 
 
+#: Tolerance of the partitioned run's coordinates against the one-piece run's [m].
+GEOMETRY_TOLERANCE_M = 1e-6
+
+
 def _layers(folder):
     """Every layer of roofpv.gpkg, rows in the file's order (a partitioned run writes the
     one-piece run's order), but ``roof_planes`` by building and plane: the one-piece run
@@ -89,7 +93,9 @@ def assert_same_outputs(folder, reference):
     for name in theirs:
         a, b = ours[name], theirs[name]
         if isinstance(b, gpd.GeoDataFrame):
-            assert a.geometry.geom_equals_exact(b.geometry, 0).all(), name
+            # coordinates equal to a micrometre: the layout's module rows carry float noise
+            # of ~1e-10 m that depends on the partition (docs/design.md, "Large runs")
+            assert a.geometry.geom_equals_exact(b.geometry, GEOMETRY_TOLERANCE_M).all(), name
             a, b = a.drop(columns="geometry"), b.drop(columns="geometry")
         pd.testing.assert_frame_equal(a, b, obj=name)
     for table in ("townships.csv", "rollout_plan.csv", "plan_status.csv", "trajectory.csv"):
@@ -229,6 +235,9 @@ def test_a_streamed_run_writes_the_one_piece_files_row_for_row(tmp_path, flat_co
             assert list(np.atleast_1d(info[key])) == list(np.atleast_1d(theirs[key])), (name, key)
         a, b = (pyogrio.read_dataframe(g, layer=name).drop(columns=["update_time"], errors="ignore")
                 for g in (gpkg, ref))
+        if isinstance(b, gpd.GeoDataFrame):
+            assert a.geometry.geom_equals_exact(b.geometry, GEOMETRY_TOLERANCE_M).all(), name
+            a, b = a.drop(columns="geometry"), b.drop(columns="geometry")
         pd.testing.assert_frame_equal(pd.DataFrame(a), pd.DataFrame(b), obj=name)
     for table in ("townships.csv", "rollout_plan.csv", "plan_status.csv", "trajectory.csv"):
         assert (tmp_path / table).read_bytes() == (flat_reference / table).read_bytes(), table

@@ -240,6 +240,9 @@ weather:  # rough monthly means for 57.7°N (assumption: only the shading classe
     dhi_kwh_m2: null  # Pinghu's monthly diffuse does not apply here
     temp_air_c: [0, 0, 2, 7, 12, 15, 17, 17, 13, 9, 5, 1]
     wind_m_s: [4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4]
+    latitude: 57.7  # where these means hold
+    longitude: 11.97
+    source: rough monthly means for Gothenburg
 """, encoding="utf-8")
     out = tmp_path / "forms"
     assert main(["forms", str(config), "--out", str(out), "--village-column", "TYP", "--no-maps",
