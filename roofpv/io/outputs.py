@@ -132,10 +132,10 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_forma
         layers["roof_planes"] = results.roof_planes
     if results.pv_arrays is not None:
         layers["pv_arrays"] = results.pv_arrays
-    if results.unmatched_roofs is not None:
-        layers["unmatched_roofs"] = results.unmatched_roofs
     if streamed:
         layers.update(streamed.layers())
+    if results.unmatched_roofs is not None:  # after the planes and arrays, streamed or not
+        layers["unmatched_roofs"] = results.unmatched_roofs
     if plan:
         layers["rollout_plan"] = streamed.plan() if streamed else by_building(results.plan).reset_index()
     if results.run_info is not None:
