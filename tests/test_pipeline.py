@@ -13,8 +13,9 @@ from .conftest import GHI, SITE, TEMP, WIND
 ORIGIN_X, ORIGIN_Y = 500_000.0, 3_394_000.0  # EPSG:4549, near 30.68°N 121.0°E
 
 
-@pytest.fixture
-def small_config(tmp_path, config):
+@pytest.fixture(scope="module")
+def small_config(tmp_path_factory, config):
+    tmp_path = tmp_path_factory.mktemp("small")
     boxes = {
         "F1": shapely.box(0, 0, 30, 20),        # flat concrete roof, the hand-computed case
         "F2": shapely.box(100, 0, 120, 10),     # rural gable, ridge E–W
@@ -51,8 +52,9 @@ def small_config(tmp_path, config):
     return config.model_copy(update={"inputs": inputs})
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def small(small_config):
+    """One run of the five hand-made buildings, for the tests that only read it."""
     return run(small_config)
 
 
