@@ -293,7 +293,7 @@ FIELDS: dict[str, Field] = {
     "plane": Field("", "屋面编号", "plane number within the building"),
     "azimuth_deg": Field("°", "朝向(°)", "plane azimuth, clockwise from true north"),
     "tilt_deg": Field("°", "坡度(°)", "plane tilt from horizontal"),
-    "area_m2": Field("m²", "面积(m²)", "plane area (sloped)"),
+    "area_m2": Field("m²", "面积(m²)", "plane area in plan view (horizontal projection), like every area in roofpv"),
     "fit_rms_m": Field("m", "拟合残差(m)", "root-mean-square distance of the plane's pixels from its fitted plane"),
     "sky_visible": Field("", "可见天空比例", "share of the sky the plane's sample points see"),
     "horizon_deg": Field("°", "地平线高度角(°)", "horizon elevation in 36 sectors of 10° from north"),
