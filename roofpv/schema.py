@@ -293,7 +293,7 @@ FIELDS: dict[str, Field] = {
     "plane": Field("", "屋面编号", "plane number within the building"),
     "azimuth_deg": Field("°", "朝向(°)", "plane azimuth, clockwise from true north"),
     "tilt_deg": Field("°", "坡度(°)", "plane tilt from horizontal"),
-    "area_m2": Field("m²", "面积(m²)", "plane area in plan view (horizontal projection), like every area in roofpv"),
+    "area_m2": Field("m²", "面积(m²)", "area in plan view (horizontal projection, like every area in roofpv) of the plane or raised roof"),
     "fit_rms_m": Field("m", "拟合残差(m)", "root-mean-square distance of the plane's pixels from its fitted plane"),
     "sky_visible": Field("", "可见天空比例", "share of the sky the plane's sample points see"),
     "horizon_deg": Field("°", "地平线高度角(°)", "horizon elevation in 36 sectors of 10° from north"),
@@ -304,7 +304,6 @@ FIELDS: dict[str, Field] = {
     "kwp": Field("kWp", "容量(kWp)", "capacity of the module row"),
     # raised roofs with no footprint
     "roof_id": Field("", "无轮廓屋顶编号", "number of the raised roof no footprint covers (U1, U2, …)"),
-    "plan_area_m2": Field("m²", "投影面积(m²)", "plan area of the raised region's DSM cells"),
     "height_m": Field("m", "离地高度(m)", "median height of the region above the ground (DEM or ground estimate)"),
     "cells": Field("", "像元数", "DSM cells of the region"),
     # townships
@@ -377,7 +376,7 @@ LAYER_FIELDS: dict[str, tuple[str, ...]] = {
         "poa_kwh_m2", "specific_yield_kwh_kwp", "annual_kwh",
     ),
     "pv_arrays": ("building_id", "plane", "row", "modules", "kwp", "module_tilt_deg", "azimuth_deg"),
-    "unmatched_roofs": ("roof_id", "plan_area_m2", "height_m", "tilt_deg", "azimuth_deg", "cells"),
+    "unmatched_roofs": ("roof_id", "area_m2", "height_m", "tilt_deg", "azimuth_deg", "cells"),
     "monthly_yield": ("building_id", *(f"kwh_{m:02d}" for m in range(1, 13)),
                       *(f"poa_kwh_m2_{m:02d}" for m in range(1, 13))),
     "rollout_plan": (

@@ -74,7 +74,7 @@ def test_the_house_without_footprint_is_found_and_nothing_else(res, with_dem):
     assert len(found) == 1
     roof = found.iloc[0]
     area, height, pitch = truth[MISSING]
-    assert roof["plan_area_m2"] == pytest.approx(area, rel=0.15)
+    assert roof["area_m2"] == pytest.approx(area, rel=0.15)
     assert roof["height_m"] == pytest.approx(height, abs=1.0)
     assert roof["tilt_deg"] == pytest.approx(pitch, abs=5.0)
     assert shapely.intersection(found.geometry.iloc[0], footprints[MISSING]).area > 0.8 * area
@@ -147,7 +147,7 @@ def test_goteborg_dropped_footprints_become_unmatched_roofs(tmp_path):
     for bid in drop:
         hit = layer[layer.intersects(on.geometry[bid])]
         assert len(hit) == 1
-        assert hit["plan_area_m2"].iloc[0] == pytest.approx(on.geometry[bid].area, rel=0.25)
+        assert hit["area_m2"].iloc[0] == pytest.approx(on.geometry[bid].area, rel=0.25)
     text = next(f.problem for f in findings if "no footprint" in f.problem)
     assert text.startswith("2 raised roofs with no footprint") and "unmatched_roofs" in text
     # A register 2 m off the DSM, not moved: the same two roofs, no slivers of the others.

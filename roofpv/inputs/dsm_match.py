@@ -123,7 +123,7 @@ def footprints_on_dsm(config: Config, b: gpd.GeoDataFrame, crs: str, mosaic: til
     if len(layer):
         findings.append(Finding(
             "warning", str(c.tiles), None, None, "DSM", None,
-            f"{len(layer)} raised roofs with no footprint, {layer['plan_area_m2'].sum():,.0f} m² "
+            f"{len(layer)} raised roofs with no footprint, {layer['area_m2'].sum():,.0f} m² "
             f"(layer unmatched_roofs): buildings missing from the footprint register",
             "check them on imagery and add the buildings to the footprints file"))
     return b, layer, findings

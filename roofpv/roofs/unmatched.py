@@ -52,7 +52,7 @@ FACET_SHARE = 0.15
 FACET_TILT_DEG = 10.0
 
 #: Columns of the ``unmatched_roofs`` layer besides ``geometry``.
-COLUMNS = ["roof_id", "plan_area_m2", "height_m", "tilt_deg", "azimuth_deg", "cells"]
+COLUMNS = ["roof_id", "area_m2", "height_m", "tilt_deg", "azimuth_deg", "cells"]
 
 
 def empty_layer(crs=None) -> gpd.GeoDataFrame:
@@ -124,7 +124,7 @@ def unmatched_roofs(window: Raster, covered: np.ndarray, ground: Raster | None =
 
     Returns
     -------
-    GeoDataFrame with :data:`COLUMNS`: ``plan_area_m2`` (plan area of its cells),
+    GeoDataFrame with :data:`COLUMNS`: ``area_m2`` (plan area of its cells),
     ``height_m`` (median height above ground), ``tilt_deg`` and ``azimuth_deg`` of the
     dominant facet (:func:`_facets`; azimuth NaN when flat), ``cells`` (pixels),
     ``roof_id`` (empty here, numbered by the caller). Regions of at least
@@ -176,7 +176,7 @@ def unmatched_roofs(window: Raster, covered: np.ndarray, ground: Raster | None =
     geometry = _union_by([shapely.geometry.shape(g) for g, _ in found],
                          np.array([int(v) for _, v in found], np.int64))
     return gpd.GeoDataFrame({
-        "roof_id": "", "plan_area_m2": cells[keep] * res * res, "height_m": h, "tilt_deg": tilt,
+        "roof_id": "", "area_m2": cells[keep] * res * res, "height_m": h, "tilt_deg": tilt,
         "azimuth_deg": azimuth, "cells": cells[keep],
     }, geometry=geometry, crs=crs)
 
