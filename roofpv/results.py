@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # the DSM stack and pyarrow load only in runs that need them
     from roofpv.io.partitions import Partitions
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Inventory:
     """The buildings table before modelling, and what reading the inputs found."""
 
@@ -36,7 +36,7 @@ class Inventory:
     unmatched_roofs: gpd.GeoDataFrame | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Results:
     """What a survey run produced, before anything is written
     (:func:`roofpv.io.outputs.write_outputs`)."""

@@ -53,7 +53,7 @@ from roofpv.targets import planning
 from roofpv.targets.policy import energy, potential, township_summary, with_status
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Prepared:
     """What every partition of a run shares: the inventory, the transformers, the
     hourly weather, the yield tables and the ``run_info`` table."""
