@@ -156,17 +156,24 @@ def _ground_at(raster, scene):
     return scene_ground(xy[:, 0] - x0, xy[:, 1] - y0).reshape(rows, cols)
 
 
+def _init(tmp_path, scene, tiles):
+    """`roofpv init` on the scene's footprints with ``tiles`` as the DSM and a real
+    typical year: the config's path."""
+    scene.footprints.reset_index().to_file(tmp_path / "buildings.gpkg")
+    weather = ROOT / "tests" / "data" / "real" / "dsm_goteborg" / "weather" / "GBG_TMY_1977.csv.gz"
+    shutil.copy(weather, tmp_path / weather.name)
+    config = tmp_path / "scene.yaml"
+    assert main(["init", str(tmp_path / "buildings.gpkg"), "--dsm", str(tiles),
+                 "--weather", str(tmp_path / weather.name), "--out", str(config)]) == 0
+    return config
+
+
 @pytest.mark.slow
 def test_init_validate_survey_with_a_dem_in_another_crs(tmp_path, capsys):
     """The README's path on a DSM in a national CRS with a DEM in another CRS and grid,
     ``crs`` left as `init` writes it: the DSM's own CRS is the analysis CRS, no error."""
     scene = make_scene(tmp_path, "EPSG:3007", 0.5, 0.05)
-    scene.footprints.reset_index().to_file(tmp_path / "buildings.gpkg")
-    weather = ROOT / "tests" / "data" / "real" / "dsm_goteborg" / "weather" / "GBG_TMY_1977.csv.gz"
-    shutil.copy(weather, tmp_path / weather.name)
-    config, out = tmp_path / "scene.yaml", tmp_path / "out"
-    assert main(["init", str(tmp_path / "buildings.gpkg"), "--dsm", str(scene.dsm),
-                 "--weather", str(tmp_path / weather.name), "--out", str(config)]) == 0
+    config, out = _init(tmp_path, scene, scene.dsm), tmp_path / "out"
     text = config.read_text(encoding="utf-8")
     assert "crs: null" in text and "dem: null" in text
     config.write_text(text.replace("dem: null", "dem: dem"), encoding="utf-8")
@@ -215,12 +222,7 @@ def test_a_terrain_model_as_dsm_is_named_by_validate_and_survey(tmp_path, capsys
     """The DEM given as the DSM: `validate` (from a sample) and `survey` (from the
     measured roofs, measuring a sample only then) both name the likely cause."""
     scene = make_scene(tmp_path, "EPSG:3007", 1.0)
-    scene.footprints.reset_index().to_file(tmp_path / "buildings.gpkg")
-    weather = ROOT / "tests" / "data" / "real" / "dsm_goteborg" / "weather" / "GBG_TMY_1977.csv.gz"
-    shutil.copy(weather, tmp_path / weather.name)
-    config, out = tmp_path / "scene.yaml", tmp_path / "out"
-    assert main(["init", str(tmp_path / "buildings.gpkg"), "--dsm", str(scene.dem),
-                 "--weather", str(tmp_path / weather.name), "--out", str(config)]) == 0
+    config, out = _init(tmp_path, scene, scene.dem), tmp_path / "out"
     capsys.readouterr()
     assert main(["validate", str(config), "--out", str(out), "--lang", "en"]) == 0
     said = " ".join(capsys.readouterr().out.split())
