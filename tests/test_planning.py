@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from roofpv.appraise.grid import hosting_capacity
+from roofpv.grid.assess import flat_hosting as hosting_capacity
 from roofpv.config import GridConnection, Planning, Policy, Target
 from roofpv.targets.planning import admit, rank_order, rollout
 

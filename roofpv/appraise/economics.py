@@ -6,9 +6,12 @@ losses). Each kWh earns the roof's price:
 
 ``full_export``       全额上网: the mechanism price
 ``self_use_surplus``  自发自用、余电上网: s · user tariff + (1 − s) · surplus price
-``full_self_use``     全部自用: the user tariff
+``full_self_use``     全部自用: s · user tariff (the surplus is curtailed)
 
-(s = self-consumed share of the category; surplus price = market or mechanism price).
+(s = the roof's self-consumed share from its hourly balance against its building's load,
+``self_consumption_share`` of :func:`roofpv.grid.assess.building_balance`; without hourly
+profiles the configured share of the category, and full self-use earns the tariff on
+every kWh; surplus price = market or mechanism price).
 The export mode is the configured one of the roof's NEA category. Roofs of the
 阳光共富 categories are built by an investor under ``shared_prosperity.mode``, who
 pays the household a roof rent per m² of panels and the village collective a share
@@ -34,12 +37,15 @@ def price_per_kwh(b: pd.DataFrame, econ: Economics, mode: pd.Series) -> pd.Serie
     """Average revenue per kWh (yuan/kWh) of each roof under its export ``mode``."""
     tariff = b["category"].fillna("other").map(econ.tariff_yuan_kwh)
     share = b["category"].fillna("other").map(econ.self_consumption)
+    hourly = b["self_consumption_share"] if "self_consumption_share" in b else None
+    if hourly is not None:
+        share = hourly.fillna(share)
     surplus = econ.market_price_yuan_kwh if econ.surplus_price == "market" else econ.mechanism_price_yuan_kwh
     return pd.Series(
         np.select(
             [mode == "full_export", mode == "self_use_surplus"],
             [econ.mechanism_price_yuan_kwh, share * tariff + (1.0 - share) * surplus],
-            tariff,
+            tariff if hourly is None else share * tariff,
         ),
         index=b.index,
     )

@@ -1,0 +1,119 @@
+"""Hosting capacity of 台区 transformers for distributed PV after DL/T 2041
+《分布式电源接入电网承载力评估导则》 as the provincial grid companies apply it
+(docs/sources.md §6).
+
+The standard's thermal check of a transformer of rating S (kVA) at power factor cos θ
+allows a reverse flow of β·S·cos θ (β = 0.8 for a single or split-operated transformer).
+At the typical moment, when PV output peaks and the load is low, new PV of capacity S_d
+(kWp) fits while
+
+    τ_max · S_d + P_G − P_load,min − P_ESS ≤ β · S · cos θ,
+
+so ``S_d = (P_load,min − P_G + β·S·cos θ + P_ESS) / τ_max`` where P_G is the output of the
+PV already connected (τ_max times its capacity), P_ESS the charging power of storage on
+the transformer and τ_max the largest output of 1 kWp over the year (kW/kWp; inverter
+clipping, orientation mix and losses included). Open capacity is S_d less the PV filed
+but not yet connected. The reverse load rate λ = (P_G − P_load,min) / S of what is
+connected and filed grades the transformer: green λ ≤ 0 (no reverse flow), yellow
+0 < λ ≤ β, red λ > β (nothing more can connect).
+
+Here P_load,min is the lowest load over the intervals in which PV produces (from the
+hourly load profiles, or the table's measured ``min_load_kw``), and the same balance is
+also checked hour by hour (:func:`hourly_hosting`): the largest S_d for which the
+reverse flow stays within β·S·cos θ in every interval, which credits the load PV meets
+at each hour rather than the year's minimum.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+GRADES = ("green", "yellow", "red")
+
+
+def dlt2041_hosting(kva, min_load_kw, existing_pv_kw, storage_kw, tau_max, beta: float,
+                    power_factor: float = 1.0) -> np.ndarray:
+    """New PV a transformer can take, kWp (DC nameplate), never below 0:
+    ``(P_load,min − τ_max·existing + β·S·cos θ + P_ESS) / τ_max``.
+
+    Parameters
+    ----------
+    kva : rating S [kVA]. min_load_kw : P_load,min [kW]. existing_pv_kw : PV connected
+    (and, for the open capacity, filed) [kWp]. storage_kw : storage charging power [kW].
+    tau_max : largest output per kWp of the new PV [kW/kWp]; 0 (no PV output) gives no
+    limit from PV and returns infinity. beta : allowed reverse load rate [unitless].
+    power_factor : cos θ of the reverse flow [unitless].
+    """
+    kva, load, existing, storage, tau = (np.asarray(v, float) for v in
+                                         (kva, min_load_kw, existing_pv_kw, storage_kw, tau_max))
+    room = load - tau * existing + beta * kva * power_factor + storage
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(tau > 0, np.maximum(room, 0.0) / tau, np.inf)
+
+
+def reverse_load_rate(pv_kw, min_load_kw, kva) -> np.ndarray:
+    """λ = (P_G − P_load,min) / S: reverse flow at the typical moment over the rating
+    [unitless]; NaN without a rating."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (np.asarray(pv_kw, float) - np.asarray(min_load_kw, float)) / np.where(
+            np.asarray(kva, float) > 0, kva, np.nan)
+
+
+def grade(rate, beta: float) -> np.ndarray:
+    """DL/T 2041 grade of a reverse load rate: green ≤ 0 < yellow ≤ β < red (a transformer
+    without a rating is red: nothing connects to it)."""
+    rate = np.asarray(rate, float)
+    return np.select([rate <= 0, rate <= beta], ["green", "yellow"], "red").astype(object)
+
+
+def hourly_hosting(pv_per_kwp: np.ndarray, load: np.ndarray, existing_kw, storage_kw, kva,
+                   beta: float, power_factor: float = 1.0) -> np.ndarray:
+    """The largest new PV (kWp) whose reverse flow stays within β·S·cos θ in every
+    interval, per row.
+
+    ``pv_per_kwp`` (rows × steps): output of 1 kWp of the new PV [kW]; ``load`` (rows ×
+    steps): load [kW]. Existing PV has the same shape. Only intervals with output count;
+    a row without output has no limit (infinity)."""
+    p = np.asarray(pv_per_kwp, float)
+    limit = (beta * np.asarray(kva, float) * power_factor + np.asarray(storage_kw, float))[:, None]
+    room = limit + load - np.asarray(existing_kw, float)[:, None] * p
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(p > 0, room / p, np.inf)
+    return np.maximum(ratio.min(axis=1), 0.0)
+
+
+def excess(pv_kw: np.ndarray, load_kw: np.ndarray, kva, storage_kw, beta: float,
+           power_factor: float = 1.0) -> np.ndarray:
+    """Reverse flow above the limit β·S·cos θ + P_ESS per interval (rows × steps) [kW]."""
+    limit = beta * np.asarray(kva, float) * power_factor + np.asarray(storage_kw, float)
+    return np.maximum(pv_kw - load_kw - limit[:, None], 0.0)
+
+
+def storage_to_host(over_kw: np.ndarray, day: np.ndarray, step_h: float) -> tuple[np.ndarray, np.ndarray]:
+    """Battery that absorbs a reverse flow above the limit: power (the largest excess,
+    kW) and energy (the largest daily excess energy, kWh, discharged into the night's
+    load), per row. ``day``: day number of each interval."""
+    power = over_kw.max(axis=1, initial=0.0)
+    starts = np.flatnonzero(np.r_[True, np.diff(day) != 0])
+    daily = np.add.reduceat(over_kw, starts, axis=1) * step_h if over_kw.shape[1] else over_kw
+    return power, daily.max(axis=1, initial=0.0)
+
+
+def upgrade_kva(over_kw: np.ndarray, beta: float, power_factor: float = 1.0) -> np.ndarray:
+    """Extra rating that takes the largest excess reverse flow, kVA per row."""
+    return over_kw.max(axis=1, initial=0.0) / (beta * power_factor)
+
+
+def served_by_nearest(building_xy: np.ndarray, transformer_xy: np.ndarray) -> np.ndarray:
+    """Index of the nearest transformer (planar distance) of each building."""
+    from scipy.spatial import cKDTree
+
+    return cKDTree(transformer_xy).query(building_xy)[1]
+
+
+def mode_per_group(groups: pd.Series, values: pd.Series) -> pd.Series:
+    """The most frequent value of each group (ties: the first in sort order)."""
+    counts = pd.DataFrame({"g": groups, "v": values}).dropna().value_counts(["g", "v"], sort=False)
+    counts = counts.reset_index().sort_values(["g", "count", "v"], ascending=[True, False, True])
+    return counts.drop_duplicates("g").set_index("g")["v"]
