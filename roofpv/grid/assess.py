@@ -44,9 +44,9 @@ def building_balance(b: pd.DataFrame, planes: pd.DataFrame, config: Config, bins
                      index: pd.DatetimeIndex, metered: pd.DataFrame | None = None) -> pd.DataFrame:
     """Add each roof's ``self_consumed_kwh``, ``exported_kwh``, ``curtailed_kwh`` and
     ``self_consumption_share`` (of its added PV, against the building's load:
-    ``energy_use_kwh`` spread by its category's shape, or its ``metered`` row), and with
-    ``grid.storage`` the battery case (``storage_kwh``, ``storage_kw``,
-    ``self_consumed_storage_kwh``). The roof's series is its planes' bin mix scaled to its
+    ``energy_use_kwh`` spread by its category's shape, or its ``metered`` row), and the
+    battery case of ``grid.storage`` (``storage_kwh``, ``storage_kw``,
+    ``self_consumed_storage_kwh``; NaN without one). The roof's series is its planes' bin mix scaled to its
     ``annual_kwh``. The surplus is counted as exported until :func:`split_surplus` knows
     the export mode. Also ``pv_tilt_deg`` and ``pv_azimuth_deg`` of its main plane."""
     n = len(b)
@@ -83,16 +83,16 @@ def building_balance(b: pd.DataFrame, planes: pd.DataFrame, config: Config, bins
                 pv, load, storage.kwh_per_kwp * kwp[block], storage.kw_per_kwp * kwp[block],
                 storage.round_trip_efficiency, step_hours(index))[0]
     main = _main_plane(planes[keep], b.index)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(target > 0, used / target, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):  # of the series' own sum (float32 steps)
+        share = np.where(target > 0, used / (used + surplus), np.nan)
     out = b.assign(
         self_consumed_kwh=used, exported_kwh=surplus, curtailed_kwh=0.0, self_consumption_share=share,
         pv_tilt_deg=main["module_tilt_deg"], pv_azimuth_deg=main["azimuth_deg"],
     )
-    if storage is not None:
-        out = out.assign(storage_kwh=storage.kwh_per_kwp * kwp, storage_kw=storage.kw_per_kwp * kwp,
-                         self_consumed_storage_kwh=with_battery)
-    return out
+    if storage is None:
+        return out.assign(storage_kwh=np.nan, storage_kw=np.nan, self_consumed_storage_kwh=np.nan)
+    return out.assign(storage_kwh=storage.kwh_per_kwp * kwp, storage_kw=storage.kw_per_kwp * kwp,
+                      self_consumed_storage_kwh=with_battery)
 
 
 def split_surplus(b: pd.DataFrame) -> pd.DataFrame:

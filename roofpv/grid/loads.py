@@ -71,7 +71,7 @@ def shapes(index: pd.DatetimeIndex) -> pd.DataFrame:
     Intervals of any length: the factor of the hour an interval starts in, times the
     interval's length, so sub-hourly files keep the daily form."""
     hour = index.hour.to_numpy()
-    rest = index.dayofweek.to_numpy() >= 5
+    rest = index.day_of_week.to_numpy() >= 5
     month = index.month.to_numpy() - 1
     length = interval_hours(index)
     out = {}

@@ -72,10 +72,3 @@ class BinSeries:
         annual = np.concatenate([t.annual_kwh_per_kwp.ravel() for t in self.tables.values()])
         return np.asarray(weights @ annual).ravel()
 
-
-def p90_scale(annual_kwh: np.ndarray, annual_kwh_p90: np.ndarray) -> np.ndarray:
-    """Factor that turns a P50 series into the P90 year's: the P90 year is the P50 year
-    scaled by the ratio of the annual energies (:mod:`roofpv.energy.uncertainty`), the
-    same for every hour [unitless]."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.nan_to_num(np.asarray(annual_kwh_p90, float) / np.asarray(annual_kwh, float))
