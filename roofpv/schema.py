@@ -343,11 +343,12 @@ FIELDS: dict[str, Field] = {
     "min_load_kw": Field("kW", "最小负荷(kW)", "P_load,min: lowest load while PV produces (or the table's)"),
     "min_load_source": Field("", "最小负荷来源", "profiles, table (measured) or not credited"),
     "tau_max": Field("kW/kWp", "最大出力系数", "τ_max: largest output per kWp of the PV on the transformer"),
-    "hosting_kw": Field("kWp", "可新增容量(kWp)", "DL/T 2041 S_d: new PV the transformer can take"),
-    "open_kw": Field("kWp", "可开放容量(kWp)", "S_d less the PV filed but not connected"),
-    "hourly_hosting_kw": Field("kWp", "逐时可接入容量(kWp)", "largest new PV within β·S·cosθ in every hour"),
-    "reverse_load_rate": Field("", "反向负载率", "λ = (P_G − P_load,min) / S of the PV connected and filed"),
-    "grade": Field("", "承载力等级", "DL/T 2041 grade: green λ ≤ 0, yellow λ ≤ β, red λ > β"),
+    "hosting_kw": Field("kWp", "承载力(kWp)", "DL/T 2041 S_d: distributed PV the transformer can carry"),
+    "open_kw": Field("kWp", "可开放容量(kWp)", "S_d less the PV connected and the PV filed but not connected "
+                                                "(a township: the sum over its transformers)"),
+    "hourly_hosting_kw": Field("kWp", "逐时承载力(kWp)", "largest PV within β·S·cosθ + P_ESS in every hour"),
+    "reverse_load_rate": Field("", "反向负载率", "λ = (τ_max·PV − P_load,min − P_ESS) / S, PV connected and filed"),
+    "grade": Field("", "承载力等级", "DL/T 2041 grade: green λ ≤ 0, yellow λ ≤ β·cosθ, red above"),
     "candidate_kwp": Field("kWp", "候选屋顶容量(kWp)", "added PV of every roof served"),
     "admitted_kwp": Field("kWp", "规划接入容量(kWp)", "added PV the rollout admits on the transformer"),
     "planned_reverse_load_rate": Field("", "规划后反向负载率", "λ once the admitted PV is built"),
@@ -356,6 +357,9 @@ FIELDS: dict[str, Field] = {
     "storage_to_host_kw": Field("kW", "全部接入需储能功率(kW)", "battery power that keeps that flow within the limit"),
     "storage_to_host_kwh": Field("kWh", "全部接入需储能容量(kWh)", "battery energy for it (largest daily excess)"),
     "upgrade_kva": Field("kVA", "全部接入需增容(kVA)", "extra rating that takes every candidate roof instead"),
+    "transformers_green": Field("", "绿色台区数", "transformers graded green (DL/T 2041), by their buildings' township"),
+    "transformers_yellow": Field("", "黄色台区数", "transformers graded yellow"),
+    "transformers_red": Field("", "红色台区数", "transformers graded red"),
     "hosting_bound": Field("", "承载力受限", "the candidate roofs exceed the transformer's open capacity"),
 }
 
@@ -429,7 +433,8 @@ LAYER_FIELDS: dict[str, tuple[str, ...]] = {
         "pv_full", "technical_potential_kwp", "counted_potential_kwp", "existing_pv_kw", "annual_mwh",
         "technical_annual_mwh", "grid_limited", "capex_myuan", "revenue_myuan_yr", "npv_myuan",
         "co2_avoided_t_yr", "energy_use_mwh", "lcoe_yuan_kwh", "payback_years", "annual_mwh_p90",
-        "technical_annual_mwh_p90",
+        "technical_annual_mwh_p90", "transformers_green", "transformers_yellow", "transformers_red", "open_kw",
+        "storage_to_host_kwh", "self_consumption_share",
     ),
 }
 #: Columns of layer ``buildings`` the suitability stage fixes (:func:`roofpv.run.stages.finish`),

@@ -37,9 +37,10 @@ LOAD_KW_M2 = {
 RATINGS_KVA = np.array([100, 160, 200, 250, 315, 400, 500, 630, 800, 1000, 1250, 1600, 2000, 2500])
 
 
-def transformers(survey: pd.DataFrame, centres: pd.DataFrame, seed: int = SEED) -> pd.DataFrame:
+def transformers(survey: pd.DataFrame, seed: int = SEED, centres: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per transformer id of ``survey`` (canonical columns), sorted by id;
-    ``centres``: longitude and latitude of each building, by building id."""
+    ``centres``: longitude and latitude of each building, by building id (without them
+    the table has no position columns)."""
     s = survey.dropna(subset=["transformer_id"])
     load = s["floor_area_m2"].fillna(0.0) * s["category"].fillna("other").map(LOAD_KW_M2)
     frame = pd.DataFrame({
@@ -54,17 +55,18 @@ def transformers(survey: pd.DataFrame, centres: pd.DataFrame, seed: int = SEED) 
     measured = rng.uniform(size=len(frame)) < 0.25
     filed = rng.uniform(size=len(frame)) < 0.10
     planned = np.where(filed, np.round(rng.uniform(0.10, 0.40, len(frame)) * kva, 1), 0.0)
-    where = centres.reindex(s.index).groupby(s["transformer_id"]).mean().reindex(frame.index)
-    return pd.DataFrame({
+    table = pd.DataFrame({
         "id": frame.index,
         "kva": kva,
         "existing_pv_kw": frame["existing_pv_kw"].round(1).to_numpy(),
         "min_load_kw": np.where(measured, np.round(share * kva, 1), np.nan),
         "planned_pv_kw": planned,
         "storage_kw": 0.0,
-        "longitude": where["longitude"].round(6).to_numpy(),
-        "latitude": where["latitude"].round(6).to_numpy(),
     })
+    if centres is None:
+        return table
+    where = centres.reindex(s.index).groupby(s["transformer_id"]).mean().reindex(frame.index)
+    return table.assign(longitude=where["longitude"].round(6).to_numpy(), latitude=where["latitude"].round(6).to_numpy())
 
 
 def main() -> None:
@@ -76,7 +78,7 @@ def main() -> None:
     points = footprints.geometry.representative_point()
     centres = pd.DataFrame({"longitude": points.x, "latitude": points.y}, index=footprints.index)
     out = args.data_dir / "sample" / "transformers.csv"
-    transformers(survey, centres).to_csv(out, index=False, lineterminator="\n")
+    transformers(survey, centres=centres).to_csv(out, index=False, lineterminator="\n")
     print(f"wrote {out}")
 
 

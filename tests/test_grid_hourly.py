@@ -148,32 +148,37 @@ def test_building_balance_against_a_flat_metered_load(config):
 
 
 def test_dlt2041_two_transformers_by_hand():
-    """T1: 400 kVA, P_load,min 40 kW, 100 kW PV connected, τ_max 0.8:
-    S_d = (40 − 0.8·100 + 0.8·400) / 0.8 = 350 kWp; λ = (80 − 40) / 400 = 0.10, yellow.
-    T2: 100 kVA, 10 kW, 120 kW PV: (10 − 96 + 80) < 0 → 0 kWp; λ = (96 − 10) / 100 = 0.86, red."""
-    kva, load, pv, tau = [400.0, 100.0], [40.0, 10.0], [100.0, 120.0], [0.8, 0.8]
-    np.testing.assert_allclose(hosting.dlt2041_hosting(kva, load, pv, [0.0, 0.0], tau, 0.8), [350.0, 0.0])
-    rate = hosting.reverse_load_rate(np.multiply(tau, pv), load, kva)
-    np.testing.assert_allclose(rate, [0.10, 0.86])
+    """T1: 400 kVA, P_load,min 40 kW, τ_max 0.8: S_d = (40 + 0.8·400) / 0.8 = 450 kWp; with
+    100 kW connected and 50 kW filed, 300 kWp open; λ = (0.8·150 − 40) / 400 = 0.2, yellow.
+    T2: 100 kVA, 10 kW: S_d = (10 + 80) / 0.8 = 112.5 kWp < 120 kW connected: none open;
+    λ = (96 − 10) / 100 = 0.86, red."""
+    kva, load, tau = [400.0, 100.0], [40.0, 10.0], [0.8, 0.8]
+    connected, filed = np.array([100.0, 120.0]), np.array([50.0, 0.0])
+    hosting_kw = hosting.dlt2041_hosting(kva, load, [0.0, 0.0], tau, 0.8)
+    np.testing.assert_allclose(hosting_kw, [450.0, 112.5])
+    np.testing.assert_allclose(hosting.open_capacity(hosting_kw, connected, filed), [300.0, 0.0])
+    rate = hosting.reverse_load_rate(np.multiply(tau, connected + filed), load, kva)
+    np.testing.assert_allclose(rate, [0.2, 0.86])
     assert hosting.grade(rate, 0.8).tolist() == ["yellow", "red"]
-    assert hosting.grade([-0.2, 0.0], 0.8).tolist() == ["green", "green"]
-    # 20 kW of storage charging and cos θ 0.95 on T1: (40 − 80 + 304 + 20) / 0.8 = 355.
-    assert hosting.dlt2041_hosting(400.0, 40.0, 100.0, 20.0, 0.8, 0.8, 0.95) == pytest.approx(355.0)
+    assert hosting.grade([-0.2, 0.0, np.nan], 0.8).tolist() == ["green", "green", "red"]
+    # 20 kW of storage charging and cos θ 0.95 on T1: (40 + 20 + 304) / 0.8 = 455.
+    assert hosting.dlt2041_hosting(400.0, 40.0, 20.0, 0.8, 0.8, 0.95) == pytest.approx(455.0)
 
 
 def test_hourly_hosting_by_hand():
     # 1 kWp gives 0, 0.5, 1.0 kW; load 5, 10, 30 kW; limit 0.8 · 100 kVA = 80 kW:
-    # (80 + 10) / 0.5 = 180, (80 + 30) / 1.0 = 110 → 110 kWp; with 20 kW existing: (110 − 20) / 1 = 90.
+    # (80 + 10) / 0.5 = 180, (80 + 30) / 1.0 = 110 → 110 kWp; 20 kW of storage: 130.
     p = np.array([[0.0, 0.5, 1.0]])
     load = np.array([[5.0, 10.0, 30.0]])
-    assert hosting.hourly_hosting(p, load, [0.0], [0.0], [100.0], 0.8) == pytest.approx([110.0])
-    assert hosting.hourly_hosting(p, load, [20.0], [0.0], [100.0], 0.8) == pytest.approx([90.0])
+    assert hosting.hourly_hosting(p, load, [0.0], [100.0], 0.8) == pytest.approx([110.0])
+    assert hosting.hourly_hosting(p, load, [20.0], [100.0], 0.8) == pytest.approx([130.0])
 
 
 def test_transformer_table_two_transformers(config):
     """Two transformers with measured minimum loads (the DL/T 2041 case above) and
-    roofs whose 1 kWp peaks at 0.8 kW: hosting 350 and 0 kWp, grades yellow and red;
-    T1's 300 kWp of roofs fit its 350 − 50 (filed) kWp, T2's 10 kWp do not; built on T2 they need the battery or the upgrade that takes the excess reverse flow."""
+    roofs whose 1 kWp peaks at 0.8 kW: hosting 450 and 112.5 kWp, grades yellow and red;
+    T1's 300 kWp of roofs fit its 450 − 100 − 50 open kWp, T2's 10 kWp do not; built on T2
+    they need the battery or the upgrade that takes the excess reverse flow."""
     series = np.array([0.0, 0.4, 0.8, 0.4, 0.0] * 2)      # two days, kWh/kWp per hour
     index = pd.date_range("2025-06-02", periods=10, freq="h")
     b = pd.DataFrame({
@@ -190,7 +195,7 @@ def test_transformer_table_two_transformers(config):
     t = transformer_table(b, transformers, config.model_copy(update={"grid": grid}),
                           BinSeries(_flat_tables(series, config)), index)
     assert t["tau_max"].tolist() == pytest.approx([0.8, 0.8])
-    assert t["hosting_kw"].tolist() == pytest.approx([350.0, 0.0])
+    assert t["hosting_kw"].tolist() == pytest.approx([450.0, 112.5])
     assert t["open_kw"].tolist() == pytest.approx([300.0, 0.0])
     # λ counts the filed PV too: T1 (0.8 · 150 − 40) / 400 = 0.2.
     assert t["reverse_load_rate"].tolist() == pytest.approx([0.2, 0.86])
@@ -240,3 +245,41 @@ def test_sample_building_without_survey_goes_to_the_nearest_transformer(pinghu_r
     for f in found:
         assert f.problem.endswith(f"served by the nearest one, {b.loc[f.building_id, 'transformer_id']}")
         assert b.loc[f.building_id, "transformer_id"].startswith(f"T-{f.building_id[:2]}-")
+
+
+# --- the plan, the townships and the economics -----------------------------------------
+
+
+def test_binding_transformers_most_kwp_kept_out_first():
+    from roofpv.targets.planning import binding_transformers
+
+    limited = pd.DataFrame({"township": ["甲", "甲", "甲", "乙"], "transformer_id": ["T1", "T2", "T2", "T3"],
+                            "capacity_kwp": [30.0, 20.0, 15.0, 5.0]})
+    got = binding_transformers(limited, pd.Index(["甲", "乙", "丙"]))
+    assert got.tolist() == ["T2;T1", "T3", ""]
+
+
+def test_township_grid_rolls_up_grades_open_capacity_and_self_use():
+    from roofpv.grid.assess import township_grid
+
+    b = pd.DataFrame({"township": ["甲", "甲", "乙"], "self_consumed_kwh": [60.0, 0.0, 10.0],
+                      "exported_kwh": [40.0, 0.0, 30.0], "curtailed_kwh": [0.0, 0.0, 10.0]})
+    table = pd.DataFrame({"township": ["甲", "甲", "乙"], "grade": ["green", "red", "red"],
+                          "open_kw": [100.0, 0.0, 5.0], "storage_to_host_kwh": [0.0, 40.0, 2.0]})
+    out = township_grid(b, table, pd.Index(["甲", "乙", "全市"]), "全市")
+    assert out["transformers_green"].tolist() == [1, 0, 1] and out["transformers_red"].tolist() == [1, 1, 2]
+    assert out["open_kw"].tolist() == [100.0, 5.0, 105.0]
+    assert out["self_consumption_share"].tolist() == pytest.approx([0.6, 0.2, 70 / 150])
+
+
+def test_hourly_share_prices_self_use_and_curtails_full_self_use(config):
+    from roofpv.appraise.economics import price_per_kwh
+
+    econ = config.economics
+    b = pd.DataFrame({"category": ["factory"] * 3, "self_consumption_share": [0.25, 0.25, np.nan]})
+    mode = pd.Series(["self_use_surplus", "full_self_use", "self_use_surplus"])
+    tariff, surplus = econ.tariff_yuan_kwh["factory"], econ.market_price_yuan_kwh
+    got = price_per_kwh(b, econ, mode).tolist()
+    assert got == pytest.approx([0.25 * tariff + 0.75 * surplus, 0.25 * tariff,
+                                 econ.self_consumption["factory"] * tariff
+                                 + (1 - econ.self_consumption["factory"]) * surplus])

@@ -217,19 +217,19 @@ def transformer_table(b: pd.DataFrame, transformers: pd.DataFrame, config: Confi
             load = np.zeros_like(load)
         cols["tau_max"][rows] = per_kwp.max(axis=1, initial=0.0)
         cols["hourly_hosting_kw"][rows] = hosting.hourly_hosting(
-            per_kwp, load, existing[rows] + planned[rows], storage[rows], kva[rows],
-            grid.reverse_load_rate, grid.power_factor)
+            per_kwp, load, storage[rows], kva[rows], grid.reverse_load_rate, grid.power_factor)
         flow = per_kwp * (existing[rows] + planned[rows] + candidate_kwp[rows])[:, None]
         over = hosting.excess(flow, load, kva[rows], storage[rows], grid.reverse_load_rate, grid.power_factor)
         cols["peak_reverse_kw"][rows] = (flow - load).max(axis=1, initial=0.0)
         cols["storage_to_host_kw"][rows], cols["storage_to_host_kwh"][rows] = hosting.storage_to_host(over, day, step)
         cols["upgrade_kva"][rows] = hosting.upgrade_kva(over, grid.reverse_load_rate, grid.power_factor)
     tau = cols["tau_max"]
-    hosting_kw = hosting.dlt2041_hosting(kva, cols["min_load_kw"], existing, storage, tau,
-                                         grid.reverse_load_rate, grid.power_factor)
-    rate = hosting.reverse_load_rate(tau * (existing + planned), cols["min_load_kw"], kva)
-    open_kw = np.maximum(hosting_kw - planned, 0.0)
-    basis = open_kw if grid.hosting_basis == "dlt2041" else np.maximum(cols["hourly_hosting_kw"], 0.0)
+    hosting_kw = hosting.dlt2041_hosting(kva, cols["min_load_kw"], storage, tau, grid.reverse_load_rate,
+                                         grid.power_factor)
+    rate = hosting.reverse_load_rate(tau * (existing + planned), cols["min_load_kw"], kva, storage)
+    open_kw = hosting.open_capacity(hosting_kw, existing, planned)
+    basis = (open_kw if grid.hosting_basis == "dlt2041"
+             else hosting.open_capacity(cols["hourly_hosting_kw"], existing, planned))
     served = np.bincount(t_of[on], minlength=nt)
     township = hosting.mode_per_group(b["transformer_id"], b["township"]).reindex(ids)
     out = pd.DataFrame({
@@ -240,7 +240,7 @@ def transformer_table(b: pd.DataFrame, transformers: pd.DataFrame, config: Confi
                                     np.where(np.isnan(measured_min), "profiles", "table")),
         "tau_max": tau, "hosting_kw": hosting_kw, "open_kw": open_kw,
         "hourly_hosting_kw": cols["hourly_hosting_kw"], "reverse_load_rate": rate,
-        "grade": hosting.grade(rate, grid.reverse_load_rate), "candidate_kwp": candidate_kwp,
+        "grade": hosting.grade(rate, grid.reverse_load_rate * grid.power_factor), "candidate_kwp": candidate_kwp,
         "peak_reverse_kw": cols["peak_reverse_kw"],
         "storage_to_host_kw": cols["storage_to_host_kw"], "storage_to_host_kwh": cols["storage_to_host_kwh"],
         "upgrade_kva": cols["upgrade_kva"],
@@ -264,14 +264,13 @@ def _front_weights(b: pd.DataFrame, config: Config, bins: BinSeries) -> sparse.c
 def flat_hosting(transformers: pd.DataFrame, grid: GridConnection) -> pd.Series:
     """Open capacity per transformer without hourly profiles, kW: DL/T 2041 with every
     kWp at full output (τ_max = 1) and the table's minimum load when credited."""
-    load = transformers["min_load_kw"].fillna(0.0) if grid.credit_min_load else 0.0
-    planned = transformers.get("planned_pv_kw", 0.0)
-    hosting_kw = hosting.dlt2041_hosting(
-        transformers["kva"], load, transformers["existing_pv_kw"].fillna(0.0),
-        transformers.get("storage_kw", pd.Series(0.0, transformers.index)).fillna(0.0), 1.0,
-        grid.reverse_load_rate, grid.power_factor)
-    return (pd.Series(hosting_kw, transformers.index) - pd.Series(planned, transformers.index).fillna(0.0)
-            ).clip(lower=0.0).rename("remaining_kw")
+    zero = pd.Series(0.0, transformers.index)
+    load = transformers["min_load_kw"].fillna(0.0) if grid.credit_min_load else zero
+    hosting_kw = hosting.dlt2041_hosting(transformers["kva"], load, transformers.get("storage_kw", zero).fillna(0.0),
+                                         1.0, grid.reverse_load_rate, grid.power_factor)
+    open_kw = hosting.open_capacity(hosting_kw, transformers["existing_pv_kw"].fillna(0.0),
+                                    transformers.get("planned_pv_kw", zero).fillna(0.0))
+    return pd.Series(open_kw, transformers.index, name="remaining_kw")
 
 
 def with_admitted(table: pd.DataFrame, admitted: pd.Series, grid: GridConnection) -> pd.DataFrame:
@@ -280,9 +279,9 @@ def with_admitted(table: pd.DataFrame, admitted: pd.Series, grid: GridConnection
     kwp = admitted.reindex(table.index).fillna(0.0)
     rate = hosting.reverse_load_rate(
         table["tau_max"] * (table["existing_pv_kw"] + table["planned_pv_kw"] + kwp), table["min_load_kw"],
-        table["kva"])
+        table["kva"], table["storage_kw"])
     return table.assign(admitted_kwp=kwp, planned_reverse_load_rate=rate,
-                        planned_grade=hosting.grade(rate, grid.reverse_load_rate))
+                        planned_grade=hosting.grade(rate, grid.reverse_load_rate * grid.power_factor))
 
 
 def transformer_layer(table: pd.DataFrame | None, transformers: pd.DataFrame | None,
@@ -309,3 +308,35 @@ def transformer_layer(table: pd.DataFrame | None, transformers: pd.DataFrame | N
     geometry = [None if np.isnan(x) else p for x, p in zip(xy[:, 0], points(np.nan_to_num(xy)))]
     columns = [c for c in LAYER_FIELDS["transformers"] if c in table]
     return gpd.GeoDataFrame(table[columns].reset_index(drop=True), geometry=geometry, crs=crs)
+
+
+#: Township columns of the grid stage (:func:`township_grid`).
+TOWNSHIP_COLUMNS = ("transformers_green", "transformers_yellow", "transformers_red", "open_kw",
+                    "storage_to_host_kwh", "self_consumption_share")
+
+
+def township_grid(b: pd.DataFrame, table: pd.DataFrame | None, index: pd.Index, total: str) -> pd.DataFrame:
+    """Per township (rows ``index``; ``total`` = all of them): transformers by grade, their
+    open capacity (kWp) and the storage that would host every candidate roof (kWh), by the
+    township most of a transformer's buildings lie in, and the self-consumed share of the
+    roofs' added PV output (NaN without hourly profiles or transformers)."""
+    out = pd.DataFrame(np.nan, index=index, columns=list(TOWNSHIP_COLUMNS))
+    if "self_consumed_kwh" in b:
+        towns = b["township"].where(b["township"].isin(index))
+        used = b["self_consumed_kwh"].groupby(towns).sum()
+        made = (b["self_consumed_kwh"] + b["exported_kwh"] + b["curtailed_kwh"]).groupby(towns).sum()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["self_consumption_share"] = (used / made).reindex(index)
+            if total in index:
+                out.loc[total, "self_consumption_share"] = b["self_consumed_kwh"].sum() / made.sum() \
+                    if made.sum() > 0 else np.nan
+    if table is not None:
+        grades = pd.crosstab(table["township"], table["grade"]).reindex(columns=list(hosting.GRADES), fill_value=0)
+        sums = table.groupby("township")[["open_kw", "storage_to_host_kwh"]].sum()
+        for g in hosting.GRADES:
+            out[f"transformers_{g}"] = grades[g].reindex(index).fillna(0)
+        out[["open_kw", "storage_to_host_kwh"]] = sums.reindex(index).fillna(0.0).to_numpy()
+        if total in index:
+            out.loc[total, [f"transformers_{g}" for g in hosting.GRADES]] = grades.sum().to_numpy()
+            out.loc[total, ["open_kw", "storage_to_host_kwh"]] = sums.sum().to_numpy()
+    return out

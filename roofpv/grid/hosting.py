@@ -1,27 +1,27 @@
 """Hosting capacity of 台区 transformers for distributed PV after DL/T 2041
-《分布式电源接入电网承载力评估导则》 as the provincial grid companies apply it
-(docs/sources.md §6).
+《分布式电源接入电网承载力评估导则》 as the grid companies apply it (docs/sources.md §6).
 
-The standard's thermal check of a transformer of rating S (kVA) at power factor cos θ
-allows a reverse flow of β·S·cos θ (β = 0.8 for a single or split-operated transformer).
-At the typical moment, when PV output peaks and the load is low, new PV of capacity S_d
-(kWp) fits while
+The thermal check of a transformer of rating S (kVA) at power factor cos θ allows a
+reverse flow of β·S·cos θ (β = 0.8 for a single or split-operated transformer). At the
+typical moment, when PV output peaks and the load is low, the distributed PV the
+transformer can carry (承载力, §6.3 of the 2025 edition) is
 
-    τ_max · S_d + P_G − P_load,min − P_ESS ≤ β · S · cos θ,
+    S_d = (P_load,min − P_G + P_ESS + β·S·cos θ) / τ_max  [kWp]
 
-so ``S_d = (P_load,min − P_G + β·S·cos θ + P_ESS) / τ_max`` where P_G is the output of the
-PV already connected (τ_max times its capacity), P_ESS the charging power of storage on
-the transformer and τ_max the largest output of 1 kWp over the year (kW/kWp; inverter
-clipping, orientation mix and losses included). Open capacity is S_d less the PV filed
-but not yet connected. The reverse load rate λ = (P_G − P_load,min) / S of what is
-connected and filed grades the transformer: green λ ≤ 0 (no reverse flow), yellow
-0 < λ ≤ β, red λ > β (nothing more can connect).
+with P_load,min the load at that moment, P_G the output of other generation on it,
+P_ESS the charging power of storage and τ_max the largest output of 1 kWp of PV (kW/kWp:
+inverter clipping, orientation mix and losses included). The open capacity (可开放容量,
+§8.5) is S_d less the PV connected and the PV filed but not yet connected. The reverse
+load rate λ = (τ_max · PV − P_load,min − P_ESS) / S of what is connected and filed grades
+the transformer: green λ ≤ 0 (no reverse flow), yellow 0 < λ ≤ β·cos θ, red above
+(no open capacity).
 
 Here P_load,min is the lowest load over the intervals in which PV produces (from the
-hourly load profiles, or the table's measured ``min_load_kw``), and the same balance is
-also checked hour by hour (:func:`hourly_hosting`): the largest S_d for which the
-reverse flow stays within β·S·cos θ in every interval, which credits the load PV meets
-at each hour rather than the year's minimum.
+hourly load profiles, or the table's measured ``min_load_kw``), P_G is 0 (no other
+generation is known), and the same balance is also checked hour by hour
+(:func:`hourly_hosting`): the largest PV whose reverse flow stays within the limit in
+every interval, which credits the load PV meets at each hour rather than the year's
+minimum.
 """
 
 from __future__ import annotations
@@ -32,54 +32,57 @@ import pandas as pd
 GRADES = ("green", "yellow", "red")
 
 
-def dlt2041_hosting(kva, min_load_kw, existing_pv_kw, storage_kw, tau_max, beta: float,
-                    power_factor: float = 1.0) -> np.ndarray:
-    """New PV a transformer can take, kWp (DC nameplate), never below 0:
-    ``(P_load,min − τ_max·existing + β·S·cos θ + P_ESS) / τ_max``.
+def dlt2041_hosting(kva, min_load_kw, storage_kw, tau_max, beta: float, power_factor: float = 1.0,
+                    other_generation_kw=0.0) -> np.ndarray:
+    """Distributed PV a transformer can carry, kWp (DC nameplate), never below 0:
+    ``(P_load,min − P_G + P_ESS + β·S·cos θ) / τ_max``.
 
     Parameters
     ----------
-    kva : rating S [kVA]. min_load_kw : P_load,min [kW]. existing_pv_kw : PV connected
-    (and, for the open capacity, filed) [kWp]. storage_kw : storage charging power [kW].
-    tau_max : largest output per kWp of the new PV [kW/kWp]; 0 (no PV output) gives no
-    limit from PV and returns infinity. beta : allowed reverse load rate [unitless].
-    power_factor : cos θ of the reverse flow [unitless].
+    kva : rating S [kVA]. min_load_kw : P_load,min [kW]. storage_kw : storage charging
+    power P_ESS [kW]. tau_max : largest output per kWp [kW/kWp]; 0 (no PV output) gives
+    no limit (infinity). beta : allowed reverse load rate [unitless]. power_factor :
+    cos θ [unitless]. other_generation_kw : P_G, output of other generation [kW].
     """
-    kva, load, existing, storage, tau = (np.asarray(v, float) for v in
-                                         (kva, min_load_kw, existing_pv_kw, storage_kw, tau_max))
-    room = load - tau * existing + beta * kva * power_factor + storage
+    kva, load, storage, tau, other = (np.asarray(v, float) for v in
+                                      (kva, min_load_kw, storage_kw, tau_max, other_generation_kw))
+    room = load - other + storage + beta * kva * power_factor
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(tau > 0, np.maximum(room, 0.0) / tau, np.inf)
 
 
-def reverse_load_rate(pv_kw, min_load_kw, kva) -> np.ndarray:
-    """λ = (P_G − P_load,min) / S: reverse flow at the typical moment over the rating
-    [unitless]; NaN without a rating."""
+def open_capacity(hosting_kw, connected_kw, filed_kw) -> np.ndarray:
+    """可开放容量: hosting capacity less the PV connected and filed, kWp, never below 0."""
+    return np.maximum(np.asarray(hosting_kw, float) - connected_kw - filed_kw, 0.0)
+
+
+def reverse_load_rate(pv_kw, min_load_kw, kva, storage_kw=0.0) -> np.ndarray:
+    """λ = (P_PV − P_load,min − P_ESS) / S: reverse flow at the typical moment over the
+    rating [unitless]; NaN without a rating."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (np.asarray(pv_kw, float) - np.asarray(min_load_kw, float)) / np.where(
+        return (np.asarray(pv_kw, float) - min_load_kw - storage_kw) / np.where(
             np.asarray(kva, float) > 0, kva, np.nan)
 
 
-def grade(rate, beta: float) -> np.ndarray:
-    """DL/T 2041 grade of a reverse load rate: green ≤ 0 < yellow ≤ β < red (a transformer
-    without a rating is red: nothing connects to it)."""
+def grade(rate, limit: float) -> np.ndarray:
+    """DL/T 2041 grade of a reverse load rate: green ≤ 0 < yellow ≤ ``limit`` (β·cos θ)
+    < red; a transformer without a rating (NaN) is red: nothing connects to it."""
     rate = np.asarray(rate, float)
-    return np.select([rate <= 0, rate <= beta], ["green", "yellow"], "red").astype(object)
+    return np.select([rate <= 0, rate <= limit], ["green", "yellow"], "red").astype(object)
 
 
-def hourly_hosting(pv_per_kwp: np.ndarray, load: np.ndarray, existing_kw, storage_kw, kva,
+def hourly_hosting(pv_per_kwp: np.ndarray, load: np.ndarray, storage_kw, kva,
                    beta: float, power_factor: float = 1.0) -> np.ndarray:
-    """The largest new PV (kWp) whose reverse flow stays within β·S·cos θ in every
-    interval, per row.
+    """The largest PV (kWp, connected included) whose reverse flow stays within
+    β·S·cos θ + P_ESS in every interval, per row.
 
-    ``pv_per_kwp`` (rows × steps): output of 1 kWp of the new PV [kW]; ``load`` (rows ×
-    steps): load [kW]. Existing PV has the same shape. Only intervals with output count;
-    a row without output has no limit (infinity)."""
+    ``pv_per_kwp`` (rows × steps): output of 1 kWp of the transformer's PV [kW]; ``load``
+    (rows × steps): load [kW]. Only intervals with output count; a row without output
+    has no limit (infinity)."""
     p = np.asarray(pv_per_kwp, float)
     limit = (beta * np.asarray(kva, float) * power_factor + np.asarray(storage_kw, float))[:, None]
-    room = limit + load - np.asarray(existing_kw, float)[:, None] * p
     with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(p > 0, room / p, np.inf)
+        ratio = np.where(p > 0, (limit + load) / p, np.inf)
     return np.maximum(ratio.min(axis=1), 0.0)
 
 
