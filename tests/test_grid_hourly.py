@@ -6,6 +6,7 @@ import pandas as pd
 import pyogrio
 import pytest
 
+from roofpv.appraise.economics import export_mode
 from roofpv.energy.solar import YieldTable, bilinear_weights, interpolate, yield_tables_for
 from roofpv.energy.weather import typical_year
 from roofpv.grid import hosting, loads, selfuse
@@ -126,22 +127,27 @@ def _flat_tables(series, config):
 def test_building_balance_against_a_flat_metered_load(config):
     """A 10 kWp roof yielding 0, 0.2, 0.5, 0.8, 0.5, 0.2, 0 kWh/kWp over seven hours, a
     metered flat load of 4 kWh/h: the hand integral of min(PV, load) is 16 kWh, 6 kWh
-    surplus, exported under 余电上网 and curtailed under 全部自用."""
+    surplus, exported under 余电上网 and curtailed under 全部自用; under 全额上网 every kWh is
+    exported."""
     series = [0, 0.2, 0.5, 0.8, 0.5, 0.2, 0]
     index = pd.date_range("2025-06-02", periods=7, freq="h")
     b = pd.DataFrame({"annual_kwh": [22.0, 22.0], "capacity_kwp": [10.0, 10.0], "category": ["factory"] * 2,
-                      "energy_use_kwh": [1e6, 1e6], "export_mode": ["self_use_surplus", "full_self_use"]},
+                      "energy_use_kwh": [1e6, 1e6], "nea_category": ["general_ci", "large_ci"]},
                      index=pd.Index(["A", "B"], name="building_id"))
     planes = pd.DataFrame({"building_id": ["A", "B"], "mounting": ["clamp_flush", "clamp_flush"],
                            "module_tilt_deg": [20.0, 20.0], "azimuth_deg": [180.0, 180.0],
                            "layout_kwp": [10.0, 10.0], "shading_loss": [0.0, 0.0]})
     metered = pd.DataFrame(4.0, index=["A", "B"], columns=range(7), dtype=np.float32)
-    out = split_surplus(building_balance(b, planes, config, BinSeries(_flat_tables(series, config)), index, metered))
+    out = building_balance(b, planes, config, BinSeries(_flat_tables(series, config)), index, metered)
+    out = split_surplus(out.assign(export_mode=export_mode(b, config.economics)))
     assert out["self_consumed_kwh"].tolist() == pytest.approx([16.0, 16.0])
     assert out["exported_kwh"].tolist() == pytest.approx([6.0, 0.0])
     assert out["curtailed_kwh"].tolist() == pytest.approx([0.0, 6.0])
     assert out["self_consumption_share"].tolist() == pytest.approx([16 / 22, 16 / 22])
     assert out["pv_azimuth_deg"].tolist() == [180.0, 180.0] and out["storage_kwh"].isna().all()
+    household = b.assign(nea_category="natural_person_household", category="urban_residential")
+    sold = building_balance(household, planes, config, BinSeries(_flat_tables(series, config)), index, metered)
+    assert sold["self_consumed_kwh"].tolist() == [0.0, 0.0] and sold["exported_kwh"].tolist() == [22.0, 22.0]
 
 
 # --- DL/T 2041 --------------------------------------------------------------------------
@@ -170,8 +176,9 @@ def test_hourly_hosting_by_hand():
     # (80 + 10) / 0.5 = 180, (80 + 30) / 1.0 = 110 → 110 kWp; 20 kW of storage: 130.
     p = np.array([[0.0, 0.5, 1.0]])
     load = np.array([[5.0, 10.0, 30.0]])
-    assert hosting.hourly_hosting(p, load, [0.0], [100.0], 0.8) == pytest.approx([110.0])
-    assert hosting.hourly_hosting(p, load, [20.0], [100.0], 0.8) == pytest.approx([130.0])
+    assert hosting.hourly_hosting(p, load, hosting.reverse_limit([100.0], [0.0], 0.8)) == pytest.approx([110.0])
+    assert hosting.hourly_hosting(p, load, hosting.reverse_limit([100.0], [20.0], 0.8)) == pytest.approx([130.0])
+    assert hosting.hourly_hosting(np.zeros((1, 3)), load, [80.0]).tolist() == [np.inf]
 
 
 def test_transformer_table_two_transformers(config):

@@ -86,6 +86,16 @@ def cash_flows(
     return pd.DataFrame({"npv_yuan": npv, "lcoe_yuan_kwh": lcoe, "payback_years": payback})
 
 
+def export_mode(b: pd.DataFrame, econ: Economics) -> pd.Series:
+    """Each roof's export mode: the configured one of its NEA category (``nea_category``),
+    the 阳光共富 investor's on roofs of its categories."""
+    mode = b["nea_category"].map(econ.mode)
+    shared = econ.shared_prosperity
+    if shared is not None:
+        mode = mode.where(~b["category"].fillna("other").isin(shared.categories), shared.mode)
+    return mode
+
+
 def appraise(b: pd.DataFrame, econ: Economics) -> pd.DataFrame:
     """Add the economics of each roof's added PV (needs ``nea_category`` from
     :func:`roofpv.appraise.grid.classify`).
@@ -96,11 +106,9 @@ def appraise(b: pd.DataFrame, econ: Economics) -> pd.DataFrame:
     (阳光共富 roofs, year 1). Roofs without added capacity get NaN ratios and zero sums.
     """
     category = b["category"].fillna("other")
-    mode = b["nea_category"].map(econ.mode)
     shared = econ.shared_prosperity
     in_shared = category.isin(shared.categories) if shared is not None else pd.Series(False, index=b.index)
-    if shared is not None:
-        mode = mode.where(~in_shared, shared.mode)
+    mode = export_mode(b, econ)
     price = price_per_kwh(b, econ, mode)
     rent = in_shared * (shared.roof_rent_yuan_m2_year if shared else 0.0) * b["pv_area_m2"]
     share = in_shared * (shared.collective_share if shared else 0.0)

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from roofpv.appraise.economics import export_mode
 from roofpv.config import Config, GridConnection
 from roofpv.findings import Finding
 from roofpv.grid import hosting, loads, selfuse
@@ -43,7 +44,9 @@ def _mounting_model(mounting: np.ndarray, config: Config) -> np.ndarray:
 def building_balance(b: pd.DataFrame, planes: pd.DataFrame, config: Config, bins: BinSeries,
                      index: pd.DatetimeIndex, metered: pd.DataFrame | None = None) -> pd.DataFrame:
     """Add each roof's ``self_consumed_kwh``, ``exported_kwh``, ``curtailed_kwh`` and
-    ``self_consumption_share`` (of its added PV, against the building's load:
+    ``self_consumption_share`` (of its added PV; under 全额上网, the roof's
+    :func:`~roofpv.appraise.economics.export_mode` from its ``nea_category``, all of it is
+    exported; otherwise against the building's load:
     ``energy_use_kwh`` spread by its category's shape, or its ``metered`` row), and the
     battery case of ``grid.storage`` (``storage_kwh``, ``storage_kw``,
     ``self_consumed_storage_kwh``; NaN without one). The roof's series is its planes' bin mix scaled to its
@@ -61,28 +64,34 @@ def building_balance(b: pd.DataFrame, planes: pd.DataFrame, config: Config, bins
     with np.errstate(invalid="ignore", divide="ignore"):
         scale = np.where(annual > 0, target / annual, 0.0)
     weights = sparse.diags(scale) @ weights
-    shapes = loads.shapes(index)
+    shapes = loads.shapes(index)                       # each column sums to 1 over the year
     annual_load = b["energy_use_kwh"]
     storage = config.grid.storage
     used = np.zeros(n)
     surplus = np.zeros(n)
     with_battery = np.zeros(n)
     kwp = b["capacity_kwp"].fillna(0.0).to_numpy(float)
-    rows = np.flatnonzero(target > 0)
+    # 全额上网 sells every kWh: nothing is self-consumed, the balance is not needed.
+    full_export = (export_mode(b, config.economics) == "full_export").to_numpy()
+    rows = np.flatnonzero((target > 0) & ~full_export)
+    # Without a battery only the intervals with PV matter (self-use and surplus are 0 at night).
+    steps = slice(None) if storage is not None else bins.lit
+    shapes = shapes.iloc[steps]
     for start in range(0, rows.size, BLOCK):
         block = rows[start:start + BLOCK]
-        pv = bins.series(weights[block])
+        pv = bins.series(weights[block], lit_only=storage is None)
         load = loads.building_loads(b["category"].iloc[block], annual_load.iloc[block], shapes)
         if metered is not None:
             hit = b.index[block].isin(metered.index)
             if hit.any():
-                load[hit] = metered.loc[b.index[block][hit]].to_numpy(np.float32)
+                load[hit] = metered.loc[b.index[block][hit]].to_numpy(np.float32)[:, steps]
         used[block], surplus[block] = selfuse.balance(pv, load)
         if storage is not None:
             with_battery[block] = selfuse.battery(
                 pv, load, storage.kwh_per_kwp * kwp[block], storage.kw_per_kwp * kwp[block],
                 storage.round_trip_efficiency, step_hours(index))[0]
     main = _main_plane(planes[keep], b.index)
+    surplus[full_export] = target[full_export]
     with np.errstate(invalid="ignore", divide="ignore"):  # of the series' own sum (float32 steps)
         share = np.where(target > 0, used / (used + surplus), np.nan)
     out = b.assign(
@@ -190,8 +199,8 @@ def transformer_table(b: pd.DataFrame, transformers: pd.DataFrame, config: Confi
     cat = categories.get_indexer(b["category"].fillna("other"))
     by_cat = sparse.csr_matrix((b["energy_use_kwh"].fillna(0.0).to_numpy(float)[on], (t_of[on], cat[on])),
                                shape=(nt, len(categories)))
-    table_t = shapes.to_numpy(np.float32).T
-    day = pd.factorize(index.normalize())[0]
+    table_t = shapes.to_numpy(np.float32)[bins.lit].T       # PV flows back only when lit
+    day = pd.factorize(index.normalize())[0][bins.lit]
     kva = transformers["kva"].to_numpy(float)
     existing = transformers["existing_pv_kw"].fillna(0.0).to_numpy(float)
     planned = transformers.get("planned_pv_kw", pd.Series(0.0, ids)).fillna(0.0).to_numpy(float)
@@ -200,29 +209,35 @@ def transformer_table(b: pd.DataFrame, transformers: pd.DataFrame, config: Confi
     cols = {k: np.zeros(nt) for k in ("tau_max", "min_load_kw", "hourly_hosting_kw", "storage_to_host_kw",
                                       "storage_to_host_kwh", "upgrade_kva", "peak_reverse_kw")}
     cols["load_mwh_yr"] = np.asarray(by_cat.sum(axis=1)).ravel() / 1000.0
-    base = (fallback @ bins.matrix) / max(fallback.sum(), 1e-12)   # kWh per kWp per step
+    base = (fallback @ bins.matrix[:, bins.lit]) / max(fallback.sum(), 1e-12)   # kWh/kWp per lit step
+    limit = hosting.reverse_limit(kva, storage, grid.reverse_load_rate, grid.power_factor)
+    total_kwp = existing + planned + candidate_kwp
     for start in range(0, nt, BLOCK):
         rows = slice(start, min(start + BLOCK, nt))
-        series = bins.series(pv_weights[rows])                 # kWh per step, all candidates
-        per_kwp = np.where(candidate_kwp[rows, None] > 0, series / np.maximum(candidate_kwp[rows, None], 1e-12),
-                           base[None, :]) / step                # kW per kWp
-        load = np.asarray(by_cat[rows] @ table_t) / step       # kW
-        producing = per_kwp > 0
-        low = np.where(producing, load, np.inf).min(axis=1)
+        series = bins.series(pv_weights[rows], lit_only=True)  # kWh per lit step, all candidates
+        kwp = candidate_kwp[rows]
+        has = kwp > 0
+        per_kwp = np.empty_like(series)                        # kW per kWp
+        per_kwp[has] = series[has] / (kwp[has, None] * step).astype(np.float32)
+        per_kwp[~has] = base / step
+        load = np.asarray(by_cat[rows] @ table_t, dtype=np.float32) / np.float32(step)   # kW
+        low = load.min(axis=1, where=per_kwp > 0, initial=np.inf)
         low = np.where(np.isfinite(low), low, 0.0)
         given = measured_min[rows]
         cols["min_load_kw"][rows] = np.where(np.isnan(given), low, given)
         if not grid.credit_min_load:
             cols["min_load_kw"][rows] = 0.0
-            load = np.zeros_like(load)
+            load[:] = 0.0
         cols["tau_max"][rows] = per_kwp.max(axis=1, initial=0.0)
-        cols["hourly_hosting_kw"][rows] = hosting.hourly_hosting(
-            per_kwp, load, storage[rows], kva[rows], grid.reverse_load_rate, grid.power_factor)
-        flow = per_kwp * (existing[rows] + planned[rows] + candidate_kwp[rows])[:, None]
-        over = hosting.excess(flow, load, kva[rows], storage[rows], grid.reverse_load_rate, grid.power_factor)
-        cols["peak_reverse_kw"][rows] = (flow - load).max(axis=1, initial=0.0)
-        cols["storage_to_host_kw"][rows], cols["storage_to_host_kwh"][rows] = hosting.storage_to_host(over, day, step)
-        cols["upgrade_kva"][rows] = hosting.upgrade_kva(over, grid.reverse_load_rate, grid.power_factor)
+        cols["hourly_hosting_kw"][rows] = hosting.hourly_hosting(per_kwp, load, limit[rows])
+        net = per_kwp * total_kwp[rows, None].astype(np.float32) - load     # reverse flow, kW
+        cols["peak_reverse_kw"][rows] = net.max(axis=1, initial=0.0)
+        bound = np.flatnonzero(cols["peak_reverse_kw"][rows] > limit[rows] + 1e-9)
+        if bound.size:  # the battery or upgrade that would take every candidate roof
+            at = bound + start
+            over = np.maximum(net[bound] - limit[at, None], 0.0)
+            cols["storage_to_host_kw"][at], cols["storage_to_host_kwh"][at] = hosting.storage_to_host(over, day, step)
+            cols["upgrade_kva"][at] = cols["storage_to_host_kw"][at] / (grid.reverse_load_rate * grid.power_factor)
     tau = cols["tau_max"]
     hosting_kw = hosting.dlt2041_hosting(kva, cols["min_load_kw"], storage, tau, grid.reverse_load_rate,
                                          grid.power_factor)

@@ -71,26 +71,23 @@ def grade(rate, limit: float) -> np.ndarray:
     return np.select([rate <= 0, rate <= limit], ["green", "yellow"], "red").astype(object)
 
 
-def hourly_hosting(pv_per_kwp: np.ndarray, load: np.ndarray, storage_kw, kva,
-                   beta: float, power_factor: float = 1.0) -> np.ndarray:
+def reverse_limit(kva, storage_kw, beta: float, power_factor: float = 1.0) -> np.ndarray:
+    """Reverse flow a transformer takes: β·S·cos θ + P_ESS [kW]."""
+    return beta * np.asarray(kva, float) * power_factor + np.asarray(storage_kw, float)
+
+
+def hourly_hosting(pv_per_kwp: np.ndarray, load: np.ndarray, limit_kw) -> np.ndarray:
     """The largest PV (kWp, connected included) whose reverse flow stays within
-    β·S·cos θ + P_ESS in every interval, per row.
+    ``limit_kw`` (:func:`reverse_limit`) in every interval, per row.
 
     ``pv_per_kwp`` (rows × steps): output of 1 kWp of the transformer's PV [kW]; ``load``
     (rows × steps): load [kW]. Only intervals with output count; a row without output
     has no limit (infinity)."""
-    p = np.asarray(pv_per_kwp, float)
-    limit = (beta * np.asarray(kva, float) * power_factor + np.asarray(storage_kw, float))[:, None]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(p > 0, (limit + load) / p, np.inf)
-    return np.maximum(ratio.min(axis=1), 0.0)
-
-
-def excess(pv_kw: np.ndarray, load_kw: np.ndarray, kva, storage_kw, beta: float,
-           power_factor: float = 1.0) -> np.ndarray:
-    """Reverse flow above the limit β·S·cos θ + P_ESS per interval (rows × steps) [kW]."""
-    limit = beta * np.asarray(kva, float) * power_factor + np.asarray(storage_kw, float)
-    return np.maximum(pv_kw - load_kw - limit[:, None], 0.0)
+    p = np.asarray(pv_per_kwp)
+    dtype = np.result_type(p.dtype, np.float32)
+    room = np.asarray(limit_kw, dtype)[:, None] + load
+    ratio = np.divide(room, p, out=np.full(p.shape, np.inf, dtype), where=p > 0)
+    return np.maximum(ratio.min(axis=1, initial=np.inf), 0.0).astype(float)
 
 
 def storage_to_host(over_kw: np.ndarray, day: np.ndarray, step_h: float) -> tuple[np.ndarray, np.ndarray]:
@@ -101,11 +98,6 @@ def storage_to_host(over_kw: np.ndarray, day: np.ndarray, step_h: float) -> tupl
     starts = np.flatnonzero(np.r_[True, np.diff(day) != 0])
     daily = np.add.reduceat(over_kw, starts, axis=1) * step_h if over_kw.shape[1] else over_kw
     return power, daily.max(axis=1, initial=0.0)
-
-
-def upgrade_kva(over_kw: np.ndarray, beta: float, power_factor: float = 1.0) -> np.ndarray:
-    """Extra rating that takes the largest excess reverse flow, kVA per row."""
-    return over_kw.max(axis=1, initial=0.0) / (beta * power_factor)
 
 
 def served_by_nearest(building_xy: np.ndarray, transformer_xy: np.ndarray) -> np.ndarray:

@@ -35,6 +35,10 @@ class BinSeries:
             self.offset[name] = start
             start += blocks[-1].shape[0]
         self.matrix = np.ascontiguousarray(np.vstack(blocks), dtype=np.float32)
+        #: Intervals in which some bin produces: the only ones where PV meets load or
+        #: flows back (the night holds half of the year's intervals and no PV).
+        self.lit = np.flatnonzero(self.matrix.any(axis=0))
+        self._lit_matrix = np.ascontiguousarray(self.matrix[:, self.lit])
 
     @property
     def n_bins(self) -> int:
@@ -62,9 +66,10 @@ class BinSeries:
         return sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
                                  shape=(n_groups, self.n_bins))
 
-    def series(self, weights: sparse.spmatrix) -> np.ndarray:
-        """Energy per interval of each weighted row, (rows × steps) [kWh]."""
-        return np.asarray(weights @ self.matrix, dtype=np.float32)
+    def series(self, weights: sparse.spmatrix, lit_only: bool = False) -> np.ndarray:
+        """Energy per interval of each weighted row, (rows × steps) [kWh]; with
+        ``lit_only`` only the intervals :attr:`lit`."""
+        return np.asarray(weights @ (self._lit_matrix if lit_only else self.matrix), dtype=np.float32)
 
     def annual(self, weights: sparse.spmatrix) -> np.ndarray:
         """Energy over the weather year of each weighted row [kWh]: the yield tables'
