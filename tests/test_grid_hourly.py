@@ -184,13 +184,13 @@ def test_hourly_hosting_by_hand():
 def test_transformer_table_two_transformers(config):
     """Two transformers with measured minimum loads (the DL/T 2041 case above) and
     roofs whose 1 kWp peaks at 0.8 kW: hosting 450 and 112.5 kWp, grades yellow and red;
-    T1's 300 kWp of roofs fit its 450 − 100 − 50 open kWp, T2's 10 kWp do not; built on T2
+    T1's 250 kWp of roofs fit its 450 − 100 − 50 open kWp, T2's 10 kWp do not; built on T2
     they need the battery or the upgrade that takes the excess reverse flow."""
     series = np.array([0.0, 0.4, 0.8, 0.4, 0.0] * 2)      # two days, kWh/kWp per hour
     index = pd.date_range("2025-06-02", periods=10, freq="h")
     b = pd.DataFrame({
         "transformer_id": ["T1", "T1", "T2", None], "township": ["甲", "甲", "乙", "乙"],
-        "capacity_kwp": [100.0, 200.0, 10.0, 5.0], "category": ["factory"] * 4,
+        "capacity_kwp": [100.0, 150.0, 10.0, 5.0], "category": ["factory"] * 4,
         "energy_use_kwh": [1000.0, 1000.0, 1000.0, 1000.0], "mounting": ["clamp_flush"] * 4,
         "pv_tilt_deg": [20.0] * 4, "pv_azimuth_deg": [180.0] * 4,
     }, index=pd.Index(list("abcd"), name="building_id"))
@@ -207,7 +207,7 @@ def test_transformer_table_two_transformers(config):
     # λ counts the filed PV too: T1 (0.8 · 150 − 40) / 400 = 0.2.
     assert t["reverse_load_rate"].tolist() == pytest.approx([0.2, 0.86])
     assert t["grade"].tolist() == ["yellow", "red"] and t["min_load_source"].tolist() == ["table", "table"]
-    assert t["candidate_kwp"].tolist() == [300.0, 10.0] and t["hosting_bound"].tolist() == [False, True]
+    assert t["candidate_kwp"].tolist() == [250.0, 10.0] and t["hosting_bound"].tolist() == [False, True]
     assert t["buildings"].tolist() == [2, 1] and t["township"].tolist() == ["甲", "乙"]
     # T2 with every roof: 130 kWp of PV against its profile load + 80 kW.
     load_t2 = 1000.0 * loads.shapes(index)["factory"].to_numpy()
