@@ -215,9 +215,10 @@ def test_transformer_table_two_transformers(config):
     assert t.loc["T2", "storage_to_host_kw"] == pytest.approx(over.max(), rel=1e-5)
     assert t.loc["T2", "storage_to_host_kwh"] == pytest.approx(max(over[:5].sum(), over[5:].sum()), rel=1e-5)
     assert t.loc["T2", "upgrade_kva"] == pytest.approx(over.max() / 0.8, rel=1e-5)
-    planned = with_admitted(t, pd.Series({"T1": 300.0}), grid)
-    assert planned.loc["T1", "planned_reverse_load_rate"] == pytest.approx((0.8 * 450 - 40) / 400)
-    assert planned["planned_grade"].tolist() == ["yellow", "red"]  # λ = β exactly is still yellow
+    planned = with_admitted(t, pd.Series({"T1": 250.0}), grid)
+    assert planned.loc["T1", "planned_reverse_load_rate"] == pytest.approx((0.8 * 400 - 40) / 400)
+    assert planned["planned_grade"].tolist() == ["yellow", "red"]
+    assert planned["admitted_kwp"].tolist() == [250.0, 0.0]
 
 
 # --- the sample -------------------------------------------------------------------------
