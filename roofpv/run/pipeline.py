@@ -241,7 +241,7 @@ def assess_buildings(
         facade_layer = facades.facade_layer(
             b, config, facade_tables or facades.tables(config, hourly), crs,
             around=None if neighbours is None else facades.heights(neighbours, config),
-            north_deg=facades.grid_north(b, crs))
+            north_deg=facades.grid_north(b, crs), mosaic=mosaic, dem=dem)
     pv_arrays = None
     if draw_arrays:
         progress(sequence.ARRAYS)

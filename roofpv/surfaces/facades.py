@@ -32,7 +32,9 @@ import pyproj
 import shapely
 
 from roofpv.energy import solar
+from roofpv.io import tiles
 from roofpv.roofs import dsm, shading
+from roofpv.roofs.raster import Raster
 from roofpv.surfaces import walls
 
 if TYPE_CHECKING:
@@ -106,8 +108,66 @@ def compass(azimuth_deg: np.ndarray) -> np.ndarray:
     return np.asarray(COMPASS, dtype=object)[np.rint(np.asarray(azimuth_deg) / 45.0).astype(int) % 8]
 
 
+#: Rays from each wall to its obstacles: off the normal by these angles [deg].
+RAYS_DEG = (-45.0, 0.0, 45.0)
+
+
+def front_tangent(front: dict[str, np.ndarray], z_m: np.ndarray, geometry: np.ndarray, height_m: np.ndarray,
+                  edges: dict[str, np.ndarray], config: Config, mosaic: tiles.Mosaic | None = None,
+                  dem: tiles.Mosaic | None = None) -> np.ndarray:
+    """The street-canyon equivalent of what stands in front of each wall: the tangent
+    of the elevation of the far side of an endless parallel street that would give the
+    obstacles' elevation along each of :data:`RAYS_DEG` (``tan θ_δ / cos δ``), averaged
+    over the rays. An endless street side gives its own elevation on every ray; a
+    single block straight ahead counts a third, an obstacle off to the side too.
+    Obstacles are read from the DSM where it has data (:func:`dsm_obstruction`), else
+    from the extruded footprints (:func:`roofpv.surfaces.walls.facing_obstruction`)
+    [unitless]."""
+    f = config.facades
+    total = np.zeros(len(z_m))
+    for turn in RAYS_DEG:
+        tan = walls.facing_obstruction(front, z_m, geometry, height_m, edges, f.party_wall_gap_m, f.radius_m, turn)
+        if mosaic is not None:
+            measured = dsm_obstruction(front, z_m, mosaic, dem, config, turn)
+            tan = np.where(np.isnan(measured), tan, measured)
+        total += tan / np.cos(np.radians(turn))
+    return total / len(RAYS_DEG)
+
+
+def dsm_obstruction(w: dict[str, np.ndarray], z_m: np.ndarray, mosaic: tiles.Mosaic, dem: tiles.Mosaic | None,
+                    config: Config, turn_deg: float = 0.0) -> np.ndarray:
+    """Tangent of the elevation angle of the highest DSM cell straight in front of each
+    wall, seen from the wall's middle at height ``z_m`` above ground: the DSM read along
+    the outward normal (turned by ``turn_deg``, clockwise) every half cell, from one
+    cell plus ``party_wall_gap_m`` out (a
+    footprint a cell off the DSM does not see its own roof) to ``radius_m``. The ground
+    under the wall is the DEM where given, else the DSM's ground surface
+    (:func:`roofpv.roofs.dsm.ground_surface`) one cell in front of it. NaN where the
+    DSM has no data there [unitless]."""
+    f = config.facades
+    out = np.full(w["owner"].size, np.nan)
+    if not out.size:
+        return out
+    mx, my = (w["x0"] + w["x1"]) / 2, (w["y0"] + w["y1"]) / 2
+    points = shapely.points(mx, my)
+    for at, grid, ground, _ in tiles.windows(mosaic, points, f.radius_m + 2 * mosaic.res, config.dsm.block_m, dem):
+        res = grid.res
+        if ground is None:
+            ground = Raster(dsm.ground_surface(grid.z, res).astype(np.float32), grid.x0, grid.y0, res)
+        foot = ground.sample(np.column_stack([mx[at] + res * w["nx"][at], my[at] + res * w["ny"][at]]))
+        nx, ny = walls.turned(w["nx"][at], w["ny"][at], turn_deg)
+        z0 = foot + z_m[at]
+        best = np.zeros(at.size)
+        for d in np.arange(f.party_wall_gap_m + res, f.radius_m, res / 2):
+            z = grid.sample(np.column_stack([mx[at] + d * nx, my[at] + d * ny]))
+            np.fmax(best, (z - z0) / d, out=best)
+        out[at] = np.where(np.isfinite(foot), best, np.nan)
+    return out
+
+
 def facade_layer(b: gpd.GeoDataFrame, config: Config, ft: FacadeTables, crs: str,
-                 around: gpd.GeoDataFrame | None = None, north_deg: float = 0.0) -> gpd.GeoDataFrame:
+                 around: gpd.GeoDataFrame | None = None, north_deg: float = 0.0,
+                 mosaic: tiles.Mosaic | None = None, dem: tiles.Mosaic | None = None) -> gpd.GeoDataFrame:
     """The ``facades`` layer: one row per outer wall segment of the buildings ``b``.
 
     Parameters
@@ -119,6 +179,10 @@ def facade_layer(b: gpd.GeoDataFrame, config: Config, ft: FacadeTables, crs: str
     around : footprints (with ``roof_height_m``) besides ``b`` that stand against or
         shade its walls, e.g. the neighbours of a partition; their walls are not listed
     north_deg : azimuth of grid north from true north (:func:`roofpv.roofs.dsm.true_north`)
+    mosaic, dem : the run's DSM (and DEM): where it has data in front of a wall, the
+        obstacle in front is read from it (:func:`dsm_obstruction`: roofs as they stand,
+        every building whether it has a footprint and a height or not), else from the
+        extruded footprints
 
     Returns
     -------
@@ -154,8 +218,7 @@ def facade_layer(b: gpd.GeoDataFrame, config: Config, ft: FacadeTables, crs: str
     loss = np.full(len(top), np.nan)  # not assessed on walls that cannot carry modules
     candidate = np.flatnonzero((usable > 0) & (specific >= least))
     mid = (bottom + top)[candidate] / 2
-    tan_front = walls.facing_obstruction(walls.subset(w, candidate), mid, geometry, height, edges,
-                                         f.party_wall_gap_m, f.radius_m)
+    tan_front = front_tangent(walls.subset(w, candidate), mid, geometry, height, edges, config, mosaic, dem)
     loss[candidate] = canyon_loss(ft, azimuth[candidate], tan_front)
     usable = np.where(specific * (1 - np.nan_to_num(loss)) >= least, usable, 0.0)
     kwp = usable * f.power_w_m2 / 1000.0

@@ -109,6 +109,12 @@ def exposed_height(walls: dict[str, np.ndarray], geometry: np.ndarray, height_m:
     return np.clip(own[None, :] - hidden, 0.0, None).mean(axis=0)
 
 
+def turned(nx: np.ndarray, ny: np.ndarray, turn_deg: float) -> tuple[np.ndarray, np.ndarray]:
+    """Unit vectors (east, north) turned clockwise by ``turn_deg`` (seen from above)."""
+    c, s = np.cos(np.radians(turn_deg)), np.sin(np.radians(turn_deg))
+    return nx * c + ny * s, ny * c - nx * s
+
+
 def _ranges(count: np.ndarray) -> np.ndarray:
     """0, 1, …, c − 1 for each c of ``count``, concatenated."""
     total = int(count.sum())
@@ -117,7 +123,7 @@ def _ranges(count: np.ndarray) -> np.ndarray:
 
 def facing_obstruction(walls: dict[str, np.ndarray], z_m: np.ndarray, geometry: np.ndarray,
                        height_m: np.ndarray, edges: dict[str, np.ndarray], offset_m: float,
-                       radius_m: float) -> np.ndarray:
+                       radius_m: float, turn_deg: float = 0.0) -> np.ndarray:
     """Tangent of the elevation angle of the highest building straight in front of each
     wall, seen from the wall's middle at height ``z_m`` above ground.
 
@@ -125,13 +131,14 @@ def facing_obstruction(walls: dict[str, np.ndarray], z_m: np.ndarray, geometry: 
     ``offset_m + radius_m`` outside it; every footprint it crosses (the wall's own, where
     the outline turns back in front of it) is an obstacle of its height at the distance
     where the ray first meets its outline (``offset_m`` where the ray starts inside it).
-    ``edges`` are the :func:`segments` of ``geometry``. Returns
-    max((height − z) / distance), at least 0 [unitless].
+    ``edges`` are the :func:`segments` of ``geometry``; ``turn_deg`` turns the ray from
+    the normal (clockwise seen from above). Returns max((height − z) / distance), at
+    least 0, where distance runs along the ray [unitless].
     """
     n = walls["owner"].size
     if n == 0:
         return np.zeros(0)
-    nx, ny = walls["nx"], walls["ny"]
+    nx, ny = turned(walls["nx"], walls["ny"], turn_deg)
     sx = (walls["x0"] + walls["x1"]) / 2 + offset_m * nx
     sy = (walls["y0"] + walls["y1"]) / 2 + offset_m * ny
     rays = shapely.linestrings(np.stack([np.column_stack([sx, sy]),
