@@ -513,7 +513,9 @@ class Facades(_Model):
                                    "rear ventilation (INOCT 63 °C)")
     min_yield_share: float = Field(0.5, ge=0, le=1, description="walls whose shaded yield is below this share of "
                                    "the site's best unshaded wall are not used")
-    use: dict[str, FacadeUse] = Field(default_factory=lambda: dict(DEFAULT_FACADE_USE))
+    use: dict[str, FacadeUse] = Field(default_factory=lambda: dict(DEFAULT_FACADE_USE),
+                                      description="usable share by building category (`other`: any category "
+                                      "not listed); a config's entries are laid over the defaults")
     min_wall_length_m: float = Field(1.0, ge=0, description="shorter footprint edges are no wall")
     party_wall_gap_m: float = Field(0.5, gt=0, description="a footprint this close outside a wall stands "
                                     "against it (hides it up to its height)")
@@ -523,12 +525,18 @@ class Facades(_Model):
     steps_per_octave: int = Field(4, ge=1)
     sample_spacing_m: float = Field(10.0, gt=0, description="horizon points along a wall at most this far apart")
 
-    @field_validator("use")
+    @field_validator("use", mode="before")
     @classmethod
-    def _has_other(cls, value: dict) -> dict:
-        if "other" not in value:
-            raise ValueError("facades.use needs an `other` entry (categories not listed)")
-        return value
+    def _over_defaults(cls, value):
+        """A config's categories laid over the defaults field by field: it names only
+        what it changes (and may add categories)."""
+        if not isinstance(value, dict):
+            return value
+        out = {k: v.model_dump() for k, v in DEFAULT_FACADE_USE.items()}
+        for category, rule in value.items():
+            both = isinstance(rule, dict) and category in out
+            out[category] = {**out[category], **rule} if both else rule
+        return out
 
 
 class Config(_Model):

@@ -7,6 +7,10 @@ import pandas as pd
 import pvlib
 import pytest
 import shapely
+import yaml
+
+from roofpv.config import load_config
+from roofpv.errors import ConfigError
 
 from roofpv.energy.weather import interval_midpoints, solar_position
 from roofpv.io.weather_files import load_weather
@@ -43,15 +47,16 @@ def test_south_wall_by_hand(config, tables):
     assert south["length_m"] == pytest.approx(20.0)
     assert south["wall_area_m2"] == pytest.approx(240.0)       # 20 m × 12 m
     assert south["band_bottom_m"] == pytest.approx(3.0)        # the ground storey is left out
-    # 20 m × 9 m above the ground storey, less JGJ 26's 50 % south windows, less 25 % other.
-    assert south["usable_area_m2"] == pytest.approx(20 * 9 * (1 - 0.50) * (1 - 0.25))  # 67.5 m²
-    assert south["kwp"] == pytest.approx(67.5 * 150 / 1000)                          # 10.125 kWp
+    # 20 m × 9 m above the ground storey, less JGJ 134's 45 % south windows (the Pinghu
+    # config: hot-summer/cold-winter zone), less 25 % other.
+    assert south["usable_area_m2"] == pytest.approx(20 * 9 * (1 - 0.45) * (1 - 0.25))  # 74.25 m²
+    assert south["kwp"] == pytest.approx(74.25 * 150 / 1000)                         # 11.1375 kWp
     # Tilt 90°, azimuth 180°: a node of the table (tilts 80, 90; azimuths every 10°).
     j = list(tables.yields.azimuths).index(180.0)
     assert south["poa_kwh_m2"] == pytest.approx(tables.yields.poa_annual_kwh_m2[1, j])
     assert south["specific_yield_kwh_kwp"] == pytest.approx(tables.yields.annual_kwh_per_kwp[1, j])
     assert south["shading_loss"] == pytest.approx(0.0, abs=1e-12)
-    assert south["annual_kwh"] == pytest.approx(10.125 * tables.yields.annual_kwh_per_kwp[1, j])
+    assert south["annual_kwh"] == pytest.approx(11.1375 * tables.yields.annual_kwh_per_kwp[1, j])
     # A south wall at Pinghu (30.7° N) gets about 60-70 % of the horizontal irradiation.
     assert 0.55 < tables.yields.poa_annual_kwh_m2[1, j] / 1000 / (load_weather(config)[0]["ghi"].sum() / 1e6) < 0.8
     # The north wall is too dark for modules: no usable area, shading not assessed.
@@ -130,3 +135,19 @@ def test_canyon_loss_against_an_hourly_reference(config, hourly, tables, azimuth
     # Sectors of 15° and whole-degree elevations: within 1.5 points of the exact hours
     # (0.7 points at most measured at 15-60° on the three azimuths).
     assert facades.canyon_loss(tables, azimuth, t) == pytest.approx(reference, abs=0.015)
+
+
+def test_config_use_over_the_defaults_and_its_errors(tmp_path):
+    from .conftest import ROOT
+
+    def config(use):
+        path = tmp_path / "c.yaml"
+        path.write_text(yaml.safe_dump({"extends": str(ROOT / "configs" / "pinghu.yaml"), "facades": {"use": use}}),
+                        encoding="utf-8")
+        return load_config(path)
+
+    use = config({"factory": {"other_excluded": 0.2}}).facades.use
+    assert use["factory"].other_excluded == 0.2 and use["factory"].window_to_wall["S"] == 0.30
+    assert use["urban_residential"].window_to_wall["S"] == 0.45   # Pinghu's JGJ 134 kept
+    with pytest.raises(ConfigError, match=r"facades\.use\.factory\.window_to_wall.*W"):
+        config({"factory": {"window_to_wall": {"N": 0.3, "E": 0.3, "S": 0.3}}})
