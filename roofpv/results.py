@@ -54,6 +54,8 @@ class Results:
     roof_planes: gpd.GeoDataFrame | None = None
     run_info: pd.DataFrame | None = None
     pv_arrays: gpd.GeoDataFrame | None = None
+    #: One row per outer wall segment with its BIPV (:mod:`roofpv.surfaces.facades`), or None.
+    facades: gpd.GeoDataFrame | None = None
     #: Policy target labels by target name (for field aliases and map styles).
     target_labels: dict[str, str] = field(default_factory=dict)
     #: Register matches, metered performance per system and calibration factors, or None.

@@ -250,7 +250,9 @@ FIELDS: dict[str, Field] = {
     "mounting": Field("", "安装方式", "module mounting (configs' mountings: racks, flush rails, clamps)"),
     "module_tilt_deg": Field("°", "组件倾角(°)", "module tilt"),
     "usable_area_m2": Field("m²", "可用面积(m²)", "roof area inside the setbacks on usable planes (townships: "
-                                                  "of the suitable and conditional roofs, those of the technical potential)"),
+                                                  "of the suitable and conditional roofs, those of the technical potential; "
+                                                  "facades: wall face left for modules after the ground storey, windows "
+                                                  "and other exclusions)"),
     "modules": Field("", "组件数", "modules the layout adds (net of the PV already installed)"),
     "capacity_kwp": Field("kWp", "本栋排布容量(kWp)", "capacity of the roof's layout, modules × module power"),
     "pv_area_m2": Field("m²", "光伏面积(m²)", "panel area of the layout"),
@@ -291,7 +293,7 @@ FIELDS: dict[str, Field] = {
     "build_year": Field("year", "建设年份", "year the plan builds the roof"),
     # roof planes and module rows
     "plane": Field("", "屋面编号", "plane number within the building"),
-    "azimuth_deg": Field("°", "朝向(°)", "plane azimuth, clockwise from true north"),
+    "azimuth_deg": Field("°", "朝向(°)", "azimuth of the plane (or the direction a wall faces), clockwise from true north"),
     "tilt_deg": Field("°", "坡度(°)", "plane tilt from horizontal"),
     "area_m2": Field("m²", "面积(m²)", "area in plan view (horizontal projection, like every area in roofpv) of the plane or raised roof"),
     "fit_rms_m": Field("m", "拟合残差(m)", "root-mean-square distance of the plane's pixels from its fitted plane"),
@@ -301,7 +303,17 @@ FIELDS: dict[str, Field] = {
     "layout_kwp": Field("kWp", "排布容量(kWp)", "capacity the layout places on the plane"),
     "poa_kwh_m2": Field("kWh/m²·yr", "年面辐照量(kWh/m²)", "annual plane-of-array irradiation"),
     "row": Field("", "阵列排号", "module row number on the plane"),
-    "kwp": Field("kWp", "容量(kWp)", "capacity of the module row"),
+    "kwp": Field("kWp", "容量(kWp)", "capacity of the module row (facades: of the wall segment)"),
+    # facades: one row per outer wall segment
+    "wall": Field("", "墙段编号", "wall segment number within the building, along its outline"),
+    "orientation": Field("", "朝向", "compass point the wall faces (N, NE, E, SE, S, SW, W, NW)"),
+    "length_m": Field("m", "墙段长度(m)", "length of the wall segment along the footprint's outline"),
+    "wall_height_m": Field("m", "外露墙高(m)", "mean height of the wall not hidden by a neighbour standing against it"),
+    "band_bottom_m": Field("m", "可用带下沿(m)", "height above ground where the band that may carry modules starts "
+                                               "(above the ground storey and any neighbour against the wall)"),
+    "wall_area_m2": Field("m²", "墙面面积(m²)", "exposed area of the wall's vertical face"),
+    "facade_kwp": Field("kWp", "立面光伏容量(kWp)", "BIPV capacity on the building's walls"),
+    "facade_annual_kwh": Field("kWh/yr", "立面年发电量(kWh)", "P50 annual energy of the building's facade BIPV after shading"),
     # raised roofs with no footprint
     "roof_id": Field("", "无轮廓屋顶编号", "number of the raised roof no footprint covers (U1, U2, …)"),
     "height_m": Field("m", "离地高度(m)", "median height of the region above the ground (DEM or ground estimate)"),
@@ -399,7 +411,7 @@ LAYER_FIELDS: dict[str, tuple[str, ...]] = {
         "mounting", "module_tilt_deg", "usable_area_m2", "modules", "capacity_kwp", "pv_area_m2", "annual_kwh",
         "specific_yield_kwh_kwp", "suitability", "reasons", "has_survey", "note", "category_source",
         "floors_source", "overlap_of", "overlap_share",
-        "connection_class", "nea_category", "export_modes", "energy_use_kwh", "existing_pv_kwh",
+        "connection_class", "nea_category", "export_modes", "energy_use_kwh", "existing_pv_kwh", "facade_kwp", "facade_annual_kwh",
         "self_consumed_kwh", "exported_kwh", "curtailed_kwh", "self_consumption_share", "pv_tilt_deg",
         "pv_azimuth_deg", "storage_kwh", "storage_kw", "self_consumed_storage_kwh", "export_mode",
         "shared_prosperity", "capex_yuan", "revenue_yuan_yr", "npv_yuan", "lcoe_yuan_kwh", "payback_years",
@@ -419,6 +431,11 @@ LAYER_FIELDS: dict[str, tuple[str, ...]] = {
         "poa_kwh_m2", "specific_yield_kwh_kwp", "annual_kwh",
     ),
     "pv_arrays": ("building_id", "plane", "row", "modules", "kwp", "module_tilt_deg", "azimuth_deg"),
+    "facades": (
+        "building_id", "wall", "township", "orientation", "azimuth_deg", "length_m", "wall_height_m", "band_bottom_m",
+        "wall_area_m2", "usable_area_m2", "poa_kwh_m2", "shading_loss", "specific_yield_kwh_kwp", "kwp",
+        "annual_kwh",
+    ),
     "unmatched_roofs": ("roof_id", "area_m2", "height_m", "tilt_deg", "azimuth_deg", "cells"),
     "monthly_yield": ("building_id", *(f"kwh_{m:02d}" for m in range(1, 13)),
                       *(f"poa_kwh_m2_{m:02d}" for m in range(1, 13))),

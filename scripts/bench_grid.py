@@ -77,7 +77,7 @@ def main() -> None:
     for _ in range(args.repeat):
         for label, config, tab in (("off", off, tables_off), ("on", on, tables)):
             with measured(times, f"assess, {label}"):
-                b, planes, _ = assess_buildings(inv.buildings, config, prepared.hourly, tab, inv.crs,
+                b, planes, *_ = assess_buildings(inv.buildings, config, prepared.hourly, tab, inv.crs,
                                                 draw_arrays=False, mosaic=inv.dsm, dem=inv.dem)
             with measured(times, f"conclude, {label}"):
                 results[label] = conclude(b, config, replace(prepared, tables=tab), planes, None)

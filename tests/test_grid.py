@@ -8,8 +8,8 @@ from roofpv.appraise.grid import (
     connection_class,
     over_hosting,
 )
-from roofpv.grid.assess import flat_hosting
 from roofpv.errors import InputError
+from roofpv.grid.assess import flat_hosting
 from roofpv.io.readers import read_transformers
 
 

@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from roofpv.qgis.styles import QGIS_VERSION
 
 #: Draw order, top first: arrays over planes over planned roofs over buildings over townships.
-DRAWING_ORDER = ("transformers", "pv_arrays", "roof_planes", "unmatched_roofs", "rollout_plan", "buildings",
+DRAWING_ORDER = ("transformers", "pv_arrays", "roof_planes", "facades", "unmatched_roofs", "rollout_plan", "buildings",
                  "townships")
 #: Names shown in the QGIS layer panel.
 LAYER_TITLES = {

@@ -51,6 +51,7 @@ from roofpv.run.stages import (
     resolve_roofs,
 )
 from roofpv.schema import CITY, COLUMN_ALIASES, MONTHLY_FIELDS
+from roofpv.surfaces import facades
 from roofpv.targets import planning
 from roofpv.targets.policy import energy, potential, township_summary, with_status
 
@@ -67,6 +68,8 @@ class Prepared:
     info: pd.DataFrame
     #: Monthly metered generation (``inputs.meters``), or None.
     meters: pd.DataFrame | None = None
+    #: Yield and shading tables of vertical planes (None when facades are off).
+    facade_tables: facades.FacadeTables | None = None
 
 
 def analysis_crs(config: Config) -> str:
@@ -186,7 +189,8 @@ def prepare(config: Config, progress: Callable[[str], None] = lambda stage: None
     return Prepared(inventory=inventory, transformers=transformers, hourly=hourly,
                     tables=solar.yield_tables(config, hourly),
                     info=run_info(config, weather_meta, hourly, inventory.crs, inventory.township_polygons),
-                    meters=meters)
+                    meters=meters,
+                    facade_tables=facades.tables(config, hourly) if config.facades.enabled else None)
 
 
 def survey_roofs(config: Config) -> tuple[Inventory, gpd.GeoDataFrame]:
@@ -209,14 +213,17 @@ def assess_buildings(
     progress: Callable[[str], None] = lambda stage: None, neighbours: gpd.GeoDataFrame | None = None,
     mosaic: tiles.Mosaic | None = None, dem: tiles.Mosaic | None = None, draw_arrays: bool = True,
     measured: tuple[pd.DataFrame, gpd.GeoDataFrame] | None = None,
-) -> tuple[pd.DataFrame, gpd.GeoDataFrame | None, gpd.GeoDataFrame | None]:
+    facade_tables: facades.FacadeTables | None = None,
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame | None, gpd.GeoDataFrame | None, gpd.GeoDataFrame | None]:
     """The per-building stages: DSM roofs, layout, yield, suitability, grid, economics,
     carbon and energy use. Each building's result depends only on its own row (and, for
     the DSM, on the footprints around it), so any split of ``buildings`` gives the same
     rows. ``neighbours``: footprints outside ``buildings`` that the DSM stage sees
     (ground rings, shading) but whose results are dropped. Returns the buildings, the
-    ``roof_planes`` layer (None without measured roofs) and, with ``draw_arrays``, the
-    ``pv_arrays`` layer. The buildings carry the :data:`MONTHLY_FIELDS` of the
+    ``roof_planes`` layer (None without measured roofs), with ``draw_arrays`` the
+    ``pv_arrays`` layer, and the ``facades`` layer (None when ``config.facades`` is off;
+    ``facade_tables``: the run's :func:`roofpv.surfaces.facades.tables`, computed here
+    when not given). The buildings carry the :data:`MONTHLY_FIELDS` of the
     ``monthly_yield`` table (:func:`monthly_yield`). ``measured``: the result of
     :func:`measure_roofs` for these buildings when already at hand (it depends on
     neither module, losses nor rules)."""
@@ -236,6 +243,13 @@ def assess_buildings(
 
     progress(sequence.SUITABILITY)
     b = finish(b, config)
+    facade_layer = None
+    if config.facades.enabled:
+        progress(sequence.FACADES)
+        facade_layer = facades.facade_layer(
+            b, config, facade_tables or facades.tables(config, hourly), crs,
+            around=None if neighbours is None else facades.heights(neighbours, config),
+            north_deg=facades.grid_north(b, crs), mosaic=mosaic, dem=dem)
     pv_arrays = None
     if draw_arrays:
         progress(sequence.ARRAYS)
@@ -253,7 +267,9 @@ def assess_buildings(
         b = gridstage.split_surplus(b)
     # The monthly table travels with the buildings as columns; conclude() splits it off.
     b = b.join(monthly_yield(b, planes, config, tables))
-    return b, plane_layer, pv_arrays
+    if facade_layer is not None:
+        b = b.join(facades.building_totals(facade_layer, b.index))
+    return b, plane_layer, pv_arrays, facade_layer
 
 
 def admit(b: pd.DataFrame, config: Config, transformers: pd.DataFrame | None,
@@ -295,7 +311,8 @@ def township_table(b: pd.DataFrame, config: Config, polygons: gpd.GeoDataFrame |
 #: Building columns the jurisdiction-wide steps of :func:`conclude` read (grid admission,
 #: the rollout plan and its layer, the township table, the pace from the register, the
 #: potential fields and the reconciliation). A run that streams its partitions to the
-#: outputs gathers only these (all columns when it calibrates with metered generation).
+#: outputs gathers only these (all columns when it calibrates with metered generation);
+#: the facade totals go to the township roll-up.
 CONCLUDE_COLUMNS = (
     "township", "township_source", "name", "category", "owner_type", "year_built", "floor_area_m2",
     "roof_load_kn_m2", "shading_loss", "shading_loss_source", "transformer_id", "existing_pv_kw",
@@ -303,7 +320,7 @@ CONCLUDE_COLUMNS = (
     "pv_area_m2", "annual_kwh", "annual_kwh_p90", "specific_yield_kwh_kwp", "suitability", "reasons",
     "has_survey", "dsm_coverage", "dsm_status", "connection_class", "nea_category", "export_mode", "capex_yuan",
     "revenue_yuan_yr", "npv_yuan", "lcoe_yuan_kwh", "payback_years", "co2_avoided_t_yr",
-    "energy_use_kwh", "existing_pv_kwh", "mounting", "pv_tilt_deg", "pv_azimuth_deg",
+    "energy_use_kwh", "existing_pv_kwh", "facade_kwp", "facade_annual_kwh", "mounting", "pv_tilt_deg", "pv_azimuth_deg",
     "self_consumed_kwh", "exported_kwh", "curtailed_kwh", "self_consumption_share",
 )
 
@@ -320,7 +337,7 @@ def conclude_columns(columns: list[str], prepared: Prepared) -> list[str]:
 def conclude(
     b: pd.DataFrame, config: Config, prepared: Prepared,
     plane_layer: gpd.GeoDataFrame | None, pv_arrays: gpd.GeoDataFrame | None,
-    progress: Callable[[str], None] = lambda stage: None,
+    progress: Callable[[str], None] = lambda stage: None, facade_layer: gpd.GeoDataFrame | None = None,
 ) -> Results:
     """The jurisdiction-wide steps on the assessed buildings: the DSM's coverage
     findings, grid admission in rank order, the rollout plan and the township table.
@@ -372,7 +389,7 @@ def conclude(
         findings=findings, crs=crs, survey_rows=inventory.survey_rows, plan=plan,
         plan_status=plan_status, trajectory=trajectory,
         parameters=economics.parameters(config.economics), roof_planes=plane_layer,
-        run_info=info, pv_arrays=pv_arrays,
+        run_info=info, pv_arrays=pv_arrays, facades=facade_layer,
         target_labels={t.name: t.label for t in config.policy.targets}, register=matches,
         performance=perf, calibration=calib, monthly_yield=monthly_table,
         unmatched_roofs=inventory.unmatched_roofs,
@@ -385,7 +402,7 @@ def run(config: Config, progress: Callable[[str], None] = lambda stage: None) ->
     (no files written)."""
     prepared = prepare(config, progress)
     inventory = prepared.inventory
-    b, plane_layer, pv_arrays = assess_buildings(
+    b, plane_layer, pv_arrays, facade_layer = assess_buildings(
         inventory.buildings, config, prepared.hourly, prepared.tables, inventory.crs, progress,
-        mosaic=inventory.dsm, dem=inventory.dem)
-    return conclude(b, config, prepared, plane_layer, pv_arrays, progress)
+        mosaic=inventory.dsm, dem=inventory.dem, facade_tables=prepared.facade_tables)
+    return conclude(b, config, prepared, plane_layer, pv_arrays, progress, facade_layer)
