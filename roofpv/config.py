@@ -320,6 +320,8 @@ class GridConnection(_Model):
     hourly: bool = Field(True, description="hourly PV and load: self-consumption and DL/T 2041 per transformer")
     metered_load: Path | None = Field(None, description="CSV of metered load per building: building_id, step, kwh")
     storage: Storage | None = Field(None, description="battery case per roof; null = none")
+    flexible_share: float = Field(0.0, ge=0, le=1, description="光储直柔: share of each day's load that "
+                                  "can move into the day's PV surplus hours")
     connection_classes_kw: dict[str, float] = Field(min_length=1, description="class → upper limit, kW")
     household_categories: list[Category]
     large_ci_kw: float = Field(gt=0, description="above: 大型工商业")

@@ -291,3 +291,44 @@ def test_hourly_share_prices_self_use_and_curtails_full_self_use(config):
     assert got == pytest.approx([0.25 * tariff + 0.75 * surplus, 0.25 * tariff,
                                  econ.self_consumption["factory"] * tariff
                                  + (1 - econ.self_consumption["factory"]) * surplus])
+
+
+def test_flexible_load_moves_into_the_surplus_by_hand():
+    # One day: PV 0, 6, 0 kWh; load 2, 2, 2 kWh. Direct use 2, surplus 4, unmet 4; half
+    # of the day's 6 kWh may move: 3 kWh more self-consumed.
+    pv = np.array([[0.0, 6.0, 0.0]])
+    load = np.array([[2.0, 2.0, 2.0]])
+    assert selfuse.shift_flexible(pv, load, np.zeros(3, int), np.array([[6.0]]), 0.5).tolist() == [3.0]
+    # Two days, the second without sun: day 1 moves all its unmet 2 kWh, day 2 nothing
+    # (no load moves across days, though 2 kWh of surplus are left).
+    pv2, load2 = np.array([[0.0, 6.0, 0.0, 0.0]]), np.array([[2.0, 2.0, 2.0, 2.0]])
+    day = np.array([0, 0, 1, 1])
+    assert selfuse.shift_flexible(pv2, load2, day, np.array([[4.0, 4.0]]), 1.0).tolist() == [2.0]
+    # Only the daylight steps given (as the balance forms them): the day's load still counts whole.
+    assert selfuse.shift_flexible(pv[:, 1:2], load[:, 1:2], np.zeros(1, int), np.array([[6.0]]), 0.5).tolist() == [3.0]
+
+
+def test_building_balance_with_flexible_load_and_battery(config):
+    series = [0, 0.2, 0.5, 0.8, 0.5, 0.2, 0]
+    index = pd.date_range("2025-06-02", periods=7, freq="h")
+    b = pd.DataFrame({"annual_kwh": [22.0], "capacity_kwp": [10.0], "category": ["factory"],
+                      "energy_use_kwh": [1e6], "nea_category": ["general_ci"]}, index=pd.Index(["A"], name="building_id"))
+    planes = pd.DataFrame({"building_id": ["A"], "mounting": ["clamp_flush"], "module_tilt_deg": [20.0],
+                           "azimuth_deg": [180.0], "layout_kwp": [10.0], "shading_loss": [0.0]})
+    metered = pd.DataFrame(4.0, index=["A"], columns=range(7), dtype=np.float32)
+    grid = config.grid.model_copy(update={"flexible_share": 0.1})
+    bins = BinSeries(_flat_tables(series, config))
+    out = building_balance(b, planes, config.model_copy(update={"grid": grid}), bins, index, metered)
+    # 16 kWh direct; 0.1 · 28 kWh of the day's load moves into the 6 kWh surplus: 18.8.
+    assert out["self_consumed_kwh"].tolist() == pytest.approx([18.8])
+    assert out["exported_kwh"].tolist() == pytest.approx([22.0 - 18.8])
+    from roofpv.config import Storage
+
+    grid = config.grid.model_copy(update={"storage": Storage(kwh_per_kwp=0.3, kw_per_kwp=0.2,
+                                                             round_trip_efficiency=1.0)})
+    out = building_balance(b, planes, config.model_copy(update={"grid": grid}), bins, index, metered)
+    # A 3 kWh / 2 kW battery stores 1 + 2 of the 1, 4, 1 kWh surplus (2 kW limit) and
+    # returns 2 then 1 in the last hour(s): 16 + 3 = 19 kWh self-consumed with it.
+    assert out["storage_kwh"].tolist() == [3.0] and out["storage_kw"].tolist() == [2.0]
+    assert out["self_consumed_storage_kwh"].tolist() == pytest.approx([19.0])
+    assert out["self_consumed_kwh"].tolist() == pytest.approx([16.0])

@@ -49,7 +49,9 @@ def building_balance(b: pd.DataFrame, planes: pd.DataFrame, config: Config, bins
     exported; otherwise against the building's load:
     ``energy_use_kwh`` spread by its category's shape, or its ``metered`` row), and the
     battery case of ``grid.storage`` (``storage_kwh``, ``storage_kw``,
-    ``self_consumed_storage_kwh``; NaN without one). The roof's series is its planes' bin mix scaled to its
+    ``self_consumed_storage_kwh``; NaN without one). With ``grid.flexible_share`` the
+    self-consumed energy includes the load moved into surplus hours
+    (:func:`roofpv.grid.selfuse.shift_flexible`). The roof's series is its planes' bin mix scaled to its
     ``annual_kwh``. The surplus is counted as exported until :func:`split_surplus` knows
     the export mode. Also ``pv_tilt_deg`` and ``pv_azimuth_deg`` of its main plane."""
     n = len(b)
@@ -76,16 +78,27 @@ def building_balance(b: pd.DataFrame, planes: pd.DataFrame, config: Config, bins
     rows = np.flatnonzero((target > 0) & ~full_export)
     # Without a battery only the intervals with PV matter (self-use and surplus are 0 at night).
     steps = slice(None) if storage is not None else bins.lit
+    day = pd.factorize(index.normalize())[0]
+    day_starts = np.flatnonzero(np.r_[True, np.diff(day) != 0])
+    daily_shares = np.add.reduceat(shapes.to_numpy(np.float64), day_starts, axis=0).T   # category × day
+    categories = shapes.columns.get_indexer(b["category"].fillna("other"))
     shapes = shapes.iloc[steps]
     for start in range(0, rows.size, BLOCK):
         block = rows[start:start + BLOCK]
         pv = bins.series(weights[block], lit_only=storage is None)
         load = loads.building_loads(b["category"].iloc[block], annual_load.iloc[block], shapes)
+        daily = daily_shares[categories[block]] * annual_load.iloc[block].fillna(0.0).to_numpy(float)[:, None]
         if metered is not None:
             hit = b.index[block].isin(metered.index)
             if hit.any():
-                load[hit] = metered.loc[b.index[block][hit]].to_numpy(np.float32)[:, steps]
+                rows_metered = metered.loc[b.index[block][hit]].to_numpy(np.float32)
+                load[hit] = rows_metered[:, steps]
+                daily[hit] = np.add.reduceat(rows_metered, day_starts, axis=1, dtype=np.float64)
         used[block], surplus[block] = selfuse.balance(pv, load)
+        if config.grid.flexible_share > 0:
+            moved = selfuse.shift_flexible(pv, load, day[steps], daily, config.grid.flexible_share)
+            used[block] += moved
+            surplus[block] -= moved
         if storage is not None:
             with_battery[block] = selfuse.battery(
                 pv, load, storage.kwh_per_kwp * kwp[block], storage.kw_per_kwp * kwp[block],

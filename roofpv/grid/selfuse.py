@@ -4,7 +4,8 @@ interval by interval, with an optional battery.
 In each interval the building uses its PV output up to its load; the rest is exported,
 or curtailed where the export mode allows no export (全部自发自用, an anti-reverse-flow
 relay). A battery charges from the surplus and discharges into the deficit, greedily,
-within its energy and power ratings; the round-trip loss is taken on charging.
+within its energy and power ratings; the round-trip loss is taken on charging. Flexible
+load (光储直柔) moves up to a share of each day's load into that day's surplus hours.
 """
 
 from __future__ import annotations
@@ -58,3 +59,18 @@ def battery(pv: np.ndarray, load: np.ndarray, capacity_kwh, power_kw, efficiency
         used += direct + discharge
         surplus += extra - charge
     return used, surplus
+
+
+def shift_flexible(pv: np.ndarray, load: np.ndarray, day: np.ndarray, daily_load: np.ndarray,
+                   share: float) -> np.ndarray:
+    """Energy a flexible load takes from the PV surplus, per row [kWh]: each day, up to
+    ``share`` of the day's load (``daily_load``, rows × days [kWh]) moves into the day's
+    surplus hours, no more than the surplus and no more than the load PV did not meet
+    that day. ``pv``, ``load``: (rows × steps) [kWh]; ``day``: day number (0 … days − 1)
+    of each step, in order."""
+    starts = np.flatnonzero(np.r_[True, np.diff(day) != 0])
+    days = day[starts]
+    surplus = np.add.reduceat(np.maximum(pv - load, 0.0), starts, axis=1, dtype=np.float64)
+    unmet = daily_load[:, days] - np.add.reduceat(np.minimum(pv, load), starts, axis=1, dtype=np.float64)
+    moved = np.minimum(np.minimum(share * daily_load[:, days], surplus), np.maximum(unmet, 0.0))
+    return moved.sum(axis=1)
