@@ -234,7 +234,9 @@ def test_sample_profiles_sum_to_the_annual_yield(pinghu_results):
     towns = total.groupby(b["township"]).sum()
     np.testing.assert_allclose(towns, b["annual_kwh"].groupby(b["township"]).sum(), rtol=1e-3)
     share = b.loc[has, "self_consumption_share"]
-    assert share.between(0, 1).all() and 0.1 < share.median() < 0.95
+    sold = b.loc[has, "export_mode"].eq("full_export")
+    assert share.between(0, 1).all() and (share[sold] == 0).all()
+    assert 0.1 < share[~sold].median() < 0.95
 
 
 def test_sample_writes_the_transformers_layer(pinghu_cli_out):
