@@ -417,7 +417,8 @@ LAYER_FIELDS: dict[str, tuple[str, ...]] = {
         "shared_prosperity", "capex_yuan", "revenue_yuan_yr", "npv_yuan", "lcoe_yuan_kwh", "payback_years",
         "household_income_yuan_yr", "collective_income_yuan_yr", "co2_avoided_t_yr", "annual_kwh_p90",
         "yield_uncertainty_pct", "facade_kwp", "facade_annual_kwh", "plan_order", "grid_limited",
-        "technical_potential_kwp", "counted_potential_kwp", "pv_full",
+        "technical_potential_kwp",
+        "counted_potential_kwp", "pv_full",
     ),
     "transformers": (
         "transformer_id", "township", "buildings", "kva", "existing_pv_kw", "planned_pv_kw", "storage_kw",
