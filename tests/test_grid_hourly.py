@@ -334,3 +334,25 @@ def test_building_balance_with_flexible_load_and_battery(config):
     assert out["storage_kwh"].tolist() == [3.0] and out["storage_kw"].tolist() == [2.0]
     assert out["self_consumed_storage_kwh"].tolist() == pytest.approx([19.0])
     assert out["self_consumed_kwh"].tolist() == pytest.approx([16.0])
+
+
+def test_nearest_transformer_keeps_what_it_cannot_place():
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from roofpv.grid.assess import assign_transformers
+
+    b = gpd.GeoDataFrame({"transformer_id": ["T1", None, "TX", None]},
+                         geometry=[Point(0, 0), Point(90, 0), Point(10, 0), None], crs="EPSG:3857",
+                         index=pd.Index(list("abcd"), name="building_id"))
+    # T1 at x = 0, T2 at x ≈ 100 m (EPSG:3857 at the equator).
+    lon = [0.0, 100 / 111319.49]
+    table = pd.DataFrame({"kva": [100.0, 100.0], "longitude": lon, "latitude": [0.0, 0.0]},
+                         index=pd.Index(["T1", "T2"], name="id"))
+    out, found = assign_transformers(b, table, "EPSG:3857", "survey.csv")
+    assert out["transformer_id"].tolist()[:3] == ["T1", "T2", "T1"] and pd.isna(out.at["d", "transformer_id"])
+    assert [(f.building_id, f.value) for f in found if f.level == "info"] == [("b", None), ("c", "TX")]
+    assert "1 buildings" in found[0].problem and found[0].level == "warning"
+    # Without positions nothing moves and the surveyed ids stay.
+    out, found = assign_transformers(b, table.drop(columns=["longitude", "latitude"]), "EPSG:3857", "s")
+    assert out["transformer_id"].fillna("").tolist() == ["T1", "", "TX", ""] and "3 buildings" in found[0].problem

@@ -147,30 +147,44 @@ def assign_transformers(b: pd.DataFrame, transformers: pd.DataFrame, crs: str, s
                         ) -> tuple[pd.DataFrame, list[Finding]]:
     """Serve each building by the transformer its survey names; a building without one,
     or naming one not in the table, by the nearest transformer with a position (one
-    finding per such building). Without positions the
-    building stays unassigned (one finding)."""
+    finding each, giving the surveyed value). Without positions, or for a building
+    without a footprint, the survey's value stays (its roof is never limited; one
+    finding says how many)."""
     named = b["transformer_id"].astype(object)
-    known = named.isin(transformers.index)
-    located = transformers.dropna(subset=[c for c in ("longitude", "latitude")
-                                          if c in transformers]) if {"longitude", "latitude"} <= set(transformers) else transformers.iloc[:0]
-    out = b.assign(transformer_id=named.where(known))
-    lost = ~known
-    findings: list[Finding] = []
+    lost = ~named.isin(transformers.index)
     if not lost.any():
-        return out, findings
-    if located.empty:
+        return b, []
+    positions = ({"longitude", "latitude"} <= set(transformers)
+                 and transformers[["longitude", "latitude"]].notna().all(axis=1))
+    located = transformers[positions] if positions is not False else transformers.iloc[:0]
+    centres = b.geometry[lost].representative_point() if not located.empty else None
+    placed = (np.isfinite(centres.x) & np.isfinite(centres.y)).to_numpy() if centres is not None else None
+    findings: list[Finding] = []
+    left = int(lost.sum()) - (int(placed.sum()) if placed is not None else 0)
+    if left:
         findings.append(Finding(
             "warning", source, None, None, "transformer_id", None,
-            f"{int(lost.sum())} buildings name no transformer of the table and the table gives no positions: "
-            "their PV is not checked against any transformer's hosting capacity",
+            f"{left} buildings name no transformer of the table and cannot be placed by the nearest one "
+            "(no transformer positions, or no footprint): their PV is not checked against any hosting capacity",
             "fill in transformer_id in the survey, or longitude/latitude in the transformers table"))
-        return out, findings
+    if placed is None or not placed.any():
+        return b, findings
     import geopandas as gpd
 
     points = gpd.GeoSeries(gpd.points_from_xy(located["longitude"], located["latitude"]), crs="EPSG:4326").to_crs(crs)
-    centres = b.geometry[lost].representative_point() if "geometry" in b else None
-    if centres is None:
-        return out, findings
+    ids = located.index.to_numpy()[hosting.served_by_nearest(
+        np.column_stack([centres.x[placed], centres.y[placed]]), np.column_stack([points.x, points.y]))]
+    moved = b.index[lost][placed]
+    out = b.copy()
+    out.loc[moved, "transformer_id"] = ids
+    findings += [
+        Finding("info", source, None, bid, "transformer_id", None if pd.isna(given) else str(given),
+                f"{'no transformer named' if pd.isna(given) else 'transformer not in the table'}: "
+                f"served by the nearest one, {tid}",
+                "fill in the 台区 transformer from the grid company's records")
+        for bid, given, tid in zip(moved, named[moved], ids)
+    ]
+    return out, findings
     nearest = hosting.served_by_nearest(np.column_stack([centres.x, centres.y]),
                                         np.column_stack([points.x, points.y]))
     ids = located.index.to_numpy()[nearest]
