@@ -297,13 +297,29 @@ class EnergyUse(_Model):
     intensity_kwh_m2: dict[Category, float] = Field(description="kWh per m² floor area per year")
 
 
+class Storage(_Model):
+    """A battery beside each roof's PV, sized per kWp, dispatched greedily (:mod:`roofpv.grid.selfuse`)."""
+
+    kwh_per_kwp: float = Field(gt=0, description="usable energy per kWp of PV, kWh/kWp")
+    kw_per_kwp: float = Field(gt=0, description="charge and discharge power per kWp of PV, kW/kWp")
+    round_trip_efficiency: float = Field(0.9, gt=0, le=1)
+
+
 class GridConnection(_Model):
     """Connection to the distribution grid: 台区 transformers, connection classes, export modes."""
 
-    transformers: Path | None = Field(None, description="table or layer: id, kva, existing_pv_kw, min_load_kw")
+    transformers: Path | None = Field(None, description="table or layer: id, kva, existing_pv_kw, min_load_kw "
+                                      "(optional planned_pv_kw, storage_kw, longitude, latitude)")
     transformers_layer: str | None = None
     reverse_load_rate: float = Field(gt=0, le=1, description="β: allowed reverse load ÷ rating")
     credit_min_load: bool = Field(description="add the transformer's minimum load to its hosting capacity")
+    power_factor: float = Field(1.0, gt=0, le=1, description="cos θ of the reverse flow (DL/T 2041)")
+    hosting_basis: Literal["dlt2041", "hourly"] = Field(
+        "dlt2041", description="capacity the rollout admits roofs against: DL/T 2041's typical moment, "
+        "or the hour-by-hour balance")
+    hourly: bool = Field(True, description="hourly PV and load: self-consumption and DL/T 2041 per transformer")
+    metered_load: Path | None = Field(None, description="CSV of metered load per building: building_id, step, kwh")
+    storage: Storage | None = Field(None, description="battery case per roof; null = none")
     connection_classes_kw: dict[str, float] = Field(min_length=1, description="class → upper limit, kW")
     household_categories: list[Category]
     large_ci_kw: float = Field(gt=0, description="above: 大型工商业")
@@ -610,7 +626,7 @@ class Config(_Model):
 
 #: File paths per section, resolved against the folder of the YAML file that sets them.
 _PATH_KEYS = {
-    "inputs": ("footprints", "survey", "townships", "register", "meters"), "weather": ("file",), "grid": ("transformers",),
+    "inputs": ("footprints", "survey", "townships", "register", "meters"), "weather": ("file",), "grid": ("transformers", "metered_load"),
     "dsm": ("tiles", "dem", "canopy"),
 }
 

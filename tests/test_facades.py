@@ -10,9 +10,8 @@ import shapely
 import yaml
 
 from roofpv.config import load_config
-from roofpv.errors import ConfigError
-
 from roofpv.energy.weather import interval_midpoints, solar_position
+from roofpv.errors import ConfigError
 from roofpv.io.weather_files import load_weather
 from roofpv.surfaces import facades, walls
 

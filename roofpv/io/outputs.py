@@ -138,6 +138,8 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_forma
         layers.update(streamed.layers())
     if results.unmatched_roofs is not None:  # after the planes and arrays, streamed or not
         layers["unmatched_roofs"] = results.unmatched_roofs
+    if results.transformers is not None:
+        layers["transformers"] = results.transformers
     if plan:
         layers["rollout_plan"] = streamed.plan() if streamed else by_building(results.plan).reset_index()
     if results.run_info is not None:
@@ -312,7 +314,7 @@ JOURNAL = ".roofpv-swap.json"
 #: Prefixes of a command's staging folder and of the folder the replaced files go to.
 STAGE_PREFIX, TRASH_PREFIX = ".roofpv-stage-", ".roofpv-old-"
 #: Layers written as GeoParquet files with ``--format parquet``.
-PARQUET_LAYERS = ("buildings", "roof_planes", "pv_arrays", "facades", "unmatched_roofs", "rollout_plan", "run_info",
+PARQUET_LAYERS = ("buildings", "roof_planes", "pv_arrays", "facades", "unmatched_roofs", "transformers", "rollout_plan", "run_info",
                   "townships")
 #: What roofpv versions without a manifest wrote into an output folder: the earlier set
 #: when there is no manifest.

@@ -316,6 +316,32 @@ def unmatched_styles(al: dict[str, str]) -> list[LayerStyle]:
                        "raised DSM roofs no footprint covers (buildings missing from the register)")]
 
 
+def marker_symbol(fill, size_mm: float = 3.0, outline=(35, 35, 35)) -> ET.Element:
+    """A point symbol: one simple circle marker."""
+    symbol = ET.Element("symbol", type="marker", name="", alpha="1", clip_to_extent="1", force_rhr="0")
+    layer = ET.SubElement(symbol, "layer", {"class": "SimpleMarker", "enabled": "1", "pass": "0",
+                                            "locked": "0"})
+    _options(layer, {"name": "circle", "color": _rgba(fill), "outline_color": _rgba(outline),
+                     "outline_width": "0.2", "outline_width_unit": "MM", "size": f"{size_mm:g}",
+                     "size_unit": "MM"})
+    return symbol
+
+
+#: DL/T 2041 grades: colour and label.
+GRADE_COLOURS = {"green": ((26, 150, 65), "绿色 可接入"), "yellow": ((253, 174, 97), "黄色 接近上限"),
+                 "red": ((215, 25, 28), "红色 无可开放容量")}
+
+
+def transformer_styles(al: dict[str, str]) -> list[LayerStyle]:
+    """Transformers by DL/T 2041 grade today (default) and once the plan is built."""
+    out = []
+    for field, name, what in (("grade", "承载力等级 hosting grade", "DL/T 2041 grade today"),
+                              ("planned_grade", "规划后等级 grade after the plan", "grade once the admitted PV is built")):
+        r = categorized(field, [(g, label, marker_symbol(c)) for g, (c, label) in GRADE_COLOURS.items()])
+        out.append(LayerStyle(name, style_elements(r, al), False, what))
+    return out
+
+
 #: Class breaks of the walls' irradiation after shading, kWh/m²·yr (the first class:
 #: walls that carry no modules).
 FACADE_BREAKS = [0.0, 1.0, 500.0, 650.0, 800.0, 950.0, 2000.0]
@@ -351,6 +377,8 @@ def layer_styles(layers: dict[str, pd.DataFrame], targets: dict[str, str]) -> li
             styles = array_styles(al)
         elif layer == "unmatched_roofs":
             styles = unmatched_styles(al)
+        elif layer == "transformers":
+            styles = transformer_styles(al)
         elif layer == "facades":
             styles = facade_styles(al)
         else:
