@@ -129,12 +129,10 @@ def wall_points(row, band_bottom: float, top: float) -> tuple[np.ndarray, np.nda
     return np.repeat(xy, 2, axis=0), np.tile(heights, n)
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("config", type=Path, nargs="?", default=DEFAULT)
-    parser.add_argument("--csv", type=Path, help="write the per-wall table here")
-    args = parser.parse_args(argv)
-    config = load_config(args.config)
+def compare(config_path: Path) -> pd.DataFrame:
+    """The per-wall table: roofpv's and the references' irradiation, unshaded and
+    shaded [kWh/m²], losses, the walls' distance to the DSM's edge [m] and the ratios."""
+    config = load_config(config_path)
     prepared = prepare(config)
     inv = prepared.inventory
     b, _, _, layer = assess_buildings(inv.buildings, config, prepared.hourly, prepared.tables, inv.crs,
@@ -176,6 +174,15 @@ def main(argv=None) -> None:
     t = pd.DataFrame(rows)
     t["ratio_open"] = t["roofpv_open"] / t["reference_open"]
     t["ratio_shaded"] = t["roofpv_shaded"] / t["reference_shaded"]
+    return t
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("config", type=Path, nargs="?", default=DEFAULT)
+    parser.add_argument("--csv", type=Path, help="write the per-wall table here")
+    args = parser.parse_args(argv)
+    t = compare(args.config)
     pd.set_option("display.width", 200)
     print(f"{len(t)} walls that may carry modules on {t['building_id'].nunique()} buildings the DSM measured")
     for kind in ("open", "shaded"):
