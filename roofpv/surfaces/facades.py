@@ -12,12 +12,15 @@ ventilation (their own temperature model).
 
 The yield of a vertical plane comes from the same orientation-bin model as the roofs
 (:func:`roofpv.energy.solar.yield_tables_for`, PVWatts v8 chain) evaluated at tilt 90°,
-once per run (:func:`tables`). Shading by the buildings around is the horizon of
-points on the wall (:func:`roofpv.roofs.shading.horizon`) on a height grid of the
-extruded footprints, turned into an annual loss of plane-of-array irradiation with a
-:class:`~roofpv.roofs.shading.SunTable` for vertical planes. A wall whose shaded yield
-falls below a share of the best unshaded wall at the site is not used (north walls,
-walls in narrow lanes).
+once per run (:func:`tables`). Shading: what stands in front of a wall is read along
+three rays from the middle of its band (the normal and ±45°, :data:`RAYS_DEG`) — on the
+DSM where it has data, else on the extruded footprints — and taken as an equivalent
+street canyon (:func:`front_tangent`), whose annual loss of plane-of-array irradiation
+by azimuth and elevation is tabulated once per run from the hourly sun with the roofs'
+horizon machinery (:class:`~roofpv.roofs.shading.SunTable`, :func:`canyon_losses`). A
+wall whose shaded yield falls below a share of the best unshaded wall at the site is
+not used (north walls, walls in narrow lanes). Checked wall by wall against pvlib and a
+DSM ray-cast in docs/validation.md ("Facades").
 """
 
 from __future__ import annotations
