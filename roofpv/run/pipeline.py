@@ -257,8 +257,6 @@ def assess_buildings(
 
     progress(sequence.APPRAISE)
     b = energy(grid.classify(b, config.grid), config.energy)
-    if facade_layer is not None:
-        b = b.join(facades.building_totals(facade_layer, b.index))
     hourly_grid = config.grid.hourly and all(t.hourly_kwh_per_kwp is not None for t in tables.values())
     if hourly_grid:
         metered = (gridstage.metered_load(config.grid.metered_load, len(hourly))[0]
@@ -269,6 +267,8 @@ def assess_buildings(
         b = gridstage.split_surplus(b)
     # The monthly table travels with the buildings as columns; conclude() splits it off.
     b = b.join(monthly_yield(b, planes, config, tables))
+    if facade_layer is not None:
+        b = b.join(facades.building_totals(facade_layer, b.index))
     return b, plane_layer, pv_arrays, facade_layer
 
 
