@@ -14,8 +14,8 @@ shading code:
   2 m along it, at a quarter and three quarters of the band's height, 1 m in front of
   it) ray-cast on the DSM itself (1° azimuth steps, 0.5 m steps out to the DSM's edge,
   the DSM's own cells: roofs as they are, not extruded footprints; the wall's own
-  building, its footprint widened by 1.5 m, read as ground so that a footprint off the
-  DSM by a metre does not put the point inside its own roof). An hour's beam and
+  footprint widened by 1.5 m, within 2.5 m of the wall, read as ground so that a
+  footprint off the DSM by a metre does not put the point inside its own roof). An hour's beam and
   circumsolar light is lost when the sun is below the point's horizon in its azimuth;
   the isotropic sky is scaled by the share of the wall's view of the sky the horizon
   leaves open (numerical integral over azimuth and elevation), the horizon band by the
@@ -157,9 +157,12 @@ def compare(config_path: Path) -> pd.DataFrame:
         col = np.clip(np.floor(col).astype(int), 0, dem.shape[1] - 1)
         r = np.clip(np.floor(r).astype(int), 0, dem.shape[0] - 1)
         z0 = z0 + dem[r, col]  # heights above ground → the DSM's datum
-        # The wall's own building is no obstacle in front of it (its footprint, 1.5 m wider
-        # for the footprints' offset from the DSM, read as ground).
-        own = geometry_mask([shapely.buffer(b.geometry[row.building_id], 1.5)], z.shape, transform, invert=True)
+        # The wall's own roof right behind it is no obstacle in front of it: the own
+        # footprint, 1.5 m wider for the footprints' offset from the DSM, within 2.5 m of
+        # the wall, read as ground (its wings and the far side of its courtyards stay).
+        behind = shapely.intersection(shapely.buffer(b.geometry[row.building_id], 1.5),
+                                      shapely.buffer(row.geometry, 2.5, cap_style="flat"))
+        own = geometry_mask([behind], z.shape, transform, invert=True)
         horizon = ray_horizon(np.where(own, dem, z), transform, xy, z0, 200.0)
         ref_open = unshaded(h, row.azimuth_deg, albedo)
         ref_shaded = shaded(h, row.azimuth_deg, horizon, albedo)
