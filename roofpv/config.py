@@ -32,6 +32,19 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _known_crs(v: str | None) -> str | None:
+    """``v`` if pyproj knows it as a CRS (or None)."""
+    if v is not None:
+        from pyproj import CRS
+        from pyproj.exceptions import CRSError
+
+        try:
+            CRS.from_user_input(v)
+        except CRSError:
+            raise ValueError(f"{v!r} is not a CRS pyproj knows; write it as EPSG:<code>") from None
+    return v
+
+
 class Inputs(_Model):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -56,17 +69,35 @@ class Inputs(_Model):
     meters: Path | None = Field(None, description="monthly metered generation per system (CSV/XLSX)")
 
 
-    @field_validator("footprints_crs", "townships_crs")
-    @classmethod
-    def _known_crs(cls, v: str | None) -> str | None:
-        if v is not None:
-            from pyproj import CRS
-            from pyproj.exceptions import CRSError
+    _known_crs = field_validator("footprints_crs", "townships_crs")(_known_crs)
 
-            try:
-                CRS.from_user_input(v)
-            except CRSError:
-                raise ValueError(f"{v!r} is not a CRS pyproj knows; write it as EPSG:<code>") from None
+
+class County(_Model):
+    """One county (县/县级市/区) of a province run: its name and its townships layer."""
+
+    name: str = Field(min_length=1)
+    townships: Path
+    townships_layer: str | None = None
+    townships_name_column: str = "township"
+    townships_crs: str | None = Field(None, description="as inputs.townships_crs")
+
+    _known_crs = field_validator("townships_crs")(_known_crs)
+
+
+class Province(_Model):
+    """Several jurisdictions in one run (整县推进 by province or city): the counties, each
+    with its own townships layer; outputs carry the township, county and province levels,
+    every level measured against the config's ``policy`` targets."""
+
+    name: str = Field(min_length=1, description="the province (or city), e.g. 浙江省")
+    counties: list[County] = Field(min_length=1)
+
+    @field_validator("counties")
+    @classmethod
+    def _unique_names(cls, v: list[County]) -> list[County]:
+        names = [c.name for c in v]
+        if len(set(names)) < len(names):
+            raise ValueError(f"county names must be unique: {names}")
         return v
 
 
@@ -471,7 +502,15 @@ class Config(_Model):
     uncertainty: Uncertainty = Uncertainty()
     monitoring: Monitoring = Monitoring()
     as_of: dt.date | None = Field(None, description="run date for milestone status; null = today")
+    province: Province | None = Field(None, description="several counties in one run; null = one jurisdiction")
     source_path: Path | None = None
+
+    @model_validator(mode="after")
+    def _one_townships_source(self) -> Config:
+        if self.province is not None and self.inputs.townships is not None:
+            raise ValueError("inputs.townships and province.counties both name townships: with a province, "
+                             "give each county's townships layer under province.counties and remove inputs.townships")
+        return self
 
     @model_validator(mode="after")
     def _references(self) -> Config:
@@ -566,6 +605,11 @@ def _read_yaml(path: Path, chain: tuple[Path, ...] = ()) -> dict:
             for key in keys:
                 if values.get(key):
                     values[key] = str((base / Path(values[key])).resolve())
+    province = raw.get("province")
+    if isinstance(province, dict) and isinstance(province.get("counties"), list):
+        for county in province["counties"]:
+            if isinstance(county, dict) and county.get("townships"):
+                county["townships"] = str((base / Path(county["townships"])).resolve())
     parent = raw.pop("extends", None)
     if parent is None:
         return raw

@@ -69,6 +69,9 @@ class Results:
     partitions: Partitions | None = None
     #: Raised roofs of the DSM with no footprint (layer ``unmatched_roofs``), or None.
     unmatched_roofs: gpd.GeoDataFrame | None = None
+    #: A province run's county table (:func:`roofpv.targets.levels.county_table`: one row
+    #: per county, then the province row), or None.
+    counties: pd.DataFrame | None = None
 
 
 def run_info(config: Config, weather_meta: dict, hourly: pd.DataFrame, crs: str,
