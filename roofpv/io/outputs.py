@@ -41,7 +41,8 @@ def read_outputs(out_dir: Path) -> dict:
     """``buildings`` (GeoDataFrame by building id), ``townships`` (by township, with the
     whole-city row), ``polygons`` (township boundaries by name, or None), ``plan``
     (layer ``rollout_plan`` by building id, or None when the run made no plan) and
-    ``monthly_yield`` (table ``monthly_yield`` by building id, or None)."""
+    ``monthly_yield`` (table ``monthly_yield`` by building id, or None) and, from a
+    province run, ``counties`` (``counties.csv`` by county, with the province row, else None)."""
     gpkg = out_dir / "roofpv.gpkg"
     csv = out_dir / "townships.csv"
     for path in (gpkg, csv):
@@ -49,7 +50,7 @@ def read_outputs(out_dir: Path) -> dict:
             raise InputError(f"{path} not found; run `roofpv survey` (or `plan`) with --out {out_dir} first")
     layers = set(pyogrio.list_layers(gpkg)[:, 0])
     buildings = pyogrio.read_dataframe(gpkg, layer="buildings").set_index("building_id")
-    townships = pd.read_csv(csv, encoding="utf-8-sig", dtype={"township": str}).set_index("township")
+    townships = pd.read_csv(csv, encoding="utf-8-sig", dtype={"township": str, "county": str}).set_index("township")
     polygons = (
         pyogrio.read_dataframe(gpkg, layer="townships", columns=["township"]).set_index("township")
         if "townships" in layers else None
@@ -62,8 +63,11 @@ def read_outputs(out_dir: Path) -> dict:
         pd.DataFrame(pyogrio.read_dataframe(gpkg, layer="monthly_yield", read_geometry=False)).set_index("building_id")
         if "monthly_yield" in layers else None
     )
+    counties = out_dir / "counties.csv"
+    counties = (pd.read_csv(counties, encoding="utf-8-sig", dtype={"county": str}).set_index("county")
+                if counties.exists() else None)
     return {"buildings": gpd.GeoDataFrame(buildings, geometry="geometry"), "townships": townships,
-            "polygons": polygons, "plan": plan, "monthly_yield": monthly}
+            "polygons": polygons, "plan": plan, "monthly_yield": monthly, "counties": counties}
 
 
 def read_buildings(out_dir: Path) -> tuple[gpd.GeoDataFrame, pd.DataFrame | None]:

@@ -25,6 +25,10 @@ class ReportData:
     plan: pd.DataFrame | None
     monthly_share: np.ndarray
     city: str
+    #: A province run's county table (counties, then the province row named
+    #: ``province``), or None.
+    counties: pd.DataFrame | None = None
+    province: str | None = None
 
     @property
     def order(self) -> list[str]:
