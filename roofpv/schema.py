@@ -23,7 +23,7 @@ SURVEY_OUTPUTS = ("roofpv.gpkg", "roofpv.qgz", "townships.csv", "findings.csv", 
 PLAN_OUTPUTS = ("rollout_plan.csv", "plan_status.csv", "trajectory.csv", "parameters.csv")
 #: Files `roofpv compare` writes into its folder.
 COMPARE_OUTPUTS = ("compare_townships.csv", "compare_cohorts.csv", "changed_buildings.csv", "compare.gpkg",
-                   "compare.html")
+                   "compare.html", "compare_counties.csv")
 #: Listing of every issued building, written beside the forms for `roofpv collect --issued`.
 ISSUED_LIST = "forms_issued.csv"
 #: Languages of the reports and tables: Chinese (default) and English.
