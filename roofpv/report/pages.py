@@ -74,9 +74,11 @@ def _target_names(config: Config, lang: str) -> dict[str, str]:
     return {t.name: (t.label if lang == "zh" else t.name.replace("_", " ")) for t in config.policy.targets}
 
 
-def _plan_rows(plan: pd.DataFrame | None, n: int, config: Config, lang: str,
+def _plan_rows(roofs: pd.DataFrame | None, n: int, config: Config, lang: str,
                sheet_of: dict) -> list[dict] | None:
-    if plan is None:
+    """The first ``n`` of the ranked ``roofs`` (:func:`roofpv.report.data.plan_roofs`) as
+    table rows; None without a plan."""
+    if roofs is None:
         return None
     names = _target_names(config, lang)
     return [
@@ -86,7 +88,7 @@ def _plan_rows(plan: pd.DataFrame | None, n: int, config: Config, lang: str,
          "mwh": _num(r["annual_kwh"] / 1000.0), "year": int(r["build_year"]),
          "targets": "；".join(names.get(x, x) for x in r["targets"]) if lang == "zh"
          else "; ".join(names.get(x, x) for x in r["targets"])}
-        for bid, r in data.plan_roofs(plan, n).iterrows()
+        for bid, r in roofs.head(n).iterrows()
     ]
 
 
@@ -209,13 +211,14 @@ def render(report: data.ReportData, config: Config, parameters: pd.DataFrame, la
         banners.append(t["banner_site"].format(site=site, km=km))
     polygons = report.polygons.geometry if report.polygons is not None else None
     everything = np.ones(len(b), dtype=bool)
-    city_plan = report.plan
+    # every planned roof ranked once; a township's (county's) are its rows, in that order
+    city_plan = data.plan_roofs(report.plan) if report.plan is not None else None
     atlases, plans = {}, {}
     for name in report.order:
         mask = township_of == name
         boundary = polygons.loc[[name]] if polygons is not None and name in polygons.index else None
         plans[name] = city_plan[city_plan["township"] == name] if city_plan is not None else None
-        ranked = data.plan_roofs(plans[name], PLAN_ROWS_TOWNSHIP).index if plans[name] is not None else []
+        ranked = plans[name].head(PLAN_ROWS_TOWNSHIP).index if plans[name] is not None else []
         atlases[name] = maps.township_atlas(b[mask], boundary, {bid: i + 1 for i, bid in enumerate(ranked)},
                                             _map_words(t))
     sheet_of = {bid: f"{name} {letter}" if lang == "en" else f"{name}{letter}"
