@@ -160,3 +160,16 @@ def test_townships_given_twice_are_a_config_error(tmp_path):
     config.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match="inputs.townships and province.counties both name townships"):
         load_config(config)
+
+
+@pytest.mark.slow
+def test_a_partitioned_province_run_gives_the_one_piece_tables(province, tmp_path):
+    out, config, _ = province
+    parts = tmp_path / "parts"
+    assert main(["survey", str(config.source_path), "--out", str(parts), "--quiet", "--no-report",
+                 "--partitions", "3"]) == 0
+    for name in ("counties.csv", "townships.csv"):
+        assert (parts / name).read_bytes() == (out / name).read_bytes()
+    one, three = (pyogrio.read_dataframe(o / "roofpv.gpkg", layer="buildings", read_geometry=False)
+                  for o in (out, parts))
+    pd.testing.assert_frame_equal(one, three)
