@@ -133,6 +133,7 @@ def test_province_layers_report_workbook_and_compare(province, tmp_path):
     page = (out / "report" / "county-02-西县.html").read_text(encoding="utf-8")
     assert all(name in page for name in towns["township"].iloc[4:])
     assert not any(f">{name}<" in page for name in towns["township"].iloc[:4])
+    assert "← 返回全省概况" in page
     from openpyxl import load_workbook
 
     sheet = load_workbook(out / "report" / "roofpv.xlsx", read_only=True)["各县汇总"]

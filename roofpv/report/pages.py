@@ -199,7 +199,7 @@ def render(report: data.ReportData, config: Config, parameters: pd.DataFrame, la
             "category_svg": Markup(charts.category_chart(data.by_category(sub), lang)),
             "monthly_svg": Markup(charts.monthly_chart(data.monthly_mwh(b, report.monthly_share, mask), lang)),
             "exclusion_rows": _exclusion_rows(sub, config, lang),
-            "site": site, "config_name": config_name, "banners": banners,
+            "site": site, "config_name": config_name, "banners": banners, "province": report.province,
         }
 
     banners = []
