@@ -86,19 +86,35 @@ class County(_Model):
 
 class Province(_Model):
     """Several jurisdictions in one run (整县推进 by province or city): the counties, each
-    with its own townships layer; outputs carry the township, county and province levels,
-    every level measured against the config's ``policy`` targets."""
+    with its own townships layer (``counties``), or a layer of county polygons over the
+    province's townships layer ``inputs.townships`` (``counties_layer``); outputs carry
+    the township, county and province levels, every level measured against the config's
+    ``policy`` targets."""
 
     name: str = Field(min_length=1, description="the province (or city), e.g. 浙江省")
-    counties: list[County] = Field(min_length=1)
+    counties: list[County] | None = Field(None, min_length=1)
+    counties_layer: Path | None = Field(None, description="county polygons; each township lies in the "
+                                        "county holding its representative point")
+    counties_layer_name: str | None = None
+    counties_name_column: str = "county"
+    counties_crs: str | None = Field(None, description="as inputs.townships_crs, for the counties layer")
+
+    _known_crs = field_validator("counties_crs")(_known_crs)
 
     @field_validator("counties")
     @classmethod
-    def _unique_names(cls, v: list[County]) -> list[County]:
-        names = [c.name for c in v]
+    def _unique_names(cls, v: list[County] | None) -> list[County] | None:
+        names = [c.name for c in v or []]
         if len(set(names)) < len(names):
             raise ValueError(f"county names must be unique: {names}")
         return v
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Province:
+        if (self.counties is None) == (self.counties_layer is None):
+            raise ValueError("give either counties (each with its townships layer) or counties_layer "
+                             "(county polygons over inputs.townships)")
+        return self
 
 
 class Site(_Model):
@@ -507,9 +523,13 @@ class Config(_Model):
 
     @model_validator(mode="after")
     def _one_townships_source(self) -> Config:
-        if self.province is not None and self.inputs.townships is not None:
+        province = self.province
+        if province is not None and province.counties is not None and self.inputs.townships is not None:
             raise ValueError("inputs.townships and province.counties both name townships: with a province, "
                              "give each county's townships layer under province.counties and remove inputs.townships")
+        if province is not None and province.counties_layer is not None and self.inputs.townships is None:
+            raise ValueError("province.counties_layer places the townships of inputs.townships in counties; "
+                             "set inputs.townships to the province's townships layer")
         return self
 
     @model_validator(mode="after")
@@ -606,8 +626,10 @@ def _read_yaml(path: Path, chain: tuple[Path, ...] = ()) -> dict:
                 if values.get(key):
                     values[key] = str((base / Path(values[key])).resolve())
     province = raw.get("province")
-    if isinstance(province, dict) and isinstance(province.get("counties"), list):
-        for county in province["counties"]:
+    if isinstance(province, dict):
+        if province.get("counties_layer"):
+            province["counties_layer"] = str((base / Path(province["counties_layer"])).resolve())
+        for county in province.get("counties") or []:
             if isinstance(county, dict) and county.get("townships"):
                 county["townships"] = str((base / Path(county["townships"])).resolve())
     parent = raw.pop("extends", None)

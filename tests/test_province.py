@@ -161,6 +161,9 @@ def test_townships_given_twice_are_a_config_error(tmp_path):
     config.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match="inputs.townships and province.counties both name townships"):
         load_config(config)
+    config.write_text(text.replace("  counties:\n", "  counties_layer: east.gpkg\n  counties:\n"), encoding="utf-8")
+    with pytest.raises(ConfigError, match="give either counties .* or counties_layer"):
+        load_config(config)
 
 
 @pytest.mark.slow
@@ -174,3 +177,24 @@ def test_a_partitioned_province_run_gives_the_one_piece_tables(province, tmp_pat
     one, three = (pyogrio.read_dataframe(o / "roofpv.gpkg", layer="buildings", read_geometry=False)
                   for o in (out, parts))
     pd.testing.assert_frame_equal(one, three)
+
+
+def test_a_counties_layer_places_the_province_townships_in_counties(tmp_path):
+    towns = gpd.read_file(ROOT / "data" / "sample" / "townships.gpkg")
+    counties = gpd.GeoDataFrame({"名称": [EAST, WEST]}, geometry=[
+        towns.geometry.iloc[:4].union_all().buffer(0.001), towns.geometry.iloc[4:8].union_all()], crs=towns.crs)
+    counties.to_crs("EPSG:4549").to_file(tmp_path / "counties.gpkg")  # another CRS than the townships'
+    (tmp_path / "province.yaml").write_text(f"""extends: {(ROOT / "configs" / "pinghu.yaml").as_posix()}
+province:
+  name: {PROVINCE}
+  counties_layer: counties.gpkg
+  counties_name_column: 名称
+""", encoding="utf-8")
+    config = load_config(tmp_path / "province.yaml")
+    polygons, findings = jurisdictions.read_townships(config)
+    names = list(towns["township"])
+    assert polygons["county"].to_dict() == {**dict.fromkeys(names[:4], EAST), **dict.fromkeys(names[4:8], WEST),
+                                            names[8]: jurisdictions.UNKNOWN}
+    lost = [f for f in findings if f.value == names[8]]
+    assert len(lost) == 1 and "lies in no county" in lost[0].problem and lost[0].file.endswith("counties.gpkg")
+    assert config.province.counties_layer in jurisdictions.township_files(config)

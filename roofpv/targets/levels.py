@@ -33,14 +33,15 @@ def with_county(townships: pd.DataFrame, polygons: pd.DataFrame, config: Config)
     return townships.assign(county=county)[["county", *townships.columns]]
 
 
-def county_table(b: pd.DataFrame, config: Config, townships: pd.DataFrame, plan_status: pd.DataFrame,
-                 as_of: dt.date, pace: dict[str, pd.Series] | None = None) -> pd.DataFrame:
-    """One row per county of ``config.province`` (also those without buildings), then
-    the province row named ``config.province.name``: the columns of the township table
-    (``townships``, with its whole-run row :data:`~roofpv.schema.CITY` and a ``county``
-    column), indexed by ``county``. ``b`` needs ``county``; ``pace``: observed pace per
-    target and county (None: the plan's)."""
-    names = pd.Index([c.name for c in config.province.counties])
+def county_table(b: pd.DataFrame, config: Config, polygons: pd.DataFrame, townships: pd.DataFrame,
+                 plan_status: pd.DataFrame, as_of: dt.date, pace: dict[str, pd.Series] | None = None
+                 ) -> pd.DataFrame:
+    """One row per county of the township ``polygons``' ``county`` column, in their order
+    (also those without buildings), then the province row named ``config.province.name``:
+    the columns of the township table (``townships``, with its whole-run row
+    :data:`~roofpv.schema.CITY` and a ``county`` column), indexed by ``county``. ``b``
+    needs ``county``; ``pace``: observed pace per target and county (None: the plan's)."""
+    names = pd.Index(polygons["county"].unique())
     table = township_summary(b.assign(township=b["county"]), config.policy, config.uncertainty, names)
     rows = plan_status.drop(index=CITY)
     status = planning.roll_up(rows, rows.index.map(townships["county"]), ["target", "milestone"])
