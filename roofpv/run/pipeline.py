@@ -377,7 +377,7 @@ def conclude(
         county_pace = (calibration.registered_pace(b.assign(township=b["county"]), config, matches, as_of)
                        if matches is not None else None)
         counties = levels.county_table(b, config, inventory.township_polygons, townships, plan_status, as_of,
-                                       county_pace)
+                                       county_pace, transformer_table)
     plan_status = plan_status.assign(status=[
         townships.at[t, f"{r.target}_status_{r.milestone}"] for t, r in zip(plan_status.index, plan_status.itertuples())
     ])

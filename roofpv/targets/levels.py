@@ -18,6 +18,7 @@ import datetime as dt
 import pandas as pd
 
 from roofpv.config import Config
+from roofpv.grid.assess import township_grid
 from roofpv.inputs import jurisdictions
 from roofpv.schema import CITY
 from roofpv.targets import planning
@@ -34,15 +35,21 @@ def with_county(townships: pd.DataFrame, polygons: pd.DataFrame, config: Config)
 
 
 def county_table(b: pd.DataFrame, config: Config, polygons: pd.DataFrame, townships: pd.DataFrame,
-                 plan_status: pd.DataFrame, as_of: dt.date, pace: dict[str, pd.Series] | None = None
-                 ) -> pd.DataFrame:
+                 plan_status: pd.DataFrame, as_of: dt.date, pace: dict[str, pd.Series] | None = None,
+                 transformers: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per county of the township ``polygons``' ``county`` column, in their order
     (also those without buildings), then the province row named ``config.province.name``:
     the columns of the township table (``townships``, with its whole-run row
     :data:`~roofpv.schema.CITY` and a ``county`` column), indexed by ``county``. ``b``
-    needs ``county``; ``pace``: observed pace per target and county (None: the plan's)."""
+    needs ``county``; ``pace``: observed pace per target and county (None: the plan's);
+    ``transformers``: the grid stage's transformer table (each transformer counted in the
+    county of its township, :func:`roofpv.grid.assess.township_grid`), or None."""
     names = pd.Index(polygons["county"].unique())
-    table = township_summary(b.assign(township=b["county"]), config.policy, config.uncertainty, names)
+    by_county = b.assign(township=b["county"])
+    table = township_summary(by_county, config.policy, config.uncertainty, names)
+    if transformers is not None:
+        transformers = transformers.assign(township=transformers["township"].map(townships["county"]))
+    table = table.join(township_grid(by_county, transformers, table.index, config.province.name))
     rows = plan_status.drop(index=CITY)
     status = planning.roll_up(rows, rows.index.map(townships["county"]), ["target", "milestone"])
     table = table.join(planning.wide(status))
