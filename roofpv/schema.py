@@ -307,7 +307,7 @@ FIELDS: dict[str, Field] = {
     "row": Field("", "阵列排号", "module row number on the plane"),
     "kwp": Field("kWp", "容量(kWp)", "capacity of the module row (facades: of the wall segment)"),
     # facades: one row per outer wall segment
-    "wall": Field("", "墙段编号", "wall segment number within the building, along its outline"),
+    "wall": Field("", "墙段编号", "wall segment number within the building, along its outline, then its courtyards"),
     "orientation": Field("", "朝向", "compass point the wall faces (N, NE, E, SE, S, SW, W, NW)"),
     "length_m": Field("m", "墙段长度(m)", "length of the wall segment along the footprint's outline"),
     "wall_height_m": Field("m", "外露墙高(m)", "mean height of the wall not hidden by a neighbour standing against it"),
