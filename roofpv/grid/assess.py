@@ -382,3 +382,12 @@ def township_grid(b: pd.DataFrame, table: pd.DataFrame | None, index: pd.Index, 
             out.loc[total, [f"transformers_{g}" for g in hosting.GRADES]] = grades.sum().to_numpy()
             out.loc[total, ["open_kw", "storage_to_host_kwh"]] = sums.sum().to_numpy()
     return out
+
+
+def with_township_grid(table: pd.DataFrame, b: pd.DataFrame, transformers: pd.DataFrame | None,
+                       total: str) -> pd.DataFrame:
+    """``table`` (a township or county summary) with the :func:`township_grid` columns
+    after its totals (``technical_annual_mwh_p90``), before its per-target columns."""
+    at = table.columns.get_loc("technical_annual_mwh_p90") + 1
+    grid = township_grid(b, transformers, table.index, total)
+    return pd.concat([table.iloc[:, :at], grid, table.iloc[:, at:]], axis=1)

@@ -366,9 +366,7 @@ def conclude(
 
     progress(sequence.TARGETS)
     townships = township_table(b, config, inventory.township_polygons)
-    at = townships.columns.get_loc("technical_annual_mwh_p90") + 1   # before the per-target columns
-    townships = pd.concat([townships.iloc[:, :at], gridstage.township_grid(b, transformer_table, townships.index, CITY),
-                           townships.iloc[:, at:]], axis=1).join(planning.wide(plan_status))
+    townships = gridstage.with_township_grid(townships, b, transformer_table, CITY).join(planning.wide(plan_status))
     as_of = config.run_date
     pace = calibration.registered_pace(b, config, matches, as_of) if matches is not None else None
     townships = with_status(townships, plan_status, config.policy, as_of, config.planning.start_year, pace)

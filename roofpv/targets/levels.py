@@ -18,7 +18,7 @@ import datetime as dt
 import pandas as pd
 
 from roofpv.config import Config
-from roofpv.grid.assess import township_grid
+from roofpv.grid.assess import with_township_grid
 from roofpv.inputs import jurisdictions
 from roofpv.schema import CITY
 from roofpv.targets import planning
@@ -49,7 +49,7 @@ def county_table(b: pd.DataFrame, config: Config, polygons: pd.DataFrame, townsh
     table = township_summary(by_county, config.policy, config.uncertainty, names)
     if transformers is not None:
         transformers = transformers.assign(township=transformers["township"].map(townships["county"]))
-    table = table.join(township_grid(by_county, transformers, table.index, config.province.name))
+    table = with_township_grid(table, by_county, transformers, config.province.name)
     rows = plan_status.drop(index=CITY)
     status = planning.roll_up(rows, rows.index.map(townships["county"]), ["target", "milestone"])
     table = table.join(planning.wide(status))
