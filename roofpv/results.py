@@ -69,6 +69,8 @@ class Results:
     partitions: Partitions | None = None
     #: Raised roofs of the DSM with no footprint (layer ``unmatched_roofs``), or None.
     unmatched_roofs: gpd.GeoDataFrame | None = None
+    #: PV on surfaces beyond roofs (layer ``surfaces``, :mod:`roofpv.surfaces`), or None.
+    surfaces: gpd.GeoDataFrame | None = None
 
 
 def run_info(config: Config, weather_meta: dict, hourly: pd.DataFrame, crs: str,

@@ -26,7 +26,8 @@ def sample_inputs(config: Config) -> list[str]:
     """Names of the config's input files that are synthetic sample data: files in a
     folder whose README's first line says ``SYNTHETIC``."""
     out = []
-    for path in (config.inputs.footprints, config.inputs.survey, config.inputs.townships):
+    for path in (config.inputs.footprints, config.inputs.survey, config.inputs.townships,
+                 *(layer.file for layer in config.surfaces.layers)):
         if path is None:
             continue
         readme = Path(path).parent / "README.md"

@@ -40,8 +40,9 @@ from roofpv.targets.planning import by_building
 def read_outputs(out_dir: Path) -> dict:
     """``buildings`` (GeoDataFrame by building id), ``townships`` (by township, with the
     whole-city row), ``polygons`` (township boundaries by name, or None), ``plan``
-    (layer ``rollout_plan`` by building id, or None when the run made no plan) and
-    ``monthly_yield`` (table ``monthly_yield`` by building id, or None)."""
+    (layer ``rollout_plan`` by building id, or None when the run made no plan),
+    ``monthly_yield`` (table ``monthly_yield`` by building id, or None) and
+    ``surfaces`` (layer ``surfaces`` without geometry, or None)."""
     gpkg = out_dir / "roofpv.gpkg"
     csv = out_dir / "townships.csv"
     for path in (gpkg, csv):
@@ -62,8 +63,10 @@ def read_outputs(out_dir: Path) -> dict:
         pd.DataFrame(pyogrio.read_dataframe(gpkg, layer="monthly_yield", read_geometry=False)).set_index("building_id")
         if "monthly_yield" in layers else None
     )
+    surfaces = (pd.DataFrame(pyogrio.read_dataframe(gpkg, layer="surfaces", read_geometry=False))
+                if "surfaces" in layers else None)
     return {"buildings": gpd.GeoDataFrame(buildings, geometry="geometry"), "townships": townships,
-            "polygons": polygons, "plan": plan, "monthly_yield": monthly}
+            "polygons": polygons, "plan": plan, "monthly_yield": monthly, "surfaces": surfaces}
 
 
 def read_buildings(out_dir: Path) -> tuple[gpd.GeoDataFrame, pd.DataFrame | None]:
@@ -136,6 +139,8 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_forma
         layers.update(streamed.layers())
     if results.unmatched_roofs is not None:  # after the planes and arrays, streamed or not
         layers["unmatched_roofs"] = results.unmatched_roofs
+    if results.surfaces is not None:
+        layers["surfaces"] = results.surfaces
     if plan:
         layers["rollout_plan"] = streamed.plan() if streamed else by_building(results.plan).reset_index()
     if results.run_info is not None:

@@ -29,7 +29,7 @@ from roofpv.findings import Finding
 from roofpv.inputs import checks, dsm_match
 from roofpv.inputs.inventory import assign_townships, footprint_attributes, join_survey, place
 from roofpv.inputs.site_checks import site_findings
-from roofpv.io import point_cloud, readers, tiles
+from roofpv.io import point_cloud, readers, surface_files, tiles
 from roofpv.io.register_files import read_meters, read_register
 from roofpv.io.weather_files import load_weather
 from roofpv.monitoring import calibration
@@ -49,6 +49,7 @@ from roofpv.run.stages import (
     resolve_roofs,
 )
 from roofpv.schema import CITY, COLUMN_ALIASES, MONTHLY_FIELDS
+from roofpv.surfaces import canopies, sites, totals
 from roofpv.targets import planning
 from roofpv.targets.policy import energy, potential, township_summary, with_status
 
@@ -65,6 +66,8 @@ class Prepared:
     info: pd.DataFrame
     #: Monthly metered generation (``inputs.meters``), or None.
     meters: pd.DataFrame | None = None
+    #: Surfaces beyond roofs on their open ground (:func:`surface_sites`), or None.
+    surfaces: gpd.GeoDataFrame | None = None
 
 
 def analysis_crs(config: Config) -> str:
@@ -132,6 +135,21 @@ def build_inventory(config: Config) -> Inventory:
                      crs=crs, dsm=mosaic, dem=dem, register=matches, unmatched_roofs=unmatched_roofs)
 
 
+def surface_sites(config: Config, inventory: Inventory) -> tuple[gpd.GeoDataFrame | None, list[Finding]]:
+    """The outlines of the config's ``surfaces.layers`` in the analysis CRS, cut to their
+    open ground (the footprints on them count as roofs) and placed in townships; None
+    without surface layers."""
+    if not config.surfaces.layers:
+        return None, []
+    found, findings = surface_files.read_surfaces(config.surfaces.layers, inventory.crs)
+    files = ", ".join(str(layer.file) for layer in config.surfaces.layers)
+    footprints = inventory.buildings.geometry if "geometry" in inventory.buildings else None
+    found, more = sites.open_ground(found, footprints, files)
+    findings += more
+    found, more = sites.in_townships(found, inventory.township_polygons, files)
+    return found, findings + more
+
+
 def check_inputs(config: Config) -> Inventory:
     """:func:`build_inventory` plus the weather file's checks and the DSM's coverage of the
     footprints: every check `roofpv validate` makes, without modelling."""
@@ -166,7 +184,8 @@ def prepare(config: Config, progress: Callable[[str], None] = lambda stage: None
     progress(sequence.READ)
     inventory = build_inventory(config)
     transformers, found = read_transformers(config)
-    inventory = replace(inventory, findings=inventory.findings + found)
+    surfaces, more = surface_sites(config, inventory)
+    inventory = replace(inventory, findings=inventory.findings + found + more)
     progress(sequence.WEATHER)
     hourly, weather_meta = load_weather(config)
     found = weather_meta["findings"] + site_findings(config)
@@ -178,7 +197,7 @@ def prepare(config: Config, progress: Callable[[str], None] = lambda stage: None
     return Prepared(inventory=inventory, transformers=transformers, hourly=hourly,
                     tables=solar.yield_tables(config, hourly),
                     info=run_info(config, weather_meta, hourly, inventory.crs, inventory.township_polygons),
-                    meters=meters)
+                    meters=meters, surfaces=surfaces)
 
 
 def survey_roofs(config: Config) -> tuple[Inventory, gpd.GeoDataFrame]:
@@ -270,7 +289,7 @@ CONCLUDE_COLUMNS = (
     "pv_area_m2", "annual_kwh", "annual_kwh_p90", "specific_yield_kwh_kwp", "suitability", "reasons",
     "has_survey", "dsm_coverage", "dsm_status", "connection_class", "nea_category", "export_mode", "capex_yuan",
     "revenue_yuan_yr", "npv_yuan", "lcoe_yuan_kwh", "payback_years", "co2_avoided_t_yr",
-    "energy_use_kwh", "existing_pv_kwh",
+    "energy_use_kwh", "existing_pv_kwh", "facade_kwp", "facade_annual_kwh",
 )
 
 
@@ -308,6 +327,9 @@ def conclude(
         findings = findings + found
     b, remaining = admit(b, config, transformers)
 
+    progress(sequence.SURFACES)
+    surfaces = None if prepared.surfaces is None else canopies.assess(prepared.surfaces, config, prepared.tables)
+
     progress(sequence.PLAN)
     kw_per_m2 = config.module.power_w / config.module.area_m2 / 1000.0
     plan, plan_status, trajectory = planning.rollout(
@@ -316,6 +338,7 @@ def conclude(
 
     progress(sequence.TARGETS)
     townships = township_table(b, config, inventory.township_polygons).join(planning.wide(plan_status))
+    townships = totals.with_surfaces(townships, b, surfaces)
     as_of = config.run_date
     pace = calibration.registered_pace(b, config, matches, as_of) if matches is not None else None
     townships = with_status(townships, plan_status, config.policy, as_of, config.planning.start_year, pace)
@@ -339,7 +362,7 @@ def conclude(
         run_info=info, pv_arrays=pv_arrays,
         target_labels={t.name: t.label for t in config.policy.targets}, register=matches,
         performance=perf, calibration=calib, monthly_yield=monthly_table,
-        unmatched_roofs=inventory.unmatched_roofs,
+        unmatched_roofs=inventory.unmatched_roofs, surfaces=surfaces,
     )
 
 

@@ -1,0 +1,1 @@
+"""Surfaces beyond roofs: facades, carports and corridors, tank covers, greenhouses, rural yards."""
