@@ -108,8 +108,8 @@ LABELS_ZH["suitability"] = {"suitable": "适宜", "conditional": "有条件适�
 #: Traditional → simplified forms of the characters used in survey headers and values,
 #: so workbooks typed with traditional characters match the vocabularies.
 TRADITIONAL = str.maketrans(
-    "築編號鎮類別權屬載擋況並網條裝積黨機關學醫會構業廠農鎖邊馳鋼陽無輕嚴備變壓臺區層數註稱單個倉儲庫辦衛園體場館戶麼實際設計與為產連護蓋幹筆",
-    "筑编号镇类别权属载挡况并网条装积党机关学医会构业厂农锁边驰钢阳无轻严备变压台区层数注称单个仓储库办卫园体场馆户么实际设计与为产连护盖干笔",
+    "築編號鎮類別權屬載擋況並網條裝積黨機關學醫會構業廠農鎖邊馳鋼陽無輕嚴備變壓臺區層數註稱單個倉儲庫辦衛園體場館戶麼實際設計與為產連護蓋幹筆車溫處",
+    "筑编号镇类别权属载挡况并网条装积党机关学医会构业厂农锁边驰钢阳无轻严备变压台区层数注称单个仓储库办卫园体场馆户么实际设计与为产连护盖干笔车温处",
 )
 
 

@@ -113,6 +113,7 @@ def _types_from_tags(raw: pd.DataFrame, file: str, spec_hint: str
             hit = pd.isna(types) & (kinds == value).to_numpy()
             types[hit], source[hit], whole[hit] = kind, f"kind={value}", site
     findings = []
+    other = int(pd.isna(types).sum())
     if "parking" in raw.columns:
         closed = (types == "carport") & raw["parking"].isin(CLOSED_PARKING).to_numpy()
         if closed.any():
@@ -121,7 +122,6 @@ def _types_from_tags(raw: pd.DataFrame, file: str, spec_hint: str
                 "info", file, int(np.flatnonzero(closed)[0]) + 1, None, "parking", None,
                 f"{int(closed.sum())} car parks are multi-storey, underground or on a roof: no open surface "
                 "to cover; left out (a multi-storey car park's roof counts as a building roof)", "nothing to do"))
-    other = int(pd.isna(types).sum())
     if other:
         findings.append(Finding(
             "info", file, None, None, ", ".join(tagged), None,
