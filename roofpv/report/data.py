@@ -25,6 +25,8 @@ class ReportData:
     plan: pd.DataFrame | None
     monthly_share: np.ndarray
     city: str
+    #: The ``surfaces`` layer (surfaces beyond roofs, :mod:`roofpv.surfaces`), or None.
+    surfaces: pd.DataFrame | None = None
 
     @property
     def order(self) -> list[str]:
@@ -66,6 +68,20 @@ def by_category(b: pd.DataFrame) -> pd.DataFrame:
                           "generation_gwh": total("annual_kwh") / 1e6}, index=pd.Index(names, name="category"))
     table = table[table["capacity_mwp"] > 0]
     return table.sort_values("capacity_mwp", ascending=False, kind="stable")
+
+
+def by_surface(row: pd.Series, surfaces: pd.DataFrame | None, township: str | None) -> pd.DataFrame:
+    """Capacity (MWp) and first-year energy (GWh) of the suitable roofs, the facades and
+    each type of surface beyond roofs of one township row (``township`` None: every
+    surface, the city row), indexed ``roofs``, ``facades`` and the surface types present."""
+    rows = {"roofs": (row.get("counted_potential_kwp", 0.0), row.get("annual_mwh", 0.0)),
+            "facades": (row.get("facade_kwp", 0.0), row.get("facade_annual_mwh", 0.0))}
+    if surfaces is not None and len(surfaces):
+        own = surfaces if township is None else surfaces[surfaces["township"] == township]
+        for kind, part in own.groupby("surface_type", sort=True):
+            rows[kind] = (part["kwp"].sum(), part["annual_kwh"].sum() / 1000.0)
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=["capacity_mwp", "generation_gwh"]).fillna(0.0)
+    return table / 1000.0
 
 
 def exclusions(b: pd.DataFrame, severity: dict[str, str]) -> pd.DataFrame:
