@@ -130,5 +130,17 @@ def assess(sites: gpd.GeoDataFrame, config: Config, tables: dict[str, solar.Yiel
     valued = appraise(out, config)
     out = out.join(valued[["export_mode", "capex_yuan", "revenue_yuan_yr", "npv_yuan", "lcoe_yuan_kwh",
                            "payback_years", "co2_avoided_t_yr"]])
-    columns = [c for c in LAYER_FIELDS["surfaces"]]
-    return gpd.GeoDataFrame(out[columns], geometry=out.geometry, crs=sites.crs)
+    return gpd.GeoDataFrame(out[list(LAYER_FIELDS["surfaces"])],
+                            geometry=gpd.GeoSeries(_multi(out.geometry.to_numpy()), index=out.index), crs=sites.crs)
+
+
+def _multi(geometry: np.ndarray) -> np.ndarray:
+    """Each (multi)polygon as a MultiPolygon of its polygon parts (one geometry type for
+    the layer; an empty open ground stays an empty MultiPolygon)."""
+    parts, owner = shapely.get_parts(geometry, return_index=True)
+    keep = shapely.get_type_id(parts) == 3
+    out = np.array([shapely.MultiPolygon()] * len(geometry), dtype=object)
+    if keep.any():
+        which = np.unique(owner[keep])
+        out[which] = shapely.multipolygons(parts[keep], indices=np.searchsorted(which, owner[keep]))
+    return out
