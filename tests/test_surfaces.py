@@ -175,6 +175,9 @@ def test_what_counts_where_with_facades_and_surfaces():
     bare = totals.with_surfaces(township_frame(), b.drop(columns=["facade_kwp", "facade_annual_kwh"]), None)
     assert (bare[["facade_kwp", "surface_kwp"]] == 0).all().all()
     assert (bare["substitution_roofs"] == bare["substitution_all"]).all()
+    # no floor areas (OSM footprints without a survey): the rate is unknown, never infinite
+    unknown = totals.with_surfaces(township_frame().assign(energy_use_mwh=0.0), b, surfaces)
+    assert unknown[["substitution_roofs", "substitution_all"]].isna().all().all()
 
 
 def test_by_type_has_a_column_pair_per_type_and_the_city_row():
@@ -195,3 +198,29 @@ def test_the_surfaces_layer_holds_the_declared_columns():
     assert row["capex_yuan"] == pytest.approx(3.8 * row["kwp"] * 1000)  # the carport's own capex
     assert row["export_mode"] == "self_use_surplus" and row["npv_yuan"] > 0
     assert math.isfinite(row["co2_avoided_t_yr"])
+
+
+def test_report_rows_and_console_table_by_surface():
+    from rich.console import Console
+
+    from roofpv.cli.survey import surfaces_table
+    from roofpv.report.data import by_surface
+
+    b = pd.DataFrame({"township": ["甲镇", "乙镇"], "existing_pv_kwh": [0.0, 0.0],
+                      "facade_kwp": [20.0, 10.0], "facade_annual_kwh": [14_000.0, 6_000.0]})
+    surfaces = pd.DataFrame({"township": ["甲镇", "乙镇", "甲镇"], "surface_type": ["carport", "carport", "greenhouse"],
+                             "kwp": [30.0, 5.0, 12.0], "annual_kwh": [33_000.0, 5_000.0, 12_500.0]})
+    table = totals.with_surfaces(township_frame(), b, surfaces)
+    rows = by_surface(table.loc["甲镇"], surfaces, "甲镇")
+    assert list(rows.index) == ["roofs", "facades", "carport", "greenhouse"]
+    assert rows.loc["roofs"].tolist() == pytest.approx([0.1, 0.11])  # MWp, GWh
+    assert rows.loc["greenhouse"].tolist() == pytest.approx([0.012, 0.0125])
+    city = by_surface(table.loc[CITY], surfaces, None)
+    assert city.loc["carport", "capacity_mwp"] == pytest.approx(0.035)
+    console = Console(record=True, width=200)
+    console.print(surfaces_table(table, "zh"))
+    text = console.export_text()
+    assert "替代率" in text and "仅屋顶" in text
+    # 甲镇: (existing 0 + roofs 110 MWh) / 1000 = 11.0 %; + facades 14 → 12.4 %; + surfaces 45.5 → 17.0 %
+    line = next(row for row in text.splitlines() if row.lstrip("│ ").startswith("甲镇"))
+    assert "11.0%" in line and "12.4%" in line and "17.0%" in line

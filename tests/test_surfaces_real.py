@@ -49,7 +49,11 @@ def test_lujiazui_car_parks_as_carports(tmp_path, capsys):
     assert s["modules"].to_numpy() == pytest.approx(modules)
     assert s["kwp"].to_numpy() == pytest.approx(modules * 0.58)
     assert s["annual_kwh"].to_numpy() == pytest.approx(s["kwp"] * s["specific_yield_kwh_kwp"] * 0.95)
-    assert s.loc[s["kwp"] > 0, "specific_yield_kwh_kwp"].between(900, 1300).all()
+    # performance ratio (specific yield ÷ the weather file's annual GHI) of a 5° canopy:
+    # PVWatts' 14 % losses, inverter and heat leave 0.70–0.85 (Dobos 2014)
+    info = gpd.read_file(out / "roofpv.gpkg", layer="run_info").set_index("item")["value"]
+    ghi = float(info["weather annual GHI (kWh/m²)"])
+    assert (s.loc[s["kwp"] > 0, "specific_yield_kwh_kwp"] / ghi).between(0.70, 0.85).all()
     # open ground: a car park never keeps area under a footprint
     footprints = gpd.read_file(out / "roofpv.gpkg", layer="buildings")
     assert s.geometry.intersection(footprints.union_all()).area.max() < 0.01

@@ -23,7 +23,7 @@ def read_surfaces(layers: list[SurfaceLayer], crs: str) -> tuple[gpd.GeoDataFram
     frames, findings = [], []
     for i, spec in enumerate(layers):
         raw, found = readers.read_layer(spec.file, spec.layer, "surfaces", spec.crs, f"surfaces.layers[{i}].crs")
-        recognised, more = sites.recognise(raw, spec, str(spec.file))
+        recognised, more = sites.recognise(raw, spec, str(spec.file), f"surfaces.layers[{i}]")
         frames.append(recognised.to_crs(crs))
         findings += found + more
     if not frames:

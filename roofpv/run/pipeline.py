@@ -161,7 +161,7 @@ def check_inputs(config: Config) -> Inventory:
     except WeatherFileError as exc:
         found += [Finding("error", str(config.weather.file or config.source_path), None, None, "weather",
                          None, str(exc), "fix the weather file or weather.* in the config")]
-    found += site_findings(config)
+    found += site_findings(config) + surface_sites(config, inventory)[1]
     inventory = replace(inventory, findings=inventory.findings + found)
     if inventory.dsm is None:
         return inventory

@@ -58,7 +58,8 @@ def with_surfaces(table: pd.DataFrame, b: pd.DataFrame, surfaces: pd.DataFrame |
     surface_mwh = per_row(surf["annual_kwh"], surf["township"]) / 1000.0
     existing_mwh = per_row(has["existing_pv_kwh"], t) / 1000.0
     roofs_mwh = table["annual_mwh"].to_numpy(float)
-    use = table["energy_use_mwh"].to_numpy(float)
+    # no energy use (no floor areas): the rate is unknown, not infinite
+    use = np.where(table["energy_use_mwh"].to_numpy(float) > 0, table["energy_use_mwh"].to_numpy(float), np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         added = pd.DataFrame({
             "facade_kwp": facade_kwp, "facade_annual_mwh": facade_mwh,
