@@ -186,15 +186,6 @@ def build(report: ReportData, config: Config, lang: str) -> bytes:
     out.sheet(sheet_title(t["summary_sheet"], taken), headers, list(zip(*rows)), formats,
               {LABELS[lang][s]: c for s, c in COLOURS.items()})
 
-    if report.surfaces is not None and len(report.surfaces):
-        s = report.surfaces
-        table = s.assign(surface_type=_labelled(s["surface_type"], lambda v: SURFACE_TYPES.get(v, (v, v))[
-            0 if lang == "zh" else 1])).reindex(columns=[c for c, *_ in SURFACES])
-        out.sheet(sheet_title(t["surfaces_sheet"], taken),
-                  [t["surface_id"]] + [_header(label, lang) for _, label, _ in SURFACES],
-                  _columns(table.set_axis(s["surface_id"].to_numpy()).rename_axis("surface_id").reset_index()),
-                  [None] + [fmt for *_, fmt in SURFACES])
-
     b = report.buildings
     plan_year = (report.plan.groupby(level=0)["build_year"].min() if report.plan is not None
                  else pd.Series(dtype=float))
@@ -223,6 +214,14 @@ def build(report: ReportData, config: Config, lang: str) -> bytes:
     for name in report.order:
         take = township == name
         out.sheet(sheet_title(name, taken), headers, [c[take] for c in cells], formats)
+    if report.surfaces is not None and len(report.surfaces):
+        s = report.surfaces
+        table = s.assign(surface_type=_labelled(s["surface_type"], lambda v: SURFACE_TYPES.get(v, (v, v))[
+            0 if lang == "zh" else 1])).reindex(columns=[c for c, *_ in SURFACES])
+        out.sheet(sheet_title(t["surfaces_sheet"], taken),
+                  [t["surface_id"]] + [_header(label, lang) for _, label, _ in SURFACES],
+                  _columns(table.set_axis(s["surface_id"].to_numpy()).rename_axis("surface_id").reset_index()),
+                  [None] + [fmt for *_, fmt in SURFACES])
     out.close()
     return buffer.getvalue()
 
