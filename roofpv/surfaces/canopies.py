@@ -106,17 +106,8 @@ def appraise(surfaces: pd.DataFrame, config: Config) -> pd.DataFrame:
         "pv_area_m2": surfaces["modules"] * config.module.area_m2,
     }, index=surfaces.index)
     frame = grid.classify(frame, config.grid)
-    parts = []
-    for name, rows in frame.groupby(types, sort=False):
-        rule = rules[name]
-        econ = config.economics
-        if rule.capex_yuan_per_w is not None:
-            econ = econ.model_copy(update={"capex_yuan_per_w": {**econ.capex_yuan_per_w,
-                                                                rule.category: rule.capex_yuan_per_w}})
-        parts.append(economics.appraise(rows, econ))
-    valued = pd.concat(parts).reindex(surfaces.index) if parts else frame.assign(
-        export_mode=None, capex_yuan=0.0, revenue_yuan_yr=0.0, npv_yuan=0.0, lcoe_yuan_kwh=np.nan,
-        payback_years=np.nan)
+    capex = types.map({t: r.capex_yuan_per_w for t, r in rules.items()}).astype(float)
+    valued = economics.appraise(frame, config.economics, capex)
     return carbon.account(valued, config.carbon)
 
 

@@ -244,11 +244,13 @@ def in_townships(surfaces: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame | None, 
     representative point, else the layer's township column, else ``未知`` (reported)."""
     township = surfaces["township"].astype(object).where(surfaces["township"].notna(), None)
     if polygons is not None and len(surfaces):
-        points = gpd.GeoDataFrame(geometry=surfaces.geometry.representative_point(), crs=surfaces.crs)
-        located = gpd.sjoin(points, polygons.rename_axis("name_").reset_index()[["name_", "geometry"]],
-                            how="left", predicate="within")
-        located = located[~located.index.duplicated()]["name_"]
-        township = located.where(located.notna(), township)
+        points = shapely.point_on_surface(surfaces.geometry.to_numpy())
+        inside, polygon = shapely.STRtree(polygons.geometry.to_numpy()).query(points, predicate="within")
+        first = np.unique(inside, return_index=True)[1]
+        located = np.full(len(surfaces), None, dtype=object)
+        located[inside[first]] = polygons.index.to_numpy(dtype=object)[polygon[first]]
+        township = pd.Series(np.where(pd.isna(located), township.to_numpy(dtype=object), located),
+                             index=surfaces.index, dtype=object)
     outside = township.isna()
     findings = []
     if outside.any():
