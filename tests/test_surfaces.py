@@ -224,3 +224,14 @@ def test_report_rows_and_console_table_by_surface():
     # 甲镇: (existing 0 + roofs 110 MWh) / 1000 = 11.0 %; + facades 14 → 12.4 %; + surfaces 45.5 → 17.0 %
     line = next(row for row in text.splitlines() if row.lstrip("│ ").startswith("甲镇"))
     assert "11.0%" in line and "12.4%" in line and "17.0%" in line
+
+
+def test_surfaces_of_another_place_are_left_out_and_named():
+    near = site(shapely.box(100, 100, 150, 130), sid="near")
+    far = site(shapely.box(90_000, 0, 90_050, 30), sid="far")
+    both = gpd.GeoDataFrame(pd.concat([near, far], ignore_index=True), crs=CRS)
+    houses = gpd.GeoSeries([shapely.box(0, 0, 20, 20), shapely.box(500, 500, 520, 520)], crs=CRS)
+    kept, found = sites.near_buildings(both, houses, "s.gpkg")
+    assert list(kept["surface_id"]) == ["near"]
+    assert found[0].building_id == "far" and "1 surfaces lie 90 km or more from the buildings" in found[0].problem
+    assert "layers: []" in found[0].fix

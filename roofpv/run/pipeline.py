@@ -144,6 +144,8 @@ def surface_sites(config: Config, inventory: Inventory) -> tuple[gpd.GeoDataFram
     found, findings = surface_files.read_surfaces(config.surfaces.layers, inventory.crs)
     files = ", ".join(str(layer.file) for layer in config.surfaces.layers)
     footprints = inventory.buildings.geometry if "geometry" in inventory.buildings else None
+    found, more = sites.near_buildings(found, footprints, files)
+    findings += more
     found, more = sites.open_ground(found, footprints, files)
     findings += more
     found, more = sites.in_townships(found, inventory.township_polygons, files)

@@ -204,6 +204,31 @@ def recognise(raw: gpd.GeoDataFrame, spec: SurfaceLayer, file: str, spec_hint: s
     return frame[list(SITE_COLUMNS)], findings
 
 
+#: Surfaces farther than this from the footprints' extent are not the jurisdiction's, m.
+FAR_M = 20_000.0
+
+
+def near_buildings(surfaces: gpd.GeoDataFrame, footprints: gpd.GeoSeries | None, file: str = "surfaces"
+                   ) -> tuple[gpd.GeoDataFrame, list[Finding]]:
+    """``surfaces`` less those lying more than :data:`FAR_M` outside the footprints'
+    extent (a layer of another place, e.g. inherited through ``extends:``), reported."""
+    if footprints is None or not len(footprints) or not len(surfaces):
+        return surfaces, []
+    x0, y0, x1, y1 = footprints.total_bounds
+    points = shapely.get_coordinates(shapely.point_on_surface(surfaces.geometry.to_numpy()))
+    dx = np.maximum.reduce([x0 - points[:, 0], points[:, 0] - x1, np.zeros(len(points))])
+    dy = np.maximum.reduce([y0 - points[:, 1], points[:, 1] - y1, np.zeros(len(points))])
+    far = np.hypot(dx, dy) > FAR_M
+    if not far.any():
+        return surfaces, []
+    km = float(np.hypot(dx, dy)[far].min()) / 1000.0
+    return surfaces[~far], [Finding(
+        "warning", file, None, str(surfaces["surface_id"].iloc[int(np.flatnonzero(far)[0])]), "geometry", None,
+        f"{int(far.sum())} surfaces lie {km:,.0f} km or more from the buildings; left out",
+        "check the CRS of the surface layers, or set surfaces.layers for this place (a config that extends "
+        "another inherits its layers; `layers: []` for none)")]
+
+
 def open_ground(surfaces: gpd.GeoDataFrame, footprints: gpd.GeoSeries | None, file: str = "surfaces"
                 ) -> tuple[gpd.GeoDataFrame, list[Finding]]:
     """``surfaces`` with ``area_m2`` (the outline's plan area) and their geometry cut to
