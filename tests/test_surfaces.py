@@ -235,3 +235,10 @@ def test_surfaces_of_another_place_are_left_out_and_named():
     assert list(kept["surface_id"]) == ["near"]
     assert found[0].building_id == "far" and "1 surfaces lie 90 km or more from the buildings" in found[0].problem
     assert "layers: []" in found[0].fix
+
+
+def test_a_missing_surfaces_file_names_the_config_key(tmp_path):
+    from roofpv.io.surface_files import read_surfaces
+
+    with pytest.raises(InputError, match=r"parking.gpkg: surfaces file not found; check surfaces.layers\[0\].file"):
+        read_surfaces([SurfaceLayer(file=tmp_path / "parking.gpkg", type="carport")], CRS)

@@ -12,6 +12,7 @@ import geopandas as gpd
 import pandas as pd
 
 from roofpv.config import SurfaceLayer
+from roofpv.errors import InputError
 from roofpv.findings import Finding
 from roofpv.io import readers
 from roofpv.surfaces import sites
@@ -22,6 +23,8 @@ def read_surfaces(layers: list[SurfaceLayer], crs: str) -> tuple[gpd.GeoDataFram
     (columns of :data:`roofpv.surfaces.sites.SITE_COLUMNS`), and the findings about them."""
     frames, findings = [], []
     for i, spec in enumerate(layers):
+        if not spec.file.exists():
+            raise InputError(f"{spec.file}: surfaces file not found; check surfaces.layers[{i}].file in the config")
         raw, found = readers.read_layer(spec.file, spec.layer, "surfaces", spec.crs, f"surfaces.layers[{i}].crs")
         recognised, more = sites.recognise(raw, spec, str(spec.file), f"surfaces.layers[{i}]")
         frames.append(recognised.to_crs(crs))
