@@ -242,3 +242,12 @@ def test_a_missing_surfaces_file_names_the_config_key(tmp_path):
 
     with pytest.raises(InputError, match=r"parking.gpkg: surfaces file not found; check surfaces.layers\[0\].file"):
         read_surfaces([SurfaceLayer(file=tmp_path / "parking.gpkg", type="carport")], CRS)
+
+
+def test_no_surface_left_gives_an_empty_layer():
+    config = load_config(ROOT / "configs" / "pinghu.yaml")
+    empty = sites.no_sites(CRS).assign(area_m2=pd.Series(dtype=float), open_area_m2=pd.Series(dtype=float))
+    layer = canopies.assess(empty, config, {"open_rack": table(), "roof_standoff": table()})
+    assert layer.empty and list(layer.columns) == [*LAYER_FIELDS["surfaces"], "geometry"]
+    out = totals.with_surfaces(township_frame(), pd.DataFrame({"township": ["甲镇"], "existing_pv_kwh": [0.0]}), layer)
+    assert (out["surface_kwp"] == 0).all()

@@ -116,6 +116,11 @@ def assess(sites: gpd.GeoDataFrame, config: Config, tables: dict[str, solar.Yiel
     laid out, its yield and economics, with the columns of
     :data:`roofpv.schema.LAYER_FIELDS` ``["surfaces"]`` and the open ground as geometry."""
     rules = config.surfaces.rules
+    if sites.empty:  # every outline left out (not surfaces, far away, on roofs): an empty layer
+        columns = {c: pd.Series(dtype=object if c in ("surface_id", "surface_type", "surface_source", "township",
+                                                      "name", "export_mode") else float)
+                   for c in LAYER_FIELDS["surfaces"]}
+        return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries([], crs=sites.crs), crs=sites.crs)
     out = sites.join(lay_out(sites, rules, config.module))
     out = out.join(energy(out, rules, tables))
     valued = appraise(out, config)
