@@ -4,13 +4,15 @@ Run ``python scripts/make_surfaces.py [--data-dir data]``; it reads
 ``<data>/sample/footprints.gpkg``, ``survey.xlsx`` and ``townships.gpkg`` and writes
 ``<data>/sample/surfaces.gpkg`` (layer ``surfaces``, EPSG:4490 like the footprints):
 car parks beside the largest hospital, school and shops of 当湖街道, a covered walkway
-beside a school, a wastewater plant in an industrial park of 钟埭街道, greenhouses and
-farmyards beside village houses of 新埭镇. Columns ``编号`` (id), ``类型`` (the type
+beside a school, a wastewater plant in an industrial park of 钟埭街道, greenhouses beside
+village houses of 新埭镇 and two farmyards drawn round village houses (the house's
+footprint inside the yard, as a bureau's 院落 layer draws it). Columns ``编号`` (id), ``类型`` (the type
 in Chinese, as a bureau's layer would name it), ``name``. Deterministic.
 
 Like the rest of the sample, nothing here is real: each outline is a rectangle of a
 plausible size placed on open ground next to its building (the first of the four sides
-where it lies at least 3 m from every footprint and inside the building's township).
+where it lies at least 3 m from every footprint and inside the building's township); a
+farmyard is the house's bounding box widened by 2 m (8 m to the south).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from roofpv.io.readers import read_survey
 #: Analysis CRS of the sample (CGCS2000 3° Gauss-Krüger, CM 120°E), metres.
 METRIC = "EPSG:4549"
 #: (id, 类型, name, township, anchor category, rank among the township's buildings of that
-#: category by floor area, width m, depth m)
+#: category by floor area, width m, depth m; a farmyard is drawn round its house)
 SURFACES = (
     ("CP01", "车棚", "人民医院停车场", "当湖街道", "hospital", 0, 45.0, 30.0),
     ("CP02", "光伏车棚", "实验中学停车场", "当湖街道", "school", 0, 40.0, 22.0),
@@ -37,8 +39,8 @@ SURFACES = (
     ("WW01", "污水处理厂", "钟埭污水处理厂", "钟埭街道", "factory", 0, 150.0, 110.0),
     ("GH01", "大棚", "蔬菜大棚一", "新埭镇", "rural_residential", 0, 60.0, 10.0),
     ("GH02", "农业大棚", "蔬菜大棚二", "新埭镇", "rural_residential", 3, 60.0, 10.0),
-    ("YD01", "院落", "农房院落", "新埭镇", "rural_residential", 5, 14.0, 11.0),
-    ("YD02", "院落空地", "农房院落", "新埭镇", "rural_residential", 8, 12.0, 10.0),
+    ("YD01", "院落", "农房院落", "新埭镇", "rural_residential", 5, None, None),  # round the house
+    ("YD02", "院落空地", "农房院落", "新埭镇", "rural_residential", 8, None, None),
 )
 #: Clear distance from every footprint, m.
 CLEARANCE = 3.0
@@ -62,6 +64,16 @@ def _placed(anchor, width: float, depth: float, blocked, township) -> shapely.Po
     return None
 
 
+def _yard(anchor, blocked, township) -> shapely.Polygon | None:
+    """A farmyard round the house ``anchor``: its bounding box widened by 2 m to the west,
+    east and north and 8 m to the south (the 院子 in front of the house), clear of every
+    other footprint and inside ``township``; None when it does not fit."""
+    x0, y0, x1, y1 = anchor.bounds
+    yard = shapely.box(x0 - 2.0, y0 - 8.0, x1 + 2.0, y1 + 2.0)
+    others = shapely.difference(blocked, anchor.buffer(CLEARANCE + 0.5))
+    return yard if township.contains(yard) and not others.intersects(yard) else None
+
+
 def surfaces(footprints: gpd.GeoDataFrame, survey: pd.DataFrame, townships: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """The sample's surfaces (metric CRS) as described in the module docstring."""
     b = footprints.to_crs(METRIC).join(survey[["township", "category", "name", "floor_area_m2"]])
@@ -78,7 +90,10 @@ def surfaces(footprints: gpd.GeoDataFrame, survey: pd.DataFrame, townships: gpd.
             pool = b[(b["township"] == township) & (b["category"] == category)]
         pool = pool.sort_values("floor_area_m2", ascending=False, kind="stable")
         for _, anchor in pool.iloc[rank:].iterrows():
-            shape = _placed(anchor.geometry, width, depth, shapely.union(blocked, taken), towns.geometry[township])
+            if kind.startswith("院落"):  # drawn round the house: its footprint is cut out again
+                shape = _yard(anchor.geometry, shapely.union(blocked, taken), towns.geometry[township])
+            else:
+                shape = _placed(anchor.geometry, width, depth, shapely.union(blocked, taken), towns.geometry[township])
             if shape is not None:
                 rows.append({"编号": sid, "类型": kind, "name": name, "geometry": shape})
                 taken = shapely.union(taken, shape.buffer(CLEARANCE))
