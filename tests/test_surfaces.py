@@ -251,3 +251,22 @@ def test_no_surface_left_gives_an_empty_layer():
     assert layer.empty and list(layer.columns) == [*LAYER_FIELDS["surfaces"], "geometry"]
     out = totals.with_surfaces(township_frame(), pd.DataFrame({"township": ["甲镇"], "existing_pv_kwh": [0.0]}), layer)
     assert (out["surface_kwp"] == 0).all()
+
+
+def test_the_sample_surfaces_count_their_open_ground_once(pinghu_results):
+    r = pinghu_results
+    s = r.surfaces.set_index("surface_id")
+    assert sorted(s["surface_type"].value_counts().items()) == [
+        ("carport", 3), ("corridor", 1), ("greenhouse", 2), ("rural_yard", 2), ("tank_cover", 1)]
+    # a farmyard drawn round its house: the house's footprint is cut out, its roof is a roof
+    yard = r.surfaces.set_index("surface_id").loc["YD01"]
+    houses = r.buildings[r.buildings.geometry.within(shapely.box(*yard.geometry.bounds).buffer(0.5))]
+    assert len(houses) == 1
+    assert yard["open_area_m2"] == pytest.approx(yard["area_m2"] - houses.geometry.area.iloc[0], abs=0.5)
+    assert yard["usable_area_m2"] == pytest.approx(0.5 * yard["open_area_m2"])
+    # the township table holds the layer's sums; the city row all of them
+    towns = r.townships
+    by_town = s.groupby("township")["kwp"].sum()
+    assert towns.loc[by_town.index, "surface_kwp"].to_numpy() == pytest.approx(by_town.to_numpy())
+    assert towns.loc[CITY, "surface_annual_mwh"] == pytest.approx(s["annual_kwh"].sum() / 1000)
+    assert (towns["substitution_all"] >= towns["substitution_roofs"]).all()
