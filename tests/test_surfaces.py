@@ -270,3 +270,20 @@ def test_the_sample_surfaces_count_their_open_ground_once(pinghu_results):
     assert towns.loc[by_town.index, "surface_kwp"].to_numpy() == pytest.approx(by_town.to_numpy())
     assert towns.loc[CITY, "surface_annual_mwh"] == pytest.approx(s["annual_kwh"].sum() / 1000)
     assert (towns["substitution_all"] >= towns["substitution_roofs"]).all()
+
+
+def test_surface_findings_read_in_chinese():
+    from roofpv.findings import translate
+
+    raw = gpd.GeoDataFrame({"kind": ["parking", "parking", "park"], "id": [1, 1, 2]},
+                           geometry=[shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 10), shapely.Point(0, 0)],
+                           crs=CRS)
+    _, findings = sites.recognise(raw, SurfaceLayer(file="osm.geojson"), "osm.geojson")
+    found = sites.near_buildings(site(shapely.box(90_000, 0, 90_050, 30)), gpd.GeoSeries([shapely.box(0, 0, 9, 9)],
+                                                                                      crs=CRS))[1]
+    texts = [t for f in findings + found for t in (f.problem, f.fix)]
+    assert [translate(t, "zh") for t in texts] == [
+        "3 个要素中有 1 个不带场地标签，未计入", "无需处理；如需使用其他轮廓，请为该图层设置 type 或 type_column",
+        "2 个轮廓与同类轮廓编号相同（同一要素在瓦片边缘被切开），已合并为 1 个场地", "无需处理",
+        "1 个场地距建筑 90 km 以上，未计入",
+        "请检查场地图层的坐标系，或为本地设置 surfaces.layers（extends 的配置会继承其场地图层；无场地写 `layers: []`）"]
