@@ -247,8 +247,11 @@ def open_ground(surfaces: gpd.GeoDataFrame, footprints: gpd.GeoSeries | None, fi
             hit, group = np.unique(left, return_inverse=True)
             order = np.argsort(group, kind="stable")
             bounds = np.flatnonzero(np.r_[True, np.diff(group[order]) != 0, True])
-            covers = np.array([shapely.union_all(parts[right[order][a:b]])
-                               for a, b in zip(bounds[:-1], bounds[1:])], dtype=object)
+            # one footprint on a surface (the common case) is its cover as it is; several are
+            # unioned first (they may overlap)
+            covers = parts[right[order][bounds[:-1]]].copy()
+            for k in np.flatnonzero(np.diff(bounds) > 1):
+                covers[k] = shapely.union_all(parts[right[order][bounds[k]:bounds[k + 1]]])
             opened[hit] = shapely.difference(geometry[hit], covers)
             ids = footprints.index.to_numpy(dtype=object)
             covered = hit[shapely.area(opened[hit]) < COVERED_SHARE * area[hit]]
