@@ -1,1 +1,1 @@
-"""Surfaces beyond roofs: facades, carports and corridors, tank covers, greenhouses, rural yards."""
+"""Surfaces beyond roofs: facades (BIPV), carports and corridors, tank covers, greenhouses and rural yards."""

@@ -34,7 +34,8 @@ def _by_township(values: pd.Series | float, township: pd.Series) -> pd.Series:
 
 def with_surfaces(table: pd.DataFrame, b: pd.DataFrame, surfaces: pd.DataFrame | None) -> pd.DataFrame:
     """The township table (with its whole-city row :data:`~roofpv.schema.CITY`) with
-    :data:`TOTAL_FIELDS` inserted after the roofs' totals (before the per-target columns).
+    :data:`TOTAL_FIELDS`, its columns in the order of :data:`~roofpv.schema.LAYER_FIELDS`
+    (the per-target columns after them).
 
     ``b``: the buildings with ``township``, ``existing_pv_kwh`` and, where the run has
     facades, ``facade_kwp`` and ``facade_annual_kwh``; ``surfaces``: the ``surfaces``
@@ -70,10 +71,9 @@ def with_surfaces(table: pd.DataFrame, b: pd.DataFrame, surfaces: pd.DataFrame |
             "substitution_with_facades": (existing_mwh + roofs_mwh + facade_mwh) / use,
             "substitution_all": (existing_mwh + roofs_mwh + facade_mwh + surface_mwh) / use,
         }, index=rows)[list(TOTAL_FIELDS)]
-    base = table.drop(columns=[c for c in TOTAL_FIELDS if c in table])
-    at = base.columns.get_loc("technical_annual_mwh_p90") + 1 if "technical_annual_mwh_p90" in base else len(
-        [c for c in base.columns if c in LAYER_FIELDS["townships"]])
-    return pd.concat([base.iloc[:, :at], added, base.iloc[:, at:]], axis=1)
+    out = pd.concat([table.drop(columns=[c for c in TOTAL_FIELDS if c in table]), added], axis=1)
+    declared = [c for c in LAYER_FIELDS["townships"] if c in out]  # the declared order, then per target
+    return out[declared + [c for c in out.columns if c not in declared]]
 
 
 def by_type(surfaces: pd.DataFrame | None, townships: list[str]) -> pd.DataFrame:
