@@ -23,7 +23,8 @@ pytestmark = pytest.mark.qgis
 
 QGIS_PYTHON = os.environ.get("ROOFPV_QGIS_PYTHON", "/usr/bin/python3")
 CHECKER = Path(__file__).with_name("qgis_check.py")
-LAYERS = ["pv_arrays", "roof_planes", "unmatched_roofs", "rollout_plan", "buildings", "surfaces", "townships"]
+LAYERS = ["transformers", "pv_arrays", "roof_planes", "facades", "unmatched_roofs", "rollout_plan", "buildings",
+          "surfaces", "townships"]
 
 
 def imports(python: str, module: str) -> bool:
@@ -128,8 +129,8 @@ def test_project_lists_the_layers_top_down_by_relative_path(run):
     assert sources == [f"./roofpv.gpkg|layername={n}" for n in LAYERS]
     assert root.find("projectCrs/spatialrefsys/authid").text == results.crs
     assert [e.find("renderer-v2").get("type") for e in root.iter("maplayer")] == [
-        "singleSymbol", "graduatedSymbol", "singleSymbol", "categorizedSymbol", "categorizedSymbol",
-        "categorizedSymbol", "graduatedSymbol"]
+        "categorizedSymbol", "singleSymbol", "graduatedSymbol", "graduatedSymbol", "singleSymbol", "categorizedSymbol",
+        "categorizedSymbol", "categorizedSymbol", "graduatedSymbol"]
 
 
 def validator_python() -> str | None:
