@@ -211,7 +211,7 @@ def test_report_rows_and_console_table_by_surface():
     surfaces = pd.DataFrame({"township": ["甲镇", "乙镇", "甲镇"], "surface_type": ["carport", "carport", "greenhouse"],
                              "kwp": [30.0, 5.0, 12.0], "annual_kwh": [33_000.0, 5_000.0, 12_500.0]})
     table = totals.with_surfaces(township_frame(), b, surfaces)
-    rows = by_surface(table.loc["甲镇"], surfaces, "甲镇")
+    rows = by_surface(table.loc["甲镇"], surfaces, {"甲镇"})
     assert list(rows.index) == ["roofs", "facades", "carport", "greenhouse"]
     assert rows.loc["roofs"].tolist() == pytest.approx([0.1, 0.11])  # MWp, GWh
     assert rows.loc["greenhouse"].tolist() == pytest.approx([0.012, 0.0125])

@@ -25,6 +25,10 @@ class ReportData:
     plan: pd.DataFrame | None
     monthly_share: np.ndarray
     city: str
+    #: A province run's county table (counties, then the province row named
+    #: ``province``), or None.
+    counties: pd.DataFrame | None = None
+    province: str | None = None
     #: The ``surfaces`` layer (surfaces beyond roofs, :mod:`roofpv.surfaces`), or None.
     surfaces: pd.DataFrame | None = None
 
@@ -70,14 +74,15 @@ def by_category(b: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values("capacity_mwp", ascending=False, kind="stable")
 
 
-def by_surface(row: pd.Series, surfaces: pd.DataFrame | None, township: str | None) -> pd.DataFrame:
+def by_surface(row: pd.Series, surfaces: pd.DataFrame | None, townships: set[str] | None) -> pd.DataFrame:
     """Capacity (MWp) and first-year energy (GWh) of the suitable roofs, the facades and
-    each type of surface beyond roofs of one township row (``township`` None: every
-    surface, the city row), indexed ``roofs``, ``facades`` and the surface types present."""
+    each type of surface beyond roofs of one row of the township (or county) table: the
+    surfaces of ``townships`` (None: every surface, the city row), indexed ``roofs``,
+    ``facades`` and the surface types present."""
     rows = {"roofs": (row.get("counted_potential_kwp", 0.0), row.get("annual_mwh", 0.0)),
             "facades": (row.get("facade_kwp", 0.0), row.get("facade_annual_mwh", 0.0))}
     if surfaces is not None and len(surfaces):
-        own = surfaces if township is None else surfaces[surfaces["township"] == township]
+        own = surfaces if townships is None else surfaces[surfaces["township"].isin(townships)]
         for kind, part in own.groupby("surface_type", sort=True):
             rows[kind] = (part["kwp"].sum(), part["annual_kwh"].sum() / 1000.0)
     table = pd.DataFrame.from_dict(rows, orient="index", columns=["capacity_mwp", "generation_gwh"]).fillna(0.0)
@@ -97,10 +102,10 @@ def exclusions(b: pd.DataFrame, severity: dict[str, str]) -> pd.DataFrame:
     return counts[["reason", "severity", "buildings"]].reset_index(drop=True)
 
 
-def plan_roofs(plan: pd.DataFrame, n: int) -> pd.DataFrame:
-    """The first ``n`` roofs of a plan by rank, one row per building: ``township``, ``name``,
-    ``category``, ``capacity_kwp``, ``annual_kwh``, ``build_year`` (earliest),
-    ``targets`` (the targets it serves, in plan order)."""
+def plan_roofs(plan: pd.DataFrame, n: int | None = None) -> pd.DataFrame:
+    """The first ``n`` roofs of a plan by rank (all with None), one row per building:
+    ``township``, ``name``, ``category``, ``capacity_kwp``, ``annual_kwh``,
+    ``build_year`` (earliest), ``targets`` (the targets it serves, in plan order)."""
     if plan.empty:
         return plan.assign(targets=[])
     if "targets" in plan.columns:  # the GeoPackage layer: one row per building already
@@ -111,9 +116,13 @@ def plan_roofs(plan: pd.DataFrame, n: int) -> pd.DataFrame:
         plan_order=("plan_order", "first"), township=("township", "first"), name=("name", "first"),
         category=("category", "first"),
         capacity_kwp=("capacity_kwp", "first"), annual_kwh=("annual_kwh", "first"),
-        build_year=("build_year", "min"), targets=("target", lambda t: list(dict.fromkeys(t))),
+        build_year=("build_year", "min"),
     )
-    return out.sort_values("plan_order", kind="stable").head(n).drop(columns="plan_order")
+    # each target once per roof, in plan order
+    served = rows.drop_duplicates(["building_id", "target"]).groupby("building_id", sort=False)["target"]
+    out["targets"] = served.agg(list)
+    out = out.sort_values("plan_order", kind="stable")
+    return (out if n is None else out.head(n)).drop(columns="plan_order")
 
 
 def coverage_rows(row: pd.Series, targets) -> list[dict]:

@@ -19,8 +19,8 @@ from roofpv.inputs.provenance import sample_inputs, site_mismatch
 from roofpv.report import charts, data, maps
 from roofpv.report.fonts import font_face_css, printable
 from roofpv.report.labels import code_label, reason_label, text
-from roofpv.targets.milestones import COLOURS, LABELS
 from roofpv.schema import SURFACE_TYPES
+from roofpv.targets.milestones import COLOURS, LABELS
 
 #: Roofs listed from the plan: per township, and on the city overview.
 PLAN_ROWS_TOWNSHIP, PLAN_ROWS_CITY = 15, 20
@@ -88,9 +88,11 @@ def _target_names(config: Config, lang: str) -> dict[str, str]:
     return {t.name: (t.label if lang == "zh" else t.name.replace("_", " ")) for t in config.policy.targets}
 
 
-def _plan_rows(plan: pd.DataFrame | None, n: int, config: Config, lang: str,
+def _plan_rows(roofs: pd.DataFrame | None, n: int, config: Config, lang: str,
                sheet_of: dict) -> list[dict] | None:
-    if plan is None:
+    """The first ``n`` of the ranked ``roofs`` (:func:`roofpv.report.data.plan_roofs`) as
+    table rows; None without a plan."""
+    if roofs is None:
         return None
     names = _target_names(config, lang)
     return [
@@ -100,7 +102,7 @@ def _plan_rows(plan: pd.DataFrame | None, n: int, config: Config, lang: str,
          "mwh": _num(r["annual_kwh"] / 1000.0), "year": int(r["build_year"]),
          "targets": "；".join(names.get(x, x) for x in r["targets"]) if lang == "zh"
          else "; ".join(names.get(x, x) for x in r["targets"])}
-        for bid, r in data.plan_roofs(plan, n).iterrows()
+        for bid, r in roofs.head(n).iterrows()
     ]
 
 
@@ -117,10 +119,14 @@ def _map_words(t: dict) -> dict[str, str]:
     return {k: t[f"map_{k}"] for k in ("sheet", "north", "m", "km", "overview")}
 
 
-def _city_maps(report: data.ReportData, targets, t: dict, lang: str) -> list[dict]:
-    """Per target: the townships coloured by the status of its last milestone on the run
-    date (:mod:`roofpv.targets.milestones`)."""
-    if report.polygons is None or report.polygons.empty:
+def _city_maps(report: data.ReportData, targets, t: dict, lang: str, names: list[str] | None = None
+               ) -> list[dict]:
+    """Per target: the townships (``names``, default all) coloured by the status of its
+    last milestone on the run date (:mod:`roofpv.targets.milestones`)."""
+    polygons = report.polygons
+    if names is not None and polygons is not None:
+        polygons = polygons.loc[polygons.index.intersection(names, sort=False)]
+    if polygons is None or polygons.empty:
         return []
     out = []
     for target in targets:
@@ -128,10 +134,10 @@ def _city_maps(report: data.ReportData, targets, t: dict, lang: str) -> list[dic
         column = f"{target.name}_status_{year}"
         if year is None or column not in report.townships.columns:
             continue
-        status = report.townships[column].reindex(report.polygons.index)
+        status = report.townships[column].reindex(polygons.index)
         fill = {name: COLOURS[s] for name, s in status.items() if s in COLOURS}
         name = target.label if lang == "zh" else target.name.replace("_", " ")
-        out.append({"svg": Markup(maps.city_map(report.polygons, fill, _map_words(t), f"{year}")),
+        out.append({"svg": Markup(maps.city_map(polygons, fill, _map_words(t), f"{year}")),
                     "title": t["city_map_title"].format(target=name, year=year)})
     return out
 
@@ -150,6 +156,34 @@ def _survey_rows(b: pd.DataFrame, order: list[str], city: str, targets) -> list[
     } for name, row in table.iterrows()]
 
 
+def _area_rows(table: pd.DataFrame, names: list[str], total: str, files_of: dict[str, str], targets,
+               lang: str) -> list[dict]:
+    """Rows of a township (or county) table: ``names`` then the ``total`` row, each
+    linked to its page where it has one, with coverage and milestone status per target."""
+    rows = []
+    for name in [*names, total]:
+        row = table.loc[name]
+        rows.append({
+            "name": name, "file": files_of.get(name), "total": name == total,
+            "buildings": _num(row["buildings"], 0), "suitable": _num(row["suitable"], 0),
+            "mwp": _num(row["counted_potential_kwp"] / 1000.0),
+            "technical": _num(row["technical_potential_kwp"] / 1000.0), "gwh": _num(row["annual_mwh"] / 1000.0, 2),
+            "technical_gwh": (f"{_num(row.get('technical_annual_mwh', np.nan) / 1000.0, 2)} / "
+                              f"{_num(row.get('technical_annual_mwh_p90', np.nan) / 1000.0, 2)}"),
+            "coverage": [
+                {"today": _pct(c["today"]), "potential": _pct(c["potential"]), "technical": _pct(c["technical"]),
+                 "reach": [(year, LABELS[lang][s], COLOURS[s]) for year, _, s in c["milestones"]]}
+                for c in data.coverage_rows(row, targets)
+            ],
+        })
+    return rows
+
+
+def county_file(number: int, name: str) -> str:
+    """File name of a county page of a province report (``county-01-<name>.html``)."""
+    return f"county-{page_file(number, name)}"
+
+
 def _page(context: dict, lang: str) -> str:
     css = (files("roofpv.report") / "templates" / "report.css").read_text(encoding="utf-8")
     t = text(lang)
@@ -160,7 +194,8 @@ def _page(context: dict, lang: str) -> str:
 
 def render(report: data.ReportData, config: Config, parameters: pd.DataFrame, lang: str,
            config_name: str) -> dict[str, str]:
-    """Every page of the report by file name: ``index.html`` first, then the townships."""
+    """Every page of the report by file name: ``index.html`` first, then (a province
+    report) the counties, then the townships."""
     t = text(lang)
     b, towns = report.buildings, report.townships
     targets = config.policy.targets
@@ -169,22 +204,22 @@ def render(report: data.ReportData, config: Config, parameters: pd.DataFrame, la
     pages: dict[str, str] = {}
     files_of = {name: page_file(i + 1, name) for i, name in enumerate(report.order)}
 
-    def common(name: str, mask: np.ndarray) -> dict:
-        row = towns.loc[name]
+    def common(name: str, mask: np.ndarray, row: pd.Series | None = None) -> dict:
+        row = towns.loc[name] if row is None else row
         sub = b[mask]
         return {
             "figures": _figures(row, t),
             "coverage_svg": Markup(charts.coverage_chart(data.coverage_rows(row, targets), lang)),
             "category_svg": Markup(charts.category_chart(data.by_category(sub), lang)),
             "surface_svg": Markup(charts.category_chart(
-                data.by_surface(row, report.surfaces, None if name == report.city else name), lang,
+                data.by_surface(row, report.surfaces, None if name == report.city else set(sub["township"])), lang,
                 surface_labels, t["by_surface"])),
             "by_surface_note": t["by_surface_note"].format(
                 roofs=_pct(row.get("substitution_roofs", np.nan)),
                 facades=_pct(row.get("substitution_with_facades", np.nan)), all=_pct(row.get("substitution_all", np.nan))),
             "monthly_svg": Markup(charts.monthly_chart(data.monthly_mwh(b, report.monthly_share, mask), lang)),
             "exclusion_rows": _exclusion_rows(sub, config, lang),
-            "site": site, "config_name": config_name, "banners": banners,
+            "site": site, "config_name": config_name, "banners": banners, "province": report.province,
         }
 
     surface_labels = {"roofs": t["surface_roofs"], "facades": t["surface_facades"],
@@ -198,38 +233,31 @@ def render(report: data.ReportData, config: Config, parameters: pd.DataFrame, la
         banners.append(t["banner_site"].format(site=site, km=km))
     polygons = report.polygons.geometry if report.polygons is not None else None
     everything = np.ones(len(b), dtype=bool)
-    city_plan = report.plan
+    # every planned roof ranked once; a township's (county's) are its rows, in that order
+    city_plan = data.plan_roofs(report.plan) if report.plan is not None else None
     atlases, plans = {}, {}
     for name in report.order:
         mask = township_of == name
         boundary = polygons.loc[[name]] if polygons is not None and name in polygons.index else None
         plans[name] = city_plan[city_plan["township"] == name] if city_plan is not None else None
-        ranked = data.plan_roofs(plans[name], PLAN_ROWS_TOWNSHIP).index if plans[name] is not None else []
+        ranked = plans[name].head(PLAN_ROWS_TOWNSHIP).index if plans[name] is not None else []
         atlases[name] = maps.township_atlas(b[mask], boundary, {bid: i + 1 for i, bid in enumerate(ranked)},
                                             _map_words(t))
     sheet_of = {bid: f"{name} {letter}" if lang == "en" else f"{name}{letter}"
                 for name, atlas in atlases.items() for bid, letter in atlas.sheet_of.items()}
-    township_rows = []
-    for name in [*report.order, report.city]:
-        row = towns.loc[name]
-        township_rows.append({
-            "name": name, "file": files_of.get(name), "total": name == report.city,
-            "buildings": _num(row["buildings"], 0), "suitable": _num(row["suitable"], 0),
-            "mwp": _num(row["counted_potential_kwp"] / 1000.0),
-            "technical": _num(row["technical_potential_kwp"] / 1000.0), "gwh": _num(row["annual_mwh"] / 1000.0, 2),
-            "technical_gwh": (f"{_num(row.get('technical_annual_mwh', np.nan) / 1000.0, 2)} / "
-                              f"{_num(row.get('technical_annual_mwh_p90', np.nan) / 1000.0, 2)}"),
-            "coverage": [
-                {"today": _pct(c["today"]), "potential": _pct(c["potential"]), "technical": _pct(c["technical"]),
-                 "reach": [(year, LABELS[lang][s], COLOURS[s]) for year, _, s in c["milestones"]]}
-                for c in data.coverage_rows(row, targets)
-            ],
-        })
+    township_rows = _area_rows(towns, report.order, report.city, files_of, targets, lang)
+    target_heads = [{"short": name} for name in _target_names(config, lang).values()]
+    counties, province = report.counties, report.province
+    county_names = [c for c in counties.index if c != province] if counties is not None else []
+    county_files = {name: county_file(i + 1, name) for i, name in enumerate(county_names)}
+    place, overview = (site, t["overview"]) if counties is None else (province, t["province_overview"])
     pages["index.html"] = _page({
         **common(report.city, everything),
-        "heading": f"{site} {t['overview']}" if lang == "zh" else f"{site} · {t['overview']}",
+        "heading": f"{place} {overview}" if lang == "zh" else f"{place} · {overview}",
         "is_index": True,
-        "targets": [{"short": name} for name in _target_names(config, lang).values()],
+        "targets": target_heads,
+        "county_rows": (_area_rows(counties, county_names, province, county_files, targets, lang)
+                        if counties is not None else None),
         "township_rows": township_rows,
         "city_maps": _city_maps(report, targets, t, lang),
         "milestone_legend": [(COLOURS[s], LABELS[lang][s]) for s in COLOURS],
@@ -238,6 +266,22 @@ def render(report: data.ReportData, config: Config, parameters: pd.DataFrame, la
         "parameter_rows": parameters.to_dict("records"),
         "survey_rows": _survey_rows(b, report.order, report.city, targets),
     }, lang)
+    for name in county_names:  # a province report: one page per county
+        own = [n for n in report.order if towns.at[n, "county"] == name]
+        mask = b["county"].to_numpy() == name
+        rows = pd.concat([towns.loc[own], counties.loc[[name]]])
+        plan = city_plan[city_plan["township"].isin(own)] if city_plan is not None else None
+        pages[county_files[name]] = _page({
+            **common(name, mask, counties.loc[name]),
+            "heading": f"{province} {name}" if lang == "zh" else f"{name}, {province}",
+            "is_index": False, "is_county": True,
+            "targets": target_heads,
+            "township_rows": _area_rows(rows, own, name, files_of, targets, lang),
+            "city_maps": _city_maps(report, targets, t, lang, own),
+            "milestone_legend": [(COLOURS[s], LABELS[lang][s]) for s in COLOURS],
+            "plan_title": t["plan"].format(n=PLAN_ROWS_CITY),
+            "plan_rows": _plan_rows(plan, PLAN_ROWS_CITY, config, lang, sheet_of),
+        }, lang)
     for name in report.order:
         atlas = atlases[name]
         pages[files_of[name]] = _page({

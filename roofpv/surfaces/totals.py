@@ -32,7 +32,8 @@ def _by_township(values: pd.Series | float, township: pd.Series) -> pd.Series:
     return values.fillna(0.0).astype(float).groupby(township.to_numpy()).sum()
 
 
-def with_surfaces(table: pd.DataFrame, b: pd.DataFrame, surfaces: pd.DataFrame | None) -> pd.DataFrame:
+def with_surfaces(table: pd.DataFrame, b: pd.DataFrame, surfaces: pd.DataFrame | None, total: str = CITY
+                  ) -> pd.DataFrame:
     """The township table (with its whole-city row :data:`~roofpv.schema.CITY`) with
     :data:`TOTAL_FIELDS`, its columns in the order of :data:`~roofpv.schema.LAYER_FIELDS`
     (the per-target columns after them).
@@ -40,9 +41,11 @@ def with_surfaces(table: pd.DataFrame, b: pd.DataFrame, surfaces: pd.DataFrame |
     ``b``: the buildings with ``township``, ``existing_pv_kwh`` and, where the run has
     facades, ``facade_kwp`` and ``facade_annual_kwh``; ``surfaces``: the ``surfaces``
     layer (or None). Surfaces of a township missing from ``table`` count in the city row.
+    ``total``: the name of the whole-run row (the province's in a county table, whose
+    ``township`` columns then hold counties).
     """
     rows = table.index
-    city = rows == CITY
+    city = rows == total
 
     def per_row(values, township) -> np.ndarray:
         sums = _by_township(values, township)
