@@ -485,6 +485,104 @@ class Dsm(_Model):
     steps_per_octave: int = Field(8, ge=1)
 
 
+#: Kinds of surface beyond roofs (建筑周边空间) that :mod:`roofpv.surfaces` lays PV on.
+SurfaceType = Literal["carport", "corridor", "tank_cover", "greenhouse", "rural_yard"]
+
+
+class SurfaceRule(_Model):
+    """How PV is laid on one kind of surface (:mod:`roofpv.surfaces.canopies`). Areas are
+    plan areas (m²); the PV's plan area is the open area (the drawn outline less the
+    building footprints on it) × ``site_share`` (outlines drawn as whole sites, e.g. a
+    wastewater plant) capped by ``coverage`` and ``1 − light_transmission`` and by what
+    ``min_open_area_m2`` leaves open."""
+
+    tilt_deg: float = Field(ge=0, le=60, description="module tilt of the canopy or cover, deg")
+    facing: Literal["south", "long_axis"] = Field(
+        "long_axis", description="south: due south; long_axis: rows along the outline's long axis, "
+        "tilted towards its side nearer south (canopies follow the parking rows)")
+    coverage: float = Field(gt=0, le=1, description="largest share of the open plan area under PV")
+    site_share: float = Field(1.0, gt=0, le=1, description="share of an outline drawn as a whole site "
+                              "(OSM man_made=wastewater_plant) that is the surface itself (the tanks)")
+    light_transmission: float = Field(0.0, ge=0, lt=1, description="share of the plan left clear for "
+                                      "daylight (greenhouse roofs, 农光互补)")
+    min_open_area_m2: float = Field(0.0, ge=0, description="open area that stays without PV (rural yards)")
+    min_area_m2: float = Field(50.0, ge=0, description="smaller open areas are not counted")
+    clearance_m: float | None = Field(None, gt=0, description="clear height under the canopy, m")
+    shading_loss: float = Field(0.0, ge=0, lt=1, description="annual share of the energy lost to shading")
+    temperature_model: str = Field("open_rack", description="key in `temperature_models`")
+    category: Category = Field(description="category whose tariff, self-consumption and capex the "
+                               "economics use")
+    owner_type: OwnerType = "non_natural_person"
+    capex_yuan_per_w: float | None = Field(None, gt=0, description="investment, yuan/W; null = the "
+                                           "category's (economics.capex_yuan_per_w)")
+    source: str = ""
+
+
+#: Default layout rules per surface type; sources in docs/sources.md §7.
+DEFAULT_SURFACE_RULES: dict[str, SurfaceRule] = {
+    "carport": SurfaceRule(
+        tilt_deg=5, coverage=0.6, min_area_m2=100, clearance_m=2.2, shading_loss=0.05,
+        category="commercial", capex_yuan_per_w=3.8,
+        source="JGJ 100-2015: car space 2.4 × 5.3 m, aisle 5.5 m → spaces 0.66 of a double-row lot; "
+               "clearance 2.2 m (small cars); tilt, shading and capex assumptions"),
+    "corridor": SurfaceRule(
+        tilt_deg=5, facing="long_axis", coverage=0.9, min_area_m2=20, clearance_m=2.2, shading_loss=0.10,
+        category="public_institution", capex_yuan_per_w=4.0,
+        source="assumption: covered walkway roof, 90 % of the outline; shading by the buildings it joins"),
+    "tank_cover": SurfaceRule(
+        tilt_deg=5, facing="south", coverage=0.8, site_share=0.35, min_area_m2=200, shading_loss=0.02,
+        category="factory", capex_yuan_per_w=3.6,
+        source="assumption: process tanks ≈ 35 % of a plant site, covers carry PV on 80 % of the tanks"),
+    "greenhouse": SurfaceRule(
+        tilt_deg=25, coverage=0.5, light_transmission=0.7, min_area_m2=100, shading_loss=0.0,
+        temperature_model="roof_standoff", category="other",
+        source="south slopes = half of a gable roof's plan; PV on at most 30 % of the roof "
+               "(Cossu et al. 2014: a 50 % PV roof cut the light by about two thirds); assumption"),
+    "rural_yard": SurfaceRule(
+        tilt_deg=10, facing="south", coverage=0.5, min_open_area_m2=30, min_area_m2=30, clearance_m=2.5,
+        shading_loss=0.10, category="rural_residential", owner_type="natural_person",
+        source="assumption: pergola over at most half of the 院落空地, 30 m² kept open"),
+}
+
+
+class SurfaceLayer(_Model):
+    """One input layer of surfaces: a file (and layer) whose outlines carry a type column,
+    one type for all of them, or OSM-style tags (``amenity``, ``man_made``, ``building``,
+    ``landuse``, or vector tiles' ``kind``)."""
+
+    file: Path
+    layer: str | None = None
+    type: SurfaceType | None = Field(None, description="every outline of the layer is this type")
+    type_column: str | None = Field(None, description="column naming each outline's type "
+                                    "(carport/车棚, corridor/连廊, tank_cover/污水处理, greenhouse/大棚, rural_yard/院落)")
+    id_column: str | None = Field(None, description="column of ids; null = <file stem>#<feature>")
+    crs: str | None = Field(None, description="CRS of a file that has none or a wrong one")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> SurfaceLayer:
+        if self.type is not None and self.type_column is not None:
+            raise ValueError("give a surface layer's `type` or its `type_column`, not both")
+        return self
+
+
+class Surfaces(_Model):
+    """Surfaces beyond roofs (建筑周边空间): the layers to read and the layout rule per type."""
+
+    layers: list[SurfaceLayer] = Field(default_factory=list)
+    rules: dict[SurfaceType, SurfaceRule] = Field(default_factory=lambda: dict(DEFAULT_SURFACE_RULES))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rules_over_defaults(cls, data):
+        """A config's ``rules`` amend the defaults key by key (``rules: {carport: {tilt_deg: 10}}``)."""
+        if isinstance(data, dict) and isinstance(data.get("rules"), dict):
+            rules = {k: v.model_dump() for k, v in DEFAULT_SURFACE_RULES.items()}
+            for name, values in data["rules"].items():
+                rules[name] = {**rules.get(name, {}), **(values or {})}
+            data = {**data, "rules": rules}
+        return data
+
+
 class Uncertainty(_Model):
     """Standard deviations of annual energy, % of P50, for P50/P90."""
 
@@ -628,6 +726,7 @@ class Config(_Model):
     facades: Facades = Facades()
     uncertainty: Uncertainty = Uncertainty()
     monitoring: Monitoring = Monitoring()
+    surfaces: Surfaces = Surfaces()
     as_of: dt.date | None = Field(None, description="run date for milestone status; null = today")
     province: Province | None = Field(None, description="several counties in one run; null = one jurisdiction")
     source_path: Path | None = None
@@ -655,6 +754,12 @@ class Config(_Model):
             if mounting.temperature_model not in self.temperature_models:
                 raise ValueError(
                     f"mountings.{name}.temperature_model = {mounting.temperature_model!r} is not one of "
+                    f"temperature_models: {sorted(self.temperature_models)}"
+                )
+        for name, rule in self.surfaces.rules.items():
+            if rule.temperature_model not in self.temperature_models:
+                raise ValueError(
+                    f"surfaces.rules.{name}.temperature_model = {rule.temperature_model!r} is not one of "
                     f"temperature_models: {sorted(self.temperature_models)}"
                 )
         missing = set(VOCABULARIES["roof_type"]) - set(self.roofs)
@@ -690,6 +795,8 @@ _PATH_KEYS = {
     "inputs": ("footprints", "survey", "townships", "register", "meters"), "weather": ("file",), "grid": ("transformers", "metered_load"),
     "dsm": ("tiles", "dem", "canopy"),
 }
+#: Path keys of the items of list sections (``surfaces.layers[*].file``).
+_LIST_PATH_KEYS = {("surfaces", "layers"): ("file",)}
 
 
 def _merge(base: dict, override: dict) -> dict:
@@ -739,6 +846,12 @@ def _read_yaml(path: Path, chain: tuple[Path, ...] = ()) -> dict:
             for key in keys:
                 if values.get(key):
                     values[key] = str((base / Path(values[key])).resolve())
+    for (section, key), keys in _LIST_PATH_KEYS.items():
+        items = raw.get(section, {}).get(key) if isinstance(raw.get(section), dict) else None
+        for item in items if isinstance(items, list) else ():
+            for k in keys:
+                if isinstance(item, dict) and item.get(k):
+                    item[k] = str((base / Path(item[k])).resolve())
     province = raw.get("province")
     if isinstance(province, dict):
         if province.get("counties_layer"):

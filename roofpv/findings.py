@@ -112,6 +112,33 @@ ZH: list[tuple[re.Pattern, str]] = [(re.compile(p), zh) for p, zh in (
     (r"row has (\d+) cells but the header has (\d+) \((.*)\); the row is skipped",
      r"该行有 \1 个单元格而表头只有 \2 个（单元格内有未加引号的逗号？）；该行已跳过"),
 )]
+#: Findings about surfaces beyond roofs (roofpv.surfaces.sites).
+ZH += [(re.compile(p), zh) for p, zh in (
+    (r"not a surface type \(nearest known: (\S+)\); the outline is left out", r"不是场地类型（最接近：\1）；该轮廓未计入"),
+    (r"not a surface type; the outline is left out", "不是场地类型；该轮廓未计入"),
+    (r"write carport, corridor, tank_cover, greenhouse or rural_yard \(or 车棚, 连廊, 污水处理池, 大棚, 院落\)",
+     "请填写 车棚、连廊、污水处理池、大棚 或 院落（或 carport、corridor、tank_cover、greenhouse、rural_yard）"),
+    (r"(\d+) car parks are multi-storey, underground or on a roof: no open surface to cover; left out "
+     r"\(a multi-storey car park's roof counts as a building roof\)",
+     r"\1 处停车场为立体、地下或屋顶停车场，没有可加盖的露天场地，未计入（立体停车楼的屋顶按建筑屋顶计）"),
+    (r"(\d+) of (\d+) features carry no tag of a surface \(.*\); left out", r"\2 个要素中有 \1 个不带场地标签，未计入"),
+    (r"nothing to do; give the layer a type or type_column to use other outlines",
+     "无需处理；如需使用其他轮廓，请为该图层设置 type 或 type_column"),
+    (r"(\d+) surfaces are points, lines or empty, not outlines; left out", r"\1 个场地为点、线或空几何，不是轮廓，未计入"),
+    (r"draw the surfaces as polygons", "请将场地绘制为面"),
+    (r"(\d+) surface outlines are invalid \(self-intersecting\); repaired", r"\1 个场地轮廓无效（自相交），已修复"),
+    (r"check them in QGIS", "请在 QGIS 中检查"),
+    (r"(\d+) outlines share the id of another of the same type \(pieces of one feature cut at tile edges\); "
+     r"merged into (\d+) surfaces", r"\1 个轮廓与同类轮廓编号相同（同一要素在瓦片边缘被切开），已合并为 \2 个场地"),
+    (r"(\d+) surfaces lie (\S+) km or more from the buildings; left out", r"\1 个场地距建筑 \2 km 以上，未计入"),
+    (r"check the CRS of the surface layers, or set surfaces.layers for this place .*",
+     "请检查场地图层的坐标系，或为本地设置 surfaces.layers（extends 的配置会继承其场地图层；无场地写 `layers: []`）"),
+    (r"the (\S+) lies on building footprint\(s\) (.*): its roof counts as a roof, not as a surface",
+     r"该场地（\1）位于建筑轮廓 \2 上：按建筑屋顶计，不按场地计"),
+    (r"(\d+) surfaces lie outside every township; counted under 未知 and in the whole city",
+     r"\1 个场地不在任何镇街道范围内；计入“未知”和全市合计"),
+    (r"check the surfaces' CRS, or extend the township layer", "请检查场地图层的坐标系，或补全镇街道图层"),
+)]
 #: The footprint shift finding, one pattern per pair of directions, moved or not.
 ZH += [(re.compile(rf"the footprints lie (\S+) m off the DSM's buildings: moved (\S+) m {ew} and (\S+) m {ns} "
                    rf"they cover them best \((\S+) footprint cells\){re.escape(tail)}"),

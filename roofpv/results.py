@@ -71,6 +71,8 @@ class Results:
     partitions: Partitions | None = None
     #: Raised roofs of the DSM with no footprint (layer ``unmatched_roofs``), or None.
     unmatched_roofs: gpd.GeoDataFrame | None = None
+    #: PV on surfaces beyond roofs (layer ``surfaces``, :mod:`roofpv.surfaces`), or None.
+    surfaces: gpd.GeoDataFrame | None = None
     #: 台区 transformers with their DL/T 2041 hosting capacity and grade (layer
     #: ``transformers``, :func:`roofpv.grid.assess.transformer_layer`), or None.
     transformers: gpd.GeoDataFrame | None = None

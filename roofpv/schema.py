@@ -108,8 +108,8 @@ LABELS_ZH["suitability"] = {"suitable": "适宜", "conditional": "有条件适�
 #: Traditional → simplified forms of the characters used in survey headers and values,
 #: so workbooks typed with traditional characters match the vocabularies.
 TRADITIONAL = str.maketrans(
-    "築編號鎮類別權屬載擋況並網條裝積黨機關學醫會構業廠農鎖邊馳鋼陽無輕嚴備變壓臺區層數註稱單個倉儲庫辦衛園體場館戶麼實際設計與為產連護蓋幹筆",
-    "筑编号镇类别权属载挡况并网条装积党机关学医会构业厂农锁边驰钢阳无轻严备变压台区层数注称单个仓储库办卫园体场馆户么实际设计与为产连护盖干笔",
+    "築編號鎮類別權屬載擋況並網條裝積黨機關學醫會構業廠農鎖邊馳鋼陽無輕嚴備變壓臺區層數註稱單個倉儲庫辦衛園體場館戶麼實際設計與為產連護蓋幹筆車溫處",
+    "筑编号镇类别权属载挡况并网条装积党机关学医会构业厂农锁边驰钢阳无轻严备变压台区层数注称单个仓储库办卫园体场馆户么实际设计与为产连护盖干笔车温处",
 )
 
 
@@ -176,6 +176,25 @@ REASONS: dict[str, tuple[str, str]] = {
     "shading_from_dsm": ("遮挡等级按数字表面模型实测", "shading class measured from the DSM"),
     "township_from_location": ("镇街道按位置判定", "township taken from the location"),
     "outside_townships": ("不在任何镇街道范围内", "outside every township boundary"),
+}
+
+
+#: Surfaces beyond roofs (:mod:`roofpv.surfaces`): type → (Chinese, English) name, and the
+#: words a type column may hold for it (compared after :func:`value_key`).
+SURFACE_TYPES: dict[str, tuple[str, str]] = {
+    "carport": ("光伏车棚", "carport"),
+    "corridor": ("光伏连廊", "corridor"),
+    "tank_cover": ("污水处理池加盖", "tank cover"),
+    "greenhouse": ("农业大棚（农光互补）", "greenhouse"),
+    "rural_yard": ("农房院落空地", "rural yard"),
+}
+SURFACE_TYPE_ALIASES: dict[str, tuple[str, ...]] = {
+    "carport": ("carport", "car port", "parking", "车棚", "光伏车棚", "停车场", "停车棚", "车库顶"),
+    "corridor": ("corridor", "walkway", "covered walkway", "连廊", "光伏连廊", "廊道", "风雨廊"),
+    "tank_cover": ("tank_cover", "tank cover", "tanks", "wastewater_plant", "wastewater plant", "污水处理厂",
+                   "污水处理设施", "污水池", "水池加盖", "污水处理池"),
+    "greenhouse": ("greenhouse", "greenhouse_horticulture", "大棚", "温室", "农业大棚", "蔬菜大棚", "农光互补"),
+    "rural_yard": ("rural_yard", "yard", "farmyard", "院落", "院落空地", "农房院落", "庭院"),
 }
 
 
@@ -254,7 +273,7 @@ FIELDS: dict[str, Field] = {
     "usable_area_m2": Field("m²", "可用面积(m²)", "roof area inside the setbacks on usable planes (townships: "
                                                   "of the suitable and conditional roofs, those of the technical potential; "
                                                   "facades: wall face left for modules after the ground storey, windows "
-                                                  "and other exclusions)"),
+                                                  "and other exclusions; surfaces: the plan area under PV)"),
     "modules": Field("", "组件数", "modules the layout adds (net of the PV already installed)"),
     "capacity_kwp": Field("kWp", "本栋排布容量(kWp)", "capacity of the roof's layout, modules × module power"),
     "pv_area_m2": Field("m²", "光伏面积(m²)", "panel area of the layout"),
@@ -297,7 +316,7 @@ FIELDS: dict[str, Field] = {
     "plane": Field("", "屋面编号", "plane number within the building"),
     "azimuth_deg": Field("°", "朝向(°)", "azimuth of the plane (or the direction a wall faces), clockwise from true north"),
     "tilt_deg": Field("°", "坡度(°)", "plane tilt from horizontal"),
-    "area_m2": Field("m²", "面积(m²)", "area in plan view (horizontal projection, like every area in roofpv) of the plane or raised roof"),
+    "area_m2": Field("m²", "面积(m²)", "area in plan view (horizontal projection, like every area in roofpv) of the plane, raised roof or surface outline"),
     "fit_rms_m": Field("m", "拟合残差(m)", "root-mean-square distance of the plane's pixels from its fitted plane"),
     "sky_visible": Field("", "可见天空比例", "share of the sky the plane's sample points see"),
     "horizon_deg": Field("°", "地平线高度角(°)", "horizon elevation in 36 sectors of 10° from north"),
@@ -305,7 +324,7 @@ FIELDS: dict[str, Field] = {
     "layout_kwp": Field("kWp", "排布容量(kWp)", "capacity the layout places on the plane"),
     "poa_kwh_m2": Field("kWh/m²·yr", "年面辐照量(kWh/m²)", "annual plane-of-array irradiation"),
     "row": Field("", "阵列排号", "module row number on the plane"),
-    "kwp": Field("kWp", "容量(kWp)", "capacity of the module row (facades: of the wall segment)"),
+    "kwp": Field("kWp", "容量(kWp)", "capacity of the module row (facades: of the wall segment; surfaces: of the surface)"),
     # facades: one row per outer wall segment
     "wall": Field("", "墙段编号", "wall segment number within the building, along its outline, then its courtyards"),
     "orientation": Field("", "朝向", "compass point the wall faces (N, NE, E, SE, S, SW, W, NW)"),
@@ -314,12 +333,30 @@ FIELDS: dict[str, Field] = {
     "band_bottom_m": Field("m", "可用带下沿(m)", "height above ground where the band that may carry modules starts "
                                                "(above the ground storey and any neighbour against the wall)"),
     "wall_area_m2": Field("m²", "墙面面积(m²)", "exposed area of the wall's vertical face"),
-    "facade_kwp": Field("kWp", "立面光伏容量(kWp)", "BIPV capacity on the building's walls"),
+    "facade_kwp": Field("kWp", "立面光伏容量(kWp)", "BIPV capacity on the building's walls (townships: on their buildings' walls)"),
     "facade_annual_kwh": Field("kWh/yr", "立面年发电量(kWh)", "P50 annual energy of the building's facade BIPV after shading"),
     # raised roofs with no footprint
     "roof_id": Field("", "无轮廓屋顶编号", "number of the raised roof no footprint covers (U1, U2, …)"),
     "height_m": Field("m", "离地高度(m)", "median height of the region above the ground (DEM or ground estimate)"),
     "cells": Field("", "像元数", "DSM cells of the region"),
+    # surfaces beyond roofs (carports, corridors, tank covers, greenhouses, rural yards)
+    "surface_id": Field("", "场地编号", "id of the surface (the layer's id column, else <file>#<feature>)"),
+    "surface_type": Field("", "场地类型", "carport, corridor, tank_cover, greenhouse or rural_yard (schema.SURFACE_TYPES)"),
+    "surface_source": Field("", "场地来源", "what made the outline a surface: the layer's type, its type column or "
+                                          "its OSM tag (e.g. amenity=parking)"),
+    "open_area_m2": Field("m²", "空地面积(m²)", "plan area of the outline less the building footprints on it "
+                                              "(their roofs count as roofs)"),
+    "clearance_m": Field("m", "净空高度(m)", "clear height under the canopy or pergola"),
+    "facade_annual_mwh": Field("MWh/yr", "立面年发电量(MWh)", "annual energy of the facades' PV"),
+    "surface_kwp": Field("kWp", "周边场地容量(kWp)", "capacity on surfaces beyond roofs (carports, covers, yards …)"),
+    "surface_annual_mwh": Field("MWh/yr", "周边场地年发电量(MWh)", "annual energy of the PV on surfaces beyond roofs"),
+    "total_kwp": Field("kWp", "合计容量(kWp)", "counted roof potential + facades + surfaces"),
+    "total_annual_mwh": Field("MWh/yr", "合计年发电量(MWh)", "annual energy of roofs (suitable) + facades + surfaces"),
+    "substitution_roofs": Field("", "替代率(仅屋顶)", "renewable substitution rate with the roofs only: (existing PV + "
+                                                     "suitable roofs' PV) ÷ the buildings' energy use"),
+    "substitution_with_facades": Field("", "替代率(屋顶+立面)", "substitution rate with the roofs and the facades"),
+    "substitution_all": Field("", "替代率(屋顶+立面+周边场地)", "substitution rate with roofs, facades and surfaces "
+                                                              "beyond roofs"),
     # townships
     "buildings": Field("", "建筑数", "buildings (footprints)"),
     "suitable": Field("", "适宜数", "suitable roofs"),
@@ -454,7 +491,15 @@ LAYER_FIELDS: dict[str, tuple[str, ...]] = {
         "technical_annual_mwh", "grid_limited", "capex_myuan", "revenue_myuan_yr", "npv_myuan",
         "co2_avoided_t_yr", "energy_use_mwh", "lcoe_yuan_kwh", "payback_years", "annual_mwh_p90",
         "technical_annual_mwh_p90", "transformers_green", "transformers_yellow", "transformers_red", "open_kw",
-        "storage_to_host_kwh", "self_consumption_share",
+        "storage_to_host_kwh", "self_consumption_share", "facade_kwp", "facade_annual_mwh", "surface_kwp",
+        "surface_annual_mwh", "total_kwp", "total_annual_mwh", "substitution_roofs", "substitution_with_facades",
+        "substitution_all",
+    ),
+    "surfaces": (
+        "surface_id", "surface_type", "surface_source", "township", "name", "area_m2", "open_area_m2",
+        "usable_area_m2", "module_tilt_deg", "azimuth_deg", "clearance_m", "modules", "kwp", "shading_loss",
+        "specific_yield_kwh_kwp", "annual_kwh", "export_mode", "capex_yuan", "revenue_yuan_yr", "npv_yuan",
+        "lcoe_yuan_kwh", "payback_years", "co2_avoided_t_yr",
     ),
 }
 #: Layers of a province run (config ``province``) besides those of :data:`LAYER_FIELDS`,

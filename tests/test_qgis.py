@@ -23,7 +23,8 @@ pytestmark = pytest.mark.qgis
 
 QGIS_PYTHON = os.environ.get("ROOFPV_QGIS_PYTHON", "/usr/bin/python3")
 CHECKER = Path(__file__).with_name("qgis_check.py")
-LAYERS = ["pv_arrays", "roof_planes", "facades", "unmatched_roofs", "rollout_plan", "buildings", "townships"]
+LAYERS = ["transformers", "pv_arrays", "roof_planes", "facades", "unmatched_roofs", "rollout_plan", "buildings",
+          "surfaces", "townships"]
 
 
 def imports(python: str, module: str) -> bool:
@@ -81,6 +82,9 @@ def test_default_styles_by_layer(styles):
     assert renderer["rollout_plan"].get("attr") == "build_year"
     assert renderer["pv_arrays"].get("type") == "singleSymbol"
     assert renderer["roof_planes"].get("attr") == "shading_loss"
+    assert renderer["surfaces"].get("attr") == "surface_type"
+    assert [c.get("value") for c in renderer["surfaces"].iter("category")] == [
+        "carport", "corridor", "tank_cover", "greenhouse", "rural_yard"]
     others = styles[~styles["useAsDefault"]]
     assert "specific_yield_kwh_kwp" in others.loc[others.f_table_name == "buildings", "styleQML"].iloc[0]
 
@@ -125,7 +129,8 @@ def test_project_lists_the_layers_top_down_by_relative_path(run):
     assert sources == [f"./roofpv.gpkg|layername={n}" for n in LAYERS]
     assert root.find("projectCrs/spatialrefsys/authid").text == results.crs
     assert [e.find("renderer-v2").get("type") for e in root.iter("maplayer")] == [
-        "singleSymbol", "graduatedSymbol", "singleSymbol", "categorizedSymbol", "categorizedSymbol", "graduatedSymbol"]
+        "categorizedSymbol", "singleSymbol", "graduatedSymbol", "graduatedSymbol", "singleSymbol", "categorizedSymbol",
+        "categorizedSymbol", "categorizedSymbol", "graduatedSymbol"]
 
 
 def validator_python() -> str | None:
@@ -178,6 +183,9 @@ def test_every_layer_opens_styled_in_qgis(qgis, gpkg, styles):
     assert layers["rollout_plan"]["attribute"] == "build_year"
     assert layers["pv_arrays"]["renderer"] == "singleSymbol"
     assert layers["roof_planes"]["renderer"] == "graduatedSymbol"
+    surfaces = layers["surfaces"]
+    assert surfaces["renderer"] == "categorizedSymbol" and surfaces["attribute"] == "surface_type"
+    assert surfaces["aliases"]["surface_type"] == "场地类型" and surfaces["features"] == 9
 
 
 def test_qgis_draws_each_category_in_its_colour(qgis):

@@ -105,7 +105,7 @@ def test_report_without_outputs_says_what_to_run(tmp_path, capsys):
 
 def test_workbook_summary_and_township_sheets(out):
     book = openpyxl.load_workbook(out / "report" / "roofpv.xlsx")
-    assert book.sheetnames == ["汇总", *TOWNSHIPS]
+    assert book.sheetnames == ["汇总", *TOWNSHIPS, "周边场地"]
     summary = book["汇总"]
     header = [c.value for c in summary[1]]
     assert header[:4] == ["镇街道", "建筑数", "适宜", "有条件适宜"]
@@ -160,7 +160,7 @@ def test_strings_from_inputs_are_escaped_and_file_names_stay_inside(evil, config
     written = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()}
     assert written == {f"out/report/{n}" for n in names}
     sheets = openpyxl.load_workbook(io.BytesIO(files["roofpv.xlsx"])).sheetnames
-    assert sheets == ["汇总", "当湖街道", ".._.._x<script>alert(1)<_script"]  # "/" → "_", 31 characters
+    assert sheets == ["汇总", "当湖街道", ".._.._x<script>alert(1)<_script", "周边场地"]  # "/" → "_", 31 characters
 
 
 #: Look-alikes of ``< > " ' &`` that NFKC folds to them: small form, full width.
@@ -492,7 +492,7 @@ def test_sample_banner_on_every_page_and_in_the_geopackage(out, html):
     for name, page in html.items():
         assert '<p class="banner">示例数据' in page, name
     info = pyogrio.read_dataframe(out / "roofpv.gpkg", layer="run_info", read_geometry=False).set_index("item")
-    assert info.loc["synthetic sample inputs", "value"] == "footprints.gpkg, survey.xlsx, townships.gpkg"
+    assert info.loc["synthetic sample inputs", "value"] == "footprints.gpkg, survey.xlsx, townships.gpkg, surfaces.gpkg"
 
 
 def test_jurisdiction_is_checked_against_the_townships(evil, config):

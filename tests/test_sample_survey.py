@@ -41,7 +41,7 @@ def test_outputs_written(out):
         "roofpv-manifest.json", "roofpv.gpkg", "roofpv.qgz", "townships.csv", "trajectory.csv"]
     assert sorted(pyogrio.list_layers(out / "roofpv.gpkg")[:, 0]) == [
         "buildings", "facades", "layer_styles", "monthly_yield", "pv_arrays", "rollout_plan", "roof_planes",
-        "run_info", "townships", "transformers", "unmatched_roofs"]
+        "run_info", "surfaces", "townships", "transformers", "unmatched_roofs"]
 
 
 def test_monthly_yield_and_p90(out, buildings):

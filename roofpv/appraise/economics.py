@@ -96,9 +96,10 @@ def export_mode(b: pd.DataFrame, econ: Economics) -> pd.Series:
     return mode
 
 
-def appraise(b: pd.DataFrame, econ: Economics) -> pd.DataFrame:
+def appraise(b: pd.DataFrame, econ: Economics, capex_yuan_per_w: pd.Series | None = None) -> pd.DataFrame:
     """Add the economics of each roof's added PV (needs ``nea_category`` from
-    :func:`roofpv.appraise.grid.classify`).
+    :func:`roofpv.appraise.grid.classify`); ``capex_yuan_per_w`` (yuan/W per row, NaN =
+    the category's) replaces the category's investment where given (e.g. a carport's canopy).
 
     Columns: ``export_mode``, ``shared_prosperity`` (bool), ``capex_yuan``,
     ``revenue_yuan_yr`` (year 1, gross), ``npv_yuan``, ``lcoe_yuan_kwh``,
@@ -114,6 +115,8 @@ def appraise(b: pd.DataFrame, econ: Economics) -> pd.DataFrame:
     share = in_shared * (shared.collective_share if shared else 0.0)
     has_pv = (b["capacity_kwp"] > 0).to_numpy()
     capex_w = category.map(econ.capex_yuan_per_w).to_numpy(float)
+    if capex_yuan_per_w is not None:
+        capex_w = np.where(capex_yuan_per_w.isna(), capex_w, capex_yuan_per_w.to_numpy(float))
     flows = cash_flows(
         b["capacity_kwp"].to_numpy(float), b["annual_kwh"].to_numpy(float), capex_w,
         price.to_numpy(float), econ, rent.to_numpy(float), share.to_numpy(float),

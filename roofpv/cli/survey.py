@@ -88,6 +88,46 @@ def summary_table(townships, target, lang: str = "zh", county: bool = False):
     return table
 
 
+#: Column headers of the table of roofs, facades and surfaces beside each other.
+SURFACE_COLUMNS = {
+    "zh": ("镇街道", "屋顶\nMWp", "立面\nMWp", "周边场地\nMWp", "合计\nMWp", "屋顶\nGWh", "立面\nGWh",
+           "周边场地\nGWh", "合计\nGWh", "替代率\n仅屋顶", "替代率\n+立面", "替代率\n+立面+场地"),
+    "en": ("township", "roofs\nMWp", "facades\nMWp", "surfaces\nMWp", "total\nMWp", "roofs\nGWh/yr",
+           "facades\nGWh/yr", "surfaces\nGWh/yr", "total\nGWh/yr", "subst.\nroofs", "subst.\n+facades",
+           "subst.\n+surfaces"),
+}
+#: What the table counts, printed under it.
+SURFACE_NOTE = {
+    "zh": "屋顶为计入潜力（适宜屋顶）；周边场地：车棚、连廊、污水处理池加盖、农业大棚、院落空地。覆盖率目标只计屋顶；"
+          "替代率 =（已装光伏 + 新增）发电量 ÷ 建筑用能",
+    "en": "roofs: counted potential (suitable roofs); surfaces: carports, corridors, tank covers, greenhouses, "
+          "rural yards. Coverage targets count roofs only; substitution = (existing PV + added) kWh ÷ energy use",
+}
+
+
+def surfaces_table(townships, lang: str = "zh"):
+    """Rich table: capacity and energy of roofs, facades and surfaces beyond roofs side
+    by side, their sum, and the substitution rate with roofs only, with facades and with
+    every surface (:mod:`roofpv.surfaces.totals`), headed in ``lang``."""
+    from rich.table import Table
+
+    title = ("roofpv survey · 屋顶、立面与周边场地" if lang == "zh"
+             else "roofpv survey · roofs, facades and surfaces beyond roofs")
+    table = Table(title=title, header_style="bold", pad_edge=False, caption=SURFACE_NOTE[lang],
+                  caption_justify="left")
+    for i, col in enumerate(SURFACE_COLUMNS[lang]):
+        table.add_column(col, justify="left" if i == 0 else "right", no_wrap=True)
+    for name, row in townships.iterrows():
+        table.add_row(
+            str(name),
+            *(f"{row[c] / 1000:,.1f}" for c in ("counted_potential_kwp", "facade_kwp", "surface_kwp", "total_kwp",
+                                               "annual_mwh", "facade_annual_mwh", "surface_annual_mwh",
+                                               "total_annual_mwh")),
+            *(pct(row[c]) for c in ("substitution_roofs", "substitution_with_facades", "substitution_all")),
+            end_section=(name == townships.index[-2]))
+    return table
+
+
 def township_order(results) -> list[str]:
     """Townships in the order of the township layer, then any others."""
     order = list(results.township_polygons.index) if results.township_polygons is not None else []
@@ -131,6 +171,7 @@ def run(args: argparse.Namespace, console) -> int:
         if results.counties is not None:
             console.print(summary_table(results.counties, target, args.lang, county=True))
         console.print(coverage_line(target, args.lang))
+    console.print(surfaces_table(table, args.lang))
     console.print(status_legend(config.run_date))
     console.print(reconciliation(reconcile(results.buildings, results.survey_rows)))
     errors = sum(f.level == "error" for f in results.findings)

@@ -514,7 +514,10 @@ def yield_tables(config: Config, hourly: pd.DataFrame, tilt_step_deg: float | No
     bins = config.bins
     tilts = np.arange(0.0, bins.max_tilt_deg + 1e-9, tilt_step_deg or bins.tilt_step_deg)
     azimuths = np.arange(0.0, 360.0, azimuth_step_deg or bins.azimuth_step_deg)
-    models = sorted({m.temperature_model for m in config.mountings.values()})
+    models = {m.temperature_model for m in config.mountings.values()}
+    if config.surfaces.layers:  # surfaces beyond roofs: their rules' mountings too
+        models |= {r.temperature_model for r in config.surfaces.rules.values()}
+    models = sorted(models)
     tables = yield_tables_for(
         hourly, site.latitude, site.longitude, site.altitude_m, tilts, azimuths,
         noct_installed=[config.temperature_models[m].noct_installed_c for m in models],

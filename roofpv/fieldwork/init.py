@@ -302,6 +302,11 @@ def config_text(out: Path, footprints: FootprintFacts, sites: list[SiteFacts],
         "  # CHECK: the 台区 transformer table (id, kva, existing_pv_kw, min_load_kw), if any.",
         "  transformers: null",
         "",
+        "surfaces:",
+        "  # CHECK: layers of car parks, walkways, wastewater plants, greenhouses, yards (each with",
+        "  # `type` or `type_column`, or OSM tags), e.g. - {file: parking.geojson}; none = roofs only.",
+        "  layers: []",
+        "",
         "dsm:",
     ]
     if dsm is None:

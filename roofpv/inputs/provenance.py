@@ -27,7 +27,8 @@ def sample_inputs(config: Config) -> list[str]:
     """Names of the config's input files that are synthetic sample data: files in a
     folder whose README's first line says ``SYNTHETIC``."""
     out = []
-    for path in (config.inputs.footprints, config.inputs.survey, *township_files(config)):
+    for path in (config.inputs.footprints, config.inputs.survey, *township_files(config),
+                 *(layer.file for layer in config.surfaces.layers)):
         if path is None:
             continue
         readme = Path(path).parent / "README.md"

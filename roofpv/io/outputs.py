@@ -40,9 +40,10 @@ from roofpv.targets.planning import by_building
 def read_outputs(out_dir: Path) -> dict:
     """``buildings`` (GeoDataFrame by building id), ``townships`` (by township, with the
     whole-city row), ``polygons`` (township boundaries by name, or None), ``plan``
-    (layer ``rollout_plan`` by building id, or None when the run made no plan) and
-    ``monthly_yield`` (table ``monthly_yield`` by building id, or None) and, from a
-    province run, ``counties`` (``counties.csv`` by county, with the province row, else None)."""
+    (layer ``rollout_plan`` by building id, or None when the run made no plan),
+    ``monthly_yield`` (table ``monthly_yield`` by building id, or None), ``surfaces``
+    (layer ``surfaces`` without geometry, or None) and, from a province run, ``counties``
+    (``counties.csv`` by county, with the province row, else None)."""
     gpkg = out_dir / "roofpv.gpkg"
     csv = out_dir / "townships.csv"
     for path in (gpkg, csv):
@@ -63,11 +64,14 @@ def read_outputs(out_dir: Path) -> dict:
         pd.DataFrame(pyogrio.read_dataframe(gpkg, layer="monthly_yield", read_geometry=False)).set_index("building_id")
         if "monthly_yield" in layers else None
     )
+    surfaces = (pd.DataFrame(pyogrio.read_dataframe(gpkg, layer="surfaces", read_geometry=False))
+                if "surfaces" in layers else None)
     counties = out_dir / "counties.csv"
     counties = (pd.read_csv(counties, encoding="utf-8-sig", dtype={"county": str}).set_index("county")
                 if counties.exists() else None)
     return {"buildings": gpd.GeoDataFrame(buildings, geometry="geometry"), "townships": townships,
-            "polygons": polygons, "plan": plan, "monthly_yield": monthly, "counties": counties}
+            "polygons": polygons, "plan": plan, "monthly_yield": monthly, "surfaces": surfaces,
+            "counties": counties}
 
 
 def read_buildings(out_dir: Path) -> tuple[gpd.GeoDataFrame, pd.DataFrame | None]:
@@ -143,6 +147,8 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_forma
         layers.update(streamed.layers())
     if results.unmatched_roofs is not None:  # after the planes and arrays, streamed or not
         layers["unmatched_roofs"] = results.unmatched_roofs
+    if results.surfaces is not None:
+        layers["surfaces"] = results.surfaces
     if results.transformers is not None:
         layers["transformers"] = results.transformers
     if plan:

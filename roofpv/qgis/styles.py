@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from roofpv.appraise.suitability import STATUS_COLOURS, STATUSES
-from roofpv.schema import LABELS_ZH, field_alias
+from roofpv.schema import LABELS_ZH, SURFACE_TYPES, field_alias
 
 #: QGIS version the documents are written for (read by QGIS ≥ 3.16).
 QGIS_VERSION = "3.22.16-Białowieża"
@@ -317,6 +317,29 @@ def unmatched_styles(al: dict[str, str]) -> list[LayerStyle]:
                        "raised DSM roofs no footprint covers (buildings missing from the register)")]
 
 
+#: Fill colours of the surfaces beyond roofs, by type (ColorBrewer Dark2).
+SURFACE_COLOURS = {"carport": (27, 158, 119), "corridor": (217, 95, 2), "tank_cover": (117, 112, 179),
+                   "greenhouse": (102, 166, 30), "rural_yard": (230, 171, 2)}
+
+
+def surface_styles(frame: pd.DataFrame, al: dict[str, str]) -> list[LayerStyle]:
+    """Surfaces beyond roofs by type (default, hatched so the roofs under them show) and
+    by capacity (quantile classes)."""
+    by_type = categorized("surface_type", [
+        (kind, f"{SURFACE_TYPES[kind][0]} {kind}",
+         fill_symbol("", colour, outline=_darker(colour), outline_mm=0.4, brush="b_diagonal"))
+        for kind, colour in SURFACE_COLOURS.items()
+    ])
+    out = [LayerStyle("场地类型 surface type", style_elements(by_type, al), False,
+                      "surfaces beyond roofs by type (carport, corridor, tank cover, greenhouse, rural yard)")]
+    breaks = quantile_breaks(frame.get("kwp", []))
+    if breaks:
+        by_kwp = _graduated_by("kwp", breaks, SEQUENTIAL, "{:.0f}", outline=(90, 90, 90), outline_mm=0.2)
+        out.append(LayerStyle("容量 capacity", style_elements(by_kwp, al), False,
+                              "surfaces by capacity (kWp), quantile classes"))
+    return out
+
+
 def marker_symbol(fill, size_mm: float = 3.0, outline=(35, 35, 35)) -> ET.Element:
     """A point symbol: one simple circle marker."""
     symbol = ET.Element("symbol", type="marker", name="", alpha="1", clip_to_extent="1", force_rhr="0")
@@ -380,6 +403,8 @@ def layer_styles(layers: dict[str, pd.DataFrame], targets: dict[str, str]) -> li
             styles = array_styles(al)
         elif layer == "unmatched_roofs":
             styles = unmatched_styles(al)
+        elif layer == "surfaces":
+            styles = surface_styles(frame, al)
         elif layer == "transformers":
             styles = transformer_styles(al)
         elif layer == "facades":

@@ -164,10 +164,12 @@ def coverage_chart(rows: list[dict], lang: str) -> str:
     return svg.document(WIDTH, y + MARGIN, body, t["coverage"], "chart")
 
 
-def category_chart(table: pd.DataFrame, lang: str) -> str:
-    """Side-by-side bars of capacity (MWp) and generation (GWh/yr) per category."""
+def category_chart(table: pd.DataFrame, lang: str, labels: dict[str, str] | None = None,
+                   title: str | None = None) -> str:
+    """Side-by-side bars of capacity (MWp) and generation (GWh/yr) per category (or per
+    row of ``table`` named by ``labels``; ``title`` replaces the category chart's)."""
     t = text(lang)
-    names = [shorten(code_label("category", c, lang), LABEL, WIDTH / 3) for c in table.index]
+    names = [shorten(labels[c] if labels else code_label("category", c, lang), LABEL, WIDTH / 3) for c in table.index]
     left = MARGIN + max([text_width(s, LABEL) for s in names], default=0.0) + TICK + PAD
     gap = 24.0
     panel = (WIDTH - MARGIN - left - gap) / 2
@@ -188,7 +190,7 @@ def category_chart(table: pd.DataFrame, lang: str) -> str:
         ticks, decimals = nice_ticks(ax.x_max, int(panel / TICK_SPACING))
         body += _x_axis(ax, ticks, [f"{v:,.{decimals}f}" for v in ticks])
         body += _y_axis(ax, at, names if k == 0 else None)
-    return svg.document(WIDTH, top + 25.0 * n + AXIS + MARGIN, body, t["by_category"], "chart")
+    return svg.document(WIDTH, top + 25.0 * n + AXIS + MARGIN, body, title or t["by_category"], "chart")
 
 
 def monthly_chart(mwh: np.ndarray, lang: str) -> str:

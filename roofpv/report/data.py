@@ -29,6 +29,8 @@ class ReportData:
     #: ``province``), or None.
     counties: pd.DataFrame | None = None
     province: str | None = None
+    #: The ``surfaces`` layer (surfaces beyond roofs, :mod:`roofpv.surfaces`), or None.
+    surfaces: pd.DataFrame | None = None
 
     @property
     def order(self) -> list[str]:
@@ -70,6 +72,21 @@ def by_category(b: pd.DataFrame) -> pd.DataFrame:
                           "generation_gwh": total("annual_kwh") / 1e6}, index=pd.Index(names, name="category"))
     table = table[table["capacity_mwp"] > 0]
     return table.sort_values("capacity_mwp", ascending=False, kind="stable")
+
+
+def by_surface(row: pd.Series, surfaces: pd.DataFrame | None, townships: set[str] | None) -> pd.DataFrame:
+    """Capacity (MWp) and first-year energy (GWh) of the suitable roofs, the facades and
+    each type of surface beyond roofs of one row of the township (or county) table: the
+    surfaces of ``townships`` (None: every surface, the city row), indexed ``roofs``,
+    ``facades`` and the surface types present."""
+    rows = {"roofs": (row.get("counted_potential_kwp", 0.0), row.get("annual_mwh", 0.0)),
+            "facades": (row.get("facade_kwp", 0.0), row.get("facade_annual_mwh", 0.0))}
+    if surfaces is not None and len(surfaces):
+        own = surfaces if townships is None else surfaces[surfaces["township"].isin(townships)]
+        for kind, part in own.groupby("surface_type", sort=True):
+            rows[kind] = (part["kwp"].sum(), part["annual_kwh"].sum() / 1000.0)
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=["capacity_mwp", "generation_gwh"]).fillna(0.0)
+    return table / 1000.0
 
 
 def exclusions(b: pd.DataFrame, severity: dict[str, str]) -> pd.DataFrame:

@@ -88,6 +88,13 @@ TEXT: dict[str, dict[str, str]] = {
         "annual_kwh": "年发电量 (kWh)",
         "summary_sheet": "汇总",
         "county_sheet": "各县汇总",
+        "surfaces_sheet": "周边场地",
+        "surface_id": "场地编号",
+        "by_surface": "屋顶、立面与周边场地：可装容量与年发电量",
+        "surface_roofs": "屋顶（适宜）",
+        "surface_facades": "立面",
+        "by_surface_note": ("覆盖率目标只计屋顶。替代率（已装光伏与新增光伏年发电量 ÷ 建筑用能）：仅屋顶 {roofs}，"
+                            "加立面 {facades}，再加周边场地 {all}。周边场地的空地已扣除其上的建筑轮廓（屋顶按屋顶计）。"),
         "coverage_today_col": "现状覆盖率",
         "coverage_potential_col": "潜力覆盖率",
         "month_names": "1月,2月,3月,4月,5月,6月,7月,8月,9月,10月,11月,12月",
@@ -197,6 +204,14 @@ TEXT: dict[str, dict[str, str]] = {
         "annual_kwh": "Generation (kWh/yr)",
         "summary_sheet": "Summary",
         "county_sheet": "Counties",
+        "surfaces_sheet": "Surfaces",
+        "surface_id": "Surface id",
+        "by_surface": "Roofs, facades and surfaces beyond roofs: capacity and generation",
+        "surface_roofs": "roofs (suitable)",
+        "surface_facades": "facades",
+        "by_surface_note": ("Coverage targets count roofs only. Substitution rate (existing and added PV generation "
+                            "÷ building energy use): roofs only {roofs}, with facades {facades}, with every surface "
+                            "{all}. A surface's open ground excludes the footprints on it (their roofs count as roofs)."),
         "coverage_today_col": "Coverage today",
         "coverage_potential_col": "Coverage potential",
         "month_names": "Jan,Feb,Mar,Apr,May,Jun,Jul,Aug,Sep,Oct,Nov,Dec",

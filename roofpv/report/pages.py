@@ -19,6 +19,7 @@ from roofpv.inputs.provenance import sample_inputs, site_mismatch
 from roofpv.report import charts, data, maps
 from roofpv.report.fonts import font_face_css, printable
 from roofpv.report.labels import code_label, reason_label, text
+from roofpv.schema import SURFACE_TYPES
 from roofpv.targets.milestones import COLOURS, LABELS
 
 #: Roofs listed from the plan: per township, and on the city overview.
@@ -210,11 +211,19 @@ def render(report: data.ReportData, config: Config, parameters: pd.DataFrame, la
             "figures": _figures(row, t),
             "coverage_svg": Markup(charts.coverage_chart(data.coverage_rows(row, targets), lang)),
             "category_svg": Markup(charts.category_chart(data.by_category(sub), lang)),
+            "surface_svg": Markup(charts.category_chart(
+                data.by_surface(row, report.surfaces, None if name == report.city else set(sub["township"])), lang,
+                surface_labels, t["by_surface"])),
+            "by_surface_note": t["by_surface_note"].format(
+                roofs=_pct(row.get("substitution_roofs", np.nan)),
+                facades=_pct(row.get("substitution_with_facades", np.nan)), all=_pct(row.get("substitution_all", np.nan))),
             "monthly_svg": Markup(charts.monthly_chart(data.monthly_mwh(b, report.monthly_share, mask), lang)),
             "exclusion_rows": _exclusion_rows(sub, config, lang),
             "site": site, "config_name": config_name, "banners": banners, "province": report.province,
         }
 
+    surface_labels = {"roofs": t["surface_roofs"], "facades": t["surface_facades"],
+                      **{k: v[0 if lang == "zh" else 1] for k, v in SURFACE_TYPES.items()}}
     banners = []
     samples = sample_inputs(config)
     if samples:

@@ -18,6 +18,7 @@ from roofpv.config import Config
 from roofpv.io.writers import safe_frame, safe_text
 from roofpv.report.data import ReportData
 from roofpv.report.labels import code_label, reason_label, text
+from roofpv.schema import SURFACE_TYPES
 from roofpv.targets.milestones import COLOURS, LABELS
 
 INT, ONE, TWO, PCT = "#,##0", "#,##0.0", "#,##0.00", "0.0%"
@@ -45,6 +46,26 @@ SUMMARY = [
     ("open_kw", ("台区可开放容量 (kWp，DL/T 2041)", "Transformers' open capacity (kWp, DL/T 2041)"), ONE),
     ("storage_to_host_kwh", ("全部接入需储能 (kWh)", "Storage to host every roof (kWh)"), INT),
     ("self_consumption_share", ("新增光伏自用比例（逐时）", "Self-consumed share of added PV (hourly)"), PCT),
+    ("facade_kwp", ("立面容量 (kWp)", "Facades (kWp)"), ONE),
+    ("surface_kwp", ("周边场地容量 (kWp，车棚、连廊、水池加盖、大棚、院落)",
+                     "Surfaces beyond roofs (kWp: carports, corridors, tank covers, greenhouses, yards)"), ONE),
+    ("total_kwp", ("合计容量 (kWp，屋顶计入潜力 + 立面 + 周边场地)", "Total (kWp: counted roofs + facades + surfaces)"), ONE),
+    ("facade_annual_mwh", ("立面年发电量 (MWh)", "Facades generation (MWh/yr)"), ONE),
+    ("surface_annual_mwh", ("周边场地年发电量 (MWh)", "Surfaces generation (MWh/yr)"), ONE),
+    ("total_annual_mwh", ("合计年发电量 (MWh)", "Total generation (MWh/yr)"), ONE),
+    ("substitution_roofs", ("替代率（仅屋顶）", "Substitution rate (roofs only)"), PCT),
+    ("substitution_with_facades", ("替代率（屋顶 + 立面）", "Substitution rate (roofs + facades)"), PCT),
+    ("substitution_all", ("替代率（屋顶 + 立面 + 周边场地）", "Substitution rate (roofs + facades + surfaces)"), PCT),
+]
+#: Surface columns (sheet of surfaces beyond roofs): surfaces-layer column, (zh, en) header, format.
+SURFACES = [
+    ("surface_type", ("类型", "Type"), None), ("township", ("镇街道", "Township"), None),
+    ("name", ("名称", "Name"), None), ("area_m2", ("面积 (m²)", "Area (m²)"), INT),
+    ("open_area_m2", ("空地面积 (m²，扣除建筑轮廓)", "Open area (m², footprints taken out)"), INT),
+    ("usable_area_m2", ("光伏覆盖面积 (m²)", "Area under PV (m²)"), INT),
+    ("module_tilt_deg", ("组件倾角 (°)", "Tilt (°)"), INT), ("azimuth_deg", ("朝向 (°)", "Azimuth (°)"), INT),
+    ("kwp", ("容量 (kWp)", "Capacity (kWp)"), ONE), ("annual_kwh", ("年发电量 (kWh)", "Generation (kWh/yr)"), INT),
+    ("npv_yuan", ("净现值 (元)", "NPV (yuan)"), INT), ("payback_years", ("回收期 (年)", "Payback (years)"), ONE),
 ]
 #: Building columns: buildings-table column, label key or (zh, en) header, number format.
 BUILDINGS = [
@@ -208,6 +229,14 @@ def build(report: ReportData, config: Config, lang: str) -> bytes:
     for name in report.order:
         take = township == name
         out.sheet(sheet_title(name, taken), headers, [c[take] for c in cells], formats)
+    if report.surfaces is not None and len(report.surfaces):
+        s = report.surfaces
+        table = s.assign(surface_type=_labelled(s["surface_type"], lambda v: SURFACE_TYPES.get(v, (v, v))[
+            0 if lang == "zh" else 1])).reindex(columns=[c for c, *_ in SURFACES])
+        out.sheet(sheet_title(t["surfaces_sheet"], taken),
+                  [t["surface_id"]] + [_header(label, lang) for _, label, _ in SURFACES],
+                  _columns(table.set_axis(s["surface_id"].to_numpy()).rename_axis("surface_id").reset_index()),
+                  [None] + [fmt for *_, fmt in SURFACES])
     out.close()
     return buffer.getvalue()
 

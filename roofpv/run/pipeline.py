@@ -31,7 +31,7 @@ from roofpv.grid.profiles import BinSeries
 from roofpv.inputs import checks, dsm_match, jurisdictions
 from roofpv.inputs.inventory import assign_townships, footprint_attributes, join_survey, place
 from roofpv.inputs.site_checks import site_findings
-from roofpv.io import point_cloud, readers, tiles
+from roofpv.io import point_cloud, readers, surface_files, tiles
 from roofpv.io.register_files import read_meters, read_register
 from roofpv.io.weather_files import load_weather
 from roofpv.monitoring import calibration
@@ -51,7 +51,7 @@ from roofpv.run.stages import (
     resolve_roofs,
 )
 from roofpv.schema import CITY, COLUMN_ALIASES, MONTHLY_FIELDS
-from roofpv.surfaces import facades
+from roofpv.surfaces import canopies, facades, sites, totals
 from roofpv.targets import levels, planning
 from roofpv.targets.policy import energy, potential, township_summary, with_status
 
@@ -68,6 +68,8 @@ class Prepared:
     info: pd.DataFrame
     #: Monthly metered generation (``inputs.meters``), or None.
     meters: pd.DataFrame | None = None
+    #: Surfaces beyond roofs on their open ground (:func:`surface_sites`), or None.
+    surfaces: gpd.GeoDataFrame | None = None
     #: Yield and shading tables of vertical planes (None when facades are off).
     facade_tables: facades.FacadeTables | None = None
 
@@ -136,6 +138,23 @@ def build_inventory(config: Config) -> Inventory:
                      crs=crs, dsm=mosaic, dem=dem, register=matches, unmatched_roofs=unmatched_roofs)
 
 
+def surface_sites(config: Config, inventory: Inventory) -> tuple[gpd.GeoDataFrame | None, list[Finding]]:
+    """The outlines of the config's ``surfaces.layers`` in the analysis CRS, cut to their
+    open ground (the footprints on them count as roofs) and placed in townships; None
+    without surface layers."""
+    if not config.surfaces.layers:
+        return None, []
+    found, findings = surface_files.read_surfaces(config.surfaces.layers, inventory.crs)
+    files = ", ".join(str(layer.file) for layer in config.surfaces.layers)
+    footprints = inventory.buildings.geometry if "geometry" in inventory.buildings else None
+    found, more = sites.near_buildings(found, footprints, files)
+    findings += more
+    found, more = sites.open_ground(found, footprints, files)
+    findings += more
+    found, more = sites.in_townships(found, inventory.township_polygons, files)
+    return found, findings + more
+
+
 def check_inputs(config: Config) -> Inventory:
     """:func:`build_inventory` plus the weather file's checks and the DSM's coverage of the
     footprints: every check `roofpv validate` makes, without modelling."""
@@ -147,7 +166,7 @@ def check_inputs(config: Config) -> Inventory:
     except WeatherFileError as exc:
         found += [Finding("error", str(config.weather.file or config.source_path), None, None, "weather",
                          None, str(exc), "fix the weather file or weather.* in the config")]
-    found += site_findings(config)
+    found += site_findings(config) + surface_sites(config, inventory)[1]
     inventory = replace(inventory, findings=inventory.findings + found)
     if inventory.dsm is None:
         return inventory
@@ -174,7 +193,8 @@ def prepare(config: Config, progress: Callable[[str], None] = lambda stage: None
         served, more = gridstage.assign_transformers(inventory.buildings, transformers, inventory.crs,
                                                      str(config.inputs.survey or config.inputs.footprints))
         inventory, found = replace(inventory, buildings=served), found + more
-    inventory = replace(inventory, findings=inventory.findings + found)
+    surfaces, more = surface_sites(config, inventory)
+    inventory = replace(inventory, findings=inventory.findings + found + more)
     progress(sequence.WEATHER)
     hourly, weather_meta = load_weather(config)
     found = weather_meta["findings"] + site_findings(config)
@@ -188,7 +208,7 @@ def prepare(config: Config, progress: Callable[[str], None] = lambda stage: None
     return Prepared(inventory=inventory, transformers=transformers, hourly=hourly,
                     tables=solar.yield_tables(config, hourly),
                     info=run_info(config, weather_meta, hourly, inventory.crs, inventory.township_polygons),
-                    meters=meters,
+                    meters=meters, surfaces=surfaces,
                     facade_tables=facades.tables(config, hourly) if config.facades.enabled else None)
 
 
@@ -358,6 +378,9 @@ def conclude(
         findings = findings + found
     b, remaining, transformer_table = admit(b, config, transformers, prepared.tables, prepared.hourly.index)
 
+    progress(sequence.SURFACES)
+    surfaces = None if prepared.surfaces is None else canopies.assess(prepared.surfaces, config, prepared.tables)
+
     progress(sequence.PLAN)
     kw_per_m2 = config.module.power_w / config.module.area_m2 / 1000.0
     plan, plan_status, trajectory = planning.rollout(
@@ -367,6 +390,7 @@ def conclude(
     progress(sequence.TARGETS)
     townships = township_table(b, config, inventory.township_polygons)
     townships = gridstage.with_township_grid(townships, b, transformer_table, CITY).join(planning.wide(plan_status))
+    townships = totals.with_surfaces(townships, b, surfaces)
     as_of = config.run_date
     pace = calibration.registered_pace(b, config, matches, as_of) if matches is not None else None
     townships = with_status(townships, plan_status, config.policy, as_of, config.planning.start_year, pace)
@@ -377,6 +401,9 @@ def conclude(
                        if matches is not None else None)
         counties = levels.county_table(b, config, inventory.township_polygons, townships, plan_status, as_of,
                                        county_pace, transformer_table)
+        in_county = None if surfaces is None else surfaces.assign(
+            township=surfaces["township"].map(townships["county"]))
+        counties = totals.with_surfaces(counties, b.assign(township=b["county"]), in_county, config.province.name)
     plan_status = plan_status.assign(status=[
         townships.at[t, f"{r.target}_status_{r.milestone}"] for t, r in zip(plan_status.index, plan_status.itertuples())
     ])
@@ -397,7 +424,7 @@ def conclude(
         run_info=info, pv_arrays=pv_arrays, facades=facade_layer,
         target_labels={t.name: t.label for t in config.policy.targets}, register=matches,
         performance=perf, calibration=calib, monthly_yield=monthly_table,
-        unmatched_roofs=inventory.unmatched_roofs, counties=counties,
+        unmatched_roofs=inventory.unmatched_roofs, counties=counties, surfaces=surfaces,
         transformers=gridstage.transformer_layer(transformer_table, transformers, b, crs),
     )
 

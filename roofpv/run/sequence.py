@@ -15,10 +15,11 @@ SUITABILITY = "suitability"
 FACADES = "facades (BIPV)"
 ARRAYS = "PV array outlines"
 APPRAISE = "grid, economics and carbon"
+SURFACES = "surfaces beyond roofs"
 PLAN = "rollout plan"
 TARGETS = "coverage and targets"
 #: The stages of a run, in order, as the progress display names them.
-STAGES = (READ, WEATHER, ROOFS, YIELD, SUITABILITY, FACADES, ARRAYS, APPRAISE, PLAN, TARGETS)
+STAGES = (READ, WEATHER, ROOFS, YIELD, SUITABILITY, FACADES, ARRAYS, APPRAISE, SURFACES, PLAN, TARGETS)
 
 #: Engines that run the per-building stages: in this process, or on a Dask cluster.
 ENGINES = ("local", "dask")

@@ -1,1 +1,1 @@
-"""Surfaces beyond roofs: facades (BIPV) and other sites around buildings."""
+"""Surfaces beyond roofs: facades (BIPV), carports and corridors, tank covers, greenhouses and rural yards."""
