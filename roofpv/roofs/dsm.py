@@ -16,7 +16,9 @@ read by :mod:`roofpv.io.tiles`), for all footprints of a window at once:
    least-squares plane (refitted once without outliers; a region one pixel row wide
    takes its pixels' mean gradient).
 4. Every footprint pixel joins the plane of its nearest region when it lies within 3σ
-   of that plane; roof pixels standing above their plane are obstacles (chimneys,
+   of that plane, σ(s) here the larger of step 2's and the same model measured on the
+   pixels' residuals from those planes (a DSM resampled finer than it was measured
+   hides its noise from 3 × 3 windows, not from its planes); roof pixels standing above their plane are obstacles (chimneys,
    dormers), pixels under tree canopy are not roof. A plane that fits its pixels worse
    than the noise allows and holds two planes (a ridge or a change of pitch it was
    fitted across) is split (:func:`_split_at_breaks`).
@@ -73,6 +75,8 @@ _GDAL = threading.Lock()
 DEFAULTS = Dsm()
 #: Lower quartile of the rms of a 9-point plane fit to pure noise of std 1: √(χ²₆,0.25 / 9).
 _RMS_Q25 = 0.62
+#: Lower quartile of |e| for e of unit Gaussian noise (Φ⁻¹(0.625)).
+_ABS_Q25 = 0.3186
 #: Planar when the 3 × 3 rms is below this many σ(s) (≈ the 99th percentile of √(χ²₆/9)).
 _PLANAR_SIGMA = 1.4
 #: A pixel belongs to a plane within this many σ(s) of it; above it by more, it is an obstacle.
@@ -143,11 +147,13 @@ def slope_aspect(z: np.ndarray, res: float, cells: np.ndarray | None = None
     return slope, aspect, rms
 
 
-def noise_model(slope: np.ndarray, rms: np.ndarray, res: float, step: float = 0.0) -> tuple[float, float]:
+def noise_model(slope: np.ndarray, rms: np.ndarray, res: float, step: float = 0.0,
+                unit_q25: float = _RMS_Q25) -> tuple[float, float]:
     """Vertical noise of a DSM, σ(s) = √(σ₀² + (k·tan s)²), from its roof pixels.
 
     σ of a set of pixels is the lower quartile of their 3 × 3 plane-fit rms divided by
-    its value for unit Gaussian noise (the lower quartile keeps ridges and edges out).
+    its value for unit Gaussian noise, ``unit_q25`` (the lower quartile keeps ridges and
+    edges out; :data:`_ABS_Q25` when ``rms`` holds absolute residuals from fitted planes).
     σ₀ is σ of the pixels flatter than 10° (without 50 such pixels, σ of the smoothest
     5° slope bin); k (the horizontal position noise that makes
     a resampled DSM rougher on steep roofs) is the pixel-weighted median over the 5° slope
@@ -170,11 +176,11 @@ def noise_model(slope: np.ndarray, rms: np.ndarray, res: float, step: float = 0.
     keep = np.isfinite(slope) & np.isfinite(rms)
     s, r = slope[keep], rms[keep]
     b = (s // 5).astype(int)
-    bins = [(np.quantile(r[sel], 0.25) / _RMS_Q25, np.tan(np.radians(s[sel].mean())), count)
+    bins = [(np.quantile(r[sel], 0.25) / unit_q25, np.tan(np.radians(s[sel].mean())), count)
             for sel in (b == k for k in range(2, 12)) if (count := sel.sum()) >= 50]
     flat = s < 10
     if flat.sum() >= 50:
-        sigma0 = float(np.quantile(r[flat], 0.25)) / _RMS_Q25
+        sigma0 = float(np.quantile(r[flat], 0.25)) / unit_q25
     else:  # no flat roof: all the noise of the smoothest slope bin is taken as σ₀
         sigma0 = min((sig for sig, _, _ in bins), default=floor)
     sigma0 = max(sigma0, floor)
@@ -673,6 +679,13 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
     with np.errstate(invalid="ignore"):
         tilt = np.degrees(np.arctan(np.hypot(a, b)))
         e = z.ravel()[pix] - (mz[p] + a[p] * (pxy[:, 0] - mx[p]) + b[p] * (pxy[:, 1] - my[p]))
+        # The noise as the planes see it: the footprint pixels' residuals from their
+        # nearest plane. A DSM resampled finer than it was measured (bilinear 1 m → 0.5 m)
+        # is smooth within 3 × 3 pixels, so the pixel-scale estimate misses the noise of
+        # the heights it was interpolated from (Gothenburg 1 m → 0.5 m: k 0.16 → 0.03 m);
+        # on a DSM at its own cell the two agree. The tolerances take the larger.
+        fit0, fit_k = noise_model(tilt[p], np.abs(e), r, unit_q25=_ABS_Q25)
+        sigma0, k_noise = max(sigma0, fit0), max(k_noise, fit_k)
         tol = _FIT_SIGMA * _sigma(tilt[p], sigma0, k_noise)
         fits = (np.abs(e) <= tol) & (owner_full.ravel()[pix] == seed_owner[p])
     plane_px = np.full(z.size, -1, np.int64)
