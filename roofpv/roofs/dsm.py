@@ -21,7 +21,8 @@ read by :mod:`roofpv.io.tiles`), for all footprints of a window at once:
    hides its noise from 3 × 3 windows, not from its planes); roof pixels standing above their plane are obstacles (chimneys,
    dormers), pixels under tree canopy are not roof. A plane that fits its pixels worse
    than the noise allows and holds two planes (a ridge or a change of pitch it was
-   fitted across) is split (:func:`_split_at_breaks`).
+   fitted across) is split (:func:`_split_at_breaks`). A plane's tilt and azimuth come
+   from its planar pixels (the 3 × 3 test of step 3) where they span a plane.
 5. Plane outlines are the pixels' outlines clipped to the footprint. Heights are
    quantiles of DSM − ground over the whole footprint (eaves included), ground from the
    DEM or a ring around the footprint; something stands on a footprint whose median
@@ -701,7 +702,18 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
     a_cells = np.flatnonzero(plane_px >= 0)
     ga = plane_px[a_cells]
     axy = window.centres(a_cells)
-    mx, my, mz, a, b, cnt = _fit_planes(ga, axy[:, 0], axy[:, 1], z.ravel()[a_cells].astype(float), m)
+    za = z.ravel()[a_cells].astype(float)
+    mx, my, mz, a, b, cnt = _fit_planes(ga, axy[:, 0], axy[:, 1], za, m)
+    # Tilt and azimuth from the plane's planar pixels (3 × 3 test) where they span a
+    # plane: the pixels that joined within 3σ but are not planar straddle its ridge or
+    # eaves and flatten a face a few pixels deep (Delft's 45° faces at 1 m: 5–10°).
+    planar = np.zeros(z.size, bool)
+    planar[cells] = True
+    on = planar[a_cells]
+    px, py, pz, pa, pb, pcnt = _fit_planes(ga[on], axy[on, 0], axy[on, 1], za[on], m)
+    inner_fit = np.isfinite(pa) & np.isfinite(pb) & (pcnt >= 3)
+    mx, my, mz, a, b = (np.where(inner_fit, q_in, q_all) for q_in, q_all in
+                        ((px, mx), (py, my), (pz, mz), (pa, a), (pb, b)))
     e = z.ravel()[a_cells] - (mz[ga] + a[ga] * (axy[:, 0] - mx[ga]) + b[ga] * (axy[:, 1] - my[ga]))
     with np.errstate(invalid="ignore", divide="ignore"):
         fit_rms = np.sqrt(np.bincount(ga, e * e, minlength=m) / cnt)
