@@ -41,6 +41,7 @@ from roofpv.results import Results
 from roofpv.run import sequence
 from roofpv.run.pipeline import Prepared, assess_buildings, conclude, conclude_columns, prepare
 from roofpv.run.sequence import ARRAYS_MAX_BUILDINGS, ENGINES, PARTITION_BY, PARTITION_SIZE
+from roofpv.surfaces.facades import FacadeTables
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class Shared:
     mosaic: Mosaic | None
     dem: Mosaic | None
     draw_arrays: bool
+    facade_tables: FacadeTables | None = None
 
 
 @dataclass(frozen=True)
@@ -111,12 +113,13 @@ def dsm_neighbours(b: gpd.GeoDataFrame, inside: np.ndarray, config: Config) -> g
 
 def assess_partition(part: gpd.GeoDataFrame, neighbours: gpd.GeoDataFrame | None, shared: Shared,
                      progress: Callable[[str], None] = lambda stage: None,
-                     ) -> tuple[pd.DataFrame, gpd.GeoDataFrame | None, gpd.GeoDataFrame | None]:
+                     ) -> tuple[pd.DataFrame, gpd.GeoDataFrame | None, gpd.GeoDataFrame | None,
+                                gpd.GeoDataFrame | None]:
     """The per-building stages on one partition (runs in a worker); ``progress(stage)``
     as each stage starts."""
     return assess_buildings(part, shared.config, shared.hourly, shared.tables, shared.crs,
                             progress, neighbours=neighbours, mosaic=shared.mosaic, dem=shared.dem,
-                            draw_arrays=shared.draw_arrays)
+                            draw_arrays=shared.draw_arrays, facade_tables=shared.facade_tables)
 
 
 def fingerprint(config: Config, n_partitions: int, by: str, arrays: bool) -> str:
@@ -248,7 +251,7 @@ def run_partitions(
     n = partitions or max(1, math.ceil(len(b) / PARTITION_SIZE))
     draw_arrays = len(b) <= ARRAYS_MAX_BUILDINGS if arrays is None else arrays
     shared = Shared(config, prepared.hourly, prepared.tables, inventory.crs, inventory.dsm,
-                    inventory.dem, draw_arrays)
+                    inventory.dem, draw_arrays, prepared.facade_tables)
 
     progress(sequence.ROOFS)
     labels = partition_labels(b, n, by)
@@ -278,7 +281,7 @@ def run_partitions(
     numbers = tuple(int(k) for k in np.unique(labels))
     if stream and len(numbers) > 1:
         source = Partitions(cache.dir, numbers, b.index, inventory.crs,
-                            ("planes", *(("arrays",) if draw_arrays else ())))
+                            ("planes", *(("arrays",) if draw_arrays else ()), "facades"))
         assessed = source.read(conclude_columns(source.columns(), prepared))
         if inventory.dsm is None:  # conclude reads the inventory's footprints for the DSM only
             prepared = replace(prepared, inventory=replace(inventory, buildings=b.iloc[:0]))
@@ -287,15 +290,18 @@ def run_partitions(
     parts = [cache.load(k) for k in numbers]
     # infer_objects: a partition without a value in a text column gives it object dtype
     assessed = pd.concat([p[0] for p in parts]).reindex(b.index).infer_objects()
-    plane_layer, pv_arrays = (
+    plane_layer, pv_arrays, facade_layer = (
         _gather([p[i] for p in parts], sort, inventory.crs)
-        for i, sort in ((1, ["building_id", "plane"]), (2, ["building_id", "plane", "row"]))
+        for i, sort in ((1, ["building_id", "plane"]), (2, ["building_id", "plane", "row"]),
+                        (3, ["building_id", "wall"]))
     )
     if not draw_arrays:
         pv_arrays = None
     elif pv_arrays is None:  # no roof holds modules
         pv_arrays = next(p[2] for p in parts if p[2] is not None)
-    return conclude(assessed, config, prepared, plane_layer, pv_arrays, progress)
+    if facade_layer is None and config.facades.enabled:  # no building has a wall
+        facade_layer = next((p[3] for p in parts if p[3] is not None), None)
+    return conclude(assessed, config, prepared, plane_layer, pv_arrays, progress, facade_layer)
 
 
 def _gather(layers: list[gpd.GeoDataFrame | None], by: list[str], crs: str
