@@ -16,10 +16,11 @@ read by :mod:`roofpv.io.tiles`), for all footprints of a window at once:
    least-squares plane (refitted once without outliers; a region one pixel row wide
    takes its pixels' mean gradient).
 4. Every footprint pixel joins the plane of its nearest region when it lies within 3σ
-   of that plane, σ(s) here the larger of step 2's and the same model measured on the
-   pixels' residuals from those planes (a DSM resampled finer than it was measured
-   hides its noise from 3 × 3 windows, not from its planes); roof pixels standing above their plane are obstacles (chimneys,
-   dormers), pixels under tree canopy are not roof. A plane that fits its pixels worse
+   of that plane, σ(s) from here on the larger of step 2's and the same model measured
+   on the pixels' residuals from those planes (a DSM resampled finer than it was
+   measured hides its noise from 3 × 3 windows, not from its planes); roof pixels
+   standing above their plane are obstacles (chimneys, dormers), pixels under tree
+   canopy are not roof. A plane that fits its pixels worse
    than the noise allows and holds two planes (a ridge or a change of pitch it was
    fitted across) is split (:func:`_split_at_breaks`). A plane's tilt and azimuth come
    from its planar pixels (the 3 × 3 test of step 3) where they span a plane.
@@ -854,8 +855,9 @@ def roof_geometry(raster: Raster, footprints: gpd.GeoSeries, params: Dsm = DEFAU
         tilt), ``roof_aspect_deg`` (plane facing nearest south; NaN for flat roofs),
         ``planar_share`` (plane area / footprint area), ``obstacle_share`` (share of roof
         pixels standing above their plane), ``roof_form``, ``n_planes``, ``dsm_noise_m``
-        (σ₀ of the window), ``raised_around_share`` (share of the ring ``ground_ring_m``
-        around the footprint standing 2 m above the ground: :func:`standing_findings`)
+        (σ₀ of the window, the larger of the 3 × 3 and the plane-residual estimates),
+        ``raised_around_share`` (share of the ring ``ground_ring_m`` around the
+        footprint standing 2 m above the ground: :func:`standing_findings`)
     planes : GeoDataFrame, one row per plane of each measured roof: ``building_id``,
         ``plane`` (0 = facing nearest south), ``azimuth_deg`` (of the fitted plane's
         downslope, from true north; 180 for flat planes), ``tilt_deg``, ``area_m2`` (plan), ``fit_rms_m``,
