@@ -14,8 +14,8 @@ are then measured from profiles of the gridded DSM (``scripts/bench_planes.py``'
 plane of the raw LiDAR points in its polygon (:func:`dominant_plane`), the profile
 values kept as ``profile_tilt_deg`` / ``profile_azimuth_deg``. The profiles were
 regressed over the whole edge-to-ridge rectangle, which on 7 of 39 faces reaches over
-a dormer, a flat strip or the neighbour's roof and averages them into the slope
-(face labelled 26.1° whose points lie at 33.9°); the raw points, not the gridded DSM
+a dormer or a flat strip and averages them into the slope
+(face labelled 26.1° whose points lie at 33.7°); the raw points, not the gridded DSM
 roofpv reads, decide the plane.
 
 ``zurich``: the City of Zurich LoD2 subset of cityjson/cjio's tests
