@@ -14,8 +14,8 @@ shading code:
   2 m along it, at a quarter and three quarters of the band's height, 1 m in front of
   it) ray-cast on the DSM itself (1° azimuth steps, 0.5 m steps out to the DSM's edge,
   the DSM's own cells: roofs as they are, not extruded footprints; the wall's own
-  building, its footprint widened by 1.5 m, read as ground so that a footprint off the
-  DSM by a metre does not put the point inside its own roof). An hour's beam and
+  footprint widened by 1.5 m, within 2.5 m of the wall, read as ground so that a
+  footprint off the DSM by a metre does not put the point inside its own roof). An hour's beam and
   circumsolar light is lost when the sun is below the point's horizon in its azimuth;
   the isotropic sky is scaled by the share of the wall's view of the sky the horizon
   leaves open (numerical integral over azimuth and elevation), the horizon band by the
@@ -129,12 +129,10 @@ def wall_points(row, band_bottom: float, top: float) -> tuple[np.ndarray, np.nda
     return np.repeat(xy, 2, axis=0), np.tile(heights, n)
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("config", type=Path, nargs="?", default=DEFAULT)
-    parser.add_argument("--csv", type=Path, help="write the per-wall table here")
-    args = parser.parse_args(argv)
-    config = load_config(args.config)
+def compare(config_path: Path) -> pd.DataFrame:
+    """The per-wall table: roofpv's and the references' irradiation, unshaded and
+    shaded [kWh/m²], losses, the walls' distance to the DSM's edge [m] and the ratios."""
+    config = load_config(config_path)
     prepared = prepare(config)
     inv = prepared.inventory
     b, _, _, layer = assess_buildings(inv.buildings, config, prepared.hourly, prepared.tables, inv.crs,
@@ -159,9 +157,12 @@ def main(argv=None) -> None:
         col = np.clip(np.floor(col).astype(int), 0, dem.shape[1] - 1)
         r = np.clip(np.floor(r).astype(int), 0, dem.shape[0] - 1)
         z0 = z0 + dem[r, col]  # heights above ground → the DSM's datum
-        # The wall's own building is no obstacle in front of it (its footprint, 1.5 m wider
-        # for the footprints' offset from the DSM, read as ground).
-        own = geometry_mask([shapely.buffer(b.geometry[row.building_id], 1.5)], z.shape, transform, invert=True)
+        # The wall's own roof right behind it is no obstacle in front of it: the own
+        # footprint, 1.5 m wider for the footprints' offset from the DSM, within 2.5 m of
+        # the wall, read as ground (its wings and the far side of its courtyards stay).
+        behind = shapely.intersection(shapely.buffer(b.geometry[row.building_id], 1.5),
+                                      shapely.buffer(row.geometry, 2.5, cap_style="flat"))
+        own = geometry_mask([behind], z.shape, transform, invert=True)
         horizon = ray_horizon(np.where(own, dem, z), transform, xy, z0, 200.0)
         ref_open = unshaded(h, row.azimuth_deg, albedo)
         ref_shaded = shaded(h, row.azimuth_deg, horizon, albedo)
@@ -176,6 +177,15 @@ def main(argv=None) -> None:
     t = pd.DataFrame(rows)
     t["ratio_open"] = t["roofpv_open"] / t["reference_open"]
     t["ratio_shaded"] = t["roofpv_shaded"] / t["reference_shaded"]
+    return t
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("config", type=Path, nargs="?", default=DEFAULT)
+    parser.add_argument("--csv", type=Path, help="write the per-wall table here")
+    args = parser.parse_args(argv)
+    t = compare(args.config)
     pd.set_option("display.width", 200)
     print(f"{len(t)} walls that may carry modules on {t['building_id'].nunique()} buildings the DSM measured")
     for kind in ("open", "shaded"):

@@ -150,3 +150,21 @@ def test_config_use_over_the_defaults_and_its_errors(tmp_path):
     assert use["urban_residential"].window_to_wall["S"] == 0.45   # Pinghu's JGJ 134 kept
     with pytest.raises(ConfigError, match=r"facades\.use\.factory\.window_to_wall.*W"):
         config({"factory": {"window_to_wall": {"N": 0.3, "E": 0.3, "S": 0.3}}})
+
+
+def test_courtyard_walls_face_into_the_courtyard_and_are_shaded_by_its_far_side(config, tables):
+    # A 60 m × 60 m block, 15 m high, around a 20 m × 20 m courtyard.
+    ring = shapely.Polygon([(0, 0), (60, 0), (60, 60), (0, 60)], [[(20, 20), (20, 40), (40, 40), (40, 20)]])
+    b = gpd.GeoDataFrame({"roof_height_m": [15.0], "category": "urban_residential", "township": "T"},
+                         geometry=[ring], index=pd.Index(["B0"], name="building_id"), crs=CRS)
+    layer = facades.facade_layer(b, config, tables, CRS)
+    assert len(layer) == 8
+    inner = layer[layer["length_m"] < 30].set_index("orientation")
+    assert sorted(inner.index) == ["E", "N", "S", "W"]
+    # From the middle of the band (9 m) of the courtyard's south-facing wall the block
+    # rises 6 m: 20 m away straight ahead (tan 0.3), 10·√2 m away along the rays at ±45°,
+    # which meet the side walls (tan 6 / (10·√2), i.e. 0.6 as a street side, / cos 45°).
+    assert inner.loc["S", "shading_loss"] == pytest.approx(
+        facades.canyon_loss(tables, 180.0, (0.3 + 0.6 + 0.6) / 3), abs=1e-6)
+    assert inner.loc["S", "shading_loss"] > layer[layer["length_m"] > 30].set_index("orientation").loc["S",
+                                                                                                   "shading_loss"]

@@ -1,6 +1,6 @@
 """Building-integrated PV on facades (BIPV): walls, their sun, shading and yield.
 
-Each outer wall segment of a footprint (:mod:`roofpv.surfaces.walls`) stands from the
+Each wall segment of a footprint's outline and courtyards (:mod:`roofpv.surfaces.walls`) stands from the
 ground to the building's height (``roof_height_m``: measured on the DSM where there is
 one, else storeys × storey height). Of its area not hidden by neighbours standing
 against it, the ground storey is left out (entrances, shop fronts, reach of passers-by)
@@ -12,12 +12,15 @@ ventilation (their own temperature model).
 
 The yield of a vertical plane comes from the same orientation-bin model as the roofs
 (:func:`roofpv.energy.solar.yield_tables_for`, PVWatts v8 chain) evaluated at tilt 90°,
-once per run (:func:`tables`). Shading by the buildings around is the horizon of
-points on the wall (:func:`roofpv.roofs.shading.horizon`) on a height grid of the
-extruded footprints, turned into an annual loss of plane-of-array irradiation with a
-:class:`~roofpv.roofs.shading.SunTable` for vertical planes. A wall whose shaded yield
-falls below a share of the best unshaded wall at the site is not used (north walls,
-walls in narrow lanes).
+once per run (:func:`tables`). Shading: what stands in front of a wall is read along
+three rays from the middle of its band (the normal and ±45°, :data:`RAYS_DEG`) — on the
+DSM where it has data, else on the extruded footprints — and taken as an equivalent
+street canyon (:func:`front_tangent`), whose annual loss of plane-of-array irradiation
+by azimuth and elevation is tabulated once per run from the hourly sun with the roofs'
+horizon machinery (:class:`~roofpv.roofs.shading.SunTable`, :func:`canyon_losses`). A
+wall whose shaded yield falls below a share of the best unshaded wall at the site is
+not used (north walls, walls in narrow lanes). Checked wall by wall against pvlib and a
+DSM ray-cast in docs/validation.md ("Facades").
 """
 
 from __future__ import annotations
@@ -168,7 +171,7 @@ def dsm_obstruction(w: dict[str, np.ndarray], z_m: np.ndarray, mosaic: tiles.Mos
 def facade_layer(b: gpd.GeoDataFrame, config: Config, ft: FacadeTables, crs: str,
                  around: gpd.GeoDataFrame | None = None, north_deg: float = 0.0,
                  mosaic: tiles.Mosaic | None = None, dem: tiles.Mosaic | None = None) -> gpd.GeoDataFrame:
-    """The ``facades`` layer: one row per outer wall segment of the buildings ``b``.
+    """The ``facades`` layer: one row per wall segment (outline and courtyards) of the buildings ``b``.
 
     Parameters
     ----------
@@ -198,8 +201,8 @@ def facade_layer(b: gpd.GeoDataFrame, config: Config, ft: FacadeTables, crs: str
     own = np.zeros(len(every), bool)
     own[:len(b)] = True
     edges = walls.segments(geometry)
-    w = walls.subset(edges, own[edges["owner"]] & edges["exterior"]
-                     & (edges["length_m"] >= f.min_wall_length_m))
+    # Outer walls and courtyard walls (the edges of holes, facing into the courtyard).
+    w = walls.subset(edges, own[edges["owner"]] & (edges["length_m"] >= f.min_wall_length_m))
     exposed = walls.exposed_height(w, geometry, height, f.party_wall_gap_m)
     top = height[w["owner"]]
     azimuth = (w["azimuth_deg"] + north_deg) % 360.0
