@@ -5,7 +5,8 @@ and 1 m, with and without noise — and what leave-one-data-set-out means for ro
 
 The sets, their truth and the figures are those of ``tests/dsm_sets.py`` (see its
 docstring): ``within`` = share of the true roof area within 5° tilt / 15° azimuth,
-``measured`` = share of the true roof area under measured planes, ``kWp`` installed on
+``measured`` = share of the true roof area under measured planes, ``inside`` = share of
+it inside the footprints (the ceiling of ``measured``: eaves overhang the walls), ``kWp`` installed on
 the buildings the DSM measured, per m² of measured plane. The other resolution is the
 set resampled (bilinear) from its own grid, or, for a point cloud, the cloud gridded at
 that cell. ``--variants`` adds every metamorphic variant.
@@ -76,7 +77,7 @@ def bench(names, variants: bool) -> pd.DataFrame:
                 res_m = _res(tmp / str(i))
                 rows.append({"set": name, "run": label, "res_m": res_m, "faces": f["faces"],
                              "true_m2": round(f["true_m2"]), "within": f["within_tol"],
-                             "measured": f["measured"], "buildings": f["buildings"],
+                             "measured": f["measured"], "inside": f["inside"], "buildings": f["buildings"],
                              "measured_buildings": f["buildings_measured"], "plane_m2": round(f["plane_m2"]),
                              "kWp": round(f["kwp"], 1), "kWp_per_m2": f["kwp_per_m2"],
                              "s": round(time.perf_counter() - t, 1)})

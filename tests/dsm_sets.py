@@ -16,6 +16,10 @@ Figures of a run against the truth (faces of at least :data:`MIN_FACE_M2`):
     faces under 3°, flat either way);
 ``measured``
     share of the true roof area covered by measured planes of its own building;
+``inside``
+    share of the true roof area inside its building's footprint (the rest is eaves
+    overhanging the walls, where roofpv draws no plane: planes are clipped to the
+    footprint), the ceiling of ``measured``;
 ``kwp``
     installed kWp on the buildings the DSM measured;
 ``kwp_per_m2``
@@ -63,12 +67,18 @@ def _angle(a, b):
 
 
 def score(lab: pd.DataFrame, planes: gpd.GeoDataFrame | None, buildings: pd.DataFrame,
-          truth_crs, footprint_shift: tuple[float, float] = (0.0, 0.0)) -> dict:
+          truth_crs, footprint_shift: tuple[float, float] = (0.0, 0.0),
+          footprints: gpd.GeoSeries | None = None) -> dict:
     """The figures of one run (see the module docstring); the truth is in ``truth_crs``;
     ``footprint_shift`` [m] moves it with footprints that were shifted (planes are drawn
-    inside footprints). ``capacity`` holds kWp per measured building."""
+    inside footprints); ``footprints`` (the set's own, indexed by ``building_id``) give
+    ``inside``. ``capacity`` holds kWp per measured building."""
     area = lab["area_m2"].to_numpy()
     poly = shapely.transform(lab["polygon"].to_numpy(), lambda xy: xy + np.asarray(footprint_shift))
+    inside = np.nan
+    if footprints is not None:
+        own = footprints.reindex(lab["building_id"]).to_numpy()
+        inside = float(np.nansum(shapely.area(shapely.intersection(lab["polygon"].to_numpy(), own))) / area.sum())
     ok = np.zeros(len(lab), bool)
     covered = np.zeros(len(lab))
     if planes is not None and len(planes):
@@ -92,7 +102,7 @@ def score(lab: pd.DataFrame, planes: gpd.GeoDataFrame | None, buildings: pd.Data
     plane_m2 = float(planes["area_m2"].sum()) if planes is not None and len(planes) else 0.0
     return {"faces": len(lab), "true_m2": float(area.sum()),
             "within_tol": float(area[ok].sum() / area.sum()),
-            "measured": float((covered * area).sum() / area.sum()),
+            "measured": float((covered * area).sum() / area.sum()), "inside": inside,
             "buildings_measured": int(measured.sum()), "kwp": kwp,
             "plane_m2": plane_m2, "kwp_per_m2": kwp / plane_m2 if plane_m2 else 0.0,
             "capacity": buildings.loc[measured, "capacity_kwp"]}
@@ -343,6 +353,7 @@ def run_variant(name: str, variant: str | None, root: Path, lab: pd.DataFrame | 
         lab = lab[lab["building_id"].isin(kept)].reset_index(drop=True)
     buildings, planes = run(copy.config)
     shift = (0.7071, 0.7071) if variant == "shift_1m" else (0.0, 0.0)
-    crs = gpd.read_file(SETS[name].parent / "buildings.gpkg", rows=1).crs
-    return score(lab, planes, buildings, crs, shift) | {"set": name, "variant": variant or "unchanged",
+    own = gpd.read_file(SETS[name].parent / "buildings.gpkg")
+    footprints = own.set_index(own["building_id"].astype(str)).geometry
+    return score(lab, planes, buildings, own.crs, shift, footprints) | {"set": name, "variant": variant or "unchanged",
                                                      "buildings": len(buildings), "ids": kept}

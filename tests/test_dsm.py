@@ -208,6 +208,19 @@ def test_noise_model_recovers_the_noise_of_a_noisy_gable():
     assert planes["tilt_deg"].to_numpy() == pytest.approx([30.0, 30.0], abs=1.5)
 
 
+def test_noise_model_reads_the_noise_from_residuals_from_planes():
+    """The plane tolerances also take the noise from the pixels' residuals from their
+    planes (a DSM resampled finer than it was measured hides its noise from 3 × 3
+    windows): the model fitted to |residuals| with their Gaussian lower quartile gives
+    back σ₀ and k of σ(s) = √(σ₀² + (k·tan s)²)."""
+    rng = np.random.default_rng(7)
+    slope = rng.uniform(0.0, 60.0, 40_000)
+    e = rng.normal(0.0, 1.0, slope.size) * dsm._sigma(slope, 0.05, 0.2)
+    sigma0, k = dsm.noise_model(slope, np.abs(e), RES, unit_q25=dsm._ABS_Q25)
+    assert sigma0 == pytest.approx(0.05, rel=0.15)
+    assert k == pytest.approx(0.2, rel=0.15)
+
+
 def test_slope_aspect_at_cells_equals_the_whole_grid_at_those_cells():
     rng = np.random.default_rng(3)
     z = (rng.normal(size=(60, 80)).cumsum(axis=0) + rng.normal(size=(60, 80))).astype(np.float32)

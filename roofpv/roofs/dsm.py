@@ -16,10 +16,14 @@ read by :mod:`roofpv.io.tiles`), for all footprints of a window at once:
    least-squares plane (refitted once without outliers; a region one pixel row wide
    takes its pixels' mean gradient).
 4. Every footprint pixel joins the plane of its nearest region when it lies within 3σ
-   of that plane; roof pixels standing above their plane are obstacles (chimneys,
-   dormers), pixels under tree canopy are not roof. A plane that fits its pixels worse
+   of that plane, σ(s) from here on the larger of step 2's and the same model measured
+   on the pixels' residuals from those planes (a DSM resampled finer than it was
+   measured hides its noise from 3 × 3 windows, not from its planes); roof pixels
+   standing above their plane are obstacles (chimneys, dormers), pixels under tree
+   canopy are not roof. A plane that fits its pixels worse
    than the noise allows and holds two planes (a ridge or a change of pitch it was
-   fitted across) is split (:func:`_split_at_breaks`).
+   fitted across) is split (:func:`_split_at_breaks`). A plane's tilt and azimuth come
+   from its planar pixels (the 3 × 3 test of step 3) where they span a plane.
 5. Plane outlines are the pixels' outlines clipped to the footprint. Heights are
    quantiles of DSM − ground over the whole footprint (eaves included), ground from the
    DEM or a ring around the footprint; something stands on a footprint whose median
@@ -73,6 +77,8 @@ _GDAL = threading.Lock()
 DEFAULTS = Dsm()
 #: Lower quartile of the rms of a 9-point plane fit to pure noise of std 1: √(χ²₆,0.25 / 9).
 _RMS_Q25 = 0.62
+#: Lower quartile of |e| for e of unit Gaussian noise (Φ⁻¹(0.625)).
+_ABS_Q25 = 0.3186
 #: Planar when the 3 × 3 rms is below this many σ(s) (≈ the 99th percentile of √(χ²₆/9)).
 _PLANAR_SIGMA = 1.4
 #: A pixel belongs to a plane within this many σ(s) of it; above it by more, it is an obstacle.
@@ -143,11 +149,13 @@ def slope_aspect(z: np.ndarray, res: float, cells: np.ndarray | None = None
     return slope, aspect, rms
 
 
-def noise_model(slope: np.ndarray, rms: np.ndarray, res: float, step: float = 0.0) -> tuple[float, float]:
+def noise_model(slope: np.ndarray, rms: np.ndarray, res: float, step: float = 0.0,
+                unit_q25: float = _RMS_Q25) -> tuple[float, float]:
     """Vertical noise of a DSM, σ(s) = √(σ₀² + (k·tan s)²), from its roof pixels.
 
     σ of a set of pixels is the lower quartile of their 3 × 3 plane-fit rms divided by
-    its value for unit Gaussian noise (the lower quartile keeps ridges and edges out).
+    its value for unit Gaussian noise, ``unit_q25`` (the lower quartile keeps ridges and
+    edges out; :data:`_ABS_Q25` when ``rms`` holds absolute residuals from fitted planes).
     σ₀ is σ of the pixels flatter than 10° (without 50 such pixels, σ of the smoothest
     5° slope bin); k (the horizontal position noise that makes
     a resampled DSM rougher on steep roofs) is the pixel-weighted median over the 5° slope
@@ -170,11 +178,11 @@ def noise_model(slope: np.ndarray, rms: np.ndarray, res: float, step: float = 0.
     keep = np.isfinite(slope) & np.isfinite(rms)
     s, r = slope[keep], rms[keep]
     b = (s // 5).astype(int)
-    bins = [(np.quantile(r[sel], 0.25) / _RMS_Q25, np.tan(np.radians(s[sel].mean())), count)
+    bins = [(np.quantile(r[sel], 0.25) / unit_q25, np.tan(np.radians(s[sel].mean())), count)
             for sel in (b == k for k in range(2, 12)) if (count := sel.sum()) >= 50]
     flat = s < 10
     if flat.sum() >= 50:
-        sigma0 = float(np.quantile(r[flat], 0.25)) / _RMS_Q25
+        sigma0 = float(np.quantile(r[flat], 0.25)) / unit_q25
     else:  # no flat roof: all the noise of the smoothest slope bin is taken as σ₀
         sigma0 = min((sig for sig, _, _ in bins), default=floor)
     sigma0 = max(sigma0, floor)
@@ -673,6 +681,13 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
     with np.errstate(invalid="ignore"):
         tilt = np.degrees(np.arctan(np.hypot(a, b)))
         e = z.ravel()[pix] - (mz[p] + a[p] * (pxy[:, 0] - mx[p]) + b[p] * (pxy[:, 1] - my[p]))
+        # The noise as the planes see it: the footprint pixels' residuals from their
+        # nearest plane. A DSM resampled finer than it was measured (bilinear 1 m → 0.5 m)
+        # is smooth within 3 × 3 pixels, so the pixel-scale estimate misses the noise of
+        # the heights it was interpolated from (Gothenburg 1 m → 0.5 m: k 0.16 → 0.03 m);
+        # on a DSM at its own cell the two agree. The tolerances take the larger.
+        fit0, fit_k = noise_model(tilt[p], np.abs(e), r, unit_q25=_ABS_Q25)
+        sigma0, k_noise = max(sigma0, fit0), max(k_noise, fit_k)
         tol = _FIT_SIGMA * _sigma(tilt[p], sigma0, k_noise)
         fits = (np.abs(e) <= tol) & (owner_full.ravel()[pix] == seed_owner[p])
     plane_px = np.full(z.size, -1, np.int64)
@@ -688,7 +703,18 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
     a_cells = np.flatnonzero(plane_px >= 0)
     ga = plane_px[a_cells]
     axy = window.centres(a_cells)
-    mx, my, mz, a, b, cnt = _fit_planes(ga, axy[:, 0], axy[:, 1], z.ravel()[a_cells].astype(float), m)
+    za = z.ravel()[a_cells].astype(float)
+    mx, my, mz, a, b, cnt = _fit_planes(ga, axy[:, 0], axy[:, 1], za, m)
+    # Tilt and azimuth from the plane's planar pixels (3 × 3 test) where they span a
+    # plane: the pixels that joined within 3σ but are not planar straddle its ridge or
+    # eaves and flatten a face a few pixels deep (Delft's 45° faces at 1 m: 5–10°).
+    planar = np.zeros(z.size, bool)
+    planar[cells] = True
+    on = planar[a_cells]
+    px, py, pz, pa, pb, pcnt = _fit_planes(ga[on], axy[on, 0], axy[on, 1], za[on], m)
+    inner_fit = np.isfinite(pa) & np.isfinite(pb) & (pcnt >= 3)
+    mx, my, mz, a, b = (np.where(inner_fit, q_in, q_all) for q_in, q_all in
+                        ((px, mx), (py, my), (pz, mz), (pa, a), (pb, b)))
     e = z.ravel()[a_cells] - (mz[ga] + a[ga] * (axy[:, 0] - mx[ga]) + b[ga] * (axy[:, 1] - my[ga]))
     with np.errstate(invalid="ignore", divide="ignore"):
         fit_rms = np.sqrt(np.bincount(ga, e * e, minlength=m) / cnt)
@@ -829,8 +855,9 @@ def roof_geometry(raster: Raster, footprints: gpd.GeoSeries, params: Dsm = DEFAU
         tilt), ``roof_aspect_deg`` (plane facing nearest south; NaN for flat roofs),
         ``planar_share`` (plane area / footprint area), ``obstacle_share`` (share of roof
         pixels standing above their plane), ``roof_form``, ``n_planes``, ``dsm_noise_m``
-        (σ₀ of the window), ``raised_around_share`` (share of the ring ``ground_ring_m``
-        around the footprint standing 2 m above the ground: :func:`standing_findings`)
+        (σ₀ of the window, the larger of the 3 × 3 and the plane-residual estimates),
+        ``raised_around_share`` (share of the ring ``ground_ring_m`` around the
+        footprint standing 2 m above the ground: :func:`standing_findings`)
     planes : GeoDataFrame, one row per plane of each measured roof: ``building_id``,
         ``plane`` (0 = facing nearest south), ``azimuth_deg`` (of the fitted plane's
         downslope, from true north; 180 for flat planes), ``tilt_deg``, ``area_m2`` (plan), ``fit_rms_m``,
