@@ -33,6 +33,7 @@ from roofpv.config import Config
 from roofpv.errors import InputError
 from roofpv.findings import Finding
 from roofpv.inputs import checks
+from roofpv.inputs.georef import resolve_crs
 from roofpv.inputs.inventory import (
     assign_townships,
     fill_from_footprints,
@@ -41,7 +42,6 @@ from roofpv.inputs.inventory import (
     resolve_overlaps,
     to_analysis_crs,
 )
-from roofpv.inputs.georef import resolve_crs
 from roofpv.inputs.webmap import to_wgs84
 from roofpv.io import readers
 

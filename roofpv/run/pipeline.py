@@ -27,7 +27,13 @@ from roofpv.energy import solar, uncertainty
 from roofpv.errors import PointCloudError, WeatherFileError
 from roofpv.findings import Finding
 from roofpv.inputs import checks, dsm_match, first_pass
-from roofpv.inputs.inventory import assign_townships, footprint_attributes, join_survey, place, survey_orphans
+from roofpv.inputs.inventory import (
+    assign_townships,
+    footprint_attributes,
+    join_survey,
+    place,
+    survey_orphans,
+)
 from roofpv.inputs.site_checks import site_findings
 from roofpv.io import point_cloud, readers, tiles
 from roofpv.io.register_files import read_meters, read_register
