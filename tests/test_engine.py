@@ -72,8 +72,9 @@ def flat_reference(tmp_path_factory, flat_config):
     return out
 
 
-#: Tolerance of the partitioned run's coordinates against the one-piece run's [m].
-GEOMETRY_TOLERANCE_M = 1e-6
+#: Tolerance of the partitioned run's coordinates against the one-piece run's [m]: none,
+#: they are the same numbers.
+GEOMETRY_TOLERANCE_M = 0.0
 
 
 def _layers(folder):
@@ -95,8 +96,6 @@ def assert_same_outputs(folder, reference):
     for name in theirs:
         a, b = ours[name], theirs[name]
         if isinstance(b, gpd.GeoDataFrame):
-            # coordinates equal to a micrometre: the layout's module rows carry float noise
-            # of ~1e-10 m that depends on the partition (docs/design.md, "Large runs")
             assert a.geometry.geom_equals_exact(b.geometry, GEOMETRY_TOLERANCE_M).all(), name
             a, b = a.drop(columns="geometry"), b.drop(columns="geometry")
         pd.testing.assert_frame_equal(a, b, obj=name)
