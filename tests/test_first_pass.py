@@ -131,3 +131,17 @@ def test_bounds_are_projected_around_the_outline():
     outline = gpd.GeoSeries([square], crs="EPSG:4490").to_crs("EPSG:4549").iloc[0]
     assert shapely.box(*box).contains(outline)
     assert np.allclose(box, np.array(outline.bounds) + [-1, -1, 1, 1], atol=1e-3)
+
+
+@pytest.mark.slow
+def test_a_county_of_100k_read_per_partition_gives_the_one_piece_results(tmp_path):
+    import subprocess
+    import sys
+
+    county = tmp_path / "county"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "make_county.py"), "--buildings", "100000",
+                    "--out-dir", str(county)], check=True, capture_output=True)
+    config = load_config(county / "county.yaml")
+    whole = run(config)
+    parted = engine.run_partitions(config, tmp_path / "out", partitions=6)
+    assert_same_results(whole, parted)

@@ -95,12 +95,20 @@ class Catalogue:
 
 def supported(config: Config) -> bool:
     """Whether the run can read its inputs per partition: footprints in a layer GDAL
-    reads by feature id (not a DXF drawing), no DSM (the footprints are matched against
-    the DSM as a whole first, :mod:`roofpv.inputs.dsm_match`) and no PV register (joined
-    to the buildings as a whole)."""
+    reads by feature id directly (GeoPackage, FlatGeobuf, shapefile; not a DXF drawing),
+    no DSM (the footprints are matched against the DSM as a whole first,
+    :mod:`roofpv.inputs.dsm_match`) and no PV register (joined to the buildings as a
+    whole)."""
+    import pyogrio
+
     inputs = config.inputs
-    return (config.dsm.tiles is None and inputs.register_file is None
-            and Path(inputs.footprints).suffix.lower() != ".dxf")
+    path = Path(inputs.footprints)
+    if config.dsm.tiles is not None or inputs.register_file is not None or path.suffix.lower() == ".dxf":
+        return False
+    try:
+        return bool(pyogrio.read_info(path, layer=inputs.footprints_layer)["capabilities"]["random_read"])
+    except Exception:  # unreadable: the whole read reports it
+        return False
 
 
 def _batches(path: Path, layer: str | None, id_column: str) -> Iterator[tuple[np.ndarray, pd.Series, np.ndarray]]:

@@ -153,7 +153,7 @@ def write_reads(cache: PartitionCache, k: int, scan: first_pass.Scan, own: np.nd
     wanted = np.zeros(len(cat.ids), bool)
     wanted[around] = True
     rows = scan.survey[(survey_at >= 0) & wanted[np.maximum(survey_at, 0)]]
-    path = cache.dir / f"{k}.inputs.pkl"
+    path = (cache.dir / f"{k}.inputs.pkl").resolve()  # as the workers see it
     pd.to_pickle({"ids": cat.ids[around], "fids": cat.fids[around], "own": np.isin(around, own),
                   "survey": rows}, path)
     return path
