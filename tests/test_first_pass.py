@@ -145,3 +145,17 @@ def test_a_county_of_100k_read_per_partition_gives_the_one_piece_results(tmp_pat
     whole = run(config)
     parted = engine.run_partitions(config, tmp_path / "out", partitions=6)
     assert_same_results(whole, parted)
+
+
+def test_first_pass_plans_buildings_without_a_surveyed_township_by_their_location():
+    config = load_config(ROOT / "configs" / "pinghu.yaml").model_copy(deep=True)
+    from roofpv.io import readers
+    from roofpv.run.pipeline import analysis_crs
+
+    polygons, _ = readers.read_townships(SAMPLE / "townships.gpkg", None, "township", None)
+    catalogue, findings, (sample, (n, total, _)) = first_pass.scan(
+        config, analysis_crs(config), polygons, pd.Series(dtype=object))
+    assert len(catalogue.ids) == total == 3449 and n == 3449 and len(sample) == 3449
+    assert catalogue.ids[0] == "CQ00001" and not findings
+    located = pd.Series(catalogue.township).value_counts()
+    assert set(located.index) <= set(polygons.index) | {"未知"} and located.get("未知", 0) < 30

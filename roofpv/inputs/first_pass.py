@@ -167,13 +167,13 @@ def scan(config: Config, crs: str, polygons: gpd.GeoDataFrame | None, surveyed: 
     fids = np.concatenate(fids)
     bounds = project_bounds(raw, source, crs, inputs.footprints_datum)
     extent = np.r_[raw[polygonal, :2].min(axis=0), raw[polygonal, 2:].max(axis=0)]
-    township = surveyed.reindex(ids).to_numpy(dtype=object)
-    if polygons is not None:  # the rest are planned by where they lie
-        centre = shapely.points((bounds[:, :2] + bounds[:, 2:]) / 2)
-        missing = pd.isna(township) & ~shapely.is_missing(centre)
+    township = surveyed.reindex(ids).to_numpy(dtype=object, copy=True)
+    missing = np.flatnonzero(pd.isna(township) & ~np.isnan(bounds).any(axis=1))
+    if polygons is not None and missing.size:  # the rest are planned by where they lie
+        centre = shapely.points((bounds[missing, :2] + bounds[missing, 2:]) / 2)
         tree = shapely.STRtree(polygons.to_crs(crs).geometry.to_numpy())
-        at, hit = tree.query(centre[missing], predicate="within")
-        township[np.flatnonzero(missing)[at]] = polygons.index.to_numpy()[hit]
+        at, hit = tree.query(centre, predicate="within")
+        township[missing[at]] = polygons.index.to_numpy()[hit]
     township[pd.isna(township)] = "未知"
     catalogue = Catalogue(ids=ids, fids=fids, bounds=bounds, township=township.astype(str),
                           source_crs=str(source))
