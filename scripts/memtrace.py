@@ -1,5 +1,5 @@
 """Peak resident memory of a command and of each process it starts, sampled:
-``python scripts/memtrace.py [--every 0.5] -- roofpv survey county.yaml …``.
+``python scripts/memtrace.py [--every 0.5] [--timeline t.csv] -- roofpv survey county.yaml …``.
 
 Prints the command's wall time and, per process (the command itself and e.g. each Dask
 worker, named by its command line), the largest resident set size seen, then the
@@ -19,6 +19,8 @@ import psutil
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--every", type=float, default=0.5, help="sampling interval, s")
+    parser.add_argument("--timeline", type=argparse.FileType("w"),
+                        help="CSV of every sample: seconds, command's RSS, all processes' RSS (MB)")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -32,7 +34,7 @@ def main(argv=None) -> int:
             procs = [root, *root.children(recursive=True)]
         except psutil.NoSuchProcess:
             break
-        now = 0
+        now = own = 0
         for p in procs:
             try:
                 rss = p.memory_info().rss
@@ -40,9 +42,12 @@ def main(argv=None) -> int:
             except psutil.Error:
                 continue
             now += rss
+            own = rss if p.pid == child.pid else own
             if rss > peaks.get(p.pid, (0, ""))[0]:
                 peaks[p.pid] = (rss, name)
         total = max(total, now)
+        if args.timeline:
+            args.timeline.write(f"{time.perf_counter() - started:.1f},{own / 1e6:.0f},{now / 1e6:.0f}\n")
         time.sleep(args.every)
     wall = time.perf_counter() - started
     print(f"wall {wall:.1f} s, exit {child.returncode}", file=sys.stderr)

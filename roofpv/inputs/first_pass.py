@@ -45,6 +45,9 @@ from roofpv.inputs.inventory import (
 from roofpv.inputs.webmap import to_wgs84
 from roofpv.io import readers
 
+#: GDAL drivers whose feature ids address the features directly and stay the same from
+#: one opening to the next (GeoJSON renumbers repeated ids, for one).
+BY_FEATURE_ID = ("GPKG", "FlatGeobuf", "ESRI Shapefile")
 #: Footprints per batch of the first pass (its memory: one batch's geometries).
 BATCH_ROWS = 100_000
 #: Checks whose findings concern single buildings, in the order
@@ -106,9 +109,10 @@ def supported(config: Config) -> bool:
     if config.dsm.tiles is not None or inputs.register_file is not None or path.suffix.lower() == ".dxf":
         return False
     try:
-        return bool(pyogrio.read_info(path, layer=inputs.footprints_layer)["capabilities"]["random_read"])
+        info = pyogrio.read_info(path, layer=inputs.footprints_layer)
     except Exception:  # unreadable: the whole read reports it
         return False
+    return info["driver"] in BY_FEATURE_ID and bool(info["capabilities"]["random_read"])
 
 
 def _batches(path: Path, layer: str | None, id_column: str) -> Iterator[tuple[np.ndarray, pd.Series, np.ndarray]]:
@@ -118,12 +122,11 @@ def _batches(path: Path, layer: str | None, id_column: str) -> Iterator[tuple[np
     encoding = readers.dbf_encoding(path, layer)
     options = {"encoding": encoding.encoding} if encoding is not None else {}
     with pyogrio.open_arrow(path, layer=layer, columns=[id_column], return_fids=True,
-                            batch_size=BATCH_ROWS, use_pyarrow=True, **options) as (meta, reader):
-        geometry = meta["geometry_name"] or "wkb_geometry"
-        for batch in reader:
-            fids = batch.column(meta["fid_column"] or "OGC_FID").to_numpy()
-            ids = batch.column(id_column).to_pandas()
-            yield fids, ids, shapely.from_wkb(batch.column(geometry).to_numpy(zero_copy_only=False))
+                            batch_size=BATCH_ROWS, use_pyarrow=True, **options) as (_, reader):
+        for batch in reader:  # by position: the feature id, the id column, the geometry
+            fids = batch.column(0).to_numpy()
+            ids = batch.column(1).to_pandas()
+            yield fids, ids, shapely.from_wkb(batch.column(2).to_numpy(zero_copy_only=False))
 
 
 def scan(config: Config, crs: str, polygons: gpd.GeoDataFrame | None, surveyed: pd.Series
