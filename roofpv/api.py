@@ -116,8 +116,8 @@ def assess(buildings: gpd.GeoDataFrame, config: Config, *, weather: pd.DataFrame
     if isinstance(dsm, (str, Path)):
         c = point_cloud.resolve(config.dsm.model_copy(update={"tiles": Path(dsm)}))
         dsm = tiles.open_mosaic(c.tiles, crs, c.tiles_pattern)
-    b, _, pv_arrays = assess_buildings(buildings, config, hourly, solar.yield_tables(config, hourly),
-                                       crs, mosaic=dsm, draw_arrays=arrays)
+    b, _, pv_arrays, _ = assess_buildings(buildings, config, hourly, solar.yield_tables(config, hourly),
+                                          crs, mosaic=dsm, draw_arrays=arrays)
     out = gpd.GeoDataFrame(b.drop(columns=MONTHLY_FIELDS), geometry="geometry", crs=crs)
     out.attrs = dict(buildings.attrs)
     return (out, pv_arrays) if arrays else out

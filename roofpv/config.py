@@ -297,13 +297,29 @@ class EnergyUse(_Model):
     intensity_kwh_m2: dict[Category, float] = Field(description="kWh per m² floor area per year")
 
 
+class Storage(_Model):
+    """A battery beside each roof's PV, sized per kWp, dispatched greedily (:mod:`roofpv.grid.selfuse`)."""
+
+    kwh_per_kwp: float = Field(gt=0, description="usable energy per kWp of PV, kWh/kWp")
+    kw_per_kwp: float = Field(gt=0, description="charge and discharge power per kWp of PV, kW/kWp")
+    round_trip_efficiency: float = Field(0.9, gt=0, le=1)
+
+
 class GridConnection(_Model):
     """Connection to the distribution grid: 台区 transformers, connection classes, export modes."""
 
-    transformers: Path | None = Field(None, description="table or layer: id, kva, existing_pv_kw, min_load_kw")
+    transformers: Path | None = Field(None, description="table or layer: id, kva, existing_pv_kw, min_load_kw "
+                                      "(optional planned_pv_kw, storage_kw, longitude, latitude)")
     transformers_layer: str | None = None
     reverse_load_rate: float = Field(gt=0, le=1, description="β: allowed reverse load ÷ rating")
     credit_min_load: bool = Field(description="add the transformer's minimum load to its hosting capacity")
+    power_factor: float = Field(1.0, gt=0, le=1, description="cos θ of the reverse flow (DL/T 2041)")
+    hosting_basis: Literal["dlt2041", "hourly"] = Field(
+        "dlt2041", description="capacity the rollout admits roofs against: DL/T 2041's typical moment, "
+        "or the hour-by-hour balance")
+    hourly: bool = Field(True, description="hourly PV and load: self-consumption and DL/T 2041 per transformer")
+    metered_load: Path | None = Field(None, description="CSV of metered load per building: building_id, step, kwh")
+    storage: Storage | None = Field(None, description="battery case per roof; null = none")
     connection_classes_kw: dict[str, float] = Field(min_length=1, description="class → upper limit, kW")
     household_categories: list[Category]
     large_ci_kw: float = Field(gt=0, description="above: 大型工商业")
@@ -447,6 +463,98 @@ class Monitoring(_Model):
     calibrate_by: Literal["township", "category"] = "township"
 
 
+Side = Literal["N", "E", "S", "W"]
+
+
+class FacadeUse(_Model):
+    """Which share of a building's walls can carry BIPV, by building category."""
+
+    window_to_wall: dict[Side, float] = Field(description="window share of the wall by side (JGJ 26 sides: "
+                                              "N ±60°, E/W 60°–150° from north, S ±30°)")
+    other_excluded: float = Field(ge=0, lt=1, description="share of the opaque wall left for balconies, "
+                                  "fire-rescue windows, escape stairs, structure")
+    ground_floor_excluded: bool = Field(True, description="the ground storey carries no modules")
+    source: str = ""
+
+    @field_validator("window_to_wall")
+    @classmethod
+    def _every_side(cls, value: dict) -> dict:
+        missing = set(get_args(Side)) - set(value)
+        if missing or not all(0 <= v < 1 for v in value.values()):
+            raise ValueError(f"give a window share in [0, 1) for each side N, E, S, W; missing {sorted(missing)}")
+        return value
+
+
+_JGJ26 = {"N": 0.30, "E": 0.35, "S": 0.50, "W": 0.35}
+_GB50189 = {"N": 0.70, "E": 0.70, "S": 0.70, "W": 0.70}
+#: Usable share of walls by category. The window shares are the national upper limits for
+#: the cold zone (寒冷地区) of Shandong's seeds, so the opaque share is a lower bound; in the
+#: hot-summer/cold-winter zone JGJ 134-2010 sets N 0.40, E/W 0.35, S 0.45.
+DEFAULT_FACADE_USE = {
+    "urban_residential": FacadeUse(
+        window_to_wall=_JGJ26, other_excluded=0.25,
+        source="windows: JGJ 26-2018 cold-zone limits by orientation (N 0.30, E/W 0.35, S 0.50); 25 % of "
+               "the rest for balconies, air-conditioner platforms, rescue windows (GB 50016-2014 §7.2.4) "
+               "and structure: assumption"),
+    "rural_residential": FacadeUse(
+        window_to_wall=_JGJ26, other_excluded=0.25,
+        source="JGJ 26-2018 cold-zone limits applied to rural houses; 25 % other: assumption"),
+    "party_gov": FacadeUse(
+        window_to_wall=_GB50189, other_excluded=0.15,
+        source="windows: GB 50189-2015 §3.2.2 limit 0.70 per facade (class A public buildings outside the "
+               "severe-cold zone); 15 % other (entrances, rescue windows, structure): assumption"),
+    "public_institution": FacadeUse(
+        window_to_wall=_GB50189, other_excluded=0.15,
+        source="GB 50189-2015 §3.2.2 limit 0.70; 15 % other: assumption"),
+    "commercial": FacadeUse(
+        window_to_wall=_GB50189, other_excluded=0.15,
+        source="GB 50189-2015 §3.2.2 limit 0.70; 15 % other: assumption"),
+    "factory": FacadeUse(
+        window_to_wall={"N": 0.30, "E": 0.30, "S": 0.30, "W": 0.30}, other_excluded=0.10,
+        source="assumption: ribbon windows over 30 % of an industrial hall's walls; 10 % doors and structure"),
+    "other": FacadeUse(
+        window_to_wall={"N": 0.40, "E": 0.40, "S": 0.40, "W": 0.40}, other_excluded=0.20,
+        source="assumption"),
+}
+
+
+class Facades(_Model):
+    """BIPV on walls (:mod:`roofpv.surfaces.facades`): usable share, modules and shading.
+    Lengths in m, angles in degrees."""
+
+    enabled: bool = Field(True, description="model facades (layer `facades`, `facade_kwp` on buildings)")
+    power_w_m2: float = Field(150.0, gt=0, description="BIPV nameplate per m² of usable wall, W/m² (glass-glass "
+                              "crystalline modules at about 75 % cell cover; a roof module gives ~210)")
+    temperature_model: str = Field("insulated_back", description="one of temperature_models: BIPV without "
+                                   "rear ventilation (INOCT 63 °C)")
+    min_yield_share: float = Field(0.5, ge=0, le=1, description="walls whose shaded yield is below this share of "
+                                   "the site's best unshaded wall are not used")
+    use: dict[str, FacadeUse] = Field(default_factory=lambda: dict(DEFAULT_FACADE_USE),
+                                      description="usable share by building category (`other`: any category "
+                                      "not listed); a config's entries are laid over the defaults")
+    min_wall_length_m: float = Field(1.0, ge=0, description="shorter footprint edges are no wall")
+    party_wall_gap_m: float = Field(0.5, gt=0, description="a footprint this close outside a wall stands "
+                                    "against it (hides it up to its height)")
+    resolution_m: float = Field(2.0, gt=0, description="cell of the height grid of the extruded footprints")
+    n_sectors: int = Field(24, ge=4)
+    radius_m: float = Field(60.0, gt=0)
+    steps_per_octave: int = Field(4, ge=1)
+    sample_spacing_m: float = Field(10.0, gt=0, description="horizon points along a wall at most this far apart")
+
+    @field_validator("use", mode="before")
+    @classmethod
+    def _over_defaults(cls, value):
+        """A config's categories laid over the defaults field by field: it names only
+        what it changes (and may add categories)."""
+        if not isinstance(value, dict):
+            return value
+        out = {k: v.model_dump() for k, v in DEFAULT_FACADE_USE.items()}
+        for category, rule in value.items():
+            both = isinstance(rule, dict) and category in out
+            out[category] = {**out[category], **rule} if both else rule
+        return out
+
+
 class Config(_Model):
     inputs: Inputs
     site: Site
@@ -468,6 +576,7 @@ class Config(_Model):
     carbon: Carbon
     planning: Planning
     dsm: Dsm = Dsm()
+    facades: Facades = Facades()
     uncertainty: Uncertainty = Uncertainty()
     monitoring: Monitoring = Monitoring()
     as_of: dt.date | None = Field(None, description="run date for milestone status; null = today")
@@ -490,6 +599,9 @@ class Config(_Model):
         missing = set(VOCABULARIES["roof_type"]) - set(self.roofs)
         if missing:
             raise ValueError(f"roofs needs a rule for every roof type; missing {sorted(missing)}")
+        if self.facades.temperature_model not in self.temperature_models:
+            raise ValueError(f"facades.temperature_model = {self.facades.temperature_model!r} is not one of "
+                             f"temperature_models: {sorted(self.temperature_models)}")
         return self
 
     @model_validator(mode="after")
@@ -514,7 +626,7 @@ class Config(_Model):
 
 #: File paths per section, resolved against the folder of the YAML file that sets them.
 _PATH_KEYS = {
-    "inputs": ("footprints", "survey", "townships", "register", "meters"), "weather": ("file",), "grid": ("transformers",),
+    "inputs": ("footprints", "survey", "townships", "register", "meters"), "weather": ("file",), "grid": ("transformers", "metered_load"),
     "dsm": ("tiles", "dem", "canopy"),
 }
 

@@ -54,6 +54,8 @@ class Results:
     roof_planes: gpd.GeoDataFrame | None = None
     run_info: pd.DataFrame | None = None
     pv_arrays: gpd.GeoDataFrame | None = None
+    #: One row per outer wall segment with its BIPV (:mod:`roofpv.surfaces.facades`), or None.
+    facades: gpd.GeoDataFrame | None = None
     #: Policy target labels by target name (for field aliases and map styles).
     target_labels: dict[str, str] = field(default_factory=dict)
     #: Register matches, metered performance per system and calibration factors, or None.
@@ -69,6 +71,9 @@ class Results:
     partitions: Partitions | None = None
     #: Raised roofs of the DSM with no footprint (layer ``unmatched_roofs``), or None.
     unmatched_roofs: gpd.GeoDataFrame | None = None
+    #: 台区 transformers with their DL/T 2041 hosting capacity and grade (layer
+    #: ``transformers``, :func:`roofpv.grid.assess.transformer_layer`), or None.
+    transformers: gpd.GeoDataFrame | None = None
 
 
 def run_info(config: Config, weather_meta: dict, hourly: pd.DataFrame, crs: str,

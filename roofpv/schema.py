@@ -250,7 +250,9 @@ FIELDS: dict[str, Field] = {
     "mounting": Field("", "安装方式", "module mounting (configs' mountings: racks, flush rails, clamps)"),
     "module_tilt_deg": Field("°", "组件倾角(°)", "module tilt"),
     "usable_area_m2": Field("m²", "可用面积(m²)", "roof area inside the setbacks on usable planes (townships: "
-                                                  "of the suitable and conditional roofs, those of the technical potential)"),
+                                                  "of the suitable and conditional roofs, those of the technical potential; "
+                                                  "facades: wall face left for modules after the ground storey, windows "
+                                                  "and other exclusions)"),
     "modules": Field("", "组件数", "modules the layout adds (net of the PV already installed)"),
     "capacity_kwp": Field("kWp", "本栋排布容量(kWp)", "capacity of the roof's layout, modules × module power"),
     "pv_area_m2": Field("m²", "光伏面积(m²)", "panel area of the layout"),
@@ -291,7 +293,7 @@ FIELDS: dict[str, Field] = {
     "build_year": Field("year", "建设年份", "year the plan builds the roof"),
     # roof planes and module rows
     "plane": Field("", "屋面编号", "plane number within the building"),
-    "azimuth_deg": Field("°", "朝向(°)", "plane azimuth, clockwise from true north"),
+    "azimuth_deg": Field("°", "朝向(°)", "azimuth of the plane (or the direction a wall faces), clockwise from true north"),
     "tilt_deg": Field("°", "坡度(°)", "plane tilt from horizontal"),
     "area_m2": Field("m²", "面积(m²)", "area in plan view (horizontal projection, like every area in roofpv) of the plane or raised roof"),
     "fit_rms_m": Field("m", "拟合残差(m)", "root-mean-square distance of the plane's pixels from its fitted plane"),
@@ -301,7 +303,17 @@ FIELDS: dict[str, Field] = {
     "layout_kwp": Field("kWp", "排布容量(kWp)", "capacity the layout places on the plane"),
     "poa_kwh_m2": Field("kWh/m²·yr", "年面辐照量(kWh/m²)", "annual plane-of-array irradiation"),
     "row": Field("", "阵列排号", "module row number on the plane"),
-    "kwp": Field("kWp", "容量(kWp)", "capacity of the module row"),
+    "kwp": Field("kWp", "容量(kWp)", "capacity of the module row (facades: of the wall segment)"),
+    # facades: one row per outer wall segment
+    "wall": Field("", "墙段编号", "wall segment number within the building, along its outline, then its courtyards"),
+    "orientation": Field("", "朝向", "compass point the wall faces (N, NE, E, SE, S, SW, W, NW)"),
+    "length_m": Field("m", "墙段长度(m)", "length of the wall segment along the footprint's outline"),
+    "wall_height_m": Field("m", "外露墙高(m)", "mean height of the wall not hidden by a neighbour standing against it"),
+    "band_bottom_m": Field("m", "可用带下沿(m)", "height above ground where the band that may carry modules starts "
+                                               "(above the ground storey and any neighbour against the wall)"),
+    "wall_area_m2": Field("m²", "墙面面积(m²)", "exposed area of the wall's vertical face"),
+    "facade_kwp": Field("kWp", "立面光伏容量(kWp)", "BIPV capacity on the building's walls"),
+    "facade_annual_kwh": Field("kWh/yr", "立面年发电量(kWh)", "P50 annual energy of the building's facade BIPV after shading"),
     # raised roofs with no footprint
     "roof_id": Field("", "无轮廓屋顶编号", "number of the raised roof no footprint covers (U1, U2, …)"),
     "height_m": Field("m", "离地高度(m)", "median height of the region above the ground (DEM or ground estimate)"),
@@ -326,6 +338,41 @@ FIELDS: dict[str, Field] = {
     **{f"kwh_{m:02d}": Field("kWh", f"{m}月发电量(kWh)", f"energy in month {m}") for m in range(1, 13)},
     **{f"poa_kwh_m2_{m:02d}": Field("kWh/m²", f"{m}月面辐照量(kWh/m²)", f"plane-of-array irradiation in month {m}")
        for m in range(1, 13)},
+    # hourly balance and DL/T 2041 hosting capacity (roofpv.grid)
+    "pv_tilt_deg": Field("°", "主阵列倾角(°)", "module tilt of the roof's plane with the most kWp (its hourly shape)"),
+    "pv_azimuth_deg": Field("°", "主阵列方位角(°)", "module azimuth of that plane, clockwise from north"),
+    "self_consumed_kwh": Field("kWh/yr", "自用电量(kWh/年)", "added PV output used in the building, hour by hour"),
+    "exported_kwh": Field("kWh/yr", "上网电量(kWh/年)", "added PV output fed into the grid"),
+    "curtailed_kwh": Field("kWh/yr", "弃光电量(kWh/年)", "surplus of a roof that may not export (全部自发自用)"),
+    "self_consumption_share": Field("", "自用比例", "self-consumed share of the added PV output (hourly balance)"),
+    "storage_kwh": Field("kWh", "储能容量(kWh)", "battery of the storage case (grid.storage; blank without)"),
+    "storage_kw": Field("kW", "储能功率(kW)", "storage power: the roof's battery case, or on a transformer the "
+                                             "storage charging power connected to it (DL/T 2041 P_ESS)"),
+    "self_consumed_storage_kwh": Field("kWh/yr", "配储自用电量(kWh/年)", "self-consumed output with the battery"),
+    "kva": Field("kVA", "额定容量(kVA)", "transformer rating S"),
+    "planned_pv_kw": Field("kW", "已备案未并网光伏(kW)", "PV filed but not yet connected"),
+    "load_mwh_yr": Field("MWh/yr", "年用电量(MWh/年)", "annual load of the buildings served (profiles)"),
+    "min_load_kw": Field("kW", "最小负荷(kW)", "P_load,min: lowest load while PV produces (or the table's)"),
+    "min_load_source": Field("", "最小负荷来源", "profiles, table (measured) or not credited"),
+    "tau_max": Field("kW/kWp", "最大出力系数", "τ_max: largest output per kWp of the PV on the transformer"),
+    "hosting_kw": Field("kWp", "承载力(kWp)", "DL/T 2041 S_d: distributed PV the transformer can carry"),
+    "open_kw": Field("kWp", "可开放容量(kWp)", "S_d less the PV connected and the PV filed but not connected "
+                                                "(a township: the sum over its transformers)"),
+    "hourly_hosting_kw": Field("kWp", "逐时承载力(kWp)", "largest PV within β·S·cosθ + P_ESS in every hour"),
+    "reverse_load_rate": Field("", "反向负载率", "λ = (τ_max·PV − P_load,min − P_ESS) / S, PV connected and filed"),
+    "grade": Field("", "承载力等级", "DL/T 2041 grade: green λ ≤ 0, yellow λ ≤ β·cosθ, red above"),
+    "candidate_kwp": Field("kWp", "候选屋顶容量(kWp)", "added PV of every roof served"),
+    "admitted_kwp": Field("kWp", "规划接入容量(kWp)", "added PV the rollout admits on the transformer"),
+    "planned_reverse_load_rate": Field("", "规划后反向负载率", "λ once the admitted PV is built"),
+    "planned_grade": Field("", "规划后等级", "grade once the admitted PV is built"),
+    "peak_reverse_kw": Field("kW", "最大反送功率(kW)", "largest reverse flow with every candidate roof built"),
+    "storage_to_host_kw": Field("kW", "全部接入需储能功率(kW)", "battery power that keeps that flow within the limit"),
+    "storage_to_host_kwh": Field("kWh", "全部接入需储能容量(kWh)", "battery energy for it (largest daily excess)"),
+    "upgrade_kva": Field("kVA", "全部接入需增容(kVA)", "extra rating that takes every candidate roof instead"),
+    "transformers_green": Field("", "绿色台区数", "transformers graded green (DL/T 2041), by their buildings' township"),
+    "transformers_yellow": Field("", "黄色台区数", "transformers graded yellow"),
+    "transformers_red": Field("", "红色台区数", "transformers graded red"),
+    "hosting_bound": Field("", "承载力受限", "the candidate roofs exceed the transformer's open capacity"),
 }
 
 #: Per-target columns ``<target>_<suffix>`` of the township table (``{y}``: the milestone
@@ -364,11 +411,20 @@ LAYER_FIELDS: dict[str, tuple[str, ...]] = {
         "mounting", "module_tilt_deg", "usable_area_m2", "modules", "capacity_kwp", "pv_area_m2", "annual_kwh",
         "specific_yield_kwh_kwp", "suitability", "reasons", "has_survey", "note", "category_source",
         "floors_source", "overlap_of", "overlap_share",
-        "connection_class", "nea_category", "export_modes", "export_mode", "shared_prosperity", "capex_yuan",
-        "revenue_yuan_yr", "npv_yuan", "lcoe_yuan_kwh", "payback_years", "household_income_yuan_yr",
-        "collective_income_yuan_yr", "co2_avoided_t_yr", "annual_kwh_p90", "yield_uncertainty_pct",
-        "energy_use_kwh", "existing_pv_kwh", "plan_order", "grid_limited", "technical_potential_kwp",
+        "connection_class", "nea_category", "export_modes", "energy_use_kwh", "existing_pv_kwh",
+        "self_consumed_kwh", "exported_kwh", "curtailed_kwh", "self_consumption_share", "pv_tilt_deg",
+        "pv_azimuth_deg", "storage_kwh", "storage_kw", "self_consumed_storage_kwh", "export_mode",
+        "shared_prosperity", "capex_yuan", "revenue_yuan_yr", "npv_yuan", "lcoe_yuan_kwh", "payback_years",
+        "household_income_yuan_yr", "collective_income_yuan_yr", "co2_avoided_t_yr", "annual_kwh_p90",
+        "yield_uncertainty_pct", "facade_kwp", "facade_annual_kwh", "plan_order", "grid_limited",
+        "technical_potential_kwp",
         "counted_potential_kwp", "pv_full",
+    ),
+    "transformers": (
+        "transformer_id", "township", "buildings", "kva", "existing_pv_kw", "planned_pv_kw", "storage_kw",
+        "load_mwh_yr", "min_load_kw", "min_load_source", "tau_max", "hosting_kw", "open_kw", "hourly_hosting_kw",
+        "reverse_load_rate", "grade", "candidate_kwp", "admitted_kwp", "planned_reverse_load_rate",
+        "planned_grade", "peak_reverse_kw", "storage_to_host_kw", "storage_to_host_kwh", "upgrade_kva", "hosting_bound",
     ),
     "roof_planes": (
         "building_id", "plane", "azimuth_deg", "tilt_deg", "area_m2", "fit_rms_m", "shading_loss",
@@ -376,6 +432,11 @@ LAYER_FIELDS: dict[str, tuple[str, ...]] = {
         "poa_kwh_m2", "specific_yield_kwh_kwp", "annual_kwh",
     ),
     "pv_arrays": ("building_id", "plane", "row", "modules", "kwp", "module_tilt_deg", "azimuth_deg"),
+    "facades": (
+        "building_id", "wall", "township", "orientation", "azimuth_deg", "length_m", "wall_height_m", "band_bottom_m",
+        "wall_area_m2", "usable_area_m2", "poa_kwh_m2", "shading_loss", "specific_yield_kwh_kwp", "kwp",
+        "annual_kwh",
+    ),
     "unmatched_roofs": ("roof_id", "area_m2", "height_m", "tilt_deg", "azimuth_deg", "cells"),
     "monthly_yield": ("building_id", *(f"kwh_{m:02d}" for m in range(1, 13)),
                       *(f"poa_kwh_m2_{m:02d}" for m in range(1, 13))),
@@ -390,7 +451,8 @@ LAYER_FIELDS: dict[str, tuple[str, ...]] = {
         "pv_full", "technical_potential_kwp", "counted_potential_kwp", "existing_pv_kw", "annual_mwh",
         "technical_annual_mwh", "grid_limited", "capex_myuan", "revenue_myuan_yr", "npv_myuan",
         "co2_avoided_t_yr", "energy_use_mwh", "lcoe_yuan_kwh", "payback_years", "annual_mwh_p90",
-        "technical_annual_mwh_p90",
+        "technical_annual_mwh_p90", "transformers_green", "transformers_yellow", "transformers_red", "open_kw",
+        "storage_to_host_kwh", "self_consumption_share",
     ),
 }
 #: Columns of layer ``buildings`` the suitability stage fixes (:func:`roofpv.run.stages.finish`),

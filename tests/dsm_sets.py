@@ -103,7 +103,7 @@ def run(config: roofpv.Config) -> tuple[pd.DataFrame, gpd.GeoDataFrame | None]:
     (:func:`roofpv.run.pipeline.run` up to its conclusion; nothing written)."""
     prepared = prepare(config)
     inventory = prepared.inventory
-    b, planes, _ = assess_buildings(inventory.buildings, config, prepared.hourly, prepared.tables,
+    b, planes, *_ = assess_buildings(inventory.buildings, config, prepared.hourly, prepared.tables,
                                     inventory.crs, mosaic=inventory.dsm, dem=inventory.dem,
                                     draw_arrays=False)
     return b, planes

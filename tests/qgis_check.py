@@ -95,7 +95,7 @@ def main(gpkg: str, qgz: str, image_dir: str) -> dict:
     report = {"qgis": Qgis.version(), "layers": {}, "project": {}}
 
     layers = {}
-    for name in ("pv_arrays", "roof_planes", "unmatched_roofs", "rollout_plan", "buildings", "townships"):
+    for name in ("pv_arrays", "roof_planes", "facades", "unmatched_roofs", "rollout_plan", "buildings", "townships"):
         layer = QgsVectorLayer(f"{gpkg}|layername={name}", name, "ogr")
         if layer.isValid():
             layers[name] = layer

@@ -9,8 +9,8 @@ import roofpv
 PACKAGE = Path(roofpv.__file__).parent
 #: Modules allowed beside the stage packages (docs/design.md, "The house").
 TOP = {"__init__", "__main__", "api", "config", "errors", "findings", "results", "schema"}
-STAGE_PACKAGES = {"inputs", "roofs", "energy", "appraise", "targets", "monitoring", "fieldwork",
-                  "qgis", "run", "io", "report", "cli"}
+STAGE_PACKAGES = {"inputs", "roofs", "energy", "surfaces", "appraise", "targets", "monitoring", "fieldwork",
+                  "qgis", "run", "io", "report", "cli", "grid"}
 
 
 def modules() -> dict[str, Path]:

@@ -33,13 +33,13 @@ def test_piped_output_is_plain_lines_with_counts_and_eta(tmp_path):
     text = out.getvalue()
     assert "\x1b[" not in text and ".py:" not in text          # no colours, no source paths
     lines = text.splitlines()
-    assert sum("[3/9] roof planes and layout" in line for line in lines) == 1  # repeats at DEBUG
+    assert sum("[3/10] roof planes and layout" in line for line in lines) == 1  # repeats at DEBUG
     assert "partition 2: 2,000 buildings, 0.5 s [2/3], ETA" in text
     assert "writing layer buildings (6,000 rows) [1/2]" in text and "writing townships.csv [2/2]" in text
     assert "writing the report (9 townships)" in text and "done in" in text
     logged = log_file.read_text(encoding="utf-8")
-    assert "INFO roofpv: [1/9] read inputs" in logged
-    assert logged.count("DEBUG roofpv: [3/9] roof planes and layout") == 3
+    assert "INFO roofpv: [1/10] read inputs" in logged
+    assert logged.count("DEBUG roofpv: [3/10] roof planes and layout") == 3
 
 
 def test_eta_counts_from_the_first_partition(monkeypatch):
@@ -62,7 +62,7 @@ def test_quiet_prints_nothing_and_verbose_prints_more():
     _run(Console(file=quiet), argparse.Namespace(verbose=False, quiet=True, log_file=None))
     _run(Console(file=verbose), argparse.Namespace(verbose=True, quiet=False, log_file=None))
     assert quiet.getvalue() == ""
-    assert verbose.getvalue().count("[3/9] roof planes and layout") == 4
+    assert verbose.getvalue().count("[3/10] roof planes and layout") == 4
 
 
 def test_terminal_shows_bars_and_hides_records_unless_verbose():

@@ -6,10 +6,10 @@ import pytest
 from roofpv.appraise.grid import (
     classify,
     connection_class,
-    hosting_capacity,
     over_hosting,
 )
 from roofpv.errors import InputError
+from roofpv.grid.assess import flat_hosting
 from roofpv.io.readers import read_transformers
 
 
@@ -35,10 +35,11 @@ def test_nea_category_and_export_modes(config):
     assert out.loc[3, "export_modes"] == "full_self_use"
 
 
-def test_hosting_capacity_is_beta_kva_minus_existing_pv(config):
+def test_flat_hosting_is_beta_kva_minus_existing_pv(config):
     t = pd.DataFrame({"kva": [400.0, 100.0], "existing_pv_kw": [100.0, 90.0], "min_load_kw": [40.0, 0.0]},
                      index=["T1", "T2"])
-    assert hosting_capacity(t, config.grid).tolist() == pytest.approx([0.8 * 400 - 100, 0.0])
+    grid = config.grid.model_copy(update={"credit_min_load": False})
+    assert flat_hosting(t, grid).tolist() == pytest.approx([0.8 * 400 - 100, 0.0])
 
 
 def test_over_hosting_in_order():

@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 
-from roofpv.appraise.grid import hosting_capacity
 from roofpv.config import GridConnection, Planning, Policy, Target
+from roofpv.grid.assess import flat_hosting as hosting_capacity
 from roofpv.targets.planning import admit, rank_order, rollout
 
 TARGET = Target(
@@ -122,6 +122,9 @@ def test_grid_hosting_named_when_it_is_the_binding_constraint():
     _, status, _ = plan(town(), transformers)
     a2025 = status[(status.index == "A") & (status["milestone"] == 2025)].iloc[0]
     assert not a2025["reaches"] and a2025["binding"] == "grid_hosting"  # only A1 (200 m²) fits
+    # T2 keeps out A2 and A3 (80 kWp), T3 keeps out A4 (50 kWp): most first.
+    assert a2025["binding_transformers"] == "T2;T3"
+    assert status.loc[status.index == "B", "binding_transformers"].eq("").all()
 
 
 def test_build_years_and_trajectory():

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.qgis
 
 QGIS_PYTHON = os.environ.get("ROOFPV_QGIS_PYTHON", "/usr/bin/python3")
 CHECKER = Path(__file__).with_name("qgis_check.py")
-LAYERS = ["pv_arrays", "roof_planes", "unmatched_roofs", "rollout_plan", "buildings", "townships"]
+LAYERS = ["pv_arrays", "roof_planes", "facades", "unmatched_roofs", "rollout_plan", "buildings", "townships"]
 
 
 def imports(python: str, module: str) -> bool:

@@ -62,8 +62,8 @@ def test_base_case_rows_are_the_township_table(config, prepared):
     prepared = replace(prepared, inventory=replace(inventory, buildings=small, dsm=None, dem=None))
     table = sensitivity_table(config, prepared)
     base = table[table["parameter"] == "base"].set_index("township")
-    assessed, planes, arrays = assess_buildings(small, config, prepared.hourly, prepared.tables,
-                                                inventory.crs, draw_arrays=False)
+    assessed, planes, arrays, _ = assess_buildings(small, config, prepared.hourly, prepared.tables,
+                                                   inventory.crs, draw_arrays=False)
     townships = conclude(assessed, config, prepared, planes, arrays).townships
     assert empty in base.index and list(base.index) == list(townships.index)
     assert np.allclose(base["capacity_mwp"], townships["counted_potential_kwp"] / 1000.0)

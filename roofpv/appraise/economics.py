@@ -6,9 +6,12 @@ losses). Each kWh earns the roof's price:
 
 ``full_export``       全额上网: the mechanism price
 ``self_use_surplus``  自发自用、余电上网: s · user tariff + (1 − s) · surplus price
-``full_self_use``     全部自用: the user tariff
+``full_self_use``     全部自用: s · user tariff (the surplus is curtailed)
 
-(s = self-consumed share of the category; surplus price = market or mechanism price).
+(s = the roof's self-consumed share from its hourly balance against its building's load,
+``self_consumption_share`` of :func:`roofpv.grid.assess.building_balance`; without hourly
+profiles the configured share of the category, and full self-use earns the tariff on
+every kWh; surplus price = market or mechanism price).
 The export mode is the configured one of the roof's NEA category. Roofs of the
 阳光共富 categories are built by an investor under ``shared_prosperity.mode``, who
 pays the household a roof rent per m² of panels and the village collective a share
@@ -34,12 +37,15 @@ def price_per_kwh(b: pd.DataFrame, econ: Economics, mode: pd.Series) -> pd.Serie
     """Average revenue per kWh (yuan/kWh) of each roof under its export ``mode``."""
     tariff = b["category"].fillna("other").map(econ.tariff_yuan_kwh)
     share = b["category"].fillna("other").map(econ.self_consumption)
+    hourly = b["self_consumption_share"] if "self_consumption_share" in b else None
+    if hourly is not None:
+        share = hourly.fillna(share)
     surplus = econ.market_price_yuan_kwh if econ.surplus_price == "market" else econ.mechanism_price_yuan_kwh
     return pd.Series(
         np.select(
             [mode == "full_export", mode == "self_use_surplus"],
             [econ.mechanism_price_yuan_kwh, share * tariff + (1.0 - share) * surplus],
-            tariff,
+            tariff if hourly is None else share * tariff,
         ),
         index=b.index,
     )
@@ -80,6 +86,16 @@ def cash_flows(
     return pd.DataFrame({"npv_yuan": npv, "lcoe_yuan_kwh": lcoe, "payback_years": payback})
 
 
+def export_mode(b: pd.DataFrame, econ: Economics) -> pd.Series:
+    """Each roof's export mode: the configured one of its NEA category (``nea_category``),
+    the 阳光共富 investor's on roofs of its categories."""
+    mode = b["nea_category"].map(econ.mode)
+    shared = econ.shared_prosperity
+    if shared is not None:
+        mode = mode.where(~b["category"].fillna("other").isin(shared.categories), shared.mode)
+    return mode
+
+
 def appraise(b: pd.DataFrame, econ: Economics) -> pd.DataFrame:
     """Add the economics of each roof's added PV (needs ``nea_category`` from
     :func:`roofpv.appraise.grid.classify`).
@@ -90,11 +106,9 @@ def appraise(b: pd.DataFrame, econ: Economics) -> pd.DataFrame:
     (阳光共富 roofs, year 1). Roofs without added capacity get NaN ratios and zero sums.
     """
     category = b["category"].fillna("other")
-    mode = b["nea_category"].map(econ.mode)
     shared = econ.shared_prosperity
     in_shared = category.isin(shared.categories) if shared is not None else pd.Series(False, index=b.index)
-    if shared is not None:
-        mode = mode.where(~in_shared, shared.mode)
+    mode = export_mode(b, econ)
     price = price_per_kwh(b, econ, mode)
     rent = in_shared * (shared.roof_rent_yuan_m2_year if shared else 0.0) * b["pv_area_m2"]
     share = in_shared * (shared.collective_share if shared else 0.0)

@@ -1,10 +1,9 @@
 """Grid connection: voltage class, NEA 2025 project category and export modes, and the
-hosting capacity of 台区 transformers.
+admission of roofs to 台区 transformers.
 
-Hosting capacity of a transformer at the allowed reverse load rate β (DL/T 2041—2025):
-``β · kVA − existing PV`` (kW, unity power factor), plus its minimum load when the
-config credits it. Roofs are admitted to a transformer in a given order until that
-capacity is used up; every later roof on it is ``grid_limited``.
+Roofs are admitted to a transformer in a given order until its open capacity
+(:mod:`roofpv.grid.hosting`, DL/T 2041) is used up; every later roof on it is
+``grid_limited``.
 """
 
 from __future__ import annotations
@@ -46,15 +45,6 @@ def classify(b: pd.DataFrame, grid: GridConnection) -> pd.DataFrame:
         nea_category=nea,
         export_modes=pd.Series(nea, index=b.index).map(modes),
     )
-
-
-def hosting_capacity(transformers: pd.DataFrame, grid: GridConnection) -> pd.Series:
-    """Remaining hosting capacity per transformer, kW: β · kVA (+ minimum load if
-    credited) − existing PV, never below zero."""
-    limit = grid.reverse_load_rate * transformers["kva"]
-    if grid.credit_min_load:
-        limit = limit + transformers["min_load_kw"].fillna(0.0)
-    return (limit - transformers["existing_pv_kw"].fillna(0.0)).clip(lower=0.0).rename("remaining_kw")
 
 
 def over_hosting(

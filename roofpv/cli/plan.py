@@ -58,6 +58,9 @@ def plan_table(status, target, order: list[str]):
             r = by_year.loc[year]
             gap = r["gap_kwp"] if target.metric.startswith("area") else r["gap"]
             reach = "" if r["reaches"] else f" {BINDING_SHORT.get(r['binding'], r['binding'])}"
+            if reach and r.get("binding_transformers"):  # the grid binds: name its transformers
+                first, *more = str(r["binding_transformers"]).split(";")
+                reach += f" ({first}{' …' if more else ''})"
             cells += [f"{gap / scale:,.1f}", f"{r['plan_kwp'] / 1000:,.1f}", milestone_cell(pct(r["planned_coverage"]), r["status"]) + reach]
         table.add_row(*cells, end_section=(name == towns[-1]))
     return table

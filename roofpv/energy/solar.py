@@ -47,6 +47,10 @@ class YieldTable:
     poa_monthly_kwh_m2 : numpy.ndarray
         Monthly plane-of-array irradiation before reflection losses, shape
         (12, ntilt, nazimuth) [kWh/m²].
+    hourly_kwh_per_kwp : numpy.ndarray or None
+        AC energy of each interval of the weather file, shape
+        (nsteps, ntilt, nazimuth), float32; its sum over the steps is
+        ``annual_kwh_per_kwp`` [kWh/kWp]. None unless asked for.
     """
 
     tilts: np.ndarray
@@ -55,6 +59,7 @@ class YieldTable:
     monthly_kwh_per_kwp: np.ndarray
     poa_annual_kwh_m2: np.ndarray
     poa_monthly_kwh_m2: np.ndarray
+    hourly_kwh_per_kwp: np.ndarray | None = None
 
 
 def _grid(tilts, azimuths):
@@ -70,27 +75,29 @@ def _grid(tilts, azimuths):
 
 def yield_tables_for(weather, latitude, longitude, altitude, tilts, azimuths, *,
                      noct_installed, gamma_pdc, losses_pct, inverter_eff_nom=0.96,
-                     dc_ac_ratio=1.2, albedo=0.2, ar_glass=True):
+                     dc_ac_ratio=1.2, albedo=0.2, ar_glass=True, hourly=False):
     """
     Yield tables for several installed NOCTs from one irradiance computation.
 
     Parameters as :py:func:`yield_table`, except ``noct_installed``: a
-    sequence of installed NOCTs [°C]. Returns one :class:`YieldTable` per
-    NOCT, in the same order.
+    sequence of installed NOCTs [°C]. With ``hourly`` the tables also hold
+    the energy of every interval (``hourly_kwh_per_kwp``). Returns one
+    :class:`YieldTable` per NOCT, in the same order.
     """
     tilts, azimuths = _grid(tilts, azimuths)
     tilt, azimuth = np.meshgrid(tilts, azimuths, indexing="ij")
-    monthly, poa = _orientation_energy(
+    monthly, poa, steps = _orientation_energy(
         weather, latitude, longitude, altitude, tilt.ravel(), azimuth.ravel(),
         noct_installed=noct_installed, gamma_pdc=gamma_pdc, losses_pct=losses_pct,
         inverter_eff_nom=inverter_eff_nom, dc_ac_ratio=dc_ac_ratio, albedo=albedo,
-        ar_glass=ar_glass)
+        ar_glass=ar_glass, hourly=hourly)
     poa = poa.reshape(12, *tilt.shape)
     out = []
-    for energy in monthly:
+    for k, energy in enumerate(monthly):
         energy = energy.reshape(12, *tilt.shape)
         out.append(YieldTable(tilts, azimuths, energy.sum(axis=0), energy,
-                              poa.sum(axis=0), poa))
+                              poa.sum(axis=0), poa,
+                              None if steps is None else steps[k].reshape(-1, *tilt.shape)))
     return out
 
 
@@ -185,7 +192,7 @@ def plane_yield_exact(weather, latitude, longitude, altitude, tilt, azimuth,
     """
     tilt, azimuth = np.broadcast_arrays(np.asarray(tilt, dtype=float),
                                         np.asarray(azimuth, dtype=float))
-    monthly, _ = _orientation_energy(
+    monthly, _, _ = _orientation_energy(
         weather, latitude, longitude, altitude, tilt.ravel(), azimuth.ravel(),
         noct_installed=[noct_installed], gamma_pdc=gamma_pdc,
         losses_pct=losses_pct, inverter_eff_nom=inverter_eff_nom,
@@ -322,6 +329,33 @@ def _bilinear(tilts, azimuths, grid, tilt, azimuth):
             + wt * ((1 - wa) * grid[..., i + 1, j] + wa * grid[..., i + 1, k]))
 
 
+def bilinear_weights(tilts, azimuths, tilt, azimuth):
+    """
+    The interpolation of :py:func:`interpolate` as weights on the table's bins.
+
+    Returns ``(bins, weights)``, both of shape (n, 4) for the n planes of the
+    flattened ``tilt`` and ``azimuth``: flat indices into a (ntilt, nazimuth)
+    grid and their weights (summing to 1). ``weights · grid.ravel()[bins]``
+    summed over the last axis is the interpolated value, so a sparse matrix
+    of these weights turns any per-bin series (e.g. hourly energy) into the
+    series of planes, buildings or groups of them by one matrix product.
+    """
+    tilt, azimuth = (a.ravel() for a in np.broadcast_arrays(np.asarray(tilt, dtype=float),
+                                                            np.asarray(azimuth, dtype=float)))
+    tilt = np.clip(tilt, tilts[0], tilts[-1])
+    i = np.clip(np.searchsorted(tilts, tilt, side="right") - 1, 0, tilts.size - 2)
+    wt = (tilt - tilts[i]) / (tilts[i + 1] - tilts[i])
+    edges = np.append(azimuths, azimuths[0] + 360)
+    azimuth = azimuths[0] + np.mod(azimuth - azimuths[0], 360)
+    j = np.clip(np.searchsorted(edges, azimuth, side="right") - 1, 0, azimuths.size - 1)
+    wa = (azimuth - edges[j]) / (edges[j + 1] - edges[j])
+    k = np.mod(j + 1, azimuths.size)
+    n = azimuths.size
+    bins = np.stack([i * n + j, i * n + k, (i + 1) * n + j, (i + 1) * n + k], axis=1)
+    weights = np.stack([(1 - wt) * (1 - wa), (1 - wt) * wa, wt * (1 - wa), wt * wa], axis=1)
+    return bins, weights
+
+
 #: De Soto et al. (2006) air-mass modifier, the polynomial PVWatts v8 applies
 #: to crystalline silicon, lowest order first. [unitless]
 AIR_MASS_MODIFIER = (0.918093, 0.086257, -0.024459, 0.002816, -0.000126)
@@ -394,15 +428,18 @@ def air_mass_modifier(zenith, altitude):
 def _orientation_energy(weather, latitude, longitude, altitude, surface_tilt,
                         surface_azimuth, *, noct_installed, gamma_pdc,
                         losses_pct, inverter_eff_nom, dc_ac_ratio, albedo,
-                        ar_glass=True, chunk_size=96):
+                        ar_glass=True, chunk_size=96, hourly=False):
     """
-    Monthly AC energy and monthly POA irradiation of 1 kWp planes.
+    Monthly AC energy and monthly POA irradiation of 1 kWp planes (and, with
+    ``hourly``, the AC energy of every interval).
 
     ``surface_tilt`` and ``surface_azimuth`` are 1-D arrays of length n,
     ``noct_installed`` a sequence of K installed NOCTs [°C]. Returns the
     monthly AC energy, shape (K, 12, n) [kWh/kWp], and the monthly
     plane-of-array irradiation before reflection losses, shape (12, n)
-    [kWh/m²]. Hours are rows and orientations columns, ``chunk_size``
+    [kWh/m²], and with ``hourly`` the AC energy per interval of the weather
+    file, shape (K, nsteps, n), float32 [kWh/kWp] (else None). Hours are rows
+    and orientations columns, ``chunk_size``
     orientations at a time; the irradiance of a chunk serves every NOCT.
     The model is described in :py:func:`yield_table`.
     """
@@ -439,6 +476,7 @@ def _orientation_energy(weather, latitude, longitude, altitude, surface_tilt,
     balances = [heat_balance(temp_air, wind_speed, noct, poa_max) for noct in nocts]
     monthly = np.zeros((nocts.size, 12, surface_tilt.size))
     poa_monthly = np.zeros((12, surface_tilt.size))
+    steps = (np.zeros((nocts.size, len(weather), surface_tilt.size), np.float32) if hourly else None)
     for start in range(0, surface_tilt.size, chunk_size):
         cols = slice(start, start + chunk_size)
         tilt, azimuth = surface_tilt[cols], surface_azimuth[cols]
@@ -460,14 +498,18 @@ def _orientation_energy(weather, latitude, longitude, altitude, surface_tilt,
                    * (1 - losses_pct / 100))
             pac = np.maximum(pvlib.inverter.pvwatts(pdc, pdc0_inverter, inverter_eff_nom), 0.0)
             monthly[k, month_index, cols] = np.add.reduceat(pac, month_start, axis=0)
-    return monthly, poa_monthly
+            if steps is not None:
+                steps[k, rows, cols] = pac
+    return monthly, poa_monthly, steps
 
 
 def yield_tables(config: Config, hourly: pd.DataFrame, tilt_step_deg: float | None = None,
-                 azimuth_step_deg: float | None = None) -> dict[str, YieldTable]:
+                 azimuth_step_deg: float | None = None, steps: bool | None = None) -> dict[str, YieldTable]:
     """Specific-yield tables over orientation bins, one per temperature model
     (``config.temperature_models``) in use by a mounting, from one irradiance
-    computation; bin widths from ``config.bins`` unless given [degrees]."""
+    computation; bin widths from ``config.bins`` unless given [degrees]. ``steps``:
+    keep the energy of every interval too (``YieldTable.hourly_kwh_per_kwp``); by
+    default when ``config.grid.hourly``."""
     site = config.site
     bins = config.bins
     tilts = np.arange(0.0, bins.max_tilt_deg + 1e-9, tilt_step_deg or bins.tilt_step_deg)
@@ -479,5 +521,5 @@ def yield_tables(config: Config, hourly: pd.DataFrame, tilt_step_deg: float | No
         gamma_pdc=config.module.gamma_pdc_per_c, losses_pct=config.system.total_losses_pct,
         inverter_eff_nom=config.system.inverter_efficiency_nom,
         dc_ac_ratio=config.system.dc_ac_ratio, albedo=config.system.albedo,
-        ar_glass=config.module.ar_glass)
+        ar_glass=config.module.ar_glass, hourly=config.grid.hourly if steps is None else steps)
     return dict(zip(models, tables))

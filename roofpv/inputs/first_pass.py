@@ -32,6 +32,7 @@ import shapely
 from roofpv.config import Config
 from roofpv.errors import InputError
 from roofpv.findings import Finding
+from roofpv.grid import assess as gridstage
 from roofpv.inputs import checks
 from roofpv.inputs.georef import resolve_crs
 from roofpv.inputs.inventory import (
@@ -52,7 +53,7 @@ BY_FEATURE_ID = ("GPKG", "FlatGeobuf", "ESRI Shapefile")
 BATCH_ROWS = 100_000
 #: Checks whose findings concern single buildings, in the order
 #: :func:`roofpv.run.pipeline.build_inventory` makes them (each partition makes its own).
-STAGES = ("survey", "geometry", "overlaps", "townships", "cross")
+STAGES = ("survey", "geometry", "overlaps", "townships", "cross", "transformers")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,6 +71,8 @@ class Scan:
     #: The inventory's findings in order: lists of jurisdiction-wide findings, and the
     #: names of :data:`STAGES` where the partitions' findings go.
     layout: tuple[list[Finding] | str, ...]
+    #: The 台区 transformers table each partition assigns its buildings to, or None.
+    transformers: pd.DataFrame | None = None
 
     def findings(self, stages: dict[str, list[list[Finding]]]) -> list[Finding]:
         """The inventory's findings in the one-piece order, given each stage's findings
@@ -227,13 +230,16 @@ def surroundings(bounds: np.ndarray, own: np.ndarray, tree: shapely.STRtree, val
 
 def assemble(config: Config, crs: str, catalogue_crs: str, polygons: gpd.GeoDataFrame | None,
              ids: pd.Index, fids: np.ndarray, own: np.ndarray, survey: pd.DataFrame,
-             survey_dtypes: pd.Series) -> tuple[gpd.GeoDataFrame, dict[str, list[Finding]]]:
+             survey_dtypes: pd.Series, transformers: pd.DataFrame | None = None,
+             ) -> tuple[gpd.GeoDataFrame, dict[str, list[Finding]]]:
     """One partition's buildings as :func:`roofpv.run.pipeline.build_inventory` gives
     them, and the findings about them by check (:data:`STAGES`).
 
     ``ids``/``fids``: the footprints read (the partition's and those around it, in the
     layer's order), ``own`` which of them are the partition's; ``survey`` their survey
-    rows; ``survey_dtypes`` the survey columns' dtypes once joined to every footprint."""
+    rows; ``survey_dtypes`` the survey columns' dtypes once joined to every footprint;
+    ``transformers`` the 台区 table the buildings are served from (as
+    :func:`roofpv.run.pipeline.prepare` assigns them)."""
     inputs = config.inputs
     fp_source, survey_source = str(inputs.footprints), str(inputs.survey) if inputs.survey else None
     frame = readers.read_vector(Path(inputs.footprints), inputs.footprints_layer, fids=fids)
@@ -251,6 +257,9 @@ def assemble(config: Config, crs: str, catalogue_crs: str, polygons: gpd.GeoData
     found = {"survey": joined if survey_source else [], "geometry": geometry, "overlaps": overlaps,
              "townships": towns,
              "cross": checks.building_checks(b, projected, str(inputs.survey), fp_source)}
+    if transformers is not None:
+        b, found["transformers"] = gridstage.assign_transformers(
+            b, transformers, crs, str(inputs.survey or inputs.footprints))
     return b, {k: [f for f in v if f.building_id in mine] for k, v in found.items()}
 
 

@@ -132,10 +132,14 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_forma
         layers["roof_planes"] = results.roof_planes
     if results.pv_arrays is not None:
         layers["pv_arrays"] = results.pv_arrays
+    if results.facades is not None:
+        layers["facades"] = results.facades
     if streamed:
         layers.update(streamed.layers())
     if results.unmatched_roofs is not None:  # after the planes and arrays, streamed or not
         layers["unmatched_roofs"] = results.unmatched_roofs
+    if results.transformers is not None:
+        layers["transformers"] = results.transformers
     if plan:
         layers["rollout_plan"] = streamed.plan() if streamed else by_building(results.plan).reset_index()
     if results.run_info is not None:
@@ -256,9 +260,10 @@ class _Streamed:
         return self._chunked(chunks(), "buildings")
 
     def layers(self) -> dict[str, writers.Chunked]:
-        """``roof_planes`` (where any roof has planes) and ``pv_arrays`` (where drawn)."""
+        """``roof_planes`` (where any roof has planes), ``pv_arrays`` (where drawn) and
+        ``facades`` (where modelled)."""
         out = {}
-        for layer, name in (("planes", "roof_planes"), ("arrays", "pv_arrays")):
+        for layer, name in (("planes", "roof_planes"), ("arrays", "pv_arrays"), ("facades", "facades")):
             if layer not in self.source.layers or (layer == "planes" and not self.source.present(layer)):
                 continue
             if not any(self.source.path(k, layer).exists() for k in self.source.parts):
@@ -309,7 +314,7 @@ JOURNAL = ".roofpv-swap.json"
 #: Prefixes of a command's staging folder and of the folder the replaced files go to.
 STAGE_PREFIX, TRASH_PREFIX = ".roofpv-stage-", ".roofpv-old-"
 #: Layers written as GeoParquet files with ``--format parquet``.
-PARQUET_LAYERS = ("buildings", "roof_planes", "pv_arrays", "unmatched_roofs", "rollout_plan", "run_info",
+PARQUET_LAYERS = ("buildings", "roof_planes", "pv_arrays", "facades", "unmatched_roofs", "transformers", "rollout_plan", "run_info",
                   "townships")
 #: What roofpv versions without a manifest wrote into an output folder: the earlier set
 #: when there is no manifest.

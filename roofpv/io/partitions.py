@@ -2,8 +2,8 @@
 as the engine finishes them (:class:`PartitionCache`), read back a few columns or a chunk
 of rows at a time in the order of the one-piece run (:class:`Partitions`).
 
-Each partition is ``<n>.parquet`` (buildings) beside ``<n>.planes.parquet`` and
-``<n>.arrays.parquet``; ``manifest.json`` holds the fingerprint of what they were
+Each partition is ``<n>.parquet`` (buildings) beside ``<n>.planes.parquet``,
+``<n>.arrays.parquet`` and ``<n>.facades.parquet``; ``manifest.json`` holds the fingerprint of what they were
 computed from, so that an interrupted run resumes only while it is unchanged.
 """
 
@@ -40,26 +40,27 @@ class PartitionCache:
         if not valid:
             manifest.write_text(json.dumps({"fingerprint": key}))
 
-    def _paths(self, index: int) -> tuple[Path, Path, Path]:
+    def _paths(self, index: int) -> tuple[Path, Path, Path, Path]:
         return (self.dir / f"{index}.parquet", self.dir / f"{index}.planes.parquet",
-                self.dir / f"{index}.arrays.parquet")
+                self.dir / f"{index}.arrays.parquet", self.dir / f"{index}.facades.parquet")
 
     def done(self, index: int) -> bool:
         return self._paths(index)[0].exists()
 
     def load(self, index: int
-             ) -> tuple[pd.DataFrame, gpd.GeoDataFrame | None, gpd.GeoDataFrame | None]:
+             ) -> tuple[pd.DataFrame, gpd.GeoDataFrame | None, gpd.GeoDataFrame | None, gpd.GeoDataFrame | None]:
         b_path, *layers = self._paths(index)
-        planes, arrays = (gpd.read_parquet(p) if p.exists() else None for p in layers)
-        return gpd.read_parquet(b_path), planes, arrays
+        planes, arrays, facades = (gpd.read_parquet(p) if p.exists() else None for p in layers)
+        return gpd.read_parquet(b_path), planes, arrays, facades
 
     def store(self, index: int, b: pd.DataFrame, planes: gpd.GeoDataFrame | None,
-              arrays: gpd.GeoDataFrame | None, findings: dict[str, list] | None = None) -> None:
+              arrays: gpd.GeoDataFrame | None, facades: gpd.GeoDataFrame | None = None,
+              findings: dict[str, list] | None = None) -> None:
         """Write the layers (and the findings of a partition that read its own inputs)
         first and the buildings last, each atomically: a partition counts as done only
         once its buildings file is in place."""
         b_path, *paths = self._paths(index)
-        for layer, path in zip((planes, arrays), paths):
+        for layer, path in zip((planes, arrays, facades), paths):
             if layer is not None:
                 _atomic_parquet(layer, path)
         if findings is not None:
@@ -78,7 +79,7 @@ class PartitionCache:
 CHUNK_ROWS = 50_000
 #: Sort keys of each layer in the one-piece run (None: the inventory's order).
 SORT_KEYS = {"buildings": None, "planes": ["building_id", "plane"],
-               "arrays": ["building_id", "plane", "row"]}
+               "arrays": ["building_id", "plane", "row"], "facades": ["building_id", "wall"]}
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,8 @@ class Partitions:
     #: Building ids in the inventory's order (the order of layer ``buildings``).
     ids: pd.Index
     crs: str
-    #: Layers besides ``buildings`` the run writes where present: ``planes``, ``arrays``.
+    #: Layers besides ``buildings`` the run writes where present: ``planes``, ``arrays``,
+    #: ``facades``.
     layers: tuple[str, ...] = ()
     _dtypes: dict = field(default_factory=dict, compare=False, repr=False)
 

@@ -562,18 +562,29 @@ def _text(value) -> str | None:
 
 #: Columns of the transformers table.
 TRANSFORMER_COLUMNS = ("id", "kva", "existing_pv_kw", "min_load_kw")
+#: Optional columns of the transformers table (DL/T 2041's other inputs and the location):
+#: PV filed but not yet connected, kW; storage charging power, kW; WGS 84 position, degrees.
+TRANSFORMER_OPTIONAL = ("planned_pv_kw", "storage_kw", "longitude", "latitude")
 #: Units each transformer number may carry (after :func:`roofpv.inputs.survey_table.unit_key`) →
 #: factor to the column's unit (kVA, kW).
 TRANSFORMER_UNITS = {
     "kva": {"": 1.0, "kva": 1.0, "千伏安": 1.0, "mva": 1000.0, "兆伏安": 1000.0},
     "existing_pv_kw": {"": 1.0, "kw": 1.0, "kwp": 1.0, "mw": 1000.0, "mwp": 1000.0},
     "min_load_kw": {"": 1.0, "kw": 1.0, "mw": 1000.0},
+    "planned_pv_kw": {"": 1.0, "kw": 1.0, "kwp": 1.0, "mw": 1000.0, "mwp": 1000.0},
+    "storage_kw": {"": 1.0, "kw": 1.0, "mw": 1000.0},
+    "longitude": {"": 1.0, "°": 1.0},
+    "latitude": {"": 1.0, "°": 1.0},
 }
 #: What an unreadable value of each column is taken as, and why (never "unlimited").
 TRANSFORMER_FALLBACK = {
     "kva": (0.0, "taken as 0 kVA: no PV is admitted on this transformer until its rating is given"),
     "existing_pv_kw": (0.0, "taken as 0 kW of PV already connected"),
     "min_load_kw": (0.0, "taken as 0 kW minimum load (no load credited)"),
+    "planned_pv_kw": (0.0, "taken as 0 kW of PV filed but not connected"),
+    "storage_kw": (0.0, "taken as 0 kW of storage"),
+    "longitude": (np.nan, "the transformer is placed at the centre of the buildings it serves"),
+    "latitude": (np.nan, "the transformer is placed at the centre of the buildings it serves"),
 }
 _QUANTITY = re.compile(r"^(?P<num>[+-]?(\d+(\.\d*)?|\.\d+))(?P<unit>.*)$")
 
@@ -583,7 +594,8 @@ def read_transformers(path: Path, layer: str | None = None) -> tuple[pd.DataFram
     and its findings.
 
     Columns: ``kva`` (rating, kVA), ``existing_pv_kw`` (PV already connected, kW) and
-    ``min_load_kw`` (minimum load, kW). Numbers may carry a unit (``100kVA``, ``0.5MW``);
+    ``min_load_kw`` (minimum load, kW); optional :data:`TRANSFORMER_OPTIONAL` columns are
+    kept when present. Numbers may carry a unit (``100kVA``, ``0.5MW``);
     an unreadable or negative value is an error finding and takes the conservative
     value of :data:`TRANSFORMER_FALLBACK`, so no transformer is ever read as unlimited.
     """
@@ -612,7 +624,8 @@ def read_transformers(path: Path, layer: str | None = None) -> tuple[pd.DataFram
     if missing:
         raise InputError(f"{path}: the transformers table needs columns {sorted(missing)}; "
                          f"found {[str(c) for c in frame.columns]}")
-    frame = frame.loc[:, list(TRANSFORMER_COLUMNS)]
+    columns = [*TRANSFORMER_COLUMNS, *(c for c in TRANSFORMER_OPTIONAL if c in frame.columns)]
+    frame = frame.loc[:, columns]
     frame.index = np.arange(first, first + len(frame))
     ids, _ = clean_ids(frame["id"])
     findings = [
@@ -625,7 +638,7 @@ def read_transformers(path: Path, layer: str | None = None) -> tuple[pd.DataFram
     if repeated:
         raise InputError(f"{path}: transformer ids repeat: {repeated}; give each transformer its own id")
     out = pd.DataFrame(index=pd.Index(ids.to_numpy(dtype=object), name="id"))
-    for column in TRANSFORMER_COLUMNS[1:]:
+    for column in columns[1:]:
         units = TRANSFORMER_UNITS[column]
         fallback, meaning = TRANSFORMER_FALLBACK[column]
         values = []

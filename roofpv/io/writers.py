@@ -81,12 +81,13 @@ LAYER_DESCRIPTIONS = {
     "pv_arrays": "roofpv: module rows of the layout on every roof that can carry PV (preview)",
     "unmatched_roofs": "roofpv: raised roofs of the DSM that no footprint covers (buildings missing from the register)",
     "rollout_plan": "roofpv: ranked roofs that close each township's gap, with build year",
+    "transformers": "roofpv: 台区 transformers with DL/T 2041 hosting capacity, open capacity and grade",
     "changed_buildings": "roofpv compare: buildings that changed between two runs, with why",
     "layer_styles": "QGIS layer styles",
 }
 #: Geometry type of layers that may be written without features (an empty layer's type
 #: cannot be inferred).
-LAYER_GEOMETRY = {"unmatched_roofs": "MultiPolygon"}
+LAYER_GEOMETRY = {"unmatched_roofs": "MultiPolygon", "transformers": "Point"}
 #: GeoPackage version written: 1.3 is read by every GDAL ≥ 2.2 and QGIS 3, and passes the
 #: validator of older GDAL releases (1.4 changed the R-tree triggers).
 GPKG_VERSION = "1.3"

@@ -39,7 +39,7 @@ YEARS = [(63, 0, 125), (106, 81, 163), (128, 125, 186), (158, 154, 200), (188, 1
 #: planes cover a whole city with dark outlines at city scale and hide the buildings'
 #: colours; below 1:5,000 a row of modules is a few pixels wide.
 DETAIL_SCALE = 5000
-DETAIL_LAYERS = ("pv_arrays", "roof_planes")
+DETAIL_LAYERS = ("pv_arrays", "roof_planes", "facades")
 #: Label font: Noto Sans CJK SC (SIL OFL; packaged with roofpv in roofpv/report/fonts/,
 #: in Debian/Ubuntu fonts-noto-cjk). Where it is not installed QGIS falls back to its
 #: default font and Qt draws the Chinese from any installed CJK font (Windows: Microsoft
@@ -117,6 +117,17 @@ def graduated(attr: str, classes: list[tuple[float, float, str, ET.Element]]) ->
         symbol.set("name", str(i))
         symbols.append(symbol)
     return r
+
+
+def line_symbol(name: str, color, width_mm: float = 0.8) -> ET.Element:
+    """A line symbol: one simple line layer with flat caps."""
+    symbol = ET.Element("symbol", type="line", name=name, alpha="1", clip_to_extent="1", force_rhr="0")
+    layer = ET.SubElement(symbol, "layer", {"class": "SimpleLine", "enabled": "1", "pass": "0", "locked": "0"})
+    _options(layer, {
+        "line_color": _rgba(color), "line_style": "solid", "line_width": f"{width_mm:g}",
+        "line_width_unit": "MM", "capstyle": "flat", "joinstyle": "miter",
+    })
+    return symbol
 
 
 def single(symbol: ET.Element) -> ET.Element:
@@ -305,6 +316,47 @@ def unmatched_styles(al: dict[str, str]) -> list[LayerStyle]:
                        "raised DSM roofs no footprint covers (buildings missing from the register)")]
 
 
+def marker_symbol(fill, size_mm: float = 3.0, outline=(35, 35, 35)) -> ET.Element:
+    """A point symbol: one simple circle marker."""
+    symbol = ET.Element("symbol", type="marker", name="", alpha="1", clip_to_extent="1", force_rhr="0")
+    layer = ET.SubElement(symbol, "layer", {"class": "SimpleMarker", "enabled": "1", "pass": "0",
+                                            "locked": "0"})
+    _options(layer, {"name": "circle", "color": _rgba(fill), "outline_color": _rgba(outline),
+                     "outline_width": "0.2", "outline_width_unit": "MM", "size": f"{size_mm:g}",
+                     "size_unit": "MM"})
+    return symbol
+
+
+#: DL/T 2041 grades: colour and label.
+GRADE_COLOURS = {"green": ((26, 150, 65), "绿色 可接入"), "yellow": ((253, 174, 97), "黄色 接近上限"),
+                 "red": ((215, 25, 28), "红色 无可开放容量")}
+
+
+def transformer_styles(al: dict[str, str]) -> list[LayerStyle]:
+    """Transformers by DL/T 2041 grade today (default) and once the plan is built."""
+    out = []
+    for field, name, what in (("grade", "承载力等级 hosting grade", "DL/T 2041 grade today"),
+                              ("planned_grade", "规划后等级 grade after the plan", "grade once the admitted PV is built")):
+        r = categorized(field, [(g, label, marker_symbol(c)) for g, (c, label) in GRADE_COLOURS.items()])
+        out.append(LayerStyle(name, style_elements(r, al), False, what))
+    return out
+
+
+#: Class breaks of the walls' irradiation after shading, kWh/m²·yr (the first class:
+#: walls that carry no modules).
+FACADE_BREAKS = [0.0, 1.0, 500.0, 650.0, 800.0, 950.0, 2000.0]
+
+
+def facade_styles(al: dict[str, str]) -> list[LayerStyle]:
+    """Walls as thick lines by their irradiation after shading (grey: no modules)."""
+    sun = 'CASE WHEN "usable_area_m2" > 0 THEN "poa_kwh_m2" * (1 - coalesce("shading_loss", 0)) ELSE 0 END'
+    colors = [(189, 189, 189), *_ramp(SEQUENTIAL, len(FACADE_BREAKS) - 2)]
+    classes = [(lo, hi, "无组件 no modules" if lo == 0 else f"{lo:.0f} – {hi:.0f} kWh/m²", line_symbol("", c))
+               for lo, hi, c in zip(FACADE_BREAKS[:-1], FACADE_BREAKS[1:], colors)]
+    return [LayerStyle("立面辐照 facade irradiation", style_elements(graduated(sun, classes), al), False,
+                       "walls by annual irradiation after shading (kWh/m²); grey: no BIPV")]
+
+
 def layer_styles(layers: dict[str, pd.DataFrame], targets: dict[str, str]) -> list[Style]:
     """Every style of the ``layers`` present, first of each layer the default.
 
@@ -325,6 +377,10 @@ def layer_styles(layers: dict[str, pd.DataFrame], targets: dict[str, str]) -> li
             styles = array_styles(al)
         elif layer == "unmatched_roofs":
             styles = unmatched_styles(al)
+        elif layer == "transformers":
+            styles = transformer_styles(al)
+        elif layer == "facades":
+            styles = facade_styles(al)
         else:
             continue
         for i, s in enumerate(styles):

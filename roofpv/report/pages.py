@@ -67,7 +67,20 @@ def _figures(row: pd.Series, t: dict) -> list[tuple[str, str]]:
         (t["technical_mwp"], _num(row["technical_potential_kwp"] / 1000.0)),
         (t["technical_gwh"], _num(row.get("technical_annual_mwh", np.nan) / 1000.0, 2)),
         (t["technical_p90_gwh"], _num(row.get("technical_annual_mwh_p90", np.nan) / 1000.0, 2)),
+        *_grid_figures(row, t),
     ]
+
+
+def _grid_figures(row: pd.Series, t: dict) -> list[tuple[str, str]]:
+    """The grid's figures (:func:`roofpv.grid.assess.township_grid`) where the run has them."""
+    out = []
+    if pd.notna(row.get("transformers_green", np.nan)):
+        out += [(t["grid_grades"], "/".join(_num(row[f"transformers_{g}"], 0) for g in ("green", "yellow", "red"))),
+                (t["grid_open_mwp"], _num(row["open_kw"] / 1000.0, 2)),
+                (t["grid_storage_mwh"], _num(row["storage_to_host_kwh"] / 1000.0, 2))]
+    if pd.notna(row.get("self_consumption_share", np.nan)):
+        out.append((t["grid_self_use"], _pct(row["self_consumption_share"])))
+    return out
 
 
 def _target_names(config: Config, lang: str) -> dict[str, str]:

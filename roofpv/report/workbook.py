@@ -39,6 +39,12 @@ SUMMARY = [
     ("capex_myuan", ("投资 (百万元)", "Capex (M yuan)"), TWO),
     ("npv_myuan", ("净现值 (百万元)", "NPV (M yuan)"), TWO),
     ("co2_avoided_t_yr", ("年减排 CO₂ (t)", "CO₂ avoided (t/yr)"), INT),
+    ("transformers_green", ("绿色台区 (台)", "Transformers green"), INT),
+    ("transformers_yellow", ("黄色台区 (台)", "Transformers yellow"), INT),
+    ("transformers_red", ("红色台区 (台)", "Transformers red"), INT),
+    ("open_kw", ("台区可开放容量 (kWp，DL/T 2041)", "Transformers' open capacity (kWp, DL/T 2041)"), ONE),
+    ("storage_to_host_kwh", ("全部接入需储能 (kWh)", "Storage to host every roof (kWh)"), INT),
+    ("self_consumption_share", ("新增光伏自用比例（逐时）", "Self-consumed share of added PV (hourly)"), PCT),
 ]
 #: Building columns: buildings-table column, label key or (zh, en) header, number format.
 BUILDINGS = [

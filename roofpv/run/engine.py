@@ -42,6 +42,7 @@ from roofpv.results import Results
 from roofpv.run import sequence
 from roofpv.run.pipeline import Prepared, assess_buildings, conclude, conclude_columns, prepare
 from roofpv.run.sequence import ARRAYS_MAX_BUILDINGS, ENGINES, PARTITION_BY, PARTITION_SIZE
+from roofpv.surfaces.facades import FacadeTables
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,11 @@ class Shared:
     mosaic: Mosaic | None
     dem: Mosaic | None
     draw_arrays: bool
+    facade_tables: FacadeTables | None = None
     #: For partitions that read their own inputs (:mod:`roofpv.inputs.first_pass`): the
-    #: footprint layer's CRS, the township polygons as read and the survey's joined dtypes.
-    reads: tuple[str, gpd.GeoDataFrame | None, pd.Series] | None = None
+    #: footprint layer's CRS, the township polygons as read, the survey's joined dtypes
+    #: and the transformers table.
+    reads: tuple[str, gpd.GeoDataFrame | None, pd.Series, pd.DataFrame | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,7 @@ def dsm_neighbours(b: gpd.GeoDataFrame, inside: np.ndarray, config: Config) -> g
 def assess_partition(part: gpd.GeoDataFrame | Path, neighbours: gpd.GeoDataFrame | None, shared: Shared,
                      progress: Callable[[str], None] = lambda stage: None,
                      ) -> tuple[pd.DataFrame, gpd.GeoDataFrame | None, gpd.GeoDataFrame | None,
-                                dict[str, list] | None]:
+                                gpd.GeoDataFrame | None, dict[str, list] | None]:
     """The per-building stages on one partition (runs in a worker); ``progress(stage)``
     as each stage starts. ``part``: the partition's buildings, or the file of what it
     reads itself (:func:`write_reads`; its findings are then returned too)."""
@@ -137,7 +140,7 @@ def assess_partition(part: gpd.GeoDataFrame | Path, neighbours: gpd.GeoDataFrame
         part, findings = read_partition(part, shared)
     return (*assess_buildings(part, shared.config, shared.hourly, shared.tables, shared.crs,
                               progress, neighbours=neighbours, mosaic=shared.mosaic, dem=shared.dem,
-                              draw_arrays=shared.draw_arrays), findings)
+                              draw_arrays=shared.draw_arrays, facade_tables=shared.facade_tables), findings)
 
 
 def write_reads(cache: PartitionCache, k: int, scan: first_pass.Scan, own: np.ndarray,
@@ -162,9 +165,9 @@ def write_reads(cache: PartitionCache, k: int, scan: first_pass.Scan, own: np.nd
 def read_partition(path: Path, shared: Shared) -> tuple[gpd.GeoDataFrame, dict[str, list]]:
     """A partition's buildings and findings from what it reads itself (:func:`write_reads`)."""
     reads = pd.read_pickle(path)
-    source_crs, polygons, dtypes = shared.reads
+    source_crs, polygons, dtypes, transformers = shared.reads
     return first_pass.assemble(shared.config, shared.crs, source_crs, polygons, reads["ids"],
-                               reads["fids"], reads["own"], reads["survey"], dtypes)
+                               reads["fids"], reads["own"], reads["survey"], dtypes, transformers)
 
 
 def fingerprint(config: Config, n_partitions: int, by: str, arrays: bool, per_partition: bool = False) -> str:
@@ -298,9 +301,10 @@ def run_partitions(
     ids = scan.catalogue.ids if scan is not None else b.index
     n = partitions or max(1, math.ceil(len(ids) / PARTITION_SIZE))
     draw_arrays = len(ids) <= ARRAYS_MAX_BUILDINGS if arrays is None else arrays
-    reads = None if scan is None else (scan.catalogue.source_crs, scan.polygons, scan.survey_dtypes)
+    reads = None if scan is None else (scan.catalogue.source_crs, scan.polygons, scan.survey_dtypes,
+                                       scan.transformers)
     shared = Shared(config, prepared.hourly, prepared.tables, inventory.crs, inventory.dsm,
-                    inventory.dem, draw_arrays, reads)
+                    inventory.dem, draw_arrays, prepared.facade_tables, reads)
 
     progress(sequence.ROOFS)
     labels = (plan(scan.catalogue.township, scan.catalogue.bounds, n, by) if scan is not None
@@ -353,7 +357,7 @@ def run_partitions(
         prepared = replace(prepared, inventory=inventory, scan=None)
     if stream and len(numbers) > 1:
         source = Partitions(cache.dir, numbers, ids, inventory.crs,
-                            ("planes", *(("arrays",) if draw_arrays else ())))
+                            ("planes", *(("arrays",) if draw_arrays else ()), "facades"))
         assessed = source.read(conclude_columns(source.columns(), prepared))
         if inventory.dsm is None:  # conclude reads the inventory's footprints for the DSM only
             prepared = replace(prepared, inventory=replace(inventory, buildings=b.iloc[:0]))
@@ -362,15 +366,18 @@ def run_partitions(
     parts = [cache.load(k) for k in numbers]
     # infer_objects: a partition without a value in a text column gives it object dtype
     assessed = pd.concat([p[0] for p in parts]).reindex(ids).infer_objects()
-    plane_layer, pv_arrays = (
+    plane_layer, pv_arrays, facade_layer = (
         _gather([p[i] for p in parts], sort, inventory.crs)
-        for i, sort in ((1, ["building_id", "plane"]), (2, ["building_id", "plane", "row"]))
+        for i, sort in ((1, ["building_id", "plane"]), (2, ["building_id", "plane", "row"]),
+                        (3, ["building_id", "wall"]))
     )
     if not draw_arrays:
         pv_arrays = None
     elif pv_arrays is None:  # no roof holds modules
         pv_arrays = next(p[2] for p in parts if p[2] is not None)
-    return conclude(assessed, config, prepared, plane_layer, pv_arrays, progress)
+    if facade_layer is None and config.facades.enabled:  # no building has a wall
+        facade_layer = next((p[3] for p in parts if p[3] is not None), None)
+    return conclude(assessed, config, prepared, plane_layer, pv_arrays, progress, facade_layer)
 
 
 def _gather(layers: list[gpd.GeoDataFrame | None], by: list[str], crs: str

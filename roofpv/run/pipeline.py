@@ -26,6 +26,8 @@ from roofpv.config import Config
 from roofpv.energy import solar, uncertainty
 from roofpv.errors import PointCloudError, WeatherFileError
 from roofpv.findings import Finding
+from roofpv.grid import assess as gridstage
+from roofpv.grid.profiles import BinSeries
 from roofpv.inputs import checks, dsm_match, first_pass
 from roofpv.inputs.inventory import (
     assign_townships,
@@ -55,6 +57,7 @@ from roofpv.run.stages import (
     resolve_roofs,
 )
 from roofpv.schema import CITY, COLUMN_ALIASES, MONTHLY_FIELDS
+from roofpv.surfaces import facades
 from roofpv.targets import planning
 from roofpv.targets.policy import energy, potential, township_summary, with_status
 
@@ -71,6 +74,8 @@ class Prepared:
     info: pd.DataFrame
     #: Monthly metered generation (``inputs.meters``), or None.
     meters: pd.DataFrame | None = None
+    #: Yield and shading tables of vertical planes (None when facades are off).
+    facade_tables: facades.FacadeTables | None = None
     #: The first pass of a run read per partition (:func:`scan_inventory`), or None.
     scan: first_pass.Scan | None = None
 
@@ -224,10 +229,23 @@ def prepare(config: Config, progress: Callable[[str], None] = lambda stage: None
     else:
         inventory = build_inventory(config)
     transformers, found = read_transformers(config)
+    if transformers is not None and scan is not None:  # each partition assigns its own
+        lost = pd.DataFrame({"transformer_id": scan.survey.get("transformer_id", pd.Series(dtype=object))
+                             .reindex(scan.catalogue.ids)})  # no geometry: only the count finding
+        more = gridstage.assign_transformers(lost, transformers, inventory.crs,
+                                             str(config.inputs.survey or config.inputs.footprints))[1]
+        scan = replace(scan, layout=(*scan.layout, found + more, "transformers"), transformers=transformers)
+        found = found + more
+    elif transformers is not None:
+        served, more = gridstage.assign_transformers(inventory.buildings, transformers, inventory.crs,
+                                                     str(config.inputs.survey or config.inputs.footprints))
+        inventory, found = replace(inventory, buildings=served), found + more
     inventory = replace(inventory, findings=inventory.findings + found)
     progress(sequence.WEATHER)
     hourly, weather_meta = load_weather(config)
     found = weather_meta["findings"] + site_findings(config)
+    if config.grid.hourly and config.grid.metered_load is not None:
+        found = found + gridstage.metered_load(config.grid.metered_load, len(hourly))[1]
     meters = None
     if inventory.register is not None and config.inputs.meters is not None:
         meters, more = read_meters(config.inputs.meters)
@@ -236,7 +254,8 @@ def prepare(config: Config, progress: Callable[[str], None] = lambda stage: None
     return Prepared(inventory=inventory, transformers=transformers, hourly=hourly,
                     tables=solar.yield_tables(config, hourly),
                     info=run_info(config, weather_meta, hourly, inventory.crs, inventory.township_polygons),
-                    meters=meters, scan=scan)
+                    meters=meters, scan=scan,
+                    facade_tables=facades.tables(config, hourly) if config.facades.enabled else None)
 
 
 def survey_roofs(config: Config) -> tuple[Inventory, gpd.GeoDataFrame]:
@@ -259,14 +278,17 @@ def assess_buildings(
     progress: Callable[[str], None] = lambda stage: None, neighbours: gpd.GeoDataFrame | None = None,
     mosaic: tiles.Mosaic | None = None, dem: tiles.Mosaic | None = None, draw_arrays: bool = True,
     measured: tuple[pd.DataFrame, gpd.GeoDataFrame] | None = None,
-) -> tuple[pd.DataFrame, gpd.GeoDataFrame | None, gpd.GeoDataFrame | None]:
+    facade_tables: facades.FacadeTables | None = None,
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame | None, gpd.GeoDataFrame | None, gpd.GeoDataFrame | None]:
     """The per-building stages: DSM roofs, layout, yield, suitability, grid, economics,
     carbon and energy use. Each building's result depends only on its own row (and, for
     the DSM, on the footprints around it), so any split of ``buildings`` gives the same
     rows. ``neighbours``: footprints outside ``buildings`` that the DSM stage sees
     (ground rings, shading) but whose results are dropped. Returns the buildings, the
-    ``roof_planes`` layer (None without measured roofs) and, with ``draw_arrays``, the
-    ``pv_arrays`` layer. The buildings carry the :data:`MONTHLY_FIELDS` of the
+    ``roof_planes`` layer (None without measured roofs), with ``draw_arrays`` the
+    ``pv_arrays`` layer, and the ``facades`` layer (None when ``config.facades`` is off;
+    ``facade_tables``: the run's :func:`roofpv.surfaces.facades.tables`, computed here
+    when not given). The buildings carry the :data:`MONTHLY_FIELDS` of the
     ``monthly_yield`` table (:func:`monthly_yield`). ``measured``: the result of
     :func:`measure_roofs` for these buildings when already at hand (it depends on
     neither module, losses nor rules)."""
@@ -286,25 +308,59 @@ def assess_buildings(
 
     progress(sequence.SUITABILITY)
     b = finish(b, config)
+    facade_layer = None
+    if config.facades.enabled:
+        progress(sequence.FACADES)
+        facade_layer = facades.facade_layer(
+            b, config, facade_tables or facades.tables(config, hourly), crs,
+            around=None if neighbours is None else facades.heights(neighbours, config),
+            north_deg=facades.grid_north(b, crs), mosaic=mosaic, dem=dem)
     pv_arrays = None
     if draw_arrays:
         progress(sequence.ARRAYS)
         pv_arrays = array_layer(planes, runs, b, config, crs)
 
     progress(sequence.APPRAISE)
-    b = uncertainty.p90(appraise(grid.classify(b, config.grid), config), config.uncertainty)
+    b = energy(grid.classify(b, config.grid), config.energy)
+    hourly_grid = config.grid.hourly and all(t.hourly_kwh_per_kwp is not None for t in tables.values())
+    if hourly_grid:
+        metered = (gridstage.metered_load(config.grid.metered_load, len(hourly))[0]
+                   if config.grid.metered_load is not None else None)
+        b = gridstage.building_balance(b, planes, config, BinSeries(tables), hourly.index, metered)
+    b = uncertainty.p90(appraise(b, config), config.uncertainty)
+    if hourly_grid:
+        b = gridstage.split_surplus(b)
     # The monthly table travels with the buildings as columns; conclude() splits it off.
     b = b.join(monthly_yield(b, planes, config, tables))
-    return energy(b, config.energy), plane_layer, pv_arrays
+    if facade_layer is not None:
+        b = b.join(facades.building_totals(facade_layer, b.index))
+    return b, plane_layer, pv_arrays, facade_layer
 
 
-def admit(b: pd.DataFrame, config: Config, transformers: pd.DataFrame | None
-          ) -> tuple[pd.DataFrame, pd.Series | None]:
+def admit(b: pd.DataFrame, config: Config, transformers: pd.DataFrame | None,
+          tables: dict[str, solar.YieldTable] | None = None, index: pd.DatetimeIndex | None = None,
+          ) -> tuple[pd.DataFrame, pd.Series | None, pd.DataFrame | None]:
     """Grid admission in rank order (:func:`roofpv.targets.planning.admit`) against the
-    transformers' hosting capacity (None without a transformers table): the buildings
-    and the capacity left per transformer."""
-    remaining = grid.hosting_capacity(transformers, config.grid) if transformers is not None else None
-    return planning.admit(b, config.planning, remaining), remaining
+    transformers' open capacity (None without a transformers table): the buildings, the
+    capacity left per transformer and the ``transformers`` table
+    (:func:`roofpv.grid.assess.transformer_table`, from the hourly profiles when the
+    yield tables hold them and the buildings their main planes; else DL/T 2041 with
+    every kWp at full output and the table's minimum load)."""
+    if transformers is None:
+        return planning.admit(b, config.planning, None), None, None
+    hourly = (tables is not None and index is not None and "pv_tilt_deg" in b
+              and all(t.hourly_kwh_per_kwp is not None for t in tables.values()))
+    if hourly:
+        table = gridstage.transformer_table(b, transformers, config, BinSeries(tables), index)
+        remaining = table["remaining_kw"]
+    else:
+        table, remaining = None, gridstage.flat_hosting(transformers, config.grid)
+    b = planning.admit(b, config.planning, remaining)
+    if table is not None:
+        eligible = planning.eligibility(b, config.planning)["owner"] & ~b["grid_limited"]
+        admitted = b["capacity_kwp"].where(eligible, 0.0).groupby(b["transformer_id"]).sum()
+        table = gridstage.with_admitted(table, admitted, config.grid)
+    return b, remaining, table
 
 
 def township_table(b: pd.DataFrame, config: Config, polygons: gpd.GeoDataFrame | None) -> pd.DataFrame:
@@ -320,7 +376,8 @@ def township_table(b: pd.DataFrame, config: Config, polygons: gpd.GeoDataFrame |
 #: Building columns the jurisdiction-wide steps of :func:`conclude` read (grid admission,
 #: the rollout plan and its layer, the township table, the pace from the register, the
 #: potential fields and the reconciliation). A run that streams its partitions to the
-#: outputs gathers only these (all columns when it calibrates with metered generation).
+#: outputs gathers only these (all columns when it calibrates with metered generation);
+#: the facade totals go to the township roll-up.
 CONCLUDE_COLUMNS = (
     "township", "township_source", "name", "category", "owner_type", "year_built", "floor_area_m2",
     "roof_load_kn_m2", "shading_loss", "shading_loss_source", "transformer_id", "existing_pv_kw",
@@ -328,7 +385,8 @@ CONCLUDE_COLUMNS = (
     "pv_area_m2", "annual_kwh", "annual_kwh_p90", "specific_yield_kwh_kwp", "suitability", "reasons",
     "has_survey", "dsm_coverage", "dsm_status", "connection_class", "nea_category", "export_mode", "capex_yuan",
     "revenue_yuan_yr", "npv_yuan", "lcoe_yuan_kwh", "payback_years", "co2_avoided_t_yr",
-    "energy_use_kwh", "existing_pv_kwh",
+    "energy_use_kwh", "existing_pv_kwh", "facade_kwp", "facade_annual_kwh", "mounting", "pv_tilt_deg", "pv_azimuth_deg",
+    "self_consumed_kwh", "exported_kwh", "curtailed_kwh", "self_consumption_share",
 )
 
 
@@ -344,7 +402,7 @@ def conclude_columns(columns: list[str], prepared: Prepared) -> list[str]:
 def conclude(
     b: pd.DataFrame, config: Config, prepared: Prepared,
     plane_layer: gpd.GeoDataFrame | None, pv_arrays: gpd.GeoDataFrame | None,
-    progress: Callable[[str], None] = lambda stage: None,
+    progress: Callable[[str], None] = lambda stage: None, facade_layer: gpd.GeoDataFrame | None = None,
 ) -> Results:
     """The jurisdiction-wide steps on the assessed buildings: the DSM's coverage
     findings, grid admission in rank order, the rollout plan and the township table.
@@ -364,7 +422,7 @@ def conclude(
         if dsm.mostly_nothing_standing(b["dsm_status"]):  # name the likely cause (rare: measured again)
             found += checks.standing_check(inventory.buildings, inventory.dsm, inventory.dem, config)
         findings = findings + found
-    b, remaining = admit(b, config, transformers)
+    b, remaining, transformer_table = admit(b, config, transformers, prepared.tables, prepared.hourly.index)
 
     progress(sequence.PLAN)
     kw_per_m2 = config.module.power_w / config.module.area_m2 / 1000.0
@@ -373,7 +431,9 @@ def conclude(
     )
 
     progress(sequence.TARGETS)
-    townships = township_table(b, config, inventory.township_polygons).join(planning.wide(plan_status))
+    townships = township_table(b, config, inventory.township_polygons)
+    townships = townships.join(gridstage.township_grid(b, transformer_table, townships.index, CITY))
+    townships = townships.join(planning.wide(plan_status))
     as_of = config.run_date
     pace = calibration.registered_pace(b, config, matches, as_of) if matches is not None else None
     townships = with_status(townships, plan_status, config.policy, as_of, config.planning.start_year, pace)
@@ -394,10 +454,11 @@ def conclude(
         findings=findings, crs=crs, survey_rows=inventory.survey_rows, plan=plan,
         plan_status=plan_status, trajectory=trajectory,
         parameters=economics.parameters(config.economics), roof_planes=plane_layer,
-        run_info=info, pv_arrays=pv_arrays,
+        run_info=info, pv_arrays=pv_arrays, facades=facade_layer,
         target_labels={t.name: t.label for t in config.policy.targets}, register=matches,
         performance=perf, calibration=calib, monthly_yield=monthly_table,
         unmatched_roofs=inventory.unmatched_roofs,
+        transformers=gridstage.transformer_layer(transformer_table, transformers, b, crs),
     )
 
 
@@ -406,7 +467,7 @@ def run(config: Config, progress: Callable[[str], None] = lambda stage: None) ->
     (no files written)."""
     prepared = prepare(config, progress)
     inventory = prepared.inventory
-    b, plane_layer, pv_arrays = assess_buildings(
+    b, plane_layer, pv_arrays, facade_layer = assess_buildings(
         inventory.buildings, config, prepared.hourly, prepared.tables, inventory.crs, progress,
-        mosaic=inventory.dsm, dem=inventory.dem)
-    return conclude(b, config, prepared, plane_layer, pv_arrays, progress)
+        mosaic=inventory.dsm, dem=inventory.dem, facade_tables=prepared.facade_tables)
+    return conclude(b, config, prepared, plane_layer, pv_arrays, progress, facade_layer)

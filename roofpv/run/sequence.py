@@ -12,12 +12,13 @@ WEATHER = "weather and yield table"
 ROOFS = "roof planes and layout"
 YIELD = "yield"
 SUITABILITY = "suitability"
+FACADES = "facades (BIPV)"
 ARRAYS = "PV array outlines"
 APPRAISE = "grid, economics and carbon"
 PLAN = "rollout plan"
 TARGETS = "coverage and targets"
 #: The stages of a run, in order, as the progress display names them.
-STAGES = (READ, WEATHER, ROOFS, YIELD, SUITABILITY, ARRAYS, APPRAISE, PLAN, TARGETS)
+STAGES = (READ, WEATHER, ROOFS, YIELD, SUITABILITY, FACADES, ARRAYS, APPRAISE, PLAN, TARGETS)
 
 #: Engines that run the per-building stages: in this process, or on a Dask cluster.
 ENGINES = ("local", "dask")

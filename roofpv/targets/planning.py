@@ -99,6 +99,7 @@ def _plan_target(
         kwp = b["capacity_kwp"].where(fits, 0.0)
         fits = fits & ~over_hosting(kwp, b["transformer_id"], b["plan_order"], remaining_kw)
     stages["grid_hosting"] = fits
+    limited = stages["owner"] & ~fits
     cov = coverage(b, target)
     available = pd.DataFrame({
         k: adds.where(m, 0.0).groupby(b["township"]).sum().reindex(cov.index, fill_value=0.0)
@@ -115,7 +116,17 @@ def _plan_target(
     pick = pick.assign(milestone=milestone).dropna(subset=["milestone"])
     pick["milestone"] = pick["milestone"].astype(int)
     pick.insert(0, "plan_rank", pick.groupby("township").cumcount() + 1)
-    return pick, cov, available
+    return pick, cov, available, binding_transformers(b[limited], cov.index)
+
+
+def binding_transformers(limited: pd.DataFrame, townships: pd.Index, n: int = 5) -> pd.Series:
+    """Per township, the transformers whose hosting capacity keeps eligible roofs out of
+    the plan, most kWp kept out first (at most ``n``, ``;``-separated; "" for none)."""
+    kept = limited.groupby(["township", "transformer_id"])["capacity_kwp"].sum()
+    kept = kept.sort_values(ascending=False, kind="stable")
+    names = kept.reset_index().groupby("township", sort=False)["transformer_id"].agg(
+        lambda ids: ";".join(ids.astype(str)[:n]))
+    return names.reindex(townships, fill_value="")
 
 
 def _build_years(pick: pd.DataFrame, milestones: list[int], cfg: Planning) -> pd.Series:
@@ -153,14 +164,16 @@ def rollout(
     status : one row per target, township and milestone: ``gap`` (metric units),
         ``gap_kwp`` (area metrics), ``plan_roofs``, ``plan_kwp``, ``plan_m2``,
         ``plan_kwh``, ``planned_coverage``, ``reaches`` and ``binding`` (constraint
-        name, "" when reached; on the total row the number of townships short).
+        name, "" when reached; on the total row the number of townships short) and
+        ``binding_transformers`` (where the grid binds: the transformers that keep roofs out,
+        :func:`binding_transformers`).
     trajectory : one row per target, township and year from ``start_year`` to
         ``horizon_year`` (or the last milestone): roofs, kWp and contribution built
         that year and ``planned_coverage`` at its end.
     """
     roofs, status, trajectory = [], [], []
     for target in policy.targets:
-        pick, cov, available = _plan_target(b, target, cfg, remaining_kw)
+        pick, cov, available, transformers = _plan_target(b, target, cfg, remaining_kw)
         milestones = list(target.milestones)
         pick = pick.assign(target=target.name, overdue=pick["milestone"] < cfg.start_year)
         pick["build_year"] = _build_years(pick, milestones, cfg)
@@ -169,6 +182,7 @@ def rollout(
             gap = cov[f"gap_{year}"]
             chosen = pick.loc[pick["milestone"] <= year].groupby("township")
             short = available.lt(gap - _tolerance(gap), axis=0)
+            binding = short.idxmax(axis=1).where(short.any(axis=1), "")
             status.append(pd.DataFrame({
                 "target": target.name, "milestone": year, "overdue": year < cfg.start_year,
                 "ratio": ratio, "denominator": cov["denominator"], "today": cov["today"], "gap": gap,
@@ -177,7 +191,8 @@ def rollout(
                 "plan_m2": chosen["pv_area_m2"].sum(), "plan_kwh": chosen["annual_kwh"].sum(),
                 "planned": chosen["contribution"].sum(),
                 "reaches": ~short.any(axis=1),
-                "binding": short.idxmax(axis=1).where(short.any(axis=1), ""),
+                "binding": binding,
+                "binding_transformers": transformers.where(binding == "grid_hosting", ""),
             }, index=cov.index).fillna({c: 0.0 for c in ("plan_roofs", "plan_kwp", "plan_m2", "plan_kwh", "planned")}))
         years = np.arange(cfg.start_year, max(cfg.horizon_year, milestones[-1]) + 1)
         grid = pd.MultiIndex.from_product([cov.index, years], names=["township", "year"])
@@ -204,6 +219,9 @@ def _with_total(frame: pd.DataFrame, total: str, keys: list[str]) -> pd.DataFram
         sums["ratio"] = frame.groupby(keys, sort=False)["ratio"].first()
         short = (~frame["reaches"]).groupby([frame[k] for k in keys], sort=False).sum()
         sums["binding"] = short.map(lambda n: f"{n} short" if n else "")
+        if "binding_transformers" in frame:
+            sums["binding_transformers"] = frame.groupby(keys, sort=False)["binding_transformers"].agg(
+                lambda names: ";".join(n for n in names if n))
     out = pd.concat([frame, sums.reset_index().assign(township=total).set_index("township")])
     with np.errstate(invalid="ignore", divide="ignore"):
         out["planned_coverage"] = (out["today"] + out["planned"]) / out["denominator"]

@@ -1,0 +1,357 @@
+"""The grid stage: each roof's hourly balance against its building's load, and each
+transformer's DL/T 2041 hosting capacity from the hourly PV and load of the buildings it
+serves.
+
+:func:`building_balance` runs per partition, on the planes of the layout (exact bin
+weights of every plane); :func:`transformer_table` runs once for the jurisdiction on
+the building columns, with each building's PV drawn on the bins of its main plane (the
+plane with the most kWp: ``pv_tilt_deg``, ``pv_azimuth_deg``, and its mounting): a
+transformer's PV shape is the mix of its roofs' shapes, scaled to their annual energy
+(an east-west roof counts as its larger side).
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from roofpv.appraise.economics import export_mode
+from roofpv.config import Config, GridConnection
+from roofpv.findings import Finding
+from roofpv.grid import hosting, loads, selfuse
+from roofpv.grid.profiles import BinSeries
+from roofpv.schema import LAYER_FIELDS
+
+#: Buildings per block of hourly series (bounds memory: 2,000 × 8,760 float32 ≈ 70 MB).
+BLOCK = 2000
+
+
+def step_hours(index: pd.DatetimeIndex) -> float:
+    """The weather file's interval [h] (its median step; 1 for a single row)."""
+    return float(np.median(loads.interval_hours(index))) if len(index) > 1 else 1.0
+
+
+def _mounting_model(mounting: np.ndarray, config: Config) -> np.ndarray:
+    models = {k: m.temperature_model for k, m in config.mountings.items()}
+    first = next(iter(models.values()))
+    return np.array([models.get(m, first) for m in mounting], dtype=object)
+
+
+def building_balance(b: pd.DataFrame, planes: pd.DataFrame, config: Config, bins: BinSeries,
+                     index: pd.DatetimeIndex, metered: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Add each roof's ``self_consumed_kwh``, ``exported_kwh``, ``curtailed_kwh`` and
+    ``self_consumption_share`` (of its added PV; under 全额上网, the roof's
+    :func:`~roofpv.appraise.economics.export_mode` from its ``nea_category``, all of it is
+    exported; otherwise against the building's load:
+    ``energy_use_kwh`` spread by its category's shape, or its ``metered`` row), and the
+    battery case of ``grid.storage`` (``storage_kwh``, ``storage_kw``,
+    ``self_consumed_storage_kwh``; NaN without one). The roof's series is its planes' bin mix scaled to its
+    ``annual_kwh``. The surplus is counted as exported until :func:`split_surplus` knows
+    the export mode. Also ``pv_tilt_deg`` and ``pv_azimuth_deg`` of its main plane."""
+    n = len(b)
+    at = b.index.get_indexer(planes["building_id"])
+    keep = at >= 0
+    weights = bins.weights(
+        at[keep], n, _mounting_model(planes["mounting"].to_numpy(object)[keep], config),
+        planes["module_tilt_deg"].to_numpy(float)[keep], planes["azimuth_deg"].to_numpy(float)[keep],
+        (planes["layout_kwp"].to_numpy(float) * (1 - planes["shading_loss"].to_numpy(float)))[keep])
+    annual = bins.annual(weights)
+    target = b["annual_kwh"].fillna(0.0).to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scale = np.where(annual > 0, target / annual, 0.0)
+    weights = sparse.diags(scale) @ weights
+    shapes = loads.shapes(index)                       # each column sums to 1 over the year
+    annual_load = b["energy_use_kwh"]
+    storage = config.grid.storage
+    used = np.zeros(n)
+    surplus = np.zeros(n)
+    with_battery = np.zeros(n)
+    kwp = b["capacity_kwp"].fillna(0.0).to_numpy(float)
+    # 全额上网 sells every kWh: nothing is self-consumed, the balance is not needed.
+    full_export = (export_mode(b, config.economics) == "full_export").to_numpy()
+    rows = np.flatnonzero((target > 0) & ~full_export)
+    # Without a battery only the intervals with PV matter (self-use and surplus are 0 at night).
+    steps = slice(None) if storage is not None else bins.lit
+    shapes = shapes.iloc[steps]
+    for start in range(0, rows.size, BLOCK):
+        block = rows[start:start + BLOCK]
+        pv = bins.series(weights[block], lit_only=storage is None)
+        load = loads.building_loads(b["category"].iloc[block], annual_load.iloc[block], shapes)
+        if metered is not None:
+            hit = b.index[block].isin(metered.index)
+            if hit.any():
+                load[hit] = metered.loc[b.index[block][hit]].to_numpy(np.float32)[:, steps]
+        used[block], surplus[block] = selfuse.balance(pv, load)
+        if storage is not None:
+            with_battery[block] = selfuse.battery(
+                pv, load, storage.kwh_per_kwp * kwp[block], storage.kw_per_kwp * kwp[block],
+                storage.round_trip_efficiency, step_hours(index))[0]
+    main = _main_plane(planes[keep], b.index)
+    surplus[full_export] = target[full_export]
+    with np.errstate(invalid="ignore", divide="ignore"):  # of the series' own sum (float32 steps)
+        share = np.where(target > 0, used / (used + surplus), np.nan)
+    out = b.assign(
+        self_consumed_kwh=used, exported_kwh=surplus, curtailed_kwh=0.0, self_consumption_share=share,
+        pv_tilt_deg=main["module_tilt_deg"], pv_azimuth_deg=main["azimuth_deg"],
+    )
+    if storage is None:
+        return out.assign(storage_kwh=np.nan, storage_kw=np.nan, self_consumed_storage_kwh=np.nan)
+    return out.assign(storage_kwh=storage.kwh_per_kwp * kwp, storage_kw=storage.kw_per_kwp * kwp,
+                      self_consumed_storage_kwh=with_battery)
+
+
+def split_surplus(b: pd.DataFrame) -> pd.DataFrame:
+    """Roofs that export nothing (``export_mode`` full_self_use, an anti-reverse-flow
+    relay) curtail their surplus: it moves from ``exported_kwh`` to ``curtailed_kwh``."""
+    no_export = b["export_mode"].eq("full_self_use")
+    surplus = b["exported_kwh"] + b["curtailed_kwh"]
+    return b.assign(exported_kwh=surplus.where(~no_export, 0.0), curtailed_kwh=surplus.where(no_export, 0.0))
+
+
+@functools.lru_cache(maxsize=2)
+def _metered(path: Path, stamp: float, n_steps: int):
+    return loads.read_metered(path, n_steps)
+
+
+def metered_load(path: Path, n_steps: int) -> tuple[pd.DataFrame, list[Finding]]:
+    """The metered load table (:func:`roofpv.grid.loads.read_metered`), read once per
+    file version and weather length in a process (every partition uses it)."""
+    return _metered(path, path.stat().st_mtime if path.exists() else 0.0, n_steps)
+
+
+def _main_plane(planes: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
+    """Module tilt and azimuth of each building's plane with the most layout kWp
+    (NaN without planes)."""
+    top = planes.sort_values("layout_kwp", ascending=False, kind="stable").drop_duplicates("building_id")
+    return top.set_index("building_id")[["module_tilt_deg", "azimuth_deg"]].reindex(index)
+
+
+def assign_transformers(b: pd.DataFrame, transformers: pd.DataFrame, crs: str, source: str
+                        ) -> tuple[pd.DataFrame, list[Finding]]:
+    """Serve each building by the transformer its survey names; a building without one,
+    or naming one not in the table, by the nearest transformer with a position (one
+    finding per such building). Without positions the
+    building stays unassigned (one finding)."""
+    named = b["transformer_id"].astype(object)
+    known = named.isin(transformers.index)
+    located = transformers.dropna(subset=[c for c in ("longitude", "latitude")
+                                          if c in transformers]) if {"longitude", "latitude"} <= set(transformers) else transformers.iloc[:0]
+    out = b.assign(transformer_id=named.where(known))
+    lost = ~known
+    findings: list[Finding] = []
+    if not lost.any():
+        return out, findings
+    if located.empty:
+        findings.append(Finding(
+            "warning", source, None, None, "transformer_id", None,
+            f"{int(lost.sum())} buildings name no transformer of the table and the table gives no positions: "
+            "their PV is not checked against any transformer's hosting capacity",
+            "fill in transformer_id in the survey, or longitude/latitude in the transformers table"))
+        return out, findings
+    import geopandas as gpd
+
+    points = gpd.GeoSeries(gpd.points_from_xy(located["longitude"], located["latitude"]), crs="EPSG:4326").to_crs(crs)
+    centres = b.geometry[lost].representative_point() if "geometry" in b else None
+    if centres is None:
+        return out, findings
+    nearest = hosting.served_by_nearest(np.column_stack([centres.x, centres.y]),
+                                        np.column_stack([points.x, points.y]))
+    ids = located.index.to_numpy()[nearest]
+    out.loc[lost, "transformer_id"] = ids
+    findings += [
+        Finding("info", source, None, bid, "transformer_id", None if pd.isna(given) else str(given),
+                f"{'no transformer named' if pd.isna(given) else 'transformer not in the table'}: "
+                f"served by the nearest one, {tid}",
+                "fill in the 台区 transformer from the grid company's records")
+        for bid, given, tid in zip(b.index[lost], named[lost], ids)
+    ]
+    return out, findings
+
+
+def transformer_table(b: pd.DataFrame, transformers: pd.DataFrame, config: Config, bins: BinSeries,
+                      index: pd.DatetimeIndex) -> pd.DataFrame:
+    """One row per transformer of the table: what it serves, its DL/T 2041 hosting
+    capacity, open capacity, grade, the hour-by-hour capacity, and the storage or
+    upgrade that would host every candidate roof on it (the columns of layer ``transformers``
+    but those :func:`with_admitted` adds, and ``remaining_kw``: the capacity roofs are
+    admitted against, by ``grid.hosting_basis``)."""
+    grid = config.grid
+    step = step_hours(index)
+    ids = transformers.index
+    t_of = pd.Index(ids).get_indexer(b["transformer_id"])
+    on = t_of >= 0
+    nt = len(ids)
+    kwp = b["capacity_kwp"].fillna(0.0).to_numpy(float)
+    group = sparse.csr_matrix((np.ones(on.sum()), (t_of[on], np.flatnonzero(on))), shape=(nt, len(b)))
+    front = _front_weights(b, config, bins)
+    energy = bins.annual(front)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scale = np.where(energy > 0, b["annual_kwh"].fillna(0.0).to_numpy(float) / energy, 0.0)
+    pv_weights = group @ sparse.diags(scale) @ front          # transformer × bins, kWh basis
+    candidate_kwp = group @ kwp
+    fallback = np.asarray(front.sum(axis=0)).ravel()           # run-wide mix for empty transformers
+    shapes = loads.shapes(index)
+    categories = pd.Index(shapes.columns)
+    cat = categories.get_indexer(b["category"].fillna("other"))
+    by_cat = sparse.csr_matrix((b["energy_use_kwh"].fillna(0.0).to_numpy(float)[on], (t_of[on], cat[on])),
+                               shape=(nt, len(categories)))
+    table_t = shapes.to_numpy(np.float32)[bins.lit].T       # PV flows back only when lit
+    day = pd.factorize(index.normalize())[0][bins.lit]
+    kva = transformers["kva"].to_numpy(float)
+    existing = transformers["existing_pv_kw"].fillna(0.0).to_numpy(float)
+    planned = transformers.get("planned_pv_kw", pd.Series(0.0, ids)).fillna(0.0).to_numpy(float)
+    storage = transformers.get("storage_kw", pd.Series(0.0, ids)).fillna(0.0).to_numpy(float)
+    measured_min = transformers["min_load_kw"].to_numpy(float)
+    cols = {k: np.zeros(nt) for k in ("tau_max", "min_load_kw", "hourly_hosting_kw", "storage_to_host_kw",
+                                      "storage_to_host_kwh", "upgrade_kva", "peak_reverse_kw")}
+    cols["load_mwh_yr"] = np.asarray(by_cat.sum(axis=1)).ravel() / 1000.0
+    base = (fallback @ bins.matrix[:, bins.lit]) / max(fallback.sum(), 1e-12)   # kWh/kWp per lit step
+    limit = hosting.reverse_limit(kva, storage, grid.reverse_load_rate, grid.power_factor)
+    total_kwp = existing + planned + candidate_kwp
+    for start in range(0, nt, BLOCK):
+        rows = slice(start, min(start + BLOCK, nt))
+        series = bins.series(pv_weights[rows], lit_only=True)  # kWh per lit step, all candidates
+        kwp = candidate_kwp[rows]
+        has = kwp > 0
+        per_kwp = np.empty_like(series)                        # kW per kWp
+        per_kwp[has] = series[has] / (kwp[has, None] * step).astype(np.float32)
+        per_kwp[~has] = base / step
+        load = np.asarray(by_cat[rows] @ table_t, dtype=np.float32) / np.float32(step)   # kW
+        low = load.min(axis=1, where=per_kwp > 0, initial=np.inf)
+        low = np.where(np.isfinite(low), low, 0.0)
+        given = measured_min[rows]
+        cols["min_load_kw"][rows] = np.where(np.isnan(given), low, given)
+        if not grid.credit_min_load:
+            cols["min_load_kw"][rows] = 0.0
+            load[:] = 0.0
+        cols["tau_max"][rows] = per_kwp.max(axis=1, initial=0.0)
+        cols["hourly_hosting_kw"][rows] = hosting.hourly_hosting(per_kwp, load, limit[rows])
+        net = per_kwp * total_kwp[rows, None].astype(np.float32) - load     # reverse flow, kW
+        cols["peak_reverse_kw"][rows] = net.max(axis=1, initial=0.0)
+        bound = np.flatnonzero(cols["peak_reverse_kw"][rows] > limit[rows] + 1e-9)
+        if bound.size:  # the battery or upgrade that would take every candidate roof
+            at = bound + start
+            over = np.maximum(net[bound] - limit[at, None], 0.0)
+            cols["storage_to_host_kw"][at], cols["storage_to_host_kwh"][at] = hosting.storage_to_host(over, day, step)
+            cols["upgrade_kva"][at] = cols["storage_to_host_kw"][at] / (grid.reverse_load_rate * grid.power_factor)
+    tau = cols["tau_max"]
+    hosting_kw = hosting.dlt2041_hosting(kva, cols["min_load_kw"], storage, tau, grid.reverse_load_rate,
+                                         grid.power_factor)
+    rate = hosting.reverse_load_rate(tau * (existing + planned), cols["min_load_kw"], kva, storage)
+    open_kw = hosting.open_capacity(hosting_kw, existing, planned)
+    basis = (open_kw if grid.hosting_basis == "dlt2041"
+             else hosting.open_capacity(cols["hourly_hosting_kw"], existing, planned))
+    served = np.bincount(t_of[on], minlength=nt)
+    township = hosting.mode_per_group(b["transformer_id"], b["township"]).reindex(ids)
+    out = pd.DataFrame({
+        "transformer_id": ids, "township": township.to_numpy(object), "buildings": served,
+        "kva": kva, "existing_pv_kw": existing, "planned_pv_kw": planned, "storage_kw": storage,
+        "load_mwh_yr": cols["load_mwh_yr"], "min_load_kw": cols["min_load_kw"],
+        "min_load_source": np.where(not grid.credit_min_load, "not credited",
+                                    np.where(np.isnan(measured_min), "profiles", "table")),
+        "tau_max": tau, "hosting_kw": hosting_kw, "open_kw": open_kw,
+        "hourly_hosting_kw": cols["hourly_hosting_kw"], "reverse_load_rate": rate,
+        "grade": hosting.grade(rate, grid.reverse_load_rate * grid.power_factor), "candidate_kwp": candidate_kwp,
+        "peak_reverse_kw": cols["peak_reverse_kw"],
+        "storage_to_host_kw": cols["storage_to_host_kw"], "storage_to_host_kwh": cols["storage_to_host_kwh"],
+        "upgrade_kva": cols["upgrade_kva"],
+    }, index=pd.Index(ids, name="id"))
+    out["hosting_bound"] = out["candidate_kwp"] > basis + 1e-9
+    out["remaining_kw"] = basis
+    return out
+
+
+def _front_weights(b: pd.DataFrame, config: Config, bins: BinSeries) -> sparse.csr_matrix:
+    """Bin weights of each building's main plane (``pv_tilt_deg``, ``pv_azimuth_deg``),
+    1 per kWp of its added PV."""
+    tilt = b["pv_tilt_deg"].to_numpy(float)
+    az = b["pv_azimuth_deg"].to_numpy(float)
+    ok = np.isfinite(tilt) & np.isfinite(az)
+    rows = np.flatnonzero(ok)
+    return bins.weights(rows, len(b), _mounting_model(b["mounting"].to_numpy(object)[ok], config),
+                        tilt[ok], az[ok], b["capacity_kwp"].fillna(0.0).to_numpy(float)[ok])
+
+
+def flat_hosting(transformers: pd.DataFrame, grid: GridConnection) -> pd.Series:
+    """Open capacity per transformer without hourly profiles, kW: DL/T 2041 with every
+    kWp at full output (τ_max = 1) and the table's minimum load when credited."""
+    zero = pd.Series(0.0, transformers.index)
+    load = transformers["min_load_kw"].fillna(0.0) if grid.credit_min_load else zero
+    hosting_kw = hosting.dlt2041_hosting(transformers["kva"], load, transformers.get("storage_kw", zero).fillna(0.0),
+                                         1.0, grid.reverse_load_rate, grid.power_factor)
+    open_kw = hosting.open_capacity(hosting_kw, transformers["existing_pv_kw"].fillna(0.0),
+                                    transformers.get("planned_pv_kw", zero).fillna(0.0))
+    return pd.Series(open_kw, transformers.index, name="remaining_kw")
+
+
+def with_admitted(table: pd.DataFrame, admitted: pd.Series, grid: GridConnection) -> pd.DataFrame:
+    """Add the kWp the rollout admits per transformer (``admitted_kwp``) and the reverse
+    load rate and grade once it is built (``planned_reverse_load_rate``, ``planned_grade``)."""
+    kwp = admitted.reindex(table.index).fillna(0.0)
+    rate = hosting.reverse_load_rate(
+        table["tau_max"] * (table["existing_pv_kw"] + table["planned_pv_kw"] + kwp), table["min_load_kw"],
+        table["kva"], table["storage_kw"])
+    return table.assign(admitted_kwp=kwp, planned_reverse_load_rate=rate,
+                        planned_grade=hosting.grade(rate, grid.reverse_load_rate * grid.power_factor))
+
+
+def transformer_layer(table: pd.DataFrame | None, transformers: pd.DataFrame | None,
+                      b: pd.DataFrame, crs: str):
+    """The ``transformers`` layer: :func:`transformer_table` with a point per transformer,
+    at its ``longitude``/``latitude`` when the table gives them, else at the centre of the
+    buildings it serves (no point when neither is known)."""
+    if table is None:
+        return None
+    import geopandas as gpd
+    from shapely import points
+
+    xy = np.full((len(table), 2), np.nan)
+    if "geometry" in b:
+        centres = gpd.GeoSeries(b.geometry, crs=crs).representative_point()
+        mean = pd.DataFrame({"x": centres.x, "y": centres.y, "t": b["transformer_id"]}).groupby("t")[["x", "y"]].mean()
+        xy = np.array(mean.reindex(table.index).to_numpy(float))
+    if transformers is not None and {"longitude", "latitude"} <= set(transformers):
+        lonlat = transformers[["longitude", "latitude"]].reindex(table.index)
+        known = lonlat.notna().all(axis=1).to_numpy()
+        if known.any():
+            at = gpd.GeoSeries(gpd.points_from_xy(*lonlat[known].to_numpy(float).T), crs="EPSG:4326").to_crs(crs)
+            xy[known] = np.column_stack([at.x, at.y])
+    geometry = [None if np.isnan(x) else p for x, p in zip(xy[:, 0], points(np.nan_to_num(xy)))]
+    columns = [c for c in LAYER_FIELDS["transformers"] if c in table]
+    return gpd.GeoDataFrame(table[columns].reset_index(drop=True), geometry=geometry, crs=crs)
+
+
+#: Township columns of the grid stage (:func:`township_grid`).
+TOWNSHIP_COLUMNS = ("transformers_green", "transformers_yellow", "transformers_red", "open_kw",
+                    "storage_to_host_kwh", "self_consumption_share")
+
+
+def township_grid(b: pd.DataFrame, table: pd.DataFrame | None, index: pd.Index, total: str) -> pd.DataFrame:
+    """Per township (rows ``index``; ``total`` = all of them): transformers by grade, their
+    open capacity (kWp) and the storage that would host every candidate roof (kWh), by the
+    township most of a transformer's buildings lie in, and the self-consumed share of the
+    roofs' added PV output (NaN without hourly profiles or transformers)."""
+    out = pd.DataFrame(np.nan, index=index, columns=list(TOWNSHIP_COLUMNS))
+    if "self_consumed_kwh" in b:
+        towns = b["township"].where(b["township"].isin(index))
+        used = b["self_consumed_kwh"].groupby(towns).sum()
+        made = (b["self_consumed_kwh"] + b["exported_kwh"] + b["curtailed_kwh"]).groupby(towns).sum()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["self_consumption_share"] = (used / made).reindex(index)
+            if total in index:
+                out.loc[total, "self_consumption_share"] = b["self_consumed_kwh"].sum() / made.sum() \
+                    if made.sum() > 0 else np.nan
+    if table is not None:
+        grades = pd.crosstab(table["township"], table["grade"]).reindex(columns=list(hosting.GRADES), fill_value=0)
+        sums = table.groupby("township")[["open_kw", "storage_to_host_kwh"]].sum()
+        for g in hosting.GRADES:
+            out[f"transformers_{g}"] = grades[g].reindex(index).fillna(0)
+        out[["open_kw", "storage_to_host_kwh"]] = sums.reindex(index).fillna(0.0).to_numpy()
+        if total in index:
+            out.loc[total, [f"transformers_{g}" for g in hosting.GRADES]] = grades.sum().to_numpy()
+            out.loc[total, ["open_kw", "storage_to_host_kwh"]] = sums.sum().to_numpy()
+    return out

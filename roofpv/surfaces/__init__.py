@@ -1,0 +1,1 @@
+"""Surfaces beyond roofs: facades (BIPV) and other sites around buildings."""
