@@ -144,7 +144,8 @@ def scan(config: Config, crs: str, polygons: gpd.GeoDataFrame | None, surveyed: 
     path, layer, id_column = Path(inputs.footprints), inputs.footprints_layer, inputs.footprints_id_column
     if not path.exists():
         raise InputError(f"{path}: footprints file not found; check `inputs` in the config")
-    info = pyogrio.read_info(path, layer=layer)
+    detected = readers.dbf_encoding(path, layer)  # a shapefile's text without a .cpg
+    info = pyogrio.read_info(path, layer=layer, **({"encoding": detected.encoding} if detected else {}))
     if id_column not in list(info["fields"]):
         raise InputError(
             f"{path}: footprints have no id column {id_column!r}; columns are "
