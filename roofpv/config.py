@@ -32,6 +32,19 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _known_crs(v: str | None) -> str | None:
+    """``v`` if pyproj knows it as a CRS (or None)."""
+    if v is not None:
+        from pyproj import CRS
+        from pyproj.exceptions import CRSError
+
+        try:
+            CRS.from_user_input(v)
+        except CRSError:
+            raise ValueError(f"{v!r} is not a CRS pyproj knows; write it as EPSG:<code>") from None
+    return v
+
+
 class Inputs(_Model):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -56,18 +69,52 @@ class Inputs(_Model):
     meters: Path | None = Field(None, description="monthly metered generation per system (CSV/XLSX)")
 
 
-    @field_validator("footprints_crs", "townships_crs")
-    @classmethod
-    def _known_crs(cls, v: str | None) -> str | None:
-        if v is not None:
-            from pyproj import CRS
-            from pyproj.exceptions import CRSError
+    _known_crs = field_validator("footprints_crs", "townships_crs")(_known_crs)
 
-            try:
-                CRS.from_user_input(v)
-            except CRSError:
-                raise ValueError(f"{v!r} is not a CRS pyproj knows; write it as EPSG:<code>") from None
+
+class County(_Model):
+    """One county (县/县级市/区) of a province run: its name and its townships layer."""
+
+    name: str = Field(min_length=1)
+    townships: Path
+    townships_layer: str | None = None
+    townships_name_column: str = "township"
+    townships_crs: str | None = Field(None, description="as inputs.townships_crs")
+
+    _known_crs = field_validator("townships_crs")(_known_crs)
+
+
+class Province(_Model):
+    """Several jurisdictions in one run (整县推进 by province or city): the counties, each
+    with its own townships layer (``counties``), or a layer of county polygons over the
+    province's townships layer ``inputs.townships`` (``counties_layer``); outputs carry
+    the township, county and province levels, every level measured against the config's
+    ``policy`` targets."""
+
+    name: str = Field(min_length=1, description="the province (or city), e.g. 浙江省")
+    counties: list[County] | None = Field(None, min_length=1)
+    counties_layer: Path | None = Field(None, description="county polygons; each township lies in the "
+                                        "county holding its representative point")
+    counties_layer_name: str | None = None
+    counties_name_column: str = "county"
+    counties_crs: str | None = Field(None, description="as inputs.townships_crs, for the counties layer")
+
+    _known_crs = field_validator("counties_crs")(_known_crs)
+
+    @field_validator("counties")
+    @classmethod
+    def _unique_names(cls, v: list[County] | None) -> list[County] | None:
+        names = [c.name for c in v or []]
+        if len(set(names)) < len(names):
+            raise ValueError(f"county names must be unique: {names}")
         return v
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Province:
+        if (self.counties is None) == (self.counties_layer is None):
+            raise ValueError("give either counties (each with its townships layer) or counties_layer "
+                             "(county polygons over inputs.townships)")
+        return self
 
 
 class Site(_Model):
@@ -580,7 +627,19 @@ class Config(_Model):
     uncertainty: Uncertainty = Uncertainty()
     monitoring: Monitoring = Monitoring()
     as_of: dt.date | None = Field(None, description="run date for milestone status; null = today")
+    province: Province | None = Field(None, description="several counties in one run; null = one jurisdiction")
     source_path: Path | None = None
+
+    @model_validator(mode="after")
+    def _one_townships_source(self) -> Config:
+        province = self.province
+        if province is not None and province.counties is not None and self.inputs.townships is not None:
+            raise ValueError("inputs.townships and province.counties both name townships: with a province, "
+                             "give each county's townships layer under province.counties and remove inputs.townships")
+        if province is not None and province.counties_layer is not None and self.inputs.townships is None:
+            raise ValueError("province.counties_layer places the townships of inputs.townships in counties; "
+                             "set inputs.townships to the province's townships layer")
+        return self
 
     @model_validator(mode="after")
     def _references(self) -> Config:
@@ -678,6 +737,13 @@ def _read_yaml(path: Path, chain: tuple[Path, ...] = ()) -> dict:
             for key in keys:
                 if values.get(key):
                     values[key] = str((base / Path(values[key])).resolve())
+    province = raw.get("province")
+    if isinstance(province, dict):
+        if province.get("counties_layer"):
+            province["counties_layer"] = str((base / Path(province["counties_layer"])).resolve())
+        for county in province.get("counties") or []:
+            if isinstance(county, dict) and county.get("townships"):
+                county["townships"] = str((base / Path(county["townships"])).resolve())
     parent = raw.pop("extends", None)
     if parent is None:
         return raw

@@ -18,12 +18,12 @@ SHADING_CLASSES = ("none", "light", "moderate", "severe")
 
 #: Files `roofpv survey` writes into its output folder.
 SURVEY_OUTPUTS = ("roofpv.gpkg", "roofpv.qgz", "townships.csv", "findings.csv", "register_matches.csv",
-                  "performance.csv", "calibration.csv")
+                  "performance.csv", "calibration.csv", "counties.csv")
 #: Files `roofpv plan` writes besides the survey's (and layer ``rollout_plan`` in roofpv.gpkg).
 PLAN_OUTPUTS = ("rollout_plan.csv", "plan_status.csv", "trajectory.csv", "parameters.csv")
 #: Files `roofpv compare` writes into its folder.
 COMPARE_OUTPUTS = ("compare_townships.csv", "compare_cohorts.csv", "changed_buildings.csv", "compare.gpkg",
-                   "compare.html")
+                   "compare.html", "compare_counties.csv")
 #: Listing of every issued building, written beside the forms for `roofpv collect --issued`.
 ISSUED_LIST = "forms_issued.csv"
 #: Languages of the reports and tables: Chinese (default) and English.
@@ -202,6 +202,8 @@ FIELDS: dict[str, Field] = {
     "building_id": Field("", "建筑编号", "id of the footprint (blank or repeated ids kept as <file>#<n>, ID#2)"),
     "township": Field("", "镇街道", "township (镇/街道) the building lies in"),
     "township_source": Field("", "镇街道来源", "where the township came from: survey, the township layer, or 未知"),
+    "county": Field("", "县(市、区)", "county (县/县级市/区) of a province run: the county whose townships layer "
+                    "holds the township (未知: none; the province's name on the whole-run row)"),
     "name": Field("", "建筑名称", "building or owner name, from the survey or the footprint layer"),
     "address": Field("", "地址", "address from the survey"),
     "category": Field("", "建筑类别", "building category code (schema.VOCABULARIES['category'])"),
@@ -454,6 +456,14 @@ LAYER_FIELDS: dict[str, tuple[str, ...]] = {
         "technical_annual_mwh_p90", "transformers_green", "transformers_yellow", "transformers_red", "open_kw",
         "storage_to_host_kwh", "self_consumption_share",
     ),
+}
+#: Layers of a province run (config ``province``) besides those of :data:`LAYER_FIELDS`,
+#: whose ``buildings`` (after ``township_source``) and ``townships`` (after ``township``)
+#: then also hold ``county``: ``counties`` has one row per county with the township
+#: table's columns (the per-target ones after ``technical_annual_mwh_p90``);
+#: ``counties.csv`` adds the province row.
+PROVINCE_LAYER_FIELDS: dict[str, tuple[str, ...]] = {
+    "counties": ("county", *LAYER_FIELDS["townships"][1:]),
 }
 #: Columns of layer ``buildings`` the suitability stage fixes (:func:`roofpv.run.stages.finish`),
 #: before the ``cohort_<target>`` flags and the columns the later stages add.

@@ -52,18 +52,23 @@ SCREENING_NOTE = {
 }
 
 
-def summary_table(townships, target, lang: str = "zh"):
+def summary_table(townships, target, lang: str = "zh", county: bool = False):
     """Rich table: buildings, suitable, counted capacity, energy and coverage of ``target``
-    per township and, marked † as screening, the technical potential with its P50/P90
-    energy and coverage (:data:`SCREENING_NOTE`), headed in ``lang``."""
+    per township (``county``: per county of a province run) and, marked † as screening,
+    the technical potential with its P50/P90 energy and coverage (:data:`SCREENING_NOTE`),
+    headed in ``lang``."""
     from rich.table import Table
 
     milestones = list(target.milestones)
-    title = (f"roofpv survey · 分镇街道汇总 · {target.label}" if lang == "zh"
-             else f"roofpv survey · townships · {target.name.replace('_', ' ')}")
+    level = ("分县汇总", "counties", "县(市、区)", "county") if county else ("分镇街道汇总", "townships", None, None)
+    title = (f"roofpv survey · {level[0]} · {target.label}" if lang == "zh"
+             else f"roofpv survey · {level[1]} · {target.name.replace('_', ' ')}")
     table = Table(title=title, header_style="bold", pad_edge=False, caption=SCREENING_NOTE[lang],
                   caption_justify="left")
-    for i, col in enumerate(SUMMARY_COLUMNS[lang]):
+    heads = SUMMARY_COLUMNS[lang]
+    if county:
+        heads = (level[2] if lang == "zh" else level[3], *heads[1:])
+    for i, col in enumerate(heads):
         table.add_column(col, justify="left" if i == 0 else "right", no_wrap=True)
     for year in milestones:
         table.add_column(f"{year}", justify="right")
@@ -123,6 +128,8 @@ def run(args: argparse.Namespace, console) -> int:
     table = pd.concat([t.loc[township_order(results)], t.loc[[CITY]]])
     for target in config.policy.targets:
         console.print(summary_table(table, target, args.lang))
+        if results.counties is not None:
+            console.print(summary_table(results.counties, target, args.lang, county=True))
         console.print(coverage_line(target, args.lang))
     console.print(status_legend(config.run_date))
     console.print(reconciliation(reconcile(results.buildings, results.survey_rows)))

@@ -10,6 +10,7 @@ per run, before any roof is measured, so that a shift can be applied to the foot
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 
 import geopandas as gpd
 import numpy as np
@@ -31,15 +32,12 @@ def blocks(mosaic: tiles.Mosaic, block_m: float, dem: tiles.Mosaic | None, canop
            ) -> Iterator[tuple[tuple[float, float, float, float], Raster, Raster | None, Raster | None]]:
     """The mosaic's extent in ``block_m`` squares that meet a tile: each square's core
     bounds and its DSM, DEM and canopy windows (on the DSM's grid), :data:`OVERLAP_M`
-    larger on every side."""
+    larger on every side. The DSM is read once for all windows where it fits in memory
+    (:func:`roofpv.io.tiles.window_reader`), not once per window."""
     xmin, ymin = mosaic.bounds[:, :2].min(axis=0)
     xmax, ymax = mosaic.bounds[:, 2:].max(axis=0)
     tiles_tree = shapely.STRtree(shapely.box(*mosaic.bounds.T))
-
-    def aligned(m: tiles.Mosaic | None):
-        return None if m is None else tiles.Mosaic(m.paths, m.crs, m.bounds, mosaic.res, mosaic.origin)
-
-    dem, canopy = aligned(dem), aligned(canopy)
+    cores, windows = [], []
     for x0 in np.arange(xmin, xmax, block_m):
         for y0 in np.arange(ymin, ymax, block_m):
             core = (float(x0), float(y0), float(min(x0 + block_m, xmax)), float(min(y0 + block_m, ymax)))
@@ -48,9 +46,17 @@ def blocks(mosaic: tiles.Mosaic, block_m: float, dem: tiles.Mosaic | None, canop
                 continue
             # The window: the core and its overlap, no farther than the tiles there reach.
             reach = mosaic.bounds[hit]
-            bounds = (max(core[0] - OVERLAP_M, reach[:, 0].min()), max(core[1] - OVERLAP_M, reach[:, 1].min()),
-                      min(core[2] + OVERLAP_M, reach[:, 2].max()), min(core[3] + OVERLAP_M, reach[:, 3].max()))
-            dsm = tiles.read_window(mosaic, bounds)
+            cores.append(core)
+            windows.append((max(core[0] - OVERLAP_M, reach[:, 0].min()), max(core[1] - OVERLAP_M, reach[:, 1].min()),
+                            min(core[2] + OVERLAP_M, reach[:, 2].max()), min(core[3] + OVERLAP_M, reach[:, 3].max())))
+    if not windows:
+        return
+    dem, canopy = (None if m is None else tiles.Mosaic(m.paths, m.crs, m.bounds, mosaic.res, mosaic.origin)
+                   for m in (dem, canopy))
+    with ExitStack() as stack:
+        read = tiles.window_reader(mosaic, mosaic, np.array(windows), stack)
+        for core, bounds in zip(cores, windows):
+            dsm = read(bounds)
             yield (core, dsm,
                    *(None if m is None else _on(dsm, tiles.read_window(m, dsm.bounds)) for m in (dem, canopy)))
 

@@ -33,7 +33,7 @@ from roofpv.config import Config
 from roofpv.errors import InputError
 from roofpv.findings import Finding
 from roofpv.grid import assess as gridstage
-from roofpv.inputs import checks
+from roofpv.inputs import checks, jurisdictions
 from roofpv.inputs.georef import resolve_crs
 from roofpv.inputs.inventory import (
     assign_townships,
@@ -253,6 +253,9 @@ def assemble(config: Config, crs: str, catalogue_crs: str, polygons: gpd.GeoData
     b, overlaps = resolve_overlaps(b, fp_source)
     b = b[own]
     b, towns = assign_townships(b, polygons, str(inputs.survey))
+    county = jurisdictions.county_of(b["township"], polygons)
+    if county is not None:  # a province run: the county level
+        b.insert(b.columns.get_loc("township_source") + 1, "county", county)
     projected = polygons.to_crs(crs) if polygons is not None else None
     mine = set(b.index)
     found = {"survey": joined if survey_source else [], "geometry": geometry, "overlaps": overlaps,

@@ -11,6 +11,7 @@ from shapely.geometry import Point
 
 from roofpv.config import Config
 from roofpv.errors import EncodingError
+from roofpv.inputs.jurisdictions import township_files
 from roofpv.io.encodings import read_text
 from roofpv.roofs.roof import utm_epsg
 
@@ -26,7 +27,7 @@ def sample_inputs(config: Config) -> list[str]:
     """Names of the config's input files that are synthetic sample data: files in a
     folder whose README's first line says ``SYNTHETIC``."""
     out = []
-    for path in (config.inputs.footprints, config.inputs.survey, config.inputs.townships):
+    for path in (config.inputs.footprints, config.inputs.survey, *township_files(config)):
         if path is None:
             continue
         readme = Path(path).parent / "README.md"

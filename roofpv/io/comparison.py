@@ -37,15 +37,19 @@ def compare_runs(old_out: Path, new_out: Path) -> Comparison:
 
 def write_comparison(comparison: Comparison, out_dir: Path, overwrite: bool = False,
                      lang: str = "zh") -> list[Path]:
-    """Write :data:`COMPARE_OUTPUTS` into ``out_dir`` as one set: a comparison stopped
+    """Write :data:`COMPARE_OUTPUTS` (``compare_counties.csv`` for province runs only)
+    into ``out_dir`` as one set: a comparison stopped
     part-way leaves the earlier one whole. The folder's other files are kept (it may be
     a run's output folder). Without ``overwrite`` an earlier comparison there is refused
     (:class:`~roofpv.errors.OutputExistsError`). ``lang``: language of ``compare.html``."""
     out_dir = Path(out_dir)
     with output_set(out_dir, overwrite, COMPARE_OUTPUTS, merge=True) as stage:
         write_table(stage / "compare_townships.csv", comparison.townships.reset_index())
+        if comparison.counties is not None:
+            write_table(stage / "compare_counties.csv", comparison.counties.reset_index())
         write_table(stage / "compare_cohorts.csv", comparison.cohorts)
         write_table(stage / "changed_buildings.csv", comparison.changes.drop(columns="geometry").reset_index())
         write_geopackage(stage / "compare.gpkg", {"changed_buildings": comparison.changes.reset_index()})
         write_text(stage / "compare.html", comparison.html(lang))
-    return [out_dir / name for name in COMPARE_OUTPUTS]
+    return [out_dir / name for name in COMPARE_OUTPUTS
+            if name != "compare_counties.csv" or comparison.counties is not None]

@@ -41,7 +41,8 @@ def read_outputs(out_dir: Path) -> dict:
     """``buildings`` (GeoDataFrame by building id), ``townships`` (by township, with the
     whole-city row), ``polygons`` (township boundaries by name, or None), ``plan``
     (layer ``rollout_plan`` by building id, or None when the run made no plan) and
-    ``monthly_yield`` (table ``monthly_yield`` by building id, or None)."""
+    ``monthly_yield`` (table ``monthly_yield`` by building id, or None) and, from a
+    province run, ``counties`` (``counties.csv`` by county, with the province row, else None)."""
     gpkg = out_dir / "roofpv.gpkg"
     csv = out_dir / "townships.csv"
     for path in (gpkg, csv):
@@ -49,7 +50,7 @@ def read_outputs(out_dir: Path) -> dict:
             raise InputError(f"{path} not found; run `roofpv survey` (or `plan`) with --out {out_dir} first")
     layers = set(pyogrio.list_layers(gpkg)[:, 0])
     buildings = pyogrio.read_dataframe(gpkg, layer="buildings").set_index("building_id")
-    townships = pd.read_csv(csv, encoding="utf-8-sig", dtype={"township": str}).set_index("township")
+    townships = pd.read_csv(csv, encoding="utf-8-sig", dtype={"township": str, "county": str}).set_index("township")
     polygons = (
         pyogrio.read_dataframe(gpkg, layer="townships", columns=["township"]).set_index("township")
         if "townships" in layers else None
@@ -62,8 +63,11 @@ def read_outputs(out_dir: Path) -> dict:
         pd.DataFrame(pyogrio.read_dataframe(gpkg, layer="monthly_yield", read_geometry=False)).set_index("building_id")
         if "monthly_yield" in layers else None
     )
+    counties = out_dir / "counties.csv"
+    counties = (pd.read_csv(counties, encoding="utf-8-sig", dtype={"county": str}).set_index("county")
+                if counties.exists() else None)
     return {"buildings": gpd.GeoDataFrame(buildings, geometry="geometry"), "townships": townships,
-            "polygons": polygons, "plan": plan, "monthly_yield": monthly}
+            "polygons": polygons, "plan": plan, "monthly_yield": monthly, "counties": counties}
 
 
 def read_buildings(out_dir: Path) -> tuple[gpd.GeoDataFrame, pd.DataFrame | None]:
@@ -84,10 +88,11 @@ CSV_DECIMALS = {"_kwp": 1, "_kw": 1, "_mwh": 1, "_mwh_p90": 1, "_m2": 0, "_myuan
                 "_yuan_kwh": 4, "_years": 1}
 
 
-def townships_csv(townships: pd.DataFrame, polygons: pd.DataFrame | None) -> pd.DataFrame:
+def townships_csv(townships: pd.DataFrame, polygons: pd.DataFrame | None, key: str = "township") -> pd.DataFrame:
     """The township table as ``townships.csv`` writes it: in the order of the township
     file (its codes), the whole-city row last; counts as integers, kWp, kW, MWh to 0.1,
-    m² to 1, money to 1,000 yuan; ratios in full."""
+    m² to 1, money to 1,000 yuan; ratios in full. ``key``: the index's column name (the
+    county table: ``county``, in its own order)."""
     names = [n for n in townships.index if n != CITY]
     first = [n for n in polygons.index if n in names] if polygons is not None else []
     order = first + [n for n in names if n not in first] + [n for n in townships.index if n == CITY]
@@ -107,7 +112,7 @@ def townships_csv(townships: pd.DataFrame, polygons: pd.DataFrame | None) -> pd.
             continue
         digits = next((d for suffix, d in CSV_DECIMALS.items() if column.endswith(suffix)), None)
         table[column] = values.round(digits) if digits is not None else values
-    return table.rename_axis("township").reset_index()
+    return table.rename_axis(key).reset_index()
 
 
 def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_format: str = "gpkg",
@@ -152,6 +157,10 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_forma
         poly = results.township_polygons[["geometry"]].join(results.townships, how="left")
         poly = poly.fillna({c: 0 for c in ("buildings", *STATUSES)})
         layers["townships"] = poly.rename_axis("township").reset_index()
+    if results.counties is not None and results.township_polygons is not None:  # a province run
+        outline = results.township_polygons[["county", "geometry"]].dissolve("county", sort=False)
+        poly = outline.join(results.counties, how="left").fillna({c: 0 for c in ("buildings", *STATUSES)})
+        layers["counties"] = poly.rename_axis("county").reset_index()
     total = len(layers) + 2 + (len(PLAN_OUTPUTS) if plan else 0) + (geo_format != "parquet")
     step = iter(range(total))
 
@@ -202,6 +211,9 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_forma
     findings = out_dir / "findings.csv"
     writers.write_table(findings, in_language(findings_frame(results.findings), lang))
     paths.update({"townships": csv, "findings": findings})
+    if results.counties is not None:
+        paths["counties"] = out_dir / "counties.csv"
+        writers.write_table(paths["counties"], townships_csv(results.counties, None, "county"))
     monitored = {"register_matches.csv": results.register, "performance.csv": results.performance,
                  "calibration.csv": results.calibration}
     for name, frame in monitored.items():
@@ -315,7 +327,7 @@ JOURNAL = ".roofpv-swap.json"
 STAGE_PREFIX, TRASH_PREFIX = ".roofpv-stage-", ".roofpv-old-"
 #: Layers written as GeoParquet files with ``--format parquet``.
 PARQUET_LAYERS = ("buildings", "roof_planes", "pv_arrays", "facades", "unmatched_roofs", "transformers", "rollout_plan", "run_info",
-                  "townships")
+                  "townships", "counties")
 #: What roofpv versions without a manifest wrote into an output folder: the earlier set
 #: when there is no manifest.
 KNOWN_OUTPUTS = (*SURVEY_OUTPUTS, *PLAN_OUTPUTS, *(f"{n}.parquet" for n in PARQUET_LAYERS),

@@ -12,7 +12,7 @@ Nothing is written to disk.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -239,6 +239,29 @@ def _cut(full: Raster, mosaic: Mosaic, bounds) -> Raster:
     return Raster(z, float(x0), float(y1), r)
 
 
+def window_reader(m: Mosaic | None, grid: Mosaic, bounds: np.ndarray, stack: ExitStack
+                  ) -> Callable[[tuple[float, float, float, float]], Raster | None]:
+    """Reader of the windows ``bounds`` (n × 4) of ``m`` on the pixel grid of ``grid``
+    (the DSM), each as :func:`read_window` reads it: cut from one read of the area they
+    span when its tiles are on the grid, that area is at most :data:`IN_MEMORY_PX` and
+    smaller than the windows together (they overlap), else read one by one. The tiles
+    stay open until ``stack`` closes. ``m`` None: a reader of None."""
+    if m is None:
+        return lambda window: None
+    aligned = Mosaic(m.paths, m.crs, m.bounds, grid.res, grid.origin)
+    opened = {i: stack.enter_context(rasterio.open(p)) for i, p in enumerate(m.paths)}
+    bounds = np.asarray(bounds, float).reshape(-1, 4)
+    span = (*np.maximum(bounds[:, :2].min(axis=0), m.bounds[:, :2].min(axis=0)),
+            *np.minimum(bounds[:, 2:].max(axis=0), m.bounds[:, 2:].max(axis=0)))
+    *_, width, height = _snap(aligned, span)
+    pixels = width * height
+    windows_px = sum(w * h for *_, w, h in (_snap(aligned, b) for b in bounds))
+    if 0 < pixels <= min(IN_MEMORY_PX, windows_px) and _on_grid(aligned, opened):
+        full = read_window(aligned, span, _open=opened)
+        return lambda window: _cut(full, aligned, window)
+    return lambda window: read_window(aligned, window, _open=opened)
+
+
 def windows(mosaic: Mosaic, geometry: np.ndarray, halo_m: float, block_m: float = 500.0,
             dem: Mosaic | None = None, canopy: Mosaic | None = None
             ) -> Iterator[tuple[np.ndarray, Raster, Raster | None, Raster | None]]:
@@ -265,26 +288,7 @@ def windows(mosaic: Mosaic, geometry: np.ndarray, halo_m: float, block_m: float 
     bounds = np.array([shapely.total_bounds(geometry[positions]) for positions in blocks])
     bounds += np.array([-halo_m, -halo_m, halo_m, halo_m])
     with ExitStack() as stack:
-        def reader(m: Mosaic | None):
-            """Window reader of a mosaic on the DSM's grid: the windows cut from one read
-            of the area they span when it is on the grid, at most :data:`IN_MEMORY_PX`
-            and smaller than the windows together (they overlap by their halos), else
-            read one by one."""
-            if m is None:
-                return lambda bounds: None
-            aligned = Mosaic(m.paths, m.crs, m.bounds, mosaic.res, mosaic.origin)
-            opened = {i: stack.enter_context(rasterio.open(p)) for i, p in enumerate(m.paths)}
-            span = (*np.maximum(bounds[:, :2].min(axis=0), m.bounds[:, :2].min(axis=0)),
-                    *np.minimum(bounds[:, 2:].max(axis=0), m.bounds[:, 2:].max(axis=0)))
-            *_, width, height = _snap(aligned, span)
-            pixels = width * height
-            windows_px = sum(w * h for *_, w, h in (_snap(aligned, b) for b in bounds))
-            if 0 < pixels <= min(IN_MEMORY_PX, windows_px) and _on_grid(aligned, opened):
-                full = read_window(aligned, span, _open=opened)
-                return lambda bounds: _cut(full, aligned, bounds)
-            return lambda bounds: read_window(aligned, bounds, _open=opened)
-
-        readers = [reader(mosaic), reader(dem), reader(canopy)]
+        readers = [window_reader(m, mosaic, bounds, stack) for m in (mosaic, dem, canopy)]
         for positions, window in zip(blocks, bounds):
             dsm, ground, trees = (read(window) for read in readers)
             yield positions, dsm, ground, trees

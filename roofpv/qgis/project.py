@@ -14,13 +14,14 @@ from roofpv.qgis.styles import QGIS_VERSION
 
 #: Draw order, top first: arrays over planes over planned roofs over buildings over townships.
 DRAWING_ORDER = ("transformers", "pv_arrays", "roof_planes", "facades", "unmatched_roofs", "rollout_plan", "buildings",
-                 "townships")
+                 "townships", "counties")
 #: Names shown in the QGIS layer panel.
 LAYER_TITLES = {
     "pv_arrays": "光伏阵列 PV arrays", "roof_planes": "屋面 roof planes",
     "rollout_plan": "推进计划 rollout plan", "buildings": "建筑 buildings",
     "townships": "镇街道 townships", "unmatched_roofs": "无轮廓屋顶 roofs without footprint",
     "transformers": "台区变压器 transformers",
+    "counties": "县(市、区) counties",
 }
 
 

@@ -233,10 +233,11 @@ def building_styles(frame: pd.DataFrame, al: dict[str, str]) -> list[LayerStyle]
     return out
 
 
-def township_styles(frame: pd.DataFrame, targets: dict[str, str], al: dict[str, str]
+def township_styles(frame: pd.DataFrame, targets: dict[str, str], al: dict[str, str], key: str = "township"
                     ) -> list[LayerStyle]:
-    """Townships by coverage against each target and milestone, today and potential, in
-    percentage points from the target (diverging); the first is the default."""
+    """Townships (or, ``key="county"``, counties) by coverage against each target and
+    milestone, today and potential, in percentage points from the target (diverging),
+    labelled with the ``key`` column; the first is the default."""
     out = []
     ramp = DIVERGING
     for name, label in targets.items():
@@ -252,13 +253,13 @@ def township_styles(frame: pd.DataFrame, targets: dict[str, str], al: dict[str, 
                 ]
                 out.append(LayerStyle(
                     f"{word}覆盖率对{year}年目标 {name} {kind} vs {year}",
-                    style_elements(graduated(expr, classes), al, labels("township")), True,
+                    style_elements(graduated(expr, classes), al, labels(key)), True,
                     f"{label}: coverage {kind} minus the {year} target, percentage points",
                 ))
     if not out:
         plain = single(fill_symbol("", (240, 240, 240), outline=(60, 60, 60), outline_mm=0.4))
-        out.append(LayerStyle("镇街道 townships", style_elements(plain, al, labels("township")),
-                              True, "township outlines"))
+        title = {"township": "镇街道 townships", "county": "县(市、区) counties"}[key]
+        out.append(LayerStyle(title, style_elements(plain, al, labels(key)), True, f"{key} outlines"))
     return out
 
 
@@ -369,6 +370,8 @@ def layer_styles(layers: dict[str, pd.DataFrame], targets: dict[str, str]) -> li
             styles = building_styles(frame, al)
         elif layer == "townships":
             styles = township_styles(frame, targets, al)
+        elif layer == "counties":
+            styles = township_styles(frame, targets, al, "county")
         elif layer == "rollout_plan":
             styles = plan_styles(frame, al)
         elif layer == "roof_planes":

@@ -36,7 +36,7 @@ def from_results(results: Results, config: Config) -> ReportData:
     """Report data of a run held in memory."""
     b = results.buildings
     return ReportData(b, results.townships, results.township_polygons, results.plan,
-                      monthly_share(b, results.monthly_yield), CITY)
+                      monthly_share(b, results.monthly_yield), CITY, results.counties, _province(config))
 
 
 def from_folder(out_dir: Path, config: Config) -> ReportData:
@@ -48,7 +48,11 @@ def from_folder(out_dir: Path, config: Config) -> ReportData:
                           f"run `roofpv survey --out {out_dir} --overwrite` again")
     b = found["buildings"]
     return ReportData(b, found["townships"], found["polygons"], found["plan"],
-                      monthly_share(b, found["monthly_yield"]), CITY)
+                      monthly_share(b, found["monthly_yield"]), CITY, found["counties"], _province(config))
+
+
+def _province(config: Config) -> str | None:
+    return config.province.name if config.province is not None else None
 
 
 def make(report: ReportData, config: Config, lang: str = "zh") -> dict[str, bytes]:

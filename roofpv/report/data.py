@@ -25,6 +25,10 @@ class ReportData:
     plan: pd.DataFrame | None
     monthly_share: np.ndarray
     city: str
+    #: A province run's county table (counties, then the province row named
+    #: ``province``), or None.
+    counties: pd.DataFrame | None = None
+    province: str | None = None
 
     @property
     def order(self) -> list[str]:
@@ -81,10 +85,10 @@ def exclusions(b: pd.DataFrame, severity: dict[str, str]) -> pd.DataFrame:
     return counts[["reason", "severity", "buildings"]].reset_index(drop=True)
 
 
-def plan_roofs(plan: pd.DataFrame, n: int) -> pd.DataFrame:
-    """The first ``n`` roofs of a plan by rank, one row per building: ``township``, ``name``,
-    ``category``, ``capacity_kwp``, ``annual_kwh``, ``build_year`` (earliest),
-    ``targets`` (the targets it serves, in plan order)."""
+def plan_roofs(plan: pd.DataFrame, n: int | None = None) -> pd.DataFrame:
+    """The first ``n`` roofs of a plan by rank (all with None), one row per building:
+    ``township``, ``name``, ``category``, ``capacity_kwp``, ``annual_kwh``,
+    ``build_year`` (earliest), ``targets`` (the targets it serves, in plan order)."""
     if plan.empty:
         return plan.assign(targets=[])
     if "targets" in plan.columns:  # the GeoPackage layer: one row per building already
@@ -95,9 +99,13 @@ def plan_roofs(plan: pd.DataFrame, n: int) -> pd.DataFrame:
         plan_order=("plan_order", "first"), township=("township", "first"), name=("name", "first"),
         category=("category", "first"),
         capacity_kwp=("capacity_kwp", "first"), annual_kwh=("annual_kwh", "first"),
-        build_year=("build_year", "min"), targets=("target", lambda t: list(dict.fromkeys(t))),
+        build_year=("build_year", "min"),
     )
-    return out.sort_values("plan_order", kind="stable").head(n).drop(columns="plan_order")
+    # each target once per roof, in plan order
+    served = rows.drop_duplicates(["building_id", "target"]).groupby("building_id", sort=False)["target"]
+    out["targets"] = served.agg(list)
+    out = out.sort_values("plan_order", kind="stable")
+    return (out if n is None else out.head(n)).drop(columns="plan_order")
 
 
 def coverage_rows(row: pd.Series, targets) -> list[dict]:

@@ -87,9 +87,11 @@ def _target_names(config: Config, lang: str) -> dict[str, str]:
     return {t.name: (t.label if lang == "zh" else t.name.replace("_", " ")) for t in config.policy.targets}
 
 
-def _plan_rows(plan: pd.DataFrame | None, n: int, config: Config, lang: str,
+def _plan_rows(roofs: pd.DataFrame | None, n: int, config: Config, lang: str,
                sheet_of: dict) -> list[dict] | None:
-    if plan is None:
+    """The first ``n`` of the ranked ``roofs`` (:func:`roofpv.report.data.plan_roofs`) as
+    table rows; None without a plan."""
+    if roofs is None:
         return None
     names = _target_names(config, lang)
     return [
@@ -99,7 +101,7 @@ def _plan_rows(plan: pd.DataFrame | None, n: int, config: Config, lang: str,
          "mwh": _num(r["annual_kwh"] / 1000.0), "year": int(r["build_year"]),
          "targets": "；".join(names.get(x, x) for x in r["targets"]) if lang == "zh"
          else "; ".join(names.get(x, x) for x in r["targets"])}
-        for bid, r in data.plan_roofs(plan, n).iterrows()
+        for bid, r in roofs.head(n).iterrows()
     ]
 
 
@@ -116,10 +118,14 @@ def _map_words(t: dict) -> dict[str, str]:
     return {k: t[f"map_{k}"] for k in ("sheet", "north", "m", "km", "overview")}
 
 
-def _city_maps(report: data.ReportData, targets, t: dict, lang: str) -> list[dict]:
-    """Per target: the townships coloured by the status of its last milestone on the run
-    date (:mod:`roofpv.targets.milestones`)."""
-    if report.polygons is None or report.polygons.empty:
+def _city_maps(report: data.ReportData, targets, t: dict, lang: str, names: list[str] | None = None
+               ) -> list[dict]:
+    """Per target: the townships (``names``, default all) coloured by the status of its
+    last milestone on the run date (:mod:`roofpv.targets.milestones`)."""
+    polygons = report.polygons
+    if names is not None and polygons is not None:
+        polygons = polygons.loc[polygons.index.intersection(names, sort=False)]
+    if polygons is None or polygons.empty:
         return []
     out = []
     for target in targets:
@@ -127,10 +133,10 @@ def _city_maps(report: data.ReportData, targets, t: dict, lang: str) -> list[dic
         column = f"{target.name}_status_{year}"
         if year is None or column not in report.townships.columns:
             continue
-        status = report.townships[column].reindex(report.polygons.index)
+        status = report.townships[column].reindex(polygons.index)
         fill = {name: COLOURS[s] for name, s in status.items() if s in COLOURS}
         name = target.label if lang == "zh" else target.name.replace("_", " ")
-        out.append({"svg": Markup(maps.city_map(report.polygons, fill, _map_words(t), f"{year}")),
+        out.append({"svg": Markup(maps.city_map(polygons, fill, _map_words(t), f"{year}")),
                     "title": t["city_map_title"].format(target=name, year=year)})
     return out
 
@@ -149,62 +155,15 @@ def _survey_rows(b: pd.DataFrame, order: list[str], city: str, targets) -> list[
     } for name, row in table.iterrows()]
 
 
-def _page(context: dict, lang: str) -> str:
-    css = (files("roofpv.report") / "templates" / "report.css").read_text(encoding="utf-8")
-    t = text(lang)
-    return environment().get_template("page.html.j2").render(
-        t=t, lang=lang, css=Markup(css), font_css=Markup(_FONT_PLACEHOLDER), **context
-    )
-
-
-def render(report: data.ReportData, config: Config, parameters: pd.DataFrame, lang: str,
-           config_name: str) -> dict[str, str]:
-    """Every page of the report by file name: ``index.html`` first, then the townships."""
-    t = text(lang)
-    b, towns = report.buildings, report.townships
-    targets = config.policy.targets
-    site = config.site.name
-    township_of = b["township"].to_numpy()
-    pages: dict[str, str] = {}
-    files_of = {name: page_file(i + 1, name) for i, name in enumerate(report.order)}
-
-    def common(name: str, mask: np.ndarray) -> dict:
-        row = towns.loc[name]
-        sub = b[mask]
-        return {
-            "figures": _figures(row, t),
-            "coverage_svg": Markup(charts.coverage_chart(data.coverage_rows(row, targets), lang)),
-            "category_svg": Markup(charts.category_chart(data.by_category(sub), lang)),
-            "monthly_svg": Markup(charts.monthly_chart(data.monthly_mwh(b, report.monthly_share, mask), lang)),
-            "exclusion_rows": _exclusion_rows(sub, config, lang),
-            "site": site, "config_name": config_name, "banners": banners,
-        }
-
-    banners = []
-    samples = sample_inputs(config)
-    if samples:
-        banners.append(t["banner_sample"].format(files="、".join(samples) if lang == "zh" else ", ".join(samples)))
-    km = site_mismatch(config, report.polygons)
-    if km is not None:
-        banners.append(t["banner_site"].format(site=site, km=km))
-    polygons = report.polygons.geometry if report.polygons is not None else None
-    everything = np.ones(len(b), dtype=bool)
-    city_plan = report.plan
-    atlases, plans = {}, {}
-    for name in report.order:
-        mask = township_of == name
-        boundary = polygons.loc[[name]] if polygons is not None and name in polygons.index else None
-        plans[name] = city_plan[city_plan["township"] == name] if city_plan is not None else None
-        ranked = data.plan_roofs(plans[name], PLAN_ROWS_TOWNSHIP).index if plans[name] is not None else []
-        atlases[name] = maps.township_atlas(b[mask], boundary, {bid: i + 1 for i, bid in enumerate(ranked)},
-                                            _map_words(t))
-    sheet_of = {bid: f"{name} {letter}" if lang == "en" else f"{name}{letter}"
-                for name, atlas in atlases.items() for bid, letter in atlas.sheet_of.items()}
-    township_rows = []
-    for name in [*report.order, report.city]:
-        row = towns.loc[name]
-        township_rows.append({
-            "name": name, "file": files_of.get(name), "total": name == report.city,
+def _area_rows(table: pd.DataFrame, names: list[str], total: str, files_of: dict[str, str], targets,
+               lang: str) -> list[dict]:
+    """Rows of a township (or county) table: ``names`` then the ``total`` row, each
+    linked to its page where it has one, with coverage and milestone status per target."""
+    rows = []
+    for name in [*names, total]:
+        row = table.loc[name]
+        rows.append({
+            "name": name, "file": files_of.get(name), "total": name == total,
             "buildings": _num(row["buildings"], 0), "suitable": _num(row["suitable"], 0),
             "mwp": _num(row["counted_potential_kwp"] / 1000.0),
             "technical": _num(row["technical_potential_kwp"] / 1000.0), "gwh": _num(row["annual_mwh"] / 1000.0, 2),
@@ -216,11 +175,80 @@ def render(report: data.ReportData, config: Config, parameters: pd.DataFrame, la
                 for c in data.coverage_rows(row, targets)
             ],
         })
+    return rows
+
+
+def county_file(number: int, name: str) -> str:
+    """File name of a county page of a province report (``county-01-<name>.html``)."""
+    return f"county-{page_file(number, name)}"
+
+
+def _page(context: dict, lang: str) -> str:
+    css = (files("roofpv.report") / "templates" / "report.css").read_text(encoding="utf-8")
+    t = text(lang)
+    return environment().get_template("page.html.j2").render(
+        t=t, lang=lang, css=Markup(css), font_css=Markup(_FONT_PLACEHOLDER), **context
+    )
+
+
+def render(report: data.ReportData, config: Config, parameters: pd.DataFrame, lang: str,
+           config_name: str) -> dict[str, str]:
+    """Every page of the report by file name: ``index.html`` first, then (a province
+    report) the counties, then the townships."""
+    t = text(lang)
+    b, towns = report.buildings, report.townships
+    targets = config.policy.targets
+    site = config.site.name
+    township_of = b["township"].to_numpy()
+    pages: dict[str, str] = {}
+    files_of = {name: page_file(i + 1, name) for i, name in enumerate(report.order)}
+
+    def common(name: str, mask: np.ndarray, row: pd.Series | None = None) -> dict:
+        row = towns.loc[name] if row is None else row
+        sub = b[mask]
+        return {
+            "figures": _figures(row, t),
+            "coverage_svg": Markup(charts.coverage_chart(data.coverage_rows(row, targets), lang)),
+            "category_svg": Markup(charts.category_chart(data.by_category(sub), lang)),
+            "monthly_svg": Markup(charts.monthly_chart(data.monthly_mwh(b, report.monthly_share, mask), lang)),
+            "exclusion_rows": _exclusion_rows(sub, config, lang),
+            "site": site, "config_name": config_name, "banners": banners, "province": report.province,
+        }
+
+    banners = []
+    samples = sample_inputs(config)
+    if samples:
+        banners.append(t["banner_sample"].format(files="、".join(samples) if lang == "zh" else ", ".join(samples)))
+    km = site_mismatch(config, report.polygons)
+    if km is not None:
+        banners.append(t["banner_site"].format(site=site, km=km))
+    polygons = report.polygons.geometry if report.polygons is not None else None
+    everything = np.ones(len(b), dtype=bool)
+    # every planned roof ranked once; a township's (county's) are its rows, in that order
+    city_plan = data.plan_roofs(report.plan) if report.plan is not None else None
+    atlases, plans = {}, {}
+    for name in report.order:
+        mask = township_of == name
+        boundary = polygons.loc[[name]] if polygons is not None and name in polygons.index else None
+        plans[name] = city_plan[city_plan["township"] == name] if city_plan is not None else None
+        ranked = plans[name].head(PLAN_ROWS_TOWNSHIP).index if plans[name] is not None else []
+        atlases[name] = maps.township_atlas(b[mask], boundary, {bid: i + 1 for i, bid in enumerate(ranked)},
+                                            _map_words(t))
+    sheet_of = {bid: f"{name} {letter}" if lang == "en" else f"{name}{letter}"
+                for name, atlas in atlases.items() for bid, letter in atlas.sheet_of.items()}
+    township_rows = _area_rows(towns, report.order, report.city, files_of, targets, lang)
+    target_heads = [{"short": name} for name in _target_names(config, lang).values()]
+    counties, province = report.counties, report.province
+    county_names = [c for c in counties.index if c != province] if counties is not None else []
+    county_files = {name: county_file(i + 1, name) for i, name in enumerate(county_names)}
+    place, overview = (site, t["overview"]) if counties is None else (province, t["province_overview"])
     pages["index.html"] = _page({
         **common(report.city, everything),
-        "heading": f"{site} {t['overview']}" if lang == "zh" else f"{site} · {t['overview']}",
+        "heading": f"{place} {overview}" if lang == "zh" else f"{place} · {overview}",
         "is_index": True,
-        "targets": [{"short": name} for name in _target_names(config, lang).values()],
+        "targets": target_heads,
+        "county_rows": (_area_rows(counties, county_names, province, county_files, targets, lang)
+                        if counties is not None else None),
         "township_rows": township_rows,
         "city_maps": _city_maps(report, targets, t, lang),
         "milestone_legend": [(COLOURS[s], LABELS[lang][s]) for s in COLOURS],
@@ -229,6 +257,22 @@ def render(report: data.ReportData, config: Config, parameters: pd.DataFrame, la
         "parameter_rows": parameters.to_dict("records"),
         "survey_rows": _survey_rows(b, report.order, report.city, targets),
     }, lang)
+    for name in county_names:  # a province report: one page per county
+        own = [n for n in report.order if towns.at[n, "county"] == name]
+        mask = b["county"].to_numpy() == name
+        rows = pd.concat([towns.loc[own], counties.loc[[name]]])
+        plan = city_plan[city_plan["township"].isin(own)] if city_plan is not None else None
+        pages[county_files[name]] = _page({
+            **common(name, mask, counties.loc[name]),
+            "heading": f"{province} {name}" if lang == "zh" else f"{name}, {province}",
+            "is_index": False, "is_county": True,
+            "targets": target_heads,
+            "township_rows": _area_rows(rows, own, name, files_of, targets, lang),
+            "city_maps": _city_maps(report, targets, t, lang, own),
+            "milestone_legend": [(COLOURS[s], LABELS[lang][s]) for s in COLOURS],
+            "plan_title": t["plan"].format(n=PLAN_ROWS_CITY),
+            "plan_rows": _plan_rows(plan, PLAN_ROWS_CITY, config, lang, sheet_of),
+        }, lang)
     for name in report.order:
         atlas = atlases[name]
         pages[files_of[name]] = _page({

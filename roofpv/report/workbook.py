@@ -153,23 +153,32 @@ def build(report: ReportData, config: Config, lang: str) -> bytes:
                 formats.append(ONE)
             headers.append(f"{names[tg.name]} {year} {t['milestone_status']}")
             formats.append(None)
-    rows = []
-    for name in [*report.order, report.city]:
-        r = report.townships.loc[name]
-        row = [name] + [r.get(c, np.nan) for c, *_ in SUMMARY]
-        for tg in config.policy.targets:
-            p = f"{tg.name}_"
-            row += [r[p + "coverage_today"], r[p + "coverage_potential"], r.get(p + "coverage_technical", np.nan)]
-            for year in tg.milestones:
-                row += [r[f"{p}target_{year}"], r[f"{p}gap_{year}"]]
-                if f"{p}gap_kwp_{year}" in towns.columns:
-                    row.append(r[f"{p}gap_kwp_{year}"])
-                row.append(LABELS[lang][r[f"{p}status_{year}"]])
-        rows.append([_cell(v) for v in row])
+
+    def summary_rows(table: pd.DataFrame, names: list[str]) -> list:
+        rows = []
+        for name in names:
+            r = table.loc[name]
+            row = [name] + [r.get(c, np.nan) for c, *_ in SUMMARY]
+            for tg in config.policy.targets:
+                p = f"{tg.name}_"
+                row += [r[p + "coverage_today"], r[p + "coverage_potential"], r.get(p + "coverage_technical", np.nan)]
+                for year in tg.milestones:
+                    row += [r[f"{p}target_{year}"], r[f"{p}gap_{year}"]]
+                    if f"{p}gap_kwp_{year}" in towns.columns:
+                        row.append(r[f"{p}gap_kwp_{year}"])
+                    row.append(LABELS[lang][r[f"{p}status_{year}"]])
+            rows.append([_cell(v) for v in row])
+        return list(zip(*rows))
+
     buffer = io.BytesIO()
     out = _Writer(buffer)
-    out.sheet(sheet_title(t["summary_sheet"], taken), headers, list(zip(*rows)), formats,
-              {LABELS[lang][s]: c for s, c in COLOURS.items()})
+    colours = {LABELS[lang][s]: c for s, c in COLOURS.items()}
+    if report.counties is not None:  # a province run: the counties and the province first
+        counties = [c for c in report.counties.index if c != report.province]
+        out.sheet(sheet_title(t["county_sheet"], taken), [t["county"], *headers[1:]],
+                  summary_rows(report.counties, [*counties, report.province]), formats, colours)
+    out.sheet(sheet_title(t["summary_sheet"], taken), headers, summary_rows(towns, [*report.order, report.city]),
+              formats, colours)
 
     b = report.buildings
     plan_year = (report.plan.groupby(level=0)["build_year"].min() if report.plan is not None

@@ -35,7 +35,7 @@ import shapely
 
 from roofpv import __version__
 from roofpv.config import Config
-from roofpv.inputs import first_pass
+from roofpv.inputs import first_pass, jurisdictions
 from roofpv.io.partitions import CACHE_DIR, PartitionCache, Partitions
 from roofpv.io.tiles import Mosaic
 from roofpv.results import Results
@@ -174,7 +174,7 @@ def fingerprint(config: Config, n_partitions: int, by: str, arrays: bool, per_pa
     """Hash of everything a partition's result depends on: the config, the sizes and
     modification times of its input files and tiles, the partitioning, whether arrays are
     drawn and the version."""
-    files = [config.inputs.footprints, config.inputs.survey, config.inputs.townships,
+    files = [config.inputs.footprints, config.inputs.survey, *jurisdictions.township_files(config),
              config.weather.file, config.dsm.tiles, config.dsm.dem]
     stats = []
     for path in files:

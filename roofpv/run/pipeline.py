@@ -28,7 +28,7 @@ from roofpv.errors import PointCloudError, WeatherFileError
 from roofpv.findings import Finding
 from roofpv.grid import assess as gridstage
 from roofpv.grid.profiles import BinSeries
-from roofpv.inputs import checks, dsm_match, first_pass
+from roofpv.inputs import checks, dsm_match, first_pass, jurisdictions
 from roofpv.inputs.inventory import (
     assign_townships,
     footprint_attributes,
@@ -58,7 +58,7 @@ from roofpv.run.stages import (
 )
 from roofpv.schema import CITY, COLUMN_ALIASES, MONTHLY_FIELDS
 from roofpv.surfaces import facades
-from roofpv.targets import planning
+from roofpv.targets import levels, planning
 from roofpv.targets.policy import energy, potential, township_summary, with_status
 
 
@@ -109,12 +109,8 @@ def build_inventory(config: Config) -> Inventory:
     else:
         survey = pd.DataFrame(columns=[c for c in COLUMN_ALIASES if c != "building_id"])
         survey.index.name = "building_id"
-    polygons = None
-    if inputs.townships is not None:
-        polygons, found = readers.read_townships(
-            inputs.townships, inputs.townships_layer, inputs.townships_name_column, inputs.townships_crs
-        )
-        findings += found
+    polygons, found = jurisdictions.read_townships(config)
+    findings += found
     crs = analysis_crs(config)
     survey, found = checks.match_ids(footprints.index, survey, str(inputs.survey))
     findings += found
@@ -128,6 +124,9 @@ def build_inventory(config: Config) -> Inventory:
     findings += checks.row_rule_findings(config)
     b, found = assign_townships(b, polygons, str(inputs.survey))
     findings += found
+    county = jurisdictions.county_of(b["township"], polygons)
+    if county is not None:  # a province run: the county level
+        b.insert(b.columns.get_loc("township_source") + 1, "county", county)
     matches = None
     if inputs.register_file is not None:
         table, found = read_register(inputs.register_file, inputs.register_sheet, crs)
@@ -159,12 +158,8 @@ def scan_inventory(config: Config) -> tuple[Inventory, first_pass.Scan]:
     else:
         survey = pd.DataFrame(columns=[c for c in COLUMN_ALIASES if c != "building_id"])
         survey.index.name = "building_id"
-    polygons = None
-    if inputs.townships is not None:
-        polygons, found = readers.read_townships(
-            inputs.townships, inputs.townships_layer, inputs.townships_name_column, inputs.townships_crs
-        )
-        findings += found
+    polygons, found = jurisdictions.read_townships(config)
+    findings += found
     crs = analysis_crs(config)
     surveyed = survey["township"] if "township" in survey else pd.Series(dtype=object)
     catalogue, found, (sample, sampled) = first_pass.scan(config, crs, polygons, surveyed[surveyed.notna()])
@@ -379,7 +374,7 @@ def township_table(b: pd.DataFrame, config: Config, polygons: gpd.GeoDataFrame |
 #: outputs gathers only these (all columns when it calibrates with metered generation);
 #: the facade totals go to the township roll-up.
 CONCLUDE_COLUMNS = (
-    "township", "township_source", "name", "category", "owner_type", "year_built", "floor_area_m2",
+    "township", "township_source", "county", "name", "category", "owner_type", "year_built", "floor_area_m2",
     "roof_load_kn_m2", "shading_loss", "shading_loss_source", "transformer_id", "existing_pv_kw",
     "existing_pv_area_m2", "existing_pv_source", "roof_area_m2", "usable_area_m2", "capacity_kwp",
     "pv_area_m2", "annual_kwh", "annual_kwh_p90", "specific_yield_kwh_kwp", "suitability", "reasons",
@@ -437,6 +432,13 @@ def conclude(
     as_of = config.run_date
     pace = calibration.registered_pace(b, config, matches, as_of) if matches is not None else None
     townships = with_status(townships, plan_status, config.policy, as_of, config.planning.start_year, pace)
+    counties = None
+    if config.province is not None:  # the county and province levels
+        townships = levels.with_county(townships, inventory.township_polygons, config)
+        county_pace = (calibration.registered_pace(b.assign(township=b["county"]), config, matches, as_of)
+                       if matches is not None else None)
+        counties = levels.county_table(b, config, inventory.township_polygons, townships, plan_status, as_of,
+                                       county_pace, transformer_table)
     plan_status = plan_status.assign(status=[
         townships.at[t, f"{r.target}_status_{r.milestone}"] for t, r in zip(plan_status.index, plan_status.itertuples())
     ])
@@ -457,7 +459,7 @@ def conclude(
         run_info=info, pv_arrays=pv_arrays, facades=facade_layer,
         target_labels={t.name: t.label for t in config.policy.targets}, register=matches,
         performance=perf, calibration=calib, monthly_yield=monthly_table,
-        unmatched_roofs=inventory.unmatched_roofs,
+        unmatched_roofs=inventory.unmatched_roofs, counties=counties,
         transformers=gridstage.transformer_layer(transformer_table, transformers, b, crs),
     )
 

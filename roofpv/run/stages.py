@@ -429,7 +429,10 @@ def finish(b: pd.DataFrame, config: Config) -> pd.DataFrame:
     for target in config.policy.targets:
         out[f"cohort_{target.name}"] = in_cohort(out, target).to_numpy()
     cohorts = [f"cohort_{t.name}" for t in config.policy.targets]
-    return out[[*ASSESSED_FIELDS, *cohorts, "geometry"]]
+    fields = [*ASSESSED_FIELDS, *cohorts, "geometry"]
+    if "county" in out:  # a province run's county level (roofpv.inputs.jurisdictions)
+        fields.insert(fields.index("township_source") + 1, "county")
+    return out[fields]
 
 
 def appraise(b: pd.DataFrame, config: Config) -> pd.DataFrame:

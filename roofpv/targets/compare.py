@@ -69,6 +69,8 @@ def building_changes(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame) -> gpd.GeoDat
     geometry = n.geometry.where(~frame["removed"], o.geometry) if len(frame) else n.geometry
     out = pd.DataFrame({
         "township": n["township"].where(~frame["removed"], o["township"]),
+        **({"county": n["county"].where(~frame["removed"], o["county"])}  # a province run's
+           if "county" in n and "county" in o else {}),
         "name": n.get("name", pd.Series(index=frame.index)).where(~frame["removed"], o.get("name")),
         "change": change, "why": why, "existing_pv_kw_old": kw_o, "existing_pv_kw_new": kw_n,
         "kw_added": kw_n - kw_o, "existing_pv_source": src_n,
@@ -107,17 +109,24 @@ def _years(old_date: dt.date | None, new_date: dt.date | None) -> float:
     return (new_date - old_date).days / 365.25
 
 
-def township_changes(old: dict, new: dict, changes: pd.DataFrame, total: str) -> pd.DataFrame:
+#: The table of each level of a run (:func:`roofpv.io.outputs.read_outputs`).
+LEVEL_TABLES = {"township": "townships", "county": "counties"}
+
+
+def township_changes(old: dict, new: dict, changes: pd.DataFrame, total: str,
+                     level: str = "township") -> pd.DataFrame:
     """Per township (and the whole-city row ``total``): systems and kW before and after,
     new systems, kW added, buildings changed, and per target coverage before and after,
     the change in points, the pace (points a year) and each milestone's status before
-    and after."""
+    and after. ``level="county"``: the same per county of a province run, ``total``
+    the province row."""
     ob, nb = old["buildings"], new["buildings"]
-    towns = [t for t in new["townships"].index if t != total]
-    towns += [t for t in old["townships"].index if t not in towns and t != total]
+    table = LEVEL_TABLES[level]
+    towns = [t for t in new[table].index if t != total]
+    towns += [t for t in old[table].index if t not in towns and t != total]
 
     def per(b, values):
-        s = pd.Series(values, index=b.index).groupby(b["township"]).sum()
+        s = pd.Series(values, index=b.index).groupby(b[level]).sum()
         return s.reindex(towns, fill_value=0).pipe(lambda x: pd.concat([x, pd.Series({total: x.sum()})]))
 
     out = pd.DataFrame({
@@ -125,16 +134,16 @@ def township_changes(old: dict, new: dict, changes: pd.DataFrame, total: str) ->
         "kw_old": per(ob, _kw(ob)), "kw_new": per(nb, _kw(nb)),
     })
     codes = changes["change"].str.split(";")
-    c = pd.DataFrame({"township": changes["township"], "new": codes.map(lambda x: "new_pv" in x),
+    c = pd.DataFrame({level: changes[level], "new": codes.map(lambda x: "new_pv" in x),
                       "changed": True, "kw": changes["kw_added"].clip(lower=0)})
-    counts = c.groupby("township")[["new", "changed", "kw"]].sum().reindex(towns, fill_value=0)
+    counts = c.groupby(level)[["new", "changed", "kw"]].sum().reindex(towns, fill_value=0)
     counts.loc[total] = counts.sum()
     out["new_systems"] = counts["new"].astype(int)
     out["kw_added"] = counts["kw"]
     out["buildings_changed"] = counts["changed"].astype(int)
     years = _years(old.get("as_of"), new.get("as_of"))
-    ot, nt = old["townships"].reindex(out.index), new["townships"].reindex(out.index)
-    for name, milestones in targets_of(new["townships"]).items():
+    ot, nt = old[table].reindex(out.index), new[table].reindex(out.index)
+    for name, milestones in targets_of(new[table]).items():
         before = ot.get(f"{name}_coverage_today", pd.Series(np.nan, index=out.index))
         after = nt[f"{name}_coverage_today"]
         out[f"{name}_coverage_old"] = before
@@ -148,7 +157,7 @@ def township_changes(old: dict, new: dict, changes: pd.DataFrame, total: str) ->
             if new.get("as_of") is not None:
                 left = (deadline(year) - new["as_of"]).days / 365.25
                 out[f"{name}_projected_{year}"] = after + max(left, 0) * out[f"{name}_pace_points_yr"] / 100
-    out.index.name = "township"
+    out.index.name = level
     return out.fillna({c: "" for c in out.columns if "_status_" in c})
 
 
@@ -243,9 +252,37 @@ td.num{text-align:right}.chip{color:#fff;border-radius:3px;padding:0 5px;font-si
 .chip.none{color:#666}tr.total{font-weight:bold;background:#f4f4f4}"""
 
 
+def _level_table(table: pd.DataFrame, level: str, total: str, name: str, milestones: list[int],
+                 lang: str) -> list[str]:
+    """The table of one level (townships or counties, ``level`` its column head) for
+    target ``name`` on the page, the ``total`` row marked."""
+    e = html.escape
+    zh = lang == "zh"
+    head = [level, "原覆盖率" if zh else "old", "新覆盖率" if zh else "new",
+            "变化(百分点)" if zh else "points", "年进度(百分点)" if zh else "points/yr"]
+    for y in milestones:
+        head += [f"{y} {'目标' if zh else 'target'}", f"{y} {'状态' if zh else 'status'}",
+                 f"{y} {'按当前进度' if zh else 'at this pace'}"]
+    out = ["<table><thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in head) + "</tr></thead><tbody>"]
+    for town, r in table.iterrows():
+        cells = [f"<td>{e(str(town))}</td>"] + [f'<td class="num">{v}</td>' for v in (
+            _pct(r[f"{name}_coverage_old"]), _pct(r[f"{name}_coverage_new"]),
+            "–" if pd.isna(r[f"{name}_points"]) else f"{r[f'{name}_points']:+.1f}",
+            "–" if pd.isna(r[f"{name}_pace_points_yr"]) else f"{r[f'{name}_pace_points_yr']:+.1f}")]
+        for y in milestones:
+            proj = r.get(f"{name}_projected_{y}", np.nan)
+            cells += [f'<td class="num">{_pct(r[f"{name}_target_{y}"])}</td>',
+                      f"<td>{_chip(r[f'{name}_status_{y}_old'], lang)} → {_chip(r[f'{name}_status_{y}_new'], lang)}</td>",
+                      f'<td class="num">{_pct(proj)}</td>']
+        cls = ' class="total"' if town == total else ""
+        out.append(f"<tr{cls}>" + "".join(cells) + "</tr>")
+    out.append("</tbody></table>")
+    return out
+
 def page(table: pd.DataFrame, cohorts: pd.DataFrame, old: dict, new: dict, labels: dict[str, str],
-         total: str, lang: str = "zh") -> str:
-    """The comparison report page: self-contained HTML, every input string escaped."""
+         total: str, lang: str = "zh", counties: pd.DataFrame | None = None) -> str:
+    """The comparison report page: self-contained HTML, every input string escaped;
+    with ``counties`` (a province run) a county table above each township table."""
     e = html.escape
     zh = lang == "zh"
     when = [f"{r['folder']} ({r['as_of'] or '?'})" for r in (old, new)]
@@ -260,25 +297,9 @@ def page(table: pd.DataFrame, cohorts: pd.DataFrame, old: dict, new: dict, label
     for name, milestones in targets_of(new["townships"]).items():
         out.append(f"<h2>{e(labels.get(name, name))}</h2>")
         out.append(_trend_svg(city, name, milestones, old.get("as_of"), new.get("as_of")))
-        head = ["镇街道" if zh else "township", "原覆盖率" if zh else "old", "新覆盖率" if zh else "new",
-                "变化(百分点)" if zh else "points", "年进度(百分点)" if zh else "points/yr"]
-        for y in milestones:
-            head += [f"{y} {'目标' if zh else 'target'}", f"{y} {'状态' if zh else 'status'}",
-                     f"{y} {'按当前进度' if zh else 'at this pace'}"]
-        out.append("<table><thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in head) + "</tr></thead><tbody>")
-        for town, r in table.iterrows():
-            cells = [f"<td>{e(str(town))}</td>"] + [f'<td class="num">{v}</td>' for v in (
-                _pct(r[f"{name}_coverage_old"]), _pct(r[f"{name}_coverage_new"]),
-                "–" if pd.isna(r[f"{name}_points"]) else f"{r[f'{name}_points']:+.1f}",
-                "–" if pd.isna(r[f"{name}_pace_points_yr"]) else f"{r[f'{name}_pace_points_yr']:+.1f}")]
-            for y in milestones:
-                proj = r.get(f"{name}_projected_{y}", np.nan)
-                cells += [f'<td class="num">{_pct(r[f"{name}_target_{y}"])}</td>',
-                          f"<td>{_chip(r[f'{name}_status_{y}_old'], lang)} → {_chip(r[f'{name}_status_{y}_new'], lang)}</td>",
-                          f'<td class="num">{_pct(proj)}</td>']
-            cls = ' class="total"' if town == total else ""
-            out.append(f"<tr{cls}>" + "".join(cells) + "</tr>")
-        out.append("</tbody></table>")
+        if counties is not None:  # a province run: the counties, the province row last
+            out += _level_table(counties, "县(市、区)" if zh else "county", counties.index[-1], name, milestones, lang)
+        out += _level_table(table, "镇街道" if zh else "township", total, name, milestones, lang)
         sub = cohorts[cohorts["target"] == name]
         if len(sub):
             out.append(f"<p>{'对象建筑' if zh else 'cohort'}: " + " · ".join(
@@ -307,10 +328,12 @@ class Comparison:
     old: dict
     new: dict
     labels: dict[str, str] = field(default_factory=dict)
+    #: Per county and the province (last) when both runs are province runs, else None.
+    counties: pd.DataFrame | None = None
 
     def html(self, lang: str = "zh") -> str:
         """The comparison page (``compare.html``) in ``lang`` (``zh`` or ``en``)."""
-        return page(self.townships, self.cohorts, self.old, self.new, self.labels, CITY, lang)
+        return page(self.townships, self.cohorts, self.old, self.new, self.labels, CITY, lang, self.counties)
 
 
 def compare(old: dict, new: dict, labels: dict[str, str] | None = None) -> Comparison:
@@ -324,4 +347,7 @@ def compare(old: dict, new: dict, labels: dict[str, str] | None = None) -> Compa
     changes = building_changes(old["buildings"], new["buildings"])
     towns = township_changes(old, new, changes, CITY)
     cohorts = cohort_changes(old, new, changes)
-    return Comparison(changes, towns, cohorts, old, new, dict(labels or {}))
+    counties = None
+    if all(run.get("counties") is not None for run in (old, new)) and "county" in changes:
+        counties = township_changes(old, new, changes, new["counties"].index[-1], "county")
+    return Comparison(changes, towns, cohorts, old, new, dict(labels or {}), counties)

@@ -212,19 +212,35 @@ def rollout(
 def _with_total(frame: pd.DataFrame, total: str, keys: list[str]) -> pd.DataFrame:
     """Append whole-jurisdiction rows (sums over townships) and ``planned_coverage``."""
     frame = frame.rename_axis("township")
-    sums = frame.groupby(keys, sort=False).sum(numeric_only=True, min_count=1)
-    if "reaches" in frame:
-        sums["reaches"] = frame.groupby(keys, sort=False)["reaches"].all()
-        sums["overdue"] = frame.groupby(keys, sort=False)["overdue"].first()
-        sums["ratio"] = frame.groupby(keys, sort=False)["ratio"].first()
-        short = (~frame["reaches"]).groupby([frame[k] for k in keys], sort=False).sum()
-        sums["binding"] = short.map(lambda n: f"{n} short" if n else "")
-        if "binding_transformers" in frame:
-            sums["binding_transformers"] = frame.groupby(keys, sort=False)["binding_transformers"].agg(
-                lambda names: ";".join(n for n in names if n))
-    out = pd.concat([frame, sums.reset_index().assign(township=total).set_index("township")])
+    out = pd.concat([frame, roll_up(frame, total, keys)])
     with np.errstate(invalid="ignore", divide="ignore"):
         out["planned_coverage"] = (out["today"] + out["planned"]) / out["denominator"]
+    return out
+
+
+def roll_up(frame: pd.DataFrame, groups, keys: list[str]) -> pd.DataFrame:
+    """Township rows of a plan ``status`` or ``trajectory`` table summed per group of
+    townships (``groups``: one name per row, e.g. each township's county, or one name
+    for all) and ``keys``: quantities add up, ``reaches`` only if every township
+    reaches, ``binding`` says how many townships fall short, ``planned_coverage`` is
+    recomputed from the sums (a ratio of sums, not a mean of ratios). Indexed by group."""
+    within = frame.assign(_group=groups)
+    by = ["_group", *keys]
+    grouped = within.groupby(by, sort=False)
+    sums = grouped.sum(numeric_only=True, min_count=1)
+    if "reaches" in frame:
+        sums["reaches"] = grouped["reaches"].all()
+        sums["overdue"] = grouped["overdue"].first()
+        sums["ratio"] = grouped["ratio"].first()
+        short = (~within["reaches"]).groupby([within[k] for k in by], sort=False).sum()
+        sums["binding"] = short.map(lambda n: f"{n} short" if n else "")
+        if "binding_transformers" in frame:
+            sums["binding_transformers"] = grouped["binding_transformers"].agg(
+                lambda names: ";".join(n for n in names if n))
+    out = sums.reset_index().set_index("_group").rename_axis(frame.index.name)
+    if "planned_coverage" in out:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["planned_coverage"] = (out["today"] + out["planned"]) / out["denominator"]
     return out
 
 
