@@ -1,6 +1,8 @@
 """The partitioned engine: partitioning, identity with the one-piece pipeline (locally
 and on a Dask cluster) and resuming an interrupted run."""
 
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -70,8 +72,9 @@ def flat_reference(tmp_path_factory, flat_config):
     return out
 
 
-#: Tolerance of the partitioned run's coordinates against the one-piece run's [m].
-GEOMETRY_TOLERANCE_M = 1e-6
+#: Tolerance of the partitioned run's coordinates against the one-piece run's [m]: none,
+#: they are the same numbers.
+GEOMETRY_TOLERANCE_M = 0.0
 
 
 def _layers(folder):
@@ -93,8 +96,6 @@ def assert_same_outputs(folder, reference):
     for name in theirs:
         a, b = ours[name], theirs[name]
         if isinstance(b, gpd.GeoDataFrame):
-            # coordinates equal to a micrometre: the layout's module rows carry float noise
-            # of ~1e-10 m that depends on the partition (docs/design.md, "Large runs")
             assert a.geometry.geom_equals_exact(b.geometry, GEOMETRY_TOLERANCE_M).all(), name
             a, b = a.drop(columns="geometry"), b.drop(columns="geometry")
         pd.testing.assert_frame_equal(a, b, obj=name)
@@ -116,6 +117,11 @@ def test_dask_engine_gives_the_same_layers(tmp_path, reference):
     assert not (tmp_path / partitions.CACHE_DIR).exists()
 
 
+def _name(part):
+    """A partition's first building, or the file of what it reads itself."""
+    return part.name if isinstance(part, Path) else part.index[0]
+
+
 @pytest.mark.slow
 def test_interrupted_run_resumes_without_redoing_finished_partitions(
     tmp_path, flat_config, flat_reference, monkeypatch,
@@ -124,7 +130,7 @@ def test_interrupted_run_resumes_without_redoing_finished_partitions(
     calls = []
 
     def failing_third(part, neighbours, shared, *rest):
-        calls.append(part.index[0])
+        calls.append(_name(part))
         if len(calls) == 3:
             raise KeyboardInterrupt
         return real(part, neighbours, shared, *rest)
@@ -139,7 +145,7 @@ def test_interrupted_run_resumes_without_redoing_finished_partitions(
 
     first_two = list(calls[:2])
     calls.clear()
-    monkeypatch.setattr(engine, "assess_partition", lambda *a: (calls.append(a[0].index[0]), real(*a))[1])
+    monkeypatch.setattr(engine, "assess_partition", lambda *a: (calls.append(_name(a[0])), real(*a))[1])
     assert main([*args, "--resume"]) == 0
     assert len(calls) == 2 and not set(calls) & set(first_two)
     assert_same_outputs(tmp_path, flat_reference)

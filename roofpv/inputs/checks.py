@@ -169,8 +169,15 @@ def _anchors(footprints: gpd.GeoSeries, crs: str, datums=webmap.CANDIDATES) -> d
     return {d: _read_in(points, d, crs).to_numpy() for d in datums}
 
 
+def township_sample(n: int) -> np.ndarray:
+    """Positions of the footprints :func:`datum_check` locates in the townships: at most
+    :data:`TOWNSHIP_SAMPLE` of ``n``, evenly spaced."""
+    return np.unique(np.linspace(0, n - 1, min(n, TOWNSHIP_SAMPLE)).round().astype(np.intp))
+
+
 def datum_check(config: Config, raw: gpd.GeoSeries, polygons: gpd.GeoDataFrame | None,
-                mosaic: tiles.Mosaic | None, crs: str) -> list[Finding]:
+                mosaic: tiles.Mosaic | None, crs: str, *,
+                sampled: tuple[int, int, np.ndarray] | None = None) -> list[Finding]:
     """Which datum the footprints fit best, from the DSM, the townships and the names
     in the footprint file (:func:`roofpv.inputs.webmap.datum_findings`).
 
@@ -185,13 +192,18 @@ def datum_check(config: Config, raw: gpd.GeoSeries, polygons: gpd.GeoDataFrame |
     :data:`SAMPLE_BLOCK_M` square where the tiles reach them there, and their height
     contrast is measured; only footprints within twice the largest offset of the tiles
     are located for it.
+
+    ``sampled``: ``raw`` holds only the polygonal footprints of :func:`township_sample`
+    (a layer read partition by partition, without DSM), and this gives the number of
+    polygonal footprints, of all footprints and the polygonal ones' bounds (file CRS).
     """
     inputs = config.inputs
     footprints = _polygonal(raw)
-    n = len(footprints)
+    n, total, bounds = sampled if sampled is not None else (len(footprints), len(raw), None)
     lon, lat = 0.0, 0.0
     if n:  # the footprints' centre, for the size of the offsets there
-        corners = gpd.GeoSeries(shapely.points(np.reshape(footprints.total_bounds, (2, 2))), crs=footprints.crs)
+        bounds = footprints.total_bounds if bounds is None else bounds
+        corners = gpd.GeoSeries(shapely.points(np.reshape(bounds, (2, 2))), crs=footprints.crs)
         lon, lat = np.mean(shapely.get_coordinates(corners.to_crs("EPSG:4326").to_numpy()), axis=0)
     shift = {d: webmap.shift_m(lon, lat, d) for d in ("gcj02", "bd09")}
     if n == 0 or max(shift.values()) < 1.0:  # outside China web maps are not shifted
@@ -199,7 +211,7 @@ def datum_check(config: Config, raw: gpd.GeoSeries, polygons: gpd.GeoDataFrame |
     located = dict.fromkeys(webmap.CANDIDATES)
     counted = n
     if polygons is not None and n:
-        pick = np.unique(np.linspace(0, n - 1, min(n, TOWNSHIP_SAMPLE)).round().astype(np.intp))
+        pick = township_sample(n) if sampled is None else np.arange(len(footprints))
         counted = pick.size
         tree = shapely.STRtree(polygons.to_crs(crs).geometry.to_numpy())
         for d, points in _anchors(footprints.iloc[pick], crs).items():
@@ -229,7 +241,7 @@ def datum_check(config: Config, raw: gpd.GeoSeries, polygons: gpd.GeoDataFrame |
     fits = {d: webmap.Fit(tested[d], raised[d], located[d]) for d in webmap.CANDIDATES}
     hints = webmap.hinted_datums(readers.layer_text(inputs.footprints, inputs.footprints_layer))
     return webmap.datum_findings(fits, inputs.footprints_datum, counted, hints, shift,
-                                 str(inputs.footprints), total=len(raw), dsm=mosaic is not None)
+                                 str(inputs.footprints), total=total, dsm=mosaic is not None)
 
 
 def dsm_coverage(buildings: gpd.GeoDataFrame, mosaic: tiles.Mosaic, config: Config,
@@ -342,10 +354,19 @@ def cross_checks(b: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame | None, survey_
     """Checks of the inputs against each other: footprint area against the surveyed floor
     area, the surveyed township against the footprint's location, and the townships
     against each other (overlaps, gaps)."""
+    findings = building_checks(b, polygons, survey_source, footprints_source)
+    if polygons is not None:
+        findings += township_layout(polygons, townships_source)
+    return findings
+
+
+def building_checks(b: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame | None, survey_source: str,
+                    footprints_source: str) -> list[Finding]:
+    """The :func:`cross_checks` of each building on its own (area, surveyed township),
+    which any split of the buildings gives alike."""
     findings = _area_check(b, footprints_source)
     if polygons is not None:
         findings += _township_check(b, polygons, survey_source)
-        findings += township_layout(polygons, townships_source)
     return findings
 
 

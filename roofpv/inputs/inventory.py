@@ -28,19 +28,9 @@ def join_survey(
     """
     buildings = footprints.join(survey, how="left")
     buildings["has_survey"] = survey.index.get_indexer(buildings.index) >= 0  # ids are unique
+    findings = survey_orphans(footprints.index, survey.index, survey_source, footprints_source)
     if survey_source is None:
-        return buildings, [Finding(
-            "info", footprints_source, None, None, None, None,
-            f"no survey: all {len(buildings):,} buildings assessed with defaults by category "
-            "(*_source = default) and the footprint layer's own attributes",
-            "give inputs.survey for roof type, load, shading and grid per building")]
-    orphans = survey.index.difference(footprints.index)
-    findings = [
-        Finding("warning", survey_source, None, bid, "building_id", bid,
-                "survey row has no footprint and is not assessed",
-                "add the footprint or correct 建筑编号")
-        for bid in orphans
-    ]
+        return buildings, findings
     findings += [
         Finding("warning", footprints_source, None, bid, "building_id", bid,
                 "footprint has no survey row; assessed with default values",
@@ -48,6 +38,24 @@ def join_survey(
         for bid in buildings.index[~buildings["has_survey"]]
     ]
     return buildings, findings
+
+
+def survey_orphans(footprint_ids: pd.Index, survey_ids: pd.Index, survey_source: str | None,
+                   footprints_source: str = "footprints") -> list[Finding]:
+    """The findings of :func:`join_survey` that need every id: survey rows without a
+    footprint, or, with no survey at all (``survey_source`` None), one note."""
+    if survey_source is None:
+        return [Finding(
+            "info", footprints_source, None, None, None, None,
+            f"no survey: all {len(footprint_ids):,} buildings assessed with defaults by category "
+            "(*_source = default) and the footprint layer's own attributes",
+            "give inputs.survey for roof type, load, shading and grid per building")]
+    return [
+        Finding("warning", survey_source, None, bid, "building_id", bid,
+                "survey row has no footprint and is not assessed",
+                "add the footprint or correct 建筑编号")
+        for bid in survey_ids.difference(footprint_ids)
+    ]
 
 
 #: Footprints smaller than this (m²) are reported as likely digitising slips.

@@ -54,14 +54,24 @@ class PartitionCache:
         return gpd.read_parquet(b_path), planes, arrays, facades
 
     def store(self, index: int, b: pd.DataFrame, planes: gpd.GeoDataFrame | None,
-              arrays: gpd.GeoDataFrame | None, facades: gpd.GeoDataFrame | None = None) -> None:
-        """Write the layers first and the buildings last, each atomically: a partition
-        counts as done only once its buildings file is in place."""
+              arrays: gpd.GeoDataFrame | None, facades: gpd.GeoDataFrame | None = None,
+              findings: dict[str, list] | None = None) -> None:
+        """Write the layers (and the findings of a partition that read its own inputs)
+        first and the buildings last, each atomically: a partition counts as done only
+        once its buildings file is in place."""
         b_path, *paths = self._paths(index)
         for layer, path in zip((planes, arrays, facades), paths):
             if layer is not None:
                 _atomic_parquet(layer, path)
+        if findings is not None:
+            tmp = self.dir / f".{index}.findings.pkl.tmp"
+            pd.to_pickle(findings, tmp)
+            os.replace(tmp, self.dir / f"{index}.findings.pkl")
         _atomic_parquet(gpd.GeoDataFrame(b, geometry="geometry"), b_path)
+
+    def findings(self, index: int) -> dict[str, list]:
+        """The findings of partition ``index`` by check (one that read its own inputs)."""
+        return pd.read_pickle(self.dir / f"{index}.findings.pkl")
 
 
 #: Buildings per chunk when the partitions are streamed to the outputs in the order of

@@ -287,11 +287,22 @@ def read_footprints(
             f"{path}: footprints have no id column {id_column!r}; columns are "
             f"{list(frame.columns.drop('geometry'))}. Set inputs.footprints_id_column"
         )
-    raw, repaired = clean_ids(frame[id_column])
-    feature = pd.RangeIndex(1, len(frame) + 1)
-    findings += [
+    ids, found = footprint_ids(frame[id_column], path, id_column)
+    findings += found
+    frame = frame.drop(columns=id_column).set_index(ids)
+    return frame, findings
+
+
+def footprint_ids(values: pd.Series, path: Path, id_column: str) -> tuple[pd.Index, list[Finding]]:
+    """The building ids of a footprint layer's id column ``values`` (in feature order),
+    as :func:`read_footprints` names them: repaired ids (numbers stored as text…), a
+    blank id named ``<file>#<feature number>``, a repeated one ``#2``, ``#3`` …, each
+    reported."""
+    raw, repaired = clean_ids(values)
+    feature = pd.RangeIndex(1, len(values) + 1)
+    findings = [
         Finding("warning", str(path), int(feature[rows[0]]), raw.iloc[rows[0]], id_column,
-                repr(frame[id_column].iloc[rows[0]]),
+                repr(values.iloc[rows[0]]),
                 f"{len(rows):,} ids {REPAIRS[repair]}; read as {raw.iloc[rows[0]]!r}",
                 "store the ids as text, as the survey writes them")
         for repair, rows in repaired.items()
@@ -313,8 +324,7 @@ def read_footprints(
             "give each footprint its own id, or delete the duplicate",
         ))
         ids[i] = new
-    frame = frame.drop(columns=id_column).set_index(pd.Index(ids.astype(str), name="building_id"))
-    return frame, findings
+    return pd.Index(ids.astype(str), name="building_id"), findings
 
 
 def read_townships(

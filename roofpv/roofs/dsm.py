@@ -262,19 +262,20 @@ def ground_surface(z: np.ndarray, res: float) -> np.ndarray:
     return ndimage.grey_opening(filled, size=(size, size))
 
 
-def true_north(crs_wkt: str | None, x: float, y: float) -> float:
+def true_north(crs_wkt: str | None, x, y):
     """Azimuth of grid north against true north at (x, y) [deg, clockwise] (the grid
     convergence, from pyproj): a grid azimuth plus this is an azimuth from true north.
-    0 without a CRS."""
-    if crs_wkt is None:
-        return 0.0
-    crs = pyproj.CRS.from_wkt(crs_wkt)
-    if not crs.is_projected:
-        return 0.0
-    to_geo = pyproj.Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True)
-    lon, lat = to_geo.transform([x, x], [y, y + 100.0])
-    azimuth, _, _ = crs.get_geod().inv(lon[0], lat[0], lon[1], lat[1])
-    return float(azimuth)
+    0 without a CRS. ``x``, ``y``: scalars (a float back) or arrays (an array back)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    crs = pyproj.CRS.from_wkt(crs_wkt) if crs_wkt is not None else None
+    if crs is None or not crs.is_projected:
+        azimuth = np.zeros(np.broadcast(x, y).shape)
+    else:
+        to_geo = pyproj.Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True)
+        lon, lat = to_geo.transform(np.concatenate([x.ravel(), x.ravel()]), np.concatenate([y.ravel(), y.ravel() + 100.0]))
+        n = x.size
+        azimuth = crs.get_geod().inv(lon[:n], lat[:n], lon[n:], lat[n:])[0].reshape(x.shape)
+    return float(azimuth) if azimuth.ndim == 0 else azimuth
 
 
 def halo_m(params: Dsm = DEFAULTS) -> float:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
 import shapely
 
 from roofpv.roofs import convex
@@ -341,13 +342,12 @@ def _free_ranges(e: Edges, g: CellGrid):
 
 
 def _running_max(values: np.ndarray, first: np.ndarray) -> np.ndarray:
-    """Running maximum of ``values`` restarted wherever ``first`` is set."""
+    """Running maximum of ``values`` restarted wherever ``first`` is set, exact: each
+    value is one of ``values``, whatever else the array holds (lifting the segments
+    apart for one accumulate rounded them by up to ~1e-10 m, depending on the array)."""
     if values.size == 0:
         return values
-    # Lift each segment above all earlier ones so that one accumulate serves all.
-    lo = values.min()
-    lift = (values.max() - lo + 1.0) * (np.cumsum(first) - 1)
-    return np.maximum.accumulate(values - lo + lift) - lift + lo
+    return pd.Series(values).groupby(np.cumsum(first)).cummax().to_numpy()
 
 
 def _rank(keys: np.ndarray, xs: np.ndarray, key: np.ndarray, x: np.ndarray) -> np.ndarray:

@@ -35,7 +35,7 @@ import shapely
 
 from roofpv import __version__
 from roofpv.config import Config
-from roofpv.inputs import jurisdictions
+from roofpv.inputs import first_pass, jurisdictions
 from roofpv.io.partitions import CACHE_DIR, PartitionCache, Partitions
 from roofpv.io.tiles import Mosaic
 from roofpv.results import Results
@@ -57,6 +57,10 @@ class Shared:
     dem: Mosaic | None
     draw_arrays: bool
     facade_tables: FacadeTables | None = None
+    #: For partitions that read their own inputs (:mod:`roofpv.inputs.first_pass`): the
+    #: footprint layer's CRS, the township polygons as read, the survey's joined dtypes
+    #: and the transformers table.
+    reads: tuple[str, gpd.GeoDataFrame | None, pd.Series, pd.DataFrame | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -72,58 +76,124 @@ class PartitionDone:
 
 
 def partition_labels(b: gpd.GeoDataFrame, n: int, by: str = "township") -> np.ndarray:
-    """Partition number (0 … n−1) of each building.
+    """Partition number (0 … n−1) of each building (:func:`plan`)."""
+    township = b["township"].to_numpy() if by == "township" else np.zeros(len(b))
+    return plan(township, shapely.bounds(b.geometry.to_numpy()), n, by)
+
+
+def plan(township: np.ndarray, bounds: np.ndarray, n: int, by: str = "township") -> np.ndarray:
+    """Partition number (0 … n−1) of each building, from its township and the (n, 4)
+    bounds of its footprint (NaN without one).
 
     ``township``: whole townships, largest first, each into the partition with the
     fewest buildings so far (a township is never split). ``spatial``: equal runs of
     buildings ordered along a Hilbert curve over the footprints' bounds."""
     if by not in PARTITION_BY:
         raise ValueError(f"partition by {by!r}: use one of {', '.join(PARTITION_BY)}")
-    n = max(1, min(n, len(b)))
+    size = len(bounds)
+    n = max(1, min(n, size))
     if by == "spatial":
-        valid = ~(b.geometry.is_empty | b.geometry.isna())
-        key = np.zeros(len(b), dtype=np.int64)
+        valid = ~np.isnan(bounds).any(axis=1)
+        key = np.zeros(size, dtype=np.int64)
         if valid.any():
-            key[valid.to_numpy()] = b.geometry[valid].hilbert_distance().to_numpy()
-        order = np.lexsort((np.arange(len(b)), key))
-        labels = np.empty(len(b), dtype=np.int64)
-        labels[order] = np.arange(len(b)) * n // len(b)
+            inner = bounds[valid]
+            total = np.r_[inner[:, :2].min(axis=0), inner[:, 2:].max(axis=0)]
+            centres = gpd.GeoSeries(shapely.points((inner[:, :2] + inner[:, 2:]) / 2))
+            key[valid] = centres.hilbert_distance(total_bounds=total).to_numpy()
+        order = np.lexsort((np.arange(size), key))
+        labels = np.empty(size, dtype=np.int64)
+        labels[order] = np.arange(size) * n // size
         return labels
-    sizes = b["township"].astype(str).value_counts()
+    names = pd.Series(township).astype(str)
+    sizes = names.value_counts()
     sizes = sizes.iloc[np.lexsort((sizes.index.to_numpy(), -sizes.to_numpy()))]
     load = np.zeros(n, dtype=np.int64)
     assigned = {}
-    for township, size in sizes.items():
+    for name, count in sizes.items():
         k = int(np.argmin(load))
-        assigned[township] = k
-        load[k] += size
-    return b["township"].astype(str).map(assigned).to_numpy(np.int64)
+        assigned[name] = k
+        load[k] += count
+    return names.map(assigned).to_numpy(np.int64)
 
 
-def dsm_neighbours(b: gpd.GeoDataFrame, inside: np.ndarray, config: Config) -> gpd.GeoDataFrame | None:
-    """Footprints outside the partition that its DSM windows can see: those within one
-    DSM block plus the horizon radius of the partition's bounds (None without DSM)."""
-    if config.dsm.tiles is None:
+def reach_m(config: Config) -> float | None:
+    """How far outside a partition its per-building stages look [m]: the DSM windows
+    (one DSM block plus the horizon radius) and the facades' obstacles (their search
+    radius); None when neither is run."""
+    reach = [config.dsm.block_m + config.dsm.radius_m] if config.dsm.tiles is not None else []
+    reach += [config.facades.radius_m] if config.facades.enabled else []
+    return max(reach) if reach else None
+
+
+def around_partition(b: gpd.GeoDataFrame, inside: np.ndarray, config: Config) -> gpd.GeoDataFrame | None:
+    """Footprints outside the partition within :func:`reach_m` of its bounds, which its
+    DSM windows and walls see (None when nothing looks outside)."""
+    reach = reach_m(config)
+    if reach is None:
         return None
-    reach = config.dsm.block_m + config.dsm.radius_m
     xmin, ymin, xmax, ymax = shapely.total_bounds(b.geometry.to_numpy()[inside])
     area = shapely.box(xmin - reach, ymin - reach, xmax + reach, ymax + reach)
     near = ~inside & b.geometry.intersects(area).to_numpy()
     return b[near]
 
 
-def assess_partition(part: gpd.GeoDataFrame, neighbours: gpd.GeoDataFrame | None, shared: Shared,
+def assess_partition(part: gpd.GeoDataFrame | Path, neighbours: gpd.GeoDataFrame | None, shared: Shared,
                      progress: Callable[[str], None] = lambda stage: None,
                      ) -> tuple[pd.DataFrame, gpd.GeoDataFrame | None, gpd.GeoDataFrame | None,
-                                gpd.GeoDataFrame | None]:
+                                gpd.GeoDataFrame | None, dict[str, list] | None]:
     """The per-building stages on one partition (runs in a worker); ``progress(stage)``
-    as each stage starts."""
-    return assess_buildings(part, shared.config, shared.hourly, shared.tables, shared.crs,
-                            progress, neighbours=neighbours, mosaic=shared.mosaic, dem=shared.dem,
-                            draw_arrays=shared.draw_arrays, facade_tables=shared.facade_tables)
+    as each stage starts. ``part``: the partition's buildings, or the file of what it
+    reads itself (:func:`write_reads`; its findings are then returned too)."""
+    findings = None
+    if isinstance(part, Path):
+        part, neighbours, findings = read_partition(part, shared)
+    return (*assess_buildings(part, shared.config, shared.hourly, shared.tables, shared.crs,
+                              progress, neighbours=neighbours, mosaic=shared.mosaic, dem=shared.dem,
+                              draw_arrays=shared.draw_arrays, facade_tables=shared.facade_tables), findings)
 
 
-def fingerprint(config: Config, n_partitions: int, by: str, arrays: bool) -> str:
+def write_reads(cache: PartitionCache, k: int, scan: first_pass.Scan, own: np.ndarray,
+                tree: shapely.STRtree, valid: np.ndarray, survey_at: np.ndarray, reach: float | None) -> Path:
+    """``<cache>/<k>.inputs.pkl``: what partition ``k`` reads itself, on the storage its
+    worker reads from: the ids and feature ids of its footprints, of those around them
+    (:func:`roofpv.inputs.first_pass.surroundings`, for the overlaps) and of those within
+    ``reach`` [m] of its bounds (:func:`reach_m`: what its DSM windows and walls see), and
+    their survey rows.
+    ``tree``: the bounds of the footprints at positions ``valid`` (those with geometry);
+    ``survey_at``: the catalogue position of each survey row (−1: none)."""
+    cat = scan.catalogue
+    near = first_pass.surroundings(cat.bounds, own[np.isin(own, valid)], tree, valid)
+    within = np.array([], np.int64)
+    if reach is not None and np.isin(own, valid).any():
+        xmin, ymin = np.nanmin(cat.bounds[own, :2], axis=0)
+        xmax, ymax = np.nanmax(cat.bounds[own, 2:], axis=0)
+        within = valid[tree.query(shapely.box(xmin - reach, ymin - reach, xmax + reach, ymax + reach))]
+    around = np.union1d(np.union1d(near, own), within)
+    wanted = np.zeros(len(cat.ids), bool)
+    wanted[around] = True
+    rows = scan.survey[(survey_at >= 0) & wanted[np.maximum(survey_at, 0)]]
+    path = (cache.dir / f"{k}.inputs.pkl").resolve()  # as the workers see it
+    pd.to_pickle({"ids": cat.ids[around], "fids": cat.fids[around], "own": np.isin(around, own),
+                  "shade": np.isin(around, within) & ~np.isin(around, own), "survey": rows}, path)
+    return path
+
+
+def read_partition(path: Path, shared: Shared) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None,
+                                                         dict[str, list]]:
+    """A partition's buildings, the footprints around it within :func:`reach_m` (None when
+    nothing looks outside) and its findings, from what it reads itself (:func:`write_reads`)."""
+    reads = pd.read_pickle(path)
+    source_crs, polygons, dtypes, transformers = shared.reads
+    own, shade = reads["own"], reads["shade"]
+    b, found = first_pass.assemble(shared.config, shared.crs, source_crs, polygons, reads["ids"],
+                                   reads["fids"], own | shade, reads["survey"], dtypes, transformers)
+    mine = set(reads["ids"][own])
+    inside = b.index.isin(reads["ids"][own])
+    around = b[~inside] if shade.any() else None
+    return b[inside], around, {k: [f for f in v if f.building_id in mine] for k, v in found.items()}
+
+
+def fingerprint(config: Config, n_partitions: int, by: str, arrays: bool, per_partition: bool = False) -> str:
     """Hash of everything a partition's result depends on: the config, the sizes and
     modification times of its input files and tiles, the partitioning, whether arrays are
     drawn and the version."""
@@ -136,7 +206,7 @@ def fingerprint(config: Config, n_partitions: int, by: str, arrays: bool) -> str
         path = Path(path)
         members = sorted(path.rglob("*")) if path.is_dir() else [path]
         stats += [(str(m), m.stat().st_size, m.stat().st_mtime_ns) for m in members if m.is_file()]
-    text = json.dumps([config.model_dump_json(), stats, n_partitions, by, arrays, __version__],
+    text = json.dumps([config.model_dump_json(), stats, n_partitions, by, arrays, per_partition, __version__],
                       default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -152,7 +222,7 @@ def _dask_client(scheduler: str | None, workers: int):
     return Client(cluster)
 
 
-def _timed(part: gpd.GeoDataFrame, neighbours: gpd.GeoDataFrame | None, shared: Shared,
+def _timed(part: gpd.GeoDataFrame | Path, neighbours: gpd.GeoDataFrame | None, shared: Shared,
            progress: Callable[[str], None] = lambda stage: None):
     """:func:`assess_partition` and the seconds it took (measured where it ran)."""
     started = time.perf_counter()
@@ -161,10 +231,10 @@ def _timed(part: gpd.GeoDataFrame, neighbours: gpd.GeoDataFrame | None, shared: 
 
 
 def _run_local(tasks, shared, cache, on_done, progress):
-    for index, part, neighbours in tasks:
+    for index, part, neighbours, size in tasks:
         layers, seconds = _timed(part, neighbours, shared, progress)
         cache.store(index, *layers)
-        on_done(index, len(part), seconds)
+        on_done(index, size, seconds)
 
 
 def _run_dask(tasks: Iterator, shared, cache, on_done, scheduler: str | None, workers: int):
@@ -184,11 +254,13 @@ def _run_dask(tasks: Iterator, shared, cache, on_done, scheduler: str | None, wo
             item = next(tasks, None)
             if item is None:
                 return False
-            index, part, neighbours = item
-            # Scattered first, so the data go to a worker and not into the task graph.
-            data = client.scatter([part, neighbours])
-            future = client.submit(_timed, *data, remote, key=f"roofpv-{cache.key[:16]}-{index}")
-            futures[future] = (index, len(part))
+            index, part, neighbours, size = item
+            # A partition reading its own inputs gets only the path of what it reads;
+            # others are scattered first, so the data go to a worker and not into the task graph.
+            data = [part] if isinstance(part, Path) else client.scatter([part, neighbours])
+            future = client.submit(_timed, *data, *([None] if isinstance(part, Path) else []), remote,
+                                   key=f"roofpv-{cache.key[:16]}-{index}")
+            futures[future] = (index, size)
             pending.add(future)
             return True
 
@@ -246,27 +318,46 @@ def run_partitions(
     """
     if engine not in ENGINES:
         raise ValueError(f"engine {engine!r}: use one of {', '.join(ENGINES)}")
-    prepared = prepared or prepare(config, progress)
-    inventory = prepared.inventory
+    prepared = prepared or prepare(config, progress, per_partition=first_pass.supported(config))
+    inventory, scan = prepared.inventory, prepared.scan
     b = inventory.buildings
-    n = partitions or max(1, math.ceil(len(b) / PARTITION_SIZE))
-    draw_arrays = len(b) <= ARRAYS_MAX_BUILDINGS if arrays is None else arrays
+    ids = scan.catalogue.ids if scan is not None else b.index
+    n = partitions or max(1, math.ceil(len(ids) / PARTITION_SIZE))
+    draw_arrays = len(ids) <= ARRAYS_MAX_BUILDINGS if arrays is None else arrays
+    reads = None if scan is None else (scan.catalogue.source_crs, scan.polygons, scan.survey_dtypes,
+                                       scan.transformers)
     shared = Shared(config, prepared.hourly, prepared.tables, inventory.crs, inventory.dsm,
-                    inventory.dem, draw_arrays, prepared.facade_tables)
+                    inventory.dem, draw_arrays, prepared.facade_tables, reads)
 
     progress(sequence.ROOFS)
-    labels = partition_labels(b, n, by)
-    cache = PartitionCache(out_dir, fingerprint(config, n, by, draw_arrays), resume)
+    labels = (plan(scan.catalogue.township, scan.catalogue.bounds, n, by) if scan is not None
+              else partition_labels(b, n, by))
+    cache = PartitionCache(out_dir, fingerprint(config, n, by, draw_arrays, scan is not None), resume)
     todo = [k for k in range(n) if (labels == k).any() and not cache.done(k)]
     total = int(np.unique(labels).size)
     finished = total - len(todo)
     for k in sorted(set(np.unique(labels)) - set(todo)):
         on_partition(PartitionDone(int(k), finished, total, int((labels == k).sum()), 0.0, True))
 
+    if scan is not None:  # each partition's inputs to shared storage, then the survey let go
+        bounds = scan.catalogue.bounds
+        valid = np.flatnonzero(~np.isnan(bounds).any(axis=1))
+        tree = shapely.STRtree(shapely.box(*bounds[valid].T))
+        survey_at = ids.get_indexer(scan.survey.index)
+        paths = {k: write_reads(cache, k, scan, np.flatnonzero(labels == k), tree, valid, survey_at,
+                                 reach_m(config))
+                 for k in todo}
+        del tree, survey_at
+        scan = replace(scan, survey=scan.survey.iloc[:0])
+        prepared = replace(prepared, scan=scan)
+
     def tasks():
         for k in todo:
             inside = labels == k
-            yield k, b[inside], dsm_neighbours(b, inside, config)
+            if scan is not None:
+                yield k, paths[k], None, int(inside.sum())
+            else:
+                yield k, b[inside], around_partition(b, inside, config), int(inside.sum())
 
     count = [finished]
 
@@ -280,8 +371,16 @@ def run_partitions(
         _run_local(tasks(), shared, cache, on_done, progress)
 
     numbers = tuple(int(k) for k in np.unique(labels))
+    if scan is not None:  # the partitions' findings in their place among the inventory's
+        stages = {}
+        for k in numbers:
+            for stage, found in cache.findings(k).items():
+                stages.setdefault(stage, []).append(found)
+        own = sum(len(item) for item in scan.layout if isinstance(item, list))
+        inventory = replace(inventory, findings=scan.findings(stages) + inventory.findings[own:])
+        prepared = replace(prepared, inventory=inventory, scan=None)
     if stream and len(numbers) > 1:
-        source = Partitions(cache.dir, numbers, b.index, inventory.crs,
+        source = Partitions(cache.dir, numbers, ids, inventory.crs,
                             ("planes", *(("arrays",) if draw_arrays else ()), "facades"))
         assessed = source.read(conclude_columns(source.columns(), prepared))
         if inventory.dsm is None:  # conclude reads the inventory's footprints for the DSM only
@@ -290,7 +389,7 @@ def run_partitions(
         return replace(conclude(assessed, config, prepared, None, None, progress), partitions=source)
     parts = [cache.load(k) for k in numbers]
     # infer_objects: a partition without a value in a text column gives it object dtype
-    assessed = pd.concat([p[0] for p in parts]).reindex(b.index).infer_objects()
+    assessed = pd.concat([p[0] for p in parts]).reindex(ids).infer_objects()
     plane_layer, pv_arrays, facade_layer = (
         _gather([p[i] for p in parts], sort, inventory.crs)
         for i, sort in ((1, ["building_id", "plane"]), (2, ["building_id", "plane", "row"]),

@@ -28,8 +28,14 @@ from roofpv.errors import PointCloudError, WeatherFileError
 from roofpv.findings import Finding
 from roofpv.grid import assess as gridstage
 from roofpv.grid.profiles import BinSeries
-from roofpv.inputs import checks, dsm_match, jurisdictions
-from roofpv.inputs.inventory import assign_townships, footprint_attributes, join_survey, place
+from roofpv.inputs import checks, dsm_match, first_pass, jurisdictions
+from roofpv.inputs.inventory import (
+    assign_townships,
+    footprint_attributes,
+    join_survey,
+    place,
+    survey_orphans,
+)
 from roofpv.inputs.site_checks import site_findings
 from roofpv.io import point_cloud, readers, surface_files, tiles
 from roofpv.io.register_files import read_meters, read_register
@@ -72,6 +78,8 @@ class Prepared:
     surfaces: gpd.GeoDataFrame | None = None
     #: Yield and shading tables of vertical planes (None when facades are off).
     facade_tables: facades.FacadeTables | None = None
+    #: The first pass of a run read per partition (:func:`scan_inventory`), or None.
+    scan: first_pass.Scan | None = None
 
 
 def analysis_crs(config: Config) -> str:
@@ -155,6 +163,46 @@ def surface_sites(config: Config, inventory: Inventory) -> tuple[gpd.GeoDataFram
     return found, findings + more
 
 
+def scan_inventory(config: Config) -> tuple[Inventory, first_pass.Scan]:
+    """:func:`build_inventory` for a run whose partitions read their own footprints and
+    survey rows (:mod:`roofpv.inputs.first_pass`, where :func:`first_pass.supported`):
+    the jurisdiction-wide checks on the first pass. The inventory holds no buildings; its
+    findings are the jurisdiction-wide ones (:meth:`first_pass.Scan.findings` adds the
+    partitions')."""
+    inputs = config.inputs
+    survey_source = str(inputs.survey) if inputs.survey else None
+    findings = []
+    if inputs.survey is not None:
+        survey, findings = readers.read_survey(inputs.survey, inputs.survey_sheet)
+    else:
+        survey = pd.DataFrame(columns=[c for c in COLUMN_ALIASES if c != "building_id"])
+        survey.index.name = "building_id"
+    polygons, found = jurisdictions.read_townships(config)
+    findings += found
+    crs = analysis_crs(config)
+    surveyed = survey["township"] if "township" in survey else pd.Series(dtype=object)
+    catalogue, found, (sample, sampled) = first_pass.scan(config, crs, polygons, surveyed[surveyed.notna()])
+    findings = found + findings
+    survey, found = checks.match_ids(catalogue.ids, survey, str(inputs.survey))
+    findings += found + survey_orphans(catalogue.ids, survey.index, survey_source, str(inputs.footprints))
+    probe = survey.iloc[:1]  # a footprint without survey row turns ints to floats in the join
+    if not catalogue.ids.isin(survey.index).all():
+        probe = probe.reindex(probe.index.append(pd.Index([None])))
+    late = checks.row_rule_findings(config)
+    mosaic, dem, found = checks.open_tiles(config, crs)
+    later = found + checks.grid_findings(config, crs, mosaic, dem)
+    later += checks.datum_check(config, sample, polygons, mosaic, crs, sampled=sampled)
+    projected = polygons.to_crs(crs) if polygons is not None else None
+    last = checks.township_layout(projected, str(inputs.townships)) if projected is not None else []
+    empty = gpd.GeoDataFrame(index=catalogue.ids[:0], geometry=[], crs=crs)
+    scan = first_pass.Scan(catalogue=catalogue, survey=survey, survey_dtypes=probe.dtypes, polygons=polygons,
+                           layout=(findings, "survey", "geometry", "overlaps", late, "townships", later,
+                                   "cross", last))
+    inventory = Inventory(buildings=empty, township_polygons=projected, findings=findings + late + later + last,
+                          survey_rows=len(survey), crs=crs)
+    return inventory, scan
+
+
 def check_inputs(config: Config) -> Inventory:
     """:func:`build_inventory` plus the weather file's checks and the DSM's coverage of the
     footprints: every check `roofpv validate` makes, without modelling."""
@@ -183,13 +231,26 @@ def read_transformers(config: Config) -> tuple[pd.DataFrame | None, list]:
     return readers.read_transformers(grid_cfg.transformers, grid_cfg.transformers_layer)
 
 
-def prepare(config: Config, progress: Callable[[str], None] = lambda stage: None) -> Prepared:
+def prepare(config: Config, progress: Callable[[str], None] = lambda stage: None,
+            per_partition: bool = False) -> Prepared:
     """Read the inputs and the weather and compute the yield tables: the steps a run
-    does once, whatever the number of buildings."""
+    does once, whatever the number of buildings. ``per_partition``: only the first pass
+    over the footprints (:func:`scan_inventory`), the partitions read their own."""
     progress(sequence.READ)
-    inventory = build_inventory(config)
+    scan = None
+    if per_partition:
+        inventory, scan = scan_inventory(config)
+    else:
+        inventory = build_inventory(config)
     transformers, found = read_transformers(config)
-    if transformers is not None:
+    if transformers is not None and scan is not None:  # each partition assigns its own
+        lost = pd.DataFrame({"transformer_id": scan.survey.get("transformer_id", pd.Series(dtype=object))
+                             .reindex(scan.catalogue.ids)})  # no geometry: only the count finding
+        more = gridstage.assign_transformers(lost, transformers, inventory.crs,
+                                             str(config.inputs.survey or config.inputs.footprints))[1]
+        scan = replace(scan, layout=(*scan.layout, found + more, "transformers"), transformers=transformers)
+        found = found + more
+    elif transformers is not None:
         served, more = gridstage.assign_transformers(inventory.buildings, transformers, inventory.crs,
                                                      str(config.inputs.survey or config.inputs.footprints))
         inventory, found = replace(inventory, buildings=served), found + more
@@ -208,7 +269,7 @@ def prepare(config: Config, progress: Callable[[str], None] = lambda stage: None
     return Prepared(inventory=inventory, transformers=transformers, hourly=hourly,
                     tables=solar.yield_tables(config, hourly),
                     info=run_info(config, weather_meta, hourly, inventory.crs, inventory.township_polygons),
-                    meters=meters, surfaces=surfaces,
+                    meters=meters, surfaces=surfaces, scan=scan,
                     facade_tables=facades.tables(config, hourly) if config.facades.enabled else None)
 
 

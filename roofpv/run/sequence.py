@@ -26,8 +26,10 @@ ENGINES = ("local", "dask")
 #: Ways to split the buildings into partitions (:func:`roofpv.run.engine.partition_labels`).
 PARTITION_BY = ("township", "spatial")
 #: Default number of buildings per partition: small enough to bound the memory of the
-#: per-plane tables, large enough that per-partition overhead is negligible.
-PARTITION_SIZE = 50_000
+#: per-plane tables (a partition's layout peaks at ~0.65 GB per 20,000 buildings above
+#: the process's base, docs/performance.md), large enough that per-partition overhead
+#: is negligible.
+PARTITION_SIZE = 20_000
 #: Above this many buildings the ``pv_arrays`` preview is left out unless asked for: it
 #: holds about five module rows per roof and drawing them costs as much as the layout.
 ARRAYS_MAX_BUILDINGS = 200_000

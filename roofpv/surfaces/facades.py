@@ -169,7 +169,7 @@ def dsm_obstruction(w: dict[str, np.ndarray], z_m: np.ndarray, mosaic: tiles.Mos
 
 
 def facade_layer(b: gpd.GeoDataFrame, config: Config, ft: FacadeTables, crs: str,
-                 around: gpd.GeoDataFrame | None = None, north_deg: float = 0.0,
+                 around: gpd.GeoDataFrame | None = None, north_deg: float | np.ndarray = 0.0,
                  mosaic: tiles.Mosaic | None = None, dem: tiles.Mosaic | None = None) -> gpd.GeoDataFrame:
     """The ``facades`` layer: one row per wall segment (outline and courtyards) of the buildings ``b``.
 
@@ -181,7 +181,8 @@ def facade_layer(b: gpd.GeoDataFrame, config: Config, ft: FacadeTables, crs: str
     crs : projected CRS of the geometries
     around : footprints (with ``roof_height_m``) besides ``b`` that stand against or
         shade its walls, e.g. the neighbours of a partition; their walls are not listed
-    north_deg : azimuth of grid north from true north (:func:`roofpv.roofs.dsm.true_north`)
+    north_deg : azimuth of grid north from true north (:func:`grid_north`), one for all or
+        one per building of ``b`` [deg]
     mosaic, dem : the run's DSM (and DEM): where it has data in front of a wall, the
         obstacle in front is read from it (:func:`dsm_obstruction`: roofs as they stand,
         every building whether it has a footprint and a height or not), else from the
@@ -205,7 +206,8 @@ def facade_layer(b: gpd.GeoDataFrame, config: Config, ft: FacadeTables, crs: str
     w = walls.subset(edges, own[edges["owner"]] & (edges["length_m"] >= f.min_wall_length_m))
     exposed = walls.exposed_height(w, geometry, height, f.party_wall_gap_m)
     top = height[w["owner"]]
-    azimuth = (w["azimuth_deg"] + north_deg) % 360.0
+    north = np.broadcast_to(np.asarray(north_deg, float), (len(b),))
+    azimuth = (w["azimuth_deg"] + north[w["owner"]]) % 360.0
 
     # The usable band: above the hidden part and the ground storey, up to the top.
     rules = _use_rules(b["category"].to_numpy(object)[w["owner"]], azimuth, config)
@@ -260,15 +262,13 @@ def heights(buildings: gpd.GeoDataFrame, config: Config) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"roof_height_m": height}, geometry=buildings.geometry, crs=buildings.crs)
 
 
-def grid_north(b: gpd.GeoDataFrame, crs: str) -> float:
-    """Azimuth of grid north from true north at the centre of the buildings [deg]
-    (:func:`roofpv.roofs.dsm.true_north`), 0 without buildings."""
-    if b.empty:
-        return 0.0
-    xmin, ymin, xmax, ymax = shapely.total_bounds(b.geometry.to_numpy())
-    if not np.isfinite(xmin):
-        return 0.0
-    return dsm.true_north(pyproj.CRS(crs).to_wkt(), (xmin + xmax) / 2, (ymin + ymax) / 2)
+def grid_north(b: gpd.GeoDataFrame, crs: str) -> np.ndarray:
+    """Azimuth of grid north from true north at the centre of each building's bounds
+    [deg] (:func:`roofpv.roofs.dsm.true_north`; 0 where a building has no geometry):
+    each building's own, so any split of the buildings gives the same walls."""
+    xmin, ymin, xmax, ymax = shapely.bounds(b.geometry.to_numpy()).T
+    north = dsm.true_north(pyproj.CRS(crs).to_wkt(), (xmin + xmax) / 2, (ymin + ymax) / 2)
+    return np.nan_to_num(np.asarray(north, float))
 
 
 def building_totals(layer: pd.DataFrame, index: pd.Index) -> pd.DataFrame:

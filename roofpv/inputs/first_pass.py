@@ -1,0 +1,285 @@
+"""Inputs read per partition: a light first pass over the whole jurisdiction, then each
+partition's own footprints and survey rows.
+
+A large run holds its footprints whole nowhere. :func:`scan` streams the footprint
+layer in batches of :data:`BATCH_ROWS` and keeps, per footprint, only what the
+jurisdiction-wide steps need (a :class:`Catalogue`: building id, feature id, bounds in
+the analysis CRS, a township key for the partition plan); the checks that need every
+footprint run on it (ids repeated or blank, survey rows without a footprint, the datum
+on an even sample read back by feature id). :func:`assemble` then builds one
+partition's buildings exactly as :func:`roofpv.run.pipeline.build_inventory` builds
+them from the whole layer: it reads the partition's footprints by feature id together
+with those whose bounds reach them, two rings deep, so that a footprint overlapping
+one across the partition's border is resolved as in one piece
+(:func:`roofpv.inputs.inventory.resolve_overlaps` decides a pair from the footprints
+touching either of them). Findings about single buildings are gathered from the
+partitions and put in the one-piece order by :func:`gather_findings`.
+"""
+
+from __future__ import annotations
+
+import graphlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from roofpv.config import Config
+from roofpv.errors import InputError
+from roofpv.findings import Finding
+from roofpv.grid import assess as gridstage
+from roofpv.inputs import checks, jurisdictions
+from roofpv.inputs.georef import resolve_crs
+from roofpv.inputs.inventory import (
+    assign_townships,
+    fill_from_footprints,
+    footprint_attributes,
+    join_survey,
+    resolve_overlaps,
+    to_analysis_crs,
+)
+from roofpv.inputs.webmap import to_wgs84
+from roofpv.io import readers
+
+#: GDAL drivers whose feature ids address the features directly and stay the same from
+#: one opening to the next (GeoJSON renumbers repeated ids, for one).
+BY_FEATURE_ID = ("GPKG", "FlatGeobuf", "ESRI Shapefile")
+#: Footprints per batch of the first pass (its memory: one batch's geometries).
+BATCH_ROWS = 100_000
+#: Checks whose findings concern single buildings, in the order
+#: :func:`roofpv.run.pipeline.build_inventory` makes them (each partition makes its own).
+STAGES = ("survey", "geometry", "overlaps", "townships", "cross", "transformers")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scan:
+    """The first pass of a run read per partition: the :class:`Catalogue`, the survey
+    (ids matched) that the partitions' rows are cut from, and the place of each
+    partition's findings among the jurisdiction-wide ones."""
+
+    catalogue: Catalogue
+    survey: pd.DataFrame
+    #: dtypes of the survey columns once joined to every footprint.
+    survey_dtypes: pd.Series
+    #: Township polygons as read (their file's CRS), or None.
+    polygons: gpd.GeoDataFrame | None
+    #: The inventory's findings in order: lists of jurisdiction-wide findings, and the
+    #: names of :data:`STAGES` where the partitions' findings go.
+    layout: tuple[list[Finding] | str, ...]
+    #: The 台区 transformers table each partition assigns its buildings to, or None.
+    transformers: pd.DataFrame | None = None
+
+    def findings(self, stages: dict[str, list[list[Finding]]]) -> list[Finding]:
+        """The inventory's findings in the one-piece order, given each stage's findings
+        from every partition."""
+        position = pd.Series(np.arange(len(self.catalogue.ids)), index=self.catalogue.ids)
+        return [f for item in self.layout
+                for f in (item if isinstance(item, list) else gather_findings(stages.get(item, []), position))]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Catalogue:
+    """What the first pass keeps of every footprint, in the layer's order."""
+
+    #: Building ids as :func:`roofpv.io.readers.read_footprints` names them.
+    ids: pd.Index
+    #: Feature ids, to read each footprint again (:func:`roofpv.io.readers.read_vector` ``fids``).
+    fids: np.ndarray
+    #: (n, 4) bounds in the analysis CRS (xmin, ymin, xmax, ymax), NaN without geometry.
+    bounds: np.ndarray
+    #: The township each building is planned with: surveyed, else located by the
+    #: centre of its bounds (for the partition plan only; results never depend on it).
+    township: np.ndarray
+    #: CRS the footprint layer is read in (its own, or ``inputs.footprints_crs``).
+    source_crs: str
+
+
+def supported(config: Config) -> bool:
+    """Whether the run can read its inputs per partition: footprints in a layer GDAL
+    reads by feature id directly (GeoPackage, FlatGeobuf, shapefile; not a DXF drawing),
+    no DSM (the footprints are matched against the DSM as a whole first,
+    :mod:`roofpv.inputs.dsm_match`), no PV register (joined to the buildings as a
+    whole) and no surface layers (cut to open ground by the footprints as a whole)."""
+    import pyogrio
+
+    inputs = config.inputs
+    path = Path(inputs.footprints)
+    if (config.dsm.tiles is not None or inputs.register_file is not None or config.surfaces.layers
+            or path.suffix.lower() == ".dxf"):
+        return False
+    try:
+        info = pyogrio.read_info(path, layer=inputs.footprints_layer)
+    except Exception:  # unreadable: the whole read reports it
+        return False
+    return info["driver"] in BY_FEATURE_ID and bool(info["capabilities"]["random_read"])
+
+
+def _batches(path: Path, layer: str | None, id_column: str) -> Iterator[tuple[np.ndarray, pd.Series, np.ndarray]]:
+    """Feature ids, raw ids and geometries of the footprint layer, batch by batch."""
+    import pyogrio
+
+    encoding = readers.dbf_encoding(path, layer)
+    options = {"encoding": encoding.encoding} if encoding is not None else {}
+    with pyogrio.open_arrow(path, layer=layer, columns=[id_column], return_fids=True,
+                            batch_size=BATCH_ROWS, use_pyarrow=True, **options) as (_, reader):
+        for batch in reader:  # by position: the feature id, the id column, the geometry
+            fids = batch.column(0).to_numpy()
+            ids = batch.column(1).to_pandas()
+            yield fids, ids, shapely.from_wkb(batch.column(2).to_numpy(zero_copy_only=False))
+
+
+def scan(config: Config, crs: str, polygons: gpd.GeoDataFrame | None, surveyed: pd.Series
+         ) -> tuple[Catalogue, list[Finding], tuple[gpd.GeoSeries, tuple[int, int, np.ndarray]]]:
+    """The first pass over the footprint layer: its :class:`Catalogue`, the findings
+    :func:`roofpv.io.readers.read_footprints` makes, and the footprints
+    :func:`roofpv.inputs.checks.datum_check` samples with its ``sampled`` numbers.
+    ``surveyed``: the survey's township by building id; ``polygons`` the townships."""
+    import pyogrio
+
+    inputs = config.inputs
+    path, layer, id_column = Path(inputs.footprints), inputs.footprints_layer, inputs.footprints_id_column
+    if not path.exists():
+        raise InputError(f"{path}: footprints file not found; check `inputs` in the config")
+    detected = readers.dbf_encoding(path, layer)  # a shapefile's text without a .cpg
+    info = pyogrio.read_info(path, layer=layer, **({"encoding": detected.encoding} if detected else {}))
+    if id_column not in list(info["fields"]):
+        raise InputError(
+            f"{path}: footprints have no id column {id_column!r}; columns are "
+            f"{list(info['fields'])}. Set inputs.footprints_id_column")
+    fids, raw_ids, boxes, polygonal = [], [], [], []
+    for f, ids, geometry in _batches(path, layer, id_column):
+        fids.append(f)
+        raw_ids.append(ids)
+        boxes.append(shapely.bounds(geometry))
+        polygonal.append(shapely.is_valid(geometry) & ~shapely.is_empty(geometry)
+                         & np.isin(shapely.get_type_id(geometry), (3, 6)))
+    raw = np.concatenate(boxes) if boxes else np.empty((0, 4))
+    polygonal = np.concatenate(polygonal) if polygonal else np.empty(0, bool)
+    if np.isnan(raw).all():
+        raise InputError(f"{path}: footprints layer has no geometries; point the config at the "
+                         "layer with the outlines")
+    if not polygonal.any():
+        raise InputError(f"{path}: footprints layer holds no polygons; point the config at a "
+                         "polygon layer of footprint outlines")
+    total = np.r_[np.nanmin(raw[:, :2], axis=0), np.nanmax(raw[:, 2:], axis=0)]
+    source, crs_findings = resolve_crs(info["crs"], total, str(path), inputs.footprints_crs)
+    if source is None:
+        raise InputError(f"{path}: {crs_findings[0].problem}; {crs_findings[0].fix}")
+    ids, found = readers.footprint_ids(pd.concat(raw_ids, ignore_index=True), path, id_column)
+    findings = readers.encoding_finding(path, layer) + crs_findings + found
+    fids = np.concatenate(fids)
+    bounds = project_bounds(raw, source, crs, inputs.footprints_datum)
+    extent = np.r_[raw[polygonal, :2].min(axis=0), raw[polygonal, 2:].max(axis=0)]
+    township = surveyed.reindex(ids).to_numpy(dtype=object, copy=True)
+    missing = np.flatnonzero(pd.isna(township) & ~np.isnan(bounds).any(axis=1))
+    if polygons is not None and missing.size:  # the rest are planned by where they lie
+        centre = shapely.points((bounds[missing, :2] + bounds[missing, 2:]) / 2)
+        tree = shapely.STRtree(polygons.to_crs(crs).geometry.to_numpy())
+        at, hit = tree.query(centre, predicate="within")
+        township[missing[at]] = polygons.index.to_numpy()[hit]
+    township[pd.isna(township)] = "未知"
+    catalogue = Catalogue(ids=ids, fids=fids, bounds=bounds, township=township.astype(str),
+                          source_crs=str(source))
+    positions = np.flatnonzero(polygonal)
+    pick = positions[checks.township_sample(positions.size)]
+    sample = readers.read_vector(path, layer, fids=fids[pick]).geometry.set_crs(source, allow_override=True)
+    return catalogue, findings, (sample, (int(positions.size), len(ids), extent))
+
+
+#: Margin added to each footprint's projected bounds, m: the bounds are projected by
+#: their corners, which over a building's extent bounds the projected outline to well
+#: under a millimetre.
+BOUNDS_PAD_M = 1.0
+
+
+def project_bounds(bounds: np.ndarray, source, crs: str, datum=None) -> np.ndarray:
+    """(n, 4) bounds in ``source`` CRS (digitised on a web-map ``datum``) → bounds in
+    ``crs`` of the outlines they hold, :data:`BOUNDS_PAD_M` wider on every side."""
+    from pyproj import CRS, Transformer
+
+    x = bounds[:, [0, 2, 0, 2]].ravel()
+    y = bounds[:, [1, 1, 3, 3]].ravel()
+    if datum is not None:
+        x, y = Transformer.from_crs(CRS(source), CRS("EPSG:4326"), always_xy=True).transform(x, y)
+        x, y = to_wgs84(x, y, datum)
+        source = "EPSG:4326"
+    x, y = Transformer.from_crs(CRS(source), CRS(crs), always_xy=True).transform(x, y)
+    x, y = x.reshape(-1, 4), y.reshape(-1, 4)
+    with np.errstate(invalid="ignore"):
+        return np.column_stack([x.min(axis=1) - BOUNDS_PAD_M, y.min(axis=1) - BOUNDS_PAD_M,
+                                x.max(axis=1) + BOUNDS_PAD_M, y.max(axis=1) + BOUNDS_PAD_M])
+
+
+def surroundings(bounds: np.ndarray, own: np.ndarray, tree: shapely.STRtree, valid: np.ndarray,
+                 rings: int = 2) -> np.ndarray:
+    """Positions (sorted) of the footprints ``rings`` deep around the positions ``own``:
+    each ring adds those whose bounds meet the bounds of the ring before. ``tree``:
+    :class:`shapely.STRtree` of the bounds of the footprints at positions ``valid``
+    (those with a geometry; ``own`` among them)."""
+    around = np.unique(own)
+    for _ in range(rings):
+        near = valid[np.unique(tree.query(shapely.box(*bounds[around].T))[1])]
+        if near.size == around.size:
+            break
+        around = near
+    return around
+
+
+def assemble(config: Config, crs: str, catalogue_crs: str, polygons: gpd.GeoDataFrame | None,
+             ids: pd.Index, fids: np.ndarray, own: np.ndarray, survey: pd.DataFrame,
+             survey_dtypes: pd.Series, transformers: pd.DataFrame | None = None,
+             ) -> tuple[gpd.GeoDataFrame, dict[str, list[Finding]]]:
+    """One partition's buildings as :func:`roofpv.run.pipeline.build_inventory` gives
+    them, and the findings about them by check (:data:`STAGES`).
+
+    ``ids``/``fids``: the footprints read (the partition's and those around it, in the
+    layer's order), ``own`` which of them are the partition's; ``survey`` their survey
+    rows; ``survey_dtypes`` the survey columns' dtypes once joined to every footprint;
+    ``transformers`` the 台区 table the buildings are served from (as
+    :func:`roofpv.run.pipeline.prepare` assigns them)."""
+    inputs = config.inputs
+    fp_source, survey_source = str(inputs.footprints), str(inputs.survey) if inputs.survey else None
+    frame = readers.read_vector(Path(inputs.footprints), inputs.footprints_layer, fids=fids)
+    frame = frame.set_crs(catalogue_crs, allow_override=True).set_index(ids)
+    frame = frame.drop(columns=inputs.footprints_id_column)
+    attributes = footprint_attributes(frame.drop(columns="geometry"), config.dsm.storey_height_m)
+    b, joined = join_survey(frame[["geometry"]], survey, survey_source, fp_source)
+    b = b.astype(survey_dtypes[survey_dtypes.index.isin(b.columns)].to_dict())
+    b, geometry = to_analysis_crs(fill_from_footprints(b, attributes), crs, fp_source, inputs.footprints_datum)
+    b, overlaps = resolve_overlaps(b, fp_source)
+    b = b[own]
+    b, towns = assign_townships(b, polygons, str(inputs.survey))
+    county = jurisdictions.county_of(b["township"], polygons)
+    if county is not None:  # a province run: the county level
+        b.insert(b.columns.get_loc("township_source") + 1, "county", county)
+    projected = polygons.to_crs(crs) if polygons is not None else None
+    mine = set(b.index)
+    found = {"survey": joined if survey_source else [], "geometry": geometry, "overlaps": overlaps,
+             "townships": towns,
+             "cross": checks.building_checks(b, projected, str(inputs.survey), fp_source)}
+    if transformers is not None:
+        b, found["transformers"] = gridstage.assign_transformers(
+            b, transformers, crs, str(inputs.survey or inputs.footprints))
+    return b, {k: [f for f in v if f.building_id in mine] for k, v in found.items()}
+
+
+def gather_findings(pieces: list[list[Finding]], position: pd.Series) -> list[Finding]:
+    """One check's findings from every partition in the one-piece order: by kind (a
+    check emits its kinds of finding, told apart by their fix, one kind after the other;
+    each partition's findings give part of that order) and within a kind by building in
+    the layer's order (``position``: building id → position)."""
+    order = graphlib.TopologicalSorter()
+    for piece in pieces:
+        kinds = list(dict.fromkeys(f.fix for f in piece))
+        for kind in kinds:
+            order.add(kind)
+        for before, after in pairwise(kinds):
+            order.add(after, before)
+    rank = {kind: r for r, kind in enumerate(order.static_order())}
+    found = [f for piece in pieces for f in piece]
+    return sorted(found, key=lambda f: (rank[f.fix], position.get(f.building_id, -1)))

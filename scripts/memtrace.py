@@ -1,0 +1,61 @@
+"""Peak resident memory of a command and of each process it starts, sampled:
+``python scripts/memtrace.py [--every 0.5] [--timeline t.csv] -- roofpv survey county.yaml …``.
+
+Prints the command's wall time and, per process (the command itself and e.g. each Dask
+worker, named by its command line), the largest resident set size seen, then the
+largest sum over all of them at one instant. Sampling misses peaks shorter than the
+interval; ``/usr/bin/time -v`` gives the command's own exact peak."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+
+import psutil
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--every", type=float, default=0.5, help="sampling interval, s")
+    parser.add_argument("--timeline", type=argparse.FileType("w"),
+                        help="CSV of every sample: seconds, command's RSS, all processes' RSS (MB)")
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    started = time.perf_counter()
+    child = subprocess.Popen(command)
+    root = psutil.Process(child.pid)
+    peaks: dict[int, tuple[int, str]] = {}
+    total = 0
+    while child.poll() is None:
+        try:
+            procs = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            break
+        now = own = 0
+        for p in procs:
+            try:
+                rss = p.memory_info().rss
+                name = " ".join(p.cmdline()[-3:])[-60:] if p.pid != child.pid else "command"
+            except psutil.Error:
+                continue
+            now += rss
+            own = rss if p.pid == child.pid else own
+            if rss > peaks.get(p.pid, (0, ""))[0]:
+                peaks[p.pid] = (rss, name)
+        total = max(total, now)
+        if args.timeline:
+            args.timeline.write(f"{time.perf_counter() - started:.1f},{own / 1e6:.0f},{now / 1e6:.0f}\n")
+        time.sleep(args.every)
+    wall = time.perf_counter() - started
+    print(f"wall {wall:.1f} s, exit {child.returncode}", file=sys.stderr)
+    for pid, (rss, name) in sorted(peaks.items(), key=lambda kv: -kv[1][0])[:8]:
+        print(f"peak {rss / 1e9:.2f} GB  pid {pid}  {name}", file=sys.stderr)
+    print(f"peak of all processes at one instant {total / 1e9:.2f} GB", file=sys.stderr)
+    return child.returncode
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,163 @@
+"""Inputs read per partition (roofpv.inputs.first_pass): a run whose partitions read
+their own footprints and survey rows gives the one-piece run's results, every column,
+also where footprints overlap across partition borders and in every vector format."""
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+from shapely import affinity
+
+from roofpv.config import load_config
+from roofpv.findings import findings_frame
+from roofpv.inputs import first_pass
+from roofpv.run import engine
+from roofpv.run.pipeline import run
+
+from .conftest import ROOT
+
+SAMPLE = ROOT / "data" / "sample"
+#: Relative tolerance of numbers between the two paths (they are in fact equal).
+RTOL = 1e-9
+
+
+def _messy_footprints(n: int = 400) -> gpd.GeoDataFrame:
+    """The first ``n`` sample footprints and what real layers hold besides: copies
+    shrunk inside their original (building parts), copies shifted to overlap it by a
+    third, a copy inside a shifted copy (a chain), a repeated and a blank id, a
+    self-intersecting ring and a 2 m² sliver; none of the added ones has a survey row."""
+    fp = pyogrio.read_dataframe(SAMPLE / "footprints.gpkg").iloc[:n].reset_index(drop=True)
+    g = fp.geometry
+    width = (g.bounds["maxx"] - g.bounds["minx"]).to_numpy()
+    added = []
+    for k in range(0, n, 13):
+        added.append((f"PART{k}", affinity.scale(g[k], 0.6, 0.6)))
+        shifted = affinity.translate(g[k], width[k] / 3)
+        added.append((f"SHIFT{k}", shifted))
+        added.append((f"INNER{k}", affinity.scale(shifted, 0.5, 0.5)))
+    x, y = g[5].centroid.x, g[5].centroid.y
+    added.append(("BOWTIE", shapely.Polygon([(x, y), (x + 2e-4, y + 2e-4), (x + 2e-4, y), (x, y + 2e-4)])))
+    added.append(("SLIVER", shapely.box(x + 3e-4, y, x + 3e-4 + 1e-5, y + 2e-5)))
+    added.append((fp.at[7, "building_id"], affinity.translate(g[7], 0.0, 1e-3)))  # repeated id
+    added.append((None, affinity.translate(g[9], 0.0, 1e-3)))  # blank id
+    extra = gpd.GeoDataFrame({"building_id": [a for a, _ in added]}, geometry=[b for _, b in added],
+                             crs=fp.crs)
+    # Interleaved, so that a footprint and its copies fall in different partitions.
+    out = pd.concat([fp, extra], ignore_index=True)
+    order = np.random.default_rng(3).permutation(len(out))
+    return gpd.GeoDataFrame(out.iloc[order].reset_index(drop=True), crs=fp.crs)
+
+
+@pytest.fixture(scope="module")
+def messy(tmp_path_factory):
+    """Configs of the sample without DSM on the messy footprints, in GeoPackage and
+    FlatGeobuf. Facades off: their walls see the partition's grid north and no
+    neighbours outside it, in any partitioned run."""
+    folder = tmp_path_factory.mktemp("messy")
+    fp = _messy_footprints()
+    configs = {}
+    for suffix, driver in ((".gpkg", "GPKG"), (".fgb", "FlatGeobuf")):
+        path = folder / f"footprints{suffix}"
+        pyogrio.write_dataframe(fp, path, driver=driver)
+        config = folder / f"messy{suffix}.yaml"
+        config.write_text(f"extends: {ROOT / 'configs' / 'pinghu.yaml'}\ninputs:\n  footprints: {path}\n"
+                          "dsm:\n  tiles: null\nfacades:\n  enabled: false\n", encoding="utf-8")
+        configs[suffix] = load_config(config)
+    return configs
+
+
+def assert_same_frame(a: pd.DataFrame, b: pd.DataFrame, name: str) -> None:
+    """Same index and columns; numbers within :data:`RTOL`, everything else equal,
+    geometries coordinate for coordinate."""
+    assert list(a.columns) == list(b.columns), name
+    assert a.index.equals(b.index), name
+    for column in a.columns:
+        x, y = a[column], b[column]
+        if isinstance(x.dtype, gpd.array.GeometryDtype):
+            same = shapely.equals_exact(x.to_numpy(), y.to_numpy(), 0.0) | (x.isna() & y.isna()).to_numpy()
+        elif pd.api.types.is_float_dtype(x) and pd.api.types.is_float_dtype(y):
+            same = np.isclose(x, y, rtol=RTOL, atol=0.0, equal_nan=True)
+        else:
+            x, y = x.astype(object), y.astype(object)
+            same = (x.where(x.notna(), None).to_numpy() == y.where(y.notna(), None).to_numpy())
+        assert np.all(same), f"{name}.{column}: {x[~same].head(3).tolist()} ≠ {y[~same].head(3).tolist()}"
+
+
+def assert_same_results(a, b) -> None:
+    assert_same_frame(a.buildings, b.buildings, "buildings")
+    assert_same_frame(a.townships, b.townships, "townships")
+    assert_same_frame(a.plan, b.plan, "plan")
+    if a.pv_arrays is not None:
+        assert_same_frame(a.pv_arrays, b.pv_arrays, "pv_arrays")
+    pd.testing.assert_frame_equal(findings_frame(a.findings), findings_frame(b.findings))
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", pytest.param(".fgb", marks=pytest.mark.slow)])
+def test_partitions_reading_their_own_inputs_give_the_one_piece_results(messy, suffix, tmp_path):
+    config = messy[suffix]
+    assert first_pass.supported(config)
+    whole = run(config)
+    b = whole.buildings
+    # what the layer holds reached the buildings: parts, cut overlaps, a repaired ring
+    assert b["overlap_of"].notna().sum() >= 30 and (b["overlap_share"].between(0.01, 0.5)).sum() >= 5
+    problems = {f.problem for f in whole.findings}
+    assert "invalid polygon (self-intersection or bad ring) repaired" in problems
+    assert any(p.startswith("duplicate building_id") for p in problems)
+
+    parted = engine.run_partitions(config, tmp_path, partitions=20, by="spatial")
+    assert_same_results(whole, parted)
+    # The partitions read footprints beyond their own, and some of those decide an overlap.
+    reads = [pd.read_pickle(p) for p in sorted((tmp_path / ".partitions").glob("*.inputs.pkl"))]
+    assert len(reads) == 20 and sum(r["own"].sum() < len(r["ids"]) for r in reads) >= 5
+    owner = {bid: k for k, r in enumerate(reads) for bid in r["ids"][r["own"]]}
+    pairs = b[b["overlap_of"].notna()]
+    assert sum(owner[i] != owner[j] for i, j in pairs["overlap_of"].items()) >= 3
+
+
+def test_surroundings_are_two_rings_deep():
+    # A chain of boxes each touching the next: two rings around box 0 reach box 2.
+    bounds = np.array([[0.0, 0, 1, 1], [1, 0, 2, 1], [2, 0, 3, 1], [3, 0, 4, 1], [10, 10, 11, 11]])
+    valid = np.arange(len(bounds))
+    tree = shapely.STRtree(shapely.box(*bounds.T))
+    assert first_pass.surroundings(bounds, np.array([0]), tree, valid).tolist() == [0, 1, 2]
+    assert first_pass.surroundings(bounds, np.array([4]), tree, valid).tolist() == [4]
+
+
+def test_bounds_are_projected_around_the_outline():
+    # A 20 m footprint in lon/lat: its projected outline lies inside the projected bounds.
+    square = shapely.box(121.0, 30.7, 121.0002, 30.7002)
+    box = first_pass.project_bounds(np.array([square.bounds]), "EPSG:4490", "EPSG:4549")[0]
+    outline = gpd.GeoSeries([square], crs="EPSG:4490").to_crs("EPSG:4549").iloc[0]
+    assert shapely.box(*box).contains(outline)
+    assert np.allclose(box, np.array(outline.bounds) + [-1, -1, 1, 1], atol=1e-3)
+
+
+@pytest.mark.slow
+def test_a_county_of_100k_read_per_partition_gives_the_one_piece_results(tmp_path):
+    import subprocess
+    import sys
+
+    county = tmp_path / "county"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "make_county.py"), "--buildings", "100000",
+                    "--out-dir", str(county)], check=True, capture_output=True)
+    config = load_config(county / "county.yaml")
+    config = config.model_copy(update={"facades": config.facades.model_copy(update={"enabled": False})})
+    whole = run(config)
+    parted = engine.run_partitions(config, tmp_path / "out", partitions=6)
+    assert_same_results(whole, parted)
+
+
+def test_first_pass_plans_buildings_without_a_surveyed_township_by_their_location():
+    config = load_config(ROOT / "configs" / "pinghu.yaml").model_copy(deep=True)
+    from roofpv.io import readers
+    from roofpv.run.pipeline import analysis_crs
+
+    polygons, _ = readers.read_townships(SAMPLE / "townships.gpkg", None, "township", None)
+    catalogue, findings, (sample, (n, total, _)) = first_pass.scan(
+        config, analysis_crs(config), polygons, pd.Series(dtype=object))
+    assert len(catalogue.ids) == total == 3449 and n == 3449 and len(sample) == 3449
+    assert catalogue.ids[0] == "CQ00001" and not findings
+    located = pd.Series(catalogue.township).value_counts()
+    assert set(located.index) <= set(polygons.index) | {"未知"} and located.get("未知", 0) < 30
