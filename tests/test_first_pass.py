@@ -63,7 +63,7 @@ def messy(tmp_path_factory):
         pyogrio.write_dataframe(fp, path, driver=driver)
         config = folder / f"messy{suffix}.yaml"
         config.write_text(f"extends: {ROOT / 'configs' / 'pinghu.yaml'}\ninputs:\n  footprints: {path}\n"
-                          "dsm:\n  tiles: null\nfacades:\n  enabled: false\n", encoding="utf-8")
+                          "dsm:\n  tiles: null\nsurfaces:\n  layers: []\n", encoding="utf-8")
         configs[suffix] = load_config(config)
     return configs
 

@@ -332,8 +332,8 @@ JOURNAL = ".roofpv-swap.json"
 #: Prefixes of a command's staging folder and of the folder the replaced files go to.
 STAGE_PREFIX, TRASH_PREFIX = ".roofpv-stage-", ".roofpv-old-"
 #: Layers written as GeoParquet files with ``--format parquet``.
-PARQUET_LAYERS = ("buildings", "roof_planes", "pv_arrays", "facades", "unmatched_roofs", "transformers", "rollout_plan", "run_info",
-                  "townships", "counties")
+PARQUET_LAYERS = ("buildings", "roof_planes", "pv_arrays", "facades", "surfaces", "unmatched_roofs", "transformers",
+                  "rollout_plan", "run_info", "townships", "counties")
 #: What roofpv versions without a manifest wrote into an output folder: the earlier set
 #: when there is no manifest.
 KNOWN_OUTPUTS = (*SURVEY_OUTPUTS, *PLAN_OUTPUTS, *(f"{n}.parquet" for n in PARQUET_LAYERS),

@@ -263,13 +263,16 @@ def window_reader(m: Mosaic | None, grid: Mosaic, bounds: np.ndarray, stack: Exi
 
 
 def windows(mosaic: Mosaic, geometry: np.ndarray, halo_m: float, block_m: float = 500.0,
-            dem: Mosaic | None = None, canopy: Mosaic | None = None
+            dem: Mosaic | None = None, canopy: Mosaic | None = None, whole_blocks: bool = False,
             ) -> Iterator[tuple[np.ndarray, Raster, Raster | None, Raster | None]]:
     """Blocks of buildings with the DSM (and DEM, canopy) window around them.
 
     Buildings that touch a tile are grouped by the ``block_m`` square their centroid
     falls in; each block's window covers its footprints plus ``halo_m`` on every side
-    (the horizon search radius), so the mosaic is read once per block.
+    (the horizon search radius), so the mosaic is read once per block. ``whole_blocks``:
+    the window covers the whole square plus ``halo_m`` instead, the same whichever of its
+    buildings are given (what is computed on the window then does not depend on how the
+    buildings were split).
 
     Yields
     ------
@@ -283,9 +286,12 @@ def windows(mosaic: Mosaic, geometry: np.ndarray, halo_m: float, block_m: float 
         return
     centre = shapely.get_coordinates(shapely.centroid(geometry[touching]))
     key = np.floor(centre / block_m).astype(np.int64)
-    _, block = np.unique(key, axis=0, return_inverse=True)
+    squares, block = np.unique(key, axis=0, return_inverse=True)
     blocks = [touching[block.ravel() == b] for b in range(block.max() + 1)]
-    bounds = np.array([shapely.total_bounds(geometry[positions]) for positions in blocks])
+    if whole_blocks:
+        bounds = np.hstack([squares, squares + 1]).astype(float) * block_m
+    else:
+        bounds = np.array([shapely.total_bounds(geometry[positions]) for positions in blocks])
     bounds += np.array([-halo_m, -halo_m, halo_m, halo_m])
     with ExitStack() as stack:
         readers = [window_reader(m, mosaic, bounds, stack) for m in (mosaic, dem, canopy)]

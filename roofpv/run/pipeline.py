@@ -244,10 +244,15 @@ def prepare(config: Config, progress: Callable[[str], None] = lambda stage: None
         inventory = build_inventory(config)
     transformers, found = read_transformers(config)
     if transformers is not None and scan is not None:  # each partition assigns its own
-        lost = pd.DataFrame({"transformer_id": scan.survey.get("transformer_id", pd.Series(dtype=object))
-                             .reindex(scan.catalogue.ids)})  # no geometry: only the count finding
-        more = gridstage.assign_transformers(lost, transformers, inventory.crs,
-                                             str(config.inputs.survey or config.inputs.footprints))[1]
+        # Only the count of buildings that cannot be placed: each partition finds its own.
+        bounds = scan.catalogue.bounds
+        lost = gpd.GeoDataFrame(
+            {"transformer_id": scan.survey.get("transformer_id", pd.Series(dtype=object)).reindex(scan.catalogue.ids)},
+            geometry=gpd.points_from_xy((bounds[:, 0] + bounds[:, 2]) / 2, (bounds[:, 1] + bounds[:, 3]) / 2),
+            crs=inventory.crs)
+        more = [f for f in gridstage.assign_transformers(lost, transformers, inventory.crs,
+                                                         str(config.inputs.survey or config.inputs.footprints))[1]
+                if f.building_id is None]
         scan = replace(scan, layout=(*scan.layout, found + more, "transformers"), transformers=transformers)
         found = found + more
     elif transformers is not None:
@@ -311,6 +316,7 @@ def assess_buildings(
     around = buildings if neighbours is None else pd.concat([buildings, neighbours])
     roofs, measured_planes = (measure_roofs(around, config, hourly, crs, mosaic, dem)
                               if measured is None else measured)
+    roofs_around = roofs  # the neighbours' too: their walls' heights stand against these
     if neighbours is not None and not roofs.empty:
         roofs = roofs[roofs.index.isin(buildings.index)]
         measured_planes = measured_planes[measured_planes["building_id"].isin(buildings.index)]
@@ -328,7 +334,8 @@ def assess_buildings(
         progress(sequence.FACADES)
         facade_layer = facades.facade_layer(
             b, config, facade_tables or facades.tables(config, hourly), crs,
-            around=None if neighbours is None else facades.heights(neighbours, config),
+            around=None if neighbours is None else facades.heights(resolve_roofs(neighbours, config, roofs_around),
+                                                                   config),
             north_deg=facades.grid_north(b, crs), mosaic=mosaic, dem=dem)
     pv_arrays = None
     if draw_arrays:

@@ -145,7 +145,8 @@ def dsm_obstruction(w: dict[str, np.ndarray], z_m: np.ndarray, mosaic: tiles.Mos
     cell plus ``party_wall_gap_m`` out (a
     footprint a cell off the DSM does not see its own roof) to ``radius_m``. The ground
     under the wall is the DEM where given, else the DSM's ground surface
-    (:func:`roofpv.roofs.dsm.ground_surface`) one cell in front of it. NaN where the
+    (:func:`roofpv.roofs.dsm.ground_surface`, on whole blocks of the DSM so that any
+    split of the buildings reads the same ground) one cell in front of it. NaN where the
     DSM has no data there [unitless]."""
     f = config.facades
     out = np.full(w["owner"].size, np.nan)
@@ -153,7 +154,8 @@ def dsm_obstruction(w: dict[str, np.ndarray], z_m: np.ndarray, mosaic: tiles.Mos
         return out
     mx, my = (w["x0"] + w["x1"]) / 2, (w["y0"] + w["y1"]) / 2
     points = shapely.points(mx, my)
-    for at, grid, ground, _ in tiles.windows(mosaic, points, f.radius_m + 2 * mosaic.res, config.dsm.block_m, dem):
+    for at, grid, ground, _ in tiles.windows(mosaic, points, f.radius_m + 2 * mosaic.res, config.dsm.block_m, dem,
+                                             whole_blocks=True):
         res = grid.res
         if ground is None:
             ground = Raster(dsm.ground_surface(grid.z, res).astype(np.float32), grid.x0, grid.y0, res)
