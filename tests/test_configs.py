@@ -71,7 +71,9 @@ def test_export_mode_must_be_allowed(tmp_path):
         load_config(child)
 
 
-@pytest.mark.parametrize("name", JURISDICTIONS[1:])
+# One jurisdiction in the default run; every one under the slow marker (a sample run each).
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if i else n
+                                  for i, n in enumerate(JURISDICTIONS[1:])])
 def test_jurisdiction_runs_on_the_sample(name):
     config = load_config(CONFIGS / f"{name}.yaml")
     results = run(config)

@@ -94,7 +94,8 @@ def assert_same_results(a, b) -> None:
     pd.testing.assert_frame_equal(findings_frame(a.findings), findings_frame(b.findings))
 
 
-@pytest.mark.parametrize("suffix", [".gpkg", pytest.param(".fgb", marks=pytest.mark.slow)])
+@pytest.mark.slow
+@pytest.mark.parametrize("suffix", [".gpkg", ".fgb"])
 def test_partitions_reading_their_own_inputs_give_the_one_piece_results(messy, suffix, tmp_path):
     config = messy[suffix]
     assert first_pass.supported(config)

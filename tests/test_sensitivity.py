@@ -50,6 +50,7 @@ def test_energy_and_coverage_move_the_expected_way(table, config):
     assert (table.loc[energy, "annual_mwh_p90"] <= table.loc[energy, "annual_mwh"]).all()
 
 
+@pytest.mark.slow
 def test_base_case_rows_are_the_township_table(config, prepared):
     """sensitivity.csv lists the townships of townships.csv, also one without buildings,
     and its base case has the same capacity and energy."""
