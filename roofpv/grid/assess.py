@@ -185,18 +185,6 @@ def assign_transformers(b: pd.DataFrame, transformers: pd.DataFrame, crs: str, s
         for bid, given, tid in zip(moved, named[moved], ids)
     ]
     return out, findings
-    nearest = hosting.served_by_nearest(np.column_stack([centres.x, centres.y]),
-                                        np.column_stack([points.x, points.y]))
-    ids = located.index.to_numpy()[nearest]
-    out.loc[lost, "transformer_id"] = ids
-    findings += [
-        Finding("info", source, None, bid, "transformer_id", None if pd.isna(given) else str(given),
-                f"{'no transformer named' if pd.isna(given) else 'transformer not in the table'}: "
-                f"served by the nearest one, {tid}",
-                "fill in the 台区 transformer from the grid company's records")
-        for bid, given, tid in zip(b.index[lost], named[lost], ids)
-    ]
-    return out, findings
 
 
 def transformer_table(b: pd.DataFrame, transformers: pd.DataFrame, config: Config, bins: BinSeries,

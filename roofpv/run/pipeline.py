@@ -98,6 +98,16 @@ def analysis_crs(config: Config) -> str:
     return native or f"EPSG:{analysis_epsg(config.site.latitude, config.site.longitude)}"
 
 
+def survey_or_empty(config: Config) -> tuple[pd.DataFrame, list[Finding]]:
+    """The survey table by building id (empty, with the survey's columns, without
+    ``inputs.survey``) and the findings of reading it."""
+    if config.inputs.survey is None:
+        survey = pd.DataFrame(columns=[c for c in COLUMN_ALIASES if c != "building_id"])
+        survey.index.name = "building_id"
+        return survey, []
+    return readers.read_survey(config.inputs.survey, config.inputs.survey_sheet)
+
+
 def build_inventory(config: Config) -> Inventory:
     """Read the inputs and build the buildings table: survey joined to footprints,
     projected, placed in townships. Every problem found becomes a finding."""
@@ -105,12 +115,8 @@ def build_inventory(config: Config) -> Inventory:
     footprints, findings = readers.read_footprints(
         inputs.footprints, inputs.footprints_layer, inputs.footprints_id_column, inputs.footprints_crs
     )
-    if inputs.survey is not None:
-        survey, found = readers.read_survey(inputs.survey, inputs.survey_sheet)
-        findings += found
-    else:
-        survey = pd.DataFrame(columns=[c for c in COLUMN_ALIASES if c != "building_id"])
-        survey.index.name = "building_id"
+    survey, found = survey_or_empty(config)
+    findings += found
     polygons, found = jurisdictions.read_townships(config)
     findings += found
     crs = analysis_crs(config)
@@ -171,12 +177,7 @@ def scan_inventory(config: Config) -> tuple[Inventory, first_pass.Scan]:
     partitions')."""
     inputs = config.inputs
     survey_source = str(inputs.survey) if inputs.survey else None
-    findings = []
-    if inputs.survey is not None:
-        survey, findings = readers.read_survey(inputs.survey, inputs.survey_sheet)
-    else:
-        survey = pd.DataFrame(columns=[c for c in COLUMN_ALIASES if c != "building_id"])
-        survey.index.name = "building_id"
+    survey, findings = survey_or_empty(config)
     polygons, found = jurisdictions.read_townships(config)
     findings += found
     crs = analysis_crs(config)
