@@ -381,6 +381,21 @@ def facade_styles(al: dict[str, str]) -> list[LayerStyle]:
                        "walls by annual irradiation after shading (kWh/m²); grey: no BIPV")]
 
 
+#: The styles of each styled layer, from (frame, targets, aliases).
+STYLES_BY_LAYER = {
+    "buildings": lambda frame, targets, al: building_styles(frame, al),
+    "townships": lambda frame, targets, al: township_styles(frame, targets, al),
+    "counties": lambda frame, targets, al: township_styles(frame, targets, al, "county"),
+    "rollout_plan": lambda frame, targets, al: plan_styles(frame, al),
+    "roof_planes": lambda frame, targets, al: plane_styles(al),
+    "pv_arrays": lambda frame, targets, al: array_styles(al),
+    "unmatched_roofs": lambda frame, targets, al: unmatched_styles(al),
+    "surfaces": lambda frame, targets, al: surface_styles(frame, al),
+    "transformers": lambda frame, targets, al: transformer_styles(al),
+    "facades": lambda frame, targets, al: facade_styles(al),
+}
+
+
 def layer_styles(layers: dict[str, pd.DataFrame], targets: dict[str, str]) -> list[Style]:
     """Every style of the ``layers`` present, first of each layer the default.
 
@@ -389,28 +404,10 @@ def layer_styles(layers: dict[str, pd.DataFrame], targets: dict[str, str]) -> li
     out = []
     for layer, frame in layers.items():
         al = aliases(frame.columns, targets)
-        if layer == "buildings":
-            styles = building_styles(frame, al)
-        elif layer == "townships":
-            styles = township_styles(frame, targets, al)
-        elif layer == "counties":
-            styles = township_styles(frame, targets, al, "county")
-        elif layer == "rollout_plan":
-            styles = plan_styles(frame, al)
-        elif layer == "roof_planes":
-            styles = plane_styles(al)
-        elif layer == "pv_arrays":
-            styles = array_styles(al)
-        elif layer == "unmatched_roofs":
-            styles = unmatched_styles(al)
-        elif layer == "surfaces":
-            styles = surface_styles(frame, al)
-        elif layer == "transformers":
-            styles = transformer_styles(al)
-        elif layer == "facades":
-            styles = facade_styles(al)
-        else:
+        make = STYLES_BY_LAYER.get(layer)
+        if make is None:
             continue
+        styles = make(frame, targets, al)
         for i, s in enumerate(styles):
             scale = DETAIL_SCALE if layer in DETAIL_LAYERS else None
             out.append(Style(layer, s.name, qml(s.elements, s.labels, scale), i == 0, s.description))
