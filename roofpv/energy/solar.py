@@ -218,7 +218,7 @@ def interpolate(table, tilt, azimuth):
         Annual AC yield with the broadcast shape of ``tilt`` and ``azimuth``
         [kWh/kWp].
     """
-    return _bilinear(table.tilts, table.azimuths, table.annual_kwh_per_kwp,
+    return bilinear(table.tilts, table.azimuths, table.annual_kwh_per_kwp,
                      tilt, azimuth)
 
 
@@ -241,7 +241,7 @@ def interpolate_monthly(table, tilt, azimuth):
         broadcast shape of ``tilt`` and ``azimuth`` [kWh/kWp].
     """
     return np.moveaxis(
-        _bilinear(table.tilts, table.azimuths, table.monthly_kwh_per_kwp,
+        bilinear(table.tilts, table.azimuths, table.monthly_kwh_per_kwp,
                   tilt, azimuth), 0, -1)
 
 
@@ -265,7 +265,7 @@ def interpolate_field(table, name, tilt, azimuth):
         ``shape`` is the broadcast shape of ``tilt`` and ``azimuth``.
     """
     grid = getattr(table, name)
-    values = _bilinear(table.tilts, table.azimuths, grid, tilt, azimuth)
+    values = bilinear(table.tilts, table.azimuths, grid, tilt, azimuth)
     return np.moveaxis(values, 0, -1) if grid.ndim == 3 else values
 
 
@@ -308,7 +308,7 @@ def lifetime_energy(annual_kwh, years, degradation_per_year):
     return np.asarray(annual_kwh, dtype=float)[()] * factor
 
 
-def _bilinear(tilts, azimuths, grid, tilt, azimuth):
+def bilinear(tilts, azimuths, grid, tilt, azimuth):
     """
     Interpolate ``grid`` of shape (..., ntilt, nazimuth) bilinearly at
     ``tilt`` (clipped) and ``azimuth`` (periodic).

@@ -103,7 +103,7 @@ def canyon_loss(ft: FacadeTables, azimuth_deg: np.ndarray, tan_front: np.ndarray
     """Annual shading loss of walls facing ``azimuth_deg`` with an obstacle of elevation
     ``atan(tan_front)`` straight ahead, from the canyon table (bilinear) [unitless]."""
     angle = np.degrees(np.arctan(np.asarray(tan_front, float)))
-    return solar._bilinear(CANYON_ANGLES, ft.sun.azimuths, ft.canyon.T, angle, azimuth_deg)
+    return solar.bilinear(CANYON_ANGLES, ft.sun.azimuths, ft.canyon.T, angle, azimuth_deg)
 
 
 def compass(azimuth_deg: np.ndarray) -> np.ndarray:
