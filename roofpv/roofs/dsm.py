@@ -629,9 +629,10 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
     # rounded edge, too few pixels per slope bin measure k, and steep faces held to the
     # flat-roof noise kept no seed (16 of 49 buildings). Where the noise is Gaussian as
     # modelled, that quarter lies within the planar test anyway (0.62 σ against 1.4 σ).
+    # Tilts are still fitted to the strictly planar pixels (below).
     smoothest = _group_quantiles(np.where(open_roof, roof_owner, -1), rms, n, (_SEED_SHARE,))[0]
-    planar_tol = np.maximum(_PLANAR_SIGMA * _sigma(slope, sigma0, k_noise), smoothest[roof_owner])
-    cand = open_roof & (rms <= planar_tol) & live[roof_owner]
+    strict = rms <= _PLANAR_SIGMA * _sigma(slope, sigma0, k_noise)
+    cand = open_roof & (strict | (rms <= smoothest[roof_owner])) & live[roof_owner]
     cells = roof[cand]
     own = roof_owner[cand]
     sin_s = np.sin(np.radians(slope[cand]))
@@ -717,11 +718,11 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
     axy = window.centres(a_cells)
     za = z.ravel()[a_cells].astype(float)
     mx, my, mz, a, b, cnt = _fit_planes(ga, axy[:, 0], axy[:, 1], za, m)
-    # Tilt and azimuth from the plane's planar pixels (3 × 3 test) where they span a
-    # plane: the pixels that joined within 3σ but are not planar straddle its ridge or
+    # Tilt and azimuth from the plane's planar pixels (the noise model's 3 × 3 test) where
+    # they span a plane: the pixels that joined within 3σ but are not planar straddle its ridge or
     # eaves and flatten a face a few pixels deep (Delft's 45° faces at 1 m: 5–10°).
     planar = np.zeros(z.size, bool)
-    planar[cells] = True
+    planar[roof[cand & strict]] = True
     on = planar[a_cells]
     px, py, pz, pa, pb, pcnt = _fit_planes(ga[on], axy[on, 0], axy[on, 1], za[on], m)
     inner_fit = np.isfinite(pa) & np.isfinite(pb) & (pcnt >= 3)
