@@ -49,9 +49,6 @@ FAILING = {
     ("delft", "trees_in_dsm"): "trees in the DSM over every third roof corner, no canopy layer: "
                                "within 0.968 → 0.812 (crowns cover whole 15 m² faces; their flat tops "
                                "become 7–11 m² planes)",
-    ("zurich", "reproject"): "0.5 m DSM warped to Web Mercator (0.74 m cells) and back: measured 0.821 → 0.710, "
-                             "kWp 522 → 447",
-    ("zurich", "reproject_crs_unset"): "the same DSM with crs null (warped to UTM 32N): measured 0.821 → 0.719",
     ("zurich", "resample_coarser"): "0.5 → 1 m: within 0.939 → 0.779, measured 0.821 → 0.679 (5 of 49 small "
                                     "buildings without a plane)",
     ("zurich", "smooth"): "σ 0.5 m blur: measured 0.821 → 0.658 (rounded ridges and eaves fit no plane "

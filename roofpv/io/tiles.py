@@ -200,8 +200,9 @@ def read_window(mosaic: Mosaic, bounds, resampling: Resampling = Resampling.bili
     The window holds exactly the snapped grid's pixels: windows of mosaics with the same
     pixel size and origin (a DEM read on the DSM's grid) share their pixel grid. Pixels
     no tile covers, and nodata pixels, are NaN. Tiles on the grid are read as is; the
-    others are resampled onto it with ``resampling`` (``average`` where a tile is more
-    than 1.5 times finer than the grid). Where tiles overlap, the first one wins.
+    others are resampled onto it (:func:`_kernel`: ``average`` where a tile is more than
+    1.5 times finer than the grid, ``resampling`` where it is more than 1.5 times coarser,
+    else ``nearest``). Where tiles overlap, the first one wins.
     """
     r = mosaic.res
     x0, y0, x1, y1, width, height = _snap(mosaic, bounds)
@@ -225,10 +226,23 @@ def read_window(mosaic: Mosaic, bounds, resampling: Resampling = Resampling.bili
             else:
                 size = (mosaic.bounds[i, 2] - mosaic.bounds[i, 0]) / src.width
                 reproject(rasterio.band(src, 1), part, src_nodata=src.nodata, dst_transform=transform,
-                          dst_crs=target, dst_nodata=np.nan,
-                          resampling=Resampling.average if size < r / 1.5 else resampling)
+                          dst_crs=target, dst_nodata=np.nan, resampling=_kernel(size, r, resampling))
             z = np.where(np.isnan(z), part, z)
     return Raster(z, float(x0), float(y1), r)
+
+
+def _kernel(size: float, res: float, coarser: Resampling) -> Resampling:
+    """Resampling of a tile of pixel size ``size`` onto a grid of ``res`` [m]: ``average``
+    where the tile is more than 1.5 times finer, ``coarser`` (bilinear) where it is more
+    than 1.5 times coarser, and ``nearest`` in between. A DSM warped at about its own cell
+    (another CRS) keeps every height as measured: a plane's pixels stay on it, their
+    position error (≤ half a pixel) is the horizontal noise the noise model measures,
+    whereas bilinear averages every pixel beside a ridge or eave across it, rounding them
+    off the planes (Zurich 0.5 m through Web Mercator: 82 → 71 % of the roof area measured
+    with bilinear, 76 % with nearest; Gothenburg 1 m: 89 → 91 %)."""
+    if size < res / 1.5:
+        return Resampling.average
+    return coarser if size > 1.5 * res else Resampling.nearest
 
 
 def _grid_offset(src, target: CRS, res: float, corner: tuple[float, float]) -> tuple[int, int] | None:
