@@ -11,8 +11,9 @@ surveyed with ``roofpv survey``; its ``roof_planes`` layer holds every measured 
 The reference packs each plane polygon again without roofpv's layout code: the plane
 outline read as roofpv reads it (gaps and notches narrower than two pixels closed,
 straightened to within a pixel by Douglas–Peucker; also packed raw, as the pixel
-outline the DSM stage drew), is shrunk by the setback of its
-mounting (shapely buffer), turned so its slope runs
+outline the DSM stage drew), is cut to its footprint shrunk by the setback of its
+mounting (shapely buffer: the setback runs along the roof's outline, not along the break
+lines between its planes), turned so its slope runs
 along y, and a regular grid of module boxes (flush: portrait and landscape, rows
 (L + gap)·cosβ apart; flat: portrait racks at the module tilt of the config, rows the
 GB 50797 pitch apart, at most L / 0.25) is laid at ``offsets`` × ``offsets`` grid
@@ -92,8 +93,10 @@ def pack(polygon, width: float, depth: float, pitch: float, gap: float, offsets:
     return best
 
 
-def reference(planes: gpd.GeoDataFrame, config, offsets: int, straighten_m: float = 0.0) -> np.ndarray:
-    """Modules of the brute-force packing on each plane (its outline first simplified
+def reference(planes: gpd.GeoDataFrame, outlines: np.ndarray, config, offsets: int,
+              straighten_m: float = 0.0) -> np.ndarray:
+    """Modules of the brute-force packing on each plane inside its roof's outline
+    (``outlines``, one per plane) less the setback (the plane's outline first simplified
     by ``straighten_m``, Douglas–Peucker, when given)."""
     m = config.module
     racked = {k for k, v in config.mountings.items() if v.row_spacing == "gb50797"}
@@ -110,10 +113,10 @@ def reference(planes: gpd.GeoDataFrame, config, offsets: int, straighten_m: floa
         if straighten_m:  # read as roofpv reads a pixel outline: gaps of a pixel closed, straightened
             closed = outline.buffer(straighten_m, join_style="mitre").buffer(-straighten_m, join_style="mitre")
             outline = shapely.simplify(closed, straighten_m, preserve_topology=True)
+        outline = shapely.make_valid(outline.intersection(outlines[i].buffer(-setback, join_style="mitre")))
         c = p.geometry.centroid
         local = shapely.affinity.rotate(shapely.affinity.translate(outline, -c.x, -c.y),
                                         azimuth - 180.0, origin=(0, 0))
-        local = shapely.make_valid(local.buffer(-setback, join_style="mitre"))
         if flat:
             d = m.length_m * np.cos(np.radians(rack_tilt))
             out[i] = pack(local, m.width_m, d, gb50797_pitch(m.length_m, rack_tilt, config.site.latitude),
@@ -125,10 +128,13 @@ def reference(planes: gpd.GeoDataFrame, config, offsets: int, straighten_m: floa
     return out
 
 
-def survey(config_path: Path, out: Path) -> gpd.GeoDataFrame:
+def survey(config_path: Path, out: Path) -> tuple[gpd.GeoDataFrame, gpd.GeoSeries]:
+    """The ``roof_planes`` layer of a survey and its footprints by building id."""
     subprocess.run([sys.executable, "-m", "roofpv", "survey", str(config_path), "--out", str(out),
                     "--no-report"], check=True, cwd=ROOT, capture_output=True)
-    return gpd.read_file(out / "roofpv.gpkg", layer="roof_planes")
+    buildings = gpd.read_file(out / "roofpv.gpkg", layer="buildings")
+    footprints = buildings.set_index(buildings["building_id"].astype(str)).geometry
+    return gpd.read_file(out / "roofpv.gpkg", layer="roof_planes"), footprints
 
 
 def table(planes: gpd.GeoDataFrame, config, raw: np.ndarray, ref: np.ndarray) -> pd.DataFrame:
@@ -238,7 +244,8 @@ def synthetic_table(offsets: int) -> None:
             off_north = np.abs((t["azimuth_deg"].to_numpy() + 180.0) % 360.0 - 180.0)
             north = (off_north < rule.north_half_width_deg) & (t["tilt_deg"].to_numpy() > rule.north_max_tilt_deg)
             area = t.loc[~north, "area_m2"].sum()
-            ref = reference(t[~north].reset_index(drop=True), config, offsets).sum()
+            t = t[~north].reset_index(drop=True)
+            ref = reference(t, fp.loc[t["building_id"]].to_numpy(), config, offsets).sum()
             kw = m.power_w / 1000 / area
             print(f"| {res:g} m, σ {noise:g} m | {kind} ({int((~north).sum())}) | {area:,.0f} | "
                   f"{measured['modules'].sum() * kw:.3f} | {exact['modules'].sum() * kw:.3f} | {ref * kw:.3f} | "
@@ -255,7 +262,7 @@ def main() -> None:
     for path in args.configs:
         config = load_config(path)
         with tempfile.TemporaryDirectory() as tmp:
-            planes = survey(path, Path(tmp))
+            planes, footprints = survey(path, Path(tmp))
         rule = config.rules
         off_north = np.abs((planes["azimuth_deg"].to_numpy() + 180.0) % 360.0 - 180.0)
         north = (off_north < rule.north_half_width_deg) & (planes["module_tilt_deg"].to_numpy() > rule.north_max_tilt_deg)
@@ -266,8 +273,9 @@ def main() -> None:
                 res = abs(src.transform.a)
         else:                                   # a point cloud, gridded at this cell size
             res = config.dsm.point_cloud_resolution_m
-        raw = reference(planes, config, args.offsets)
-        ref = reference(planes, config, args.offsets, res)
+        outlines = footprints.loc[planes["building_id"].astype(str)].to_numpy()
+        raw = reference(planes, outlines, config, args.offsets)
+        ref = reference(planes, outlines, config, args.offsets, res)
         print(f"\n{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: "
               f"{len(planes)} planes not facing north, {planes['area_m2'].sum():.0f} m²")
         print(f"pixel {res:g} m")

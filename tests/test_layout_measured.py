@@ -89,15 +89,31 @@ def plane(geometry, tilt, azimuth, bid="p", number=0):
 
 def test_pitched_plane_of_a_roof_assumed_flat_takes_the_pitched_setback(config, tables):
     """A default flat concrete roof (1 m setback) measured as a 30° south gable: its plane
-    gets flush modules and the tile roof's 0.3 m setback, not the flat roof's 1 m."""
+    gets flush modules and the tile roof's 0.3 m setback from the roof's outline (eaves and
+    gable ends, not the ridge it shares with the north face), not the flat roof's 1 m."""
     half = shapely.box(X0, Y0, X0 + 20, Y0 + 5)
     fp = gpd.GeoSeries([shapely.box(X0, Y0, X0 + 20, Y0 + 10)], index=["p"], crs=CRS)
     planes = gpd.GeoDataFrame([plane(half, 30.0, 180.0)], crs=CRS)
     out, _ = stages.lay_out(buildings(fp), config, tables, planes)
     assert out["mounting"].tolist() == ["tile_hook_flush"]
-    assert out["usable_area_m2"].iloc[0] == pytest.approx(19.4 * 4.4)
-    # Rows (L + gap)·cos30° = 1.990 m apart, depth 1.973 m: 2 rows in 4.4 m of 16 modules.
+    assert out["usable_area_m2"].iloc[0] == pytest.approx(19.4 * 4.7)
+    # Rows (L + gap)·cos30° = 1.990 m apart, depth 1.973 m: 2 rows in 4.7 m of 16 modules.
     assert out["modules"].tolist() == [32]
+
+
+def test_modules_are_packed_up_to_a_break_line_between_planes(config, tables):
+    """A 30° south face 4.3 m deep whose upper edge is a break line inside the roof (a
+    flat part of a row-house roof beside it): the 0.3 m setback is taken from the eaves
+    and gable ends only, leaving 4.0 m for two portrait rows 1.990 m apart, 1.973 m deep
+    (3.963 m), of floor((19.4 + 0.02) / 1.154) = 16 modules each. Set back from the break
+    line too it kept 3.7 m: one portrait row, or three landscape rows of 8 (24 modules)."""
+    face = shapely.box(X0, Y0, X0 + 20, Y0 + 4.3)
+    flat = shapely.box(X0, Y0 + 4.3, X0 + 20, Y0 + 10)
+    fp = gpd.GeoSeries([shapely.box(X0, Y0, X0 + 20, Y0 + 10)], index=["p"], crs=CRS)
+    planes = gpd.GeoDataFrame([plane(face, 30.0, 180.0, "p", 0), plane(flat, 1.0, 180.0, "p", 1)], crs=CRS)
+    out, _ = stages.lay_out(buildings(fp), config, tables, planes)
+    assert out["usable_area_m2"].iloc[0] == pytest.approx(19.4 * 4.0)
+    assert out["modules"].iloc[0] == 32
 
 
 def test_narrow_plane_takes_landscape_rows(config, tables):

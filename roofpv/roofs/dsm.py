@@ -1069,11 +1069,17 @@ def combine(b: pd.DataFrame, roofs: pd.DataFrame, class_loss: dict[str, float],
     return out
 
 
-def local_planes(planes: gpd.GeoDataFrame, setback_m: np.ndarray,
+def local_planes(planes: gpd.GeoDataFrame, setback_m: np.ndarray, outline: np.ndarray,
                  flat_max_slope_deg: float = DEFAULTS.flat_max_slope_deg) -> pd.DataFrame:
     """Measured planes in the frame of :func:`roofpv.roofs.roof.roof_planes` (facing local −y,
-    centred on the plane's centroid), shrunk by ``setback_m`` [m], for module layout;
-    planes flatter than ``flat_max_slope_deg`` are flat.
+    centred on the plane's centroid), kept ``setback_m`` [m] inside their roof's
+    ``outline`` (its footprint), for module layout; planes flatter than
+    ``flat_max_slope_deg`` are flat.
+
+    The setback is taken from the roof's outline only: the break line where two planes of
+    a roof meet is no roof edge, so modules are packed up to it (a uniform inner buffer of
+    each plane cost Delft's row houses, whose faces are split by 8–14 m² flat parts, a
+    module row per face).
 
     Returns
     -------
@@ -1085,8 +1091,8 @@ def local_planes(planes: gpd.GeoDataFrame, setback_m: np.ndarray,
     flat = planes["tilt_deg"].to_numpy() < flat_max_slope_deg
     azimuth = np.where(flat, 180.0, planes["azimuth_deg"].to_numpy())
     rotation = azimuth - 180.0
-    local = shapely.buffer(to_local(polygons, centre, rotation), -np.asarray(setback_m, float),
-                           join_style="mitre")
+    inside = shapely.buffer(outline, -np.asarray(setback_m, float), join_style="mitre")
+    local = to_local(shapely.intersection(polygons, inside), centre, rotation)
     return pd.DataFrame({
         "building_id": planes["building_id"].to_numpy(), "plane": planes["plane"].to_numpy(),
         "azimuth_deg": azimuth, "slope_deg": np.where(flat, 0.0, planes["tilt_deg"].to_numpy()),

@@ -184,7 +184,8 @@ def lay_out(b: pd.DataFrame, config: Config, tables: dict[str, solar.YieldTable]
         at = rows.index.get_indexer(mp["building_id"])
         flat = mp["tilt_deg"].to_numpy(float) < config.dsm.flat_max_slope_deg
         mounting, setback_at = _measured_mountings(roof_type[at], flat, config)
-        local = dsm.local_planes(_straightened(mp), setback_at, config.dsm.flat_max_slope_deg)
+        local = dsm.local_planes(_straightened(mp), setback_at, rows.geometry.to_numpy()[at],
+                                 config.dsm.flat_max_slope_deg)
         local["shading_loss"] = mp["shading_loss"].to_numpy()
         local["plane_area_m2"] = mp["area_m2"].to_numpy(float)
         local["mounting"] = mounting
