@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import pyproj
@@ -261,9 +262,12 @@ class _Streamed:
         slim = self.results.buildings
         final = [c for c in self.columns if c not in self.monthly]
         final += [c for c in slim.columns if c not in final]
-        # the yields for the styles' class breaks; the other columns' names only
-        self._shapes["buildings"] = (slim[["specific_yield_kwh_kwp"]].reindex(columns=final)
-                                     .reset_index())
+        # the yields for the styles' class breaks; the other columns' names only, each
+        # the same blank array (a frame of ~90 blank columns would hold 0.7 GB at 1M)
+        blank = np.full(len(slim), np.nan)
+        yields = slim["specific_yield_kwh_kwp"].to_numpy()
+        self._shapes["buildings"] = pd.DataFrame(
+            {c: yields if c == "specific_yield_kwh_kwp" else blank for c in [slim.index.name or "index", *final]}, copy=False)
 
         def chunks():
             for chunk in self.source.chunks("buildings"):
