@@ -453,7 +453,7 @@ def conclude(
     progress(sequence.PLAN)
     kw_per_m2 = config.module.power_w / config.module.area_m2 / 1000.0
     plan, plan_status, trajectory = planning.rollout(
-        b, config.policy, config.planning, remaining, kw_per_m2, CITY
+        b, config.policy, config.planning, remaining, kw_per_m2, CITY, planning.others(b, surfaces, config.planning)
     )
 
     progress(sequence.TARGETS)
