@@ -335,8 +335,8 @@ def assess_buildings(
         progress(sequence.FACADES)
         facade_layer = facades.facade_layer(
             b, config, facade_tables or facades.tables(config, hourly), crs,
-            around=None if neighbours is None else facades.heights(resolve_roofs(neighbours, config, roofs_around),
-                                                                   config),
+            around=None if neighbours is None else facades.heights(
+                resolve_roofs(facades.within_reach(neighbours, b, config), config, roofs_around), config),
             north_deg=facades.grid_north(b, crs), mosaic=mosaic, dem=dem)
     pv_arrays = None
     if draw_arrays:

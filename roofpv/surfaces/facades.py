@@ -255,6 +255,17 @@ def facade_layer(b: gpd.GeoDataFrame, config: Config, ft: FacadeTables, crs: str
     return layer.sort_values(["building_id", "wall"], kind="stable", ignore_index=True)
 
 
+def within_reach(neighbours: gpd.GeoDataFrame, b: gpd.GeoDataFrame, config: Config) -> gpd.GeoDataFrame:
+    """The ``neighbours`` that can stand against or in front of a wall of ``b``: those
+    within ``party_wall_gap_m`` + ``radius_m`` (+ 1 m) of a footprint of ``b``, the
+    farthest a ray of :func:`roofpv.surfaces.walls.facing_obstruction` reaches. The
+    walls of ``b`` are the same with these as with all the neighbours."""
+    f = config.facades
+    near = shapely.STRtree(b.geometry.to_numpy()).query(neighbours.geometry.to_numpy(), predicate="dwithin",
+                                                        distance=f.party_wall_gap_m + f.radius_m + 1.0)[0]
+    return neighbours.iloc[np.unique(near)]
+
+
 def heights(buildings: gpd.GeoDataFrame, config: Config) -> gpd.GeoDataFrame:
     """Footprints with ``roof_height_m`` for :func:`facade_layer`'s ``around``: as
     assessed where a run has it, else storeys × ``config.dsm.storey_height_m`` (one
