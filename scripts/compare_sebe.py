@@ -295,7 +295,7 @@ def main(argv=None) -> None:
     print("unshaded walls of a lone block on open ground (sky models alone):")
     print(open_t.round(3).to_string(index=False))
     unmatched = t[t["pixels"] == 0]
-    print(f"roofpv walls without SEBE wall pixels ({len(unmatched)}; shorter than 3 m between the corners' 1 m, "
+    print(f"roofpv walls without SEBE wall pixels ({len(unmatched)}; 3 m long or less (corners' 1 m left out), "
           "rising less than SEBE's 3 m above a lower roof, or off the DSM):")
     print(unmatched[["building_id", "wall", "orientation", "length_m"]].round(1).to_string(index=False))
     outliers = matched[abs(r - 1) > 0.2].sort_values("ratio")
