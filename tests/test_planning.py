@@ -201,6 +201,12 @@ def test_substitution_target_draws_on_facades_and_surfaces():
     area_plain, _, _ = rollout(b, Policy(targets=[TARGET]), PLANNING.model_copy(update={"grid_hosting": False}),
                                None, KW_PER_M2, "all")
     pd.testing.assert_frame_equal(area_cfg, area_plain)
+    # The report's and the GeoPackage layer's plan rows: roofs only.
+    from roofpv.report.data import plan_roofs
+    from roofpv.targets.planning import by_building
+
+    assert list(plan_roofs(plan_rows.assign(name="")).index) == ["A1", "A2", "A3", "A4"]
+    assert list(by_building(plan_rows).index) == ["A1", "A2", "A3", "A4"]
     # A facade's owner outside the plan's owner types: left out.
     private = others(b.assign(owner_type="natural_person"), None, cfg.model_copy(update={"owner_types": [
         "non_natural_person"], "draw_on": ["facades"]}))
