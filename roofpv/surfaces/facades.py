@@ -19,8 +19,8 @@ street canyon (:func:`front_tangent`), whose annual loss of plane-of-array irrad
 by azimuth and elevation is tabulated once per run from the hourly sun with the roofs'
 horizon machinery (:class:`~roofpv.roofs.shading.SunTable`, :func:`canyon_losses`). A
 wall whose shaded yield falls below a share of the best unshaded wall at the site is
-not used (north walls, walls in narrow lanes). Checked wall by wall against pvlib and a
-DSM ray-cast in docs/validation.md ("Facades").
+not used (north walls, walls in narrow lanes). Checked wall by wall against UMEP SEBE,
+pvlib and a DSM ray-cast in docs/validation.md ("Facades").
 """
 
 from __future__ import annotations
