@@ -358,6 +358,9 @@ class GridConnection(_Model):
     transformers: Path | None = Field(None, description="table or layer: id, kva, existing_pv_kw, min_load_kw "
                                       "(optional planned_pv_kw, storage_kw, longitude, latitude)")
     transformers_layer: str | None = None
+    topology: Path | None = Field(None, description="CSV/XLSX, one row per transformer: transformer_id, feeder_id, "
+                                  "feeder_kva (optional feeder_pv_kw, feeder_min_load_kw, substation_id, "
+                                  "substation_kva, substation_pv_kw, substation_min_load_kw); null = transformers only")
     reverse_load_rate: float = Field(gt=0, le=1, description="β: allowed reverse load ÷ rating")
     credit_min_load: bool = Field(description="add the transformer's minimum load to its hosting capacity")
     power_factor: float = Field(1.0, gt=0, le=1, description="cos θ of the reverse flow (DL/T 2041)")
@@ -792,7 +795,7 @@ class Config(_Model):
 
 #: File paths per section, resolved against the folder of the YAML file that sets them.
 _PATH_KEYS = {
-    "inputs": ("footprints", "survey", "townships", "register", "meters"), "weather": ("file",), "grid": ("transformers", "metered_load"),
+    "inputs": ("footprints", "survey", "townships", "register", "meters"), "weather": ("file",), "grid": ("transformers", "topology", "metered_load"),
     "dsm": ("tiles", "dem", "canopy"),
 }
 #: Path keys of the items of list sections (``surfaces.layers[*].file``).

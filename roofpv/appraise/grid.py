@@ -48,16 +48,28 @@ def classify(b: pd.DataFrame, grid: GridConnection) -> pd.DataFrame:
 
 
 def over_hosting(
-    kwp: pd.Series, transformer_id: pd.Series, order: pd.Series, remaining_kw: pd.Series
+    kwp: pd.Series, transformer_id: pd.Series, order: pd.Series, remaining_kw: pd.Series | pd.DataFrame
 ) -> pd.Series:
-    """True for roofs that no longer fit on their transformer.
+    """True for roofs that no longer fit on their transformer, or on its feeder or substation.
 
     Roofs are admitted to each transformer in ascending ``order``; a roof fits while
     the cumulative kWp up to and including it stays within ``remaining_kw``. Roofs
-    on unknown transformers are never limited.
+    on unknown transformers are never limited. ``remaining_kw`` per transformer id: a
+    Series, or a frame (:func:`roofpv.grid.topology.limits`) with ``remaining_kw`` and,
+    per upstream level, ``<level>_id`` and ``<level>_remaining_kw``: the roofs that fit
+    on their transformers are then admitted, in the same order, to each feeder and
+    substation while the cumulative kWp on it stays within its remaining capacity.
     """
+    limits = remaining_kw.to_frame("remaining_kw") if isinstance(remaining_kw, pd.Series) else remaining_kw
     frame = pd.DataFrame({"kwp": kwp, "tid": transformer_id, "order": order}).sort_values("order", kind="stable")
-    used = frame.groupby("tid", sort=False)["kwp"].cumsum()
-    cap = frame["tid"].map(remaining_kw)
-    over = (used > cap + 1e-9) & cap.notna()
+    over = pd.Series(False, index=frame.index)
+    keys = [("tid", limits["remaining_kw"])]
+    for level in [c[:-3] for c in limits.columns if c.endswith("_id")]:
+        caps = limits.dropna(subset=[f"{level}_id"]).drop_duplicates(f"{level}_id")
+        frame[level] = frame["tid"].map(limits[f"{level}_id"])
+        keys.append((level, caps.set_index(f"{level}_id")[f"{level}_remaining_kw"]))
+    for key, cap in keys:
+        used = frame["kwp"].where(~over, 0.0).groupby(frame[key], sort=False).cumsum()
+        limit = frame[key].map(cap)
+        over = over | ((used > limit + 1e-9) & limit.notna())
     return over.reindex(kwp.index)

@@ -23,6 +23,7 @@ from roofpv.appraise.economics import export_mode
 from roofpv.config import Config, GridConnection
 from roofpv.findings import Finding
 from roofpv.grid import hosting, loads, selfuse
+from roofpv.grid import topology as topo
 from roofpv.grid.profiles import BinSeries
 from roofpv.schema import LAYER_FIELDS
 
@@ -188,12 +189,19 @@ def assign_transformers(b: pd.DataFrame, transformers: pd.DataFrame, crs: str, s
 
 
 def transformer_table(b: pd.DataFrame, transformers: pd.DataFrame, config: Config, bins: BinSeries,
-                      index: pd.DatetimeIndex) -> pd.DataFrame:
+                      index: pd.DatetimeIndex, topology: pd.DataFrame | None = None
+                      ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """One row per transformer of the table: what it serves, its DL/T 2041 hosting
     capacity, open capacity, grade, the hour-by-hour capacity, and the storage or
     upgrade that would host every candidate roof on it (the columns of layer ``transformers``
     but those :func:`with_admitted` adds, and ``remaining_kw``: the capacity roofs are
-    admitted against, by ``grid.hosting_basis``)."""
+    admitted against, by ``grid.hosting_basis``).
+
+    With ``topology`` (:func:`roofpv.grid.topology.match`ed rows) also the feeders and
+    substations: their DL/T 2041 rows from the summed hourly PV and load of the
+    transformers they serve (:func:`roofpv.grid.topology.level_table`, layer ``feeders``),
+    and on each transformer its ``feeder_id``, ``substation_id`` and ``limited_open_kw``;
+    else None for them."""
     grid = config.grid
     step = step_hours(index)
     ids = transformers.index
@@ -227,6 +235,9 @@ def transformer_table(b: pd.DataFrame, transformers: pd.DataFrame, config: Confi
     base = (fallback @ bins.matrix[:, bins.lit]) / max(fallback.sum(), 1e-12)   # kWh/kWp per lit step
     limit = hosting.reverse_limit(kva, storage, grid.reverse_load_rate, grid.power_factor)
     total_kwp = existing + planned + candidate_kwp
+    levels = topo.members(topology, ids) if topology is not None else {}
+    up = {level: (np.zeros((len(i), bins.lit.size)), np.zeros((len(i), bins.lit.size)))
+          for level, (i, _) in levels.items()}   # summed PV and load per feeder / substation, kW
     for start in range(0, nt, BLOCK):
         rows = slice(start, min(start + BLOCK, nt))
         series = bins.series(pv_weights[rows], lit_only=True)  # kWh per lit step, all candidates
@@ -245,7 +256,11 @@ def transformer_table(b: pd.DataFrame, transformers: pd.DataFrame, config: Confi
             load[:] = 0.0
         cols["tau_max"][rows] = per_kwp.max(axis=1, initial=0.0)
         cols["hourly_hosting_kw"][rows] = hosting.hourly_hosting(per_kwp, load, limit[rows])
-        net = per_kwp * total_kwp[rows, None].astype(np.float32) - load     # reverse flow, kW
+        pv_kw = per_kwp * total_kwp[rows, None].astype(np.float32)
+        for level, (_, matrix) in levels.items():
+            up[level][0][:] += topo.aggregate(matrix[:, rows], pv_kw)
+            up[level][1][:] += topo.aggregate(matrix[:, rows], load)
+        net = pv_kw - load                                                   # reverse flow, kW
         cols["peak_reverse_kw"][rows] = net.max(axis=1, initial=0.0)
         bound = np.flatnonzero(cols["peak_reverse_kw"][rows] > limit[rows] + 1e-9)
         if bound.size:  # the battery or upgrade that would take every candidate roof
@@ -277,7 +292,16 @@ def transformer_table(b: pd.DataFrame, transformers: pd.DataFrame, config: Confi
     }, index=pd.Index(ids, name="id"))
     out["hosting_bound"] = out["candidate_kwp"] > basis + 1e-9
     out["remaining_kw"] = basis
-    return out
+    if topology is None:
+        return out, None
+    out["feeder_id"] = topology["feeder_id"].reindex(ids).to_numpy(object)
+    out["substation_id"] = topology["substation_id"].reindex(ids).to_numpy(object)
+    equipment = pd.concat([
+        topo.level_table(level, i, matrix, *up[level], base / step, out, topology, grid)
+        for level, (i, matrix) in levels.items()])
+    out["limited_open_kw"] = topo.limited_open(out, equipment)
+    out["hosting_bound"] = out["hosting_bound"] | (out["candidate_kwp"] > out["limited_open_kw"] + 1e-9)
+    return out, equipment
 
 
 def _front_weights(b: pd.DataFrame, config: Config, bins: BinSeries) -> sparse.csr_matrix:
@@ -338,6 +362,18 @@ def transformer_layer(table: pd.DataFrame | None, transformers: pd.DataFrame | N
     geometry = [None if np.isnan(x) else p for x, p in zip(xy[:, 0], points(np.nan_to_num(xy)))]
     columns = [c for c in LAYER_FIELDS["transformers"] if c in table]
     return gpd.GeoDataFrame(table[columns].reset_index(drop=True), geometry=geometry, crs=crs)
+
+
+def feeder_table(equipment: pd.DataFrame | None, table: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The ``feeders`` table: the feeders, then the substations
+    (:func:`roofpv.grid.topology.level_table`), with the kWp the rollout admits on the
+    transformers each one serves (``admitted_kwp``); None without a topology."""
+    if equipment is None or table is None:
+        return None
+    admitted = pd.concat([table.groupby(f"{level}_id")["admitted_kwp"].sum().rename(lambda i, lv=level: f"{lv}:{i}")
+                          for level in topo.LEVELS])
+    out = equipment.assign(admitted_kwp=admitted.reindex(equipment.index).fillna(0.0).to_numpy())
+    return out[list(LAYER_FIELDS["feeders"])].reset_index(drop=True)
 
 
 #: Township columns of the grid stage (:func:`township_grid`).

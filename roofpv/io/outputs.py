@@ -151,6 +151,8 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_forma
         layers["surfaces"] = results.surfaces
     if results.transformers is not None:
         layers["transformers"] = results.transformers
+    if results.feeders is not None:
+        layers["feeders"] = results.feeders
     if plan:
         layers["rollout_plan"] = streamed.plan() if streamed else by_building(results.plan).reset_index()
     if results.run_info is not None:
@@ -333,6 +335,7 @@ JOURNAL = ".roofpv-swap.json"
 STAGE_PREFIX, TRASH_PREFIX = ".roofpv-stage-", ".roofpv-old-"
 #: Layers written as GeoParquet files with ``--format parquet``.
 PARQUET_LAYERS = ("buildings", "roof_planes", "pv_arrays", "facades", "surfaces", "unmatched_roofs", "transformers",
+                  "feeders",
                   "rollout_plan", "run_info", "townships", "counties")
 #: What roofpv versions without a manifest wrote into an output folder: the earlier set
 #: when there is no manifest.

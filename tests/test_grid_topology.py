@@ -1,0 +1,115 @@
+"""Feeders and substations after DL/T 2041 from a topology table, against hand-computed
+cases: two transformers on one feeder, the admission they limit, and the table's bad rows."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from roofpv.appraise.grid import over_hosting
+from roofpv.errors import InputError
+from roofpv.grid import topology
+from roofpv.grid.assess import feeder_table, transformer_table, with_admitted
+from roofpv.grid.profiles import BinSeries
+from roofpv.io.topology import read_topology
+
+from .test_grid_hourly import _flat_tables
+
+SERIES = np.array([0.0, 0.4, 0.8, 0.4, 0.0] * 2)      # two days, kWh/kWp per hour: τ_max 0.8
+
+
+def _case(config, tmp_path, feeder_min="60", substation="S1,400kVA,,50"):
+    """T1 (400 kVA, 100 kW connected, 50 filed, 250 kWp of roofs) and T2 (100 kVA, 120 kW
+    connected, 10 kWp of roofs) on feeder F1 (500 kVA, 20 kW of 10 kV PV of its own) of
+    substation S1 (400 kVA)."""
+    index = pd.date_range("2025-06-02", periods=10, freq="h")
+    b = pd.DataFrame({
+        "transformer_id": ["T1", "T1", "T2"], "township": ["甲", "甲", "乙"],
+        "capacity_kwp": [100.0, 150.0, 10.0], "category": ["factory"] * 3,
+        "energy_use_kwh": [1000.0] * 3, "mounting": ["clamp_flush"] * 3,
+        "pv_tilt_deg": [20.0] * 3, "pv_azimuth_deg": [180.0] * 3,
+    }, index=pd.Index(list("abc"), name="building_id"))
+    b["annual_kwh"] = b["capacity_kwp"] * SERIES.sum()
+    transformers = pd.DataFrame({"kva": [400.0, 100.0], "existing_pv_kw": [100.0, 120.0],
+                                 "min_load_kw": [40.0, 10.0], "planned_pv_kw": [50.0, 0.0]},
+                                index=pd.Index(["T1", "T2"], name="id"))
+    path = tmp_path / "topology.csv"
+    path.write_text("transformer_id,feeder_id,feeder_kva,feeder_pv_kw,feeder_min_load_kw,"
+                    "substation_id,substation_kva,substation_pv_kw,substation_min_load_kw\n"
+                    f"T1,F1,500,20,{feeder_min},{substation}\nT2,F1,0.5MVA,20,{feeder_min},{substation}\n",
+                    encoding="utf-8")
+    topo, found = read_topology(path)
+    assert found == []
+    grid = config.grid.model_copy(update={"credit_min_load": True, "power_factor": 1.0})
+    cfg = config.model_copy(update={"grid": grid})
+    t, equipment = transformer_table(b, transformers, cfg, BinSeries(_flat_tables(SERIES, config)), index, topo)
+    return b, t, equipment, grid
+
+
+def test_feeder_and_substation_by_hand(config, tmp_path):
+    """Feeder F1, 500 kVA, measured minimum load 60 kW, τ_max 0.8 (both transformers' PV
+    peaks at 0.8 kW/kWp): S_d = (60 + 0.8·500) / 0.8 = 575 kWp; connected 100 + 120 + 20 =
+    240 kW, filed 50: 285 kWp open; λ = (0.8·290 − 60) / 500 = 0.344, yellow. Substation
+    S1, 400 kVA, 50 kW: S_d = (50 + 320) / 0.8 = 462.5, open 462.5 − 240 − 50 = 172.5;
+    λ = (232 − 50) / 400 = 0.455, yellow. T1's own 300 open kWp shrink to 172.5 on its way
+    to the grid; T2 has none."""
+    b, t, eq, grid = _case(config, tmp_path)
+    f, s = eq.loc["feeder:F1"], eq.loc["substation:S1"]
+    assert (f["transformers"], f["kva"], f["existing_pv_kw"], f["planned_pv_kw"]) == (2, 500.0, 240.0, 50.0)
+    assert f["tau_max"] == pytest.approx(0.8) and f["min_load_source"] == "table"
+    assert f["hosting_kw"] == pytest.approx(575.0) and f["open_kw"] == pytest.approx(285.0)
+    assert f["reverse_load_rate"] == pytest.approx(0.344) and f["grade"] == "yellow"
+    assert f["candidate_kwp"] == 260.0 and f["substation_id"] == "S1"
+    assert s["hosting_kw"] == pytest.approx(462.5) and s["open_kw"] == pytest.approx(172.5)
+    assert s["existing_pv_kw"] == 240.0 and s["reverse_load_rate"] == pytest.approx(0.455)
+    assert t["open_kw"].tolist() == pytest.approx([300.0, 0.0])
+    assert t["limited_open_kw"].tolist() == pytest.approx([172.5, 0.0])
+    assert t["feeder_id"].tolist() == ["F1", "F1"] and t["substation_id"].tolist() == ["S1", "S1"]
+    assert t["hosting_bound"].tolist() == [True, True]
+    # Admission in rank order: a (100 kWp) fits T1's 300 and the substation's 172.5; b would
+    # make 250 > 172.5; c does not fit T2.
+    limits = topology.limits(t, eq)
+    over = over_hosting(b["capacity_kwp"], b["transformer_id"], pd.Series([1, 2, 3], b.index), limits)
+    assert over.tolist() == [False, True, True]
+    table = feeder_table(eq, with_admitted(t, pd.Series({"T1": 100.0}), grid))
+    assert table["level"].tolist() == ["feeder", "substation"] and table["admitted_kwp"].tolist() == [100.0, 100.0]
+
+
+def test_feeder_minimum_load_from_the_summed_profiles(config, tmp_path):
+    """Without a measured minimum the feeder's is the lowest of its transformers' summed
+    load while PV produces: three buildings of 1,000 kWh a year of factory load each; without
+    a substation the transformers are limited by their feeder only."""
+    from roofpv.grid import loads
+
+    _, t, eq, _ = _case(config, tmp_path, feeder_min="", substation=",,,")
+    index = pd.date_range("2025-06-02", periods=10, freq="h")
+    load = 3 * 1000.0 * loads.shapes(index)["factory"].to_numpy()
+    lit = SERIES > 0
+    f = eq.loc["feeder:F1"]
+    assert f["min_load_source"] == "profiles" and f["min_load_kw"] == pytest.approx(load[lit].min(), rel=1e-5)
+    assert f["hosting_kw"] == pytest.approx((load[lit].min() + 400.0) / 0.8, rel=1e-5)
+    assert list(eq["level"]) == ["feeder"] and t["substation_id"].isna().all()
+    assert t.loc["T1", "limited_open_kw"] == pytest.approx(min(300.0, f["open_kw"]))
+
+
+def test_topology_table_bad_rows(tmp_path, config):
+    """Unknown transformers, negative and unreadable ratings and a feeder rated twice are
+    findings naming the row and column; missing columns an InputError naming the file."""
+    path = tmp_path / "topo.csv"
+    path.write_text("transformer_id,feeder_id,feeder_kva,substation_id,substation_kva\n"
+                    "T1,F1,-5,S1,40MVA\nT9,F1,500,S1,40MVA\nT2,F2,abc,S1,40MVA\nT3,F2,600,S1,40MVA\n,F3,1,,\n",
+                    encoding="utf-8")
+    frame, found = read_topology(path)
+    where = {(f.row, f.column): f for f in found}
+    assert where[(2, "feeder_kva")].value == "-5" and "0 kVA" in where[(2, "feeder_kva")].problem
+    assert where[(4, "feeder_kva")].value == "abc" and where[(4, "feeder_kva")].level == "error"
+    assert where[(5, "feeder_kva")].level == "warning" and "F2" in where[(5, "feeder_kva")].problem
+    assert where[(6, "transformer_id")].level == "error"
+    assert frame.loc["T1", "feeder_kva"] == 0.0 and frame.loc["T1", "substation_kva"] == 40000.0
+    transformers = pd.DataFrame({"kva": [100.0, 100.0, 100.0, 100.0]}, index=["T1", "T2", "T3", "T4"])
+    kept, more = topology.match(frame, transformers, str(path))
+    assert list(kept.index) == ["T1", "T2", "T3"]
+    assert (more[0].row, more[0].column, more[0].value) == (3, "transformer_id", "T9")
+    assert "1 transformers have no feeder" in more[1].problem and "T4" in more[1].problem
+    path.write_text("transformer_id,feeder\nT1,F1\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"topo\.csv.*\['feeder_id', 'feeder_kva'\]"):
+        read_topology(path)
