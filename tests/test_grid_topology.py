@@ -113,3 +113,19 @@ def test_topology_table_bad_rows(tmp_path, config):
     path.write_text("transformer_id,feeder\nT1,F1\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"topo\.csv.*\['feeder_id', 'feeder_kva'\]"):
         read_topology(path)
+
+
+def test_sample_writes_the_feeders_table(pinghu_cli_out):
+    """The sample's 275 transformers on 40 feeders of 9 substations: every level graded,
+    and the rollout admits no more on a feeder or substation than it has open."""
+    import pyogrio
+
+    gpkg = pinghu_cli_out / "roofpv.gpkg"
+    f = pyogrio.read_dataframe(gpkg, layer="feeders", read_geometry=False)
+    assert f["level"].value_counts().to_dict() == {"feeder": 40, "substation": 9}
+    assert set(f["grade"]) <= {"green", "yellow", "red"}
+    assert (f["admitted_kwp"] <= f["open_kw"] + 1e-6).all()
+    assert f.groupby("level")["transformers"].sum().to_dict() == {"feeder": 275, "substation": 275}
+    t = pyogrio.read_dataframe(gpkg, layer="transformers", read_geometry=False)
+    assert (t["limited_open_kw"] <= t["open_kw"] + 1e-9).all() and t["feeder_id"].notna().all()
+    assert (t["admitted_kwp"] <= t["limited_open_kw"] + 1e-6).all()
