@@ -473,6 +473,14 @@ LAYER_FIELDS: dict[str, tuple[str, ...]] = {
         "planned_grade", "peak_reverse_kw", "storage_to_host_kw", "storage_to_host_kwh", "upgrade_kva", "hosting_bound",
         "feeder_id", "substation_id", "limited_open_kw",
     ),
+    # The area each transformer serves (roofpv.grid.assess.service_areas): its columns.
+    "transformer_areas": (
+        "transformer_id", "township", "buildings", "kva", "existing_pv_kw", "planned_pv_kw", "storage_kw",
+        "load_mwh_yr", "min_load_kw", "min_load_source", "tau_max", "hosting_kw", "open_kw", "hourly_hosting_kw",
+        "reverse_load_rate", "grade", "candidate_kwp", "admitted_kwp", "planned_reverse_load_rate",
+        "planned_grade", "peak_reverse_kw", "storage_to_host_kw", "storage_to_host_kwh", "upgrade_kva", "hosting_bound",
+        "feeder_id", "substation_id", "limited_open_kw",
+    ),
     "feeders": (
         "level", "feeder_id", "substation_id", "transformers", "kva", "existing_pv_kw", "planned_pv_kw", "storage_kw",
         "min_load_kw", "min_load_source", "tau_max", "hosting_kw", "open_kw", "hourly_hosting_kw",

@@ -129,3 +129,25 @@ def test_sample_writes_the_feeders_table(pinghu_cli_out):
     t = pyogrio.read_dataframe(gpkg, layer="transformers", read_geometry=False)
     assert (t["limited_open_kw"] <= t["open_kw"] + 1e-9).all() and t["feeder_id"].notna().all()
     assert (t["admitted_kwp"] <= t["limited_open_kw"] + 1e-6).all()
+    areas = pyogrio.read_dataframe(gpkg, layer="transformer_areas")
+    assert len(areas) == 275 and areas.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).all()
+    assert areas.union_all().area == pytest.approx(areas.area.sum(), rel=1e-6)   # no overlaps
+
+
+def test_service_areas_by_hand():
+    """T1 serves the squares at x 0–10 and 40–50, T2 the one between them (x 20–30), all
+    10 m deep: the Voronoi bisectors at x = 15 and 35 cut T1's hull (0–50) to 0–15 and
+    35–50 (300 m²); T2 keeps its own square (100 m²); the areas do not overlap."""
+    import geopandas as gpd
+    from shapely import box
+
+    from roofpv.grid.assess import service_areas
+
+    b = gpd.GeoDataFrame({"transformer_id": ["T1", "T1", "T2", None]},
+                         geometry=[box(0, 0, 10, 10), box(40, 0, 50, 10), box(20, 0, 30, 10), box(90, 0, 95, 5)],
+                         crs="EPSG:4549")
+    areas = service_areas(b)
+    assert list(areas.index) == ["T1", "T2"]
+    assert areas["T1"].area == pytest.approx(300.0) and areas["T2"].area == pytest.approx(100.0)
+    assert areas["T1"].intersection(areas["T2"]).area == pytest.approx(0.0)
+    assert areas["T1"].bounds == pytest.approx((0.0, 0.0, 50.0, 10.0))

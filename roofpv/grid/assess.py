@@ -364,6 +364,54 @@ def transformer_layer(table: pd.DataFrame | None, transformers: pd.DataFrame | N
     return gpd.GeoDataFrame(table[columns].reset_index(drop=True), geometry=geometry, crs=crs)
 
 
+def service_area_layer(table: pd.DataFrame | None, b: pd.DataFrame, crs: str):
+    """The ``transformer_areas`` layer: the columns of layer ``transformers`` on the area
+    each transformer serves (:func:`service_areas`); None without a transformer table or
+    without footprints."""
+    if table is None or "geometry" not in b:
+        return None
+    import geopandas as gpd
+
+    areas = service_areas(b)
+    if areas.empty:
+        return None
+    rows = table.loc[table.index.isin(areas.index)]
+    columns = [c for c in LAYER_FIELDS["transformer_areas"] if c in rows]
+    return gpd.GeoDataFrame(rows[columns].reset_index(drop=True), geometry=areas.reindex(rows.index).to_numpy(),
+                            crs=crs)
+
+
+def service_areas(b: pd.DataFrame) -> pd.Series:
+    """The area each transformer serves, per transformer id: the Voronoi cells of its
+    buildings' representative points, merged, clipped to the convex hull of their
+    footprints (polygons in the buildings' projected CRS).
+
+    The cells of all buildings tile the plane, so the areas of two transformers never
+    overlap (but for buildings sharing a point, which share its cell), and the hull keeps each area on its own buildings (no fixed buffer, whatever
+    the density of the town); a transformer of one building gets that building's hull.
+    Empty without footprints (a streamed run keeps no geometry for this step)."""
+    import shapely
+
+    if "geometry" not in b:
+        return pd.Series(dtype=object)
+    has = (b["transformer_id"].notna() & b.geometry.notna() & ~b.geometry.is_empty).to_numpy()
+    if not has.any():
+        return pd.Series(dtype=object)
+    shapes = b.geometry[has].to_numpy()
+    group, ids = pd.factorize(b["transformer_id"][has], sort=True)
+    xy, first = np.unique(shapely.get_coordinates(shapely.point_on_surface(shapes)), axis=0, return_inverse=True)
+    cells = (shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(xy), ordered=True))
+             if len(xy) > 1 else np.array([shapely.box(*shapely.total_bounds(shapes))]))[first.ravel()]
+    order = np.argsort(group, kind="stable")
+    bounds = np.searchsorted(group[order], np.arange(len(ids) + 1))
+    areas = []
+    for k in range(len(ids)):  # one union per transformer, not per building
+        at = order[bounds[k]:bounds[k + 1]]
+        hull = shapely.convex_hull(shapely.geometrycollections(shapes[at]))
+        areas.append(shapely.intersection(shapely.coverage_union_all(cells[at]), hull))
+    return pd.Series(areas, index=pd.Index(ids, name="id"))
+
+
 def feeder_table(equipment: pd.DataFrame | None, table: pd.DataFrame | None) -> pd.DataFrame | None:
     """The ``feeders`` table: the feeders, then the substations
     (:func:`roofpv.grid.topology.level_table`), with the kWp the rollout admits on the

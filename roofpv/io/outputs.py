@@ -151,6 +151,8 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_forma
         layers["surfaces"] = results.surfaces
     if results.transformers is not None:
         layers["transformers"] = results.transformers
+    if results.transformer_areas is not None:
+        layers["transformer_areas"] = results.transformer_areas
     if results.feeders is not None:
         layers["feeders"] = results.feeders
     if plan:
@@ -335,7 +337,7 @@ JOURNAL = ".roofpv-swap.json"
 STAGE_PREFIX, TRASH_PREFIX = ".roofpv-stage-", ".roofpv-old-"
 #: Layers written as GeoParquet files with ``--format parquet``.
 PARQUET_LAYERS = ("buildings", "roof_planes", "pv_arrays", "facades", "surfaces", "unmatched_roofs", "transformers",
-                  "feeders",
+                  "transformer_areas", "feeders",
                   "rollout_plan", "run_info", "townships", "counties")
 #: What roofpv versions without a manifest wrote into an output folder: the earlier set
 #: when there is no manifest.

@@ -515,6 +515,7 @@ def conclude(
         performance=perf, calibration=calib, monthly_yield=monthly_table,
         unmatched_roofs=inventory.unmatched_roofs, counties=counties, surfaces=surfaces,
         transformers=gridstage.transformer_layer(transformer_table, transformers, b, crs),
+        transformer_areas=gridstage.service_area_layer(transformer_table, b, crs),
         feeders=gridstage.feeder_table(feeders, transformer_table),
     )
 
