@@ -367,6 +367,9 @@ class GridConnection(_Model):
     hosting_basis: Literal["dlt2041", "hourly"] = Field(
         "dlt2041", description="capacity the rollout admits roofs against: DL/T 2041's typical moment, "
         "or the hour-by-hour balance")
+    profile_year: Literal["p50", "p90"] = Field(
+        "p50", description="PV year the rollout admits roofs against: p50 (the weather year) or p90 (its every "
+        "interval scaled by the P90 factor of `uncertainty`)")
     hourly: bool = Field(True, description="hourly PV and load: self-consumption and DL/T 2041 per transformer")
     metered_load: Path | None = Field(None, description="CSV of metered load per building: building_id, step, kwh")
     storage: Storage | None = Field(None, description="battery case per roof; null = none")

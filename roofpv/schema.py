@@ -404,6 +404,8 @@ FIELDS: dict[str, Field] = {
     "hosting_kw": Field("kWp", "承载力(kWp)", "DL/T 2041 S_d: distributed PV the transformer (feeder, substation) can carry"),
     "open_kw": Field("kWp", "可开放容量(kWp)", "S_d less the PV connected and the PV filed but not connected "
                                                 "(a township: the sum over its transformers)"),
+    "open_kw_p90": Field("kWp", "P90年可开放容量(kWp)", "open capacity in the P90 PV year: every interval "
+                                                       "× (1 − 1.2816·σ), σ of the uncertainty model"),
     "hourly_hosting_kw": Field("kWp", "逐时承载力(kWp)", "largest PV within β·S·cosθ + P_ESS in every hour"),
     "reverse_load_rate": Field("", "反向负载率", "λ = (τ_max·PV − P_load,min − P_ESS) / S, PV connected and filed"),
     "grade": Field("", "承载力等级", "DL/T 2041 grade: green λ ≤ 0, yellow λ ≤ β·cosθ, red above"),
@@ -468,7 +470,7 @@ LAYER_FIELDS: dict[str, tuple[str, ...]] = {
     ),
     "transformers": (
         "transformer_id", "township", "buildings", "kva", "existing_pv_kw", "planned_pv_kw", "storage_kw",
-        "load_mwh_yr", "min_load_kw", "min_load_source", "tau_max", "hosting_kw", "open_kw", "hourly_hosting_kw",
+        "load_mwh_yr", "min_load_kw", "min_load_source", "tau_max", "hosting_kw", "open_kw", "open_kw_p90", "hourly_hosting_kw",
         "reverse_load_rate", "grade", "candidate_kwp", "admitted_kwp", "planned_reverse_load_rate",
         "planned_grade", "peak_reverse_kw", "storage_to_host_kw", "storage_to_host_kwh", "upgrade_kva", "hosting_bound",
         "feeder_id", "substation_id", "limited_open_kw",
@@ -476,14 +478,14 @@ LAYER_FIELDS: dict[str, tuple[str, ...]] = {
     # The area each transformer serves (roofpv.grid.assess.service_areas): its columns.
     "transformer_areas": (
         "transformer_id", "township", "buildings", "kva", "existing_pv_kw", "planned_pv_kw", "storage_kw",
-        "load_mwh_yr", "min_load_kw", "min_load_source", "tau_max", "hosting_kw", "open_kw", "hourly_hosting_kw",
+        "load_mwh_yr", "min_load_kw", "min_load_source", "tau_max", "hosting_kw", "open_kw", "open_kw_p90", "hourly_hosting_kw",
         "reverse_load_rate", "grade", "candidate_kwp", "admitted_kwp", "planned_reverse_load_rate",
         "planned_grade", "peak_reverse_kw", "storage_to_host_kw", "storage_to_host_kwh", "upgrade_kva", "hosting_bound",
         "feeder_id", "substation_id", "limited_open_kw",
     ),
     "feeders": (
         "level", "feeder_id", "substation_id", "transformers", "kva", "existing_pv_kw", "planned_pv_kw", "storage_kw",
-        "min_load_kw", "min_load_source", "tau_max", "hosting_kw", "open_kw", "hourly_hosting_kw",
+        "min_load_kw", "min_load_source", "tau_max", "hosting_kw", "open_kw", "open_kw_p90", "hourly_hosting_kw",
         "reverse_load_rate", "grade", "candidate_kwp", "admitted_kwp",
     ),
     "roof_planes": (

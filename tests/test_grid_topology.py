@@ -70,6 +70,11 @@ def test_feeder_and_substation_by_hand(config, tmp_path):
     limits = topology.limits(t, eq)
     over = over_hosting(b["capacity_kwp"], b["transformer_id"], pd.Series([1, 2, 3], b.index), limits)
     assert over.tolist() == [False, True, True]
+    # The P90 year: σ = √(4² + 2² + 1² + 2²) % = 5 %, every interval × (1 − 1.2816 · 0.05) =
+    # 0.93592: T1 hosts 450 / 0.93592 = 480.81 kWp, 330.81 open; the feeder 575 / 0.93592 − 290.
+    f90 = 1 - 1.2815515655446004 * 0.05
+    assert t.loc["T1", "open_kw_p90"] == pytest.approx(450 / f90 - 150)
+    assert f["open_kw_p90"] == pytest.approx(575 / f90 - 290)
     table = feeder_table(eq, with_admitted(t, pd.Series({"T1": 100.0}), grid))
     assert table["level"].tolist() == ["feeder", "substation"] and table["admitted_kwp"].tolist() == [100.0, 100.0]
 
@@ -151,3 +156,15 @@ def test_service_areas_by_hand():
     assert areas["T1"].area == pytest.approx(300.0) and areas["T2"].area == pytest.approx(100.0)
     assert areas["T1"].intersection(areas["T2"]).area == pytest.approx(0.0)
     assert areas["T1"].bounds == pytest.approx((0.0, 0.0, 50.0, 10.0))
+
+
+def test_admission_in_the_p90_year(config, tmp_path):
+    """With ``grid.profile_year: p90`` the rollout admits against the P90 year's open
+    capacity: T1 330.81 kWp, T2 0.20, the substation (462.5 / 0.93592 − 290 = 204.16) binds."""
+    b, t, eq, grid = _case(config, tmp_path)
+    f90 = 1 - 1.2815515655446004 * 0.05
+    grid90 = grid.model_copy(update={"profile_year": "p90"})
+    _, t90, eq90, _ = _case(config.model_copy(update={"grid": grid90}), tmp_path)
+    assert t90["remaining_kw"].tolist() == pytest.approx([450 / f90 - 150, 112.5 / f90 - 120], abs=1e-4)
+    assert eq90.loc["substation:S1", "remaining_kw"] == pytest.approx(462.5 / f90 - 290)
+    assert t["remaining_kw"].tolist() == pytest.approx([300.0, 0.0])

@@ -21,6 +21,7 @@ from scipy import sparse
 
 from roofpv.appraise.economics import export_mode
 from roofpv.config import Config, GridConnection
+from roofpv.energy import uncertainty
 from roofpv.findings import Finding
 from roofpv.grid import hosting, loads, selfuse
 from roofpv.grid import topology as topo
@@ -273,8 +274,8 @@ def transformer_table(b: pd.DataFrame, transformers: pd.DataFrame, config: Confi
                                          grid.power_factor)
     rate = hosting.reverse_load_rate(tau * (existing + planned), cols["min_load_kw"], kva, storage)
     open_kw = hosting.open_capacity(hosting_kw, existing, planned)
-    basis = (open_kw if grid.hosting_basis == "dlt2041"
-             else hosting.open_capacity(cols["hourly_hosting_kw"], existing, planned))
+    p90 = uncertainty.p90_factor(config.uncertainty)
+    basis = hosting.admission_basis(hosting_kw, cols["hourly_hosting_kw"], existing, planned, grid, p90)
     served = np.bincount(t_of[on], minlength=nt)
     township = hosting.mode_per_group(b["transformer_id"], b["township"]).reindex(ids)
     out = pd.DataFrame({
@@ -284,6 +285,7 @@ def transformer_table(b: pd.DataFrame, transformers: pd.DataFrame, config: Confi
         "min_load_source": np.where(not grid.credit_min_load, "not credited",
                                     np.where(np.isnan(measured_min), "profiles", "table")),
         "tau_max": tau, "hosting_kw": hosting_kw, "open_kw": open_kw,
+        "open_kw_p90": hosting.open_capacity(hosting.in_year(hosting_kw, p90), existing, planned),
         "hourly_hosting_kw": cols["hourly_hosting_kw"], "reverse_load_rate": rate,
         "grade": hosting.grade(rate, grid.reverse_load_rate * grid.power_factor), "candidate_kwp": candidate_kwp,
         "peak_reverse_kw": cols["peak_reverse_kw"],
@@ -297,7 +299,7 @@ def transformer_table(b: pd.DataFrame, transformers: pd.DataFrame, config: Confi
     out["feeder_id"] = topology["feeder_id"].reindex(ids).to_numpy(object)
     out["substation_id"] = topology["substation_id"].reindex(ids).to_numpy(object)
     equipment = pd.concat([
-        topo.level_table(level, i, matrix, *up[level], base / step, out, topology, grid)
+        topo.level_table(level, i, matrix, *up[level], base / step, out, topology, grid, p90)
         for level, (i, matrix) in levels.items()])
     out["limited_open_kw"] = topo.limited_open(out, equipment)
     out["hosting_bound"] = out["hosting_bound"] | (out["candidate_kwp"] > out["limited_open_kw"] + 1e-9)

@@ -67,7 +67,7 @@ def aggregate(matrix: sparse.spmatrix, transformer_rows: np.ndarray) -> np.ndarr
 
 def level_table(level: str, ids: pd.Index, matrix: sparse.spmatrix, pv_kw: np.ndarray, load_kw: np.ndarray,
                 base_per_kwp: np.ndarray, transformers: pd.DataFrame, topology: pd.DataFrame,
-                grid: GridConnection) -> pd.DataFrame:
+                grid: GridConnection, p90: float = 1.0) -> pd.DataFrame:
     """DL/T 2041 for the feeders or substations ``ids``: rating, PV connected and filed,
     minimum load, τ_max, hosting and open capacity, reverse load rate and grade.
 
@@ -76,7 +76,8 @@ def level_table(level: str, ids: pd.Index, matrix: sparse.spmatrix, pv_kw: np.nd
     ``base_per_kwp`` [kW/kWp]: the run's mix, for one with no PV. ``transformers``: the
     transformer table (:func:`roofpv.grid.assess.transformer_table` columns
     ``existing_pv_kw``, ``planned_pv_kw``, ``storage_kw``, ``candidate_kwp``);
-    ``topology``: the topology table (:func:`roofpv.io.topology.read_topology`)."""
+    ``topology``: the topology table (:func:`roofpv.io.topology.read_topology`); ``p90``:
+    the P90 year's scale (:func:`roofpv.energy.uncertainty.p90_factor`)."""
     first = topology.reset_index().dropna(subset=[f"{level}_id"]).drop_duplicates(f"{level}_id").set_index(f"{level}_id")
     first = first.reindex(ids)
     sums = pd.DataFrame(matrix @ transformers[["existing_pv_kw", "planned_pv_kw", "storage_kw", "candidate_kwp"]]
@@ -106,7 +107,6 @@ def level_table(level: str, ids: pd.Index, matrix: sparse.spmatrix, pv_kw: np.nd
     hourly = hosting.hourly_hosting(per_kwp, load_kw, limit)
     rate = hosting.reverse_load_rate(tau * (existing + planned), min_load, kva, storage)
     open_kw = hosting.open_capacity(hosting_kw, existing, planned)
-    hourly_open = hosting.open_capacity(hourly, existing, planned)
     return pd.DataFrame({
         "level": level, "feeder_id": ids if level == "feeder" else None,
         "substation_id": (first["substation_id"].to_numpy(object) if level == "feeder" else ids.to_numpy(object)),
@@ -115,10 +115,12 @@ def level_table(level: str, ids: pd.Index, matrix: sparse.spmatrix, pv_kw: np.nd
         "min_load_kw": min_load,
         "min_load_source": np.where(not grid.credit_min_load, "not credited",
                                     np.where(np.isnan(measured), "profiles", "table")),
-        "tau_max": tau, "hosting_kw": hosting_kw, "open_kw": open_kw, "hourly_hosting_kw": hourly,
+        "tau_max": tau, "hosting_kw": hosting_kw, "open_kw": open_kw,
+        "open_kw_p90": hosting.open_capacity(hosting.in_year(hosting_kw, p90), existing, planned),
+        "hourly_hosting_kw": hourly,
         "reverse_load_rate": rate, "grade": hosting.grade(rate, grid.reverse_load_rate * grid.power_factor),
         "candidate_kwp": sums["candidate"].to_numpy(),
-        "remaining_kw": open_kw if grid.hosting_basis == "dlt2041" else hourly_open,
+        "remaining_kw": hosting.admission_basis(hosting_kw, hourly, existing, planned, grid, p90),
     }, index=pd.Index([f"{level}:{i}" for i in ids], name="key"))
 
 
