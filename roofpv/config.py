@@ -398,6 +398,17 @@ class SharedProsperity(_Model):
     mode: ExportMode
 
 
+class StorageCost(_Model):
+    """What a battery costs: energy part + power part (NREL ATB's split), fixed O&M as a
+    share of capex, and the battery replaced at the end of its life."""
+
+    yuan_per_kwh: float = Field(ge=0, description="battery energy cost, yuan per kWh of usable energy")
+    yuan_per_kw: float = Field(ge=0, description="power cost (converter, balance of system), yuan per kW")
+    om_share_per_year: float = Field(0.025, ge=0, lt=1, description="fixed O&M a year, share of capex")
+    life_years: int = Field(15, gt=0, le=50, description="battery life; replaced within the PV lifetime")
+    replacement_share: float = Field(1.0, ge=0, description="replacement cost, share of the energy part's capex")
+
+
 class Economics(_Model):
     capex_yuan_per_w: dict[Category, float]
     om_yuan_per_w_year: float = Field(ge=0)
@@ -411,6 +422,8 @@ class Economics(_Model):
     self_consumption: dict[Category, float] = Field(description="self-consumed share of output")
     mode: dict[NeaCategory, ExportMode]
     shared_prosperity: SharedProsperity | None = None
+    storage: StorageCost | None = Field(None, description="battery cost (grid.storage case, storage to host); "
+                                        "null = not priced")
     province: str | None = Field(None, description="province whose prices these are, e.g. 浙江")
     assumptions: list[str] = Field(description="fields whose values no official source confirms")
 

@@ -388,6 +388,13 @@ FIELDS: dict[str, Field] = {
     "storage_kw": Field("kW", "储能功率(kW)", "storage power: the roof's battery case, or on a transformer the "
                                              "storage charging power connected to it (DL/T 2041 P_ESS)"),
     "self_consumed_storage_kwh": Field("kWh/yr", "配储自用电量(kWh/年)", "self-consumed output with the battery"),
+    "storage_capex_yuan": Field("yuan", "储能投资(元)", "investment in the grid.storage battery: yuan/kWh × kWh + "
+                                                      "yuan/kW × kW (economics.storage)"),
+    "storage_npv_yuan": Field("yuan", "储能净现值(元)", "NPV of adding that battery: the self-use it adds, less capex, "
+                                                    "replacements and O&M"),
+    "released_kwp": Field("kWp", "可释放容量(kWp)", "candidate PV beyond the open capacity: what the storage or the "
+                                                 "upgrade to host every candidate roof would let in"),
+    "storage_to_host_yuan": Field("yuan", "全部接入需储能投资(元)", "investment in that storage (economics.storage)"),
     "kva": Field("kVA", "额定容量(kVA)", "rating S: of the transformer; of a feeder its thermal limit; of a "
                                           "substation its main transformers'"),
     "feeder_id": Field("", "10kV线路编号", "10 kV feeder the transformer hangs on (grid.topology)"),
@@ -463,7 +470,8 @@ LAYER_FIELDS: dict[str, tuple[str, ...]] = {
         "self_consumed_kwh", "exported_kwh", "curtailed_kwh", "self_consumption_share", "pv_tilt_deg",
         "pv_azimuth_deg", "storage_kwh", "storage_kw", "self_consumed_storage_kwh", "export_mode",
         "shared_prosperity", "capex_yuan", "revenue_yuan_yr", "npv_yuan", "lcoe_yuan_kwh", "payback_years",
-        "household_income_yuan_yr", "collective_income_yuan_yr", "co2_avoided_t_yr", "annual_kwh_p90",
+        "storage_capex_yuan", "storage_npv_yuan", "household_income_yuan_yr", "collective_income_yuan_yr",
+        "co2_avoided_t_yr", "annual_kwh_p90",
         "yield_uncertainty_pct", "facade_kwp", "facade_annual_kwh", "plan_order", "grid_limited",
         "technical_potential_kwp",
         "counted_potential_kwp", "pv_full",
@@ -473,7 +481,7 @@ LAYER_FIELDS: dict[str, tuple[str, ...]] = {
         "load_mwh_yr", "min_load_kw", "min_load_source", "tau_max", "hosting_kw", "open_kw", "open_kw_p90", "hourly_hosting_kw",
         "reverse_load_rate", "grade", "candidate_kwp", "admitted_kwp", "planned_reverse_load_rate",
         "planned_grade", "peak_reverse_kw", "storage_to_host_kw", "storage_to_host_kwh", "upgrade_kva", "hosting_bound",
-        "feeder_id", "substation_id", "limited_open_kw",
+        "released_kwp", "storage_to_host_yuan", "feeder_id", "substation_id", "limited_open_kw",
     ),
     # The area each transformer serves (roofpv.grid.assess.service_areas): its columns.
     "transformer_areas": (
@@ -481,7 +489,7 @@ LAYER_FIELDS: dict[str, tuple[str, ...]] = {
         "load_mwh_yr", "min_load_kw", "min_load_source", "tau_max", "hosting_kw", "open_kw", "open_kw_p90", "hourly_hosting_kw",
         "reverse_load_rate", "grade", "candidate_kwp", "admitted_kwp", "planned_reverse_load_rate",
         "planned_grade", "peak_reverse_kw", "storage_to_host_kw", "storage_to_host_kwh", "upgrade_kva", "hosting_bound",
-        "feeder_id", "substation_id", "limited_open_kw",
+        "released_kwp", "storage_to_host_yuan", "feeder_id", "substation_id", "limited_open_kw",
     ),
     "feeders": (
         "level", "feeder_id", "substation_id", "transformers", "kva", "existing_pv_kw", "planned_pv_kw", "storage_kw",

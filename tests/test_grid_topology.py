@@ -168,3 +168,38 @@ def test_admission_in_the_p90_year(config, tmp_path):
     assert t90["remaining_kw"].tolist() == pytest.approx([450 / f90 - 150, 112.5 / f90 - 120], abs=1e-4)
     assert eq90.loc["substation:S1", "remaining_kw"] == pytest.approx(462.5 / f90 - 290)
     assert t["remaining_kw"].tolist() == pytest.approx([300.0, 0.0])
+
+
+def test_storage_npv_by_hand(config):
+    """A 100 kWh / 50 kW battery at 700 yuan/kWh + 300 yuan/kW = 85,000 yuan; its energy
+    part bought again in year 15 at 60 %: 42,000 / 1.05¹⁵ = 20,202.7; 20 years at 5 %
+    (annuity 12.4622), no fade: 20,000 added kWh × 0.5 yuan = 124,622 in; O&M 2.5 % of
+    capex: 26,482 out; NPV −7,063 yuan."""
+    from roofpv.appraise.economics import storage_capex, storage_cash_flows
+    from roofpv.config import StorageCost
+
+    econ = config.economics.model_copy(update={"lifetime_years": 20, "discount_rate": 0.05,
+                                               "degradation_per_year": 0.0})
+    cost = StorageCost(yuan_per_kwh=700.0, yuan_per_kw=300.0, om_share_per_year=0.025, life_years=15,
+                       replacement_share=0.6)
+    annuity = sum(1.05 ** -t for t in range(1, 21))
+    assert annuity == pytest.approx(12.46221, rel=1e-6)
+    assert storage_capex([100.0], [50.0], cost).tolist() == [85000.0]
+    npv = storage_cash_flows([100.0, 100.0], [50.0, 50.0], [20000.0, 0.0], [0.5, 0.5], econ, cost)
+    expected = -85000 - 42000 / 1.05 ** 15 + 20000 * 0.5 * annuity - 0.025 * 85000 * annuity
+    assert npv[0] == pytest.approx(expected) and npv[0] == pytest.approx(-7062.8, abs=0.1)
+    # A battery that moves nothing loses its capex, replacement and O&M.
+    assert npv[1] == pytest.approx(-85000 - 42000 / 1.05 ** 15 - 0.025 * 85000 * annuity)
+
+
+def test_storage_value_by_export_mode(config):
+    """A kWh moved into self-use is worth tariff − surplus price under 余电上网, the tariff
+    under 全部自用 (it was curtailed) and nothing under 全额上网."""
+    from roofpv.appraise.economics import storage_value
+
+    econ = config.economics
+    b = pd.DataFrame({"category": ["factory"] * 3})
+    mode = pd.Series(["self_use_surplus", "full_self_use", "full_export"])
+    tariff = econ.tariff_yuan_kwh["factory"]
+    surplus = econ.market_price_yuan_kwh if econ.surplus_price == "market" else econ.mechanism_price_yuan_kwh
+    assert storage_value(b, econ, mode).tolist() == pytest.approx([tariff - surplus, tariff, 0.0])

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from roofpv.appraise.economics import export_mode
+from roofpv.appraise.economics import export_mode, storage_capex
 from roofpv.config import Config, GridConnection
 from roofpv.energy import uncertainty
 from roofpv.findings import Finding
@@ -294,6 +294,10 @@ def transformer_table(b: pd.DataFrame, transformers: pd.DataFrame, config: Confi
     }, index=pd.Index(ids, name="id"))
     out["hosting_bound"] = out["candidate_kwp"] > basis + 1e-9
     out["remaining_kw"] = basis
+    out["released_kwp"] = np.maximum(out["candidate_kwp"] - basis, 0.0)
+    out["storage_to_host_yuan"] = (storage_capex(out["storage_to_host_kwh"], out["storage_to_host_kw"],
+                                                 config.economics.storage)
+                                   if config.economics.storage is not None else np.nan)
     if topology is None:
         return out, None
     out["feeder_id"] = topology["feeder_id"].reindex(ids).to_numpy(object)
