@@ -317,6 +317,9 @@ class Target(_Model):
     metric: Metric = "area_total"
     milestones: dict[int, float]
     source: str
+    grid_condition: str | None = Field(
+        None, description="the plan's 消纳 condition on this target, quoted (e.g. 在满足电力消纳的前提下); the "
+        "report shows it beside the coverage with the hosting grades and open capacity")
 
     @field_validator("milestones")
     @classmethod

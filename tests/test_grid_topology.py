@@ -203,3 +203,37 @@ def test_storage_value_by_export_mode(config):
     tariff = econ.tariff_yuan_kwh["factory"]
     surplus = econ.market_price_yuan_kwh if econ.surplus_price == "market" else econ.mechanism_price_yuan_kwh
     assert storage_value(b, econ, mode).tolist() == pytest.approx([tariff - surplus, tariff, 0.0])
+
+
+def test_report_shows_grid_beside_coverage_and_what_releases_it(pinghu_cli_out):
+    """The index puts each township's hosting grades and open capacity beside its
+    coverage; a township page lists its bound transformers with the storage or upgrade
+    that releases them, read from the transformers layer."""
+    import pyogrio
+
+    t = pyogrio.read_dataframe(pinghu_cli_out / "roofpv.gpkg", layer="transformers", read_geometry=False)
+    index = (pinghu_cli_out / "report" / "index.html").read_text(encoding="utf-8")
+    dh = t[t["township"] == "当湖街道"]
+    grades = "/".join(f"{c}{(dh['grade'] == g).sum()}" for c, g in (("绿", "green"), ("黄", "yellow"), ("红", "red")))
+    assert f"消纳：台区 {grades} 台，可开放 {dh['open_kw'].sum() / 1000:,.2f} MWp" in index
+    page = next((pinghu_cli_out / "report").glob("01-*.html")).read_text(encoding="utf-8")
+    top = dh.sort_values("released_kwp", ascending=False).iloc[0]
+    assert "受承载力制约的台区及释放措施" in page and top["transformer_id"] in page
+    assert f"可释放 {top['released_kwp']:,.0f} kWp" in page
+
+
+def test_report_quotes_the_targets_grid_condition(config):
+    """A target's 消纳 condition (Jilin: 在满足电力消纳的前提下) stands, quoted, in each
+    township's coverage cell beside its hosting grades and open capacity."""
+    from roofpv.report.pages import _area_rows
+
+    target = config.policy.targets[0].model_copy(update={"grid_condition": "在满足电力消纳的前提下"})
+    row = {"buildings": 10, "suitable": 5, "counted_potential_kwp": 100.0, "technical_potential_kwp": 120.0,
+           "annual_mwh": 100.0, "transformers_green": 3, "transformers_yellow": 1, "transformers_red": 0,
+           "open_kw": 2500.0, f"{target.name}_coverage_today": 0.1, f"{target.name}_coverage_potential": 0.5,
+           **{f"{target.name}_target_{y}": r for y, r in target.milestones.items()},
+           **{f"{target.name}_status_{y}": "on_track" for y in target.milestones}}
+    table = pd.DataFrame([row, row], index=["甲镇", "全市"])
+    cell = _area_rows(table, ["甲镇"], "全市", {}, [target], "zh")[0]["coverage"][0]
+    assert cell["condition"] == "在满足电力消纳的前提下"
+    assert cell["grid"] == "消纳：台区 绿3/黄1/红0 台，可开放 2.50 MWp"

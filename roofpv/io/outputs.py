@@ -42,7 +42,8 @@ def read_outputs(out_dir: Path) -> dict:
     whole-city row), ``polygons`` (township boundaries by name, or None), ``plan``
     (layer ``rollout_plan`` by building id, or None when the run made no plan),
     ``monthly_yield`` (table ``monthly_yield`` by building id, or None), ``surfaces``
-    (layer ``surfaces`` without geometry, or None) and, from a province run, ``counties``
+    (layer ``surfaces`` without geometry, or None), ``transformers`` (layer
+    ``transformers`` without geometry, or None) and, from a province run, ``counties``
     (``counties.csv`` by county, with the province row, else None)."""
     gpkg = out_dir / "roofpv.gpkg"
     csv = out_dir / "townships.csv"
@@ -66,12 +67,14 @@ def read_outputs(out_dir: Path) -> dict:
     )
     surfaces = (pd.DataFrame(pyogrio.read_dataframe(gpkg, layer="surfaces", read_geometry=False))
                 if "surfaces" in layers else None)
+    transformers = (pd.DataFrame(pyogrio.read_dataframe(gpkg, layer="transformers", read_geometry=False))
+                    if "transformers" in layers else None)
     counties = out_dir / "counties.csv"
     counties = (pd.read_csv(counties, encoding="utf-8-sig", dtype={"county": str}).set_index("county")
                 if counties.exists() else None)
     return {"buildings": gpd.GeoDataFrame(buildings, geometry="geometry"), "townships": townships,
             "polygons": polygons, "plan": plan, "monthly_yield": monthly, "surfaces": surfaces,
-            "counties": counties}
+            "counties": counties, "transformers": transformers}
 
 
 def read_buildings(out_dir: Path) -> tuple[gpd.GeoDataFrame, pd.DataFrame | None]:
