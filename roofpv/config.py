@@ -375,6 +375,9 @@ class GridConnection(_Model):
         "interval scaled by the P90 factor of `uncertainty`)")
     hourly: bool = Field(True, description="hourly PV and load: self-consumption and DL/T 2041 per transformer")
     metered_load: Path | None = Field(None, description="CSV of metered load per building: building_id, step, kwh")
+    metered_transformer_load: Path | None = Field(
+        None, description="CSV of metered load per transformer: transformer_id, step, kwh; replaces the category "
+        "shapes of its buildings and its load in the hosting check")
     storage: Storage | None = Field(None, description="battery case per roof; null = none")
     flexible_share: float = Field(0.0, ge=0, le=1, description="光储直柔: share of each day's load that "
                                   "can move into the day's PV surplus hours")
@@ -814,7 +817,7 @@ class Config(_Model):
 
 #: File paths per section, resolved against the folder of the YAML file that sets them.
 _PATH_KEYS = {
-    "inputs": ("footprints", "survey", "townships", "register", "meters"), "weather": ("file",), "grid": ("transformers", "topology", "metered_load"),
+    "inputs": ("footprints", "survey", "townships", "register", "meters"), "weather": ("file",), "grid": ("transformers", "topology", "metered_load", "metered_transformer_load"),
     "dsm": ("tiles", "dem", "canopy"),
 }
 #: Path keys of the items of list sections (``surfaces.layers[*].file``).

@@ -406,7 +406,7 @@ FIELDS: dict[str, Field] = {
     "planned_pv_kw": Field("kW", "已备案未并网光伏(kW)", "PV filed but not yet connected"),
     "load_mwh_yr": Field("MWh/yr", "年用电量(MWh/年)", "annual load of the buildings served (profiles)"),
     "min_load_kw": Field("kW", "最小负荷(kW)", "P_load,min: lowest load while PV produces (or the table's)"),
-    "min_load_source": Field("", "最小负荷来源", "profiles, table (measured) or not credited"),
+    "min_load_source": Field("", "最小负荷来源", "profiles, metered (the transformer's metered load), table (measured) or not credited"),
     "tau_max": Field("kW/kWp", "最大出力系数", "τ_max: largest output per kWp of the PV on the transformer (feeder, substation)"),
     "hosting_kw": Field("kWp", "承载力(kWp)", "DL/T 2041 S_d: distributed PV the transformer (feeder, substation) can carry"),
     "open_kw": Field("kWp", "可开放容量(kWp)", "S_d less the PV connected and the PV filed but not connected "

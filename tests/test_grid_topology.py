@@ -237,3 +237,44 @@ def test_report_quotes_the_targets_grid_condition(config):
     cell = _area_rows(table, ["甲镇"], "全市", {}, [target], "zh")[0]["coverage"][0]
     assert cell["condition"] == "在满足电力消纳的前提下"
     assert cell["grid"] == "消纳：台区 绿3/黄1/红0 台，可开放 2.50 MWp"
+
+
+def test_metered_transformer_load_replaces_the_category_shapes(config, tmp_path):
+    """A factory on transformer T1, metered at 2 kWh in each of seven hours: the building
+    takes T1's flat shape × its own 28 kWh a year = 4 kWh/h, so its 10 kWp yielding 0, 0.2,
+    0.5, 0.8, 0.5, 0.2, 0 kWh/kWp self-consume Σ min(PV, 4) = 16 kWh (6 surplus), not what
+    the factory shape gives (building B). T1's hosting check takes the metered 2 kW as its minimum load:
+    (2 + 0.8 · 100) / 0.8 = 102.5 kWp."""
+    from roofpv.grid.assess import building_balance, metered_load
+    from roofpv.grid.loads import read_metered
+
+    series = np.array([0, 0.2, 0.5, 0.8, 0.5, 0.2, 0])
+    index = pd.date_range("2025-06-02 05:00", periods=7, freq="h")   # a Monday, 5–11 h
+    path = tmp_path / "t.csv"
+    path.write_text("transformer_id,step,kwh\n" + "".join(f"T1,{i},2\n" for i in range(7)) + "T1,9,x\n",
+                    encoding="utf-8")
+    metered, found = read_metered(path, 7, "transformer_id")
+    assert metered.loc["T1"].tolist() == [2.0] * 7
+    assert (found[0].row, found[0].building_id, found[0].column) == (9, "T1", "step")
+    assert metered_load(None, 7, "transformer_id") == (None, [])
+    b = pd.DataFrame({"annual_kwh": [series.sum() * 10] * 2, "capacity_kwp": [10.0, 10.0], "category": ["factory"] * 2,
+                      "energy_use_kwh": [28.0, 28.0], "nea_category": ["general_ci"] * 2, "transformer_id": ["T1", "T9"],
+                      "mounting": ["clamp_flush"] * 2, "township": ["甲", "甲"]},
+                     index=pd.Index(["A", "B"], name="building_id"))
+    planes = pd.DataFrame({"building_id": ["A", "B"], "mounting": ["clamp_flush"] * 2,
+                           "module_tilt_deg": [20.0] * 2, "azimuth_deg": [180.0] * 2,
+                           "layout_kwp": [10.0] * 2, "shading_loss": [0.0] * 2})
+    bins = BinSeries(_flat_tables(series, config))
+    out = building_balance(b, planes, config, bins, index, None, metered)
+    assert out.loc["A", "self_consumed_kwh"] == pytest.approx(16.0)
+    assert out.loc["A", "exported_kwh"] == pytest.approx(6.0)
+    # B (T9, not metered) keeps the factory's working-day factors 0.45, 0.45, 0.8, 1, 1, 1, 1.
+    factory = np.array([0.45, 0.45, 0.8, 1, 1, 1, 1]) / 5.7 * 28.0
+    assert out.loc["B", "self_consumed_kwh"] == pytest.approx(np.minimum(series * 10, factory).sum(), rel=1e-5)
+    transformers = pd.DataFrame({"kva": [100.0], "existing_pv_kw": [0.0], "min_load_kw": [np.nan]},
+                                index=pd.Index(["T1"], name="id"))
+    grid = config.grid.model_copy(update={"credit_min_load": True, "power_factor": 1.0})
+    t, _ = transformer_table(out, transformers, config.model_copy(update={"grid": grid}), bins, index,
+                             None, metered)
+    assert t.loc["T1", "min_load_source"] == "metered" and t.loc["T1", "min_load_kw"] == pytest.approx(2.0)
+    assert t.loc["T1", "hosting_kw"] == pytest.approx(102.5) and t.loc["T1", "load_mwh_yr"] == pytest.approx(0.014)

@@ -44,12 +44,14 @@ def _mounting_model(mounting: np.ndarray, config: Config) -> np.ndarray:
 
 
 def building_balance(b: pd.DataFrame, planes: pd.DataFrame, config: Config, bins: BinSeries,
-                     index: pd.DatetimeIndex, metered: pd.DataFrame | None = None) -> pd.DataFrame:
+                     index: pd.DatetimeIndex, metered: pd.DataFrame | None = None,
+                     metered_transformers: pd.DataFrame | None = None) -> pd.DataFrame:
     """Add each roof's ``self_consumed_kwh``, ``exported_kwh``, ``curtailed_kwh`` and
     ``self_consumption_share`` (of its added PV; under 全额上网, the roof's
     :func:`~roofpv.appraise.economics.export_mode` from its ``nea_category``, all of it is
     exported; otherwise against the building's load:
-    ``energy_use_kwh`` spread by its category's shape, or its ``metered`` row), and the
+    ``energy_use_kwh`` spread by its category's shape, or by the shape of its transformer's
+    ``metered_transformers`` row (:func:`transformer_shapes`), or its ``metered`` row), and the
     battery case of ``grid.storage`` (``storage_kwh``, ``storage_kw``,
     ``self_consumed_storage_kwh``; NaN without one). With ``grid.flexible_share`` the
     self-consumed energy includes the load moved into surplus hours
@@ -85,11 +87,19 @@ def building_balance(b: pd.DataFrame, planes: pd.DataFrame, config: Config, bins
     daily_shares = np.add.reduceat(shapes.to_numpy(np.float64), day_starts, axis=0).T   # category × day
     categories = shapes.columns.get_indexer(b["category"].fillna("other"))
     shapes = shapes.iloc[steps]
+    by_transformer = transformer_shapes(b, metered_transformers)
     for start in range(0, rows.size, BLOCK):
         block = rows[start:start + BLOCK]
         pv = bins.series(weights[block], lit_only=storage is None)
         load = loads.building_loads(b["category"].iloc[block], annual_load.iloc[block], shapes)
         daily = daily_shares[categories[block]] * annual_load.iloc[block].fillna(0.0).to_numpy(float)[:, None]
+        if by_transformer is not None:  # the transformer's metered shape × the building's annual use
+            hit = b.index[block].isin(by_transformer.index)
+            if hit.any():
+                use = annual_load.iloc[block][hit].fillna(0.0).to_numpy(np.float32)[:, None]
+                rows_shaped = by_transformer.loc[b.index[block][hit]].to_numpy(np.float32) * use
+                load[hit] = rows_shaped[:, steps]
+                daily[hit] = np.add.reduceat(rows_shaped, day_starts, axis=1, dtype=np.float64)
         if metered is not None:
             hit = b.index[block].isin(metered.index)
             if hit.any():
@@ -127,15 +137,33 @@ def split_surplus(b: pd.DataFrame) -> pd.DataFrame:
     return b.assign(exported_kwh=surplus.where(~no_export, 0.0), curtailed_kwh=surplus.where(no_export, 0.0))
 
 
-@functools.lru_cache(maxsize=2)
-def _metered(path: Path, stamp: float, n_steps: int):
-    return loads.read_metered(path, n_steps)
+@functools.lru_cache(maxsize=4)
+def _metered(path: Path, stamp: float, n_steps: int, key: str):
+    return loads.read_metered(path, n_steps, key)
 
 
-def metered_load(path: Path, n_steps: int) -> tuple[pd.DataFrame, list[Finding]]:
-    """The metered load table (:func:`roofpv.grid.loads.read_metered`), read once per
-    file version and weather length in a process (every partition uses it)."""
-    return _metered(path, path.stat().st_mtime if path.exists() else 0.0, n_steps)
+def metered_load(path: Path | None, n_steps: int, key: str = "building_id"
+                 ) -> tuple[pd.DataFrame | None, list[Finding]]:
+    """The metered load table per building or per transformer (``key``,
+    :func:`roofpv.grid.loads.read_metered`), read once per file version and weather
+    length in a process (every partition uses it); None and no findings without a path."""
+    if path is None:
+        return None, []
+    return _metered(path, path.stat().st_mtime if path.exists() else 0.0, n_steps, key)
+
+
+def transformer_shapes(b: pd.DataFrame, metered_transformers: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The metered load shape of each building's transformer (its metered kWh per
+    interval over the year's, summing to 1), for the buildings whose transformer is
+    metered, by building id; None without any."""
+    if metered_transformers is None or "transformer_id" not in b:
+        return None
+    on = b["transformer_id"].isin(metered_transformers.index)
+    if not on.any():
+        return None
+    totals = metered_transformers.sum(axis=1).replace(0.0, np.nan)
+    shape = metered_transformers.div(totals, axis=0).fillna(0.0)
+    return shape.loc[b.loc[on, "transformer_id"]].set_axis(b.index[on]).astype(np.float32)
 
 
 def _main_plane(planes: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
@@ -190,7 +218,8 @@ def assign_transformers(b: pd.DataFrame, transformers: pd.DataFrame, crs: str, s
 
 
 def transformer_table(b: pd.DataFrame, transformers: pd.DataFrame, config: Config, bins: BinSeries,
-                      index: pd.DatetimeIndex, topology: pd.DataFrame | None = None
+                      index: pd.DatetimeIndex, topology: pd.DataFrame | None = None,
+                      metered_transformers: pd.DataFrame | None = None,
                       ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """One row per transformer of the table: what it serves, its DL/T 2041 hosting
     capacity, open capacity, grade, the hour-by-hour capacity, and the storage or
@@ -202,7 +231,8 @@ def transformer_table(b: pd.DataFrame, transformers: pd.DataFrame, config: Confi
     substations: their DL/T 2041 rows from the summed hourly PV and load of the
     transformers they serve (:func:`roofpv.grid.topology.level_table`, layer ``feeders``),
     and on each transformer its ``feeder_id``, ``substation_id`` and ``limited_open_kw``;
-    else None for them."""
+    else None for them. A transformer with a ``metered_transformers`` row (kWh per
+    interval, :func:`metered_load`) takes that load instead of its buildings' profiles."""
     grid = config.grid
     step = step_hours(index)
     ids = transformers.index
@@ -233,6 +263,10 @@ def transformer_table(b: pd.DataFrame, transformers: pd.DataFrame, config: Confi
     cols = {k: np.zeros(nt) for k in ("tau_max", "min_load_kw", "hourly_hosting_kw", "storage_to_host_kw",
                                       "storage_to_host_kwh", "upgrade_kva", "peak_reverse_kw")}
     cols["load_mwh_yr"] = np.asarray(by_cat.sum(axis=1)).ravel() / 1000.0
+    metered = (metered_transformers.reindex(ids) if metered_transformers is not None
+               else pd.DataFrame(index=ids, columns=range(len(index)), dtype=np.float32))
+    is_metered = metered.notna().all(axis=1).to_numpy()
+    cols["load_mwh_yr"][is_metered] = metered[is_metered].sum(axis=1).to_numpy(float) / 1000.0
     base = (fallback @ bins.matrix[:, bins.lit]) / max(fallback.sum(), 1e-12)   # kWh/kWp per lit step
     limit = hosting.reverse_limit(kva, storage, grid.reverse_load_rate, grid.power_factor)
     total_kwp = existing + planned + candidate_kwp
@@ -248,6 +282,9 @@ def transformer_table(b: pd.DataFrame, transformers: pd.DataFrame, config: Confi
         per_kwp[has] = series[has] / (kwp[has, None] * step).astype(np.float32)
         per_kwp[~has] = base / step
         load = np.asarray(by_cat[rows] @ table_t, dtype=np.float32) / np.float32(step)   # kW
+        hit = is_metered[rows]
+        if hit.any():
+            load[hit] = metered.iloc[rows].to_numpy(np.float32)[hit][:, bins.lit] / np.float32(step)
         low = load.min(axis=1, where=per_kwp > 0, initial=np.inf)
         low = np.where(np.isfinite(low), low, 0.0)
         given = measured_min[rows]
@@ -283,7 +320,8 @@ def transformer_table(b: pd.DataFrame, transformers: pd.DataFrame, config: Confi
         "kva": kva, "existing_pv_kw": existing, "planned_pv_kw": planned, "storage_kw": storage,
         "load_mwh_yr": cols["load_mwh_yr"], "min_load_kw": cols["min_load_kw"],
         "min_load_source": np.where(not grid.credit_min_load, "not credited",
-                                    np.where(np.isnan(measured_min), "profiles", "table")),
+                                    np.where(~np.isnan(measured_min), "table",
+                                             np.where(is_metered, "metered", "profiles"))),
         "tau_max": tau, "hosting_kw": hosting_kw, "open_kw": open_kw,
         "open_kw_p90": hosting.open_capacity(hosting.in_year(hosting_kw, p90), existing, planned),
         "hourly_hosting_kw": cols["hourly_hosting_kw"], "reverse_load_rate": rate,

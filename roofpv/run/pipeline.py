@@ -280,8 +280,9 @@ def prepare(config: Config, progress: Callable[[str], None] = lambda stage: None
     progress(sequence.WEATHER)
     hourly, weather_meta = load_weather(config)
     found = weather_meta["findings"] + site_findings(config)
-    if config.grid.hourly and config.grid.metered_load is not None:
-        found = found + gridstage.metered_load(config.grid.metered_load, len(hourly))[1]
+    if config.grid.hourly:
+        found = (found + gridstage.metered_load(config.grid.metered_load, len(hourly))[1]
+                 + gridstage.metered_load(config.grid.metered_transformer_load, len(hourly), "transformer_id")[1])
     meters = None
     if inventory.register is not None and config.inputs.meters is not None:
         meters, more = read_meters(config.inputs.meters)
@@ -362,9 +363,10 @@ def assess_buildings(
     b = energy(grid.classify(b, config.grid), config.energy)
     hourly_grid = config.grid.hourly and all(t.hourly_kwh_per_kwp is not None for t in tables.values())
     if hourly_grid:
-        metered = (gridstage.metered_load(config.grid.metered_load, len(hourly))[0]
-                   if config.grid.metered_load is not None else None)
-        b = gridstage.building_balance(b, planes, config, BinSeries(tables), hourly.index, metered)
+        b = gridstage.building_balance(
+            b, planes, config, BinSeries(tables), hourly.index,
+            gridstage.metered_load(config.grid.metered_load, len(hourly))[0],
+            gridstage.metered_load(config.grid.metered_transformer_load, len(hourly), "transformer_id")[0])
     b = uncertainty.p90(appraise(b, config), config.uncertainty)
     if hourly_grid:
         b = gridstage.split_surplus(b)
@@ -393,7 +395,9 @@ def admit(b: pd.DataFrame, config: Config, transformers: pd.DataFrame | None,
               and all(t.hourly_kwh_per_kwp is not None for t in tables.values()))
     equipment = None
     if hourly:
-        table, equipment = gridstage.transformer_table(b, transformers, config, BinSeries(tables), index, topology)
+        metered = gridstage.metered_load(config.grid.metered_transformer_load, len(index), "transformer_id")[0]
+        table, equipment = gridstage.transformer_table(b, transformers, config, BinSeries(tables), index, topology,
+                                                       metered)
         remaining = gridtopology.limits(table, equipment)
     else:
         table, remaining = None, gridstage.flat_hosting(transformers, config.grid)
