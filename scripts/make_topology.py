@@ -7,8 +7,8 @@ per transformer: ``transformer_id``, ``feeder_id``, ``feeder_kva``, ``feeder_pv_
 ``feeder_min_load_kw``, ``substation_id``, ``substation_kva``, ``substation_pv_kw``,
 ``substation_min_load_kw`` (kVA, kW). Deterministic: same transformers, same file.
 
-Like the rest of the sample, nothing here is real. The transformers of a township (the
-middle part of their id) hang, in id order, on feeders of eight; a feeder is rated at the
+Like the rest of the sample, nothing here is real. The transformers of a township (their id
+without the trailing number) hang, in id order, on feeders of eight; a feeder is rated at the
 smallest standard 10 kV line rating that reaches half of its transformers' kVA (a
 capacity-to-load ratio of about 2); one feeder in four has 10 kV PV of its own (5–15 %
 of its rating) and one in two a measured minimum load (5–15 %). Each township has one
@@ -40,7 +40,7 @@ def _rating(need: np.ndarray, ratings: np.ndarray) -> np.ndarray:
 def topology(transformers: pd.DataFrame, seed: int = SEED) -> pd.DataFrame:
     """One row per transformer of ``transformers`` (columns ``id``, ``kva``), in id order."""
     t = transformers.sort_values("id", kind="stable").reset_index(drop=True)
-    town = t["id"].str.split("-").str[1]
+    town = t["id"].str.rsplit("-", n=1).str[0].str.removeprefix("T-")   # T-CQ-001 → CQ
     feeder_no = t.groupby(town).cumcount() // PER_FEEDER + 1
     t = t.assign(feeder_id="F-" + town + "-" + feeder_no.astype(str), substation_id="S-" + town)
     rng = np.random.default_rng(seed)

@@ -140,34 +140,27 @@ def test_sample_writes_the_feeders_table(pinghu_cli_out):
 
 
 def test_service_areas_by_hand():
-    """T1 serves the squares at x 0–10 and 40–50, T2 the one between them (x 20–30), all
-    10 m deep: the Voronoi bisectors at x = 15 and 35 cut T1's hull (0–50) to 0–15 and
-    35–50 (300 m²); T2 keeps its own square (100 m²); the areas do not overlap."""
+    """T1 stands at (5, 5) and serves the squares at x 0–10 and 40–50, T2 at (25, 5) the one
+    between them (x 20–30), all 10 m deep: the Voronoi bisector x = 15 cuts T1's hull
+    (x 0–50) to x 0–15 (150 m²; its far building lies nearer T2 and outside); T2 keeps its
+    hull (100 m²); the areas do not overlap; a building on no transformer counts nowhere."""
     import geopandas as gpd
-    from shapely import box
+    from shapely import box, points
 
     from roofpv.grid.assess import service_areas
 
     b = gpd.GeoDataFrame({"transformer_id": ["T1", "T1", "T2", None]},
                          geometry=[box(0, 0, 10, 10), box(40, 0, 50, 10), box(20, 0, 30, 10), box(90, 0, 95, 5)],
                          crs="EPSG:4549")
-    areas = service_areas(b)
+    at = pd.Series(points([[5.0, 5.0], [25.0, 5.0], [70.0, 5.0]]), index=["T1", "T2", "T3"])
+    areas = service_areas(at, b)
     assert list(areas.index) == ["T1", "T2"]
-    assert areas["T1"].area == pytest.approx(300.0) and areas["T2"].area == pytest.approx(100.0)
+    assert areas["T1"].area == pytest.approx(150.0) and areas["T2"].area == pytest.approx(100.0)
     assert areas["T1"].intersection(areas["T2"]).area == pytest.approx(0.0)
-    assert areas["T1"].bounds == pytest.approx((0.0, 0.0, 50.0, 10.0))
-
-
-def test_admission_in_the_p90_year(config, tmp_path):
-    """With ``grid.profile_year: p90`` the rollout admits against the P90 year's open
-    capacity: T1 330.81 kWp, T2 0.20, the substation (462.5 / 0.93592 − 290 = 204.16) binds."""
-    b, t, eq, grid = _case(config, tmp_path)
-    f90 = 1 - 1.2815515655446004 * 0.05
-    grid90 = grid.model_copy(update={"profile_year": "p90"})
-    _, t90, eq90, _ = _case(config.model_copy(update={"grid": grid90}), tmp_path)
-    assert t90["remaining_kw"].tolist() == pytest.approx([450 / f90 - 150, 112.5 / f90 - 120], abs=1e-4)
-    assert eq90.loc["substation:S1", "remaining_kw"] == pytest.approx(462.5 / f90 - 290)
-    assert t["remaining_kw"].tolist() == pytest.approx([300.0, 0.0])
+    assert areas["T1"].bounds == pytest.approx((0.0, 0.0, 15.0, 10.0))
+    # One transformer: its area is its buildings' hull.
+    one = service_areas(at[["T1"]], b[b["transformer_id"] == "T1"])
+    assert one["T1"].area == pytest.approx(500.0)
 
 
 def test_storage_npv_by_hand(config):

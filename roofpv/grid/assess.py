@@ -408,52 +408,59 @@ def transformer_layer(table: pd.DataFrame | None, transformers: pd.DataFrame | N
     return gpd.GeoDataFrame(table[columns].reset_index(drop=True), geometry=geometry, crs=crs)
 
 
-def service_area_layer(table: pd.DataFrame | None, b: pd.DataFrame, crs: str):
-    """The ``transformer_areas`` layer: the columns of layer ``transformers`` on the area
-    each transformer serves (:func:`service_areas`); None without a transformer table or
-    without footprints."""
-    if table is None or "geometry" not in b:
+def service_area_layer(layer, b: pd.DataFrame):
+    """The ``transformer_areas`` layer: the columns of layer ``transformers`` (``layer``,
+    :func:`transformer_layer`) on the area each transformer serves (:func:`service_areas`);
+    None without transformers, positions or footprints."""
+    if layer is None or "geometry" not in b:
         return None
-    import geopandas as gpd
-
-    areas = service_areas(b)
+    placed = layer[layer.geometry.notna()]
+    areas = service_areas(pd.Series(placed.geometry.to_numpy(), index=placed["transformer_id"]), b)
     if areas.empty:
         return None
-    rows = table.loc[table.index.isin(areas.index)]
+    rows = placed[placed["transformer_id"].isin(areas.index)]
     columns = [c for c in LAYER_FIELDS["transformer_areas"] if c in rows]
-    return gpd.GeoDataFrame(rows[columns].reset_index(drop=True), geometry=areas.reindex(rows.index).to_numpy(),
-                            crs=crs)
+    import geopandas as gpd
+
+    return gpd.GeoDataFrame(rows[columns].reset_index(drop=True),
+                            geometry=areas.reindex(rows["transformer_id"]).to_numpy(), crs=layer.crs)
 
 
-def service_areas(b: pd.DataFrame) -> pd.Series:
-    """The area each transformer serves, per transformer id: the Voronoi cells of its
-    buildings' representative points, merged, clipped to the convex hull of their
-    footprints (polygons in the buildings' projected CRS).
+def service_areas(points: pd.Series, b: pd.DataFrame) -> pd.Series:
+    """The area each transformer serves, by transformer id: the part of the plane nearer
+    to it than to any other transformer (the Voronoi cell of its position, ``points``
+    by id, in the buildings' projected CRS) within the convex hull of the footprints of
+    the buildings it serves.
 
-    The cells of all buildings tile the plane, so the areas of two transformers never
-    overlap (but for buildings sharing a point, which share its cell), and the hull keeps each area on its own buildings (no fixed buffer, whatever
-    the density of the town); a transformer of one building gets that building's hull.
-    Empty without footprints (a streamed run keeps no geometry for this step)."""
+    The cells tile the plane, so two transformers' areas never overlap, and the hull
+    keeps each on its own buildings, with no buffer distance to tune to the density of
+    the town; a building the survey puts on a farther transformer may lie outside that
+    transformer's area. One Voronoi diagram of the transformers and vectorized hulls:
+    no geometry operation per building or per transformer. Empty without footprints."""
     import shapely
 
-    if "geometry" not in b:
+    if "geometry" not in b or points.empty:
         return pd.Series(dtype=object)
-    has = (b["transformer_id"].notna() & b.geometry.notna() & ~b.geometry.is_empty).to_numpy()
+    has = (b["transformer_id"].isin(points.index) & b.geometry.notna() & ~b.geometry.is_empty).to_numpy()
     if not has.any():
         return pd.Series(dtype=object)
-    shapes = b.geometry[has].to_numpy()
-    group, ids = pd.factorize(b["transformer_id"][has], sort=True)
-    xy, first = np.unique(shapely.get_coordinates(shapely.point_on_surface(shapes)), axis=0, return_inverse=True)
-    cells = (shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(xy), ordered=True))
-             if len(xy) > 1 else np.array([shapely.box(*shapely.total_bounds(shapes))]))[first.ravel()]
-    order = np.argsort(group, kind="stable")
-    bounds = np.searchsorted(group[order], np.arange(len(ids) + 1))
-    areas = []
-    for k in range(len(ids)):  # one union per transformer, not per building
-        at = order[bounds[k]:bounds[k + 1]]
-        hull = shapely.convex_hull(shapely.geometrycollections(shapes[at]))
-        areas.append(shapely.intersection(shapely.coverage_union_all(cells[at]), hull))
-    return pd.Series(areas, index=pd.Index(ids, name="id"))
+    group = pd.Index(points.index).get_indexer(b["transformer_id"][has])
+    parts, of = shapely.get_parts(b.geometry[has].to_numpy(), return_index=True)
+    order = np.argsort(group[of], kind="stable")
+    served = np.unique(group)
+    hulls = np.full(len(points), None, dtype=object)
+    hulls[served] = shapely.convex_hull(shapely.multipolygons(parts[order], indices=np.searchsorted(
+        served, group[of][order])))
+    xy = shapely.get_coordinates(points.to_numpy())
+    unique, first = np.unique(xy, axis=0, return_inverse=True)   # transformers at one point share a cell
+    if len(unique) > 1:
+        cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(unique), ordered=True))
+        areas = shapely.intersection(cells[first.ravel()], hulls)
+    else:  # one position: its cell is the plane
+        areas = hulls
+    keep = np.zeros(len(points), dtype=bool)
+    keep[served] = True
+    return pd.Series(areas[keep], index=pd.Index(points.index[keep], name="id"))
 
 
 def feeder_table(equipment: pd.DataFrame | None, table: pd.DataFrame | None) -> pd.DataFrame | None:

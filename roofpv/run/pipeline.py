@@ -502,6 +502,7 @@ def conclude(
     ])
     info = add_run_info(info, {"milestone status as of": as_of.isoformat()})
     crs = inventory.crs
+    transformer_layer = gridstage.transformer_layer(transformer_table, transformers, b, crs)
     monthly = [c for c in MONTHLY_FIELDS if c in b]
     monthly_table = b[monthly].dropna(how="all").rename_axis("building_id") if monthly else None
     b = b.drop(columns=monthly)
@@ -518,8 +519,8 @@ def conclude(
         target_labels={t.name: t.label for t in config.policy.targets}, register=matches,
         performance=perf, calibration=calib, monthly_yield=monthly_table,
         unmatched_roofs=inventory.unmatched_roofs, counties=counties, surfaces=surfaces,
-        transformers=gridstage.transformer_layer(transformer_table, transformers, b, crs),
-        transformer_areas=gridstage.service_area_layer(transformer_table, b, crs),
+        transformers=transformer_layer,
+        transformer_areas=gridstage.service_area_layer(transformer_layer, b),
         feeders=gridstage.feeder_table(feeders, transformer_table),
     )
 
