@@ -115,6 +115,11 @@ def test_topology_table_bad_rows(tmp_path, config):
     assert list(kept.index) == ["T1", "T2", "T3"]
     assert (more[0].row, more[0].column, more[0].value) == (3, "transformer_id", "T9")
     assert "1 transformers have no feeder" in more[1].problem and "T4" in more[1].problem
+    from roofpv.run.pipeline import read_topology as configured
+
+    alone = config.model_copy(update={"grid": config.grid.model_copy(update={"topology": path})})
+    none, lost = configured(alone, None)
+    assert none is None and lost[0].file == str(path) and "without a transformers table" in lost[0].problem
     path.write_text("transformer_id,feeder\nT1,F1\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"topo\.csv.*\['feeder_id', 'feeder_kva'\]"):
         read_topology(path)

@@ -238,8 +238,12 @@ def read_transformers(config: Config) -> tuple[pd.DataFrame | None, list]:
 
 def read_topology(config: Config, transformers: pd.DataFrame | None) -> tuple[pd.DataFrame | None, list]:
     """The configured feeder and substation of each transformer (or None) and its findings."""
-    if config.grid.topology is None or transformers is None:
+    if config.grid.topology is None:
         return None, []
+    if transformers is None:
+        return None, [Finding("warning", str(config.grid.topology), None, None, None, None,
+                              "grid topology given without a transformers table: feeders and substations "
+                              "are not assessed", "set `grid.transformers` as well")]
     frame, found = read_grid_topology(config.grid.topology)
     frame, more = gridtopology.match(frame, transformers, str(config.grid.topology))
     return frame, found + more
