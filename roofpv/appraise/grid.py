@@ -61,15 +61,24 @@ def over_hosting(
     substation while the cumulative kWp on it stays within its remaining capacity.
     """
     limits = remaining_kw.to_frame("remaining_kw") if isinstance(remaining_kw, pd.Series) else remaining_kw
-    frame = pd.DataFrame({"kwp": kwp, "tid": transformer_id, "order": order}).sort_values("order", kind="stable")
-    over = pd.Series(False, index=frame.index)
-    keys = [("tid", limits["remaining_kw"])]
+    if limits.empty:
+        return pd.Series(False, index=kwp.index)
+    rank = np.argsort(order.to_numpy(), kind="stable")
+    at = pd.Index(limits.index).get_indexer(transformer_id.to_numpy()[rank])   # −1: unknown transformer
+    size = kwp.to_numpy(float)[rank]
+    levels = [(np.arange(len(limits)), limits["remaining_kw"].to_numpy(float))]
     for level in [c[:-3] for c in limits.columns if c.endswith("_id")]:
-        caps = limits.dropna(subset=[f"{level}_id"]).drop_duplicates(f"{level}_id")
-        frame[level] = frame["tid"].map(limits[f"{level}_id"])
-        keys.append((level, caps.set_index(f"{level}_id")[f"{level}_remaining_kw"]))
-    for key, cap in keys:
-        used = frame["kwp"].where(~over, 0.0).groupby(frame[key], sort=False).cumsum()
-        limit = frame[key].map(cap)
-        over = over | ((used > limit + 1e-9) & limit.notna())
-    return over.reindex(kwp.index)
+        codes, _ = pd.factorize(limits[f"{level}_id"])                         # −1: none at this level
+        cap = limits[f"{level}_remaining_kw"].to_numpy(float)
+        by_code = np.full(codes.max(initial=-1) + 1, np.nan)   # the same on every transformer of a level id
+        by_code[codes[codes >= 0]] = cap[codes >= 0]
+        levels.append((codes, by_code))
+    over = np.zeros(len(rank), dtype=bool)
+    for codes, cap in levels:
+        key = np.where(at >= 0, codes[at], -1)
+        used = pd.Series(np.where(over, 0.0, size)).groupby(key).cumsum().to_numpy()
+        limit = np.where(key >= 0, cap[np.maximum(key, 0)], np.nan) if cap.size else np.full(len(key), np.nan)
+        over |= (key >= 0) & (used > limit + 1e-9)
+    out = np.empty(len(rank), dtype=bool)
+    out[rank] = over
+    return pd.Series(out, index=kwp.index)

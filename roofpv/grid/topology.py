@@ -56,7 +56,8 @@ def members(topology: pd.DataFrame, transformer_ids: pd.Index) -> dict[str, tupl
         ids = pd.Index(key.dropna().unique(), name="id")
         at = ids.get_indexer(key)
         on = np.flatnonzero(at >= 0)
-        out[level] = ids, sparse.csr_matrix((np.ones(on.size), (at[on], on)), shape=(len(ids), len(transformer_ids)))
+        out[level] = ids, sparse.csr_matrix((np.ones(on.size, np.float32), (at[on], on)),
+                                            shape=(len(ids), len(transformer_ids)))   # float32: no upcast of the series
     return out
 
 
