@@ -263,10 +263,10 @@ def transformer_table(b: pd.DataFrame, transformers: pd.DataFrame, config: Confi
     cols = {k: np.zeros(nt) for k in ("tau_max", "min_load_kw", "hourly_hosting_kw", "storage_to_host_kw",
                                       "storage_to_host_kwh", "upgrade_kva", "peak_reverse_kw")}
     cols["load_mwh_yr"] = np.asarray(by_cat.sum(axis=1)).ravel() / 1000.0
-    metered = (metered_transformers.reindex(ids) if metered_transformers is not None
-               else pd.DataFrame(index=ids, columns=range(len(index)), dtype=np.float32))
-    is_metered = metered.notna().all(axis=1).to_numpy()
-    cols["load_mwh_yr"][is_metered] = metered[is_metered].sum(axis=1).to_numpy(float) / 1000.0
+    metered = metered_transformers.reindex(ids) if metered_transformers is not None else None
+    is_metered = metered.notna().all(axis=1).to_numpy() if metered is not None else np.zeros(nt, dtype=bool)
+    if is_metered.any():
+        cols["load_mwh_yr"][is_metered] = metered[is_metered].sum(axis=1).to_numpy(float) / 1000.0
     base = (fallback @ bins.matrix[:, bins.lit]) / max(fallback.sum(), 1e-12)   # kWh/kWp per lit step
     limit = hosting.reverse_limit(kva, storage, grid.reverse_load_rate, grid.power_factor)
     total_kwp = existing + planned + candidate_kwp
