@@ -467,7 +467,7 @@ def feeder_table(equipment: pd.DataFrame | None, table: pd.DataFrame | None) -> 
     """The ``feeders`` table: the feeders, then the substations
     (:func:`roofpv.grid.topology.level_table`), with the kWp the rollout admits on the
     transformers each one serves (``admitted_kwp``); None without a topology."""
-    if equipment is None or table is None:
+    if equipment is None or equipment.empty or table is None:
         return None
     admitted = pd.concat([table.groupby(f"{level}_id")["admitted_kwp"].sum().rename(lambda i, lv=level: f"{lv}:{i}")
                           for level in topo.LEVELS])
