@@ -464,6 +464,9 @@ class Planning(_Model):
     min_roof_load_kn_m2: float | None = Field(None, ge=0, description="structure: spare load required")
     owner_types: list[OwnerType] = Field(min_length=1)
     grid_hosting: bool = Field(description="respect transformer hosting capacity")
+    draw_on: list[Literal["facades", "surfaces"]] = Field(
+        default_factory=list, description="besides roofs, what the plan may build for `substitution` targets "
+        "(facades of the cohort's buildings, the `surfaces` layer); coverage targets count roofs only")
 
     @field_validator("exclude_reasons")
     @classmethod

@@ -341,7 +341,8 @@ FIELDS: dict[str, Field] = {
     "cells": Field("", "像元数", "DSM cells of the region"),
     # surfaces beyond roofs (carports, corridors, tank covers, greenhouses, rural yards)
     "surface_id": Field("", "场地编号", "id of the surface (the layer's id column, else <file>#<feature>)"),
-    "surface_type": Field("", "场地类型", "carport, corridor, tank_cover, greenhouse or rural_yard (schema.SURFACE_TYPES)"),
+    "surface_type": Field("", "场地类型", "carport, corridor, tank_cover, greenhouse or rural_yard (schema.SURFACE_TYPES); "
+                          "in the rollout plan also roof or facade"),
     "surface_source": Field("", "场地来源", "what made the outline a surface: the layer's type, its type column or "
                                           "its OSM tag (e.g. amenity=parking)"),
     "open_area_m2": Field("m²", "空地面积(m²)", "plan area of the outline less the building footprints on it "

@@ -315,10 +315,17 @@ def shift_footprints(copy: Copy, dx: float, dy: float) -> None:
     fp.to_file(copy.footprints, driver="GPKG")
 
 
+def _other_crs(copy: Copy) -> str:
+    """Another CRS for the set: UTM 31N for Delft's RD New, Web Mercator for the others
+    (its metres are not ground metres: 1.48–1.87 of them per metre at 47–58° N)."""
+    return "EPSG:32631" if "28992" in str(copy.config.crs) else "EPSG:3857"
+
+
 #: Variant name → what it does to a copy (each returns nothing, or the ids kept).
 VARIANTS = {
     "crs_unset": lambda c: c.with_(crs=None),
-    "reproject": lambda c: warp(c, crs="EPSG:32631" if "28992" in str(c.config.crs) else "EPSG:3857"),
+    "reproject": lambda c: warp(c, crs=_other_crs(c)),
+    "reproject_crs_unset": lambda c: (warp(c, crs=_other_crs(c)), c.with_(crs=None))[-1],
     "resample_coarser": lambda c: warp(c, res=1.0 if _res(c) < 0.75 else 2.0),
     "resample_finer": lambda c: warp(c, res=0.5 if _res(c) > 0.75 else 0.25),
     "noise_0.05": lambda c: noise(c, 0.05),

@@ -5,6 +5,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import pytest
 import rasterio
 import shapely
@@ -153,6 +154,21 @@ def test_tile_in_another_crs_is_warped(tmp_path):
     b = mosaic.bounds[0]
     window = tiles.read_window(mosaic, (b[0] + 5, b[1] + 5, b[2] - 5, b[3] - 5))
     assert np.nanmin(window.z) == pytest.approx(7.0) and np.isfinite(window.z).mean() > 0.9
+
+
+def test_web_mercator_dsm_is_not_analysed_in_its_own_crs(tmp_path):
+    # Web Mercator's metres are 1/cos(latitude) ground metres (1.48 at Zurich): analysed on
+    # its own grid every slope would come out flattened and every area doubled.
+    (tmp_path / "merc").mkdir()
+    (tmp_path / "lv95").mkdir()
+    x, y = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True).transform(8.54, 47.37)
+    _write_tile(tmp_path / "merc" / "t.tif", np.zeros((10, 10), np.float32), x, y, 0.74, crs="EPSG:3857")
+    _write_tile(tmp_path / "lv95" / "t.tif", np.zeros((10, 10), np.float32), 2683000.0, 1247000.0, 0.5,
+                crs="EPSG:2056")
+    assert tiles.native_crs(tmp_path / "merc") is None
+    assert tiles.native_crs(tmp_path / "lv95") == "EPSG:2056"
+    (grid,) = tiles.tile_grids(tmp_path / "merc")
+    assert not grid.metric
 
 
 def test_roof_outside_every_tile_falls_back_to_survey(tmp_path):

@@ -69,10 +69,11 @@ def grid_findings(config: Config, crs: str, mosaic: tiles.Mosaic | None,
         name = CRS.from_wkt(g.crs).to_string()
         found.append(Finding(
             "warning", g.path, None, None, "DSM", name,
-            f"{len(moved)} DSM tile(s) in {name}{'' if g.metric else ' (not metres)'} are resampled to "
+            f"{len(moved)} DSM tile(s) in {name}{'' if g.metric else ' (not in ground metres)'} are resampled to "
             f"the analysis CRS {crs}; resampling smooths ridges and eaves and costs measured planes",
             "leave crs: null to analyse a metric DSM in its own CRS" if g.metric else
-            "reproject the tiles to a projected CRS in metres (gdalwarp -t_srs EPSG:… -r bilinear)"))
+            "reproject the tiles to a projected CRS in ground metres, e.g. the UTM or Gauss-Krüger "
+            "zone (gdalwarp -t_srs EPSG:… -r bilinear); Web Mercator's metres are not"))
     extent = shapely.union_all(shapely.box(*mosaic.bounds.T))
     for what, folder, pattern, m in (("DEM", c.dem, "*.tif", dem), ("canopy", c.canopy, c.tiles_pattern, None)):
         if folder is None:

@@ -12,6 +12,7 @@ Nothing is written to disk.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -63,17 +64,38 @@ def _check_tile(src) -> None:
         raise TileError("tile has no CRS")
 
 
-def _metric(crs: CRS) -> bool:
-    """Projected with metre axes (the horizontal part of a compound CRS, e.g. RD New + NAP)."""
+#: Largest departure of a projection's scale from 1 at the DSM for its metres to be taken
+#: as ground metres (UTM and Gauss-Krüger zones stay within 0.1 %; Web Mercator
+#: stretches distances by 1 / cos(latitude), 1.48 at 47° N, which flattens every slope).
+_SCALE_TOLERANCE = 0.01
+
+
+@functools.lru_cache(maxsize=16)
+def _projection(wkt: str) -> tuple[pyproj.Transformer, pyproj.Proj]:
+    """A projected CRS's inverse (to its geographic CRS, lon/lat order) and projection
+    (for its scale factors), once per CRS for all the tiles of a folder."""
+    crs = pyproj.CRS.from_wkt(wkt)
+    return pyproj.Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True), pyproj.Proj(crs)
+
+
+def _metric(crs: CRS, x: float, y: float) -> bool:
+    """Projected with metre axes (the horizontal part of a compound CRS, e.g. RD New + NAP)
+    that are ground metres at (x, y) in ``crs``: scale within :data:`_SCALE_TOLERANCE` of 1."""
     horizontal = pyproj.CRS.from_wkt(crs.to_wkt())
     if horizontal.is_compound:
         horizontal = horizontal.sub_crs_list[0]
-    return horizontal.is_projected and all(a.unit_name in ("metre", "meter") for a in horizontal.axis_info)
+    if not (horizontal.is_projected and all(a.unit_name in ("metre", "meter") for a in horizontal.axis_info)):
+        return False
+    to_lonlat, projection = _projection(horizontal.to_wkt())
+    factors = projection.get_factors(*to_lonlat.transform(x, y))
+    scale = np.array([factors.meridional_scale, factors.parallel_scale])
+    return bool(np.all(np.abs(scale - 1.0) <= _SCALE_TOLERANCE))
 
 
 @dataclass(frozen=True)
 class TileGrid:
-    """Header of one tile: its CRS, pixel size and north-west corner (in its CRS)."""
+    """Header of one tile: its CRS, pixel size, north-west corner (in its CRS) and whether
+    its CRS is in ground metres there (:func:`_metric`)."""
 
     path: str
     crs: str
@@ -91,7 +113,9 @@ def tile_grids(folder: str | Path, pattern: str = "*.tif") -> list[TileGrid]:
                 if src.crs is None:
                     continue
                 out.append(TileGrid(str(path), src.crs.to_wkt(), float(abs(src.res[0])),
-                                    (float(src.bounds.left), float(src.bounds.top)), _metric(src.crs)))
+                                    (float(src.bounds.left), float(src.bounds.top)),
+                                    _metric(src.crs, (src.bounds.left + src.bounds.right) / 2,
+                                            (src.bounds.bottom + src.bounds.top) / 2)))
         except rasterio.errors.RasterioError:
             continue
     return out

@@ -8,6 +8,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from roofpv.targets.planning import ROOF
+
 
 @dataclass(frozen=True)
 class ReportData:
@@ -107,7 +109,10 @@ def exclusions(b: pd.DataFrame, severity: dict[str, str]) -> pd.DataFrame:
 def plan_roofs(plan: pd.DataFrame, n: int | None = None) -> pd.DataFrame:
     """The first ``n`` roofs of a plan by rank (all with None), one row per building:
     ``township``, ``name``, ``category``, ``capacity_kwp``, ``annual_kwh``,
-    ``build_year`` (earliest), ``targets`` (the targets it serves, in plan order)."""
+    ``build_year`` (earliest), ``targets`` (the targets it serves, in plan order). Roofs
+    only: the facades and sites a plan draws on (``surface_type``) are left out."""
+    if "surface_type" in plan.columns:
+        plan = plan[plan["surface_type"] == ROOF]
     if plan.empty:
         return plan.assign(targets=[])
     if "targets" in plan.columns:  # the GeoPackage layer: one row per building already

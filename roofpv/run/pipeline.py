@@ -355,8 +355,8 @@ def assess_buildings(
         progress(sequence.FACADES)
         facade_layer = facades.facade_layer(
             b, config, facade_tables or facades.tables(config, hourly), crs,
-            around=None if neighbours is None else facades.heights(resolve_roofs(neighbours, config, roofs_around),
-                                                                   config),
+            around=None if neighbours is None else facades.heights(
+                resolve_roofs(facades.within_reach(neighbours, b, config), config, roofs_around), config),
             north_deg=facades.grid_north(b, crs), mosaic=mosaic, dem=dem)
     pv_arrays = None
     if draw_arrays:
@@ -481,7 +481,7 @@ def conclude(
     progress(sequence.PLAN)
     kw_per_m2 = config.module.power_w / config.module.area_m2 / 1000.0
     plan, plan_status, trajectory = planning.rollout(
-        b, config.policy, config.planning, remaining, kw_per_m2, CITY
+        b, config.policy, config.planning, remaining, kw_per_m2, CITY, planning.others(b, surfaces, config.planning)
     )
 
     progress(sequence.TARGETS)
