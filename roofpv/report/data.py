@@ -33,6 +33,8 @@ class ReportData:
     province: str | None = None
     #: The ``surfaces`` layer (surfaces beyond roofs, :mod:`roofpv.surfaces`), or None.
     surfaces: pd.DataFrame | None = None
+    #: The ``transformers`` layer (DL/T 2041 per transformer, :mod:`roofpv.grid`), or None.
+    transformers: pd.DataFrame | None = None
 
     @property
     def order(self) -> list[str]:
@@ -142,6 +144,7 @@ def coverage_rows(row: pd.Series, targets) -> list[dict]:
             "target": t, "today": float(row[p + "coverage_today"]),
             "potential": float(row[p + "coverage_potential"]),
             "technical": float(row.get(p + "coverage_technical", np.nan)),
+            "grid_condition": t.grid_condition,
             "milestones": [
                 (year, float(row[f"{p}target_{year}"]), row[f"{p}status_{year}"])
                 for year in t.milestones

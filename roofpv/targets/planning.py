@@ -119,7 +119,7 @@ def eligibility(b: pd.DataFrame, cfg: Planning) -> dict[str, pd.Series]:
     return {"roof_potential": able, "suitability": status, "structure": structure, "owner": owner}
 
 
-def admit(b: pd.DataFrame, cfg: Planning, remaining_kw: pd.Series | None) -> pd.DataFrame:
+def admit(b: pd.DataFrame, cfg: Planning, remaining_kw: pd.Series | pd.DataFrame | None) -> pd.DataFrame:
     """Add ``plan_order`` (rank position) and ``grid_limited``: the roof would exceed its
     transformer's remaining hosting capacity if every eligible roof were built in rank order."""
     order = rank_order(b, cfg.rank_by)
@@ -131,7 +131,7 @@ def admit(b: pd.DataFrame, cfg: Planning, remaining_kw: pd.Series | None) -> pd.
 
 
 def _plan_target(
-    b: pd.DataFrame, target: Target, cfg: Planning, remaining_kw: pd.Series | None,
+    b: pd.DataFrame, target: Target, cfg: Planning, remaining_kw: pd.Series | pd.DataFrame | None,
     extra: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Chosen roofs (and, for a substitution target, ``extra`` facades and sites:
@@ -203,7 +203,7 @@ def _build_years(pick: pd.DataFrame, milestones: list[int], cfg: Planning) -> pd
 
 
 def rollout(
-    b: pd.DataFrame, policy: Policy, cfg: Planning, remaining_kw: pd.Series | None,
+    b: pd.DataFrame, policy: Policy, cfg: Planning, remaining_kw: pd.Series | pd.DataFrame | None,
     kw_per_m2: float, total: str, extra: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Rollout plan for every target (needs ``plan_order`` from :func:`admit`).
@@ -211,7 +211,8 @@ def rollout(
     Parameters
     ----------
     b : buildings table.
-    remaining_kw : remaining hosting capacity per transformer id, kW; None = unlimited.
+    remaining_kw : remaining hosting capacity per transformer id, kW (a frame: also per
+        feeder and substation, :func:`roofpv.appraise.grid.over_hosting`); None = unlimited.
     kw_per_m2 : module kWp per m² of panel area, converts area gaps to kWp.
     total : name of the whole-jurisdiction rows of ``status`` and ``trajectory``.
     extra : facades and sites the substitution targets may draw on (:func:`others`).
