@@ -317,6 +317,9 @@ class Target(_Model):
     metric: Metric = "area_total"
     milestones: dict[int, float]
     source: str
+    grid_condition: str | None = Field(
+        None, description="the plan's 消纳 condition on this target, quoted (e.g. 在满足电力消纳的前提下); the "
+        "report shows it beside the coverage with the hosting grades and open capacity")
 
     @field_validator("milestones")
     @classmethod
@@ -358,14 +361,23 @@ class GridConnection(_Model):
     transformers: Path | None = Field(None, description="table or layer: id, kva, existing_pv_kw, min_load_kw "
                                       "(optional planned_pv_kw, storage_kw, longitude, latitude)")
     transformers_layer: str | None = None
+    topology: Path | None = Field(None, description="CSV/XLSX, one row per transformer: transformer_id, feeder_id, "
+                                  "feeder_kva (optional feeder_pv_kw, feeder_min_load_kw, substation_id, "
+                                  "substation_kva, substation_pv_kw, substation_min_load_kw); null = transformers only")
     reverse_load_rate: float = Field(gt=0, le=1, description="β: allowed reverse load ÷ rating")
     credit_min_load: bool = Field(description="add the transformer's minimum load to its hosting capacity")
     power_factor: float = Field(1.0, gt=0, le=1, description="cos θ of the reverse flow (DL/T 2041)")
     hosting_basis: Literal["dlt2041", "hourly"] = Field(
         "dlt2041", description="capacity the rollout admits roofs against: DL/T 2041's typical moment, "
         "or the hour-by-hour balance")
+    profile_year: Literal["p50", "p90"] = Field(
+        "p50", description="PV year the rollout admits roofs against: p50 (the weather year) or p90 (its every "
+        "interval scaled by the P90 factor of `uncertainty`)")
     hourly: bool = Field(True, description="hourly PV and load: self-consumption and DL/T 2041 per transformer")
     metered_load: Path | None = Field(None, description="CSV of metered load per building: building_id, step, kwh")
+    metered_transformer_load: Path | None = Field(
+        None, description="CSV of metered load per transformer: transformer_id, step, kwh; replaces the category "
+        "shapes of its buildings and its load in the hosting check")
     storage: Storage | None = Field(None, description="battery case per roof; null = none")
     flexible_share: float = Field(0.0, ge=0, le=1, description="光储直柔: share of each day's load that "
                                   "can move into the day's PV surplus hours")
@@ -392,6 +404,17 @@ class SharedProsperity(_Model):
     mode: ExportMode
 
 
+class StorageCost(_Model):
+    """What a battery costs: energy part + power part (NREL ATB's split), fixed O&M as a
+    share of capex, and the battery replaced at the end of its life."""
+
+    yuan_per_kwh: float = Field(ge=0, description="battery energy cost, yuan per kWh of usable energy")
+    yuan_per_kw: float = Field(ge=0, description="power cost (converter, balance of system), yuan per kW")
+    om_share_per_year: float = Field(0.025, ge=0, lt=1, description="fixed O&M a year, share of capex")
+    life_years: int = Field(15, gt=0, le=50, description="battery life; replaced within the PV lifetime")
+    replacement_share: float = Field(1.0, ge=0, description="replacement cost, share of the energy part's capex")
+
+
 class Economics(_Model):
     capex_yuan_per_w: dict[Category, float]
     om_yuan_per_w_year: float = Field(ge=0)
@@ -405,6 +428,8 @@ class Economics(_Model):
     self_consumption: dict[Category, float] = Field(description="self-consumed share of output")
     mode: dict[NeaCategory, ExportMode]
     shared_prosperity: SharedProsperity | None = None
+    storage: StorageCost | None = Field(None, description="battery cost (grid.storage case, storage to host); "
+                                        "null = not priced")
     province: str | None = Field(None, description="province whose prices these are, e.g. 浙江")
     assumptions: list[str] = Field(description="fields whose values no official source confirms")
 
@@ -439,6 +464,9 @@ class Planning(_Model):
     min_roof_load_kn_m2: float | None = Field(None, ge=0, description="structure: spare load required")
     owner_types: list[OwnerType] = Field(min_length=1)
     grid_hosting: bool = Field(description="respect transformer hosting capacity")
+    draw_on: list[Literal["facades", "surfaces"]] = Field(
+        default_factory=list, description="besides roofs, what the plan may build for `substitution` targets "
+        "(facades of the cohort's buildings, the `surfaces` layer); coverage targets count roofs only")
 
     @field_validator("exclude_reasons")
     @classmethod
@@ -792,7 +820,7 @@ class Config(_Model):
 
 #: File paths per section, resolved against the folder of the YAML file that sets them.
 _PATH_KEYS = {
-    "inputs": ("footprints", "survey", "townships", "register", "meters"), "weather": ("file",), "grid": ("transformers", "metered_load"),
+    "inputs": ("footprints", "survey", "townships", "register", "meters"), "weather": ("file",), "grid": ("transformers", "topology", "metered_load", "metered_transformer_load"),
     "dsm": ("tiles", "dem", "canopy"),
 }
 #: Path keys of the items of list sections (``surfaces.layers[*].file``).

@@ -76,6 +76,12 @@ class Results:
     #: 台区 transformers with their DL/T 2041 hosting capacity and grade (layer
     #: ``transformers``, :func:`roofpv.grid.assess.transformer_layer`), or None.
     transformers: gpd.GeoDataFrame | None = None
+    #: The area each transformer serves, with its columns (layer ``transformer_areas``,
+    #: :func:`roofpv.grid.assess.service_area_layer`), or None.
+    transformer_areas: gpd.GeoDataFrame | None = None
+    #: Feeders and substations with their DL/T 2041 hosting capacity and grade (table
+    #: ``feeders``, :func:`roofpv.grid.assess.feeder_table`), or None.
+    feeders: pd.DataFrame | None = None
     #: A province run's county table (:func:`roofpv.targets.levels.county_table`: one row
     #: per county, then the province row), or None.
     counties: pd.DataFrame | None = None

@@ -240,7 +240,7 @@ FIELDS: dict[str, Field] = {
     "shading_source": Field("", "遮挡来源", "where the shading class came from"),
     "grid_condition": Field("", "并网条件", "surveyed grid connection condition code"),
     "transformer_id": Field("", "台区变压器编号", "台区 transformer serving the building"),
-    "existing_pv_kw": Field("kW", "已装光伏容量(kW)", "PV already installed (survey or grid register)"),
+    "existing_pv_kw": Field("kW", "已装光伏容量(kW)", "PV already installed (survey or grid register; a feeder or substation: on its transformers and connected to it directly)"),
     "existing_pv_area_m2": Field("m²", "已装光伏面积(m²)", "panel area of the PV already installed"),
     "existing_pv_source": Field("", "已装光伏来源", "where the installed PV came from: survey or register"),
     "note": Field("", "备注", "the survey's remarks"),
@@ -341,7 +341,8 @@ FIELDS: dict[str, Field] = {
     "cells": Field("", "像元数", "DSM cells of the region"),
     # surfaces beyond roofs (carports, corridors, tank covers, greenhouses, rural yards)
     "surface_id": Field("", "场地编号", "id of the surface (the layer's id column, else <file>#<feature>)"),
-    "surface_type": Field("", "场地类型", "carport, corridor, tank_cover, greenhouse or rural_yard (schema.SURFACE_TYPES)"),
+    "surface_type": Field("", "场地类型", "carport, corridor, tank_cover, greenhouse or rural_yard (schema.SURFACE_TYPES); "
+                          "in the rollout plan also roof or facade"),
     "surface_source": Field("", "场地来源", "what made the outline a surface: the layer's type, its type column or "
                                           "its OSM tag (e.g. amenity=parking)"),
     "open_area_m2": Field("m²", "空地面积(m²)", "plan area of the outline less the building footprints on it "
@@ -388,20 +389,36 @@ FIELDS: dict[str, Field] = {
     "storage_kw": Field("kW", "储能功率(kW)", "storage power: the roof's battery case, or on a transformer the "
                                              "storage charging power connected to it (DL/T 2041 P_ESS)"),
     "self_consumed_storage_kwh": Field("kWh/yr", "配储自用电量(kWh/年)", "self-consumed output with the battery"),
-    "kva": Field("kVA", "额定容量(kVA)", "transformer rating S"),
+    "storage_capex_yuan": Field("yuan", "储能投资(元)", "investment in the grid.storage battery: yuan/kWh × kWh + "
+                                                      "yuan/kW × kW (economics.storage)"),
+    "storage_npv_yuan": Field("yuan", "储能净现值(元)", "NPV of adding that battery: the self-use it adds, less capex, "
+                                                    "replacements and O&M"),
+    "released_kwp": Field("kWp", "可释放容量(kWp)", "candidate PV beyond the open capacity: what the storage or the "
+                                                 "upgrade to host every candidate roof would let in"),
+    "storage_to_host_yuan": Field("yuan", "全部接入需储能投资(元)", "investment in that storage (economics.storage)"),
+    "kva": Field("kVA", "额定容量(kVA)", "rating S: of the transformer; of a feeder its thermal limit; of a "
+                                          "substation its main transformers'"),
+    "feeder_id": Field("", "10kV线路编号", "10 kV feeder the transformer hangs on (grid.topology)"),
+    "substation_id": Field("", "变电站编号", "substation feeding the feeder (grid.topology)"),
+    "level": Field("", "设备层级", "feeder (10 kV line) or substation (its main transformers)"),
+    "transformers": Field("", "所带台区数", "transformers of the table the feeder or substation serves"),
+    "limited_open_kw": Field("kWp", "可开放容量(计上级)(kWp)", "open capacity limited by the feeder's and the "
+                                                              "substation's: the smallest on the way to the grid"),
     "planned_pv_kw": Field("kW", "已备案未并网光伏(kW)", "PV filed but not yet connected"),
     "load_mwh_yr": Field("MWh/yr", "年用电量(MWh/年)", "annual load of the buildings served (profiles)"),
     "min_load_kw": Field("kW", "最小负荷(kW)", "P_load,min: lowest load while PV produces (or the table's)"),
-    "min_load_source": Field("", "最小负荷来源", "profiles, table (measured) or not credited"),
-    "tau_max": Field("kW/kWp", "最大出力系数", "τ_max: largest output per kWp of the PV on the transformer"),
-    "hosting_kw": Field("kWp", "承载力(kWp)", "DL/T 2041 S_d: distributed PV the transformer can carry"),
+    "min_load_source": Field("", "最小负荷来源", "profiles, metered (the transformer's metered load), table (measured) or not credited"),
+    "tau_max": Field("kW/kWp", "最大出力系数", "τ_max: largest output per kWp of the PV on the transformer (feeder, substation)"),
+    "hosting_kw": Field("kWp", "承载力(kWp)", "DL/T 2041 S_d: distributed PV the transformer (feeder, substation) can carry"),
     "open_kw": Field("kWp", "可开放容量(kWp)", "S_d less the PV connected and the PV filed but not connected "
                                                 "(a township: the sum over its transformers)"),
+    "open_kw_p90": Field("kWp", "P90年可开放容量(kWp)", "open capacity in the P90 PV year: every interval "
+                                                       "× (1 − 1.2816·σ), σ of the uncertainty model"),
     "hourly_hosting_kw": Field("kWp", "逐时承载力(kWp)", "largest PV within β·S·cosθ + P_ESS in every hour"),
     "reverse_load_rate": Field("", "反向负载率", "λ = (τ_max·PV − P_load,min − P_ESS) / S, PV connected and filed"),
     "grade": Field("", "承载力等级", "DL/T 2041 grade: green λ ≤ 0, yellow λ ≤ β·cosθ, red above"),
-    "candidate_kwp": Field("kWp", "候选屋顶容量(kWp)", "added PV of every roof served"),
-    "admitted_kwp": Field("kWp", "规划接入容量(kWp)", "added PV the rollout admits on the transformer"),
+    "candidate_kwp": Field("kWp", "候选屋顶容量(kWp)", "added PV of every roof served (through its transformers)"),
+    "admitted_kwp": Field("kWp", "规划接入容量(kWp)", "added PV the rollout admits on the transformer (a feeder or substation: on the transformers it serves)"),
     "planned_reverse_load_rate": Field("", "规划后反向负载率", "λ once the admitted PV is built"),
     "planned_grade": Field("", "规划后等级", "grade once the admitted PV is built"),
     "peak_reverse_kw": Field("kW", "最大反送功率(kW)", "largest reverse flow with every candidate roof built"),
@@ -454,16 +471,31 @@ LAYER_FIELDS: dict[str, tuple[str, ...]] = {
         "self_consumed_kwh", "exported_kwh", "curtailed_kwh", "self_consumption_share", "pv_tilt_deg",
         "pv_azimuth_deg", "storage_kwh", "storage_kw", "self_consumed_storage_kwh", "export_mode",
         "shared_prosperity", "capex_yuan", "revenue_yuan_yr", "npv_yuan", "lcoe_yuan_kwh", "payback_years",
-        "household_income_yuan_yr", "collective_income_yuan_yr", "co2_avoided_t_yr", "annual_kwh_p90",
+        "storage_capex_yuan", "storage_npv_yuan", "household_income_yuan_yr", "collective_income_yuan_yr",
+        "co2_avoided_t_yr", "annual_kwh_p90",
         "yield_uncertainty_pct", "facade_kwp", "facade_annual_kwh", "plan_order", "grid_limited",
         "technical_potential_kwp",
         "counted_potential_kwp", "pv_full",
     ),
     "transformers": (
         "transformer_id", "township", "buildings", "kva", "existing_pv_kw", "planned_pv_kw", "storage_kw",
-        "load_mwh_yr", "min_load_kw", "min_load_source", "tau_max", "hosting_kw", "open_kw", "hourly_hosting_kw",
+        "load_mwh_yr", "min_load_kw", "min_load_source", "tau_max", "hosting_kw", "open_kw", "open_kw_p90", "hourly_hosting_kw",
         "reverse_load_rate", "grade", "candidate_kwp", "admitted_kwp", "planned_reverse_load_rate",
         "planned_grade", "peak_reverse_kw", "storage_to_host_kw", "storage_to_host_kwh", "upgrade_kva", "hosting_bound",
+        "released_kwp", "storage_to_host_yuan", "feeder_id", "substation_id", "limited_open_kw",
+    ),
+    # The area each transformer serves (roofpv.grid.assess.service_areas): its columns.
+    "transformer_areas": (
+        "transformer_id", "township", "buildings", "kva", "existing_pv_kw", "planned_pv_kw", "storage_kw",
+        "load_mwh_yr", "min_load_kw", "min_load_source", "tau_max", "hosting_kw", "open_kw", "open_kw_p90", "hourly_hosting_kw",
+        "reverse_load_rate", "grade", "candidate_kwp", "admitted_kwp", "planned_reverse_load_rate",
+        "planned_grade", "peak_reverse_kw", "storage_to_host_kw", "storage_to_host_kwh", "upgrade_kva", "hosting_bound",
+        "released_kwp", "storage_to_host_yuan", "feeder_id", "substation_id", "limited_open_kw",
+    ),
+    "feeders": (
+        "level", "feeder_id", "substation_id", "transformers", "kva", "existing_pv_kw", "planned_pv_kw", "storage_kw",
+        "min_load_kw", "min_load_source", "tau_max", "hosting_kw", "open_kw", "open_kw_p90", "hourly_hosting_kw",
+        "reverse_load_rate", "grade", "candidate_kwp", "admitted_kwp",
     ),
     "roof_planes": (
         "building_id", "plane", "azimuth_deg", "tilt_deg", "area_m2", "fit_rms_m", "shading_loss",

@@ -7,8 +7,11 @@ faster of each kept), and times the yield tables with and without the per-interv
 energy. It reports CPU and wall seconds per step, the overhead of the hourly profiles,
 self-consumption and DL/T 2041 hosting as a share of the end-to-end time without them
 (prepare + assess + conclude + writing the outputs), and the peak resident memory while
-each variant ran (psutil, sampled every 20 ms). Opt-in, not part of the test suite; needs
-the ``bench`` extra (psutil).
+each variant ran (psutil, sampled every 20 ms). The hourly variant also assesses the feeders
+and substations of a topology table (``<county>/topology.csv``, made by
+``scripts/make_topology.py``'s rule from the county's transformers when missing) and draws
+the transformers' service areas. Opt-in, not part of the test suite; needs the ``bench``
+extra (psutil).
 """
 
 from __future__ import annotations
@@ -23,12 +26,16 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
 import psutil
 
 from roofpv.config import load_config
 from roofpv.energy import solar
 from roofpv.io.outputs import write_outputs
 from roofpv.run.pipeline import assess_buildings, conclude, prepare
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_topology import topology  # noqa: E402
 
 
 @contextmanager
@@ -61,6 +68,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
     on = load_config(args.county / "county.yaml")
+    grid_topology = args.county / "topology.csv"
+    if not grid_topology.exists():
+        transformers = pd.read_csv(on.grid.transformers, dtype={"id": str})
+        topology(transformers).to_csv(grid_topology, index=False, lineterminator="\n")
+    on = on.model_copy(update={"grid": on.grid.model_copy(update={"topology": grid_topology})})
     off = on.model_copy(update={"grid": on.grid.model_copy(update={"hourly": False})})
     times: dict = {}
     with measured(times, "prepare (tables with steps)"):
@@ -85,7 +97,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, measured(times, "write outputs, on"):
         write_outputs(results["on"], Path(tmp) / "out", plan=True)
     load = os.getloadavg()
-    print(f"{n:,} buildings, {len(results['on'].transformers):,} transformers; load {load[0]:.1f} {load[1]:.1f}")
+    feeders = results["on"].feeders
+    print(f"{n:,} buildings, {len(results['on'].transformers):,} transformers, "
+          f"{0 if feeders is None else len(feeders):,} feeders and substations; load {load[0]:.1f} {load[1]:.1f}")
     print(f"{'step':32s} {'wall s':>8s} {'CPU s':>8s} {'peak MB':>8s}")
     for name, (wall, cpu, peak) in times.items():
         print(f"{name:32s} {wall:8.2f} {cpu:8.2f} {peak:8.0f}")

@@ -168,3 +168,16 @@ def test_courtyard_walls_face_into_the_courtyard_and_are_shaded_by_its_far_side(
         facades.canyon_loss(tables, 180.0, (0.3 + 0.6 + 0.6) / 3), abs=1e-6)
     assert inner.loc["S", "shading_loss"] > layer[layer["length_m"] > 30].set_index("orientation").loc["S",
                                                                                                    "shading_loss"]
+
+
+def test_neighbours_beyond_a_rays_reach_are_left_out(config, tables):
+    # Neighbours 15 m, 55 m and 70 m south of a 20 m wide building; the rays reach
+    # party_wall_gap_m + radius_m = 0.5 + 60 m (+ 1 m): the first two are kept.
+    b = buildings([(0, 0, 20, 10)], [12.0])
+    around = buildings([(-30, -35, 50, -15), (-30, -75, 50, -55), (-30, -100, 50, -80)], [20.0, 90.0, 200.0])
+    around.index = pd.Index(["N15", "N55", "N70"], name="building_id")
+    kept = facades.within_reach(around, b, config)
+    assert list(kept.index) == ["N15", "N55"]
+    # The walls are the same with the neighbours in reach as with all of them.
+    pd.testing.assert_frame_equal(facades.facade_layer(b, config, tables, CRS, around=kept),
+                                  facades.facade_layer(b, config, tables, CRS, around=around))

@@ -199,8 +199,9 @@ def test_transformer_table_two_transformers(config):
                                  "min_load_kw": [40.0, 10.0], "planned_pv_kw": [50.0, 0.0]},
                                 index=pd.Index(["T1", "T2"], name="id"))
     grid = config.grid.model_copy(update={"credit_min_load": True, "power_factor": 1.0})
-    t = transformer_table(b, transformers, config.model_copy(update={"grid": grid}),
-                          BinSeries(_flat_tables(series, config)), index)
+    t, none = transformer_table(b, transformers, config.model_copy(update={"grid": grid}),
+                                BinSeries(_flat_tables(series, config)), index)
+    assert none is None and "feeder_id" not in t
     assert t["tau_max"].tolist() == pytest.approx([0.8, 0.8])
     assert t["hosting_kw"].tolist() == pytest.approx([450.0, 112.5])
     assert t["open_kw"].tolist() == pytest.approx([300.0, 0.0])

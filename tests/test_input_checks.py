@@ -135,14 +135,14 @@ def test_townships_locate_an_even_sample_of_a_large_file(config, tmp_path, monke
 # --- DSM tiles: unreadable, edges, gaps ------------------------------------------
 
 
-@pytest.fixture
-def broken_tiles(tmp_path):
+@pytest.fixture(scope="module")
+def broken_tiles(tmp_path_factory):
     """West tile good with a nodata hole over B20; east tile truncated; a text file and a
     tile without CRS among the tiles; B03 straddles the good tile's east edge at x0+80."""
     geoms = boxes(cols=4, rows=3)
     geoms["B03"] = shapely.box(X0 + 70, Y0 + 95, X0 + 90, Y0 + 107)
     geoms["FAR"] = shapely.box(X0 + 900, Y0 + 20, X0 + 920, Y0 + 32)
-    folder = tmp_path / "dsm"
+    folder = tmp_path_factory.mktemp("broken") / "dsm"
     folder.mkdir()
     write_tile(folder / "west.tif", geoms.values(), X0, X0 + 80, hole=geoms["B20"].buffer(2))
     write_tile(folder / "east.tif", geoms.values(), X0 + 80, X0 + 200)
@@ -153,9 +153,17 @@ def broken_tiles(tmp_path):
     return geoms, folder
 
 
-def test_unreadable_tiles_are_reported_and_the_run_goes_on(config, tmp_path, broken_tiles):
+@pytest.fixture(scope="module")
+def broken_run(config, tmp_path_factory, broken_tiles):
+    """The survey over :func:`broken_tiles`: its config and results."""
     geoms, folder = broken_tiles
-    results = run(configure(config, tmp_path, frame(geoms), folder))
+    cfg = configure(config, tmp_path_factory.mktemp("broken_run"), frame(geoms), folder)
+    return cfg, run(cfg)
+
+
+def test_unreadable_tiles_are_reported_and_the_run_goes_on(broken_tiles, broken_run):
+    geoms, _ = broken_tiles
+    results = broken_run[1]
     b = results.buildings
     assert sorted(b.index) == sorted(geoms)
     left_out = {f.file.rsplit("/", 1)[-1]: f for f in results.findings if "tile left out" in f.problem}
@@ -177,9 +185,9 @@ def coverage_findings(findings):
             if f.column in ("DSM", "dsm_coverage") and "tile left out" not in f.problem}
 
 
-def test_footprints_without_dsm_coverage_validate_and_survey_agree(config, tmp_path, broken_tiles):
-    geoms, folder = broken_tiles
-    cfg = configure(config, tmp_path, frame(geoms), folder)
+def test_footprints_without_dsm_coverage_validate_and_survey_agree(broken_tiles, broken_run):
+    geoms, _ = broken_tiles
+    cfg, results = broken_run
     checked = check_inputs(cfg)
     assert len(checked.buildings) == len(geoms)
     expected = {
@@ -188,7 +196,7 @@ def test_footprints_without_dsm_coverage_validate_and_survey_agree(config, tmp_p
         ("B03", "info", "footprint at the edge of the DSM tiles"),
     }
     assert coverage_findings(checked.findings) == expected
-    assert coverage_findings(run(cfg).findings) == expected
+    assert coverage_findings(results.findings) == expected
 
 
 def test_tiles_that_miss_every_footprint_are_a_warning(config, tmp_path):

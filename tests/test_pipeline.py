@@ -3,6 +3,8 @@
 import geopandas as gpd
 import pandas as pd
 import pytest
+import rasterio
+import rasterio.windows
 import shapely
 
 from roofpv.energy.weather import typical_year
@@ -49,7 +51,19 @@ def small_config(tmp_path_factory, config):
         "footprints": tmp_path / "fp.gpkg", "survey": tmp_path / "survey.csv", "survey_sheet": 0,
         "townships": tmp_path / "towns.gpkg", "townships_name_column": "name",
     })
-    return config.model_copy(update={"inputs": inputs})
+    # One small DSM tile of the sample (its corner), 90 km from the footprints: a DSM that
+    # reaches no footprint, and nothing to search for roofs missing from the footprints.
+    tiles = tmp_path / "tiles"
+    tiles.mkdir()
+    source = sorted(config.dsm.tiles.glob("*.tif"))[0]
+    with rasterio.open(source) as src:
+        window = rasterio.windows.Window(0, 0, 40, 40)
+        profile = {**src.profile, "width": 40, "height": 40, "transform": src.window_transform(window)}
+        profile.pop("blockxsize", None), profile.pop("blockysize", None), profile.pop("tiled", None)
+        with rasterio.open(tiles / source.name, "w", **profile) as dst:
+            dst.write(src.read(window=window))
+    dsm = config.dsm.model_copy(update={"tiles": tiles})
+    return config.model_copy(update={"inputs": inputs, "dsm": dsm})
 
 
 @pytest.fixture(scope="module")

@@ -147,3 +147,67 @@ def test_roofs_are_spread_over_the_years_before_their_milestone():
     a = trajectory[trajectory.index == "A"].set_index("year")
     assert a.loc[2022, "planned_coverage"] == pytest.approx(500.0 / 2000.0)
     assert a.loc[2025, "planned_coverage"] == pytest.approx(600.0 / 2000.0)
+
+
+SUBSTITUTION = Target(
+    name="s", label="substitution of new factories", categories=["factory"], built_since=2021,
+    metric="substitution", milestones={2030: 0.50}, source="test",
+)
+
+
+def with_facades():
+    """Town A's five factories use 100,000 kWh/yr each (target 50 %: 250,000 kWh); the
+    suitable roofs give A1 48,000, A2 66,000, A3 21,000, A4 50,000 kWh (185,000: short;
+    with the conditional A5's 52,000 still 237,000). Facades: A1 20 kWp, 12,000 kWh
+    (600 kWh/kWp), A3 10 kWp, 7,000 kWh (700). Town B already meets its target."""
+    b = town().assign(
+        energy_use_kwh=[100_000.0] * 5 + [10_000.0], existing_pv_kwh=[0.0] * 5 + [9_000.0],
+        facade_kwp=[20.0, 0.0, 10.0, 0.0, 0.0, 0.0], facade_annual_kwh=[12_000.0, 0.0, 7_000.0, 0.0, 0.0, 0.0])
+    return b
+
+
+#: One carport in town A: 50 kWp, 55,000 kWh/yr (1,100 kWh/kWp).
+CARPORT = pd.DataFrame({"surface_id": ["S1"], "surface_type": ["carport"], "township": ["A"], "kwp": [50.0],
+                        "annual_kwh": [55_000.0], "specific_yield_kwh_kwp": [1100.0], "lcoe_yuan_kwh": [0.3]})
+
+
+def test_substitution_target_draws_on_facades_and_surfaces():
+    from roofpv.targets.planning import others
+
+    cfg = PLANNING.model_copy(update={"draw_on": ["facades", "surfaces"], "grid_hosting": False})
+    b = admit(with_facades(), cfg, None)
+    roofs_only, status_roofs, _ = rollout(b, Policy(targets=[SUBSTITUTION]), PLANNING.model_copy(
+        update={"grid_hosting": False}), None, KW_PER_M2, "all")
+    a = status_roofs.loc["A"]
+    assert not a["reaches"] and a["binding"] == "roof_potential"  # 237,000 < 250,000 kWh
+    assert set(roofs_only["surface_type"]) == {"roof"}
+
+    plan_rows, status, _ = rollout(b, Policy(targets=[SUBSTITUTION]), cfg, None, KW_PER_M2, "all",
+                                   others(b, CARPORT, cfg))
+    # By specific yield: A1 1200, A2 1100 (60 kWp before the carport's 50 at the same
+    # yield), S1 1100, A3 1050, A4 1000, A3's facade 700, A1's facade 600: 247,000 kWh
+    # before A1's facade, which crosses the 250,000 kWh gap.
+    a_rows = plan_rows[plan_rows["township"] == "A"]
+    assert list(zip(a_rows.index, a_rows["surface_type"])) == [
+        ("A1", "roof"), ("A2", "roof"), ("S1", "carport"), ("A3", "roof"), ("A4", "roof"),
+        ("A3", "facade"), ("A1", "facade")]
+    assert list(a_rows["plan_rank"]) == [1, 2, 3, 4, 5, 6, 7]
+    assert a_rows["contribution"].sum() == pytest.approx(259_000.0)
+    a = status.loc["A"]
+    assert a["reaches"] and a["binding"] == "" and a["plan_kwh"] == pytest.approx(259_000.0)
+    assert a["plan_kwp"] == pytest.approx(40 + 60 + 50 + 20 + 50 + 10 + 20)
+    # Coverage targets count roofs only, whatever the plan may draw on.
+    area_cfg, _, _ = rollout(b, Policy(targets=[TARGET]), cfg, None, KW_PER_M2, "all", others(b, CARPORT, cfg))
+    area_plain, _, _ = rollout(b, Policy(targets=[TARGET]), PLANNING.model_copy(update={"grid_hosting": False}),
+                               None, KW_PER_M2, "all")
+    pd.testing.assert_frame_equal(area_cfg, area_plain)
+    # The report's and the GeoPackage layer's plan rows: roofs only.
+    from roofpv.report.data import plan_roofs
+    from roofpv.targets.planning import by_building
+
+    assert list(plan_roofs(plan_rows.assign(name="")).index) == ["A1", "A2", "A3", "A4"]
+    assert list(by_building(plan_rows).index) == ["A1", "A2", "A3", "A4"]
+    # A facade's owner outside the plan's owner types: left out.
+    private = others(b.assign(owner_type="natural_person"), None, cfg.model_copy(update={"owner_types": [
+        "non_natural_person"], "draw_on": ["facades"]}))
+    assert private.empty

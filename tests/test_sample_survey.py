@@ -40,8 +40,8 @@ def test_outputs_written(out):
         "findings.csv", "parameters.csv", "plan_status.csv", "report", "rollout_plan.csv",
         "roofpv-manifest.json", "roofpv.gpkg", "roofpv.qgz", "townships.csv", "trajectory.csv"]
     assert sorted(pyogrio.list_layers(out / "roofpv.gpkg")[:, 0]) == [
-        "buildings", "facades", "layer_styles", "monthly_yield", "pv_arrays", "rollout_plan", "roof_planes",
-        "run_info", "surfaces", "townships", "transformers", "unmatched_roofs"]
+        "buildings", "facades", "feeders", "layer_styles", "monthly_yield", "pv_arrays", "rollout_plan",
+        "roof_planes", "run_info", "surfaces", "townships", "transformer_areas", "transformers", "unmatched_roofs"]
 
 
 def test_monthly_yield_and_p90(out, buildings):

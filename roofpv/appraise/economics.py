@@ -23,6 +23,14 @@ With r the discount rate and capex paid at t = 0:
 * LCOE = (capex + Σ (O&M + rent) / (1 + r)^t) / Σ E_t / (1 + r)^t  (yuan/kWh)
 * payback: years until the undiscounted net cash flow repays capex, interpolated
   within the year; NaN if not within the lifetime.
+
+A battery beside the roof (``grid.storage``, priced by ``economics.storage``) is
+appraised by the same discounting as the increment it adds (:func:`storage_cash_flows`):
+its capex (yuan/kWh × kWh + yuan/kW × kW) at t = 0, its energy part again every
+``life_years`` within the PV lifetime, fixed O&M as a share of capex, against the
+self-consumed kWh it adds (``self_consumed_storage_kwh − self_consumed_kwh``, fading with
+the PV), each worth the tariff less the surplus price under 余电上网 and the tariff under
+全部自用 (energy otherwise curtailed); under 全额上网 a battery earns nothing.
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from roofpv.config import Economics
+from roofpv.config import Economics, StorageCost
 
 
 def price_per_kwh(b: pd.DataFrame, econ: Economics, mode: pd.Series) -> pd.Series:
@@ -67,9 +75,7 @@ def cash_flows(
     """
     kwp = np.asarray(kwp, dtype=float)
     energy = np.asarray(annual_kwh, dtype=float)
-    years = np.arange(1, econ.lifetime_years + 1)
-    fade = (1.0 - econ.degradation_per_year) ** (years - 1)
-    discount = (1.0 + econ.discount_rate) ** -years.astype(float)
+    fade, discount = _years(econ)
     capex = capex_yuan_w * kwp * 1000.0
     fixed = econ.om_yuan_per_w_year * kwp * 1000.0 + rent_yuan_yr
     income = energy * price * (1.0 - np.asarray(revenue_share, dtype=float))
@@ -84,6 +90,44 @@ def cash_flows(
         fraction = (capex - before) / net[np.arange(len(kwp)), first]
         payback = np.where(repaid.any(axis=1) & (capex > 0), first + fraction, np.nan)
     return pd.DataFrame({"npv_yuan": npv, "lcoe_yuan_kwh": lcoe, "payback_years": payback})
+
+
+def _years(econ: Economics) -> tuple[np.ndarray, np.ndarray]:
+    """Output of year t = 1 … N relative to year 1 and its discount factor (1 + r)^−t."""
+    years = np.arange(1, econ.lifetime_years + 1)
+    return (1.0 - econ.degradation_per_year) ** (years - 1), (1.0 + econ.discount_rate) ** -years.astype(float)
+
+
+def storage_capex(kwh, kw, cost: StorageCost) -> np.ndarray:
+    """Investment in a battery of ``kwh`` usable energy and ``kw`` power, yuan."""
+    return cost.yuan_per_kwh * np.asarray(kwh, float) + cost.yuan_per_kw * np.asarray(kw, float)
+
+
+def storage_cash_flows(kwh, kw, added_kwh, value_yuan_kwh, econ: Economics, cost: StorageCost) -> np.ndarray:
+    """NPV of adding a battery, yuan, vectorized: ``−capex − Σ replacements·(1 + r)^−t_k
+    + Σ (added_kwh · fade_t · value − O&M)·(1 + r)^−t``.
+
+    Parameters
+    ----------
+    kwh, kw : usable energy [kWh] and power [kW] of each battery.
+    added_kwh : year-1 energy it adds to the self-consumed, kWh.
+    value_yuan_kwh : what each added kWh is worth, yuan/kWh.
+    econ, cost : discount rate, lifetime and degradation; the battery's cost.
+    """
+    fade, discount = _years(econ)
+    capex = storage_capex(kwh, kw, cost)
+    swaps = np.arange(cost.life_years, econ.lifetime_years, cost.life_years)   # years of replacement
+    replacement = cost.replacement_share * cost.yuan_per_kwh * np.asarray(kwh, float) * discount[swaps - 1].sum()
+    income = np.asarray(added_kwh, float) * np.asarray(value_yuan_kwh, float) * (fade @ discount)
+    return -capex - replacement + income - cost.om_share_per_year * capex * discount.sum()
+
+
+def storage_value(b: pd.DataFrame, econ: Economics, mode: pd.Series) -> np.ndarray:
+    """What a kWh a battery moves from surplus into self-use is worth, yuan/kWh: tariff −
+    surplus price under 余电上网, the tariff under 全部自用 (else curtailed), 0 under 全额上网."""
+    tariff = b["category"].fillna("other").map(econ.tariff_yuan_kwh).to_numpy(float)
+    surplus = econ.market_price_yuan_kwh if econ.surplus_price == "market" else econ.mechanism_price_yuan_kwh
+    return np.select([mode == "self_use_surplus", mode == "full_self_use"], [tariff - surplus, tariff], 0.0)
 
 
 def export_mode(b: pd.DataFrame, econ: Economics) -> pd.Series:
@@ -104,7 +148,9 @@ def appraise(b: pd.DataFrame, econ: Economics, capex_yuan_per_w: pd.Series | Non
     Columns: ``export_mode``, ``shared_prosperity`` (bool), ``capex_yuan``,
     ``revenue_yuan_yr`` (year 1, gross), ``npv_yuan``, ``lcoe_yuan_kwh``,
     ``payback_years``, ``household_income_yuan_yr`` and ``collective_income_yuan_yr``
-    (阳光共富 roofs, year 1). Roofs without added capacity get NaN ratios and zero sums.
+    (阳光共富 roofs, year 1), ``storage_capex_yuan`` and ``storage_npv_yuan`` (the
+    ``grid.storage`` battery priced by ``economics.storage``; NaN without either). Roofs
+    without added capacity get NaN ratios and zero sums.
     """
     category = b["category"].fillna("other")
     shared = econ.shared_prosperity
@@ -122,6 +168,16 @@ def appraise(b: pd.DataFrame, econ: Economics, capex_yuan_per_w: pd.Series | Non
         price.to_numpy(float), econ, rent.to_numpy(float), share.to_numpy(float),
     ).set_index(b.index)
     revenue = b["annual_kwh"] * price
+    battery = {"storage_capex_yuan": np.nan, "storage_npv_yuan": np.nan}
+    if econ.storage is not None and "self_consumed_storage_kwh" in b:
+        has_battery = b["storage_kwh"].notna().to_numpy() & has_pv
+        kwh, kw = b["storage_kwh"].fillna(0.0).to_numpy(float), b["storage_kw"].fillna(0.0).to_numpy(float)
+        added = (b["self_consumed_storage_kwh"] - b["self_consumed_kwh"]).fillna(0.0).to_numpy(float)
+        battery = {
+            "storage_capex_yuan": np.where(has_battery, storage_capex(kwh, kw, econ.storage), np.nan),
+            "storage_npv_yuan": np.where(has_battery, storage_cash_flows(
+                kwh, kw, added, storage_value(b, econ, mode), econ, econ.storage), np.nan),
+        }
     return b.assign(
         export_mode=mode,
         shared_prosperity=in_shared.to_numpy(bool),
@@ -130,6 +186,7 @@ def appraise(b: pd.DataFrame, econ: Economics, capex_yuan_per_w: pd.Series | Non
         npv_yuan=flows["npv_yuan"].where(has_pv, 0.0),
         lcoe_yuan_kwh=flows["lcoe_yuan_kwh"].where(has_pv),
         payback_years=flows["payback_years"].where(has_pv),
+        **battery,
         household_income_yuan_yr=rent,
         collective_income_yuan_yr=revenue * share,
     )

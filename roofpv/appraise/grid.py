@@ -48,16 +48,37 @@ def classify(b: pd.DataFrame, grid: GridConnection) -> pd.DataFrame:
 
 
 def over_hosting(
-    kwp: pd.Series, transformer_id: pd.Series, order: pd.Series, remaining_kw: pd.Series
+    kwp: pd.Series, transformer_id: pd.Series, order: pd.Series, remaining_kw: pd.Series | pd.DataFrame
 ) -> pd.Series:
-    """True for roofs that no longer fit on their transformer.
+    """True for roofs that no longer fit on their transformer, or on its feeder or substation.
 
     Roofs are admitted to each transformer in ascending ``order``; a roof fits while
     the cumulative kWp up to and including it stays within ``remaining_kw``. Roofs
-    on unknown transformers are never limited.
+    on unknown transformers are never limited. ``remaining_kw`` per transformer id: a
+    Series, or a frame (:func:`roofpv.grid.topology.limits`) with ``remaining_kw`` and,
+    per upstream level, ``<level>_id`` and ``<level>_remaining_kw``: the roofs that fit
+    on their transformers are then admitted, in the same order, to each feeder and
+    substation while the cumulative kWp on it stays within its remaining capacity.
     """
-    frame = pd.DataFrame({"kwp": kwp, "tid": transformer_id, "order": order}).sort_values("order", kind="stable")
-    used = frame.groupby("tid", sort=False)["kwp"].cumsum()
-    cap = frame["tid"].map(remaining_kw)
-    over = (used > cap + 1e-9) & cap.notna()
-    return over.reindex(kwp.index)
+    limits = remaining_kw.to_frame("remaining_kw") if isinstance(remaining_kw, pd.Series) else remaining_kw
+    if limits.empty:
+        return pd.Series(False, index=kwp.index)
+    rank = np.argsort(order.to_numpy(), kind="stable")
+    at = pd.Index(limits.index).get_indexer(transformer_id.to_numpy()[rank])   # −1: unknown transformer
+    size = kwp.to_numpy(float)[rank]
+    levels = [(np.arange(len(limits)), limits["remaining_kw"].to_numpy(float))]
+    for level in [c[:-3] for c in limits.columns if c.endswith("_id")]:
+        codes, _ = pd.factorize(limits[f"{level}_id"])                         # −1: none at this level
+        cap = limits[f"{level}_remaining_kw"].to_numpy(float)
+        by_code = np.full(codes.max(initial=-1) + 1, np.nan)   # the same on every transformer of a level id
+        by_code[codes[codes >= 0]] = cap[codes >= 0]
+        levels.append((codes, by_code))
+    over = np.zeros(len(rank), dtype=bool)
+    for codes, cap in levels:
+        key = np.where(at >= 0, codes[at], -1)
+        used = pd.Series(np.where(over, 0.0, size)).groupby(key).cumsum().to_numpy()
+        limit = np.where(key >= 0, cap[np.maximum(key, 0)], np.nan) if cap.size else np.full(len(key), np.nan)
+        over |= (key >= 0) & (used > limit + 1e-9)
+    out = np.empty(len(rank), dtype=bool)
+    out[rank] = over
+    return pd.Series(out, index=kwp.index)

@@ -50,6 +50,14 @@ def common_sigma(uncertainty: Uncertainty) -> float:
     return float(np.hypot(inter_annual_sigma(uncertainty)[0], np.linalg.norm(model)))
 
 
+def p90_factor(uncertainty: Uncertainty) -> float:
+    """Scale of the P90 year: the weather year's every interval times
+    ``1 − 1.2816 σ`` with σ the run-wide :func:`common_sigma` (the year nine in ten
+    exceed, shaped like the weather year; each roof's own shading error left out, as
+    it averages out over a transformer's roofs). [unitless]"""
+    return max(1.0 - Z_P90 * common_sigma(uncertainty), 0.0)
+
+
 def shading_sigma(shading_loss_source: pd.Series, uncertainty: Uncertainty) -> np.ndarray:
     """Relative standard deviation of each roof's shading loss: smaller where
     a DSM measured it than where a survey class or a default set it."""

@@ -19,10 +19,12 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from roofpv.appraise.economics import export_mode
+from roofpv.appraise.economics import export_mode, storage_capex
 from roofpv.config import Config, GridConnection
+from roofpv.energy import uncertainty
 from roofpv.findings import Finding
 from roofpv.grid import hosting, loads, selfuse
+from roofpv.grid import topology as topo
 from roofpv.grid.profiles import BinSeries
 from roofpv.schema import LAYER_FIELDS
 
@@ -42,12 +44,14 @@ def _mounting_model(mounting: np.ndarray, config: Config) -> np.ndarray:
 
 
 def building_balance(b: pd.DataFrame, planes: pd.DataFrame, config: Config, bins: BinSeries,
-                     index: pd.DatetimeIndex, metered: pd.DataFrame | None = None) -> pd.DataFrame:
+                     index: pd.DatetimeIndex, metered: pd.DataFrame | None = None,
+                     metered_transformers: pd.DataFrame | None = None) -> pd.DataFrame:
     """Add each roof's ``self_consumed_kwh``, ``exported_kwh``, ``curtailed_kwh`` and
     ``self_consumption_share`` (of its added PV; under 全额上网, the roof's
     :func:`~roofpv.appraise.economics.export_mode` from its ``nea_category``, all of it is
     exported; otherwise against the building's load:
-    ``energy_use_kwh`` spread by its category's shape, or its ``metered`` row), and the
+    ``energy_use_kwh`` spread by its category's shape, or by the shape of its transformer's
+    ``metered_transformers`` row (:func:`transformer_shapes`), or its ``metered`` row), and the
     battery case of ``grid.storage`` (``storage_kwh``, ``storage_kw``,
     ``self_consumed_storage_kwh``; NaN without one). With ``grid.flexible_share`` the
     self-consumed energy includes the load moved into surplus hours
@@ -83,11 +87,19 @@ def building_balance(b: pd.DataFrame, planes: pd.DataFrame, config: Config, bins
     daily_shares = np.add.reduceat(shapes.to_numpy(np.float64), day_starts, axis=0).T   # category × day
     categories = shapes.columns.get_indexer(b["category"].fillna("other"))
     shapes = shapes.iloc[steps]
+    by_transformer = transformer_shapes(b, metered_transformers)
     for start in range(0, rows.size, BLOCK):
         block = rows[start:start + BLOCK]
         pv = bins.series(weights[block], lit_only=storage is None)
         load = loads.building_loads(b["category"].iloc[block], annual_load.iloc[block], shapes)
         daily = daily_shares[categories[block]] * annual_load.iloc[block].fillna(0.0).to_numpy(float)[:, None]
+        if by_transformer is not None:  # the transformer's metered shape × the building's annual use
+            hit = b.index[block].isin(by_transformer.index)
+            if hit.any():
+                use = annual_load.iloc[block][hit].fillna(0.0).to_numpy(np.float32)[:, None]
+                rows_shaped = by_transformer.loc[b.index[block][hit]].to_numpy(np.float32) * use
+                load[hit] = rows_shaped[:, steps]
+                daily[hit] = np.add.reduceat(rows_shaped, day_starts, axis=1, dtype=np.float64)
         if metered is not None:
             hit = b.index[block].isin(metered.index)
             if hit.any():
@@ -125,15 +137,33 @@ def split_surplus(b: pd.DataFrame) -> pd.DataFrame:
     return b.assign(exported_kwh=surplus.where(~no_export, 0.0), curtailed_kwh=surplus.where(no_export, 0.0))
 
 
-@functools.lru_cache(maxsize=2)
-def _metered(path: Path, stamp: float, n_steps: int):
-    return loads.read_metered(path, n_steps)
+@functools.lru_cache(maxsize=4)
+def _metered(path: Path, stamp: float, n_steps: int, key: str):
+    return loads.read_metered(path, n_steps, key)
 
 
-def metered_load(path: Path, n_steps: int) -> tuple[pd.DataFrame, list[Finding]]:
-    """The metered load table (:func:`roofpv.grid.loads.read_metered`), read once per
-    file version and weather length in a process (every partition uses it)."""
-    return _metered(path, path.stat().st_mtime if path.exists() else 0.0, n_steps)
+def metered_load(path: Path | None, n_steps: int, key: str = "building_id"
+                 ) -> tuple[pd.DataFrame | None, list[Finding]]:
+    """The metered load table per building or per transformer (``key``,
+    :func:`roofpv.grid.loads.read_metered`), read once per file version and weather
+    length in a process (every partition uses it); None and no findings without a path."""
+    if path is None:
+        return None, []
+    return _metered(path, path.stat().st_mtime if path.exists() else 0.0, n_steps, key)
+
+
+def transformer_shapes(b: pd.DataFrame, metered_transformers: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The metered load shape of each building's transformer (its metered kWh per
+    interval over the year's, summing to 1), for the buildings whose transformer is
+    metered, by building id; None without any."""
+    if metered_transformers is None or "transformer_id" not in b:
+        return None
+    on = b["transformer_id"].isin(metered_transformers.index)
+    if not on.any():
+        return None
+    totals = metered_transformers.sum(axis=1).replace(0.0, np.nan)
+    shape = metered_transformers.div(totals, axis=0).fillna(0.0)
+    return shape.loc[b.loc[on, "transformer_id"]].set_axis(b.index[on]).astype(np.float32)
 
 
 def _main_plane(planes: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
@@ -188,12 +218,21 @@ def assign_transformers(b: pd.DataFrame, transformers: pd.DataFrame, crs: str, s
 
 
 def transformer_table(b: pd.DataFrame, transformers: pd.DataFrame, config: Config, bins: BinSeries,
-                      index: pd.DatetimeIndex) -> pd.DataFrame:
+                      index: pd.DatetimeIndex, topology: pd.DataFrame | None = None,
+                      metered_transformers: pd.DataFrame | None = None,
+                      ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """One row per transformer of the table: what it serves, its DL/T 2041 hosting
     capacity, open capacity, grade, the hour-by-hour capacity, and the storage or
     upgrade that would host every candidate roof on it (the columns of layer ``transformers``
     but those :func:`with_admitted` adds, and ``remaining_kw``: the capacity roofs are
-    admitted against, by ``grid.hosting_basis``)."""
+    admitted against, by ``grid.hosting_basis``).
+
+    With ``topology`` (:func:`roofpv.grid.topology.match`ed rows) also the feeders and
+    substations: their DL/T 2041 rows from the summed hourly PV and load of the
+    transformers they serve (:func:`roofpv.grid.topology.level_table`, layer ``feeders``),
+    and on each transformer its ``feeder_id``, ``substation_id`` and ``limited_open_kw``;
+    else None for them. A transformer with a ``metered_transformers`` row (kWh per
+    interval, :func:`metered_load`) takes that load instead of its buildings' profiles."""
     grid = config.grid
     step = step_hours(index)
     ids = transformers.index
@@ -224,9 +263,16 @@ def transformer_table(b: pd.DataFrame, transformers: pd.DataFrame, config: Confi
     cols = {k: np.zeros(nt) for k in ("tau_max", "min_load_kw", "hourly_hosting_kw", "storage_to_host_kw",
                                       "storage_to_host_kwh", "upgrade_kva", "peak_reverse_kw")}
     cols["load_mwh_yr"] = np.asarray(by_cat.sum(axis=1)).ravel() / 1000.0
+    metered = metered_transformers.reindex(ids) if metered_transformers is not None else None
+    is_metered = metered.notna().all(axis=1).to_numpy() if metered is not None else np.zeros(nt, dtype=bool)
+    if is_metered.any():
+        cols["load_mwh_yr"][is_metered] = metered[is_metered].sum(axis=1).to_numpy(float) / 1000.0
     base = (fallback @ bins.matrix[:, bins.lit]) / max(fallback.sum(), 1e-12)   # kWh/kWp per lit step
     limit = hosting.reverse_limit(kva, storage, grid.reverse_load_rate, grid.power_factor)
     total_kwp = existing + planned + candidate_kwp
+    levels = topo.members(topology, ids) if topology is not None else {}
+    up = {level: (np.zeros((len(i), bins.lit.size)), np.zeros((len(i), bins.lit.size)))
+          for level, (i, _) in levels.items()}   # summed PV and load per feeder / substation, kW
     for start in range(0, nt, BLOCK):
         rows = slice(start, min(start + BLOCK, nt))
         series = bins.series(pv_weights[rows], lit_only=True)  # kWh per lit step, all candidates
@@ -236,6 +282,9 @@ def transformer_table(b: pd.DataFrame, transformers: pd.DataFrame, config: Confi
         per_kwp[has] = series[has] / (kwp[has, None] * step).astype(np.float32)
         per_kwp[~has] = base / step
         load = np.asarray(by_cat[rows] @ table_t, dtype=np.float32) / np.float32(step)   # kW
+        hit = is_metered[rows]
+        if hit.any():
+            load[hit] = metered.iloc[rows].to_numpy(np.float32)[hit][:, bins.lit] / np.float32(step)
         low = load.min(axis=1, where=per_kwp > 0, initial=np.inf)
         low = np.where(np.isfinite(low), low, 0.0)
         given = measured_min[rows]
@@ -245,7 +294,11 @@ def transformer_table(b: pd.DataFrame, transformers: pd.DataFrame, config: Confi
             load[:] = 0.0
         cols["tau_max"][rows] = per_kwp.max(axis=1, initial=0.0)
         cols["hourly_hosting_kw"][rows] = hosting.hourly_hosting(per_kwp, load, limit[rows])
-        net = per_kwp * total_kwp[rows, None].astype(np.float32) - load     # reverse flow, kW
+        pv_kw = per_kwp * total_kwp[rows, None].astype(np.float32)
+        for level, (_, matrix) in levels.items():
+            up[level][0][:] += topo.aggregate(matrix[:, rows], pv_kw)
+            up[level][1][:] += topo.aggregate(matrix[:, rows], load)
+        net = pv_kw - load                                                   # reverse flow, kW
         cols["peak_reverse_kw"][rows] = net.max(axis=1, initial=0.0)
         bound = np.flatnonzero(cols["peak_reverse_kw"][rows] > limit[rows] + 1e-9)
         if bound.size:  # the battery or upgrade that would take every candidate roof
@@ -258,8 +311,8 @@ def transformer_table(b: pd.DataFrame, transformers: pd.DataFrame, config: Confi
                                          grid.power_factor)
     rate = hosting.reverse_load_rate(tau * (existing + planned), cols["min_load_kw"], kva, storage)
     open_kw = hosting.open_capacity(hosting_kw, existing, planned)
-    basis = (open_kw if grid.hosting_basis == "dlt2041"
-             else hosting.open_capacity(cols["hourly_hosting_kw"], existing, planned))
+    p90 = uncertainty.p90_factor(config.uncertainty)
+    basis = hosting.admission_basis(hosting_kw, cols["hourly_hosting_kw"], existing, planned, grid, p90)
     served = np.bincount(t_of[on], minlength=nt)
     township = hosting.mode_per_group(b["transformer_id"], b["township"]).reindex(ids)
     out = pd.DataFrame({
@@ -267,8 +320,10 @@ def transformer_table(b: pd.DataFrame, transformers: pd.DataFrame, config: Confi
         "kva": kva, "existing_pv_kw": existing, "planned_pv_kw": planned, "storage_kw": storage,
         "load_mwh_yr": cols["load_mwh_yr"], "min_load_kw": cols["min_load_kw"],
         "min_load_source": np.where(not grid.credit_min_load, "not credited",
-                                    np.where(np.isnan(measured_min), "profiles", "table")),
+                                    np.where(~np.isnan(measured_min), "table",
+                                             np.where(is_metered, "metered", "profiles"))),
         "tau_max": tau, "hosting_kw": hosting_kw, "open_kw": open_kw,
+        "open_kw_p90": hosting.open_capacity(hosting.in_year(hosting_kw, p90), existing, planned),
         "hourly_hosting_kw": cols["hourly_hosting_kw"], "reverse_load_rate": rate,
         "grade": hosting.grade(rate, grid.reverse_load_rate * grid.power_factor), "candidate_kwp": candidate_kwp,
         "peak_reverse_kw": cols["peak_reverse_kw"],
@@ -277,7 +332,20 @@ def transformer_table(b: pd.DataFrame, transformers: pd.DataFrame, config: Confi
     }, index=pd.Index(ids, name="id"))
     out["hosting_bound"] = out["candidate_kwp"] > basis + 1e-9
     out["remaining_kw"] = basis
-    return out
+    out["released_kwp"] = np.maximum(out["candidate_kwp"] - basis, 0.0)
+    out["storage_to_host_yuan"] = (storage_capex(out["storage_to_host_kwh"], out["storage_to_host_kw"],
+                                                 config.economics.storage)
+                                   if config.economics.storage is not None else np.nan)
+    if topology is None:
+        return out, None
+    out["feeder_id"] = topology["feeder_id"].reindex(ids).to_numpy(object)
+    out["substation_id"] = topology["substation_id"].reindex(ids).to_numpy(object)
+    equipment = pd.concat([
+        topo.level_table(level, i, matrix, *up[level], base / step, out, topology, grid, p90)
+        for level, (i, matrix) in levels.items()])
+    out["limited_open_kw"] = topo.limited_open(out, equipment)
+    out["hosting_bound"] = out["hosting_bound"] | (out["candidate_kwp"] > out["limited_open_kw"] + 1e-9)
+    return out, equipment
 
 
 def _front_weights(b: pd.DataFrame, config: Config, bins: BinSeries) -> sparse.csr_matrix:
@@ -338,6 +406,73 @@ def transformer_layer(table: pd.DataFrame | None, transformers: pd.DataFrame | N
     geometry = [None if np.isnan(x) else p for x, p in zip(xy[:, 0], points(np.nan_to_num(xy)))]
     columns = [c for c in LAYER_FIELDS["transformers"] if c in table]
     return gpd.GeoDataFrame(table[columns].reset_index(drop=True), geometry=geometry, crs=crs)
+
+
+def service_area_layer(layer, b: pd.DataFrame):
+    """The ``transformer_areas`` layer: the columns of layer ``transformers`` (``layer``,
+    :func:`transformer_layer`) on the area each transformer serves (:func:`service_areas`);
+    None without transformers, positions or footprints."""
+    if layer is None or "geometry" not in b:
+        return None
+    placed = layer[layer.geometry.notna()]
+    areas = service_areas(pd.Series(placed.geometry.to_numpy(), index=placed["transformer_id"]), b)
+    if areas.empty:
+        return None
+    rows = placed[placed["transformer_id"].isin(areas.index)]
+    columns = [c for c in LAYER_FIELDS["transformer_areas"] if c in rows]
+    import geopandas as gpd
+
+    return gpd.GeoDataFrame(rows[columns].reset_index(drop=True),
+                            geometry=areas.reindex(rows["transformer_id"]).to_numpy(), crs=layer.crs)
+
+
+def service_areas(points: pd.Series, b: pd.DataFrame) -> pd.Series:
+    """The area each transformer serves, by transformer id: the part of the plane nearer
+    to it than to any other transformer (the Voronoi cell of its position, ``points``
+    by id, in the buildings' projected CRS) within the convex hull of the footprints of
+    the buildings it serves.
+
+    The cells tile the plane, so two transformers' areas never overlap, and the hull
+    keeps each on its own buildings, with no buffer distance to tune to the density of
+    the town; a building the survey puts on a farther transformer may lie outside that
+    transformer's area. One Voronoi diagram of the transformers and vectorized hulls:
+    no geometry operation per building or per transformer. Empty without footprints."""
+    import shapely
+
+    if "geometry" not in b or points.empty:
+        return pd.Series(dtype=object)
+    has = (b["transformer_id"].isin(points.index) & b.geometry.notna() & ~b.geometry.is_empty).to_numpy()
+    if not has.any():
+        return pd.Series(dtype=object)
+    group = pd.Index(points.index).get_indexer(b["transformer_id"][has])
+    parts, of = shapely.get_parts(b.geometry[has].to_numpy(), return_index=True)
+    order = np.argsort(group[of], kind="stable")
+    served = np.unique(group)
+    hulls = np.full(len(points), None, dtype=object)
+    hulls[served] = shapely.convex_hull(shapely.multipolygons(parts[order], indices=np.searchsorted(
+        served, group[of][order])))
+    xy = shapely.get_coordinates(points.to_numpy())
+    unique, first = np.unique(xy, axis=0, return_inverse=True)   # transformers at one point share a cell
+    if len(unique) > 1:
+        cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(unique), ordered=True))
+        areas = shapely.intersection(cells[first.ravel()], hulls)
+    else:  # one position: its cell is the plane
+        areas = hulls
+    keep = np.zeros(len(points), dtype=bool)
+    keep[served] = True
+    return pd.Series(areas[keep], index=pd.Index(points.index[keep], name="id"))
+
+
+def feeder_table(equipment: pd.DataFrame | None, table: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The ``feeders`` table: the feeders, then the substations
+    (:func:`roofpv.grid.topology.level_table`), with the kWp the rollout admits on the
+    transformers each one serves (``admitted_kwp``); None without a topology."""
+    if equipment is None or equipment.empty or table is None:
+        return None
+    admitted = pd.concat([table.groupby(f"{level}_id")["admitted_kwp"].sum().rename(lambda i, lv=level: f"{lv}:{i}")
+                          for level in topo.LEVELS])
+    out = equipment.assign(admitted_kwp=admitted.reindex(equipment.index).fillna(0.0).to_numpy())
+    return out[list(LAYER_FIELDS["feeders"])].reset_index(drop=True)
 
 
 #: Township columns of the grid stage (:func:`township_grid`).

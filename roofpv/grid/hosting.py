@@ -76,6 +76,23 @@ def reverse_limit(kva, storage_kw, beta: float, power_factor: float = 1.0) -> np
     return beta * np.asarray(kva, float) * power_factor + np.asarray(storage_kw, float)
 
 
+def in_year(capacity_kw, factor: float) -> np.ndarray:
+    """Hosting capacity [kWp] for a PV year whose every interval is ``factor`` × the
+    weather year's (the P90 year of :func:`roofpv.energy.uncertainty.p90_factor`): the
+    same load and limit take 1/``factor`` as many kWp, at the typical moment as hour by
+    hour; ``factor`` 0 (no output) gives no limit."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(capacity_kw, float) / factor if factor > 0 else np.full(np.shape(capacity_kw), np.inf)
+
+
+def admission_basis(hosting_kw, hourly_kw, connected_kw, filed_kw, grid, factor: float) -> np.ndarray:
+    """The open capacity roofs are admitted against [kWp]: DL/T 2041's or the hourly
+    one (``grid.hosting_basis``), in the P50 or the P90 year (``grid.profile_year``;
+    ``factor``: the P90 year's scale)."""
+    capacity = hosting_kw if grid.hosting_basis == "dlt2041" else hourly_kw
+    return open_capacity(in_year(capacity, factor) if grid.profile_year == "p90" else capacity, connected_kw, filed_kw)
+
+
 def hourly_hosting(pv_per_kwp: np.ndarray, load: np.ndarray, limit_kw) -> np.ndarray:
     """The largest PV (kWp, connected included) whose reverse flow stays within
     ``limit_kw`` (:func:`reverse_limit`) in every interval, per row.

@@ -99,34 +99,40 @@ def building_loads(category: pd.Series, annual_kwh: pd.Series, table: pd.DataFra
             * annual_kwh.fillna(0.0).to_numpy(np.float32)[:, None])
 
 
-def read_metered(path: Path, n_steps: int) -> tuple[pd.DataFrame, list[Finding]]:
-    """Metered load per building from a CSV with columns ``building_id``, ``step``
-    (0-based interval of the weather year) and ``kwh``: a (buildings × steps) table [kWh].
-    Rows whose step lies outside the weather year, or whose kWh is not a number ≥ 0,
-    are left out with a finding; steps a building lacks count as its mean."""
+#: Config key of the metered load table keyed by each id column.
+METERED_KEYS = {"building_id": "grid.metered_load", "transformer_id": "grid.metered_transformer_load"}
+
+
+def read_metered(path: Path, n_steps: int, key: str = "building_id") -> tuple[pd.DataFrame, list[Finding]]:
+    """Metered load per building (``key`` building_id) or per transformer (``key``
+    transformer_id) from a CSV with columns ``key``, ``step`` (0-based interval of the
+    weather year) and ``kwh``: a (ids × steps) table [kWh]. Rows whose step lies outside
+    the weather year, or whose kWh is not a number ≥ 0, are left out with a finding;
+    steps an id lacks count as its mean."""
+    what = key.removesuffix("_id")
     if not path.exists():
-        raise InputError(f"{path}: metered load file not found; check `grid.metered_load` in the config")
+        raise InputError(f"{path}: metered load file not found; check `{METERED_KEYS[key]}` in the config")
     try:
-        frame = pd.read_csv(path, dtype={"building_id": str}, encoding="utf-8-sig")
+        frame = pd.read_csv(path, dtype={key: str}, encoding="utf-8-sig")
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read the metered load table ({type(exc).__name__}: {exc}); "
-                         "save it as UTF-8 CSV with columns building_id, step, kwh") from exc
-    missing = {"building_id", "step", "kwh"} - set(frame.columns)
+                         f"save it as UTF-8 CSV with columns {key}, step, kwh") from exc
+    missing = {key, "step", "kwh"} - set(frame.columns)
     if missing:
         raise InputError(f"{path}: the metered load table needs columns {sorted(missing)}; "
-                         "give one row per building and interval: building_id, step (0-based), kwh")
+                         f"give one row per {what} and interval: {key}, step (0-based), kwh")
     step = pd.to_numeric(frame["step"], errors="coerce")
     kwh = pd.to_numeric(frame["kwh"], errors="coerce")
     bad = step.isna() | (step < 0) | (step >= n_steps) | (step % 1 != 0) | kwh.isna() | (kwh < 0)
     findings = [
-        Finding("warning", str(path), int(i) + 2, frame.at[i, "building_id"], "step" if not ok_step else "kwh",
+        Finding("warning", str(path), int(i) + 2, frame.at[i, key], "step" if not ok_step else "kwh",
                 f"{frame.at[i, 'step']!s}/{frame.at[i, 'kwh']!s}",
                 f"metered load row left out: step must be a whole number in 0…{n_steps - 1} and kWh a number ≥ 0",
                 "fix the row or remove it")
         for i, ok_step in zip(np.flatnonzero(bad), ~(step.isna() | (step < 0) | (step >= n_steps))[bad])
     ]
     frame = frame.loc[~bad].assign(step=step[~bad].astype(int), kwh=kwh[~bad])
-    table = frame.pivot_table(index="building_id", columns="step", values="kwh", aggfunc="sum")
+    table = frame.pivot_table(index=key, columns="step", values="kwh", aggfunc="sum")
     table = table.reindex(columns=range(n_steps))
     table = table.T.fillna(table.mean(axis=1)).T
     return table.astype(np.float32), findings

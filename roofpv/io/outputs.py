@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import pyproj
@@ -42,7 +43,8 @@ def read_outputs(out_dir: Path) -> dict:
     whole-city row), ``polygons`` (township boundaries by name, or None), ``plan``
     (layer ``rollout_plan`` by building id, or None when the run made no plan),
     ``monthly_yield`` (table ``monthly_yield`` by building id, or None), ``surfaces``
-    (layer ``surfaces`` without geometry, or None) and, from a province run, ``counties``
+    (layer ``surfaces`` without geometry, or None), ``transformers`` (layer
+    ``transformers`` without geometry, or None) and, from a province run, ``counties``
     (``counties.csv`` by county, with the province row, else None)."""
     gpkg = out_dir / "roofpv.gpkg"
     csv = out_dir / "townships.csv"
@@ -66,12 +68,14 @@ def read_outputs(out_dir: Path) -> dict:
     )
     surfaces = (pd.DataFrame(pyogrio.read_dataframe(gpkg, layer="surfaces", read_geometry=False))
                 if "surfaces" in layers else None)
+    transformers = (pd.DataFrame(pyogrio.read_dataframe(gpkg, layer="transformers", read_geometry=False))
+                    if "transformers" in layers else None)
     counties = out_dir / "counties.csv"
     counties = (pd.read_csv(counties, encoding="utf-8-sig", dtype={"county": str}).set_index("county")
                 if counties.exists() else None)
     return {"buildings": gpd.GeoDataFrame(buildings, geometry="geometry"), "townships": townships,
             "polygons": polygons, "plan": plan, "monthly_yield": monthly, "surfaces": surfaces,
-            "counties": counties}
+            "counties": counties, "transformers": transformers}
 
 
 def read_buildings(out_dir: Path) -> tuple[gpd.GeoDataFrame, pd.DataFrame | None]:
@@ -151,6 +155,10 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_forma
         layers["surfaces"] = results.surfaces
     if results.transformers is not None:
         layers["transformers"] = results.transformers
+    if results.transformer_areas is not None:
+        layers["transformer_areas"] = results.transformer_areas
+    if results.feeders is not None:
+        layers["feeders"] = results.feeders
     if plan:
         layers["rollout_plan"] = streamed.plan() if streamed else by_building(results.plan).reset_index()
     if results.run_info is not None:
@@ -261,9 +269,12 @@ class _Streamed:
         slim = self.results.buildings
         final = [c for c in self.columns if c not in self.monthly]
         final += [c for c in slim.columns if c not in final]
-        # the yields for the styles' class breaks; the other columns' names only
-        self._shapes["buildings"] = (slim[["specific_yield_kwh_kwp"]].reindex(columns=final)
-                                     .reset_index())
+        # the yields for the styles' class breaks; the other columns' names only, each
+        # the same blank array (a frame of ~90 blank columns would hold 0.7 GB at 1M)
+        blank = np.full(len(slim), np.nan)
+        yields = slim["specific_yield_kwh_kwp"].to_numpy()
+        self._shapes["buildings"] = pd.DataFrame(
+            {c: yields if c == "specific_yield_kwh_kwp" else blank for c in [slim.index.name or "index", *final]}, copy=False)
 
         def chunks():
             for chunk in self.source.chunks("buildings"):
@@ -333,6 +344,7 @@ JOURNAL = ".roofpv-swap.json"
 STAGE_PREFIX, TRASH_PREFIX = ".roofpv-stage-", ".roofpv-old-"
 #: Layers written as GeoParquet files with ``--format parquet``.
 PARQUET_LAYERS = ("buildings", "roof_planes", "pv_arrays", "facades", "surfaces", "unmatched_roofs", "transformers",
+                  "transformer_areas", "feeders",
                   "rollout_plan", "run_info", "townships", "counties")
 #: What roofpv versions without a manifest wrote into an output folder: the earlier set
 #: when there is no manifest.

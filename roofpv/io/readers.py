@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import functools
 import glob
 import io
+import itertools
 import re
+import sys
 import warnings
 import zipfile
 from pathlib import Path
@@ -468,9 +471,14 @@ def _unsaved_formulas(path: Path, sheet: str | int, cells: pd.DataFrame
 
 def read_csv_cells(path: Path, what: str = "CSV") -> tuple[pd.DataFrame, encodings.Decoded, np.ndarray]:
     """All cells of a CSV file as text (blank as None), how it was decoded
-    (:func:`roofpv.io.encodings.decode`) and the number of cells of each row as written.
-    Rows of unequal length (a comma inside a cell without quotes) are kept, padded with
-    blanks; their lengths tell them apart."""
+    (:func:`roofpv.io.encodings.decode`, without the text) and the number of cells of each
+    row as written. Rows of unequal length (a comma inside a cell without quotes) are
+    kept, padded with blanks; their lengths tell them apart.
+
+    Memory: the rows are parsed :data:`CSV_BLOCK_ROWS` at a time into columns, each
+    distinct text of a column held once (a survey's categories, years and loads repeat
+    on every row), and the decoded text is let go once parsed; a survey of a million rows
+    holds about a third of what a list of its rows would."""
     try:
         decoded = encodings.read_text(path)
     except encodings.EncodingError:
@@ -478,17 +486,43 @@ def read_csv_cells(path: Path, what: str = "CSV") -> tuple[pd.DataFrame, encodin
                          "save it as UTF-8 CSV") from None
     if not decoded.text.strip():
         raise InputError(f"{path}: {what} file has no text; export the sheet again as CSV")
+    text, decoded = decoded.text, dataclasses.replace(decoded, text="")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    del text  # the reader's buffer holds it until the last row is read
+    columns: list[list[np.ndarray]] = []
+    widths: list[int] = []
     try:
-        rows = list(csv.reader(io.StringIO(decoded.text, newline="")))
+        while block := list(itertools.islice(reader, CSV_BLOCK_ROWS)):
+            _add_block(block, columns, widths)
     except csv.Error as exc:
         raise InputError(f"{path}: not readable as CSV ({exc}); open it in Excel or WPS and save "
                          "it again as CSV UTF-8") from None
-    widths = np.fromiter(map(len, rows), dtype=np.intp, count=len(rows))
-    if len(rows) and widths.min() < widths.max():  # pad the short rows with blanks
-        width = int(widths.max())
-        rows = [row + [""] * (width - len(row)) for row in rows]
-    cells = pd.DataFrame(rows, dtype=object)
-    return cells.mask(cells.eq("") | cells.isna(), None), decoded, widths
+    cells = pd.DataFrame({j: np.concatenate(parts) if parts else np.empty(0, object)
+                          for j, parts in enumerate(columns)},
+                         index=pd.RangeIndex(len(widths)), columns=pd.RangeIndex(len(columns)), dtype=object)
+    return cells, decoded, np.array(widths, dtype=np.intp)
+
+
+#: Rows of a CSV file parsed into columns at a time (:func:`read_csv_cells`).
+CSV_BLOCK_ROWS = 50_000
+
+
+def _add_block(block: list[list[str]], columns: list[list[np.ndarray]], widths: list[int]) -> None:
+    """Append the rows of ``block`` to ``columns`` (blank → None) and their lengths to
+    ``widths``; a row longer than any before adds columns, blank above it. Each text is
+    interned (:func:`sys.intern`): a text met again, as a survey's categories, years and
+    loads are on every row, is held once."""
+    lengths = list(map(len, block))
+    while len(columns) < max(lengths):
+        columns.append([np.full(len(widths), None, dtype=object)])
+    width = len(columns)
+    if min(lengths) < width:  # pad the short rows with blanks
+        block = [row + [""] * (width - n) if n < width else row for row, n in zip(block, lengths)]
+    for parts, column in zip(columns, zip(*block)):
+        values = np.array(list(map(sys.intern, column)), dtype=object)
+        values[values == ""] = None
+        parts.append(values)
+    widths.extend(lengths)
 
 
 def _ragged_rows(raw: pd.DataFrame, columns: list[str], widths: np.ndarray, source: str,

@@ -14,7 +14,7 @@ from roofpv.qgis.styles import QGIS_VERSION
 
 #: Draw order, top first: arrays over planes over planned roofs over buildings over townships.
 DRAWING_ORDER = ("transformers", "pv_arrays", "roof_planes", "facades", "unmatched_roofs", "rollout_plan", "buildings",
-                 "surfaces", "townships", "counties")
+                 "surfaces", "transformer_areas", "townships", "counties")
 #: Names shown in the QGIS layer panel.
 LAYER_TITLES = {
     "pv_arrays": "光伏阵列 PV arrays", "roof_planes": "屋面 roof planes",
@@ -22,6 +22,7 @@ LAYER_TITLES = {
     "townships": "镇街道 townships", "unmatched_roofs": "无轮廓屋顶 roofs without footprint",
     "surfaces": "周边场地 surfaces beyond roofs",
     "transformers": "台区变压器 transformers",
+    "transformer_areas": "台区供电范围 transformer service areas",
     "counties": "县(市、区) counties",
 }
 

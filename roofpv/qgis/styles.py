@@ -366,6 +366,18 @@ def transformer_styles(al: dict[str, str]) -> list[LayerStyle]:
     return out
 
 
+def service_area_styles(al: dict[str, str]) -> list[LayerStyle]:
+    """Transformer service areas filled by DL/T 2041 grade today (default) and once the
+    plan is built, half transparent over the map."""
+    out = []
+    for field, name, what in (("grade", "承载力等级 hosting grade", "DL/T 2041 grade today"),
+                              ("planned_grade", "规划后等级 grade after the plan", "grade once the admitted PV is built")):
+        r = categorized(field, [(g, label, fill_symbol("", c, outline=c, outline_mm=0.3, fill_alpha=90))
+                                for g, (c, label) in GRADE_COLOURS.items()])
+        out.append(LayerStyle(name, style_elements(r, al), False, what))
+    return out
+
+
 #: Class breaks of the walls' irradiation after shading, kWh/m²·yr (the first class:
 #: walls that carry no modules).
 FACADE_BREAKS = [0.0, 1.0, 500.0, 650.0, 800.0, 950.0, 2000.0]
@@ -392,6 +404,7 @@ STYLES_BY_LAYER = {
     "unmatched_roofs": lambda frame, targets, al: unmatched_styles(al),
     "surfaces": lambda frame, targets, al: surface_styles(frame, al),
     "transformers": lambda frame, targets, al: transformer_styles(al),
+    "transformer_areas": lambda frame, targets, al: service_area_styles(al),
     "facades": lambda frame, targets, al: facade_styles(al),
 }
 

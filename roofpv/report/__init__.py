@@ -37,7 +37,7 @@ def from_results(results: Results, config: Config) -> ReportData:
     b = results.buildings
     return ReportData(b, results.townships, results.township_polygons, results.plan,
                       monthly_share(b, results.monthly_yield), CITY, results.counties, _province(config),
-                      results.surfaces)
+                      results.surfaces, results.transformers)
 
 
 def from_folder(out_dir: Path, config: Config) -> ReportData:
@@ -50,7 +50,7 @@ def from_folder(out_dir: Path, config: Config) -> ReportData:
     b = found["buildings"]
     return ReportData(b, found["townships"], found["polygons"], found["plan"],
                       monthly_share(b, found["monthly_yield"]), CITY, found["counties"], _province(config),
-                      found["surfaces"])
+                      found["surfaces"], found["transformers"])
 
 
 def _province(config: Config) -> str | None:

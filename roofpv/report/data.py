@@ -8,6 +8,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from roofpv.targets.planning import ROOF
+
 
 @dataclass(frozen=True)
 class ReportData:
@@ -31,6 +33,8 @@ class ReportData:
     province: str | None = None
     #: The ``surfaces`` layer (surfaces beyond roofs, :mod:`roofpv.surfaces`), or None.
     surfaces: pd.DataFrame | None = None
+    #: The ``transformers`` layer (DL/T 2041 per transformer, :mod:`roofpv.grid`), or None.
+    transformers: pd.DataFrame | None = None
 
     @property
     def order(self) -> list[str]:
@@ -105,7 +109,10 @@ def exclusions(b: pd.DataFrame, severity: dict[str, str]) -> pd.DataFrame:
 def plan_roofs(plan: pd.DataFrame, n: int | None = None) -> pd.DataFrame:
     """The first ``n`` roofs of a plan by rank (all with None), one row per building:
     ``township``, ``name``, ``category``, ``capacity_kwp``, ``annual_kwh``,
-    ``build_year`` (earliest), ``targets`` (the targets it serves, in plan order)."""
+    ``build_year`` (earliest), ``targets`` (the targets it serves, in plan order). Roofs
+    only: the facades and sites a plan draws on (``surface_type``) are left out."""
+    if "surface_type" in plan.columns:
+        plan = plan[plan["surface_type"] == ROOF]
     if plan.empty:
         return plan.assign(targets=[])
     if "targets" in plan.columns:  # the GeoPackage layer: one row per building already
@@ -137,6 +144,7 @@ def coverage_rows(row: pd.Series, targets) -> list[dict]:
             "target": t, "today": float(row[p + "coverage_today"]),
             "potential": float(row[p + "coverage_potential"]),
             "technical": float(row.get(p + "coverage_technical", np.nan)),
+            "grid_condition": t.grid_condition,
             "milestones": [
                 (year, float(row[f"{p}target_{year}"]), row[f"{p}status_{year}"])
                 for year in t.milestones

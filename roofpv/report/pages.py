@@ -84,6 +84,42 @@ def _grid_figures(row: pd.Series, t: dict) -> list[tuple[str, str]]:
     return out
 
 
+#: Transformers listed per township where hosting binds, most kWp held back first.
+GRID_ROWS = 10
+
+
+def _grid_note(row: pd.Series, t: dict) -> str | None:
+    """The township's hosting grades and open capacity, to stand beside a coverage
+    figure (None without the grid's figures)."""
+    if pd.isna(row.get("transformers_green", np.nan)):
+        return None
+    return t["grid_note"].format(**{g: _num(row[f"transformers_{g}"], 0) for g in ("green", "yellow", "red")},
+                                 open=_num(row["open_kw"] / 1000.0, 2))
+
+
+def _release_rows(transformers: pd.DataFrame | None, townships: set[str] | None, t: dict) -> list[dict] | None:
+    """The transformers of ``townships`` (None: all) whose candidate roofs exceed their
+    open capacity, most kWp held back first (at most :data:`GRID_ROWS`), each with the
+    storage or upgrade that would release it; None without a transformers layer."""
+    if transformers is None or "released_kwp" not in transformers:
+        return None
+    own = transformers if townships is None else transformers[transformers["township"].isin(townships)]
+    bound = own[own["released_kwp"] > 0].sort_values("released_kwp", ascending=False, kind="stable").head(GRID_ROWS)
+    rows = []
+    for r in bound.itertuples():
+        cost = getattr(r, "storage_to_host_yuan", np.nan)
+        if r.storage_to_host_kwh > 0:
+            measure = t["grid_release"].format(kwh=_num(r.storage_to_host_kwh, 0), kw=_num(r.storage_to_host_kw, 0),
+                                               kva=_num(r.kva + r.upgrade_kva, 0), kwp=_num(r.released_kwp, 0))
+            if pd.notna(cost):
+                measure += t["grid_release_cost"].format(wan=_num(cost / 1e4, 1))
+        else:  # held back at DL/T 2041's typical moment only
+            measure = t["grid_release_hourly"].format(kwp=_num(r.released_kwp, 0))
+        rows.append({"id": r.transformer_id, "grade": t.get(f"grade_{r.grade}", r.grade),
+                     "open": _num(r.open_kw, 0), "candidate": _num(r.candidate_kwp, 0), "measure": measure})
+    return rows
+
+
 def _target_names(config: Config, lang: str) -> dict[str, str]:
     return {t.name: (t.label if lang == "zh" else t.name.replace("_", " ")) for t in config.policy.targets}
 
@@ -172,7 +208,8 @@ def _area_rows(table: pd.DataFrame, names: list[str], total: str, files_of: dict
                               f"{_num(row.get('technical_annual_mwh_p90', np.nan) / 1000.0, 2)}"),
             "coverage": [
                 {"today": _pct(c["today"]), "potential": _pct(c["potential"]), "technical": _pct(c["technical"]),
-                 "reach": [(year, LABELS[lang][s], COLOURS[s]) for year, _, s in c["milestones"]]}
+                 "reach": [(year, LABELS[lang][s], COLOURS[s]) for year, _, s in c["milestones"]],
+                 "condition": c["grid_condition"], "grid": _grid_note(row, text(lang))}
                 for c in data.coverage_rows(row, targets)
             ],
         })
@@ -203,6 +240,7 @@ def render(report: data.ReportData, config: Config, parameters: pd.DataFrame, la
     township_of = b["township"].to_numpy()
     pages: dict[str, str] = {}
     files_of = {name: page_file(i + 1, name) for i, name in enumerate(report.order)}
+    names = _target_names(config, lang)
 
     def common(name: str, mask: np.ndarray, row: pd.Series | None = None) -> dict:
         row = towns.loc[name] if row is None else row
@@ -219,6 +257,9 @@ def render(report: data.ReportData, config: Config, parameters: pd.DataFrame, la
                 facades=_pct(row.get("substitution_with_facades", np.nan)), all=_pct(row.get("substitution_all", np.nan))),
             "monthly_svg": Markup(charts.monthly_chart(data.monthly_mwh(b, report.monthly_share, mask), lang)),
             "exclusion_rows": _exclusion_rows(sub, config, lang),
+            "grid_note": _grid_note(row, t),
+            "grid_conditions": [(names[c.name], c.grid_condition) for c in targets if c.grid_condition],
+            "release_rows": _release_rows(report.transformers, None if name == report.city else set(sub["township"]), t),
             "site": site, "config_name": config_name, "banners": banners, "province": report.province,
         }
 

@@ -20,6 +20,7 @@ from roofpv.report.data import ReportData
 from roofpv.report.labels import code_label, reason_label, text
 from roofpv.schema import SURFACE_TYPES
 from roofpv.targets.milestones import COLOURS, LABELS
+from roofpv.targets.planning import ROOF
 
 INT, ONE, TWO, PCT = "#,##0", "#,##0.0", "#,##0.00", "0.0%"
 #: Summary columns: townships-table column, label key or (zh, en) header, number format.
@@ -202,8 +203,9 @@ def build(report: ReportData, config: Config, lang: str) -> bytes:
               formats, colours)
 
     b = report.buildings
-    plan_year = (report.plan.groupby(level=0)["build_year"].min() if report.plan is not None
-                 else pd.Series(dtype=float))
+    roofs = (report.plan if report.plan is None or "surface_type" not in report.plan
+             else report.plan[report.plan["surface_type"] == ROOF])
+    plan_year = roofs.groupby(level=0)["build_year"].min() if roofs is not None else pd.Series(dtype=float)
     severity = config.rules.severity
     sep = "；" if lang == "zh" else "; "
 

@@ -27,6 +27,7 @@ from roofpv.energy import solar, uncertainty
 from roofpv.errors import PointCloudError, WeatherFileError
 from roofpv.findings import Finding
 from roofpv.grid import assess as gridstage
+from roofpv.grid import topology as gridtopology
 from roofpv.grid.profiles import BinSeries
 from roofpv.inputs import checks, dsm_match, first_pass, jurisdictions
 from roofpv.inputs.inventory import (
@@ -39,6 +40,7 @@ from roofpv.inputs.inventory import (
 from roofpv.inputs.site_checks import site_findings
 from roofpv.io import point_cloud, readers, surface_files, tiles
 from roofpv.io.register_files import read_meters, read_register
+from roofpv.io.topology import read_topology as read_grid_topology
 from roofpv.io.weather_files import load_weather
 from roofpv.monitoring import calibration
 from roofpv.results import Inventory, Results, add_run_info, run_info
@@ -80,6 +82,8 @@ class Prepared:
     facade_tables: facades.FacadeTables | None = None
     #: The first pass of a run read per partition (:func:`scan_inventory`), or None.
     scan: first_pass.Scan | None = None
+    #: Feeder and substation of each transformer (``grid.topology``), or None.
+    topology: pd.DataFrame | None = None
 
 
 def analysis_crs(config: Config) -> str:
@@ -232,6 +236,19 @@ def read_transformers(config: Config) -> tuple[pd.DataFrame | None, list]:
     return readers.read_transformers(grid_cfg.transformers, grid_cfg.transformers_layer)
 
 
+def read_topology(config: Config, transformers: pd.DataFrame | None) -> tuple[pd.DataFrame | None, list]:
+    """The configured feeder and substation of each transformer (or None) and its findings."""
+    if config.grid.topology is None:
+        return None, []
+    if transformers is None:
+        return None, [Finding("warning", str(config.grid.topology), None, None, None, None,
+                              "grid topology given without a transformers table: feeders and substations "
+                              "are not assessed", "set `grid.transformers` as well")]
+    frame, found = read_grid_topology(config.grid.topology)
+    frame, more = gridtopology.match(frame, transformers, str(config.grid.topology))
+    return frame, found + more
+
+
 def prepare(config: Config, progress: Callable[[str], None] = lambda stage: None,
             per_partition: bool = False) -> Prepared:
     """Read the inputs and the weather and compute the yield tables: the steps a run
@@ -244,6 +261,8 @@ def prepare(config: Config, progress: Callable[[str], None] = lambda stage: None
     else:
         inventory = build_inventory(config)
     transformers, found = read_transformers(config)
+    topology, more = read_topology(config, transformers)
+    found = found + more
     if transformers is not None and scan is not None:  # each partition assigns its own
         # Only the count of buildings that cannot be placed: each partition finds its own.
         bounds = scan.catalogue.bounds
@@ -265,14 +284,15 @@ def prepare(config: Config, progress: Callable[[str], None] = lambda stage: None
     progress(sequence.WEATHER)
     hourly, weather_meta = load_weather(config)
     found = weather_meta["findings"] + site_findings(config)
-    if config.grid.hourly and config.grid.metered_load is not None:
-        found = found + gridstage.metered_load(config.grid.metered_load, len(hourly))[1]
+    if config.grid.hourly:
+        found = (found + gridstage.metered_load(config.grid.metered_load, len(hourly))[1]
+                 + gridstage.metered_load(config.grid.metered_transformer_load, len(hourly), "transformer_id")[1])
     meters = None
     if inventory.register is not None and config.inputs.meters is not None:
         meters, more = read_meters(config.inputs.meters)
         found = found + more
     inventory = replace(inventory, findings=inventory.findings + found)
-    return Prepared(inventory=inventory, transformers=transformers, hourly=hourly,
+    return Prepared(inventory=inventory, transformers=transformers, topology=topology, hourly=hourly,
                     tables=solar.yield_tables(config, hourly),
                     info=run_info(config, weather_meta, hourly, inventory.crs, inventory.township_polygons),
                     meters=meters, surfaces=surfaces, scan=scan,
@@ -335,8 +355,8 @@ def assess_buildings(
         progress(sequence.FACADES)
         facade_layer = facades.facade_layer(
             b, config, facade_tables or facades.tables(config, hourly), crs,
-            around=None if neighbours is None else facades.heights(resolve_roofs(neighbours, config, roofs_around),
-                                                                   config),
+            around=None if neighbours is None else facades.heights(
+                resolve_roofs(facades.within_reach(neighbours, b, config), config, roofs_around), config),
             north_deg=facades.grid_north(b, crs), mosaic=mosaic, dem=dem)
     pv_arrays = None
     if draw_arrays:
@@ -347,9 +367,10 @@ def assess_buildings(
     b = energy(grid.classify(b, config.grid), config.energy)
     hourly_grid = config.grid.hourly and all(t.hourly_kwh_per_kwp is not None for t in tables.values())
     if hourly_grid:
-        metered = (gridstage.metered_load(config.grid.metered_load, len(hourly))[0]
-                   if config.grid.metered_load is not None else None)
-        b = gridstage.building_balance(b, planes, config, BinSeries(tables), hourly.index, metered)
+        b = gridstage.building_balance(
+            b, planes, config, BinSeries(tables), hourly.index,
+            gridstage.metered_load(config.grid.metered_load, len(hourly))[0],
+            gridstage.metered_load(config.grid.metered_transformer_load, len(hourly), "transformer_id")[0])
     b = uncertainty.p90(appraise(b, config), config.uncertainty)
     if hourly_grid:
         b = gridstage.split_surplus(b)
@@ -362,20 +383,26 @@ def assess_buildings(
 
 def admit(b: pd.DataFrame, config: Config, transformers: pd.DataFrame | None,
           tables: dict[str, solar.YieldTable] | None = None, index: pd.DatetimeIndex | None = None,
-          ) -> tuple[pd.DataFrame, pd.Series | None, pd.DataFrame | None]:
+          topology: pd.DataFrame | None = None,
+          ) -> tuple[pd.DataFrame, pd.Series | pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None]:
     """Grid admission in rank order (:func:`roofpv.targets.planning.admit`) against the
     transformers' open capacity (None without a transformers table): the buildings, the
-    capacity left per transformer and the ``transformers`` table
+    capacity left per transformer (with ``topology`` also per feeder and substation,
+    :func:`roofpv.grid.topology.limits`), the ``transformers`` table
     (:func:`roofpv.grid.assess.transformer_table`, from the hourly profiles when the
     yield tables hold them and the buildings their main planes; else DL/T 2041 with
-    every kWp at full output and the table's minimum load)."""
+    every kWp at full output and the table's minimum load) and the ``feeders`` table
+    (None without ``topology`` or hourly profiles)."""
     if transformers is None:
-        return planning.admit(b, config.planning, None), None, None
+        return planning.admit(b, config.planning, None), None, None, None
     hourly = (tables is not None and index is not None and "pv_tilt_deg" in b
               and all(t.hourly_kwh_per_kwp is not None for t in tables.values()))
+    equipment = None
     if hourly:
-        table = gridstage.transformer_table(b, transformers, config, BinSeries(tables), index)
-        remaining = table["remaining_kw"]
+        metered = gridstage.metered_load(config.grid.metered_transformer_load, len(index), "transformer_id")[0]
+        table, equipment = gridstage.transformer_table(b, transformers, config, BinSeries(tables), index, topology,
+                                                       metered)
+        remaining = gridtopology.limits(table, equipment)
     else:
         table, remaining = None, gridstage.flat_hosting(transformers, config.grid)
     b = planning.admit(b, config.planning, remaining)
@@ -383,7 +410,7 @@ def admit(b: pd.DataFrame, config: Config, transformers: pd.DataFrame | None,
         eligible = planning.eligibility(b, config.planning)["owner"] & ~b["grid_limited"]
         admitted = b["capacity_kwp"].where(eligible, 0.0).groupby(b["transformer_id"]).sum()
         table = gridstage.with_admitted(table, admitted, config.grid)
-    return b, remaining, table
+    return b, remaining, table, equipment
 
 
 def township_table(b: pd.DataFrame, config: Config, polygons: gpd.GeoDataFrame | None) -> pd.DataFrame:
@@ -445,7 +472,8 @@ def conclude(
         if dsm.mostly_nothing_standing(b["dsm_status"]):  # name the likely cause (rare: measured again)
             found += checks.standing_check(inventory.buildings, inventory.dsm, inventory.dem, config)
         findings = findings + found
-    b, remaining, transformer_table = admit(b, config, transformers, prepared.tables, prepared.hourly.index)
+    b, remaining, transformer_table, feeders = admit(b, config, transformers, prepared.tables, prepared.hourly.index,
+                                                     prepared.topology)
 
     progress(sequence.SURFACES)
     surfaces = None if prepared.surfaces is None else canopies.assess(prepared.surfaces, config, prepared.tables)
@@ -453,7 +481,7 @@ def conclude(
     progress(sequence.PLAN)
     kw_per_m2 = config.module.power_w / config.module.area_m2 / 1000.0
     plan, plan_status, trajectory = planning.rollout(
-        b, config.policy, config.planning, remaining, kw_per_m2, CITY
+        b, config.policy, config.planning, remaining, kw_per_m2, CITY, planning.others(b, surfaces, config.planning)
     )
 
     progress(sequence.TARGETS)
@@ -478,6 +506,7 @@ def conclude(
     ])
     info = add_run_info(info, {"milestone status as of": as_of.isoformat()})
     crs = inventory.crs
+    transformer_layer = gridstage.transformer_layer(transformer_table, transformers, b, crs)
     monthly = [c for c in MONTHLY_FIELDS if c in b]
     monthly_table = b[monthly].dropna(how="all").rename_axis("building_id") if monthly else None
     b = b.drop(columns=monthly)
@@ -494,7 +523,9 @@ def conclude(
         target_labels={t.name: t.label for t in config.policy.targets}, register=matches,
         performance=perf, calibration=calib, monthly_yield=monthly_table,
         unmatched_roofs=inventory.unmatched_roofs, counties=counties, surfaces=surfaces,
-        transformers=gridstage.transformer_layer(transformer_table, transformers, b, crs),
+        transformers=transformer_layer,
+        transformer_areas=gridstage.service_area_layer(transformer_layer, b),
+        feeders=gridstage.feeder_table(feeders, transformer_table),
     )
 
 

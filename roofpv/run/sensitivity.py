@@ -60,7 +60,7 @@ def sensitivity_table(config: Config, prepared: Prepared,
                   else solar.yield_tables(changed, prepared.hourly))
         b, *_ = assess_buildings(b0, changed, prepared.hourly, tables, inventory.crs, draw_arrays=False,
                                  measured=measured, facade_tables=prepared.facade_tables)
-        b, _, _ = admit(b, changed, prepared.transformers, tables, prepared.hourly.index)
+        b, *_ = admit(b, changed, prepared.transformers, tables, prepared.hourly.index, prepared.topology)
         towns = township_table(b, changed, inventory.township_polygons)
         coverage = [f"{t.name}_coverage_potential" for t in changed.policy.targets]
         frame = towns[["counted_potential_kwp", "annual_mwh", "annual_mwh_p90", *coverage]].copy()

@@ -19,8 +19,8 @@ street canyon (:func:`front_tangent`), whose annual loss of plane-of-array irrad
 by azimuth and elevation is tabulated once per run from the hourly sun with the roofs'
 horizon machinery (:class:`~roofpv.roofs.shading.SunTable`, :func:`canyon_losses`). A
 wall whose shaded yield falls below a share of the best unshaded wall at the site is
-not used (north walls, walls in narrow lanes). Checked wall by wall against pvlib and a
-DSM ray-cast in docs/validation.md ("Facades").
+not used (north walls, walls in narrow lanes). Checked wall by wall against UMEP SEBE,
+pvlib and a DSM ray-cast in docs/validation.md ("Facades").
 """
 
 from __future__ import annotations
@@ -127,29 +127,29 @@ def front_tangent(front: dict[str, np.ndarray], z_m: np.ndarray, geometry: np.nd
     from the extruded footprints (:func:`roofpv.surfaces.walls.facing_obstruction`)
     [unitless]."""
     f = config.facades
+    measured = None if mosaic is None else dsm_obstruction(front, z_m, mosaic, dem, config, RAYS_DEG)
     total = np.zeros(len(z_m))
-    for turn in RAYS_DEG:
+    for k, turn in enumerate(RAYS_DEG):
         tan = walls.facing_obstruction(front, z_m, geometry, height_m, edges, f.party_wall_gap_m, f.radius_m, turn)
-        if mosaic is not None:
-            measured = dsm_obstruction(front, z_m, mosaic, dem, config, turn)
-            tan = np.where(np.isnan(measured), tan, measured)
+        if measured is not None:
+            tan = np.where(np.isnan(measured[:, k]), tan, measured[:, k])
         total += tan / np.cos(np.radians(turn))
     return total / len(RAYS_DEG)
 
 
 def dsm_obstruction(w: dict[str, np.ndarray], z_m: np.ndarray, mosaic: tiles.Mosaic, dem: tiles.Mosaic | None,
-                    config: Config, turn_deg: float = 0.0) -> np.ndarray:
+                    config: Config, turns_deg: tuple[float, ...] = (0.0,)) -> np.ndarray:
     """Tangent of the elevation angle of the highest DSM cell straight in front of each
     wall, seen from the wall's middle at height ``z_m`` above ground: the DSM read along
-    the outward normal (turned by ``turn_deg``, clockwise) every half cell, from one
-    cell plus ``party_wall_gap_m`` out (a
-    footprint a cell off the DSM does not see its own roof) to ``radius_m``. The ground
-    under the wall is the DEM where given, else the DSM's ground surface
-    (:func:`roofpv.roofs.dsm.ground_surface`, on whole blocks of the DSM so that any
-    split of the buildings reads the same ground) one cell in front of it. NaN where the
-    DSM has no data there [unitless]."""
+    the outward normal turned by each of ``turns_deg`` (clockwise) every half cell, from
+    one cell plus ``party_wall_gap_m`` out (a footprint a cell off the DSM does not see
+    its own roof) to ``radius_m``. The ground under the wall is the DEM where given, else
+    the DSM's ground surface (:func:`roofpv.roofs.dsm.ground_surface`, on whole blocks of
+    the DSM so that any split of the buildings reads the same ground) one cell in front
+    of it. Each block of the DSM is read, and its ground computed, once for all turns.
+    NaN where the DSM has no data there; shape (walls, turns) [unitless]."""
     f = config.facades
-    out = np.full(w["owner"].size, np.nan)
+    out = np.full((w["owner"].size, len(turns_deg)), np.nan)
     if not out.size:
         return out
     mx, my = (w["x0"] + w["x1"]) / 2, (w["y0"] + w["y1"]) / 2
@@ -160,13 +160,15 @@ def dsm_obstruction(w: dict[str, np.ndarray], z_m: np.ndarray, mosaic: tiles.Mos
         if ground is None:
             ground = Raster(dsm.ground_surface(grid.z, res).astype(np.float32), grid.x0, grid.y0, res)
         foot = ground.sample(np.column_stack([mx[at] + res * w["nx"][at], my[at] + res * w["ny"][at]]))
-        nx, ny = walls.turned(w["nx"][at], w["ny"][at], turn_deg)
         z0 = foot + z_m[at]
-        best = np.zeros(at.size)
-        for d in np.arange(f.party_wall_gap_m + res, f.radius_m, res / 2):
-            z = grid.sample(np.column_stack([mx[at] + d * nx, my[at] + d * ny]))
-            np.fmax(best, (z - z0) / d, out=best)
-        out[at] = np.where(np.isfinite(foot), best, np.nan)
+        steps = np.arange(f.party_wall_gap_m + res, f.radius_m, res / 2)
+        for k, turn in enumerate(turns_deg):
+            nx, ny = walls.turned(w["nx"][at], w["ny"][at], turn)
+            best = np.zeros(at.size)
+            for d in steps:
+                z = grid.sample(np.column_stack([mx[at] + d * nx, my[at] + d * ny]))
+                np.fmax(best, (z - z0) / d, out=best)
+            out[at, k] = np.where(np.isfinite(foot), best, np.nan)
     return out
 
 
@@ -251,6 +253,17 @@ def facade_layer(b: gpd.GeoDataFrame, config: Config, ft: FacadeTables, crs: str
         "annual_kwh": kwp * specific * (1 - np.nan_to_num(loss)),
     }, geometry=line, crs=crs)
     return layer.sort_values(["building_id", "wall"], kind="stable", ignore_index=True)
+
+
+def within_reach(neighbours: gpd.GeoDataFrame, b: gpd.GeoDataFrame, config: Config) -> gpd.GeoDataFrame:
+    """The ``neighbours`` that can stand against or in front of a wall of ``b``: those
+    within ``party_wall_gap_m`` + ``radius_m`` (+ 1 m) of a footprint of ``b``, the
+    farthest a ray of :func:`roofpv.surfaces.walls.facing_obstruction` reaches. The
+    walls of ``b`` are the same with these as with all the neighbours."""
+    f = config.facades
+    near = shapely.STRtree(b.geometry.to_numpy()).query(neighbours.geometry.to_numpy(), predicate="dwithin",
+                                                        distance=f.party_wall_gap_m + f.radius_m + 1.0)[0]
+    return neighbours.iloc[np.unique(near)]
 
 
 def heights(buildings: gpd.GeoDataFrame, config: Config) -> gpd.GeoDataFrame:

@@ -15,6 +15,15 @@ Eligibility is a chain of constraints, each applied on top of the ones before:
 
 A township that cannot reach a milestone is reported with its *binding* constraint:
 the first in the chain after which the eligible roofs no longer close the gap.
+
+Beyond roofs (``planning.draw_on``): a target on the renewable ``substitution`` rate
+(kWh) may also be closed with the facades of its cohort's buildings (their owner among
+``owner_types``) and the sites of the ``surfaces`` layer (carports, tank covers, …: no
+building category, so they count for their township whatever the cohort), ranked with
+the roofs by the same key (:func:`others`); each row of the plan says what it builds
+(``surface_type``: ``roof``, ``facade`` or the site's type). Coverage targets (panel
+area, buildings) count roofs only. The structure and grid-hosting constraints are the
+roofs'; facades and sites are not checked against them.
 """
 
 from __future__ import annotations
@@ -30,6 +39,8 @@ from roofpv.config import Planning, Policy, Target
 from roofpv.targets.policy import contribution, coverage, in_cohort
 
 CONSTRAINTS = ("roof_potential", "suitability", "structure", "owner", "grid_hosting")
+#: Plan rows' ``surface_type`` of a roof and of a building's facades.
+ROOF, FACADE = "roof", "facade"
 
 #: Building columns carried into the rollout plan, where present.
 PLAN_COLUMNS = [
@@ -57,6 +68,38 @@ def rank_order(b: pd.DataFrame, rank_by: str) -> pd.Series:
     return pd.Series(np.arange(len(ordered)), index=ordered).reindex(b.index).rename("plan_order")
 
 
+def others(b: pd.DataFrame, surfaces: pd.DataFrame | None, cfg: Planning) -> pd.DataFrame | None:
+    """What the plan may build besides roofs (``cfg.draw_on``), as rows like the
+    buildings': ``surface_type``, ``township``, ``capacity_kwp``, ``annual_kwh``,
+    ``specific_yield_kwh_kwp`` and, for the cohort test, ``category`` and ``year_built``
+    (a site's: none, ``cohort_free`` True). Facades: one row per building whose walls
+    carry modules (``facade_kwp`` > 0) and whose owner type is in ``owner_types``,
+    indexed by building id; sites: one per surface with kWp, indexed by ``surface_id``,
+    with their economics. None when the config draws on nothing else."""
+    parts = []
+    if "facades" in cfg.draw_on and "facade_kwp" in b:
+        f = b[(b["facade_kwp"] > 0) & b["owner_type"].isin(cfg.owner_types)]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            specific = f["facade_annual_kwh"] / f["facade_kwp"]
+        parts.append(pd.DataFrame({
+            "surface_type": FACADE, "township": f["township"], "category": f["category"],
+            "year_built": f["year_built"].astype(float) if "year_built" in f else np.nan,
+            "owner_type": f["owner_type"], "capacity_kwp": f["facade_kwp"],
+            "annual_kwh": f["facade_annual_kwh"], "specific_yield_kwh_kwp": specific, "cohort_free": False,
+        }, index=f.index))
+    if "surfaces" in cfg.draw_on and surfaces is not None and not surfaces.empty:
+        s = surfaces[surfaces["kwp"] > 0]
+        economics = [c for c in ("capex_yuan", "revenue_yuan_yr", "npv_yuan", "lcoe_yuan_kwh", "payback_years",
+                                 "co2_avoided_t_yr", "export_mode", "name") if c in s]
+        parts.append(s[["surface_type", "township", *economics]].assign(
+            capacity_kwp=s["kwp"], annual_kwh=s["annual_kwh"], specific_yield_kwh_kwp=s["specific_yield_kwh_kwp"],
+            cohort_free=True).set_index(s["surface_id"].astype(str)))
+    if not parts:
+        return None
+    out = pd.concat(parts)
+    return out.rename_axis(b.index.name)
+
+
 def _has_reason(reasons: pd.Series, codes: list[str]) -> pd.Series:
     if not codes:
         return pd.Series(False, index=reasons.index)
@@ -76,7 +119,7 @@ def eligibility(b: pd.DataFrame, cfg: Planning) -> dict[str, pd.Series]:
     return {"roof_potential": able, "suitability": status, "structure": structure, "owner": owner}
 
 
-def admit(b: pd.DataFrame, cfg: Planning, remaining_kw: pd.Series | None) -> pd.DataFrame:
+def admit(b: pd.DataFrame, cfg: Planning, remaining_kw: pd.Series | pd.DataFrame | None) -> pd.DataFrame:
     """Add ``plan_order`` (rank position) and ``grid_limited``: the roof would exceed its
     transformer's remaining hosting capacity if every eligible roof were built in rank order."""
     order = rank_order(b, cfg.rank_by)
@@ -88,9 +131,11 @@ def admit(b: pd.DataFrame, cfg: Planning, remaining_kw: pd.Series | None) -> pd.
 
 
 def _plan_target(
-    b: pd.DataFrame, target: Target, cfg: Planning, remaining_kw: pd.Series | None,
+    b: pd.DataFrame, target: Target, cfg: Planning, remaining_kw: pd.Series | pd.DataFrame | None,
+    extra: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Chosen roofs, coverage sums and eligible contribution per constraint, per township."""
+    """Chosen roofs (and, for a substitution target, ``extra`` facades and sites:
+    :func:`others`), coverage sums and eligible contribution per constraint, per township."""
     cohort = in_cohort(b, target)
     adds = contribution(b, target.metric)
     stages = {k: m & cohort & (adds > 0) for k, m in eligibility(b, cfg).items()}
@@ -106,8 +151,23 @@ def _plan_target(
         for k, m in stages.items()
     })
     cols = [c for c in PLAN_COLUMNS if c in b.columns]
-    pick = b.loc[fits, cols].assign(contribution=adds[fits], plan_order=b.loc[fits, "plan_order"])
-    pick = pick.sort_values(["township", "plan_order"], kind="stable")
+    pick = b.loc[fits, cols].assign(contribution=adds[fits], plan_order=b.loc[fits, "plan_order"],
+                                    surface_type=ROOF)
+    if extra is not None and target.metric == "substitution":
+        more = extra[extra["cohort_free"] | in_cohort(extra, target)]
+        more = more[more["annual_kwh"] > 0]
+        available["others"] = more.groupby("township")["annual_kwh"].sum().reindex(cov.index, fill_value=0.0)
+        for k in CONSTRAINTS:  # what the chain leaves of the roofs, plus the facades and sites
+            available[k] = available[k] + available["others"]
+        available = available.drop(columns="others")
+        pick = pd.concat([pick, more.drop(columns=["cohort_free", "category", "year_built"], errors="ignore")
+                         .assign(contribution=more["annual_kwh"], plan_order=np.nan)])
+        # Roofs, facades and sites in one order by the plan's key; the roofs keep theirs.
+        joint = rank_order(pick.reset_index(drop=True), cfg.rank_by)  # a roof and its facade share an id
+        pick = pick.assign(_joint=joint.to_numpy()).sort_values(["township", "_joint"], kind="stable").drop(
+            columns="_joint")
+    else:
+        pick = pick.sort_values(["township", "plan_order"], kind="stable")
     before = pick.groupby("township")["contribution"].cumsum() - pick["contribution"]
     milestone = pd.Series(np.nan, index=pick.index)
     for year in sorted(target.milestones, reverse=True):
@@ -143,24 +203,27 @@ def _build_years(pick: pd.DataFrame, milestones: list[int], cfg: Planning) -> pd
 
 
 def rollout(
-    b: pd.DataFrame, policy: Policy, cfg: Planning, remaining_kw: pd.Series | None,
-    kw_per_m2: float, total: str,
+    b: pd.DataFrame, policy: Policy, cfg: Planning, remaining_kw: pd.Series | pd.DataFrame | None,
+    kw_per_m2: float, total: str, extra: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Rollout plan for every target (needs ``plan_order`` from :func:`admit`).
 
     Parameters
     ----------
     b : buildings table.
-    remaining_kw : remaining hosting capacity per transformer id, kW; None = unlimited.
+    remaining_kw : remaining hosting capacity per transformer id, kW (a frame: also per
+        feeder and substation, :func:`roofpv.appraise.grid.over_hosting`); None = unlimited.
     kw_per_m2 : module kWp per m² of panel area, converts area gaps to kWp.
     total : name of the whole-jurisdiction rows of ``status`` and ``trajectory``.
+    extra : facades and sites the substitution targets may draw on (:func:`others`).
 
     Returns
     -------
     roofs : one row per planned roof and target: ``target``, ``plan_rank`` (within the
         township), ``milestone`` (the first milestone it is needed for), ``build_year``,
-        ``contribution`` (m², buildings or kWh/yr) and the roof's capacity, yield,
-        grid, economics and carbon columns; index ``building_id``.
+        ``contribution`` (m², buildings or kWh/yr), ``surface_type`` (``roof``, or what
+        else a substitution target draws on) and the roof's capacity, yield, grid,
+        economics and carbon columns; index ``building_id`` (a site's ``surface_id``).
     status : one row per target, township and milestone: ``gap`` (metric units),
         ``gap_kwp`` (area metrics), ``plan_roofs``, ``plan_kwp``, ``plan_m2``,
         ``plan_kwh``, ``planned_coverage``, ``reaches`` and ``binding`` (constraint
@@ -173,7 +236,7 @@ def rollout(
     """
     roofs, status, trajectory = [], [], []
     for target in policy.targets:
-        pick, cov, available, transformers = _plan_target(b, target, cfg, remaining_kw)
+        pick, cov, available, transformers = _plan_target(b, target, cfg, remaining_kw, extra)
         milestones = list(target.milestones)
         pick = pick.assign(target=target.name, overdue=pick["milestone"] < cfg.start_year)
         pick["build_year"] = _build_years(pick, milestones, cfg)
@@ -257,7 +320,10 @@ def by_building(plan: pd.DataFrame) -> pd.DataFrame:
     GeoPackage layer, whose sums then count each roof once: the building's columns,
     ``plan_rank`` and ``plan_order`` (its first), ``build_year`` (earliest), ``overdue``
     (any), ``targets`` (the targets it serves, ``;``-separated, in plan order) and
-    ``milestones`` (``target year`` of each, ``;``-separated)."""
+    ``milestones`` (``target year`` of each, ``;``-separated). Roofs only: the facades
+    and sites a plan draws on are rows of its table."""
+    if "surface_type" in plan:
+        plan = plan[plan["surface_type"] == ROOF].drop(columns="surface_type")
     if plan.empty:
         return plan.drop(columns=["target", "milestone", "contribution"], errors="ignore").assign(
             targets=pd.Series(dtype=str), milestones=pd.Series(dtype=str))
