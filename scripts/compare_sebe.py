@@ -45,10 +45,11 @@ import pyproj
 import rasterio
 from affine import Affine
 
-from roofpv.config import load_config
 from roofpv.energy import solar
-from roofpv.run.pipeline import assess_buildings, prepare
 from roofpv.surfaces import facades
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from validate_facades import measured_walls  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 GOTEBORG = ROOT / "tests" / "data" / "real" / "dsm_goteborg"
@@ -200,20 +201,6 @@ def survey_config(config_path: Path, weather: Path | None, zone: str = "Etc/GMT-
     return path
 
 
-def roofpv_walls(config_path: Path):
-    """roofpv's facades of the buildings the DSM measured that may carry modules, the
-    buildings, the run's prepared inputs (weather, tables, DSM) and albedo."""
-    config = load_config(config_path)
-    prepared = prepare(config)
-    inv = prepared.inventory
-    b, _, _, layer = assess_buildings(inv.buildings, config, prepared.hourly, prepared.tables, inv.crs,
-                                      mosaic=inv.dsm, dem=inv.dem, draw_arrays=False,
-                                      facade_tables=prepared.facade_tables)
-    measured = b.index[b["dsm_status"] == "measured"]
-    walls = layer[layer["building_id"].isin(measured) & (layer["usable_area_m2"] > 0)].reset_index(drop=True)
-    return walls, b, prepared, config.system.albedo
-
-
 def match(walls, b, sebe: dict[str, np.ndarray], tolerance_m: float) -> pd.DataFrame:
     """Per roofpv wall: the SEBE pixels along it (see the module's docstring), their count
     and SEBE's mean irradiation over roofpv's band [kWh/m²] (NaN without pixels)."""
@@ -251,7 +238,8 @@ def compare(checkout: Path, config_path: Path = DEFAULT, weather: Path | None = 
     """The per-wall table of roofpv against SEBE on the DSM (:func:`match`) and the open
     walls' (:func:`open_walls`)."""
     m = sebe_modules(Path(checkout))
-    walls, b, prepared, albedo = roofpv_walls(survey_config(config_path, weather))
+    walls, b, prepared, config = measured_walls(survey_config(config_path, weather))
+    albedo = config.system.albedo
     inv = prepared.inventory
     dsm, above, transform, lonlat = read_dsm(Path(inv.dsm.paths[0]), Path(inv.dem.paths[0]))
     sebe = run_sebe(m, dsm, above, transform, lonlat, prepared.hourly, albedo)

@@ -129,9 +129,9 @@ def wall_points(row, band_bottom: float, top: float) -> tuple[np.ndarray, np.nda
     return np.repeat(xy, 2, axis=0), np.tile(heights, n)
 
 
-def compare(config_path: Path) -> pd.DataFrame:
-    """The per-wall table: roofpv's and the references' irradiation, unshaded and
-    shaded [kWh/m²], losses, the walls' distance to the DSM's edge [m] and the ratios."""
+def measured_walls(config_path: Path):
+    """roofpv's facades of the buildings the DSM measured that may carry modules, the
+    buildings, the run's prepared inputs (weather, tables, DSM) and its config."""
     config = load_config(config_path)
     prepared = prepare(config)
     inv = prepared.inventory
@@ -140,6 +140,14 @@ def compare(config_path: Path) -> pd.DataFrame:
                                       facade_tables=prepared.facade_tables)
     measured = b.index[b["dsm_status"] == "measured"]
     walls = layer[layer["building_id"].isin(measured) & (layer["usable_area_m2"] > 0)].reset_index(drop=True)
+    return walls, b, prepared, config
+
+
+def compare(config_path: Path) -> pd.DataFrame:
+    """The per-wall table: roofpv's and the references' irradiation, unshaded and
+    shaded [kWh/m²], losses, the walls' distance to the DSM's edge [m] and the ratios."""
+    walls, b, prepared, config = measured_walls(config_path)
+    inv = prepared.inventory
     with rasterio.open(inv.dsm.paths[0]) as src:
         z, transform = src.read(1).astype(float), src.transform
         if src.nodata is not None:

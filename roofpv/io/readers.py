@@ -146,8 +146,8 @@ def dxf_encoding(path: Path) -> str:
 
 
 @contextlib.contextmanager
-def _gdal_options(**values):
-    """GDAL configuration options set for the duration of a read, then restored."""
+def gdal_options(**values):
+    """GDAL configuration options set for the duration of a block (a read, a write), then restored."""
     before = {k: pyogrio.get_gdal_config_option(k) for k in values}
     pyogrio.set_gdal_config_options(values)
     try:
@@ -170,7 +170,7 @@ def read_dxf(path: Path, cad_layer: str | None = None, **options) -> tuple[gpd.G
     for key in ("columns", "use_arrow", "encoding", "where"):
         options.pop(key, None)
     findings: list[Finding] = []
-    with _gdal_options(DXF_ENCODING=dxf_encoding(path)), warnings.catch_warnings():
+    with gdal_options(DXF_ENCODING=dxf_encoding(path)), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         names = pyogrio.read_dataframe(path, columns=["Layer"], read_geometry=False, **options)["Layer"]
         layers = names.value_counts()

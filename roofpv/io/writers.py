@@ -25,6 +25,7 @@ import pandas as pd
 import pyogrio
 
 from roofpv.errors import OutputError
+from roofpv.io.readers import gdal_options
 
 
 def output_error(path: Path, exc: OSError) -> OutputError:
@@ -208,7 +209,7 @@ def write_geopackage(path: Path, layers: dict[str, pd.DataFrame | Chunked], styl
     (:class:`roofpv.qgis.styles.Style`) as table ``layer_styles`` and the field ``aliases``
     (layer → column → alias) into ``gpkg_data_columns``; ``progress(layer)`` is called
     as each layer starts."""
-    with atomic(path) as tmp, _unsynced():
+    with atomic(path) as tmp, gdal_options(**UNSYNCED):
         for name, layer in layers.items():
             progress(name)
             options = {"DESCRIPTION": LAYER_DESCRIPTIONS.get(name, name),
@@ -237,17 +238,6 @@ def write_geopackage(path: Path, layers: dict[str, pd.DataFrame | Chunked], styl
 #: place only once complete and flushed to disk (:func:`_fsync`), so a crash half way
 #: loses nothing that the journal would have saved.
 UNSYNCED = {"OGR_SQLITE_SYNCHRONOUS": "OFF", "OGR_SQLITE_JOURNAL": "MEMORY"}
-
-
-@contextmanager
-def _unsynced():
-    """GDAL's SQLite writes with :data:`UNSYNCED` for the block, the earlier settings after."""
-    earlier = {k: pyogrio.get_gdal_config_option(k) for k in UNSYNCED}
-    pyogrio.set_gdal_config_options(UNSYNCED)
-    try:
-        yield
-    finally:
-        pyogrio.set_gdal_config_options(earlier)
 
 
 def _fsync(path: Path) -> None:
