@@ -96,7 +96,7 @@ def main(gpkg: str, qgz: str, image_dir: str) -> dict:
 
     layers = {}
     for name in ("transformers", "pv_arrays", "roof_planes", "facades", "unmatched_roofs", "rollout_plan", "buildings",
-                 "surfaces", "townships"):
+                 "surfaces", "transformer_areas", "townships"):
         layer = QgsVectorLayer(f"{gpkg}|layername={name}", name, "ogr")
         if layer.isValid():
             layers[name] = layer

@@ -170,9 +170,9 @@ def test_geoparquet_output(tmp_path, flat_config, flat_reference):
     assert main(["survey", str(flat_config), "--out", str(tmp_path), "--quiet", "--format", "parquet",
                  "--partitions", "2"]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "buildings.parquet", "facades.parquet", "findings.csv", "monthly_yield.parquet", "pv_arrays.parquet",
-        "report", "roofpv-manifest.json", "run_info.parquet", "surfaces.parquet", "townships.csv",
-        "townships.parquet", "transformers.parquet",
+        "buildings.parquet", "facades.parquet", "feeders.parquet", "findings.csv", "monthly_yield.parquet",
+        "pv_arrays.parquet", "report", "roofpv-manifest.json", "run_info.parquet", "surfaces.parquet",
+        "townships.csv", "townships.parquet", "transformer_areas.parquet", "transformers.parquet",
     ]
     ours = gpd.read_parquet(tmp_path / "buildings.parquet").set_index("building_id")
     theirs = pyogrio.read_dataframe(flat_reference / "roofpv.gpkg", layer="buildings").set_index("building_id")

@@ -152,20 +152,25 @@ def test_service_areas_by_hand():
     import geopandas as gpd
     from shapely import box, points
 
-    from roofpv.grid.assess import service_areas
+    from roofpv.grid.assess import merge_hulls, served_hulls, service_areas
 
     b = gpd.GeoDataFrame({"transformer_id": ["T1", "T1", "T2", None]},
                          geometry=[box(0, 0, 10, 10), box(40, 0, 50, 10), box(20, 0, 30, 10), box(90, 0, 95, 5)],
                          crs="EPSG:4549")
     at = pd.Series(points([[5.0, 5.0], [25.0, 5.0], [70.0, 5.0]]), index=["T1", "T2", "T3"])
-    areas = service_areas(at, b)
+    areas = service_areas(at, served_hulls(b["transformer_id"], b.geometry))
     assert list(areas.index) == ["T1", "T2"]
     assert areas["T1"].area == pytest.approx(150.0) and areas["T2"].area == pytest.approx(100.0)
     assert areas["T1"].intersection(areas["T2"]).area == pytest.approx(0.0)
     assert areas["T1"].bounds == pytest.approx((0.0, 0.0, 15.0, 10.0))
     # One transformer: its area is its buildings' hull.
-    one = service_areas(at[["T1"]], b[b["transformer_id"] == "T1"])
+    one = service_areas(at[["T1"]], served_hulls(b["transformer_id"], b.geometry))
     assert one["T1"].area == pytest.approx(500.0)
+    # Hulls of two parts of the buildings (a run's partitions) merge into the whole's.
+    halves = [served_hulls(b["transformer_id"][s], b.geometry[s]) for s in (slice(0, 2), slice(2, 4))]
+    assert merge_hulls(halves)["T1"].equals(served_hulls(b["transformer_id"], b.geometry)["T1"])
+    assert merge_hulls([served_hulls(b["transformer_id"][:1], b.geometry[:1]),
+                        served_hulls(b["transformer_id"][1:], b.geometry[1:])])["T1"].area == pytest.approx(500.0)
 
 
 def test_storage_npv_by_hand(config):

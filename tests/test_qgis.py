@@ -24,7 +24,7 @@ pytestmark = pytest.mark.qgis
 QGIS_PYTHON = os.environ.get("ROOFPV_QGIS_PYTHON", "/usr/bin/python3")
 CHECKER = Path(__file__).with_name("qgis_check.py")
 LAYERS = ["transformers", "pv_arrays", "roof_planes", "facades", "unmatched_roofs", "rollout_plan", "buildings",
-          "surfaces", "townships"]
+          "surfaces", "transformer_areas", "townships"]
 
 
 def imports(python: str, module: str) -> bool:
@@ -51,7 +51,8 @@ def styles(gpkg):
 
 
 def test_layers_with_spatial_index(gpkg):
-    assert sorted(pyogrio.list_layers(gpkg)[:, 0]) == sorted([*LAYERS, "layer_styles", "monthly_yield", "run_info"])
+    tables = ["feeders", "layer_styles", "monthly_yield", "run_info"]
+    assert sorted(pyogrio.list_layers(gpkg)[:, 0]) == sorted([*LAYERS, *tables])
     with sqlite3.connect(gpkg) as db:
         rtree = {t for (t,) in db.execute(
             "SELECT table_name FROM gpkg_extensions WHERE extension_name = 'gpkg_rtree_index'")}
@@ -130,7 +131,7 @@ def test_project_lists_the_layers_top_down_by_relative_path(run):
     assert root.find("projectCrs/spatialrefsys/authid").text == results.crs
     assert [e.find("renderer-v2").get("type") for e in root.iter("maplayer")] == [
         "categorizedSymbol", "singleSymbol", "graduatedSymbol", "graduatedSymbol", "singleSymbol", "categorizedSymbol",
-        "categorizedSymbol", "categorizedSymbol", "graduatedSymbol"]
+        "categorizedSymbol", "categorizedSymbol", "categorizedSymbol", "graduatedSymbol"]
 
 
 def validator_python() -> str | None:

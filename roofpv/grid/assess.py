@@ -408,14 +408,14 @@ def transformer_layer(table: pd.DataFrame | None, transformers: pd.DataFrame | N
     return gpd.GeoDataFrame(table[columns].reset_index(drop=True), geometry=geometry, crs=crs)
 
 
-def service_area_layer(layer, b: pd.DataFrame):
+def service_area_layer(layer, hulls: pd.Series):
     """The ``transformer_areas`` layer: the columns of layer ``transformers`` (``layer``,
-    :func:`transformer_layer`) on the area each transformer serves (:func:`service_areas`);
-    None without transformers, positions or footprints."""
-    if layer is None or "geometry" not in b:
+    :func:`transformer_layer`) on the area each transformer serves (:func:`service_areas`;
+    ``hulls``: :func:`served_hulls`); None without transformers, positions or footprints."""
+    if layer is None or hulls.empty:
         return None
     placed = layer[layer.geometry.notna()]
-    areas = service_areas(pd.Series(placed.geometry.to_numpy(), index=placed["transformer_id"]), b)
+    areas = service_areas(pd.Series(placed.geometry.to_numpy(), index=placed["transformer_id"]), hulls)
     if areas.empty:
         return None
     rows = placed[placed["transformer_id"].isin(areas.index)]
@@ -426,11 +426,47 @@ def service_area_layer(layer, b: pd.DataFrame):
                             geometry=areas.reindex(rows["transformer_id"]).to_numpy(), crs=layer.crs)
 
 
-def service_areas(points: pd.Series, b: pd.DataFrame) -> pd.Series:
+def served_hulls(transformer_id: pd.Series, geometry) -> pd.Series:
+    """The convex hull of the footprints (``geometry``, shapely geometries or WKB, aligned
+    with ``transformer_id``) each transformer serves, by transformer id; one vectorized
+    hull per transformer. Hulls of parts of the buildings (a run's partitions) give the
+    whole's with :func:`merge_hulls`."""
+    import shapely
+
+    geometry = np.asarray(geometry, dtype=object)
+    if geometry.size and isinstance(geometry[0], bytes | bytearray):
+        geometry = shapely.from_wkb(geometry)
+    served = transformer_id.notna().to_numpy() & ~shapely.is_missing(geometry)
+    served[served] &= ~shapely.is_empty(geometry[served])
+    if not served.any():
+        return pd.Series(dtype=object)
+    ids, group = np.unique(transformer_id.to_numpy()[served].astype(str), return_inverse=True)
+    parts, of = shapely.get_parts(geometry[served], return_index=True)
+    order = np.argsort(group[of], kind="stable")
+    hulls = shapely.convex_hull(shapely.geometrycollections(parts[order], indices=group[of][order]))
+    return pd.Series(hulls, index=pd.Index(ids, name="id"))
+
+
+def merge_hulls(pieces: list[pd.Series]) -> pd.Series:
+    """One hull per transformer from the hulls of parts of its buildings
+    (:func:`served_hulls` of each part): the hull of the parts' hulls."""
+    import shapely
+
+    pieces = [p for p in pieces if not p.empty]
+    if not pieces:
+        return pd.Series(dtype=object)
+    whole = pd.concat(pieces)
+    ids, group = np.unique(whole.index.to_numpy().astype(str), return_inverse=True)
+    order = np.argsort(group, kind="stable")
+    hulls = shapely.convex_hull(shapely.geometrycollections(whole.to_numpy()[order], indices=group[order]))
+    return pd.Series(hulls, index=pd.Index(ids, name="id"))
+
+
+def service_areas(points: pd.Series, hulls: pd.Series) -> pd.Series:
     """The area each transformer serves, by transformer id: the part of the plane nearer
     to it than to any other transformer (the Voronoi cell of its position, ``points``
     by id, in the buildings' projected CRS) within the convex hull of the footprints of
-    the buildings it serves.
+    the buildings it serves (``hulls`` by id, :func:`served_hulls`).
 
     The cells tile the plane, so two transformers' areas never overlap, and the hull
     keeps each on its own buildings, with no buffer distance to tune to the density of
@@ -439,28 +475,18 @@ def service_areas(points: pd.Series, b: pd.DataFrame) -> pd.Series:
     no geometry operation per building or per transformer. Empty without footprints."""
     import shapely
 
-    if "geometry" not in b or points.empty:
+    hulls = hulls.reindex(pd.Index(points.index).astype(str))
+    served = hulls.notna().to_numpy()
+    if points.empty or not served.any():
         return pd.Series(dtype=object)
-    has = (b["transformer_id"].isin(points.index) & b.geometry.notna() & ~b.geometry.is_empty).to_numpy()
-    if not has.any():
-        return pd.Series(dtype=object)
-    group = pd.Index(points.index).get_indexer(b["transformer_id"][has])
-    parts, of = shapely.get_parts(b.geometry[has].to_numpy(), return_index=True)
-    order = np.argsort(group[of], kind="stable")
-    served = np.unique(group)
-    hulls = np.full(len(points), None, dtype=object)
-    hulls[served] = shapely.convex_hull(shapely.multipolygons(parts[order], indices=np.searchsorted(
-        served, group[of][order])))
     xy = shapely.get_coordinates(points.to_numpy())
     unique, first = np.unique(xy, axis=0, return_inverse=True)   # transformers at one point share a cell
     if len(unique) > 1:
         cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(unique), ordered=True))
-        areas = shapely.intersection(cells[first.ravel()], hulls)
+        areas = shapely.intersection(cells[first.ravel()][served], hulls.to_numpy()[served])
     else:  # one position: its cell is the plane
-        areas = hulls
-    keep = np.zeros(len(points), dtype=bool)
-    keep[served] = True
-    return pd.Series(areas[keep], index=pd.Index(points.index[keep], name="id"))
+        areas = hulls.to_numpy()[served]
+    return pd.Series(areas, index=pd.Index(points.index[served], name="id"))
 
 
 def feeder_table(equipment: pd.DataFrame | None, table: pd.DataFrame | None) -> pd.DataFrame | None:

@@ -35,6 +35,7 @@ import shapely
 
 from roofpv import __version__
 from roofpv.config import Config
+from roofpv.grid import assess as gridstage
 from roofpv.inputs import first_pass, jurisdictions
 from roofpv.io.partitions import CACHE_DIR, PartitionCache, Partitions
 from roofpv.io.tiles import Mosaic
@@ -386,7 +387,8 @@ def run_partitions(
         if inventory.dsm is None:  # conclude reads the inventory's footprints for the DSM only
             prepared = replace(prepared, inventory=replace(inventory, buildings=b.iloc[:0]))
         del b, inventory
-        return replace(conclude(assessed, config, prepared, None, None, progress), partitions=source)
+        results = conclude(assessed, config, prepared, None, None, progress)
+        return replace(results, partitions=source, transformer_areas=_service_areas(results, source))
     parts = [cache.load(k) for k in numbers]
     # infer_objects: a partition without a value in a text column gives it object dtype
     assessed = pd.concat([p[0] for p in parts]).reindex(ids).infer_objects()
@@ -402,6 +404,17 @@ def run_partitions(
     if facade_layer is None and config.facades.enabled:  # no building has a wall
         facade_layer = next((p[3] for p in parts if p[3] is not None), None)
     return conclude(assessed, config, prepared, plane_layer, pv_arrays, progress, facade_layer)
+
+
+def _service_areas(results: Results, source: Partitions) -> gpd.GeoDataFrame | None:
+    """Layer ``transformer_areas`` of a run whose buildings stay in their partitions: the
+    hulls of each transformer's footprints read a chunk at a time, merged."""
+    if results.transformers is None or "transformer_id" not in results.buildings:
+        return None
+    served = results.buildings["transformer_id"]
+    hulls = gridstage.merge_hulls([gridstage.served_hulls(served.reindex(chunk.index), chunk["geometry"].to_numpy())
+                                   for chunk in source.chunks("buildings", columns=["geometry"])])
+    return gridstage.service_area_layer(results.transformers, hulls)
 
 
 def _gather(layers: list[gpd.GeoDataFrame | None], by: list[str], crs: str

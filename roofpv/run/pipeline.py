@@ -514,6 +514,10 @@ def conclude(
     b = b.drop(columns=extra.columns, errors="ignore").join(extra)
     if "geometry" in b:
         b, plan = (gpd.GeoDataFrame(f, geometry="geometry", crs=crs) for f in (b, plan))
+    areas = None  # a partitioned run without geometry here draws them from its partitions (engine)
+    if "geometry" in b and "transformer_id" in b:
+        areas = gridstage.service_area_layer(transformer_layer, gridstage.served_hulls(b["transformer_id"],
+                                                                                         b.geometry.to_numpy()))
     return Results(
         buildings=b, townships=townships, township_polygons=inventory.township_polygons,
         findings=findings, crs=crs, survey_rows=inventory.survey_rows, plan=plan,
@@ -524,7 +528,7 @@ def conclude(
         performance=perf, calibration=calib, monthly_yield=monthly_table,
         unmatched_roofs=inventory.unmatched_roofs, counties=counties, surfaces=surfaces,
         transformers=transformer_layer,
-        transformer_areas=gridstage.service_area_layer(transformer_layer, b),
+        transformer_areas=areas,
         feeders=gridstage.feeder_table(feeders, transformer_table),
     )
 
