@@ -12,6 +12,7 @@ second command from writing into the same folder at the same time.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -53,7 +54,7 @@ def read_outputs(out_dir: Path) -> dict:
             raise InputError(f"{path} not found; run `roofpv survey` (or `plan`) with --out {out_dir} first")
     layers = set(pyogrio.list_layers(gpkg)[:, 0])
     buildings = pyogrio.read_dataframe(gpkg, layer="buildings").set_index("building_id")
-    townships = pd.read_csv(csv, encoding="utf-8-sig", dtype={"township": str, "county": str}).set_index("township")
+    townships = pd.read_csv(csv, encoding="utf-8-sig", dtype=TEXT_KEYS).set_index("township")
     polygons = (
         pyogrio.read_dataframe(gpkg, layer="townships", columns=["township"]).set_index("township")
         if "townships" in layers else None
@@ -71,7 +72,7 @@ def read_outputs(out_dir: Path) -> dict:
     transformers = (pd.DataFrame(pyogrio.read_dataframe(gpkg, layer="transformers", read_geometry=False))
                     if "transformers" in layers else None)
     counties = out_dir / "counties.csv"
-    counties = (pd.read_csv(counties, encoding="utf-8-sig", dtype={"county": str}).set_index("county")
+    counties = (pd.read_csv(counties, encoding="utf-8-sig", dtype=TEXT_KEYS).set_index("county")
                 if counties.exists() else None)
     return {"buildings": gpd.GeoDataFrame(buildings, geometry="geometry"), "townships": townships,
             "polygons": polygons, "plan": plan, "monthly_yield": monthly, "surfaces": surfaces,
@@ -94,6 +95,18 @@ def read_buildings(out_dir: Path) -> tuple[gpd.GeoDataFrame, pd.DataFrame | None
 #: in full, so that `roofpv report` re-reads the coverage the run computed.
 CSV_DECIMALS = {"_kwp": 1, "_kw": 1, "_mwh": 1, "_mwh_p90": 1, "_m2": 0, "_myuan": 3, "_myuan_yr": 3, "_t_yr": 1,
                 "_yuan_kwh": 4, "_years": 1}
+
+
+#: Columns of ``townships.csv`` and ``counties.csv`` read back as text (codes may look numeric).
+TEXT_KEYS = {"township": str, "county": str}
+
+
+def as_read_back(table: pd.DataFrame, polygons: pd.DataFrame | None, key: str = "township") -> pd.DataFrame:
+    """A township (or county) table exactly as :func:`read_outputs` reads it back from the
+    CSV :func:`townships_csv` writes (its order, rounding and dtypes), so that a report of a
+    run held in memory shows the figures of one rebuilt from the output folder."""
+    text = townships_csv(table, polygons, key).to_csv(index=False)
+    return pd.read_csv(io.StringIO(text), dtype=TEXT_KEYS).set_index(key)
 
 
 def townships_csv(townships: pd.DataFrame, polygons: pd.DataFrame | None, key: str = "township") -> pd.DataFrame:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from roofpv.config import Config
 from roofpv.errors import RoofpvError
-from roofpv.io.outputs import read_outputs
+from roofpv.io.outputs import as_read_back, read_outputs
 from roofpv.io.writers import write_folder
 from roofpv.report import pages, workbook
 from roofpv.report.data import ReportData, monthly_share
@@ -35,8 +35,9 @@ def folder(out_dir: Path, lang: str) -> Path:
 def from_results(results: Results, config: Config) -> ReportData:
     """Report data of a run held in memory."""
     b = results.buildings
-    return ReportData(b, results.townships, results.township_polygons, results.plan,
-                      monthly_share(b, results.monthly_yield), CITY, results.counties, _province(config),
+    counties = None if results.counties is None else as_read_back(results.counties, None, "county")
+    return ReportData(b, as_read_back(results.townships, results.township_polygons), results.township_polygons,
+                      results.plan, monthly_share(b, results.monthly_yield), CITY, counties, _province(config),
                       results.surfaces, results.transformers)
 
 
