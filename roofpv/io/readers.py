@@ -601,11 +601,14 @@ TRANSFORMER_COLUMNS = ("id", "kva", "existing_pv_kw", "min_load_kw")
 TRANSFORMER_OPTIONAL = ("planned_pv_kw", "storage_kw", "longitude", "latitude")
 #: Units each transformer number may carry (after :func:`roofpv.inputs.survey_table.unit_key`) →
 #: factor to the column's unit (kVA, kW).
+#: Units of a rating (→ kVA) and of a PV power (→ kW) in the grid tables.
+RATING_UNITS = {"": 1.0, "kva": 1.0, "千伏安": 1.0, "mva": 1000.0, "兆伏安": 1000.0}
+PV_UNITS = {"": 1.0, "kw": 1.0, "kwp": 1.0, "mw": 1000.0, "mwp": 1000.0}
 TRANSFORMER_UNITS = {
-    "kva": {"": 1.0, "kva": 1.0, "千伏安": 1.0, "mva": 1000.0, "兆伏安": 1000.0},
-    "existing_pv_kw": {"": 1.0, "kw": 1.0, "kwp": 1.0, "mw": 1000.0, "mwp": 1000.0},
+    "kva": RATING_UNITS,
+    "existing_pv_kw": PV_UNITS,
     "min_load_kw": {"": 1.0, "kw": 1.0, "mw": 1000.0},
-    "planned_pv_kw": {"": 1.0, "kw": 1.0, "kwp": 1.0, "mw": 1000.0, "mwp": 1000.0},
+    "planned_pv_kw": PV_UNITS,
     "storage_kw": {"": 1.0, "kw": 1.0, "mw": 1000.0},
     "longitude": {"": 1.0, "°": 1.0},
     "latitude": {"": 1.0, "°": 1.0},
@@ -623,6 +626,29 @@ TRANSFORMER_FALLBACK = {
 _QUANTITY = re.compile(r"^(?P<num>[+-]?(\d+(\.\d*)?|\.\d+))(?P<unit>.*)$")
 
 
+def read_grid_table(path: Path, what: str, key: str, layer: str | None = None) -> tuple[pd.DataFrame, int]:
+    """A grid table (``what``: transformers, topology; ``key``: its config key) as text
+    cells with its header, from a CSV, an XLSX (sheet ``layer`` or the first) or any
+    vector layer GDAL reads, and the file's row number of its first data row."""
+    if not path.exists():
+        raise InputError(f"{path}: {what} file not found; check `{key}` in the config")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: {what} file is empty (0 bytes); export the table again")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            frame = read_csv_cells(path, what)[0]
+            return frame.iloc[1:].set_axis([str(c).strip() for c in frame.iloc[0]], axis=1), 2
+        if suffix in (".xlsx", ".xls"):
+            return pd.read_excel(path, sheet_name=layer or 0, dtype=object, engine="calamine"), 2
+        return read_vector(path, layer, read_geometry=False), 1
+    except InputError:
+        raise
+    except Exception as exc:  # damaged file: zip, XML, GDAL or parser errors
+        raise InputError(f"{path}: cannot read the {what} table ({type(exc).__name__}: {exc}); "
+                         "open it in Excel, WPS or QGIS and save it again") from None
+
+
 def read_transformers(path: Path, layer: str | None = None) -> tuple[pd.DataFrame, list[Finding]]:
     """Transformers table (CSV, XLSX or any vector layer GDAL reads), indexed by ``id``,
     and its findings.
@@ -633,27 +659,7 @@ def read_transformers(path: Path, layer: str | None = None) -> tuple[pd.DataFram
     an unreadable or negative value is an error finding and takes the conservative
     value of :data:`TRANSFORMER_FALLBACK`, so no transformer is ever read as unlimited.
     """
-    if not path.exists():
-        raise InputError(f"{path}: transformers file not found; check `grid.transformers` in the config")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: transformers file is empty (0 bytes); export the table again")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            frame = read_csv_cells(path, "transformers")[0]
-            frame = frame.iloc[1:].set_axis([str(c).strip() for c in frame.iloc[0]], axis=1)
-            first = 2
-        elif suffix in (".xlsx", ".xls"):
-            frame = pd.read_excel(path, sheet_name=layer or 0, dtype=object, engine="calamine")
-            first = 2
-        else:
-            frame = read_vector(path, layer, read_geometry=False)
-            first = 1
-    except InputError:
-        raise
-    except Exception as exc:  # damaged file: zip, XML, GDAL or parser errors
-        raise InputError(f"{path}: cannot read the transformers table ({type(exc).__name__}: {exc}); "
-                         "open it in Excel, WPS or QGIS and save it again") from None
+    frame, first = read_grid_table(path, "transformers", "grid.transformers", layer)
     missing = set(TRANSFORMER_COLUMNS) - set(frame.columns)
     if missing:
         raise InputError(f"{path}: the transformers table needs columns {sorted(missing)}; "
@@ -680,7 +686,7 @@ def read_transformers(path: Path, layer: str | None = None) -> tuple[pd.DataFram
             if column != "kva" and _text(value) is None:
                 values.append(np.nan)  # blank: none connected / no load credited
                 continue
-            number = _quantity(value, units)
+            number = quantity(value, units)
             if number is None:
                 findings.append(Finding(
                     "error", str(path), int(row), bid, column, None if _text(value) is None else str(value),
@@ -692,7 +698,7 @@ def read_transformers(path: Path, layer: str | None = None) -> tuple[pd.DataFram
     return out, findings
 
 
-def _quantity(value, units: dict[str, float]) -> float | None:
+def quantity(value, units: dict[str, float]) -> float | None:
     """A non-negative number with an optional unit of ``units``, in the column's unit;
     None when blank, unreadable or negative."""
     if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):

@@ -33,7 +33,7 @@ import pandas as pd
 
 from roofpv.errors import InputError
 from roofpv.findings import Finding
-from roofpv.io.readers import _quantity, read_csv_cells
+from roofpv.io.readers import PV_UNITS, RATING_UNITS, quantity, read_grid_table
 
 #: Columns every topology table has.
 REQUIRED = ("transformer_id", "feeder_id", "feeder_kva")
@@ -41,10 +41,8 @@ REQUIRED = ("transformer_id", "feeder_id", "feeder_kva")
 OPTIONAL = ("feeder_pv_kw", "feeder_min_load_kw", "substation_id", "substation_kva", "substation_pv_kw",
             "substation_min_load_kw")
 #: Units each number may carry → factor to the column's unit (kVA or kW).
-_POWER = {"": 1.0, "kw": 1.0, "kwp": 1.0, "mw": 1000.0, "mwp": 1000.0}
-_RATING = {"": 1.0, "kva": 1.0, "千伏安": 1.0, "mva": 1000.0, "兆伏安": 1000.0}
-UNITS = {"feeder_kva": _RATING, "substation_kva": _RATING, "feeder_pv_kw": _POWER, "substation_pv_kw": _POWER,
-         "feeder_min_load_kw": _POWER, "substation_min_load_kw": _POWER}
+UNITS = {"feeder_kva": RATING_UNITS, "substation_kva": RATING_UNITS, "feeder_pv_kw": PV_UNITS,
+         "substation_pv_kw": PV_UNITS, "feeder_min_load_kw": PV_UNITS, "substation_min_load_kw": PV_UNITS}
 #: Per level: its id column and the columns whose value belongs to the feeder or substation.
 LEVELS = {"feeder": ("feeder_id", ("feeder_kva", "feeder_pv_kw", "feeder_min_load_kw")),
           "substation": ("substation_id", ("substation_kva", "substation_pv_kw", "substation_min_load_kw"))}
@@ -66,21 +64,7 @@ def read_topology(path: Path) -> tuple[pd.DataFrame, list[Finding]]:
     PV or load value reads as blank. A repeated transformer keeps its first row; a feeder or
     substation given different values on its rows keeps the first (a warning names the row).
     """
-    if not path.exists():
-        raise InputError(f"{path}: topology file not found; check `grid.topology` in the config")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: topology file is empty (0 bytes); export the table again")
-    try:
-        if path.suffix.lower() in (".xlsx", ".xls"):
-            frame = pd.read_excel(path, sheet_name=0, dtype=object, engine="calamine")
-        else:
-            frame = read_csv_cells(path, "topology")[0]
-            frame = frame.iloc[1:].set_axis([str(c).strip() for c in frame.iloc[0]], axis=1)
-    except InputError:
-        raise
-    except Exception as exc:  # damaged file: zip, XML or parser errors
-        raise InputError(f"{path}: cannot read the topology table ({type(exc).__name__}: {exc}); "
-                         "open it in Excel or WPS and save it again as CSV (UTF-8) or XLSX") from None
+    frame, first = read_grid_table(path, "topology", "grid.topology")
     frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in REQUIRED if c not in frame.columns]
     if "substation_id" in frame.columns and "substation_kva" not in frame.columns:
@@ -90,7 +74,7 @@ def read_topology(path: Path) -> tuple[pd.DataFrame, list[Finding]]:
                          "Give one row per transformer: transformer_id, feeder_id, feeder_kva (kVA), and "
                          "optionally substation_id, substation_kva (kVA)")
     source = str(path)
-    frame.index = np.arange(2, 2 + len(frame))   # the file's row numbers (row 1: the header)
+    frame.index = np.arange(first, first + len(frame))   # the file's row numbers
     findings: list[Finding] = []
     out = pd.DataFrame({"row": frame.index}, index=frame.index)
     for column in ("transformer_id", "feeder_id", "substation_id"):
@@ -111,7 +95,7 @@ def read_topology(path: Path) -> tuple[pd.DataFrame, list[Finding]]:
                     continue  # no substation on this row: no rating needed
                 if _text(cell) is None and not is_rating:
                     continue
-                number = _quantity(cell, units)
+                number = quantity(cell, units)
                 if number is None:
                     findings.append(Finding(
                         "error", source, int(row), tid, column, _text(cell),
