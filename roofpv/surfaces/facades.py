@@ -161,14 +161,14 @@ def dsm_obstruction(w: dict[str, np.ndarray], z_m: np.ndarray, mosaic: tiles.Mos
             ground = Raster(dsm.ground_surface(grid.z, res).astype(np.float32), grid.x0, grid.y0, res)
         foot = ground.sample(np.column_stack([mx[at] + res * w["nx"][at], my[at] + res * w["ny"][at]]))
         z0 = foot + z_m[at]
-        steps = np.arange(f.party_wall_gap_m + res, f.radius_m, res / 2)
-        for k, turn in enumerate(turns_deg):
-            nx, ny = walls.turned(w["nx"][at], w["ny"][at], turn)
-            best = np.zeros(at.size)
-            for d in steps:
-                z = grid.sample(np.column_stack([mx[at] + d * nx, my[at] + d * ny]))
-                np.fmax(best, (z - z0) / d, out=best)
-            out[at, k] = np.where(np.isfinite(foot), best, np.nan)
+        turned = [walls.turned(w["nx"][at], w["ny"][at], turn) for turn in turns_deg]
+        nx, ny = (np.concatenate([t[i] for t in turned]) for i in (0, 1))   # every turn of every wall at once
+        x, y, z_from = (np.tile(v, len(turns_deg)) for v in (mx[at], my[at], z0))
+        best = np.zeros(x.size)
+        for d in np.arange(f.party_wall_gap_m + res, f.radius_m, res / 2):
+            z = grid.sample(np.column_stack([x + d * nx, y + d * ny]))
+            np.fmax(best, (z - z_from) / d, out=best)
+        out[at] = np.where(np.isfinite(foot)[:, None], best.reshape(len(turns_deg), at.size).T, np.nan)
     return out
 
 
