@@ -122,20 +122,33 @@ def reach_m(config: Config) -> float | None:
     (one DSM block plus the horizon radius) and the facades' obstacles (their search
     radius); None when neither is run."""
     reach = [config.dsm.block_m + config.dsm.radius_m] if config.dsm.tiles is not None else []
-    reach += [config.facades.radius_m] if config.facades.enabled else []
+    reach += [config.facades.party_wall_gap_m + config.facades.radius_m + 1.0] if config.facades.enabled else []
     return max(reach) if reach else None
 
 
-def around_partition(b: gpd.GeoDataFrame, inside: np.ndarray, config: Config) -> gpd.GeoDataFrame | None:
-    """Footprints outside the partition within :func:`reach_m` of its bounds, which its
-    DSM windows and walls see (None when nothing looks outside)."""
+def within_reach(tree: shapely.STRtree, bounds: np.ndarray, reach: float,
+                 predicate: str | None = None) -> np.ndarray:
+    """Positions (sorted) in ``tree`` of the geometries whose bounds (or, with ``predicate``
+    ``intersects``, whose shapes) meet the ``bounds`` ((n, 4), rows without NaN) of a
+    partition's footprints, each widened by ``reach`` [m]: the footprints near one of its
+    own, not all those in the box around the whole partition (whose townships may lie far
+    apart, so that box can hold most of the jurisdiction: O(N²) over the partitions)."""
+    r = np.array([-reach, -reach, reach, reach])
+    return np.unique(tree.query(shapely.box(*(bounds + r).T), predicate=predicate)[1])
+
+
+def around_partition(b: gpd.GeoDataFrame, inside: np.ndarray, config: Config,
+                     tree: shapely.STRtree) -> gpd.GeoDataFrame | None:
+    """Footprints outside the partition within :func:`reach_m` of the bounds of one of its
+    footprints, which its DSM windows and walls see (None when nothing looks outside).
+    ``tree``: :class:`shapely.STRtree` of every footprint of ``b``."""
     reach = reach_m(config)
     if reach is None:
         return None
-    xmin, ymin, xmax, ymax = shapely.total_bounds(b.geometry.to_numpy()[inside])
-    area = shapely.box(xmin - reach, ymin - reach, xmax + reach, ymax + reach)
-    near = ~inside & b.geometry.intersects(area).to_numpy()
-    return b[near]
+    own = shapely.bounds(b.geometry.to_numpy()[inside])
+    near = np.zeros(len(b), bool)
+    near[within_reach(tree, own[~np.isnan(own).any(axis=1)], reach, "intersects")] = True
+    return b[near & ~inside]
 
 
 def assess_partition(part: gpd.GeoDataFrame | Path, neighbours: gpd.GeoDataFrame | None, shared: Shared,
@@ -166,9 +179,7 @@ def write_reads(cache: PartitionCache, k: int, scan: first_pass.Scan, own: np.nd
     near = first_pass.surroundings(cat.bounds, own[np.isin(own, valid)], tree, valid)
     within = np.array([], np.int64)
     if reach is not None and np.isin(own, valid).any():
-        xmin, ymin = np.nanmin(cat.bounds[own, :2], axis=0)
-        xmax, ymax = np.nanmax(cat.bounds[own, 2:], axis=0)
-        within = valid[tree.query(shapely.box(xmin - reach, ymin - reach, xmax + reach, ymax + reach))]
+        within = valid[within_reach(tree, cat.bounds[own[np.isin(own, valid)]], reach)]
     around = np.union1d(np.union1d(near, own), within)
     wanted = np.zeros(len(cat.ids), bool)
     wanted[around] = True
@@ -353,12 +364,13 @@ def run_partitions(
         prepared = replace(prepared, scan=scan)
 
     def tasks():
+        tree = shapely.STRtree(b.geometry.to_numpy()) if scan is None and reach_m(config) is not None else None
         for k in todo:
             inside = labels == k
             if scan is not None:
                 yield k, paths[k], None, int(inside.sum())
             else:
-                yield k, b[inside], around_partition(b, inside, config), int(inside.sum())
+                yield k, b[inside], around_partition(b, inside, config, tree), int(inside.sum())
 
     count = [finished]
 
@@ -409,7 +421,8 @@ def run_partitions(
 def _service_areas(results: Results, source: Partitions) -> gpd.GeoDataFrame | None:
     """Layer ``transformer_areas`` of a run whose buildings stay in their partitions: the
     hulls of each transformer's footprints read a chunk at a time, merged."""
-    if results.transformers is None or "transformer_id" not in results.buildings:
+    if (results.transformers is None or "transformer_id" not in results.buildings
+            or not results.transformers.geometry.notna().any()):  # no areas without positions
         return None
     served = results.buildings["transformer_id"]
     hulls = gridstage.merge_hulls([gridstage.served_hulls(served.reindex(chunk.index), chunk["geometry"].to_numpy())
