@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from roofpv.config import read_config_text
+from roofpv.config import load_yaml, read_config_text
 from roofpv.report.sources import source_text
 
 #: Sections and keys shown in reports, in order, with Chinese and English names.
@@ -61,7 +61,7 @@ SHOWN: dict[str, tuple[str, str]] = {
 def key_comments(text: str) -> dict[str, str]:
     """Comment of every key of a YAML document, by dotted path (see the module doc)."""
     lines = text.splitlines()
-    root = yaml.compose(text)
+    root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     out: dict[str, str] = {}
 
     def comment_above(line: int) -> str:
@@ -101,7 +101,7 @@ def key_comments(text: str) -> dict[str, str]:
 def config_comments(path: Path) -> dict[str, str]:
     """Comments of a config and of the files it ``extends:``; its own win."""
     text = read_config_text(path)
-    parent = (yaml.safe_load(text) or {}).get("extends")
+    parent = (load_yaml(text) or {}).get("extends")
     base = config_comments(path.parent / parent) if parent else {}
     return {**base, **{k: v for k, v in key_comments(text).items() if v}}
 
