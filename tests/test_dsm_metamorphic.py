@@ -29,7 +29,7 @@ KWP_CHANGE = 0.25
 
 #: Figures the unchanged sets must reach (issue 24's "done when"): share within 5°/15°
 #: at the set's resolution (0.5 m: 0.90, 1 m: 0.80) and share of true area measured.
-WITHIN_MIN = {"goteborg": 0.80, "delft": 0.90, "zurich": 0.90}
+WITHIN_MIN = {"goteborg": 0.80, "delft": 0.90, "zurich": 0.90, "toufeng": 0.80}
 MEASURED_MIN = 0.85
 
 #: (set, variant) → why it fails today, with the figure measured (unchanged → variant).
