@@ -35,7 +35,8 @@ Toufeng, Miaoli County, Taiwan; EPSG:32651, 0.8 m). Its northern 192 m (rows 0â€
 village along the road; the river valley south of it has no buildings) become the DSM.
 There is no DTM: :func:`ground_filter` derives one from the DSM. Footprints: in a
 window set by hand around each building (:data:`TOUFENG_WINDOWS`), the largest
-connected region whose height above that DTM lies in a hand-set range, outlined.
+connected region whose height above that DTM lies in a hand-set range, outlined (cells
+two regions share stay with the first).
 
 ``toufeng-labels``: each face of ``dsm_toufeng/plane_labels.csv`` is a polygon drawn by
 hand on the DSM's hillshade, height, slope and aspect maps; its tilt and azimuth are
@@ -329,7 +330,8 @@ def toufeng(source: Path) -> None:
         parts = [shapely.geometry.shape(g) for g, _ in
                  shapes(mask.astype(np.uint8), mask=mask, transform=transform * transform.translation(c0, r0))]
         ids.append(bid)
-        geoms.append(shapely.union_all(parts).simplify(0.5))
+        # Where two windows' regions meet, the earlier footprint keeps the shared cells.
+        geoms.append(shapely.union_all(parts).simplify(0.5).difference(shapely.union_all(geoms)))
     gpd.GeoDataFrame({"building_id": ids}, geometry=geoms, crs=crs).to_file(out / "buildings.gpkg", driver="GPKG")
     print(f"{len(ids)} footprints; DSM and DTM {z.shape[1]} Ã— {z.shape[0]} px")
 
