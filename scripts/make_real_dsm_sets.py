@@ -387,7 +387,7 @@ def toufeng_labels() -> None:
     rows, cols = np.indices(z.shape)
     x, y = t * (cols + 0.5, rows + 0.5)
     records = []
-    for bid, face, poly in zip(lab["building_id"], lab["face"], shapely.from_wkt(lab["wkt"])):
+    for poly in shapely.from_wkt(lab["wkt"]):
         cells = {}
         for shrink in (0.4, 1.2):  # half a cell inside the drawn edge; one more cell
             inside = shapely.contains_xy(poly.buffer(-shrink), x, y)
