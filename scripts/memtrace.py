@@ -2,8 +2,9 @@
 ``python scripts/memtrace.py [--every 0.5] [--timeline t.csv] -- roofpv survey county.yaml …``.
 
 Prints the command's wall time and, per process (the command itself and e.g. each Dask
-worker, named by its command line), the largest resident set size seen, then the
-largest sum over all of them at one instant. Sampling misses peaks shorter than the
+worker, named by its command line), the largest resident set size seen and the CPU
+seconds it had used when last seen (which tells whether every worker took its share),
+then the largest sum over all of them at one instant. Sampling misses peaks shorter than the
 interval; ``/usr/bin/time -v`` gives the command's own exact peak."""
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def main(argv=None) -> int:
     child = subprocess.Popen(command)
     root = psutil.Process(child.pid)
     peaks: dict[int, tuple[int, str]] = {}
+    cpu: dict[int, float] = {}
     total = 0
     while child.poll() is None:
         try:
@@ -39,9 +41,11 @@ def main(argv=None) -> int:
             try:
                 rss = p.memory_info().rss
                 name = " ".join(p.cmdline()[-3:])[-60:] if p.pid != child.pid else "command"
+                times = p.cpu_times()
             except psutil.Error:
                 continue
             now += rss
+            cpu[p.pid] = times.user + times.system
             own = rss if p.pid == child.pid else own
             if rss > peaks.get(p.pid, (0, ""))[0]:
                 peaks[p.pid] = (rss, name)
@@ -52,7 +56,7 @@ def main(argv=None) -> int:
     wall = time.perf_counter() - started
     print(f"wall {wall:.1f} s, exit {child.returncode}", file=sys.stderr)
     for pid, (rss, name) in sorted(peaks.items(), key=lambda kv: -kv[1][0])[:8]:
-        print(f"peak {rss / 1e9:.2f} GB  pid {pid}  {name}", file=sys.stderr)
+        print(f"peak {rss / 1e9:.2f} GB  cpu {cpu.get(pid, 0):.0f} s  pid {pid}  {name}", file=sys.stderr)
     print(f"peak of all processes at one instant {total / 1e9:.2f} GB", file=sys.stderr)
     return child.returncode
 

@@ -26,6 +26,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import geopandas as gpd
@@ -41,7 +42,7 @@ from roofpv.io.partitions import CACHE_DIR, PartitionCache, Partitions
 from roofpv.io.tiles import Mosaic
 from roofpv.results import Results
 from roofpv.run import sequence
-from roofpv.run.pipeline import Prepared, assess_buildings, conclude, conclude_columns, prepare
+from roofpv.run.pipeline import Prepared, assess_buildings, conclude, conclude_columns, prepare, surface_sites
 from roofpv.run.sequence import ARRAYS_MAX_BUILDINGS, ENGINES, PARTITION_BY, PARTITION_SIZE
 from roofpv.surfaces.facades import FacadeTables
 
@@ -248,6 +249,8 @@ def _run_dask(tasks: Iterator, shared, cache, on_done, scheduler: str | None, wo
     client = _dask_client(scheduler, workers)
     try:
         remote = client.scatter(shared, broadcast=True)
+        threads = client.nthreads()
+        busy = dict.fromkeys(threads, 0)  # partitions in flight per worker
         futures = {}
 
         def submit() -> bool:
@@ -256,24 +259,32 @@ def _run_dask(tasks: Iterator, shared, cache, on_done, scheduler: str | None, wo
             if item is None:
                 return False
             index, part, neighbours, size = item
-            # A partition reading its own inputs gets only the path of what it reads;
-            # others are scattered first, so the data go to a worker and not into the task graph.
-            data = [part] if isinstance(part, Path) else client.scatter([part, neighbours])
+            # A partition reading its own inputs gets only the path of what it reads and
+            # goes where the scheduler sends it. Others are scattered first (so the data go
+            # to a worker, not into the task graph), to the worker with the fewest
+            # partitions in flight per thread, where the task then runs. (Dask's round
+            # robin advances by two for the pair of frames, so on two workers every
+            # partition went to the same one; hash=False spares hashing a whole frame.)
+            where = min(busy, key=lambda w: (busy[w] / threads[w], w))
+            data = [part] if isinstance(part, Path) else client.scatter([part, neighbours], workers=[where],
+                                                                         hash=False)
             future = client.submit(_timed, *data, *([None] if isinstance(part, Path) else []), remote,
                                    key=f"roofpv-{cache.key[:16]}-{index}")
-            futures[future] = (index, size)
+            busy[where] += not isinstance(part, Path)
+            futures[future] = (index, size, where, not isinstance(part, Path))
             pending.add(future)
             return True
 
         # Two partitions in flight per worker thread: workers stay busy, and memory
         # holds a few partitions, not all of them.
         pending = as_completed()
-        in_flight = 2 * max(1, sum(client.nthreads().values()))
+        in_flight = 2 * max(1, sum(threads.values()))
         for _ in range(in_flight):
             if not submit():
                 break
         for future in pending:
-            index, size = futures.pop(future)
+            index, size, where, placed = futures.pop(future)
+            busy[where] -= placed
             layers, seconds = future.result()
             future.release()
             cache.store(index, *layers)
@@ -378,8 +389,12 @@ def run_partitions(
             for stage, found in cache.findings(k).items():
                 stages.setdefault(stage, []).append(found)
         own = sum(len(item) for item in scan.layout if isinstance(item, list))
-        inventory = replace(inventory, findings=scan.findings(stages) + inventory.findings[own:])
-        prepared = replace(prepared, inventory=inventory, scan=None)
+        rest, surfaces = inventory.findings[own:], prepared.surfaces
+        if scan.surfaces_at is not None:  # the surface sites, cut by the outlines the partitions stored
+            surfaces, found = surface_sites(config, inventory, partial(surface_footprints, cache.dir, numbers, ids))
+            rest = rest[:scan.surfaces_at - own] + found + rest[scan.surfaces_at - own:]
+        inventory = replace(inventory, findings=scan.findings(stages) + rest)
+        prepared = replace(prepared, inventory=inventory, scan=None, surfaces=surfaces)
     if stream and len(numbers) > 1:
         source = Partitions(cache.dir, numbers, ids, inventory.crs,
                             ("planes", *(("arrays",) if draw_arrays else ()), "facades"))
@@ -404,6 +419,34 @@ def run_partitions(
     if facade_layer is None and config.facades.enabled:  # no building has a wall
         facade_layer = next((p[3] for p in parts if p[3] is not None), None)
     return conclude(assessed, config, prepared, plane_layer, pv_arrays, progress, facade_layer)
+
+
+def surface_footprints(folder: Path, parts: tuple[int, ...], ids: pd.Index, outlines: gpd.GeoDataFrame
+                       ) -> gpd.GeoSeries:
+    """The buildings' outlines that matter to the surface sites ``outlines`` in a run whose
+    partitions read their own footprints, as :func:`roofpv.run.pipeline.surface_sites`
+    would take them from the whole inventory: those whose bounds meet a site's (the roofs
+    on it) and those that set the buildings' extent (which tells a layer of another place,
+    :func:`roofpv.surfaces.sites.near_buildings`), read from the partitions ``parts`` in
+    ``folder`` one at a time, in the inventory's order (``ids``)."""
+    boxes = shapely.box(*shapely.bounds(outlines.geometry.to_numpy()).T)
+    tree = shapely.STRtree(boxes[~shapely.is_missing(boxes)])
+    picked: list[gpd.GeoSeries] = []
+    # per side (xmin, ymin, −xmax, −ymax): the least value so far and its outline
+    extreme: list[tuple[float, gpd.GeoSeries] | None] = [None] * 4
+    for k in parts:
+        outline = gpd.read_parquet(folder / f"{k}.parquet", columns=["geometry"]).geometry
+        picked.append(outline.iloc[np.unique(tree.query(outline.to_numpy())[0])])
+        keys = shapely.bounds(outline.to_numpy()) * [1, 1, -1, -1]
+        for side in range(4):
+            if np.isnan(keys[:, side]).all():
+                continue
+            at = int(np.nanargmin(keys[:, side]))
+            if extreme[side] is None or keys[at, side] < extreme[side][0]:
+                extreme[side] = (keys[at, side], outline.iloc[[at]])
+    chosen = pd.concat([*picked, *(e[1] for e in extreme if e is not None)])
+    chosen = chosen[~chosen.index.duplicated()]
+    return chosen.iloc[np.argsort(ids.get_indexer(chosen.index), kind="stable")]
 
 
 def _service_areas(results: Results, source: Partitions) -> gpd.GeoDataFrame | None:
