@@ -17,6 +17,21 @@ import time
 import psutil
 
 
+#: Programs that only start the command (their child is the command's process).
+WRAPPERS = ("time", "nice", "env", "timeout")
+
+
+def _past_wrappers(process: psutil.Process) -> int | None:
+    """pid of the process the command runs: ``process``, or past a wrapper its only child
+    (None while the wrapper has not started it yet)."""
+    while process.name() in WRAPPERS:
+        children = process.children()
+        if len(children) != 1:
+            return None
+        process = children[0]
+    return process.pid
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--every", type=float, default=0.5, help="sampling interval, s")
@@ -28,6 +43,7 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     child = subprocess.Popen(command)
     root = psutil.Process(child.pid)
+    main_pid = None  # "command": the process the command runs, past wrappers such as /usr/bin/time
     peaks: dict[int, tuple[int, str]] = {}
     cpu: dict[int, float] = {}
     total = 0
@@ -36,17 +52,19 @@ def main(argv=None) -> int:
             procs = [root, *root.children(recursive=True)]
         except psutil.NoSuchProcess:
             break
+        if main_pid is None and procs:
+            main_pid = _past_wrappers(root)
         now = own = 0
         for p in procs:
             try:
                 rss = p.memory_info().rss
-                name = " ".join(p.cmdline()[-3:])[-60:] if p.pid != child.pid else "command"
+                name = " ".join(p.cmdline()[-3:])[-60:] if p.pid != main_pid else "command"
                 times = p.cpu_times()
             except psutil.Error:
                 continue
             now += rss
             cpu[p.pid] = times.user + times.system
-            own = rss if p.pid == child.pid else own
+            own = rss if p.pid == main_pid else own
             if rss > peaks.get(p.pid, (0, ""))[0]:
                 peaks[p.pid] = (rss, name)
         total = max(total, now)
