@@ -11,7 +11,9 @@ read by :mod:`roofpv.io.tiles`), for all footprints of a window at once:
    whole window's pixels where it holds few roofs and never below the rounding noise of
    the DSM's height step (:func:`window_noise`); every threshold below derives from it.
 3. Planar pixels are clustered per roof by their unit normal (peaks of a 2-D histogram
-   of its horizontal part, so mansards split by tilt and hips by aspect), split into
+   of its horizontal part, so mansards split by tilt and hips by aspect; normals of a
+   5 × 5 or 7 × 7 window where the noise scatters 3 × 3 normals past the histogram's
+   resolution, :func:`normal_half_width`), split into
    8-connected regions (a roof's smoothest quarter of pixels counts as planar whatever
    the noise model says: a smoothed or coarsened DSM has few pixels it calls planar),
    and each region of at least :func:`seed_size` pixels gets a
@@ -184,37 +186,40 @@ def normal_half_width(sigma0: float, res: float) -> int:
 def _fitting_half_width(geometry: np.ndarray, res: float) -> np.ndarray:
     """Widest half width (1–3) of a normal window no wider than half each footprint's
     width (2 · area / perimeter, as :func:`roofpv.roofs.raster.inner_buffer`) [pixels]:
-    on a gable each face is half the width deep, and a wider window leaves it no pixel
+    on a gable each face is half the width deep, and a wider window leaves it few pixels
     whose window lies on it alone (Delft's row houses, 2.3–3.6 m by that measure, keep
-    Horn's 3 × 3 at 0.5 m; windows of 5 × 5 there read σ 0.15 m data 9 points worse)."""
+    Horn's 3 × 3 at 0.5 m; with 5 × 5 windows σ 0.15 m data read 10 points worse)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         perimeter = shapely.length(geometry)
         width = np.where(perimeter > 0, 2 * shapely.area(geometry) / perimeter, 0.0)
     return np.clip(np.floor((width / 2 / res - 1) / 2), 1, 3).astype(np.int64)
 
 
-def window_normals(z: np.ndarray, res: float, cells: np.ndarray, half: int) -> tuple[np.ndarray, np.ndarray]:
+def window_normals(z: np.ndarray, res: float, cells: np.ndarray, half: int
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Horizontal part (u, v) = (sin, cos)(aspect) · sin(slope) of the normal of the
     least-squares plane over the (2·half + 1)² window of each pixel ``cells`` (flat
-    indices of ``z``); NaN where the window leaves the grid or holds no data."""
+    indices of ``z``), and the rms residual of that plane [m]; NaN where the window
+    leaves the grid or holds no data."""
     rows, cols = z.shape
-    p = np.pad(np.asarray(z, np.float32), half, constant_values=np.nan).ravel()
+    p = np.pad(np.asarray(z, np.float64), half, constant_values=np.nan).ravel()
     q = np.asarray(cells, np.int64)
     q = q + q // cols * 2 * half + half * (cols + 2 * half) + half  # the same pixel, padded
-    sxz = np.zeros(q.size, np.float64)
-    syz = np.zeros(q.size, np.float64)
+    centre = p[q]
+    s1, s2, sxz, syz = (np.zeros(q.size) for _ in range(4))
     for dr in range(-half, half + 1):
         for dc in range(-half, half + 1):
-            if dr == 0 and dc == 0:
-                continue
-            zz = p[q + dr * (cols + 2 * half) + dc]
-            sxz += dc * zz
-            syz -= dr * zz
+            d = p[q + dr * (cols + 2 * half) + dc] - centre
+            s1 += d
+            s2 += d * d
+            sxz += dc * d
+            syz -= dr * d
     w = 2 * half + 1
-    sxx = w * half * (half + 1) * w / 3.0 * res
-    dzdx, dzdy = sxz / sxx, syz / sxx
+    sxx = w * half * (half + 1) * w / 3.0  # Σ of squared column (or row) offsets
+    rss = s2 - s1 * s1 / (w * w) - (sxz * sxz + syz * syz) / sxx
+    dzdx, dzdy = sxz / (sxx * res), syz / (sxx * res)
     norm = np.sqrt(1.0 + dzdx * dzdx + dzdy * dzdy)
-    return -dzdx / norm, -dzdy / norm
+    return -dzdx / norm, -dzdy / norm, np.sqrt(np.maximum(rss, 0.0) / (w * w))
 
 
 def noise_model(slope: np.ndarray, rms: np.ndarray, res: float, step: float = 0.0,
@@ -587,16 +592,13 @@ def _normal_peaks(owner: np.ndarray, u: np.ndarray, v: np.ndarray, n: int, radiu
     """Per roof, the peaks of the 2-D histogram of the pixels' normals (u, v) =
     sin(slope)·(sin, cos)(aspect): local maxima of the 3 × 3-smoothed histogram within
     ``radius`` bins (of each roof, (n,)) that hold ≥ ``min_px`` (of each roof, (n,))
-    pixels within that radius. Pixels without a normal (NaN) count for none.
+    pixels within that radius.
 
     Returns
     -------
     peak_u, peak_v : (n, k) peak positions, NaN-padded, largest first (k ≥ 1: the most
         peaks of any roof, at most ``_MAX_PLANES``)
     """
-    finite = np.isfinite(u) & np.isfinite(v)
-    if not finite.all():
-        owner, u, v = owner[finite], u[finite], v[finite]
     peak_u = np.full((n, 1), np.nan)
     peak_v = np.full((n, 1), np.nan)
     for rad in np.unique(radius[owner]):
@@ -720,14 +722,24 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
     own = roof_owner[cand]
     sin_s = np.sin(np.radians(slope[cand]))
     asp = np.radians(aspect[cand])
-    # Normals over a window wide enough for the noise (:func:`normal_half_width`), never
-    # wider than half the roof's width (:func:`_fitting_half_width`).
-    half = np.minimum(normal_half_width(sigma0, r), _fitting_half_width(geometry, r))
+    # Normals clustered over a wider window where the noise makes 3 × 3 normals scatter
+    # past the histogram's resolution (:func:`normal_half_width`), and they do scatter so
+    # (against the wide windows' normals: the noise model's σ₀ may be a quantisation floor
+    # that a noise-free DSM does not reach), on roofs wide enough for that window
+    # (:func:`_fitting_half_width`); a pixel whose wide window is not planar (across a
+    # ridge, an eave or a wall) keeps its 3 × 3 normal.
     u, v = sin_s * np.sin(asp), sin_s * np.cos(asp)
-    for h in np.unique(half[own]):
-        if h > 1:
-            wide = half[own] == h
-            u[wide], v[wide] = window_normals(z, r, cells[wide], int(h))
+    half = np.ones(n, np.int64)
+    wide_half = normal_half_width(sigma0, r)
+    if wide_half > 1 and cells.size:
+        wu, wv, wrms = window_normals(z, r, cells, wide_half)
+        planar_wide = wrms <= _PLANAR_SIGMA * _sigma(slope[cand], sigma0, k_noise)
+        # Rms of a 2-D Gaussian scatter is 1.2 times its median distance (Rayleigh).
+        scatter = 1.2 * np.median(np.hypot(u - wu, v - wv)[planar_wide]) if planar_wide.any() else 0.0
+        if scatter > _NORMAL_SCATTER:
+            half[:] = np.minimum(wide_half, _fitting_half_width(geometry, r))
+            wide = (half[own] > 1) & planar_wide
+            u[wide], v[wide] = wu[wide], wv[wide]
     radius = np.clip(np.ceil(2.0 * np.array([_normal_noise(sigma0, r, h) for h in (1, 2, 3)]) / _NORMAL_BIN),
                      2, 6).astype(int)[half - 1]
     seed_px = seed_size(geometry, r, params.plane_min_area_m2)
