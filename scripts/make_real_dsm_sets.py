@@ -3,6 +3,8 @@
     python scripts/make_real_dsm_sets.py delft SOURCE_DIR    # AHN3 LAZ + BGT footprints
     python scripts/make_real_dsm_sets.py zurich ZURICH_JSON  # LoD2 CityJSON → DSM, DEM, truth
     python scripts/make_real_dsm_sets.py delft-labels        # Delft labels from the raw points
+    python scripts/make_real_dsm_sets.py toufeng ODM_DSM     # drone photogrammetric DSM → DSM, DTM, footprints
+    python scripts/make_real_dsm_sets.py toufeng-labels      # Toufeng labels: planes fitted in hand-drawn faces
 
 ``delft``: SOURCE_DIR holds ``ahn3_cropped_1.laz`` and ``bgt_pand.sqlite`` of
 tudelft3d/3dfier's ``example_data``; the cloud is clipped to the northern block and the
@@ -26,6 +28,20 @@ the DSM holds the highest roof surface over each pixel centre, else the ground; 
 DEM holds the ground (each building's lowest ground-surface height, the tile's
 median between buildings). One tile per cluster of buildings (buildings whose boxes
 with a 20 m halo touch), so the set is a folder of many small tiles.
+
+``toufeng``: ODM_DSM is ``tests/data/odm/odm_dem/dsm.tif`` of
+leftfield-geospatial/orthority, an OpenDroneMap DSM of a drone survey (Tuniu River,
+Toufeng, Miaoli County, Taiwan; EPSG:32651, 0.8 m). Its northern 192 m (rows 0–240: the
+village along the road; the river valley south of it has no buildings) become the DSM.
+There is no DTM: :func:`ground_filter` derives one from the DSM. Footprints: in a
+window set by hand around each building (:data:`TOUFENG_WINDOWS`), the largest
+connected region whose height above that DTM lies in a hand-set range, outlined (cells
+two regions share stay with the first).
+
+``toufeng-labels``: each face of ``dsm_toufeng/plane_labels.csv`` is a polygon drawn by
+hand on the DSM's hillshade, height, slope and aspect maps; its tilt and azimuth are
+those of the plane fitted by least squares to the DSM pixels inside it
+(:func:`plane_fit`).
 """
 
 from __future__ import annotations
@@ -249,15 +265,161 @@ def zurich(source: Path) -> None:
     print(f"{len(fp)} buildings, {len(labels)} roof faces, {len(clusters)} tiles")
 
 
+#: Toufeng DSM rows kept (the northern 192 m; the river valley south of them is bare).
+TOUFENG_ROWS = 240
+#: Hand-set footprint windows of the Toufeng DSM: building id → (first column, first
+#: row, end column, end row) in DSM pixels and the range of heights above the DTM [m]
+#: that is this building there (a neighbour, tree or lower annex outside it). Set on
+#: the hillshade and height maps; W16 and N02 are blocks of several houses.
+TOUFENG_WINDOWS = {
+    "W01": (13, 99, 59, 124, 4.5, 10.5), "W02": (64, 102, 84, 152, 4.0, 10.0),
+    "W03": (80, 125, 118, 167, 2.5, 16.0), "W04": (13, 147, 42, 169, 2.5, 8.0),
+    "W05": (41, 156, 68, 185, 6.0, 13.0), "W06": (1, 166, 15, 193, 6.0, 13.0),
+    "W07": (19, 166, 28, 194, 6.0, 13.0), "W09": (35, 203, 56, 230, 2.5, 6.5),
+    "W10": (54, 183, 64, 202, 8.0, 20.0), "W11": (54, 202, 65, 224, 8.0, 20.0),
+    "W12": (64, 203, 80, 227, 4.0, 12.0), "W13": (87, 195, 102, 224, 2.5, 16.0),
+    "W14": (104, 188, 116, 220, 2.5, 20.0), "W16": (148, 166, 198, 201, 4.0, 16.0),
+    "G01": (236, 132, 283, 191, 8.0, 22.0), "N02": (388, 35, 488, 74, 6.0, 18.0),
+    "N03": (436, 76, 452, 95, 2.5, 12.0),
+}
+
+
+def ground_filter(z: np.ndarray, res: float) -> np.ndarray:
+    """A DTM from a DSM ``z`` of cell ``res`` [m]: cells within 0.5 m of the DSM's grey
+    opening by a 49 m square (wider than any building here) are ground; the ground is
+    interpolated linearly between them (nearest beyond their hull), smoothed (Gaussian,
+    σ 1.6 m) and kept at or below the DSM. The progressive-morphology idea of ODM's and
+    PDAL's ground filters, in one step."""
+    from scipy import ndimage
+    from scipy.interpolate import griddata
+
+    size = int(round(49.0 / res)) | 1
+    ground = (z - ndimage.grey_opening(z, size=(size, size))) < 0.5
+    rows, cols = np.nonzero(ground)
+    grid = tuple(np.mgrid[:z.shape[0], :z.shape[1]])
+    dtm = griddata((rows, cols), z[ground], grid, method="linear")
+    dtm = np.where(np.isnan(dtm), griddata((rows, cols), z[ground], grid, method="nearest"), dtm)
+    return np.minimum(ndimage.gaussian_filter(dtm, 1.6 / res), z)
+
+
+def toufeng(source: Path) -> None:
+    import rasterio
+    from rasterio.features import shapes
+    from rasterio.windows import Window
+    from scipy import ndimage
+
+    out = REAL / "dsm_toufeng"
+    with rasterio.open(source) as src:
+        window = Window(0, 0, src.width, TOUFENG_ROWS)
+        z = src.read(1, window=window).astype(np.float64)
+        transform, crs = src.window_transform(window), src.crs
+    dtm = ground_filter(z, abs(transform.a))
+    for folder, name, grid in (("dsm", "toufeng_odm_dsm.tif", z), ("dem", "toufeng_odm_dtm.tif", dtm)):
+        (out / folder).mkdir(parents=True, exist_ok=True)
+        with rasterio.open(out / folder / name, "w", driver="GTiff", width=grid.shape[1], height=grid.shape[0],
+                           count=1, dtype="float32", crs=crs, transform=transform, nodata=np.nan,
+                           compress="deflate", predictor=3) as dst:
+            dst.write(grid.astype(np.float32), 1)
+    above = z - dtm
+    ids, geoms = [], []
+    for bid, (c0, r0, c1, r1, lo, hi) in TOUFENG_WINDOWS.items():
+        win = above[r0:r1, c0:c1]
+        mask = ndimage.binary_opening((win >= lo) & (win <= hi))
+        label, _ = ndimage.label(mask)
+        mask = ndimage.binary_fill_holes(label == np.argmax(np.bincount(label.ravel())[1:]) + 1)
+        parts = [shapely.geometry.shape(g) for g, _ in
+                 shapes(mask.astype(np.uint8), mask=mask, transform=transform * transform.translation(c0, r0))]
+        ids.append(bid)
+        # Where two windows' regions meet, the earlier footprint keeps the shared cells.
+        geoms.append(shapely.union_all(parts).simplify(0.5).difference(shapely.union_all(geoms)))
+    gpd.GeoDataFrame({"building_id": ids}, geometry=geoms, crs=crs).to_file(out / "buildings.gpkg", driver="GPKG")
+    print(f"{len(ids)} footprints; DSM and DTM {z.shape[1]} × {z.shape[0]} px")
+
+
+def plane_fit(xyz: np.ndarray) -> dict:
+    """Least-squares plane z = a + b·x + c·y of the DSM cells ``xyz`` (n, 3) of one face,
+    refitted three times without the cells more than 2.5 robust σ (at least 5 cm) from
+    it (water tanks, stair houses, parapets on the face).
+
+    Returns tilt and azimuth (downslope, clockwise from grid north) [deg], the tilt's
+    standard error from the fit [deg], the rms residual [m], the cells fitted and the
+    share of them kept."""
+    xy = xyz[:, :2] - xyz[:, :2].mean(axis=0)
+    keep = np.ones(len(xyz), bool)
+    for _ in range(4):
+        design = np.c_[np.ones(keep.sum()), xy[keep]]
+        coef = np.linalg.lstsq(design, xyz[keep, 2], rcond=None)[0]
+        residual = xyz[:, 2] - np.c_[np.ones(len(xyz)), xy] @ coef
+        sigma = 1.4826 * np.median(np.abs(residual[keep]))
+        keep = np.abs(residual) <= max(2.5 * sigma, 0.05)
+    rms = float(np.sqrt(np.mean(residual[keep] ** 2)))
+    design = np.c_[np.ones(keep.sum()), xy[keep]]
+    cov = np.linalg.pinv(design.T @ design)[1:, 1:] * rms ** 2
+    _, b, c = coef
+    slope = float(np.hypot(b, c))
+    grad = np.array([b, c]) / max(slope, 1e-12)
+    return {"tilt_deg": float(np.degrees(np.arctan(slope))),
+            "azimuth_deg": float(np.degrees(np.arctan2(-b, -c)) % 360.0),
+            "tilt_se_deg": float(np.degrees(np.sqrt(grad @ cov @ grad)) / (1 + slope ** 2)),
+            "rms_m": rms, "cells": int(len(xyz)), "kept_share": float(keep.mean())}
+
+
+#: A face is truth when its fit leaves at most this rms [m] (a plane, not a step or a
+#: roof with its structures) ...
+FACE_RMS_M = 0.30
+#: ... from at least this many DSM cells, with a tilt determined to this standard
+#: error [deg] (narrow ledges between steps are not) ...
+FACE_MIN_CELLS = 12
+FACE_SE_DEG = 2.0
+#: ... and its tilt moves by at most this much [deg] when the polygon is shrunk by a
+#: further 0.8 m (photogrammetric smoothing rounds ridges and eaves: a face whose
+#: tilt depends on its edges is not measured by its polygon).
+FACE_SHRINK_DEG = 3.0
+
+
+def toufeng_labels() -> None:
+    import rasterio
+
+    out = REAL / "dsm_toufeng"
+    lab = pd.read_csv(out / "plane_labels.csv", dtype={"building_id": str, "face": str})
+    with rasterio.open(out / "dsm" / "toufeng_odm_dsm.tif") as src:
+        z, t = src.read(1).astype(np.float64), src.transform
+    rows, cols = np.indices(z.shape)
+    x, y = t * (cols + 0.5, rows + 0.5)
+    records = []
+    for poly in shapely.from_wkt(lab["wkt"]):
+        cells = {}
+        for shrink in (0.4, 1.2):  # half a cell inside the drawn edge; one more cell
+            inside = shapely.contains_xy(poly.buffer(-shrink), x, y)
+            ok = inside.sum() >= 6 and np.ptp(x[inside]) > 0 and np.ptp(y[inside]) > 0
+            cells[shrink] = plane_fit(np.c_[x[inside], y[inside], z[inside]]) if ok else None
+        fit, inner = cells[0.4], cells[1.2]
+        shift = abs(fit["tilt_deg"] - inner["tilt_deg"]) if inner else 0.0
+        why = [f"rms {fit['rms_m']:.2f} m"] if fit["rms_m"] > FACE_RMS_M else []
+        why += [f"{fit['cells']} cells"] if fit["cells"] < FACE_MIN_CELLS else []
+        why += [f"tilt moves {shift:.1f}° when shrunk"] if shift > FACE_SHRINK_DEG else []
+        why += [f"tilt ± {fit['tilt_se_deg']:.1f}°"] if fit["tilt_se_deg"] > FACE_SE_DEG else []
+        records.append({"tilt_deg": round(fit["tilt_deg"], 1), "azimuth_deg": round(fit["azimuth_deg"], 1),
+                        "tilt_se_deg": round(fit["tilt_se_deg"], 2), "rms_m": round(fit["rms_m"], 3),
+                        "cells": fit["cells"], "kept_share": round(fit["kept_share"], 2),
+                        "tilt_inner_deg": round(inner["tilt_deg"], 1) if inner else np.nan,
+                        "azimuth_inner_deg": round(inner["azimuth_deg"], 1) if inner else np.nan,
+                        "area_m2": round(poly.area, 1), "keep": int(not why), "note": "; ".join(why)})
+    lab = pd.concat([lab[["building_id", "face", "wkt"]], pd.DataFrame(records)], axis=1)
+    lab.to_csv(out / "plane_labels.csv", index=False)
+    kept = lab[lab["keep"] == 1]
+    print(f"{len(lab)} faces drawn, {len(kept)} kept ({kept['area_m2'].sum():.0f} m²)")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("set", choices=["delft", "delft-labels", "zurich"])
+    ap.add_argument("set", choices=["delft", "delft-labels", "zurich", "toufeng", "toufeng-labels"])
     ap.add_argument("source", type=Path, nargs="?")
     args = ap.parse_args(argv)
-    if args.set == "delft-labels":
-        delft_labels()
+    if args.set in ("delft-labels", "toufeng-labels"):
+        {"delft-labels": delft_labels, "toufeng-labels": toufeng_labels}[args.set]()
     else:
-        {"delft": delft, "zurich": zurich}[args.set](args.source)
+        {"delft": delft, "zurich": zurich, "toufeng": toufeng}[args.set](args.source)
     return 0
 
 

@@ -48,6 +48,7 @@ SETS = {
     "goteborg": REAL / "dsm_goteborg" / "goteborg.yaml",
     "delft": REAL / "dsm_delft" / "delft.yaml",
     "zurich": REAL / "dsm_zurich" / "zurich.yaml",
+    "toufeng": REAL / "dsm_toufeng" / "toufeng.yaml",
 }
 TILT_TOL, AZ_TOL = 5.0, 15.0
 #: Truth faces smaller than this (chimney sides, dormer cheeks) are not scored [m²].

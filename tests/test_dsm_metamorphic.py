@@ -29,7 +29,7 @@ KWP_CHANGE = 0.25
 
 #: Figures the unchanged sets must reach (issue 24's "done when"): share within 5°/15°
 #: at the set's resolution (0.5 m: 0.90, 1 m: 0.80) and share of true area measured.
-WITHIN_MIN = {"goteborg": 0.80, "delft": 0.90, "zurich": 0.90}
+WITHIN_MIN = {"goteborg": 0.80, "delft": 0.90, "zurich": 0.90, "toufeng": 0.80}
 MEASURED_MIN = 0.85
 
 #: (set, variant) → why it fails today, with the figure measured (unchanged → variant).
@@ -49,11 +49,16 @@ FAILING = {
                                "become 7–11 m² planes)",
     ("zurich", "smooth"): "σ 0.5 m blur: measured 0.821 → 0.658 (rounded ridges and eaves fit no plane "
                           "within 3σ), within 0.939 → 0.849 passes",
+    ("toufeng", "resample_coarser"): "0.8 → 2 m: within 0.767 → 0.507 (the drone DSM's 3–6 m wide faces and "
+                                     "roof levels become 2–3 pixels, each averaged with a step or an eave)",
 }
 #: Sets whose unchanged figures miss WITHIN_MIN / MEASURED_MIN today.
 SHORT = {
     "zurich": "within 0.939, measured 0.821: 11.7 % of the LoD2 roof area overhangs the footprints (planes "
               "stop at the footprint); of the rest 93.0 % is measured",
+    "toufeng": "within 0.767 (measured 0.871 passes): smoothed 3–4 m steps between flat roof levels read as "
+               "10–15° planes (10.6 % of the truth area), near-flat faces of 3–5° scored on azimuth (7.4 %), "
+               "tower tops and a 3 m gable face flattened (3.4 %), two small faces unmeasured (1.8 %)",
 }
 
 
