@@ -16,7 +16,6 @@ import time
 
 import psutil
 
-
 #: Programs that only start the command (their child is the command's process).
 WRAPPERS = ("time", "nice", "env", "timeout")
 

@@ -248,3 +248,29 @@ def test_a_streamed_run_writes_the_one_piece_files_row_for_row(tmp_path, flat_co
     for table in ("townships.csv", "rollout_plan.csv", "plan_status.csv", "trajectory.csv"):
         assert (tmp_path / table).read_bytes() == (flat_reference / table).read_bytes(), table
     assert not (tmp_path / partitions.CACHE_DIR).exists()
+
+
+@pytest.mark.slow
+def test_transformers_without_positions_are_placed_alike_in_a_streamed_run(tmp_path):
+    """A transformers table without longitude/latitude: each transformer stands at the
+    centre of the buildings it serves and gets its service area, whether the buildings
+    stay in their partitions (streamed, the centres summed chunk by chunk) or not."""
+    table = pd.read_csv(ROOT / "data" / "sample" / "transformers.csv").drop(columns=["longitude", "latitude"])
+    table.to_csv(tmp_path / "transformers.csv", index=False)
+    config = tmp_path / "unplaced.yaml"
+    config.write_text(f"extends: {CONFIG}\ndsm:\n  tiles: null\nfacades:\n  enabled: false\n"
+                      f"grid:\n  transformers: {tmp_path / 'transformers.csv'}\n", encoding="utf-8")
+    whole, streamed = tmp_path / "whole", tmp_path / "streamed"
+    assert main(["survey", str(config), "--out", str(whole), "--quiet", "--no-report"]) == 0
+    assert main(["survey", str(config), "--out", str(streamed), "--quiet", "--no-report",
+                 "--partitions", "3"]) == 0
+    for layer in ("transformers", "transformer_areas"):
+        a, b = (pyogrio.read_dataframe(f / "roofpv.gpkg", layer=layer) for f in (streamed, whole))
+        assert len(b) == len(table) and b.geometry.notna().all(), layer
+        assert a.geometry.geom_equals_exact(b.geometry, 1e-6).all(), layer
+        pd.testing.assert_frame_equal(a.drop(columns="geometry"), b.drop(columns="geometry"), obj=layer)
+    # the centre of T-CQ-001's buildings, by hand from the one-piece buildings layer
+    buildings = pyogrio.read_dataframe(whole / "roofpv.gpkg", layer="buildings")
+    served = buildings[buildings["transformer_id"] == "T-CQ-001"].geometry.representative_point()
+    placed = pyogrio.read_dataframe(streamed / "roofpv.gpkg", layer="transformers").set_index("transformer_id")
+    assert placed.geometry["T-CQ-001"].distance(shapely.Point(served.x.mean(), served.y.mean())) < 1e-6

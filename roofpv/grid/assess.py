@@ -383,20 +383,20 @@ def with_admitted(table: pd.DataFrame, admitted: pd.Series, grid: GridConnection
 
 
 def transformer_layer(table: pd.DataFrame | None, transformers: pd.DataFrame | None,
-                      b: pd.DataFrame, crs: str):
+                      centres: pd.DataFrame | None, crs: str):
     """The ``transformers`` layer: :func:`transformer_table` with a point per transformer,
     at its ``longitude``/``latitude`` when the table gives them, else at the centre of the
-    buildings it serves (no point when neither is known)."""
+    buildings it serves (``centres``, :func:`served_centres`; None when the buildings'
+    outlines are not at hand: :func:`placed_at_centres` adds them later), no point when
+    neither is known."""
     if table is None:
         return None
     import geopandas as gpd
     from shapely import points
 
     xy = np.full((len(table), 2), np.nan)
-    if "geometry" in b:
-        centres = gpd.GeoSeries(b.geometry, crs=crs).representative_point()
-        mean = pd.DataFrame({"x": centres.x, "y": centres.y, "t": b["transformer_id"]}).groupby("t")[["x", "y"]].mean()
-        xy = np.array(mean.reindex(table.index).to_numpy(float))
+    if centres is not None:
+        xy = _centres_of(centres, table.index)
     if transformers is not None and {"longitude", "latitude"} <= set(transformers):
         lonlat = transformers[["longitude", "latitude"]].reindex(table.index)
         known = lonlat.notna().all(axis=1).to_numpy()
@@ -406,6 +406,28 @@ def transformer_layer(table: pd.DataFrame | None, transformers: pd.DataFrame | N
     geometry = [None if np.isnan(x) else p for x, p in zip(xy[:, 0], points(np.nan_to_num(xy)))]
     columns = [c for c in LAYER_FIELDS["transformers"] if c in table]
     return gpd.GeoDataFrame(table[columns].reset_index(drop=True), geometry=geometry, crs=crs)
+
+
+def placed_at_centres(layer, centres: pd.DataFrame):
+    """Layer ``transformers`` (:func:`transformer_layer` built without ``centres``) with
+    every transformer that has no point placed at the centre of the buildings it serves,
+    as :func:`transformer_layer` places it when it has them."""
+    if layer is None:
+        return layer
+    xy = _centres_of(centres, layer["transformer_id"])
+    missing = layer.geometry.isna().to_numpy() & ~np.isnan(xy).any(axis=1)
+    if not missing.any():
+        return layer
+    import shapely
+
+    geometry = layer.geometry.to_numpy().copy()
+    geometry[missing] = shapely.points(xy[missing])
+    return layer.set_geometry(geometry, crs=layer.crs)
+
+
+def _centres_of(centres: pd.DataFrame, ids) -> np.ndarray:
+    """(n, 2) mean x, y [m] of :func:`served_centres` for transformer ``ids`` (NaN: none)."""
+    return np.array(centres[["x", "y"]].div(centres["n"], axis=0).reindex(ids), dtype=float)
 
 
 def service_area_layer(layer, hulls: pd.Series):
@@ -433,11 +455,7 @@ def served_hulls(transformer_id: pd.Series, geometry) -> pd.Series:
     whole's with :func:`merge_hulls`."""
     import shapely
 
-    geometry = np.asarray(geometry, dtype=object)
-    if geometry.size and isinstance(geometry[0], bytes | bytearray):
-        geometry = shapely.from_wkb(geometry)
-    served = transformer_id.notna().to_numpy() & ~shapely.is_missing(geometry)
-    served[served] &= ~shapely.is_empty(geometry[served])
+    geometry, served = _served(transformer_id, geometry)
     if not served.any():
         return pd.Series(dtype=object)
     ids, group = np.unique(transformer_id.to_numpy()[served].astype(str), return_inverse=True)
@@ -445,6 +463,41 @@ def served_hulls(transformer_id: pd.Series, geometry) -> pd.Series:
     order = np.argsort(group[of], kind="stable")
     hulls = shapely.convex_hull(shapely.geometrycollections(parts[order], indices=group[of][order]))
     return pd.Series(hulls, index=pd.Index(ids, name="id"))
+
+
+def served_centres(transformer_id: pd.Series, geometry) -> pd.DataFrame:
+    """By transformer id: the sums ``x`` and ``y`` [m] of a point on each footprint it
+    serves (``geometry``, shapely geometries or WKB, aligned with ``transformer_id``)
+    and their count ``n``; their mean is where :func:`transformer_layer` places a
+    transformer its table gives no position. Parts of the buildings (a run's partitions)
+    give the whole's by summing (:func:`merge_centres`)."""
+    import shapely
+
+    geometry, served = _served(transformer_id, geometry)
+    at = shapely.point_on_surface(geometry[served])
+    frame = pd.DataFrame({"x": shapely.get_x(at), "y": shapely.get_y(at), "n": 1.0},
+                         index=pd.Index(transformer_id.to_numpy()[served].astype(str), name="id"))
+    return frame.groupby(level=0).sum()
+
+
+def merge_centres(pieces: list[pd.DataFrame]) -> pd.DataFrame:
+    """One :func:`served_centres` from those of parts of the buildings."""
+    if not pieces:
+        return pd.DataFrame(columns=["x", "y", "n"], dtype=float)
+    return pd.concat(pieces).groupby(level=0).sum()
+
+
+def _served(transformer_id: pd.Series, geometry) -> tuple[np.ndarray, np.ndarray]:
+    """``geometry`` as shapely geometries, and which of them a transformer serves
+    (an id given, a shape neither missing nor empty)."""
+    import shapely
+
+    geometry = np.asarray(geometry, dtype=object)
+    if geometry.size and isinstance(geometry[0], bytes | bytearray):
+        geometry = shapely.from_wkb(geometry)
+    served = transformer_id.notna().to_numpy() & ~shapely.is_missing(geometry)
+    served[served] &= ~shapely.is_empty(geometry[served])
+    return geometry, served
 
 
 def merge_hulls(pieces: list[pd.Series]) -> pd.Series:

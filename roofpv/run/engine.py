@@ -42,7 +42,14 @@ from roofpv.io.partitions import CACHE_DIR, PartitionCache, Partitions
 from roofpv.io.tiles import Mosaic
 from roofpv.results import Results
 from roofpv.run import sequence
-from roofpv.run.pipeline import Prepared, assess_buildings, conclude, conclude_columns, prepare, surface_sites
+from roofpv.run.pipeline import (
+    Prepared,
+    assess_buildings,
+    conclude,
+    conclude_columns,
+    prepare,
+    surface_sites,
+)
 from roofpv.run.sequence import ARRAYS_MAX_BUILDINGS, ENGINES, PARTITION_BY, PARTITION_SIZE
 from roofpv.surfaces.facades import FacadeTables
 
@@ -420,7 +427,7 @@ def run_partitions(
             prepared = replace(prepared, inventory=replace(inventory, buildings=b.iloc[:0]))
         del b, inventory
         results = conclude(assessed, config, prepared, None, None, progress)
-        return replace(results, partitions=source, transformer_areas=_service_areas(results, source))
+        return replace(_placed(results, source), partitions=source)
     parts = [cache.load(k) for k in numbers]
     # infer_objects: a partition without a value in a text column gives it object dtype
     assessed = pd.concat([p[0] for p in parts]).reindex(ids).infer_objects()
@@ -466,16 +473,21 @@ def surface_footprints(folder: Path, parts: tuple[int, ...], ids: pd.Index, outl
     return chosen.iloc[np.argsort(ids.get_indexer(chosen.index), kind="stable")]
 
 
-def _service_areas(results: Results, source: Partitions) -> gpd.GeoDataFrame | None:
-    """Layer ``transformer_areas`` of a run whose buildings stay in their partitions: the
-    hulls of each transformer's footprints read a chunk at a time, merged."""
-    if (results.transformers is None or "transformer_id" not in results.buildings
-            or not results.transformers.geometry.notna().any()):  # no areas without positions
-        return None
+def _placed(results: Results, source: Partitions) -> Results:
+    """Results of a run whose buildings stay in their partitions with the transformers
+    placed and their ``transformer_areas`` drawn as a one-piece run does it: the centres
+    and hulls of each transformer's footprints read a chunk at a time, merged."""
+    if results.transformers is None or "transformer_id" not in results.buildings:
+        return results
     served = results.buildings["transformer_id"]
-    hulls = gridstage.merge_hulls([gridstage.served_hulls(served.reindex(chunk.index), chunk["geometry"].to_numpy())
-                                   for chunk in source.chunks("buildings", columns=["geometry"])])
-    return gridstage.service_area_layer(results.transformers, hulls)
+    centres, hulls = [], []
+    for chunk in source.chunks("buildings", columns=["geometry"]):
+        geometry = chunk["geometry"].to_numpy()
+        centres.append(gridstage.served_centres(served.reindex(chunk.index), geometry))
+        hulls.append(gridstage.served_hulls(served.reindex(chunk.index), geometry))
+    layer = gridstage.placed_at_centres(results.transformers, gridstage.merge_centres(centres))
+    return replace(results, transformers=layer,
+                   transformer_areas=gridstage.service_area_layer(layer, gridstage.merge_hulls(hulls)))
 
 
 def _gather(layers: list[gpd.GeoDataFrame | None], by: list[str], crs: str

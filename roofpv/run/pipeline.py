@@ -515,7 +515,9 @@ def conclude(
     ])
     info = add_run_info(info, {"milestone status as of": as_of.isoformat()})
     crs = inventory.crs
-    transformer_layer = gridstage.transformer_layer(transformer_table, transformers, b, crs)
+    centres = (gridstage.served_centres(b["transformer_id"], b.geometry.to_numpy())
+               if "geometry" in b and "transformer_id" in b else None)
+    transformer_layer = gridstage.transformer_layer(transformer_table, transformers, centres, crs)
     monthly = [c for c in MONTHLY_FIELDS if c in b]
     monthly_table = b[monthly].dropna(how="all").rename_axis("building_id") if monthly else None
     b = b.drop(columns=monthly)
