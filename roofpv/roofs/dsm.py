@@ -802,6 +802,7 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
         "n_planes": n_planes,
         "dsm_noise_m": sigma0,
         "raised_around_share": raised_around,
+        "step_wall_m2": wall_m2,
     }, index=pd.Index(ids, name="building_id"))
     planes = gpd.GeoDataFrame({
         "building_id": ids[p_owner], "plane": p_rank, "azimuth_deg": p_az, "tilt_deg": p_tilt,
