@@ -71,9 +71,10 @@ def step_pixels(z: np.ndarray, res: float, roof_level: np.ndarray, tested: np.nd
     int8, per pixel (flat): :data:`WALL` where the pixel is tested, steep (slope ≥
     ``steep_slope_deg(res, band_px − 1)``), the steep band through it along its slope is
     at most ``band_px`` pixels wide, the first non-steep pixel uphill lies at least
-    ``min_step_m`` above the first downhill, and that downhill pixel is a ``roof_level``
-    pixel (not the street or yard at the eaves); :data:`STEEP` for other steep tested
-    pixels; :data:`LEVEL` elsewhere.
+    ``min_step_m`` above the first downhill, the surface goes on at either level for two
+    more pixels (it does not fall away by half the rise, as beyond a ridge or an eave),
+    and the downhill pixel is a ``roof_level`` pixel (not the street or yard);
+    :data:`STEEP` for other steep tested pixels; :data:`LEVEL` elsewhere.
     """
     rows, cols = z.shape
     cls = np.zeros(z.size, np.int8)
@@ -103,12 +104,26 @@ def step_pixels(z: np.ndarray, res: float, roof_level: np.ndarray, tested: np.nd
             dist[level], at[level] = k, flat[level]
         return dist, at
 
+    def height(k: np.ndarray) -> np.ndarray:
+        """Height [m] ``k`` pixels downhill (uphill for k < 0; +inf off the raster)."""
+        r = np.rint(r0 + k * down[0]).astype(np.int64)
+        c = np.rint(c0 + k * down[1]).astype(np.int64)
+        inside = (r >= 0) & (r < rows) & (c >= 0) & (c < cols)
+        return np.where(inside, zf[np.where(inside, r * cols + c, 0)], np.inf)
+
     k_lo, lo = first_level(+1)
     k_hi, hi = first_level(-1)
     found = (lo >= 0) & (hi >= 0)
     lo, hi = np.where(found, lo, 0), np.where(found, hi, 0)
     with np.errstate(invalid="ignore"):
-        wall = (found & (k_lo + k_hi - 1 <= band_px) & (zf[hi] - zf[lo] >= min_step_m)
+        rise = zf[hi] - zf[lo]
+        # Beyond its head and foot a step goes on at the upper and the lower level; a
+        # gable face's head is its ridge, beyond which the roof falls away again, and its
+        # foot is the eave, beyond which the wall falls to the street.
+        beyond_head = np.fmin(height(-k_hi - 1), height(-k_hi - 2))
+        beyond_foot = np.fmin(height(k_lo + 1), height(k_lo + 2))
+        wall = (found & (k_lo + k_hi - 1 <= band_px) & (rise >= min_step_m)
+                & ~(beyond_head < zf[hi] - rise / 2) & ~(beyond_foot < zf[lo] - rise / 2)
                 & np.ravel(roof_level)[lo])
     cls[idx[wall]] = WALL
     return cls
