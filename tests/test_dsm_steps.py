@@ -122,6 +122,19 @@ def test_a_steep_band_wider_than_a_step_is_not_a_wall():
     assert (cls == steps.WALL).sum() == 0 and (cls == steps.STEEP).sum() > 0
 
 
+@pytest.mark.parametrize("res, tilt", [(1.0, 37.0), (0.5, 60.0), (0.8, 55.0)])
+def test_a_steep_gable_face_between_eave_and_ridge_is_not_a_wall(res, tilt):
+    """A gable face 4 m deep: at 1 m its 37° pixels are as steep and its band as narrow as
+    a step's, and its eave stands above the ground; but beyond the eave the wall falls to
+    the street and beyond the ridge the other face falls away (Göteborg, 1 m)."""
+    u = (np.arange(40) - 10) * res                                 # m from the eave
+    roof = np.clip(np.minimum(u, 8.0 - u), 0, None) * np.tan(np.radians(tilt))
+    profile = np.where((u >= 0) & (u <= 8.0), GROUND + 5.0 + roof, GROUND)
+    z = ndimage.gaussian_filter1d(np.tile(profile, (20, 1)), 0.6, axis=1)
+    cls = steps.step_pixels(z, res, z - GROUND > 2.0, np.ones(z.shape, bool))
+    assert (cls == steps.WALL).sum() == 0
+
+
 @pytest.mark.parametrize("res, tilt, width", [(0.5, 60.0, 2.7), (0.5, 57.0, 2.4), (1.0, 60.0, 2.7)])
 def test_mansard_faces_at_the_eaves_are_kept(res, tilt, width):
     grid, fp, dem = _mansard(res, int(60 / res), tilt, width)
