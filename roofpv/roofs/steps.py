@@ -37,8 +37,7 @@ MIN_STEP_M = 2.0
 #: A steep plane is a wall when at least this share of its pixels lie on walls: a wall
 #: plane is the steep band and a foot and a head pixel row of the levels it joins (about
 #: half of it wall pixels), a roof face beside a step holds the step only along one edge
-#: (a third of a face 6 pixels deep). Delft's 40–50° row-house faces beside their
-#: neighbours' steps hold fewer.
+#: (a third of a face 6 pixels deep).
 WALL_SHARE = 1 / 3
 #: Pixel classes of :func:`step_pixels`.
 LEVEL, STEEP, WALL = 0, 1, 2
