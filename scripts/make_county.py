@@ -11,6 +11,10 @@ It writes into ``--out-dir``
 * ``dsm/`` with 2 × 2 DSM tiles (0.5 m) over the first copy's 当湖 town centre, with
   ``--dsm``
 * ``county.yaml``: a config extending ``configs/pinghu.yaml`` that points at these files.
+* with ``--counties K``: a province instead (``province.yaml``), the copies grouped in K
+  counties of about equal numbers of copies, each a block of whole rows of the grid of
+  copies, and ``counties.gpkg`` (layer ``counties``, column ``county``: ``县01`` …) their
+  outlines, the config's ``province.counties_layer``.
 
 The county is the Pinghu sample layout (``scripts/make_sample.py``) repeated on a grid
 of copies 1 km apart until N buildings are reached (the last copy is cut short, in
@@ -114,11 +118,24 @@ def write_dsm(first: gpd.GeoDataFrame, trees: np.ndarray, out: Path, seed: int) 
     return ms.write_tiles(dsm, grid, out)
 
 
-def write_config(out: Path, survey: Path, dsm: bool) -> Path:
-    """``county.yaml``: the Pinghu config pointed at the generated files."""
+def counties_layer(towns: gpd.GeoDataFrame, copies: int, k: int) -> gpd.GeoDataFrame:
+    """Outlines of ``k`` counties grouping the ``copies`` copies (nine townships each, in
+    copy order): copy ``c`` lies in county ``c * k // copies``, so each county holds whole
+    copies in consecutive rows of the grid of copies."""
+    copy = np.arange(len(towns)) // len(ms.TOWNS)
+    name = np.array([f"县{i + 1:02d}" for i in range(k)])[copy * k // copies]
+    return (gpd.GeoDataFrame({"county": name}, geometry=towns.geometry.to_numpy(), crs=towns.crs)
+            .dissolve("county", as_index=False))
+
+
+def write_config(out: Path, survey: Path, dsm: bool, counties: bool = False) -> Path:
+    """``county.yaml`` (``province.yaml`` with ``counties``): the Pinghu config pointed at
+    the generated files."""
     base = Path(__file__).resolve().parents[1] / "configs" / "pinghu.yaml"
     sheet = "\n  survey_sheet: 屋顶普查" if survey.suffix == ".xlsx" else ""
-    text = f"""# Synthetic county made by scripts/make_county.py; everything else as Pinghu.
+    province = ("province:\n  name: 合成省\n  counties_layer: counties.gpkg\n  counties_name_column: county\n"
+                if counties else "")
+    text = f"""# Synthetic {"province" if counties else "county"} made by scripts/make_county.py; everything else as Pinghu.
 extends: {base}
 inputs:
   footprints: footprints.gpkg
@@ -128,8 +145,8 @@ grid:
   transformers: transformers.csv
 dsm:
   tiles: {"dsm" if dsm else "null"}
-"""
-    path = out / "county.yaml"
+{province}"""
+    path = out / ("province.yaml" if counties else "county.yaml")
     path.write_text(text, encoding="utf-8")
     return path
 
@@ -141,6 +158,8 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=ms.SEED)
     parser.add_argument("--dsm", action="store_true", help="DSM tiles over the first town centre")
     parser.add_argument("--survey-format", choices=("csv", "xlsx"), default="csv")
+    parser.add_argument("--counties", type=int, metavar="K",
+                        help="a province of K counties (province.yaml, counties.gpkg)")
     args = parser.parse_args(argv)
     out: Path = args.out_dir
     out.mkdir(parents=True, exist_ok=True)
@@ -162,7 +181,13 @@ def main(argv=None) -> None:
     if args.dsm:
         tiles = write_dsm(first, trees, out / "dsm", args.seed)
         print(f"DSM: {len(tiles)} tiles")
-    config = write_config(out, survey, args.dsm)
+    if args.counties:
+        copies = len(towns) // len(ms.TOWNS)
+        if not 1 <= args.counties <= copies:
+            parser.error(f"--counties: between 1 and the {copies} copies of the sample")
+        pyogrio.write_dataframe(counties_layer(towns, copies, args.counties), out / "counties.gpkg",
+                                layer="counties", driver="GPKG")
+    config = write_config(out, survey, args.dsm, bool(args.counties))
     print(f"wrote {out} ({config.name}) in {time.perf_counter() - t0:.1f} s")
 
 

@@ -249,6 +249,45 @@ def test_slope_aspect_at_cells_equals_the_whole_grid_at_those_cells():
     assert np.isnan(whole[0][0]).all() and np.isnan(whole[2][:, -1]).all()
 
 
+def test_window_normals_are_the_normal_of_the_window_plane_and_its_rms():
+    rng = np.random.default_rng(1)
+    yy, xx = np.mgrid[0:30, 0:40].astype(float)
+    z = 2.0 + 0.3 * xx * RES + 0.1 * yy * RES  # rises east and south: dz/dx 0.3, dz/dy −0.1
+    cells = np.array([10 * 40 + 12, 20 * 40 + 30, 0])
+    u, v, rms = dsm.window_normals(z, RES, cells, 2)
+    norm = np.sqrt(1 + 0.3 ** 2 + 0.1 ** 2)
+    assert u[:2] == pytest.approx([-0.3 / norm] * 2) and v[:2] == pytest.approx([0.1 / norm] * 2)
+    assert rms[:2] == pytest.approx([0.0, 0.0], abs=1e-9)
+    assert np.isnan([u[2], v[2], rms[2]]).all()  # the window leaves the grid
+    # On noise of σ 0.1 m the 5 × 5 normals scatter as _normal_noise says (√2 σ / (res √50)).
+    noisy = z + rng.normal(0, 0.1, z.shape)
+    inner = (np.arange(3, 27)[:, None] * 40 + np.arange(3, 37)).ravel()
+    u, v, _ = dsm.window_normals(noisy, RES, inner, 2)
+    scatter = np.sqrt(np.mean((u + 0.3 / norm) ** 2 + (v - 0.1 / norm) ** 2))
+    assert scatter == pytest.approx(dsm._normal_noise(0.1, RES, 2), rel=0.15)
+    assert dsm.normal_half_width(0.003, 1.0) == 1 and dsm.normal_half_width(0.15, 1.0) == 2
+    assert dsm.normal_half_width(0.2, 0.5) == 3
+
+
+def test_low_pitch_face_beside_a_flat_roof_stays_its_own_plane_under_noise():
+    """σ 0.15 m on 1 m pixels scatters 3 × 3 normals by 0.1 (sin 8° = 0.14): an 8° face
+    beside a flat roof merged with it into one 4° plane; wider normals keep them apart."""
+    n = 120
+    c = (np.arange(n) + 0.5)
+    x, y = np.meshgrid(X0 + c, Y0 - c)
+    block = (x > X0 + 40) & (x < X0 + 80) & (y < Y0 - 45) & (y > Y0 - 75)
+    z = np.full(x.shape, GROUND)
+    z[block] = 12.0 + np.clip(x[block] - (X0 + 60), 0, None) * np.tan(np.radians(8.0))
+    z = (z + np.random.default_rng(0).normal(0, 0.15, z.shape)).astype(np.float32)
+    fp = gpd.GeoSeries([shapely.box(X0 + 40, Y0 - 75, X0 + 80, Y0 - 45)], index=["b"], crs=CRS)
+    roofs, planes = dsm.roof_geometry(Raster(z, X0, Y0, 1.0), fp)
+    planes = planes.sort_values("tilt_deg")
+    assert len(planes) == 2
+    assert planes["tilt_deg"].to_numpy() == pytest.approx([0.0, 8.0], abs=1.0)
+    assert planes["azimuth_deg"].iloc[1] == pytest.approx(270.0, abs=3.0)  # rises east: faces west
+    assert planes["area_m2"].to_numpy() == pytest.approx([600.0, 600.0], rel=0.1)
+
+
 def test_components_are_the_8_connected_regions_of_equal_label():
     rng = np.random.default_rng(4)
     grid = rng.integers(-1, 3, (40, 30))

@@ -117,6 +117,40 @@ def test_partitions_reading_their_own_inputs_give_the_one_piece_results(messy, s
     assert sum(owner[i] != owner[j] for i, j in pairs["overlap_of"].items()) >= 3
 
 
+@pytest.mark.slow
+def test_surface_sites_of_a_run_read_per_partition_are_the_one_piece_sites(tmp_path):
+    # The sample's surfaces with buildings on two of them (one inside, one over the edge)
+    # and a second layer 1° away (another place's, left out with a finding): the sites are
+    # cut to open ground from the outlines the partitions stored, as from the whole layer.
+    fp = _messy_footprints(200)
+    surfaces = pyogrio.read_dataframe(SAMPLE / "surfaces.gpkg")
+    on = [("ONSITE", affinity.scale(surfaces.geometry[0], 0.3, 0.3)),
+          ("OVERSITE", affinity.translate(surfaces.geometry[4], 0.5 * np.ptp(surfaces.geometry[4].exterior.xy[0])))]
+    fp = pd.concat([fp, gpd.GeoDataFrame({"building_id": [i for i, _ in on]}, geometry=[g for _, g in on],
+                                         crs=fp.crs)], ignore_index=True)
+    pyogrio.write_dataframe(fp, tmp_path / "footprints.gpkg")
+    far = surfaces.assign(编号=surfaces["编号"] + "-far", geometry=surfaces.geometry.translate(1.0, 0.0))
+    pyogrio.write_dataframe(far, tmp_path / "far.gpkg", layer="surfaces")
+    layer = "layer: surfaces\n      type_column: 类型\n      id_column: 编号"
+    (tmp_path / "c.yaml").write_text(
+        f"extends: {ROOT / 'configs' / 'pinghu.yaml'}\ninputs:\n  footprints: {tmp_path / 'footprints.gpkg'}\n"
+        f"dsm:\n  tiles: null\nfacades:\n  enabled: false\nsurfaces:\n  layers:\n"
+        f"    - file: {SAMPLE / 'surfaces.gpkg'}\n      {layer}\n    - file: {tmp_path / 'far.gpkg'}\n      {layer}\n",
+        encoding="utf-8")
+    config = load_config(tmp_path / "c.yaml")
+    assert first_pass.supported(config)
+    whole = run(config)
+    cut = whole.surfaces.set_index("surface_id")
+    assert cut.at["CP01", "open_area_m2"] == pytest.approx(cut.at["CP01", "area_m2"] * (1 - 0.3 ** 2), rel=1e-3)
+    assert cut.at["WW01", "open_area_m2"] < 0.6 * cut.at["WW01", "area_m2"]
+    assert not cut.index.str.endswith("-far").any()
+    assert any("surfaces lie" in f.problem for f in whole.findings)
+
+    parted = engine.run_partitions(config, tmp_path / "out", partitions=4)
+    assert_same_frame(whole.surfaces, parted.surfaces, "surfaces")
+    assert_same_results(whole, parted)
+
+
 def test_surroundings_are_two_rings_deep():
     # A chain of boxes each touching the next: two rings around box 0 reach box 2.
     bounds = np.array([[0.0, 0, 1, 1], [1, 0, 2, 1], [2, 0, 3, 1], [3, 0, 4, 1], [10, 10, 11, 11]])

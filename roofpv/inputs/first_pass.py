@@ -73,6 +73,10 @@ class Scan:
     layout: tuple[list[Finding] | str, ...]
     #: The 台区 transformers table each partition assigns its buildings to, or None.
     transformers: pd.DataFrame | None = None
+    #: Where the surface sites' findings go among the inventory's jurisdiction-wide
+    #: findings (None: no surface layers). The sites are cut to open ground by the
+    #: buildings' outlines once the partitions have them (:mod:`roofpv.run.engine`).
+    surfaces_at: int | None = None
 
     def findings(self, stages: dict[str, list[list[Finding]]]) -> list[Finding]:
         """The inventory's findings in the one-piece order, given each stage's findings
@@ -104,13 +108,13 @@ def supported(config: Config) -> bool:
     reads by feature id directly (GeoPackage, FlatGeobuf, shapefile; not a DXF drawing),
     no DSM (the footprints are matched against the DSM as a whole first,
     :mod:`roofpv.inputs.dsm_match`), no PV register (joined to the buildings as a
-    whole) and no surface layers (cut to open ground by the footprints as a whole)."""
+    whole). Surface layers are cut to open ground after the partitions, from the
+    outlines they stored (:func:`roofpv.run.engine.surface_footprints`)."""
     import pyogrio
 
     inputs = config.inputs
     path = Path(inputs.footprints)
-    if (config.dsm.tiles is not None or inputs.register_file is not None or config.surfaces.layers
-            or path.suffix.lower() == ".dxf"):
+    if config.dsm.tiles is not None or inputs.register_file is not None or path.suffix.lower() == ".dxf":
         return False
     try:
         info = pyogrio.read_info(path, layer=inputs.footprints_layer)

@@ -124,8 +124,10 @@ class Partitions:
 
         pieces = [pq.read_table(self.path(k), columns=columns, use_pandas_metadata=True).to_pandas()
                   for k in self.parts]
+        whole = pd.concat(pieces)
+        del pieces  # memory: the pieces, their concatenation and its reordering would be three copies
         # infer_objects: a partition without a value in a text column gives it object dtype
-        return pd.concat(pieces).reindex(self.ids).infer_objects()
+        return whole.reindex(self.ids).infer_objects()
 
     def dtypes(self, layer: str = "buildings") -> pd.Series:
         """dtype of every non-geometry column of ``layer`` in the one-piece run: where the

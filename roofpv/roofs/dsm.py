@@ -11,7 +11,9 @@ read by :mod:`roofpv.io.tiles`), for all footprints of a window at once:
    whole window's pixels where it holds few roofs and never below the rounding noise of
    the DSM's height step (:func:`window_noise`); every threshold below derives from it.
 3. Planar pixels are clustered per roof by their unit normal (peaks of a 2-D histogram
-   of its horizontal part, so mansards split by tilt and hips by aspect), split into
+   of its horizontal part, so mansards split by tilt and hips by aspect; normals of a
+   5 × 5 or 7 × 7 window where the noise scatters 3 × 3 normals past the histogram's
+   resolution, :func:`normal_half_width`), split into
    8-connected regions (a roof's smoothest quarter of pixels counts as planar whatever
    the noise model says: a smoothed or coarsened DSM has few pixels it calls planar),
    and each region of at least :func:`seed_size` pixels gets a
@@ -102,6 +104,9 @@ _NOISE_MIN_PX = 2000
 _MAX_TILT = 75.0
 #: Normal-space histogram: bin width and most planes kept per roof.
 _NORMAL_BIN = 0.04
+#: Largest rms scatter of the pixels' normals (horizontal part) the clustering works with
+#: before it widens their window (:func:`normal_half_width`): 1.5 bins, a peak radius of 3.
+_NORMAL_SCATTER = 0.06
 _MAX_PLANES = 16
 
 
@@ -151,6 +156,70 @@ def slope_aspect(z: np.ndarray, res: float, cells: np.ndarray | None = None
     if cells is None:
         return slope.reshape(z.shape), aspect.reshape(z.shape), rms.reshape(z.shape)
     return slope, aspect, rms
+
+
+def _normal_noise(sigma: float, res: float, half: int) -> float:
+    """Rms of the horizontal part of a unit normal, (u, v), fitted to a flat (2·half + 1)²
+    window of heights with noise ``sigma`` [m] on ``res`` [m] pixels: √2 σ / (res √Σx²),
+    Σx² the window's sum of squared column offsets; Horn's weighted 3 × 3 (half 1) gives
+    √2 · √12 / 8 = 0.61."""
+    if half == 1:
+        return 0.61 * sigma / res
+    w = 2 * half + 1
+    return float(np.sqrt(2.0) * sigma / (res * np.sqrt(w * half * (half + 1) * w / 3.0)))
+
+
+def normal_half_width(sigma0: float, res: float) -> int:
+    """Half width of the window the pixels' normals are clustered on: the smallest of
+    1 (3 × 3), 2 (5 × 5) or 3 (7 × 7 pixels) whose normals scatter by at most
+    :data:`_NORMAL_SCATTER` on a DSM of noise ``sigma0`` [m] and pixel ``res`` [m] (3
+    where none does). On a noisy DSM 3 × 3 normals of a 6–13° face and of the flat roof
+    beside it overlap (σ 0.15 m on 1 m pixels: they scatter by 0.1, sin 8° = 0.14); a
+    wider window shrinks the scatter with its size, at the cost of the faces' edge
+    pixels, whose windows straddle a break line and fall between the peaks."""
+    for half in (1, 2):
+        if _normal_noise(sigma0, res, half) <= _NORMAL_SCATTER:
+            return half
+    return 3
+
+
+def _fitting_half_width(geometry: np.ndarray, res: float) -> np.ndarray:
+    """Widest half width (1–3) of a normal window no wider than half each footprint's
+    width (2 · area / perimeter, as :func:`roofpv.roofs.raster.inner_buffer`) [pixels]:
+    on a gable each face is half the width deep, and a wider window leaves it few pixels
+    whose window lies on it alone (Delft's row houses, 2.3–3.6 m by that measure, keep
+    Horn's 3 × 3 at 0.5 m; with 5 × 5 windows σ 0.15 m data read 10 points worse)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        perimeter = shapely.length(geometry)
+        width = np.where(perimeter > 0, 2 * shapely.area(geometry) / perimeter, 0.0)
+    return np.clip(np.floor((width / 2 / res - 1) / 2), 1, 3).astype(np.int64)
+
+
+def window_normals(z: np.ndarray, res: float, cells: np.ndarray, half: int
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Horizontal part (u, v) = (sin, cos)(aspect) · sin(slope) of the normal of the
+    least-squares plane over the (2·half + 1)² window of each pixel ``cells`` (flat
+    indices of ``z``), and the rms residual of that plane [m]; NaN where the window
+    leaves the grid or holds no data."""
+    rows, cols = z.shape
+    p = np.pad(np.asarray(z, np.float64), half, constant_values=np.nan).ravel()
+    q = np.asarray(cells, np.int64)
+    q = q + q // cols * 2 * half + half * (cols + 2 * half) + half  # the same pixel, padded
+    centre = p[q]
+    s1, s2, sxz, syz = (np.zeros(q.size) for _ in range(4))
+    for dr in range(-half, half + 1):
+        for dc in range(-half, half + 1):
+            d = p[q + dr * (cols + 2 * half) + dc] - centre
+            s1 += d
+            s2 += d * d
+            sxz += dc * d
+            syz -= dr * d
+    w = 2 * half + 1
+    sxx = w * half * (half + 1) * w / 3.0  # Σ of squared column (or row) offsets
+    rss = s2 - s1 * s1 / (w * w) - (sxz * sxz + syz * syz) / sxx
+    dzdx, dzdy = sxz / (sxx * res), syz / (sxx * res)
+    norm = np.sqrt(1.0 + dzdx * dzdx + dzdy * dzdy)
+    return -dzdx / norm, -dzdy / norm, np.sqrt(np.maximum(rss, 0.0) / (w * w))
 
 
 def noise_model(slope: np.ndarray, rms: np.ndarray, res: float, step: float = 0.0,
@@ -518,17 +587,33 @@ def _components(cells: np.ndarray, label: np.ndarray, cols: int) -> np.ndarray:
     return connected_components(graph, directed=False)[1]
 
 
-def _normal_peaks(owner: np.ndarray, u: np.ndarray, v: np.ndarray, n: int, radius: int,
+def _normal_peaks(owner: np.ndarray, u: np.ndarray, v: np.ndarray, n: int, radius: np.ndarray,
                   min_px: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per roof, the peaks of the 2-D histogram of the pixels' normals (u, v) =
     sin(slope)·(sin, cos)(aspect): local maxima of the 3 × 3-smoothed histogram within
-    ``radius`` bins that hold ≥ ``min_px`` (of each roof, (n,)) pixels within that radius.
+    ``radius`` bins (of each roof, (n,)) that hold ≥ ``min_px`` (of each roof, (n,))
+    pixels within that radius.
 
     Returns
     -------
     peak_u, peak_v : (n, k) peak positions, NaN-padded, largest first (k ≥ 1: the most
         peaks of any roof, at most ``_MAX_PLANES``)
     """
+    peak_u = np.full((n, 1), np.nan)
+    peak_v = np.full((n, 1), np.nan)
+    for rad in np.unique(radius[owner]):
+        sel = radius[owner] == rad
+        pu, pv = _peaks(owner[sel], u[sel], v[sel], n, int(rad), min_px)
+        k = max(peak_u.shape[1], pu.shape[1])
+        peak_u, peak_v = (np.pad(q, ((0, 0), (0, k - q.shape[1])), constant_values=np.nan) for q in (peak_u, peak_v))
+        rows = np.unique(owner[sel])
+        peak_u[rows, :pu.shape[1]], peak_v[rows, :pv.shape[1]] = pu[rows], pv[rows]
+    return peak_u, peak_v
+
+
+def _peaks(owner: np.ndarray, u: np.ndarray, v: np.ndarray, n: int, radius: int,
+           min_px: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_normal_peaks` of roofs sharing one ``radius``."""
     nb = int(round(2 / _NORMAL_BIN))
     iu = np.clip(((u + 1) / _NORMAL_BIN).astype(np.int64), 0, nb - 1)
     iv = np.clip(((v + 1) / _NORMAL_BIN).astype(np.int64), 0, nb - 1)
@@ -637,14 +722,31 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
     own = roof_owner[cand]
     sin_s = np.sin(np.radians(slope[cand]))
     asp = np.radians(aspect[cand])
+    # Normals clustered over a wider window where the noise makes 3 × 3 normals scatter
+    # past the histogram's resolution (:func:`normal_half_width`), and they do scatter so
+    # (against the wide windows' normals: the noise model's σ₀ may be a quantisation floor
+    # that a noise-free DSM does not reach), on roofs wide enough for that window
+    # (:func:`_fitting_half_width`); a pixel whose wide window is not planar (across a
+    # ridge, an eave or a wall) keeps its 3 × 3 normal.
     u, v = sin_s * np.sin(asp), sin_s * np.cos(asp)
-    sigma_n = 0.61 * sigma0 / r
-    radius = int(np.clip(np.ceil(2.0 * sigma_n / _NORMAL_BIN), 2, 6))
+    half = np.ones(n, np.int64)
+    wide_half = normal_half_width(sigma0, r)
+    if wide_half > 1 and cells.size:
+        wu, wv, wrms = window_normals(z, r, cells, wide_half)
+        planar_wide = wrms <= _PLANAR_SIGMA * _sigma(slope[cand], sigma0, k_noise)
+        # Rms of a 2-D Gaussian scatter is 1.2 times its median distance (Rayleigh).
+        scatter = 1.2 * np.median(np.hypot(u - wu, v - wv)[planar_wide]) if planar_wide.any() else 0.0
+        if scatter > _NORMAL_SCATTER:
+            half[:] = np.minimum(wide_half, _fitting_half_width(geometry, r))
+            wide = (half[own] > 1) & planar_wide
+            u[wide], v[wide] = wu[wide], wv[wide]
+    radius = np.clip(np.ceil(2.0 * np.array([_normal_noise(sigma0, r, h) for h in (1, 2, 3)]) / _NORMAL_BIN),
+                     2, 6).astype(int)[half - 1]
     seed_px = seed_size(geometry, r, params.plane_min_area_m2)
     peak_u, peak_v = _normal_peaks(own, u, v, n, radius, seed_px)
     d2 = (peak_u[own] - u[:, None]) ** 2 + (peak_v[own] - v[:, None]) ** 2
     best = np.argmin(np.nan_to_num(d2, nan=np.inf), axis=1)
-    near = np.nan_to_num(d2[np.arange(len(cells)), best], nan=np.inf) <= (2 * radius * _NORMAL_BIN) ** 2
+    near = np.nan_to_num(d2[np.arange(len(cells)), best], nan=np.inf) <= (2 * radius[own] * _NORMAL_BIN) ** 2
     region = _components(cells[near], own[near] * _MAX_PLANES + best[near], z.shape[1])
     size = np.bincount(region)
     region_owner = np.zeros(size.size, np.int64)

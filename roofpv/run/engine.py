@@ -26,6 +26,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import geopandas as gpd
@@ -41,7 +42,7 @@ from roofpv.io.partitions import CACHE_DIR, PartitionCache, Partitions
 from roofpv.io.tiles import Mosaic
 from roofpv.results import Results
 from roofpv.run import sequence
-from roofpv.run.pipeline import Prepared, assess_buildings, conclude, conclude_columns, prepare
+from roofpv.run.pipeline import Prepared, assess_buildings, conclude, conclude_columns, prepare, surface_sites
 from roofpv.run.sequence import ARRAYS_MAX_BUILDINGS, ENGINES, PARTITION_BY, PARTITION_SIZE
 from roofpv.surfaces.facades import FacadeTables
 
@@ -119,23 +120,43 @@ def plan(township: np.ndarray, bounds: np.ndarray, n: int, by: str = "township")
 
 def reach_m(config: Config) -> float | None:
     """How far outside a partition its per-building stages look [m]: the DSM windows
-    (one DSM block plus the horizon radius) and the facades' obstacles (their search
-    radius); None when neither is run."""
+    (one DSM block plus the horizon radius) and the facades' obstacles (the party-wall
+    gap plus their search radius plus 1 m, as
+    :func:`roofpv.surfaces.facades.within_reach` takes them); None when neither is run."""
     reach = [config.dsm.block_m + config.dsm.radius_m] if config.dsm.tiles is not None else []
-    reach += [config.facades.radius_m] if config.facades.enabled else []
+    f = config.facades
+    reach += [f.party_wall_gap_m + f.radius_m + 1.0] if f.enabled else []
     return max(reach) if reach else None
 
 
-def around_partition(b: gpd.GeoDataFrame, inside: np.ndarray, config: Config) -> gpd.GeoDataFrame | None:
-    """Footprints outside the partition within :func:`reach_m` of its bounds, which its
-    DSM windows and walls see (None when nothing looks outside)."""
+def reach_areas(bounds: np.ndarray, config: Config) -> np.ndarray | None:
+    """Boxes holding every footprint outside a partition that its per-building stages
+    see, from the (n, 4) ``bounds`` of its footprints (None when nothing looks outside).
+    With a DSM, one box: the bounds of them all, :func:`reach_m` wider (the windows are
+    read by blocks over all of them). Else one box per footprint, its bounds
+    :func:`reach_m` wider: the facades see what stands near each wall, and one box over
+    a partition of whole townships, which may lie anywhere in a county, would hold most
+    of the county (at 1M buildings each partition read 0.97M footprints)."""
     reach = reach_m(config)
     if reach is None:
         return None
-    xmin, ymin, xmax, ymax = shapely.total_bounds(b.geometry.to_numpy()[inside])
-    area = shapely.box(xmin - reach, ymin - reach, xmax + reach, ymax + reach)
-    near = ~inside & b.geometry.intersects(area).to_numpy()
-    return b[near]
+    bounds = bounds[~np.isnan(bounds).any(axis=1)]
+    if config.dsm.tiles is not None and len(bounds):
+        bounds = np.r_[bounds[:, :2].min(axis=0), bounds[:, 2:].max(axis=0)][None]
+    return shapely.box(*(bounds + [-reach, -reach, reach, reach]).T)
+
+
+def around_partition(b: gpd.GeoDataFrame, inside: np.ndarray, config: Config,
+                     tree: shapely.STRtree | None = None) -> gpd.GeoDataFrame | None:
+    """Footprints outside the partition in its :func:`reach_areas`, which its DSM windows
+    and walls see (None when nothing looks outside). ``tree``: of ``b``'s geometries."""
+    areas = reach_areas(shapely.bounds(b.geometry.to_numpy()[inside]), config)
+    if areas is None:
+        return None
+    tree = tree or shapely.STRtree(b.geometry.to_numpy())
+    near = np.zeros(len(b), bool)
+    near[tree.query(areas, predicate="intersects")[1]] = True
+    return b[near & ~inside]
 
 
 def assess_partition(part: gpd.GeoDataFrame | Path, neighbours: gpd.GeoDataFrame | None, shared: Shared,
@@ -154,22 +175,19 @@ def assess_partition(part: gpd.GeoDataFrame | Path, neighbours: gpd.GeoDataFrame
 
 
 def write_reads(cache: PartitionCache, k: int, scan: first_pass.Scan, own: np.ndarray,
-                tree: shapely.STRtree, valid: np.ndarray, survey_at: np.ndarray, reach: float | None) -> Path:
+                tree: shapely.STRtree, valid: np.ndarray, survey_at: np.ndarray, config: Config) -> Path:
     """``<cache>/<k>.inputs.pkl``: what partition ``k`` reads itself, on the storage its
-    worker reads from: the ids and feature ids of its footprints, of those around them
-    (:func:`roofpv.inputs.first_pass.surroundings`, for the overlaps) and of those within
-    ``reach`` [m] of its bounds (:func:`reach_m`: what its DSM windows and walls see), and
-    their survey rows.
+    worker reads from: the ids and feature ids of its footprints, of those in its
+    :func:`reach_areas` (what its DSM windows and walls see), of those around both
+    (:func:`roofpv.inputs.first_pass.surroundings`, for the overlaps), and their survey rows.
     ``tree``: the bounds of the footprints at positions ``valid`` (those with geometry);
     ``survey_at``: the catalogue position of each survey row (−1: none)."""
     cat = scan.catalogue
-    near = first_pass.surroundings(cat.bounds, own[np.isin(own, valid)], tree, valid)
-    within = np.array([], np.int64)
-    if reach is not None and np.isin(own, valid).any():
-        xmin, ymin = np.nanmin(cat.bounds[own, :2], axis=0)
-        xmax, ymax = np.nanmax(cat.bounds[own, 2:], axis=0)
-        within = valid[tree.query(shapely.box(xmin - reach, ymin - reach, xmax + reach, ymax + reach))]
-    around = np.union1d(np.union1d(near, own), within)
+    mine = own[np.isin(own, valid)]
+    areas = reach_areas(cat.bounds[mine], config)
+    within = (valid[np.unique(tree.query(areas)[1])] if areas is not None and len(areas)
+              else np.array([], np.int64))
+    around = np.union1d(first_pass.surroundings(cat.bounds, np.union1d(mine, within), tree, valid), own)
     wanted = np.zeros(len(cat.ids), bool)
     wanted[around] = True
     rows = scan.survey[(survey_at >= 0) & wanted[np.maximum(survey_at, 0)]]
@@ -248,6 +266,8 @@ def _run_dask(tasks: Iterator, shared, cache, on_done, scheduler: str | None, wo
     client = _dask_client(scheduler, workers)
     try:
         remote = client.scatter(shared, broadcast=True)
+        threads = client.nthreads()
+        busy = dict.fromkeys(threads, 0)  # partitions in flight per worker
         futures = {}
 
         def submit() -> bool:
@@ -256,24 +276,32 @@ def _run_dask(tasks: Iterator, shared, cache, on_done, scheduler: str | None, wo
             if item is None:
                 return False
             index, part, neighbours, size = item
-            # A partition reading its own inputs gets only the path of what it reads;
-            # others are scattered first, so the data go to a worker and not into the task graph.
-            data = [part] if isinstance(part, Path) else client.scatter([part, neighbours])
+            # A partition reading its own inputs gets only the path of what it reads and
+            # goes where the scheduler sends it. Others are scattered first (so the data go
+            # to a worker, not into the task graph), to the worker with the fewest
+            # partitions in flight per thread, where the task then runs. (Dask's round
+            # robin advances by two for the pair of frames, so on two workers every
+            # partition went to the same one; hash=False spares hashing a whole frame.)
+            where = min(busy, key=lambda w: (busy[w] / threads[w], w))
+            data = [part] if isinstance(part, Path) else client.scatter([part, neighbours], workers=[where],
+                                                                         hash=False)
             future = client.submit(_timed, *data, *([None] if isinstance(part, Path) else []), remote,
                                    key=f"roofpv-{cache.key[:16]}-{index}")
-            futures[future] = (index, size)
+            busy[where] += not isinstance(part, Path)
+            futures[future] = (index, size, where, not isinstance(part, Path))
             pending.add(future)
             return True
 
         # Two partitions in flight per worker thread: workers stay busy, and memory
         # holds a few partitions, not all of them.
         pending = as_completed()
-        in_flight = 2 * max(1, sum(client.nthreads().values()))
+        in_flight = 2 * max(1, sum(threads.values()))
         for _ in range(in_flight):
             if not submit():
                 break
         for future in pending:
-            index, size = futures.pop(future)
+            index, size, where, placed = futures.pop(future)
+            busy[where] -= placed
             layers, seconds = future.result()
             future.release()
             cache.store(index, *layers)
@@ -345,20 +373,20 @@ def run_partitions(
         valid = np.flatnonzero(~np.isnan(bounds).any(axis=1))
         tree = shapely.STRtree(shapely.box(*bounds[valid].T))
         survey_at = ids.get_indexer(scan.survey.index)
-        paths = {k: write_reads(cache, k, scan, np.flatnonzero(labels == k), tree, valid, survey_at,
-                                 reach_m(config))
+        paths = {k: write_reads(cache, k, scan, np.flatnonzero(labels == k), tree, valid, survey_at, config)
                  for k in todo}
         del tree, survey_at
         scan = replace(scan, survey=scan.survey.iloc[:0])
         prepared = replace(prepared, scan=scan)
 
     def tasks():
+        tree = None if scan is not None or reach_m(config) is None else shapely.STRtree(b.geometry.to_numpy())
         for k in todo:
             inside = labels == k
             if scan is not None:
                 yield k, paths[k], None, int(inside.sum())
             else:
-                yield k, b[inside], around_partition(b, inside, config), int(inside.sum())
+                yield k, b[inside], around_partition(b, inside, config, tree), int(inside.sum())
 
     count = [finished]
 
@@ -378,8 +406,12 @@ def run_partitions(
             for stage, found in cache.findings(k).items():
                 stages.setdefault(stage, []).append(found)
         own = sum(len(item) for item in scan.layout if isinstance(item, list))
-        inventory = replace(inventory, findings=scan.findings(stages) + inventory.findings[own:])
-        prepared = replace(prepared, inventory=inventory, scan=None)
+        rest, surfaces = inventory.findings[own:], prepared.surfaces
+        if scan.surfaces_at is not None:  # the surface sites, cut by the outlines the partitions stored
+            surfaces, found = surface_sites(config, inventory, partial(surface_footprints, cache.dir, numbers, ids))
+            rest = rest[:scan.surfaces_at - own] + found + rest[scan.surfaces_at - own:]
+        inventory = replace(inventory, findings=scan.findings(stages) + rest)
+        prepared = replace(prepared, inventory=inventory, scan=None, surfaces=surfaces)
     if stream and len(numbers) > 1:
         source = Partitions(cache.dir, numbers, ids, inventory.crs,
                             ("planes", *(("arrays",) if draw_arrays else ()), "facades"))
@@ -404,6 +436,34 @@ def run_partitions(
     if facade_layer is None and config.facades.enabled:  # no building has a wall
         facade_layer = next((p[3] for p in parts if p[3] is not None), None)
     return conclude(assessed, config, prepared, plane_layer, pv_arrays, progress, facade_layer)
+
+
+def surface_footprints(folder: Path, parts: tuple[int, ...], ids: pd.Index, outlines: gpd.GeoDataFrame
+                       ) -> gpd.GeoSeries:
+    """The buildings' outlines that matter to the surface sites ``outlines`` in a run whose
+    partitions read their own footprints, as :func:`roofpv.run.pipeline.surface_sites`
+    would take them from the whole inventory: those whose bounds meet a site's (the roofs
+    on it) and those that set the buildings' extent (which tells a layer of another place,
+    :func:`roofpv.surfaces.sites.near_buildings`), read from the partitions ``parts`` in
+    ``folder`` one at a time, in the inventory's order (``ids``)."""
+    boxes = shapely.box(*shapely.bounds(outlines.geometry.to_numpy()).T)
+    tree = shapely.STRtree(boxes[~shapely.is_missing(boxes)])
+    picked: list[gpd.GeoSeries] = []
+    # per side (xmin, ymin, −xmax, −ymax): the least value so far and its outline
+    extreme: list[tuple[float, gpd.GeoSeries] | None] = [None] * 4
+    for k in parts:
+        outline = gpd.read_parquet(folder / f"{k}.parquet", columns=["geometry"]).geometry
+        picked.append(outline.iloc[np.unique(tree.query(outline.to_numpy())[0])])
+        keys = shapely.bounds(outline.to_numpy()) * [1, 1, -1, -1]
+        for side in range(4):
+            if np.isnan(keys[:, side]).all():
+                continue
+            at = int(np.nanargmin(keys[:, side]))
+            if extreme[side] is None or keys[at, side] < extreme[side][0]:
+                extreme[side] = (keys[at, side], outline.iloc[[at]])
+    chosen = pd.concat([*picked, *(e[1] for e in extreme if e is not None)])
+    chosen = chosen[~chosen.index.duplicated()]
+    return chosen.iloc[np.argsort(ids.get_indexer(chosen.index), kind="stable")]
 
 
 def _service_areas(results: Results, source: Partitions) -> gpd.GeoDataFrame | None:

@@ -156,18 +156,23 @@ def build_inventory(config: Config) -> Inventory:
                      crs=crs, dsm=mosaic, dem=dem, register=matches, unmatched_roofs=unmatched_roofs)
 
 
-def surface_sites(config: Config, inventory: Inventory) -> tuple[gpd.GeoDataFrame | None, list[Finding]]:
+def surface_sites(config: Config, inventory: Inventory,
+                  footprints: Callable[[gpd.GeoDataFrame], gpd.GeoSeries] | None = None,
+                  ) -> tuple[gpd.GeoDataFrame | None, list[Finding]]:
     """The outlines of the config's ``surfaces.layers`` in the analysis CRS, cut to their
     open ground (the footprints on them count as roofs) and placed in townships; None
-    without surface layers."""
+    without surface layers. ``footprints(outlines)``: the buildings' outlines that matter
+    to these outlines, in the inventory's order, where the inventory holds none (a run
+    read per partition, :func:`roofpv.run.engine.surface_footprints`)."""
     if not config.surfaces.layers:
         return None, []
     found, findings = surface_files.read_surfaces(config.surfaces.layers, inventory.crs)
     files = ", ".join(str(layer.file) for layer in config.surfaces.layers)
-    footprints = inventory.buildings.geometry if "geometry" in inventory.buildings else None
-    found, more = sites.near_buildings(found, footprints, files)
+    outlines = (footprints(found) if footprints is not None
+                else inventory.buildings.geometry if "geometry" in inventory.buildings else None)
+    found, more = sites.near_buildings(found, outlines, files)
     findings += more
-    found, more = sites.open_ground(found, footprints, files)
+    found, more = sites.open_ground(found, outlines, files)
     findings += more
     found, more = sites.in_townships(found, inventory.township_polygons, files)
     return found, findings + more
@@ -279,7 +284,11 @@ def prepare(config: Config, progress: Callable[[str], None] = lambda stage: None
         served, more = gridstage.assign_transformers(inventory.buildings, transformers, inventory.crs,
                                                      str(config.inputs.survey or config.inputs.footprints))
         inventory, found = replace(inventory, buildings=served), found + more
-    surfaces, more = surface_sites(config, inventory)
+    if scan is not None and config.surfaces.layers:  # cut to open ground after the partitions (engine)
+        surfaces, more = None, []
+        scan = replace(scan, surfaces_at=len(inventory.findings) + len(found))
+    else:
+        surfaces, more = surface_sites(config, inventory)
     inventory = replace(inventory, findings=inventory.findings + found + more)
     progress(sequence.WEATHER)
     hourly, weather_meta = load_weather(config)
