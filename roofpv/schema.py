@@ -164,6 +164,9 @@ REASONS: dict[str, tuple[str, str]] = {
     "plane_too_narrow": ("实测屋面（≥20 m²）退让后过窄或过碎，放不下组件",
                          "a measured roof plane of 20 m² or more holds no module: after the "
                          "setback it is narrower than a module or lies in pieces"),
+    "dsm_step_wall": ("实测陡面（≥20 m²）为屋面高差处的墙面，不计为屋面、不布置组件",
+                      "a steep DSM plane of 20 m² or more is the wall of a height step between roof "
+                      "levels, not a roof plane: left out, no modules"),
     "dsm_nothing_standing": ("数字表面模型显示轮廓内无建筑（离地高度在测量噪声内），不计潜力",
                              "the DSM shows nothing standing on the footprint (height above ground "
                              "within its noise); not counted as potential"),

@@ -62,6 +62,7 @@ def reason_masks(b: pd.DataFrame, rules: Rules) -> dict[str, np.ndarray]:
         "existing_pv": existing,
         "north_plane_unused": b["north_plane_unused"],
         "plane_too_narrow": b["plane_too_narrow"] if "plane_too_narrow" in b else none,
+        "dsm_step_wall": b["dsm_step_wall"] if "dsm_step_wall" in b else none,
         "dsm_nothing_standing": dsm_status == "nothing_standing",
         "dsm_no_planes": dsm_status == "no_planes",
         "dsm_no_data": dsm_status == "no_data",

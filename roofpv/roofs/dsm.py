@@ -59,7 +59,7 @@ from scipy.sparse.csgraph import connected_components
 from roofpv.config import Dsm
 from roofpv.fieldwork.completeness import contradicts
 from roofpv.findings import Finding
-from roofpv.roofs import shading
+from roofpv.roofs import shading, steps
 from roofpv.roofs.raster import Raster, data_share, inner_buffer, shrink, zonal
 from roofpv.roofs.roof import to_local
 from roofpv.schema import SHADING_CLASSES
@@ -811,6 +811,9 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
     above = in_roof & (e > tol) & (owner_in.ravel()[pix] == seed_owner[p])
     roof_count = np.bincount(roof_owner[usable], minlength=n)
     obstacle = np.bincount(owner_in.ravel()[pix[above]], minlength=n)
+    # Walls at height steps between roof levels are not roof planes (roofs/steps.py).
+    wall = steps.step_pixels(z, r, (raised == 1) & ~covered, plane_px >= 0)
+    plane_px, wall_m2 = steps.drop_walls(plane_px, wall, tilt, seed_owner, n, r)
     # Planes that are two planes meeting at a break line are split; final planes from their pixels.
     plane_px, seed_owner = _split_at_breaks(plane_px, z, window, seed_owner, seed_px,
                                             lambda t: _sigma(t, sigma0, k_noise))
@@ -901,6 +904,7 @@ def _segment(raster: Raster, footprints: gpd.GeoSeries, params: Dsm, ground: Ras
         "n_planes": n_planes,
         "dsm_noise_m": sigma0,
         "raised_around_share": raised_around,
+        "step_wall_m2": wall_m2,
     }, index=pd.Index(ids, name="building_id"))
     planes = gpd.GeoDataFrame({
         "building_id": ids[p_owner], "plane": p_rank, "azimuth_deg": p_az, "tilt_deg": p_tilt,

@@ -64,6 +64,8 @@ def resolve_roofs(b: pd.DataFrame, config: Config, roofs: pd.DataFrame | None = 
     out = dsm.combine(out, measured, config.rules.shading_loss, survey_forms(config),
                       config.dsm.storey_height_m)
     out["dsm_coverage"] = measured.get("dsm_coverage", pd.Series(dtype=float)).reindex(out.index)
+    walls = measured.get("step_wall_m2", pd.Series(dtype=float)).reindex(out.index)
+    out["dsm_step_wall"] = walls.fillna(0).to_numpy() >= layout.EMPTY_PLANE_MIN_AREA_M2
     if config.dsm.tiles is not None:  # a roof in no DSM window has no DSM data
         out["dsm_status"] = out["dsm_status"].where(out["dsm_status"].notna(), "no_data")
     return mount_by_form(out, config)
