@@ -51,7 +51,7 @@ from roofpv.config import load_config  # noqa: E402
 
 REAL = ROOT / "tests" / "data" / "real"
 DATA_SETS = [REAL / "dsm_goteborg" / "goteborg.yaml", REAL / "dsm_delft" / "delft.yaml",
-             REAL / "dsm_zurich" / "zurich.yaml"]
+             REAL / "dsm_zurich" / "zurich.yaml", REAL / "dsm_toufeng" / "toufeng.yaml"]
 #: NREL rooftop technical potential: module area per m² of suitable plane.
 NREL_COVERAGE = {"pitched": 0.98, "flat": 0.70}
 SIZE_CLASSES = [(0, 50), (50, 200), (200, np.inf)]

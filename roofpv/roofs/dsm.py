@@ -976,7 +976,9 @@ def roof_geometry(raster: Raster, footprints: gpd.GeoSeries, params: Dsm = DEFAU
         pixels standing above their plane), ``roof_form``, ``n_planes``, ``dsm_noise_m``
         (σ₀ of the window, the larger of the 3 × 3 and the plane-residual estimates),
         ``raised_around_share`` (share of the ring ``ground_ring_m`` around the
-        footprint standing 2 m above the ground: :func:`standing_findings`)
+        footprint standing 2 m above the ground: :func:`standing_findings`),
+        ``step_wall_m2`` (plan area of the largest plane left out as a wall at a height
+        step between roof levels, :func:`roofpv.roofs.steps.drop_walls`; 0 when none)
     planes : GeoDataFrame, one row per plane of each measured roof: ``building_id``,
         ``plane`` (0 = facing nearest south), ``azimuth_deg`` (of the fitted plane's
         downslope, from true north; 180 for flat planes), ``tilt_deg``, ``area_m2`` (plan), ``fit_rms_m``,
