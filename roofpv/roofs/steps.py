@@ -157,7 +157,6 @@ def drop_walls(plane_px: np.ndarray, pixel_class: np.ndarray, tilt: np.ndarray, 
     on = plane_px >= 0
     m = owner.size
     count = np.bincount(plane_px[on], minlength=m)
-    steep = np.bincount(plane_px[on], pixel_class[on] >= STEEP, minlength=m)
     walls = np.bincount(plane_px[on], pixel_class[on] == WALL, minlength=m)
     with np.errstate(invalid="ignore"):
         dropped = ((np.nan_to_num(tilt) >= steep_slope_deg(res, band_px + 1, min_step_m))
