@@ -456,6 +456,15 @@ TARGET_FIELDS: dict[str, Field] = {
     r"pace_needed_(?P<y>\d{4})": Field("per year", "{y}年所需年进度", "coverage points a year needed to meet the milestone"),
 }
 
+#: Columns of the transformers layer and of their service areas (roofpv.grid.assess).
+_TRANSFORMER_FIELDS = (
+    "transformer_id", "township", "buildings", "kva", "existing_pv_kw", "planned_pv_kw", "storage_kw",
+    "load_mwh_yr", "min_load_kw", "min_load_source", "tau_max", "hosting_kw", "open_kw", "open_kw_p90", "hourly_hosting_kw",
+    "reverse_load_rate", "grade", "candidate_kwp", "admitted_kwp", "planned_reverse_load_rate",
+    "planned_grade", "peak_reverse_kw", "storage_to_host_kw", "storage_to_host_kwh", "upgrade_kva", "hosting_bound",
+    "released_kwp", "storage_to_host_yuan", "feeder_id", "substation_id", "limited_open_kw",
+)
+
 #: Columns of each output layer and table, in order (``cohort_<target>`` after
 #: ``overlap_share``; the township table's per-target columns after ``technical_annual_mwh_p90``).
 LAYER_FIELDS: dict[str, tuple[str, ...]] = {
@@ -480,21 +489,9 @@ LAYER_FIELDS: dict[str, tuple[str, ...]] = {
         "technical_potential_kwp",
         "counted_potential_kwp", "pv_full",
     ),
-    "transformers": (
-        "transformer_id", "township", "buildings", "kva", "existing_pv_kw", "planned_pv_kw", "storage_kw",
-        "load_mwh_yr", "min_load_kw", "min_load_source", "tau_max", "hosting_kw", "open_kw", "open_kw_p90", "hourly_hosting_kw",
-        "reverse_load_rate", "grade", "candidate_kwp", "admitted_kwp", "planned_reverse_load_rate",
-        "planned_grade", "peak_reverse_kw", "storage_to_host_kw", "storage_to_host_kwh", "upgrade_kva", "hosting_bound",
-        "released_kwp", "storage_to_host_yuan", "feeder_id", "substation_id", "limited_open_kw",
-    ),
-    # The area each transformer serves (roofpv.grid.assess.service_areas): its columns.
-    "transformer_areas": (
-        "transformer_id", "township", "buildings", "kva", "existing_pv_kw", "planned_pv_kw", "storage_kw",
-        "load_mwh_yr", "min_load_kw", "min_load_source", "tau_max", "hosting_kw", "open_kw", "open_kw_p90", "hourly_hosting_kw",
-        "reverse_load_rate", "grade", "candidate_kwp", "admitted_kwp", "planned_reverse_load_rate",
-        "planned_grade", "peak_reverse_kw", "storage_to_host_kw", "storage_to_host_kwh", "upgrade_kva", "hosting_bound",
-        "released_kwp", "storage_to_host_yuan", "feeder_id", "substation_id", "limited_open_kw",
-    ),
+    "transformers": _TRANSFORMER_FIELDS,
+    # The area each transformer serves (roofpv.grid.assess.service_areas): the transformers' columns.
+    "transformer_areas": _TRANSFORMER_FIELDS,
     "feeders": (
         "level", "feeder_id", "substation_id", "transformers", "kva", "existing_pv_kw", "planned_pv_kw", "storage_kw",
         "min_load_kw", "min_load_source", "tau_max", "hosting_kw", "open_kw", "open_kw_p90", "hourly_hosting_kw",

@@ -60,7 +60,7 @@ from roofpv.config import Dsm
 from roofpv.fieldwork.completeness import contradicts
 from roofpv.findings import Finding
 from roofpv.roofs import shading, steps
-from roofpv.roofs.raster import Raster, data_share, inner_buffer, shrink, zonal
+from roofpv.roofs.raster import Raster, data_share, footprint_width, inner_buffer, shrink, zonal
 from roofpv.roofs.roof import to_local
 from roofpv.schema import SHADING_CLASSES
 
@@ -165,8 +165,13 @@ def _normal_noise(sigma: float, res: float, half: int) -> float:
     √2 · √12 / 8 = 0.61."""
     if half == 1:
         return 0.61 * sigma / res
+    return float(np.sqrt(2.0) * sigma / (res * np.sqrt(_sum_sq_offsets(half))))
+
+
+def _sum_sq_offsets(half: int) -> float:
+    """Σx² over a (2·half + 1)² window of the squared column (or row) offsets [pixels²]."""
     w = 2 * half + 1
-    return float(np.sqrt(2.0) * sigma / (res * np.sqrt(w * half * (half + 1) * w / 3.0)))
+    return w * half * (half + 1) * w / 3.0
 
 
 def normal_half_width(sigma0: float, res: float) -> int:
@@ -185,14 +190,11 @@ def normal_half_width(sigma0: float, res: float) -> int:
 
 def _fitting_half_width(geometry: np.ndarray, res: float) -> np.ndarray:
     """Widest half width (1–3) of a normal window no wider than half each footprint's
-    width (2 · area / perimeter, as :func:`roofpv.roofs.raster.inner_buffer`) [pixels]:
+    width (:func:`roofpv.roofs.raster.footprint_width`) [pixels]:
     on a gable each face is half the width deep, and a wider window leaves it few pixels
     whose window lies on it alone (Delft's row houses, 2.3–3.6 m by that measure, keep
     Horn's 3 × 3 at 0.5 m; with 5 × 5 windows σ 0.15 m data read 10 points worse)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        perimeter = shapely.length(geometry)
-        width = np.where(perimeter > 0, 2 * shapely.area(geometry) / perimeter, 0.0)
-    return np.clip(np.floor((width / 2 / res - 1) / 2), 1, 3).astype(np.int64)
+    return np.clip(np.floor((footprint_width(geometry) / 2 / res - 1) / 2), 1, 3).astype(np.int64)
 
 
 def window_normals(z: np.ndarray, res: float, cells: np.ndarray, half: int
@@ -215,7 +217,7 @@ def window_normals(z: np.ndarray, res: float, cells: np.ndarray, half: int
             sxz += dc * d
             syz -= dr * d
     w = 2 * half + 1
-    sxx = w * half * (half + 1) * w / 3.0  # Σ of squared column (or row) offsets
+    sxx = _sum_sq_offsets(half)
     rss = s2 - s1 * s1 / (w * w) - (sxz * sxz + syz * syz) / sxx
     dzdx, dzdy = sxz / (sxx * res), syz / (sxx * res)
     norm = np.sqrt(1.0 + dzdx * dzdx + dzdy * dzdy)

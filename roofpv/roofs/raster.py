@@ -128,14 +128,19 @@ def zonal(raster: Raster, bands: dict[str, np.ndarray], ops: list[tuple[str, str
     return out.set_index("building_id")
 
 
+def footprint_width(geometry: np.ndarray) -> np.ndarray:
+    """Width of each footprint [m]: 2 · area / perimeter (a long rectangle's short side;
+    0 without a perimeter)."""
+    area, perimeter = shapely.area(geometry), shapely.length(geometry)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(perimeter > 0, 2 * area / perimeter, 0.0)
+
+
 def inner_buffer(geometry: np.ndarray, res: float, largest_m: float) -> np.ndarray:
     """Inner buffer of each footprint [m]: half a pixel (pixels whose centre lies closer to
     the outline straddle the wall), at most ``largest_m`` and an eighth of the
-    footprint's width (2 · area / perimeter: a row house 4 m wide keeps 3.5 m of it)."""
-    area, perimeter = shapely.area(geometry), shapely.length(geometry)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        width = np.where(perimeter > 0, 2 * area / perimeter, 0.0)
-    return np.minimum(min(0.5 * res, largest_m), width / 8)
+    footprint's width (:func:`footprint_width`: a row house 4 m wide keeps 3.5 m of it)."""
+    return np.minimum(min(0.5 * res, largest_m), footprint_width(geometry) / 8)
 
 
 def shrink(geometry: np.ndarray, inner_buffer_m) -> np.ndarray:
