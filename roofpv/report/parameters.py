@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from roofpv.config import load_yaml, read_config_text
+from roofpv.config import YAML_LOADER, load_yaml, read_config_text
 from roofpv.report.sources import source_text
 
 #: Sections and keys shown in reports, in order, with Chinese and English names.
@@ -61,7 +61,7 @@ SHOWN: dict[str, tuple[str, str]] = {
 def key_comments(text: str) -> dict[str, str]:
     """Comment of every key of a YAML document, by dotted path (see the module doc)."""
     lines = text.splitlines()
-    root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    root = yaml.compose(text, Loader=YAML_LOADER)
     out: dict[str, str] = {}
 
     def comment_above(line: int) -> str:

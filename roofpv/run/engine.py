@@ -160,7 +160,8 @@ def around_partition(b: gpd.GeoDataFrame, inside: np.ndarray, config: Config,
     areas = reach_areas(shapely.bounds(b.geometry.to_numpy()[inside]), config)
     if areas is None:
         return None
-    tree = tree or shapely.STRtree(b.geometry.to_numpy())
+    if tree is None:
+        tree = shapely.STRtree(b.geometry.to_numpy())
     near = np.zeros(len(b), bool)
     near[tree.query(areas, predicate="intersects")[1]] = True
     return b[near & ~inside]
