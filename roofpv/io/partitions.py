@@ -122,12 +122,22 @@ class Partitions:
         inventory's order, with the dtypes of the one-piece run."""
         import pyarrow.parquet as pq
 
-        pieces = [pq.read_table(self.path(k), columns=columns, use_pandas_metadata=True).to_pandas()
-                  for k in self.parts]
-        whole = pd.concat(pieces)
-        del pieces  # memory: the pieces, their concatenation and its reordering would be three copies
-        # infer_objects: a partition without a value in a text column gives it object dtype
-        return whole.reindex(self.ids).infer_objects()
+        # memory: the partitions stay Arrow tables (no Python objects), and each column is
+        # concatenated, put in order and let go before the next, so the table is held
+        # about once, not as pieces, their concatenation and its reordering
+        tables = [pq.read_table(self.path(k), columns=columns, use_pandas_metadata=True) for k in self.parts]
+        key = tables[0].schema.pandas_metadata["index_columns"][0]
+        stored = pd.Index(pd.concat([t.column(key).to_pandas() for t in tables], ignore_index=True))
+        order = stored.get_indexer(self.ids)  # −1: an id no partition holds, blank as reindex leaves it
+        out = {}
+        for column in columns:
+            whole = pd.concat([t.column(column).to_pandas() for t in tables], ignore_index=True)
+            tables = [t.drop_columns(column) for t in tables]
+            values = whole.array if isinstance(whole.dtype, pd.api.extensions.ExtensionDtype) else whole.to_numpy()
+            # infer_objects: a partition without a value in a text column gives it object dtype
+            out[column] = pd.Series(pd.api.extensions.take(values, order, allow_fill=True), index=self.ids,
+                                    name=column, copy=False).infer_objects()
+        return pd.DataFrame(out, index=self.ids, copy=False)
 
     def dtypes(self, layer: str = "buildings") -> pd.Series:
         """dtype of every non-geometry column of ``layer`` in the one-piece run: where the
