@@ -220,6 +220,11 @@ def test_partitions_read_back_in_chunks_in_the_one_piece_order_and_dtypes(tmp_pa
     pd.testing.assert_frame_equal(got.drop(columns="geometry"), pd.DataFrame(whole.drop(columns="geometry")))
     assert gpd.GeoSeries.from_wkb(got["geometry"], crs="EPSG:4549").geom_equals(whole.geometry).all()
     pd.testing.assert_frame_equal(source.read(["x", "note"]), pd.DataFrame(whole[["x", "note"]]))
+    # an id no partition holds reads blank, as reindexing leaves it
+    more = ids.append(pd.Index(["z"], name="building_id"))
+    got = partitions.Partitions(cache.dir, (0, 1), more, "EPSG:4549").read(["x", "note"])
+    pd.testing.assert_frame_equal(got, pd.DataFrame(whole.reindex(more).infer_objects()[["x", "note"]]))
+    assert np.isnan(got.at["z", "x"]) and got["x"].dtype == float
     arrays = pd.concat(source.chunks("arrays", rows=4), ignore_index=True)
     assert list(zip(arrays["building_id"], arrays["row"])) == [
         (b, r) for b in sorted(ids) for r in (0, 1)]
