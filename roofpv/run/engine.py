@@ -426,7 +426,8 @@ def run_partitions(
         assessed = source.read(conclude_columns(source.columns(), prepared))
         if inventory.dsm is None:  # conclude reads the inventory's footprints for the DSM only
             prepared = replace(prepared, inventory=replace(inventory, buildings=b.iloc[:0]))
-        del b, inventory
+        # memory: the first pass's catalogue (but its ids) and the partition plan go too
+        del b, inventory, scan, shared, labels, reads
         results = conclude(assessed, config, prepared, None, None, progress)
         return replace(_placed(results, source), partitions=source)
     parts = [cache.load(k) for k in numbers]
