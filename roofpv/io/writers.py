@@ -262,9 +262,11 @@ def _write_wkb(chunked: Chunked, path: Path, layer: str, **options) -> None:
     if head is None:
         return
     schema = head.schema
+    first = [head]  # memory: the first chunk let go once written, as every other
+    del head
 
     def batches():
-        yield from head.to_batches()
+        yield from first.pop().to_batches()
         for table in tables:
             yield from table.select(schema.names).cast(schema).to_batches()
 

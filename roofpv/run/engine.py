@@ -423,12 +423,13 @@ def run_partitions(
     if stream and len(numbers) > 1:
         source = Partitions(cache.dir, numbers, ids, inventory.crs,
                             ("planes", *(("arrays",) if draw_arrays else ()), "facades"))
-        assessed = source.read(conclude_columns(source.columns(), prepared))
+        columns = conclude_columns(source.columns(), prepared)
         if inventory.dsm is None:  # conclude reads the inventory's footprints for the DSM only
             prepared = replace(prepared, inventory=replace(inventory, buildings=b.iloc[:0]))
         # memory: the first pass's catalogue (but its ids) and the partition plan go too
         del b, inventory, scan, shared, labels, reads
-        results = conclude(assessed, config, prepared, None, None, progress)
+        give_back_freed_memory()
+        results = conclude(source.read(columns), config, prepared, None, None, progress)
         return replace(_placed(results, source), partitions=source)
     parts = [cache.load(k) for k in numbers]
     # infer_objects: a partition without a value in a text column gives it object dtype
@@ -445,6 +446,20 @@ def run_partitions(
     if facade_layer is None and config.facades.enabled:  # no building has a wall
         facade_layer = next((p[3] for p in parts if p[3] is not None), None)
     return conclude(assessed, config, prepared, plane_layer, pv_arrays, progress, facade_layer)
+
+
+def give_back_freed_memory() -> None:
+    """Return the heap memory this process has freed to the system (glibc's
+    ``malloc_trim``; elsewhere nothing). glibc keeps the small blocks a run frees
+    (the survey's and the partitions' frames and texts) mapped for reuse, so the resident
+    memory of the jurisdiction-wide steps would otherwise start from the read phase's high
+    water mark, not from what the process still holds."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def surface_footprints(folder: Path, parts: tuple[int, ...], ids: pd.Index, outlines: gpd.GeoDataFrame
