@@ -422,6 +422,35 @@ def test_printable_swaps_characters_the_font_lacks():
     assert fonts.missing("平湖市 m² ✓") == set()
 
 
+def test_the_cached_font_subset_is_the_subset_cut_afresh(tmp_path, monkeypatch):
+    """Cache miss: the subset is cut and stored; cache hit (same characters, any order
+    or repetition): the stored bytes, which are those of a second cut; other characters
+    miss; a cache folder that cannot be written still gives the subset."""
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    text = "平湖市当湖街道 CO2 kWp"
+    cut = fonts.woff_subset(text)
+    stored = list((tmp_path / "cache" / "roofpv" / "fonts").glob("*"))
+    assert [p.suffix for p in stored] == [".woff"] and stored[0].read_bytes() == cut
+    font = TTFont(io.BytesIO(cut))
+    assert font.flavor == "woff" and set(font.getBestCmap()) == {ord(c) for c in set(text)}
+    fresh = fonts._cut_subset("".join(sorted(set(text))))
+    assert fresh == cut
+
+    def no_cut(chars):
+        raise AssertionError(f"cut again for {chars!r}")
+
+    monkeypatch.setattr(fonts, "_cut_subset", no_cut)
+    assert fonts.woff_subset(text[::-1] + text) == cut
+    with pytest.raises(AssertionError, match="cut again"):
+        fonts.woff_subset(text + "镇")
+    monkeypatch.undo()
+    monkeypatch.setattr(sys, "platform", "linux")
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "a-file"))
+    assert fonts.woff_subset(text) == cut
+
+
 def test_capacity_fields_agree_across_layers_csv_and_report(out):
     """Technical potential, counted potential and existing PV: the same named fields,
     with the same sums, in the buildings and townships layers, townships.csv, the

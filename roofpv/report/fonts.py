@@ -1,5 +1,7 @@
 """The Chinese font of the reports: packaged, measured for the layout of the charts, and
-embedded in each page as a WOFF subset of the characters the pages use.
+embedded in each page as a WOFF subset of the characters the pages use (kept in the
+user's cache folder, :func:`cache_dir`: a survey's pages use the same characters run
+after run, and cutting the subset is the report's largest single step).
 
 The packaged font is Noto Sans CJK SC Regular (SIL Open Font License 1.1, see
 ``fonts/LICENSE-OFL.txt``) cut to GB 2312 by ``scripts/make_font.py``. Maps and charts
@@ -10,13 +12,18 @@ browser with the same embedded font and a fresh machine needs no CJK font instal
 from __future__ import annotations
 
 import base64
+import contextlib
+import hashlib
 import io
+import os
+import sys
+import tempfile
 import unicodedata
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
-from fontTools import subset
+import fontTools
 from fontTools.ttLib import TTFont
 
 #: Family name of the packaged font.
@@ -79,9 +86,58 @@ def printable(text: str, markup: bool = False) -> str:
     return text.translate(str.maketrans(swap)) if swap else text
 
 
+def cache_dir() -> Path:
+    """roofpv's folder in the user's cache folder (``%LOCALAPPDATA%`` on Windows,
+    ``~/Library/Caches`` on macOS, else ``$XDG_CACHE_HOME`` or ``~/.cache``)."""
+    if sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
+        root = Path(os.environ["LOCALAPPDATA"])
+    elif sys.platform == "darwin":
+        root = Path.home() / "Library" / "Caches"
+    else:
+        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return root / "roofpv"
+
+
 def woff_subset(text: str) -> bytes:
     """WOFF font with the glyphs of the packaged font that ``text`` needs (zlib: WOFF2's
-    Brotli at its usual level makes it 8 % smaller for eight times the time)."""
+    Brotli at its usual level makes it 8 % smaller for eight times the time).
+
+    The subset is kept in :func:`cache_dir` under a name that hashes everything it
+    depends on (the font file, fontTools' version, :data:`FEATURES` and the characters),
+    so a cached subset is the one :func:`_cut_subset` would cut; a cache that cannot be
+    read or written is left alone and the subset cut."""
+    chars = "".join(sorted(set(text) & coverage())) or " "
+    recipe = "\n".join((fontTools.version, _font_digest(), ",".join(FEATURES), chars))
+    path = cache_dir() / "fonts" / f"{hashlib.sha256(recipe.encode()).hexdigest()}.woff"
+    try:
+        return path.read_bytes()
+    except OSError:
+        pass
+    data = _cut_subset(chars)
+    part = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as f:
+            part = Path(f.name)
+            f.write(data)
+        part.replace(path)  # whole or not at all: runs at the same time read either
+    except OSError:
+        with contextlib.suppress(OSError):
+            if part is not None:
+                part.unlink(missing_ok=True)
+    return data
+
+
+@cache
+def _font_digest() -> str:
+    """SHA-256 of the packaged font file."""
+    return hashlib.sha256(font_path().read_bytes()).hexdigest()
+
+
+def _cut_subset(chars: str) -> bytes:
+    """The WOFF subset of the packaged font holding ``chars`` (:func:`woff_subset`)."""
+    from fontTools import subset  # only here: 0.1 s of imports a cached subset does without
+
     options = subset.Options()
     options.flavor = "woff"
     options.layout_features = FEATURES
@@ -90,7 +146,7 @@ def woff_subset(text: str) -> bytes:
     options.name_IDs = ["*"]
     font = TTFont(font_path(), recalcTimestamp=False, recalcBBoxes=False)
     subsetter = subset.Subsetter(options)
-    subsetter.populate(text="".join(sorted(set(text) & coverage())) or " ")
+    subsetter.populate(text=chars)
     subsetter.subset(font)
     out = io.BytesIO()
     subset.save_font(font, out, options)
