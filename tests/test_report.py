@@ -444,11 +444,29 @@ def test_the_cached_font_subset_is_the_subset_cut_afresh(tmp_path, monkeypatch):
     assert fonts.woff_subset(text[::-1] + text) == cut
     with pytest.raises(AssertionError, match="cut again"):
         fonts.woff_subset(text + "镇")
-    monkeypatch.undo()
-    monkeypatch.setattr(sys, "platform", "linux")
     (tmp_path / "a-file").write_text("")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "a-file"))
-    assert fonts.woff_subset(text) == cut
+    monkeypatch.setattr(fonts, "_cut_subset", lambda chars: chars.encode())
+    assert fonts.woff_subset(text) == "".join(sorted(set(text))).encode()
+
+
+def test_the_cached_advance_widths_are_those_read_from_the_font(tmp_path, monkeypatch):
+    """The advance widths kept in the cache (miss: read and stored; hit: read back
+    without opening the font) are those of the font's own tables."""
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    font = TTFont(fonts.font_path())
+    em, metrics = font["head"].unitsPerEm, font["hmtx"].metrics
+    expected = {chr(c): metrics[g][0] / em for c, g in font.getBestCmap().items()}
+    try:
+        fonts.advances.cache_clear()
+        assert fonts.advances() == expected
+        assert len(list((tmp_path / "roofpv" / "fonts").glob("*-advances.json"))) == 1
+        fonts.advances.cache_clear()
+        monkeypatch.setattr(fonts, "_read_advances", lambda: pytest.fail("read the font again"))
+        assert fonts.advances() == expected and fonts.advances()["平"] == 1.0
+    finally:
+        fonts.advances.cache_clear()
 
 
 def test_capacity_fields_agree_across_layers_csv_and_report(out):

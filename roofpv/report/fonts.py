@@ -15,6 +15,7 @@ import base64
 import contextlib
 import hashlib
 import io
+import json
 import os
 import sys
 import tempfile
@@ -43,7 +44,23 @@ def font_path() -> Path:
 
 @cache
 def advances() -> dict[str, float]:
-    """Advance width (em) of each character the packaged font draws."""
+    """Advance width (em) of each character the packaged font draws: read from the font
+    (:func:`_read_advances`, 0.1 s to parse its character map) once and kept in
+    :func:`cache_dir` under the font's hash."""
+    path = cache_dir() / "fonts" / f"{_font_digest()}-fonttools-{fontTools.version}-advances.json"
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(found, dict):
+            return found
+    except (OSError, ValueError):
+        pass
+    found = _read_advances()
+    _store(path, json.dumps(found, ensure_ascii=False).encode("utf-8"))
+    return found
+
+
+def _read_advances() -> dict[str, float]:
+    """Advance width (em) of each character of the packaged font's character map."""
     font = TTFont(font_path(), lazy=True)
     metrics, em = font["hmtx"].metrics, font["head"].unitsPerEm
     return {chr(c): metrics[glyph][0] / em for c, glyph in font.getBestCmap().items()}
@@ -63,7 +80,8 @@ def text_width(text: str, size: float) -> float:
 
 def missing(text: str) -> set[str]:
     """Printable characters of ``text`` that the packaged font cannot draw."""
-    return {c for c in set(text) if c.isprintable() and not c.isspace() and c not in coverage()}
+    drawn = coverage()
+    return {c for c in set(text) if c.isprintable() and not c.isspace() and c not in drawn}
 
 
 #: Characters with a meaning in HTML and XML markup.
@@ -114,18 +132,24 @@ def woff_subset(text: str) -> bytes:
     except OSError:
         pass
     data = _cut_subset(chars)
+    _store(path, data)
+    return data
+
+
+def _store(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` in the cache, whole or not at all (runs at the same
+    time read the old file or the new one); a cache that cannot be written is left."""
     part = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as f:
             part = Path(f.name)
             f.write(data)
-        part.replace(path)  # whole or not at all: runs at the same time read either
+        part.replace(path)
     except OSError:
         with contextlib.suppress(OSError):
             if part is not None:
                 part.unlink(missing_ok=True)
-    return data
 
 
 @cache
