@@ -269,8 +269,8 @@ def normalise_survey(
     """
     header = survey_header(list(raw.columns), source, sheet, first_row - 1, typed)
     table, part = normalise_rows(raw, header, np.arange(first_row, first_row + len(raw)))
-    keep = first_of_each_id(pd.Index(part.ids))
-    findings = survey_findings(header, [part], part.rows[~keep], part.ids[~keep])
+    keep = first_of_each_id(table.index)
+    findings = survey_findings(header, [part], part.rows[~keep], table.index[~keep].to_numpy())
     return settle_dtypes(table.iloc[np.flatnonzero(keep)]), findings
 
 
@@ -334,10 +334,9 @@ def survey_header(columns: list, source: str, sheet: str | None = None, row: int
 class SurveyPart:
     """What :func:`survey_findings` needs of a block of survey rows normalised on its own."""
 
-    #: Spreadsheet row and cleaned id of each row the block's table holds (those with an
-    #: id; a repeated id included, :func:`first_of_each_id` tells which to keep).
+    #: Spreadsheet row of each row the block's table holds (those with an id; a repeated
+    #: id included: :func:`first_of_each_id` on the table's index tells which to keep).
     rows: np.ndarray
-    ids: np.ndarray
     #: Rows not wholly blank.
     filled: int
     #: Per id repair (:data:`roofpv.inputs.ids.REPAIRS`, in the order first met): rows
@@ -403,7 +402,7 @@ def normalise_rows(raw: pd.DataFrame, header: SurveyHeader, rows: np.ndarray) ->
                 report("info", row, ids[row], column, None, f"blank cell: {BLANK_MEANS[column]}",
                        "fill in the cell")
         blanks[column], found = found, []
-    part = SurveyPart(rows=table.index.to_numpy(), ids=ids.to_numpy(dtype=object), filled=len(keep),
+    part = SurveyPart(rows=table.index.to_numpy(), filled=len(keep),
                       repaired=repairs, missing=missing, issues=issues, blanks=blanks)
     return out, part
 

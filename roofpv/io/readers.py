@@ -385,11 +385,11 @@ def read_survey(path: Path, sheet: str | int = 0) -> tuple[pd.DataFrame, list[Fi
     :func:`roofpv.io.encodings.decode` detects (UTF-8, GBK, Big5, Windows-1252).
     """
     read = read_survey_blocks(path, sheet, lambda k, table: table)
-    ids = pd.Index(np.concatenate([p.ids for p in read.parts]), dtype=object)
-    first = first_of_each_id(ids)
-    rows = np.concatenate([p.rows for p in read.parts])
-    findings = read.findings + survey_findings(read.header, read.parts, rows[~first], ids[~first].to_numpy())
     table = pd.concat(read.blocks) if len(read.blocks) > 1 else read.blocks[0]
+    first = first_of_each_id(table.index)
+    rows = np.concatenate([p.rows for p in read.parts])
+    findings = read.findings + survey_findings(read.header, read.parts, rows[~first],
+                                               table.index[~first].to_numpy())
     return settle_dtypes(table.iloc[np.flatnonzero(first)]), findings
 
 
