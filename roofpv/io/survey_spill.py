@@ -84,13 +84,29 @@ class SpilledSurvey:
         self.folder.cleanup()
 
 
+def from_table(table: pd.DataFrame, folder: Path | None = None) -> SpilledSurvey:
+    """A survey table held whole (the empty one of a run without survey) as a
+    :class:`SpilledSurvey` of one block."""
+    spill = _folder(folder)
+    file = Path(spill.name) / "0.pkl"
+    table.to_pickle(file)
+    keys = pd.DataFrame({c: pd.Categorical(table[c]) for c in KEYS}, index=table.index)
+    return SpilledSurvey(folder=spill, files=(file,), used=(np.ones(len(table), bool),), index=table.index,
+                         keys=keys, dtypes=table.dtypes, probe=table.iloc[:1])
+
+
+def _folder(folder: Path | None) -> tempfile.TemporaryDirectory:
+    """A new temporary folder inside ``folder`` (default: the system's)."""
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+    return tempfile.TemporaryDirectory(prefix=".survey-", dir=folder)
+
+
 def spill_survey(path: Path, sheet: str | int, folder: Path | None = None) -> tuple[SpilledSurvey, list[Finding]]:
     """The survey at ``path`` (CSV read in blocks of rows; a workbook whole, as one block)
     as a :class:`SpilledSurvey` in a temporary folder inside ``folder`` (default: the
     system's), and the findings :func:`roofpv.io.readers.read_survey` makes, in its order."""
-    if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
-    spill = tempfile.TemporaryDirectory(prefix=".survey-", dir=folder)
+    spill = _folder(folder)
     held: list[tuple[Path, pd.Index, pd.DataFrame, dict[str, np.ndarray], pd.Series]] = []
     probe: list[pd.DataFrame] = []
 
