@@ -281,9 +281,11 @@ def settle_dtypes(table: pd.DataFrame) -> pd.DataFrame:
     changes = {}
     for c in table.columns:
         values = table[c]
-        if isinstance(values.dtype, pd.StringDtype) and values.isna().all():
+        if not (isinstance(values.dtype, pd.StringDtype) or values.dtype == object):
+            continue
+        if values.isna().all():
             changes[c] = np.full(len(table), None, object)
-        elif values.dtype == object and values.notna().any() and pd.api.types.infer_dtype(values, skipna=True) == "string":
+        elif values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) == "string":
             changes[c] = values.astype("str")
     return table.assign(**changes) if changes else table
 

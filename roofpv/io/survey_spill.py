@@ -64,6 +64,7 @@ class SpilledSurvey:
             return
         pos = np.concatenate(list(wanted.values()))
         part = np.repeat(np.array(list(wanted), dtype=np.int64), [len(p) for p in wanted.values()])
+        blank = [c for c, dtype in self.dtypes.items() if dtype == object]  # columns without text: None
         order = np.argsort(pos, kind="stable")
         pos, part = pos[order], part[order]
         start = 0
@@ -75,6 +76,7 @@ class SpilledSurvey:
                 continue
             block = pd.read_pickle(file).iloc[np.flatnonzero(used)]
             block = block.set_axis(self.index[lo:hi], axis=0).astype(self.dtypes)
+            block = block.assign(**{c: np.full(len(block), None, object) for c in blank})
             here, to = pos[a:b] - lo, part[a:b]
             for k in np.unique(to):
                 write(int(k), block.iloc[here[to == k]])
