@@ -112,3 +112,17 @@ def test_the_usual_row_length_is_the_whole_files_not_the_first_blocks(tmp_path, 
     pd.testing.assert_frame_equal(blocks, whole)
     pd.testing.assert_frame_equal(_gathered(spilled), whole)
     assert in_blocks == found == spilled_found
+
+
+@pytest.mark.parametrize("text, encoding", [
+    ("建筑编号,备注\nB1,东侧加建\n", "utf-8"), ("建筑编号,备注\nB1,东侧加建\n", "utf-8-sig"),
+    ("建筑编号,备注\nB1,东侧加建\n", "utf-16"), ("建筑编号,备注\nB1,东侧加建\n", "gb18030"),
+    ("建築編號,備註\nB1,東側加建\n", "big5"), ("id,note\nB1,Café\n", "cp1252")])
+def test_the_encoding_told_in_chunks_is_the_one_told_from_the_whole_text(tmp_path, monkeypatch, text, encoding):
+    from roofpv.io import encodings
+
+    data = text.encode(encoding)
+    (tmp_path / "t.csv").write_bytes(data)
+    monkeypatch.setattr(encodings, "CHUNK_BYTES", 5)  # characters cut between chunks
+    told, whole = encodings.detect(tmp_path / "t.csv"), encodings.decode(data)
+    assert (told.encoding, told.how) == (whole.encoding, whole.how)

@@ -64,7 +64,7 @@ class SpilledSurvey:
             return
         pos = np.concatenate(list(wanted.values()))
         part = np.repeat(np.array(list(wanted), dtype=np.int64), [len(p) for p in wanted.values()])
-        blank = [c for c, dtype in self.dtypes.items() if dtype == object]  # columns without text: None
+        blank = [c for c, dtype in self.dtypes.items() if dtype == np.dtype(object)]  # columns without text: None
         order = np.argsort(pos, kind="stable")
         pos, part = pos[order], part[order]
         start = 0
