@@ -17,8 +17,9 @@ def _messy_rows() -> list[str]:
     """Survey lines with what spans blocks of 7 rows: an id repeated four blocks later,
     ids repaired in two blocks, an unquoted comma (a ragged row) and a trailing comma,
     a note only in the third block, a note only on a repeated row's line (its column
-    stays without text), a blank row, a row without id, a quoted newline across the
-    boundary of two blocks, unknown codes and implausible loads in several blocks."""
+    stays without text), a blank row, a row without id, quoted newlines at the start of
+    a block (the rows after them numbered by record, not by line), unknown codes and
+    implausible loads in several blocks."""
     rows = []
     for i in range(40):
         town = "曹桥街道" if i % 3 else "新仓镇"
@@ -34,8 +35,9 @@ def _messy_rows() -> list[str]:
     rows[31] = "B001,新仓镇,工业厂房,瓦屋面,2.0,,T-3,1999"  # and B001
     rows[11] = ",,,,,,,"  # blank row
     rows[12] = ",曹桥街道,工业厂房,瓦屋面,2.0,,T-1,2001"  # no id
-    rows[13] = 'B013,曹桥街道,工业厂房,混凝土平屋面,1.5,"南侧\n北侧",T-1,2013'  # 14th record: ends a block
-    rows[14] = 'B014,曹桥街道,工业厂房,混凝土平屋面,1.5,"上\n下",T-1,2014'  # opens the next
+    # Records 14 and 15 (a block of 7 records ends with record 13): two lines each.
+    rows[13] = 'B013,曹桥街道,工业厂房,混凝土平屋面,1.5,"南侧\n北侧",T-1,2013'
+    rows[14] = 'B014,曹桥街道,工业厂房,混凝土平屋面,1.5,"上\n下",T-1,2014'
     return rows
 
 
