@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from roofpv.findings import Finding
 from roofpv.inputs.survey_table import first_of_each_id, settle_dtypes, survey_findings
@@ -137,9 +138,8 @@ def spill_survey(path: Path, sheet: str | int, folder: Path | None = None) -> tu
     for _, block_ids, *_ in held:
         used.append(first[start:start + len(block_ids)])
         start += len(block_ids)
-    keys = pd.concat([h[2] for h in held]).iloc[np.flatnonzero(first)]
-    for c in KEYS:  # the categories of every block, joined
-        keys[c] = pd.Categorical(keys[c].astype(object))
+    keys = pd.DataFrame({c: union_categoricals([h[2][c].array for h in held]) for c in KEYS},
+                        index=ids).iloc[np.flatnonzero(first)]
     dtypes = held[0][4].copy()
     for c in dtypes.index:  # a text column is str where a row used holds text (settle_dtypes)
         filled = [h[4][c] for h, u in zip(held, used)
