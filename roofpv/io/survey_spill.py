@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -108,8 +109,26 @@ def _folder(folder: Path | None) -> tempfile.TemporaryDirectory:
 def spill_survey(path: Path, sheet: str | int, folder: Path | None = None) -> tuple[SpilledSurvey, list[Finding]]:
     """The survey at ``path`` (CSV read in blocks of rows; a workbook whole, as one block)
     as a :class:`SpilledSurvey` in a temporary folder inside ``folder`` (default: the
-    system's), and the findings :func:`roofpv.io.readers.read_survey` makes, in its order."""
+    system's), and the findings :func:`roofpv.io.readers.read_survey` makes, in its order.
+
+    The file is parsed in a child process, which returns only what the
+    :class:`SpilledSurvey` holds: Python keeps the memory a parse touched (the cells'
+    texts of every block, freed among the few objects that outlive them), so parsed
+    here the survey would still grow this process by about 0.3 GB per million rows."""
     spill = _folder(folder)
+    try:
+        with ProcessPoolExecutor(max_workers=1) as child:
+            files, used, keys, dtypes, probe, findings = child.submit(_spill, path, sheet, Path(spill.name)).result()
+    except BaseException:
+        spill.cleanup()
+        raise
+    spilled = SpilledSurvey(folder=spill, files=files, used=used, index=keys.index, keys=keys, dtypes=dtypes,
+                            probe=probe)
+    return spilled, findings
+
+
+def _spill(path: Path, sheet: str | int, folder: Path):
+    """The blocks of :func:`spill_survey` written to ``folder``, and what it keeps of them."""
     held: list[tuple[Path, pd.Index, pd.DataFrame, dict[str, np.ndarray], pd.Series]] = []
     probe: list[pd.DataFrame] = []
 
@@ -117,7 +136,7 @@ def spill_survey(path: Path, sheet: str | int, folder: Path | None = None) -> tu
         if k == 0:  # (again, when readers.read_survey_blocks reads the file a second time)
             held.clear()
             probe.clear()
-        file = Path(spill.name) / f"{k}.pkl"
+        file = folder / f"{k}.pkl"
         table.to_pickle(file)
         if not probe and len(table):
             probe.append(table.iloc[:1])
@@ -149,7 +168,5 @@ def spill_survey(path: Path, sheet: str | int, folder: Path | None = None) -> tu
         elif isinstance(dtypes[c], pd.StringDtype):
             dtypes[c] = np.dtype(object)
     first_row = probe[0] if probe else pd.read_pickle(held[0][0]).iloc[:0]
-    spilled = SpilledSurvey(folder=spill, files=tuple(h[0] for h in held), used=tuple(used),
-                            index=keys.index, keys=keys, dtypes=dtypes,
-                            probe=settle_dtypes(first_row).astype(dtypes))
-    return spilled, findings
+    return (tuple(h[0] for h in held), tuple(used), keys, dtypes, settle_dtypes(first_row).astype(dtypes),
+            findings)
