@@ -93,7 +93,7 @@ def test_a_text_column_filled_only_on_a_repeated_row_stays_without_text(tmp_path
     rows = [r.replace("东侧加建", "").replace('"南侧\n北侧"', "").replace('"上\n下"', "") for r in rows]
     rows[29] = "B003,新仓镇,工业厂房,瓦屋面,2.0,只在重复行,T-2,"
     path = _write(tmp_path / "survey.csv", rows)
-    (whole, found), (blocks, in_blocks), (spilled, spilled_found) = _whole_and_blocks(path, monkeypatch)
+    (whole, found), (blocks, in_blocks), (spilled, spilled_found) = _whole_and_blocks(path, monkeypatch, 10)
     assert whole["note"].dtype == object and whole["note"].isna().all()
     assert whole["township"].dtype != object  # text
     pd.testing.assert_frame_equal(blocks, whole)
@@ -105,10 +105,10 @@ def test_a_text_column_filled_only_on_a_repeated_row_stays_without_text(tmp_path
 def test_the_usual_row_length_is_the_whole_files_not_the_first_blocks(tmp_path, monkeypatch):
     # The first block's rows have the header's 8 cells; most rows after it end in a comma,
     # so the usual row has 9 cells and none of them is ragged. The file is read again.
-    rows = [f"B{i:03d},曹桥街道,工业厂房,瓦屋面,1.5,,T-1,2001" + ("," if i >= 7 else "") for i in range(30)]
+    rows = [f"B{i:03d},曹桥街道,工业厂房,瓦屋面,1.5,,T-1,2001" + ("," if i >= 9 else "") for i in range(30)]
     rows[20] = "B020,曹桥街道,工业厂房,瓦屋面,1,5,,T-1,2001,"  # 10 cells: ragged
     path = _write(tmp_path / "survey.csv", rows)
-    (whole, found), (blocks, in_blocks), (spilled, spilled_found) = _whole_and_blocks(path, monkeypatch)
+    (whole, found), (blocks, in_blocks), (spilled, spilled_found) = _whole_and_blocks(path, monkeypatch, 10)
     assert len(whole) == 29 and "B020" not in whole.index
     assert [f.row for f in found if f.problem.startswith("row has")] == [22]
     pd.testing.assert_frame_equal(blocks, whole)
