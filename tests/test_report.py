@@ -422,6 +422,53 @@ def test_printable_swaps_characters_the_font_lacks():
     assert fonts.missing("平湖市 m² ✓") == set()
 
 
+def test_the_cached_font_subset_is_the_subset_cut_afresh(tmp_path, monkeypatch):
+    """Cache miss: the subset is cut and stored; cache hit (same characters, any order
+    or repetition): the stored bytes, which are those of a second cut; other characters
+    miss; a cache folder that cannot be written still gives the subset."""
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    text = "平湖市当湖街道 CO2 kWp"
+    cut = fonts.woff_subset(text)
+    stored = list((tmp_path / "cache" / "roofpv" / "fonts").glob("*.woff"))
+    assert len(stored) == 1 and stored[0].read_bytes() == cut
+    font = TTFont(io.BytesIO(cut))
+    assert font.flavor == "woff" and set(font.getBestCmap()) == {ord(c) for c in set(text)}
+    fresh = fonts._cut_subset("".join(sorted(set(text))))
+    assert fresh == cut
+
+    def no_cut(chars):
+        raise AssertionError(f"cut again for {chars!r}")
+
+    monkeypatch.setattr(fonts, "_cut_subset", no_cut)
+    assert fonts.woff_subset(text[::-1] + text) == cut
+    with pytest.raises(AssertionError, match="cut again"):
+        fonts.woff_subset(text + "镇")
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "a-file"))
+    monkeypatch.setattr(fonts, "_cut_subset", lambda chars: chars.encode())
+    assert fonts.woff_subset(text) == "".join(sorted(set(text))).encode()
+
+
+def test_the_cached_advance_widths_are_those_read_from_the_font(tmp_path, monkeypatch):
+    """The advance widths kept in the cache (miss: read and stored; hit: read back
+    without opening the font) are those of the font's own tables."""
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    font = TTFont(fonts.font_path())
+    em, metrics = font["head"].unitsPerEm, font["hmtx"].metrics
+    expected = {chr(c): metrics[g][0] / em for c, g in font.getBestCmap().items()}
+    try:
+        fonts.advances.cache_clear()
+        assert fonts.advances() == expected
+        assert len(list((tmp_path / "roofpv" / "fonts").glob("*-advances.json"))) == 1
+        fonts.advances.cache_clear()
+        monkeypatch.setattr(fonts, "_read_advances", lambda: pytest.fail("read the font again"))
+        assert fonts.advances() == expected and fonts.advances()["平"] == 1.0
+    finally:
+        fonts.advances.cache_clear()
+
+
 def test_capacity_fields_agree_across_layers_csv_and_report(out):
     """Technical potential, counted potential and existing PV: the same named fields,
     with the same sums, in the buildings and townships layers, townships.csv, the

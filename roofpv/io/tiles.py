@@ -213,7 +213,6 @@ def read_window(mosaic: Mosaic, bounds, resampling: Resampling = Resampling.bili
     with ExitStack() as stack:
         for i in hit:
             src = (_open or {}).get(i) or stack.enter_context(rasterio.open(mosaic.paths[i]))
-            part = np.full((height, width), np.nan, np.float32)
             offset = _grid_offset(src, target, r, (x0, y1))
             if offset is not None:  # on the grid: read the overlapping pixels as they are
                 col, row = offset
@@ -222,12 +221,15 @@ def read_window(mosaic: Mosaic, bounds, resampling: Resampling = Resampling.bili
                 if c0 >= c1 or r0 >= r1:
                     continue
                 data = src.read(1, window=rasterio.windows.Window(c0, r0, c1 - c0, r1 - r0), masked=True)
-                part[r0 - row:r1 - row, c0 - col:c1 - col] = np.ma.filled(data.astype(np.float32), np.nan)
+                part = np.ma.filled(data.astype(np.float32), np.nan)
+                into = z[r0 - row:r1 - row, c0 - col:c1 - col]  # a view: only the tile's pixels
             else:
+                part = np.full((height, width), np.nan, np.float32)
                 size = (mosaic.bounds[i, 2] - mosaic.bounds[i, 0]) / src.width
                 reproject(rasterio.band(src, 1), part, src_nodata=src.nodata, dst_transform=transform,
                           dst_crs=target, dst_nodata=np.nan, resampling=_kernel(size, r, resampling))
-            z = np.where(np.isnan(z), part, z)
+                into = z
+            np.copyto(into, part, where=np.isnan(into))
     return Raster(z, float(x0), float(y1), r)
 
 
