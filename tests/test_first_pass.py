@@ -196,3 +196,26 @@ def test_first_pass_plans_buildings_without_a_surveyed_township_by_their_locatio
     assert catalogue.ids[0] == "CQ00001" and not findings
     located = pd.Series(catalogue.township).value_counts()
     assert set(located.index) <= set(polygons.index) | {"未知"} and located.get("未知", 0) < 30
+
+
+@pytest.mark.slow
+def test_a_csv_survey_spilled_in_blocks_gives_the_one_piece_results(messy, tmp_path, monkeypatch):
+    # The sample's survey as CSV with a repeated id across blocks and a ragged row, read in
+    # blocks of 500 rows: the partitions' survey rows come from the blocks on disk.
+    from roofpv.io import readers
+
+    cells = pd.read_excel(SAMPLE / "survey.xlsx", header=None, dtype=object, engine="calamine")
+    lines = cells.to_csv(index=False, header=False).splitlines()
+    lines[1200] = lines[3].replace(",", ",,", 1)  # an unquoted comma: this row is skipped
+    lines[2400] = lines[5]  # repeats a row of the first block
+    (tmp_path / "survey.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    config = messy[".gpkg"]
+    config = config.model_copy(update={"inputs": config.inputs.model_copy(update={"survey": tmp_path / "survey.csv"})})
+    monkeypatch.setattr(readers, "CSV_BLOCK_ROWS", 500)
+    whole = run(config)
+    problems = [f.problem for f in whole.findings]
+    assert any(p.startswith("duplicate building id") for p in problems)
+    assert any(p.startswith("row has") for p in problems)
+    parted = engine.run_partitions(config, tmp_path / "out", partitions=12, by="spatial")
+    assert_same_results(whole, parted)
+    assert not list((tmp_path / "out").glob(".survey-*"))  # the blocks are removed

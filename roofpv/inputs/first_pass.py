@@ -45,6 +45,7 @@ from roofpv.inputs.inventory import (
 )
 from roofpv.inputs.webmap import to_wgs84
 from roofpv.io import readers
+from roofpv.io.survey_spill import SpilledSurvey
 
 #: GDAL drivers whose feature ids address the features directly and stay the same from
 #: one opening to the next (GeoJSON renumbers repeated ids, for one).
@@ -59,11 +60,12 @@ STAGES = ("survey", "geometry", "overlaps", "townships", "cross", "transformers"
 @dataclass(frozen=True, kw_only=True)
 class Scan:
     """The first pass of a run read per partition: the :class:`Catalogue`, the survey
-    (ids matched) that the partitions' rows are cut from, and the place of each
-    partition's findings among the jurisdiction-wide ones."""
+    (ids matched; its rows on disk until the partitions have theirs), and the place of
+    each partition's findings among the jurisdiction-wide ones."""
 
     catalogue: Catalogue
-    survey: pd.DataFrame
+    #: None once the partitions have their rows (:func:`roofpv.run.engine.write_reads`).
+    survey: SpilledSurvey | None
     #: dtypes of the survey columns once joined to every footprint.
     survey_dtypes: pd.Series
     #: Township polygons as read (their file's CRS), or None.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -261,45 +262,127 @@ def normalise_survey(
     survey : DataFrame indexed by ``building_id`` with every canonical column
         (NaN where absent); loads in kN/m².
     findings : list of Finding
+
+    A large table is normalised in blocks of rows the same way (:func:`survey_header`,
+    :func:`normalise_rows` per block, :func:`first_of_each_id` and
+    :func:`survey_findings` over all blocks); this is the one-block case.
     """
-    mapping = map_headers(list(raw.columns), source)
+    header = survey_header(list(raw.columns), source, sheet, first_row - 1, typed)
+    table, part = normalise_rows(raw, header, np.arange(first_row, first_row + len(raw)))
+    keep = first_of_each_id(table.index)
+    findings = survey_findings(header, [part], part.rows[~keep], table.index[~keep].to_numpy())
+    return settle_dtypes(table.iloc[np.flatnonzero(keep)]), findings
+
+
+def settle_dtypes(table: pd.DataFrame) -> pd.DataFrame:
+    """``table``'s text columns as a table normalised from its rows alone holds them:
+    pandas' ``str`` dtype where a column holds some text, else an object column of None
+    (blocks normalised apart and joined, or rows left out, may hold either)."""
+    changes = {}
+    for c in table.columns:
+        values = table[c]
+        if not (isinstance(values.dtype, pd.StringDtype) or values.dtype == object):
+            continue
+        if values.isna().all():
+            changes[c] = np.full(len(table), None, object)
+        elif values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) == "string":
+            changes[c] = values.astype("str")
+    return table.assign(**changes) if changes else table
+
+
+@dataclass(frozen=True)
+class SurveyHeader:
+    """A survey's header as roofpv reads it: raw header → canonical column, the unit
+    each numeric column's header names, and the findings on the header alone."""
+
+    columns: list
+    mapping: dict
+    #: (unit, factor) named in the header of each numeric column roofpv understands.
+    units: dict[str, tuple[str, float]]
+    #: Headers roofpv does not use.
+    unknown: list[Finding]
+    #: A numeric column's header naming a unit roofpv does not know.
+    unit_findings: dict[str, Finding]
+    source: str
+    sheet: str | None
+    #: Spreadsheet row of the header (its last row), quoted in findings.
+    row: int | None
+    typed: bool
+
+
+def survey_header(columns: list, source: str, sheet: str | None = None, row: int | None = 1,
+                  typed: bool = True) -> SurveyHeader:
+    """The :class:`SurveyHeader` of a survey with raw headers ``columns`` (header on
+    spreadsheet row ``row``); :class:`SurveyError` without a building id column."""
+    mapping = map_headers(columns, source)
+    units, unit_findings = {}, {}
+    for header, column in mapping.items():
+        if column not in NUMERIC_COLUMNS:
+            continue
+        unit, factor = header_unit(header, column)
+        if unit is not None and factor is None:
+            unit_findings[column] = Finding(
+                "warning", source, row, None, column, str(header),
+                f"unit {unit!r} in the header not understood; numbers read in {UNIT_LABELS[column]}",
+                f"write the unit as one of {', '.join(UNITS[column])}", sheet)
+        elif factor is not None:
+            units[column] = (unit, factor)
+    return SurveyHeader(columns=columns, mapping=mapping, units=units,
+                        unknown=unknown_headers(columns, mapping, source, sheet, row),
+                        unit_findings=unit_findings, source=source, sheet=sheet, row=row, typed=typed)
+
+
+@dataclass(frozen=True)
+class SurveyPart:
+    """What :func:`survey_findings` needs of a block of survey rows normalised on its own."""
+
+    #: Spreadsheet row of each row the block's table holds (those with an id; a repeated
+    #: id included: :func:`first_of_each_id` on the table's index tells which to keep).
+    rows: np.ndarray
+    #: Rows not wholly blank.
+    filled: int
+    #: Per id repair (:data:`roofpv.inputs.ids.REPAIRS`, in the order first met): rows
+    #: repaired, and the first one's spreadsheet row, cleaned id and cell as written.
+    repaired: dict[str, tuple[int, int, str, object]]
+    #: Rows without an id (skipped).
+    missing: list[Finding]
+    #: Per canonical column: the findings on its values, then on its blank cells.
+    issues: dict[str, list[Finding]]
+    blanks: dict[str, list[Finding]]
+
+
+def normalise_rows(raw: pd.DataFrame, header: SurveyHeader, rows: np.ndarray) -> tuple[pd.DataFrame, SurveyPart]:
+    """Survey rows ``raw`` (cells as read, raw headers; on spreadsheet rows ``rows``) in
+    canonical columns, codes and units, indexed by ``building_id``:
+    every row with an id, repeated ids included; and what their findings need
+    (:class:`SurveyPart`). Blank rows and rows without id are left out."""
+    source, sheet, mapping = header.source, header.sheet, header.mapping
     table = raw[list(mapping)].rename(columns=mapping)
-    table.index = np.arange(first_row, first_row + len(table))
-    findings = unknown_headers(list(raw.columns), mapping, source, sheet, first_row - 1)
-
-    def report(level, row, bid, column, value, problem, fix):
-        findings.append(Finding(level, source, int(row), bid, column, value, problem, fix, sheet))
-
+    table.index = rows
     distinct = {c: _Distinct(table[c]) for c in table.columns}
     if distinct:
         filled = np.flatnonzero(~np.column_stack([d.blanks() for d in distinct.values()]).all(axis=1))
         table = table.iloc[filled]
         distinct = {c: d.take(filled) for c, d in distinct.items()}
-    if table.empty:
-        findings.append(Finding("warning", source, first_row - 1, None, None, None,
-                                "survey has a header but no data rows; every footprint is "
-                                "assessed with default values", "fill in the survey rows", sheet))
     ids, repaired = clean_ids(table["building_id"])
+    repairs = {}
     for repair, rows in repaired.items():
         raw_ids = table["building_id"].iloc[rows]
-        example = raw_ids.iloc[0]
-        findings.append(Finding(
-            "warning", source, int(raw_ids.index[0]), ids.iloc[rows[0]], "building_id", repr(example),
-            f"{len(rows):,} building ids {REPAIRS[repair]}; read as {ids.iloc[rows[0]]!r}",
-            "format the id column as text and type the ids as in the footprint file", sheet))
-    for row in ids.index[ids.isna()]:
-        report("error", row, None, "building_id", None, "row has no building id and is skipped",
-               "fill in 建筑编号 so the row can be joined to its footprint")
-    dup = ids.notna() & ids.duplicated(keep="first")
-    for row in ids.index[dup]:
-        report("error", row, ids[row], "building_id", ids[row],
-               "duplicate building id; only its first row is used",
-               "give each building its own 建筑编号 or merge the rows")
-    keep = (ids.notna() & ~dup).to_numpy()
+        repairs[repair] = (len(rows), int(raw_ids.index[0]), ids.iloc[rows[0]], raw_ids.iloc[0])
+    missing = [Finding("error", source, int(row), None, "building_id", None, "row has no building id and is skipped",
+                       "fill in 建筑编号 so the row can be joined to its footprint", sheet)
+               for row in ids.index[ids.isna()]]
+    keep = ids.notna().to_numpy()
     table, ids = table.loc[keep], ids[keep]
     distinct = {c: d.take(np.flatnonzero(keep)) for c, d in distinct.items()}
 
+    found: list[Finding] = []
+
+    def report(level, row, bid, column, value, problem, fix):
+        found.append(Finding(level, source, int(row), bid, column, value, problem, fix, sheet))
+
     out = pd.DataFrame(index=pd.Index(ids.to_numpy(), name="building_id"))
+    issues, blanks = {}, {}
     for column in COLUMN_ALIASES:
         if column == "building_id":
             continue
@@ -308,25 +391,68 @@ def normalise_survey(
         if column in VOCABULARIES:
             parsed = _parse_codes(values, cells, ids, column, report)
         elif column in NUMERIC_COLUMNS:
-            header = next((h for h, c in mapping.items() if c == column), None)
-            unit, factor = header_unit(header, column)
-            if unit is not None and factor is None:
-                findings.append(Finding(
-                    "warning", source, first_row - 1, None, column, str(header),
-                    f"unit {unit!r} in the header not understood; numbers read in {UNIT_LABELS[column]}",
-                    f"write the unit as one of {', '.join(UNITS[column])}", sheet))
-            parsed = _parse_numbers(values, cells, ids, column, report, typed,
-                                    header_unit=(unit, factor) if factor is not None else None)
+            parsed = _parse_numbers(values, cells, ids, column, report, header.typed,
+                                    header_unit=header.units.get(column))
         else:  # text, stripped (each distinct value once)
             text = pd.Series(cells.values, dtype=object).astype("string").str.strip().astype(object)
             parsed = pd.Series(np.append(text.to_numpy(), None)[cells.codes], index=values.index,
                                dtype=object).where(~cells.blanks(), None)
         out[column] = parsed.to_numpy()
+        issues[column], found = found, []
         if column in BLANK_MEANS and column in table:
             for row in values.index[cells.blanks()]:
                 report("info", row, ids[row], column, None, f"blank cell: {BLANK_MEANS[column]}",
                        "fill in the cell")
-    return out, findings
+        blanks[column], found = found, []
+    part = SurveyPart(rows=table.index.to_numpy(), filled=len(keep),
+                      repaired=repairs, missing=missing, issues=issues, blanks=blanks)
+    return out, part
+
+
+def first_of_each_id(ids: pd.Index) -> np.ndarray:
+    """Which rows of a survey with (cleaned) ``ids`` are used: the first of each id."""
+    return ~ids.duplicated(keep="first")
+
+
+def survey_findings(header: SurveyHeader, parts: list[SurveyPart], repeated_rows: np.ndarray,
+                    repeated_ids: np.ndarray) -> list[Finding]:
+    """The findings of a survey normalised in blocks (``parts``, in row order), in the
+    order the table read whole gives them: the header's, ids repaired, rows without id,
+    rows repeating an earlier id (``repeated_rows``/``repeated_ids``, in row order, left
+    out), then column by column the values' findings and the blank cells' (none on a
+    left-out row)."""
+    source, sheet = header.source, header.sheet
+    findings = list(header.unknown)
+    if not sum(p.filled for p in parts):
+        findings.append(Finding("warning", source, header.row, None, None, None,
+                                "survey has a header but no data rows; every footprint is "
+                                "assessed with default values", "fill in the survey rows", sheet))
+    repairs: dict[str, list] = {}
+    for part in parts:
+        for repair, (count, row, bid, example) in part.repaired.items():
+            if repair in repairs:
+                repairs[repair][0] += count
+            else:
+                repairs[repair] = [count, row, bid, example]
+    for repair, (count, row, bid, example) in repairs.items():
+        findings.append(Finding(
+            "warning", source, row, bid, "building_id", repr(example),
+            f"{count:,} building ids {REPAIRS[repair]}; read as {bid!r}",
+            "format the id column as text and type the ids as in the footprint file", sheet))
+    findings += [f for part in parts for f in part.missing]
+    findings += [Finding("error", source, int(row), bid, "building_id", bid,
+                         "duplicate building id; only its first row is used",
+                         "give each building its own 建筑编号 or merge the rows", sheet)
+                 for row, bid in zip(repeated_rows, repeated_ids)]
+    left_out = set(map(int, repeated_rows))
+    for column in COLUMN_ALIASES:
+        if column == "building_id":
+            continue
+        if column in header.unit_findings:
+            findings.append(header.unit_findings[column])
+        for kind in ("issues", "blanks"):
+            findings += [f for part in parts for f in getattr(part, kind)[column] if f.row not in left_out]
+    return findings
 
 
 def cell_fits(column: str | None, value: object) -> bool:

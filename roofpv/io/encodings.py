@@ -89,7 +89,12 @@ def _frequent(char: str, encoding: str) -> bool:
 def cjk_share(text: str, encoding: str) -> float:
     """Share of the non-ASCII characters of ``text`` that are frequently used
     characters of ``encoding`` (1.0 for text without any)."""
-    wide = {c: n for c, n in Counter(text).items() if ord(c) > 127}
+    return _share(Counter(text), encoding)
+
+
+def _share(counts: Counter, encoding: str) -> float:
+    """:func:`cjk_share` of a text given as the count of each of its characters."""
+    wide = {c: n for c, n in counts.items() if ord(c) > 127}
     total = sum(wide.values())
     return sum(n for c, n in wide.items() if _frequent(c, encoding)) / total if total else 1.0
 
@@ -136,6 +141,56 @@ def decode(data: bytes, declared: str | None = None, *, truncated: bool = False)
 def read_text(path: Path) -> Decoded:
     """The text of the file at ``path`` (see :func:`decode`)."""
     return decode(Path(path).read_bytes())
+
+
+#: Bytes read at a time by :func:`detect`.
+CHUNK_BYTES = 1 << 22
+
+
+def _scan(path: Path, encoding: str, on_text=None) -> bool:
+    """Whether the whole file decodes strictly in ``encoding``, read in chunks; each
+    decoded piece goes to ``on_text``, which returns False to stop (as failed)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    with open(path, "rb") as f:
+        try:
+            while True:
+                chunk = f.read(CHUNK_BYTES)
+                text = decoder.decode(chunk, final=not chunk)
+                if on_text is not None and on_text(text) is False:
+                    return False
+                if not chunk:
+                    return True
+        except UnicodeDecodeError:
+            return False
+
+
+def detect(path: Path) -> Decoded:
+    """How :func:`read_text` decodes the file at ``path``, told from the file read in
+    chunks of :data:`CHUNK_BYTES` (so a large survey is never held as text; ``text`` is
+    left empty): the same rules as :func:`decode` on the whole file."""
+    path = Path(path)
+    with open(path, "rb") as f:
+        head = f.read(4)
+    for bom, encoding in BOMS:
+        if head.startswith(bom) and _scan(path, encoding, lambda text: "\0" not in text):
+            return Decoded("", encoding, "bom")
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK_BYTES):
+            if b"\0" in chunk:  # not text (UTF-16 without a mark, a binary file)
+                raise EncodingError("not text (it holds NUL bytes)")
+    if _scan(path, "utf-8"):
+        return Decoded("", "utf-8", "utf-8")
+    best = None
+    for encoding in CJK:
+        counts: Counter = Counter()
+        if _scan(path, encoding, counts.update) and (share := _share(counts, encoding)) > 0.5 \
+                and (best is None or share > best[0]):
+            best = (share, Decoded("", encoding, "cjk"))
+    if best is not None:
+        return best[1]
+    if _scan(path, FALLBACK):
+        return Decoded("", FALLBACK, "assumed")
+    raise EncodingError("not readable as UTF-8, GBK/GB18030, Big5 or Windows-1252 text")
 
 
 #: A line of text holding a byte above ASCII.

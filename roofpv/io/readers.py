@@ -11,12 +11,12 @@ import csv
 import dataclasses
 import functools
 import glob
-import io
 import itertools
 import re
 import sys
 import warnings
 import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -30,7 +30,18 @@ from roofpv.findings import Finding
 from roofpv.inputs.formulas import plain_arithmetic
 from roofpv.inputs.georef import resolve_crs
 from roofpv.inputs.ids import REPAIRS, clean_ids
-from roofpv.inputs.survey_table import cell_fits, locate_header, normalise_survey, unit_key
+from roofpv.inputs.survey_table import (
+    SurveyHeader,
+    SurveyPart,
+    cell_fits,
+    first_of_each_id,
+    locate_header,
+    normalise_rows,
+    settle_dtypes,
+    survey_findings,
+    survey_header,
+    unit_key,
+)
 from roofpv.io import encodings
 from roofpv.schema import HEADER_LOOKUP, NUMERIC_COLUMNS, VOCABULARIES, header_key
 
@@ -373,64 +384,136 @@ def read_survey(path: Path, sheet: str | int = 0) -> tuple[pd.DataFrame, list[Fi
     three-row headers are fine); CSV files may be in any encoding
     :func:`roofpv.io.encodings.decode` detects (UTF-8, GBK, Big5, Windows-1252).
     """
+    read = read_survey_blocks(path, sheet, lambda k, table: table)
+    table = pd.concat(read.blocks) if len(read.blocks) > 1 else read.blocks[0]
+    first = first_of_each_id(table.index)
+    rows = np.concatenate([p.rows for p in read.parts])
+    findings = read.findings + survey_findings(read.header, read.parts, rows[~first],
+                                               table.index[~first].to_numpy())
+    return settle_dtypes(table.iloc[np.flatnonzero(first)]), findings
+
+
+@dataclasses.dataclass(frozen=True)
+class SurveyBlocks:
+    """A survey file read in blocks of rows (:func:`read_survey_blocks`)."""
+
+    header: SurveyHeader
+    #: Each block's normalised rows as kept by the caller, and what their findings need.
+    blocks: list
+    parts: list[SurveyPart]
+    #: The findings on the file and on its ragged rows; :func:`survey_findings` gives the rest.
+    findings: list[Finding]
+
+
+def read_survey_blocks(path: Path, sheet: str | int, keep: Callable[[int, pd.DataFrame], object]) -> SurveyBlocks:
+    """A survey file read :data:`CSV_BLOCK_ROWS` rows at a time (CSV; a workbook in one
+    block), each block normalised on its own (:func:`roofpv.inputs.survey_table.normalise_rows`)
+    and given to ``keep(block number, table)``, which returns what to hold of it (the
+    table itself, or where it was written).
+
+    Checks that span blocks are exact: the usual row length that tells ragged rows is
+    taken from the first block and checked on the whole file (the file is read again
+    in the rare case it differs); repeated ids are the caller's
+    (:func:`roofpv.inputs.survey_table.first_of_each_id` on the parts' ids)."""
     if not path.exists():
         raise InputError(f"{path}: survey file not found; check inputs.survey in the config")
-    findings: list[Finding] = []
     suffix = path.suffix.lower()
     if path.stat().st_size == 0:
         raise InputError(f"{path}: survey file is empty (0 bytes); save or export the survey again")
     if suffix in (".xlsx", ".xlsm"):
-        try:
-            cells = pd.read_excel(path, sheet_name=sheet, header=None, dtype=object, engine="calamine")
-        except ValueError as exc:
-            if "Worksheet" in str(exc) or "sheet" in str(exc).lower():
-                raise InputError(f"{path}: cannot read sheet {sheet!r} ({exc}); set inputs.survey_sheet "
-                                 "to one of the workbook's sheets") from None
-            raise InputError(f"{path}: not a readable XLSX workbook ({exc}); open it in Excel or WPS "
-                             "and save it again as .xlsx") from None
-        except Exception as exc:  # zipfile, XML and I/O errors of a damaged or truncated file
-            raise InputError(f"{path}: not a readable XLSX workbook ({type(exc).__name__}: {exc}); "
-                             "the file may be truncated or not XLSX: open it in Excel or WPS and "
-                             "save it again as .xlsx") from None
-        sheet_name = sheet if isinstance(sheet, str) else None
-        cells, evaluated = _unsaved_formulas(path, sheet, cells)
-    elif suffix == ".csv":
-        cells, decoded, widths = read_csv_cells(path, "survey")
-        sheet_name = None
-        if decoded.encoding not in ("utf-8", "utf-8-sig"):
-            findings.append(Finding(
-                "info" if decoded.how == "cjk" else "warning", str(path), None, None, None,
-                decoded.label, f"file is encoded in {decoded.label}, not UTF-8",
-                "nothing to do; save as UTF-8 CSV to share it with other tools" if decoded.how == "cjk"
-                else "check the names read; save the file as UTF-8 CSV",
-            ))
-    else:
+        return _workbook_survey(path, sheet, keep)
+    if suffix != ".csv":
         raise InputError(f"{path}: survey must be .xlsx or .csv")
+    expected = None
+    while True:
+        read, usual = _csv_survey(path, keep, expected)
+        if usual is None:
+            return read
+        expected = usual
+
+
+def _survey_header(path: Path, cells: pd.DataFrame, sheet_name: str | None, typed: bool
+                   ) -> tuple[SurveyHeader, list[str], int]:
+    """The header of a survey whose first cells are ``cells``: its :class:`SurveyHeader`,
+    its column names and the position of the first data row."""
     try:
         columns, first = locate_header(cells)
+        return survey_header(columns, str(path), sheet_name, first, typed), columns, first
     except SurveyError as exc:
         raise InputError(f"{path}: {exc}") from None
+
+
+def _workbook_survey(path: Path, sheet: str | int, keep) -> SurveyBlocks:
+    """:func:`read_survey_blocks` of a workbook: read whole, one block."""
+    try:
+        cells = pd.read_excel(path, sheet_name=sheet, header=None, dtype=object, engine="calamine")
+    except ValueError as exc:
+        if "Worksheet" in str(exc) or "sheet" in str(exc).lower():
+            raise InputError(f"{path}: cannot read sheet {sheet!r} ({exc}); set inputs.survey_sheet "
+                             "to one of the workbook's sheets") from None
+        raise InputError(f"{path}: not a readable XLSX workbook ({exc}); open it in Excel or WPS "
+                         "and save it again as .xlsx") from None
+    except Exception as exc:  # zipfile, XML and I/O errors of a damaged or truncated file
+        raise InputError(f"{path}: not a readable XLSX workbook ({type(exc).__name__}: {exc}); "
+                         "the file may be truncated or not XLSX: open it in Excel or WPS and "
+                         "save it again as .xlsx") from None
+    sheet_name = sheet if isinstance(sheet, str) else None
+    cells, evaluated = _unsaved_formulas(path, sheet, cells)
+    header, columns, first = _survey_header(path, cells, sheet_name, typed=True)
     raw = cells.iloc[first:].set_axis(columns, axis=1)
-    if suffix != ".csv":
-        id_col = next((c for c in columns if _canonical(c) == "building_id"), columns[0])
-        findings += [
-            Finding("info" if value is not None else "warning", str(path), i + 1, _text(cells.iat[i, columns.index(id_col)]),
-                    columns[j], formula,
-                    f"formula {formula} has no saved value (the workbook was written by a program, not "
-                    + (f"saved in Excel or WPS); evaluated as {value:g}" if value is not None else
-                       "saved in Excel or WPS) and is not plain arithmetic (numbers with + - * /); read as blank"),
-                    "open the workbook in Excel or WPS and save it, so that formulas keep their values"
-                    + ("" if value is not None else ", or type the value"), sheet_name)
-            for i, j, formula, value in evaluated if i >= first
-        ]
-    if suffix == ".csv":
-        raw, found = _ragged_rows(raw, columns, widths, str(path), first)
+    id_col = next((c for c in columns if _canonical(c) == "building_id"), columns[0])
+    findings = [
+        Finding("info" if value is not None else "warning", str(path), i + 1, _text(cells.iat[i, columns.index(id_col)]),
+                columns[j], formula,
+                f"formula {formula} has no saved value (the workbook was written by a program, not "
+                + (f"saved in Excel or WPS); evaluated as {value:g}" if value is not None else
+                   "saved in Excel or WPS) and is not plain arithmetic (numbers with + - * /); read as blank"),
+                "open the workbook in Excel or WPS and save it, so that formulas keep their values"
+                + ("" if value is not None else ", or type the value"), sheet_name)
+        for i, j, formula, value in evaluated if i >= first
+    ]
+    table, part = normalise_rows(raw, header, np.arange(first + 1, first + 1 + len(raw)))
+    return SurveyBlocks(header=header, blocks=[keep(0, table)], parts=[part], findings=findings)
+
+
+def _csv_survey(path: Path, keep, expected: int | None) -> tuple[SurveyBlocks, int | None]:
+    """:func:`read_survey_blocks` of a CSV file, block by block, with rows longer than
+    ``expected`` cells taken as ragged (None: the usual length of the first block's
+    rows); and the usual length on the whole file (None where it matches)."""
+    decoded, blocks = csv_blocks(path, "survey")
+    findings = []
+    if decoded.encoding not in ("utf-8", "utf-8-sig"):
+        findings.append(Finding(
+            "info" if decoded.how == "cjk" else "warning", str(path), None, None, None,
+            decoded.label, f"file is encoded in {decoded.label}, not UTF-8",
+            "nothing to do; save as UTF-8 CSV to share it with other tools" if decoded.how == "cjk"
+            else "check the names read; save the file as UTF-8 CSV",
+        ))
+    kept, parts, counts = [], [], np.zeros(1, np.int64)
+    header = columns = None
+    for k, (cells, widths) in enumerate(blocks):
+        if header is None:
+            header, columns, first = _survey_header(path, cells, None, typed=False)
+            header_width = int(widths[:first].max(initial=0))
+            cells, widths = cells.iloc[first:], widths[first:]
+            if expected is None:
+                expected = max(header_width, int(np.bincount(widths).argmax())) if len(widths) else header_width
+        names = columns + [f"column {j + 1}" for j in range(len(columns), cells.shape[1])]
+        if cells.shape[1] < len(names):  # a block of rows shorter than the header
+            blank = pd.DataFrame(np.full((len(cells), len(names) - cells.shape[1]), None, object),
+                                 index=cells.index, columns=range(cells.shape[1], len(names)))
+            cells = pd.concat([cells, blank], axis=1)
+        here = np.bincount(widths)
+        counts = np.pad(counts, (0, max(0, here.size - counts.size)))
+        counts[:here.size] += here
+        raw, found = _ragged_rows(cells.set_axis(names, axis=1), names, widths, expected, str(path))
         findings += found
-    table, found = normalise_survey(raw, str(path), sheet_name, first_row=first + 1,
-                                    typed=suffix != ".csv")
-    return table, findings + found
-
-
+        table, part = normalise_rows(raw, header, raw.index.to_numpy() + 1)
+        kept.append(keep(k, table))
+        parts.append(part)
+    usual = max(header_width, int(counts.argmax())) if counts.sum() else header_width
+    read = SurveyBlocks(header=header, blocks=kept, parts=parts, findings=findings)
+    return read, (None if usual == expected else usual)
 #: The end of a worksheet cell holding a formula without a saved value (as scripts
 #: write them): ``</f>`` followed by an empty ``<v/>`` or by the cell's end, with or
 #: without a namespace prefix.
@@ -473,71 +556,84 @@ def read_csv_cells(path: Path, what: str = "CSV") -> tuple[pd.DataFrame, encodin
     """All cells of a CSV file as text (blank as None), how it was decoded
     (:func:`roofpv.io.encodings.decode`, without the text) and the number of cells of each
     row as written. Rows of unequal length (a comma inside a cell without quotes) are
-    kept, padded with blanks; their lengths tell them apart.
-
-    Memory: the rows are parsed :data:`CSV_BLOCK_ROWS` at a time into columns, each
-    distinct text of a column held once (a survey's categories, years and loads repeat
-    on every row), and the decoded text is let go once parsed; a survey of a million rows
-    holds about a third of what a list of its rows would."""
-    try:
-        decoded = encodings.read_text(path)
-    except encodings.EncodingError:
-        raise InputError(f"{path}: not readable as UTF-8, GBK, Big5 or Windows-1252 text; "
-                         "save it as UTF-8 CSV") from None
-    if not decoded.text.strip():
-        raise InputError(f"{path}: {what} file has no text; export the sheet again as CSV")
-    text, decoded = decoded.text, dataclasses.replace(decoded, text="")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    del text  # the reader's buffer holds it until the last row is read
-    columns: list[list[np.ndarray]] = []
-    widths: list[int] = []
-    try:
-        while block := list(itertools.islice(reader, CSV_BLOCK_ROWS)):
-            _add_block(block, columns, widths)
-    except csv.Error as exc:
-        raise InputError(f"{path}: not readable as CSV ({exc}); open it in Excel or WPS and save "
-                         "it again as CSV UTF-8") from None
-    cells = pd.DataFrame({j: np.concatenate(parts) if parts else np.empty(0, object)
-                          for j, parts in enumerate(columns)},
-                         index=pd.RangeIndex(len(widths)), columns=pd.RangeIndex(len(columns)), dtype=object)
-    return cells, decoded, np.array(widths, dtype=np.intp)
+    kept, padded with blanks; their lengths tell them apart. (:func:`csv_blocks`, joined.)"""
+    decoded, blocks = csv_blocks(path, what)
+    pieces = list(blocks)
+    width = max(c.shape[1] for c, _ in pieces)
+    columns = {j: np.concatenate([c[j].to_numpy() if j < c.shape[1] else np.full(len(c), None, object)
+                                  for c, _ in pieces]) for j in range(width)}
+    widths = np.concatenate([w for _, w in pieces])
+    cells = pd.DataFrame(columns, index=pd.RangeIndex(len(widths)), columns=pd.RangeIndex(width), dtype=object)
+    return cells, decoded, widths
 
 
-#: Rows of a CSV file parsed into columns at a time (:func:`read_csv_cells`).
+#: Rows of a CSV file parsed at a time (:func:`csv_blocks`).
 CSV_BLOCK_ROWS = 50_000
 
 
-def _add_block(block: list[list[str]], columns: list[list[np.ndarray]], widths: list[int]) -> None:
-    """Append the rows of ``block`` to ``columns`` (blank → None) and their lengths to
-    ``widths``; a row longer than any before adds columns, blank above it. Each text is
-    interned (:func:`sys.intern`): a text met again, as a survey's categories, years and
-    loads are on every row, is held once."""
-    lengths = list(map(len, block))
-    while len(columns) < max(lengths):
-        columns.append([np.full(len(widths), None, dtype=object)])
-    width = len(columns)
-    if min(lengths) < width:  # pad the short rows with blanks
+def csv_blocks(path: Path, what: str = "CSV") -> tuple[encodings.Decoded, Iterator[tuple[pd.DataFrame, np.ndarray]]]:
+    """How a CSV file is decoded (:func:`roofpv.io.encodings.detect`) and its rows,
+    :data:`CSV_BLOCK_ROWS` at a time: each block's cells as text (blank as None; columns
+    0, 1 … as many as its longest row has; indexed by the row's position in the file)
+    and the number of cells of each row as written.
+
+    Memory: the file is decoded as it is parsed, never held as text; each distinct text
+    of a block's column is held once (:func:`_block_cells`)."""
+    try:
+        decoded = encodings.detect(path)
+    except encodings.EncodingError:
+        raise InputError(f"{path}: not readable as UTF-8, GBK, Big5 or Windows-1252 text; "
+                         "save it as UTF-8 CSV") from None
+    with open(path, encoding=decoded.encoding, newline="") as f:
+        while (text := f.read(1 << 16)) and not text.strip():
+            pass
+    if not text:
+        raise InputError(f"{path}: {what} file has no text; export the sheet again as CSV")
+    return decoded, _csv_rows(path, decoded.encoding)
+
+
+def _csv_rows(path: Path, encoding: str) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+    """The blocks of :func:`csv_blocks`."""
+    start = 0
+    with open(path, encoding=encoding, newline="") as f:
+        reader = csv.reader(f)
+        try:
+            while block := list(itertools.islice(reader, CSV_BLOCK_ROWS)):
+                yield _block_cells(block, start)
+                start += len(block)
+        except csv.Error as exc:
+            raise InputError(f"{path}: not readable as CSV ({exc}); open it in Excel or WPS and save "
+                             "it again as CSV UTF-8") from None
+
+
+def _block_cells(block: list[list[str]], start: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows of ``block`` (the first at position ``start`` of the file) as columns,
+    blank as None, short rows padded with blanks, and their lengths. Each text is interned
+    (:func:`sys.intern`): a text met again, as a survey's categories, years and loads
+    are on every row, is held once."""
+    lengths = np.fromiter(map(len, block), np.intp, len(block))
+    width = int(lengths.max())
+    if lengths.min() < width:  # pad the short rows with blanks
         block = [row + [""] * (width - n) if n < width else row for row, n in zip(block, lengths)]
-    for parts, column in zip(columns, zip(*block)):
+    columns = {}
+    for j, column in enumerate(zip(*block)):
         values = np.array(list(map(sys.intern, column)), dtype=object)
         values[values == ""] = None
-        parts.append(values)
-    widths.extend(lengths)
+        columns[j] = values
+    return pd.DataFrame(columns, index=pd.RangeIndex(start, start + len(block)), columns=pd.RangeIndex(width),
+                        dtype=object), lengths
 
 
-def _ragged_rows(raw: pd.DataFrame, columns: list[str], widths: np.ndarray, source: str,
-                 first: int) -> tuple[pd.DataFrame, list[Finding]]:
-    """Leave out the CSV rows with more cells than the header and the usual row (an
-    unquoted comma shifted their cells), whatever the extra cells hold, each reported
-    with the column where the comma most likely is (:func:`likely_comma`). A row whose
-    extra cells are blank and whose cells all read right where they are (a stray
-    trailing comma) is kept, with a warning. ``first`` is the position of the first
-    data row; ``widths`` the cells of each row as written."""
-    data = widths[first:first + len(raw)]
-    if not len(data):
-        return raw, []
-    header = int(widths[:first].max(initial=0))
-    expected = max(header, int(np.bincount(data).argmax()))
+def _ragged_rows(raw: pd.DataFrame, columns: list[str], widths: np.ndarray, expected: int,
+                 source: str) -> tuple[pd.DataFrame, list[Finding]]:
+    """Leave out the CSV rows ``raw`` with more cells than ``expected`` (the header's and
+    the usual row's; an unquoted comma shifted their cells), whatever the extra cells
+    hold, each reported with the column where the comma most likely is
+    (:func:`likely_comma`). A row whose extra cells are blank and whose cells all read
+    right where they are (a stray trailing comma) is kept, with a warning. ``raw`` is
+    indexed by the rows' positions in the file; ``widths`` the cells of each row as
+    written."""
+    data = widths
     ragged = data > expected
     if not ragged.any():
         return raw, []
@@ -549,7 +645,7 @@ def _ragged_rows(raw: pd.DataFrame, columns: list[str], widths: np.ndarray, sour
         if all(c is None for c in cells[expected:]) and all(map(cell_fits, canonical[:expected], cells)):
             ragged[i] = False
             findings.append(Finding(
-                "warning", source, first + 1 + int(i), _text(raw.iloc[i][id_col]), None, ",".join(c or "" for c in cells),
+                "warning", source, int(raw.index[i]) + 1, _text(raw.iloc[i][id_col]), None, ",".join(c or "" for c in cells),
                 f"row has {int(data[i])} cells but the header has {expected}; the extra cells are blank and "
                 "the others read right where they are, so the row is read as written",
                 "check the row (a comma inside a cell without quotes shifts the cells after it) and "
@@ -560,7 +656,7 @@ def _ragged_rows(raw: pd.DataFrame, columns: list[str], widths: np.ndarray, sour
             f"{columns[j]} ({','.join(c or '' for c in cells[j:j + data[i] - expected + 1])!r})"
             for j in where)) if where else "a comma inside a cell without quotes?"
         findings.append(Finding(
-            "error", source, first + 1 + int(i), _text(raw.iloc[i][id_col]), None,
+            "error", source, int(raw.index[i]) + 1, _text(raw.iloc[i][id_col]), None,
             ",".join(c or "" for c in cells),
             f"row has {int(data[i])} cells but the header has {expected} ({said}); the row is skipped",
             "put the cell in double quotes or remove the comma, then export the CSV again"))

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import pickle
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -183,33 +184,64 @@ def assess_partition(part: gpd.GeoDataFrame | Path, neighbours: gpd.GeoDataFrame
 
 
 def write_reads(cache: PartitionCache, k: int, scan: first_pass.Scan, own: np.ndarray,
-                tree: shapely.STRtree, valid: np.ndarray, survey_at: np.ndarray, config: Config) -> Path:
+                tree: shapely.STRtree, valid: np.ndarray, config: Config) -> tuple[Path, np.ndarray]:
     """``<cache>/<k>.inputs.pkl``: what partition ``k`` reads itself, on the storage its
     worker reads from: the ids and feature ids of its footprints, of those in its
-    :func:`reach_areas` (what its DSM windows and walls see), of those around both
-    (:func:`roofpv.inputs.first_pass.surroundings`, for the overlaps), and their survey rows.
-    ``tree``: the bounds of the footprints at positions ``valid`` (those with geometry);
-    ``survey_at``: the catalogue position of each survey row (−1: none)."""
+    :func:`reach_areas` (what its DSM windows and walls see) and of those around both
+    (:func:`roofpv.inputs.first_pass.surroundings`, for the overlaps); and the catalogue
+    positions of all these, whose survey rows :func:`write_survey_rows` appends.
+    ``tree``: the bounds of the footprints at positions ``valid`` (those with geometry)."""
     cat = scan.catalogue
     mine = own[np.isin(own, valid)]
     areas = reach_areas(cat.bounds[mine], config)
     within = (valid[np.unique(tree.query(areas)[1])] if areas is not None and len(areas)
               else np.array([], np.int64))
     around = np.union1d(first_pass.surroundings(cat.bounds, np.union1d(mine, within), tree, valid), own)
-    wanted = np.zeros(len(cat.ids), bool)
-    wanted[around] = True
-    rows = scan.survey[(survey_at >= 0) & wanted[np.maximum(survey_at, 0)]]
     path = (cache.dir / f"{k}.inputs.pkl").resolve()  # as the workers see it
     pd.to_pickle({"ids": cat.ids[around], "fids": cat.fids[around], "own": np.isin(around, own),
-                  "shade": np.isin(around, within) & ~np.isin(around, own), "survey": rows}, path)
-    return path
+                  "shade": np.isin(around, within) & ~np.isin(around, own),
+                  "survey": scan.survey.probe.iloc[:0]}, path)
+    return path, around
+
+
+def write_survey_rows(scan: first_pass.Scan, paths: dict[int, Path], around: dict[int, np.ndarray]) -> None:
+    """Append to each partition's inputs file (:func:`write_reads`) the survey rows of the
+    footprints it reads (``around``: their catalogue positions), the survey read block by
+    block from disk, each block once (:meth:`roofpv.io.survey_spill.SpilledSurvey.gather`)."""
+    survey = scan.survey
+    row = np.full(len(scan.catalogue.ids), -1, np.int64)  # catalogue position → survey row used
+    at = scan.catalogue.ids.get_indexer(survey.index)
+    row[at[at >= 0]] = np.flatnonzero(at >= 0)
+    wanted = {k: np.sort(r[r >= 0]) for k, r in ((k, row[a]) for k, a in around.items())}
+
+    def append(k: int, rows: pd.DataFrame) -> None:
+        with open(paths[k], "ab") as f:
+            pickle.dump(rows, f, protocol=pickle.HIGHEST_PROTOCOL)
+
+    survey.gather({k: w for k, w in wanted.items() if len(w)}, append)
+
+
+def read_reads(path: Path) -> dict:
+    """What :func:`write_reads` and :func:`write_survey_rows` wrote for a partition, its
+    survey rows joined."""
+    with open(path, "rb") as f:
+        reads = pickle.load(f)
+        pieces = []
+        while True:
+            try:
+                pieces.append(pickle.load(f))
+            except EOFError:
+                break
+    if pieces:
+        reads["survey"] = pd.concat(pieces) if len(pieces) > 1 else pieces[0]
+    return reads
 
 
 def read_partition(path: Path, shared: Shared) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None,
                                                          dict[str, list]]:
     """A partition's buildings, the footprints around it within :func:`reach_m` (None when
     nothing looks outside) and its findings, from what it reads itself (:func:`write_reads`)."""
-    reads = pd.read_pickle(path)
+    reads = read_reads(path)
     source_crs, polygons, dtypes, transformers = shared.reads
     own, shade = reads["own"], reads["shade"]
     b, found = first_pass.assemble(shared.config, shared.crs, source_crs, polygons, reads["ids"],
@@ -355,7 +387,7 @@ def run_partitions(
     """
     if engine not in ENGINES:
         raise ValueError(f"engine {engine!r}: use one of {', '.join(ENGINES)}")
-    prepared = prepared or prepare(config, progress, per_partition=first_pass.supported(config))
+    prepared = prepared or prepare(config, progress, per_partition=first_pass.supported(config), spill=out_dir)
     inventory, scan = prepared.inventory, prepared.scan
     b = inventory.buildings
     ids = scan.catalogue.ids if scan is not None else b.index
@@ -380,11 +412,13 @@ def run_partitions(
         bounds = scan.catalogue.bounds
         valid = np.flatnonzero(~np.isnan(bounds).any(axis=1))
         tree = shapely.STRtree(shapely.box(*bounds[valid].T))
-        survey_at = ids.get_indexer(scan.survey.index)
-        paths = {k: write_reads(cache, k, scan, np.flatnonzero(labels == k), tree, valid, survey_at, config)
-                 for k in todo}
-        del tree, survey_at
-        scan = replace(scan, survey=scan.survey.iloc[:0])
+        written = {k: write_reads(cache, k, scan, np.flatnonzero(labels == k), tree, valid, config) for k in todo}
+        paths = {k: path for k, (path, _) in written.items()}
+        del tree
+        write_survey_rows(scan, paths, {k: around for k, (_, around) in written.items()})
+        del written
+        scan.survey.close()
+        scan = replace(scan, survey=None)
         prepared = replace(prepared, scan=scan)
 
     def tasks():

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -38,7 +39,7 @@ from roofpv.inputs.inventory import (
     survey_orphans,
 )
 from roofpv.inputs.site_checks import site_findings
-from roofpv.io import point_cloud, readers, surface_files, tiles
+from roofpv.io import point_cloud, readers, surface_files, survey_spill, tiles
 from roofpv.io.register_files import read_meters, read_register
 from roofpv.io.topology import read_topology as read_grid_topology
 from roofpv.io.weather_files import load_weather
@@ -178,24 +179,30 @@ def surface_sites(config: Config, inventory: Inventory,
     return found, findings + more
 
 
-def scan_inventory(config: Config) -> tuple[Inventory, first_pass.Scan]:
+def scan_inventory(config: Config, spill: Path | None = None) -> tuple[Inventory, first_pass.Scan]:
     """:func:`build_inventory` for a run whose partitions read their own footprints and
     survey rows (:mod:`roofpv.inputs.first_pass`, where :func:`first_pass.supported`):
     the jurisdiction-wide checks on the first pass. The inventory holds no buildings; its
     findings are the jurisdiction-wide ones (:meth:`first_pass.Scan.findings` adds the
-    partitions')."""
+    partitions'). The survey's rows wait on disk, in a folder inside ``spill``
+    (:func:`roofpv.io.survey_spill.spill_survey`), for the partitions that use them."""
     inputs = config.inputs
     survey_source = str(inputs.survey) if inputs.survey else None
-    survey, findings = survey_or_empty(config)
+    if inputs.survey is None:
+        empty, findings = survey_or_empty(config)
+        survey = survey_spill.from_table(empty, spill)
+    else:
+        survey, findings = survey_spill.spill_survey(inputs.survey, inputs.survey_sheet, spill)
     polygons, found = jurisdictions.read_townships(config)
     findings += found
     crs = analysis_crs(config)
-    surveyed = survey["township"] if "township" in survey else pd.Series(dtype=object)
+    surveyed = survey.keys["township"]
     catalogue, found, (sample, sampled) = first_pass.scan(config, crs, polygons, surveyed[surveyed.notna()])
     findings = found + findings
-    survey, found = checks.match_ids(catalogue.ids, survey, str(inputs.survey))
+    keys, found = checks.match_ids(catalogue.ids, survey.keys, str(inputs.survey))
+    survey = survey.renamed(keys)
     findings += found + survey_orphans(catalogue.ids, survey.index, survey_source, str(inputs.footprints))
-    probe = survey.iloc[:1]  # a footprint without survey row turns ints to floats in the join
+    probe = survey.probe  # a footprint without survey row turns ints to floats in the join
     if not catalogue.ids.isin(survey.index).all():
         probe = probe.reindex(probe.index.append(pd.Index([None])))
     late = checks.row_rule_findings(config)
@@ -255,14 +262,15 @@ def read_topology(config: Config, transformers: pd.DataFrame | None) -> tuple[pd
 
 
 def prepare(config: Config, progress: Callable[[str], None] = lambda stage: None,
-            per_partition: bool = False) -> Prepared:
+            per_partition: bool = False, spill: Path | None = None) -> Prepared:
     """Read the inputs and the weather and compute the yield tables: the steps a run
     does once, whatever the number of buildings. ``per_partition``: only the first pass
-    over the footprints (:func:`scan_inventory`), the partitions read their own."""
+    over the footprints (:func:`scan_inventory`), the partitions read their own (their
+    survey rows wait on disk inside ``spill``, default the system's temporary folder)."""
     progress(sequence.READ)
     scan = None
     if per_partition:
-        inventory, scan = scan_inventory(config)
+        inventory, scan = scan_inventory(config, spill)
     else:
         inventory = build_inventory(config)
     transformers, found = read_transformers(config)
@@ -272,7 +280,7 @@ def prepare(config: Config, progress: Callable[[str], None] = lambda stage: None
         # Only the count of buildings that cannot be placed: each partition finds its own.
         bounds = scan.catalogue.bounds
         lost = gpd.GeoDataFrame(
-            {"transformer_id": scan.survey.get("transformer_id", pd.Series(dtype=object)).reindex(scan.catalogue.ids)},
+            {"transformer_id": scan.survey.keys["transformer_id"].reindex(scan.catalogue.ids).astype(object)},
             geometry=gpd.points_from_xy((bounds[:, 0] + bounds[:, 2]) / 2, (bounds[:, 1] + bounds[:, 3]) / 2),
             crs=inventory.crs)
         more = [f for f in gridstage.assign_transformers(lost, transformers, inventory.crs,
