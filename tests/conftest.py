@@ -46,3 +46,18 @@ def pinghu_plan_out(tmp_path_factory, pinghu_results):
     out = tmp_path_factory.mktemp("plan") / "pinghu"
     write_outputs(pinghu_results, out, plan=True)
     return out
+
+
+@pytest.fixture(scope="session")
+def county_100k(tmp_path_factory):
+    """A synthetic county of 100,000 buildings (``scripts/make_county.py``), its config
+    without facades, and its one-piece results, for the slow identity tests."""
+    import subprocess
+    import sys
+
+    county = tmp_path_factory.mktemp("county_100k")
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "make_county.py"), "--buildings", "100000",
+                    "--out-dir", str(county)], check=True, capture_output=True)
+    config = load_config(county / "county.yaml")
+    config = config.model_copy(update={"facades": config.facades.model_copy(update={"enabled": False})})
+    return config, run(config)

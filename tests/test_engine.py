@@ -282,22 +282,14 @@ def test_transformers_without_positions_are_placed_alike_in_a_streamed_run(tmp_p
 
 
 @pytest.mark.slow
-def test_a_streamed_county_of_100k_concludes_as_the_one_piece_run(tmp_path):
+def test_a_streamed_county_of_100k_concludes_as_the_one_piece_run(tmp_path, county_100k):
     """What the streamed run concludes from its slim table (read back from 6 partitions,
     column by column into the inventory's order) equals the one-piece run's: every
     building column it holds, the township table and the plan, numbers within 1e-9
     relative."""
-    import subprocess
-    import sys
-
     from .test_first_pass import assert_same_frame
 
-    county = tmp_path / "county"
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "make_county.py"), "--buildings", "100000",
-                    "--out-dir", str(county)], check=True, capture_output=True)
-    config = load_config(county / "county.yaml")
-    config = config.model_copy(update={"facades": config.facades.model_copy(update={"enabled": False})})
-    whole = run(config)
+    config, whole = county_100k
     streamed = engine.run_partitions(config, tmp_path / "out", partitions=6, stream=True)
     b = streamed.buildings
     assert streamed.partitions is not None and len(b) == 100_000 and b.shape[1] >= 45

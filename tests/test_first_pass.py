@@ -170,16 +170,8 @@ def test_bounds_are_projected_around_the_outline():
 
 
 @pytest.mark.slow
-def test_a_county_of_100k_read_per_partition_gives_the_one_piece_results(tmp_path):
-    import subprocess
-    import sys
-
-    county = tmp_path / "county"
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "make_county.py"), "--buildings", "100000",
-                    "--out-dir", str(county)], check=True, capture_output=True)
-    config = load_config(county / "county.yaml")
-    config = config.model_copy(update={"facades": config.facades.model_copy(update={"enabled": False})})
-    whole = run(config)
+def test_a_county_of_100k_read_per_partition_gives_the_one_piece_results(tmp_path, county_100k):
+    config, whole = county_100k
     parted = engine.run_partitions(config, tmp_path / "out", partitions=6)
     assert_same_results(whole, parted)
 
