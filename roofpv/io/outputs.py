@@ -32,6 +32,7 @@ from roofpv.appraise.suitability import STATUSES
 from roofpv.errors import InputError, OutputExistsError, OutputLockedError
 from roofpv.findings import findings_frame, in_language
 from roofpv.io import writers
+from roofpv.io.survey_spill import FOLDER_PREFIX
 from roofpv.qgis.project import project_xml
 from roofpv.qgis.styles import aliases, layer_styles
 from roofpv.results import Results
@@ -458,13 +459,13 @@ def _apply(out_dir: Path, journal: dict) -> None:
 
 def recover(out_dir: Path) -> None:
     """Finish a swap a killed command left half done, and remove what killed commands
-    left behind: staging folders, replaced files, temporary files."""
+    left behind: staging folders, replaced files, temporary files, spilled surveys."""
     journal = out_dir / JOURNAL
     if journal.exists():
         _apply(out_dir, json.loads(journal.read_text(encoding="utf-8")))
     for path in out_dir.iterdir():
         name = path.name
-        if name.startswith((STAGE_PREFIX, TRASH_PREFIX)) or writers.TMP_MARK in name or (
+        if name.startswith((STAGE_PREFIX, TRASH_PREFIX, FOLDER_PREFIX)) or writers.TMP_MARK in name or (
             name.startswith(".") and any(name.startswith(f".{k}.") for k in KNOWN_OUTPUTS)
         ):
             if path.is_dir() and not path.is_symlink():

@@ -29,6 +29,9 @@ from roofpv.io import readers
 
 #: Survey columns held in memory for the jurisdiction-wide steps.
 KEYS = ("township", "transformer_id")
+#: Name prefix of a spilled survey's folder (one a killed command left behind is removed
+#: by the next command into the same output folder, :func:`roofpv.io.outputs.recover`).
+FOLDER_PREFIX = ".survey-"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,7 +106,7 @@ def _folder(folder: Path | None) -> tempfile.TemporaryDirectory:
     """A new temporary folder inside ``folder`` (default: the system's)."""
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
-    return tempfile.TemporaryDirectory(prefix=".survey-", dir=folder)
+    return tempfile.TemporaryDirectory(prefix=FOLDER_PREFIX, dir=folder)
 
 
 def spill_survey(path: Path, sheet: str | int, folder: Path | None = None) -> tuple[SpilledSurvey, list[Finding]]:
