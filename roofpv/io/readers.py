@@ -386,10 +386,7 @@ def read_survey(path: Path, sheet: str | int = 0) -> tuple[pd.DataFrame, list[Fi
     """
     read = read_survey_blocks(path, sheet, lambda k, table: table)
     table = pd.concat(read.blocks) if len(read.blocks) > 1 else read.blocks[0]
-    first = first_of_each_id(table.index)
-    rows = np.concatenate([p.rows for p in read.parts])
-    findings = read.findings + survey_findings(read.header, read.parts, rows[~first],
-                                               table.index[~first].to_numpy())
+    first, findings = read.used(table.index)
     return settle_dtypes(table.iloc[np.flatnonzero(first)]), findings
 
 
@@ -401,8 +398,15 @@ class SurveyBlocks:
     #: Each block's normalised rows as kept by the caller, and what their findings need.
     blocks: list
     parts: list[SurveyPart]
-    #: The findings on the file and on its ragged rows; :func:`survey_findings` gives the rest.
+    #: The findings on the file and on its ragged rows; :meth:`used` gives them all.
     findings: list[Finding]
+
+    def used(self, ids: pd.Index) -> tuple[np.ndarray, list[Finding]]:
+        """Which rows are used, given every block's ids in order (the first row of each
+        id), and all the survey's findings in the one-piece order."""
+        first = first_of_each_id(ids)
+        rows = np.concatenate([p.rows for p in self.parts])
+        return first, self.findings + survey_findings(self.header, self.parts, rows[~first], ids[~first].to_numpy())
 
 
 def read_survey_blocks(path: Path, sheet: str | int, keep: Callable[[int, pd.DataFrame], object]) -> SurveyBlocks:

@@ -24,7 +24,7 @@ import pandas as pd
 from pandas.api.types import union_categoricals
 
 from roofpv.findings import Finding
-from roofpv.inputs.survey_table import first_of_each_id, settle_dtypes, survey_findings
+from roofpv.inputs.survey_table import settle_dtypes
 from roofpv.io import readers
 
 #: Survey columns held in memory for the jurisdiction-wide steps.
@@ -153,9 +153,7 @@ def _spill(path: Path, sheet: str | int, folder: Path):
 
     read = readers.read_survey_blocks(path, sheet, keep)
     ids = held[0][1].append([h[1] for h in held[1:]])
-    first = first_of_each_id(ids)
-    rows = np.concatenate([p.rows for p in read.parts])
-    findings = read.findings + survey_findings(read.header, read.parts, rows[~first], ids[~first].to_numpy())
+    first, findings = read.used(ids)
     used, start = [], 0
     for _, block_ids, *_ in held:
         used.append(first[start:start + len(block_ids)])
