@@ -4,6 +4,9 @@ rows are checked against sums computed here from the buildings layer: capacities
 energy add up, coverage is a ratio of area sums (not a mean of the townships' ratios),
 a county reaches a milestone only when each of its townships does."""
 
+import contextlib
+import io
+
 import geopandas as gpd
 import pandas as pd
 import pyogrio
@@ -49,12 +52,24 @@ def province(tmp_path_factory):
     folder = tmp_path_factory.mktemp("province")
     config, towns = write_province(folder)
     out = folder / "out"
-    assert main(["survey", str(config), "--out", str(out), "--quiet"]) == 0
-    return out, load_config(config), towns
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert main(["survey", str(config), "--out", str(out)]) == 0
+    return out, load_config(config), towns, printed.getvalue()
+
+
+def test_the_terminal_summarises_a_province_by_county(province):
+    """The terminal's tables are per county (a province has thousands of townships);
+    the townships are named in the note under them, not row by row."""
+    out, config, towns, printed = province
+    assert "分县汇总" in printed and "分镇街道汇总" not in printed
+    assert f"{len(towns):,} 个镇街道的分项结果见 townships.csv" in printed
+    assert all(name in printed for name in (EAST, WEST, PROVINCE))
+    assert not any(name in printed for name in towns["township"])
 
 
 def test_county_and_province_rows_are_the_sums_of_their_buildings(province):
-    out, config, towns = province
+    out, config, towns, _ = province
     b = pyogrio.read_dataframe(out / "roofpv.gpkg", layer="buildings", read_geometry=False)
     counties = pd.read_csv(out / "counties.csv", encoding="utf-8-sig").set_index("county")
     townships = pd.read_csv(out / "townships.csv", encoding="utf-8-sig").set_index("township")
@@ -80,7 +95,7 @@ def test_county_and_province_rows_are_the_sums_of_their_buildings(province):
 
 
 def test_county_coverage_is_a_ratio_of_area_sums_not_a_mean_of_township_ratios(province):
-    out, config, _ = province
+    out, config, _, _ = province
     b = pyogrio.read_dataframe(out / "roofpv.gpkg", layer="buildings", read_geometry=False)
     counties = pd.read_csv(out / "counties.csv", encoding="utf-8-sig").set_index("county")
     townships = pd.read_csv(out / "townships.csv", encoding="utf-8-sig").set_index("township")
@@ -99,7 +114,7 @@ def test_county_coverage_is_a_ratio_of_area_sums_not_a_mean_of_township_ratios(p
 
 
 def test_a_county_reaches_a_milestone_when_each_of_its_townships_does(province):
-    out, config, _ = province
+    out, config, _, _ = province
     counties = pd.read_csv(out / "counties.csv", encoding="utf-8-sig", keep_default_na=False).set_index("county")
     townships = pd.read_csv(out / "townships.csv", encoding="utf-8-sig", keep_default_na=False).set_index("township")
     for target in config.policy.targets:
@@ -113,7 +128,7 @@ def test_a_county_reaches_a_milestone_when_each_of_its_townships_does(province):
 
 
 def test_province_layers_report_workbook_and_compare(province, tmp_path):
-    out, config, towns = province
+    out, config, towns, _ = province
     gpkg = out / "roofpv.gpkg"
     fields = list(pyogrio.read_info(gpkg, layer="counties")["fields"])
     townships = list(pyogrio.read_info(gpkg, layer="townships")["fields"])
@@ -168,7 +183,7 @@ def test_townships_given_twice_are_a_config_error(tmp_path):
 
 @pytest.mark.slow
 def test_a_partitioned_province_run_gives_the_one_piece_tables(province, tmp_path):
-    out, config, _ = province
+    out, config, _, _ = province
     parts = tmp_path / "parts"
     assert main(["survey", str(config.source_path), "--out", str(parts), "--quiet", "--no-report",
                  "--partitions", "3"]) == 0

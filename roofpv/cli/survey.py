@@ -88,6 +88,13 @@ def summary_table(townships, target, lang: str = "zh", county: bool = False):
     return table
 
 
+#: Where a province run's township figures are, printed under its county tables.
+PROVINCE_NOTE = {
+    "zh": "{n:,} 个镇街道的分项结果见 townships.csv、成果工作簿与报告",
+    "en": "the {n:,} townships' figures are in townships.csv, the workbook and the report",
+}
+
+
 #: Column headers of the table of roofs, facades and surfaces beside each other.
 SURFACE_COLUMNS = {
     "zh": ("镇街道", "屋顶\nMWp", "立面\nMWp", "周边场地\nMWp", "合计\nMWp", "屋顶\nGWh", "立面\nGWh",
@@ -105,17 +112,21 @@ SURFACE_NOTE = {
 }
 
 
-def surfaces_table(townships, lang: str = "zh"):
+def surfaces_table(townships, lang: str = "zh", county: bool = False):
     """Rich table: capacity and energy of roofs, facades and surfaces beyond roofs side
     by side, their sum, and the substitution rate with roofs only, with facades and with
-    every surface (:mod:`roofpv.surfaces.totals`), headed in ``lang``."""
+    every surface (:mod:`roofpv.surfaces.totals`), per township (``county``: per county of
+    a province run), headed in ``lang``."""
     from rich.table import Table
 
     title = ("roofpv survey · 屋顶、立面与周边场地" if lang == "zh"
              else "roofpv survey · roofs, facades and surfaces beyond roofs")
     table = Table(title=title, header_style="bold", pad_edge=False, caption=SURFACE_NOTE[lang],
                   caption_justify="left")
-    for i, col in enumerate(SURFACE_COLUMNS[lang]):
+    heads = SURFACE_COLUMNS[lang]
+    if county:
+        heads = ("县(市、区)" if lang == "zh" else "county", *heads[1:])
+    for i, col in enumerate(heads):
         table.add_column(col, justify="left" if i == 0 else "right", no_wrap=True)
     for name, row in townships.iterrows():
         table.add_row(
@@ -132,7 +143,8 @@ def township_order(results) -> list[str]:
     """Townships in the order of the township layer, then any others."""
     order = list(results.township_polygons.index) if results.township_polygons is not None else []
     towns = results.townships.index.drop(CITY)
-    return [t for t in order if t in towns] + [t for t in towns if t not in order]
+    known = set(order)
+    return [t for t in order if t in towns] + [t for t in towns if t not in known]
 
 
 def run(args: argparse.Namespace, console) -> int:
@@ -165,13 +177,16 @@ def run(args: argparse.Namespace, console) -> int:
     if args.quiet:
         return 0
     t = results.townships
-    table = pd.concat([t.loc[township_order(results)], t.loc[[CITY]]])
+    # a province's terminal summary is by county: its townships (thousands) are in
+    # townships.csv, the workbook and the report
+    table = (results.counties if results.counties is not None
+             else pd.concat([t.loc[township_order(results)], t.loc[[CITY]]]))
     for target in config.policy.targets:
-        console.print(summary_table(table, target, args.lang))
-        if results.counties is not None:
-            console.print(summary_table(results.counties, target, args.lang, county=True))
+        console.print(summary_table(table, target, args.lang, county=results.counties is not None))
         console.print(coverage_line(target, args.lang))
-    console.print(surfaces_table(table, args.lang))
+    if results.counties is not None:
+        console.print(PROVINCE_NOTE[args.lang].format(n=len(t) - 1))
+    console.print(surfaces_table(table, args.lang, county=results.counties is not None))
     console.print(status_legend(config.run_date))
     console.print(reconciliation(reconcile(results.buildings, results.survey_rows)))
     errors = sum(f.level == "error" for f in results.findings)
