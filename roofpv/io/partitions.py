@@ -176,11 +176,12 @@ class Partitions:
         for k, held in batches.items():  # partition order, as the one-piece run concatenates
             for j, c in enumerate(held):
                 holding[c].append((k, j))
+        readers = {k: _reader(folder / f"{k}.arrow", columns) for k in batches}  # footers read once
         for pieces in holding:
             if not pieces:
                 continue
             # permissive: a partition's column may be all blank (null) or int where another's is float
-            frame = pa.concat_tables([_batch(folder / f"{k}.arrow", j, columns) for k, j in pieces],
+            frame = pa.concat_tables([pa.Table.from_batches([readers[k].get_batch(j)]) for k, j in pieces],
                                      promote_options="permissive").to_pandas()
             if order is None:
                 frame = frame.iloc[np.argsort(position.reindex(frame.index).to_numpy(), kind="stable")]
@@ -266,17 +267,17 @@ def _geo(paths: list[Path]) -> dict:
     return out
 
 
-def _batch(path: Path, j: int, columns: list[str] | None):
-    """Record batch ``j`` of the Arrow IPC file ``path`` as a table: ``columns`` (None:
-    all) and the pandas index, only those decompressed."""
+def _reader(path: Path, columns: list[str] | None):
+    """A reader of the Arrow IPC file ``path`` that decompresses only ``columns`` (None:
+    all) and the pandas index of each batch it reads."""
     import pyarrow as pa
 
-    schema = pa.ipc.open_file(path).schema
-    if columns is not None:
-        names = {*columns, *(c for c in schema.pandas_metadata["index_columns"] if isinstance(c, str))}
-        options = pa.ipc.IpcReadOptions(included_fields=[i for i, n in enumerate(schema.names) if n in names])
-        return pa.Table.from_batches([pa.ipc.open_file(path, options=options).get_batch(j)])
-    return pa.Table.from_batches([pa.ipc.open_file(path).get_batch(j)])
+    whole = pa.ipc.open_file(path)
+    if columns is None:
+        return whole
+    index = [c for c in whole.schema.pandas_metadata["index_columns"] if isinstance(c, str)]
+    keep = [i for i, name in enumerate(whole.schema.names) if name in {*columns, *index}]
+    return pa.ipc.open_file(path, options=pa.ipc.IpcReadOptions(included_fields=keep))
 
 
 def _atomic_parquet(frame: gpd.GeoDataFrame, path: Path) -> None:
