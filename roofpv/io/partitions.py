@@ -198,8 +198,9 @@ class Partitions:
         note the layer's geometry types. Returns the folder, each building's position in
         the one-piece order, the number of chunks and, per partition, the chunk of each
         of its batches. One file per partition, not per partition and chunk: the pieces
-        grow as partitions × chunks, quadratic in the buildings, and a parquet file or
-        a pandas conversion per piece costs milliseconds, an IPC batch microseconds."""
+        grow as partitions × chunks, quadratic in the buildings, and a parquet file and
+        a pandas frame per piece cost ≈ 16 ms for the 113 columns of ``buildings``, a
+        record batch ≈ 1 ms with its lz4 (docs/performance.md)."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
