@@ -231,6 +231,53 @@ def test_partitions_read_back_in_chunks_in_the_one_piece_order_and_dtypes(tmp_pa
     assert source.geometry_types("arrays") == ({"Point"}, False)
 
 
+def test_chunks_read_one_file_per_partition_however_many_chunks(tmp_path):
+    """Each partition is regrouped by chunk once into one file (not a file per partition
+    and chunk, which grows as the square of the buildings); a column subset reads back
+    with the index, in the one-piece order."""
+    cache = partitions.PartitionCache(tmp_path, "key", resume=False)
+    _store(cache, 0, ["d", "a", "f"], [1, 2, 3], ["u", "v", "w"])
+    _store(cache, 1, ["c", "b", "e"], [4, 5, 6], ["x", "y", "z"])
+    ids = pd.Index(["f", "a", "b", "c", "d", "e"], name="building_id")
+    source = partitions.Partitions(cache.dir, (0, 1), ids, "EPSG:4549")
+    chunks = list(source.chunks("buildings", columns=["x"], rows=1))
+    assert [list(c.index) for c in chunks] == [[i] for i in ids]
+    assert [c["x"].iloc[0] for c in chunks] == [3, 2, 5, 4, 1, 6]
+    assert all(list(c.columns) == ["x"] for c in chunks)
+    assert sorted(p.name for p in (cache.dir / "sorted" / "buildings-1").glob("*.arrow")) == ["0.arrow", "1.arrow"]
+
+
+def test_a_layer_written_in_chunks_reads_back_as_written_whole(tmp_path):
+    """GeoParquet written a chunk at a time: the rows, dtypes and GeoParquet metadata
+    (geometry types and bounds of the whole layer) of ``to_parquet`` on the whole."""
+    from roofpv.io.writers import Chunked, write_geoparquet
+
+    whole = gpd.GeoDataFrame(
+        {"building_id": ["a", "b", "c", "d"], "kwp": [1.0, np.nan, 3.0, 4.0], "note": ["x", None, "z", None]},
+        geometry=[shapely.box(0, 0, 1, 1), None, shapely.MultiPolygon([shapely.box(5, -2, 6, 0)]),
+                  shapely.box(-3, 1, -2, 9)], crs="EPSG:4549")
+    whole.to_parquet(tmp_path / "whole.parquet")
+    pieces = [whole.iloc[:2].reset_index(drop=True), whole.iloc[2:].reset_index(drop=True)]
+    for k, piece in enumerate(pieces):
+        piece.to_parquet(tmp_path / f"{k}.parquet")
+    geo = partitions._geo([tmp_path / f"{k}.parquet" for k in range(2)])
+    assert geo == {"geometry_types": ["MultiPolygon", "Polygon"], "bbox": [-3.0, -2.0, 6.0, 9.0]}
+    wkb = (pd.DataFrame(p).assign(geometry=shapely.to_wkb(p.geometry.to_numpy())) for p in pieces)
+    write_geoparquet(tmp_path / "chunked.parquet", Chunked(wkb, wkb_crs="EPSG:4549", geo=geo))
+    got = gpd.read_parquet(tmp_path / "chunked.parquet")
+    pd.testing.assert_frame_equal(got, gpd.read_parquet(tmp_path / "whole.parquet"))
+    meta = [_geo_metadata(tmp_path / f"{name}.parquet") for name in ("chunked", "whole")]
+    assert meta[0] == meta[1]
+
+
+def _geo_metadata(path: Path) -> dict:
+    import json
+
+    import pyarrow.parquet as pq
+
+    return json.loads(pq.read_schema(path).metadata[b"geo"])
+
+
 @pytest.mark.slow
 def test_a_streamed_run_writes_the_one_piece_files_row_for_row(tmp_path, flat_config, flat_reference):
     """With partitions the CLI streams them to the outputs: same layers, fields, field

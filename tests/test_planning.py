@@ -211,3 +211,15 @@ def test_substitution_target_draws_on_facades_and_surfaces():
     private = others(b.assign(owner_type="natural_person"), None, cfg.model_copy(update={"owner_types": [
         "non_natural_person"], "draw_on": ["facades"]}))
     assert private.empty
+
+
+def test_each_plan_status_row_takes_its_townships_milestone_status():
+    """Rows in any order, several targets and the whole-city row: each its own cell."""
+    from roofpv.run.pipeline import milestone_status
+
+    townships = pd.DataFrame({
+        "roofs_status_2025": ["met", "at_risk", "missed"], "roofs_status_2030": ["on_track", "unreachable", "met"],
+        "new_status_2025": ["no_cohort", "met", "at_risk"]}, index=["甲", "乙", "全市"])
+    plan_status = pd.DataFrame({"target": ["new", "roofs", "roofs", "roofs", "new"],
+                                "milestone": [2025, 2030, 2025, 2030, 2025]}, index=["乙", "全市", "乙", "甲", "甲"])
+    assert milestone_status(plan_status, townships) == ["met", "met", "at_risk", "on_track", "no_cohort"]

@@ -403,7 +403,8 @@ def transformer_layer(table: pd.DataFrame | None, transformers: pd.DataFrame | N
         if known.any():
             at = gpd.GeoSeries(gpd.points_from_xy(*lonlat[known].to_numpy(float).T), crs="EPSG:4326").to_crs(crs)
             xy[known] = np.column_stack([at.x, at.y])
-    geometry = [None if np.isnan(x) else p for x, p in zip(xy[:, 0], points(np.nan_to_num(xy)))]
+    geometry = points(np.nan_to_num(xy))
+    geometry[np.isnan(xy[:, 0])] = None
     columns = [c for c in LAYER_FIELDS["transformers"] if c in table]
     return gpd.GeoDataFrame(table[columns].reset_index(drop=True), geometry=geometry, crs=crs)
 

@@ -204,11 +204,6 @@ def write_outputs(results: Results, out_dir: Path, plan: bool = False, geo_forma
         paths = {f"{name}.parquet": out_dir / f"{name}.parquet" for name in layers}
         for name, frame in layers.items():
             started(f"{name}.parquet{rows(name)}")
-            if isinstance(frame, writers.Chunked):  # GeoParquet is written whole
-                chunked, frame = frame, pd.concat(frame.chunks, ignore_index=True)
-                if chunked.wkb_crs is not None:
-                    frame = frame.assign(geometry=gpd.GeoSeries.from_wkb(frame["geometry"]))
-                    frame = gpd.GeoDataFrame(frame, geometry="geometry", crs=chunked.wkb_crs)
             writers.write_geoparquet(out_dir / f"{name}.parquet", frame)
     else:
         labels = results.target_labels
@@ -277,7 +272,7 @@ class _Streamed:
 
     def _chunked(self, chunks, layer: str) -> writers.Chunked:
         kind, promote = writers.layer_geometry(*self.source.geometry_types(layer))
-        return writers.Chunked(chunks, kind, promote, wkb_crs=self.results.crs)
+        return writers.Chunked(chunks, kind, promote, wkb_crs=self.results.crs, geo=self.source.geo(layer))
 
     def buildings(self) -> writers.Chunked:
         slim = self.results.buildings

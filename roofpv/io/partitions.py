@@ -163,19 +163,26 @@ class Partitions:
         """``layer`` in chunks of about ``rows`` buildings, in the order of the one-piece
         run and with its dtypes: ``buildings`` in the inventory's order (index: building
         id), ``planes`` and ``arrays`` by building id, plane and row. The geometry stays
-        WKB (``bytes``), as the writer wants it. The partitions are split by chunk into
-        ``<dir>/sorted/<layer>`` once (one pass), so each chunk reads only its own rows."""
-        import pyarrow.parquet as pq
+        WKB (``bytes``), as the writer wants it. Each partition's ``layer`` is rewritten
+        once, grouped by chunk, as an Arrow IPC file with one record batch per chunk
+        (:meth:`_split`), so a chunk reads one batch of each partition holding rows of it
+        (only ``columns``) and converts them to pandas once."""
+        import pyarrow as pa
 
         order = SORT_KEYS[layer]
-        folder, position, n_chunks, parts = self._split(layer, rows)
+        folder, position, n_chunks, batches = self._split(layer, rows)
         dtypes = self.dtypes(layer)
-        for c in range(n_chunks):
-            files = [f for f in (folder / str(c) / f"{k}.parquet" for k in parts) if f.exists()]
-            if not files:
+        holding: list[list[tuple[int, int]]] = [[] for _ in range(n_chunks)]
+        for k, held in batches.items():  # partition order, as the one-piece run concatenates
+            for j, c in enumerate(held):
+                holding[c].append((k, j))
+        readers = {k: _reader(folder / f"{k}.arrow", columns) for k in batches}  # footers read once
+        for pieces in holding:
+            if not pieces:
                 continue
-            frame = pd.concat([pq.read_table(f, columns=columns, use_pandas_metadata=True).to_pandas()
-                               for f in files])
+            # permissive: a partition's column may be all blank (null) or int where another's is float
+            frame = pa.concat_tables([pa.Table.from_batches([readers[k].get_batch(j)]) for k, j in pieces],
+                                     promote_options="permissive").to_pandas()
             if order is None:
                 frame = frame.iloc[np.argsort(position.reindex(frame.index).to_numpy(), kind="stable")]
             else:
@@ -185,9 +192,16 @@ class Partitions:
                     frame[column] = frame[column].astype(dtype)
             yield frame
 
-    def _split(self, layer: str, rows: int) -> tuple[Path, pd.Series, int, list[int]]:
-        """Split every partition's ``layer`` by chunk of the one-piece order (once), and
-        note the layer's geometry types."""
+    def _split(self, layer: str, rows: int) -> tuple[Path, pd.Series, int, dict[int, list[int]]]:
+        """Rewrite every partition's ``layer`` grouped by chunk of the one-piece order
+        (once): ``<folder>/<k>.arrow``, one record batch per chunk it holds rows of, and
+        note the layer's geometry types. Returns the folder, each building's position in
+        the one-piece order, the number of chunks and, per partition, the chunk of each
+        of its batches. One file per partition, not per partition and chunk: the pieces
+        grow as partitions × chunks, quadratic in the buildings, and a parquet file and
+        a pandas frame per piece cost ≈ 16 ms for the 113 columns of ``buildings``, a
+        record batch ≈ 1 ms with its lz4 (docs/performance.md)."""
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         ids = self.ids if SORT_KEYS[layer] is None else self.ids.sort_values()
@@ -195,30 +209,76 @@ class Partitions:
         n_chunks = max(1, math.ceil(len(ids) / rows))
         parts = list(self.parts) if SORT_KEYS[layer] is None else self.present(layer)
         folder = self.dir / "sorted" / f"{layer}-{rows}"
-        if (folder / "types.json").exists():
-            return folder, position, n_chunks, parts
+        if (folder / "chunks.json").exists():
+            found = json.loads((folder / "chunks.json").read_text())
+            return folder, position, n_chunks, {int(k): held for k, held in found["batches"].items()}
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-        types, has_z = set(), False
+        types, has_z, batches = set(), False, {}
+        options = pa.ipc.IpcWriteOptions(compression="lz4")
         for k in parts:
             table = pq.read_table(self.path(k, layer))
             found, z = wkb_types(table.column("geometry"))
             types, has_z = types | found, has_z or z
-            chunk = position.reindex(table.column("building_id").to_numpy(zero_copy_only=False)).to_numpy()
-            chunk = chunk * n_chunks // len(ids)
-            for c in np.unique(chunk):
-                (folder / str(c)).mkdir(exist_ok=True)
-                pq.write_table(table.take(np.flatnonzero(chunk == c)), folder / str(c) / f"{k}.parquet")
+            at = position.reindex(table.column("building_id").to_numpy(zero_copy_only=False)).to_numpy()
+            known = np.flatnonzero(~np.isnan(at))  # a row of no listed building is in no chunk
+            chunk = at[known].astype(np.int64) * n_chunks // len(ids)
+            sort = np.argsort(chunk, kind="stable")
+            held, starts = np.unique(chunk[sort], return_index=True)
+            table = table.take(known[sort]).combine_chunks()
+            with pa.ipc.new_file(folder / f"{k}.arrow", table.schema, options=options) as writer:
+                for start, end in zip(starts, [*starts[1:], len(sort)]):
+                    writer.write_batch(table.slice(start, end - start).to_batches()[0])
+            batches[k] = held.tolist()
             del table
-        (folder / "types.json").write_text(json.dumps({"types": sorted(types, key=str), "has_z": has_z}))
-        return folder, position, n_chunks, parts
+        (folder / "chunks.json").write_text(json.dumps(
+            {"types": sorted(types, key=str), "has_z": has_z, "batches": batches}))
+        return folder, position, n_chunks, batches
+
+    def geo(self, layer: str = "buildings") -> dict:
+        """GeoParquet metadata of ``layer``'s geometry over all its partitions
+        (``geometry_types``, ``bbox``), as GeoPandas states it for the whole layer: from
+        each partition's own GeoParquet metadata, the rows not read again."""
+        parts = list(self.parts) if SORT_KEYS[layer] is None else self.present(layer)
+        return _geo([self.path(k, layer) for k in parts])
 
     def geometry_types(self, layer: str = "buildings", rows: int = CHUNK_ROWS) -> tuple[set, bool]:
         """Geometry types (``geom_type`` names, None for missing) of ``layer`` and whether
         any non-empty geometry has Z (read from the WKB as the layer is split)."""
         folder = self._split(layer, rows)[0]
-        found = json.loads((folder / "types.json").read_text())
+        found = json.loads((folder / "chunks.json").read_text())
         return set(found["types"]), found["has_z"]
+
+
+def _geo(paths: list[Path]) -> dict:
+    """The GeoParquet ``geometry_types`` and ``bbox`` of the files ``paths`` together: the
+    union of each file's (``bbox`` left out where none is known, as GeoPandas leaves it)."""
+    import pyarrow.parquet as pq
+
+    types, low, high = set(), np.full(2, np.inf), np.full(2, -np.inf)
+    for path in paths:
+        geo = json.loads(pq.read_schema(path).metadata[b"geo"])
+        column = geo["columns"][geo["primary_column"]]
+        types.update(column["geometry_types"])
+        if "bbox" in column:
+            low, high = np.fmin(low, column["bbox"][:2]), np.fmax(high, column["bbox"][2:])
+    out = {"geometry_types": sorted(types)}
+    if np.isfinite([*low, *high]).all():
+        out["bbox"] = [*low.tolist(), *high.tolist()]
+    return out
+
+
+def _reader(path: Path, columns: list[str] | None):
+    """A reader of the Arrow IPC file ``path`` that decompresses only ``columns`` (None:
+    all) and the pandas index of each batch it reads."""
+    import pyarrow as pa
+
+    whole = pa.ipc.open_file(path)
+    if columns is None:
+        return whole
+    index = [c for c in whole.schema.pandas_metadata["index_columns"] if isinstance(c, str)]
+    keep = [i for i, name in enumerate(whole.schema.names) if name in {*columns, *index}]
+    return pa.ipc.open_file(path, options=pa.ipc.IpcReadOptions(included_fields=keep))
 
 
 def _atomic_parquet(frame: gpd.GeoDataFrame, path: Path) -> None:

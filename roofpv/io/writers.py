@@ -142,6 +142,11 @@ class Chunked:
     promote_to_multi: bool | None = None
     #: The chunks' ``geometry`` column holds WKB (``bytes``) in this CRS, not shapes.
     wkb_crs: str | None = None
+    #: GeoParquet metadata of the whole layer's geometry (``geometry_types``, ``bbox``
+    #: where known), which a file written a chunk at a time must state before its
+    #: first chunk (:func:`write_geoparquet`); None: the first chunk's (a layer of one
+    #: chunk, or without geometry).
+    geo: dict | None = None
 
 
 def layer_geometry(types: set, has_z: bool, driver: str = "GPKG") -> tuple[str, bool]:
@@ -383,10 +388,46 @@ def write_text(path: Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
-def write_geoparquet(path: Path, frame: gpd.GeoDataFrame) -> None:
-    """One layer as GeoParquet (for large runs: fast to write and to read)."""
+def write_geoparquet(path: Path, frame: gpd.GeoDataFrame | pd.DataFrame | Chunked) -> None:
+    """One layer as GeoParquet (for large runs: fast to write and to read). A
+    :class:`Chunked` layer is written a chunk at a time, one row group each, so that
+    only one chunk is held: each chunk converted as ``GeoDataFrame.to_parquet`` converts
+    a frame, the file's metadata that of the whole layer (``Chunked.geo``); it reads
+    back as the whole layer written at once would."""
+    if not isinstance(frame, Chunked):
+        with atomic(path) as tmp:
+            frame.to_parquet(tmp)
+        return
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from geopandas.io.arrow import _geopandas_to_arrow  # the conversion of GeoDataFrame.to_parquet
+
     with atomic(path) as tmp:
-        frame.to_parquet(tmp)
+        writer = None
+        try:
+            for chunk in frame.chunks:
+                if frame.wkb_crs is not None:
+                    chunk = gpd.GeoDataFrame(chunk.assign(geometry=gpd.GeoSeries.from_wkb(chunk["geometry"])),
+                                             geometry="geometry", crs=frame.wkb_crs)
+                table = (_geopandas_to_arrow(chunk, index=False) if isinstance(chunk, gpd.GeoDataFrame)
+                         else pa.Table.from_pandas(chunk, preserve_index=False))
+                if writer is None:
+                    metadata = dict(table.schema.metadata or {})
+                    if frame.geo is not None and b"geo" in metadata:
+                        geo = json.loads(metadata[b"geo"])
+                        column = geo["columns"][geo["primary_column"]]
+                        column.pop("bbox", None)
+                        column.update(frame.geo)
+                        metadata[b"geo"] = json.dumps(geo).encode()
+                    schema = table.schema.with_metadata(metadata)
+                    writer = pq.ParquetWriter(tmp, schema)
+                writer.write_table(table.select(schema.names).cast(schema))
+                del table, chunk
+        finally:
+            if writer is not None:
+                writer.close()
 
 
 def write_table(path: Path, frame: pd.DataFrame) -> None:

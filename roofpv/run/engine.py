@@ -533,9 +533,10 @@ def _placed(results: Results, source: Partitions) -> Results:
     served = results.buildings["transformer_id"]
     centres, hulls = [], []
     for chunk in source.chunks("buildings", columns=["geometry"]):
-        geometry = chunk["geometry"].to_numpy()
-        centres.append(gridstage.served_centres(served.reindex(chunk.index), geometry))
-        hulls.append(gridstage.served_hulls(served.reindex(chunk.index), geometry))
+        geometry = shapely.from_wkb(chunk["geometry"].to_numpy())  # once for the centres and the hulls
+        ids = served.reindex(chunk.index)
+        centres.append(gridstage.served_centres(ids, geometry))
+        hulls.append(gridstage.served_hulls(ids, geometry))
     layer = gridstage.placed_at_centres(results.transformers, gridstage.merge_centres(centres))
     return replace(results, transformers=layer,
                    transformer_areas=gridstage.service_area_layer(layer, gridstage.merge_hulls(hulls)))

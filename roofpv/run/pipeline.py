@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from roofpv.appraise import economics, grid
@@ -440,6 +441,18 @@ def township_table(b: pd.DataFrame, config: Config, polygons: gpd.GeoDataFrame |
     ])
 
 
+def milestone_status(plan_status: pd.DataFrame, townships: pd.DataFrame) -> list:
+    """The township table's ``<target>_status_<milestone>`` for each row of the plan's
+    ``plan_status`` (one per township, target and milestone), one column at a time."""
+    rows = townships.index.get_indexer(plan_status.index)
+    columns = plan_status["target"].astype(str) + "_status_" + plan_status["milestone"].astype(str)
+    out = np.empty(len(plan_status), dtype=object)
+    for column in columns.unique():
+        at = (columns == column).to_numpy()
+        out[at] = townships[column].to_numpy(dtype=object)[rows[at]]
+    return out.tolist()
+
+
 #: Building columns the jurisdiction-wide steps of :func:`conclude` read (grid admission,
 #: the rollout plan and its layer, the township table, the pace from the register, the
 #: potential fields and the reconciliation). A run that streams its partitions to the
@@ -518,9 +531,7 @@ def conclude(
         in_county = None if surfaces is None else surfaces.assign(
             township=surfaces["township"].map(townships["county"]))
         counties = totals.with_surfaces(counties, b.assign(township=b["county"]), in_county, config.province.name)
-    plan_status = plan_status.assign(status=[
-        townships.at[t, f"{r.target}_status_{r.milestone}"] for t, r in zip(plan_status.index, plan_status.itertuples())
-    ])
+    plan_status = plan_status.assign(status=milestone_status(plan_status, townships))
     info = add_run_info(info, {"milestone status as of": as_of.isoformat()})
     crs = inventory.crs
     centres = (gridstage.served_centres(b["transformer_id"], b.geometry.to_numpy())

@@ -183,9 +183,9 @@ def binding_transformers(limited: pd.DataFrame, townships: pd.Index, n: int = 5)
     """Per township, the transformers whose hosting capacity keeps eligible roofs out of
     the plan, most kWp kept out first (at most ``n``, ``;``-separated; "" for none)."""
     kept = limited.groupby(["township", "transformer_id"])["capacity_kwp"].sum()
-    kept = kept.sort_values(ascending=False, kind="stable")
-    names = kept.reset_index().groupby("township", sort=False)["transformer_id"].agg(
-        lambda ids: ";".join(ids.astype(str)[:n]))
+    kept = kept.sort_values(ascending=False, kind="stable").reset_index()
+    top = kept[kept.groupby("township", sort=False).cumcount() < n]
+    names = top["transformer_id"].astype(str).groupby(top["township"], sort=False).agg(";".join)
     return names.reindex(townships, fill_value="")
 
 
