@@ -154,10 +154,30 @@ def test_surface_sites_of_a_run_read_per_partition_are_the_one_piece_sites(tmp_p
 def test_surroundings_are_two_rings_deep():
     # A chain of boxes each touching the next: two rings around box 0 reach box 2.
     bounds = np.array([[0.0, 0, 1, 1], [1, 0, 2, 1], [2, 0, 3, 1], [3, 0, 4, 1], [10, 10, 11, 11]])
-    valid = np.arange(len(bounds))
-    tree = shapely.STRtree(shapely.box(*bounds.T))
-    assert first_pass.surroundings(bounds, np.array([0]), tree, valid).tolist() == [0, 1, 2]
-    assert first_pass.surroundings(bounds, np.array([4]), tree, valid).tolist() == [4]
+    index = first_pass.Boxes(bounds, np.arange(len(bounds)))
+    assert first_pass.surroundings(bounds, np.array([0]), index).tolist() == [0, 1, 2]
+    assert first_pass.surroundings(bounds, np.array([4]), index).tolist() == [4]
+
+
+def test_boxes_meet_what_a_tree_of_their_extents_meets():
+    # Small boxes on a grid (so that many touch exactly), a few large ones, points, boxes
+    # without bounds; queries of every size, some outside the indexed extent.
+    rng = np.random.default_rng(7)
+    corner = np.round(rng.uniform(0, 2000, (6000, 2)))
+    size = np.r_[rng.choice([0.0, 5, 10, 20], 5950), rng.uniform(200, 900, 50)]
+    bounds = np.column_stack([corner, corner + size[:, None] * [1, 1]])
+    bounds[rng.choice(6000, 40, replace=False)] = np.nan
+    valid = np.flatnonzero(~np.isnan(bounds).any(axis=1))
+    index = first_pass.Boxes(bounds, valid)
+    tree = shapely.STRtree(shapely.box(*bounds[valid].T))
+    for q in (bounds[rng.choice(valid, 300)], bounds[rng.choice(valid, 9000)] + [-61.5, -61.5, 61.5, 61.5],
+              np.array([[-500.0, -500, -1, -1], [-500, -500, 0, 0], [1000, 1000, 1000, 1000], [-1e4, -1e4, 1e4, 1e4]])):
+        expected = valid[np.unique(tree.query(shapely.box(*q.T))[1])]
+        got = index.query(q)
+        assert got.tolist() == expected.tolist()
+    assert index.query(np.array([[np.nan] * 4])).size == 0
+    small = valid[size[valid] <= 20]  # boxes up to the cell's side are filed in at most 4 cells
+    assert first_pass.Boxes(bounds, small).boxes.size <= 4 * len(small)
 
 
 def test_bounds_are_projected_around_the_outline():
@@ -184,6 +204,7 @@ def test_first_pass_plans_buildings_without_a_surveyed_township_by_their_locatio
     polygons, _ = readers.read_townships(SAMPLE / "townships.gpkg", None, "township", None)
     catalogue, findings, (sample, (n, total, _)) = first_pass.scan(
         config, analysis_crs(config), polygons, pd.Series(dtype=object))
+    assert isinstance(catalogue.township, pd.Categorical)
     assert len(catalogue.ids) == total == 3449 and n == 3449 and len(sample) == 3449
     assert catalogue.ids[0] == "CQ00001" and not findings
     located = pd.Series(catalogue.township).value_counts()
