@@ -2,6 +2,8 @@
 their own footprints and survey rows gives the one-piece run's results, every column,
 also where footprints overlap across partition borders and in every vector format."""
 
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -232,3 +234,71 @@ def test_a_csv_survey_spilled_in_blocks_gives_the_one_piece_results(messy, tmp_p
     parted = engine.run_partitions(config, tmp_path / "out", partitions=12, by="spatial")
     assert_same_results(whole, parted)
     assert not list((tmp_path / "out").glob(".survey-*"))  # the blocks are removed
+
+
+def _read_per_partition(cfg):
+    """``cfg`` without DSM and surface layers: read per partition."""
+    cfg = cfg.model_copy(update={"dsm": cfg.dsm.model_copy(update={"tiles": None}),
+                                 "surfaces": cfg.surfaces.model_copy(update={"layers": []})})
+    assert first_pass.supported(cfg)
+    return cfg
+
+
+def test_the_first_pass_in_its_child_reads_gbk_and_reports_as_in_one_piece(config, tmp_path):
+    # A GBK shapefile without .cpg (Chinese id column and names), read by the child
+    # process: the ids decoded, the encoding finding and the survey's match come back.
+    from roofpv.errors import InputError
+    from roofpv.run.pipeline import scan_inventory
+
+    from .test_county_files import gbk_case, with_files
+
+    case, fp, towns = gbk_case(tmp_path)
+    cfg = _read_per_partition(with_files(case, config, fp, towns, footprints_id_column="编号"))
+    inventory, scan = scan_inventory(cfg, tmp_path / "spill")
+    assert scan.catalogue.ids.tolist() == ["A", "B", "C"]
+    assert scan.catalogue.rows.tolist() == [0, 1, 2]  # each footprint's survey row
+    said = [f for f in inventory.findings if f.problem.startswith("shapefile has no .cpg")]
+    assert [Path(f.file).name for f in said] == ["建筑.shp", "乡镇.shp"]
+    assert said[0].problem.endswith("read as GBK (its text decodes as Chinese), e.g. '当湖街道东湖大厦'")
+    scan.survey.close()
+    # An error raised in the child reaches the caller as the same error and message.
+    cfg = cfg.model_copy(update={"inputs": cfg.inputs.model_copy(update={"footprints_id_column": "建筑编号"})})
+    with pytest.raises(InputError, match=r"footprints have no id column '建筑编号'; columns are \['编号', '名称'\]"):
+        scan_inventory(cfg, tmp_path / "spill")
+
+
+def test_a_bad_footprint_layer_stops_the_survey_with_a_message_not_a_traceback(tmp_path, capsys):
+    from roofpv.cli import main
+
+    fp = pyogrio.read_dataframe(SAMPLE / "footprints.gpkg").iloc[:20].rename(columns={"building_id": "编号"})
+    pyogrio.write_dataframe(fp, tmp_path / "fp.gpkg")
+    (tmp_path / "c.yaml").write_text(
+        f"extends: {ROOT / 'configs' / 'pinghu.yaml'}\ninputs:\n  footprints: {tmp_path / 'fp.gpkg'}\n"
+        "dsm:\n  tiles: null\nsurfaces:\n  layers: []\n", encoding="utf-8")
+    assert first_pass.supported(load_config(tmp_path / "c.yaml"))
+    assert main(["survey", str(tmp_path / "c.yaml"), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "error:" in err and "footprints have no id column 'building_id'" in err
+    assert "Set inputs.footprints_id_column" in err and "Traceback" not in err
+
+
+def test_unserved_footprints_are_those_naming_no_transformer_of_the_table(tmp_path):
+    # Survey rows naming a transformer of the table, one not in it, none; footprints
+    # without a survey row: the same footprints as a lookup of every id finds.
+    from roofpv.io import survey_spill
+
+    table = pd.DataFrame({"township": ["甲镇"] * 4, "transformer_id": ["T1", "T9", None, "T2"]},
+                         index=pd.Index(["a", "b", "c", "d"], name="building_id"))
+    survey = survey_spill.from_table(table, tmp_path)
+    ids = pd.Index(["d", "x", "a", "b", "c"], name="building_id")
+    bounds = np.arange(20.0).reshape(5, 4)
+    catalogue = first_pass.Catalogue(ids=ids, fids=np.arange(5), bounds=bounds, township=pd.Categorical(["甲镇"] * 5),
+                                     source_crs="EPSG:4549", rows=np.array([3, -1, 0, 1, 2]))
+    scan = first_pass.Scan(catalogue=catalogue, survey=survey, survey_dtypes=table.dtypes, polygons=None, layout=())
+    transformers = pd.DataFrame({"capacity_kva": [400, 630]}, index=pd.Index(["T1", "T2"], name="transformer_id"))
+    lost = scan.unserved(transformers, "EPSG:4549")
+    looked_up = survey.keys["transformer_id"].reindex(ids).astype(object)
+    assert ids[lost.index].tolist() == ids[~looked_up.isin(transformers.index)].tolist() == ["x", "b", "c"]
+    assert lost["transformer_id"].tolist()[1] == "T9" and pd.isna(lost["transformer_id"]).tolist() == [True, False, True]
+    assert lost.geometry.x.tolist() == [5.0, 13.0, 17.0]  # the centres of their bounds (x: 4–6, 12–14, 16–18)
+    survey.close()

@@ -83,19 +83,20 @@ class Scan:
     surfaces_at: int | None = None
 
     def unserved(self, transformers: pd.DataFrame, crs: str) -> gpd.GeoDataFrame:
-        """The footprints whose survey names no transformer of ``transformers`` (or has
-        no row), with the value it names, each at the centre of its bounds (in ``crs``,
-        the catalogue's): what :func:`roofpv.grid.assess.assign_transformers` would not
-        find in the table, told by the survey's category codes, not by a lookup of every id."""
+        """The footprints whose survey names no transformer of ``transformers`` (or that
+        have no survey row), by catalogue position, with the value named, each at the
+        centre of its bounds (``crs``: the catalogue's): those
+        :func:`roofpv.grid.assess.assign_transformers` does not find in the table, told
+        by the survey's category codes, not by a lookup of every id."""
         named, rows = self.survey.keys["transformer_id"].array, self.catalogue.rows
         code = np.where(rows >= 0, named.codes[np.maximum(rows, 0)], -1)
         known = np.append(named.categories.isin(transformers.index), transformers.index.hasnans)
         at = np.flatnonzero(~known[code])  # (code −1, the last: no row, or no value)
         bounds = self.catalogue.bounds[at]
         return gpd.GeoDataFrame(
-            {"transformer_id": named.take(code[at], allow_fill=True).astype(object)},
+            {"transformer_id": np.append(named.categories.to_numpy(dtype=object), np.nan)[code[at]]},
             geometry=gpd.points_from_xy((bounds[:, 0] + bounds[:, 2]) / 2, (bounds[:, 1] + bounds[:, 3]) / 2),
-            crs=crs)
+            index=at, crs=crs)
 
     def findings(self, stages: dict[str, list[list[Finding]]]) -> list[Finding]:
         """The inventory's findings in the one-piece order, given each stage's findings
