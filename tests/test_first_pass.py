@@ -13,7 +13,7 @@ import shapely
 from shapely import affinity
 
 from roofpv.config import load_config
-from roofpv.findings import findings_frame
+from roofpv.findings import Finding, findings_frame
 from roofpv.inputs import first_pass
 from roofpv.run import engine
 from roofpv.run.pipeline import run
@@ -302,3 +302,16 @@ def test_unserved_footprints_are_those_naming_no_transformer_of_the_table(tmp_pa
     assert lost["transformer_id"].tolist()[1] == "T9" and pd.isna(lost["transformer_id"]).tolist() == [True, False, True]
     assert lost.geometry.x.tolist() == [5.0, 13.0, 17.0]  # the centres of their bounds (x: 4–6, 12–14, 16–18)
     survey.close()
+
+
+def test_findings_are_placed_by_the_catalogue_positions_of_the_ids_they_name():
+    ids = pd.Index(np.array(["b7", "a1", "c3", "d4"]).astype(str), name="building_id")
+    catalogue = first_pass.Catalogue(ids=ids, fids=np.arange(4), bounds=np.zeros((4, 4)),
+                                     township=pd.Categorical(["甲镇"] * 4), source_crs="EPSG:4549")
+    scan = first_pass.Scan(catalogue=catalogue, survey=None, survey_dtypes=pd.Series(), polygons=None, layout=())
+    assert scan.positions(["c3", None, "b7", "elsewhere", "c3"]).to_dict() == {"b7": 0, "c3": 2}
+    fix = "give each footprint its own id"
+    found = [[Finding("warning", "f", None, i, None, None, "p", fix) for i in ("c3", "zz", "b7")],
+             [Finding("warning", "f", None, "a1", None, None, "p", fix)]]
+    assert [f.building_id for f in first_pass.gather_findings(found, scan.positions(["c3", "zz", "b7", "a1"]))] == [
+        "zz", "b7", "a1", "c3"]  # an id the catalogue does not hold first, as in one piece
