@@ -317,8 +317,8 @@ class Boxes:
     both (a cell is the floor of a monotonic function of a coordinate), so the
     cells miss no pair; the comparison of the bounds then keeps exactly those that meet."""
 
-    #: Query boxes handled at a time (bounds the candidates held at once).
-    BLOCK = 65_536
+    #: Grid cells looked in at a time by a query (bounds what it holds at once).
+    BLOCK = 1 << 20
     #: Side of a grid cell in median box widths.
     CELLS_PER_BOX = 2.0
 
@@ -332,7 +332,7 @@ class Boxes:
         self.cell = max(self.CELLS_PER_BOX * float(np.median(width)), 1e-6) if len(inner) else 1.0
         top = self._cells(inner[:, 2:]).max(axis=0) + 1 if len(inner) else np.ones(2, np.int64)
         self.shape = (int(top[0]), int(top[1]))
-        box, key = self._filed(self._cells(inner[:, :2]), self._cells(inner[:, 2:]))
+        box, key = self._filed(*self._span(inner))
         order = np.argsort(key, kind="stable")
         #: The boxes (rows of ``positions``) cell by cell, the cells holding any (their
         #: keys, ascending) and where each cell's boxes start in ``boxes``.
@@ -344,11 +344,15 @@ class Boxes:
         """Grid cell (column, row) of each point of the (m, 2) ``xy``."""
         return np.floor((xy - self.origin) / self.cell).astype(np.int64)
 
+    def _span(self, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The first and last cell (column, row) of the grid each of the (m, 4) ``boxes``
+        covers (last < first where it lies outside the grid)."""
+        return (np.maximum(self._cells(boxes[:, :2]), 0),
+                np.minimum(self._cells(boxes[:, 2:]), np.array(self.shape) - 1))
+
     def _filed(self, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """For boxes covering the cells ``lo`` to ``hi`` (inclusive, clipped to the grid):
-        the box (its row in ``lo``) and the cell key of each cell covered."""
-        lo = np.maximum(lo, 0)
-        hi = np.minimum(hi, np.array(self.shape) - 1)
+        """For boxes covering the cells ``lo`` to ``hi`` (:meth:`_span`): the box (its row
+        in ``lo``) and the key of each cell it covers."""
         across = np.maximum(hi - lo + 1, 0)
         count = across[:, 0] * across[:, 1]
         box = np.repeat(np.arange(len(lo)), count)
@@ -360,14 +364,21 @@ class Boxes:
         """Positions (sorted, unique) of the boxes meeting any of the (m, 4) ``boxes``."""
         boxes = boxes[~np.isnan(boxes).any(axis=1)] if self.cells.size else boxes[:0]
         hit = np.zeros(len(self.positions), bool)
-        for start in range(0, len(boxes), self.BLOCK):
-            q = boxes[start:start + self.BLOCK]
-            which, key = self._filed(self._cells(q[:, :2]), self._cells(q[:, 2:]))
+        lo, hi = self._span(boxes)
+        count = np.prod(np.maximum(hi - lo + 1, 0), axis=1)
+        wide = count > self.cells.size  # more cells than hold boxes: compared with every box
+        b = self.bounds[self.positions] if wide.any() else None
+        for q in boxes[wide]:
+            hit |= (b[:, 0] <= q[2]) & (q[0] <= b[:, 2]) & (b[:, 1] <= q[3]) & (q[1] <= b[:, 3])
+        boxes, lo, hi, count = boxes[~wide], lo[~wide], hi[~wide], count[~wide]
+        block = np.cumsum(count) // self.BLOCK  # runs of boxes covering about BLOCK cells
+        for part in np.split(np.arange(len(boxes)), np.flatnonzero(np.diff(block)) + 1):
+            which, key = self._filed(lo[part], hi[part])
             at = np.minimum(np.searchsorted(self.cells, key), len(self.cells) - 1)
             first, n = self.starts[at], np.where(self.cells[at] == key, self.starts[at + 1] - self.starts[at], 0)
-            which = np.repeat(which, n)
+            q = boxes[part][np.repeat(which, n)]
             box = self.boxes[np.repeat(first, n) + np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)]
-            b, q = self.bounds[self.positions[box]], q[which]
+            b = self.bounds[self.positions[box]]
             hit[box[(b[:, 0] <= q[:, 2]) & (q[:, 0] <= b[:, 2]) & (b[:, 1] <= q[:, 3]) & (q[:, 1] <= b[:, 3])]] = True
         return self.positions[hit]
 
