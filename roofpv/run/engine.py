@@ -424,7 +424,6 @@ def run_partitions(
         scan.survey.close()
         scan = replace(scan, survey=None)
         prepared = replace(prepared, scan=scan)
-        give_back_freed_memory()  # what planning and writing the inputs freed
 
     def tasks():
         tree = None if scan is not None or reach_m(config) is None else shapely.STRtree(b.geometry.to_numpy())
