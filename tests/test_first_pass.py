@@ -2,6 +2,8 @@
 their own footprints and survey rows gives the one-piece run's results, every column,
 also where footprints overlap across partition borders and in every vector format."""
 
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -11,7 +13,7 @@ import shapely
 from shapely import affinity
 
 from roofpv.config import load_config
-from roofpv.findings import findings_frame
+from roofpv.findings import Finding, findings_frame
 from roofpv.inputs import first_pass
 from roofpv.run import engine
 from roofpv.run.pipeline import run
@@ -154,10 +156,33 @@ def test_surface_sites_of_a_run_read_per_partition_are_the_one_piece_sites(tmp_p
 def test_surroundings_are_two_rings_deep():
     # A chain of boxes each touching the next: two rings around box 0 reach box 2.
     bounds = np.array([[0.0, 0, 1, 1], [1, 0, 2, 1], [2, 0, 3, 1], [3, 0, 4, 1], [10, 10, 11, 11]])
-    valid = np.arange(len(bounds))
-    tree = shapely.STRtree(shapely.box(*bounds.T))
-    assert first_pass.surroundings(bounds, np.array([0]), tree, valid).tolist() == [0, 1, 2]
-    assert first_pass.surroundings(bounds, np.array([4]), tree, valid).tolist() == [4]
+    index = first_pass.Boxes(bounds, np.arange(len(bounds)))
+    assert first_pass.surroundings(bounds, np.array([0]), index).tolist() == [0, 1, 2]
+    assert first_pass.surroundings(bounds, np.array([4]), index).tolist() == [4]
+
+
+def test_boxes_meet_what_a_tree_of_their_extents_meets():
+    # Small boxes on a grid (so that many touch exactly), a few large ones, points, boxes
+    # without bounds; queries of every size, some outside the indexed extent, one over
+    # more cells than hold boxes (compared with every box).
+    rng = np.random.default_rng(7)
+    corner = np.round(rng.uniform(0, 2000, (6000, 2)))
+    size = np.r_[rng.choice([0.0, 5, 10, 20], 5950), rng.uniform(200, 900, 50)]
+    bounds = np.column_stack([corner, corner + size[:, None] * [1, 1]])
+    bounds[rng.choice(6000, 40, replace=False)] = np.nan
+    valid = np.flatnonzero(~np.isnan(bounds).any(axis=1))
+    index = first_pass.Boxes(bounds, valid)
+    tree = shapely.STRtree(shapely.box(*bounds[valid].T))
+    for q in (bounds[rng.choice(valid, 300)], bounds[rng.choice(valid, 9000)] + [-61.5, -61.5, 61.5, 61.5],
+              np.array([[-500.0, -500, -1, -1], [-500, -500, 0, 0], [1000, 1000, 1000, 1000], [-1e4, -1e4, 1e4, 1e4]])):
+        expected = valid[np.unique(tree.query(shapely.box(*q.T))[1])]
+        assert index.query(q).tolist() == expected.tolist()
+        index.BLOCK = 997  # the query's cells looked in a few at a time
+        assert index.query(q).tolist() == expected.tolist()
+        del index.BLOCK
+    assert index.query(np.array([[np.nan] * 4])).size == 0
+    small = valid[size[valid] <= 20]  # boxes up to the cell's side are filed in at most 4 cells
+    assert first_pass.Boxes(bounds, small).boxes.size <= 4 * len(small)
 
 
 def test_bounds_are_projected_around_the_outline():
@@ -184,6 +209,7 @@ def test_first_pass_plans_buildings_without_a_surveyed_township_by_their_locatio
     polygons, _ = readers.read_townships(SAMPLE / "townships.gpkg", None, "township", None)
     catalogue, findings, (sample, (n, total, _)) = first_pass.scan(
         config, analysis_crs(config), polygons, pd.Series(dtype=object))
+    assert isinstance(catalogue.township, pd.Categorical)
     assert len(catalogue.ids) == total == 3449 and n == 3449 and len(sample) == 3449
     assert catalogue.ids[0] == "CQ00001" and not findings
     located = pd.Series(catalogue.township).value_counts()
@@ -211,3 +237,84 @@ def test_a_csv_survey_spilled_in_blocks_gives_the_one_piece_results(messy, tmp_p
     parted = engine.run_partitions(config, tmp_path / "out", partitions=12, by="spatial")
     assert_same_results(whole, parted)
     assert not list((tmp_path / "out").glob(".survey-*"))  # the blocks are removed
+
+
+def _read_per_partition(cfg):
+    """``cfg`` without DSM and surface layers: read per partition."""
+    cfg = cfg.model_copy(update={"dsm": cfg.dsm.model_copy(update={"tiles": None}),
+                                 "surfaces": cfg.surfaces.model_copy(update={"layers": []})})
+    assert first_pass.supported(cfg)
+    return cfg
+
+
+def test_the_first_pass_in_its_child_reads_gbk_and_reports_as_in_one_piece(config, tmp_path):
+    # A GBK shapefile without .cpg (Chinese id column and names), read by the child
+    # process: the ids decoded, the encoding finding and the survey's match come back.
+    from roofpv.errors import InputError
+    from roofpv.run.pipeline import scan_inventory
+
+    from .test_county_files import gbk_case, with_files
+
+    case, fp, towns = gbk_case(tmp_path)
+    cfg = _read_per_partition(with_files(case, config, fp, towns, footprints_id_column="编号"))
+    inventory, scan = scan_inventory(cfg, tmp_path / "spill")
+    assert scan.catalogue.ids.tolist() == ["A", "B", "C"]
+    assert scan.catalogue.rows.tolist() == [0, 1, 2]  # each footprint's survey row
+    said = [f for f in inventory.findings if f.problem.startswith("shapefile has no .cpg")]
+    assert [Path(f.file).name for f in said] == ["建筑.shp", "乡镇.shp"]
+    assert said[0].problem.endswith("read as GBK (its text decodes as Chinese), e.g. '当湖街道东湖大厦'")
+    scan.survey.close()
+    # An error raised in the child reaches the caller as the same error and message.
+    cfg = cfg.model_copy(update={"inputs": cfg.inputs.model_copy(update={"footprints_id_column": "建筑编号"})})
+    with pytest.raises(InputError, match=r"footprints have no id column '建筑编号'; columns are \['编号', '名称'\]"):
+        scan_inventory(cfg, tmp_path / "spill")
+
+
+def test_a_bad_footprint_layer_stops_the_survey_with_a_message_not_a_traceback(tmp_path, capsys):
+    from roofpv.cli import main
+
+    fp = pyogrio.read_dataframe(SAMPLE / "footprints.gpkg").iloc[:20].rename(columns={"building_id": "编号"})
+    pyogrio.write_dataframe(fp, tmp_path / "fp.gpkg")
+    (tmp_path / "c.yaml").write_text(
+        f"extends: {ROOT / 'configs' / 'pinghu.yaml'}\ninputs:\n  footprints: {tmp_path / 'fp.gpkg'}\n"
+        "dsm:\n  tiles: null\nsurfaces:\n  layers: []\n", encoding="utf-8")
+    assert first_pass.supported(load_config(tmp_path / "c.yaml"))
+    assert main(["survey", str(tmp_path / "c.yaml"), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "error:" in err and "footprints have no id column 'building_id'" in err
+    assert "Set inputs.footprints_id_column" in err and "Traceback" not in err
+
+
+def test_unserved_footprints_are_those_naming_no_transformer_of_the_table(tmp_path):
+    # Survey rows naming a transformer of the table, one not in it, none; footprints
+    # without a survey row: the same footprints as a lookup of every id finds.
+    from roofpv.io import survey_spill
+
+    table = pd.DataFrame({"township": ["甲镇"] * 4, "transformer_id": ["T1", "T9", None, "T2"]},
+                         index=pd.Index(["a", "b", "c", "d"], name="building_id"))
+    survey = survey_spill.from_table(table, tmp_path)
+    ids = pd.Index(["d", "x", "a", "b", "c"], name="building_id")
+    bounds = np.arange(20.0).reshape(5, 4)
+    catalogue = first_pass.Catalogue(ids=ids, fids=np.arange(5), bounds=bounds, township=pd.Categorical(["甲镇"] * 5),
+                                     source_crs="EPSG:4549", rows=np.array([3, -1, 0, 1, 2]))
+    scan = first_pass.Scan(catalogue=catalogue, survey=survey, survey_dtypes=table.dtypes, polygons=None, layout=())
+    transformers = pd.DataFrame({"capacity_kva": [400, 630]}, index=pd.Index(["T1", "T2"], name="transformer_id"))
+    lost = scan.unserved(transformers, "EPSG:4549")
+    looked_up = survey.keys["transformer_id"].reindex(ids).astype(object)
+    assert ids[lost.index].tolist() == ids[~looked_up.isin(transformers.index)].tolist() == ["x", "b", "c"]
+    assert lost["transformer_id"].tolist()[1] == "T9" and pd.isna(lost["transformer_id"]).tolist() == [True, False, True]
+    assert lost.geometry.x.tolist() == [5.0, 13.0, 17.0]  # the centres of their bounds (x: 4–6, 12–14, 16–18)
+    survey.close()
+
+
+def test_findings_are_placed_by_the_catalogue_positions_of_the_ids_they_name():
+    ids = pd.Index(np.array(["b7", "a1", "c3", "d4"]).astype(str), name="building_id")
+    catalogue = first_pass.Catalogue(ids=ids, fids=np.arange(4), bounds=np.zeros((4, 4)),
+                                     township=pd.Categorical(["甲镇"] * 4), source_crs="EPSG:4549")
+    scan = first_pass.Scan(catalogue=catalogue, survey=None, survey_dtypes=pd.Series(), polygons=None, layout=())
+    assert scan.positions(["c3", None, "b7", "elsewhere", "c3"]).to_dict() == {"b7": 0, "c3": 2}
+    fix = "give each footprint its own id"
+    found = [[Finding("warning", "f", None, i, None, None, "p", fix) for i in ("c3", "zz", "b7")],
+             [Finding("warning", "f", None, "a1", None, None, "p", fix)]]
+    assert [f.building_id for f in first_pass.gather_findings(found, scan.positions(["c3", "zz", "b7", "a1"]))] == [
+        "zz", "b7", "a1", "c3"]  # an id the catalogue does not hold first, as in one piece

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import graphlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
 from itertools import pairwise
 from pathlib import Path
 
@@ -41,6 +42,7 @@ from roofpv.inputs.inventory import (
     footprint_attributes,
     join_survey,
     resolve_overlaps,
+    survey_orphans,
     to_analysis_crs,
 )
 from roofpv.inputs.webmap import to_wgs84
@@ -80,12 +82,41 @@ class Scan:
     #: buildings' outlines once the partitions have them (:mod:`roofpv.run.engine`).
     surfaces_at: int | None = None
 
+    def unserved(self, transformers: pd.DataFrame, crs: str) -> gpd.GeoDataFrame:
+        """The footprints whose survey names no transformer of ``transformers`` (or that
+        have no survey row), by catalogue position, with the value named, each at the
+        centre of its bounds (``crs``: the catalogue's): those
+        :func:`roofpv.grid.assess.assign_transformers` does not find in the table, told
+        by the survey's category codes, not by a lookup of every id."""
+        named, rows = self.survey.keys["transformer_id"].array, self.catalogue.rows
+        code = np.where(rows >= 0, named.codes[np.maximum(rows, 0)], -1)
+        known = np.append(named.categories.isin(transformers.index), transformers.index.hasnans)
+        at = np.flatnonzero(~known[code])  # (code −1, the last: no row, or no value)
+        bounds = self.catalogue.bounds[at]
+        return gpd.GeoDataFrame(
+            {"transformer_id": np.append(named.categories.to_numpy(dtype=object), np.nan)[code[at]]},
+            geometry=gpd.points_from_xy((bounds[:, 0] + bounds[:, 2]) / 2, (bounds[:, 1] + bounds[:, 3]) / 2),
+            index=at, crs=crs)
+
     def findings(self, stages: dict[str, list[list[Finding]]]) -> list[Finding]:
         """The inventory's findings in the one-piece order, given each stage's findings
         from every partition."""
-        position = pd.Series(np.arange(len(self.catalogue.ids)), index=self.catalogue.ids)
+        position = self.positions([f.building_id for pieces in stages.values() for piece in pieces for f in piece])
         return [f for item in self.layout
                 for f in (item if isinstance(item, list) else gather_findings(stages.get(item, []), position))]
+
+    def positions(self, named: list) -> pd.Series:
+        """Catalogue position by building id of those of the ids ``named`` it holds. The
+        catalogue's ids are looked up in the few named by Arrow's hash, not hashed
+        themselves (as Python strings, ≈ 0.1 KB each, at 10 million ids a gigabyte)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        keys = pa.array(pd.unique(pd.Series([i for i in named if i is not None], dtype=object)), pa.string())
+        at = pc.index_in(pa.array(self.catalogue.ids), value_set=keys)
+        held = at.is_valid()
+        return pd.Series(np.flatnonzero(held.to_numpy(zero_copy_only=False)),
+                         index=keys.take(at.filter(held)).to_pylist(), dtype=np.int64)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,9 +131,29 @@ class Catalogue:
     bounds: np.ndarray
     #: The township each building is planned with: surveyed, else located by the
     #: centre of its bounds (for the partition plan only; results never depend on it).
-    township: np.ndarray
+    township: pd.Categorical
     #: CRS the footprint layer is read in (its own, or ``inputs.footprints_crs``).
     source_crs: str
+    #: Each footprint's row among the survey rows used (in the order of
+    #: :attr:`roofpv.io.survey_spill.SpilledSurvey.index`), −1 without one; None before
+    #: the survey is matched (:func:`scan_apart`).
+    rows: np.ndarray | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pass:
+    """What :func:`scan_apart` brings back from its child process."""
+
+    catalogue: Catalogue
+    #: Findings of reading the footprints (:func:`scan`), then of matching the survey's
+    #: ids to theirs (:func:`roofpv.inputs.checks.match_ids`, survey rows without footprint).
+    read: list[Finding]
+    matched: list[Finding]
+    #: The survey's keys with their ids renamed to their footprint's (``match_ids``).
+    keys: pd.DataFrame
+    #: The footprints :func:`roofpv.inputs.checks.datum_check` samples, and its ``sampled``.
+    sample: gpd.GeoSeries
+    sampled: tuple[int, int, np.ndarray]
 
 
 def supported(config: Config) -> bool:
@@ -189,12 +240,43 @@ def scan(config: Config, crs: str, polygons: gpd.GeoDataFrame | None, surveyed: 
         at, hit = tree.query(centre, predicate="within")
         township[missing[at]] = polygons.index.to_numpy()[hit]
     township[pd.isna(township)] = "未知"
-    catalogue = Catalogue(ids=ids, fids=fids, bounds=bounds, township=township.astype(str),
+    catalogue = Catalogue(ids=ids, fids=fids, bounds=bounds, township=pd.Categorical(township.astype(str)),
                           source_crs=str(source))
     positions = np.flatnonzero(polygonal)
     pick = positions[checks.township_sample(positions.size)]
     sample = readers.read_vector(path, layer, fids=fids[pick]).geometry.set_crs(source, allow_override=True)
     return catalogue, findings, (sample, (int(positions.size), len(ids), extent))
+
+
+def scan_apart(config: Config, crs: str, polygons: gpd.GeoDataFrame | None, keys: pd.DataFrame) -> Pass:
+    """:func:`scan` and the survey matched to the footprints, run in a child process that
+    returns only the :class:`Pass`: per footprint its id (Arrow strings where pandas
+    holds text so), feature id, bounds, township (a category) and survey row, ≈ 0.1 KB.
+    ``keys``: the survey's ``township`` and ``transformer_id`` by building id (the rows
+    used, :attr:`roofpv.io.survey_spill.SpilledSurvey.keys`).
+
+    The child, not this process, touches the memory of parsing the footprint layer and of
+    the checks over every id: Python and the allocators keep most of what a parse touched
+    (freed among the few objects that outlive it), so done here the first pass left the
+    process about 0.4 KB per footprint larger for the rest of the run. Errors reach the
+    caller as raised in the child (:class:`roofpv.errors.InputError` and its message)."""
+    with ProcessPoolExecutor(max_workers=1) as child:
+        return child.submit(_scan_and_match, config, crs, polygons, keys).result()
+
+
+def _scan_and_match(config: Config, crs: str, polygons: gpd.GeoDataFrame | None, keys: pd.DataFrame) -> Pass:
+    """The work of :func:`scan_apart`, in its child."""
+    inputs = config.inputs
+    surveyed = keys["township"]
+    catalogue, read, (sample, sampled) = scan(config, crs, polygons, surveyed[surveyed.notna()])
+    keys, matched = checks.match_ids(catalogue.ids, keys, str(inputs.survey))
+    matched += survey_orphans(catalogue.ids, keys.index, str(inputs.survey) if inputs.survey else None,
+                              str(inputs.footprints))
+    at = catalogue.ids.get_indexer(keys.index)
+    rows = np.full(len(catalogue.ids), -1, np.int64)
+    rows[at[at >= 0]] = np.flatnonzero(at >= 0)
+    return Pass(catalogue=replace(catalogue, rows=rows), read=read, matched=matched, keys=keys, sample=sample,
+                sampled=sampled)
 
 
 #: Margin added to each footprint's projected bounds, m: the bounds are projected by
@@ -221,15 +303,93 @@ def project_bounds(bounds: np.ndarray, source, crs: str, datum=None) -> np.ndarr
                                 x.max(axis=1) + BOUNDS_PAD_M, y.max(axis=1) + BOUNDS_PAD_M])
 
 
-def surroundings(bounds: np.ndarray, own: np.ndarray, tree: shapely.STRtree, valid: np.ndarray,
-                 rings: int = 2) -> np.ndarray:
+class Boxes:
+    """An index of boxes answering which of them meet given boxes, as
+    :meth:`shapely.STRtree.query` answers for their extents (touching counts), without a
+    geometry per box.
+
+    The boxes are filed under the cells of a square grid they cover (cells
+    :data:`CELLS_PER_BOX` times their median width, so most cover one to four): a query
+    looks in the cells its boxes cover and keeps the boxes that meet one of them. A
+    tree of shapely boxes took ≈ 0.47 KB per box (the geometries and the tree); this
+    takes 16 bytes per box and cell it covers besides the bounds, which it shares.
+    Two boxes that meet share a point, and that point's cell is among the cells of
+    both (a cell is the floor of a monotonic function of a coordinate), so the
+    cells miss no pair; the comparison of the bounds then keeps exactly those that meet."""
+
+    #: Grid cells looked in at a time by a query (bounds what it holds at once).
+    BLOCK = 1 << 20
+    #: Side of a grid cell in median box widths.
+    CELLS_PER_BOX = 2.0
+
+    def __init__(self, bounds: np.ndarray, positions: np.ndarray):
+        """``bounds``: (n, 4) xmin, ymin, xmax, ymax; ``positions``: those indexed (finite
+        bounds, ascending), by which queries answer."""
+        self.bounds, self.positions = bounds, positions
+        inner = bounds[positions]
+        self.origin = inner[:, :2].min(axis=0) if len(inner) else np.zeros(2)
+        width = np.maximum(inner[:, 2] - inner[:, 0], inner[:, 3] - inner[:, 1])
+        self.cell = max(self.CELLS_PER_BOX * float(np.median(width)), 1e-6) if len(inner) else 1.0
+        top = self._cells(inner[:, 2:]).max(axis=0) + 1 if len(inner) else np.ones(2, np.int64)
+        self.shape = (int(top[0]), int(top[1]))
+        box, key = self._filed(*self._span(inner))
+        order = np.argsort(key, kind="stable")
+        #: The boxes (rows of ``positions``) cell by cell, the cells holding any (their
+        #: keys, ascending) and where each cell's boxes start in ``boxes``.
+        self.boxes = box[order]
+        self.cells, self.starts = np.unique(key[order], return_index=True)
+        self.starts = np.append(self.starts, len(order))
+
+    def _cells(self, xy: np.ndarray) -> np.ndarray:
+        """Grid cell (column, row) of each point of the (m, 2) ``xy``."""
+        return np.floor((xy - self.origin) / self.cell).astype(np.int64)
+
+    def _span(self, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The first and last cell (column, row) of the grid each of the (m, 4) ``boxes``
+        covers (last < first where it lies outside the grid)."""
+        return (np.maximum(self._cells(boxes[:, :2]), 0),
+                np.minimum(self._cells(boxes[:, 2:]), np.array(self.shape) - 1))
+
+    def _filed(self, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For boxes covering the cells ``lo`` to ``hi`` (:meth:`_span`): the box (its row
+        in ``lo``) and the key of each cell it covers."""
+        across = np.maximum(hi - lo + 1, 0)
+        count = across[:, 0] * across[:, 1]
+        box = np.repeat(np.arange(len(lo)), count)
+        k = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+        rows = across[box, 1]
+        return box, (lo[box, 0] + k // rows) * self.shape[1] + lo[box, 1] + k % rows
+
+    def query(self, boxes: np.ndarray) -> np.ndarray:
+        """Positions (sorted, unique) of the boxes meeting any of the (m, 4) ``boxes``."""
+        boxes = boxes[~np.isnan(boxes).any(axis=1)] if self.cells.size else boxes[:0]
+        hit = np.zeros(len(self.positions), bool)
+        lo, hi = self._span(boxes)
+        count = np.prod(np.maximum(hi - lo + 1, 0), axis=1)
+        wide = count > self.cells.size  # more cells than hold boxes: compared with every box
+        b = self.bounds[self.positions] if wide.any() else None
+        for q in boxes[wide]:
+            hit |= (b[:, 0] <= q[2]) & (q[0] <= b[:, 2]) & (b[:, 1] <= q[3]) & (q[1] <= b[:, 3])
+        boxes, lo, hi, count = boxes[~wide], lo[~wide], hi[~wide], count[~wide]
+        block = np.cumsum(count) // self.BLOCK  # runs of boxes covering about BLOCK cells
+        for part in np.split(np.arange(len(boxes)), np.flatnonzero(np.diff(block)) + 1):
+            which, key = self._filed(lo[part], hi[part])
+            at = np.minimum(np.searchsorted(self.cells, key), len(self.cells) - 1)
+            first, n = self.starts[at], np.where(self.cells[at] == key, self.starts[at + 1] - self.starts[at], 0)
+            q = boxes[part][np.repeat(which, n)]
+            box = self.boxes[np.repeat(first, n) + np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)]
+            b = self.bounds[self.positions[box]]
+            hit[box[(b[:, 0] <= q[:, 2]) & (q[:, 0] <= b[:, 2]) & (b[:, 1] <= q[:, 3]) & (q[:, 1] <= b[:, 3])]] = True
+        return self.positions[hit]
+
+
+def surroundings(bounds: np.ndarray, own: np.ndarray, index: Boxes, rings: int = 2) -> np.ndarray:
     """Positions (sorted) of the footprints ``rings`` deep around the positions ``own``:
-    each ring adds those whose bounds meet the bounds of the ring before. ``tree``:
-    :class:`shapely.STRtree` of the bounds of the footprints at positions ``valid``
-    (those with a geometry; ``own`` among them)."""
+    each ring adds those whose bounds meet the bounds of the ring before. ``index``:
+    :class:`Boxes` of the footprints with a geometry (``own`` among them)."""
     around = np.unique(own)
     for _ in range(rings):
-        near = valid[np.unique(tree.query(shapely.box(*bounds[around].T))[1])]
+        near = index.query(bounds[around])
         if near.size == around.size:
             break
         around = near

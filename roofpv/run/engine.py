@@ -114,16 +114,17 @@ def plan(township: np.ndarray, bounds: np.ndarray, n: int, by: str = "township")
         labels = np.empty(size, dtype=np.int64)
         labels[order] = np.arange(size) * n // size
         return labels
-    names = pd.Series(township).astype(str)
-    sizes = names.value_counts()
-    sizes = sizes.iloc[np.lexsort((sizes.index.to_numpy(), -sizes.to_numpy()))]
+    names = township if isinstance(township, pd.Categorical) else pd.Categorical(pd.Series(township).astype(str))
+    sizes = pd.Series(np.bincount(names.codes, minlength=len(names.categories)), index=names.categories.astype(str))
+    order = np.lexsort((sizes.index.to_numpy(), -sizes.to_numpy()))
     load = np.zeros(n, dtype=np.int64)
-    assigned = {}
-    for name, count in sizes.items():
-        k = int(np.argmin(load))
-        assigned[name] = k
-        load[k] += count
-    return names.map(assigned).to_numpy(np.int64)
+    assigned = np.zeros(len(sizes), dtype=np.int64)
+    for at, count in zip(order, sizes.to_numpy()[order]):
+        if count:
+            k = int(np.argmin(load))
+            assigned[at] = k
+            load[k] += count
+    return assigned[names.codes]
 
 
 def reach_m(config: Config) -> float | None:
@@ -145,13 +146,19 @@ def reach_areas(bounds: np.ndarray, config: Config) -> np.ndarray | None:
     :func:`reach_m` wider: the facades see what stands near each wall, and one box over
     a partition of whole townships, which may lie anywhere in a county, would hold most
     of the county (at 1M buildings each partition read 0.97M footprints)."""
+    boxes = reach_bounds(bounds, config)
+    return None if boxes is None else shapely.box(*boxes.T)
+
+
+def reach_bounds(bounds: np.ndarray, config: Config) -> np.ndarray | None:
+    """The (m, 4) bounds of :func:`reach_areas`."""
     reach = reach_m(config)
     if reach is None:
         return None
     bounds = bounds[~np.isnan(bounds).any(axis=1)]
     if config.dsm.tiles is not None and len(bounds):
         bounds = np.r_[bounds[:, :2].min(axis=0), bounds[:, 2:].max(axis=0)][None]
-    return shapely.box(*(bounds + [-reach, -reach, reach, reach]).T)
+    return bounds + [-reach, -reach, reach, reach]
 
 
 def around_partition(b: gpd.GeoDataFrame, inside: np.ndarray, config: Config,
@@ -184,19 +191,18 @@ def assess_partition(part: gpd.GeoDataFrame | Path, neighbours: gpd.GeoDataFrame
 
 
 def write_reads(cache: PartitionCache, k: int, scan: first_pass.Scan, own: np.ndarray,
-                tree: shapely.STRtree, valid: np.ndarray, config: Config) -> tuple[Path, np.ndarray]:
+                index: first_pass.Boxes, config: Config) -> tuple[Path, np.ndarray]:
     """``<cache>/<k>.inputs.pkl``: what partition ``k`` reads itself, on the storage its
     worker reads from: the ids and feature ids of its footprints, of those in its
     :func:`reach_areas` (what its DSM windows and walls see) and of those around both
     (:func:`roofpv.inputs.first_pass.surroundings`, for the overlaps); and the catalogue
     positions of all these, whose survey rows :func:`write_survey_rows` appends.
-    ``tree``: the bounds of the footprints at positions ``valid`` (those with geometry)."""
+    ``index``: the bounds of the footprints with a geometry."""
     cat = scan.catalogue
-    mine = own[np.isin(own, valid)]
-    areas = reach_areas(cat.bounds[mine], config)
-    within = (valid[np.unique(tree.query(areas)[1])] if areas is not None and len(areas)
-              else np.array([], np.int64))
-    around = np.union1d(first_pass.surroundings(cat.bounds, np.union1d(mine, within), tree, valid), own)
+    mine = own[~np.isnan(cat.bounds[own]).any(axis=1)]
+    areas = reach_bounds(cat.bounds[mine], config)
+    within = index.query(areas) if areas is not None else np.array([], np.int64)
+    around = np.union1d(first_pass.surroundings(cat.bounds, np.union1d(mine, within), index), own)
     path = (cache.dir / f"{k}.inputs.pkl").resolve()  # as the workers see it
     pd.to_pickle({"ids": cat.ids[around], "fids": cat.fids[around], "own": np.isin(around, own),
                   "shade": np.isin(around, within) & ~np.isin(around, own),
@@ -208,17 +214,14 @@ def write_survey_rows(scan: first_pass.Scan, paths: dict[int, Path], around: dic
     """Append to each partition's inputs file (:func:`write_reads`) the survey rows of the
     footprints it reads (``around``: their catalogue positions), the survey read block by
     block from disk, each block once (:meth:`roofpv.io.survey_spill.SpilledSurvey.gather`)."""
-    survey = scan.survey
-    row = np.full(len(scan.catalogue.ids), -1, np.int64)  # catalogue position → survey row used
-    at = scan.catalogue.ids.get_indexer(survey.index)
-    row[at[at >= 0]] = np.flatnonzero(at >= 0)
+    row = scan.catalogue.rows  # catalogue position → survey row used
     wanted = {k: np.sort(r[r >= 0]) for k, r in ((k, row[a]) for k, a in around.items())}
 
     def append(k: int, rows: pd.DataFrame) -> None:
         with open(paths[k], "ab") as f:
             pickle.dump(rows, f, protocol=pickle.HIGHEST_PROTOCOL)
 
-    survey.gather({k: w for k, w in wanted.items() if len(w)}, append)
+    scan.survey.gather({k: w for k, w in wanted.items() if len(w)}, append)
 
 
 def read_reads(path: Path) -> dict:
@@ -410,11 +413,12 @@ def run_partitions(
 
     if scan is not None:  # each partition's inputs to shared storage, then the survey let go
         bounds = scan.catalogue.bounds
-        valid = np.flatnonzero(~np.isnan(bounds).any(axis=1))
-        tree = shapely.STRtree(shapely.box(*bounds[valid].T))
-        written = {k: write_reads(cache, k, scan, np.flatnonzero(labels == k), tree, valid, config) for k in todo}
+        index = first_pass.Boxes(bounds, np.flatnonzero(~np.isnan(bounds).any(axis=1)))
+        order = np.argsort(labels, kind="stable")  # each partition's positions, ascending
+        ends = np.searchsorted(labels[order], np.arange(n + 1))
+        written = {k: write_reads(cache, k, scan, order[ends[k]:ends[k + 1]], index, config) for k in todo}
         paths = {k: path for k, (path, _) in written.items()}
-        del tree
+        del index, order
         write_survey_rows(scan, paths, {k: around for k, (_, around) in written.items()})
         del written
         scan.survey.close()

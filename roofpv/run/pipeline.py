@@ -37,7 +37,6 @@ from roofpv.inputs.inventory import (
     footprint_attributes,
     join_survey,
     place,
-    survey_orphans,
 )
 from roofpv.inputs.site_checks import site_findings
 from roofpv.io import point_cloud, readers, surface_files, survey_spill, tiles
@@ -188,7 +187,6 @@ def scan_inventory(config: Config, spill: Path | None = None) -> tuple[Inventory
     partitions'). The survey's rows wait on disk, in a folder inside ``spill``
     (:func:`roofpv.io.survey_spill.spill_survey`), for the partitions that use them."""
     inputs = config.inputs
-    survey_source = str(inputs.survey) if inputs.survey else None
     if inputs.survey is None:
         empty, findings = survey_or_empty(config)
         survey = survey_spill.from_table(empty, spill)
@@ -197,19 +195,16 @@ def scan_inventory(config: Config, spill: Path | None = None) -> tuple[Inventory
     polygons, found = jurisdictions.read_townships(config)
     findings += found
     crs = analysis_crs(config)
-    surveyed = survey.keys["township"]
-    catalogue, found, (sample, sampled) = first_pass.scan(config, crs, polygons, surveyed[surveyed.notna()])
-    findings = found + findings
-    keys, found = checks.match_ids(catalogue.ids, survey.keys, str(inputs.survey))
-    survey = survey.renamed(keys)
-    findings += found + survey_orphans(catalogue.ids, survey.index, survey_source, str(inputs.footprints))
+    scanned = first_pass.scan_apart(config, crs, polygons, survey.keys)  # (in a child process)
+    catalogue, survey = scanned.catalogue, survey.renamed(scanned.keys)
+    findings = scanned.read + findings + scanned.matched
     probe = survey.probe  # a footprint without survey row turns ints to floats in the join
-    if not catalogue.ids.isin(survey.index).all():
+    if (catalogue.rows < 0).any():
         probe = probe.reindex(probe.index.append(pd.Index([None])))
     late = checks.row_rule_findings(config)
     mosaic, dem, found = checks.open_tiles(config, crs)
     later = found + checks.grid_findings(config, crs, mosaic, dem)
-    later += checks.datum_check(config, sample, polygons, mosaic, crs, sampled=sampled)
+    later += checks.datum_check(config, scanned.sample, polygons, mosaic, crs, sampled=scanned.sampled)
     projected = polygons.to_crs(crs) if polygons is not None else None
     last = checks.township_layout(projected, str(inputs.townships)) if projected is not None else []
     empty = gpd.GeoDataFrame(index=catalogue.ids[:0], geometry=[], crs=crs)
@@ -279,11 +274,7 @@ def prepare(config: Config, progress: Callable[[str], None] = lambda stage: None
     found = found + more
     if transformers is not None and scan is not None:  # each partition assigns its own
         # Only the count of buildings that cannot be placed: each partition finds its own.
-        bounds = scan.catalogue.bounds
-        lost = gpd.GeoDataFrame(
-            {"transformer_id": scan.survey.keys["transformer_id"].reindex(scan.catalogue.ids).astype(object)},
-            geometry=gpd.points_from_xy((bounds[:, 0] + bounds[:, 2]) / 2, (bounds[:, 1] + bounds[:, 3]) / 2),
-            crs=inventory.crs)
+        lost = scan.unserved(transformers, inventory.crs)
         more = [f for f in gridstage.assign_transformers(lost, transformers, inventory.crs,
                                                          str(config.inputs.survey or config.inputs.footprints))[1]
                 if f.building_id is None]
