@@ -28,8 +28,14 @@ from roofpv.grid import topology as topo
 from roofpv.grid.profiles import BinSeries
 from roofpv.schema import LAYER_FIELDS
 
-#: Buildings per block of hourly series (bounds memory: 2,000 × 8,760 float32 ≈ 70 MB).
+#: Buildings per block of hourly series (bounds memory: 2,000 × 8,760 float32 ≈ 70 MB);
+#: in :func:`transformer_table`, transformers per float32 sum of a feeder's or
+#: substation's series (the sums are added up in float64 block by block).
 BLOCK = 2000
+#: Transformers per block of hourly series in :func:`transformer_table`: 500 × the lit
+#: intervals (≈ 4,200 of 8,760) float32 ≈ 8 MB an array, a few at once (≈ 0.45 GB for
+#: 2,000, whatever the number of buildings). A divisor of :data:`BLOCK`.
+ROWS = 500
 
 
 def step_hours(index: pd.DatetimeIndex) -> float:
@@ -273,8 +279,12 @@ def transformer_table(b: pd.DataFrame, transformers: pd.DataFrame, config: Confi
     levels = topo.members(topology, ids) if topology is not None else {}
     up = {level: (np.zeros((len(i), bins.lit.size)), np.zeros((len(i), bins.lit.size)))
           for level, (i, _) in levels.items()}   # summed PV and load per feeder / substation, kW
-    for start in range(0, nt, BLOCK):
-        rows = slice(start, min(start + BLOCK, nt))
+    member = {level: topo.member_rows(matrix) for level, (_, matrix) in levels.items()}
+    run = {level: (np.zeros((len(i), bins.lit.size), np.float32), np.zeros((len(i), bins.lit.size), np.float32))
+           for level, (i, _) in levels.items()}  # the float32 sums of the current BLOCK of transformers
+    for start in range(0, nt, ROWS):
+        stop = min(start + ROWS, nt)
+        rows = slice(start, stop)
         series = bins.series(pv_weights[rows], lit_only=True)  # kWh per lit step, all candidates
         kwp = candidate_kwp[rows]
         has = kwp > 0
@@ -295,9 +305,13 @@ def transformer_table(b: pd.DataFrame, transformers: pd.DataFrame, config: Confi
         cols["tau_max"][rows] = per_kwp.max(axis=1, initial=0.0)
         cols["hourly_hosting_kw"][rows] = hosting.hourly_hosting(per_kwp, load, limit[rows])
         pv_kw = per_kwp * total_kwp[rows, None].astype(np.float32)
-        for level, (_, matrix) in levels.items():
-            up[level][0][:] += topo.aggregate(matrix[:, rows], pv_kw)
-            up[level][1][:] += topo.aggregate(matrix[:, rows], load)
+        for level, at in member.items():
+            topo.add_rows(run[level][0], at[rows], pv_kw)
+            topo.add_rows(run[level][1], at[rows], load)
+            if stop % BLOCK == 0 or stop == nt:
+                for total, part in zip(up[level], run[level]):
+                    total += part
+                    part[:] = 0.0
         net = pv_kw - load                                                   # reverse flow, kW
         cols["peak_reverse_kw"][rows] = net.max(axis=1, initial=0.0)
         bound = np.flatnonzero(cols["peak_reverse_kw"][rows] > limit[rows] + 1e-9)
