@@ -48,6 +48,7 @@ from roofpv.results import Inventory, Results, add_run_info, run_info
 from roofpv.roofs import dsm
 from roofpv.roofs.roof import analysis_epsg
 from roofpv.run import sequence
+from roofpv.run.memory import give_back_freed_memory
 from roofpv.run.stages import (
     appraise,
     array_layer,
@@ -492,6 +493,7 @@ def conclude(
         findings = findings + found
     b, remaining, transformer_table, feeders = admit(b, config, transformers, prepared.tables, prepared.hourly.index,
                                                      prepared.topology)
+    give_back_freed_memory()  # admission's hourly blocks and sparse weights
 
     progress(sequence.SURFACES)
     surfaces = None if prepared.surfaces is None else canopies.assess(prepared.surfaces, config, prepared.tables)
