@@ -341,3 +341,15 @@ def test_transformer_table_does_not_depend_on_its_blocks(config, tmp_path, monke
     assert whole[1]["transformers"].sum() == 2 * nt and 0 < (whole[0]["candidate_kwp"] == 0).sum() < nt // 2
     pd.testing.assert_frame_equal(whole[0], pieces[0], check_exact=True)
     pd.testing.assert_frame_equal(whole[1], pieces[1], rtol=1e-6)
+
+
+def test_mounting_models_shared_per_mounting(config):
+    """Each plane's temperature model by its mounting (unknown or blank: the first
+    mounting's), one shared name per model (not one text per plane)."""
+    from roofpv.grid.assess import _mounting_model
+
+    got = _mounting_model(pd.Series(["clamp_flush", "ballasted_tilted", None, "thatch", "clamp_flush"],
+                                    dtype="str"), config)
+    assert list(got) == ["metal_clamp", "open_rack", "open_rack", "open_rack", "metal_clamp"]
+    assert got[0] is got[4] and got.dtype == object
+    assert _mounting_model(pd.Series([], dtype="str"), config).size == 0
