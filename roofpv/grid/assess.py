@@ -33,8 +33,8 @@ from roofpv.schema import LAYER_FIELDS
 #: substation's series (the sums are added up in float64 block by block).
 BLOCK = 2000
 #: Transformers per block of hourly series in :func:`transformer_table`: 500 × the lit
-#: intervals (≈ 4,200 of 8,760) float32 ≈ 8 MB an array, a few at once (≈ 0.45 GB for
-#: 2,000, whatever the number of buildings). A divisor of :data:`BLOCK`.
+#: intervals (≈ 4,200 of 8,760) float32 ≈ 8 MB an array, several at once (blocks of
+#: 2,000 held ≈ 0.3 GB, whatever the number of buildings). A divisor of :data:`BLOCK`.
 ROWS = 500
 #: Buildings per piece of :func:`_front_weights`.
 FRONT_ROWS = 100_000
