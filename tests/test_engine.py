@@ -278,6 +278,34 @@ def _geo_metadata(path: Path) -> dict:
     return json.loads(pq.read_schema(path).metadata[b"geo"])
 
 
+def test_partitions_read_one_column_of_every_partition_at_a_time(tmp_path, monkeypatch):
+    """The slim table is read a column at a time (each partition's file opened for it and
+    closed), so a large run holds the table once plus one column: the same frame as the
+    partitions concatenated and reindexed."""
+    import pyarrow.parquet as pq
+
+    cache = partitions.PartitionCache(tmp_path, "key", resume=False)
+    _store(cache, 0, ["d", "a", "f"], [1.0, 2.0, 3.0], ["p", None, "q"])
+    _store(cache, 1, ["c", "b", "e"], [0.5, np.nan, 2.5], ["x", None, "=y"])
+    _store(cache, 2, ["g"], [7.0], ["z"])
+    ids = pd.Index(["f", "a", "g", "b", "c", "d", "e"], name="building_id")
+    asked, files = [], []
+    read = pq.ParquetFile.read
+
+    def spy_read(self, columns=None, **kwargs):
+        asked.append(list(columns))
+        files.append(self)
+        return read(self, columns=columns, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetFile, "read", spy_read)
+    got = partitions.Partitions(cache.dir, (0, 1, 2), ids, "EPSG:4549").read(["note", "x"])
+    monkeypatch.undo()
+    assert asked == [["building_id"]] * 3 + [["note"]] * 3 + [["x"]] * 3 and all(f.closed for f in files)
+    whole = pd.concat([gpd.read_parquet(cache.dir / f"{k}.parquet") for k in (0, 1, 2)]).reindex(ids)
+    pd.testing.assert_frame_equal(got, pd.DataFrame(whole[["note", "x"]]))
+    assert got.at["g", "note"] == "z" and got.at["e", "x"] == 2.5 and pd.isna(got.at["a", "note"])
+
+
 @pytest.mark.slow
 def test_a_streamed_run_writes_the_one_piece_files_row_for_row(tmp_path, flat_config, flat_reference):
     """With partitions the CLI streams them to the outputs: same layers, fields, field
@@ -345,3 +373,20 @@ def test_a_streamed_county_of_100k_concludes_as_the_one_piece_run(tmp_path, coun
     assert (b[numbers].dtypes == whole.buildings[numbers].dtypes).all()  # texts: str or object alike
     assert_same_frame(streamed.townships, whole.townships, "townships")
     assert_same_frame(streamed.plan, pd.DataFrame(whole.plan.drop(columns="geometry")), "plan")
+
+
+def test_the_slim_table_holds_what_the_steps_after_the_partitions_read():
+    """township_source is read by no step after the partitions, dsm_status only with a
+    DSM (the stand check); with metered generation every column but the geometry."""
+    from types import SimpleNamespace
+
+    from roofpv.run.pipeline import conclude_columns
+
+    columns = ["township", "township_source", "dsm_status", "capacity_kwp", "roof_type", "geometry"]
+
+    def prepared(dsm=None, register=None, meters=None):
+        return SimpleNamespace(inventory=SimpleNamespace(dsm=dsm, register=register), meters=meters)
+
+    assert conclude_columns(columns, prepared()) == ["township", "capacity_kwp"]
+    assert conclude_columns(columns, prepared(dsm=object())) == ["township", "dsm_status", "capacity_kwp"]
+    assert conclude_columns(columns, prepared(register=object(), meters=object())) == columns[:-1]

@@ -281,3 +281,75 @@ def test_metered_transformer_load_replaces_the_category_shapes(config, tmp_path)
                              None, metered)
     assert t.loc["T1", "min_load_source"] == "metered" and t.loc["T1", "min_load_kw"] == pytest.approx(2.0)
     assert t.loc["T1", "hosting_kw"] == pytest.approx(102.5) and t.loc["T1", "load_mwh_yr"] == pytest.approx(0.014)
+
+
+def test_level_sums_in_pieces_are_the_matrix_product():
+    """add_rows over transformers in pieces gives the float32 sums of ``matrix @ rows``
+    bit for bit (the feeder sums do not depend on how transformer_table blocks them),
+    where summing each piece first and adding the pieces would not."""
+    rng = np.random.default_rng(7)
+    ids = pd.Index([f"T{i}" for i in range(60)])
+    topo = pd.DataFrame({"feeder_id": rng.choice(["F1", "F2", "F3", None], 60),
+                         "substation_id": "S1"}, index=ids).dropna()
+    rows = (rng.random((60, 24)) * rng.choice([1e-4, 1.0, 3e3], (60, 1))).astype(np.float32)
+    for level, (_, matrix) in topology.members(topo, ids).items():
+        expected = np.asarray(matrix @ rows)
+        at = topology.member_rows(matrix)
+        assert (at >= 0).sum() == matrix.nnz and np.array_equal(np.asarray(matrix.argmax(axis=0)).ravel()[at >= 0],
+                                                                 at[at >= 0])
+        sums, naive = np.zeros_like(expected), np.zeros_like(expected)
+        for start in range(0, 60, 7):
+            topology.add_rows(sums, at[start:start + 7], rows[start:start + 7])
+            naive += matrix[:, start:start + 7] @ rows[start:start + 7]
+        assert sums.dtype == np.float32 and np.array_equal(sums, expected)
+        if level == "substation":  # one sum over all 60: pieces summed first round differently
+            assert not np.array_equal(naive, expected)
+
+
+def test_transformer_table_does_not_depend_on_its_blocks(config, tmp_path, monkeypatch):
+    """Blocks of 3 transformers give the table and the feeders of blocks of 9, to the bit
+    (the feeders' float32 sums are added up per :data:`BLOCK`, whatever :data:`ROWS`); the
+    transformers' rows are those of one block."""
+    from roofpv.grid import assess
+
+    rng = np.random.default_rng(3)
+    n, nt = 120, 40
+    index = pd.date_range("2025-06-02", periods=10, freq="h")
+    tids = [f"T{i}" for i in range(nt)]
+    b = pd.DataFrame({
+        "transformer_id": rng.choice(tids, n), "township": rng.choice(["甲", "乙"], n),
+        "capacity_kwp": rng.random(n) * 200, "category": rng.choice(["factory", "commercial", "rural_residential"], n),
+        "energy_use_kwh": rng.random(n) * 1e5, "mounting": "clamp_flush",
+        "pv_tilt_deg": 20.0, "pv_azimuth_deg": 180.0,
+    }, index=pd.Index([f"b{i}" for i in range(n)], name="building_id"))
+    b["annual_kwh"] = b["capacity_kwp"] * SERIES.sum() * rng.random(n)
+    transformers = pd.DataFrame({"kva": rng.choice([200.0, 400.0, 630.0], nt), "existing_pv_kw": rng.random(nt) * 50,
+                                 "min_load_kw": np.nan}, index=pd.Index(tids, name="id"))
+    path = tmp_path / "topology.csv"
+    path.write_text("transformer_id,feeder_id,feeder_kva,substation_id,substation_kva\n" + "".join(
+        f"{t},F{i % 5},2000,S{i % 2},8000\n" for i, t in enumerate(tids)), encoding="utf-8")
+    topo, _ = read_topology(path)
+    bins = BinSeries(_flat_tables(SERIES, config))
+    whole = transformer_table(b, transformers, config, bins, index, topo)
+    monkeypatch.setattr(assess, "ROWS", 3)
+    monkeypatch.setattr(assess, "BLOCK", 9)
+    small = transformer_table(b, transformers, config, bins, index, topo)
+    monkeypatch.setattr(assess, "ROWS", 9)
+    pieces = transformer_table(b, transformers, config, bins, index, topo)
+    pd.testing.assert_frame_equal(small[0], pieces[0], check_exact=True)
+    pd.testing.assert_frame_equal(small[1], pieces[1], check_exact=True)
+    assert whole[1]["transformers"].sum() == 2 * nt and 0 < (whole[0]["candidate_kwp"] == 0).sum() < nt // 2
+    pd.testing.assert_frame_equal(whole[0], pieces[0], check_exact=True)
+    pd.testing.assert_frame_equal(whole[1], pieces[1], rtol=1e-6)
+
+
+def test_mounting_models_shared_per_mounting(config):
+    """Each plane's temperature model by its mounting (unknown or blank: the first
+    mounting's), one shared name per model (not one text per plane)."""
+    from roofpv.grid.assess import _mounting_model
+
+    got = _mounting_model(pd.Series(["clamp_flush", "ballasted_tilted", None, "thatch", "clamp_flush"],
+                                    dtype="str"), config)
+    assert list(got) == ["metal_clamp", "open_rack", "open_rack", "open_rack", "metal_clamp"]
+    assert got[0] is got[4] and got.dtype == object
+    assert _mounting_model(pd.Series([], dtype="str"), config).size == 0

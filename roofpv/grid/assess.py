@@ -28,8 +28,16 @@ from roofpv.grid import topology as topo
 from roofpv.grid.profiles import BinSeries
 from roofpv.schema import LAYER_FIELDS
 
-#: Buildings per block of hourly series (bounds memory: 2,000 × 8,760 float32 ≈ 70 MB).
+#: Buildings per block of hourly series (bounds memory: 2,000 × 8,760 float32 ≈ 70 MB);
+#: in :func:`transformer_table`, transformers per float32 sum of a feeder's or
+#: substation's series (the sums are added up in float64 block by block).
 BLOCK = 2000
+#: Transformers per block of hourly series in :func:`transformer_table`: 500 × the lit
+#: intervals (≈ 4,200 of 8,760) float32 ≈ 8 MB an array, several at once (blocks of
+#: 2,000 held ≈ 0.3 GB, whatever the number of buildings). A divisor of :data:`BLOCK`.
+ROWS = 500
+#: Buildings per piece of :func:`_front_weights`.
+FRONT_ROWS = 100_000
 
 
 def step_hours(index: pd.DatetimeIndex) -> float:
@@ -37,10 +45,14 @@ def step_hours(index: pd.DatetimeIndex) -> float:
     return float(np.median(loads.interval_hours(index))) if len(index) > 1 else 1.0
 
 
-def _mounting_model(mounting: np.ndarray, config: Config) -> np.ndarray:
+def _mounting_model(mounting: np.ndarray | pd.Series, config: Config) -> np.ndarray:
+    """The temperature model of each plane's mounting (unknown: the first mounting's), as
+    an object array pointing at a few shared names (not one text per plane)."""
     models = {k: m.temperature_model for k, m in config.mountings.items()}
     first = next(iter(models.values()))
-    return np.array([models.get(m, first) for m in mounting], dtype=object)
+    codes, kinds = pd.factorize(mounting)
+    named = np.array([models.get(m, first) for m in kinds] + [models.get(np.nan, first)], dtype=object)
+    return named[codes]
 
 
 def building_balance(b: pd.DataFrame, planes: pd.DataFrame, config: Config, bins: BinSeries,
@@ -273,8 +285,12 @@ def transformer_table(b: pd.DataFrame, transformers: pd.DataFrame, config: Confi
     levels = topo.members(topology, ids) if topology is not None else {}
     up = {level: (np.zeros((len(i), bins.lit.size)), np.zeros((len(i), bins.lit.size)))
           for level, (i, _) in levels.items()}   # summed PV and load per feeder / substation, kW
-    for start in range(0, nt, BLOCK):
-        rows = slice(start, min(start + BLOCK, nt))
+    member = {level: topo.member_rows(matrix) for level, (_, matrix) in levels.items()}
+    run = {level: (np.zeros((len(i), bins.lit.size), np.float32), np.zeros((len(i), bins.lit.size), np.float32))
+           for level, (i, _) in levels.items()}  # the float32 sums of the current BLOCK of transformers
+    for start in range(0, nt, ROWS):
+        stop = min(start + ROWS, nt)
+        rows = slice(start, stop)
         series = bins.series(pv_weights[rows], lit_only=True)  # kWh per lit step, all candidates
         kwp = candidate_kwp[rows]
         has = kwp > 0
@@ -295,9 +311,13 @@ def transformer_table(b: pd.DataFrame, transformers: pd.DataFrame, config: Confi
         cols["tau_max"][rows] = per_kwp.max(axis=1, initial=0.0)
         cols["hourly_hosting_kw"][rows] = hosting.hourly_hosting(per_kwp, load, limit[rows])
         pv_kw = per_kwp * total_kwp[rows, None].astype(np.float32)
-        for level, (_, matrix) in levels.items():
-            up[level][0][:] += topo.aggregate(matrix[:, rows], pv_kw)
-            up[level][1][:] += topo.aggregate(matrix[:, rows], load)
+        for level, at in member.items():
+            topo.add_rows(run[level][0], at[rows], pv_kw)
+            topo.add_rows(run[level][1], at[rows], load)
+            if stop % BLOCK == 0 or stop == nt:
+                for total, part in zip(up[level], run[level]):
+                    total += part
+                    part[:] = 0.0
         net = pv_kw - load                                                   # reverse flow, kW
         cols["peak_reverse_kw"][rows] = net.max(axis=1, initial=0.0)
         bound = np.flatnonzero(cols["peak_reverse_kw"][rows] > limit[rows] + 1e-9)
@@ -350,13 +370,19 @@ def transformer_table(b: pd.DataFrame, transformers: pd.DataFrame, config: Confi
 
 def _front_weights(b: pd.DataFrame, config: Config, bins: BinSeries) -> sparse.csr_matrix:
     """Bin weights of each building's main plane (``pv_tilt_deg``, ``pv_azimuth_deg``),
-    1 per kWp of its added PV."""
+    1 per kWp of its added PV. Built :data:`FRONT_ROWS` buildings at a time: the sparse
+    matrix's construction holds ≈ 0.3 KB per building in temporaries (0.3 GB at 1M)."""
     tilt = b["pv_tilt_deg"].to_numpy(float)
     az = b["pv_azimuth_deg"].to_numpy(float)
     ok = np.isfinite(tilt) & np.isfinite(az)
-    rows = np.flatnonzero(ok)
-    return bins.weights(rows, len(b), _mounting_model(b["mounting"].to_numpy(object)[ok], config),
-                        tilt[ok], az[ok], b["capacity_kwp"].fillna(0.0).to_numpy(float)[ok])
+    kwp = b["capacity_kwp"].fillna(0.0).to_numpy(float)
+    pieces = [sparse.csr_matrix((0, bins.n_bins))]
+    for start in range(0, len(b), FRONT_ROWS):
+        at = slice(start, start + FRONT_ROWS)
+        on = ok[at]
+        pieces.append(bins.weights(np.flatnonzero(on), on.size, _mounting_model(b["mounting"].iloc[at][on], config),
+                                   tilt[at][on], az[at][on], kwp[at][on]))
+    return sparse.vstack(pieces, format="csr")
 
 
 def flat_hosting(transformers: pd.DataFrame, grid: GridConnection) -> pd.Series:

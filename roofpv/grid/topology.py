@@ -5,7 +5,7 @@ DL/T 2041 assesses every piece of equipment between the PV and the main grid —
 transformer, the 10 kV feeder, the substation's main transformers — with the same balance
 (:func:`roofpv.grid.hosting.dlt2041_hosting`): S_d = (P_load,min + P_ESS + β·S·cos θ) / τ_max.
 For a feeder or a substation, P_load,min and τ_max come from the sum of the hourly PV and
-load of the transformers it serves (:func:`aggregate`): the load of many transformers
+load of the transformers it serves (:func:`add_rows`): the load of many transformers
 seldom falls to its minimum in the same hour, so a feeder's minimum load is at least the
 sum of theirs. Its PV is the PV of its transformers (connected, filed and candidate) plus
 the PV connected to it directly (``feeder_pv_kw``; same shape). A transformer's open
@@ -61,9 +61,21 @@ def members(topology: pd.DataFrame, transformer_ids: pd.Index) -> dict[str, tupl
     return out
 
 
-def aggregate(matrix: sparse.spmatrix, transformer_rows: np.ndarray) -> np.ndarray:
-    """Sum of the transformers' rows (transformers × steps) per level id (ids × steps)."""
-    return np.asarray(matrix @ transformer_rows, dtype=np.float64)
+def member_rows(matrix: sparse.csr_matrix) -> np.ndarray:
+    """The row of :func:`members`' ``matrix`` (its level id) of each transformer, −1 for none."""
+    at = np.full(matrix.shape[1], -1, np.int64)
+    at[matrix.indices] = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    return at
+
+
+def add_rows(sums: np.ndarray, at: np.ndarray, transformer_rows: np.ndarray) -> None:
+    """Add each transformer's row of ``transformer_rows`` (transformers × steps) to row
+    ``at`` (:func:`member_rows`; −1: none) of ``sums`` (ids × steps), in place, one
+    transformer after the other: so ``sums`` is the same however the transformers come
+    in pieces (``matrix @ transformer_rows`` sums each piece on its own first, which
+    rounds the float32 sums differently)."""
+    for t in np.flatnonzero(at >= 0):
+        sums[at[t]] += transformer_rows[t]
 
 
 def level_table(level: str, ids: pd.Index, matrix: sparse.spmatrix, pv_kw: np.ndarray, load_kw: np.ndarray,
@@ -73,7 +85,7 @@ def level_table(level: str, ids: pd.Index, matrix: sparse.spmatrix, pv_kw: np.nd
     minimum load, τ_max, hosting and open capacity, reverse load rate and grade.
 
     ``pv_kw``, ``load_kw`` (ids × lit steps) [kW]: the sums over each one's transformers
-    of their PV (every kWp, candidates included) and load (:func:`aggregate`);
+    of their PV (every kWp, candidates included) and load (:func:`add_rows`);
     ``base_per_kwp`` [kW/kWp]: the run's mix, for one with no PV. ``transformers``: the
     transformer table (:func:`roofpv.grid.assess.transformer_table` columns
     ``existing_pv_kw``, ``planned_pv_kw``, ``storage_kw``, ``candidate_kwp``);

@@ -120,23 +120,33 @@ class Partitions:
     def read(self, columns: list[str]) -> pd.DataFrame:
         """Building ``columns`` (no geometry) of every partition, by building id in the
         inventory's order, with the dtypes of the one-piece run."""
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        # memory: the partitions stay Arrow tables (no Python objects), and each column is
-        # concatenated, put in order and let go before the next, so the table is held
-        # about once, not as pieces, their concatenation and its reordering
-        tables = [pq.read_table(self.path(k), columns=columns, use_pandas_metadata=True) for k in self.parts]
-        key = tables[0].schema.pandas_metadata["index_columns"][0]
-        stored = pd.Index(pd.concat([t.column(key).to_pandas() for t in tables], ignore_index=True))
-        order = stored.get_indexer(self.ids)  # −1: an id no partition holds, blank as reindex leaves it
+        # memory: one column of every partition at a time is read from the files (Arrow,
+        # no Python objects), concatenated and put in order, so the table is held once
+        # plus one column; the partitions' files are opened per column (a province's
+        # hundreds of partitions stay within the open files allowed), their footers read once
+        footers = [pq.read_metadata(self.path(k)) for k in self.parts]
+
+        def gathered(column: str) -> pd.Series:
+            pieces = []
+            for k, footer in zip(self.parts, footers):
+                with pq.ParquetFile(self.path(k), metadata=footer) as f:
+                    pieces.append(f.read(columns=[column]).column(0).to_pandas())
+            return pd.concat(pieces, ignore_index=True)
+
+        key = footers[0].schema.to_arrow_schema().pandas_metadata["index_columns"][0]
+        order = pd.Index(gathered(key)).get_indexer(self.ids)  # −1: an id no partition holds, blank as reindex
         out = {}
         for column in columns:
-            whole = pd.concat([t.column(column).to_pandas() for t in tables], ignore_index=True)
-            tables = [t.drop_columns(column) for t in tables]
+            whole = gathered(column)
             values = whole.array if isinstance(whole.dtype, pd.api.extensions.ExtensionDtype) else whole.to_numpy()
             # infer_objects: a partition without a value in a text column gives it object dtype
             out[column] = pd.Series(pd.api.extensions.take(values, order, allow_fill=True), index=self.ids,
                                     name=column, copy=False).infer_objects()
+            del whole, values
+        pa.default_memory_pool().release_unused()  # Arrow's allocator keeps what it freed otherwise
         return pd.DataFrame(out, index=self.ids, copy=False)
 
     def dtypes(self, layer: str = "buildings") -> pd.Series:

@@ -43,6 +43,7 @@ from roofpv.io.partitions import CACHE_DIR, PartitionCache, Partitions
 from roofpv.io.tiles import Mosaic
 from roofpv.results import Results
 from roofpv.run import sequence
+from roofpv.run.memory import give_back_freed_memory
 from roofpv.run.pipeline import (
     Prepared,
     assess_buildings,
@@ -484,20 +485,6 @@ def run_partitions(
     if facade_layer is None and config.facades.enabled:  # no building has a wall
         facade_layer = next((p[3] for p in parts if p[3] is not None), None)
     return conclude(assessed, config, prepared, plane_layer, pv_arrays, progress, facade_layer)
-
-
-def give_back_freed_memory() -> None:
-    """Return the heap memory this process has freed to the system (glibc's
-    ``malloc_trim``; elsewhere nothing). glibc keeps the small blocks a run frees
-    (the survey's and the partitions' frames and texts) mapped for reuse, so the resident
-    memory of the jurisdiction-wide steps would otherwise start from the read phase's high
-    water mark, not from what the process still holds."""
-    import ctypes
-
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
 
 
 def surface_footprints(folder: Path, parts: tuple[int, ...], ids: pd.Index, outlines: gpd.GeoDataFrame

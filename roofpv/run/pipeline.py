@@ -48,6 +48,7 @@ from roofpv.results import Inventory, Results, add_run_info, run_info
 from roofpv.roofs import dsm
 from roofpv.roofs.roof import analysis_epsg
 from roofpv.run import sequence
+from roofpv.run.memory import give_back_freed_memory
 from roofpv.run.stages import (
     appraise,
     array_layer,
@@ -447,10 +448,11 @@ def milestone_status(plan_status: pd.DataFrame, townships: pd.DataFrame) -> list
 #: Building columns the jurisdiction-wide steps of :func:`conclude` read (grid admission,
 #: the rollout plan and its layer, the township table, the pace from the register, the
 #: potential fields and the reconciliation). A run that streams its partitions to the
-#: outputs gathers only these (all columns when it calibrates with metered generation);
-#: the facade totals go to the township roll-up.
+#: outputs gathers only these (all columns when it calibrates with metered generation;
+#: ``dsm_status`` only with a DSM); the facade totals go to the township roll-up. The
+#: outputs take every other column from the partitions.
 CONCLUDE_COLUMNS = (
-    "township", "township_source", "county", "name", "category", "owner_type", "year_built", "floor_area_m2",
+    "township", "county", "name", "category", "owner_type", "year_built", "floor_area_m2",
     "roof_load_kn_m2", "shading_loss", "shading_loss_source", "transformer_id", "existing_pv_kw",
     "existing_pv_area_m2", "existing_pv_source", "roof_area_m2", "usable_area_m2", "capacity_kwp",
     "pv_area_m2", "annual_kwh", "annual_kwh_p90", "specific_yield_kwh_kwp", "suitability", "reasons",
@@ -467,7 +469,7 @@ def conclude_columns(columns: list[str], prepared: Prepared) -> list[str]:
     generation (which re-appraises every roof)."""
     if prepared.inventory.register is not None and prepared.meters is not None:
         return [c for c in columns if c != "geometry"]
-    return [c for c in columns if c in CONCLUDE_COLUMNS]
+    return [c for c in columns if c in CONCLUDE_COLUMNS and (c != "dsm_status" or prepared.inventory.dsm is not None)]
 
 
 def conclude(
@@ -495,6 +497,7 @@ def conclude(
         findings = findings + found
     b, remaining, transformer_table, feeders = admit(b, config, transformers, prepared.tables, prepared.hourly.index,
                                                      prepared.topology)
+    give_back_freed_memory()  # admission's hourly blocks and sparse weights
 
     progress(sequence.SURFACES)
     surfaces = None if prepared.surfaces is None else canopies.assess(prepared.surfaces, config, prepared.tables)
