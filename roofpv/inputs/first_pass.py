@@ -89,7 +89,8 @@ class Scan:
         :func:`roofpv.grid.assess.assign_transformers` does not find in the table, told
         by the survey's category codes, not by a lookup of every id."""
         named, rows = self.survey.keys["transformer_id"].array, self.catalogue.rows
-        code = np.where(rows >= 0, named.codes[np.maximum(rows, 0)], -1)
+        code = np.full(rows.size, -1, np.int64)  # a survey of headers only has no codes at all
+        code[rows >= 0] = named.codes[rows[rows >= 0]]
         known = np.append(named.categories.isin(transformers.index), transformers.index.hasnans)
         at = np.flatnonzero(~known[code])  # (code −1, the last: no row, or no value)
         bounds = self.catalogue.bounds[at]
