@@ -446,30 +446,60 @@ def milestone_status(plan_status: pd.DataFrame, townships: pd.DataFrame) -> list
 
 
 #: Building columns the jurisdiction-wide steps of :func:`conclude` read (grid admission,
-#: the rollout plan and its layer, the township table, the pace from the register, the
-#: potential fields and the reconciliation). A run that streams its partitions to the
-#: outputs gathers only these (all columns when it calibrates with metered generation;
-#: ``dsm_status`` only with a DSM); the facade totals go to the township roll-up. The
-#: outputs take every other column from the partitions.
+#: the rollout plan and its layer, the township table, the potential fields and the
+#: reconciliation). A run that streams its partitions to the outputs gathers only these
+#: (all columns when it calibrates with metered generation; ``dsm_status`` and
+#: ``dsm_coverage`` only with a DSM; the :data:`REGISTER_COLUMNS` only with a register);
+#: the facade totals go to the township roll-up. The outputs take every other column
+#: from the partitions.
 CONCLUDE_COLUMNS = (
-    "township", "county", "name", "category", "owner_type", "year_built", "floor_area_m2",
-    "roof_load_kn_m2", "shading_loss", "shading_loss_source", "transformer_id", "existing_pv_kw",
-    "existing_pv_area_m2", "existing_pv_source", "roof_area_m2", "usable_area_m2", "capacity_kwp",
-    "pv_area_m2", "annual_kwh", "annual_kwh_p90", "specific_yield_kwh_kwp", "suitability", "reasons",
+    "township", "county", "name", "category", "owner_type", "year_built",
+    "roof_load_kn_m2", "shading_loss_source", "transformer_id", "existing_pv_kw",
+    "existing_pv_area_m2", "roof_area_m2", "usable_area_m2", "capacity_kwp",
+    "pv_area_m2", "annual_kwh", "specific_yield_kwh_kwp", "suitability", "reasons",
     "has_survey", "dsm_coverage", "dsm_status", "connection_class", "nea_category", "export_mode", "capex_yuan",
     "revenue_yuan_yr", "npv_yuan", "lcoe_yuan_kwh", "payback_years", "co2_avoided_t_yr",
     "energy_use_kwh", "existing_pv_kwh", "facade_kwp", "facade_annual_kwh", "mounting", "pv_tilt_deg", "pv_azimuth_deg",
-    "self_consumed_kwh", "exported_kwh", "curtailed_kwh", "self_consumption_share",
+    "self_consumed_kwh", "exported_kwh", "curtailed_kwh",
 )
+#: Building columns only the pace from the register reads (its energy use a year ago:
+#: :func:`roofpv.monitoring.calibration.registered_pace`).
+REGISTER_COLUMNS = ("floor_area_m2", "shading_loss", "existing_pv_source")
 
 
-def conclude_columns(columns: list[str], prepared: Prepared) -> list[str]:
-    """Of the assessed ``columns``, those :func:`conclude` needs: :data:`CONCLUDE_COLUMNS`,
-    or every column but the geometry when it calibrates the yields with metered
-    generation (which re-appraises every roof)."""
-    if prepared.inventory.register is not None and prepared.meters is not None:
+#: Building columns :func:`conclude` only carries into the rollout plan (of the
+#: :data:`~roofpv.targets.planning.PLAN_COLUMNS`): a streamed run leaves them in the
+#: partitions and adds them to the planned roofs after :func:`conclude`
+#: (:func:`roofpv.run.engine.run_partitions`), unless the plan draws on surfaces, whose
+#: rows carry their own.
+PLAN_ONLY_COLUMNS = ("name", "connection_class", "nea_category", "export_mode")
+#: Building columns a streamed run's results keep after :func:`conclude` besides those it
+#: adds: those it may change (``dsm_coverage``, the potential fields) and those read
+#: after it (the reconciliation's, the styles' yields, the transformers' placement).
+#: The outputs take every other column from the partitions.
+HELD_COLUMNS = ("dsm_coverage", "technical_potential_kwp", "counted_potential_kwp", "pv_full", "has_survey",
+                "suitability", "specific_yield_kwh_kwp", "transformer_id")
+
+
+def calibrates(prepared: Prepared) -> bool:
+    """Whether :func:`conclude` calibrates the yields with metered generation (a register
+    and meters), which re-appraises every roof."""
+    return prepared.inventory.register is not None and prepared.meters is not None
+
+
+def conclude_columns(columns: list[str], prepared: Prepared, config: Config) -> list[str]:
+    """Of the assessed ``columns``, those :func:`conclude` needs: :data:`CONCLUDE_COLUMNS`
+    (with a register also :data:`REGISTER_COLUMNS`; the :data:`PLAN_ONLY_COLUMNS` only
+    when the plan draws on surfaces), or every column but the geometry when it
+    calibrates the yields with metered generation (which re-appraises every roof)."""
+    if calibrates(prepared):
         return [c for c in columns if c != "geometry"]
-    return [c for c in columns if c in CONCLUDE_COLUMNS and (c != "dsm_status" or prepared.inventory.dsm is not None)]
+    wanted = {*CONCLUDE_COLUMNS, *(REGISTER_COLUMNS if prepared.inventory.register is not None else ())}
+    if prepared.inventory.dsm is None:
+        wanted -= {"dsm_status", "dsm_coverage"}
+    if "surfaces" not in config.planning.draw_on:
+        wanted -= set(PLAN_ONLY_COLUMNS)
+    return [c for c in columns if c in wanted]
 
 
 def conclude(
@@ -485,7 +515,7 @@ def conclude(
     findings = inventory.findings
     info, perf, calib = prepared.info, None, None
     matches = inventory.register
-    if matches is not None and prepared.meters is not None:
+    if calibrates(prepared):
         b, perf, calib, found, items = calibration.calibrate(
             b, prepared.meters, matches, config, prepared.tables, str(config.inputs.meters))
         findings, info = findings + found, add_run_info(info, items)

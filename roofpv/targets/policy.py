@@ -59,6 +59,11 @@ def contribution(b: pd.DataFrame, metric: str) -> pd.Series:
     return b["annual_kwh" if metric == "substitution" else "pv_area_m2"].astype(float)
 
 
+#: Building columns :func:`_numerators` reads, whatever the metric.
+_NUMERATOR_COLUMNS = ("roof_area_m2", "usable_area_m2", "energy_use_kwh", "existing_pv_area_m2", "existing_pv_kwh",
+                      "capacity_kwp", "annual_kwh", "pv_area_m2")
+
+
 def _numerators(b: pd.DataFrame, metric: str) -> pd.DataFrame:
     denominator = {
         "count": pd.Series(1.0, index=b.index), "area_total": b["roof_area_m2"],
@@ -86,7 +91,9 @@ def coverage(b: pd.DataFrame, target: Target, by: str = "township") -> pd.DataFr
     ``target_Y`` (ratio), ``gap_Y`` (m² of PV panels, buildings or kWh/yr still
     needed beyond today's) and ``reachable_Y`` (potential ≥ target).
     """
-    cohort = b.loc[in_cohort(b, target)]
+    # memory: the cohort's rows of only the columns its sums read, not of the whole table
+    read = [by, "suitability", *_NUMERATOR_COLUMNS]
+    cohort = b.loc[in_cohort(b, target), [c for c in dict.fromkeys(read) if c in b]]
     parts = _numerators(cohort, target.metric).assign(group=cohort[by].to_numpy())
     sums = parts.groupby("group").sum().reindex(pd.Index(b[by].unique()), fill_value=0.0)
     sums.insert(0, "buildings", cohort[by].value_counts().reindex(sums.index, fill_value=0))
