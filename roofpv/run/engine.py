@@ -45,6 +45,7 @@ from roofpv.results import Results
 from roofpv.run import sequence
 from roofpv.run.memory import give_back_freed_memory
 from roofpv.run.pipeline import (
+    COMPACT_TEXTS,
     HELD_COLUMNS,
     PLAN_ONLY_COLUMNS,
     Prepared,
@@ -52,6 +53,7 @@ from roofpv.run.pipeline import (
     calibrates,
     conclude,
     conclude_columns,
+    plain,
     prepare,
     surface_sites,
 )
@@ -472,10 +474,13 @@ def run_partitions(
         # memory: the first pass's catalogue (but its ids) and the partition plan go too
         del b, inventory, scan, shared, labels, reads
         give_back_freed_memory()
-        results = conclude(source.read(columns), config, prepared, None, None, progress)
-        if not calibrates(prepared):  # memory: the outputs take what conclude only read from the partitions
+        calibrated = calibrates(prepared)  # then conclude re-appraises every roof from every column
+        results = conclude(source.read(columns, compact=() if calibrated else COMPACT_TEXTS), config, prepared,
+                           None, None, progress)
+        if not calibrated:  # memory: the outputs take what conclude only read from the partitions
             b = results.buildings
-            results = replace(results, buildings=b[[c for c in b.columns if c not in columns or c in HELD_COLUMNS]],
+            held = [c for c in b.columns if c not in columns or c in HELD_COLUMNS]
+            results = replace(results, buildings=plain(b[held], tuple(held)),
                               plan=with_plan_columns(results.plan, source, columns))
             del b
         return replace(_placed(results, source), partitions=source)

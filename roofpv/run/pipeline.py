@@ -404,23 +404,30 @@ def admit(b: pd.DataFrame, config: Config, transformers: pd.DataFrame | None,
     every kWp at full output and the table's minimum load) and the ``feeders`` table
     (None without ``topology`` or hourly profiles)."""
     if transformers is None:
-        return planning.admit(b, config.planning, None), None, None, None
+        return _admitted(b, config.planning, None), None, None, None
     hourly = (tables is not None and index is not None and "pv_tilt_deg" in b
               and all(t.hourly_kwh_per_kwp is not None for t in tables.values()))
     equipment = None
     if hourly:
         metered = gridstage.metered_load(config.grid.metered_transformer_load, len(index), "transformer_id")[0]
-        table, equipment = gridstage.transformer_table(b, transformers, config, BinSeries(tables), index, topology,
-                                                       metered)
+        table, equipment = gridstage.transformer_table(plain(b, ("category", "mounting")), transformers, config,
+                                                       BinSeries(tables), index, topology, metered)
         remaining = gridtopology.limits(table, equipment)
     else:
         table, remaining = None, gridstage.flat_hosting(transformers, config.grid)
-    b = planning.admit(b, config.planning, remaining)
+    b = _admitted(b, config.planning, remaining)
     if table is not None:
-        eligible = planning.eligibility(b, config.planning)["owner"] & ~b["grid_limited"]
+        eligible = planning.eligibility(plain(b, ELIGIBILITY_TEXTS), config.planning)["owner"] & ~b["grid_limited"]
         admitted = b["capacity_kwp"].where(eligible, 0.0).groupby(b["transformer_id"]).sum()
         table = gridstage.with_admitted(table, admitted, config.grid)
     return b, remaining, table, equipment
+
+
+def _admitted(b: pd.DataFrame, cfg, remaining: pd.Series | pd.DataFrame | None) -> pd.DataFrame:
+    """``b`` with :func:`roofpv.targets.planning.admit`'s ``plan_order`` and
+    ``grid_limited`` (its texts as held: :func:`plain`)."""
+    ranked = planning.admit(plain(b, ELIGIBILITY_TEXTS), cfg, remaining)
+    return b.assign(plan_order=ranked["plan_order"], grid_limited=ranked["grid_limited"])
 
 
 def township_table(b: pd.DataFrame, config: Config, polygons: gpd.GeoDataFrame | None) -> pd.DataFrame:
@@ -481,6 +488,34 @@ HELD_COLUMNS = ("dsm_coverage", "technical_potential_kwp", "counted_potential_kw
                 "suitability", "specific_yield_kwh_kwp", "transformer_id")
 
 
+#: Texts of few values a streamed run holds as categories in its slim table
+#: (:meth:`roofpv.io.partitions.Partitions.read`, ≈ 1 byte a building each against ≈ 20
+#: as text): each step of :func:`conclude` gets those it reads back as text
+#: (:func:`plain`), never the categories.
+COMPACT_TEXTS = ("category", "owner_type", "suitability", "reasons", "shading_loss_source", "mounting", "county",
+                 "existing_pv_source")
+#: The texts of :data:`COMPACT_TEXTS` that roof eligibility reads
+#: (:func:`roofpv.targets.planning.eligibility`), and the ones the township table reads.
+ELIGIBILITY_TEXTS = ("suitability", "reasons", "owner_type")
+SUMMARY_TEXTS = ("category", "suitability", "shading_loss_source")
+
+
+def plain(b: pd.DataFrame, texts: tuple[str, ...] = ()) -> pd.DataFrame:
+    """``b`` as a step of :func:`conclude` reads it: of the texts held as categories (a
+    streamed run's slim table), those in ``texts`` back as the text they were, the
+    others left out, so that a step reading one it was not given fails rather than
+    group or match categories. ``b`` itself when it holds none (a one-piece run)."""
+    held = [c for c in b.columns if isinstance(b[c].dtype, pd.CategoricalDtype)]
+    if not held:
+        return b
+    out = b[[c for c in b.columns if c not in held or c in texts]]
+    for column in held:
+        if column in texts:
+            values = b[column]
+            out[column] = values.astype(values.cat.categories.dtype)
+    return out
+
+
 def calibrates(prepared: Prepared) -> bool:
     """Whether :func:`conclude` calibrates the yields with metered generation (a register
     and meters), which re-appraises every roof."""
@@ -510,7 +545,8 @@ def conclude(
     """The jurisdiction-wide steps on the assessed buildings: the DSM's coverage
     findings, grid admission in rank order, the rollout plan and the township table.
     ``b`` may hold only the :func:`conclude_columns` (no geometry): then so do the
-    results' buildings and plan."""
+    results' buildings and plan; its :data:`COMPACT_TEXTS` may be held as categories
+    (each step gets them as text, :func:`plain`; the results' buildings keep them so)."""
     inventory, transformers = prepared.inventory, prepared.transformers
     findings = inventory.findings
     info, perf, calib = prepared.info, None, None
@@ -534,27 +570,37 @@ def conclude(
 
     progress(sequence.PLAN)
     kw_per_m2 = config.module.power_w / config.module.area_m2 / 1000.0
+    planned = plain(b, (*ELIGIBILITY_TEXTS, "category"))
     plan, plan_status, trajectory = planning.rollout(
-        b, config.policy, config.planning, remaining, kw_per_m2, CITY, planning.others(b, surfaces, config.planning)
-    )
+        planned, config.policy, config.planning, remaining, kw_per_m2, CITY,
+        planning.others(planned, surfaces, config.planning))
+    del planned
 
     progress(sequence.TARGETS)
-    townships = township_table(b, config, inventory.township_polygons)
-    townships = gridstage.with_township_grid(townships, b, transformer_table, CITY).join(planning.wide(plan_status))
-    townships = totals.with_surfaces(townships, b, surfaces)
+    townships = township_table(plain(b, SUMMARY_TEXTS), config, inventory.township_polygons)
+    townships = gridstage.with_township_grid(townships, plain(b), transformer_table, CITY).join(
+        planning.wide(plan_status))
+    townships = totals.with_surfaces(townships, plain(b), surfaces)
     as_of = config.run_date
-    pace = calibration.registered_pace(b, config, matches, as_of) if matches is not None else None
+    paced = ("existing_pv_source", "category", "suitability", "county")
+    pace = calibration.registered_pace(plain(b, paced), config, matches, as_of) if matches is not None else None
     townships = with_status(townships, plan_status, config.policy, as_of, config.planning.start_year, pace)
     counties = None
     if config.province is not None:  # the county and province levels
         townships = levels.with_county(townships, inventory.township_polygons, config)
-        county_pace = (calibration.registered_pace(b.assign(township=b["county"]), config, matches, as_of)
-                       if matches is not None else None)
-        counties = levels.county_table(b, config, inventory.township_polygons, townships, plan_status, as_of,
-                                       county_pace, transformer_table)
+        county_pace = None
+        if matches is not None:
+            by_county = plain(b, paced)
+            county_pace = calibration.registered_pace(by_county.assign(township=by_county["county"]), config,
+                                                      matches, as_of)
+        counties = levels.county_table(plain(b, (*SUMMARY_TEXTS, "county")), config, inventory.township_polygons,
+                                       townships, plan_status, as_of, county_pace, transformer_table)
         in_county = None if surfaces is None else surfaces.assign(
             township=surfaces["township"].map(townships["county"]))
-        counties = totals.with_surfaces(counties, b.assign(township=b["county"]), in_county, config.province.name)
+        by_county = plain(b, ("county",))
+        counties = totals.with_surfaces(counties, by_county.assign(township=by_county["county"]), in_county,
+                                        config.province.name)
+        del by_county
     plan_status = plan_status.assign(status=milestone_status(plan_status, townships))
     info = add_run_info(info, {"milestone status as of": as_of.isoformat()})
     crs = inventory.crs
@@ -564,7 +610,7 @@ def conclude(
     monthly = [c for c in MONTHLY_FIELDS if c in b]
     monthly_table = b[monthly].dropna(how="all").rename_axis("building_id") if monthly else None
     b = b.drop(columns=monthly)
-    extra = potential(b)  # technical and counted potential, pv_full
+    extra = potential(plain(b, ("suitability",)))  # technical and counted potential, pv_full
     b = b.drop(columns=extra.columns, errors="ignore").join(extra)
     if "geometry" in b:
         b, plan = (gpd.GeoDataFrame(f, geometry="geometry", crs=crs) for f in (b, plan))
