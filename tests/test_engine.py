@@ -231,6 +231,26 @@ def test_partitions_read_back_in_chunks_in_the_one_piece_order_and_dtypes(tmp_pa
     assert source.geometry_types("arrays") == ({"Point"}, False)
 
 
+def test_the_slim_table_holds_few_valued_texts_as_categories_and_steps_read_them_as_text(tmp_path):
+    """Partitions.read holds the asked text columns as categories (not numbers, not
+    others); plain() gives a step the texts it names exactly as read without categories
+    (values, blanks, dtype, place) and leaves the other categories out; a table without
+    categories is given as it is."""
+    from roofpv.run.pipeline import plain
+
+    cache = partitions.PartitionCache(tmp_path, "key", resume=False)
+    _store(cache, 0, ["d", "a", "f"], [1.0, 2.0, 3.0], ["suitable", None, "conditional"])
+    _store(cache, 1, ["c", "b", "e"], [4.0, 5.0, 6.0], ["suitable", "unsuitable", "suitable"])
+    source = partitions.Partitions(cache.dir, (0, 1), pd.Index(list("abcdef"), name="building_id"), "EPSG:4549")
+    whole = source.read(["x", "note"])
+    slim = source.read(["x", "note"], compact=("note", "x"))
+    assert isinstance(slim["note"].dtype, pd.CategoricalDtype) and slim["x"].dtype == float
+    assert slim["note"].cat.codes.dtype.itemsize == 1  # a byte a building
+    pd.testing.assert_frame_equal(plain(slim, ("note",)), whole)
+    assert list(plain(slim).columns) == ["x"]
+    assert plain(whole, ("note",)) is whole
+
+
 def test_the_plan_takes_its_own_texts_from_the_partitions(tmp_path):
     """A streamed run's plan gets the building texts its slim table left out (name,
     connection class, …) from the partitions: each planned roof's, in its place among
