@@ -8,6 +8,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from scipy import ndimage
 
 from roofpv.config import load_config
 from roofpv.inputs import dsm_match
@@ -191,3 +192,15 @@ def test_facets_of_regions_do_not_depend_on_the_window_beyond_their_neighbours()
     tilt, azimuth, planar = unmatched._facets(Raster(z.astype(np.float32), 0.0, 0.0, 1.0), lab, 2)
     assert tilt[0] == 0.0 and np.isnan(azimuth[0]) and planar[0] == 1.0
     assert tilt[1] == pytest.approx(30.0, abs=0.01) and azimuth[1] in (0.0, 180.0) and planar[1] >= 0.4
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 5), (3, 3), (64, 97)])
+def test_the_rough_cells_counted_are_those_of_the_median_filter(shape):
+    # Values on a coarse grid (ties with each other and with the threshold), edges
+    # reflected; with a NaN the median filter itself decides.
+    rng = np.random.default_rng(7)
+    values = np.round(np.abs(rng.normal(0.0, 0.6, shape)), 1)
+    expected = ndimage.median_filter(values, size=3) > 0.5
+    np.testing.assert_array_equal(unmatched._median_above(values, 0.5), expected)
+    values[0, 0] = np.nan
+    np.testing.assert_array_equal(unmatched._median_above(values, 0.5), ndimage.median_filter(values, size=3) > 0.5)
