@@ -168,32 +168,6 @@ def test_a_dem_window_a_pixel_off_is_cut_to_the_dsm_window():
     assert raised.shape == (10, 10) and not raised.any()
 
 
-def test_facets_of_regions_do_not_depend_on_the_window_beyond_their_neighbours():
-    # Three houses of the scene as regions, one cut by the window's west edge: their
-    # facets are the same when every height farther than one cell from the regions'
-    # bounding box is noise or no data (the facets read that box only).
-    dsm = scene(0.5)[0]
-    lab = np.full(dsm.z.shape, -1, np.int64)
-    lab[40:80, 40:90], lab[200:230, 0:40], lab[100:120, 150:200] = 0, 1, 2
-    got = unmatched._facets(dsm, lab, 3)
-    z = np.random.default_rng(1).normal(50.0, 5.0, dsm.z.shape).astype(np.float32)
-    z[::7] = np.nan
-    box = (slice(39, 231), slice(0, 201))
-    z[box] = dsm.z[box]
-    for a, b in zip(unmatched._facets(Raster(z, dsm.x0, dsm.y0, dsm.res), lab, 3), got):
-        np.testing.assert_array_equal(a, b)
-    # A flat plate and a 30° gable of two faces (north and south), on a 1 m grid.
-    z = np.zeros((40, 60))
-    z[5:15, 5:25] = 10.0
-    v = np.arange(20)[:, None]
-    z[10:30, 30:55] = 10.0 + np.tan(np.radians(30.0)) * np.where(v < 10, v, 19 - v)
-    lab = np.full(z.shape, -1)
-    lab[5:15, 5:25], lab[10:30, 30:55] = 0, 1
-    tilt, azimuth, planar = unmatched._facets(Raster(z.astype(np.float32), 0.0, 0.0, 1.0), lab, 2)
-    assert tilt[0] == 0.0 and np.isnan(azimuth[0]) and planar[0] == 1.0
-    assert tilt[1] == pytest.approx(30.0, abs=0.01) and azimuth[1] in (0.0, 180.0) and planar[1] >= 0.4
-
-
 @pytest.mark.parametrize("shape", [(1, 1), (2, 5), (3, 3), (64, 97)])
 def test_the_rough_cells_counted_are_those_of_the_median_filter(shape):
     # Values on a coarse grid (ties with each other and with the threshold), edges

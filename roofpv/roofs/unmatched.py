@@ -205,14 +205,6 @@ def _facets(window: Raster, lab: np.ndarray, n: int) -> tuple[np.ndarray, np.nda
 
     Returns tilt (deg), azimuth (deg from north, NaN when flat) and planar share.
     """
-    # Only the regions' bounding box, one cell wider (their neighbours): the slopes and
-    # the erosion of its cells are those of the whole window, in the same order.
-    rows, cols = np.nonzero(lab >= 0)
-    if rows.size:
-        box = (slice(max(rows.min() - 1, 0), rows.max() + 2), slice(max(cols.min() - 1, 0), cols.max() + 2))
-        window = Raster(window.z[box], window.x0 + box[1].start * window.res, window.y0 - box[0].start * window.res,
-                        window.res)
-        lab = lab[box]
     z = np.where(np.isnan(window.z), 0.0, window.z.astype(float))
     dzdy, dzdx = np.gradient(z, window.res)
     inner = ndimage.binary_erosion(lab >= 0, structure=np.ones((3, 3), bool))
