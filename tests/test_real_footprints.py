@@ -46,6 +46,19 @@ def test_part_duplicate_and_partial_overlap_counted_once():
         ("B", "warning", "A (100%)"), ("C", "warning", "A (100%)"), ("D", "info", "A: 40 m² (10%)")}
 
 
+def test_a_part_inside_a_duplicate_goes_to_the_first_whatever_else_was_read():
+    """A part inside a feature present twice (OSM exports repeat ids) names the first of
+    the two — also when other footprints are read with them, as a partition reads its
+    neighbours: the tie is broken by the layer's order, not by the spatial tree's."""
+    outline, part = box(0, 0, 40, 40), box(5, 5, 15, 25)
+    near = [box(45 + 12 * k, 3 * (k % 5), 55 + 12 * k, 8 + 3 * (k % 5)) for k in range(30)]
+    for extra in (0, 1, 14, 20, 29, 30):  # the tree's order named the second at 14, 20, 29, 30
+        geoms = [outline, part, outline, *near[:extra]]
+        b, found = resolve_overlaps(frame(geoms, ["A", "P", "A#2", *(f"n{k}" for k in range(extra))]))
+        assert b.loc["P", "overlap_of"] == "A" and b.loc["A#2", "overlap_of"] == "A", extra
+        assert {(f.building_id, f.value) for f in found} == {("P", "A (100%)"), ("A#2", "A (100%)")}
+
+
 def test_shared_walls_are_not_overlaps():
     left, right = box(0, 0, 10, 10), box(10, 0, 20, 10)
     sliver = box(19.95, 0, 30, 10)           # 0.5 m² over `right`: digitising noise
