@@ -268,3 +268,34 @@ def test_wuhan_screening_without_a_survey(tmp_path, capsys):
     page = next((out / "report").glob("01-*.html")).read_text(encoding="utf-8")
     assert f"<dt>技术潜力 (MWp，适宜＋有条件适宜，筛查†)</dt><dd>{kwp / 1000:,.1f}</dd>" in page
     assert (out / "report" / "roofpv.xlsx").exists()
+
+
+@pytest.mark.real_data
+@pytest.mark.parametrize("crs, suffix", [("EPSG:4326", ".gpkg"), ("EPSG:4547", ".fgb")])
+def test_wuhan_per_partition_as_one_piece(crs, suffix, tmp_path, capsys):
+    """The OSM layer of a Wuhan district (ids repeated, parts inside outlines), in another
+    CRS and format, run in six spatial partitions that each read their own footprints: the
+    same buildings, townships, plan and findings as one piece, and the figure a bureau
+    quotes (technical potential of the 265 buildings) the same in both CRSs."""
+    from roofpv.config import load_config
+    from roofpv.inputs import first_pass
+    from roofpv.run import engine
+    from roofpv.run.pipeline import run
+    from tests.test_first_pass import assert_same_results
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")     # GDAL: repeated feature ids in the GeoJSON
+        raw = gpd.read_file(WUHAN)
+    layer = tmp_path / f"wuhan{suffix}"
+    raw.to_crs(crs).to_file(layer)
+    config = tmp_path / "wuhan.yaml"
+    assert main(["init", str(layer), "--out", str(config)]) == 0
+    capsys.readouterr()
+    config = load_config(config)
+    assert first_pass.supported(config)
+    whole = run(config)
+    parted = engine.run_partitions(config, tmp_path / "out", partitions=6, by="spatial")
+    assert_same_results(whole, parted)
+    city = whole.townships.iloc[-1]
+    assert len(whole.buildings) == 265 and whole.buildings["overlap_of"].notna().sum() > 0
+    assert city["technical_potential_kwp"] == pytest.approx(40_342.48, abs=0.01)
