@@ -13,7 +13,10 @@ is a large share of the run and buys nothing.
 So the work runs in a child only from :data:`CHILD_FROM_BYTES` of input file on. Files
 of that size hold ≈ 35,000 footprints in a GeoPackage (≈ 0.23 KB each) or ≈ 65,000
 survey rows in a CSV (≈ 0.12 KB each): read here, they leave ≈ 15–20 MB behind, under
-what the run's later steps allocate for as many buildings anyway.
+what the run's later steps allocate for as many buildings anyway. A survey workbook is
+compressed (XLSX: a zip), so its 8 MB hold several times as many rows; a bureau's
+workbook of that size is rare (large surveys come as CSV), and its parse left here costs
+memory, never results.
 """
 
 from __future__ import annotations
