@@ -61,7 +61,12 @@ def test_the_first_pass_and_the_survey_read_here_are_those_read_in_a_child(confi
     for way, threshold in (("here", apart.CHILD_FROM_BYTES), ("child", 0)):
         monkeypatch.setattr(apart, "CHILD_FROM_BYTES", threshold)
         calls = []
-        monkeypatch.setattr(apart, "ProcessPoolExecutor", lambda **kw: calls.append(kw) or ProcessPoolExecutor(**kw))
+
+        def counted(calls=calls, **kw):
+            calls.append(kw)
+            return ProcessPoolExecutor(**kw)
+
+        monkeypatch.setattr(apart, "ProcessPoolExecutor", counted)
         scans[way] = scan_inventory(cfg, tmp_path / way), len(calls)
     (here, scan_here), n_here = scans["here"]
     (child, scan_child), n_child = scans["child"]
