@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import graphlib
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from itertools import pairwise
 from pathlib import Path
@@ -47,6 +46,7 @@ from roofpv.inputs.inventory import (
 )
 from roofpv.inputs.webmap import to_wgs84
 from roofpv.io import readers
+from roofpv.io.apart import input_bytes, read_apart
 from roofpv.io.survey_spill import SpilledSurvey
 
 #: GDAL drivers whose feature ids address the features directly and stay the same from
@@ -260,9 +260,10 @@ def scan_apart(config: Config, crs: str, polygons: gpd.GeoDataFrame | None, keys
     the checks over every id: Python and the allocators keep most of what a parse touched
     (freed among the few objects that outlive it), so done here the first pass left the
     process about 0.4 KB per footprint larger for the rest of the run. Errors reach the
-    caller as raised in the child (:class:`roofpv.errors.InputError` and its message)."""
-    with ProcessPoolExecutor(max_workers=1) as child:
-        return child.submit(_scan_and_match, config, crs, polygons, keys).result()
+    caller as raised in the child (:class:`roofpv.errors.InputError` and its message).
+    A footprint file under :data:`roofpv.io.apart.CHILD_FROM_BYTES` is read in this
+    process: its memory is small, the child's cost is not."""
+    return read_apart(_scan_and_match, config, crs, polygons, keys, size=input_bytes(config.inputs.footprints))
 
 
 def _scan_and_match(config: Config, crs: str, polygons: gpd.GeoDataFrame | None, keys: pd.DataFrame) -> Pass:
