@@ -112,7 +112,7 @@ def test_group_sums_one_column_at_a_time_are_the_frame_groupby_to_the_bit():
     for rows in (slice(None), slice(0, 0)):
         key = township[rows]
         whole = pd.DataFrame({"township": key, **{c: v[rows] for c, v in columns.items()}}).groupby("township").sum()
-        got = group_sums(key, {c: (lambda v=v: v[rows]) for c, v in columns.items()})
+        got = group_sums(key, {c: (lambda v=v, rows=rows: v[rows]) for c, v in columns.items()})
         pd.testing.assert_frame_equal(got, whole, check_exact=True)
     assert list(got.columns) == ["buildings", "kwh", "suitable"]
     assert list(whole.index) == [] and got["buildings"].dtype == np.int64

@@ -199,7 +199,6 @@ def township_summary(b: pd.DataFrame, policy: Policy,
         "co2_avoided_t_yr": lambda: b["co2_avoided_t_yr"].where(suitable, 0.0),
         "energy_use_mwh": lambda: b["energy_use_kwh"] / 1000.0,
     })
-    del kwp
     if townships is not None:
         table = table.reindex(table.index.append(townships.difference(table.index)), fill_value=0)
     with np.errstate(invalid="ignore", divide="ignore"):
