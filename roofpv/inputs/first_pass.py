@@ -48,6 +48,7 @@ from roofpv.inputs.inventory import (
 from roofpv.inputs.webmap import to_wgs84
 from roofpv.io import readers
 from roofpv.io.survey_spill import SpilledSurvey
+from roofpv.run.memory import give_back_freed_memory
 
 #: GDAL drivers whose feature ids address the features directly and stay the same from
 #: one opening to the next (GeoJSON renumbers repeated ids, for one).
@@ -187,7 +188,8 @@ def _batches(path: Path, layer: str | None, id_column: str) -> Iterator[tuple[np
     with pyogrio.open_arrow(path, layer=layer, columns=[id_column], return_fids=True,
                             batch_size=BATCH_ROWS, use_pyarrow=True, **options) as (_, reader):
         for batch in reader:  # by position: the feature id, the id column, the geometry
-            fids = batch.column(0).to_numpy()
+            # (copied: a view would hold the whole batch as read, its geometries included)
+            fids = batch.column(0).to_numpy().copy()
             ids = batch.column(1).to_pandas()
             yield fids, ids, shapely.from_wkb(batch.column(2).to_numpy(zero_copy_only=False))
 
@@ -197,7 +199,8 @@ def scan(config: Config, crs: str, polygons: gpd.GeoDataFrame | None, surveyed: 
     """The first pass over the footprint layer: its :class:`Catalogue`, the findings
     :func:`roofpv.io.readers.read_footprints` makes, and the footprints
     :func:`roofpv.inputs.checks.datum_check` samples with its ``sampled`` numbers.
-    ``surveyed``: the survey's township by building id; ``polygons`` the townships."""
+    ``surveyed``: the survey's township by building id (blank: not surveyed);
+    ``polygons`` the townships."""
     import pyogrio
 
     inputs = config.inputs
@@ -210,25 +213,28 @@ def scan(config: Config, crs: str, polygons: gpd.GeoDataFrame | None, surveyed: 
         raise InputError(
             f"{path}: footprints have no id column {id_column!r}; columns are "
             f"{list(info['fields'])}. Set inputs.footprints_id_column")
-    fids, boxes, polygonal, low, high, lows, highs = [], [], [], [], [], [], []
+    # Kept per footprint: feature id, bounds, whether it is a polygon (rows filled batch by
+    # batch, no list of batches to join) and its id (readers.FootprintIds).
+    expected = max(int(info["features"]), 0)
+    fids, raw, polygonal = (Rows(expected, (), np.int64), Rows(expected, (4,), np.float64), Rows(expected, (), bool))
+    low, high, lows, highs = [], [], [], []
     named = readers.FootprintIds(path, id_column)
     for f, ids, geometry in _batches(path, layer, id_column):
-        fids.append(f)
+        fids.add(f)
         named.add(ids)
         box = shapely.bounds(geometry)
-        boxes.append(box)
+        raw.add(box)
         shaped = (shapely.is_valid(geometry) & ~shapely.is_empty(geometry)
                   & np.isin(shapely.get_type_id(geometry), (3, 6)))
-        polygonal.append(shaped)
+        polygonal.add(shaped)
         low.append(np.fmin.reduce(box[:, :2], axis=0, initial=np.nan))  # NaN where the batch has no bounds
         high.append(np.fmax.reduce(box[:, 2:], axis=0, initial=np.nan))
         if shaped.any():
             lows.append(box[shaped, :2].min(axis=0))
             highs.append(box[shaped, 2:].max(axis=0))
-        del geometry
-    raw = np.concatenate(boxes) if boxes else np.empty((0, 4))
-    del boxes
-    polygonal = np.concatenate(polygonal) if polygonal else np.empty(0, bool)
+        del f, ids, geometry, box
+        give_back_freed_memory()  # the batch's geometries: else the heap keeps growing by their size
+    fids, raw, polygonal = fids.array(), raw.array(), polygonal.array()
     if not low or np.isnan(low).all():
         raise InputError(f"{path}: footprints layer has no geometries; point the config at the "
                          "layer with the outlines")
@@ -242,7 +248,7 @@ def scan(config: Config, crs: str, polygons: gpd.GeoDataFrame | None, surveyed: 
     ids, found = named.finish()
     del named
     findings = readers.encoding_finding(path, layer) + crs_findings + found
-    fids = _compact(np.concatenate(fids))
+    fids = _compact(fids)
     extent = np.r_[np.min(lows, axis=0), np.max(highs, axis=0)]
     bounds = raw  # projected in place, a batch at a time
     for at in range(0, len(bounds), BATCH_ROWS):
@@ -263,17 +269,21 @@ def planned_townships(ids: pd.Index, bounds: np.ndarray, surveyed: pd.Series, po
     name per footprint; the footprints to locate are located a batch at a time."""
     import pyarrow.compute as pc
 
-    surveyed = pd.Series(pd.Categorical(surveyed), index=surveyed.index)
-    names = [*map(str, surveyed.cat.categories), *(map(str, polygons.index) if polygons is not None else ()), "未知"]
-    code = np.full(len(ids), len(names) - 1, np.int64)  # 未知
+    index = surveyed.index
+
+    surveyed = pd.Categorical(surveyed)  # (by position; the ids stay surveyed's)
+    names = [*map(str, surveyed.categories), *(map(str, polygons.index) if polygons is not None else ()), "未知"]
+    unknown = len(names) - 1
+    code = np.full(len(ids), unknown, np.int64)
     if len(surveyed):
-        row = pc.index_in(arrow_strings(ids), value_set=arrow_strings(surveyed.index))
+        row = pc.index_in(arrow_strings(ids), value_set=arrow_strings(index))
         found = row.is_valid().to_numpy(zero_copy_only=False)
-        code[found] = surveyed.cat.codes.to_numpy()[row.filter(row.is_valid()).to_numpy()]
-    missing = np.flatnonzero((code == len(names) - 1) & ~np.isnan(bounds).any(axis=1))
+        taken = surveyed.codes[row.filter(row.is_valid()).to_numpy()]
+        code[found] = np.where(taken >= 0, taken, unknown)  # a blank township: not surveyed
+    missing = np.flatnonzero((code == unknown) & ~np.isnan(bounds).any(axis=1))
     if polygons is not None and missing.size:  # the rest are planned by where they lie
         tree = shapely.STRtree(polygons.to_crs(crs).geometry.to_numpy())
-        start = len(surveyed.cat.categories)
+        start = len(surveyed.categories)
         for part in np.array_split(missing, -(-missing.size // BATCH_ROWS)):
             at, hit = tree.query(shapely.points((bounds[part, :2] + bounds[part, 2:]) / 2), predicate="within")
             code[part[at]] = start + hit
@@ -293,6 +303,29 @@ def arrow_strings(index: pd.Index):
             values = values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()
         return values.cast(pa.large_string())
     return pa.array(index.to_numpy(dtype=object), pa.large_string())
+
+
+class Rows:
+    """An array filled batch by batch: rows added into one buffer, sized by the rows
+    expected and grown by half when they are more (never a list of batches to join,
+    which held every row twice)."""
+
+    def __init__(self, expected: int, shape: tuple[int, ...], dtype):
+        self.data = np.empty((expected, *shape), dtype)
+        self.size = 0
+
+    def add(self, rows: np.ndarray) -> None:
+        end = self.size + len(rows)
+        if end > len(self.data):
+            grown = np.empty((max(end, len(self.data) * 3 // 2), *self.data.shape[1:]), self.data.dtype)
+            grown[:self.size] = self.data[:self.size]
+            self.data = grown
+        self.data[self.size:end] = rows
+        self.size = end
+
+    def array(self) -> np.ndarray:
+        """The rows added (the buffer itself when they filled it)."""
+        return self.data if self.size == len(self.data) else self.data[:self.size].copy()
 
 
 def _compact(values: np.ndarray) -> np.ndarray:
@@ -322,8 +355,7 @@ def _scan_and_match(config: Config, crs: str, polygons: gpd.GeoDataFrame | None,
     import pyarrow.compute as pc
 
     inputs = config.inputs
-    surveyed = keys["township"]
-    catalogue, read, (sample, sampled) = scan(config, crs, polygons, surveyed[surveyed.notna()])
+    catalogue, read, (sample, sampled) = scan(config, crs, polygons, keys["township"])
     footprints = arrow_strings(catalogue.ids)
     held = pc.is_in(arrow_strings(keys.index), value_set=footprints).to_numpy(zero_copy_only=False)
     matched = []
