@@ -37,6 +37,7 @@ from roofpv.inputs.survey_table import (
     first_of_each_id,
     locate_header,
     normalise_rows,
+    repeat_counts,
     settle_dtypes,
     survey_findings,
     survey_header,
@@ -410,7 +411,7 @@ class FootprintIds:
         ]
         if missing.size:
             ids = pc.replace_with_mask(ids, ids.is_null(), pa.array(named, pa.large_string()))
-        repeat = _repeats(ids)
+        repeat = repeat_counts(ids)
         again = np.flatnonzero(repeat)
         if again.size:
             old = ids.take(pa.array(again)).to_pylist()
@@ -447,27 +448,6 @@ class FootprintIds:
         mask = np.zeros(len(ids), bool)
         mask[at] = True
         return pc.replace_with_mask(ids, pa.array(mask), pa.array(fixed, pa.large_string()))
-
-
-def _repeats(ids) -> np.ndarray:
-    """How many times each of the Arrow strings ``ids`` came before (0 for its first),
-    found by a stable sort of the ids (8 bytes an id besides them; a hash table of them
-    took ≈ 90)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    order = pc.sort_indices(ids).to_numpy()  # stable: a repeat after its first
-    same = np.zeros(len(ids), bool)  # in sorted order: the same id as the one before
-    for at in range(0, len(ids), FootprintIds.SLICE):
-        run = ids.take(pa.array(order[max(at - 1, 0):at + FootprintIds.SLICE]))
-        equal = pc.equal(run[1:], run[:-1]).to_numpy(zero_copy_only=False)
-        same[at + (at == 0):at + (at == 0) + len(equal)] = equal
-    repeat = np.zeros(len(ids), np.int64)
-    if same.any():
-        position = np.arange(len(ids))
-        first = np.maximum.accumulate(np.where(same, 0, position))
-        repeat[order] = position - first
-    return repeat
 
 
 def read_townships(

@@ -26,6 +26,7 @@ from pandas.api.types import union_categoricals
 from roofpv.findings import Finding
 from roofpv.inputs.survey_table import settle_dtypes
 from roofpv.io import readers
+from roofpv.run.memory import give_back_freed_memory
 
 #: Survey columns held in memory for the jurisdiction-wide steps.
 KEYS = ("township", "transformer_id")
@@ -149,6 +150,7 @@ def _spill(path: Path, sheet: str | int, folder: Path):
         ids = pd.Index(pd.array(table.index.to_numpy(dtype=object), dtype="str"), name="building_id")
         keys = pd.DataFrame({c: pd.Categorical(table[c]) for c in KEYS}, index=ids)
         held.append((file, ids, keys, text, table.dtypes))
+        give_back_freed_memory()  # the block's cells: else the heap keeps growing block by block
         return k
 
     read = readers.read_survey_blocks(path, sheet, keep)
