@@ -417,7 +417,9 @@ def first_of_each_id(ids: pd.Index) -> np.ndarray:
         import pyarrow as pa
 
         values = pa.array(ids.array)
-        return repeat_counts(values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values) == 0
+        if isinstance(values, pa.ChunkedArray):
+            values = values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()
+        return repeat_counts(values) == 0
     return ~ids.duplicated(keep="first")
 
 
