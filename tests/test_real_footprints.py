@@ -46,6 +46,19 @@ def test_part_duplicate_and_partial_overlap_counted_once():
         ("B", "warning", "A (100%)"), ("C", "warning", "A (100%)"), ("D", "info", "A: 40 m² (10%)")}
 
 
+def test_a_part_inside_a_duplicate_goes_to_the_first_whatever_else_was_read():
+    """A part inside a feature present twice (OSM exports repeat ids) names the first of
+    the two — also when other footprints are read with them, as a partition reads its
+    neighbours: the tie is broken by the layer's order, not by the spatial tree's."""
+    outline, part = box(0, 0, 40, 40), box(5, 5, 15, 25)
+    near = [box(45 + 12 * k, 3 * (k % 5), 55 + 12 * k, 8 + 3 * (k % 5)) for k in range(30)]
+    for extra in (0, 1, 14, 20, 29, 30):  # the tree's order named the second at 14, 20, 29, 30
+        geoms = [outline, part, outline, *near[:extra]]
+        b, found = resolve_overlaps(frame(geoms, ["A", "P", "A#2", *(f"n{k}" for k in range(extra))]))
+        assert b.loc["P", "overlap_of"] == "A" and b.loc["A#2", "overlap_of"] == "A", extra
+        assert {(f.building_id, f.value) for f in found} == {("P", "A (100%)"), ("A#2", "A (100%)")}
+
+
 def test_shared_walls_are_not_overlaps():
     left, right = box(0, 0, 10, 10), box(10, 0, 20, 10)
     sliver = box(19.95, 0, 30, 10)           # 0.5 m² over `right`: digitising noise
@@ -255,3 +268,34 @@ def test_wuhan_screening_without_a_survey(tmp_path, capsys):
     page = next((out / "report").glob("01-*.html")).read_text(encoding="utf-8")
     assert f"<dt>技术潜力 (MWp，适宜＋有条件适宜，筛查†)</dt><dd>{kwp / 1000:,.1f}</dd>" in page
     assert (out / "report" / "roofpv.xlsx").exists()
+
+
+@pytest.mark.real_data
+@pytest.mark.parametrize("crs, suffix", [("EPSG:4326", ".gpkg"), ("EPSG:4547", ".fgb")])
+def test_wuhan_per_partition_as_one_piece(crs, suffix, tmp_path, capsys):
+    """The OSM layer of a Wuhan district (ids repeated, parts inside outlines), in another
+    CRS and format, run in six spatial partitions that each read their own footprints: the
+    same buildings, townships, plan and findings as one piece, and the figure a bureau
+    quotes (technical potential of the 265 buildings) the same in both CRSs."""
+    from roofpv.config import load_config
+    from roofpv.inputs import first_pass
+    from roofpv.run import engine
+    from roofpv.run.pipeline import run
+    from tests.test_first_pass import assert_same_results
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")     # GDAL: repeated feature ids in the GeoJSON
+        raw = gpd.read_file(WUHAN)
+    layer = tmp_path / f"wuhan{suffix}"
+    raw.to_crs(crs).to_file(layer)
+    config = tmp_path / "wuhan.yaml"
+    assert main(["init", str(layer), "--out", str(config)]) == 0
+    capsys.readouterr()
+    config = load_config(config)
+    assert first_pass.supported(config)
+    whole = run(config)
+    parted = engine.run_partitions(config, tmp_path / "out", partitions=6, by="spatial")
+    assert_same_results(whole, parted)
+    city = whole.townships.iloc[-1]
+    assert len(whole.buildings) == 265 and whole.buildings["overlap_of"].notna().sum() > 0
+    assert city["technical_potential_kwp"] == pytest.approx(40_342.48, abs=0.01)

@@ -8,6 +8,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from scipy import ndimage
 
 from roofpv.config import load_config
 from roofpv.inputs import dsm_match
@@ -165,3 +166,15 @@ def test_a_dem_window_a_pixel_off_is_cut_to_the_dsm_window():
     assert np.isnan(fitted.z[:, 9]).all() and (fitted.z[:, :9] == 1).all()
     raised, height = unmatched.raised_mask(dsm, fitted)
     assert raised.shape == (10, 10) and not raised.any()
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 5), (3, 3), (64, 97)])
+def test_the_rough_cells_counted_are_those_of_the_median_filter(shape):
+    # Values on a coarse grid (ties with each other and with the threshold), edges
+    # reflected; with a NaN the median filter itself decides.
+    rng = np.random.default_rng(7)
+    values = np.round(np.abs(rng.normal(0.0, 0.6, shape)), 1)
+    expected = ndimage.median_filter(values, size=3) > 0.5
+    np.testing.assert_array_equal(unmatched._median_above(values, 0.5), expected)
+    values[0, 0] = np.nan
+    np.testing.assert_array_equal(unmatched._median_above(values, 0.5), ndimage.median_filter(values, size=3) > 0.5)

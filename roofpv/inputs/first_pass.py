@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import graphlib
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from itertools import pairwise
 from pathlib import Path
@@ -47,6 +46,7 @@ from roofpv.inputs.inventory import (
 )
 from roofpv.inputs.webmap import to_wgs84
 from roofpv.io import readers
+from roofpv.io.apart import input_bytes, read_apart
 from roofpv.io.survey_spill import SpilledSurvey
 from roofpv.run.memory import give_back_freed_memory
 
@@ -219,7 +219,7 @@ def scan(config: Config, crs: str, polygons: gpd.GeoDataFrame | None, surveyed: 
     fids, raw, polygonal = (Rows(expected, (), np.int64), Rows(expected, (4,), np.float64), Rows(expected, (), bool))
     low, high, lows, highs = [], [], [], []
     named = readers.FootprintIds(path, id_column)
-    for f, ids, geometry in _batches(path, layer, id_column):
+    for k, (f, ids, geometry) in enumerate(_batches(path, layer, id_column)):
         fids.add(f)
         named.add(ids)
         box = shapely.bounds(geometry)
@@ -233,7 +233,8 @@ def scan(config: Config, crs: str, polygons: gpd.GeoDataFrame | None, surveyed: 
             lows.append(box[shaped, :2].min(axis=0))
             highs.append(box[shaped, 2:].max(axis=0))
         del f, ids, geometry, box
-        give_back_freed_memory()  # the batch's geometries: else the heap keeps growing by their size
+        if k:  # the batches' geometries given back (else the heap grows by their size each
+            give_back_freed_memory()  # batch); a layer of one batch keeps its heap for what follows
     fids, raw, polygonal = fids.array(), raw.array(), polygonal.array()
     if not low or np.isnan(low).all():
         raise InputError(f"{path}: footprints layer has no geometries; point the config at the "
@@ -345,9 +346,10 @@ def scan_apart(config: Config, crs: str, polygons: gpd.GeoDataFrame | None, keys
     the checks over every id: Python and the allocators keep most of what a parse touched
     (freed among the few objects that outlive it), so done here the first pass left the
     process about 0.4 KB per footprint larger for the rest of the run. Errors reach the
-    caller as raised in the child (:class:`roofpv.errors.InputError` and its message)."""
-    with ProcessPoolExecutor(max_workers=1) as child:
-        return child.submit(_scan_and_match, config, crs, polygons, keys).result()
+    caller as raised in the child (:class:`roofpv.errors.InputError` and its message).
+    A footprint file under :data:`roofpv.io.apart.CHILD_FROM_BYTES` is read in this
+    process: its memory is small, the child's cost is not."""
+    return read_apart(_scan_and_match, config, crs, polygons, keys, size=input_bytes(config.inputs.footprints))
 
 
 def _scan_and_match(config: Config, crs: str, polygons: gpd.GeoDataFrame | None, keys: pd.DataFrame) -> Pass:

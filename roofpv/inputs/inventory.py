@@ -189,8 +189,10 @@ def resolve_overlaps(
     Each pair of usable footprints (projected, ``geometry_valid``) is compared; the smaller
     of a pair is the one that gives way. A footprint lying at least :data:`CONTAINED_SHARE`
     inside a larger one (an OSM ``building:part`` inside its outline, a duplicate) gets
-    ``overlap_of`` = that footprint's id: its roof is the larger one's and it is assessed
-    with no area of its own (reason ``footprint_overlap``). A smaller share is cut from
+    ``overlap_of`` = that footprint's id (of several, the one covering it most, then the
+    largest, then the first in the layer — never the spatial index's order, so a partition
+    that reads its neighbours decides as one piece does): its roof is the larger one's and
+    it is assessed with no area of its own (reason ``footprint_overlap``). A smaller share is cut from
     the smaller footprint, so the shared area is counted once, with the larger.
     ``overlap_share`` is the share of the footprint lying in its container, or cut off.
     """
@@ -204,7 +206,10 @@ def resolve_overlaps(
         return out, []
     tree = shapely.STRtree(geom[valid])
     i, j = tree.query(geom[valid], predicate="intersects")
-    i, j = valid[i], valid[j]
+    # Pairs in the layer's order, not the tree's: the tree's depends on which footprints
+    # were read, so ties (a feature present twice) would be broken differently per partition.
+    pairs = np.lexsort((j, i))
+    i, j = valid[i[pairs]], valid[j[pairs]]
     area = shapely.area(geom)
     bounds = shapely.bounds(geom)
     # The smaller footprint gives way; of equal ones the later in the file.
@@ -225,9 +230,10 @@ def resolve_overlaps(
         return out, []
     ids = out.index.to_numpy()
     findings = []
-    # Contained: the container covering it most (then the largest) takes it.
+    # Contained: the container covering it most (then the largest, then the first in the
+    # layer) takes it.
     contained = share >= CONTAINED_SHARE
-    order = np.lexsort((-area[j], -share, i))
+    order = np.lexsort((j, -area[j], -share, i))
     first = order[np.r_[True, i[order][1:] != i[order][:-1]]]
     first = first[contained[first]]
     part_of = np.full(n, -1)

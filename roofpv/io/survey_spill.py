@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from pandas.api.types import union_categoricals
 from roofpv.findings import Finding
 from roofpv.inputs.survey_table import settle_dtypes
 from roofpv.io import readers
+from roofpv.io.apart import input_bytes, read_apart
 from roofpv.run.memory import give_back_freed_memory
 
 #: Survey columns held in memory for the jurisdiction-wide steps.
@@ -118,11 +118,12 @@ def spill_survey(path: Path, sheet: str | int, folder: Path | None = None) -> tu
     The file is parsed in a child process, which returns only what the
     :class:`SpilledSurvey` holds: Python keeps the memory a parse touched (the cells'
     texts of every block, freed among the few objects that outlive them), so parsed
-    here the survey would still grow this process by about 0.3 GB per million rows."""
+    here the survey would still grow this process by about 0.3 GB per million rows. A file
+    under :data:`roofpv.io.apart.CHILD_FROM_BYTES` is parsed in this process."""
     spill = _folder(folder)
     try:
-        with ProcessPoolExecutor(max_workers=1) as child:
-            files, used, keys, dtypes, probe, findings = child.submit(_spill, path, sheet, Path(spill.name)).result()
+        files, used, keys, dtypes, probe, findings = read_apart(_spill, path, sheet, Path(spill.name),
+                                                                size=input_bytes(path))
     except BaseException:
         spill.cleanup()
         raise
@@ -153,7 +154,8 @@ def _spill(path: Path, sheet: str | int, folder: Path):
                 if isinstance(table[c].dtype, pd.StringDtype)}
         ids = pa.array(table.index.to_numpy(dtype=object), pa.large_string())
         held.append((file, ids, {c: pd.Categorical(table[c]) for c in KEYS}, text, table.dtypes))
-        give_back_freed_memory()  # the block's cells: else the heap keeps growing block by block
+        if k:  # the blocks' cells given back: else the heap keeps growing block by block
+            give_back_freed_memory()
         return k
 
     read = readers.read_survey_blocks(path, sheet, keep)

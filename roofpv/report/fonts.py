@@ -80,8 +80,7 @@ def text_width(text: str, size: float) -> float:
 
 def missing(text: str) -> set[str]:
     """Printable characters of ``text`` that the packaged font cannot draw."""
-    drawn = coverage()
-    return {c for c in set(text) if c.isprintable() and not c.isspace() and c not in drawn}
+    return {c for c in set(text).difference(coverage()) if c.isprintable() and not c.isspace()}
 
 
 #: Characters with a meaning in HTML and XML markup.

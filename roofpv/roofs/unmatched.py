@@ -89,11 +89,21 @@ def raised_mask(window: Raster, ground: Raster | None = None, canopy: Raster | N
         raised &= ~(np.nan_to_num(canopy.z) > 0)
     else:
         filled = np.where(np.isnan(z), base, z)
-        rough = ndimage.median_filter(np.abs(ndimage.laplace(filled)) / 4.0, size=3) > ROUGH_M
+        rough = _median_above(np.abs(ndimage.laplace(filled)) / 4.0, ROUGH_M)
         # A roof's edge cells are rough too (the wall drops beside them): keep raised
         # cells next to smooth ones, so roofs keep their edges and crowns stay out.
         raised &= ndimage.binary_dilation(raised & ~rough, structure=np.ones((3, 3), bool))
     return ndimage.binary_opening(raised, structure=np.ones((3, 3), bool)), height
+
+
+def _median_above(values: np.ndarray, threshold: float) -> np.ndarray:
+    """Whether the median of each cell's 3 × 3 neighbourhood (edges reflected) exceeds
+    ``threshold``: where at least 5 of its 9 values do, counted, not sorted (the
+    median of 9 values is their 5th smallest). Where a value is NaN, whose place in
+    the sort is undefined, the median filter itself decides, as it did."""
+    if np.isnan(values).any():
+        return ndimage.median_filter(values, size=3) > threshold
+    return ndimage.convolve((values > threshold).view(np.uint8), np.ones((3, 3), np.uint8), mode="reflect") >= 5
 
 
 def burn(geometry: np.ndarray, window: Raster) -> np.ndarray:
