@@ -327,7 +327,8 @@ class FootprintIds:
     batch's id column in feature order, then :meth:`finish`), exactly as
     :func:`footprint_ids` names the whole column, without a Python string per id: the
     ids are held as one Arrow string array (≈ their characters and 8 bytes each), and
-    repeated ids are found on their dictionary codes.
+    repeated ids are found by a sort of them
+    (:func:`roofpv.inputs.survey_table.repeat_counts`).
 
     A text column is cleaned (:func:`roofpv.inputs.ids.clean_ids`) batch by batch; a
     number column, whose pandas type depends on whether the whole column holds a blank,
