@@ -1,10 +1,12 @@
 """Peak resident memory of a command and of each process it starts, sampled:
 ``python scripts/memtrace.py [--every 0.5] [--timeline t.csv] -- roofpv survey county.yaml …``.
 
-Prints the command's wall time and, per process (the command itself and e.g. each Dask
-worker, named by its command line), the largest resident set size seen and the CPU
-seconds it had used when last seen (which tells whether every worker took its share),
-then the largest sum over all of them at one instant. Sampling misses peaks shorter than the
+Prints the command's wall time and, per process (the command itself, its children such
+as the read phase's and e.g. each Dask worker, named by its command line), the largest
+resident set size seen, the CPU seconds it had used when last seen (which tells whether
+every worker took its share) and when it was seen first and last (which tells a short-lived
+child, e.g. the survey's parse before the footprints' first pass), then the largest sum
+over all of them at one instant. Sampling misses peaks shorter than the
 interval; ``/usr/bin/time -v`` gives the command's own exact peak."""
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ def main(argv=None) -> int:
     main_pid = None  # "command": the process the command runs, past wrappers such as /usr/bin/time
     peaks: dict[int, tuple[int, str]] = {}
     cpu: dict[int, float] = {}
+    seen: dict[int, list[float]] = {}  # first and last sample holding the process, s
     total = 0
     while child.poll() is None:
         try:
@@ -63,6 +66,7 @@ def main(argv=None) -> int:
                 continue
             now += rss
             cpu[p.pid] = times.user + times.system
+            seen.setdefault(p.pid, [time.perf_counter() - started] * 2)[1] = time.perf_counter() - started
             own = rss if p.pid == main_pid else own
             if rss > peaks.get(p.pid, (0, ""))[0]:
                 peaks[p.pid] = (rss, name)
@@ -73,7 +77,9 @@ def main(argv=None) -> int:
     wall = time.perf_counter() - started
     print(f"wall {wall:.1f} s, exit {child.returncode}", file=sys.stderr)
     for pid, (rss, name) in sorted(peaks.items(), key=lambda kv: -kv[1][0])[:8]:
-        print(f"peak {rss / 1e9:.2f} GB  cpu {cpu.get(pid, 0):.0f} s  pid {pid}  {name}", file=sys.stderr)
+        first, last = seen.get(pid, (0.0, 0.0))
+        print(f"peak {rss / 1e9:.2f} GB  cpu {cpu.get(pid, 0):.0f} s  seen {first:.0f}–{last:.0f} s  pid {pid}  {name}",
+              file=sys.stderr)
     print(f"peak of all processes at one instant {total / 1e9:.2f} GB", file=sys.stderr)
     return child.returncode
 

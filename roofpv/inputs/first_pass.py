@@ -48,6 +48,7 @@ from roofpv.inputs.webmap import to_wgs84
 from roofpv.io import readers
 from roofpv.io.apart import input_bytes, read_apart
 from roofpv.io.survey_spill import SpilledSurvey
+from roofpv.run.memory import give_back_freed_memory
 
 #: GDAL drivers whose feature ids address the features directly and stay the same from
 #: one opening to the next (GeoJSON renumbers repeated ids, for one).
@@ -126,7 +127,8 @@ class Catalogue:
 
     #: Building ids as :func:`roofpv.io.readers.read_footprints` names them.
     ids: pd.Index
-    #: Feature ids, to read each footprint again (:func:`roofpv.io.readers.read_vector` ``fids``).
+    #: Feature ids, to read each footprint again (:func:`roofpv.io.readers.read_vector` ``fids``;
+    #: 32-bit where they fit).
     fids: np.ndarray
     #: (n, 4) bounds in the analysis CRS (xmin, ymin, xmax, ymax), NaN without geometry.
     bounds: np.ndarray
@@ -136,7 +138,7 @@ class Catalogue:
     #: CRS the footprint layer is read in (its own, or ``inputs.footprints_crs``).
     source_crs: str
     #: Each footprint's row among the survey rows used (in the order of
-    #: :attr:`roofpv.io.survey_spill.SpilledSurvey.index`), −1 without one; None before
+    #: :attr:`roofpv.io.survey_spill.SpilledSurvey.index`; 32-bit), −1 without one; None before
     #: the survey is matched (:func:`scan_apart`).
     rows: np.ndarray | None = None
 
@@ -186,7 +188,8 @@ def _batches(path: Path, layer: str | None, id_column: str) -> Iterator[tuple[np
     with pyogrio.open_arrow(path, layer=layer, columns=[id_column], return_fids=True,
                             batch_size=BATCH_ROWS, use_pyarrow=True, **options) as (_, reader):
         for batch in reader:  # by position: the feature id, the id column, the geometry
-            fids = batch.column(0).to_numpy()
+            # (copied: a view would hold the whole batch as read, its geometries included)
+            fids = batch.column(0).to_numpy().copy()
             ids = batch.column(1).to_pandas()
             yield fids, ids, shapely.from_wkb(batch.column(2).to_numpy(zero_copy_only=False))
 
@@ -196,7 +199,8 @@ def scan(config: Config, crs: str, polygons: gpd.GeoDataFrame | None, surveyed: 
     """The first pass over the footprint layer: its :class:`Catalogue`, the findings
     :func:`roofpv.io.readers.read_footprints` makes, and the footprints
     :func:`roofpv.inputs.checks.datum_check` samples with its ``sampled`` numbers.
-    ``surveyed``: the survey's township by building id; ``polygons`` the townships."""
+    ``surveyed``: the survey's township by building id (blank: not surveyed);
+    ``polygons`` the townships."""
     import pyogrio
 
     inputs = config.inputs
@@ -209,44 +213,126 @@ def scan(config: Config, crs: str, polygons: gpd.GeoDataFrame | None, surveyed: 
         raise InputError(
             f"{path}: footprints have no id column {id_column!r}; columns are "
             f"{list(info['fields'])}. Set inputs.footprints_id_column")
-    fids, raw_ids, boxes, polygonal = [], [], [], []
-    for f, ids, geometry in _batches(path, layer, id_column):
-        fids.append(f)
-        raw_ids.append(ids)
-        boxes.append(shapely.bounds(geometry))
-        polygonal.append(shapely.is_valid(geometry) & ~shapely.is_empty(geometry)
-                         & np.isin(shapely.get_type_id(geometry), (3, 6)))
-    raw = np.concatenate(boxes) if boxes else np.empty((0, 4))
-    polygonal = np.concatenate(polygonal) if polygonal else np.empty(0, bool)
-    if np.isnan(raw).all():
+    # Kept per footprint: feature id, bounds, whether it is a polygon (rows filled batch by
+    # batch, no list of batches to join) and its id (readers.FootprintIds).
+    expected = max(int(info["features"]), 0)
+    fids, raw, polygonal = (Rows(expected, (), np.int64), Rows(expected, (4,), np.float64), Rows(expected, (), bool))
+    low, high, lows, highs = [], [], [], []
+    named = readers.FootprintIds(path, id_column)
+    for k, (f, ids, geometry) in enumerate(_batches(path, layer, id_column)):
+        fids.add(f)
+        named.add(ids)
+        box = shapely.bounds(geometry)
+        raw.add(box)
+        shaped = (shapely.is_valid(geometry) & ~shapely.is_empty(geometry)
+                  & np.isin(shapely.get_type_id(geometry), (3, 6)))
+        polygonal.add(shaped)
+        low.append(np.fmin.reduce(box[:, :2], axis=0, initial=np.nan))  # NaN where the batch has no bounds
+        high.append(np.fmax.reduce(box[:, 2:], axis=0, initial=np.nan))
+        if shaped.any():
+            lows.append(box[shaped, :2].min(axis=0))
+            highs.append(box[shaped, 2:].max(axis=0))
+        del f, ids, geometry, box
+        if k:  # the batches' geometries given back (else the heap grows by their size each
+            give_back_freed_memory()  # batch); a layer of one batch keeps its heap for what follows
+    fids, raw, polygonal = fids.array(), raw.array(), polygonal.array()
+    if not low or np.isnan(low).all():
         raise InputError(f"{path}: footprints layer has no geometries; point the config at the "
                          "layer with the outlines")
     if not polygonal.any():
         raise InputError(f"{path}: footprints layer holds no polygons; point the config at a "
                          "polygon layer of footprint outlines")
-    total = np.r_[np.nanmin(raw[:, :2], axis=0), np.nanmax(raw[:, 2:], axis=0)]
+    total = np.r_[np.fmin.reduce(low, axis=0), np.fmax.reduce(high, axis=0)]
     source, crs_findings = resolve_crs(info["crs"], total, str(path), inputs.footprints_crs)
     if source is None:
         raise InputError(f"{path}: {crs_findings[0].problem}; {crs_findings[0].fix}")
-    ids, found = readers.footprint_ids(pd.concat(raw_ids, ignore_index=True), path, id_column)
+    ids, found = named.finish()
+    del named
     findings = readers.encoding_finding(path, layer) + crs_findings + found
-    fids = np.concatenate(fids)
-    bounds = project_bounds(raw, source, crs, inputs.footprints_datum)
-    extent = np.r_[raw[polygonal, :2].min(axis=0), raw[polygonal, 2:].max(axis=0)]
-    township = surveyed.reindex(ids).to_numpy(dtype=object, copy=True)
-    missing = np.flatnonzero(pd.isna(township) & ~np.isnan(bounds).any(axis=1))
-    if polygons is not None and missing.size:  # the rest are planned by where they lie
-        centre = shapely.points((bounds[missing, :2] + bounds[missing, 2:]) / 2)
-        tree = shapely.STRtree(polygons.to_crs(crs).geometry.to_numpy())
-        at, hit = tree.query(centre, predicate="within")
-        township[missing[at]] = polygons.index.to_numpy()[hit]
-    township[pd.isna(township)] = "未知"
-    catalogue = Catalogue(ids=ids, fids=fids, bounds=bounds, township=pd.Categorical(township.astype(str)),
+    fids = _compact(fids)
+    extent = np.r_[np.min(lows, axis=0), np.max(highs, axis=0)]
+    bounds = raw  # projected in place, a batch at a time
+    for at in range(0, len(bounds), BATCH_ROWS):
+        bounds[at:at + BATCH_ROWS] = project_bounds(raw[at:at + BATCH_ROWS], source, crs, inputs.footprints_datum)
+    catalogue = Catalogue(ids=ids, fids=fids, bounds=bounds, township=planned_townships(ids, bounds, surveyed, polygons, crs),
                           source_crs=str(source))
     positions = np.flatnonzero(polygonal)
     pick = positions[checks.township_sample(positions.size)]
     sample = readers.read_vector(path, layer, fids=fids[pick]).geometry.set_crs(source, allow_override=True)
     return catalogue, findings, (sample, (int(positions.size), len(ids), extent))
+
+
+def planned_townships(ids: pd.Index, bounds: np.ndarray, surveyed: pd.Series, polygons: gpd.GeoDataFrame | None,
+                      crs: str) -> pd.Categorical:
+    """The township each footprint (``ids``, ``bounds`` in ``crs``) is planned with: its
+    survey row's (``surveyed``: township by building id), else the township polygon
+    holding the centre of its bounds, else 未知. Worked on codes into the names, not on a
+    name per footprint; the footprints to locate are located a batch at a time."""
+    import pyarrow.compute as pc
+
+    index = surveyed.index
+
+    surveyed = pd.Categorical(surveyed)  # (by position; the ids stay surveyed's)
+    names = [*map(str, surveyed.categories), *(map(str, polygons.index) if polygons is not None else ()), "未知"]
+    unknown = len(names) - 1
+    code = np.full(len(ids), unknown, np.int64)
+    if len(surveyed):
+        row = pc.index_in(arrow_strings(ids), value_set=arrow_strings(index))
+        found = row.is_valid().to_numpy(zero_copy_only=False)
+        taken = surveyed.codes[row.filter(row.is_valid()).to_numpy()]
+        code[found] = np.where(taken >= 0, taken, unknown)  # a blank township: not surveyed
+    missing = np.flatnonzero((code == unknown) & ~np.isnan(bounds).any(axis=1))
+    if polygons is not None and missing.size:  # the rest are planned by where they lie
+        tree = shapely.STRtree(polygons.to_crs(crs).geometry.to_numpy())
+        start = len(surveyed.categories)
+        for part in np.array_split(missing, -(-missing.size // BATCH_ROWS)):
+            at, hit = tree.query(shapely.points((bounds[part, :2] + bounds[part, 2:]) / 2), predicate="within")
+            code[part[at]] = start + hit
+    unique, to = np.unique(np.array(names, dtype=object), return_inverse=True)
+    code = to[code]
+    present = np.unique(code)
+    return pd.Categorical.from_codes(np.searchsorted(present, code), categories=pd.Index(unique[present]))
+
+
+def arrow_strings(index: pd.Index):
+    """The text ``index`` as one Arrow array of large strings (no copy where it is one)."""
+    import pyarrow as pa
+
+    if isinstance(index.array, pd.arrays.ArrowStringArray):
+        values = pa.array(index.array)
+        if isinstance(values, pa.ChunkedArray):
+            values = values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()
+        return values.cast(pa.large_string())
+    return pa.array(index.to_numpy(dtype=object), pa.large_string())
+
+
+class Rows:
+    """An array filled batch by batch: rows added into one buffer, sized by the rows
+    expected and grown by half when they are more (never a list of batches to join,
+    which held every row twice)."""
+
+    def __init__(self, expected: int, shape: tuple[int, ...], dtype):
+        self.data = np.empty((expected, *shape), dtype)
+        self.size = 0
+
+    def add(self, rows: np.ndarray) -> None:
+        end = self.size + len(rows)
+        if end > len(self.data):
+            grown = np.empty((max(end, len(self.data) * 3 // 2), *self.data.shape[1:]), self.data.dtype)
+            grown[:self.size] = self.data[:self.size]
+            self.data = grown
+        self.data[self.size:end] = rows
+        self.size = end
+
+    def array(self) -> np.ndarray:
+        """The rows added (the buffer itself when they filled it)."""
+        return self.data if self.size == len(self.data) else self.data[:self.size].copy()
+
+
+def _compact(values: np.ndarray) -> np.ndarray:
+    """Integers ``values`` in 32 bits where they fit, else as they are."""
+    small = values.size == 0 or (values.min() >= np.iinfo(np.int32).min and values.max() <= np.iinfo(np.int32).max)
+    return values.astype(np.int32) if small else values
 
 
 def scan_apart(config: Config, crs: str, polygons: gpd.GeoDataFrame | None, keys: pd.DataFrame) -> Pass:
@@ -268,15 +354,23 @@ def scan_apart(config: Config, crs: str, polygons: gpd.GeoDataFrame | None, keys
 
 def _scan_and_match(config: Config, crs: str, polygons: gpd.GeoDataFrame | None, keys: pd.DataFrame) -> Pass:
     """The work of :func:`scan_apart`, in its child."""
+    import pyarrow.compute as pc
+
     inputs = config.inputs
-    surveyed = keys["township"]
-    catalogue, read, (sample, sampled) = scan(config, crs, polygons, surveyed[surveyed.notna()])
-    keys, matched = checks.match_ids(catalogue.ids, keys, str(inputs.survey))
-    matched += survey_orphans(catalogue.ids, keys.index, str(inputs.survey) if inputs.survey else None,
-                              str(inputs.footprints))
-    at = catalogue.ids.get_indexer(keys.index)
-    rows = np.full(len(catalogue.ids), -1, np.int64)
-    rows[at[at >= 0]] = np.flatnonzero(at >= 0)
+    catalogue, read, (sample, sampled) = scan(config, crs, polygons, keys["township"])
+    footprints = arrow_strings(catalogue.ids)
+    held = pc.is_in(arrow_strings(keys.index), value_set=footprints).to_numpy(zero_copy_only=False)
+    matched = []
+    if not held.all():  # (else no id to match: checks.match_ids would return them as they are)
+        keys, matched = checks.match_ids(catalogue.ids, keys, str(inputs.survey))
+        held = pc.is_in(arrow_strings(keys.index), value_set=footprints).to_numpy(zero_copy_only=False)
+    if inputs.survey is None:
+        matched += survey_orphans(catalogue.ids, keys.index, None, str(inputs.footprints))
+    else:  # the rows whose id no footprint has, as survey_orphans tells them from every id (sorted)
+        matched += survey_orphans(catalogue.ids[:1], keys.index[~held], str(inputs.survey), str(inputs.footprints))
+    # Each footprint's survey row: ids are unique on both sides (repeats renamed or left out).
+    at = pc.index_in(footprints, value_set=arrow_strings(keys.index))
+    rows = pc.fill_null(at, -1).to_numpy(zero_copy_only=False).astype(np.int32)
     return Pass(catalogue=replace(catalogue, rows=rows), read=read, matched=matched, keys=keys, sample=sample,
                 sampled=sampled)
 

@@ -29,7 +29,7 @@ from roofpv.errors import InputError, SurveyError
 from roofpv.findings import Finding
 from roofpv.inputs.formulas import plain_arithmetic
 from roofpv.inputs.georef import resolve_crs
-from roofpv.inputs.ids import REPAIRS, clean_ids
+from roofpv.inputs.ids import _ODD, _WHOLE_FLOAT, REPAIRS, clean_id, clean_ids
 from roofpv.inputs.survey_table import (
     SurveyHeader,
     SurveyPart,
@@ -37,6 +37,7 @@ from roofpv.inputs.survey_table import (
     first_of_each_id,
     locate_header,
     normalise_rows,
+    repeat_counts,
     settle_dtypes,
     survey_findings,
     survey_header,
@@ -311,34 +312,143 @@ def footprint_ids(values: pd.Series, path: Path, id_column: str) -> tuple[pd.Ind
     """The building ids of a footprint layer's id column ``values`` (in feature order),
     as :func:`read_footprints` names them: repaired ids (numbers stored as text…), a
     blank id named ``<file>#<feature number>``, a repeated one ``#2``, ``#3`` …, each
-    reported."""
-    raw, repaired = clean_ids(values)
-    feature = pd.RangeIndex(1, len(values) + 1)
-    findings = [
-        Finding("warning", str(path), int(feature[rows[0]]), raw.iloc[rows[0]], id_column,
-                repr(values.iloc[rows[0]]),
-                f"{len(rows):,} ids {REPAIRS[repair]}; read as {raw.iloc[rows[0]]!r}",
-                "store the ids as text, as the survey writes them")
-        for repair, rows in repaired.items()
-    ]
-    missing = raw.isna().to_numpy()
-    ids = raw.fillna("").to_numpy(dtype=object, copy=True)
-    ids[missing] = [f"{path.stem}#{n}" for n in feature[missing]]
-    findings += [
-        Finding("warning", str(path), n, bid, id_column, None, f"feature has no {id_column}; named {bid}",
-                "give every footprint an id that the survey uses")
-        for n, bid in zip(feature[missing], ids[missing])
-    ]
-    repeat = pd.Series(ids).groupby(ids).cumcount().to_numpy()
-    for i in map(int, (repeat > 0).nonzero()[0]):
-        new = f"{ids[i]}#{repeat[i] + 1}"
-        findings.append(Finding(
-            "warning", str(path), int(feature[i]), new, id_column, ids[i],
-            f"duplicate {id_column}; this footprint is kept as {new} and gets no survey row",
-            "give each footprint its own id, or delete the duplicate",
-        ))
-        ids[i] = new
-    return pd.Index(ids.astype(str), name="building_id"), findings
+    reported (:class:`FootprintIds` of one batch)."""
+    ids = FootprintIds(path, id_column)
+    ids.add(values)
+    return ids.finish()
+
+
+#: The order in which :func:`roofpv.inputs.ids.clean_id` applies its repairs to one id.
+CLEANED_IN = ("invisible", "width", "float")
+
+
+class FootprintIds:
+    """The building ids of a footprint layer read batch by batch (:meth:`add` each
+    batch's id column in feature order, then :meth:`finish`), exactly as
+    :func:`footprint_ids` names the whole column, without a Python string per id: the
+    ids are held as one Arrow string array (≈ their characters and 8 bytes each), and
+    repeated ids are found by a sort of them
+    (:func:`roofpv.inputs.survey_table.repeat_counts`).
+
+    A text column is cleaned (:func:`roofpv.inputs.ids.clean_ids`) batch by batch; a
+    number column, whose pandas type depends on whether the whole column holds a blank,
+    is gathered first (8 bytes a feature) and cleaned :data:`SLICE` features at a time."""
+
+    #: Features cleaned at a time where a number column is gathered first.
+    SLICE = 100_000
+
+    def __init__(self, path: Path, id_column: str):
+        self.path, self.id_column = Path(path), id_column
+        self.count = 0
+        #: Cleaned ids (Arrow), a batch each; the raw batches of a column that is not text.
+        self.cleaned: list = []
+        self.raw: list[pd.Series] = []
+        #: Per repair, in the order first met: rows, first feature number, id, raw value.
+        self.repairs: dict[str, list] = {}
+        #: Whether each text batch was cleaned as plain text (trimmed only), and in those
+        #: the features whose trimmed id is a whole number written as a decimal (a blank
+        #: list in all but odd layers): what the whole column cleaned at once reads as a
+        #: repaired float where any of its ids is not plain (``clean_ids``' two paths).
+        self.plain: list[bool | None] = []
+        self.decimals: list[tuple[np.ndarray, list]] = []
+
+    def add(self, values: pd.Series) -> None:
+        """The next batch of the id column, as read (features in order)."""
+        if not isinstance(values.dtype, pd.StringDtype):
+            self.raw.append(values.reset_index(drop=True))
+            return
+        self._clean(values.reset_index(drop=True), text=True)
+
+    def _clean(self, values: pd.Series, text: bool) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        cleaned, repaired = clean_ids(values)
+        start, self.count = self.count, self.count + len(values)
+        for repair, rows in repaired.items():
+            if repair in self.repairs:
+                self.repairs[repair][0] += len(rows)
+            else:
+                self.repairs[repair] = [len(rows), start + rows[0] + 1, cleaned.iloc[rows[0]], values.iloc[rows[0]]]
+        chunk = pa.array(cleaned.to_numpy(dtype=object), pa.large_string())
+        self.cleaned.append(chunk)
+        if not text:
+            return
+        cells = values.dropna()
+        plain = None if cells.empty else not cells.str.contains(_ODD, regex=True).any()  # as clean_ids tells
+        self.plain.append(plain)
+        decimal = np.flatnonzero(pc.fill_null(pc.match_substring_regex(chunk, _WHOLE_FLOAT.pattern), False).to_numpy(
+            zero_copy_only=False)) if plain else np.empty(0, np.int64)
+        self.decimals.append((start + decimal, values.iloc[decimal].tolist()))
+
+    def finish(self) -> tuple[pd.Index, list[Finding]]:
+        """The ids (Arrow strings, ``building_id``) and the findings, in
+        :func:`footprint_ids`' order."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if self.raw:  # a column that is not text: whole, then cleaned in slices
+            column = pd.concat(self.raw, ignore_index=True) if len(self.raw) > 1 else self.raw[0]
+            self.raw = []
+            step = len(column) if column.dtype == object else self.SLICE
+            for at in range(0, len(column), max(step, 1)):
+                self._clean(column.iloc[at:at + step], text=False)
+        ids = pa.chunked_array(self.cleaned, pa.large_string()).combine_chunks()
+        self.cleaned = []
+        if any(p is False for p in self.plain):  # the column read whole is not plain text
+            ids = self._whole_decimals(ids)
+        findings = [
+            Finding("warning", str(self.path), feature, bid, self.id_column, repr(raw),
+                    f"{count:,} ids {REPAIRS[repair]}; read as {bid!r}",
+                    "store the ids as text, as the survey writes them")
+            for repair, (count, feature, bid, raw) in self.repairs.items()
+        ]
+        missing = np.flatnonzero(ids.is_null().to_numpy(zero_copy_only=False))
+        named = [f"{self.path.stem}#{n}" for n in missing + 1]
+        findings += [
+            Finding("warning", str(self.path), int(n), bid, self.id_column, None,
+                    f"feature has no {self.id_column}; named {bid}", "give every footprint an id that the survey uses")
+            for n, bid in zip(missing + 1, named)
+        ]
+        if missing.size:
+            ids = pc.replace_with_mask(ids, ids.is_null(), pa.array(named, pa.large_string()))
+        repeat = repeat_counts(ids)
+        again = np.flatnonzero(repeat)
+        if again.size:
+            old = ids.take(pa.array(again)).to_pylist()
+            new = [f"{bid}#{r + 1}" for bid, r in zip(old, repeat[again])]
+            findings += [
+                Finding("warning", str(self.path), int(i) + 1, n, self.id_column, bid,
+                        f"duplicate {self.id_column}; this footprint is kept as {n} and gets no survey row",
+                        "give each footprint its own id, or delete the duplicate")
+                for i, bid, n in zip(again, old, new)
+            ]
+            mask = np.zeros(len(ids), bool)
+            mask[again] = True
+            ids = pc.replace_with_mask(ids, pa.array(mask), pa.array(new, pa.large_string()))
+        return pd.Index(pd.arrays.ArrowStringArray(pa.chunked_array([ids]), dtype=pd.StringDtype("pyarrow", na_value=np.nan)),
+                        name="building_id"), findings
+
+    def _whole_decimals(self, ids):
+        """``ids`` as the whole column cleaned at once reads them where it is not plain
+        text: in the batches cleaned as plain text, a whole number written as a decimal
+        (``12.0``, spaces around it) read as the number, a repaired float."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        at = np.concatenate([d for d, _ in self.decimals])
+        if not at.size:
+            return ids
+        raw = [v for _, values in self.decimals for v in values]
+        fixed = [clean_id(v)[0] for v in raw]
+        count, row, bid, value = self.repairs.get("float", [0, at[0] + 2, None, None])
+        self.repairs["float"] = [count + at.size, *((row, bid, value) if row <= at[0] + 1
+                                                    else (int(at[0]) + 1, fixed[0], raw[0]))]
+        # The repairs in the whole column's order: by their first row, then as clean_id applies them.
+        self.repairs = dict(sorted(self.repairs.items(), key=lambda kv: (kv[1][1], CLEANED_IN.index(kv[0]))))
+        mask = np.zeros(len(ids), bool)
+        mask[at] = True
+        return pc.replace_with_mask(ids, pa.array(mask), pa.array(fixed, pa.large_string()))
 
 
 def read_townships(

@@ -26,6 +26,7 @@ from roofpv.findings import Finding
 from roofpv.inputs.survey_table import settle_dtypes
 from roofpv.io import readers
 from roofpv.io.apart import input_bytes, read_apart
+from roofpv.run.memory import give_back_freed_memory
 
 #: Survey columns held in memory for the jurisdiction-wide steps.
 KEYS = ("township", "transformer_id")
@@ -132,8 +133,12 @@ def spill_survey(path: Path, sheet: str | int, folder: Path | None = None) -> tu
 
 
 def _spill(path: Path, sheet: str | int, folder: Path):
-    """The blocks of :func:`spill_survey` written to ``folder``, and what it keeps of them."""
-    held: list[tuple[Path, pd.Index, pd.DataFrame, dict[str, np.ndarray], pd.Series]] = []
+    """The blocks of :func:`spill_survey` written to ``folder``, and what it keeps of them:
+    per block its ids (Arrow strings), :data:`KEYS` (codes), which rows hold text and the
+    dtypes; over all blocks the ids joined once, the repeated ones told by a sort."""
+    import pyarrow as pa
+
+    held: list[tuple[Path, pa.Array, dict[str, pd.Categorical], dict[str, np.ndarray], pd.Series]] = []
     probe: list[pd.DataFrame] = []
 
     def keep(k: int, table: pd.DataFrame) -> int:
@@ -147,20 +152,21 @@ def _spill(path: Path, sheet: str | int, folder: Path):
         # Which rows hold text, per text column: the whole table's dtype depends on the rows used.
         text = {c: np.packbits(table[c].notna().to_numpy()) for c in table.columns
                 if isinstance(table[c].dtype, pd.StringDtype)}
-        ids = pd.Index(pd.array(table.index.to_numpy(dtype=object), dtype="str"), name="building_id")
-        keys = pd.DataFrame({c: pd.Categorical(table[c]) for c in KEYS}, index=ids)
-        held.append((file, ids, keys, text, table.dtypes))
+        ids = pa.array(table.index.to_numpy(dtype=object), pa.large_string())
+        held.append((file, ids, {c: pd.Categorical(table[c]) for c in KEYS}, text, table.dtypes))
+        if k:  # the blocks' cells given back: else the heap keeps growing block by block
+            give_back_freed_memory()
         return k
 
     read = readers.read_survey_blocks(path, sheet, keep)
-    ids = held[0][1].append([h[1] for h in held[1:]])
-    first, findings = read.used(ids)
-    used, start = [], 0
-    for _, block_ids, *_ in held:
-        used.append(first[start:start + len(block_ids)])
-        start += len(block_ids)
-    keys = pd.DataFrame({c: union_categoricals([h[2][c].array for h in held]) for c in KEYS},
-                        index=ids).iloc[np.flatnonzero(first)]
+    sizes = [len(h[1]) for h in held]
+    ids = pa.chunked_array([h[1] for h in held], pa.large_string()).combine_chunks()
+    held = [(file, None, *rest) for file, _, *rest in held]  # the blocks' ids: joined in ``ids``
+    first, findings = read.used(_index(ids))
+    used = np.split(first, np.cumsum(sizes)[:-1])
+    keys = pd.DataFrame({c: union_categoricals([h[2][c] for h in held])[first] for c in KEYS},
+                        index=_index(ids.filter(pa.array(first))))
+    del ids
     dtypes = held[0][4].copy()
     for c in dtypes.index:  # a text column is str where a row used holds text (settle_dtypes)
         filled = [h[4][c] for h, u in zip(held, used)
@@ -172,3 +178,11 @@ def _spill(path: Path, sheet: str | int, folder: Path):
     first_row = probe[0] if probe else pd.read_pickle(held[0][0]).iloc[:0]
     return (tuple(h[0] for h in held), tuple(used), keys, dtypes, settle_dtypes(first_row).astype(dtypes),
             findings)
+
+
+def _index(ids) -> pd.Index:
+    """The Arrow strings ``ids`` as the survey's ``building_id`` index (pandas' ``str``)."""
+    import pyarrow as pa
+
+    return pd.Index(pd.arrays.ArrowStringArray(pa.chunked_array([ids]), dtype=pd.StringDtype("pyarrow", na_value=np.nan)),
+                    name="building_id")

@@ -211,7 +211,7 @@ def write_reads(cache: PartitionCache, k: int, scan: first_pass.Scan, own: np.nd
     within = index.query(areas) if areas is not None else np.array([], np.int64)
     around = np.union1d(first_pass.surroundings(cat.bounds, np.union1d(mine, within), index), own)
     path = (cache.dir / f"{k}.inputs.pkl").resolve()  # as the workers see it
-    pd.to_pickle({"ids": cat.ids[around], "fids": cat.fids[around], "own": np.isin(around, own),
+    pd.to_pickle({"ids": cat.ids[around], "fids": cat.fids[around].astype(np.int64), "own": np.isin(around, own),
                   "shade": np.isin(around, within) & ~np.isin(around, own),
                   "survey": scan.survey.probe.iloc[:0]}, path)
     return path, around
