@@ -231,6 +231,50 @@ def test_partitions_read_back_in_chunks_in_the_one_piece_order_and_dtypes(tmp_pa
     assert source.geometry_types("arrays") == ({"Point"}, False)
 
 
+def test_the_slim_table_holds_few_valued_texts_as_categories_and_steps_read_them_as_text(tmp_path):
+    """Partitions.read holds the asked text columns as categories (not numbers, not
+    others); plain() gives a step the texts it names exactly as read without categories
+    (values, blanks, dtype, place) and leaves the other categories out; a table without
+    categories is given as it is."""
+    from roofpv.run.pipeline import plain
+
+    cache = partitions.PartitionCache(tmp_path, "key", resume=False)
+    _store(cache, 0, ["d", "a", "f"], [1.0, 2.0, 3.0], ["suitable", None, "conditional"])
+    _store(cache, 1, ["c", "b", "e"], [4.0, 5.0, 6.0], ["suitable", "unsuitable", "suitable"])
+    source = partitions.Partitions(cache.dir, (0, 1), pd.Index(list("abcdef"), name="building_id"), "EPSG:4549")
+    whole = source.read(["x", "note"])
+    slim = source.read(["x", "note"], compact=("note", "x"))
+    assert isinstance(slim["note"].dtype, pd.CategoricalDtype) and slim["x"].dtype == float
+    assert slim["note"].cat.codes.dtype.itemsize == 1  # a byte a building
+    pd.testing.assert_frame_equal(plain(slim, ("note",)), whole)
+    assert list(plain(slim).columns) == ["x"]
+    assert plain(whole, ("note",)) is whole
+
+
+def test_the_plan_takes_its_own_texts_from_the_partitions(tmp_path):
+    """A streamed run's plan gets the building texts its slim table left out (name,
+    connection class, …) from the partitions: each planned roof's, in its place among
+    the plan's columns, also for a roof planned for two targets; none re-read when the
+    slim table held them."""
+    cache = partitions.PartitionCache(tmp_path, "key", resume=False)
+    for k, ids, names in ((0, ["d", "a"], ["甲", None]), (1, ["c", "b"], ["丙", "乙"])):
+        frame = gpd.GeoDataFrame({"building_id": ids, "township": "t", "name": names, "capacity_kwp": 1.0,
+                                  "connection_class": ["low", "10kV"]},
+                                 geometry=shapely.points(np.arange(2), 0.0), crs="EPSG:4549")
+        cache.store(k, frame.set_index("building_id"), None, None)
+    source = partitions.Partitions(cache.dir, (0, 1), pd.Index(["a", "b", "c", "d"], name="building_id"), "EPSG:4549")
+    plan = pd.DataFrame({"plan_rank": [1, 1, 2], "township": "t", "capacity_kwp": 1.0, "target": ["p", "q", "p"]},
+                        index=pd.Index(["c", "c", "a"], name="building_id"))
+    got = engine.with_plan_columns(plan, source, ["township", "capacity_kwp"])
+    assert list(got.columns) == ["plan_rank", "township", "name", "capacity_kwp", "connection_class", "target"]
+    assert got["name"].tolist()[:2] == ["丙", "丙"] and pd.isna(got["name"].iloc[2])
+    assert got["connection_class"].tolist() == ["low", "low", "10kV"]
+    assert got["name"].dtype == source.read(["name"])["name"].dtype
+    assert list(plan.columns) == ["plan_rank", "township", "capacity_kwp", "target"]  # the given plan unchanged
+    held = ["township", "name", "capacity_kwp", "connection_class"]
+    assert engine.with_plan_columns(plan, source, held) is plan
+
+
 def test_chunks_read_one_file_per_partition_however_many_chunks(tmp_path):
     """Each partition is regrouped by chunk once into one file (not a file per partition
     and chunk, which grows as the square of the buildings); a column subset reads back
@@ -367,7 +411,9 @@ def test_a_streamed_county_of_100k_concludes_as_the_one_piece_run(tmp_path, coun
     config, whole = county_100k
     streamed = engine.run_partitions(config, tmp_path / "out", partitions=6, stream=True)
     b = streamed.buildings
-    assert streamed.partitions is not None and len(b) == 100_000 and b.shape[1] >= 45
+    # the columns conclude adds or changes, and those read after it; the outputs take the rest from the partitions
+    assert streamed.partitions is not None and len(b) == 100_000
+    assert {"plan_order", "grid_limited", "suitability", "has_survey", "counted_potential_kwp"} <= set(b.columns)
     assert_same_frame(b, pd.DataFrame(whole.buildings[b.columns]), "buildings")
     numbers = [c for c in b.columns if not pd.api.types.is_string_dtype(whole.buildings[c])]
     assert (b[numbers].dtypes == whole.buildings[numbers].dtypes).all()  # texts: str or object alike
@@ -376,17 +422,26 @@ def test_a_streamed_county_of_100k_concludes_as_the_one_piece_run(tmp_path, coun
 
 
 def test_the_slim_table_holds_what_the_steps_after_the_partitions_read():
-    """township_source is read by no step after the partitions, dsm_status only with a
-    DSM (the stand check); with metered generation every column but the geometry."""
+    """township_source is read by no step after the partitions, dsm_status and
+    dsm_coverage only with a DSM (the stand check), floor areas, shading losses and the
+    PV's source only with a register (its pace), the plan's own texts only when the plan
+    draws on surfaces; with metered generation every column but the geometry."""
     from types import SimpleNamespace
 
     from roofpv.run.pipeline import conclude_columns
 
-    columns = ["township", "township_source", "dsm_status", "capacity_kwp", "roof_type", "geometry"]
+    columns = ["township", "township_source", "dsm_status", "dsm_coverage", "capacity_kwp", "roof_type",
+               "floor_area_m2", "shading_loss", "existing_pv_source", "name", "export_mode", "geometry"]
 
     def prepared(dsm=None, register=None, meters=None):
         return SimpleNamespace(inventory=SimpleNamespace(dsm=dsm, register=register), meters=meters)
 
-    assert conclude_columns(columns, prepared()) == ["township", "capacity_kwp"]
-    assert conclude_columns(columns, prepared(dsm=object())) == ["township", "dsm_status", "capacity_kwp"]
-    assert conclude_columns(columns, prepared(register=object(), meters=object())) == columns[:-1]
+    def config(draw_on=()):
+        return SimpleNamespace(planning=SimpleNamespace(draw_on=list(draw_on)))
+
+    assert conclude_columns(columns, prepared(), config()) == ["township", "capacity_kwp"]
+    assert conclude_columns(columns, prepared(dsm=object()), config()) == [
+        "township", "dsm_status", "dsm_coverage", "capacity_kwp"]
+    assert conclude_columns(columns, prepared(register=object()), config(["surfaces"])) == [
+        "township", "capacity_kwp", "floor_area_m2", "shading_loss", "existing_pv_source", "name", "export_mode"]
+    assert conclude_columns(columns, prepared(register=object(), meters=object()), config()) == columns[:-1]

@@ -93,3 +93,29 @@ def test_empty_cohort_with_text_typed_columns_gives_unknown_coverage():
     cov = coverage(b, TARGET)
     assert cov["buildings"].tolist() == [0, 0]
     assert cov["coverage_today"].isna().all() and cov["coverage_potential"].isna().all()
+
+
+def test_group_sums_one_column_at_a_time_are_the_frame_groupby_to_the_bit():
+    """The township table's sums built a column at a time equal the whole frame's
+    ``groupby().sum()`` exactly: the same groups (sorted, missing townships in none), the
+    same float sums to the last bit (pandas adds with compensation in row order), counts
+    and flags summed to integers; an empty table keeps its columns and dtypes."""
+    import numpy as np
+
+    from roofpv.targets.policy import group_sums
+
+    rng = np.random.default_rng(7)
+    n = 20_000
+    township = pd.Series(rng.choice(["镇乙", "镇甲", "Z town", None], n), name="township", dtype="str")
+    columns = {"buildings": pd.Series(1, index=township.index), "kwh": pd.Series(rng.lognormal(8, 3, n)),
+               "suitable": pd.Series(rng.random(n) < 0.4)}
+    for rows in (slice(None), slice(0, 0)):
+        key = township[rows]
+        whole = pd.DataFrame({"township": key, **{c: v[rows] for c, v in columns.items()}}).groupby("township").sum()
+        got = group_sums(key, {c: (lambda v=v, rows=rows: v[rows]) for c, v in columns.items()})
+        pd.testing.assert_frame_equal(got, whole, check_exact=True)
+    assert list(got.columns) == ["buildings", "kwh", "suitable"]
+    assert list(whole.index) == [] and got["buildings"].dtype == np.int64
+    full = group_sums(township, {"buildings": lambda: columns["buildings"]})
+    assert full.index.tolist() == ["Z town", "镇乙", "镇甲"]
+    assert full["buildings"].sum() == township.notna().sum()

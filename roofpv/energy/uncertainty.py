@@ -61,7 +61,7 @@ def p90_factor(uncertainty: Uncertainty) -> float:
 def shading_sigma(shading_loss_source: pd.Series, uncertainty: Uncertainty) -> np.ndarray:
     """Relative standard deviation of each roof's shading loss: smaller where
     a DSM measured it than where a survey class or a default set it."""
-    measured = shading_loss_source.to_numpy(object) == "dsm"
+    measured = shading_loss_source.eq("dsm").to_numpy(bool)  # not a Python text per roof
     return np.where(measured, uncertainty.shading_measured_pct,
                     uncertainty.shading_class_pct) / 100.0
 

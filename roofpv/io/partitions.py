@@ -117,9 +117,11 @@ class Partitions:
         k = (self.present(layer) or list(self.parts))[0]
         return list(pq.read_schema(self.path(k, layer)).empty_table().to_pandas().columns)
 
-    def read(self, columns: list[str]) -> pd.DataFrame:
+    def read(self, columns: list[str], compact: tuple[str, ...] = ()) -> pd.DataFrame:
         """Building ``columns`` (no geometry) of every partition, by building id in the
-        inventory's order, with the dtypes of the one-piece run."""
+        inventory's order, with the dtypes of the one-piece run; the text columns among
+        ``compact`` as categories of those texts (≈ 1 byte a building against ≈ 20: for
+        texts of few values; ``astype(categories.dtype)`` gives the text column back)."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -145,6 +147,8 @@ class Partitions:
             # infer_objects: a partition without a value in a text column gives it object dtype
             out[column] = pd.Series(pd.api.extensions.take(values, order, allow_fill=True), index=self.ids,
                                     name=column, copy=False).infer_objects()
+            if column in compact and isinstance(out[column].dtype, pd.StringDtype):
+                out[column] = out[column].astype("category")
             del whole, values
         pa.default_memory_pool().release_unused()  # Arrow's allocator keeps what it freed otherwise
         return pd.DataFrame(out, index=self.ids, copy=False)

@@ -45,15 +45,21 @@ from roofpv.results import Results
 from roofpv.run import sequence
 from roofpv.run.memory import give_back_freed_memory
 from roofpv.run.pipeline import (
+    COMPACT_TEXTS,
+    HELD_COLUMNS,
+    PLAN_ONLY_COLUMNS,
     Prepared,
     assess_buildings,
+    calibrates,
     conclude,
     conclude_columns,
+    plain,
     prepare,
     surface_sites,
 )
 from roofpv.run.sequence import ARRAYS_MAX_BUILDINGS, ENGINES, PARTITION_BY, PARTITION_SIZE
 from roofpv.surfaces.facades import FacadeTables
+from roofpv.targets.planning import PLAN_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -462,13 +468,21 @@ def run_partitions(
     if stream and len(numbers) > 1:
         source = Partitions(cache.dir, numbers, ids, inventory.crs,
                             ("planes", *(("arrays",) if draw_arrays else ()), "facades"))
-        columns = conclude_columns(source.columns(), prepared)
+        columns = conclude_columns(source.columns(), prepared, config)
         if inventory.dsm is None:  # conclude reads the inventory's footprints for the DSM only
             prepared = replace(prepared, inventory=replace(inventory, buildings=b.iloc[:0]))
         # memory: the first pass's catalogue (but its ids) and the partition plan go too
         del b, inventory, scan, shared, labels, reads
         give_back_freed_memory()
-        results = conclude(source.read(columns), config, prepared, None, None, progress)
+        calibrated = calibrates(prepared)  # then conclude re-appraises every roof from every column
+        results = conclude(source.read(columns, compact=() if calibrated else COMPACT_TEXTS), config, prepared,
+                           None, None, progress)
+        if not calibrated:  # memory: the outputs take what conclude only read from the partitions
+            b = results.buildings
+            held = [c for c in b.columns if c not in columns or c in HELD_COLUMNS]
+            results = replace(results, buildings=plain(b[held], tuple(held)),
+                              plan=with_plan_columns(results.plan, source, columns))
+            del b
         return replace(_placed(results, source), partitions=source)
     parts = [cache.load(k) for k in numbers]
     # infer_objects: a partition without a value in a text column gives it object dtype
@@ -485,6 +499,26 @@ def run_partitions(
     if facade_layer is None and config.facades.enabled:  # no building has a wall
         facade_layer = next((p[3] for p in parts if p[3] is not None), None)
     return conclude(assessed, config, prepared, plane_layer, pv_arrays, progress, facade_layer)
+
+
+def with_plan_columns(plan: pd.DataFrame, source: Partitions, gathered: list[str]) -> pd.DataFrame:
+    """The rollout ``plan`` of a streamed run with the :data:`PLAN_ONLY_COLUMNS` its slim
+    table left out (not in ``gathered``) read from the partitions ``source`` for the
+    planned roofs, one column at a time, each in its place among the plan's columns
+    (:data:`~roofpv.targets.planning.PLAN_COLUMNS`' order) with its dtype: the plan of
+    the one-piece run."""
+    held = set(source.columns())
+    missing = [c for c in PLAN_COLUMNS if c in PLAN_ONLY_COLUMNS and c in held and c not in gathered]
+    if not missing:
+        return plan
+    plan = plan.copy(deep=False)
+    for column in missing:
+        values = source.read([column])[column]
+        before = [c for c in PLAN_COLUMNS[:PLAN_COLUMNS.index(column)] if c in plan.columns]
+        plan.insert(plan.columns.get_loc(before[-1]) + 1 if before else 0, column,
+                    values.reindex(plan.index).array)
+        del values
+    return plan
 
 
 def surface_footprints(folder: Path, parts: tuple[int, ...], ids: pd.Index, outlines: gpd.GeoDataFrame

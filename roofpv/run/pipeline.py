@@ -404,23 +404,30 @@ def admit(b: pd.DataFrame, config: Config, transformers: pd.DataFrame | None,
     every kWp at full output and the table's minimum load) and the ``feeders`` table
     (None without ``topology`` or hourly profiles)."""
     if transformers is None:
-        return planning.admit(b, config.planning, None), None, None, None
+        return _admitted(b, config.planning, None), None, None, None
     hourly = (tables is not None and index is not None and "pv_tilt_deg" in b
               and all(t.hourly_kwh_per_kwp is not None for t in tables.values()))
     equipment = None
     if hourly:
         metered = gridstage.metered_load(config.grid.metered_transformer_load, len(index), "transformer_id")[0]
-        table, equipment = gridstage.transformer_table(b, transformers, config, BinSeries(tables), index, topology,
-                                                       metered)
+        table, equipment = gridstage.transformer_table(plain(b, ("category", "mounting")), transformers, config,
+                                                       BinSeries(tables), index, topology, metered)
         remaining = gridtopology.limits(table, equipment)
     else:
         table, remaining = None, gridstage.flat_hosting(transformers, config.grid)
-    b = planning.admit(b, config.planning, remaining)
+    b = _admitted(b, config.planning, remaining)
     if table is not None:
-        eligible = planning.eligibility(b, config.planning)["owner"] & ~b["grid_limited"]
+        eligible = planning.eligibility(plain(b, ELIGIBILITY_TEXTS), config.planning)["owner"] & ~b["grid_limited"]
         admitted = b["capacity_kwp"].where(eligible, 0.0).groupby(b["transformer_id"]).sum()
         table = gridstage.with_admitted(table, admitted, config.grid)
     return b, remaining, table, equipment
+
+
+def _admitted(b: pd.DataFrame, cfg, remaining: pd.Series | pd.DataFrame | None) -> pd.DataFrame:
+    """``b`` with :func:`roofpv.targets.planning.admit`'s ``plan_order`` and
+    ``grid_limited`` (its texts as held: :func:`plain`)."""
+    ranked = planning.admit(plain(b, ELIGIBILITY_TEXTS), cfg, remaining)
+    return b.assign(plan_order=ranked["plan_order"], grid_limited=ranked["grid_limited"])
 
 
 def township_table(b: pd.DataFrame, config: Config, polygons: gpd.GeoDataFrame | None) -> pd.DataFrame:
@@ -446,30 +453,88 @@ def milestone_status(plan_status: pd.DataFrame, townships: pd.DataFrame) -> list
 
 
 #: Building columns the jurisdiction-wide steps of :func:`conclude` read (grid admission,
-#: the rollout plan and its layer, the township table, the pace from the register, the
-#: potential fields and the reconciliation). A run that streams its partitions to the
-#: outputs gathers only these (all columns when it calibrates with metered generation;
-#: ``dsm_status`` only with a DSM); the facade totals go to the township roll-up. The
-#: outputs take every other column from the partitions.
+#: the rollout plan and its layer, the township table, the potential fields and the
+#: reconciliation). A run that streams its partitions to the outputs gathers only these
+#: (all columns when it calibrates with metered generation; ``dsm_status`` and
+#: ``dsm_coverage`` only with a DSM; the :data:`REGISTER_COLUMNS` only with a register);
+#: the facade totals go to the township roll-up. The outputs take every other column
+#: from the partitions.
 CONCLUDE_COLUMNS = (
-    "township", "county", "name", "category", "owner_type", "year_built", "floor_area_m2",
-    "roof_load_kn_m2", "shading_loss", "shading_loss_source", "transformer_id", "existing_pv_kw",
-    "existing_pv_area_m2", "existing_pv_source", "roof_area_m2", "usable_area_m2", "capacity_kwp",
-    "pv_area_m2", "annual_kwh", "annual_kwh_p90", "specific_yield_kwh_kwp", "suitability", "reasons",
+    "township", "county", "name", "category", "owner_type", "year_built",
+    "roof_load_kn_m2", "shading_loss_source", "transformer_id", "existing_pv_kw",
+    "existing_pv_area_m2", "roof_area_m2", "usable_area_m2", "capacity_kwp",
+    "pv_area_m2", "annual_kwh", "specific_yield_kwh_kwp", "suitability", "reasons",
     "has_survey", "dsm_coverage", "dsm_status", "connection_class", "nea_category", "export_mode", "capex_yuan",
     "revenue_yuan_yr", "npv_yuan", "lcoe_yuan_kwh", "payback_years", "co2_avoided_t_yr",
     "energy_use_kwh", "existing_pv_kwh", "facade_kwp", "facade_annual_kwh", "mounting", "pv_tilt_deg", "pv_azimuth_deg",
-    "self_consumed_kwh", "exported_kwh", "curtailed_kwh", "self_consumption_share",
+    "self_consumed_kwh", "exported_kwh", "curtailed_kwh",
 )
+#: Building columns only the pace from the register reads (its energy use a year ago:
+#: :func:`roofpv.monitoring.calibration.registered_pace`).
+REGISTER_COLUMNS = ("floor_area_m2", "shading_loss", "existing_pv_source")
 
 
-def conclude_columns(columns: list[str], prepared: Prepared) -> list[str]:
-    """Of the assessed ``columns``, those :func:`conclude` needs: :data:`CONCLUDE_COLUMNS`,
-    or every column but the geometry when it calibrates the yields with metered
-    generation (which re-appraises every roof)."""
-    if prepared.inventory.register is not None and prepared.meters is not None:
+#: Building columns :func:`conclude` only carries into the rollout plan (of the
+#: :data:`~roofpv.targets.planning.PLAN_COLUMNS`): a streamed run leaves them in the
+#: partitions and adds them to the planned roofs after :func:`conclude`
+#: (:func:`roofpv.run.engine.run_partitions`), unless the plan draws on surfaces, whose
+#: rows carry their own.
+PLAN_ONLY_COLUMNS = ("name", "connection_class", "nea_category", "export_mode")
+#: Building columns a streamed run's results keep after :func:`conclude` besides those it
+#: adds: those it may change (``dsm_coverage``, the potential fields) and those read
+#: after it (the reconciliation's, the styles' yields, the transformers' placement).
+#: The outputs take every other column from the partitions.
+HELD_COLUMNS = ("dsm_coverage", "technical_potential_kwp", "counted_potential_kwp", "pv_full", "has_survey",
+                "suitability", "specific_yield_kwh_kwp", "transformer_id")
+
+
+#: Texts of few values a streamed run holds as categories in its slim table
+#: (:meth:`roofpv.io.partitions.Partitions.read`, ≈ 1 byte a building each against ≈ 20
+#: as text): each step of :func:`conclude` gets those it reads back as text
+#: (:func:`plain`), never the categories.
+COMPACT_TEXTS = ("category", "owner_type", "suitability", "reasons", "shading_loss_source", "mounting", "county",
+                 "existing_pv_source")
+#: The texts of :data:`COMPACT_TEXTS` that roof eligibility reads
+#: (:func:`roofpv.targets.planning.eligibility`), and the ones the township table reads.
+ELIGIBILITY_TEXTS = ("suitability", "reasons", "owner_type")
+SUMMARY_TEXTS = ("category", "suitability", "shading_loss_source")
+
+
+def plain(b: pd.DataFrame, texts: tuple[str, ...] = ()) -> pd.DataFrame:
+    """``b`` as a step of :func:`conclude` reads it: of the texts held as categories (a
+    streamed run's slim table), those in ``texts`` back as the text they were, the
+    others left out, so that a step reading one it was not given fails rather than
+    group or match categories. ``b`` itself when it holds none (a one-piece run)."""
+    held = [c for c in b.columns if isinstance(b[c].dtype, pd.CategoricalDtype)]
+    if not held:
+        return b
+    out = b[[c for c in b.columns if c not in held or c in texts]]
+    for column in held:
+        if column in texts:
+            values = b[column]
+            out[column] = values.astype(values.cat.categories.dtype)
+    return out
+
+
+def calibrates(prepared: Prepared) -> bool:
+    """Whether :func:`conclude` calibrates the yields with metered generation (a register
+    and meters), which re-appraises every roof."""
+    return prepared.inventory.register is not None and prepared.meters is not None
+
+
+def conclude_columns(columns: list[str], prepared: Prepared, config: Config) -> list[str]:
+    """Of the assessed ``columns``, those :func:`conclude` needs: :data:`CONCLUDE_COLUMNS`
+    (with a register also :data:`REGISTER_COLUMNS`; the :data:`PLAN_ONLY_COLUMNS` only
+    when the plan draws on surfaces), or every column but the geometry when it
+    calibrates the yields with metered generation (which re-appraises every roof)."""
+    if calibrates(prepared):
         return [c for c in columns if c != "geometry"]
-    return [c for c in columns if c in CONCLUDE_COLUMNS and (c != "dsm_status" or prepared.inventory.dsm is not None)]
+    wanted = {*CONCLUDE_COLUMNS, *(REGISTER_COLUMNS if prepared.inventory.register is not None else ())}
+    if prepared.inventory.dsm is None:
+        wanted -= {"dsm_status", "dsm_coverage"}
+    if "surfaces" not in config.planning.draw_on:
+        wanted -= set(PLAN_ONLY_COLUMNS)
+    return [c for c in columns if c in wanted]
 
 
 def conclude(
@@ -480,12 +545,13 @@ def conclude(
     """The jurisdiction-wide steps on the assessed buildings: the DSM's coverage
     findings, grid admission in rank order, the rollout plan and the township table.
     ``b`` may hold only the :func:`conclude_columns` (no geometry): then so do the
-    results' buildings and plan."""
+    results' buildings and plan; its :data:`COMPACT_TEXTS` may be held as categories
+    (each step gets them as text, :func:`plain`; the results' buildings keep them so)."""
     inventory, transformers = prepared.inventory, prepared.transformers
     findings = inventory.findings
     info, perf, calib = prepared.info, None, None
     matches = inventory.register
-    if matches is not None and prepared.meters is not None:
+    if calibrates(prepared):
         b, perf, calib, found, items = calibration.calibrate(
             b, prepared.meters, matches, config, prepared.tables, str(config.inputs.meters))
         findings, info = findings + found, add_run_info(info, items)
@@ -504,27 +570,37 @@ def conclude(
 
     progress(sequence.PLAN)
     kw_per_m2 = config.module.power_w / config.module.area_m2 / 1000.0
+    planned = plain(b, (*ELIGIBILITY_TEXTS, "category"))
     plan, plan_status, trajectory = planning.rollout(
-        b, config.policy, config.planning, remaining, kw_per_m2, CITY, planning.others(b, surfaces, config.planning)
-    )
+        planned, config.policy, config.planning, remaining, kw_per_m2, CITY,
+        planning.others(planned, surfaces, config.planning))
+    del planned
 
     progress(sequence.TARGETS)
-    townships = township_table(b, config, inventory.township_polygons)
-    townships = gridstage.with_township_grid(townships, b, transformer_table, CITY).join(planning.wide(plan_status))
-    townships = totals.with_surfaces(townships, b, surfaces)
+    townships = township_table(plain(b, SUMMARY_TEXTS), config, inventory.township_polygons)
+    townships = gridstage.with_township_grid(townships, plain(b), transformer_table, CITY).join(
+        planning.wide(plan_status))
+    townships = totals.with_surfaces(townships, plain(b), surfaces)
     as_of = config.run_date
-    pace = calibration.registered_pace(b, config, matches, as_of) if matches is not None else None
+    paced = ("existing_pv_source", "category", "suitability", "county")
+    pace = calibration.registered_pace(plain(b, paced), config, matches, as_of) if matches is not None else None
     townships = with_status(townships, plan_status, config.policy, as_of, config.planning.start_year, pace)
     counties = None
     if config.province is not None:  # the county and province levels
         townships = levels.with_county(townships, inventory.township_polygons, config)
-        county_pace = (calibration.registered_pace(b.assign(township=b["county"]), config, matches, as_of)
-                       if matches is not None else None)
-        counties = levels.county_table(b, config, inventory.township_polygons, townships, plan_status, as_of,
-                                       county_pace, transformer_table)
+        county_pace = None
+        if matches is not None:
+            by_county = plain(b, paced)
+            county_pace = calibration.registered_pace(by_county.assign(township=by_county["county"]), config,
+                                                      matches, as_of)
+        counties = levels.county_table(plain(b, (*SUMMARY_TEXTS, "county")), config, inventory.township_polygons,
+                                       townships, plan_status, as_of, county_pace, transformer_table)
         in_county = None if surfaces is None else surfaces.assign(
             township=surfaces["township"].map(townships["county"]))
-        counties = totals.with_surfaces(counties, b.assign(township=b["county"]), in_county, config.province.name)
+        by_county = plain(b, ("county",))
+        counties = totals.with_surfaces(counties, by_county.assign(township=by_county["county"]), in_county,
+                                        config.province.name)
+        del by_county
     plan_status = plan_status.assign(status=milestone_status(plan_status, townships))
     info = add_run_info(info, {"milestone status as of": as_of.isoformat()})
     crs = inventory.crs
@@ -534,8 +610,9 @@ def conclude(
     monthly = [c for c in MONTHLY_FIELDS if c in b]
     monthly_table = b[monthly].dropna(how="all").rename_axis("building_id") if monthly else None
     b = b.drop(columns=monthly)
-    extra = potential(b)  # technical and counted potential, pv_full
-    b = b.drop(columns=extra.columns, errors="ignore").join(extra)
+    extra = potential(plain(b, ("suitability",)))  # technical and counted potential, pv_full
+    # assign, not join: a join hashes every building id (≈ 0.1 KB a building, kept with the index)
+    b = b.drop(columns=extra.columns, errors="ignore").assign(**extra)
     if "geometry" in b:
         b, plan = (gpd.GeoDataFrame(f, geometry="geometry", crs=crs) for f in (b, plan))
     areas = None  # a partitioned run without geometry here draws them from its partitions (engine)

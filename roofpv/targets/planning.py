@@ -78,7 +78,9 @@ def others(b: pd.DataFrame, surfaces: pd.DataFrame | None, cfg: Planning) -> pd.
     with their economics. None when the config draws on nothing else."""
     parts = []
     if "facades" in cfg.draw_on and "facade_kwp" in b:
-        f = b[(b["facade_kwp"] > 0) & b["owner_type"].isin(cfg.owner_types)]
+        read = [c for c in ("township", "category", "year_built", "owner_type", "facade_kwp", "facade_annual_kwh")
+                if c in b]
+        f = b.loc[(b["facade_kwp"] > 0) & b["owner_type"].isin(cfg.owner_types), read]
         with np.errstate(invalid="ignore", divide="ignore"):
             specific = f["facade_annual_kwh"] / f["facade_kwp"]
         parts.append(pd.DataFrame({
@@ -176,7 +178,8 @@ def _plan_target(
     pick = pick.assign(milestone=milestone).dropna(subset=["milestone"])
     pick["milestone"] = pick["milestone"].astype(int)
     pick.insert(0, "plan_rank", pick.groupby("township").cumcount() + 1)
-    return pick, cov, available, binding_transformers(b[limited], cov.index)
+    return pick, cov, available, binding_transformers(b.loc[limited, ["township", "transformer_id", "capacity_kwp"]],
+                                                      cov.index)
 
 
 def binding_transformers(limited: pd.DataFrame, townships: pd.Index, n: int = 5) -> pd.Series:

@@ -18,6 +18,8 @@ target until the survey confirms the roofs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -59,6 +61,11 @@ def contribution(b: pd.DataFrame, metric: str) -> pd.Series:
     return b["annual_kwh" if metric == "substitution" else "pv_area_m2"].astype(float)
 
 
+#: Building columns :func:`_numerators` reads, whatever the metric.
+_NUMERATOR_COLUMNS = ("roof_area_m2", "usable_area_m2", "energy_use_kwh", "existing_pv_area_m2", "existing_pv_kwh",
+                      "capacity_kwp", "annual_kwh", "pv_area_m2")
+
+
 def _numerators(b: pd.DataFrame, metric: str) -> pd.DataFrame:
     denominator = {
         "count": pd.Series(1.0, index=b.index), "area_total": b["roof_area_m2"],
@@ -86,7 +93,9 @@ def coverage(b: pd.DataFrame, target: Target, by: str = "township") -> pd.DataFr
     ``target_Y`` (ratio), ``gap_Y`` (m² of PV panels, buildings or kWh/yr still
     needed beyond today's) and ``reachable_Y`` (potential ≥ target).
     """
-    cohort = b.loc[in_cohort(b, target)]
+    # memory: the cohort's rows of only the columns its sums read, not of the whole table
+    read = [by, "suitability", *_NUMERATOR_COLUMNS]
+    cohort = b.loc[in_cohort(b, target), [c for c in dict.fromkeys(read) if c in b]]
     parts = _numerators(cohort, target.metric).assign(group=cohort[by].to_numpy())
     sums = parts.groupby("group").sum().reindex(pd.Index(b[by].unique()), fill_value=0.0)
     sums.insert(0, "buildings", cohort[by].value_counts().reindex(sums.index, fill_value=0))
@@ -124,6 +133,26 @@ def potential(b: pd.DataFrame) -> pd.DataFrame:
     }, index=b.index)
 
 
+def group_sums(key: pd.Series, columns: dict[str, Callable[[], pd.Series]]) -> pd.DataFrame:
+    """``pd.DataFrame({name: make() …}).groupby(key).sum()`` made one column at a time
+    (``columns``: name → a function giving the column per row of ``key``): the same
+    table to the bit (each column's sums are the same pandas sums in the same order of
+    rows), without a frame of every column per building (≈ 0.15 KB a building for the
+    township table). Rows with a missing key count in no group, as in ``groupby``."""
+    codes, uniques = pd.factorize(key, sort=True)
+    keep = codes >= 0
+    every = bool(keep.all())
+    codes = codes if every else codes[keep]
+    out = {}
+    for name, make in columns.items():
+        values = make().to_numpy()
+        out[name] = pd.Series(values if every else values[keep]).groupby(codes).sum()
+        del values
+    table = pd.DataFrame(out)
+    table.index = pd.Index(uniques, name=key.name).take(table.index.to_numpy())
+    return table
+
+
 def township_summary(b: pd.DataFrame, policy: Policy,
                      uncertainty_config: Uncertainty | None = None,
                      townships: pd.Index | None = None) -> pd.DataFrame:
@@ -148,29 +177,28 @@ def township_summary(b: pd.DataFrame, policy: Policy,
     suitable = status == "suitable"
     technical = status.isin(TECHNICAL)
     kwp = potential(b)
-    frame = pd.DataFrame({
-        "township": b["township"],
-        "buildings": 1,
-        "suitable": suitable,
-        "conditional": status == "conditional",
-        "unsuitable": status == "unsuitable",
-        "roof_area_m2": b["roof_area_m2"],
-        "usable_area_m2": b["usable_area_m2"].where(technical, 0.0),
-        "pv_full": kwp["pv_full"],
-        "technical_potential_kwp": kwp["technical_potential_kwp"],
-        "counted_potential_kwp": kwp["counted_potential_kwp"],
-        "existing_pv_kw": b["existing_pv_kw"],
-        "annual_mwh": (b["annual_kwh"] / 1000.0).where(suitable, 0.0),
-        "technical_annual_mwh": (b["annual_kwh"] / 1000.0).where(technical, 0.0),
-        "grid_limited": b["grid_limited"] & suitable,
-        "capex_myuan": (b["capex_yuan"] / 1e6).where(suitable, 0.0),
-        "revenue_myuan_yr": (b["revenue_yuan_yr"] / 1e6).where(suitable, 0.0),
-        "npv_myuan": (b["npv_yuan"] / 1e6).where(suitable, 0.0),
-        "lcoe_x_kwh": (b["lcoe_yuan_kwh"] * b["annual_kwh"]).where(suitable & (b["annual_kwh"] > 0), 0.0),
-        "co2_avoided_t_yr": b["co2_avoided_t_yr"].where(suitable, 0.0),
-        "energy_use_mwh": b["energy_use_kwh"] / 1000.0,
+    annual_mwh = lambda where: (b["annual_kwh"] / 1000.0).where(where, 0.0)  # noqa: E731
+    table = group_sums(b["township"], {
+        "buildings": lambda: pd.Series(1, index=b.index),
+        "suitable": lambda: suitable,
+        "conditional": lambda: status == "conditional",
+        "unsuitable": lambda: status == "unsuitable",
+        "roof_area_m2": lambda: b["roof_area_m2"],
+        "usable_area_m2": lambda: b["usable_area_m2"].where(technical, 0.0),
+        "pv_full": lambda: kwp["pv_full"],
+        "technical_potential_kwp": lambda: kwp["technical_potential_kwp"],
+        "counted_potential_kwp": lambda: kwp["counted_potential_kwp"],
+        "existing_pv_kw": lambda: b["existing_pv_kw"],
+        "annual_mwh": lambda: annual_mwh(suitable),
+        "technical_annual_mwh": lambda: annual_mwh(technical),
+        "grid_limited": lambda: b["grid_limited"] & suitable,
+        "capex_myuan": lambda: (b["capex_yuan"] / 1e6).where(suitable, 0.0),
+        "revenue_myuan_yr": lambda: (b["revenue_yuan_yr"] / 1e6).where(suitable, 0.0),
+        "npv_myuan": lambda: (b["npv_yuan"] / 1e6).where(suitable, 0.0),
+        "lcoe_x_kwh": lambda: (b["lcoe_yuan_kwh"] * b["annual_kwh"]).where(suitable & (b["annual_kwh"] > 0), 0.0),
+        "co2_avoided_t_yr": lambda: b["co2_avoided_t_yr"].where(suitable, 0.0),
+        "energy_use_mwh": lambda: b["energy_use_kwh"] / 1000.0,
     })
-    table = frame.groupby("township").sum()
     if townships is not None:
         table = table.reindex(table.index.append(townships.difference(table.index)), fill_value=0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -178,8 +206,8 @@ def township_summary(b: pd.DataFrame, policy: Policy,
     table["payback_years"] = b["payback_years"].where(suitable).groupby(b["township"]).median()
     if uncertainty_config is not None:
         sigma = uncertainty.shading_sigma(b["shading_loss_source"], uncertainty_config)
-        for column in ("annual_mwh", "technical_annual_mwh"):
-            table[f"{column}_p90"] = uncertainty.p90_of_sum(frame[column], sigma, b["township"],
+        for column, where in (("annual_mwh", suitable), ("technical_annual_mwh", technical)):
+            table[f"{column}_p90"] = uncertainty.p90_of_sum(annual_mwh(where), sigma, b["township"],
                                                             uncertainty_config)
     for target in policy.targets:
         cov = coverage(b, target).drop(columns=["today", "potential", "technical"])
