@@ -17,11 +17,12 @@ import pandas as pd
 
 #: Characters that show as nothing: zero-width space, joiners, word joiner, BOM, soft hyphen.
 INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e]")
-_WHOLE_FLOAT = re.compile(r"^([+-]?\d+)\.0*$")
+#: A whole number written with a decimal point (``12.0``), read as the number.
+WHOLE_FLOAT = re.compile(r"^([+-]?\d+)\.0*$")
 _LEADING_ZEROS = re.compile(r"^0+(?=\d)")
 #: Text that :func:`clean_id` may change beyond trimming: anything but printable ASCII,
 #: or a whole number written with a decimal point.
-_ODD = r"[^\x20-\x7e]|^[+-]?\d+\.0*$"
+ODD = r"[^\x20-\x7e]|^[+-]?\d+\.0*$"
 
 #: What :func:`clean_id` repaired, as named in findings.
 REPAIRS = {
@@ -50,7 +51,7 @@ def clean_id(value: object) -> tuple[str | None, tuple[str, ...]]:
     if narrow != text:
         repairs.append("width")
     stripped = narrow.strip()  # spaces around an id are trimmed without a word
-    whole = _WHOLE_FLOAT.match(stripped)
+    whole = WHOLE_FLOAT.match(stripped)
     if whole:
         stripped = whole[1]
         repairs.append("float")
@@ -64,7 +65,7 @@ def clean_ids(values: pd.Series) -> tuple[pd.Series, dict[str, list]]:
     cells = values.to_numpy(dtype=object)
     if pd.api.types.infer_dtype(cells, skipna=True) == "string":
         text = pd.Series(cells, dtype="string")
-        odd = text.str.contains(_ODD, regex=True).fillna(False).to_numpy(dtype=bool)
+        odd = text.str.contains(ODD, regex=True).fillna(False).to_numpy(dtype=bool)
         if not odd.any():
             ids = text.str.strip().replace("", None).astype(object)
             return pd.Series(np.where(ids.isna(), None, ids), index=values.index, dtype=object), {}

@@ -29,7 +29,7 @@ from roofpv.errors import InputError, SurveyError
 from roofpv.findings import Finding
 from roofpv.inputs.formulas import plain_arithmetic
 from roofpv.inputs.georef import resolve_crs
-from roofpv.inputs.ids import _ODD, _WHOLE_FLOAT, REPAIRS, clean_id, clean_ids
+from roofpv.inputs.ids import ODD, REPAIRS, WHOLE_FLOAT, clean_id, clean_ids
 from roofpv.inputs.survey_table import (
     SurveyHeader,
     SurveyPart,
@@ -375,9 +375,9 @@ class FootprintIds:
         if not text:
             return
         cells = values.dropna()
-        plain = None if cells.empty else not cells.str.contains(_ODD, regex=True).any()  # as clean_ids tells
+        plain = None if cells.empty else not cells.str.contains(ODD, regex=True).any()  # as clean_ids tells
         self.plain.append(plain)
-        decimal = np.flatnonzero(pc.fill_null(pc.match_substring_regex(chunk, _WHOLE_FLOAT.pattern), False).to_numpy(
+        decimal = np.flatnonzero(pc.fill_null(pc.match_substring_regex(chunk, WHOLE_FLOAT.pattern), False).to_numpy(
             zero_copy_only=False)) if plain else np.empty(0, np.int64)
         self.decimals.append((start + decimal, values.iloc[decimal].tolist()))
 
