@@ -48,6 +48,13 @@ def table_digest(path: Path, layer: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def without_folders(text: bytes, work: Path) -> bytes:
+    """``text`` with the run's temporary folder and the checkout's folder named by
+    placeholders: findings name their input files, whose folders differ from one
+    checkout or run to the next while the results do not."""
+    return text.replace(str(work).encode(), b"<work>").replace(str(ROOT).encode(), b"<checkout>")
+
+
 def digest() -> dict[str, str]:
     out: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -65,7 +72,7 @@ def digest() -> dict[str, str]:
                 for csv in CSVS:
                     if (folder / csv).exists():
                         out[f"{name}/{command}/{csv}"] = hashlib.sha256(
-                            (folder / csv).read_bytes()).hexdigest()
+                            without_folders((folder / csv).read_bytes(), work)).hexdigest()
     return out
 
 
