@@ -44,6 +44,7 @@ from roofpv.inputs.inventory import (
     survey_orphans,
     to_analysis_crs,
 )
+from roofpv.inputs.survey_table import arrow_strings
 from roofpv.inputs.webmap import to_wgs84
 from roofpv.io import readers
 from roofpv.io.apart import input_bytes, read_apart
@@ -292,18 +293,6 @@ def planned_townships(ids: pd.Index, bounds: np.ndarray, surveyed: pd.Series, po
     code = to[code]
     present = np.unique(code)
     return pd.Categorical.from_codes(np.searchsorted(present, code), categories=pd.Index(unique[present]))
-
-
-def arrow_strings(index: pd.Index):
-    """The text ``index`` as one Arrow array of large strings (no copy where it is one)."""
-    import pyarrow as pa
-
-    if isinstance(index.array, pd.arrays.ArrowStringArray):
-        values = pa.array(index.array)
-        if isinstance(values, pa.ChunkedArray):
-            values = values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()
-        return values.cast(pa.large_string())
-    return pa.array(index.to_numpy(dtype=object), pa.large_string())
 
 
 class Rows:

@@ -414,13 +414,20 @@ def first_of_each_id(ids: pd.Index) -> np.ndarray:
     (ids held as Arrow strings told by :func:`repeat_counts`, without a Python string
     and a hash table entry per id)."""
     if isinstance(ids.array, pd.arrays.ArrowStringArray):
-        import pyarrow as pa
+        return repeat_counts(arrow_strings(ids)) == 0
+    return ~ids.duplicated(keep="first")
 
-        values = pa.array(ids.array)
+
+def arrow_strings(index: pd.Index):
+    """The text ``index`` as one Arrow array of large strings (no copy where it is one)."""
+    import pyarrow as pa
+
+    if isinstance(index.array, pd.arrays.ArrowStringArray):
+        values = pa.array(index.array)
         if isinstance(values, pa.ChunkedArray):
             values = values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()
-        return repeat_counts(values) == 0
-    return ~ids.duplicated(keep="first")
+        return values.cast(pa.large_string())
+    return pa.array(index.to_numpy(dtype=object), pa.large_string())
 
 
 #: Ids compared at a time by :func:`repeat_counts`.
