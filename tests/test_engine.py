@@ -254,6 +254,32 @@ def test_partitions_find_buildings_by_position_without_a_hash_of_the_ids(tmp_pat
     assert "_engine" not in ids._cache
 
 
+def test_a_resumed_run_splits_again_what_an_older_version_split(tmp_path):
+    """The chunks' files of an interrupted run by a version that split the buildings
+    without their positions are written again, not read without them."""
+    import json
+
+    import pyarrow as pa
+
+    cache = partitions.PartitionCache(tmp_path, "key", resume=False)
+    _store(cache, 0, ["d", "a"], [1, 2], ["u", "v"])
+    _store(cache, 1, ["c", "b"], [4, 5], ["x", "y"])
+    ids = pd.Index(["a", "b", "c", "d"], name="building_id")
+    list(partitions.Partitions(cache.dir, (0, 1), ids, "EPSG:4549").chunks("buildings", rows=2))
+    folder = cache.dir / "sorted" / "buildings-2"
+    old = json.loads((folder / "chunks.json").read_text())
+    del old["format"]
+    (folder / "chunks.json").write_text(json.dumps(old))
+    for k in (0, 1):  # as the older version wrote them: no positions
+        table = pa.ipc.open_file(folder / f"{k}.arrow").read_all().drop_columns([partitions.POSITION])
+        with pa.ipc.new_file(folder / f"{k}.arrow", table.schema) as writer:
+            writer.write_table(table)
+    pairs = list(partitions.Partitions(cache.dir, (0, 1), ids, "EPSG:4549").chunks("buildings", rows=2,
+                                                                                    positions=True))
+    assert [at.tolist() for at, _ in pairs] == [[0, 1], [2, 3]]
+    assert [c["x"].tolist() for _, c in pairs] == [[2, 5], [4, 1]]
+
+
 def test_the_slim_table_holds_few_valued_texts_as_categories_and_steps_read_them_as_text(tmp_path):
     """Partitions.read holds the asked text columns as categories (not numbers, not
     others); plain() gives a step the texts it names exactly as read without categories
