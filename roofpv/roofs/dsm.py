@@ -328,13 +328,27 @@ def ring_stats(raster: Raster, ids: np.ndarray, geometry: np.ndarray, neighbours
     return out
 
 
-def ground_surface(z: np.ndarray, res: float) -> np.ndarray:
+def ground_surface(z: np.ndarray, res: float, index: tuple[slice, slice] | None = None) -> np.ndarray:
     """Ground under a DSM without a DEM: its grey opening over :data:`_OPENING_M` (the
     highest surface a disc that wide can reach from below; roofs and trees narrower than
-    that vanish). Used only to tell raised from open ground around footprints."""
+    that vanish). Used only to tell raised from open ground around footprints.
+
+    ``index`` (row and column slices): only those cells are computed, the rest is NaN;
+    they hold the values of the whole window's opening (no-data cells filled with the
+    whole window's median, the opening read on the cells within its reach around them)."""
     size = max(int(round(_OPENING_M / res)), 3)
-    filled = np.where(np.isfinite(z), z, np.nanmedian(z) if np.isfinite(z).any() else 0.0)
-    return ndimage.grey_opening(filled, size=(size, size))
+    fill = np.nanmedian(z) if np.isfinite(z).any() else 0.0
+    if index is None:
+        return ndimage.grey_opening(np.where(np.isfinite(z), z, fill), size=(size, size))
+    # A cell of the opening depends on the cells within size − 1 of it (erosion, then
+    # dilation, over a size × size square): beyond that the window's edge is not seen.
+    rows, cols = (slice(max(s.start - size, 0), min(s.stop + size, n)) for s, n in zip(index, z.shape))
+    part = z[rows, cols]
+    opened = ndimage.grey_opening(np.where(np.isfinite(part), part, fill), size=(size, size))
+    out = np.full(z.shape, np.nan, opened.dtype)
+    inner = tuple(slice(s.start - r.start, s.stop - r.start) for s, r in zip(index, (rows, cols)))
+    out[index] = opened[inner]
+    return out
 
 
 def true_north(crs_wkt: str | None, x, y):
