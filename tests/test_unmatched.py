@@ -178,3 +178,14 @@ def test_the_rough_cells_counted_are_those_of_the_median_filter(shape):
     np.testing.assert_array_equal(unmatched._median_above(values, 0.5), expected)
     values[0, 0] = np.nan
     np.testing.assert_array_equal(unmatched._median_above(values, 0.5), ndimage.median_filter(values, size=3) > 0.5)
+
+
+def test_gradient_at_cells_equals_numpys_gradient_there():
+    rng = np.random.default_rng(11)
+    for shape in ((2, 2), (3, 7), (40, 31)):
+        z = (rng.normal(size=shape) * 10).astype(np.float32)
+        cells = np.flatnonzero(rng.random(z.size) < 0.5)
+        cells = np.r_[cells, 0, z.size - 1, z.shape[1] - 1]  # corners: one-sided on both axes
+        whole = np.gradient(z.astype(float), 0.7)
+        for at_cells, grid in zip(unmatched._gradient_at(z, 0.7, cells), whole):
+            np.testing.assert_array_equal(at_cells, grid.ravel()[cells])  # bit for bit
