@@ -19,7 +19,7 @@ from rasterio.features import rasterize, shapes
 from rasterio.transform import from_origin
 from scipy import ndimage
 
-from roofpv.roofs.raster import Raster
+from roofpv.roofs.raster import Raster, gradient_at
 
 #: A cell stands when it is at least this high above the ground (m): a storey less a
 #: little, above cars, hedges and garden walls.
@@ -212,7 +212,7 @@ def _facets(window: Raster, lab: np.ndarray, n: int) -> tuple[np.ndarray, np.nda
     has_inner = np.bincount(inner_lab[inner_lab >= 0], minlength=n) > 0
     own = np.where(has_inner[lab], inner_lab, lab)
     at = own >= 0
-    dzdy, dzdx = _gradient_at(np.where(np.isnan(window.z), 0.0, window.z), window.res, cells[at])
+    dzdy, dzdx = gradient_at(np.where(np.isnan(window.z), 0.0, window.z), window.res, cells[at])
     region, a, b = own[at], dzdx, -dzdy             # rows run south
     tilt = np.degrees(np.arctan(np.hypot(a, b)))
     azimuth = np.degrees(np.arctan2(-a, -b)) % 360.0
@@ -236,19 +236,6 @@ def _facets(window: Raster, lab: np.ndarray, n: int) -> tuple[np.ndarray, np.nda
     flat = flat_share >= 0.5
     return (np.where(flat, 0.0, face_tilt), np.where(flat, np.nan, np.degrees(np.arctan2(s, c)) % 360.0),
             np.where(flat, 1.0, planar))
-
-
-def _gradient_at(z: np.ndarray, res: float, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.gradient(z, res)`` (along rows, then columns) at the flat ``cells`` only, bit
-    for bit: central differences inside the grid, one-sided ones on its edges (float64)."""
-    flat = z.ravel()
-    out = []
-    for pos, n, step in zip(np.divmod(cells, z.shape[1]), z.shape, (z.shape[1], 1)):
-        inside = (pos > 0) & (pos < n - 1)
-        rise = (flat[np.where(pos < n - 1, cells + step, cells)].astype(float)
-                - flat[np.where(pos > 0, cells - step, cells)].astype(float))
-        out.append(np.where(inside, rise / (2.0 * res), rise / res))
-    return out[0], out[1]
 
 
 def _union_by(parts: list, owner: np.ndarray) -> np.ndarray:
