@@ -617,12 +617,13 @@ def _normal_peaks(owner: np.ndarray, u: np.ndarray, v: np.ndarray, n: int, radiu
     """
     peak_u = np.full((n, 1), np.nan)
     peak_v = np.full((n, 1), np.nan)
-    for rad in np.unique(radius[owner]):
+    present = np.flatnonzero(np.bincount(owner, minlength=n))  # roofs with pixels
+    for rad in np.unique(radius[present]):
         sel = radius[owner] == rad
         pu, pv = _peaks(owner[sel], u[sel], v[sel], n, int(rad), min_px)
         k = max(peak_u.shape[1], pu.shape[1])
         peak_u, peak_v = (np.pad(q, ((0, 0), (0, k - q.shape[1])), constant_values=np.nan) for q in (peak_u, peak_v))
-        rows = np.unique(owner[sel])
+        rows = present[radius[present] == rad]
         peak_u[rows, :pu.shape[1]], peak_v[rows, :pv.shape[1]] = pu[rows], pv[rows]
     return peak_u, peak_v
 
@@ -633,7 +634,10 @@ def _peaks(owner: np.ndarray, u: np.ndarray, v: np.ndarray, n: int, radius: int,
     nb = int(round(2 / _NORMAL_BIN))
     iu = np.clip(((u + 1) / _NORMAL_BIN).astype(np.int64), 0, nb - 1)
     iv = np.clip(((v + 1) / _NORMAL_BIN).astype(np.int64), 0, nb - 1)
-    present, dense = np.unique(owner, return_inverse=True)
+    present = np.flatnonzero(np.bincount(owner, minlength=n))  # np.unique's, counted not sorted
+    dense = np.zeros(n, np.intp)
+    dense[present] = np.arange(present.size)
+    dense = dense[owner]
     hist = np.bincount((dense * nb + iu) * nb + iv, minlength=present.size * nb * nb)
     hist = hist.reshape(present.size, nb, nb).astype(np.float64)
     smooth = ndimage.uniform_filter(hist, size=(1, 3, 3), mode="constant")
