@@ -12,6 +12,7 @@ import shapely
 
 from roofpv.cli import main
 from roofpv.config import load_config
+from roofpv.inputs.ids import positions
 from roofpv.io import partitions
 from roofpv.io.outputs import write_outputs
 from roofpv.run import engine
@@ -229,6 +230,28 @@ def test_partitions_read_back_in_chunks_in_the_one_piece_order_and_dtypes(tmp_pa
     assert list(zip(arrays["building_id"], arrays["row"])) == [
         (b, r) for b in sorted(ids) for r in (0, 1)]
     assert source.geometry_types("arrays") == ({"Point"}, False)
+
+
+def test_partitions_find_buildings_by_position_without_a_hash_of_the_ids(tmp_path):
+    """The slim table, the chunks (with each row's position in the ids), a column at some
+    positions and the positions of some ids (:func:`roofpv.inputs.ids.positions`: −1
+    for an unknown id or a blank) come without pandas' hash of the ids (kept with the
+    index once built, ≈ 0.15 KB a building); an id no partition holds and a position −1
+    read blank."""
+    cache = partitions.PartitionCache(tmp_path, "key", resume=False)
+    _store(cache, 0, ["d", "a", "f"], [1, 2, 3], ["u", "v", "w"])
+    _store(cache, 1, ["c", "b", "e"], [4, 5, 6], ["x", "y", "z"])
+    ids = pd.Index(["f", "a", "z", "b", "c", "d", "e"], name="building_id", dtype="str")
+    source = partitions.Partitions(cache.dir, (0, 1), ids, "EPSG:4549")
+    x = source.read(["x"])["x"]
+    assert x.iloc[[0, 1, 3]].tolist() == [3, 2, 5] and np.isnan(x.iloc[2])
+    pairs = list(source.chunks("buildings", columns=["note"], rows=3, positions=True))
+    assert [at.tolist() for at, _ in pairs] == [[0, 1], [3, 4], [5, 6]]  # "z" (2) is in no partition
+    assert [list(c.index) for _, c in pairs] == [["f", "a"], ["b", "c"], ["d", "e"]]
+    assert positions(ids, pd.Index(["e", "q", "f", None, "e"])).tolist() == [6, -1, 0, -1, 6]
+    notes = pd.Series(source.read_at("note", np.array([6, -1, 2, 0])))
+    assert notes.iloc[[0, 3]].tolist() == ["z", "w"] and notes.iloc[1:3].isna().all()
+    assert "_engine" not in ids._cache
 
 
 def test_the_slim_table_holds_few_valued_texts_as_categories_and_steps_read_them_as_text(tmp_path):

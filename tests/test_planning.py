@@ -61,6 +61,17 @@ def test_ranking_by_specific_yield():
     assert list(order.sort_values().index) == ["A5", "A1", "A2", "A3", "A4", "B1"]
 
 
+def test_ranking_ties_go_to_the_larger_roof_then_the_building_id_and_blanks_come_last():
+    # the ids in no sorted order: C and A yield alike and are as large (id decides), B as
+    # well but larger (first), D has no capacity (no key: last), E yields more (first of all)
+    b = pd.DataFrame({"capacity_kwp": [10.0, 10.0, 20.0, float("nan"), 5.0],
+                      "annual_kwh": [10_000.0, 10_000.0, 20_000.0, 1_000.0, 6_000.0]},
+                     index=pd.Index(["C", "A", "B", "D", "E"], name="building_id"))
+    order = rank_order(b, "specific_yield")
+    assert list(order.sort_values().index) == ["E", "B", "A", "C", "D"]
+    assert list(order) == [3, 2, 1, 4, 0] and order.dtype == "int64"
+
+
 def test_township_reaches_its_target_exactly_with_the_expected_roofs():
     roofs, status, _ = plan(town())
     a2025 = status[(status.index == "A") & (status["milestone"] == 2025)].iloc[0]

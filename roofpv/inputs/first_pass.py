@@ -35,6 +35,7 @@ from roofpv.findings import Finding
 from roofpv.grid import assess as gridstage
 from roofpv.inputs import checks, jurisdictions
 from roofpv.inputs.georef import resolve_crs
+from roofpv.inputs.ids import positions
 from roofpv.inputs.inventory import (
     assign_townships,
     fill_from_footprints,
@@ -109,17 +110,11 @@ class Scan:
                 for f in (item if isinstance(item, list) else gather_findings(stages.get(item, []), position))]
 
     def positions(self, named: list) -> pd.Series:
-        """Catalogue position by building id of those of the ids ``named`` it holds. The
-        catalogue's ids are looked up in the few named by Arrow's hash, not hashed
-        themselves (as Python strings, ≈ 0.1 KB each, at 10 million ids a gigabyte)."""
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        keys = pa.array(pd.unique(pd.Series([i for i in named if i is not None], dtype=object)), pa.string())
-        at = pc.index_in(pa.array(self.catalogue.ids), value_set=keys)
-        held = at.is_valid()
-        return pd.Series(np.flatnonzero(held.to_numpy(zero_copy_only=False)),
-                         index=keys.take(at.filter(held)).to_pylist(), dtype=np.int64)
+        """Catalogue position by building id of those of the ids ``named`` it holds
+        (:func:`roofpv.inputs.ids.positions`)."""
+        keys = pd.unique(pd.Series([i for i in named if i is not None], dtype=object))
+        at = positions(self.catalogue.ids, keys)
+        return pd.Series(at[at >= 0], index=keys[at >= 0], dtype=np.int64)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -286,9 +286,9 @@ class _Streamed:
             {c: yields if c == "specific_yield_kwh_kwp" else blank for c in [slim.index.name or "index", *final]}, copy=False)
 
         def chunks():
-            for chunk in self.source.chunks("buildings"):
+            for at, chunk in self.source.chunks("buildings", positions=True):
                 chunk = chunk.drop(columns=self.monthly)
-                rows = slim.loc[chunk.index]
+                rows = slim.iloc[at]  # slim: by building id in the partitions' order (Partitions.ids)
                 for column in slim.columns:  # set: existing columns keep their place
                     chunk[column] = rows[column]
                 if self.plan_ids:

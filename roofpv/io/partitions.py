@@ -21,6 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from roofpv.inputs.ids import positions
 from roofpv.io.writers import wkb_types
 
 #: Folder of the partitions inside the output folder.
@@ -74,6 +75,12 @@ class PartitionCache:
         return pd.read_pickle(self.dir / f"{index}.findings.pkl")
 
 
+#: Column of each building's position in :attr:`Partitions.ids` in the files
+#: :meth:`Partitions.chunks` reads the buildings from.
+POSITION = "__position__"
+#: Version of the files :meth:`Partitions._split` writes (a resumed run splits again
+#: what an older one split).
+SPLIT_FORMAT = 2
 #: Buildings per chunk when the partitions are streamed to the outputs in the order of
 #: the one-piece run (:meth:`Partitions.chunks`).
 CHUNK_ROWS = 50_000
@@ -99,6 +106,7 @@ class Partitions:
     #: ``facades``.
     layers: tuple[str, ...] = ()
     _dtypes: dict = field(default_factory=dict, compare=False, repr=False)
+    _memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     def path(self, k: int, layer: str = "buildings") -> Path:
         return self.dir / (f"{k}.parquet" if layer == "buildings" else f"{k}.{layer}.parquet")
@@ -123,35 +131,76 @@ class Partitions:
         ``compact`` as categories of those texts (≈ 1 byte a building against ≈ 20: for
         texts of few values; ``astype(categories.dtype)`` gives the text column back)."""
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
         # memory: one column of every partition at a time is read from the files (Arrow,
         # no Python objects), concatenated and put in order, so the table is held once
-        # plus one column; the partitions' files are opened per column (a province's
-        # hundreds of partitions stay within the open files allowed), their footers read once
-        footers = [pq.read_metadata(self.path(k)) for k in self.parts]
-
-        def gathered(column: str) -> pd.Series:
-            pieces = []
-            for k, footer in zip(self.parts, footers):
-                with pq.ParquetFile(self.path(k), metadata=footer) as f:
-                    pieces.append(f.read(columns=[column]).column(0).to_pandas())
-            return pd.concat(pieces, ignore_index=True)
-
-        key = footers[0].schema.to_arrow_schema().pandas_metadata["index_columns"][0]
-        order = pd.Index(gathered(key)).get_indexer(self.ids)  # −1: an id no partition holds, blank as reindex
+        # plus one column
+        order = self._rows()
         out = {}
         for column in columns:
-            whole = gathered(column)
-            values = whole.array if isinstance(whole.dtype, pd.api.extensions.ExtensionDtype) else whole.to_numpy()
-            # infer_objects: a partition without a value in a text column gives it object dtype
-            out[column] = pd.Series(pd.api.extensions.take(values, order, allow_fill=True), index=self.ids,
-                                    name=column, copy=False).infer_objects()
+            out[column] = self._taken(column, order)
             if column in compact and isinstance(out[column].dtype, pd.StringDtype):
-                out[column] = out[column].astype("category")
-            del whole, values
+                out[column] = pd.Categorical(out[column])
         pa.default_memory_pool().release_unused()  # Arrow's allocator keeps what it freed otherwise
+        # arrays, not Series: a frame of Series aligns them, which hashes the ids
         return pd.DataFrame(out, index=self.ids, copy=False)
+
+    def read_at(self, column: str, at: np.ndarray) -> pd.api.extensions.ExtensionArray | np.ndarray:
+        """Building ``column`` (no geometry) of the buildings at positions ``at`` of
+        :attr:`ids` (−1: blank), with the dtype of the one-piece run."""
+        import pyarrow as pa
+
+        rows = self._rows()
+        values = self._taken(column, np.where(at >= 0, rows[np.maximum(at, 0)], -1))
+        pa.default_memory_pool().release_unused()
+        return values
+
+    def _taken(self, column: str, rows: np.ndarray) -> pd.api.extensions.ExtensionArray | np.ndarray:
+        """``column`` of every partition, one after the other, at ``rows`` (−1: blank)."""
+        whole = pd.concat([piece.to_pandas() for piece in self._pieces(column)], ignore_index=True)
+        values = whole.array if isinstance(whole.dtype, pd.api.extensions.ExtensionDtype) else whole.to_numpy()
+        # infer_objects: a partition without a value in a text column gives it object dtype
+        return pd.Series(pd.api.extensions.take(values, rows, allow_fill=True), copy=False).infer_objects().array
+
+    def _pieces(self, column: str | None) -> list:
+        """``column`` (None: the building ids) of each partition's buildings, in partition
+        order (Arrow, no Python objects). The partitions' files are opened per column (a
+        province's hundreds of partitions stay within the open files allowed), their
+        footers read once."""
+        import pyarrow.parquet as pq
+
+        if "footers" not in self._memo:
+            self._memo["footers"] = [pq.read_metadata(self.path(k)) for k in self.parts]
+        footers = self._memo["footers"]
+        if column is None:
+            column = footers[0].schema.to_arrow_schema().pandas_metadata["index_columns"][0]
+        pieces = []
+        for k, footer in zip(self.parts, footers):
+            with pq.ParquetFile(self.path(k), metadata=footer) as f:
+                pieces.append(f.read(columns=[column]).column(0))
+        return pieces
+
+    def _rows(self) -> np.ndarray:
+        """For each of :attr:`ids`, its row among every partition's buildings one after
+        the other (−1: no partition holds it); found once, by Arrow's hash of the
+        partitions' ids, so that no hash of the ids is kept with :attr:`ids` (pandas keeps
+        one, ≈ 0.15 KB a building, once an index is looked up)."""
+        import pyarrow as pa
+
+        if "rows" not in self._memo:
+            keys = pa.chunked_array([c for piece in self._pieces(None) for c in piece.cast(pa.string()).chunks],
+                                    type=pa.string())
+            self._memo["rows"] = positions(keys, self.ids)
+        return self._memo["rows"]
+
+    def _where(self) -> np.ndarray:
+        """For each row of every partition's buildings one after the other, its position
+        in :attr:`ids` (−1: none)."""
+        rows = self._rows()
+        held = np.flatnonzero(rows >= 0)
+        where = np.full(sum(f.num_rows for f in self._memo["footers"]), -1, dtype=np.int64)
+        where[rows[held]] = held
+        return where
 
     def dtypes(self, layer: str = "buildings") -> pd.Series:
         """dtype of every non-geometry column of ``layer`` in the one-piece run: where the
@@ -173,24 +222,28 @@ class Partitions:
         return self._dtypes[layer]
 
     def chunks(self, layer: str = "buildings", columns: list[str] | None = None,
-               rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+               rows: int = CHUNK_ROWS, positions: bool = False) -> Iterator:
         """``layer`` in chunks of about ``rows`` buildings, in the order of the one-piece
         run and with its dtypes: ``buildings`` in the inventory's order (index: building
         id), ``planes`` and ``arrays`` by building id, plane and row. The geometry stays
-        WKB (``bytes``), as the writer wants it. Each partition's ``layer`` is rewritten
+        WKB (``bytes``), as the writer wants it. With ``positions`` (``buildings`` only),
+        pairs of the chunk's positions in :attr:`ids` and the chunk, so that the caller
+        takes what it holds per building by position, not by looking the ids up
+        (:meth:`_rows`). Each partition's ``layer`` is rewritten
         once, grouped by chunk, as an Arrow IPC file with one record batch per chunk
         (:meth:`_split`), so a chunk reads one batch of each partition holding rows of it
         (only ``columns``) and converts them to pandas once."""
         import pyarrow as pa
 
         order = SORT_KEYS[layer]
-        folder, position, n_chunks, batches = self._split(layer, rows)
+        folder, n_chunks, batches = self._split(layer, rows)
         dtypes = self.dtypes(layer)
         holding: list[list[tuple[int, int]]] = [[] for _ in range(n_chunks)]
         for k, held in batches.items():  # partition order, as the one-piece run concatenates
             for j, c in enumerate(held):
                 holding[c].append((k, j))
-        readers = {k: _reader(folder / f"{k}.arrow", columns) for k in batches}  # footers read once
+        wanted = None if columns is None else [*columns, *((POSITION,) if order is None else ())]
+        readers = {k: _reader(folder / f"{k}.arrow", wanted) for k in batches}  # footers read once
         for pieces in holding:
             if not pieces:
                 continue
@@ -198,56 +251,72 @@ class Partitions:
             frame = pa.concat_tables([pa.Table.from_batches([readers[k].get_batch(j)]) for k, j in pieces],
                                      promote_options="permissive").to_pandas()
             if order is None:
-                frame = frame.iloc[np.argsort(position.reindex(frame.index).to_numpy(), kind="stable")]
+                at = frame.pop(POSITION).to_numpy()
+                sort = np.argsort(at, kind="stable")
+                frame, at = frame.iloc[sort], at[sort]
             else:
                 frame = frame.sort_values(order, kind="stable").reset_index(drop=True)
             for column, dtype in dtypes.items():
                 if column in frame and frame[column].dtype != dtype:
                     frame[column] = frame[column].astype(dtype)
-            yield frame
+            yield (at, frame) if positions else frame
 
-    def _split(self, layer: str, rows: int) -> tuple[Path, pd.Series, int, dict[int, list[int]]]:
+    def _split(self, layer: str, rows: int) -> tuple[Path, int, dict[int, list[int]]]:
         """Rewrite every partition's ``layer`` grouped by chunk of the one-piece order
-        (once): ``<folder>/<k>.arrow``, one record batch per chunk it holds rows of, and
-        note the layer's geometry types. Returns the folder, each building's position in
-        the one-piece order, the number of chunks and, per partition, the chunk of each
-        of its batches. One file per partition, not per partition and chunk: the pieces
+        (once): ``<folder>/<k>.arrow``, one record batch per chunk it holds rows of (the
+        buildings' with their :data:`POSITION`), and note the layer's geometry types.
+        Returns the folder, the number of chunks and, per partition, the chunk of each of
+        its batches. One file per partition, not per partition and chunk: the pieces
         grow as partitions × chunks, quadratic in the buildings, and a parquet file and
         a pandas frame per piece cost ≈ 16 ms for the 113 columns of ``buildings``, a
         record batch ≈ 1 ms with its lz4 (docs/performance.md)."""
         import pyarrow as pa
+        import pyarrow.compute as pc
         import pyarrow.parquet as pq
 
-        ids = self.ids if SORT_KEYS[layer] is None else self.ids.sort_values()
-        position = pd.Series(np.arange(len(ids)), index=ids)
-        n_chunks = max(1, math.ceil(len(ids) / rows))
-        parts = list(self.parts) if SORT_KEYS[layer] is None else self.present(layer)
+        n_chunks = max(1, math.ceil(len(self.ids) / rows))
         folder = self.dir / "sorted" / f"{layer}-{rows}"
-        if (folder / "chunks.json").exists():
+        if (folder / "chunks.json").exists():  # (split by this version: with the buildings' positions)
             found = json.loads((folder / "chunks.json").read_text())
-            return folder, position, n_chunks, {int(k): held for k, held in found["batches"].items()}
+            if found.get("format") == SPLIT_FORMAT:
+                return folder, n_chunks, {int(k): held for k, held in found["batches"].items()}
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
+        where = self._where()  # each partition row's position in the ids
+        starts = dict(zip(self.parts, np.cumsum([0] + [f.num_rows for f in self._memo["footers"]])))
+        if SORT_KEYS[layer] is None:
+            parts, keys, rank = list(self.parts), None, None
+        else:  # by building id: each row's building among its partition's, then its id's rank
+            parts, keys = self.present(layer), dict(zip(self.parts, self._pieces(None)))
+            rank = np.empty(len(self.ids), dtype=np.int64)
+            rank[self.ids.argsort()] = np.arange(len(self.ids))
         types, has_z, batches = set(), False, {}
         options = pa.ipc.IpcWriteOptions(compression="lz4")
         for k in parts:
             table = pq.read_table(self.path(k, layer))
             found, z = wkb_types(table.column("geometry"))
             types, has_z = types | found, has_z or z
-            at = position.reindex(table.column("building_id").to_numpy(zero_copy_only=False)).to_numpy()
-            known = np.flatnonzero(~np.isnan(at))  # a row of no listed building is in no chunk
-            chunk = at[known].astype(np.int64) * n_chunks // len(ids)
+            if keys is None:
+                at = where[starts[k]:starts[k] + table.num_rows]
+            else:
+                local = pc.index_in(table.column("building_id"), value_set=keys[k]).fill_null(-1).to_numpy()
+                at = np.where(local >= 0, where[starts[k] + np.maximum(local, 0)], -1)
+                at = np.where(at >= 0, rank[np.maximum(at, 0)], -1)
+            known = np.flatnonzero(at >= 0)  # a row of no listed building is in no chunk
+            chunk = at[known] * n_chunks // len(self.ids)
             sort = np.argsort(chunk, kind="stable")
-            held, starts = np.unique(chunk[sort], return_index=True)
+            held, starts_at = np.unique(chunk[sort], return_index=True)
             table = table.take(known[sort]).combine_chunks()
+            if keys is None:
+                table = table.append_column(POSITION, pa.array(at[known[sort]]))
             with pa.ipc.new_file(folder / f"{k}.arrow", table.schema, options=options) as writer:
-                for start, end in zip(starts, [*starts[1:], len(sort)]):
+                for start, end in zip(starts_at, [*starts_at[1:], len(sort)]):
                     writer.write_batch(table.slice(start, end - start).to_batches()[0])
             batches[k] = held.tolist()
             del table
         (folder / "chunks.json").write_text(json.dumps(
-            {"types": sorted(types, key=str), "has_z": has_z, "batches": batches}))
-        return folder, position, n_chunks, batches
+            {"format": SPLIT_FORMAT, "types": sorted(types, key=str), "has_z": has_z, "batches": batches}))
+        return folder, n_chunks, batches
 
     def geo(self, layer: str = "buildings") -> dict:
         """GeoParquet metadata of ``layer``'s geometry over all its partitions

@@ -63,9 +63,15 @@ def rank_order(b: pd.DataFrame, rank_by: str) -> pd.Series:
             "lcoe": b.get("lcoe_yuan_kwh"),
             "payback": b.get("payback_years"),
         }[rank_by]
-    frame = pd.DataFrame({"key": key, "kwp": -b["capacity_kwp"]}, index=b.index).sort_index()
-    ordered = frame.sort_values(["key", "kwp"], kind="stable", na_position="last").index
-    return pd.Series(np.arange(len(ordered)), index=ordered).reindex(b.index).rename("plan_order")
+    key = np.full(len(b), np.nan) if key is None else key.to_numpy(float)
+    # by key, then larger roofs first, then building id; NaN sorts last. Positions, not
+    # labels: no hash of the ids (≈ 0.15 KB a building, kept with the index once built).
+    by_id = np.empty(len(b), dtype=np.int64)
+    by_id[b.index.argsort()] = np.arange(len(b))
+    ordered = np.lexsort((by_id, -b["capacity_kwp"].to_numpy(float), key))
+    position = np.empty(len(b), dtype=np.int64)
+    position[ordered] = np.arange(len(b))
+    return pd.Series(position, index=b.index, name="plan_order")
 
 
 def others(b: pd.DataFrame, surfaces: pd.DataFrame | None, cfg: Planning) -> pd.DataFrame | None:
@@ -149,7 +155,8 @@ def _plan_target(
     limited = stages["owner"] & ~fits
     cov = coverage(b, target)
     available = pd.DataFrame({
-        k: adds.where(m, 0.0).groupby(b["township"]).sum().reindex(cov.index, fill_value=0.0)
+        # by the values (not the Series: see roofpv.run.pipeline.admit)
+        k: adds.where(m, 0.0).groupby(b["township"].values).sum().reindex(cov.index, fill_value=0.0)
         for k, m in stages.items()
     })
     cols = [c for c in PLAN_COLUMNS if c in b.columns]
