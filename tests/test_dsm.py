@@ -249,6 +249,23 @@ def test_slope_aspect_at_cells_equals_the_whole_grid_at_those_cells():
     assert np.isnan(whole[0][0]).all() and np.isnan(whole[2][:, -1]).all()
 
 
+@pytest.mark.parametrize("res", [0.5, 0.8, 2.0, 13.0])
+def test_ground_surface_of_part_of_a_window_equals_the_whole_windows_there(res):
+    # Opening sizes 80, 50 (even), 20 and 3 pixels; parts at the window's edges, inside it
+    # and around no-data cells, whose fill (the whole window's median) must not change.
+    rng = np.random.default_rng(7)
+    z = (rng.normal(size=(330, 290)).cumsum(axis=1) + 30 * (rng.random((330, 290)) < 0.2)).astype(np.float32)
+    z[100:160, 40:90] = np.nan
+    z[rng.random(z.shape) < 0.02] = np.nan
+    whole = dsm.ground_surface(z, res)
+    for index in (np.s_[0:40, 0:290], np.s_[120:200, 70:75], np.s_[300:330, 250:290], np.s_[5:6, 140:141],
+                  np.s_[0:330, 0:290], np.s_[200:200, 10:20]):
+        part = dsm.ground_surface(z, res, index)
+        np.testing.assert_array_equal(part[index], whole[index])  # bit for bit
+        outside = np.ones(z.shape, bool)
+        outside[index] = False
+        assert np.isnan(part[outside]).all()
+
 def test_window_normals_are_the_normal_of_the_window_plane_and_its_rms():
     rng = np.random.default_rng(1)
     yy, xx = np.mgrid[0:30, 0:40].astype(float)

@@ -14,7 +14,7 @@ from roofpv.config import load_config
 from roofpv.inputs import dsm_match
 from roofpv.io import tiles
 from roofpv.roofs import alignment, unmatched
-from roofpv.roofs.raster import Raster
+from roofpv.roofs.raster import Raster, gradient_at
 
 X0, Y0 = 400_000.0, 3_300_200.0
 REAL = Path(__file__).parent / "data" / "real" / "dsm_goteborg"
@@ -178,3 +178,14 @@ def test_the_rough_cells_counted_are_those_of_the_median_filter(shape):
     np.testing.assert_array_equal(unmatched._median_above(values, 0.5), expected)
     values[0, 0] = np.nan
     np.testing.assert_array_equal(unmatched._median_above(values, 0.5), ndimage.median_filter(values, size=3) > 0.5)
+
+
+def test_gradient_at_cells_equals_numpys_gradient_there():
+    rng = np.random.default_rng(11)
+    big = (rng.normal(size=(50, 40)) * 10).astype(np.float32)
+    for z in (big[:2, :2], big[:3, :7], big, big[5:45, 3:-6]):  # views too: a DSM window's cut
+        cells = np.flatnonzero(rng.random(z.size) < 0.5)
+        cells = np.r_[cells, 0, z.size - 1, z.shape[1] - 1]  # corners: one-sided on both axes
+        whole = np.gradient(z.astype(float), 0.7)
+        for at_cells, grid in zip(gradient_at(z, 0.7, cells), whole):
+            np.testing.assert_array_equal(at_cells, grid.ravel()[cells])  # bit for bit

@@ -476,7 +476,9 @@ def _orientation_energy(weather, latitude, longitude, altitude, surface_tilt,
     balances = [heat_balance(temp_air, wind_speed, noct, poa_max) for noct in nocts]
     monthly = np.zeros((nocts.size, 12, surface_tilt.size))
     poa_monthly = np.zeros((12, surface_tilt.size))
-    steps = (np.zeros((nocts.size, len(weather), surface_tilt.size), np.float32) if hourly else None)
+    # Orientation-major: each orientation's intervals contiguous, as the hourly grid
+    # stacks them (roofpv.grid.profiles.BinSeries); returned as its transpose.
+    steps = (np.zeros((nocts.size, surface_tilt.size, len(weather)), np.float32) if hourly else None)
     for start in range(0, surface_tilt.size, chunk_size):
         cols = slice(start, start + chunk_size)
         tilt, azimuth = surface_tilt[cols], surface_azimuth[cols]
@@ -499,8 +501,8 @@ def _orientation_energy(weather, latitude, longitude, altitude, surface_tilt,
             pac = np.maximum(pvlib.inverter.pvwatts(pdc, pdc0_inverter, inverter_eff_nom), 0.0)
             monthly[k, month_index, cols] = np.add.reduceat(pac, month_start, axis=0)
             if steps is not None:
-                steps[k, rows, cols] = pac
-    return monthly, poa_monthly, steps
+                steps[k, cols][:, rows] = pac.T
+    return monthly, poa_monthly, None if steps is None else steps.transpose(0, 2, 1)
 
 
 def yield_tables(config: Config, hourly: pd.DataFrame, tilt_step_deg: float | None = None,

@@ -280,7 +280,7 @@ def transformer_table(b: pd.DataFrame, transformers: pd.DataFrame, config: Confi
     is_metered = metered.notna().all(axis=1).to_numpy() if metered is not None else np.zeros(nt, dtype=bool)
     if is_metered.any():
         cols["load_mwh_yr"][is_metered] = metered[is_metered].sum(axis=1).to_numpy(float) / 1000.0
-    base = (fallback @ bins.matrix[:, bins.lit]) / max(fallback.sum(), 1e-12)   # kWh/kWp per lit step
+    base = (fallback @ bins.lit_matrix) / max(fallback.sum(), 1e-12)   # kWh/kWp per lit step
     limit = hosting.reverse_limit(kva, storage, grid.reverse_load_rate, grid.power_factor)
     total_kwp = existing + planned + candidate_kwp
     levels = topo.members(topology, ids) if topology is not None else {}

@@ -87,7 +87,7 @@ def interval_hours(index: pd.DatetimeIndex) -> np.ndarray:
     before (1 h for a single interval); any time resolution of the index."""
     if len(index) < 2:
         return np.ones(len(index))
-    step = np.diff(index.to_numpy()) / np.timedelta64(1, "h")
+    step = ((index[1:] - index[:-1]) / pd.Timedelta(hours=1)).to_numpy(float)
     return np.r_[step, step[-1]]
 
 

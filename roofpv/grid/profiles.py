@@ -11,6 +11,8 @@ the energy the yield stage computes for it.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 from scipy import sparse
@@ -28,25 +30,31 @@ class BinSeries:
         if missing:
             raise ValueError(f"yield tables {missing} hold no per-interval energy (steps=False)")
         self.tables = tables
-        blocks, self.offset, start = [], {}, 0
+        self._blocks, self.offset, start = [], {}, 0
         for name, table in tables.items():
             steps = table.hourly_kwh_per_kwp
-            blocks.append(steps.reshape(steps.shape[0], -1).T)
+            self._blocks.append(steps.reshape(steps.shape[0], -1).T.astype(np.float32, copy=False))
             self.offset[name] = start
-            start += blocks[-1].shape[0]
-        self.matrix = np.ascontiguousarray(np.vstack(blocks), dtype=np.float32)
+            start += self._blocks[-1].shape[0]
         #: Intervals in which some bin produces: the only ones where PV meets load or
         #: flows back (the night holds half of the year's intervals and no PV).
-        self.lit = np.flatnonzero(self.matrix.any(axis=0))
-        self._lit_matrix = np.ascontiguousarray(self.matrix[:, self.lit])
+        self.lit = np.flatnonzero(np.any([block.any(axis=0) for block in self._blocks], axis=0))
+        #: :attr:`matrix` at the :attr:`lit` intervals only.
+        self.lit_matrix = np.ascontiguousarray(np.concatenate([block[:, self.lit] for block in self._blocks]))
+
+    @functools.cached_property
+    def matrix(self) -> np.ndarray:
+        """(bins × steps), float32; formed when first asked for (most runs need only
+        :attr:`lit_matrix`: without a battery the night does not matter)."""
+        return np.ascontiguousarray(np.concatenate(self._blocks))
 
     @property
     def n_bins(self) -> int:
-        return self.matrix.shape[0]
+        return self.lit_matrix.shape[0]
 
     @property
     def n_steps(self) -> int:
-        return self.matrix.shape[1]
+        return self._blocks[0].shape[1]
 
     def weights(self, group: np.ndarray, n_groups: int, model: np.ndarray, tilt: np.ndarray,
                 azimuth: np.ndarray, kwp: np.ndarray) -> sparse.csr_matrix:
@@ -70,7 +78,7 @@ class BinSeries:
         """Energy per interval of each weighted row, (rows × steps) [kWh]; with
         ``lit_only`` only the intervals :attr:`lit`. Computed in float32, as the bin table
         is held (a float64 product would copy the table and run three times slower)."""
-        return np.asarray(weights.astype(np.float32, copy=False) @ (self._lit_matrix if lit_only else self.matrix))
+        return np.asarray(weights.astype(np.float32, copy=False) @ (self.lit_matrix if lit_only else self.matrix))
 
     def annual(self, weights: sparse.spmatrix) -> np.ndarray:
         """Energy over the weather year of each weighted row [kWh]: the yield tables'

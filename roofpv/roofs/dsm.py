@@ -328,13 +328,27 @@ def ring_stats(raster: Raster, ids: np.ndarray, geometry: np.ndarray, neighbours
     return out
 
 
-def ground_surface(z: np.ndarray, res: float) -> np.ndarray:
+def ground_surface(z: np.ndarray, res: float, index: tuple[slice, slice] | None = None) -> np.ndarray:
     """Ground under a DSM without a DEM: its grey opening over :data:`_OPENING_M` (the
     highest surface a disc that wide can reach from below; roofs and trees narrower than
-    that vanish). Used only to tell raised from open ground around footprints."""
+    that vanish). Used only to tell raised from open ground around footprints.
+
+    ``index`` (row and column slices): only those cells are computed, the rest is NaN;
+    they hold the values of the whole window's opening (no-data cells filled with the
+    whole window's median, the opening read on the cells within its reach around them)."""
     size = max(int(round(_OPENING_M / res)), 3)
-    filled = np.where(np.isfinite(z), z, np.nanmedian(z) if np.isfinite(z).any() else 0.0)
-    return ndimage.grey_opening(filled, size=(size, size))
+    fill = np.nanmedian(z) if np.isfinite(z).any() else 0.0
+    if index is None:
+        return ndimage.grey_opening(np.where(np.isfinite(z), z, fill), size=(size, size))
+    # A cell of the opening depends on the cells within size − 1 of it (erosion, then
+    # dilation, over a size × size square): beyond that the window's edge is not seen.
+    rows, cols = (slice(max(s.start - size, 0), min(s.stop + size, n)) for s, n in zip(index, z.shape))
+    part = z[rows, cols]
+    opened = ndimage.grey_opening(np.where(np.isfinite(part), part, fill), size=(size, size))
+    out = np.full(z.shape, np.nan, opened.dtype)
+    inner = tuple(slice(s.start - r.start, s.stop - r.start) for s, r in zip(index, (rows, cols)))
+    out[index] = opened[inner]
+    return out
 
 
 def true_north(crs_wkt: str | None, x, y):
@@ -603,12 +617,13 @@ def _normal_peaks(owner: np.ndarray, u: np.ndarray, v: np.ndarray, n: int, radiu
     """
     peak_u = np.full((n, 1), np.nan)
     peak_v = np.full((n, 1), np.nan)
-    for rad in np.unique(radius[owner]):
+    present = np.flatnonzero(np.bincount(owner, minlength=n))  # roofs with pixels
+    for rad in np.unique(radius[present]):
         sel = radius[owner] == rad
         pu, pv = _peaks(owner[sel], u[sel], v[sel], n, int(rad), min_px)
         k = max(peak_u.shape[1], pu.shape[1])
         peak_u, peak_v = (np.pad(q, ((0, 0), (0, k - q.shape[1])), constant_values=np.nan) for q in (peak_u, peak_v))
-        rows = np.unique(owner[sel])
+        rows = present[radius[present] == rad]
         peak_u[rows, :pu.shape[1]], peak_v[rows, :pv.shape[1]] = pu[rows], pv[rows]
     return peak_u, peak_v
 
@@ -619,7 +634,10 @@ def _peaks(owner: np.ndarray, u: np.ndarray, v: np.ndarray, n: int, radius: int,
     nb = int(round(2 / _NORMAL_BIN))
     iu = np.clip(((u + 1) / _NORMAL_BIN).astype(np.int64), 0, nb - 1)
     iv = np.clip(((v + 1) / _NORMAL_BIN).astype(np.int64), 0, nb - 1)
-    present, dense = np.unique(owner, return_inverse=True)
+    present = np.flatnonzero(np.bincount(owner, minlength=n))  # np.unique's, counted not sorted
+    dense = np.zeros(n, np.intp)
+    dense[present] = np.arange(present.size)
+    dense = dense[owner]
     hist = np.bincount((dense * nb + iu) * nb + iv, minlength=present.size * nb * nb)
     hist = hist.reshape(present.size, nb, nb).astype(np.float64)
     smooth = ndimage.uniform_filter(hist, size=(1, 3, 3), mode="constant")

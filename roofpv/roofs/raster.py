@@ -128,6 +128,20 @@ def zonal(raster: Raster, bands: dict[str, np.ndarray], ops: list[tuple[str, str
     return out.set_index("building_id")
 
 
+def gradient_at(z: np.ndarray, res: float, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.gradient(z, res)`` (along rows, then columns) at the flat ``cells`` only, bit
+    for bit: central differences inside the grid, one-sided ones on its edges (float64)."""
+    at = np.divmod(cells, z.shape[1])
+    out = []
+    for axis, n in enumerate(z.shape):
+        pos = at[axis]
+        ahead, behind = list(at), list(at)
+        ahead[axis], behind[axis] = np.minimum(pos + 1, n - 1), np.maximum(pos - 1, 0)
+        rise = z[tuple(ahead)].astype(float) - z[tuple(behind)].astype(float)
+        out.append(np.where((pos > 0) & (pos < n - 1), rise / (2.0 * res), rise / res))
+    return out[0], out[1]
+
+
 def footprint_width(geometry: np.ndarray) -> np.ndarray:
     """Width of each footprint [m]: 2 · area / perimeter (a long rectangle's short side;
     0 without a perimeter)."""

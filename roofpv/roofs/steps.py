@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from roofpv.roofs.raster import gradient_at
+
 #: Widest band of steep pixels a vertical step makes in a DSM [pixels], measured along
 #: the slope: the step itself spread over 2–3 pixels by matching, gridding or resampling,
 #: plus one for the central-difference slope on either side of it.
@@ -77,16 +79,23 @@ def step_pixels(z: np.ndarray, res: float, roof_level: np.ndarray, tested: np.nd
     """
     rows, cols = z.shape
     cls = np.zeros(z.size, np.int8)
+    least = np.tan(np.radians(steep_slope_deg(res, band_px - 1, min_step_m))) * res
+
+    def slope(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rise [m per pixel] along rows and columns at ``cells`` (np.gradient's), and its size."""
+        d_row, d_col = gradient_at(z, 1.0, cells)
+        return d_row, d_col, np.hypot(d_row, d_col)
+
     with np.errstate(invalid="ignore"):
-        d_row, d_col = np.gradient(np.asarray(z, float))  # m per pixel, along rows and columns
-        grad = np.hypot(d_row, d_col).ravel()
-        steep = grad >= np.tan(np.radians(steep_slope_deg(res, band_px - 1, min_step_m))) * res
-    idx = np.flatnonzero(np.ravel(tested) & steep)
+        cells = np.flatnonzero(np.ravel(tested))
+        d_row, d_col, grad = slope(cells)
+        steep = grad >= least
+    idx = cells[steep]
     cls[idx] = STEEP
     if idx.size == 0:
         return cls
     r0, c0 = np.divmod(idx, cols)
-    down = -d_row.ravel()[idx] / grad[idx], -d_col.ravel()[idx] / grad[idx]  # unit step downhill [pixels]
+    down = -d_row[steep] / grad[steep], -d_col[steep] / grad[steep]  # unit step downhill [pixels]
     zf = z.ravel()
 
     def first_level(sign: int) -> tuple[np.ndarray, np.ndarray]:
@@ -99,7 +108,8 @@ def step_pixels(z: np.ndarray, res: float, roof_level: np.ndarray, tested: np.nd
             c = np.rint(c0 + sign * k * down[1]).astype(np.int64)
             inside = (r >= 0) & (r < rows) & (c >= 0) & (c < cols)
             flat = np.where(inside, r * cols + c, 0)
-            level = inside & ~steep[flat] & np.isfinite(zf[flat]) & (at < 0)
+            with np.errstate(invalid="ignore"):
+                level = inside & ~(slope(flat)[2] >= least) & np.isfinite(zf[flat]) & (at < 0)
             dist[level], at[level] = k, flat[level]
         return dist, at
 

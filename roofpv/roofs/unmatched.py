@@ -19,7 +19,7 @@ from rasterio.features import rasterize, shapes
 from rasterio.transform import from_origin
 from scipy import ndimage
 
-from roofpv.roofs.raster import Raster
+from roofpv.roofs.raster import Raster, gradient_at
 
 #: A cell stands when it is at least this high above the ground (m): a storey less a
 #: little, above cars, hedges and garden walls.
@@ -205,14 +205,15 @@ def _facets(window: Raster, lab: np.ndarray, n: int) -> tuple[np.ndarray, np.nda
 
     Returns tilt (deg), azimuth (deg from north, NaN when flat) and planar share.
     """
-    z = np.where(np.isnan(window.z), 0.0, window.z.astype(float))
-    dzdy, dzdx = np.gradient(z, window.res)
     inner = ndimage.binary_erosion(lab >= 0, structure=np.ones((3, 3), bool))
-    inner_lab = np.where(inner, lab, -1)
+    cells = np.flatnonzero(lab >= 0)   # the regions' cells, a small part of the window
+    lab = lab.ravel()[cells]
+    inner_lab = np.where(inner.ravel()[cells], lab, -1)
     has_inner = np.bincount(inner_lab[inner_lab >= 0], minlength=n) > 0
-    own = np.where(has_inner[np.maximum(lab, 0)], inner_lab, lab)
+    own = np.where(has_inner[lab], inner_lab, lab)
     at = own >= 0
-    region, a, b = own[at], dzdx[at], -dzdy[at]             # rows run south
+    dzdy, dzdx = gradient_at(np.where(np.isnan(window.z), 0.0, window.z), window.res, cells[at])
+    region, a, b = own[at], dzdx, -dzdy             # rows run south
     tilt = np.degrees(np.arctan(np.hypot(a, b)))
     azimuth = np.degrees(np.arctan2(-a, -b)) % 360.0
     total = np.bincount(region, minlength=n)

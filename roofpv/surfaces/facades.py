@@ -157,9 +157,11 @@ def dsm_obstruction(w: dict[str, np.ndarray], z_m: np.ndarray, mosaic: tiles.Mos
     for at, grid, ground, _ in tiles.windows(mosaic, points, f.radius_m + 2 * mosaic.res, config.dsm.block_m, dem,
                                              whole_blocks=True):
         res = grid.res
-        if ground is None:
-            ground = Raster(dsm.ground_surface(grid.z, res).astype(np.float32), grid.x0, grid.y0, res)
-        foot = ground.sample(np.column_stack([mx[at] + res * w["nx"][at], my[at] + res * w["ny"][at]]))
+        feet = np.column_stack([mx[at] + res * w["nx"][at], my[at] + res * w["ny"][at]])
+        if ground is None:  # the opening only around the walls' feet (a block is mostly open ground)
+            near = grid.slices((*feet.min(axis=0), *feet.max(axis=0)), 1)
+            ground = Raster(dsm.ground_surface(grid.z, res, near).astype(np.float32), grid.x0, grid.y0, res)
+        foot = ground.sample(feet)
         z0 = foot + z_m[at]
         turned = [walls.turned(w["nx"][at], w["ny"][at], turn) for turn in turns_deg]
         nx, ny = (np.concatenate([t[i] for t in turned]) for i in (0, 1))   # every turn of every wall at once
