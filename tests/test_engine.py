@@ -254,6 +254,16 @@ def test_partitions_find_buildings_by_position_without_a_hash_of_the_ids(tmp_pat
     assert "_engine" not in ids._cache
 
 
+def test_positions_find_texts_by_arrow_and_other_values_as_pandas_does():
+    """Ids as Arrow text, as Python text and as numbers mixed with text (a hostile table):
+    the same positions as ``get_indexer``, −1 for an unknown label or a blank."""
+    labels = pd.Series(["t2", None, "t9", "t1", "t2"], dtype="str")
+    for ids in (pd.Index(["t1", "t2", "t3"], dtype="str"), pd.Index(["t1", "t2", "t3"], dtype=object)):
+        assert positions(ids, labels).tolist() == [1, -1, -1, 0, 1]
+    mixed = pd.Index([7, "t2", 3.5], dtype=object)
+    assert positions(mixed, pd.Series([3.5, "t2", 7, "x"], dtype=object)).tolist() == [2, 1, 0, -1]
+
+
 def test_a_resumed_run_splits_again_what_an_older_version_split(tmp_path):
     """The chunks' files of an interrupted run by a version that split the buildings
     without their positions are written again, not read without them."""

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from roofpv.config import GridConnection
+from roofpv.inputs.ids import positions
 
 
 def connection_class(kw: np.ndarray, classes_kw: dict[str, float]) -> np.ndarray:
@@ -47,15 +48,6 @@ def classify(b: pd.DataFrame, grid: GridConnection) -> pd.DataFrame:
     )
 
 
-def positions_in(labels: pd.Index, values: pd.Series) -> np.ndarray:
-    """Each of ``values``' position among ``labels``, −1 where it is not there (or blank):
-    ``labels.get_indexer(values)`` by way of the distinct values, so a building column
-    of texts shared by many (transformer ids, categories) is neither turned into a
-    Python string per building (≈ 60 bytes each) nor hashed building by building."""
-    codes, distinct = pd.factorize(values)
-    return np.append(pd.Index(labels).get_indexer(distinct), -1)[codes]
-
-
 def over_hosting(
     kwp: pd.Series, transformer_id: pd.Series, order: pd.Series, remaining_kw: pd.Series | pd.DataFrame
 ) -> pd.Series:
@@ -73,7 +65,7 @@ def over_hosting(
     if limits.empty:
         return pd.Series(False, index=kwp.index)
     rank = np.argsort(order.to_numpy(), kind="stable")
-    at = positions_in(limits.index, transformer_id)[rank]   # −1: unknown transformer
+    at = positions(limits.index, transformer_id)[rank]   # −1: unknown transformer
     size = kwp.to_numpy(float)[rank]
     levels = [(np.arange(len(limits)), limits["remaining_kw"].to_numpy(float))]
     for level in [c[:-3] for c in limits.columns if c.endswith("_id")]:

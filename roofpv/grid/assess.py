@@ -20,13 +20,13 @@ import pandas as pd
 from scipy import sparse
 
 from roofpv.appraise.economics import export_mode, storage_capex
-from roofpv.appraise.grid import positions_in
 from roofpv.config import Config, GridConnection
 from roofpv.energy import uncertainty
 from roofpv.findings import Finding
 from roofpv.grid import hosting, loads, selfuse
 from roofpv.grid import topology as topo
 from roofpv.grid.profiles import BinSeries
+from roofpv.inputs.ids import positions
 from roofpv.schema import LAYER_FIELDS
 
 #: Buildings per block of hourly series (bounds memory: 2,000 × 8,760 float32 ≈ 70 MB);
@@ -98,7 +98,7 @@ def building_balance(b: pd.DataFrame, planes: pd.DataFrame, config: Config, bins
     day = pd.factorize(index.normalize())[0]
     day_starts = np.flatnonzero(np.r_[True, np.diff(day) != 0])
     daily_shares = np.add.reduceat(shapes.to_numpy(np.float64), day_starts, axis=0).T   # category × day
-    categories = positions_in(shapes.columns, b["category"].fillna("other"))
+    categories = positions(shapes.columns, b["category"].fillna("other"))
     shapes = shapes.iloc[steps]
     by_transformer = transformer_shapes(b, metered_transformers)
     for start in range(0, rows.size, BLOCK):
@@ -249,7 +249,7 @@ def transformer_table(b: pd.DataFrame, transformers: pd.DataFrame, config: Confi
     grid = config.grid
     step = step_hours(index)
     ids = transformers.index
-    t_of = positions_in(ids, b["transformer_id"])
+    t_of = positions(ids, b["transformer_id"])
     on = t_of >= 0
     nt = len(ids)
     kwp = b["capacity_kwp"].fillna(0.0).to_numpy(float)
@@ -263,7 +263,7 @@ def transformer_table(b: pd.DataFrame, transformers: pd.DataFrame, config: Confi
     fallback = np.asarray(front.sum(axis=0)).ravel()           # run-wide mix for empty transformers
     shapes = loads.shapes(index)
     categories = pd.Index(shapes.columns)
-    cat = positions_in(categories, b["category"].fillna("other"))
+    cat = positions(categories, b["category"].fillna("other"))
     by_cat = sparse.csr_matrix((b["energy_use_kwh"].fillna(0.0).to_numpy(float)[on], (t_of[on], cat[on])),
                                shape=(nt, len(categories)))
     table_t = shapes.to_numpy(np.float32)[bins.lit].T       # PV flows back only when lit

@@ -87,16 +87,23 @@ def id_key(text: str) -> str:
 
 
 def positions(ids, labels) -> np.ndarray:
-    """The position among ``ids`` (building ids, each once: an index or an Arrow array)
-    of each of ``labels`` (−1: not among them): ``ids.get_indexer(labels)`` by Arrow's
-    hash of the distinct labels, so that the ids are neither hashed by pandas (≈ 0.15 KB
-    an id as Python strings, kept with the index once built: 1.5 GB at 10 million) nor
-    turned into Python strings."""
+    """The position among ``ids`` (each once: an index, array or Arrow array) of each of
+    ``labels`` (−1: not among them, or blank): ``ids.get_indexer(labels)`` by way of the
+    distinct labels, so that a column of texts shared by many (transformer ids,
+    categories) is neither hashed nor turned into Python strings label by label. Texts
+    are looked up by Arrow's hash of the distinct labels, so that building ids are not
+    hashed by pandas either (≈ 0.15 KB an id as Python strings, kept with the index once
+    built: 1.5 GB at 10 million); other values (a table's numbers) by pandas'."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     codes, distinct = pd.factorize(labels)
-    held = _arrow(ids)
-    at = pc.index_in(held, value_set=_arrow(distinct).cast(held.type))  # each id's label, or null
+    try:
+        held = _arrow(ids)
+        wanted = _arrow(distinct).cast(held.type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):  # not all text
+        return np.append(pd.Index(ids).get_indexer(distinct), -1)[codes]
+    at = pc.index_in(held, value_set=wanted)  # each id's label, or null
     found = at.is_valid()
     out = np.full(len(distinct) + 1, -1, dtype=np.int64)  # the last: where ``codes`` is −1 (a blank)
     out[at.filter(found).to_numpy()] = np.flatnonzero(found.to_numpy(zero_copy_only=False))

@@ -418,9 +418,7 @@ def admit(b: pd.DataFrame, config: Config, transformers: pd.DataFrame | None,
     b = _admitted(b, config.planning, remaining)
     if table is not None:
         eligible = planning.eligibility(plain(b, ELIGIBILITY_TEXTS), config.planning)["owner"] & ~b["grid_limited"]
-        # by the values, not the Series: a Series grouped by a named Series looks the name
-        # up in its index, which builds pandas' hash of every building id (≈ 0.15 KB each)
-        admitted = b["capacity_kwp"].where(eligible, 0.0).groupby(b["transformer_id"].values).sum()
+        admitted = b["capacity_kwp"].where(eligible, 0.0).groupby(b["transformer_id"]).sum()
         table = gridstage.with_admitted(table, admitted, config.grid)
     return b, remaining, table, equipment
 

@@ -155,8 +155,7 @@ def _plan_target(
     limited = stages["owner"] & ~fits
     cov = coverage(b, target)
     available = pd.DataFrame({
-        # by the values (not the Series: see roofpv.run.pipeline.admit)
-        k: adds.where(m, 0.0).groupby(b["township"].values).sum().reindex(cov.index, fill_value=0.0)
+        k: adds.where(m, 0.0).groupby(b["township"]).sum().reindex(cov.index, fill_value=0.0)
         for k, m in stages.items()
     })
     cols = [c for c in PLAN_COLUMNS if c in b.columns]

@@ -203,8 +203,7 @@ def township_summary(b: pd.DataFrame, policy: Policy,
         table = table.reindex(table.index.append(townships.difference(table.index)), fill_value=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         table["lcoe_yuan_kwh"] = table.pop("lcoe_x_kwh") / (table["annual_mwh"] * 1000.0)
-    # by the values (not the Series: see roofpv.run.pipeline.admit)
-    table["payback_years"] = b["payback_years"].where(suitable).groupby(b["township"].values).median()
+    table["payback_years"] = b["payback_years"].where(suitable).groupby(b["township"]).median()
     if uncertainty_config is not None:
         sigma = uncertainty.shading_sigma(b["shading_loss_source"], uncertainty_config)
         for column, where in (("annual_mwh", suitable), ("technical_annual_mwh", technical)):
