@@ -262,6 +262,7 @@ def test_positions_find_texts_by_arrow_and_other_values_as_pandas_does():
         assert positions(ids, labels).tolist() == [1, -1, -1, 0, 1]
     mixed = pd.Index([7, "t2", 3.5], dtype=object)
     assert positions(mixed, pd.Series([3.5, "t2", 7, "x"], dtype=object)).tolist() == [2, 1, 0, -1]
+    assert positions(pd.Index([7, 8]), pd.Series(["7", "8"], dtype="str")).tolist() == [-1, -1]
 
 
 def test_a_resumed_run_splits_again_what_an_older_version_split(tmp_path):

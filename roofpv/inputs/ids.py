@@ -99,11 +99,13 @@ def positions(ids, labels) -> np.ndarray:
 
     codes, distinct = pd.factorize(labels)
     try:
-        held = _arrow(ids)
-        wanted = _arrow(distinct).cast(held.type)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):  # not all text
+        held, wanted = _arrow(ids), _arrow(distinct)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed values
+        held = wanted = None
+    text = [a is not None and (pa.types.is_string(a.type) or pa.types.is_large_string(a.type)) for a in (held, wanted)]
+    if not all(text):  # compared as pandas compares them (7 is not "7")
         return np.append(pd.Index(ids).get_indexer(distinct), -1)[codes]
-    at = pc.index_in(held, value_set=wanted)  # each id's label, or null
+    at = pc.index_in(held, value_set=wanted.cast(held.type))  # each id's label, or null
     found = at.is_valid()
     out = np.full(len(distinct) + 1, -1, dtype=np.int64)  # the last: where ``codes`` is −1 (a blank)
     out[at.filter(found).to_numpy()] = np.flatnonzero(found.to_numpy(zero_copy_only=False))
