@@ -15,7 +15,7 @@ from roofpv.config import load_config
 from roofpv.inputs.ids import positions
 from roofpv.io import partitions
 from roofpv.io.outputs import write_outputs
-from roofpv.run import engine
+from roofpv.run import engine, pipeline
 from roofpv.run.pipeline import run
 
 from .conftest import ROOT
@@ -252,6 +252,38 @@ def test_partitions_find_buildings_by_position_without_a_hash_of_the_ids(tmp_pat
     notes = pd.Series(source.read_at("note", np.array([6, -1, 2, 0])))
     assert notes.iloc[[0, 3]].tolist() == ["z", "w"] and notes.iloc[1:3].isna().all()
     assert "_engine" not in ids._cache
+
+
+def test_conclude_by_position_gives_the_results_of_conclude_by_id(tmp_path):
+    """A streamed run's slim table (:func:`~roofpv.run.pipeline.conclude_columns`) is
+    indexed by position, its ids beside it: conclude
+    then gives, to the bit, the buildings, the plan (roofs, facades and sites of the
+    substitution target, each by its id), its status and the township table of conclude
+    on the table indexed by id, and pandas never hashes the ids."""
+    path = tmp_path / "draw_on.yaml"
+    path.write_text(f"""extends: {CONFIG}
+dsm: {{tiles: null}}
+planning: {{draw_on: [facades, surfaces]}}
+policy:  # beyond what the roofs can reach, so that the plan takes facades and sites too
+  targets:
+    - {{name: substitution, label: 替代率, categories: [public_institution, commercial, urban_residential],
+       built_since: 1900, metric: substitution, milestones: {{2025: 0.3, 2030: 0.9}}, source: test}}
+""", encoding="utf-8")
+    config = load_config(path)
+    prepared = pipeline.prepare(config)
+    inventory = prepared.inventory
+    b = pipeline.assess_buildings(inventory.buildings, config, prepared.hourly, prepared.tables, inventory.crs,
+                                  facade_tables=prepared.facade_tables)[0]
+    b = b[pipeline.conclude_columns(list(b.columns), prepared, config)]  # what a streamed run gathers
+    by_id = pipeline.conclude(b.copy(), config, prepared, None, None)
+    ids = pd.Index(b.index.to_numpy(), name=b.index.name, dtype=b.index.dtype)
+    by_position = pipeline.conclude(b.reset_index(drop=True).rename_axis(ids.name), config, prepared, None, None,
+                                    ids=ids)
+    assert "_engine" not in ids._cache
+    assert {"roof", "facade"} < set(by_id.plan["surface_type"]) and by_id.plan["surface_type"].nunique() > 2
+    assert by_position.plan.index.is_unique is False  # a roof and its facade share an id
+    for name in ("buildings", "plan", "plan_status", "trajectory", "townships"):
+        pd.testing.assert_frame_equal(getattr(by_position, name), getattr(by_id, name), check_exact=True, obj=name)
 
 
 def test_positions_find_texts_by_arrow_and_other_values_as_pandas_does():

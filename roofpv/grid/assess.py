@@ -258,9 +258,12 @@ def transformer_table(b: pd.DataFrame, transformers: pd.DataFrame, config: Confi
     energy = bins.annual(front)
     with np.errstate(invalid="ignore", divide="ignore"):
         scale = np.where(energy > 0, b["annual_kwh"].fillna(0.0).to_numpy(float) / energy, 0.0)
-    pv_weights = group @ sparse.diags(scale) @ front          # transformer × bins, kWh basis
-    candidate_kwp = group @ kwp
     fallback = np.asarray(front.sum(axis=0)).ravel()           # run-wide mix for empty transformers
+    # each building's row scaled in place, not by a diagonal product (a second matrix as large)
+    front.data *= np.repeat(scale, np.diff(front.indptr))
+    pv_weights = group @ front                                 # transformer × bins, kWh basis
+    del front
+    candidate_kwp = group @ kwp
     shapes = loads.shapes(index)
     categories = pd.Index(shapes.columns)
     cat = positions(categories, b["category"].fillna("other"))

@@ -125,11 +125,13 @@ class Partitions:
         k = (self.present(layer) or list(self.parts))[0]
         return list(pq.read_schema(self.path(k, layer)).empty_table().to_pandas().columns)
 
-    def read(self, columns: list[str], compact: tuple[str, ...] = ()) -> pd.DataFrame:
+    def read(self, columns: list[str], compact: tuple[str, ...] = (), by_position: bool = False) -> pd.DataFrame:
         """Building ``columns`` (no geometry) of every partition, by building id in the
         inventory's order, with the dtypes of the one-piece run; the text columns among
         ``compact`` as categories of those texts (≈ 1 byte a building against ≈ 20: for
-        texts of few values; ``astype(categories.dtype)`` gives the text column back)."""
+        texts of few values; ``astype(categories.dtype)`` gives the text column back).
+        ``by_position``: indexed by position in :attr:`ids` (0 … n − 1, named as the
+        ids), a frame whose steps pandas aligns without hashing the ids."""
         import pyarrow as pa
 
         # memory: one column of every partition at a time is read from the files (Arrow,
@@ -143,7 +145,8 @@ class Partitions:
                 out[column] = pd.Categorical(out[column])
         pa.default_memory_pool().release_unused()  # Arrow's allocator keeps what it freed otherwise
         # arrays, not Series: a frame of Series aligns them, which hashes the ids
-        return pd.DataFrame(out, index=self.ids, copy=False)
+        index = pd.RangeIndex(len(self.ids), name=self.ids.name) if by_position else self.ids
+        return pd.DataFrame(out, index=index, copy=False)
 
     def read_at(self, column: str, at: np.ndarray) -> pd.api.extensions.ExtensionArray | np.ndarray:
         """Building ``column`` (no geometry) of the buildings at positions ``at`` of

@@ -476,8 +476,8 @@ def run_partitions(
         del b, inventory, scan, shared, labels, reads
         give_back_freed_memory()
         calibrated = calibrates(prepared)  # then conclude re-appraises every roof from every column
-        results = conclude(source.read(columns, compact=() if calibrated else COMPACT_TEXTS), config, prepared,
-                           None, None, progress)
+        results = conclude(source.read(columns, compact=() if calibrated else COMPACT_TEXTS, by_position=True),
+                           config, prepared, None, None, progress, ids=source.ids)
         if not calibrated:  # memory: the outputs take what conclude only read from the partitions
             b = results.buildings
             held = [c for c in b.columns if c not in columns or c in HELD_COLUMNS]

@@ -393,7 +393,7 @@ def assess_buildings(
 
 def admit(b: pd.DataFrame, config: Config, transformers: pd.DataFrame | None,
           tables: dict[str, solar.YieldTable] | None = None, index: pd.DatetimeIndex | None = None,
-          topology: pd.DataFrame | None = None,
+          topology: pd.DataFrame | None = None, ids: pd.Index | None = None,
           ) -> tuple[pd.DataFrame, pd.Series | pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None]:
     """Grid admission in rank order (:func:`roofpv.targets.planning.admit`) against the
     transformers' open capacity (None without a transformers table): the buildings, the
@@ -402,9 +402,10 @@ def admit(b: pd.DataFrame, config: Config, transformers: pd.DataFrame | None,
     (:func:`roofpv.grid.assess.transformer_table`, from the hourly profiles when the
     yield tables hold them and the buildings their main planes; else DL/T 2041 with
     every kWp at full output and the table's minimum load) and the ``feeders`` table
-    (None without ``topology`` or hourly profiles)."""
+    (None without ``topology`` or hourly profiles). ``ids``: the buildings' ids where
+    ``b`` is indexed by position (ties in the ranking go by id)."""
     if transformers is None:
-        return _admitted(b, config.planning, None), None, None, None
+        return _admitted(b, config.planning, None, ids), None, None, None
     hourly = (tables is not None and index is not None and "pv_tilt_deg" in b
               and all(t.hourly_kwh_per_kwp is not None for t in tables.values()))
     equipment = None
@@ -415,7 +416,7 @@ def admit(b: pd.DataFrame, config: Config, transformers: pd.DataFrame | None,
         remaining = gridtopology.limits(table, equipment)
     else:
         table, remaining = None, gridstage.flat_hosting(transformers, config.grid)
-    b = _admitted(b, config.planning, remaining)
+    b = _admitted(b, config.planning, remaining, ids)
     if table is not None:
         eligible = planning.eligibility(plain(b, ELIGIBILITY_TEXTS), config.planning)["owner"] & ~b["grid_limited"]
         admitted = b["capacity_kwp"].where(eligible, 0.0).groupby(b["transformer_id"]).sum()
@@ -423,10 +424,11 @@ def admit(b: pd.DataFrame, config: Config, transformers: pd.DataFrame | None,
     return b, remaining, table, equipment
 
 
-def _admitted(b: pd.DataFrame, cfg, remaining: pd.Series | pd.DataFrame | None) -> pd.DataFrame:
+def _admitted(b: pd.DataFrame, cfg, remaining: pd.Series | pd.DataFrame | None,
+              ids: pd.Index | None = None) -> pd.DataFrame:
     """``b`` with :func:`roofpv.targets.planning.admit`'s ``plan_order`` and
     ``grid_limited`` (its texts as held: :func:`plain`)."""
-    ranked = planning.admit(plain(b, ELIGIBILITY_TEXTS), cfg, remaining)
+    ranked = planning.admit(plain(b, ELIGIBILITY_TEXTS), cfg, remaining, ids)
     return b.assign(plan_order=ranked["plan_order"], grid_limited=ranked["grid_limited"])
 
 
@@ -510,9 +512,9 @@ def plain(b: pd.DataFrame, texts: tuple[str, ...] = ()) -> pd.DataFrame:
         return b
     out = b[[c for c in b.columns if c not in held or c in texts]]
     for column in held:
-        if column in texts:
-            values = b[column]
-            out[column] = values.astype(values.cat.categories.dtype)
+        if column in texts:  # the categories taken by code: Arrow's take, no Python strings
+            values = b[column].array
+            out[column] = values.categories.array.take(values.codes, allow_fill=True)
     return out
 
 
@@ -541,16 +543,22 @@ def conclude(
     b: pd.DataFrame, config: Config, prepared: Prepared,
     plane_layer: gpd.GeoDataFrame | None, pv_arrays: gpd.GeoDataFrame | None,
     progress: Callable[[str], None] = lambda stage: None, facade_layer: gpd.GeoDataFrame | None = None,
+    ids: pd.Index | None = None,
 ) -> Results:
     """The jurisdiction-wide steps on the assessed buildings: the DSM's coverage
     findings, grid admission in rank order, the rollout plan and the township table.
     ``b`` may hold only the :func:`conclude_columns` (no geometry): then so do the
     results' buildings and plan; its :data:`COMPACT_TEXTS` may be held as categories
-    (each step gets them as text, :func:`plain`; the results' buildings keep them so)."""
+    (each step gets them as text, :func:`plain`; the results' buildings keep them so).
+    ``ids``: the buildings' ids where ``b`` is indexed by position (0 … n − 1): the
+    steps then align their columns without pandas hashing the ids (≈ 0.15 KB a
+    building for each index it looks up), and the results are indexed by id again."""
     inventory, transformers = prepared.inventory, prepared.transformers
     findings = inventory.findings
     info, perf, calib = prepared.info, None, None
     matches = inventory.register
+    if ids is not None and (matches is not None or inventory.dsm is not None):
+        b, ids = b.set_axis(ids), None  # the register and the DSM's coverage match buildings by id
     if calibrates(prepared):
         b, perf, calib, found, items = calibration.calibrate(
             b, prepared.meters, matches, config, prepared.tables, str(config.inputs.meters))
@@ -562,7 +570,7 @@ def conclude(
             found += checks.standing_check(inventory.buildings, inventory.dsm, inventory.dem, config)
         findings = findings + found
     b, remaining, transformer_table, feeders = admit(b, config, transformers, prepared.tables, prepared.hourly.index,
-                                                     prepared.topology)
+                                                     prepared.topology, ids)
     give_back_freed_memory()  # admission's hourly blocks and sparse weights
 
     progress(sequence.SURFACES)
@@ -607,12 +615,14 @@ def conclude(
     centres = (gridstage.served_centres(b["transformer_id"], b.geometry.to_numpy())
                if "geometry" in b and "transformer_id" in b else None)
     transformer_layer = gridstage.transformer_layer(transformer_table, transformers, centres, crs)
-    monthly = [c for c in MONTHLY_FIELDS if c in b]
-    monthly_table = b[monthly].dropna(how="all").rename_axis("building_id") if monthly else None
-    b = b.drop(columns=monthly)
     extra = potential(plain(b, ("suitability",)))  # technical and counted potential, pv_full
     # assign, not join: a join hashes every building id (≈ 0.1 KB a building, kept with the index)
     b = b.drop(columns=extra.columns, errors="ignore").assign(**extra)
+    if ids is not None:
+        b, plan = b.set_axis(ids), planned_by_id(plan, ids)
+    monthly = [c for c in MONTHLY_FIELDS if c in b]
+    monthly_table = b[monthly].dropna(how="all").rename_axis("building_id") if monthly else None
+    b = b.drop(columns=monthly)
     if "geometry" in b:
         b, plan = (gpd.GeoDataFrame(f, geometry="geometry", crs=crs) for f in (b, plan))
     areas = None  # a partitioned run without geometry here draws them from its partitions (engine)
@@ -632,6 +642,18 @@ def conclude(
         transformer_areas=areas,
         feeders=gridstage.feeder_table(feeders, transformer_table),
     )
+
+
+def planned_by_id(plan: pd.DataFrame, ids: pd.Index) -> pd.DataFrame:
+    """The rollout ``plan`` of buildings indexed by position with its roofs and facades
+    indexed by building id (``ids``); the sites beyond roofs keep their ``surface_id``."""
+    at = plan.index.to_numpy()
+    of_buildings = plan["surface_type"].isin((planning.ROOF, planning.FACADE)).to_numpy()
+    if of_buildings.all():
+        return plan.set_axis(ids.take(at.astype(np.int64)))
+    labels = at.astype(object)
+    labels[of_buildings] = ids.take(at[of_buildings].astype(np.int64)).to_numpy(dtype=object)
+    return plan.set_axis(pd.Index(labels, name=ids.name))
 
 
 def run(config: Config, progress: Callable[[str], None] = lambda stage: None) -> Results:

@@ -29,7 +29,7 @@ TOTAL_FIELDS = LAYER_FIELDS["townships"][LAYER_FIELDS["townships"].index("facade
 
 def _by_township(values: pd.Series | float, township: pd.Series) -> pd.Series:
     values = pd.Series(values, index=township.index, dtype=float) if np.isscalar(values) else values
-    return values.fillna(0.0).astype(float).groupby(township.to_numpy()).sum()
+    return values.fillna(0.0).astype(float).groupby(township).sum()  # not to_numpy(): no Python strings
 
 
 def with_surfaces(table: pd.DataFrame, b: pd.DataFrame, surfaces: pd.DataFrame | None, total: str = CITY

@@ -55,8 +55,10 @@ def _tolerance(x: pd.Series | np.ndarray) -> np.ndarray:
     return 1e-9 * np.maximum(1.0, np.abs(x))
 
 
-def rank_order(b: pd.DataFrame, rank_by: str) -> pd.Series:
-    """Each roof's position in the ranking, 0 = first; roofs without a key come last."""
+def rank_order(b: pd.DataFrame, rank_by: str, ids: pd.Index | None = None) -> pd.Series:
+    """Each roof's position in the ranking, 0 = first; roofs without a key come last.
+    Ties go to the larger roof, then to the smaller building id: ``b``'s index, or
+    ``ids`` (one per row) where ``b`` is indexed by position."""
     with np.errstate(invalid="ignore", divide="ignore"):
         key = {
             "specific_yield": -(b["annual_kwh"] / b["capacity_kwp"]),
@@ -67,7 +69,7 @@ def rank_order(b: pd.DataFrame, rank_by: str) -> pd.Series:
     # by key, then larger roofs first, then building id; NaN sorts last. Positions, not
     # labels: no hash of the ids (≈ 0.15 KB a building, kept with the index once built).
     by_id = np.empty(len(b), dtype=np.int64)
-    by_id[b.index.argsort()] = np.arange(len(b))
+    by_id[(b.index if ids is None else ids).argsort()] = np.arange(len(b))
     ordered = np.lexsort((by_id, -b["capacity_kwp"].to_numpy(float), key))
     position = np.empty(len(b), dtype=np.int64)
     position[ordered] = np.arange(len(b))
@@ -127,10 +129,12 @@ def eligibility(b: pd.DataFrame, cfg: Planning) -> dict[str, pd.Series]:
     return {"roof_potential": able, "suitability": status, "structure": structure, "owner": owner}
 
 
-def admit(b: pd.DataFrame, cfg: Planning, remaining_kw: pd.Series | pd.DataFrame | None) -> pd.DataFrame:
+def admit(b: pd.DataFrame, cfg: Planning, remaining_kw: pd.Series | pd.DataFrame | None,
+          ids: pd.Index | None = None) -> pd.DataFrame:
     """Add ``plan_order`` (rank position) and ``grid_limited``: the roof would exceed its
-    transformer's remaining hosting capacity if every eligible roof were built in rank order."""
-    order = rank_order(b, cfg.rank_by)
+    transformer's remaining hosting capacity if every eligible roof were built in rank order.
+    ``ids``: the buildings' ids where ``b`` is indexed by position (:func:`rank_order`)."""
+    order = rank_order(b, cfg.rank_by, ids)
     if remaining_kw is None:
         return b.assign(plan_order=order, grid_limited=False)
     eligible = eligibility(b, cfg)["owner"]
