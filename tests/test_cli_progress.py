@@ -73,3 +73,14 @@ def test_terminal_shows_bars_and_hides_records_unless_verbose():
     assert "partitions" in text and "3/3" in text and "6,000 bldgs" in text and "ETA" in text
     assert "partition 2: 2,000 buildings" not in text
     logging.getLogger("roofpv").handlers.clear()
+
+
+def test_imports_frozen_only_while_the_command_runs():
+    import gc
+
+    from roofpv.cli.common import imports_frozen
+
+    assert gc.get_freeze_count() == 0
+    with imports_frozen():
+        assert gc.get_freeze_count() > 0  # the modules' objects: out of full collections
+    assert gc.get_freeze_count() == 0  # a process running more commands collects them again

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from roofpv.cli.common import execute, milestone_cell, pct, status_legend, write_report
+from roofpv.cli.common import (
+    execute,
+    imports_frozen,
+    milestone_cell,
+    pct,
+    status_legend,
+    write_report,
+)
 from roofpv.cli.options import run_options, setup
 from roofpv.cli.progress import RunProgress
 from roofpv.cli.survey import township_order
@@ -72,7 +79,8 @@ def run(args: argparse.Namespace, console) -> int:
 
     config, out_dir = setup(args)
     names = (*SURVEY_OUTPUTS, *PLAN_OUTPUTS, REPORT_FOLDERS[args.lang])
-    with output_set(out_dir, args.overwrite, names) as stage, RunProgress(console, args.quiet) as progress:
+    with imports_frozen(), output_set(out_dir, args.overwrite, names) as stage, \
+            RunProgress(console, args.quiet) as progress:
         results = execute(config, out_dir, args, progress.stage, progress.partition)
         paths = write_outputs(results, stage, plan=True, geo_format=args.geo_format,
                               progress=progress.write, title=out_dir.resolve().name,

@@ -7,6 +7,7 @@ import argparse
 from roofpv.cli.common import (
     coverage_line,
     execute,
+    imports_frozen,
     milestone_cell,
     pct,
     reconciliation,
@@ -158,7 +159,8 @@ def run(args: argparse.Namespace, console) -> int:
     config, out_dir = setup(args)
     names = (*SURVEY_OUTPUTS, REPORT_FOLDERS[args.lang],
              *(("sensitivity.csv",) if args.sensitivity else ()))
-    with output_set(out_dir, args.overwrite, names) as stage, RunProgress(console, args.quiet) as progress:
+    with imports_frozen(), output_set(out_dir, args.overwrite, names) as stage, \
+            RunProgress(console, args.quiet) as progress:
         # --sensitivity reruns the per-building stages on the same prepared inputs
         prepared = prepare(config, progress.stage) if args.sensitivity else None
         results = execute(config, out_dir, args, progress.stage, progress.partition, prepared)
