@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import warnings
 
@@ -55,6 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     from roofpv.cli.progress import setup_logging
 
     setup_logging(args, console)
+    # The commands run their own threads (DSM windows) and worker processes (partitions);
+    # their linear algebra is a few 3-column least squares per roof, on which OpenBLAS's
+    # threads only spin between calls (≈ 0.15 s CPU of a sample survey). One BLAS thread,
+    # as Dask's nanny gives its workers; set before the commands import numpy.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         return args.run(args, console)
     except RoofpvError as exc:
