@@ -129,7 +129,7 @@ class Partitions:
         """Building ``columns`` (no geometry) of every partition, by building id in the
         inventory's order, with the dtypes of the one-piece run; the text columns among
         ``compact`` as categories of those texts (≈ 1 byte a building against ≈ 20: for
-        texts of few values; ``astype(categories.dtype)`` gives the text column back).
+        texts of few values; :func:`roofpv.run.pipeline.plain` gives the text column back).
         ``by_position``: indexed by position in :attr:`ids` (0 … n − 1, named as the
         ids), a frame whose steps pandas aligns without hashing the ids."""
         import pyarrow as pa
